@@ -1,0 +1,59 @@
+"""verify: prove deep-learning math right or wrong.
+
+Fast Numba kernels (NumPy, CPU serial, CPU parallel, CUDA) for losses, backpropagation and
+optimizers, checked against exact SymPy derivations and against the claims of deep-learning theory,
+with Hypothesis searching for counterexamples.
+
+The public API is re-exported here and imported lazily, so ``import verify`` compiles nothing:
+
+>>> import verify
+>>> verify.check_gradient(f, grad, (x,))          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS: dict[str, str] = {
+    # the checkers (the contract other projects rely on)
+    "CheckFailure": "verify.checks",
+    "check_gradient": "verify.checks",
+    "check_loss": "verify.checks",
+    "check_optimizer": "verify.checks",
+    # backends
+    "BACKENDS": "verify.kernels._backend",
+    "get_default_backend": "verify.kernels._backend",
+    "set_default_backend": "verify.kernels._backend",
+    "use_backend": "verify.kernels._backend",
+    # claims
+    "Claim": "verify.claims.registry",
+    "ClaimRecord": "verify.claims.registry",
+    "Context": "verify.claims.registry",
+    "Outcome": "verify.claims.registry",
+    "all_claims": "verify.claims.registry",
+    "get_claim": "verify.claims.registry",
+    "run_claim": "verify.claims.registry",
+}
+
+_SUBMODULES = ("kernels", "symbolic", "strategies", "checks", "stats", "claims", "report", "bench")
+
+__all__ = ["__version__", *_EXPORTS, *_SUBMODULES]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        module = importlib.import_module(f"verify.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'verify' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

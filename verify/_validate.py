@@ -1,0 +1,178 @@
+"""Argument validation shared by every public function.
+
+Bad input gets a ``TypeError`` (wrong kind of thing) or ``ValueError`` (right kind, wrong value)
+whose message names the argument and shows the offending value. Nothing is silently normalised,
+clipped, cast or dropped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+__all__ = [
+    "FLOAT_DTYPES",
+    "as_float_array",
+    "require_finite",
+    "require_shape",
+    "require_same_shape",
+    "require_simplex_rows",
+    "require_labels",
+    "require_sign_labels",
+    "require_scalar",
+    "require_choice",
+    "describe",
+]
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def describe(value: object, limit: int = 6) -> str:
+    """A short, exact description of ``value`` for an error message."""
+    if isinstance(value, np.ndarray):
+        flat = value.ravel()
+        shown = ", ".join(repr(x.item()) for x in flat[:limit])
+        more = f", … ({flat.size - limit} more)" if flat.size > limit else ""
+        return f"array(shape={value.shape}, dtype={value.dtype}, values=[{shown}{more}])"
+    return repr(value)
+
+
+def as_float_array(
+    value: object,
+    name: str,
+    *,
+    ndim: int | Sequence[int] | None = None,
+    dtype: np.dtype | None = None,
+) -> np.ndarray:
+    """``value`` as a float32/float64 ndarray (no copy when already one), else a clear error.
+
+    Integer or object input is refused rather than cast: a kernel's accuracy contract depends on
+    the dtype the caller chose. ``dtype`` demands one float dtype exactly.
+    """
+    if not isinstance(value, np.ndarray):
+        if isinstance(value, (bool, np.bool_)) or value is None:
+            raise TypeError(f"{name} must be a float array; got {value!r}")
+        try:
+            value = np.asarray(value)
+        except Exception as exc:  # pragma: no cover - defensive
+            raise TypeError(f"{name} must be array-like; got {type(value).__name__}") from exc
+        if value.dtype.kind in "iub":
+            raise TypeError(f"{name} must hold floats, got integer/bool data {describe(value)}; pass floats")
+        if value.dtype.kind == "f" and value.dtype not in FLOAT_DTYPES:
+            raise TypeError(f"{name} must be float32 or float64; got dtype {value.dtype}")
+        if value.dtype.kind != "f":
+            raise TypeError(f"{name} must be a float array; got dtype {value.dtype}")
+    elif value.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name} must have dtype float32 or float64; got dtype {value.dtype}")
+    if dtype is not None and value.dtype != np.dtype(dtype):
+        raise TypeError(f"{name} must have dtype {np.dtype(dtype)}; got {value.dtype}")
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if value.ndim not in allowed:
+            raise ValueError(f"{name} must have ndim in {allowed}; got shape {value.shape}")
+    return value
+
+
+def require_finite(array: np.ndarray, name: str) -> np.ndarray:
+    """Raise ``ValueError`` naming the first NaN/inf entry of ``array``."""
+    bad = ~np.isfinite(array)
+    if bad.any():
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f"{name} must be finite; {name}[{', '.join(map(str, index))}] = {array[index]!r} "
+            f"({int(bad.sum())} non-finite entr{'y' if bad.sum() == 1 else 'ies'})"
+        )
+    return array
+
+
+def require_shape(array: np.ndarray, name: str, shape: tuple[int | None, ...]) -> np.ndarray:
+    """Check ``array.shape`` against ``shape`` (``None`` matches any length)."""
+    ok = array.ndim == len(shape) and all(s is None or s == a for s, a in zip(shape, array.shape, strict=True))
+    if not ok:
+        want = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
+        raise ValueError(f"{name} must have shape {want}; got {array.shape}")
+    return array
+
+
+def require_same_shape(a: np.ndarray, a_name: str, b: np.ndarray, b_name: str) -> None:
+    if a.shape != b.shape:
+        raise ValueError(f"{a_name} and {b_name} must have the same shape; got {a.shape} and {b.shape}")
+
+
+def require_simplex_rows(p: np.ndarray, name: str, *, rtol: float | None = None) -> np.ndarray:
+    """Each row of ``p`` must be a probability vector: entries in [0, 1] and summing to 1.
+
+    The sum is compared with 1 to within ``rtol`` (default ``K·eps`` of the dtype, the worst-case
+    rounding error of a K-term sum of numbers in [0, 1]). Rows are never renormalised.
+    """
+    require_finite(p, name)
+    if (p < 0).any():
+        index = tuple(int(i) for i in np.argwhere(p < 0)[0])
+        raise ValueError(f"{name} must be non-negative; {name}{list(index)} = {p[index]!r}")
+    k = p.shape[-1]
+    tol = rtol if rtol is not None else max(k, 1) * float(np.finfo(p.dtype).eps)
+    sums = p.sum(axis=-1)
+    off = np.abs(sums - 1.0) > tol
+    if np.any(off):
+        row = tuple(int(i) for i in np.argwhere(np.atleast_1d(off))[0])
+        total = np.atleast_1d(sums)[row]
+        raise ValueError(
+            f"{name} rows must sum to 1 (within {tol:.3g}); row {list(row)} sums to {float(total)!r}. "
+            "verify never renormalises: pass a distribution."
+        )
+    return p
+
+
+def require_labels(labels: object, name: str, n_rows: int, n_classes: int) -> np.ndarray:
+    """Integer class indices, shape (n_rows,), each in ``range(n_classes)``."""
+    arr = np.asarray(labels)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"{name} must be integer class indices; got dtype {arr.dtype} {describe(arr)}")
+    require_shape(arr, name, (n_rows,))
+    bad = (arr < 0) | (arr >= n_classes)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(f"{name} must lie in [0, {n_classes}); {name}[{i}] = {int(arr[i])}")
+    return arr.astype(np.int64, copy=False)
+
+
+def require_sign_labels(y: np.ndarray, name: str) -> np.ndarray:
+    """Labels in {−1, +1} (as floats or integers)."""
+    arr = np.asarray(y)
+    bad = (arr != 1) & (arr != -1)
+    if bad.any():
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"{name} must contain only -1 and +1; {name}{list(index)} = {arr[index]!r}")
+    return arr
+
+
+def require_scalar(
+    value: object,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_inclusive: bool = True,
+    high_inclusive: bool = True,
+) -> float:
+    """A finite real number inside the stated interval."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number; got {value!r} ({type(value).__name__})")
+    x = float(value)
+    if not math.isfinite(x):
+        raise ValueError(f"{name} must be finite; got {x!r}")
+    if low is not None and (x < low or (x == low and not low_inclusive)):
+        bracket = "[" if low_inclusive else "("
+        raise ValueError(f"{name} must be {'>=' if low_inclusive else '>'} {low} (interval {bracket}{low}, …); got {x!r}")
+    if high is not None and (x > high or (x == high and not high_inclusive)):
+        raise ValueError(f"{name} must be {'<=' if high_inclusive else '<'} {high}; got {x!r}")
+    return x
+
+
+def require_choice(value: object, name: str, choices: Iterable[str]) -> str:
+    options = tuple(choices)
+    if value not in options:
+        raise ValueError(f"{name} must be one of {options}; got {value!r}")
+    return value  # type: ignore[return-value]
