@@ -81,7 +81,7 @@ def require_finite(array: np.ndarray, name: str) -> np.ndarray:
     if bad.any():
         index = tuple(int(i) for i in np.argwhere(bad)[0])
         raise ValueError(
-            f"{name} must be finite; {name}[{', '.join(map(str, index))}] = {array[index]!r} "
+            f"{name} must be finite; {name}[{', '.join(map(str, index))}] = {array[index].item()!r} "
             f"({int(bad.sum())} non-finite entr{'y' if bad.sum() == 1 else 'ies'})"
         )
     return array
@@ -110,7 +110,7 @@ def require_simplex_rows(p: np.ndarray, name: str, *, rtol: float | None = None)
     require_finite(p, name)
     if (p < 0).any():
         index = tuple(int(i) for i in np.argwhere(p < 0)[0])
-        raise ValueError(f"{name} must be non-negative; {name}{list(index)} = {p[index]!r}")
+        raise ValueError(f"{name} must be non-negative; {name}[{', '.join(map(str, index))}] = {p[index].item()!r}")
     k = p.shape[-1]
     tol = rtol if rtol is not None else max(k, 1) * float(np.finfo(p.dtype).eps)
     sums = p.sum(axis=-1)
@@ -144,7 +144,7 @@ def require_sign_labels(y: np.ndarray, name: str) -> np.ndarray:
     bad = (arr != 1) & (arr != -1)
     if bad.any():
         index = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(f"{name} must contain only -1 and +1; {name}{list(index)} = {arr[index]!r}")
+        raise ValueError(f"{name} must contain only -1 and +1; {name}[{', '.join(map(str, index))}] = {arr[index].item()!r}")
     return arr
 
 
