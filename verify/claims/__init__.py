@@ -38,7 +38,10 @@ __all__ = [
 ]
 
 #: Topic modules under ``verify.claims``; add a module here to add its claims to the catalogue.
-TOPIC_MODULES: tuple[str, ...] = ()
+TOPIC_MODULES: tuple[str, ...] = (
+    "information",
+    "step_size",
+)
 
 
 def load_all() -> None:

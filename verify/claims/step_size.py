@@ -1,0 +1,499 @@
+"""Step-size conditions of gradient descent (named claim 2, deterministic parts).
+
+- ``step_size.gd_quadratic``: GD on an L-smooth quadratic converges iff ``0 < eta < 2/L``: it converges
+  just below, diverges just above and cycles at equality (exact rationals in 1-D, float64 in D-D);
+- ``step_size.exercise_x2``: seed 001's exercise, ``f(x) = x^2`` with ``eta in {0.01, 0.1, 1, 100, 1000}``;
+- ``step_size.descent_lemma``: ``f(y) <= f(x) + grad f(x)^T (y - x) + L/2 ||y - x||^2``;
+- ``step_size.drori_teboulle``: ``f(x_N) - f* <= L ||x_0 - x*||^2 / (4 N L eta + 2)`` for ``0 < eta <= 1/L``,
+  never exceeded, attained on the Huber-type worst case, exceeded past its conditions;
+- ``step_size.first_step_as_written``: seed 001's "finds x_1 such that f(x_1) is lower than f(x_2)".
+
+The GD step is injectable (``step=``) so the tests can break it and see the verdict change.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from verify.claims._common import SEED_001, SEED_002, cite, hypothesis_search, jsonable, new_figure, rng_for
+from verify.claims.registry import Context, Outcome, claim
+
+__all__ = [
+    "gd_step",
+    "classify_run",
+    "check_gd_quadratic",
+    "check_exercise_x2",
+    "check_descent_lemma",
+    "check_drori_teboulle",
+    "check_first_step_as_written",
+    "huber_worst_case",
+    "EXERCISE_STEPS",
+]
+
+Step = Callable[[Any, Any, Any], Any]
+
+#: The learning rates of seed 001's exercise (slide "Exercise (In pairs)").
+EXERCISE_STEPS = (Fraction(1, 100), Fraction(1, 10), Fraction(1), Fraction(100), Fraction(1000))
+
+
+def gd_step(x: Any, grad: Any, eta: Any) -> Any:
+    r"""One gradient-descent step $x_{t+1} = x_t - \eta \nabla f(x_t)$ (001, "Gradient Descent in 1D")."""
+    return x - eta * grad
+
+
+def classify_run(norms: list[Any] | np.ndarray, *, small: float = 1e-6, large: float = 1e6) -> str:
+    """``converges`` / ``diverges`` / ``cycles`` / ``undecided`` from ``|x_t - x*|`` along a run.
+
+    Works on floats and on exact rationals (compared exactly, never converted to float).
+    """
+    first, last = norms[0], norms[-1]
+    if first == 0:
+        return "converges"
+    if isinstance(last, float) and not math.isfinite(last):
+        return "diverges"
+    if last < first * Fraction(small) if isinstance(first, Fraction) else last < first * small:
+        return "converges"
+    if last > first * Fraction(large) if isinstance(first, Fraction) else last > first * large:
+        return "diverges"
+    tail = norms[len(norms) // 2:]
+    if isinstance(first, Fraction) and all(v == first for v in tail):
+        return "cycles"
+    if not isinstance(first, Fraction):
+        t = [float(v) / float(first) for v in tail]
+        if max(t) - min(t) <= 1e-12 * max(1.0, max(t)) and min(t) > small:
+            return "cycles"
+    return "undecided"
+
+
+def _monotone_label(norms: list[Fraction]) -> str:
+    pairs = list(zip(norms, norms[1:], strict=False))
+    if all(b < a for a, b in pairs):
+        return "converges"
+    if all(b == a for a, b in pairs):
+        return "cycles"
+    if all(b > a for a, b in pairs):
+        return "diverges"
+    return "undecided"
+
+
+def _predicted(h: Fraction | float) -> str:
+    """The theory for a step ``eta = h / L`` on the top eigen-direction: |1 - h| < 1, = 1 or > 1."""
+    r = abs(1 - h)
+    if h == 2:
+        return "cycles"
+    return "converges" if r < 1 else ("diverges" if r > 1 else "undecided")
+
+
+def _run_1d_exact(L: Fraction, h: Fraction, steps: int, step: Step) -> list[Fraction]:
+    eta = h / L
+    x = Fraction(1)
+    norms = [abs(x)]
+    for _ in range(steps):
+        x = step(x, L * x, eta)
+        norms.append(abs(x))
+    return norms
+
+
+def _spd(rng: np.random.Generator, d: int, L: float) -> tuple[np.ndarray, np.ndarray]:
+    q, _ = np.linalg.qr(rng.normal(size=(d, d)))
+    lam = np.sort(rng.uniform(0.05, 1.0, size=d) * L)
+    lam[-1] = L
+    return (q * lam) @ q.T, lam
+
+
+def check_gd_quadratic(ctx: Context, *, step: Step = gd_step) -> Outcome:
+    """Below, at and above ``2/L``: exact 1-D runs and float64 D-D runs, each compared with the theory."""
+    steps = 1000
+    # just below / at / just above 2/L: |1 - h|^1000 = 0.98^1000 ~ 2e-9 and 1.02^1000 ~ 4e8
+    factors = [Fraction(1, 2), Fraction(1), Fraction(19, 10), Fraction(49, 25), Fraction(2),
+               Fraction(51, 25), Fraction(21, 10), Fraction(3)]
+    L = Fraction(4)
+    rows: list[dict[str, Any]] = []
+    curves: dict[str, list[float]] = {}
+    mismatch = None
+    for h in factors:
+        norms = _run_1d_exact(L, h, steps, step)
+        got, want = classify_run(norms), _predicted(h)
+        rows.append({"problem": "1-D exact", "eta_times_L": str(h), "observed": got, "theory": want})
+        curves[str(h)] = [float(v) for v in norms[:200]]
+        if got != want and mismatch is None:
+            mismatch = {"problem": "f(x) = L x^2 / 2, L = 4, x0 = 1 (exact rationals)", "eta": str(h / L),
+                        "eta_times_L": str(h), "observed": got, "theory": want, "x_T": str(float(norms[-1]))}
+    rng = rng_for(ctx, "step_size.gd_quadratic")
+    for trial in range(2 if ctx.quick else 4):
+        d = int(rng.integers(2, 7))
+        Lf = float(rng.uniform(0.5, 10.0))
+        A, lam = _spd(rng, d, Lf)
+        x0 = rng.normal(size=d)
+        for h in (0.5, 1.9, 1.98, 2.02, 2.1):
+            eta = h / Lf
+            x = x0.copy()
+            with np.errstate(over="ignore", invalid="ignore"):
+                norms = [float(np.linalg.norm(x))]
+                for _ in range(steps):
+                    x = step(x, A @ x, eta)
+                    norms.append(float(np.linalg.norm(x)))
+            got, want = classify_run(norms), _predicted(h)
+            rows.append({"problem": f"quadratic d={d} #{trial}", "eta_times_L": h, "observed": got, "theory": want})
+            if got != want and mismatch is None:
+                mismatch = {"problem": f"f = x^T A x / 2, eigenvalues {lam.tolist()}", "L": Lf, "eta": eta,
+                            "eta_times_L": h, "observed": got, "theory": want, "x0": x0.tolist()}
+    evidence = {"iterations": steps, "runs": rows}
+    data = {"curves": curves, "rows": rows}
+    if mismatch is not None:
+        return Outcome("refuted", jsonable(evidence), counterexample=jsonable(mismatch), data=data)
+    return Outcome("holds", jsonable(evidence), data=data)
+
+
+def gd_quadratic_figure(outcome: Outcome):
+    fig, axes = new_figure(2, 1, width=10)
+    data = outcome.data or {}
+    ax = axes[0, 0]
+    for key, curve in (data.get("curves") or {}).items():
+        c = np.asarray(curve, dtype=float)
+        c[c == 0] = np.nan
+        ax.semilogy(c, label=rf"$\eta L$ = {float(Fraction(key)):.3g}")
+    ax.set_xlabel("iteration t")
+    ax.set_ylabel(r"$|x_t - x^*|$ (log scale)")
+    ax.set_title(r"GD on $f = Lx^2/2$ across step sizes")
+    ax.legend(fontsize=7, ncol=2)
+    ax = axes[0, 1]
+    h = np.linspace(0.01, 3, 300)
+    ax.plot(h, np.abs(1 - h), label=r"contraction factor $|1-\eta L|$")
+    ax.axvline(2, color="r", ls="--", label=r"$\eta = 2/L$")
+    ax.axhline(1, color="grey", lw=0.6)
+    ax.set_xlabel(r"$\eta L$ (step size in units of $1/L$)")
+    ax.set_ylabel("factor per iteration")
+    ax.set_title("converges iff factor < 1")
+    ax.legend(fontsize=8)
+    return fig
+
+
+@claim(
+    id="step_size.gd_quadratic",
+    statement=(r"GD $x_{t+1} = x_t - \eta\nabla f(x_t)$ on an $L$-smooth quadratic converges iff $0<\eta<2/L$ "
+               r"(converges below, cycles at $\eta = 2/L$, diverges above)"),
+    source=cite(SEED_001, "Gradient Descent in 1D", 'with "How about more dimensions?" and '
+                "Nesterov, Introductory Lectures on Convex Optimization (2004), §1.2.3"),
+    kind="empirical",
+    topic="step_size",
+    title="GD step-size condition on quadratics",
+    figure=gd_quadratic_figure,
+)
+def _gd_quadratic(ctx: Context) -> Outcome:
+    return check_gd_quadratic(ctx)
+
+
+def check_exercise_x2(ctx: Context, *, step: Step = gd_step, iterations: int = 20) -> Outcome:
+    """The exercise: GD on ``f(x) = x^2`` (``df = 2x``) from ``x0 = 1``, each ``eta``, exact rationals."""
+    rows = []
+    traces: dict[str, list[float]] = {}
+    mismatch = None
+    for eta in EXERCISE_STEPS:
+        x = Fraction(1)
+        xs = [x]
+        for _ in range(iterations):
+            x = step(x, 2 * x, eta)
+            xs.append(x)
+        values = [v * v for v in xs]
+        norms = [abs(x) for x in xs]
+        got = _monotone_label(norms)
+        want = _predicted(eta * 2)  # L = 2
+        fx = float(values[-1]) if values[-1] < 10**300 else math.inf
+        factor = float(abs(xs[-1]) / abs(xs[0])) ** (1 / iterations) if abs(xs[-1]) < 10**300 else math.inf
+        rows.append({"eta": str(eta), "f(x_20)": fx, "f(x_1)": float(values[1]), "observed": got,
+                     "theory": want, "measured_factor_per_step": factor, "theory_factor": float(abs(1 - 2 * eta))})
+        traces[str(eta)] = [float(v) if v < 10**300 else math.inf for v in values]
+        if got != want and mismatch is None:
+            mismatch = {"eta": str(eta), "observed": got, "theory": want, "f(x_20)": fx}
+    evidence = {"x0": 1, "iterations": iterations, "L": 2, "2/L": 1, "outcomes": rows}
+    if mismatch is not None:
+        return Outcome("refuted", jsonable(evidence), counterexample=jsonable(mismatch), data=traces)
+    return Outcome("holds", jsonable(evidence), data=traces)
+
+
+def exercise_figure(outcome: Outcome):
+    fig, axes = new_figure(1, 1)
+    ax = axes[0, 0]
+    for key, trace in (outcome.data or {}).items():
+        t = np.asarray(trace, dtype=float)
+        t[t == 0] = np.nan
+        ax.semilogy(np.clip(t, 1e-300, 1e300), marker="o", ms=3, label=rf"$\eta$ = {float(Fraction(key)):g}")
+    ax.set_xlabel("iteration t")
+    ax.set_ylabel(r"$f(x_t) = x_t^2$ (log scale)")
+    ax.set_title(r"Exercise: GD on $x^2$ ($2/L = 1$)")
+    ax.legend(fontsize=8)
+    return fig
+
+
+@claim(
+    id="step_size.exercise_x2",
+    statement=(r"GD on $f(x)=x^2$ with $\eta \in \{0.01, 0.1, 1, 100, 1000\}$: each run converges, cycles or "
+               r"diverges as $|1 - 2\eta| <, =, > 1$ predicts (very small $\eta$: slow; very large: divergence)"),
+    source=cite(SEED_001, "Exercise (In pairs)"),
+    kind="empirical",
+    topic="step_size",
+    title="The learning-rate exercise on f(x) = x²",
+    figure=exercise_figure,
+)
+def _exercise(ctx: Context) -> Outcome:
+    return check_exercise_x2(ctx)
+
+
+def _logistic_problem(rng: np.random.Generator, n: int, d: int):
+    X = rng.normal(size=(n, d))
+    y = rng.integers(0, 2, size=n).astype(float)
+
+    def f(w: np.ndarray) -> float:
+        z = X @ w
+        return float(np.mean(np.logaddexp(0.0, z) - y * z))
+
+    def g(w: np.ndarray) -> np.ndarray:
+        z = X @ w
+        return X.T @ (1.0 / (1.0 + np.exp(-z)) - y) / n
+
+    L = float(np.linalg.norm(X, 2) ** 2 / (4 * n))  # sigma'' <= 1/4
+    return f, g, L
+
+
+def check_descent_lemma(ctx: Context, *, smoothness_factor: float = 1.0) -> Outcome:
+    """The descent lemma on drawn quadratics and logistic losses; with ``L`` shrunk it must fail."""
+    from hypothesis import strategies as st
+
+    rng = rng_for(ctx, "step_size.descent_lemma")
+    problems = []
+    for i in range(3):
+        d = 3 + i
+        A, lam = _spd(rng, d, float(rng.uniform(0.5, 5)))
+        problems.append(("quadratic", lambda w, A=A: 0.5 * float(w @ A @ w), lambda w, A=A: A @ w, float(lam[-1]), d))
+    for i in range(2):
+        f, g, L = _logistic_problem(rng, 40, 3 + i)
+        problems.append(("logistic", f, g, L, 3 + i))
+
+    def violation_for(shrink: float):
+        def violation(args: tuple[int, list[float], list[float]]) -> dict[str, Any] | None:
+            k, a, b = args
+            name, f, g, L, dim = problems[k % len(problems)]
+            x, y = np.asarray(a[:dim]), np.asarray(b[:dim])
+            Lc = shrink * L
+            rhs = f(x) + float(g(x) @ (y - x)) + 0.5 * Lc * float((y - x) @ (y - x))
+            lhs = f(y)
+            # float64 rounding of both sides: a few eps times the magnitudes summed
+            tol = 16 * 2.2e-16 * (abs(lhs) + abs(f(x)) + abs(float(g(x) @ (y - x))) + Lc * float((y - x) @ (y - x)))
+            if lhs > rhs + tol:
+                return {"problem": name, "L_used": Lc, "x": x.tolist(), "y": y.tolist(), "f(y)": lhs, "bound": rhs}
+            return None
+
+        return violation
+
+    vec = st.lists(st.floats(-5, 5), min_size=6, max_size=6)
+    strategy = st.tuples(st.integers(0, len(problems) - 1), vec, vec)
+    n = 60 if ctx.quick else 200
+    tried, counter = hypothesis_search(strategy, violation_for(smoothness_factor), seed=ctx.seed, max_examples=n)
+    # Past the condition: L shrunk by 1%, along the top eigenvector of a quadratic (where it is tight).
+    name, f, g, L, dim = problems[0]
+    A = np.column_stack([g(e) for e in np.eye(dim)])
+    lam, vecs = np.linalg.eigh(A)
+    x = np.zeros(dim)
+    y = vecs[:, -1]
+    shrunk = 0.99 * L
+    past = {"problem": "quadratic, y - x = top eigenvector", "L_true": L, "L_used": shrunk, "f(y)": f(y),
+            "bound": f(x) + float(g(x) @ (y - x)) + 0.5 * shrunk}
+    past_violated = past["f(y)"] > past["bound"]
+    evidence = {"examples": tried, "problems": [p[0] for p in problems], "smoothness_factor": smoothness_factor,
+                "past_condition": past, "past_condition_violated": bool(past_violated)}
+    if counter is not None:
+        return Outcome("refuted", jsonable(evidence), counterexample=jsonable(counter))
+    if not past_violated:
+        return Outcome("inconclusive", jsonable(evidence), why="the bound with L shrunk by 1% was not violated")
+    return Outcome("holds", jsonable(evidence))
+
+
+@claim(
+    id="step_size.descent_lemma",
+    statement=(r"$\Phi(\theta') \le \Phi(\theta) + \nabla\Phi(\theta)^\top(\theta'-\theta) + "
+               r"\tfrac{L}{2}\|\theta'-\theta\|_2^2$ when $\nabla\Phi$ is $L$-Lipschitz"),
+    source=cite(SEED_002, "Stochastic Gradient Convergence", "the first line of the bound, 'by Lipschitz continuity'"),
+    kind="inequality",
+    topic="step_size",
+    title="The descent lemma",
+)
+def _descent(ctx: Context) -> Outcome:
+    return check_descent_lemma(ctx)
+
+
+def huber_worst_case(L: Fraction, R: Fraction, N: int, h: Fraction):
+    """Drori & Teboulle's worst case for GD with ``eta = h/L``: a 1-D Huber function with kink at
+    ``tau = R / (2 N h + 1)``; returns ``(f, df)`` on exact rationals (f* = 0 at 0)."""
+    tau = R / (2 * N * h + 1)
+
+    def f(x: Fraction) -> Fraction:
+        if abs(x) >= tau:
+            return L * tau * abs(x) - L * tau * tau / 2
+        return L * x * x / 2
+
+    def df(x: Fraction) -> Fraction:
+        if abs(x) >= tau:
+            return L * tau * (1 if x > 0 else -1)
+        return L * x
+
+    return f, df
+
+
+def _dt_bound(L: Any, R2: Any, N: int, eta: Any) -> Any:
+    return L * R2 / (4 * N * L * eta + 2)
+
+
+def check_drori_teboulle(ctx: Context, *, step: Step = gd_step) -> Outcome:
+    """Never exceeded on drawn convex L-smooth functions, attained exactly on the Huber case, and
+    exceeded by ``f = L x^2/2`` for ``eta L`` past the crossing where ``(1 - h)^{2N}/2 > 1/(4Nh + 2)``."""
+    rng = rng_for(ctx, "step_size.drori_teboulle")
+    N = 10
+    worst_ratio = 0.0
+    violation = None
+    runs = 0
+    for trial in range(10 if ctx.quick else 40):
+        kind = trial % 3
+        h = float(rng.uniform(0.05, 1.0)) if trial % 4 else 1.0
+        if kind == 0:
+            A, lam = _spd(rng, int(rng.integers(2, 6)), float(rng.uniform(0.5, 5)))
+            L = float(lam[-1])
+            f = lambda w, A=A: 0.5 * float(w @ A @ w)
+            g = lambda w, A=A: A @ w
+            fstar, xstar = 0.0, np.zeros(A.shape[0])
+            x0 = rng.normal(size=A.shape[0]) * 3
+        elif kind == 1:
+            L = float(rng.uniform(0.5, 5))
+            tau = float(rng.uniform(0.01, 2))
+            f = lambda w, L=L, tau=tau: float(np.sum(np.where(np.abs(w) >= tau, L * tau * np.abs(w) - L * tau**2 / 2,
+                                                              L * w * w / 2)))
+            g = lambda w, L=L, tau=tau: np.where(np.abs(w) >= tau, L * tau * np.sign(w), L * w)
+            fstar, xstar = 0.0, np.zeros(2)
+            x0 = rng.normal(size=2) * 5
+        else:
+            # least squares with a rank-deficient design: convex, not strongly convex
+            X = rng.normal(size=(8, 4)) @ np.diag([1, 1, 0.5, 0.0])
+            b = rng.normal(size=8)
+            L = float(np.linalg.norm(X, 2) ** 2)
+            f = lambda w, X=X, b=b: 0.5 * float(np.sum((X @ w - b) ** 2))
+            g = lambda w, X=X, b=b: X.T @ (X @ w - b)
+            xstar = np.linalg.lstsq(X, b, rcond=None)[0]
+            fstar = f(xstar)
+            x0 = rng.normal(size=4) * 3
+        eta = h / L
+        x = x0.copy()
+        for _ in range(N):
+            x = step(x, g(x), eta)
+        gap = f(x) - fstar
+        R2 = float(np.sum((x0 - xstar) ** 2))
+        bound = _dt_bound(L, R2, N, eta)
+        runs += 1
+        # gap and bound are O(L R^2) quantities computed with a few dozen roundings
+        slack = 1e-12 * max(1.0, L * R2)
+        worst_ratio = max(worst_ratio, gap / bound if bound > 0 else 0.0)
+        if gap > bound + slack and violation is None:
+            violation = {"function": ["quadratic", "separable Huber", "rank-deficient least squares"][kind],
+                         "eta_times_L": h, "N": N, "gap": gap, "bound": bound}
+    # Attained: exact rationals on the Huber worst case, several (N, h)
+    attained = []
+    for Nn, h in ((1, Fraction(1)), (5, Fraction(1, 2)), (10, Fraction(1)), (20, Fraction(3, 10))):
+        L, R = Fraction(3), Fraction(2)
+        f, df = huber_worst_case(L, R, Nn, h)
+        x = R
+        for _ in range(Nn):
+            x = step(x, df(x), h / L)
+        attained.append({"N": Nn, "eta_times_L": str(h), "gap": str(f(x)), "bound": str(_dt_bound(L, R * R, Nn, h / L)),
+                         "equal": f(x) == _dt_bound(L, R * R, Nn, h / L)})
+    # Past the condition eta <= 1/L: smallest h in (1, 2) where L x^2/2 exceeds the bound (N = 10)
+    hs = np.linspace(1.0, 1.999, 2000)
+    quad_gap = 0.5 * (1 - hs) ** (2 * N)
+    dt = 1.0 / (4 * N * hs + 2)
+    crossing = float(hs[np.argmax(quad_gap > dt)]) if np.any(quad_gap > dt) else None
+    past = None
+    if crossing is not None:
+        hp = Fraction(crossing).limit_denominator(1000) + Fraction(1, 1000)
+        x = Fraction(1)
+        for _ in range(N):
+            x = step(x, x, hp)  # L = 1, R = 1
+        past = {"eta_times_L": float(hp), "gap": float(x * x / 2), "bound": float(_dt_bound(1, 1, N, hp)),
+                "exceeded": x * x / 2 > _dt_bound(Fraction(1), Fraction(1), N, hp)}
+    evidence = {"runs": runs, "N": N, "max_gap_over_bound": worst_ratio, "attained_on_huber": attained,
+                "past_condition_crossing_eta_times_L": crossing, "past_condition": past}
+    data = {"attained": attained, "hs": hs, "quad": quad_gap, "dt": dt}
+    if violation is not None:
+        return Outcome("refuted", jsonable(evidence), counterexample=jsonable(violation), data=data)
+    if not all(a["equal"] for a in attained):
+        bad = next(a for a in attained if not a["equal"])
+        return Outcome("refuted", jsonable(evidence), counterexample=jsonable({"not_attained": bad}), data=data)
+    if past is None or not past["exceeded"]:
+        return Outcome("inconclusive", jsonable(evidence), data=data,
+                       why="no function exceeding the bound past eta = 1/L was found")
+    return Outcome("holds", jsonable(evidence), data=data)
+
+
+def drori_figure(outcome: Outcome):
+    fig, axes = new_figure(1, 1)
+    ax = axes[0, 0]
+    d = outcome.data or {}
+    if "hs" in d:
+        ax.semilogy(d["hs"], d["dt"], label=r"bound $L R^2/(4NL\eta+2)$, $N=10$")
+        ax.semilogy(d["hs"], np.maximum(d["quad"], 1e-300), label=r"$f = Lx^2/2$: $(1-\eta L)^{2N} L R^2/2$")
+        ax.axvline(1, color="grey", ls="--", label=r"$\eta = 1/L$ (end of the theorem's range)")
+    ax.set_xlabel(r"$\eta L$")
+    ax.set_ylabel(r"$f(x_N) - f^*$ in units of $L R^2$")
+    ax.set_title("Drori-Teboulle bound: tight up to 1/L, exceeded further on")
+    ax.legend(fontsize=8)
+    return fig
+
+
+@claim(
+    id="step_size.drori_teboulle",
+    statement=(r"For convex $L$-smooth $f$ and $0<\eta\le 1/L$: $f(x_N)-f^* \le \frac{L\|x_0-x^*\|^2}{4NL\eta+2}$, "
+               r"attained by a Huber function"),
+    source=("Drori & Teboulle, 'Performance of first-order methods for smooth convex minimization: a novel "
+            f"approach', Math. Program. 145 (2014), Thm 3.1; the step-size discussion of {SEED_001}, "
+            'slide "Exercise (In pairs)"'),
+    kind="inequality",
+    topic="step_size",
+    title="Tight worst-case bound of gradient descent",
+    figure=drori_figure,
+)
+def _drori(ctx: Context) -> Outcome:
+    return check_drori_teboulle(ctx)
+
+
+def check_first_step_as_written(ctx: Context, *, step: Step = gd_step) -> Outcome:
+    """001 writes: GD "starting from some x_0, finds x_1 such that f(x_1) is lower than f(x_2)"."""
+    rows = []
+    counter = None
+    for eta in (Fraction(1, 10), Fraction(1, 4), Fraction(2, 5)):
+        x0 = Fraction(3)
+        x1 = step(x0, 2 * x0, eta)
+        x2 = step(x1, 2 * x1, eta)
+        f0, f1, f2 = x0 * x0, x1 * x1, x2 * x2
+        rows.append({"eta": str(eta), "f(x0)": str(f0), "f(x1)": str(f1), "f(x2)": str(f2),
+                     "f(x1) < f(x2)": f1 < f2, "f(x1) < f(x0)": f1 < f0})
+        if not f1 < f2 and counter is None:
+            counter = {"f": "x^2", "x0": 3, "eta": str(eta), "f(x1)": str(f1), "f(x2)": str(f2)}
+    evidence = {"runs": rows}
+    if counter is None:
+        return Outcome("holds", jsonable(evidence))
+    corrected = r"f(x_1) < f(x_0)" if all(r["f(x1) < f(x0)"] for r in rows) else None
+    return Outcome("refuted", jsonable(evidence), counterexample=jsonable(counter), corrected=corrected)
+
+
+@claim(
+    id="step_size.first_step_as_written",
+    statement=r"GD, starting from some $x_0$, finds $x_1$ such that $f(x_1)$ is lower than $f(x_2)$",
+    source=cite(SEED_001, "Minimization Techniques"),
+    kind="as-written",
+    topic="step_size",
+    title="What one GD step achieves, as written",
+)
+def _first_step(ctx: Context) -> Outcome:
+    return check_first_step_as_written(ctx)
