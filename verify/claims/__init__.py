@@ -41,6 +41,7 @@ __all__ = [
 TOPIC_MODULES: tuple[str, ...] = (
     "information",
     "step_size",
+    "momentum",
 )
 
 

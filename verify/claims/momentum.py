@@ -1,0 +1,288 @@
+"""Momentum: heavy-ball stability on quadratics, the wider step range, too much momentum, SGM = heavy ball.
+
+Seed 001 writes heavy-ball momentum as ``g_t = beta g_{t-1} + grad f(x_t)``, ``x_{t+1} = x_t - eta g_t``;
+seed 002's SGM uses the exponential moving average ``m_i = beta m_{i-1} + (1 - beta) g_i``. On a
+quadratic with curvature ``lambda`` the heavy-ball iterates follow ``z^2 - (1 + beta - eta lambda) z + beta``,
+whose roots lie inside the unit circle iff ``|beta| < 1`` and ``0 < eta lambda < 2 (1 + beta)``
+(Polyak, 1964; Goh, "Why Momentum Really Works", Distill 2017).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from verify.claims._common import SEED_001, SEED_002, cite, jsonable, new_figure, rng_for
+from verify.claims.registry import Context, Outcome, claim
+
+__all__ = [
+    "heavy_ball_step",
+    "ema_momentum_step",
+    "heavy_ball_radius",
+    "check_heavy_ball_stability",
+    "check_momentum_widens_range",
+    "check_too_much_momentum",
+    "check_sgm_is_heavy_ball",
+]
+
+MomentumStep = Callable[[Any, Any, Any, Any, Any], tuple[Any, Any]]
+
+
+def heavy_ball_step(x: Any, g_prev: Any, grad: Any, eta: Any, beta: Any) -> tuple[Any, Any]:
+    r"""$g_t = \beta g_{t-1} + \nabla f(x_t)$, $x_{t+1} = x_t - \eta g_t$ (001, "Adding Momentum")."""
+    g = beta * g_prev + grad
+    return x - eta * g, g
+
+
+def ema_momentum_step(x: Any, m_prev: Any, grad: Any, alpha: Any, beta: Any) -> tuple[Any, Any]:
+    r"""$m_i = \beta m_{i-1} + (1-\beta) g_i$, $\theta_{i+1} = \theta_i - \alpha m_i$ (002, SGM)."""
+    m = beta * m_prev + (1 - beta) * grad
+    return x - alpha * m, m
+
+
+def heavy_ball_radius(eta: Any, beta: Any, lam: Any) -> Any:
+    """Spectral radius of the heavy-ball iteration on one eigen-direction of curvature ``lam``: the
+    largest root modulus of ``z^2 - (1 + beta - eta lam) z + beta`` (vectorised over arrays)."""
+    a = 1.0 + np.asarray(beta, dtype=float) - np.asarray(eta, dtype=float) * np.asarray(lam, dtype=float)
+    b = np.asarray(beta, dtype=float) + 0.0 * a
+    disc = a * a - 4 * b
+    real = np.maximum(np.abs(a + np.sqrt(np.maximum(disc, 0))), np.abs(a - np.sqrt(np.maximum(disc, 0)))) / 2
+    radius = np.where(disc < 0, np.sqrt(np.abs(b)), real)
+    return float(radius) if radius.ndim == 0 else radius
+
+
+def _classify(xs: np.ndarray) -> str:
+    a0 = abs(xs[0])
+    last = abs(xs[-1])
+    if not np.isfinite(last) or last > 1e6 * a0:
+        return "diverges"
+    if last < 1e-6 * a0:
+        return "converges"
+    # bounded, not decaying, alternating in sign with constant amplitude: a 2-cycle
+    if xs[-1] * xs[-2] < 0 and abs(abs(xs[-1]) - abs(xs[-3])) <= 1e-9 * last:
+        return "cycles"
+    return "undecided"
+
+
+def _run(step: MomentumStep, lam: float, eta: float, beta: float, steps: int) -> np.ndarray:
+    x, g = 1.0, 0.0
+    xs = np.empty(steps + 1)
+    xs[0] = x
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(steps):
+            x, g = step(x, g, lam * x, eta, beta)
+            xs[t + 1] = x
+    return xs
+
+
+def check_heavy_ball_stability(ctx: Context, *, step: MomentumStep = heavy_ball_step) -> Outcome:
+    """Heavy ball on ``f = L x^2 / 2`` (the top eigen-direction of any quadratic) and on random SPD
+    quadratics: converges at ``0.98 eta*``, cycles at ``eta* = 2(1+beta)/L``, diverges at ``1.02 eta*``."""
+    steps = 1500
+    L = 4.0
+    betas = (0.0, 0.25, 0.5, 0.75, 0.9375)  # dyadic: eta* L = 2(1+beta) and 1+beta-eta* L are exact
+    rows, mismatch = [], None
+    for beta in betas:
+        boundary = 2 * (1 + beta) / L
+        for factor, want in ((0.5, "converges"), (0.98, "converges"), (1.0, "cycles"), (1.02, "diverges"),
+                             (1.5, "diverges")):
+            xs = _run(step, L, boundary * factor, beta, steps)
+            got = _classify(xs)
+            rows.append({"beta": beta, "eta_over_boundary": factor, "observed": got, "theory": want,
+                         "radius": heavy_ball_radius(boundary * factor, beta, L)})
+            if got != want and mismatch is None:
+                mismatch = {"f": "L x^2 / 2", "L": L, "beta": beta, "eta": boundary * factor,
+                            "boundary_2(1+beta)/L": boundary, "observed": got, "theory": want}
+    rng = rng_for(ctx, "momentum.heavy_ball")
+    for _ in range(2 if ctx.quick else 5):
+        d = int(rng.integers(2, 6))
+        q, _ = np.linalg.qr(rng.normal(size=(d, d)))
+        lam = np.sort(rng.uniform(0.05, 1.0, d)) * 3.0
+        A = (q * lam) @ q.T
+        Lr = float(lam[-1])
+        beta = float(rng.uniform(0.0, 0.95))
+        for factor, want in ((0.97, "converges"), (1.03, "diverges")):
+            eta = 2 * (1 + beta) / Lr * factor
+            x, g = rng.normal(size=d), np.zeros(d)
+            n0 = float(np.linalg.norm(x))
+            with np.errstate(over="ignore", invalid="ignore"):
+                for _ in range(steps):
+                    x, g = step(x, g, A @ x, eta, beta)
+                n = float(np.sqrt(np.sum(x * x)))
+            got = "converges" if n < 1e-6 * n0 else ("diverges" if not np.isfinite(n) or n > 1e6 * n0 else "undecided")
+            rows.append({"beta": beta, "eta_over_boundary": factor, "observed": got, "theory": want, "d": d})
+            if got != want and mismatch is None:
+                mismatch = {"eigenvalues": lam.tolist(), "beta": beta, "eta": eta, "observed": got, "theory": want}
+    # stability map for the figure: spectral radius over (eta L, beta)
+    hs = np.linspace(0.02, 4.0, 120)
+    bs = np.linspace(0.0, 0.98, 60)
+    radius = heavy_ball_radius(hs[None, :], bs[:, None], 1.0)
+    evidence = {"iterations": steps, "runs": rows}
+    data = {"hs": hs, "bs": bs, "radius": radius}
+    if mismatch is not None:
+        return Outcome("refuted", jsonable(evidence), counterexample=jsonable(mismatch), data=data)
+    return Outcome("holds", jsonable(evidence), data=data)
+
+
+def stability_map_figure(outcome: Outcome):
+    fig, axes = new_figure(1, 1, width=6.4, height=4.2)
+    ax = axes[0, 0]
+    d = outcome.data or {}
+    if "radius" in d:
+        mesh = ax.pcolormesh(d["hs"], d["bs"], np.minimum(d["radius"], 1.5), shading="auto", cmap="viridis")
+        fig.colorbar(mesh, ax=ax, label="spectral radius (>= 1: no convergence)")
+        ax.contour(d["hs"], d["bs"], d["radius"], levels=[1.0], colors="w", linewidths=1.5)
+        ax.plot(2 * (1 + d["bs"]), d["bs"], "r--", label=r"theory $\eta L = 2(1+\beta)$")
+        ax.axvline(2, color="orange", ls=":", label=r"GD limit $\eta L = 2$")
+    ax.set_xlabel(r"$\eta L$ (step size in units of $1/L$)")
+    ax.set_ylabel(r"momentum $\beta$")
+    ax.set_title("Heavy-ball stability map on a quadratic")
+    ax.legend(fontsize=8, loc="lower right")
+    return fig
+
+
+@claim(
+    id="momentum.heavy_ball_stability",
+    statement=(r"Heavy ball $g_t = \beta g_{t-1} + \nabla f(x_t)$, $x_{t+1} = x_t - \eta g_t$ on an $L$-smooth "
+               r"quadratic converges iff $0 < \eta < 2(1+\beta)/L$ ($0 \le \beta < 1$)"),
+    source=cite(SEED_001, "Adding Momentum", "Polyak (1964); Goh, 'Why Momentum Really Works', Distill (2017)"),
+    kind="empirical",
+    topic="momentum",
+    title="Heavy-ball momentum: the stable step range",
+    figure=stability_map_figure,
+)
+def _heavy_ball(ctx: Context) -> Outcome:
+    return check_heavy_ball_stability(ctx)
+
+
+def _largest_stable_eta(beta: float, lam: float = 1.0) -> float:
+    """Bisection on the spectral radius: the supremum of stable ``eta`` (to 1e-10 relative)."""
+    lo, hi = 1e-6, 10.0
+    for _ in range(80):
+        mid = 0.5 * (lo + hi)
+        if heavy_ball_radius(mid, beta, lam) < 1.0:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def check_momentum_widens_range(ctx: Context) -> Outcome:
+    """Measured largest stable step (bisection on the iteration's spectral radius) against ``2/L``."""
+    rows = []
+    for beta in (-0.5, 0.0, 0.3, 0.6, 0.9):
+        measured = _largest_stable_eta(beta)
+        rows.append({"beta": beta, "largest_stable_eta_times_L": measured, "theory_2(1+beta)": 2 * (1 + beta)})
+    gd = next(r for r in rows if r["beta"] == 0.0)["largest_stable_eta_times_L"]
+    wider = all(r["largest_stable_eta_times_L"] > gd for r in rows if r["beta"] > 0)
+    narrower = all(r["largest_stable_eta_times_L"] < gd for r in rows if r["beta"] < 0)
+    matches = all(abs(r["largest_stable_eta_times_L"] - r["theory_2(1+beta)"]) < 1e-6 for r in rows)
+    evidence = {"rows": rows, "gd_limit": gd, "positive_beta_wider": wider, "negative_beta_narrower": narrower}
+    if wider and matches:
+        return Outcome("holds", jsonable(evidence))
+    bad = next((r for r in rows if r["beta"] > 0 and r["largest_stable_eta_times_L"] <= gd), rows[0])
+    return Outcome("refuted", jsonable(evidence), counterexample=jsonable(bad))
+
+
+@claim(
+    id="momentum.widens_step_range",
+    statement=r"Momentum allows a larger range of step sizes: $\sup\{\eta : \text{stable}\} = 2(1+\beta)/L > 2/L$ for $\beta > 0$",
+    source=cite(SEED_001, "Adding Momentum", "the quoted box: 'It allows a larger range of step-sizes to be used'"),
+    kind="inequality",
+    topic="momentum",
+    title="Momentum widens the stable step range",
+)
+def _widens(ctx: Context) -> Outcome:
+    return check_momentum_widens_range(ctx)
+
+
+def check_too_much_momentum(ctx: Context) -> Outcome:
+    """On a quadratic with curvatures in [1, 100] and ``eta = 1/L``: the worst-case rate over ``beta``."""
+    lams = np.geomspace(1.0, 100.0, 60)
+    eta = 1.0 / 100.0
+    betas = np.linspace(0.0, 0.995, 200)
+    rates = heavy_ball_radius(eta, betas[:, None], lams[None, :]).max(axis=1)
+    best = int(np.argmin(rates))
+    some_helps = rates[best] < rates[0]
+    too_much_hurts = rates[-1] > rates[0]
+    evidence = {"rate_at_beta_0": float(rates[0]), "best_beta": float(betas[best]), "best_rate": float(rates[best]),
+                "rate_at_beta_0.995": float(rates[-1]),
+                "iterations_to_1e-6_at_beta_0": float(np.log(1e-6) / np.log(rates[0])),
+                "iterations_to_1e-6_at_best": float(np.log(1e-6) / np.log(rates[best])),
+                "iterations_to_1e-6_at_0.995": float(np.log(1e-6) / np.log(rates[-1]))}
+    if some_helps and too_much_hurts:
+        return Outcome("holds", jsonable(evidence), data={"betas": betas, "rates": rates})
+    return Outcome("refuted", jsonable(evidence), counterexample={"some_helps": bool(some_helps),
+                                                                  "too_much_hurts": bool(too_much_hurts)})
+
+
+def too_much_figure(outcome: Outcome):
+    fig, axes = new_figure(1, 1)
+    ax = axes[0, 0]
+    d = outcome.data or {}
+    if "betas" in d:
+        ax.plot(d["betas"], d["rates"])
+        ax.axhline(d["rates"][0], color="grey", ls="--", label=r"plain GD ($\beta = 0$)")
+    ax.set_xlabel(r"momentum $\beta$")
+    ax.set_ylabel("worst-case contraction per iteration")
+    ax.set_title(r"Condition number 100, $\eta = 1/L$")
+    ax.legend(fontsize=8)
+    return fig
+
+
+@claim(
+    id="momentum.some_helps_too_much_hurts",
+    statement=(r"Adding some momentum speeds up convergence; adding too much hurts it "
+               r"(worst-case rate on an ill-conditioned quadratic, fixed $\eta$)"),
+    source=cite(SEED_001, "Adding Momentum"),
+    kind="empirical",
+    topic="momentum",
+    title="Some momentum helps, too much hurts",
+    figure=too_much_figure,
+)
+def _too_much(ctx: Context) -> Outcome:
+    return check_too_much_momentum(ctx)
+
+
+def check_sgm_is_heavy_ball(ctx: Context, *, step: MomentumStep = ema_momentum_step) -> Outcome:
+    """SGM with step ``alpha`` and EMA momentum equals heavy ball with ``eta = alpha (1 - beta)``, exactly
+    (rationals), on random gradient sequences; so it is stable iff ``0 < alpha (1-beta) L < 2 (1+beta)``."""
+    rng = rng_for(ctx, "momentum.sgm")
+    for _ in range(20):
+        beta = Fraction(int(rng.integers(0, 20)), 20)
+        alpha = Fraction(int(rng.integers(1, 50)), 10)
+        grads = [Fraction(int(v), int(rng.integers(1, 9))) for v in rng.integers(-9, 10, size=30)]
+        x1, m = Fraction(1), Fraction(0)
+        x2, g = Fraction(1), Fraction(0)
+        for gr in grads:
+            x1, m = step(x1, m, gr, alpha, beta)
+            x2, g = heavy_ball_step(x2, g, gr, alpha * (1 - beta), beta)
+            if x1 != x2:
+                return Outcome("refuted", {"sequences": 20},
+                               counterexample={"alpha": str(alpha), "beta": str(beta), "sgm": str(x1),
+                                               "heavy_ball": str(x2)})
+    beta = 0.5
+    L = 1.0
+    edge = 2 * (1 + beta) / ((1 - beta) * L)
+    ok = [_classify(_run(step, L, edge * f, beta, 1500)) for f in (0.98, 1.02)]
+    evidence = {"sequences": 20, "steps": 30, "arithmetic": "exact rationals",
+                "sgm_stability_edge_alpha_L_at_beta_0.5": edge, "below_and_above_edge": ok}
+    if ok != ["converges", "diverges"]:
+        return Outcome("refuted", evidence, counterexample={"beta": beta, "edge": edge, "observed": ok})
+    return Outcome("holds", evidence)
+
+
+@claim(
+    id="momentum.sgm_is_heavy_ball",
+    statement=(r"SGM $m_i = \beta m_{i-1} + (1-\beta) g_i$, $\theta_{i+1} = \theta_i - \alpha m_i$ is heavy ball with "
+               r"$\eta = \alpha(1-\beta)$; stable on quadratics iff $0 < \alpha(1-\beta) L < 2(1+\beta)$"),
+    source=cite(SEED_002, "Popular Stochastic Gradient Variants", "SG + Momentum (SGM)"),
+    kind="identity",
+    topic="momentum",
+    title="SGM's moving average is heavy ball in disguise",
+)
+def _sgm(ctx: Context) -> Outcome:
+    return check_sgm_is_heavy_ball(ctx)
