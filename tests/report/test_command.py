@@ -1,0 +1,114 @@
+"""``verify report``: files written, progress, exit status, determinism, results.json."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from verify.claims.registry import Claim, ClaimRecord, Context
+from verify.cli import main as verify_main
+from verify.report import build_report, exit_status
+
+GOOD = ["fake.mean_zero", "fake.sigmoid_derivative_as_written", "fake.inconclusive", "fake.unparseable_holds"]
+
+
+def _run(tmp_path, *args: str) -> int:
+    return verify_main(["report", "--out", str(tmp_path), "--quick", *args])
+
+
+def test_writes_the_three_files_and_shows_progress(tmp_path, fake_registry, capsys):
+    status = _run(tmp_path, "--only", *GOOD)
+    captured = capsys.readouterr()
+    assert status == 0  # the only refuted claim is a formula of the notes, as written: a finding
+    for name in ("index.html", "report.pdf", "results.json"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    lines = [line for line in captured.err.splitlines() if line.startswith("[")]
+    assert len(lines) == len(GOOD)
+    for k, (line, claim_id) in enumerate(zip(lines, GOOD, strict=True), start=1):
+        assert re.fullmatch(rf"\[{k}/{len(GOOD)}\] {re.escape(claim_id)} … (holds|refuted|inconclusive) "
+                            r"\(\d+\.\d\d s\)", line), line
+
+
+@pytest.mark.parametrize("bad", ["fake.library_refuted", "fake.check_raises", "fake.figure_raises"])
+def test_exit_status_is_nonzero_for_a_failure_of_the_library(tmp_path, fake_registry, bad):
+    assert _run(tmp_path, "--format", "html", "--only", *GOOD, bad) == 1
+    summary = json.loads((tmp_path / "results.json").read_text())["summary"]
+    assert summary["failing"] == [bad] and summary["exit_status"] == 1
+
+
+def test_exit_status_rule():
+    # The rule itself, on records: refuted as written → 0; refuted otherwise → 1; a check error → 1.
+    def record(kind, verdict, error=None):
+        return ClaimRecord(id="x", statement="", source="", kind=kind, verdict=verdict, evidence={},
+                           seconds=0.0, error=error)
+
+    assert exit_status([record("as-written", "refuted"), record("identity", "holds")]) == 0
+    assert exit_status([record("identity", "inconclusive")]) == 0
+    for kind in ("identity", "inequality", "empirical"):
+        assert exit_status([record(kind, "refuted")]) == 1
+    assert exit_status([record("identity", "inconclusive", error="Traceback …")]) == 1
+
+
+def test_unknown_claim_and_format_are_usage_errors(tmp_path, fake_registry, capsys):
+    assert _run(tmp_path, "--only", "no.such.claim") == 2
+    assert "no.such.claim" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as excinfo:
+        _run(tmp_path, "--format", "docx")
+    assert excinfo.value.code == 2
+
+
+def test_only_accepts_commas_and_format_selects_documents(tmp_path, fake_registry):
+    assert _run(tmp_path, "--format", "pdf", "--only", "fake.mean_zero,fake.inconclusive") == 0
+    claims = json.loads((tmp_path / "results.json").read_text())["claims"]
+    assert [c["id"] for c in claims] == ["fake.mean_zero", "fake.inconclusive"]
+    assert (tmp_path / "report.pdf").exists() and not (tmp_path / "index.html").exists()
+
+
+def test_help_documents_the_exit_status(fake_registry, capsys):
+    with pytest.raises(SystemExit):
+        verify_main(["report", "--help"])
+    text = capsys.readouterr().out
+    assert "exit status" in text and "as-written" in text
+    for option in ("--out", "--format", "--only", "--backend", "--seed", "--quick"):
+        assert option in text
+
+
+def test_default_output_directory_is_reports_in_the_current_directory(tmp_path, fake_registry, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert verify_main(["report", "--quick", "--quiet", "--format", "html", "--only", "fake.inconclusive"]) == 0
+    assert (tmp_path / "reports" / "index.html").exists()
+    assert (tmp_path / "reports" / "results.json").exists()
+
+
+def _verdicts_and_evidence(claims: list[Claim], seed: int):
+    report = build_report(claims, Context(seed=seed, quick=True), progress=None)
+    return [(r.id, r.verdict, json.dumps(r.evidence, sort_keys=True)) for r in report.records]
+
+
+def test_same_seed_same_verdicts(fake_claims):
+    first = _verdicts_and_evidence(fake_claims, 11)
+    assert first == _verdicts_and_evidence(fake_claims, 11)
+    # and the seed is really used: another seed changes the Monte-Carlo evidence
+    assert first != _verdicts_and_evidence(fake_claims, 12)
+
+
+def test_results_json_follows_the_design_schema(built):
+    report, out, _ = built
+    text = (out / "results.json").read_text()
+
+    def reject(constant):
+        raise AssertionError(f"non-standard JSON constant {constant}")
+
+    data = json.loads(text, parse_constant=reject)
+    assert data["summary"]["verdicts"] == report.counts
+    assert set(data["environment"]) == {"run", "machine", "packages"}
+    assert len(data["claims"]) == len(report.records)
+    for claim in data["claims"]:
+        assert {"id", "statement", "source", "kind", "verdict", "evidence", "seconds"} <= set(claim)
+    by_id = {c["id"]: c for c in data["claims"]}
+    assert by_id["fake.unparseable_holds"]["evidence"]["worst_input"] == [1.0, "inf"]
+    assert by_id["fake.sigmoid_derivative_as_written"]["corrected"].startswith(r"\sigma'")
+    assert "figure_error" in by_id["fake.figure_raises"]
+    assert "RuntimeError" in by_id["fake.check_raises"]["error"]
