@@ -42,6 +42,7 @@ TOPIC_MODULES: tuple[str, ...] = (
     "information",
     "step_size",
     "momentum",
+    "bias_variance",
 )
 
 
