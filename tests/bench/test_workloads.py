@@ -1,0 +1,133 @@
+"""Workloads on tiny (--quick) sizes: every implementation is timed on the same data or skipped with why.
+
+Nothing here asserts a speed; the figures are only checked to be present and consistent.
+"""
+
+import sys
+
+import numpy as np
+import pytest
+
+from verify.bench import workloads
+from verify.bench.harness import BenchConfig
+
+QUICK = BenchConfig(quick=True, repeats=1, warmup=1, triad_bytes_per_second=1e10, exps_per_second=1e8)
+
+
+def _names(result):
+    return [m.implementation for m in result.measurements]
+
+
+@pytest.mark.parametrize("name", ["softmax_cross_entropy", "logistic", "hinge", "adam", "momentum"])
+def test_kernel_workloads_time_numpy_baseline_and_each_backend(name):
+    result = workloads.WORKLOADS[name](QUICK)
+    assert result.skipped is None
+    assert _names(result)[:3] == ["numpy", "cpu", "parallel"]
+    for m in result.measurements[:3]:
+        assert m.timing is not None, m.skipped
+    for m in result.measurements[1:3]:
+        assert m.ratios["speedup_over_numpy"] > 0
+        assert m.ratios["fraction_of_triad"] == pytest.approx(m.ratios["gbps"] * 1e9 / 1e10)
+    peers = [m for m in result.measurements if m.role == "peer"]
+    assert peers, "a peer row (timed or skipped with why) is always present"
+    assert all(m.timing is not None or m.skipped for m in peers)
+
+
+def test_softmax_ce_counts_bytes_and_exps_and_carries_the_issue_targets():
+    result = workloads.softmax_cross_entropy(QUICK)
+    n, k = 20_000, 10
+    assert result.bytes_per_call == 8 * (2 * n * k + n) and result.exps_per_call == n * k
+    assert [v["target"] for v in result.target_verdicts()] == [
+        "parallel speedup_over_numpy >= 3", "parallel speedup_over_torch >= 2.5"]
+
+
+def test_optimizer_byte_counts_follow_the_arrays_each_step_moves():
+    assert workloads.adam(QUICK).bytes_per_call == 7 * 8 * 100_000
+    assert workloads.momentum(QUICK).bytes_per_call == 5 * 8 * 100_000
+
+
+def test_backends_are_chosen_by_the_config_and_numpy_is_always_the_baseline():
+    config = BenchConfig(quick=True, repeats=1, warmup=0, backends=("parallel",), peers=False)
+    result = workloads.hinge(config)
+    assert _names(result) == ["numpy", "parallel", "torch"]
+    assert result.get("torch").skipped == "peers disabled (--no-peers)"
+
+
+def test_a_missing_module_skips_the_workload_with_the_reason(monkeypatch):
+    monkeypatch.setitem(sys.modules, "verify.kernels.network", None)  # import now fails
+    result = workloads.network(QUICK)
+    assert result.measurements == []
+    assert result.skipped.startswith("verify.kernels.network is not available")
+
+
+def test_a_kernel_that_raises_is_skipped_alone_and_the_others_still_run(monkeypatch):
+    from verify.kernels import losses
+
+    real = losses.hinge
+
+    def wrong(prediction, target, *, backend=None, **kw):
+        if backend == "cpu":
+            raise NotImplementedError("hinge has no 'cpu' backend")
+        return real(prediction, target, backend=backend, **kw)
+
+    monkeypatch.setattr(losses, "hinge", wrong)
+    result = workloads.hinge(QUICK)
+    assert result.get("cpu").skipped == "raised NotImplementedError: hinge has no 'cpu' backend"
+    assert result.get("parallel").timing is not None and result.get("numpy").timing is not None
+
+
+def test_missing_torch_is_a_skipped_peer(monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)
+    result = workloads.logistic(QUICK)
+    assert result.get("torch").skipped.startswith("torch is not installed")
+    assert "speedup_over_torch" not in result.get("parallel").ratios
+
+
+def test_torch_peer_uses_the_same_data_and_numba_thread_count():
+    torch = pytest.importorskip("torch")
+    result = workloads.softmax_cross_entropy(QUICK)
+    assert result.get("torch").timing is not None
+    assert "speedup_over_torch" in result.get("parallel").ratios
+    import numba
+
+    assert torch.get_num_threads() == numba.get_num_threads()
+
+
+def test_check_gradient_throughput_counts_examples(monkeypatch):
+    result = workloads.check_gradient_throughput(QUICK)
+    if result.skipped:
+        pytest.skip(result.skipped)
+    ours = result.get("check_gradient")
+    assert ours.timing is not None, ours.skipped
+    assert ours.items == 1.0 and ours.throughput == pytest.approx(1.0 / ours.timing.median)
+
+
+def test_claim_suite_runs_every_claim_once_and_counts_verdicts(monkeypatch):
+    from verify.claims import registry
+
+    calls = []
+
+    def check(ctx):
+        calls.append(ctx.quick)
+        return registry.Outcome("holds", {})
+
+    fake = [registry.Claim(id=f"t.{i}", statement="s", source="test", kind="identity", check=check) for i in range(3)]
+    monkeypatch.setattr(registry, "all_claims", lambda: fake)
+    result = workloads.claim_suite(QUICK)
+    assert calls == [True, True, True]
+    m = result.measurements[0]
+    assert m.extra["verdicts"] == {"holds": 3} and len(m.timing.seconds) == 1
+
+
+def test_every_compile_probe_names_a_workload_or_the_machine():
+    for name in workloads.COMPILE_PROBES:
+        prefix = name.rsplit(".", 1)[0]
+        assert prefix == "machine" or prefix in workloads.WORKLOADS
+    for probes in workloads.WORKLOAD_PROBES.values():
+        assert set(probes) <= set(workloads.COMPILE_PROBES)
+
+
+def test_network_parameters_are_stored_like_torch_linear():
+    weights, biases = workloads._network_parameters(np.random.default_rng(0), (784, 256, 10))
+    assert [w.shape for w in weights] == [(256, 784), (10, 256)]
+    assert [b.shape for b in biases] == [(256,), (10,)]

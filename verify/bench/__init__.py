@@ -1,0 +1,35 @@
+"""``verify bench``: the kernels side by side with NumPy, torch and the machine's own limits.
+
+- :mod:`verify.bench.harness`: timing (warm-up, medians of repeats), ratios, compile / cache-load time
+  in child processes, the table and the JSON document;
+- :mod:`verify.bench.machine`: STREAM-style triad bandwidth and exp throughput on the kernels' threads;
+- :mod:`verify.bench.workloads`: one function per workload;
+- :mod:`verify.bench.command`: the ``verify bench`` subcommand (:func:`run_bench` for programs).
+
+Imported lazily: ``import verify.bench`` compiles nothing and does not import torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    "run_bench": "verify.bench.command",
+    "WORKLOADS": "verify.bench.workloads",
+    "machine_limits": "verify.bench.machine",
+    "measure": "verify.bench.harness",
+    "measure_compile": "verify.bench.harness",
+    "Timing": "verify.bench.harness",
+    "WorkloadResult": "verify.bench.harness",
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'verify.bench' has no attribute {name!r}")

@@ -1,0 +1,512 @@
+"""The workloads of ``verify bench``: one function per workload, each ``(BenchConfig) -> WorkloadResult``.
+
+Every workload times our kernels (the backends in ``config.backends``), the NumPy backend (the
+baseline of every ratio) and, where installed, torch on the CPU (with as many threads as Numba's pool),
+all on the same data. A workload whose module is not there yet, or whose peer is not installed, says
+``skipped: <why>`` instead of failing. Sizes: issue 9 (full) or small ones under ``config.quick``.
+
+Byte counts (for the fraction of triad bandwidth) count each array that must be read or written
+once, 8 bytes per float64 / int64 element, without write-allocate — the same convention as the triad
+(:mod:`verify.bench.machine`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections import Counter
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from verify.bench.harness import (
+    BenchConfig,
+    Measurement,
+    Target,
+    WorkloadResult,
+    compute_ratios,
+    measure,
+    skipped,
+    time_implementation,
+)
+
+__all__ = [
+    "WORKLOADS",
+    "COMPILE_PROBES",
+    "WORKLOAD_PROBES",
+    "softmax_cross_entropy",
+    "logistic",
+    "hinge",
+    "network",
+    "adam",
+    "momentum",
+    "bias_variance",
+    "check_gradient_throughput",
+    "claim_suite",
+    "load_torch",
+]
+
+
+class _Missing(Exception):
+    """A module a workload needs is not importable (yet): the workload is skipped, with this reason."""
+
+
+def _module(name: str) -> ModuleType:
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise _Missing(f"{name} is not available ({type(exc).__name__}: {exc})") from None
+
+
+def _attribute(module: ModuleType, name: str) -> Any:
+    try:
+        return getattr(module, name)
+    except AttributeError:
+        raise _Missing(f"{module.__name__} has no {name!r} yet") from None
+
+
+def load_torch() -> tuple[ModuleType | None, str | None]:
+    """``(torch, None)`` with torch's intra-op threads set to Numba's pool size, or ``(None, why)``."""
+    try:
+        import torch
+    except ImportError as exc:
+        return None, f"torch is not installed ({exc}); pip install 'verify[peers]'"
+    import numba
+
+    torch.set_num_threads(int(numba.get_num_threads()))
+    return torch, None
+
+
+def _rng(config: BenchConfig, salt: int) -> np.random.Generator:
+    return np.random.default_rng([config.seed, salt])
+
+
+def _kernel_measurements(
+    config: BenchConfig, call_for: Callable[[str], Callable[[], object]],
+    setup_for: Callable[[str], Callable[[], object] | None] | None = None,
+) -> list[Measurement]:
+    """The NumPy baseline and every backend of ``config.backends``, timed one after another."""
+    out = []
+    for backend in ("numpy", *[b for b in config.backends if b != "numpy"]):
+        role = "baseline" if backend == "numpy" else "kernel"
+        setup = None if setup_for is None else setup_for(backend)
+        out.append(time_implementation(backend, role, call_for(backend), config, setup=setup))
+    return out
+
+
+def _torch_or_skip(config: BenchConfig) -> tuple[ModuleType | None, Measurement | None]:
+    if not config.peers:
+        return None, skipped("torch", "peer", "peers disabled (--no-peers)")
+    torch, why = load_torch()
+    return torch, None if torch is not None else skipped("torch", "peer", why)
+
+
+def _workload(fn: Callable[[BenchConfig], WorkloadResult]) -> Callable[[BenchConfig], WorkloadResult]:
+    """Run ``fn``; a missing module becomes a skipped workload with its reason, ratios are filled in."""
+
+    def wrapper(config: BenchConfig) -> WorkloadResult:
+        try:
+            result = fn(config)
+        except _Missing as exc:
+            return WorkloadResult(fn.__name__, _TITLES[fn.__name__], "-", skipped=str(exc))
+        return compute_ratios(result, config)
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    wrapper.__wrapped__ = fn
+    return wrapper
+
+
+_TITLES = {
+    "softmax_cross_entropy": "softmax cross-entropy, loss + gradient, float64",
+    "logistic": "binary logistic loss from logits, loss + gradient, float64",
+    "hinge": "binary hinge loss, loss + gradient, float64",
+    "network": "MLP forward + backward, tanh, softmax-CE head, float64",
+    "adam": "one Adam step in place, float64",
+    "momentum": "one heavy-ball momentum step in place, float64",
+    "bias_variance": "bias-variance Monte Carlo",
+    "check_gradient_throughput": "check_gradient: examples verified per second vs torch.autograd.gradcheck",
+    "claim_suite": "the full claim suite, once",
+}
+
+
+# =========================================================================== losses
+
+
+@_workload
+def softmax_cross_entropy(config: BenchConfig) -> WorkloadResult:
+    """Softmax cross-entropy of (N, 10) logits with integer labels (N = 1e6), value + gradient.
+
+    Bytes: read z (8NK), read labels (8N), write grad (8NK). At least NK exps (one per logit).
+    Peer: ``torch.nn.functional.cross_entropy`` + ``backward()`` on the same float64 data.
+    """
+    losses = _module("verify.kernels.losses")
+    fn = _attribute(losses, "softmax_cross_entropy")
+    n, k = (20_000, 10) if config.quick else (1_000_000, 10)
+    rng = _rng(config, 1)
+    z = 3.0 * rng.standard_normal((n, k))
+    labels = rng.integers(0, k, n)
+    result = WorkloadResult(
+        "softmax_cross_entropy", _TITLES["softmax_cross_entropy"], f"{n} x {k}",
+        bytes_per_call=8.0 * (2 * n * k + n), exps_per_call=float(n * k),
+        targets=(Target("speedup_over_numpy", "parallel", 3.0), Target("speedup_over_torch", "parallel", 2.5)),
+    )
+    result.measurements += _kernel_measurements(config, lambda b: lambda: fn(z, labels, backend=b))
+    torch, skip = _torch_or_skip(config)
+    if torch is None:
+        result.measurements.append(skip)
+        return result
+    zt = torch.from_numpy(z).requires_grad_(True)
+    yt = torch.from_numpy(labels)
+
+    def torch_call():
+        torch.nn.functional.cross_entropy(zt, yt).backward()
+
+    def clear():
+        zt.grad = None
+
+    result.measurements.append(time_implementation("torch", "peer", torch_call, config, setup=clear))
+    return result
+
+
+def _binary_workload(config: BenchConfig, name: str, salt: int) -> WorkloadResult:
+    losses = _module("verify.kernels.losses")
+    n = 100_000 if config.quick else 10_000_000
+    rng = _rng(config, salt)
+    x = 2.0 * rng.standard_normal(n)
+    if name == "logistic":
+        fn = _attribute(losses, "logistic_from_logit")
+        y = rng.integers(0, 2, n).astype(np.float64)  # labels 0/1 (the seed's convention)
+        exps = float(n)
+    else:
+        fn = _attribute(losses, "hinge")
+        y = 2.0 * rng.integers(0, 2, n) - 1.0  # labels ±1
+        exps = None
+    result = WorkloadResult(name, _TITLES[name], f"{n}", bytes_per_call=8.0 * 3 * n, exps_per_call=exps)
+    result.measurements += _kernel_measurements(config, lambda b: lambda: fn(x, y, backend=b))
+    torch, skip = _torch_or_skip(config)
+    if torch is None:
+        result.measurements.append(skip)
+        return result
+    xt = torch.from_numpy(x).requires_grad_(True)
+    yt = torch.from_numpy(y)
+    if name == "logistic":
+        def torch_call():
+            torch.nn.functional.binary_cross_entropy_with_logits(xt, yt).backward()
+    else:
+        def torch_call():
+            torch.clamp_min(1.0 - yt * xt, 0.0).mean().backward()
+
+    def clear():
+        xt.grad = None
+
+    result.measurements.append(time_implementation("torch", "peer", torch_call, config, setup=clear))
+    return result
+
+
+@_workload
+def logistic(config: BenchConfig) -> WorkloadResult:
+    """Binary logistic loss from logits, N = 1e7: read x, read y, write grad (24 bytes per example).
+
+    Peer: ``binary_cross_entropy_with_logits`` + ``backward()``.
+    """
+    return _binary_workload(config, "logistic", 2)
+
+
+@_workload
+def hinge(config: BenchConfig) -> WorkloadResult:
+    """Binary hinge loss, N = 1e7: read x, read y, write grad (24 bytes per example).
+
+    Peer: ``clamp_min(1 − y·x, 0).mean().backward()`` (torch has no fused binary hinge).
+    """
+    return _binary_workload(config, "hinge", 3)
+
+
+# =========================================================================== network
+
+
+def _network_sizes(config: BenchConfig) -> tuple[int, tuple[int, ...]]:
+    return (64, (784, 256, 256, 10)) if config.quick else (1024, (784, 256, 256, 10))
+
+
+@_workload
+def network(config: BenchConfig) -> WorkloadResult:
+    """Forward + backward of a 784-256-256-10 tanh MLP with a softmax cross-entropy head, batch 1024.
+
+    Peer: the same network as ``torch.nn.Linear`` layers in float64, ``cross_entropy`` + ``backward()``.
+    """
+    net = _module("verify.kernels.network")
+    forward_backward = _attribute(net, "loss_and_gradients")
+    batch, sizes = _network_sizes(config)
+    rng = _rng(config, 4)
+    weights, biases = _network_parameters(rng, sizes)
+    x = rng.standard_normal((batch, sizes[0]))
+    labels = rng.integers(0, sizes[-1], batch)
+    result = WorkloadResult("network", _TITLES["network"], f"batch {batch}, {'-'.join(map(str, sizes))}",
+                            targets=(Target("speedup_over_torch", "parallel", 1.0),))
+
+    def call_for(backend):
+        return lambda: forward_backward(weights, biases, x, labels, activation="tanh", backend=backend)
+
+    result.measurements += _kernel_measurements(config, call_for)
+    torch, skip = _torch_or_skip(config)
+    if torch is None:
+        result.measurements.append(skip)
+        return result
+    params = []
+    for w, b in zip(weights, biases, strict=True):
+        params += [torch.from_numpy(w.copy()).requires_grad_(True), torch.from_numpy(b.copy()).requires_grad_(True)]
+    xt, yt = torch.from_numpy(x), torch.from_numpy(labels)
+
+    def torch_call():
+        h = xt
+        for i in range(0, len(params), 2):
+            h = torch.nn.functional.linear(h, params[i], params[i + 1])
+            if i + 2 < len(params):
+                h = torch.tanh(h)
+        torch.nn.functional.cross_entropy(h, yt).backward()
+
+    def clear():
+        for p in params:
+            p.grad = None
+
+    result.measurements.append(time_implementation("torch", "peer", torch_call, config, setup=clear))
+    return result
+
+
+def _network_parameters(rng: np.random.Generator, sizes: tuple[int, ...]) -> tuple[list, list]:
+    """Glorot-uniform weights stored (fan_out, fan_in), as ``torch.nn.Linear`` does, and zero biases."""
+    weights, biases = [], []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
+        limit = math.sqrt(6.0 / (fan_in + fan_out))
+        weights.append(rng.uniform(-limit, limit, (fan_out, fan_in)))
+        biases.append(np.zeros(fan_out))
+    return weights, biases
+
+
+# =========================================================================== optimizers
+
+
+def _optimizer_workload(config: BenchConfig, rule: str) -> WorkloadResult:
+    opt = _module("verify.kernels.optimizers")
+    n = 100_000 if config.quick else 10_000_000
+    rng = _rng(config, 5)
+    theta0 = rng.standard_normal(n)
+    grad = rng.standard_normal(n)
+    if rule == "adam":
+        step = _attribute(opt, "adam_step")
+        arrays, hyper = 7, {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
+        state = {b: (theta0.copy(), np.zeros(n), np.zeros(n)) for b in ("numpy", *config.backends)}
+
+        def call_for(backend):
+            theta, m, v = state[backend]
+            return lambda: step(theta, grad, m, v, 1, backend=backend, **hyper)
+        bytes_note = "Adam reads theta, g, m, v and writes theta, m, v: 7 arrays x 8 bytes per parameter"
+    else:
+        step = _attribute(opt, "momentum_step")
+        arrays, hyper = 5, {"lr": 1e-3, "momentum": 0.9}
+        state = {b: (theta0.copy(), np.zeros(n)) for b in ("numpy", *config.backends)}
+
+        def call_for(backend):
+            theta, buf = state[backend]
+            return lambda: step(theta, grad, buf, backend=backend, **hyper)
+        bytes_note = "momentum reads theta, g, b and writes theta, b: 5 arrays x 8 bytes per parameter"
+    result = WorkloadResult(rule, _TITLES[rule], f"{n} parameters", bytes_per_call=8.0 * arrays * n,
+                            targets=(Target("fraction_of_triad", "parallel", 0.70),), notes=[bytes_note])
+    result.measurements += _kernel_measurements(config, call_for)
+    torch, skip = _torch_or_skip(config)
+    if torch is None:
+        result.measurements.append(skip)
+        return result
+    for variant, options in (("torch", {}), ("torch-foreach", {"foreach": True}), ("torch-fused", {"fused": True})):
+        p = torch.from_numpy(theta0.copy()).requires_grad_(True)
+        p.grad = torch.from_numpy(grad)
+        try:
+            if rule == "adam":
+                optimizer = torch.optim.Adam([p], lr=hyper["lr"], betas=(0.9, 0.999), eps=1e-8, **options)
+            else:
+                optimizer = torch.optim.SGD([p], lr=hyper["lr"], momentum=hyper["momentum"], **options)
+        except Exception as exc:  # noqa: BLE001 - an option this torch build lacks
+            result.measurements.append(skipped(variant, "peer", f"{type(exc).__name__}: {exc}"))
+            continue
+        result.measurements.append(time_implementation(variant, "peer", optimizer.step, config))
+    return result
+
+
+@_workload
+def adam(config: BenchConfig) -> WorkloadResult:
+    """One Adam step over 1e7 parameters (Kingma & Ba, Algorithm 1), in place.
+
+    Peers: ``torch.optim.Adam`` with its default (single-tensor), ``foreach`` and ``fused`` CPU paths.
+    """
+    return _optimizer_workload(config, "adam")
+
+
+@_workload
+def momentum(config: BenchConfig) -> WorkloadResult:
+    """One heavy-ball momentum step over 1e7 parameters, in place.
+
+    Peers: ``torch.optim.SGD(momentum=0.9)``, default, ``foreach`` and ``fused`` paths.
+    """
+    return _optimizer_workload(config, "momentum")
+
+
+# =========================================================================== Monte Carlo, checkers, claims
+
+
+@_workload
+def bias_variance(config: BenchConfig) -> WorkloadResult:
+    """The bias-variance Monte Carlo of the claims (10,000 training sets), if the claims expose one."""
+    module = _module("verify.claims.bias_variance")
+    run = _attribute(module, "bias_variance_monte_carlo")
+    sets = 500 if config.quick else 10_000
+    result = WorkloadResult("bias_variance", _TITLES["bias_variance"], f"{sets} training sets",
+                            item_name="training set")
+    for backend in ("numpy", *config.backends):
+        role = "baseline" if backend == "numpy" else "kernel"
+        result.measurements.append(time_implementation(
+            backend, role, lambda b=backend: run(n_sets=sets, seed=config.seed, backend=b), config,
+            items=float(sets), repeats=min(config.repeats, 3), warmup=min(config.warmup, 1),
+        ))
+    return result
+
+
+@_workload
+def check_gradient_throughput(config: BenchConfig) -> WorkloadResult:
+    """``check_gradient`` on softmax cross-entropy of (4, 10) logits vs ``torch.autograd.gradcheck``.
+
+    The same function on the same point: ours checks ``losses.softmax_cross_entropy``'s gradient
+    (the ``cpu`` kernel; at this size the call overhead of ``parallel`` only adds time); torch checks the
+    autograd gradient of ``F.cross_entropy``. One example = one point verified; throughput = 1 / median.
+    """
+    checks = _module("verify.checks.gradient")
+    check_gradient = _attribute(checks, "check_gradient")
+    losses = _module("verify.kernels.losses")
+    sce = _attribute(losses, "softmax_cross_entropy")
+    rng = _rng(config, 6)
+    z = rng.standard_normal((4, 10))
+    labels = rng.integers(0, 10, 4)
+    result = WorkloadResult("check_gradient_throughput", _TITLES["check_gradient_throughput"],
+                            "softmax CE 4 x 10, one point per call", item_name="example",
+                            targets=(Target("speedup_over_torch", "check_gradient", 10.0),))
+
+    def ours():
+        check_gradient(lambda zz, yy: sce(zz, yy, backend="cpu")[0], lambda zz, yy: sce(zz, yy, backend="cpu")[1],
+                       (z, labels), wrt=0)
+
+    result.measurements.append(time_implementation("check_gradient", "kernel", ours, config))
+    torch, skip = _torch_or_skip(config)
+    if torch is None:
+        result.measurements.append(skipped("gradcheck", "peer", skip.skipped))
+        return result
+    zt = torch.from_numpy(z.copy()).requires_grad_(True)
+    yt = torch.from_numpy(labels)
+
+    def theirs():
+        if not torch.autograd.gradcheck(lambda a: torch.nn.functional.cross_entropy(a, yt), (zt,)):
+            raise RuntimeError("gradcheck rejected torch's own cross_entropy gradient")
+
+    result.measurements.append(time_implementation("gradcheck", "peer", theirs, config))
+    return result
+
+
+@_workload
+def claim_suite(config: BenchConfig) -> WorkloadResult:
+    """Every registered claim run once (``Context(quick=config.quick)``): the cost of checking the notes."""
+    registry = _module("verify.claims.registry")
+    claims = registry.all_claims()
+    if not claims:
+        raise _Missing("no claims are registered yet")
+    verdicts: Counter[str] = Counter()
+    per_claim: dict[str, float] = {}
+
+    def run_all():
+        verdicts.clear()
+        for c in claims:
+            record = registry.run_claim(c, registry.Context(quick=config.quick))
+            verdicts[record.verdict] += 1
+            per_claim[c.id] = record.seconds
+
+    timing = measure(run_all, repeats=1, warmup=0)
+    result = WorkloadResult("claim_suite", _TITLES["claim_suite"], f"{len(claims)} claims, quick={config.quick}",
+                            item_name="suite")
+    m = Measurement("verify claims", "kernel", timing=timing)
+    slowest = sorted(per_claim.items(), key=lambda kv: -kv[1])[:5]
+    m.extra.update({"verdicts": dict(verdicts), "slowest_claims_s": dict(slowest)})
+    result.measurements.append(m)
+    result.notes.append("one run, no warm-up: includes JIT compile or cache load of the kernels the claims use")
+    result.notes.append("verdicts: " + ", ".join(f"{k} {v}" for k, v in sorted(verdicts.items())))
+    return result
+
+
+#: Every workload, in the order ``verify bench`` runs them.
+WORKLOADS: dict[str, Callable[[BenchConfig], WorkloadResult]] = {
+    f.__name__: f
+    for f in (softmax_cross_entropy, logistic, hinge, network, adam, momentum, bias_variance,
+              check_gradient_throughput, claim_suite)
+}
+
+
+# =========================================================================== compile probes
+
+
+def _probe_triad():
+    from verify.bench import machine
+
+    a, b, c = np.zeros(8), np.ones(8), np.ones(8)
+    return lambda: machine.triad_parallel(a, b, c, 2.0)
+
+
+def _probe_loss(name: str, backend: str):
+    def prepare():
+        from verify.kernels import losses
+
+        if name == "softmax_cross_entropy":
+            args = (np.zeros((3, 4)), np.array([0, 1, 2]))
+        elif name == "logistic_from_logit":
+            args = (np.zeros(3), np.array([0.0, 1.0, 1.0]))
+        else:
+            args = (np.zeros(3), np.array([-1.0, 1.0, 1.0]))
+        return lambda: getattr(losses, name)(*args, backend=backend)
+    return prepare
+
+
+def _probe_optimizer(rule: str, backend: str):
+    def prepare():
+        from verify.kernels import optimizers
+
+        theta, g, m, v = np.zeros(8), np.ones(8), np.zeros(8), np.zeros(8)
+        if rule == "adam":
+            return lambda: optimizers.adam_step(theta, g, m, v, 1, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+                                                backend=backend)
+        return lambda: optimizers.momentum_step(theta, g, m, lr=1e-3, momentum=0.9, backend=backend)
+    return prepare
+
+
+def _probe_network(backend: str):
+    def prepare():
+        from verify.kernels import network as net
+
+        rng = np.random.default_rng(0)
+        weights, biases = _network_parameters(rng, (5, 4, 3))
+        x, labels = rng.standard_normal((2, 5)), np.array([0, 2])
+        return lambda: net.loss_and_gradients(weights, biases, x, labels, activation="tanh", backend=backend)
+    return prepare
+
+
+#: name → function preparing tiny inputs and returning the first call to time (see ``measure_compile``).
+COMPILE_PROBES: dict[str, Callable[[], Callable[[], object]]] = {"machine.triad_parallel": _probe_triad}
+#: workload → the probes of its kernels.
+WORKLOAD_PROBES: dict[str, tuple[str, ...]] = {}
+for _backend in ("cpu", "parallel"):
+    for _workload_name, _loss in (("softmax_cross_entropy", "softmax_cross_entropy"),
+                                  ("logistic", "logistic_from_logit"), ("hinge", "hinge")):
+        COMPILE_PROBES[f"{_workload_name}.{_backend}"] = _probe_loss(_loss, _backend)
+        WORKLOAD_PROBES[_workload_name] = (*WORKLOAD_PROBES.get(_workload_name, ()), f"{_workload_name}.{_backend}")
+    for _rule in ("adam", "momentum"):
+        COMPILE_PROBES[f"{_rule}.{_backend}"] = _probe_optimizer(_rule, _backend)
+        WORKLOAD_PROBES[_rule] = (*WORKLOAD_PROBES.get(_rule, ()), f"{_rule}.{_backend}")
+    COMPILE_PROBES[f"network.{_backend}"] = _probe_network(_backend)
+    WORKLOAD_PROBES["network"] = (*WORKLOAD_PROBES.get("network", ()), f"network.{_backend}")
