@@ -339,7 +339,7 @@ def _block_sums(x, partial):
     acc = 0.0
     stride = cuda.gridsize(1)
     while i < x.size:
-        acc += x[i]
+        acc += np.float64(x[i])
         i += stride
     buf[tx] = acc
     cuda.syncthreads()

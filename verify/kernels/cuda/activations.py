@@ -61,7 +61,7 @@ ACTIVATION_CODES = {"identity": 0, "sigmoid": 1, "tanh": 2, "relu": 3}
 @cuda.jit(device=True)
 def apply_code(code, x):
     """σ(x) for the activation with integer ``code`` (see :data:`ACTIVATION_CODES`), as float64."""
-    x = x + 0.0
+    x = np.float64(x)
     if code == 1:
         if x >= 0:
             return 1.0 / (1.0 + math.exp(-x))
@@ -77,7 +77,7 @@ def apply_code(code, x):
 @cuda.jit(device=True)
 def derivative_code(code, x):
     """σ'(x) for the activation with integer ``code``, as float64; ReLU'(0) = 0."""
-    x = x + 0.0
+    x = np.float64(x)
     if code == 1:
         e = math.exp(-abs(x))
         return e / ((1.0 + e) * (1.0 + e))
@@ -146,8 +146,8 @@ def block_reduce_argmax(vbuf, ibuf, base, tx, tpr, value, index):
 @cuda.jit(device=True)
 def two_diff(a, b):
     """``(d, e)`` with ``d = fl(a − b)`` and ``a − b = d + e`` exactly (Knuth's TwoSum), in float64."""
-    a = a + 0.0
-    b = b + 0.0
+    a = np.float64(a)
+    b = np.float64(b)
     d = a - b
     bv = d - a
     av = d - bv
@@ -175,7 +175,7 @@ def row_max_sumexp(z, row, active, vbuf, ibuf, base, tx, tpr):
     if active:
         j = tx
         while j < k:
-            v = z[row, j] + 0.0
+            v = np.float64(z[row, j])
             if v > m:
                 m = v
                 best = j

@@ -146,7 +146,7 @@ def _store_row_kernel(theta, out, row):
 def _squares_kernel(grad, out):
     i = cuda.grid(1)
     if i < grad.size:
-        g = grad[i] + 0.0
+        g = np.float64(grad[i])
         out[i] = g * g
 
 
