@@ -11,11 +11,12 @@ Error measures, for a computed value ``c`` and a reference ``r`` (both finite):
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["CheckFailure", "ulp_error", "relative_error", "error_table"]
+__all__ = ["CheckFailure", "ulp_error", "relative_error", "error_table", "format_arguments"]
 
 
 class CheckFailure(AssertionError):
@@ -63,13 +64,16 @@ def error_table(
     *,
     worst: int = 10,
     dtype: np.dtype | None = None,
-    order_by: str = "ulps",
+    order_by: str | np.ndarray = "ulps",
     labels: Sequence[str] | None = None,
+    extra: dict[str, np.ndarray] | None = None,
 ) -> str:
     """A plain-text table of the ``worst`` entries: index, reference, computed, abs, rel, ULPs.
 
     Numbers are printed with ``repr`` precision (17 significant digits) and never elided.
-    ``order_by`` is ``"ulps"``, ``"abs"`` or ``"rel"``.
+    ``order_by`` is ``"ulps"``, ``"abs"``, ``"rel"`` or an array (shaped like ``computed``) whose
+    largest entries come first, e.g. error / tolerance. ``extra`` adds columns (name → array shaped
+    like ``computed``, printed with 4 significant digits), e.g. the tolerance of each entry.
     """
     c = np.asarray(computed)
     r = np.asarray(reference, dtype=np.float64)
@@ -80,9 +84,15 @@ def error_table(
     absolute = np.where(c == r, 0.0, absolute)
     rel = relative_error(c, r)
     ulps = ulp_error(c, r, dtype)
-    key = {"ulps": ulps, "abs": absolute, "rel": rel}[order_by]
+    if isinstance(order_by, str):
+        key = {"ulps": ulps, "abs": absolute, "rel": rel}[order_by]
+    else:
+        key = np.asarray(order_by, dtype=np.float64)
+        if key.shape != c.shape:
+            raise ValueError(f"order_by must have the shape of computed {c.shape}; got {key.shape}")
+    extra = {name: np.asarray(col) for name, col in (extra or {}).items()}
     flat_order = np.argsort(-np.nan_to_num(key.ravel(), nan=np.inf, posinf=np.inf), kind="stable")[:worst]
-    header = ("index", "reference", "computed", "abs error", "rel error", "ULPs")
+    header = ("index", "reference", "computed", "abs error", "rel error", "ULPs", *extra)
     rows = [header]
     for flat in flat_order:
         idx = np.unravel_index(int(flat), c.shape) if c.ndim else ()
@@ -94,8 +104,37 @@ def error_table(
             f"{float(absolute[idx]):.3e}",
             f"{float(rel[idx]):.3e}",
             f"{float(ulps[idx]):.3g}",
+            *(_cell(col[idx]) for col in extra.values()),
         ))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = ["  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, (str, np.str_)):
+        return str(value)
+    return f"{float(value):.4g}"
+
+
+def format_arguments(args: Sequence[object], *, names: Sequence[str] | None = None) -> str:
+    """Every argument in full, one per line, floats with 17 significant digits; never elided.
+
+    A person must be able to paste the failing input back into Python, so arrays are printed with
+    ``numpy.array2string(threshold=sys.maxsize)`` (no "…") and with their dtype.
+    """
+    lines = []
+    for i, value in enumerate(args):
+        name = names[i] if names is not None else f"args[{i}]"
+        if isinstance(value, np.ndarray):
+            body = np.array2string(
+                value, threshold=sys.maxsize, max_line_width=110, precision=17, separator=", ",
+                floatmode="maxprec", prefix="np.array(",
+            )
+            text = f"np.array({body}, dtype=np.{value.dtype})"
+        else:
+            text = repr(value)
+        indented = text.replace("\n", "\n" + " " * (len(name) + 5))
+        lines.append(f"  {name} = {indented}")
     return "\n".join(lines)
