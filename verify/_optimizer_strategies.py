@@ -1,0 +1,172 @@
+"""Hypothesis strategies for optimizers: gradient sequences, parameter vectors and hyperparameters.
+
+Re-exported from :mod:`verify.strategies`. Used by :func:`verify.check_optimizer` to search for an input on
+which an implementation leaves the exact reference.
+
+Gradient sequences (``(T, n)`` arrays, T ≤ 50 by default) come in kinds, chosen first so that shrinking
+goes to the plainest kind:
+
+- ``"general"``: entries of magnitude 10⁻⁶ … 10³ with random signs, some exactly 0;
+- ``"zeros"``: every gradient 0 (the state must stay 0 and θ must not move; 0/0 must not appear for ε > 0);
+- ``"tiny"`` and ``"huge"``: magnitudes near the ends of the range the dtype can square without underflow
+  or overflow (float64: 10⁻⁶⁰ … 10⁻³⁰ and 10³⁰ … 10⁶⁰; float32: 10⁻¹² … 10⁻⁶ and 10⁶ … 10¹²);
+- ``"sign_flips"``: g_t = (−1)ᵗ c, the case momentum exists to damp;
+- ``"one_coordinate"``: only one coordinate ever non-zero (coordinates must not leak into each other,
+  except through AdaGrad-Norm's shared ‖g‖²).
+
+The range bounds are deliberate: below ~10⁻¹⁵⁴ (float64) g² underflows and adaptive rules divide by a
+flushed 0; above ~10¹⁵⁴ it overflows. That is the floating-point range, not a convention, so it is kept
+out of the search. Hyperparameters favour the values practitioners use (α = 0.1, β = 0.9, β₂ = 0.999,
+ε = 1e-8) first, then any value in range; drawn values are exactly representable in the dtype.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from verify.kernels.optimizers import RULES, rule_spec, validate_hyperparameters
+
+__all__ = [
+    "GRADIENT_KINDS",
+    "gradient_range",
+    "gradient_sequences",
+    "parameter_vectors",
+    "optimizer_hyperparameters",
+    "optimizer_problems",
+]
+
+GRADIENT_KINDS: tuple[str, ...] = ("general", "zeros", "tiny", "huge", "sign_flips", "one_coordinate")
+
+# Decimal exponents (low, high) of each magnitude band, by dtype; see the module docstring.
+_BANDS = {
+    np.dtype(np.float64): {"general": (-6, 3), "tiny": (-60, -30), "huge": (30, 60), "theta": (-3, 3)},
+    np.dtype(np.float32): {"general": (-6, 3), "tiny": (-12, -6), "huge": (6, 12), "theta": (-3, 3)},
+}
+
+
+def _dtype(dtype) -> np.dtype:
+    dt = np.dtype(dtype)
+    if dt not in _BANDS:
+        raise ValueError(f"dtype must be float32 or float64; got {dt}")
+    return dt
+
+
+def gradient_range(dtype=np.float64) -> tuple[float, float]:
+    """The smallest and largest non-zero gradient magnitude the strategies draw for ``dtype``."""
+    bands = _BANDS[_dtype(dtype)]
+    return 10.0 ** bands["tiny"][0], 10.0 ** bands["huge"][1]
+
+
+def _in_dtype(x: float, dt: np.dtype) -> float:
+    return float(dt.type(x))
+
+
+def _signed(band: tuple[int, int], dt: np.dtype) -> st.SearchStrategy[float]:
+    lo, hi = _in_dtype(10.0 ** band[0], dt), _in_dtype(10.0 ** band[1], dt)
+    width = 32 if dt == np.float32 else 64
+    magnitude = st.floats(min_value=lo, max_value=hi, width=width)
+    return st.tuples(st.booleans(), magnitude).map(lambda p: -p[1] if p[0] else p[1])
+
+
+@st.composite
+def _with_zeros(draw, values: np.ndarray) -> np.ndarray:
+    """Set a drawn subset (at most about a third) of the entries of ``values`` to exactly 0."""
+    flat = values.reshape(-1)
+    idx = draw(st.sets(st.integers(0, flat.size - 1), max_size=flat.size // 3 + 1)) if flat.size else set()
+    for i in idx:
+        flat[i] = 0.0
+    return values
+
+
+@st.composite
+def gradient_sequences(
+    draw,
+    n: int | None = None,
+    steps: int | None = None,
+    *,
+    dtype=np.float64,
+    max_steps: int = 50,
+    max_size: int = 5,
+    kinds: tuple[str, ...] = GRADIENT_KINDS,
+) -> np.ndarray:
+    """A ``(T, n)`` gradient sequence of one of ``kinds`` (T and n drawn unless given)."""
+    dt = _dtype(dtype)
+    bad = [k for k in kinds if k not in GRADIENT_KINDS]
+    if bad or not kinds:
+        raise ValueError(f"kinds must be a non-empty subset of {GRADIENT_KINDS}; got {kinds!r}")
+    T = steps if steps is not None else draw(st.integers(1, max_steps))
+    n = n if n is not None else draw(st.integers(1, max_size))
+    kind = draw(st.sampled_from(kinds))
+    bands = _BANDS[dt]
+    if kind == "zeros":
+        return np.zeros((T, n), dtype=dt)
+    if kind in ("general", "tiny", "huge"):
+        values = draw(arrays(dt, (T, n), elements=_signed(bands[kind], dt)))
+        return draw(_with_zeros(values)) if kind == "general" else values
+    if kind == "sign_flips":
+        c = draw(arrays(dt, (n,), elements=_signed(bands["general"], dt)))
+        signs = np.where(np.arange(T) % 2 == 0, 1.0, -1.0).astype(dt)
+        return (signs[:, None] * c[None, :]).astype(dt)
+    k = draw(st.integers(0, n - 1))  # one_coordinate
+    column = draw(arrays(dt, (T,), elements=_signed(bands["general"], dt)))
+    out = np.zeros((T, n), dtype=dt)
+    out[:, k] = column
+    return out
+
+
+@st.composite
+def parameter_vectors(draw, n: int, *, dtype=np.float64) -> np.ndarray:
+    """A starting point θ₀ of length ``n``: magnitudes 10⁻³ … 10³, random signs, some exactly 0."""
+    dt = _dtype(dtype)
+    values = draw(arrays(dt, (n,), elements=_signed(_BANDS[dt]["theta"], dt)))
+    return draw(_with_zeros(values))
+
+
+def _hyperparameter(name: str, dt: np.dtype) -> st.SearchStrategy[float]:
+    width = 32 if dt == np.float32 else 64
+    if name == "lr":
+        common, lo, hi = [0.1, 0.01, 0.5, 1.0, 1e-3], 1e-4, 1.0
+    elif name == "eps":
+        common, lo, hi = [1e-8, 1e-3, 1.0, 1e-12, 0.1], 1e-12, 1.0
+    else:  # decay rates in [0, 1)
+        common, lo, hi = [0.9, 0.5, 0.99, 0.999, 0.0, 0.25], 0.0, 0.999
+    common = [_in_dtype(x, dt) for x in common]
+    return st.one_of(st.sampled_from(common), st.floats(_in_dtype(lo, dt), _in_dtype(hi, dt), width=width))
+
+
+@st.composite
+def optimizer_hyperparameters(draw, rule: str, *, fixed: dict | None = None, dtype=np.float64) -> dict:
+    """The numeric hyperparameters of ``rule`` not in ``fixed``, drawn; ``fixed`` ones kept as given.
+
+    Options (``eps_mode``) are never drawn: a convention is part of what is being checked.
+    """
+    spec = rule_spec(rule)
+    dt = _dtype(dtype)
+    fixed = dict(fixed or {})
+    validate_hyperparameters(rule, fixed, partial=True)
+    out = dict(fixed)
+    for name in spec.hyperparameters:
+        if name not in fixed:
+            out[name] = draw(_hyperparameter(name, dt))
+    return out
+
+
+@st.composite
+def optimizer_problems(
+    draw,
+    rule: str,
+    *,
+    fixed: dict | None = None,
+    dtype=np.float64,
+    max_steps: int = 50,
+    max_size: int = 5,
+) -> tuple[np.ndarray, np.ndarray, dict]:
+    """``(theta0, grads, hyper)`` for ``rule``: a starting point, a gradient sequence, hyperparameters."""
+    if rule not in RULES:
+        rule_spec(rule)  # raises, naming the rules
+    hyper = draw(optimizer_hyperparameters(rule, fixed=fixed, dtype=dtype))
+    grads = draw(gradient_sequences(dtype=dtype, max_steps=max_steps, max_size=max_size))
+    theta0 = draw(parameter_vectors(grads.shape[1], dtype=dtype))
+    return theta0, grads, hyper
