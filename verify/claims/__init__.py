@@ -43,6 +43,7 @@ TOPIC_MODULES: tuple[str, ...] = (
     "step_size",
     "momentum",
     "bias_variance",
+    "sgd",
 )
 
 
