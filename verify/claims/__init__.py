@@ -44,6 +44,7 @@ TOPIC_MODULES: tuple[str, ...] = (
     "momentum",
     "bias_variance",
     "sgd",
+    "adaptive",
 )
 
 
