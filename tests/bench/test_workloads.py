@@ -33,6 +33,27 @@ def test_kernel_workloads_time_numpy_baseline_and_each_backend(name):
     assert all(m.timing is not None or m.skipped for m in peers)
 
 
+def test_network_workload_times_every_backend_against_torch_on_the_same_parameters():
+    result = workloads.network(QUICK)
+    if result.skipped:
+        pytest.skip(result.skipped)
+    assert result.size == "batch 64, 784-256-256-10"
+    assert _names(result)[:3] == ["numpy", "cpu", "parallel"]
+    assert all(m.timing is not None for m in result.measurements[:3]), [m.skipped for m in result.measurements]
+    assert [v["target"] for v in result.target_verdicts()] == ["parallel speedup_over_torch >= 1"]
+
+
+def test_bias_variance_counts_training_sets_per_second():
+    result = workloads.bias_variance(QUICK)
+    if result.skipped:
+        pytest.skip(result.skipped)
+    assert result.item_name == "training set"
+    for m in result.measurements:
+        assert m.timing is not None, m.skipped
+        assert m.items == 1_000.0 and m.throughput == pytest.approx(1_000.0 / m.timing.median)
+    assert "speedup_over_numpy" in result.measurements[1].ratios
+
+
 def test_softmax_ce_counts_bytes_and_exps_and_carries_the_issue_targets():
     result = workloads.softmax_cross_entropy(QUICK)
     n, k = 20_000, 10

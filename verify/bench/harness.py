@@ -428,7 +428,7 @@ def _row(m: Measurement) -> str:
         _cell(values[i] if key is None else m.ratios.get(key), width, spec)
         for i, (_, width, key, spec) in enumerate(_COLUMNS)
     ]
-    return f"   {m.implementation:<22}" + "".join(cells)
+    return f"   {m.implementation:<26}" + "".join(cells)
 
 
 def format_table(results: Sequence[WorkloadResult], *, machine: dict[str, Any] | None = None,
@@ -445,7 +445,7 @@ def format_table(results: Sequence[WorkloadResult], *, machine: dict[str, Any] |
         for key, value in machine.items():
             lines.append(f"  {key}: {format(value, '.4g') if isinstance(value, float) else value}")
         lines.append("")
-    header = f"{'implementation':<22}" + "".join(h.rjust(w) for h, w, _, _ in _COLUMNS)
+    header = f"{'implementation':<26}" + "".join(h.rjust(w) for h, w, _, _ in _COLUMNS)
     for r in results:
         lines.append(f"== {r.name}: {r.title} [{r.size}]")
         if r.skipped is not None:
@@ -455,7 +455,7 @@ def format_table(results: Sequence[WorkloadResult], *, machine: dict[str, Any] |
         lines.append("   " + header)
         for m in r.measurements:
             if m.timing is None:
-                lines.append(f"   {m.implementation:<22}skipped: {m.skipped}")
+                lines.append(f"   {m.implementation:<26}skipped: {m.skipped}")
                 continue
             lines.append(_row(m))
         for v in r.target_verdicts():
