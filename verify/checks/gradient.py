@@ -378,6 +378,7 @@ def _central(ev: _Evaluator, args: tuple, x64: np.ndarray, f0: float, eps_f: flo
         d12, d23 = np.abs(d[0] - d[1]), np.abs(d[1] - d[2])
         order = np.log2(d12 / d23)
         resolved = d23 > 4.0 * eta / h[2]
+        order = np.where(resolved, order, np.nan)  # below the rounding level the order means nothing
         off_order = resolved & ~((order > 1.0) & (order < 3.0))
         error = np.where(off_order, np.maximum(error, d23), error)
         jump = forward - backward  # h·f'' where smooth; the slope jump at a kink
@@ -589,7 +590,8 @@ class _Checker:
                    **({"note": status.reshape(x.shape)} if kink.any() else {})},
         )
         orders = central.order[central.finite & ~central.kink & np.isfinite(central.order)]
-        observed = f"observed order {np.median(orders):.2f}" if orders.size else "order not measurable"
+        observed = (f"observed order {np.median(orders):.2f}" if orders.size
+                    else "differences at the rounding level: order not measurable")
         for ref in refs:
             if ref.name == "central differences":
                 ref.detail += f", {observed}"
