@@ -339,17 +339,23 @@ def _available(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
-def compare_with_peers(cases: tuple[ZooCase, ...] = ZOO, *, repeats: int = 5) -> list[dict[str, Any]]:
+def compare_with_peers(
+    cases: tuple[ZooCase, ...] = ZOO, *, repeats: int = 5, tools: tuple[str, ...] | None = None,
+) -> list[dict[str, Any]]:
     """Run every case through every available tool: one row per (case, tool).
 
     A row: ``case``, ``bug`` ("" for a correct implementation), ``tool``, ``passed`` (the tool's
     verdict), ``outcome`` (``caught`` / ``missed`` for a wrong gradient, ``ok`` / ``false alarm`` for a
     right one, ``error: …`` if the tool raised) and ``ms`` (median wall time of one check over
-    ``repeats`` runs, after one warm-up run that absorbs tracing and compilation).
+    ``repeats`` runs, after one warm-up run that absorbs tracing and compilation). ``tools`` picks
+    some of ``"verify"``, ``"torch.autograd.gradcheck"``, ``"jax.test_util.check_grads"`` (default:
+    all that are installed). The peers see the same NumPy f and grad, wrapped as a
+    ``torch.autograd.Function`` and as a ``jax.custom_vjp`` over ``jax.pure_callback`` (re-traced at
+    every check, which is part of jax's time here).
     """
     rows = []
     for tool, (module, run) in _TOOLS.items():
-        if not _available(module):
+        if (tools is not None and tool not in tools) or not _available(module):
             continue
         for case in cases:
             try:
