@@ -71,3 +71,10 @@ def test_parse_backends():
     assert command.parse_backends("cpu, parallel") == ("cpu", "parallel")
     with pytest.raises(Exception, match="backends must be among"):
         command.parse_backends("")
+
+
+def test_profile_adds_the_phases_to_the_table_and_the_json(capsys):
+    assert cli.main(["bench", "--quick", "--only", "momentum", "--profile", "--no-compile", "--repeats", "1",
+                     "--no-peers", "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)["records"][0]
+    assert "update loop parallel GB/s" in record["profile"]

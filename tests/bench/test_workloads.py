@@ -118,9 +118,30 @@ def test_check_gradient_throughput_counts_examples(monkeypatch):
     result = workloads.check_gradient_throughput(QUICK)
     if result.skipped:
         pytest.skip(result.skipped)
-    ours = result.get("check_gradient")
-    assert ours.timing is not None, ours.skipped
-    assert ours.items == 1.0 and ours.throughput == pytest.approx(1.0 / ours.timing.median)
+    for name in ("check_gradient, kernel f", "check_gradient, numpy f"):
+        ours = result.get(name)
+        assert ours.timing is not None, ours.skipped
+        assert ours.items == 1.0 and ours.throughput == pytest.approx(1.0 / ours.timing.median)
+    assert result.get("check_gradient, numpy f").extra["vectorized"] is True
+
+
+def test_numpy_softmax_ce_of_the_check_gradient_workload_matches_the_kernel_and_stacks():
+    from verify.kernels import losses
+
+    rng = np.random.default_rng(1)
+    z, y = 5.0 * rng.standard_normal((4, 10)), rng.integers(0, 10, 4)
+    value = workloads._softmax_ce_numpy(z, y)
+    assert value == pytest.approx(losses.softmax_cross_entropy(z, y, backend="numpy")[0], rel=1e-14)
+    stack = np.stack([z, z + 1.0, 2.0 * z])
+    expected = [losses.softmax_cross_entropy(p, y, backend="numpy")[0] for p in stack]
+    np.testing.assert_allclose(workloads._softmax_ce_numpy(stack, y), expected, rtol=1e-14)
+    # large logits: the max shift keeps it finite and exact, where the unshifted formula overflows
+    big = 800.0 * rng.standard_normal((4, 10))
+    reference = losses.softmax_cross_entropy(big, y, backend="numpy")[0]
+    assert workloads._softmax_ce_numpy(big, y) == pytest.approx(reference, rel=1e-14)
+    with np.errstate(over="ignore"):
+        unshifted = np.mean(np.log(np.sum(np.exp(big), axis=-1)) - big[np.arange(4), y])
+    assert not unshifted == pytest.approx(reference, rel=1e-14)  # the comparison does catch a wrong one
 
 
 def test_claim_suite_runs_every_claim_once_and_counts_verdicts(monkeypatch):

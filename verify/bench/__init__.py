@@ -4,6 +4,7 @@
   in child processes, the table and the JSON document;
 - :mod:`verify.bench.machine`: STREAM-style triad bandwidth and exp throughput on the kernels' threads;
 - :mod:`verify.bench.workloads`: one function per workload;
+- :mod:`verify.bench.profile`: phase timings of the kernels (``--profile``): where the time goes;
 - :mod:`verify.bench.command`: the ``verify bench`` subcommand (:func:`run_bench` for programs).
 
 Imported lazily: ``import verify.bench`` compiles nothing and does not import torch.

@@ -3,7 +3,7 @@
 ::
 
     verify bench [--backend cpu,parallel] [--json] [--quick] [--only NAME ...] [--repeats N]
-                 [--no-compile] [--no-peers]
+                 [--no-compile] [--no-peers] [--profile] [--list]
 
 The machine limits (triad bandwidth, exp throughput) are measured first, in the same process and on
 the same threads as the kernels; then each workload; then JIT compile and cache-load times of the
@@ -50,6 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-compile", action="store_true",
                         help="skip the JIT compile / cache-load measurement (child processes)")
     parser.add_argument("--no-peers", action="store_true", help="do not time torch even if installed")
+    parser.add_argument("--profile", action="store_true",
+                        help="also time the phases of the kernels (validation, loop, …) to show where the time goes")
 
 
 def environment() -> dict[str, Any]:
@@ -88,9 +90,11 @@ def _progress(message: str) -> None:
 def run_bench(
     *, backends: tuple[str, ...] = ("cpu", "parallel"), quick: bool = False, only: list[str] | None = None,
     repeats: int | None = None, compile_times: bool = True, peers: bool = True, progress: bool = True,
+    profile: bool = False,
 ) -> dict[str, Any]:
     """Run the benchmark; returns ``{"environment", "machine", "results", "compile"}`` (objects)."""
     from verify.bench import harness, machine, workloads
+    from verify.bench import profile as profiles
 
     names = list(workloads.WORKLOADS) if not only else list(dict.fromkeys(only))
     unknown = [n for n in names if n not in workloads.WORKLOADS]
@@ -108,7 +112,14 @@ def run_bench(
     results = []
     for name in names:
         say(f"running {name}")
-        results.append(workloads.WORKLOADS[name](config))
+        result = workloads.WORKLOADS[name](config)
+        if profile and name in profiles.PROFILES and result.skipped is None:
+            say(f"profiling the phases of {name}")
+            try:
+                result.profile = profiles.PROFILES[name](config)
+            except Exception as exc:  # noqa: BLE001 - a profile is diagnostic; it never stops the bench
+                result.profile = {"failed": f"{type(exc).__name__}: {exc}"}
+        results.append(result)
     compile_timings = []
     if compile_times:
         probes = ["machine.triad_parallel"] + [
@@ -133,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         outcome = run_bench(
             backends=backends, quick=args.quick, only=args.only, repeats=args.repeats,
-            compile_times=not args.no_compile, peers=not args.no_peers,
+            compile_times=not args.no_compile, peers=not args.no_peers, profile=args.profile,
         )
     except ValueError as exc:
         print(f"verify bench: {exc}", file=sys.stderr)

@@ -187,6 +187,7 @@ class WorkloadResult:
     notes: list[str] = dataclasses.field(default_factory=list)
     skipped: str | None = None
     item_name: str = "call"
+    profile: dict[str, Any] | None = None
 
     def get(self, implementation: str) -> Measurement | None:
         return next((m for m in self.measurements if m.implementation == implementation), None)
@@ -212,6 +213,8 @@ class WorkloadResult:
         record["measurements"] = [m.to_json() for m in self.measurements]
         record["targets"] = self.target_verdicts()
         record["notes"] = list(self.notes)
+        if self.profile is not None:
+            record["profile"] = self.profile
         return record
 
 
@@ -464,6 +467,11 @@ def format_table(results: Sequence[WorkloadResult], *, machine: dict[str, Any] |
             lines.append(f"   target {v['target']}: {value} -> {state}")
         for note in r.notes:
             lines.append(f"   note: {note}")
+        if r.profile:
+            lines.append("   where the time goes (phases timed alone):")
+            for key, value in r.profile.items():
+                shown = format(value, ".3f") if isinstance(value, float) else value
+                lines.append(f"     {key}: {shown}")
         lines.append("")
     if compile_timings:
         lines.append("== JIT compile time and cache-load time (child processes, first call - second call)")

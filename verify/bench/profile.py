@@ -1,0 +1,107 @@
+"""Where the time goes: phase timings of the kernels that ``verify bench`` measures (``--profile``).
+
+A public kernel call is validation + allocation + the compiled loop + a reduction. Each phase is timed
+alone on the workload's data by calling the kernel module's internal pieces directly, so the phases are
+only as stable as those internals: a phase whose internal name is gone is reported as missing, never
+guessed. Alongside, whether the compiled serial loop is vectorised (packed AVX instructions in its
+machine code), which decides whether a bandwidth-bound kernel can reach the triad.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from verify.bench.harness import BenchConfig, measure
+
+__all__ = ["PROFILES", "profile_softmax_cross_entropy", "profile_optimizer", "packed_instructions"]
+
+
+def _ms(call: Callable[[], object], config: BenchConfig) -> float:
+    return measure(call, repeats=config.repeats, warmup=config.warmup).median * 1e3
+
+
+def packed_instructions(dispatcher: Any) -> dict[str, int]:
+    """Counts of packed (``…pd`` on ``ymm``) vs scalar (``…sd``) double arithmetic in compiled code.
+
+    A kernel loaded from Numba's on-disk cache has no assembly text, so the function is compiled once
+    more, in memory, with the same options and signatures.
+    """
+    import numba
+
+    options = {k: v for k, v in dispatcher.targetoptions.items() if k not in ("cache", "nopython")}
+    fresh = numba.njit(**options)(dispatcher.py_func)
+    for signature in dispatcher.signatures:
+        fresh.compile(signature)
+    text = "\n".join(fresh.inspect_asm().values())
+    packed = len(re.findall(r"\bv(?:add|sub|mul|div|sqrt|fmadd\w*)pd\b[^\n]*ymm", text))
+    scalar = len(re.findall(r"\bv(?:add|sub|mul|div|sqrt|fmadd\w*)sd\b", text))
+    return {"packed_ymm": packed, "scalar": scalar}
+
+
+def profile_softmax_cross_entropy(config: BenchConfig) -> dict[str, Any]:
+    """Validation, the row loop (cpu, parallel) and the final sum of ``softmax_cross_entropy``."""
+    from verify.kernels import losses
+
+    n, k = (20_000, 10) if config.quick else (1_000_000, 10)
+    rng = np.random.default_rng([config.seed, 1])
+    z, labels = 3.0 * rng.standard_normal((n, k)), rng.integers(0, k, n)
+    out: dict[str, Any] = {"size": f"{n} x {k}"}
+    try:
+        prediction, target = losses._prediction, losses._class_target
+        loops = {"cpu": losses._sce_labels_cpu, "parallel": losses._sce_labels_parallel}
+    except AttributeError as exc:
+        return {**out, "missing": str(exc)}
+    out["validate prediction ms"] = _ms(lambda: prediction(z, 2), config)
+    out["validate labels ms"] = _ms(lambda: target(labels, z), config)
+    vals, grad = np.empty(n), np.empty_like(z)
+    for name, loop in loops.items():
+        out[f"row loop {name} ms"] = _ms(lambda loop=loop: loop(z, labels, 0, float(n), vals, grad), config)
+    out["sum of row losses ms"] = _ms(lambda: float(np.sum(vals)), config)
+    if config.exps_per_second:
+        # every logit but the row maximum needs one exp (the maximum's is 1 exactly)
+        out["exp bound ms (n(k-1) exps)"] = n * (k - 1) / config.exps_per_second * 1e3
+    out["row loop cpu instructions"] = packed_instructions(loops["cpu"])
+    return out
+
+
+def profile_optimizer(config: BenchConfig, rule: str) -> dict[str, Any]:
+    """The finiteness check of ``grad``, the update loop (cpu, parallel) of ``adam`` or ``momentum``."""
+    from verify.kernels import optimizers as opt
+
+    n = 100_000 if config.quick else 10_000_000
+    rng = np.random.default_rng([config.seed, 5])
+    theta, grad = rng.standard_normal(n), rng.standard_normal(n)
+    m, v = np.zeros(n), np.zeros(n)
+    out: dict[str, Any] = {"size": f"{n} parameters"}
+    try:
+        finite = {"cpu": opt._count_nonfinite_cpu, "parallel": opt._count_nonfinite_parallel}
+        if rule == "adam":
+            c1, c2 = opt.bias_correction(0.9, 1), opt.bias_correction(0.999, 1)
+            loops = {"cpu": opt._adam_cpu, "parallel": opt._adam_parallel}
+            args = (theta, grad, m, v, 1e-3, 0.9, 0.1, 0.999, 0.001, 1e-8, c1, c2, 1e-3, 0)
+            arrays = 7
+        else:
+            loops = {"cpu": opt._momentum_cpu, "parallel": opt._momentum_parallel}
+            args = (theta, grad, m, 1e-3, 0.9)
+            arrays = 5
+    except AttributeError as exc:
+        return {**out, "missing": str(exc)}
+    for name in ("cpu", "parallel"):
+        out[f"finite check {name} ms"] = _ms(lambda name=name: finite[name](grad), config)
+        loop_ms = _ms(lambda name=name: loops[name](*args), config)
+        out[f"update loop {name} ms"] = loop_ms
+        out[f"update loop {name} GB/s"] = arrays * 8 * n / loop_ms / 1e6
+    out["update loop cpu instructions"] = packed_instructions(loops["cpu"])
+    return out
+
+
+#: workload name → its phase profile.
+PROFILES: dict[str, Callable[[BenchConfig], dict[str, Any]]] = {
+    "softmax_cross_entropy": profile_softmax_cross_entropy,
+    "adam": lambda config: profile_optimizer(config, "adam"),
+    "momentum": lambda config: profile_optimizer(config, "momentum"),
+}
