@@ -45,6 +45,7 @@ TOPIC_MODULES: tuple[str, ...] = (
     "bias_variance",
     "sgd",
     "adaptive",
+    "losses",
 )
 
 

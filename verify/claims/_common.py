@@ -25,6 +25,7 @@ __all__ = [
     "new_figure",
     "jsonable",
     "EPS64",
+    "kernel_backend",
 ]
 
 SEED_000 = "000_42086e2af0f76780.txt"
@@ -37,6 +38,13 @@ def cite(seed_file: str, slide: str, extra: str = "") -> str:
     """``<seed file>, slide "<title>"`` (+ a paper, where the statement comes from one)."""
     text = f'{seed_file}, slide "{slide}"'
     return f"{text}; {extra}" if extra else text
+
+
+def kernel_backend(ctx: Context) -> str:
+    """The backend a claim runs the library's kernels on: the context's, except that ``"parallel"`` becomes
+    ``"cpu"`` (the same kernels compiled without ``prange``): claims call kernels on a handful of rows,
+    where launching the thread pool costs 10-100 times the arithmetic."""
+    return "cpu" if ctx.backend == "parallel" else ctx.backend
 
 
 def rng_for(ctx: Context, name: str, *extra: int) -> np.random.Generator:
