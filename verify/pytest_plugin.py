@@ -7,6 +7,10 @@
   (1000 examples). ``--hypothesis-profile NAME`` or ``VERIFY_HYPOTHESIS_PROFILE`` overrides.
 - ``--backends numpy,cpu,parallel`` (or ``VERIFY_TEST_BACKENDS``): the backends a test that takes a
   ``backend`` argument is run over (chex-style variants). ``cuda`` is included only when asked for.
+- Fixtures ``check_gradient`` and ``check_loss`` for another project's test suite: the checkers of
+  ``verify`` (same signatures), whose reports are recorded in the test's ``user_properties`` (so
+  they reach JUnit XML) and listed in a "verify checks" section of the terminal summary with
+  ``--verify-summary`` (examples tried, worst error / tolerance, references, kinks met).
 """
 
 from __future__ import annotations
@@ -42,6 +46,52 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=os.environ.get("VERIFY_TEST_BACKENDS", ",".join(CPU_BACKENDS)),
         help="comma-separated backends for tests taking a `backend` argument (default: numpy,cpu,parallel)",
     )
+    group.addoption(
+        "--verify-summary", action="store_true", default=False,
+        help="list every check run through the check_gradient / check_loss fixtures in the terminal summary",
+    )
+
+
+_REPORTS = pytest.StashKey[list]()
+
+
+def _recording(request: pytest.FixtureRequest, checker_name: str, module: str):
+    import importlib
+
+    checker = getattr(importlib.import_module(module), checker_name)
+
+    def run(*args, **kwargs):
+        report = checker(*args, **kwargs)
+        request.node.user_properties.append((f"verify.{checker_name}", str(report)))
+        request.config.stash.setdefault(_REPORTS, []).append((request.node.nodeid, checker_name, report))
+        return report
+
+    run.__doc__ = checker.__doc__
+    run.__name__ = checker_name
+    return run
+
+
+@pytest.fixture
+def check_gradient(request: pytest.FixtureRequest):
+    """``verify.check_gradient``, with its report recorded (user_properties, ``--verify-summary``)."""
+    return _recording(request, "check_gradient", "verify.checks.gradient")
+
+
+@pytest.fixture
+def check_loss(request: pytest.FixtureRequest):
+    """``verify.check_loss``, with its report recorded (user_properties, ``--verify-summary``)."""
+    return _recording(request, "check_loss", "verify.checks.loss")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    reports = config.stash.get(_REPORTS, [])
+    if not reports or not config.getoption("--verify-summary"):
+        return
+    terminalreporter.section("verify checks")
+    for nodeid, name, report in reports:
+        terminalreporter.write_line(f"{nodeid} — {name}")
+        for line in str(report).splitlines():
+            terminalreporter.write_line(f"    {line}")
 
 
 def _selected_backends(config: pytest.Config) -> list[str]:
