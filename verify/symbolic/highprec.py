@@ -84,8 +84,11 @@ def _same(a: Sequence[float], b: Sequence[float]) -> bool:
 class Compiled:
     """A list of SymPy expressions in ``symbols``, lambdified once for mpmath."""
 
-    def __init__(self, symbols: Sequence[sp.Symbol], expressions: Sequence[sp.Expr], *, cse: bool = True):
+    def __init__(self, symbols: Sequence[sp.Symbol], expressions: Sequence[sp.Expr], *, cse: bool = True,
+                 limit_symbols: Sequence[sp.Symbol] | None = None):
         self.symbols = tuple(symbols)
+        # the variables a one-sided limit is taken in (the others are fixed at their exact values)
+        self.limit_symbols = frozenset(self.symbols if limit_symbols is None else limit_symbols)
         self.expressions = tuple(expressions)
         has_piecewise = any(e.has(sp.Piecewise) for e in self.expressions)
         # cse could hoist a division out of a Piecewise branch that guards it, so not with Piecewise.
@@ -105,12 +108,13 @@ class Compiled:
         return out
 
     def _limit(self, expr: sp.Expr, exact: Sequence[float]) -> sp.Expr:
-        boundary = {s: v for s, v in zip(self.symbols, exact, strict=True) if v in (0.0, 1.0)}
+        boundary = {s: v for s, v in zip(self.symbols, exact, strict=True)
+                    if v in (0.0, 1.0) and s in self.limit_symbols}
         inner = {s: sp.Rational(v) for s, v in zip(self.symbols, exact, strict=True) if s not in boundary}
         result = expr.subs(inner)
         for symbol, v in boundary.items():
             result = sp.limit(result, symbol, int(v), "+" if v == 0.0 else "-")
-        if result.has(sp.zoo) or result is sp.nan:
+        if result.has(sp.zoo, sp.Limit) or result is sp.nan:
             raise HighPrecisionError(f"no one-sided limit of {expr} at {dict(zip(self.symbols, exact, strict=True))}")
         return result
 

@@ -211,7 +211,8 @@ def _forms(name: str, k: int, key: object) -> Forms:
 @functools.cache
 def _compiled(name: str, k: int, key: object) -> Compiled:
     forms = _forms(name, k, key)
-    return Compiled(forms.flat_symbols, [forms.value, *forms.grads])
+    wrt = SYMBOLIC_LOSSES[name].wrt
+    return Compiled(forms.flat_symbols, [forms.value, *forms.grads], limit_symbols=forms.symbols[wrt])
 
 
 def _prepare(loss: SymbolicLoss, args, labels: str):

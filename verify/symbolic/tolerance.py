@@ -16,7 +16,8 @@ A kernel output ``c`` is accepted against the correctly rounded reference ``r`` 
   ``⌈log₂ N⌉`` more for NumPy's pairwise sum over ``N`` rows), each adding up to ½ ULP of the magnitude.
 - the subnormal term: below the normal range every operation rounds to an absolute grid.
 
-Non-finite references (``±∞`` at ``q = 0 < p``) must be matched exactly.
+Non-finite references (``±∞`` at ``q = 0 < p``, or a finite value beyond the dtype's largest float,
+which rounds to ``±∞`` in that dtype) must be matched exactly.
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ def compare(
     """
     c = np.asarray(computed, dtype=np.float64)
     r = np.asarray(reference, dtype=np.float64)
+    with np.errstate(over="ignore"):  # a finite reference beyond the dtype's range is ±∞ in that dtype
+        r = np.where(np.isfinite(r), r.astype(np.dtype(dtype)).astype(np.float64), r)
     if c.shape != r.shape:
         raise CheckFailure(f"{what}{context}: shape {c.shape} where the reference has {r.shape}")
     allowed = allowed_error(np.broadcast_to(magnitude, r.shape), dtype, terms)
@@ -68,7 +71,8 @@ def compare(
     with np.errstate(invalid="ignore"):
         error = np.where(finite, np.abs(c - r), np.where((c == r) | (np.isnan(c) & np.isnan(r)), 0.0, np.inf))
     error = np.where(np.isnan(error), np.inf, error)
-    ratio = np.where(error == 0, 0.0, error / np.where(allowed > 0, allowed, np.inf))
+    with np.errstate(over="ignore", invalid="ignore"):
+        ratio = np.where(error == 0, 0.0, error / np.where(allowed > 0, allowed, np.inf))
     worst = float(np.max(ratio, initial=0.0))
     if worst > 1.0:
         table = error_table(c.reshape(r.shape) if r.ndim else c.reshape(1), r if r.ndim else r.reshape(1),
