@@ -15,6 +15,8 @@ def test_quick_json_is_one_parseable_document(capsys):
     assert status == 0
     doc = json.loads(out)
     assert doc["environment"]["numba_threads"] >= 1
+    assert doc["environment"]["command"] == (
+        "verify bench --backend cpu,parallel --quick --json --no-compile --only hinge --repeats 1")
     assert doc["machine"]["triad_gbps"] > 0 and doc["machine"]["exps_per_second"] > 0
     (record,) = doc["records"]
     assert record["workload"] == "hinge"

@@ -54,14 +54,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also time the phases of the kernels (validation, loop, …) to show where the time goes")
 
 
-def environment() -> dict[str, Any]:
+def environment(command: str = "verify bench") -> dict[str, Any]:
     """Versions, threads and load: what a reader needs to judge the figures."""
     import numba
     import numpy
 
     env: dict[str, Any] = {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "command": "verify bench " + " ".join(sys.argv[2:]) if len(sys.argv) > 1 else "verify bench",
+        "command": command,
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpu_count": os.cpu_count(),
@@ -90,7 +90,7 @@ def _progress(message: str) -> None:
 def run_bench(
     *, backends: tuple[str, ...] = ("cpu", "parallel"), quick: bool = False, only: list[str] | None = None,
     repeats: int | None = None, compile_times: bool = True, peers: bool = True, progress: bool = True,
-    profile: bool = False,
+    profile: bool = False, command: str = "verify bench",
 ) -> dict[str, Any]:
     """Run the benchmark; returns ``{"environment", "machine", "results", "compile"}`` (objects)."""
     from verify.bench import harness, machine, workloads
@@ -127,7 +127,7 @@ def run_bench(
         ]
         say(f"measuring JIT compile and cache-load time of {len(probes)} probe(s) in child processes")
         compile_timings = harness.measure_compile("verify.bench.workloads", probes)
-    return {"environment": environment(), "machine": limits, "results": results, "compile": compile_timings}
+    return {"environment": environment(command), "machine": limits, "results": results, "compile": compile_timings}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -141,10 +141,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"verify bench: --repeats must be >= 1; got {args.repeats}", file=sys.stderr)
         return 2
     backends = tuple(dict.fromkeys(b for group in (args.backend or [("cpu", "parallel")]) for b in group))
+    command = " ".join(
+        ["verify bench", "--backend " + ",".join(backends)]
+        + [f"--{flag.replace('_', '-')}" for flag in ("quick", "json", "no_compile", "no_peers", "profile")
+           if getattr(args, flag)]
+        + [f"--only {name}" for name in args.only or []]
+        + ([f"--repeats {args.repeats}"] if args.repeats is not None else [])
+    )
     try:
         outcome = run_bench(
             backends=backends, quick=args.quick, only=args.only, repeats=args.repeats,
             compile_times=not args.no_compile, peers=not args.no_peers, profile=args.profile,
+            command=command,
         )
     except ValueError as exc:
         print(f"verify bench: {exc}", file=sys.stderr)
