@@ -74,6 +74,8 @@ __all__ = [
     "network_backward",
     "network_value_and_grad",
     "network_loss",
+    "ErrorBound",
+    "backward_error_bound",
 ]
 
 LAYER_KINDS: tuple[str, ...] = ("dense", "residual", "conv1d")
@@ -636,3 +638,127 @@ def network_value_and_grad(
     backward = dispatch(_BACKWARD, name, "network_backward")
     grads, grad_y = backward(network, checked, tape, np.ascontiguousarray(grad_output), bool(input_grad))
     return float(value), grads, grad_y
+
+
+# --------------------------------------------------------------------------------------------------
+# Rounding-error bound (what a correct implementation may be off by)
+# --------------------------------------------------------------------------------------------------
+
+# sup |σ'| and sup |σ''| of each activation (sigmoid: σ'' = σ'(1 − 2σ), max 1/(6√3) at σ = ½ ± 1/(2√3);
+# tanh: max |2 tanh sech²| = 4/(3√3) at tanh² = 1/3). ReLU'' is 0 away from the kink.
+_LIPSCHITZ = {"identity": (1.0, 0.0), "sigmoid": (0.25, 1.0 / (6.0 * np.sqrt(3.0))),
+              "tanh": (1.0, 4.0 / (3.0 * np.sqrt(3.0))), "relu": (1.0, 0.0)}
+_ELEMENTWISE_ULPS = 4  # activations, slopes, softmax entries: within a few ulps (activations.py)
+
+
+@dataclass(frozen=True)
+class ErrorBound:
+    """First-order componentwise bounds on the rounding error of :func:`network_value_and_grad`.
+
+    ``value``: bound for L; ``grads[j]``: bounds shaped like (∇θ_j L, ∇b_j L); ``input``: like ∇y L.
+    ``near_kink``: some ReLU pre-activation lies within its own rounding error of 0, where the
+    gradient is discontinuous and no rounding-error bound holds.
+    """
+
+    value: float
+    grads: list
+    input: np.ndarray
+    near_kink: bool
+
+
+def _gamma(n: int, u: float) -> float:
+    return n * u / (1.0 - n * u)
+
+
+def backward_error_bound(
+    network: Network, params: object, y: object, target: object, *, reduction: str = "mean",
+    dtype: np.dtype | None = None,
+) -> ErrorBound:
+    """A first-order bound on |computed − exact| for every output of :func:`network_value_and_grad`.
+
+    Standard componentwise analysis (Higham, *Accuracy and Stability of Numerical Algorithms*, §3.5:
+    a length-n dot product errs by at most γ_n = nu/(1 − nu) times the dot product of the absolute
+    values, u the unit roundoff of ``dtype``), pushed through the network:
+
+    - forward: pre-activation error E_z ≤ γ_{n+1}(|K||u| + |b|) + |K| E_u; the activation adds
+      sup|σ'|·E_z plus a few ulps; the slope σ'(z) errs by a few ulps plus sup|σ''|·E_z;
+    - loss head: ∇_F ℓ = F − c errs by E_F; softmax − c by ½ max E_F (the rows of the softmax
+      Jacobian diag(p) − ppᵀ have absolute sums 2p_i(1 − p_i) ≤ ½) plus a few ulps;
+    - backward: every product Δ = δ ⊙ σ' and every matrix product (Δᵀ U, Δ K, Σ_rows Δ) propagates the
+      errors of its factors times the magnitudes of the others, plus its own γ_n.
+
+    Second-order terms (products of two errors, O(u²)) are dropped, so callers allow a factor 2.
+    """
+    checked = validate_parameters(network, params)
+    dtype = np.dtype(dtype if dtype is not None else checked[0][0].dtype)
+    u = float(np.finfo(dtype).eps) / 2.0
+    act_err = _ELEMENTWISE_ULPS * 2.0 * u
+    params64 = [(w.astype(np.float64), b.astype(np.float64)) for w, b in checked]
+    y64 = np.asarray(y, dtype=np.float64)
+    n = y64.shape[0]
+    scale = 1.0 / n if reduction == "mean" else 1.0
+    tape = _forward_numpy(network, params64, y64)
+    magnitudes, errors, pre_errors, near_kink = [np.abs(y64)], [np.zeros_like(y64)], [], False
+    for j, (layer, (weight, bias)) in enumerate(zip(network.layers, params64, strict=True)):
+        matrix = _layer_matrix(layer, weight)
+        a_prev, e_prev = magnitudes[-1], errors[-1]
+        p = a_prev @ np.abs(matrix).T + np.abs(bias)
+        e_z = _gamma(layer.n_in + 1, u) * p + e_prev @ np.abs(matrix).T
+        pre_errors.append(e_z)
+        l1, _ = _LIPSCHITZ[layer.activation]
+        value = tape.inputs[j + 1] if j + 1 < network.depth else tape.output
+        if layer.kind == "residual":
+            value = value - tape.inputs[j]
+        e_u = l1 * e_z + act_err * np.abs(value)
+        if layer.kind == "residual":
+            e_u = e_u + e_prev + u * (np.abs(tape.inputs[j]) + np.abs(value))
+        if layer.activation == "relu":
+            z = tape.inputs[j] @ matrix.T + bias
+            near_kink |= bool(np.any((np.abs(z) <= 2.0 * e_z) & (p > 0)))
+        out = tape.inputs[j + 1] if j + 1 < network.depth else tape.output
+        magnitudes.append(np.abs(out))
+        errors.append(e_u)
+    output, e_out = tape.output, errors[-1]
+    if network.loss == "least_squares":
+        c = np.asarray(target, dtype=np.float64)
+        residual = output - c
+        g = residual * scale
+        e_g = (e_out + u * np.abs(residual)) * scale + u * np.abs(g)
+        value_bound = scale * float(np.sum(np.abs(residual) * e_out)) + _gamma(output.size + 2, u) * scale * float(
+            np.sum(residual**2)) / 2.0
+    else:
+        arr = np.asarray(target)
+        c = np.eye(output.shape[1])[arr] if arr.dtype.kind in "iu" else arr.astype(np.float64)
+        shifted = output - output.max(axis=1, keepdims=True)
+        prob = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+        lse = np.log(np.exp(shifted).sum(axis=1)) + output.max(axis=1)
+        g = (prob - c) * scale
+        e_g = (0.5 * e_out.max(axis=1, keepdims=True) + act_err * (prob + np.abs(c))) * scale + u * np.abs(g)
+        m = output.shape[1]
+        value_bound = scale * float(np.sum((prob + np.abs(c)) * e_out)) + _gamma(m + n + 4, u) * scale * float(
+            np.sum(np.abs(c) * (np.abs(output) + np.abs(lse)[:, None])))
+    delta, e_delta = np.abs(g), e_g
+    bounds: list = [None] * network.depth
+    for j in range(network.depth - 1, -1, -1):
+        layer, (weight, _) = network.layers[j], params64[j]
+        matrix = np.abs(_layer_matrix(layer, weight))
+        slope = np.abs(tape.slopes[j])
+        e_slope = act_err * slope + _LIPSCHITZ[layer.activation][1] * pre_errors[j]
+        m_dz = delta * slope
+        e_dz = e_delta * slope + delta * e_slope + u * m_dz
+        a_prev, e_prev = magnitudes[j], errors[j]
+        sums = n * layer.n_out if layer.kind == "conv1d" else n
+        bound_matrix = _gamma(sums, u) * (m_dz.T @ a_prev) + e_dz.T @ a_prev + m_dz.T @ e_prev
+        if layer.kind == "conv1d":
+            bound_weight = conv_matrix_adjoint(bound_matrix, weight.shape[0])
+        else:
+            bound_weight = bound_matrix
+        bound_bias = _gamma(n, u) * m_dz.sum(axis=0) + e_dz.sum(axis=0)
+        bounds[j] = (bound_weight, bound_bias)
+        previous = m_dz @ matrix
+        e_previous = _gamma(layer.n_out, u) * previous + e_dz @ matrix
+        if layer.kind == "residual":
+            e_previous = e_previous + e_delta + u * (previous + delta)
+            previous = previous + delta
+        delta, e_delta = previous, e_previous
+    return ErrorBound(value_bound, bounds, e_delta, near_kink)
