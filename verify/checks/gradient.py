@@ -69,6 +69,7 @@ used, so a check that relied on them says so.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 import warnings
@@ -343,6 +344,12 @@ class _Evaluator:
 # the references
 
 
+@functools.lru_cache(maxsize=64)
+def _perturbed_entries(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(row, column) of the perturbed entry in each of the 6n perturbed copies (row 0: the centre)."""
+    return np.arange(1, 6 * n + 1), np.tile(np.arange(n), 6)
+
+
 def _steps(x: np.ndarray, eps_f: float) -> np.ndarray:
     return eps_f ** 0.2 * np.maximum(1.0, np.abs(x))
 
@@ -354,8 +361,7 @@ def _central(ev: _Evaluator, args: tuple, x64: np.ndarray, f0: float, eps_f: flo
     xp, xm = flat + h, flat - h
     hp, hm = xp - flat, flat - xm  # the steps actually taken (x ± h is rounded)
     stack = np.repeat(flat[None, :], 6 * n + 1, axis=0)
-    rows = np.arange(1, 6 * n + 1)
-    cols = np.tile(np.arange(n), 6)
+    rows, cols = _perturbed_entries(n)
     stack[rows, cols] = np.stack([xp, xm], axis=1).reshape(-1)  # level-major: +h, −h, +h/2, …
     values = ev.many(args, stack.reshape((6 * n + 1,) + shape), f0)
     fp, fm = values[1:].reshape(3, 2, n)[:, 0], values[1:].reshape(3, 2, n)[:, 1]
