@@ -23,6 +23,9 @@ _EXPORTS: dict[str, str] = {
     "check_gradient": "verify.checks",
     "check_loss": "verify.checks",
     "check_optimizer": "verify.checks",
+    "GradientReport": "verify.checks",
+    "LossReport": "verify.checks",
+    "OptimizerReport": "verify.checks",
     # backends
     "BACKENDS": "verify.kernels._backend",
     "get_default_backend": "verify.kernels._backend",
