@@ -46,6 +46,8 @@ TOPIC_MODULES: tuple[str, ...] = (
     "sgd",
     "adaptive",
     "losses",
+    "backprop",
+    "approximation",
 )
 
 
