@@ -6,7 +6,7 @@ which an implementation leaves the exact reference.
 Gradient sequences (``(T, n)`` arrays, T ≤ 50 by default) come in kinds, chosen first so that shrinking
 goes to the plainest kind:
 
-- ``"general"``: entries of magnitude 10⁻⁶ … 10³ with random signs, some exactly 0;
+- ``"general"``: entries of magnitude 10⁻⁶ … 10³ with random signs, about a third exactly 0;
 - ``"zeros"``: every gradient 0 (the state must stay 0 and θ must not move; 0/0 must not appear for ε > 0);
 - ``"tiny"`` and ``"huge"``: magnitudes near the ends of the range the dtype can square without underflow
   or overflow (float64: 10⁻⁶⁰ … 10⁻³⁰ and 10³⁰ … 10⁶⁰; float32: 10⁻¹² … 10⁻⁶ and 10⁶ … 10¹²);
@@ -63,21 +63,24 @@ def _in_dtype(x: float, dt: np.dtype) -> float:
     return float(dt.type(x))
 
 
-def _signed(band: tuple[int, int], dt: np.dtype) -> st.SearchStrategy[float]:
+def _magnitudes(band: tuple[int, int], dt: np.dtype, shape) -> st.SearchStrategy[np.ndarray]:
     lo, hi = _in_dtype(10.0 ** band[0], dt), _in_dtype(10.0 ** band[1], dt)
     width = 32 if dt == np.float32 else 64
-    magnitude = st.floats(min_value=lo, max_value=hi, width=width)
-    return st.tuples(st.booleans(), magnitude).map(lambda p: -p[1] if p[0] else p[1])
+    return arrays(dt, shape, elements=st.floats(min_value=lo, max_value=hi, width=width))
 
 
 @st.composite
-def _with_zeros(draw, values: np.ndarray) -> np.ndarray:
-    """Set a drawn subset (at most about a third) of the entries of ``values`` to exactly 0."""
-    flat = values.reshape(-1)
-    idx = draw(st.sets(st.integers(0, flat.size - 1), max_size=flat.size // 3 + 1)) if flat.size else set()
-    for i in idx:
-        flat[i] = 0.0
-    return values
+def _signed(draw, band: tuple[int, int], dt: np.dtype, shape, *, zeros: bool) -> np.ndarray:
+    """Magnitudes in ``band`` times signs; with ``zeros``, a sign of 0 makes an entry exactly 0.
+
+    One array of magnitudes and one of signs (rather than a composite strategy per entry) keeps drawing
+    cheap, and the signs shrink towards 0, i.e. towards zero gradients where an entry does not matter.
+    """
+    magnitudes = draw(_magnitudes(band, dt, shape))
+    signs = draw(arrays(np.int8, shape, elements=st.integers(-1 if zeros else 0, 1)))
+    if not zeros:
+        signs = np.where(signs == 0, 1, -1).astype(np.int8)
+    return (magnitudes * signs).astype(dt)
 
 
 @st.composite
@@ -103,14 +106,13 @@ def gradient_sequences(
     if kind == "zeros":
         return np.zeros((T, n), dtype=dt)
     if kind in ("general", "tiny", "huge"):
-        values = draw(arrays(dt, (T, n), elements=_signed(bands[kind], dt)))
-        return draw(_with_zeros(values)) if kind == "general" else values
+        return draw(_signed(bands[kind], dt, (T, n), zeros=kind == "general"))
     if kind == "sign_flips":
-        c = draw(arrays(dt, (n,), elements=_signed(bands["general"], dt)))
+        c = draw(_signed(bands["general"], dt, (n,), zeros=False))
         signs = np.where(np.arange(T) % 2 == 0, 1.0, -1.0).astype(dt)
         return (signs[:, None] * c[None, :]).astype(dt)
     k = draw(st.integers(0, n - 1))  # one_coordinate
-    column = draw(arrays(dt, (T,), elements=_signed(bands["general"], dt)))
+    column = draw(_signed(bands["general"], dt, (T,), zeros=True))
     out = np.zeros((T, n), dtype=dt)
     out[:, k] = column
     return out
@@ -120,8 +122,7 @@ def gradient_sequences(
 def parameter_vectors(draw, n: int, *, dtype=np.float64) -> np.ndarray:
     """A starting point θ₀ of length ``n``: magnitudes 10⁻³ … 10³, random signs, some exactly 0."""
     dt = _dtype(dtype)
-    values = draw(arrays(dt, (n,), elements=_signed(_BANDS[dt]["theta"], dt)))
-    return draw(_with_zeros(values))
+    return draw(_signed(_BANDS[dt]["theta"], dt, (n,), zeros=True))
 
 
 def _hyperparameter(name: str, dt: np.dtype) -> st.SearchStrategy[float]:

@@ -750,6 +750,7 @@ def apply_step(rule: str, theta, grad, state: Mapping[str, np.ndarray], t: int, 
     ``t`` (the step number from 1) is used by the rules that need it (Adam) and checked by all.
     """
     spec = rule_spec(rule)
+    validate_hyperparameters(rule, hyper)
     t = _check_step_number(t)
     missing = [s for s in spec.state if s not in state]
     if missing:

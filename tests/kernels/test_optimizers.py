@@ -1,0 +1,321 @@
+"""Optimizer kernels on every backend against the exact reference; validation; the training drivers."""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import mpmath
+import numpy as np
+import pytest
+
+from verify.checks.failure import CheckFailure
+from verify.checks.optimizer import check_optimizer
+from verify.kernels.optimizers import (
+    OPTIMIZERS,
+    RULES,
+    adam_step,
+    apply_step,
+    bias_correction,
+    init_state,
+    run_optimizer,
+    sgd_step,
+)
+from verify.kernels.training import full_batch_gd, minibatch_partition, minibatch_sgd
+
+TYPICAL = {"lr": 0.1, "momentum": 0.9, "beta": 0.9, "beta1": 0.9, "beta2": 0.999, "rho": 0.9, "eps": 1e-8}
+
+
+def typical(rule: str) -> dict:
+    return {k: TYPICAL[k] for k in RULES[rule].hyperparameters}
+
+
+def kernel_run(rule: str, backend: str, **fixed):
+    return functools.partial(run_optimizer, rule, backend=backend, return_state=True, **fixed)
+
+
+# --------------------------------------------------------------------------- the kernels are exact to rounding
+
+
+@pytest.mark.parametrize("rule", list(RULES))
+def test_every_rule_passes_check_optimizer(rule, backend):
+    report = check_optimizer(rule, kernel_run(rule, backend), max_examples=25)
+    assert report.examples >= 10
+    assert report.max_error_ratio < 1.0
+    assert report.compared_state == bool(RULES[rule].state)
+
+
+@pytest.mark.parametrize(("rule", "mode"), [("adam", "keras"), ("adam", "inside"), ("adagrad", "outside"),
+                                            ("rmsprop", "inside")])
+def test_other_conventions_pass_check_optimizer(rule, mode, backend):
+    report = check_optimizer(rule, kernel_run(rule, backend), eps_mode=mode, max_examples=12)
+    assert report.conventions == {"eps_mode": mode}
+    assert report.max_error_ratio < 1.0
+
+
+@pytest.mark.parametrize("rule", ["adam", "adagrad_norm", "nesterov"])
+def test_long_vectors_take_the_parallel_path_and_stay_exact(rule, backend):
+    # n large enough for prange to split the work and for AdaGrad-Norm's reduction to be parallel.
+    rng = np.random.default_rng(7)
+    theta0 = rng.normal(size=3000)
+    grads = rng.normal(size=(2, 3000)) * np.array([[1.0], [1e-3]])
+    report = check_optimizer(rule, kernel_run(rule, backend), theta0=theta0, grads=grads, **typical(rule))
+    assert report.examples == 1 and report.steps == 2
+
+
+@pytest.mark.parametrize("rule", ["adam", "rmsprop", "momentum"])
+def test_float32_is_checked_against_float32_rounding(rule, backend):
+    report = check_optimizer(rule, kernel_run(rule, backend), dtype=np.float32, max_examples=12)
+    assert report.dtype == "float32"
+    assert report.max_error_ratio < 1.0
+
+
+def test_float32_arithmetic_is_not_accepted_for_float64():
+    # Computing in float32 what was asked in float64 is an error of ~1e-8 relative: far above the bound.
+    def float32_inside(theta0, grads, **hyper):
+        out = run_optimizer("adam", theta0.astype(np.float32), grads.astype(np.float32), backend="numpy", **hyper)
+        return out.astype(np.float64)
+
+    with pytest.raises(CheckFailure, match="leaves the exact reference at step 1"):
+        check_optimizer("adam", float32_inside, max_examples=25)
+
+
+# --------------------------------------------------------------------------- the calling convention
+
+
+@pytest.mark.parametrize("rule", list(RULES))
+def test_step_updates_theta_and_state_in_place_and_returns_none(rule, backend):
+    theta = np.array([1.0, -2.0, 3.0])
+    state = init_state(rule, 3)
+    assert all(v.shape == ((1,) if k == "acc" else (3,)) for k, v in state.items())
+    grad = np.array([0.5, 0.25, -1.0])
+    assert apply_step(rule, theta, grad, state, 1, backend=backend, **typical(rule)) is None
+    assert not np.array_equal(theta, [1.0, -2.0, 3.0])
+    assert all(np.any(v != 0) for v in state.values())
+    assert np.array_equal(grad, [0.5, 0.25, -1.0])
+
+
+def test_backends_agree_bit_for_bit_on_a_typical_run():
+    rng = np.random.default_rng(3)
+    theta0, grads = rng.normal(size=17), rng.normal(size=(9, 17))
+    for rule in RULES:
+        runs = [run_optimizer(rule, theta0, grads, backend=b, **typical(rule)) for b in ("numpy", "cpu", "parallel")]
+        assert np.array_equal(runs[0], runs[1]) and np.array_equal(runs[1], runs[2]), rule
+
+
+def test_run_optimizer_leaves_its_inputs_alone_and_stacks_state():
+    theta0, grads = np.array([1.0, 2.0]), np.array([[0.1, 0.2], [0.3, -0.4], [0.0, 1.0]])
+    iterates, states = run_optimizer("adam", theta0, grads, backend="cpu", return_state=True, **typical("adam"))
+    assert iterates.shape == (3, 2) and states["m"].shape == (3, 2) and states["v"].shape == (3, 2)
+    assert np.array_equal(theta0, [1.0, 2.0])
+    acc = run_optimizer("adagrad_norm", theta0, grads, backend="cpu", return_state=True, lr=0.1, eps=1e-8)[1]["acc"]
+    assert acc.shape == (3, 1) and acc[-1, 0] == pytest.approx(0.01 + 0.04 + 0.09 + 0.16 + 1.0, rel=1e-15)
+
+
+def test_bias_correction_is_accurate_where_the_direct_form_is_not():
+    mpmath.mp.dps = 50
+    worst_ours = worst_direct = 0.0
+    for beta in (0.9, 0.99, 0.999, 0.9999, 0.5, 0.1):
+        for t in (1, 2, 3, 10, 100, 1000):
+            exact = 1 - mpmath.power(mpmath.mpf(beta), t)
+            ulp = math.ulp(float(exact))
+            worst_ours = max(worst_ours, abs(bias_correction(beta, t) - float(exact)) / ulp)
+            worst_direct = max(worst_direct, abs((1 - beta**t) - float(exact)) / ulp)
+    assert worst_ours <= 4  # expm1/log: a few roundings, none amplified
+    assert worst_direct > 100  # 1 − βᵗ amplifies the rounding of βᵗ by βᵗ/(1 − βᵗ)
+    assert bias_correction(0.0, 1) == 1.0
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    ("rule", "name", "value", "error"),
+    [
+        ("sgd", "lr", -0.1, ValueError),
+        ("sgd", "lr", math.nan, ValueError),
+        ("sgd", "lr", math.inf, ValueError),
+        ("sgd", "lr", "0.1", TypeError),
+        ("momentum", "momentum", 1.0, ValueError),
+        ("momentum", "momentum", -0.5, ValueError),
+        ("ema_momentum", "beta", 1.5, ValueError),
+        ("nesterov", "momentum", math.nan, ValueError),
+        ("adagrad", "eps", -1e-8, ValueError),
+        ("adagrad_norm", "eps", math.nan, ValueError),
+        ("rmsprop", "rho", 1.0, ValueError),
+        ("adam", "beta1", 1.0, ValueError),
+        ("adam", "beta2", -1e-3, ValueError),
+        ("adam", "eps", -1.0, ValueError),
+        ("adam", "lr", math.nan, ValueError),
+    ],
+)
+def test_bad_hyperparameters_are_refused_by_name(rule, name, value, error, backend):
+    hyper = typical(rule) | {name: value}
+    theta = np.ones(3)
+    state = init_state(rule, 3)
+    with pytest.raises(error, match=name):
+        apply_step(rule, theta, np.ones(3), state, 1, backend=backend, **hyper)
+    assert np.array_equal(theta, np.ones(3)), "nothing may change when the input is refused"
+
+
+def test_bad_options_step_numbers_and_names_are_refused():
+    theta, m, v = np.ones(2), np.zeros(2), np.zeros(2)
+    with pytest.raises(ValueError, match="eps_mode"):
+        adam_step(theta, np.ones(2), m, v, 1, lr=0.1, beta1=0.9, beta2=0.9, eps=1e-8, eps_mode="torch")
+    for t in (0, -1):
+        with pytest.raises(ValueError, match="t must be >= 1"):
+            adam_step(theta, np.ones(2), m, v, t, lr=0.1, beta1=0.9, beta2=0.9, eps=1e-8)
+    for t in (1.0, True):
+        with pytest.raises(TypeError, match="t must be an integer"):
+            adam_step(theta, np.ones(2), m, v, t, lr=0.1, beta1=0.9, beta2=0.9, eps=1e-8)
+    with pytest.raises(TypeError, match="unknown hyperparameter"):
+        apply_step("sgd", theta, np.ones(2), {}, 1, lr=0.1, momentum=0.9)
+    with pytest.raises(TypeError, match="missing hyperparameter"):
+        apply_step("adam", theta, np.ones(2), {"m": m, "v": v}, 1, lr=0.1)
+    with pytest.raises(ValueError, match="rule must be one of"):
+        run_optimizer("adamw", np.ones(2), np.ones((1, 2)), lr=0.1)
+    assert np.array_equal(theta, np.ones(2)) and not m.any() and not v.any()
+
+
+def test_bad_arrays_are_refused_by_name(backend):
+    theta = np.ones(3)
+    with pytest.raises(ValueError, match="grad must have the shape of theta"):
+        sgd_step(theta, np.ones(4), lr=0.1, backend=backend)
+    with pytest.raises(TypeError, match="grad must have dtype float64"):
+        sgd_step(theta, np.ones(3, dtype=np.float32), lr=0.1, backend=backend)
+    with pytest.raises(TypeError, match="theta must"):
+        sgd_step(np.ones(3, dtype=np.int64), np.ones(3), lr=0.1, backend=backend)
+    with pytest.raises(ValueError, match="theta must have ndim"):
+        sgd_step(np.ones((3, 1)), np.ones((3, 1)), lr=0.1, backend=backend)
+    with pytest.raises(ValueError, match="m must have shape"):
+        adam_step(theta, np.ones(3), np.zeros(2), np.zeros(3), 1, lr=0.1, beta1=0.9, beta2=0.9, eps=0.0,
+                  backend=backend)
+    with pytest.raises(ValueError, match="acc must have shape"):
+        OPTIMIZERS["adagrad_norm"](theta, np.ones(3), np.zeros(3), lr=0.1, eps=0.0, backend=backend)
+    frozen = np.ones(3)
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match="theta must be writable"):
+        sgd_step(frozen, np.ones(3), lr=0.1, backend=backend)
+    with pytest.raises(ValueError, match=r"grad must be finite; grad\[1\] = nan"):
+        sgd_step(theta, np.array([0.0, np.nan, 1.0]), lr=0.1, backend=backend)
+    with pytest.raises(ValueError, match=r"grads\[1\] \(step 2\) is not finite"):
+        run_optimizer("sgd", np.ones(2), np.array([[1.0, 1.0], [np.inf, 0.0]]), backend=backend, lr=0.1)
+    assert np.array_equal(theta, np.ones(3))
+
+
+# --------------------------------------------------------------------------- training drivers
+
+
+def _least_squares_problem(n_samples=64, dim=3, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n_samples, dim)) * np.array([3.0, 1.0, 0.3])[:dim]  # condition number ~ 100
+    y = x @ np.array([1.0, -2.0, 0.5])[:dim] + 0.1 * rng.normal(size=n_samples)
+    return x, y
+
+
+def least_squares(theta, xb, yb):
+    """Φ(θ) = (1/2|B|) ‖X_B θ − y_B‖², ∇Φ = X_Bᵀ (X_B θ − y_B) / |B|."""
+    r = xb @ theta - yb
+    return 0.5 * float(r @ r) / len(yb), xb.T @ r / len(yb)
+
+
+def test_full_batch_gd_converges_at_the_rate_theory_gives():
+    # GD with α = 1/L on a μ-strongly convex quadratic contracts the error by max|1 − αλ| = 1 − μ/L a step.
+    x, y = _least_squares_problem()
+    eig = np.linalg.eigvalsh(x.T @ x / len(y))
+    mu, big_l = eig[0], eig[-1]
+    star = np.linalg.lstsq(x, y, rcond=None)[0]
+    theta0 = np.zeros(3)
+    steps = 60
+    result = full_batch_gd(least_squares, theta0, x, y, lr=1 / big_l, steps=steps)
+    bound = (1 - mu / big_l) ** steps * np.linalg.norm(theta0 - star)
+    assert 1e-8 < (1 - mu / big_l) ** steps < 0.9, "the bound must be informative at this step count"
+    assert np.linalg.norm(result.theta - star) <= bound
+    assert result.steps == steps and np.all(np.diff(result.losses) <= 0)
+    assert np.array_equal(theta0, np.zeros(3))
+
+
+def test_minibatch_partition_visits_every_sample_once_per_epoch():
+    seen = []
+
+    def record(theta, xb, yb):
+        seen.append(xb[:, 0].astype(int).tolist())
+        return 0.0, np.zeros_like(theta)
+
+    n_samples = 10
+    data = np.arange(n_samples, dtype=np.float64)[:, None]
+    result = minibatch_sgd(record, np.zeros(1), data, np.zeros(n_samples), lr=0.1, batch_size=4, epochs=3, seed=5)
+    assert [len(b) for b in seen] == [4, 4, 2] * 3
+    assert result.epoch_of_step.tolist() == [1, 1, 1, 2, 2, 2, 3, 3, 3]
+    epochs = [sorted(sum(seen[3 * e:3 * e + 3], [])) for e in range(3)]
+    assert all(e == list(range(n_samples)) for e in epochs)
+    orders = [sum(seen[3 * e:3 * e + 3], []) for e in range(3)]
+    assert len({tuple(o) for o in orders}) == 3, "a fresh partition each epoch"
+
+
+def test_minibatch_sgd_is_the_documented_loop_and_is_seeded():
+    x, y = _least_squares_problem(n_samples=30)
+    result = minibatch_sgd(least_squares, np.zeros(3), x, y, lr=0.05, batch_size=8, epochs=4, seed=11, backend="cpu")
+    rng = np.random.default_rng(11)
+    theta = np.zeros(3)
+    for _ in range(4):
+        for batch in minibatch_partition(30, 8, rng):
+            theta = theta - 0.05 * least_squares(theta, x[batch], y[batch])[1]
+    assert np.array_equal(result.theta, theta)
+    again = minibatch_sgd(least_squares, np.zeros(3), x, y, lr=0.05, batch_size=8, epochs=4, seed=11)
+    other = minibatch_sgd(least_squares, np.zeros(3), x, y, lr=0.05, batch_size=8, epochs=4, seed=12)
+    assert np.array_equal(again.theta, result.theta) and not np.array_equal(other.theta, result.theta)
+
+
+def test_drivers_use_any_rule_and_a_schedule():
+    x, y = _least_squares_problem()
+    calls = []
+
+    def schedule(t):
+        calls.append(t)
+        return 0.5 / t ** 0.6
+
+    for rule, hyper in (("momentum", {"momentum": 0.5}), ("adam", {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8})):
+        res = minibatch_sgd(least_squares, np.zeros(3), x, y, lr=schedule, batch_size=16, epochs=5, seed=0,
+                            rule=rule, **hyper)
+        assert res.rule == rule and set(res.state) == set(RULES[rule].state)
+        assert res.losses[-4:].mean() < 0.1 * res.losses[:4].mean()
+    assert calls[:3] == [1, 2, 3] and len(calls) == 2 * 20
+
+
+def test_drivers_refuse_bad_arguments():
+    x, y = _least_squares_problem(n_samples=8)
+    kw = {"lr": 0.1, "batch_size": 4, "epochs": 1, "seed": 0}
+    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+        minibatch_sgd(least_squares, np.zeros(3), x, y, **(kw | {"batch_size": 0}))
+    with pytest.raises(ValueError, match="epochs must be >= 1"):
+        minibatch_sgd(least_squares, np.zeros(3), x, y, **(kw | {"epochs": 0}))
+    with pytest.raises(TypeError, match="seed must be an integer"):
+        minibatch_sgd(least_squares, np.zeros(3), x, y, **(kw | {"seed": 1.5}))
+    with pytest.raises(ValueError, match="lr must be >= 0"):
+        minibatch_sgd(least_squares, np.zeros(3), x, y, **(kw | {"lr": -1.0}))
+    with pytest.raises(ValueError, match="at step t = 2"):
+        minibatch_sgd(least_squares, np.zeros(3), x, y, **(kw | {"lr": lambda t: 0.1 if t == 1 else -0.1}))
+    with pytest.raises(ValueError, match="same number of rows"):
+        full_batch_gd(least_squares, np.zeros(3), x, y[:5], lr=0.1, steps=1)
+    with pytest.raises(ValueError, match="momentum must be <"):
+        full_batch_gd(least_squares, np.zeros(3), x, y, lr=0.1, steps=1, rule="momentum", momentum=1.0)
+    with pytest.raises(ValueError, match="gradient shaped like theta"):
+        full_batch_gd(lambda th, a, b: (0.0, np.zeros(2)), np.zeros(3), x, y, lr=0.1, steps=1)
+    with pytest.raises(ValueError, match="non-finite gradient at step 1"):
+        full_batch_gd(lambda th, a, b: (0.0, np.full(3, np.nan)), np.zeros(3), x, y, lr=0.1, steps=1)
+
+
+def test_drivers_work_with_the_losses_module():
+    losses = pytest.importorskip("verify.kernels.losses")
+    x, y = _least_squares_problem()
+
+    def via_losses(theta, xb, yb):
+        value, grad_prediction = losses.least_squares((xb @ theta)[:, None], yb[:, None], reduction="mean")
+        return value, xb.T @ grad_prediction[:, 0]
+
+    eig = np.linalg.eigvalsh(x.T @ x / len(y))
+    star = np.linalg.lstsq(x, y, rcond=None)[0]
+    result = full_batch_gd(via_losses, np.zeros(3), x, y, lr=1 / eig[-1], steps=60)
+    bound = (1 - eig[0] / eig[-1]) ** 60 * np.linalg.norm(star)
+    assert np.linalg.norm(result.theta - star) <= bound
