@@ -1,0 +1,138 @@
+"""The references themselves: correct rounding, evaluation forms equal to the source's definitions,
+``sympy.diff`` gradients, one-sided limits and known values."""
+
+import math
+from fractions import Fraction
+
+import mpmath
+import numpy as np
+import pytest
+import sympy as sp
+
+from verify.symbolic import (
+    SYMBOLIC_ACTIVATIONS,
+    SYMBOLIC_LOSSES,
+    Compiled,
+    logsumexp_reference,
+    mp_to_float64,
+    softmax_definition,
+    softmax_reference,
+    to_float64,
+)
+from verify.symbolic.activations import X, logit_symbols
+
+
+def _exact_nearest(value: Fraction) -> float:
+    """The float64 nearest to ``value`` (ties to even), by brute force over the neighbours."""
+    guess = float(value)  # Fraction → float is correctly rounded in CPython; cross-check its neighbours
+    candidates = [guess, math.nextafter(guess, math.inf), math.nextafter(guess, -math.inf)]
+    return min(candidates, key=lambda c: (abs(Fraction(c) - value), int.from_bytes(
+        np.float64(c).tobytes(), "little") & 1))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_mp_to_float64_rounds_correctly_including_subnormals_and_ties(seed):
+    rng = np.random.default_rng(seed)
+    with mpmath.workprec(300):
+        for _ in range(400):
+            exponent = int(rng.integers(-1140, 960))
+            mantissa = int(rng.integers(1, 2**62)) * (1 if rng.random() < 0.5 else -1)
+            if rng.random() < 0.2:  # an exact tie between two floats
+                mantissa = 2 * int(rng.integers(2**52, 2**53)) + 1  # 54 bits, odd
+            value = mpmath.ldexp(mpmath.mpf(mantissa), exponent)
+            exact = Fraction(mantissa) * Fraction(2) ** exponent
+            assert mp_to_float64(value) == _exact_nearest(exact)
+    assert mp_to_float64(mpmath.mpf(2) ** -1075) == 0.0  # half the smallest subnormal: tie to even (0)
+    assert mp_to_float64(mpmath.mpf(2) ** 1024) == math.inf
+
+
+def _points(symbols, rng, *, positive=False, simplex_groups=()):
+    values = {s: sp.Float(float(rng.uniform(0.05, 0.95) if positive else rng.normal() * 3), 30) for s in symbols}
+    for group in simplex_groups:
+        weights = rng.uniform(0.1, 1.0, size=len(group))
+        for s, w in zip(group, weights / weights.sum(), strict=True):
+            values[s] = sp.Float(float(w), 30)
+    return values
+
+
+CASES = [
+    ("least_squares", 3, None), ("hinge", 1, 1), ("hinge", 1, -1), ("multiclass_hinge", 3, (0, 2)),
+    ("logistic_from_probability", 1, 0), ("logistic_from_probability", 1, 1), ("logistic_from_logit", 1, 0),
+    ("logistic_from_logit", 1, 1), ("categorical_cross_entropy", 3, None), ("softmax_cross_entropy", 3, None),
+    ("entropy", 3, None), ("cross_entropy", 3, None), ("kl_divergence", 3, None),
+]
+
+
+@pytest.mark.parametrize(("name", "k", "key"), CASES)
+def test_evaluation_form_equals_the_definition_and_its_derivative(name, k, key):
+    loss = SYMBOLIC_LOSSES[name]
+    forms = loss.forms(k, key)
+    wrt = forms.symbols[loss.wrt]
+    probability_groups = [g for g in forms.symbols if str(g[0])[0] in "pqc"] if k > 1 else []
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        point = _points(forms.flat_symbols, rng, positive=name.startswith("logistic_from_p"),
+                        simplex_groups=probability_groups)
+        if name == "multiclass_hinge":  # make j = 2 the highest-scoring wrong class, margin positive
+            point[forms.symbols[0][2]] = point[forms.symbols[0][1]] + 1
+            point[forms.symbols[0][0]] = point[forms.symbols[0][2]] + sp.Float("0.25", 30)
+        definition = sp.N(forms.definition.subs(point), 25)
+        value = sp.N(forms.value.subs(point), 25)
+        assert abs(definition - value) <= 1e-20 * (1 + abs(definition)), (name, point)
+        for symbol, grad in zip(wrt, forms.grads, strict=True):
+            expected = sp.N(sp.diff(forms.definition, symbol).subs(point), 25)
+            got = sp.N(grad.subs(point), 25)
+            assert abs(expected - got) <= 1e-20 * (1 + abs(expected)), (name, symbol, point)
+
+
+@pytest.mark.parametrize("name", sorted(SYMBOLIC_ACTIVATIONS))
+def test_activation_evaluation_forms_equal_definitions(name):
+    a = SYMBOLIC_ACTIVATIONS[name]
+    for x in (-7.25, -0.5, 0.3, 2.0, 11.0):
+        at = {X: sp.Float(x, 50)}
+        assert abs(sp.N((a.definition - a.stable_definition).subs(at), 40)) < 1e-35
+        assert abs(sp.N((a.derivative - a.stable_derivative).subs(at), 40)) < 1e-35
+    assert a.source
+
+
+def test_softmax_forms_equal_the_definition():
+    z = logit_symbols(3)
+    point = {z[0]: sp.Float(0.5, 50), z[1]: sp.Float(-2.0, 50), z[2]: sp.Float(3.25, 50)}
+    expected = [to_float64(sp.N(e.subs(point), 40)) for e in softmax_definition(3)]
+    assert softmax_reference(np.array([[0.5, -2.0, 3.25]]))[0].tolist() == expected
+    assert logsumexp_reference(np.array([[0.5, -2.0, 3.25]]))[0] == to_float64(
+        sp.N(sp.log(sum(sp.exp(v) for v in point.values())), 40))
+
+
+def test_no_tiny_term_is_absorbed():
+    # 1 − tanh²(300) cancels at any fixed precision below ~870 bits; the evaluation form sech² does not.
+    _, derivative = SYMBOLIC_ACTIVATIONS["tanh"].reference(np.array([300.0]))
+    with mpmath.workprec(4000):
+        truth = mp_to_float64(1 - mpmath.tanh(300) ** 2)
+    assert derivative[0] == truth and 0 < truth < 1e-250
+    naive = Compiled([X], [1 - sp.tanh(X) ** 2]).evaluate([300.0])[0][0]
+    assert naive == 0.0  # why the evaluation forms exist
+    # log(1 + e^{−700}) = 9.86e−305, a normal float: log1p keeps it
+    value, _ = SYMBOLIC_LOSSES["logistic_from_logit"].reference(np.array([700.0]), np.array([1]))
+    assert value[0] == pytest.approx(math.exp(-700), rel=1e-15)
+
+
+def test_boundary_values_are_one_sided_limits():
+    value, grad = SYMBOLIC_LOSSES["kl_divergence"].reference(np.array([[0.5, 0.5]]), np.array([[1.0, 0.0]]))
+    assert value[0] == math.inf and grad[0].tolist() == [-0.5, -math.inf]
+    value, grad = SYMBOLIC_LOSSES["logistic_from_probability"].reference(np.array([1.0]), np.array([0]))
+    assert value[0] == math.inf and grad[0] == math.inf
+    _, grad = SYMBOLIC_LOSSES["entropy"].reference(np.array([[1.0, 0.0]]))
+    assert grad[0].tolist() == [-1.0, math.inf]
+
+
+def test_known_values_and_reductions():
+    sig, dsig = SYMBOLIC_ACTIVATIONS["sigmoid"].reference(np.array([0.0]))
+    assert (sig[0], dsig[0]) == (0.5, 0.25)
+    h, _ = SYMBOLIC_LOSSES["entropy"].reference(np.full((1, 4), 0.25))
+    assert h[0] == math.log(4)
+    p = np.array([[0.25, 0.75], [0.5, 0.5]])
+    rows, g_rows = SYMBOLIC_LOSSES["entropy"].reference(p)
+    mean, g_mean = SYMBOLIC_LOSSES["entropy"].reference(p, reduction="mean")
+    assert mean == pytest.approx(rows.mean(), rel=1e-16) and np.array_equal(g_mean, g_rows / 2)
+    assert SYMBOLIC_LOSSES["softmax_cross_entropy"].source.startswith("002_1388b78ad9a2d202.txt")
