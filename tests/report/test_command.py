@@ -28,7 +28,7 @@ def test_writes_the_three_files_and_shows_progress(tmp_path, fake_registry, caps
     assert len(lines) == len(GOOD)
     for k, (line, claim_id) in enumerate(zip(lines, GOOD, strict=True), start=1):
         assert re.fullmatch(rf"\[{k}/{len(GOOD)}\] {re.escape(claim_id)} … (holds|refuted|inconclusive) "
-                            r"\(\d+\.\d\d s\)", line), line
+                            r"\(\d+\.\d\d s(, figure \d+\.\d\d s)?\)", line), line
 
 
 @pytest.mark.parametrize("bad", ["fake.library_refuted", "fake.check_raises", "fake.figure_raises"])

@@ -21,7 +21,7 @@ from verify.report.figures import (
     ulp_error_figure,
 )
 from verify.report.html import render_html, write_html
-from verify.report.latex import latex_svg, mathtext_lines
+from verify.report.latex import latex_html, mathtext_lines
 from verify.report.pdf import write_pdf
 from verify.report.results import report_json, write_json
 
@@ -35,7 +35,7 @@ __all__ = [
     "build_report",
     "collect_environment",
     "exit_status",
-    "latex_svg",
+    "latex_html",
     "log_error_figure",
     "mathtext_lines",
     "new_figure",

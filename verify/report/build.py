@@ -103,14 +103,15 @@ def exit_status(records: Sequence[ClaimRecord], figures: dict[str, RenderedFigur
     return EXIT_FAILED if failing_records(records, figures) else EXIT_OK
 
 
-def _progress_line(k: int, n: int, record: ClaimRecord, figure: RenderedFigure) -> str:
+def _progress_line(record: ClaimRecord, figure: RenderedFigure, figure_seconds: float) -> str:
     notes = []
     if record.error is not None:
         notes.append("the check raised")
     if figure.error is not None:
         notes.append("the figure raised")
     suffix = f" [{'; '.join(notes)}]" if notes else ""
-    return f" {record.verdict} ({record.seconds:.2f} s){suffix}"
+    drawn = f", figure {figure_seconds:.2f} s" if figure.present else ""
+    return f" {record.verdict} ({record.seconds:.2f} s{drawn}){suffix}"
 
 
 def build_report(
@@ -128,13 +129,15 @@ def build_report(
         if progress is not None:
             print(f"[{k:>{width}}/{n}] {c.id} …", end="", file=progress, flush=True)
         record = run_claim(c, ctx)
+        drawing = time.perf_counter()
         if record.error is None:
             figures[c.id] = render_claim_figure(c.figure, record.outcome, prefix=f"fig{k}")
         else:
             figures[c.id] = RenderedFigure()  # no outcome to draw: the check's error is shown instead
         records.append(record)
         if progress is not None:
-            print(_progress_line(k, n, record, figures[c.id]), file=progress, flush=True)
+            line = _progress_line(record, figures[c.id], time.perf_counter() - drawing)
+            print(line, file=progress, flush=True)
     environment = collect_environment(backend=ctx.backend, seed=ctx.seed, quick=ctx.quick)
     report = Report(records, figures, environment, started, time.perf_counter() - start)
     if progress is not None:

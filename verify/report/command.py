@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 
 from verify.claims.registry import Context
 
@@ -94,14 +95,15 @@ def run(args: argparse.Namespace) -> int:
     ctx = Context(seed=args.seed, backend=args.backend, quick=args.quick)
     report = build_report(claims, ctx, progress=progress)
     os.makedirs(args.out, exist_ok=True)
-    written = [write_json(report, os.path.join(args.out, "results.json"))]
-    if "html" in args.format:
-        written.append(write_html(report, os.path.join(args.out, "index.html")))
-    if "pdf" in args.format:
-        path = os.path.join(args.out, "report.pdf")
-        write_pdf(report, path)
-        written.append(path)
-    for path in written:
+    writers = [("results.json", write_json)]
+    writers += [(name, writer) for fmt, name, writer in (("html", "index.html", write_html),
+                                                         ("pdf", "report.pdf", write_pdf)) if fmt in args.format]
+    for name, writer in writers:
+        path = os.path.join(args.out, name)
+        start = time.perf_counter()
+        writer(report, path)
+        if progress is not None:
+            print(f"wrote {path} ({time.perf_counter() - start:.1f} s)", file=progress, flush=True)
         print(path)
     failing = report.summary()["failing"]
     if failing and progress is not None:

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from verify.report.svg import figure_svg
+from verify.report.svg import figure_svg, tight_bbox
 
 __all__ = [
     "REPORT_STYLE",
@@ -104,9 +104,14 @@ def render_claim_figure(
             figure = _as_figure(figure_fn(outcome))
             if figure is None:
                 return RenderedFigure()
+            bbox = tight_bbox(figure)
             svg = figure_svg(figure, prefix)
+            # The layout is solved: keep it for the PNG instead of solving it again (a constrained
+            # layout costs as much as the drawing itself).
+            if figure.get_layout_engine() is not None:
+                figure.set_layout_engine("none")
             buffer = io.BytesIO()
-            figure.savefig(buffer, format="png", dpi=png_dpi, bbox_inches="tight", facecolor="white")
+            figure.savefig(buffer, format="png", dpi=png_dpi, bbox_inches=bbox, facecolor="white")
         return RenderedFigure(svg=svg, png=buffer.getvalue())
     except Exception as exc:  # noqa: BLE001 - a broken figure is shown as its error, never hidden
         detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-3))

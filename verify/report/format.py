@@ -7,14 +7,16 @@ report stays readable without hiding that anything was left out.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["MAX_ITEMS", "format_value", "flatten", "format_seconds"]
+__all__ = ["MAX_ITEMS", "MAX_ROWS", "RecordTable", "format_value", "flatten", "evidence_rows", "format_seconds"]
 
 MAX_ITEMS = 12
+MAX_ROWS = 40
 
 
 def _format_number(x: Any) -> str:
@@ -57,6 +59,43 @@ def flatten(mapping: Mapping[str, Any] | None, prefix: str = "") -> list[tuple[s
         name = f"{prefix}{key}"
         if isinstance(value, Mapping) and value:
             rows.extend(flatten(value, prefix=f"{name}."))
+        else:
+            rows.append((name, format_value(value)))
+    return rows
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordTable:
+    """A list of records (dicts) shown as a table: ``columns``, formatted ``rows``, ``more`` left out."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    more: int = 0
+
+
+def _record_table(value: Any) -> RecordTable | None:
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence) or not value:
+        return None
+    if not all(isinstance(v, Mapping) for v in value):
+        return None
+    flat = [dict(flatten(v)) for v in value]
+    columns: dict[str, None] = {}
+    for row in flat:
+        columns.update(dict.fromkeys(row))
+    rows = tuple(tuple(row.get(c, "") for c in columns) for row in flat[:MAX_ROWS])
+    return RecordTable(tuple(columns), rows, max(0, len(flat) - MAX_ROWS))
+
+
+def evidence_rows(mapping: Mapping[str, Any] | None, prefix: str = "") -> list[tuple[str, str | RecordTable]]:
+    """Like :func:`flatten`, but a list of records becomes a :class:`RecordTable` instead of a string."""
+    rows: list[tuple[str, str | RecordTable]] = []
+    for key, value in (mapping or {}).items():
+        name = f"{prefix}{key}"
+        table = _record_table(value)
+        if table is not None:
+            rows.append((name, table))
+        elif isinstance(value, Mapping) and value:
+            rows.extend(evidence_rows(value, prefix=f"{name}."))
         else:
             rows.append((name, format_value(value)))
     return rows

@@ -16,8 +16,8 @@ from html import escape
 from verify.claims.registry import ClaimRecord
 from verify.report.build import Report
 from verify.report.figures import RenderedFigure
-from verify.report.format import flatten, format_seconds
-from verify.report.latex import latex_svg
+from verify.report.format import RecordTable, evidence_rows, flatten, format_seconds
+from verify.report.latex import latex_html
 
 __all__ = ["render_html", "write_html", "anchor"]
 
@@ -26,7 +26,7 @@ _CSS = """
         --rule: #d9dce1; --panel: #f6f7f9; }
 * { box-sizing: border-box; }
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", Arial, sans-serif;
-       color: var(--ink); margin: 0 auto; max-width: 1080px; padding: 24px 32px 64px; line-height: 1.45; }
+       color: var(--ink); margin: 0 auto; max-width: 1160px; padding: 24px 32px 64px; line-height: 1.45; }
 h1 { font-size: 1.9rem; margin: 0 0 4px; }
 h2 { font-size: 1.4rem; border-bottom: 2px solid var(--rule); padding-bottom: 4px; margin-top: 40px; }
 h3 { font-size: 1.15rem; margin: 0 0 6px; }
@@ -51,10 +51,25 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .statement { margin: 8px 0 10px; overflow-x: auto; }
 .math-line { display: block; margin: 2px 0; }
 svg { max-width: 100%; height: auto; }
-.statement svg, .math svg { vertical-align: middle; }
+.math-inline svg { vertical-align: baseline; max-width: none; }
+.math-line svg { max-width: none; }
+.math { display: inline; }
+.records { overflow-x: auto; max-width: 100%; }
+.records table { font-size: 0.85rem; margin: 2px 0 6px; }
+.records th { font-weight: 600; }
+.records td, .records th { padding: 2px 10px 2px 0; white-space: nowrap; font-variant-numeric: tabular-nums; }
+.evidence > tbody > tr > th[colspan] { padding-top: 8px; border-bottom: none; }
+.more { color: var(--muted); font-size: 0.85rem; margin: 0; }
+.erratum { border: 1px solid var(--rule); border-radius: 6px; padding: 12px 16px; margin: 14px 0; }
+.erratum .pair { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; margin: 8px 0; }
+.erratum .as-written { background: #fbeceb; padding: 8px 10px; border-radius: 4px; overflow-x: auto; }
+.erratum .corrected { background: #e9f5ec; padding: 8px 10px; border-radius: 4px; overflow-x: auto; }
+.label { font-weight: 600; color: var(--muted); font-size: 0.85rem; text-transform: uppercase;
+         letter-spacing: 0.03em; margin-bottom: 4px; }
+.statement { font-size: 1.05rem; }
 figure { margin: 12px 0 0; text-align: center; }
-figure svg { width: 100%; max-width: 780px; height: auto; }
-figure pre { text-align: left; }
+figure svg { max-width: 100%; height: auto; }
+figure pre, figure.missing { text-align: left; }
 h2.topic { font-size: 1.2rem; text-transform: capitalize; border-bottom: 1px solid var(--rule); margin-top: 28px; }
 figcaption { color: var(--muted); font-size: 0.85rem; }
 .error { border-left: 4px solid var(--refuted); }
@@ -78,18 +93,35 @@ def _badge(verdict: str, extra: str = "") -> str:
     return f'<span class="badge {escape(verdict)}{extra}">{escape(verdict)}</span>'
 
 
-def _math(latex: str | None, prefix: str) -> str:
+def _math(latex: str | None, prefix: str = "") -> str:
+    """Text stays text, formulas become SVG; what mathtext cannot parse is shown as LaTeX source."""
     if not latex:
         return ""
-    svg = latex_svg(latex, prefix=prefix)
-    if svg is None:  # mathtext cannot parse it: show the source, never fail
-        return f'<code class="latex" title="LaTeX source (not renderable by mathtext)">{escape(latex)}</code>'
-    return f'<span class="math" role="img" aria-label="{escape(latex)}">{svg}</span>'
+    return f'<span class="math" title="{escape(latex)}">{latex_html(latex)}</span>'
 
 
 def _table(rows: Iterable[tuple[str, str]], cls: str = "") -> str:
     body = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
     return f'<table class="{cls}">{body}</table>' if body else ""
+
+
+def _record_table(table: RecordTable) -> str:
+    head = "".join(f"<th>{escape(c)}</th>" for c in table.columns)
+    body = "".join("<tr>" + "".join(f"<td>{escape(v)}</td>" for v in row) + "</tr>" for row in table.rows)
+    more = (f'<p class="more">… {table.more} more rows in results.json</p>' if table.more else "")
+    return f'<div class="records"><table><tr>{head}</tr>{body}</table></div>{more}'
+
+
+def _evidence(mapping) -> str:
+    """Scalars as key/value rows; a list of records as its own full-width table under its key."""
+    parts = []
+    for key, value in evidence_rows(mapping):
+        if isinstance(value, RecordTable):
+            parts.append(f'<tr><th colspan="2">{escape(key)}</th></tr>'
+                         f'<tr><td colspan="2">{_record_table(value)}</td></tr>')
+        else:
+            parts.append(f"<tr><th>{escape(key)}</th><td>{escape(value)}</td></tr>")
+    return f'<table class="evidence">{"".join(parts)}</table>' if parts else ""
 
 
 def _summary(report: Report) -> str:
@@ -121,8 +153,7 @@ def _environment(report: Report) -> str:
 
 
 def _counterexample(record: ClaimRecord) -> str:
-    rows = flatten(record.counterexample)
-    return _table(rows, "mono") if rows else "—"
+    return _evidence(record.counterexample) or "—"
 
 
 def _errata(report: Report) -> str:
@@ -130,19 +161,19 @@ def _errata(report: Report) -> str:
     head = '<section id="errata" class="errata"><h2>Formulas of the source material found wrong</h2>'
     if not records:
         return head + "<p>None: every formula of the source material that was checked as written holds.</p></section>"
-    rows = []
+    cards = []
     for k, r in enumerate(records):
         corrected = _math(r.corrected, f"ec{k}") if r.corrected else "<em>no corrected form given</em>"
-        rows.append(
-            f'<tr><td><a href="#{anchor(r.id)}">{escape(r.title or r.id)}</a><br>'
-            f'<span class="mono">{escape(r.source)}</span></td>'
-            f"<td>{_math(r.statement, f'ea{k}')}</td><td>{corrected}</td><td>{_counterexample(r)}</td></tr>"
+        cards.append(
+            f'<div class="erratum"><h3><a href="#{anchor(r.id)}">{escape(r.title or r.id)}</a></h3>'
+            f'<div class="meta">{escape(r.source)}</div><div class="pair">'
+            f'<div class="as-written"><div class="label">As written</div>{_math(r.statement, f"ea{k}")}</div>'
+            f'<div class="corrected"><div class="label">Corrected</div>{corrected}</div></div>'
+            f'<div class="label">Counterexample</div>{_counterexample(r)}</div>'
         )
     return (
         head + f"<p>{len(records)} formula(s) as written in the notes are refuted; each is shown beside the "
-        "corrected form that holds and the counterexample that refutes it.</p>"
-        "<table><tr><th>claim / source</th><th>as written</th><th>corrected</th><th>counterexample</th></tr>"
-        + "".join(rows) + "</table></section>"
+        "corrected form that holds and the counterexample that refutes it.</p>" + "".join(cards) + "</section>"
     )
 
 
@@ -179,9 +210,8 @@ def _claim(record: ClaimRecord, figure: RenderedFigure | None, k: int) -> str:
     if record.corrected:
         parts.append(f"<p class='verdict-line'><strong>Corrected form</strong></p>"
                      f'<div class="statement">{_math(record.corrected, f"c{k}")}</div>')
-    rows = flatten(record.evidence)
-    if rows:
-        parts.append(f"<p class='verdict-line'><strong>Evidence</strong></p>{_table(rows)}")
+    if record.evidence:
+        parts.append(f"<p class='verdict-line'><strong>Evidence</strong></p>{_evidence(record.evidence)}")
     if record.error is not None:
         parts.append(f'<p><strong>The check raised</strong></p><pre class="error">{escape(record.error)}</pre>')
     parts.append(_figure(record, figure))

@@ -9,13 +9,25 @@ the caller shows the LaTeX source instead. Rendering a statement therefore never
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-import io
+import html
 import re
+from typing import Any
 
-from verify.report.svg import clean_svg
-
-__all__ = ["mathtext_lines", "latex_svg", "escape_dollars"]
+__all__ = [
+    "DISPLAY_SIZE",
+    "INLINE_SIZE",
+    "Glyphs",
+    "chunks",
+    "escape_dollars",
+    "glyphs",
+    "glyphs_svg",
+    "latex_html",
+    "mathtext_lines",
+    "split_math",
+    "layout_lines",
+]
 
 # (pattern, replacement): TeX commands mathtext does not know, mapped to ones it does. A command is
 # matched only as a whole word (``\le`` must not match ``\left``).
@@ -56,35 +68,26 @@ def _split_lines(tex: str) -> list[str]:
     return [line.replace("&", "").strip() for line in re.split(r"\\\\", tex) if line.strip()]
 
 
-@functools.lru_cache(maxsize=1024)
-def _parses(line: str) -> bool:
-    from matplotlib.mathtext import MathTextParser
-
-    try:
-        MathTextParser("path").parse(line)
-    except Exception:  # noqa: BLE001 - any parser failure means "show the source instead"
-        return False
-    return True
 
 
 @functools.lru_cache(maxsize=1024)
 def mathtext_lines(latex: str) -> tuple[str, ...] | None:
     """The statement as mathtext strings, one per displayed line, or ``None`` if it cannot be parsed.
 
-    A statement with no ``$`` is taken to be mathematics throughout (``$…$`` is added); one with ``$``
-    is text with inline mathematics, as in LaTeX.
+    A statement with no ``$`` is taken to be mathematics throughout (``$…$`` is added) and each of its
+    lines is laid out here, so ``None`` means mathtext rejects it. One with ``$`` is text with inline
+    mathematics, as in LaTeX: it is rewritten but its formulas are checked where they are laid out
+    (:func:`glyphs`, :func:`layout_lines`), one by one.
     """
     if not isinstance(latex, str) or not latex.strip():
         return None
     tex = _rewrite(latex.strip())
-    math_mode = "$" not in tex
-    lines = []
-    for line in _split_lines(tex) if math_mode else [tex]:
-        text = f"${line}$" if math_mode else line
-        if not _parses(text):
-            return None
-        lines.append(text)
-    return tuple(lines) or None
+    if "$" in tex:
+        return (tex,)
+    lines = tuple(f"${line}$" for line in _split_lines(tex))
+    if not lines or any(glyphs(line, DISPLAY_SIZE) is None for line in lines):
+        return None
+    return lines
 
 
 def escape_dollars(text: str) -> str:
@@ -92,27 +95,168 @@ def escape_dollars(text: str) -> str:
     return text.replace("$", r"\$")
 
 
-@functools.lru_cache(maxsize=1024)
-def latex_svg(latex: str, *, size: float = 15.0, prefix: str = "m") -> str | None:
-    """Inline SVG markup of ``latex`` (one ``<svg>`` per line, in a ``<span>``), or ``None``.
+def split_math(latex: str) -> list[tuple[bool, str]]:
+    """``[(is_math, piece), …]`` of text with inline ``$…$`` mathematics (``\\$`` is a literal dollar).
 
-    ``None`` means mathtext cannot parse it; the caller shows the LaTeX source in a code span.
-    ``prefix`` scopes the SVG element ids so that several SVGs can live in one HTML document.
+    A statement with no ``$`` at all is one mathematical piece. An unclosed ``$`` leaves the rest as text.
+    """
+    if "$" not in latex.replace(r"\$", ""):
+        return [(True, latex.strip())] if latex.strip() else []
+    pieces: list[tuple[bool, str]] = []
+    parts = re.split(r"(?<!\\)\$", latex)
+    if len(parts) % 2 == 0:  # unbalanced: the last "$" opens nothing
+        parts[-2:] = ["$".join(parts[-2:])]
+    for k, part in enumerate(parts):
+        if part:
+            pieces.append((k % 2 == 1, part if k % 2 else part.replace(r"\$", "$")))
+    return pieces
+
+
+@dataclasses.dataclass(frozen=True)
+class Glyphs:
+    """A line of text or mathematics as outlines, in points: origin at the left end of the baseline.
+
+    ``d`` is SVG path data (y pointing down, so the baseline is ``y = 0`` and ascent is negative);
+    ``path`` is the same outline for matplotlib (y up). ``width`` is the advance, ``ascent`` and
+    ``depth`` the extent above and below the baseline.
+    """
+
+    d: str
+    path: Any
+    width: float
+    ascent: float
+    depth: float
+
+
+def _svg_path_data(path) -> str:
+    out = []
+    for vertices, code in path.iter_segments(simplify=False, curves=True):
+        xy = " ".join(f"{v:.2f}" for v in (vertices.reshape(-1, 2) * [1, -1]).ravel())
+        out.append({1: "M", 2: "L", 3: "Q", 4: "C"}.get(int(code), "Z") + ("" if int(code) == 79 else xy))
+    return "".join(out)
+
+
+@functools.lru_cache(maxsize=4096)
+def glyphs(text: str, size: float) -> Glyphs | None:
+    """``text`` (plain, or with ``$…$`` mathematics) laid out once by matplotlib, or ``None`` if mathtext
+    rejects it. HTML (as SVG) and PDF (as a path) draw the same outlines, so nothing is parsed twice."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextPath, text_to_path
+
+    ismath = "$" in text.replace(r"\$", "")
+    try:
+        path = TextPath((0, 0), text, size=size, prop=FontProperties())
+        width, height, depth = text_to_path.get_text_width_height_descent(
+            text, FontProperties(size=size), ismath=ismath)
+    except Exception:  # noqa: BLE001 - any layout failure means "show the source instead"
+        return None
+    return Glyphs(_svg_path_data(path), path, float(width), float(height - depth), float(depth))
+
+
+def glyphs_svg(g: Glyphs, *, pad: float = 1.0) -> str:
+    """Inline ``<svg>`` of ``g``, sized in points so that it matches text of the same size."""
+    top, bottom = g.ascent + pad, g.depth + pad
+    width = g.width + 2 * pad
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.2f}pt" height="{top + bottom:.2f}pt" '
+            f'viewBox="{-pad:.2f} {-top:.2f} {width:.2f} {top + bottom:.2f}" role="img">'
+            f'<path d="{g.d}" fill="currentColor"/></svg>')
+
+
+def _code(tex: str) -> str:
+    return f'<code class="latex" title="LaTeX source (mathtext cannot render it)">{html.escape(tex)}</code>'
+
+
+#: Sizes in points, shared by HTML and PDF so each formula is laid out once: displayed statements,
+#: and formulas inline in text.
+DISPLAY_SIZE = 14.0
+INLINE_SIZE = 12.0
+
+
+def latex_html(latex: str, *, display_size: float = DISPLAY_SIZE, inline_size: float = INLINE_SIZE) -> str:
+    """HTML for a statement: text stays text, mathematics becomes inline SVG. Never raises.
+
+    A purely mathematical statement (no ``$``) is displayed, one SVG per line; one with inline ``$…$``
+    keeps its words as HTML text (so it wraps) with each formula an SVG sitting on the baseline. A
+    formula mathtext cannot parse is shown as its LaTeX source in a code span.
+    """
+    if not isinstance(latex, str) or not latex.strip():
+        return ""
+    pieces = split_math(latex)
+    if pieces == [(True, latex.strip())]:
+        lines = mathtext_lines(latex)
+        rendered = [glyphs(line, display_size) for line in lines] if lines else [None]
+        if any(g is None for g in rendered):
+            return _code(latex)
+        return "".join(f'<span class="math-line">{glyphs_svg(g)}</span>' for g in rendered)
+    out = []
+    for is_math, piece in pieces:
+        if not is_math:
+            out.append(html.escape(piece))
+            continue
+        lines = mathtext_lines(f"${piece}$")
+        g = glyphs(lines[0], inline_size) if lines and len(lines) == 1 else None
+        if g is None:
+            out.append(_code(f"${piece}$"))
+        else:
+            out.append(f'<span class="math-inline" style="vertical-align: -{g.depth + 1.0:.2f}pt">'
+                       f"{glyphs_svg(g)}</span>")
+    return "".join(out)
+
+
+def chunks(line: str) -> list[str]:
+    """Words of the text and whole formulas of one mathtext line, each ending with its own space."""
+    words: list[str] = []
+    for is_math, piece in split_math(line) if "$" in line else [(False, line)]:
+        if is_math:
+            words.append(f"${piece}$")
+        else:
+            words.extend(w for w in re.split(r"(?<=\s)", piece.replace("$", r"\$")) if w)
+    # glue a formula to the word it touches ("Bias$^2$", "$x$,") so that breaks fall between words
+    glued: list[str] = []
+    for chunk in words:
+        if glued and not glued[-1].endswith(" ") and not chunk.startswith(" "):
+            glued[-1] += chunk
+        else:
+            glued.append(chunk)
+    return glued
+
+
+def layout_lines(
+    latex: str, width: float, *, display_size: float = DISPLAY_SIZE, inline_size: float = INLINE_SIZE
+) -> list[tuple[list[tuple[Glyphs, float]], float]] | None:
+    """A statement broken into lines no wider than ``width`` points, for drawing outlines (the PDF).
+
+    Each line is ``([(glyphs, x offset in points), …], scale)``. Displayed mathematics keeps its own
+    lines and is scaled down (``scale < 1``) if wider than ``width``; text with inline formulas is
+    broken between words, never inside a formula. ``None`` when mathtext rejects any part of it.
     """
     lines = mathtext_lines(latex)
     if lines is None:
         return None
-    import matplotlib
-    from matplotlib import mathtext
-    from matplotlib.font_manager import FontProperties
-
-    parts = []
-    for k, line in enumerate(lines):
-        buffer = io.BytesIO()
-        try:
-            with matplotlib.rc_context({"savefig.transparent": True, "svg.fonttype": "path"}):
-                mathtext.math_to_image(line, buffer, prop=FontProperties(size=size), format="svg")
-        except Exception:  # noqa: BLE001 - parse succeeded but layout failed: show the source
+    if "$" not in latex.replace(r"\$", ""):
+        laid = [glyphs(line, display_size) for line in lines]
+        if any(g is None for g in laid):
             return None
-        parts.append(clean_svg(buffer.getvalue().decode("utf-8"), f"{prefix}-{k}"))
-    return "".join(f'<span class="math-line">{part}</span>' for part in parts)
+        return [([(g, 0.0)], min(1.0, width / g.width) if g.width > 0 else 1.0) for g in laid]
+    space = glyphs("x x", inline_size).width - glyphs("xx", inline_size).width
+    out: list[tuple[list[tuple[Glyphs, float]], float]] = []
+    for line in lines:
+        placed: list[tuple[Glyphs, float]] = []
+        x = 0.0
+        for chunk in chunks(line):
+            text = chunk.strip()
+            if not text:
+                x += space
+                continue
+            g = glyphs(text, inline_size)
+            if g is None:
+                return None
+            if placed and x + g.width > width:
+                out.append((placed, 1.0))
+                placed, x = [], 0.0
+            placed.append((g, x))
+            x += g.width + (space if chunk.endswith(" ") else 0.0)
+        if placed:
+            longest = max(gx + g.width for g, gx in placed)
+            out.append((placed, min(1.0, width / longest) if longest > 0 else 1.0))
+    return out

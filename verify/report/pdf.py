@@ -14,11 +14,13 @@ import os
 import textwrap
 from collections.abc import Sequence
 
+import numpy as np
+
 from verify.claims.registry import ClaimRecord
 from verify.report.build import Report
 from verify.report.figures import PNG_DPI, RenderedFigure
-from verify.report.format import flatten, format_seconds
-from verify.report.latex import mathtext_lines
+from verify.report.format import RecordTable, evidence_rows, flatten, format_seconds
+from verify.report.latex import Glyphs, layout_lines
 
 __all__ = ["PAGE_SIZE", "layout", "write_pdf"]
 
@@ -31,15 +33,6 @@ _SANS_EM = 0.60  # a safe upper bound on DejaVu Sans' average advance for runnin
 _BOLD_EM = 0.68  # the same for DejaVu Sans Bold
 _COLOURS = {"holds": "#1b7f3b", "refuted": "#b3261e", "inconclusive": "#8a6d00"}
 _MUTED = "#5f6368"
-
-
-def _math_size(line: str, fontsize: float) -> tuple[float, float]:
-    """(width, height + depth) of a mathtext line in inches."""
-    from matplotlib.font_manager import FontProperties
-    from matplotlib.mathtext import MathTextParser
-
-    parsed = MathTextParser("path").parse(line, dpi=72, prop=FontProperties(size=fontsize))
-    return parsed.width / 72, (parsed.height + parsed.depth) / 72
 
 
 class _Pages:
@@ -102,21 +95,60 @@ class _Pages:
             self.paragraph(f"{key}: {value}", size=size, family="monospace", indent=0.15)
         self.gap(0.06)
 
-    def math(self, latex: str | None, *, size: float = 14) -> None:
-        """``latex`` rendered by mathtext, shrunk to the page width if needed; else its source."""
-        lines = mathtext_lines(latex) if latex else None
-        if lines is None:
-            if latex:
-                self.paragraph(latex, size=9, family="monospace", indent=0.15)
+    def evidence(self, mapping, *, size: float = 9) -> None:
+        """Evidence rows; a list of records as an aligned table when it fits the width, else one line each."""
+        for key, value in evidence_rows(mapping):
+            if not isinstance(value, RecordTable):
+                self.paragraph(f"{key}: {value}", size=size, family="monospace", indent=0.15)
+                continue
+            self.paragraph(f"{key}:", size=size, family="monospace", indent=0.15)
+            self._record_table(value, size=size - 1)
+        self.gap(0.06)
+
+    def _record_table(self, table: RecordTable, *, size: float) -> None:
+        widths = [max([len(c), *(len(r[i]) for r in table.rows)]) for i, c in enumerate(table.columns)]
+        columns = int((_WIDTH - 0.35) * 72 / (size * _MONO_EM))
+        if sum(widths) + 2 * (len(widths) - 1) <= columns:
+            def fmt(cells):
+                return "  ".join(cell.ljust(w) for cell, w in zip(cells, widths, strict=True)).rstrip()
+
+            self.line(fmt(table.columns), size=size, family="monospace", x=0.35, weight="bold")
+            for row in table.rows:
+                self.line(fmt(row), size=size, family="monospace", x=0.35)
+        else:
+            for row in table.rows:
+                text = ", ".join(f"{c}={v}" for c, v in zip(table.columns, row, strict=True) if v != "")
+                self.paragraph("· " + text, size=size, family="monospace", indent=0.35)
+        if table.more:
+            self.line(f"… {table.more} more rows in results.json", size=size, family="monospace", x=0.35,
+                      color=_MUTED)
+
+    def math(self, latex: str | None) -> None:
+        """``latex`` drawn as mathtext outlines (the same as the HTML's), wrapped or scaled to the page
+        width; its LaTeX source where mathtext cannot lay it out."""
+        if not latex:
             return
-        for line in lines:
-            width, height = _math_size(line, size)
-            fontsize = size * min(1.0, (_WIDTH - 0.15) / width) if width > 0 else size
-            height *= fontsize / size
-            self.need(height + 0.1)
-            self.figure.text((_LEFT + 0.15) / PAGE_SIZE[0], self.y / PAGE_SIZE[1], line, fontsize=fontsize,
-                             va="top", ha="left")
-            self.y -= height + 0.12
+        lines = layout_lines(latex, (_WIDTH - 0.15) * 72)
+        if lines is None:
+            self.paragraph(latex, size=9, family="monospace", indent=0.15)
+            return
+        for placed, scale in lines:
+            ascent = max(g.ascent for g, _ in placed) * scale / 72
+            depth = max(g.depth for g, _ in placed) * scale / 72
+            self.need(ascent + depth + 0.08)
+            baseline = self.y - ascent
+            for g, x in placed:
+                self._outline(g, _LEFT + 0.15 + x * scale / 72, baseline, scale)
+            self.y -= ascent + depth + 0.1
+
+    def _outline(self, g: Glyphs, x: float, y: float, scale: float) -> None:
+        """Glyph outlines with their baseline's left end at (x, y) inches."""
+        from matplotlib.patches import PathPatch
+        from matplotlib.transforms import Affine2D
+
+        transform = Affine2D().scale(scale / 72).translate(x, y) + self.figure.dpi_scale_trans
+        self.figure.add_artist(PathPatch(g.path, transform=transform, facecolor="black", edgecolor="none",
+                                         linewidth=0))
 
     def rule(self) -> None:
         from matplotlib.lines import Line2D
@@ -131,7 +163,8 @@ class _Pages:
         """The figure image at its printed size (``PNG_DPI``), scaled down to fit the page if needed."""
         import matplotlib.image as mpimg
 
-        pixels = mpimg.imread(io.BytesIO(png), format="png")
+        # 8-bit RGB: the PDF stores no alpha mask and no float conversion is needed
+        pixels = np.asarray(mpimg.imread(io.BytesIO(png), format="png")[..., :3] * 255 + 0.5, dtype=np.uint8)
         height_px, width_px = pixels.shape[:2]
         width = min(_WIDTH, width_px / PNG_DPI)
         height = width * height_px / width_px
@@ -202,14 +235,14 @@ def _errata_pages(report: Report) -> list:
         p.paragraph(r.title or r.id, size=12, weight="bold")
         p.line(f"{r.id} · {r.source}", size=9, color=_MUTED)
         p.line("As written", size=10, weight="bold")
-        p.math(r.statement, size=13)
+        p.math(r.statement)
         p.line("Corrected", size=10, weight="bold")
         if r.corrected:
-            p.math(r.corrected, size=13)
+            p.math(r.corrected)
         else:
             p.paragraph("no corrected form given", size=10)
         p.line("Counterexample", size=10, weight="bold")
-        p.rows(flatten(r.counterexample))
+        p.evidence(r.counterexample)
         p.rule()
     return p.pages
 
@@ -232,14 +265,13 @@ def _claim_block(p: _Pages, r: ClaimRecord, figure: RenderedFigure | None) -> No
         p.paragraph(r.why, size=10, indent=0.15)
     if r.counterexample:
         p.line("Counterexample", size=10, weight="bold")
-        p.rows(flatten(r.counterexample))
+        p.evidence(r.counterexample)
     if r.corrected:
         p.line("Corrected form", size=10, weight="bold")
         p.math(r.corrected)
-    evidence = flatten(r.evidence)
-    if evidence:
+    if r.evidence:
         p.line("Evidence", size=10, weight="bold")
-        p.rows(evidence)
+        p.evidence(r.evidence)
     if r.error is not None:
         p.line("The check raised", size=10, weight="bold", color=_COLOURS["refuted"])
         p.paragraph("\n".join(r.error.rstrip().splitlines()[-25:]), size=7.5, family="monospace", indent=0.15)
