@@ -116,9 +116,10 @@ class KernelSpec:
 def _activation_spec(name: str, derivative: bool) -> KernelSpec:
     from verify.strategies import activation_inputs
 
-    fn = act.activation_derivative if derivative else act.activation
+    kernel = "activation_derivative" if derivative else "activation"
 
-    def check(backend, x):
+    def check(backend, x):  # looked up at call time, so a replaced kernel is the one checked
+        fn = getattr(act, kernel)
         return verify_activation(lambda n, v: fn(n, v, backend=backend), name, x, derivative=derivative)
 
     return KernelSpec(f"{name}{'′' if derivative else ''}", activation_inputs, check)
@@ -127,8 +128,6 @@ def _activation_spec(name: str, derivative: bool) -> KernelSpec:
 def _softmax_spec(which: str) -> KernelSpec:
     from verify.strategies import batch_shapes, logits
 
-    fn = getattr(act, which)
-
     @st.composite
     def inputs(draw, dtype):
         from hypothesis.extra import numpy as hnp
@@ -136,19 +135,22 @@ def _softmax_spec(which: str) -> KernelSpec:
         shape = draw(batch_shapes(max_rows=4, max_classes=5))
         return draw(hnp.arrays(np.dtype(dtype), shape, elements=logits(dtype)))
 
-    return KernelSpec(which, inputs, lambda backend, z: verify_softmax(lambda v: fn(v, backend=backend), which, z))
+    def check(backend, z):
+        fn = getattr(act, which)
+        return verify_softmax(lambda v: fn(v, backend=backend), which, z)
+
+    return KernelSpec(which, inputs, check)
 
 
 def _loss_spec(name: str) -> KernelSpec:
     from verify.strategies import loss_arguments
-
-    fn = los.LOSSES[name]
 
     def inputs(dtype):
         return st.tuples(loss_arguments(name, dtype), st.sampled_from(los.REDUCTIONS))
 
     def check(backend, drawn):
         args, reduction = drawn
+        fn = los.LOSSES[name]
         return verify_loss(lambda *a, **kw: fn(*a, backend=backend, **kw), name, args, reduction=reduction)
 
     return KernelSpec(name, inputs, check)
