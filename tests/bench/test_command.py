@@ -75,8 +75,10 @@ def test_parse_backends():
         command.parse_backends("")
 
 
-def test_profile_adds_the_phases_to_the_table_and_the_json(capsys):
+def test_profile_adds_the_phases_to_the_table_and_the_json_file(capsys, tmp_path):
+    path = tmp_path / "bench.json"
     assert cli.main(["bench", "--quick", "--only", "momentum", "--profile", "--no-compile", "--repeats", "1",
-                     "--no-peers", "--json"]) == 0
-    record = json.loads(capsys.readouterr().out)["records"][0]
+                     "--no-peers", "--json-file", str(path)]) == 0
+    assert "where the time goes" in capsys.readouterr().out
+    record = json.loads(path.read_text())["records"][0]
     assert "update loop parallel GB/s" in record["profile"]

@@ -42,6 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
              "the numpy backend is always timed as the baseline",
     )
     parser.add_argument("--json", action="store_true", help="print one machine-readable JSON document")
+    parser.add_argument("--json-file", metavar="PATH", default=None,
+                        help="also write the JSON document to PATH (with the table on stdout)")
     parser.add_argument("--quick", action="store_true", help="small sizes and few repeats (tests, tox -e bench)")
     parser.add_argument("--only", action="append", metavar="NAME",
                         help="run only this workload (repeatable); see --list")
@@ -157,9 +159,13 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"verify bench: {exc}", file=sys.stderr)
         return 2
+    document = harness.to_json(outcome["results"], environment=outcome["environment"], machine=outcome["machine"],
+                               compile_timings=outcome["compile"])
+    if args.json_file:
+        with open(args.json_file, "w", encoding="utf-8") as handle:
+            handle.write(document + "\n")
     if args.json:
-        print(harness.to_json(outcome["results"], environment=outcome["environment"], machine=outcome["machine"],
-                              compile_timings=outcome["compile"]))
+        print(document)
     else:
         env = outcome["environment"]
         print(f"verify bench  ({env['date']}; numba {env['numba']}, numpy {env['numpy']}, torch {env['torch']}; "
