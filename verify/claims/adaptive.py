@@ -14,7 +14,7 @@ import numpy as np
 
 from verify.claims._common import SEED_001, SEED_002, cite, hypothesis_search, jsonable, new_figure, rng_for
 from verify.claims.registry import Context, Outcome, claim
-from verify.stats import ErrorBudget, StatResult, combine, decide, mean_interval
+from verify.stats import ErrorBudget, StatResult, combine, decide, mean_interval, sample_size
 
 __all__ = [
     "adagrad_norm_steps",
@@ -178,7 +178,10 @@ def check_adam_unbiased(ctx: Context) -> Outcome:
     mu, s, b1, b2 = 0.7, 1.3, 0.9, 0.999
     ts = (1, 5, 50)
     budget = ErrorBudget(1e-6, checks=2 * len(ts))
-    R = 20_000 if ctx.quick else 60_000
+    effect_m, effect_v = 0.1 * s, 0.1 * (mu**2 + s**2)
+    # the widest sample is at t = 1 (m_hat_1 = g, v_hat_1 = g^2): sd(g) = s, sd(g^2)^2 = 2 s^4 + 4 mu^2 s^2
+    sd_v = math.sqrt(2 * s**4 + 4 * mu**2 * s**2)
+    R = max(sample_size(effect_m, s, budget.per_check), sample_size(effect_v, sd_v, budget.per_check))
     rng = rng_for(ctx, "adaptive.adam")
     grads = mu + s * rng.normal(size=(max(ts), R))
     _, states = run_optimizer("adam", np.zeros(R), grads, backend="numpy", return_state=True, lr=1e-3, beta1=b1,
@@ -187,10 +190,9 @@ def check_adam_unbiased(ctx: Context) -> Outcome:
     for t in ts:
         m_hat = states["m"][t - 1] / bias_correction(b1, t)
         v_hat = states["v"][t - 1] / bias_correction(b2, t)
-        for name, x, theory, scale in (("m_hat", m_hat, mu, s), ("v_hat", v_hat, mu**2 + s**2, mu**2 + s**2)):
+        for name, x, theory, effect in (("m_hat", m_hat, mu, effect_m), ("v_hat", v_hat, mu**2 + s**2, effect_v)):
             a = budget.take()
             mean, lo, hi, sd = mean_interval(x, a)
-            effect = 0.05 * scale
             results.append(StatResult(f"{name}_t{t}", mean, (lo, hi), theory, a, x.size, decide(mean, lo, hi, theory, effect),
                                       effect, sd))
     raw = states["m"][0]
@@ -216,6 +218,7 @@ def adam_figure(outcome: Outcome):
                                                               [(r.ci[1] - r.estimate) / r.theoretical]], fmt="o")
     ax.axhline(1.0, color="k", lw=0.8)
     ax.set_xticks(range(len(res)), [r.name for r in res], rotation=30)
+    ax.set_xlabel("moment and step t")
     ax.set_ylabel("estimate / theoretical value")
     ax.set_title("Adam's bias-corrected moments (1 - alpha intervals)")
     return fig

@@ -95,6 +95,8 @@ def _tolerance(p: np.ndarray, q: np.ndarray) -> float:
 def _mp_kl(p: np.ndarray, q: np.ndarray) -> Any:
     import mpmath
 
+    if np.any(q[p > 0] == 0):
+        return mpmath.inf
     with mpmath.workdps(50):
         return mpmath.fsum(mpmath.mpf(a) * mpmath.log(mpmath.mpf(a) / mpmath.mpf(b)) for a, b in zip(p, q, strict=True)
                            if a > 0)
