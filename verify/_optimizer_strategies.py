@@ -6,7 +6,7 @@ which an implementation leaves the exact reference.
 Gradient sequences (``(T, n)`` arrays, T ≤ 50 by default) come in kinds, chosen first so that shrinking
 goes to the plainest kind:
 
-- ``"general"``: entries of magnitude 10⁻⁶ … 10³ with random signs, about a third exactly 0;
+- ``"general"``: entries of magnitude 10⁻⁶ … 10³ (log-uniform) with random signs, some exactly 0;
 - ``"zeros"``: every gradient 0 (the state must stay 0 and θ must not move; 0/0 must not appear for ε > 0);
 - ``"tiny"`` and ``"huge"``: magnitudes near the ends of the range the dtype can square without underflow
   or overflow (float64: 10⁻⁶⁰ … 10⁻³⁰ and 10³⁰ … 10⁶⁰; float32: 10⁻¹² … 10⁻⁶ and 10⁶ … 10¹²);
@@ -63,24 +63,22 @@ def _in_dtype(x: float, dt: np.dtype) -> float:
     return float(dt.type(x))
 
 
-def _magnitudes(band: tuple[int, int], dt: np.dtype, shape) -> st.SearchStrategy[np.ndarray]:
-    lo, hi = _in_dtype(10.0 ** band[0], dt), _in_dtype(10.0 ** band[1], dt)
-    width = 32 if dt == np.float32 else 64
-    return arrays(dt, shape, elements=st.floats(min_value=lo, max_value=hi, width=width))
-
-
 @st.composite
 def _signed(draw, band: tuple[int, int], dt: np.dtype, shape, *, zeros: bool) -> np.ndarray:
-    """Magnitudes in ``band`` times signs; with ``zeros``, a sign of 0 makes an entry exactly 0.
+    """Entries ±10^e with e spread over ``band``; with ``zeros``, about one in (span + 1) exactly 0.
 
-    One array of magnitudes and one of signs (rather than a composite strategy per entry) keeps drawing
-    cheap, and the signs shrink towards 0, i.e. towards zero gradients where an entry does not matter.
+    One float x per entry encodes everything: sign(x) is the sign and |x| the decimal exponent above the
+    band's floor (|x| < 1 means 0 when ``zeros``). One array draw per input keeps the search cheap, gives
+    log-uniform magnitudes, and shrinking x towards 0 shrinks entries towards 0 (or the smallest magnitude).
     """
-    magnitudes = draw(_magnitudes(band, dt, shape))
-    signs = draw(arrays(np.int8, shape, elements=st.integers(-1 if zeros else 0, 1)))
-    if not zeros:
-        signs = np.where(signs == 0, 1, -1).astype(np.int8)
-    return (magnitudes * signs).astype(dt)
+    low, high = band
+    span = float(high - low + (1 if zeros else 0))
+    x = draw(arrays(np.float64, shape, elements=st.floats(-span, span)))
+    exponent = low + np.abs(x) - (1.0 if zeros else 0.0)
+    values = np.where(x < 0, -1.0, 1.0) * 10.0 ** np.clip(exponent, low, high)
+    if zeros:
+        values = np.where(np.abs(x) < 1.0, 0.0, values)
+    return values.astype(dt)
 
 
 @st.composite

@@ -42,6 +42,7 @@ __all__ = [
     "ReferenceRun",
     "reference_run",
     "magnitude_run",
+    "float_run",
     "Variant",
     "variants",
 ]
@@ -291,6 +292,17 @@ def reference_run(rule: str, theta0, grads, *, dps: int = REFERENCE_DPS, **hyper
     theta0, grads = _inputs(theta0, grads)
     h = validate_hyperparameters(rule, hyper)
     return _run(rule, theta0, grads, h, "fraction" if rule in EXACT_RULES else "mpmath", dps=dps)
+
+
+def float_run(rule: str, theta0, grads, **hyper) -> ReferenceRun:
+    """The same recurrence in plain float64 Python arithmetic: fast, approximate, **never the truth**.
+
+    :func:`verify.check_optimizer` uses it only to reject, without the exact run, trajectories that are
+    wrong by far more than any rounding (while it searches and shrinks a failing input).
+    """
+    theta0, grads = _inputs(theta0, grads)
+    h = validate_hyperparameters(rule, hyper)
+    return _run(rule, theta0.astype(np.float64), grads.astype(np.float64), h, "float")
 
 
 def magnitude_run(rule: str, grads, **hyper) -> ReferenceRun:
