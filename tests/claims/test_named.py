@@ -116,3 +116,13 @@ def test_bootstrap_estimator_identity_and_noise_in_bias():
     assert out.verdict == "holds"
     for row in out.evidence["table"]:
         assert row["mlxtend_bias_minus_true_Bias2"] > 0.5 * bv.SIGMA**2  # the noise sits in mlxtend's bias
+
+
+def test_the_bias_variance_sweep_runs_unchanged_through_an_executor():
+    from concurrent.futures import ThreadPoolExecutor
+
+    serial, _ = bv.run_bias_variance_sweep(CTX)
+    with ThreadPoolExecutor(2) as pool:
+        pooled, _ = bv.run_bias_variance_sweep(Context(seed=7, quick=True, backend="cpu", executor=pool))
+    for a, b in zip(serial, pooled, strict=True):
+        assert a["seed"] == b["seed"] and np.array_equal(a["d"], b["d"])
