@@ -231,7 +231,8 @@ def bias_variance_figure(outcome: Outcome):
         ax.axhline(SIGMA**2, color="grey", ls=":", label=r"$\sigma^2$ (irreducible)")
         if kind == "lambda":
             ax.set_xscale("log")
-        ax.set_yscale("log")
+        # unbiased Bias^2 estimates can dip below 0 near a perfect fit: symlog shows them
+        ax.set_yscale("symlog", linthresh=1e-3)
         ax.set_xlabel(xlabel)
         ax.set_ylabel("squared error (units of $y^2$)")
         ax.legend(fontsize=7)
