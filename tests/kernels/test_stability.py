@@ -70,6 +70,7 @@ CASES = [
     ([0.1, -700.3, -30.3], 0),  # tiny loss: log1p and the exactly-carried z_k − m
     ([0.0, -745.0], 0),  # the subnormal range of the gradient
     ([5.0, 5.0, 5.0], 2),  # ties: log 3
+    ([2.0**55, 4.0], 0),  # z_k − m = −2^55 exactly representable only with its TwoSum error term 4: e^(−2^55) = 0
 ]
 
 
