@@ -88,3 +88,41 @@ def test_svg_ids_are_scoped_and_references_follow():
     assert re.findall(r'id="([^"]+)"', out) == ["f7-g1", "f7-c1"]
     assert 'xlink:href="#f7-g1"' in out and "url(#f7-c1)" in out
     assert 'href="#elsewhere"' in out  # not an id of this SVG: left alone
+
+
+def test_svg_path_data_matches_matplotlib_segments():
+    import numpy as np
+    from matplotlib.path import Path
+
+    from verify.report.latex import _svg_path_data
+
+    vertices = np.array([[0, 0], [1, 0], [1, 1], [2, 1], [0.5, 2], [0, 3], [1, 3], [2, 3], [0, 0]], dtype=float)
+    codes = np.array([Path.MOVETO, Path.LINETO, Path.CURVE3, Path.CURVE3, Path.LINETO,
+                      Path.CURVE4, Path.CURVE4, Path.CURVE4, Path.CLOSEPOLY])
+    expected = "M0.00 -0.00L1.00 -0.00Q1.00 -1.00 2.00 -1.00L0.50 -2.00C0.00 -3.00 1.00 -3.00 2.00 -3.00Z"
+    assert _svg_path_data(vertices, codes) == expected
+    # and it agrees with matplotlib's own segment iterator on a real formula
+    g = glyphs(r"$\sqrt{\frac{a}{b}}$", 14.0)
+    reference = []
+    for v, c in g.path.iter_segments(simplify=False, curves=True):
+        xy = " ".join(f"{a:.2f}" for a in (v.reshape(-1, 2) * [1, -1]).ravel())
+        reference.append({1: "M", 2: "L", 3: "Q", 4: "C"}.get(int(c), "Z") + ("" if int(c) == 79 else xy))
+    assert g.d == "".join(reference)
+
+
+def test_prose_without_dollars_stays_text():
+    prose = "Using each data point once, SGD makes more progress than GD"
+    code = "for i in range(nb): idx = shuffled_idx[i*bs:(i+1)*bs]"
+    for text in (prose, code):
+        assert split_math(text) == [(False, text)]
+        assert "<svg" not in latex_html(text) and "latex" not in latex_html(text)
+        lines = layout_lines(text, 200.0)
+        assert lines and sum(len(placed) for placed, _ in lines) == len(text.split())
+    # mathematics without dollars is still mathematics, even with a word or two in it
+    for math in (r"f(x_1) < f(x_0)", r"\mathrm{Err}(x) = \mathrm{Bias}^2 + \mathrm{Var} + \sigma^2",
+                 r"x \text{ is the unit simplex } \Delta"):
+        assert split_math(math) == [(True, math)], math
+
+
+def test_one_token_font_arguments_get_braces():
+    assert mathtext_lines(r"\mathbf 1^\top x = \mathbb R") == (r"$\mathbf{1}^\top x = \mathbb{R}$",)

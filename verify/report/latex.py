@@ -23,6 +23,8 @@ __all__ = [
     "escape_dollars",
     "glyphs",
     "glyphs_svg",
+    "is_display_math",
+    "reads_as_prose",
     "latex_html",
     "mathtext_lines",
     "split_math",
@@ -43,6 +45,8 @@ _REWRITES: tuple[tuple[str, str], ...] = (
     (r"\\[lr]vert(?![A-Za-z])", "|"),
     (r"\\bm(?![A-Za-z])", r"\\boldsymbol"),
     (r"\\operatorname\*", r"\\operatorname"),
+    # \mathbf 1 → \mathbf{1}: TeX takes a one-token argument, mathtext wants braces
+    (r"\\(mathbf|mathrm|mathit|mathbb|mathcal|mathsf|mathtt|mathfrak|boldsymbol)\s*([A-Za-z0-9])", r"\\\1{\2}"),
     (r"\\begin\{(?:aligned|align\*?|gathered|gather\*?|split|equation\*?)\}", ""),
     (r"\\end\{(?:aligned|align\*?|gathered|gather\*?|split|equation\*?)\}", ""),
     (r"\\(?:nonumber|notag)(?![A-Za-z])", ""),
@@ -82,7 +86,7 @@ def mathtext_lines(latex: str) -> tuple[str, ...] | None:
     if not isinstance(latex, str) or not latex.strip():
         return None
     tex = _rewrite(latex.strip())
-    if "$" in tex:
+    if not is_display_math(tex):
         return (tex,)
     lines = tuple(f"${line}$" for line in _split_lines(tex))
     if not lines or any(glyphs(line, DISPLAY_SIZE) is None for line in lines):
@@ -95,13 +99,27 @@ def escape_dollars(text: str) -> str:
     return text.replace("$", r"\$")
 
 
+def reads_as_prose(tex: str) -> bool:
+    """Whether a statement without ``$`` is words rather than mathematics: it has a run of four or more
+    words (outside TeX commands and their arguments), two of them at least three letters long."""
+    stripped = re.sub(r"\\[A-Za-z]+(?:\{[^{}]*\})?", " ", tex)
+    runs = re.findall(r"[A-Za-z][A-Za-z']*(?:\s+[A-Za-z][A-Za-z']*){3,}", stripped)
+    return any(sum(len(word) >= 3 for word in run.split()) >= 2 for run in runs)
+
+
+def is_display_math(latex: str) -> bool:
+    """A statement that is mathematics throughout: no ``$`` in it, and it does not read as prose."""
+    return "$" not in latex.replace(r"\$", "") and not reads_as_prose(latex)
+
+
 def split_math(latex: str) -> list[tuple[bool, str]]:
     """``[(is_math, piece), …]`` of text with inline ``$…$`` mathematics (``\\$`` is a literal dollar).
 
-    A statement with no ``$`` at all is one mathematical piece. An unclosed ``$`` leaves the rest as text.
+    A statement with no ``$`` at all is one piece: mathematics, unless it reads as prose
+    (:func:`reads_as_prose`). An unclosed ``$`` leaves the rest as text.
     """
     if "$" not in latex.replace(r"\$", ""):
-        return [(True, latex.strip())] if latex.strip() else []
+        return [(not reads_as_prose(latex), latex.strip())] if latex.strip() else []
     pieces: list[tuple[bool, str]] = []
     parts = re.split(r"(?<!\\)\$", latex)
     if len(parts) % 2 == 0:  # unbalanced: the last "$" opens nothing
@@ -116,23 +134,43 @@ def split_math(latex: str) -> list[tuple[bool, str]]:
 class Glyphs:
     """A line of text or mathematics as outlines, in points: origin at the left end of the baseline.
 
-    ``d`` is SVG path data (y pointing down, so the baseline is ``y = 0`` and ascent is negative);
-    ``path`` is the same outline for matplotlib (y up). ``width`` is the advance, ``ascent`` and
-    ``depth`` the extent above and below the baseline.
+    ``path`` is the outline for matplotlib (y up); :attr:`d` the same as SVG path data (y down, so the
+    baseline is ``y = 0``). ``width`` is the advance, ``ascent`` and ``depth`` the extent above and
+    below the baseline.
     """
 
-    d: str
     path: Any
     width: float
     ascent: float
     depth: float
 
+    @functools.cached_property
+    def d(self) -> str:
+        return _svg_path_data(self.path.vertices, self.path.codes)
 
-def _svg_path_data(path) -> str:
+
+_SVG_COMMAND = {1: "M", 2: "L", 4: "C"}
+
+
+def _svg_path_data(vertices, codes) -> str:
+    """SVG path data of a matplotlib path made of MOVETO, LINETO, CURVE3, CURVE4 and CLOSEPOLY."""
+    coordinates = [f"{x:.2f} {-y:.2f}" for x, y in vertices.tolist()]
     out = []
-    for vertices, code in path.iter_segments(simplify=False, curves=True):
-        xy = " ".join(f"{v:.2f}" for v in (vertices.reshape(-1, 2) * [1, -1]).ravel())
-        out.append({1: "M", 2: "L", 3: "Q", 4: "C"}.get(int(code), "Z") + ("" if int(code) == 79 else xy))
+    pending = 0  # control points still to come for the current curve
+    for xy, code in zip(coordinates, codes.tolist(), strict=True):
+        if pending:
+            out.append(" " + xy)
+            pending -= 1
+        elif code == 79:
+            out.append("Z")
+        elif code == 3:
+            out.append("Q" + xy)
+            pending = 1
+        elif code == 4:
+            out.append("C" + xy)
+            pending = 2
+        else:
+            out.append(_SVG_COMMAND.get(code, "L") + xy)
     return "".join(out)
 
 
@@ -150,7 +188,7 @@ def glyphs(text: str, size: float) -> Glyphs | None:
             text, FontProperties(size=size), ismath=ismath)
     except Exception:  # noqa: BLE001 - any layout failure means "show the source instead"
         return None
-    return Glyphs(_svg_path_data(path), path, float(width), float(height - depth), float(depth))
+    return Glyphs(path, float(width), float(height - depth), float(depth))
 
 
 def glyphs_svg(g: Glyphs, *, pad: float = 1.0) -> str:
@@ -206,7 +244,7 @@ def latex_html(latex: str, *, display_size: float = DISPLAY_SIZE, inline_size: f
 def chunks(line: str) -> list[str]:
     """Words of the text and whole formulas of one mathtext line, each ending with its own space."""
     words: list[str] = []
-    for is_math, piece in split_math(line) if "$" in line else [(False, line)]:
+    for is_math, piece in split_math(line) if "$" in line.replace(r"\$", "") else [(False, line)]:
         if is_math:
             words.append(f"${piece}$")
         else:
@@ -233,7 +271,7 @@ def layout_lines(
     lines = mathtext_lines(latex)
     if lines is None:
         return None
-    if "$" not in latex.replace(r"\$", ""):
+    if is_display_math(latex):
         laid = [glyphs(line, display_size) for line in lines]
         if any(g is None for g in laid):
             return None
