@@ -313,7 +313,9 @@ class CompileTiming:
 
     ``compile_s`` and ``cache_load_s`` are ``first call − second call`` in a fresh process; the second
     call runs the same tiny input with everything compiled, so the difference is the JIT's share.
-    ``cache_files_added_warm`` > 0 means the warm process compiled something again (not all cached).
+    ``cache_files_cold``: cache files (``.nbi``/``.nbc``) the probe wrote with the empty cache;
+    ``cache_files_added_warm`` > 0 means the warm process compiled something again instead of loading
+    it (a kernel that cannot be reused from the cache); ``rewritten`` names those files.
     """
 
     probe: str
@@ -323,32 +325,33 @@ class CompileTiming:
     cache_files_cold: int
     cache_files_added_warm: int
     skipped: str | None = None
+    rewritten: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
 
 _CHILD = """
-import json, sys, time
+import json, os, pathlib, sys, time
 t0 = time.perf_counter()
 import importlib
 module = importlib.import_module(sys.argv[1])
 t1 = time.perf_counter()
+root = pathlib.Path(os.environ["VERIFY_CACHE_DIR"])
+def files():
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.suffix in (".nbi", ".nbc")}
 out = {"import_s": t1 - t0, "probes": {}}
 for name in sys.argv[2:]:
     try:
         probe = module.COMPILE_PROBES[name]
         prepared = probe()
+        before = files()
         a = time.perf_counter(); prepared(); b = time.perf_counter(); prepared(); c = time.perf_counter()
-        out["probes"][name] = {"first_s": b - a, "second_s": c - b}
+        out["probes"][name] = {"first_s": b - a, "second_s": c - b, "written": sorted(files() - before)}
     except Exception as exc:
         out["probes"][name] = {"error": f"{type(exc).__name__}: {exc}"}
 print("VERIFY-BENCH-JSON " + json.dumps(out))
 """
-
-
-def _count_cache_files(directory: Path) -> int:
-    return sum(1 for p in directory.rglob("*") if p.is_file() and p.suffix in {".nbi", ".nbc"})
 
 
 def _run_child(module: str, probes: Sequence[str], cache_dir: Path, timeout: float) -> dict[str, Any]:
@@ -381,10 +384,8 @@ def measure_compile(
             try:
                 cold = _run_child(module, names, cache_dir, timeout)
                 stamps_cold = {p.name for p in cache_dir.iterdir()}
-                files_cold = _count_cache_files(cache_dir)
                 warm = _run_child(module, names, cache_dir, timeout)
                 stamps_warm = {p.name for p in cache_dir.iterdir()}
-                files_warm = _count_cache_files(cache_dir)
             except (RuntimeError, subprocess.TimeoutExpired) as exc:
                 return [CompileTiming(n, None, None, None, 0, 0, skipped=str(exc)) for n in names]
         # The cache is keyed by a hash of the package's sources (verify._jit): a new key means a source
@@ -405,8 +406,9 @@ def measure_compile(
                 compile_s=max(c["first_s"] - c["second_s"], 0.0),
                 cache_load_s=max(w["first_s"] - w["second_s"], 0.0),
                 import_s=cold["import_s"],
-                cache_files_cold=files_cold,
-                cache_files_added_warm=files_warm - files_cold,
+                cache_files_cold=len(c["written"]),
+                cache_files_added_warm=len(w["written"]),
+                rewritten=tuple(w["written"]),
             )
         )
     return out
@@ -483,12 +485,13 @@ def format_table(results: Sequence[WorkloadResult], *, machine: dict[str, Any] |
         lines.append("")
     if compile_timings:
         lines.append("== JIT compile time and cache-load time (child processes, first call - second call)")
-        lines.append(f"   {'probe':<34}{'compile s':>11}{'cache load s':>14}{'recompiled files':>18}")
+        lines.append(f"   {'probe':<34}{'compile s':>11}{'cache load s':>14}{'files written':>15}{'rewritten warm':>16}")
         for c in compile_timings:
             if c.skipped:
                 lines.append(f"   {c.probe:<34}skipped: {c.skipped}")
                 continue
-            lines.append(f"   {c.probe:<34}{c.compile_s:>11.3f}{c.cache_load_s:>14.3f}{c.cache_files_added_warm:>18d}")
+            lines.append(f"   {c.probe:<34}{c.compile_s:>11.3f}{c.cache_load_s:>14.3f}{c.cache_files_cold:>15d}"
+                         f"{c.cache_files_added_warm:>16d}")
         lines.append("")
     return "\n".join(lines)
 

@@ -452,6 +452,14 @@ def check_gradient_throughput(config: BenchConfig) -> WorkloadResult:
             raise RuntimeError("gradcheck rejected torch's own cross_entropy gradient")
 
     result.measurements.append(time_implementation("gradcheck", "peer", theirs, config))
+    # A 4 x 10 problem gains nothing from a second thread and loses to its wake-ups on a busy machine:
+    # time torch on one thread too; the ratio is taken against the faster of the two.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        result.measurements.append(time_implementation("gradcheck, 1 thread", "peer", theirs, config))
+    finally:
+        torch.set_num_threads(threads)
     return result
 
 
