@@ -398,7 +398,7 @@ def _np_shifted_exp(z: np.ndarray):
     d, e = _np_two_diff(z, m)
     with np.errstate(under="ignore"):
         t = np.exp(d)
-        t += t * e
+        t += t * e  # exp(d + e) = exp(d)(1 + e) to within e²/2
     t[rows, best] = 0
     return best, m, d, e, t
 
@@ -408,14 +408,12 @@ def _np_sce_labels(z, labels, mode, denom, vals, grad):
     best, m, d, e, t = _np_shifted_exp(z)
     s_other = t.sum(axis=1)
     t[rows, best] = 1
-    s_not_t = s_other.copy()  # S − exp(z_t − m) where t is the argmax
-    own = labels != best  # elsewhere sum it directly: no cancellation
-    if own.any():
-        masked = t[own]
-        masked[np.arange(masked.shape[0]), labels[own]] = 0
-        s_not_t[own] = masked.sum(axis=1)
+    at_label = t[rows, labels]
+    t[rows, labels] = 0
+    s_not_t = t.sum(axis=1)  # S − exp(z_t − m), summed directly: no cancellation
+    t[rows, labels] = at_label
     inv = 1 / ((1 + s_other) * denom)
-    grad[...] = t * inv[:, None]
+    np.multiply(t, inv[:, None], out=grad)
     grad[rows, labels] = -s_not_t * inv
     vals[...] = -(d[rows, labels] + e[rows, labels]) + np.log1p(s_other)
 
