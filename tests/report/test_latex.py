@@ -126,3 +126,10 @@ def test_prose_without_dollars_stays_text():
 
 def test_one_token_font_arguments_get_braces():
     assert mathtext_lines(r"\mathbf 1^\top x = \mathbb R") == (r"$\mathbf{1}^\top x = \mathbb{R}$",)
+
+
+def test_a_list_of_formulas_is_displayed_one_per_line():
+    tex = r"\nabla_{\theta_3} L = a;\ \nabla_{\theta_2} L = b \; c;\quad x_{a;b} = 1"
+    assert mathtext_lines(tex) == (r"$\nabla_{\theta_3} L = a$", r"$\nabla_{\theta_2} L = b \; c$", "$x_{a;b} = 1$")
+    # code identifiers are not TeX: shown as text rather than garbled into subscripts
+    assert split_math("grad_theta2 L = grad_theta2 u2") == [(False, "grad_theta2 L = grad_theta2 u2")]

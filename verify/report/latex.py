@@ -67,10 +67,28 @@ def _rewrite(tex: str) -> str:
     return _FRAC.sub(lambda m: r"\frac" + _brace(m.group(1)) + _brace(m.group(2)), tex)
 
 
-def _split_lines(tex: str) -> list[str]:
-    """Split at ``\\\\`` (outside braces is not tracked: mathtext has no environment that uses it)."""
-    return [line.replace("&", "").strip() for line in re.split(r"\\\\", tex) if line.strip()]
+_SPACING = re.compile(r"^(?:\s|\\ |\\quad|\\qquad|\\,|\\;)+")
 
+
+def _split_top_level(tex: str) -> list[str]:
+    """Split at ``;`` outside braces (not ``\\;``, a space): a list of formulas becomes one per line."""
+    parts, depth, start = [], 0, 0
+    for k, ch in enumerate(tex):
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        elif ch == ";" and depth == 0 and (k == 0 or tex[k - 1] != "\\"):
+            parts.append(tex[start:k])
+            start = k + 1
+    parts.append(tex[start:])
+    return [_SPACING.sub("", p).strip() for p in parts]
+
+
+def _split_lines(tex: str) -> list[str]:
+    """Display lines: rows of an environment (``\\\\``) and formulas of a ``;``-separated list."""
+    rows = [row.replace("&", "") for row in re.split(r"\\\\", tex)]
+    return [line for row in rows for line in _split_top_level(row) if line]
 
 
 
@@ -100,9 +118,12 @@ def escape_dollars(text: str) -> str:
 
 
 def reads_as_prose(tex: str) -> bool:
-    """Whether a statement without ``$`` is words rather than mathematics: it has a run of four or more
-    words (outside TeX commands and their arguments), two of them at least three letters long."""
+    """Whether a statement without ``$`` is words or code rather than mathematics: it has a run of four
+    or more words (outside TeX commands and their arguments), two of them at least three letters long,
+    or an identifier such as ``grad_theta2`` (TeX would subscript only its first letter)."""
     stripped = re.sub(r"\\[A-Za-z]+(?:\{[^{}]*\})?", " ", tex)
+    if re.search(r"[A-Za-z0-9]_[A-Za-z]{3,}", stripped):  # code identifiers (grad_theta2): in TeX, garbled
+        return True
     runs = re.findall(r"[A-Za-z][A-Za-z']*(?:\s+[A-Za-z][A-Za-z']*){3,}", stripped)
     return any(sum(len(word) >= 3 for word in run.split()) >= 2 for run in runs)
 

@@ -233,7 +233,7 @@ def _errata_pages(report: Report) -> list:
     for r in report.errata:
         p.need(1.6)
         p.paragraph(r.title or r.id, size=12, weight="bold")
-        p.line(f"{r.id} · {r.source}", size=9, color=_MUTED)
+        p.paragraph(f"{r.id} · {r.source}", size=9, color=_MUTED)
         p.line("As written", size=10, weight="bold")
         p.math(r.statement)
         p.line("Corrected", size=10, weight="bold")
