@@ -39,7 +39,7 @@ def kernel_run(rule: str, backend: str, **fixed):
 
 @pytest.mark.parametrize("rule", list(RULES))
 def test_every_rule_passes_check_optimizer(rule, backend):
-    report = check_optimizer(rule, kernel_run(rule, backend), max_examples=25)
+    report = check_optimizer(rule, kernel_run(rule, backend), max_examples=20)
     assert report.examples >= 10
     assert report.max_error_ratio < 1.0
     assert report.compared_state == bool(RULES[rule].state)
@@ -48,7 +48,7 @@ def test_every_rule_passes_check_optimizer(rule, backend):
 @pytest.mark.parametrize(("rule", "mode"), [("adam", "keras"), ("adam", "inside"), ("adagrad", "outside"),
                                             ("rmsprop", "inside")])
 def test_other_conventions_pass_check_optimizer(rule, mode, backend):
-    report = check_optimizer(rule, kernel_run(rule, backend), eps_mode=mode, max_examples=12)
+    report = check_optimizer(rule, kernel_run(rule, backend), eps_mode=mode, max_examples=10)
     assert report.conventions == {"eps_mode": mode}
     assert report.max_error_ratio < 1.0
 

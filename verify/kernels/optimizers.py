@@ -195,7 +195,7 @@ def bias_correction(beta: float, t: int) -> float:
 # --------------------------------------------------------------------------- validation of arrays
 
 
-@jit
+@jit(error_model="numpy")
 def _count_nonfinite_cpu(x):
     bad = 0
     for i in range(x.size):
@@ -204,7 +204,7 @@ def _count_nonfinite_cpu(x):
     return bad
 
 
-@parallel_jit
+@parallel_jit(error_model="numpy")
 def _count_nonfinite_parallel(x):
     bad = 0
     for i in prange(x.size):
@@ -260,13 +260,13 @@ _BACKENDS = {"numpy": "numpy", "cpu": "cpu", "parallel": "parallel"}
 # --------------------------------------------------------------------------- sgd
 
 
-@jit
+@jit(error_model="numpy")
 def _sgd_cpu(theta, grad, lr):
     for i in range(theta.size):
         theta[i] -= lr * grad[i]
 
 
-@parallel_jit
+@parallel_jit(error_model="numpy")
 def _sgd_parallel(theta, grad, lr):
     for i in prange(theta.size):
         theta[i] -= lr * grad[i]
@@ -296,7 +296,7 @@ def sgd_step(theta, grad, *, lr, backend=None) -> None:
 # --------------------------------------------------------------------------- heavy-ball momentum
 
 
-@jit
+@jit(error_model="numpy")
 def _momentum_cpu(theta, grad, b, lr, mu):
     for i in range(theta.size):
         bi = mu * b[i] + grad[i]
@@ -304,7 +304,7 @@ def _momentum_cpu(theta, grad, b, lr, mu):
         theta[i] -= lr * bi
 
 
-@parallel_jit
+@parallel_jit(error_model="numpy")
 def _momentum_parallel(theta, grad, b, lr, mu):
     for i in prange(theta.size):
         bi = mu * b[i] + grad[i]
@@ -343,7 +343,7 @@ def momentum_step(theta, grad, b, *, lr, momentum, backend=None) -> None:
 # --------------------------------------------------------------------------- EMA momentum (SGM)
 
 
-@jit
+@jit(error_model="numpy")
 def _ema_cpu(theta, grad, m, lr, beta, one_minus_beta):
     for i in range(theta.size):
         mi = beta * m[i] + one_minus_beta * grad[i]
@@ -351,7 +351,7 @@ def _ema_cpu(theta, grad, m, lr, beta, one_minus_beta):
         theta[i] -= lr * mi
 
 
-@parallel_jit
+@parallel_jit(error_model="numpy")
 def _ema_parallel(theta, grad, m, lr, beta, one_minus_beta):
     for i in prange(theta.size):
         mi = beta * m[i] + one_minus_beta * grad[i]
@@ -391,7 +391,7 @@ def ema_momentum_step(theta, grad, m, *, lr, beta, backend=None) -> None:
 # --------------------------------------------------------------------------- Nesterov
 
 
-@jit
+@jit(error_model="numpy")
 def _nesterov_cpu(theta, grad, b, lr, mu):
     for i in range(theta.size):
         g = grad[i]
@@ -400,7 +400,7 @@ def _nesterov_cpu(theta, grad, b, lr, mu):
         theta[i] -= lr * (g + mu * bi)
 
 
-@parallel_jit
+@parallel_jit(error_model="numpy")
 def _nesterov_parallel(theta, grad, b, lr, mu):
     for i in prange(theta.size):
         g = grad[i]
@@ -444,7 +444,7 @@ def nesterov_step(theta, grad, b, *, lr, momentum, backend=None) -> None:
 _ADAGRAD_MODES = {"inside": 0, "outside": 1}
 
 
-@jit
+@jit(error_model="numpy")
 def _adagrad_cpu(theta, grad, v, lr, eps, mode):
     for i in range(theta.size):
         g = grad[i]
@@ -456,7 +456,7 @@ def _adagrad_cpu(theta, grad, v, lr, eps, mode):
             theta[i] -= lr * g / (math.sqrt(vi) + eps)
 
 
-@parallel_jit
+@parallel_jit(error_model="numpy")
 def _adagrad_parallel(theta, grad, v, lr, eps, mode):
     for i in prange(theta.size):
         g = grad[i]
@@ -503,7 +503,7 @@ def adagrad_step(theta, grad, v, *, lr, eps, eps_mode="inside", backend=None) ->
 # --------------------------------------------------------------------------- AdaGrad-Norm
 
 
-@jit
+@jit(error_model="numpy")
 def _adagrad_norm_cpu(theta, grad, acc, lr, eps):
     s = acc[0] * 0.0
     for i in range(grad.size):
@@ -515,7 +515,7 @@ def _adagrad_norm_cpu(theta, grad, acc, lr, eps):
         theta[i] -= scale * grad[i]
 
 
-@parallel_jit
+@parallel_jit(error_model="numpy")
 def _adagrad_norm_parallel(theta, grad, acc, lr, eps):
     s = acc[0] * 0.0
     for i in prange(grad.size):
@@ -560,7 +560,7 @@ def adagrad_norm_step(theta, grad, acc, *, lr, eps, backend=None) -> None:
 _RMSPROP_MODES = {"outside": 0, "inside": 1}
 
 
-@jit
+@jit(error_model="numpy")
 def _rmsprop_cpu(theta, grad, v, lr, rho, one_minus_rho, eps, mode):
     for i in range(theta.size):
         g = grad[i]
@@ -572,7 +572,7 @@ def _rmsprop_cpu(theta, grad, v, lr, rho, one_minus_rho, eps, mode):
             theta[i] -= lr * g / math.sqrt(vi + eps)
 
 
-@parallel_jit
+@parallel_jit(error_model="numpy")
 def _rmsprop_parallel(theta, grad, v, lr, rho, one_minus_rho, eps, mode):
     for i in prange(theta.size):
         g = grad[i]
@@ -624,32 +624,51 @@ def rmsprop_step(theta, grad, v, *, lr, rho, eps, eps_mode="outside", backend=No
 _ADAM_MODES = {"kingma": 0, "keras": 1, "inside": 2}
 
 
-@jit
-def _adam_update(th, g, m, v, lr, b1, omb1, b2, omb2, eps, c1, c2, step, mode):
-    """One coordinate of Adam: returns the new (θ, m, v)."""
-    m = b1 * m + omb1 * g
-    v = b2 * v + omb2 * (g * g)
-    if mode == 0:
-        th = th - lr * (m / c1) / (math.sqrt(v / c2) + eps)
-    elif mode == 1:
-        th = th - step * m / (math.sqrt(v) + eps)
-    else:
-        th = th - lr * (m / c1) / math.sqrt(v / c2 + eps)
-    return th, m, v
+@jit(error_model="numpy")
+def _adam_moments(g, m, v, b1, omb1, b2, omb2):
+    return b1 * m + omb1 * g, b2 * v + omb2 * (g * g)
 
 
-@jit
+# One loop per eps_mode (rather than a branch inside one loop) so that LLVM vectorises each of them.
+# α/c1 and 1/√c2 (or 1/c2) are scalars formed once per step, as torch does: one √ and one ÷ per element.
+
+
+@jit(error_model="numpy")
 def _adam_cpu(theta, grad, m, v, lr, b1, omb1, b2, omb2, eps, c1, c2, step, mode):
-    for i in range(theta.size):
-        theta[i], m[i], v[i] = _adam_update(theta[i], grad[i], m[i], v[i], lr, b1, omb1, b2, omb2,
-                                            eps, c1, c2, step, mode)
+    if mode == 0:
+        for i in range(theta.size):
+            mi, vi = _adam_moments(grad[i], m[i], v[i], b1, omb1, b2, omb2)
+            m[i], v[i] = mi, vi
+            theta[i] -= c1 * mi / (math.sqrt(vi) * c2 + eps)
+    elif mode == 1:
+        for i in range(theta.size):
+            mi, vi = _adam_moments(grad[i], m[i], v[i], b1, omb1, b2, omb2)
+            m[i], v[i] = mi, vi
+            theta[i] -= step * mi / (math.sqrt(vi) + eps)
+    else:
+        for i in range(theta.size):
+            mi, vi = _adam_moments(grad[i], m[i], v[i], b1, omb1, b2, omb2)
+            m[i], v[i] = mi, vi
+            theta[i] -= c1 * mi / math.sqrt(vi * c2 + eps)
 
 
-@parallel_jit
+@parallel_jit(error_model="numpy")
 def _adam_parallel(theta, grad, m, v, lr, b1, omb1, b2, omb2, eps, c1, c2, step, mode):
-    for i in prange(theta.size):
-        theta[i], m[i], v[i] = _adam_update(theta[i], grad[i], m[i], v[i], lr, b1, omb1, b2, omb2,
-                                            eps, c1, c2, step, mode)
+    if mode == 0:
+        for i in prange(theta.size):
+            mi, vi = _adam_moments(grad[i], m[i], v[i], b1, omb1, b2, omb2)
+            m[i], v[i] = mi, vi
+            theta[i] -= c1 * mi / (math.sqrt(vi) * c2 + eps)
+    elif mode == 1:
+        for i in prange(theta.size):
+            mi, vi = _adam_moments(grad[i], m[i], v[i], b1, omb1, b2, omb2)
+            m[i], v[i] = mi, vi
+            theta[i] -= step * mi / (math.sqrt(vi) + eps)
+    else:
+        for i in prange(theta.size):
+            mi, vi = _adam_moments(grad[i], m[i], v[i], b1, omb1, b2, omb2)
+            m[i], v[i] = mi, vi
+            theta[i] -= c1 * mi / math.sqrt(vi * c2 + eps)
 
 
 def _adam_numpy(theta, grad, m, v, lr, b1, omb1, b2, omb2, eps, c1, c2, step, mode):
@@ -658,15 +677,16 @@ def _adam_numpy(theta, grad, m, v, lr, b1, omb1, b2, omb2, eps, c1, c2, step, mo
     v *= b2
     v += omb2 * (grad * grad)
     if mode == 0:
-        denom = np.sqrt(v / c2)
+        denom = np.sqrt(v)
+        denom *= c2
         denom += eps
-        theta -= lr * (m / c1) / denom
+        theta -= c1 * m / denom
     elif mode == 1:
         denom = np.sqrt(v)
         denom += eps
         theta -= step * m / denom
     else:
-        theta -= lr * (m / c1) / np.sqrt(v / c2 + eps)
+        theta -= c1 * m / np.sqrt(v * c2 + eps)
 
 
 def adam_step(theta, grad, m, v, t, *, lr, beta1, beta2, eps, eps_mode="kingma", backend=None) -> None:
@@ -706,11 +726,15 @@ def adam_step(theta, grad, m, v, t, *, lr, beta1, beta2, eps, eps_mode="kingma",
     )
     t = _check_step_number(t)
     b1, b2 = h["beta1"], h["beta2"]
-    c1 = cast(bias_correction(float(b1), t))
-    c2 = cast(bias_correction(float(b2), t))
-    step = cast(float(h["lr"]) * math.sqrt(float(c2)) / float(c1))
-    args = (theta, grad, s["m"], s["v"], h["lr"], b1, cast(1.0) - b1, b2, cast(1.0) - b2, h["eps"], c1, c2,
-            step, _ADAM_MODES[h["eps_mode"]])
+    c1 = bias_correction(float(b1), t)
+    c2 = bias_correction(float(b2), t)
+    mode = _ADAM_MODES[h["eps_mode"]]
+    # scalars formed once per step: α/c1, and 1/√c2 (kingma: √v̂ = √v·(1/√c2)) or 1/c2 (inside: v̂ = v·(1/c2))
+    lr_c1 = cast(float(h["lr"]) / c1)
+    inv_c2 = cast(1.0 / c2 if mode == 2 else 1.0 / math.sqrt(c2))
+    step = cast(float(h["lr"]) * math.sqrt(c2) / c1)
+    args = (theta, grad, s["m"], s["v"], h["lr"], b1, cast(1.0) - b1, b2, cast(1.0) - b2, h["eps"], lr_c1, inv_c2,
+            step, mode)
     {"numpy": _adam_numpy, "cpu": _adam_cpu, "parallel": _adam_parallel}[name](*args)
 
 
