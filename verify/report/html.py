@@ -58,7 +58,8 @@ svg { max-width: 100%; height: auto; }
 .records table { font-size: 0.85rem; margin: 2px 0 6px; }
 .records th { font-weight: 600; }
 .records td, .records th { padding: 2px 10px 2px 0; white-space: nowrap; font-variant-numeric: tabular-nums; }
-.evidence > tbody > tr > th[colspan] { padding-top: 8px; border-bottom: none; }
+.records-key { color: var(--muted); font-weight: 600; margin-top: 8px; }
+table.evidence { margin: 4px 0; }
 .more { color: var(--muted); font-size: 0.85rem; margin: 0; }
 .erratum { border: 1px solid var(--rule); border-radius: 6px; padding: 12px 16px; margin: 14px 0; }
 .erratum .pair { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; margin: 8px 0; }
@@ -113,15 +114,22 @@ def _record_table(table: RecordTable) -> str:
 
 
 def _evidence(mapping) -> str:
-    """Scalars as key/value rows; a list of records as its own full-width table under its key."""
-    parts = []
+    """Scalars as key/value rows; a list of records as its own table (scrolling sideways if wide)."""
+    parts, rows = [], []
+
+    def flush() -> None:
+        if rows:
+            parts.append(f'<table class="evidence">{"".join(rows)}</table>')
+            rows.clear()
+
     for key, value in evidence_rows(mapping):
         if isinstance(value, RecordTable):
-            parts.append(f'<tr><th colspan="2">{escape(key)}</th></tr>'
-                         f'<tr><td colspan="2">{_record_table(value)}</td></tr>')
+            flush()
+            parts.append(f'<div class="records-key">{escape(key)}</div>{_record_table(value)}')
         else:
-            parts.append(f"<tr><th>{escape(key)}</th><td>{escape(value)}</td></tr>")
-    return f'<table class="evidence">{"".join(parts)}</table>' if parts else ""
+            rows.append(f"<tr><th>{escape(key)}</th><td>{escape(value)}</td></tr>")
+    flush()
+    return "".join(parts)
 
 
 def _summary(report: Report) -> str:
