@@ -13,6 +13,8 @@ manager (or the ``VERIFY_BACKEND`` environment variable at import).
 from __future__ import annotations
 
 import contextlib
+import functools
+import importlib
 import os
 from collections.abc import Callable, Iterator, Mapping
 
@@ -24,6 +26,7 @@ __all__ = [
     "set_default_backend",
     "use_backend",
     "dispatch",
+    "cuda_route",
 ]
 
 BACKENDS: tuple[str, ...] = ("numpy", "cpu", "parallel", "cuda")
@@ -76,3 +79,23 @@ def dispatch(implementations: Mapping[str, Callable], backend: str | None, kerne
     except KeyError:
         have = tuple(implementations)
         raise NotImplementedError(f"{kernel} has no {name!r} backend (available: {have})") from None
+
+
+def cuda_route(module: str) -> Callable[[Callable], Callable]:
+    """Decorator: a call that resolves to ``backend="cuda"`` goes to ``verify.kernels.cuda.<module>``.
+
+    The CUDA function of the same name takes the same arguments minus ``backend``; it is imported on
+    first use, so importing a CPU kernel module never imports ``numba.cuda``.
+    """
+
+    def wrap(func: Callable) -> Callable:
+        @functools.wraps(func)
+        def routed(*args, backend: str | None = None, **kwargs):
+            if resolve_backend(backend) == "cuda":
+                cuda_module = importlib.import_module(f"verify.kernels.cuda.{module}")
+                return getattr(cuda_module, func.__name__)(*args, **kwargs)
+            return func(*args, backend=backend, **kwargs)
+
+        return routed
+
+    return wrap

@@ -48,7 +48,7 @@ from numba import prange
 from verify._jit import jit, parallel_jit
 from verify._validate import as_float_array, describe, require_choice, require_finite
 from verify.kernels import losses as _losses
-from verify.kernels._backend import dispatch, resolve_backend
+from verify.kernels._backend import cuda_route, dispatch, resolve_backend
 from verify.kernels.activations import (
     ACTIVATION_CODES,
     ACTIVATIONS,
@@ -582,6 +582,7 @@ _BACKWARD = {
 # --------------------------------------------------------------------------------------------------
 
 
+@cuda_route("network")
 def network_forward(network: Network, params: object, y: object, *, backend: str | None = None) -> Tape:
     """Forward pass U_j = [U_{j−1} +] σ(U_{j−1} K_jᵀ + b_j) over a batch ``y`` of shape (N, n_0).
 
@@ -594,6 +595,7 @@ def network_forward(network: Network, params: object, y: object, *, backend: str
     return impl(network, checked, y)
 
 
+@cuda_route("network")
 def network_backward(
     network: Network,
     params: object,
@@ -627,6 +629,7 @@ def _loss_head(network: Network, output: np.ndarray, target: object, reduction: 
     return loss(output, target, reduction=reduction, backend=backend)
 
 
+@cuda_route("network")
 def network_loss(
     network: Network, params: object, y: object, target: object, *, reduction: str = "mean",
     backend: str | None = None,
@@ -640,6 +643,7 @@ def network_loss(
     return float(value)
 
 
+@cuda_route("network")
 def network_value_and_grad(
     network: Network,
     params: object,

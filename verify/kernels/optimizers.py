@@ -46,7 +46,7 @@ from numba import prange
 
 from verify._jit import jit, parallel_jit
 from verify._validate import as_float_array, describe, require_choice, require_finite, require_scalar
-from verify.kernels._backend import dispatch
+from verify.kernels._backend import cuda_route, dispatch
 
 __all__ = [
     "RULES",
@@ -272,6 +272,7 @@ def _sgd_parallel(theta, grad, lr):
         theta[i] -= lr * grad[i]
 
 
+@cuda_route("optimizers")
 def sgd_step(theta, grad, *, lr, backend=None) -> None:
     r"""One step of (stochastic) gradient descent, in place: ``θ ← θ − α g``.
 
@@ -312,6 +313,7 @@ def _momentum_parallel(theta, grad, b, lr, mu):
         theta[i] -= lr * bi
 
 
+@cuda_route("optimizers")
 def momentum_step(theta, grad, b, *, lr, momentum, backend=None) -> None:
     r"""One heavy-ball momentum step, in place: ``b ← μ b + g``, ``θ ← θ − α b``.
 
@@ -359,6 +361,7 @@ def _ema_parallel(theta, grad, m, lr, beta, one_minus_beta):
         theta[i] -= lr * mi
 
 
+@cuda_route("optimizers")
 def ema_momentum_step(theta, grad, m, *, lr, beta, backend=None) -> None:
     r"""One step of SG with momentum in exponential-moving-average form, in place.
 
@@ -409,6 +412,7 @@ def _nesterov_parallel(theta, grad, b, lr, mu):
         theta[i] -= lr * (g + mu * bi)
 
 
+@cuda_route("optimizers")
 def nesterov_step(theta, grad, b, *, lr, momentum, backend=None) -> None:
     r"""One Nesterov momentum step in PyTorch's form, in place.
 
@@ -468,6 +472,7 @@ def _adagrad_parallel(theta, grad, v, lr, eps, mode):
             theta[i] -= lr * g / (math.sqrt(vi) + eps)
 
 
+@cuda_route("optimizers")
 def adagrad_step(theta, grad, v, *, lr, eps, eps_mode="inside", backend=None) -> None:
     r"""One AdaGrad step, in place: ``v ← v + g²``, then
 
@@ -527,6 +532,7 @@ def _adagrad_norm_parallel(theta, grad, acc, lr, eps):
         theta[i] -= scale * grad[i]
 
 
+@cuda_route("optimizers")
 def adagrad_norm_step(theta, grad, acc, *, lr, eps, backend=None) -> None:
     r"""One AdaGrad-Norm step (one scalar step size for all coordinates), in place.
 
@@ -584,6 +590,7 @@ def _rmsprop_parallel(theta, grad, v, lr, rho, one_minus_rho, eps, mode):
             theta[i] -= lr * g / math.sqrt(vi + eps)
 
 
+@cuda_route("optimizers")
 def rmsprop_step(theta, grad, v, *, lr, rho, eps, eps_mode="outside", backend=None) -> None:
     r"""One RMSprop step, in place: ``v ← ρ v + (1 − ρ) g²``, then
 
@@ -689,6 +696,7 @@ def _adam_numpy(theta, grad, m, v, lr, b1, omb1, b2, omb2, eps, c1, c2, step, mo
         theta -= c1 * m / np.sqrt(v * c2 + eps)
 
 
+@cuda_route("optimizers")
 def adam_step(theta, grad, m, v, t, *, lr, beta1, beta2, eps, eps_mode="kingma", backend=None) -> None:
     r"""One Adam step, in place (Kingma & Ba 2015, Algorithm 1).
 
@@ -768,6 +776,7 @@ def init_state(rule: str, n: int, *, dtype=np.float64) -> dict[str, np.ndarray]:
     return {s: np.zeros(1 if s in spec.scalar_state else int(n), dtype=dtype) for s in spec.state}
 
 
+@cuda_route("optimizers")
 def apply_step(rule: str, theta, grad, state: Mapping[str, np.ndarray], t: int, *, backend=None, **hyper) -> None:
     """One step of ``rule`` in place, with the state as a dict (see :func:`init_state`).
 
@@ -785,6 +794,7 @@ def apply_step(rule: str, theta, grad, state: Mapping[str, np.ndarray], t: int, 
     OPTIMIZERS[rule](theta, grad, *arrays, backend=backend, **hyper)
 
 
+@cuda_route("optimizers")
 def run_optimizer(rule: str, theta0, grads, *, backend=None, return_state: bool = False, **hyper):
     """Run ``rule`` from ``theta0`` over the gradient sequence ``grads`` (T, n); return the (T, n) iterates.
 
