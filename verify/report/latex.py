@@ -20,7 +20,6 @@ __all__ = [
     "INLINE_SIZE",
     "Glyphs",
     "chunks",
-    "escape_dollars",
     "glyphs",
     "glyphs_svg",
     "is_display_math",
@@ -110,11 +109,6 @@ def mathtext_lines(latex: str) -> tuple[str, ...] | None:
     if not lines or any(glyphs(line, DISPLAY_SIZE) is None for line in lines):
         return None
     return lines
-
-
-def escape_dollars(text: str) -> str:
-    """Plain text for a matplotlib ``Text`` whose math parsing is on: ``$`` made literal."""
-    return text.replace("$", r"\$")
 
 
 def reads_as_prose(tex: str) -> bool:
