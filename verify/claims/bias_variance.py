@@ -145,7 +145,7 @@ def run_bias_variance_sweep(ctx: Context, decomposition: Decomposition = unbiase
                             alpha: float = 1e-6) -> tuple[list[dict[str, Any]], ErrorBudget]:
     settings = _settings(ctx.quick)
     budget = ErrorBudget(alpha, checks=len(settings))
-    max_batches = 150 if ctx.quick else 400
+    max_batches = 250 if ctx.quick else 400
     params = [(k, v, budget.per_check, max_batches, decomposition) for k, v in settings]
     results = run_sweep(_setting_task, params, seed=ctx.seed, executor=ctx.executor, name="bias_variance")
     rows = []
@@ -387,7 +387,7 @@ def check_mlxtend_comparison(ctx: Context) -> Outcome:
 
         first = draw(60)
         sd = float(np.std(first["s"], ddof=1)) * 1.2
-        n = min(1500 if ctx.quick else 3000, max(60, sample_size(effect, sd, a)))
+        n = min(2500 if ctx.quick else 3000, max(60, sample_size(effect, sd, a)))
         more = draw(n - 60) if n > 60 else {k: v[:0] for k, v in first.items()}
         allv = {k: np.concatenate([first[k], more[k]]) for k in first}
         mean, lo, hi, sdv = mean_interval(allv["s"], a)
