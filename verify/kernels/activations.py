@@ -46,7 +46,7 @@ from numba.extending import intrinsic
 
 from verify._jit import jit, parallel_jit
 from verify._validate import as_float_array, require_choice, require_finite
-from verify.kernels._backend import dispatch
+from verify.kernels._backend import cuda_route, dispatch
 
 __all__ = [
     "ACTIVATIONS",
@@ -274,6 +274,7 @@ def _elementwise(name: object, x: object, backend: str | None, derivative: bool)
     return out.reshape(arr.shape)
 
 
+@cuda_route("activations")
 def activation(name: str, x: np.ndarray, *, backend: str | None = None) -> np.ndarray:
     """Elementwise activation ``name`` (one of :data:`ACTIVATIONS`) of ``x``; same shape and dtype.
 
@@ -283,6 +284,7 @@ def activation(name: str, x: np.ndarray, *, backend: str | None = None) -> np.nd
     return _elementwise(name, x, backend, derivative=False)
 
 
+@cuda_route("activations")
 def activation_derivative(name: str, x: np.ndarray, *, backend: str | None = None) -> np.ndarray:
     """Elementwise derivative ``a'(x)`` of activation ``name``; same shape and dtype. ReLU'(0) = 0.
 
@@ -371,6 +373,7 @@ def _softmax_family(z: object, backend: str | None, mode: int, kernel_name: str)
     return lse if mode == _LOGSUMEXP else out
 
 
+@cuda_route("activations")
 def softmax(z: np.ndarray, *, backend: str | None = None) -> np.ndarray:
     """Row-wise softmax of ``z`` (N, K): ``σ(z)_k = exp(z_k) / Σ_j exp(z_j)``, computed shifted by the max.
 
@@ -380,11 +383,13 @@ def softmax(z: np.ndarray, *, backend: str | None = None) -> np.ndarray:
     return _softmax_family(z, backend, _SOFTMAX, "softmax")
 
 
+@cuda_route("activations")
 def log_softmax(z: np.ndarray, *, backend: str | None = None) -> np.ndarray:
     """Row-wise ``log σ(z)_k = (z_k − m) − log Σ_j exp(z_j − m)`` with ``m = max_j z_j``; shape (N, K)."""
     return _softmax_family(z, backend, _LOG_SOFTMAX, "log_softmax")
 
 
+@cuda_route("activations")
 def logsumexp(z: np.ndarray, *, backend: str | None = None) -> np.ndarray:
     """Row-wise ``log Σ_k exp(z_k) = m + log1p(Σ_{k≠argmax} exp(z_k − m))``; shape (N,)."""
     return _softmax_family(z, backend, _LOGSUMEXP, "logsumexp")

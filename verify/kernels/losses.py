@@ -44,7 +44,7 @@ from verify._validate import (
     require_sign_labels,
     require_simplex_rows,
 )
-from verify.kernels._backend import dispatch
+from verify.kernels._backend import cuda_route, dispatch
 from verify.kernels.activations import exp_diff, row_max, two_diff
 
 __all__ = [
@@ -563,6 +563,7 @@ def _run(table, kernel: str, prediction, target, mode: int, reduction: object, b
 # =========================================================================== public losses
 
 
+@cuda_route("losses")
 def least_squares(prediction, target, *, reduction="mean", backend=None):
     """Least squares ``ℓ_i = ½‖F_i − c_i‖²₂``; gradient ``F_i − c_i``.
 
@@ -574,6 +575,7 @@ def least_squares(prediction, target, *, reduction="mean", backend=None):
     return _run(_LEAST_SQUARES, "least_squares", f, c, 0, reduction, backend)
 
 
+@cuda_route("losses")
 def hinge(prediction, target, *, reduction="mean", backend=None):
     """Binary hinge ``ℓ_i = max(0, 1 − y_i·ỹ_i)``; gradient ``−y_i`` where ``1 − y_i ỹ_i > 0``, else 0
     (0 at the kink ``y_i ỹ_i = 1``).
@@ -587,6 +589,7 @@ def hinge(prediction, target, *, reduction="mean", backend=None):
     return _run(_BINARY, "hinge", x, s, _HINGE, reduction, backend)
 
 
+@cuda_route("losses")
 def multiclass_hinge(prediction, target, *, reduction="mean", backend=None):
     """Multi-class hinge ``ℓ_i = max(0, 1 − (ŷ_[t] − ŷ_[j]))``, ``j`` the highest-scoring wrong class.
 
@@ -601,6 +604,7 @@ def multiclass_hinge(prediction, target, *, reduction="mean", backend=None):
     return _run(_MULTICLASS_HINGE, "multiclass_hinge", y, t, 0, reduction, backend)
 
 
+@cuda_route("losses")
 def logistic_from_probability(prediction, target, *, labels="zero_one", reduction="mean", backend=None):
     """Logistic loss (binary cross-entropy) of a probability ``ŷ = P(y = 1 | x)``:
     ``ℓ_i = −y log ŷ − (1 − y) log(1 − ŷ)``; gradient ``−1/ŷ`` (y = 1) or ``1/(1 − ŷ)`` (y = 0).
@@ -620,6 +624,7 @@ def logistic_from_probability(prediction, target, *, labels="zero_one", reductio
     return _run(_BINARY, "logistic_from_probability", x, s, _LOGISTIC_PROB, reduction, backend)
 
 
+@cuda_route("losses")
 def logistic_from_logit(prediction, target, *, labels="zero_one", reduction="mean", backend=None):
     """Logistic loss of a logit ``ỹ`` (``ŷ = σ(ỹ)``): ``ℓ_i = log(1 + e^{−s ỹ})`` with ``s = 2y − 1``;
     gradient ``σ(ỹ) − y = −s·σ(−s ỹ)``.
@@ -634,6 +639,7 @@ def logistic_from_logit(prediction, target, *, labels="zero_one", reduction="mea
     return _run(_BINARY, "logistic_from_logit", x, s, _LOGISTIC_LOGIT, reduction, backend)
 
 
+@cuda_route("losses")
 def categorical_cross_entropy(prediction, target, *, reduction="mean", backend=None):
     """Categorical cross-entropy of predicted probabilities ``ŷ`` (N, K):
     ``ℓ_i = −Σ_k y_[k] log ŷ_[k]`` (distributions y) or ``−log ŷ_[t]`` (class indices t).
@@ -650,6 +656,7 @@ def categorical_cross_entropy(prediction, target, *, reduction="mean", backend=N
     return _run(_PQ, "categorical_cross_entropy", target_arr, q, _CROSS_ENTROPY, reduction, backend)
 
 
+@cuda_route("losses")
 def softmax_cross_entropy(prediction, target, *, reduction="mean", backend=None):
     """Cross-entropy of logits: ``ℓ_i = −Σ_k c_k log σ(z_i)_k`` (or ``−log σ(z_i)_t`` for a class index t),
     ``σ`` the softmax; gradient ``(Σ_k c_k)·σ(z_i) − c_i`` (``σ(z_i) − e_t``).
@@ -665,6 +672,7 @@ def softmax_cross_entropy(prediction, target, *, reduction="mean", backend=None)
     return _run(table, "softmax_cross_entropy", z, target_arr, 0, reduction, backend)
 
 
+@cuda_route("losses")
 def entropy(p, *, reduction="mean", backend=None):
     """Entropy ``H(p_i) = Σ_k p_k log(1/p_k)`` of each row (0·log 0 = 0); gradient ``−(log p_k + 1)``
     (``+∞`` at ``p_k = 0``, the one-sided limit).
@@ -676,6 +684,7 @@ def entropy(p, *, reduction="mean", backend=None):
     return _run(_ENTROPY, "entropy", arr, arr, 0, reduction, backend)
 
 
+@cuda_route("losses")
 def cross_entropy(p, q, *, reduction="mean", backend=None):
     """Cross-entropy ``H(p_i, q_i) = Σ_k p_k log(1/q_k)``; gradient with respect to ``q``: ``−p_k/q_k``.
 
@@ -687,6 +696,7 @@ def cross_entropy(p, q, *, reduction="mean", backend=None):
     return _run(_PQ, "cross_entropy", pa, qa, _CROSS_ENTROPY, reduction, backend)
 
 
+@cuda_route("losses")
 def kl_divergence(p, q, *, reduction="mean", backend=None):
     """Kullback–Leibler divergence ``D(p_i‖q_i) = Σ_k p_k log(p_k/q_k)``; gradient w.r.t. ``q``: ``−p_k/q_k``.
 
