@@ -19,6 +19,22 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from verify._network_strategies import (
+    network_architectures,
+    network_inputs,
+    network_parameters,
+    network_problems,
+    network_targets,
+)
+from verify._optimizer_strategies import (
+    GRADIENT_KINDS,
+    gradient_range,
+    gradient_sequences,
+    optimizer_hyperparameters,
+    optimizer_problems,
+    parameter_vectors,
+)
+
 __all__ = [
     "FLOAT_DTYPES",
     "LOGIT_LIMITS",
@@ -33,6 +49,19 @@ __all__ = [
     "sign_labels",
     "binary_labels",
     "loss_arguments",
+    # networks (defined in verify._network_strategies)
+    "network_architectures",
+    "network_parameters",
+    "network_inputs",
+    "network_targets",
+    "network_problems",
+    # optimizers (defined in verify._optimizer_strategies)
+    "GRADIENT_KINDS",
+    "gradient_range",
+    "gradient_sequences",
+    "parameter_vectors",
+    "optimizer_hyperparameters",
+    "optimizer_problems",
 ]
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))

@@ -7,11 +7,11 @@ import pytest
 from hypothesis import strategies as st
 from numba import cuda
 
-from verify._optimizer_strategies import gradient_sequences, parameter_vectors
 from verify.checks.failure import CheckFailure
 from verify.checks.optimizer import check_optimizer
 from verify.kernels import optimizers as cpu
 from verify.kernels.cuda import optimizers as co
+from verify.strategies import gradient_sequences, parameter_vectors
 
 pytestmark = pytest.mark.cuda
 

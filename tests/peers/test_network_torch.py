@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 
-from verify._network_strategies import network_problems
 from verify.checks.failure import CheckFailure, error_table
 from verify.kernels.network import Network, backward_error_bound, init_parameters, network_value_and_grad
+from verify.strategies import network_problems
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional

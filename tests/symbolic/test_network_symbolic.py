@@ -8,8 +8,8 @@ import pytest
 import sympy as sp
 from hypothesis import given, settings
 
-from verify._network_strategies import network_architectures, network_problems
 from verify.kernels.network import Network, conv1d_layer, dense_layer, init_parameters, residual_layer
+from verify.strategies import network_architectures, network_problems
 from verify.symbolic.network import (
     composite_value_and_grad,
     layer_expression,

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from verify._optimizer_strategies import gradient_sequences, parameter_vectors
 from verify.checks.optimizer import check_optimizer
 from verify.kernels.optimizers import RULES, apply_step, init_state, run_optimizer
+from verify.strategies import gradient_sequences, parameter_vectors
 from verify.symbolic.optimizers import EXACT_RULES, float_run, magnitude_run, reference_run, variants
 
 decay = st.sampled_from([0.0, 0.5, 0.9, 0.99, 0.999]) | st.floats(0.0, 0.999)
