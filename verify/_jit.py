@@ -7,8 +7,10 @@ Two failure modes of ``@njit(cache=True)`` are handled here, once, for the whole
    so ``import verify`` always works.
 2. **Stale caches.** Numba keys a cached function on the hash of *its own* source file. A kernel
    that calls a ``@njit`` helper from another module keeps the old machine code after the helper
-   changes. Our cache locator keys every kernel of the package on the hash of *all* ``verify``
-   sources instead, so any change to any module invalidates every cached kernel.
+   changes. Our cache locator stamps every compiled function of the package with the hash of its
+   own file *and* of every source under ``verify/kernels/`` (where all shared ``@jit`` helpers live)
+   and ``verify/_jit.py``, so a change to any helper invalidates every function that may inline it,
+   while editing, say, a claim module does not recompile the kernels.
 
 Set ``VERIFY_NUMBA_CACHE=0`` to disable on-disk caching altogether; ``VERIFY_CACHE_DIR`` chooses the
 directory (default: ``<user cache dir>/verify-numba``, honouring ``XDG_CACHE_HOME``).
@@ -29,14 +31,24 @@ __all__ = ["jit", "parallel_jit", "cache_directory", "caching_enabled"]
 _PACKAGE_ROOT = Path(__file__).resolve().parent
 
 
-@functools.lru_cache(maxsize=1)
-def package_source_hash() -> str:
-    """SHA-256 over every ``.py`` file of the package (path and bytes), computed once per process."""
+def _hash_files(paths) -> str:
     digest = hashlib.sha256()
-    for path in sorted(_PACKAGE_ROOT.rglob("*.py")):
+    for path in sorted(paths):
         digest.update(str(path.relative_to(_PACKAGE_ROOT)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def package_source_hash() -> str:
+    """SHA-256 over the sources every compiled function may inline from: ``verify/kernels/**`` and
+    ``verify/_jit.py`` (paths and bytes), computed once per process."""
+    return _hash_files([*(_PACKAGE_ROOT / "kernels").rglob("*.py"), _PACKAGE_ROOT / "_jit.py"])
+
+
+@functools.cache
+def _file_hash(path: str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def _default_cache_root() -> Path:
@@ -94,7 +106,7 @@ def _install_locator() -> bool:
             return self._cache_path
 
         def get_source_stamp(self):
-            return package_source_hash()
+            return package_source_hash(), _file_hash(self._py_file)
 
         def get_disambiguator(self):
             return str(self._lineno)
