@@ -457,81 +457,150 @@ def _theta_grad_tap(dz, u, l):
     return acc
 
 
-def _make_layer_kernels(compile_, loop):
-    """Forward/backward layer kernels for one Numba backend: ``compile_`` is ``jit`` or
-    ``parallel_jit``, ``loop`` is ``range`` or ``prange`` (over examples, or over bias/kernel entries).
-
-    Numba keys its on-disk cache on the closure's contents too, so the serial and parallel builds of
-    these nested functions never share a cache entry.
-    """
-
-    @compile_
-    def activate(pre, bias, u, code, residual):
-        slope = np.empty_like(pre)
-        for i in loop(pre.shape[0]):
-            _activate_row(pre, bias, u, code, residual, slope, i)
-        return pre, slope
-
-    @jit  # no loop of its own: the product is BLAS, ``activate`` is the (parallel) loop
-    def dense_forward(u, weight, bias, code, residual):
-        return activate(np.dot(u, weight.T), bias, u, code, residual)
-
-    @compile_
-    def conv_forward(u, theta, bias, code):
-        pre = np.empty((u.shape[0], bias.shape[0]), dtype=u.dtype)
-        for i in loop(u.shape[0]):
-            _conv_row(u, theta, pre, i)
-        return activate(pre, bias, u, code, False)
-
-    @compile_
-    def scale_and_sum(delta, slope):
-        # A fixed number of row blocks, so the order of the bias sums does not depend on the threads.
-        blocks = min(delta.shape[0], 64)
-        dz = np.empty_like(delta)
-        partial = np.empty((blocks, delta.shape[1]), dtype=delta.dtype)
-        for block in loop(blocks):
-            _scale_block(delta, slope, dz, partial, block, blocks)
-        return dz, partial.sum(axis=0)
-
-    @compile_
-    def dense_backward(u, weight, slope, delta, residual, need_previous):
-        dz, grad_bias = scale_and_sum(delta, slope)
-        grad_weight = np.dot(dz.T, u)
-        if not need_previous:
-            return grad_weight, grad_bias, np.empty((0, 0), dtype=delta.dtype)
-        previous = np.dot(dz, weight)
-        if residual:
-            for i in loop(delta.shape[0]):
-                _add_row(previous, delta, i)
-        return grad_weight, grad_bias, previous
-
-    @compile_
-    def conv_backward(u, theta, slope, delta, need_previous):
-        dz, grad_bias = scale_and_sum(delta, slope)
-        grad_theta = np.empty_like(theta)
-        for l in loop(theta.shape[0]):
-            grad_theta[l] = _theta_grad_tap(dz, u, l)
-        if not need_previous:
-            return grad_theta, grad_bias, np.empty((0, 0), dtype=delta.dtype)
-        previous = np.empty_like(u)
-        for i in loop(u.shape[0]):
-            _conv_adjoint_row(dz, theta, previous, i)
-        return grad_theta, grad_bias, previous
-
-    return {
-        "activate": activate,
-        "dense_forward": dense_forward,
-        "conv_forward": conv_forward,
-        "dense_backward": dense_backward,
-        "conv_backward": conv_backward,
-    }
+# The layer kernels of the two Numba backends. Each is a module-level function with no free variables:
+# Numba keys an on-disk cache entry on the pickled contents of a closure's cells, and a captured
+# dispatcher pickles with a fresh id in every process, so closures were recompiled by every process.
+# The serial (``range``) and parallel (``prange``) copies differ only in their loop and decorator; the
+# work of each iteration lives in the shared row-level ``@jit`` helpers above. A function without a loop
+# of its own (a BLAS product around a call) is plain ``@jit`` in both backends, as ``parallel=True``
+# would have nothing to parallelise there.
 
 
-# The two backends are compiled from separate function objects so that Numba's on-disk cache never
-# hands the serial build to the parallel backend or vice versa.
+@jit
+def _activate_cpu(pre, bias, u, code, residual):
+    """U = [u +] σ(pre + b) in place of ``pre``, and the slopes σ'(pre + b), row by row."""
+    slope = np.empty_like(pre)
+    for i in range(pre.shape[0]):
+        _activate_row(pre, bias, u, code, residual, slope, i)
+    return pre, slope
+
+
+@parallel_jit
+def _activate_parallel(pre, bias, u, code, residual):
+    slope = np.empty_like(pre)
+    for i in prange(pre.shape[0]):
+        _activate_row(pre, bias, u, code, residual, slope, i)
+    return pre, slope
+
+
+@jit
+def _dense_forward_cpu(u, weight, bias, code, residual):
+    return _activate_cpu(np.dot(u, weight.T), bias, u, code, residual)
+
+
+@jit
+def _dense_forward_parallel(u, weight, bias, code, residual):
+    return _activate_parallel(np.dot(u, weight.T), bias, u, code, residual)
+
+
+@jit
+def _conv_forward_cpu(u, theta, bias, code):
+    pre = np.empty((u.shape[0], bias.shape[0]), dtype=u.dtype)
+    for i in range(u.shape[0]):
+        _conv_row(u, theta, pre, i)
+    return _activate_cpu(pre, bias, u, code, False)
+
+
+@parallel_jit
+def _conv_forward_parallel(u, theta, bias, code):
+    pre = np.empty((u.shape[0], bias.shape[0]), dtype=u.dtype)
+    for i in prange(u.shape[0]):
+        _conv_row(u, theta, pre, i)
+    return _activate_parallel(pre, bias, u, code, False)
+
+
+@jit
+def _scale_and_sum_cpu(delta, slope):
+    """(Δ, Σ_rows Δ) with Δ = δ ⊙ σ'. A fixed number of row blocks, so that the order of the bias sums
+    does not depend on the threads and both backends give the same bits."""
+    blocks = min(delta.shape[0], 64)
+    dz = np.empty_like(delta)
+    partial = np.empty((blocks, delta.shape[1]), dtype=delta.dtype)
+    for block in range(blocks):
+        _scale_block(delta, slope, dz, partial, block, blocks)
+    return dz, partial.sum(axis=0)
+
+
+@parallel_jit
+def _scale_and_sum_parallel(delta, slope):
+    blocks = min(delta.shape[0], 64)
+    dz = np.empty_like(delta)
+    partial = np.empty((blocks, delta.shape[1]), dtype=delta.dtype)
+    for block in prange(blocks):
+        _scale_block(delta, slope, dz, partial, block, blocks)
+    return dz, partial.sum(axis=0)
+
+
+@jit
+def _dense_grads(u, weight, dz, need_previous):
+    """(Δᵀ U, Δ K) by BLAS; Δ K is an empty (0, 0) array when the caller needs no input gradient."""
+    grad_weight = np.dot(dz.T, u)
+    if not need_previous:
+        return grad_weight, np.empty((0, 0), dtype=dz.dtype)
+    return grad_weight, np.dot(dz, weight)
+
+
+@jit
+def _dense_backward_cpu(u, weight, slope, delta, residual, need_previous):
+    dz, grad_bias = _scale_and_sum_cpu(delta, slope)
+    grad_weight, previous = _dense_grads(u, weight, dz, need_previous)
+    if need_previous and residual:
+        for i in range(delta.shape[0]):
+            _add_row(previous, delta, i)
+    return grad_weight, grad_bias, previous
+
+
+@parallel_jit
+def _dense_backward_parallel(u, weight, slope, delta, residual, need_previous):
+    dz, grad_bias = _scale_and_sum_parallel(delta, slope)
+    grad_weight, previous = _dense_grads(u, weight, dz, need_previous)
+    if need_previous and residual:
+        for i in prange(delta.shape[0]):
+            _add_row(previous, delta, i)
+    return grad_weight, grad_bias, previous
+
+
+@jit
+def _conv_backward_cpu(u, theta, slope, delta, need_previous):
+    dz, grad_bias = _scale_and_sum_cpu(delta, slope)
+    grad_theta = np.empty_like(theta)
+    for l in range(theta.shape[0]):
+        grad_theta[l] = _theta_grad_tap(dz, u, l)
+    if not need_previous:
+        return grad_theta, grad_bias, np.empty((0, 0), dtype=delta.dtype)
+    previous = np.empty_like(u)
+    for i in range(u.shape[0]):
+        _conv_adjoint_row(dz, theta, previous, i)
+    return grad_theta, grad_bias, previous
+
+
+@parallel_jit
+def _conv_backward_parallel(u, theta, slope, delta, need_previous):
+    dz, grad_bias = _scale_and_sum_parallel(delta, slope)
+    grad_theta = np.empty_like(theta)
+    for l in prange(theta.shape[0]):
+        grad_theta[l] = _theta_grad_tap(dz, u, l)
+    if not need_previous:
+        return grad_theta, grad_bias, np.empty((0, 0), dtype=delta.dtype)
+    previous = np.empty_like(u)
+    for i in prange(u.shape[0]):
+        _conv_adjoint_row(dz, theta, previous, i)
+    return grad_theta, grad_bias, previous
+
+
 _LAYER_KERNELS = {
-    "cpu": _make_layer_kernels(jit, range),
-    "parallel": _make_layer_kernels(parallel_jit, prange),
+    "cpu": {
+        "dense_forward": _dense_forward_cpu,
+        "conv_forward": _conv_forward_cpu,
+        "dense_backward": _dense_backward_cpu,
+        "conv_backward": _conv_backward_cpu,
+    },
+    "parallel": {
+        "dense_forward": _dense_forward_parallel,
+        "conv_forward": _conv_forward_parallel,
+        "dense_backward": _dense_backward_parallel,
+        "conv_backward": _conv_backward_parallel,
+    },
 }
 
 
