@@ -368,12 +368,6 @@ def test_bad_input_named(backend):
         network_value_and_grad(network, params, y, np.ones((2, 2)), reduction="none", backend=backend)
 
 
-def test_cuda_backend_is_a_clear_error():
-    network, params, y = _small()
-    with pytest.raises(NotImplementedError, match="network_forward has no 'cuda' backend"):
-        network_forward(network, params, y, backend="cuda")
-
-
 @settings(max_examples=20)
 @given(network=network_architectures())
 def test_strategy_draws_valid_architectures(network):
