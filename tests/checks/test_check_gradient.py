@@ -276,3 +276,14 @@ def test_message_has_input_reference_and_untruncated_table():
     assert "(137,)" in message.split("worst entries")[1].splitlines()[3]  # the worst row comes first
     assert repr(float(x[137])) in message  # the whole input is printed
     assert "grad is wrong at 1 of 200 entries" in message
+
+
+# --- internals kept exact by the fast path ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [1, 2, 7, 40])
+def test_the_fast_median_is_numpys(size):
+    from verify.checks.gradient import _median
+
+    values = np.random.default_rng(size).random(size)
+    assert _median(values) == float(np.median(values))
