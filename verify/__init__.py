@@ -41,7 +41,7 @@ _EXPORTS: dict[str, str] = {
     "run_claim": "verify.claims.registry",
 }
 
-_SUBMODULES = ("kernels", "symbolic", "strategies", "checks", "stats", "claims", "report", "bench")
+_SUBMODULES = ("kernels", "symbolic", "strategies", "checks", "stats", "sweep", "claims", "report", "bench")
 
 __all__ = ["__version__", *_EXPORTS, *_SUBMODULES]
 
