@@ -5,7 +5,7 @@ import pytest
 
 from verify.kernels import activations as act
 from verify.kernels import losses as los
-from verify.kernels._backend import get_default_backend, resolve_backend, use_backend
+from verify.kernels._backend import dispatch, get_default_backend, resolve_backend, use_backend
 
 
 def test_default_is_parallel_and_use_backend_switches_it():
@@ -32,5 +32,6 @@ def test_unknown_backend_is_refused(bad):
 
 
 def test_a_backend_a_kernel_lacks_is_a_clear_error():
-    with pytest.raises(NotImplementedError, match="cuda"):
-        act.softmax(np.zeros((1, 2)), backend="cuda")
+    with pytest.raises(NotImplementedError, match=r"my_kernel has no 'cuda' backend \(available: \('numpy',\)\)"):
+        dispatch({"numpy": np.sum}, "cuda", "my_kernel")
+

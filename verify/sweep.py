@@ -13,6 +13,7 @@ in other processes.
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 import os
 import zlib
 from collections.abc import Callable, Iterable, Sequence
@@ -92,7 +93,10 @@ def run_sweep(
     if executor is None or executor == "serial":
         pool: Executor = SerialExecutor()
     elif executor == "processes":
-        owned = pool = ProcessPoolExecutor(max_workers=max(1, min(len(tasks), os.cpu_count() or 1)))
+        # "spawn", not fork: forking a process whose Numba/OpenMP/BLAS (or JAX) threads are running
+        # can deadlock the child.
+        owned = pool = ProcessPoolExecutor(max_workers=max(1, min(len(tasks), os.cpu_count() or 1)),
+                                           mp_context=multiprocessing.get_context("spawn"))
     elif isinstance(executor, Executor) or hasattr(executor, "submit"):
         pool = executor  # type: ignore[assignment]
     else:
