@@ -489,11 +489,6 @@ def _dense_forward_cpu(u, weight, bias, code, residual):
 
 
 @jit
-def _dense_forward_parallel(u, weight, bias, code, residual):
-    return _activate_parallel(np.dot(u, weight.T), bias, u, code, residual)
-
-
-@jit
 def _conv_forward_cpu(u, theta, bias, code):
     pre = np.empty((u.shape[0], bias.shape[0]), dtype=u.dtype)
     for i in range(u.shape[0]):
@@ -550,16 +545,6 @@ def _dense_backward_cpu(u, weight, slope, delta, residual, need_previous):
     return grad_weight, grad_bias, previous
 
 
-@parallel_jit
-def _dense_backward_parallel(u, weight, slope, delta, residual, need_previous):
-    dz, grad_bias = _scale_and_sum_parallel(delta, slope)
-    grad_weight, previous = _dense_grads(u, weight, dz, need_previous)
-    if need_previous and residual:
-        for i in prange(delta.shape[0]):
-            _add_row(previous, delta, i)
-    return grad_weight, grad_bias, previous
-
-
 @jit
 def _conv_backward_cpu(u, theta, slope, delta, need_previous):
     dz, grad_bias = _scale_and_sum_cpu(delta, slope)
@@ -595,10 +580,15 @@ _LAYER_KERNELS = {
         "dense_backward": _dense_backward_cpu,
         "conv_backward": _conv_backward_cpu,
     },
+    # Dense layers are threaded by BLAS (the two products per layer are most of the time). A prange
+    # pass between the products left Numba's OpenMP threads spinning against the BLAS threads:
+    # measured by `verify bench --only network` on 2 cores, 74 ms with prange against 35 ms without.
+    # So the parallel backend runs the dense layers' elementwise pass serially; the convolution,
+    # which is all loops, keeps its prange.
     "parallel": {
-        "dense_forward": _dense_forward_parallel,
+        "dense_forward": _dense_forward_cpu,
         "conv_forward": _conv_forward_parallel,
-        "dense_backward": _dense_backward_parallel,
+        "dense_backward": _dense_backward_cpu,
         "conv_backward": _conv_backward_parallel,
     },
 }
@@ -695,7 +685,9 @@ def network_backward(
 
 def _loss_head(network: Network, output: np.ndarray, target: object, reduction: str, backend: str):
     loss = getattr(_losses, network.loss)
-    return loss(output, target, reduction=reduction, backend=backend)
+    # The head is (N, n_d), tiny next to the products; a prange region here would leave OpenMP
+    # threads spinning into the backward pass's BLAS calls (see _LAYER_KERNELS), so it runs serially.
+    return loss(output, target, reduction=reduction, backend="cpu" if backend == "parallel" else backend)
 
 
 @cuda_route("network")
