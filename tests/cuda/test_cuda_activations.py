@@ -94,12 +94,20 @@ def test_device_arrays_in_device_arrays_out():
     np.testing.assert_array_equal(ca.activation("tanh", x).copy_to_host(), ca.activation("tanh", EDGES))
 
 
-def test_agrees_bit_for_bit_with_the_cpu_backend():
+def test_agrees_with_the_cpu_backend_to_a_few_ulps():
+    """Both backends are checked against the mpmath reference above; here they are compared directly.
+
+    The CPU kernels evaluate exp with their own vectorisable polynomial and CUDA with the device's
+    exp, each within 1 ulp of the correctly rounded value; through the row sum and the quotient or
+    logarithm such a difference grows to at most about 2 ulps on each side, so 4 ulps bound the gap.
+    """
+    from verify.checks.failure import ulp_error
     from verify.kernels import activations as cpu
 
     z = _logits()
     for f in ("softmax", "log_softmax", "logsumexp"):
-        np.testing.assert_array_equal(getattr(ca, f)(z), getattr(cpu, f)(z, backend="cpu"))
+        gap = ulp_error(getattr(ca, f)(z), getattr(cpu, f)(z, backend="cpu"))
+        assert gap.max() <= 4, (f, gap.max())
     for name in ca.ACTIVATIONS:
         np.testing.assert_array_equal(ca.activation_derivative(name, EDGES),
                                       cpu.activation_derivative(name, EDGES, backend="cpu"))
