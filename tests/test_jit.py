@@ -73,7 +73,9 @@ def _helper_change_outputs(tmp_path, caller_decorator, extra_env):
         "def call():\n"
         "    return constant() + 0.5\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(tmp_path / "src"), **extra_env}
+    # No .pyc: the two helper versions have the same size and may share an mtime second, and Python
+    # would then reuse the first version's bytecode (a staleness of its own, not Numba's).
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "src"), "PYTHONDONTWRITEBYTECODE": "1", **extra_env}
     code = "from verify.kernels._probe_caller import call; print(call())"
     outputs = []
     for value in ("1.0", "2.0"):
