@@ -19,6 +19,7 @@ __all__ = [
     "require_shape",
     "require_same_shape",
     "require_simplex_rows",
+    "simplex_tolerance",
     "require_labels",
     "require_sign_labels",
     "require_scalar",
@@ -111,8 +112,7 @@ def require_simplex_rows(p: np.ndarray, name: str, *, rtol: float | None = None)
     if (p < 0).any():
         index = tuple(int(i) for i in np.argwhere(p < 0)[0])
         raise ValueError(f"{name} must be non-negative; {name}[{', '.join(map(str, index))}] = {p[index].item()!r}")
-    k = p.shape[-1]
-    tol = rtol if rtol is not None else max(k, 1) * float(np.finfo(p.dtype).eps)
+    tol = rtol if rtol is not None else simplex_tolerance(p.shape[-1], p.dtype)
     sums = p.sum(axis=-1)
     off = np.abs(sums - 1.0) > tol
     if np.any(off):
@@ -123,6 +123,11 @@ def require_simplex_rows(p: np.ndarray, name: str, *, rtol: float | None = None)
             "verify never renormalises: pass a distribution."
         )
     return p
+
+
+def simplex_tolerance(n_classes: int, dtype: np.dtype) -> float:
+    """``K·eps(dtype)``: the worst-case rounding error of a K-term sum of numbers in [0, 1]."""
+    return max(n_classes, 1) * float(np.finfo(dtype).eps)
 
 
 def require_labels(labels: object, name: str, n_rows: int, n_classes: int) -> np.ndarray:

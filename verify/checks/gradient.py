@@ -80,7 +80,7 @@ from typing import Any
 
 import numpy as np
 
-from verify._validate import FLOAT_DTYPES
+from verify._validate import FLOAT_DTYPES, require_finite
 from verify.checks.failure import CheckFailure, error_table, format_arguments
 
 __all__ = ["check_gradient", "GradientReport"]
@@ -212,10 +212,7 @@ def _validate_point(point: object, wrt: int) -> tuple[tuple, np.ndarray]:
                         f"got dtype {x.dtype}")
     if x.size == 0:
         raise ValueError(f"args[{wrt}] is empty (shape {x.shape}): there is no gradient to check")
-    bad = ~np.isfinite(x)
-    if bad.any():
-        index = tuple(int(i) for i in np.argwhere(bad)[0]) if x.ndim else ()
-        raise ValueError(f"args[{wrt}] must be finite; args[{wrt}]{list(index)} = {x[index]!r}")
+    require_finite(x, f"args[{wrt}]")
     return args, x
 
 

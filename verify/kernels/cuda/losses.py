@@ -37,7 +37,7 @@ import math
 import numpy as np
 from numba import cuda
 
-from verify._validate import describe, require_choice, require_simplex_rows
+from verify._validate import describe, require_choice, require_simplex_rows, simplex_tolerance
 from verify.kernels.cuda._device import (
     BLOCK,
     DeviceArgs,
@@ -442,7 +442,7 @@ def _require_simplex(arr, name: str) -> None:
         require_simplex_rows(arr, name)
         return
     _require_values(arr, name, _NEGATIVE, "must be non-negative")
-    tol = max(arr.shape[1], 1) * float(np.finfo(arr.dtype).eps)  # as verify._validate.require_simplex_rows
+    tol = simplex_tolerance(arr.shape[1], arr.dtype)
     count, first = _scan(_scan_row_sums_kernel, arr, tol)
     if count:
         row = arr[first : first + 1].copy_to_host()
