@@ -20,6 +20,7 @@ from verify.symbolic import (
     to_float64,
 )
 from verify.symbolic.activations import X, logit_symbols
+from verify.symbolic.highprec import exact_span_bits
 
 
 def _exact_nearest(value: Fraction) -> float:
@@ -115,6 +116,27 @@ def test_no_tiny_term_is_absorbed():
     # log(1 + e^{−700}) = 9.86e−305, a normal float: log1p keeps it
     value, _ = SYMBOLIC_LOSSES["logistic_from_logit"].reference(np.array([700.0]), np.array([1]))
     assert value[0] == pytest.approx(math.exp(-700), rel=1e-15)
+
+
+def test_differences_of_far_apart_arguments_are_exact():
+    # z_0 − z_2 = 1e200 + 1.8e277 needs 309 bits: at 128 and 256 bits the 1e200 is absorbed at both, the two
+    # precisions agree, and the softmax of the row comes out as [1/3, 1/3, 0, 1/3] instead of [1, 0, 0, 0].
+    z = np.array([[1e200, 0.0, -1.7726622920963562e277, 0.0]])
+    assert exact_span_bits(z[0]) == 309
+    _, grad = SYMBOLIC_LOSSES["softmax_cross_entropy"].reference(z, np.array([2]), reduction="none")
+    assert grad[0].tolist() == [1.0, 0.0, -1.0, 0.0]
+    a, b = sp.symbols("a b")
+    _, (difference,) = Compiled([a, b], [a - b]).evaluate([1e200, -1.7726622920963562e277])
+    with mpmath.workprec(1024):  # the ladder starts where a − b is exact
+        assert difference == mpmath.mpf(1e200) + mpmath.mpf(1.7726622920963562e277)
+    with mpmath.workprec(256):
+        assert mpmath.mpf(1e200) + mpmath.mpf(1.7726622920963562e277) == mpmath.mpf(1.7726622920963562e277)
+
+
+def test_exact_span_bits():
+    assert exact_span_bits([1.0]) == 1 and exact_span_bits([1.0, 0.5]) == 2 and exact_span_bits([0.0]) == 0
+    assert exact_span_bits([5e-324, 1.7976931348623157e308]) == 1024 + 1074
+    assert exact_span_bits([1.0 + 2.0**-52]) == 53
 
 
 def test_boundary_values_are_one_sided_limits():

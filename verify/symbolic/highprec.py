@@ -4,7 +4,10 @@
 :meth:`Compiled.evaluate` runs it at increasing working precisions (:data:`PRECISIONS` bits) until
 two consecutive precisions give the same float64 results (Ziv's strategy). The expressions handed to
 it are written so that no tiny term is absorbed by a large one (``log1p``, shifted exponentials), which
-is what makes "two precisions agree" mean "correct": an absorbed term would be lost at both.
+is what makes "two precisions agree" mean "correct": an absorbed term would be lost at both. For the same
+reason the first precision is wide enough for any sum or difference of two arguments to be exact
+(:func:`exact_span_bits`): ``z_j − z_i`` with ``z_j = 1e200`` and ``z_i = −1.8e277`` needs 309 bits, and at
+128 and 256 bits both would agree on ``1.8e277``.
 
 Where an expression divides by zero at a point of the boundary of its domain (``−p/q`` at ``q = 0``,
 ``1/(1 − ŷ)`` at ``ŷ = 1``), the value is the one-sided limit from inside the domain computed exactly
@@ -19,7 +22,7 @@ from collections.abc import Sequence
 import mpmath
 import sympy as sp
 
-__all__ = ["PRECISIONS", "HighPrecisionError", "Compiled", "to_float64", "mp_to_float64"]
+__all__ = ["PRECISIONS", "HighPrecisionError", "Compiled", "to_float64", "mp_to_float64", "exact_span_bits"]
 
 PRECISIONS: tuple[int, ...] = (128, 256, 512, 1024, 2048, 4096, 8192, 16384)
 
@@ -77,6 +80,31 @@ def to_float64(value: object) -> float:
     return mp_to_float64(mpmath.mpf(value))
 
 
+def exact_span_bits(values: Sequence[float]) -> int:
+    """Bits from the highest to the lowest set bit over all finite nonzero ``values``: a working precision
+    of at least this makes every sum or difference of two of them exact."""
+    top, low = None, None
+    for v in values:
+        if v == 0.0 or not math.isfinite(v):
+            continue
+        fraction, exponent = math.frexp(abs(v))  # |v| = fraction·2^exponent, fraction ∈ [½, 1)
+        mantissa = int(fraction * 2.0**53)  # exact: 53 significant bits at most
+        lowest = exponent - 53 + (mantissa & -mantissa).bit_length() - 1
+        highest = exponent - 1
+        top = highest if top is None else max(top, highest)
+        low = lowest if low is None else min(low, lowest)
+    return 0 if top is None else top - low + 1
+
+
+def _precisions(values: Sequence[float]) -> list[int]:
+    """The working precisions to try: from the first that holds every pairwise sum exactly (plus a margin)."""
+    needed = exact_span_bits(values) + 64
+    ladder = [p for p in PRECISIONS if p >= needed]
+    while len(ladder) < 2:
+        ladder.append(2 * (ladder[-1] if ladder else PRECISIONS[-1]))
+    return ladder
+
+
 def _same(a: Sequence[float], b: Sequence[float]) -> bool:
     return all(x == y or (math.isnan(x) and math.isnan(y)) for x, y in zip(a, b, strict=True))
 
@@ -122,7 +150,8 @@ class Compiled:
         """``(floats, mp_values)``: every expression at ``values`` (exact floats), correctly rounded."""
         exact = [float(v) for v in values]
         previous = None
-        for prec in PRECISIONS:
+        precisions = _precisions(exact)
+        for prec in precisions:
             with mpmath.workprec(prec):
                 args = [mpmath.mpf(v) for v in exact]
                 try:
@@ -134,5 +163,5 @@ class Compiled:
                 return rounded, out
             previous = rounded
         raise HighPrecisionError(
-            f"{self.expressions} at {exact}: no two consecutive precisions up to {PRECISIONS[-1]} bits agreed"
+            f"{self.expressions} at {exact}: no two consecutive precisions up to {precisions[-1]} bits agreed"
         )
