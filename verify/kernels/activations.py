@@ -32,21 +32,19 @@ ULPs even when ``|z_k − m|`` is in the hundreds (a plain ``exp(fl(z_k − m))`
 
 Njit building blocks for other kernels (call them from your own ``@jit`` code): :func:`apply_code`,
 :func:`derivative_code` (scalar → float64, dispatching on :data:`ACTIVATION_CODES`), :func:`row_max`,
-:func:`exp_diff`, :func:`row_logsumexp`.
+:func:`exp_diff`, :func:`row_logsumexp` (``two_diff``, ``exp_nonpositive`` and ``exp_diff`` live in
+:mod:`verify.kernels.elementary` and are re-exported here).
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-from llvmlite import ir
-from numba import prange, types
-from numba.extending import intrinsic
+from numba import prange
 
 from verify._jit import jit, parallel_jit
 from verify._validate import as_float_array, require_choice, require_finite
 from verify.kernels._backend import cuda_route, dispatch
+from verify.kernels.elementary import exp_diff, exp_nonpositive, two_diff
 
 __all__ = [
     "ACTIVATIONS",
@@ -122,76 +120,6 @@ def derivative_code(code, x):
     if code == 2:
         return _tanh_prime(x)
     return 1.0 if x > 0.0 else 0.0
-
-
-@intrinsic
-def _pow2(typingctx, k):
-    """2.0**k for an int64 k in [−1022, 1023], by writing the exponent bits (vectorisable, no libm call)."""
-    signature = types.float64(types.int64)
-
-    def codegen(context, builder, sig, args):
-        biased = builder.add(args[0], ir.Constant(ir.IntType(64), 1023))
-        bits = builder.shl(biased, ir.Constant(ir.IntType(64), 52))
-        return builder.bitcast(bits, ir.DoubleType())
-
-    return signature, codegen
-
-
-_INV_LN2 = 1.4426950408889634
-_LN2_HI = 0.6931471803691238  # ln 2 to 32 bits: k·_LN2_HI is exact for |k| < 2^21
-_LN2_LO = 1.9082149292705877e-10  # ln 2 − _LN2_HI
-_C = tuple(1.0 / math.factorial(i) for i in range(14))
-_C2, _C3, _C4, _C5, _C6, _C7, _C8, _C9, _C10, _C11, _C12, _C13 = _C[2:]
-
-
-@jit(inline="always")
-def exp_nonpositive(x, e):
-    """``exp(x + e)`` for ``x ≤ 0`` and ``|e| ≤ ulp(x)``, within about 1 ULP, in straight-line code that
-    LLVM vectorises (``np.exp`` is a libm call per element, which it cannot).
-
-    ``x = k·ln 2 + r`` (Cody–Waite, ``|r| ≤ ½ln 2``), ``exp(r + e)`` by its Taylor polynomial of degree 13
-    (truncation error < 2^−55 on that interval), then ``2^k`` applied as two exact powers of two so that
-    results in the subnormal range are rounded once. Below ``x = −746`` the result is 0.
-    """
-    e = e if x > -746.0 else 0.0  # the result is 0 there; a large |e| (x ≈ −1e16) must not revive it
-    x = max(x, -746.0)
-    kf = np.floor(x * _INV_LN2 + 0.5)
-    r = ((x - kf * _LN2_HI) - kf * _LN2_LO) + e
-    p = _C13 * r + _C12
-    p = p * r + _C11
-    p = p * r + _C10
-    p = p * r + _C9
-    p = p * r + _C8
-    p = p * r + _C7
-    p = p * r + _C6
-    p = p * r + _C5
-    p = p * r + _C4
-    p = p * r + _C3
-    p = p * r + _C2
-    p = p * r + 1.0
-    p = p * r + 1.0
-    k = np.int64(kf)
-    half = k >> 1
-    return (p * _pow2(half)) * _pow2(k - half)
-
-
-@jit(inline="always")
-def two_diff(a, b):
-    """``(d, e)`` with ``d = fl(a − b)`` and ``a − b = d + e`` exactly (Knuth's TwoSum; no overflow assumed)."""
-    a = np.float64(a)
-    b = np.float64(b)
-    d = a - b
-    bv = d - a
-    av = d - bv
-    return d, (a - av) - (b + bv)
-
-
-@jit(inline="always")
-def exp_diff(a, b):
-    """``exp(a − b)`` to a few ULPs for ``a ≤ b``, however large ``|a − b|`` is (the rounding of the
-    difference is carried as ``e`` and applied as ``exp(d)·(1 + e)``)."""
-    d, e = two_diff(a, b)
-    return exp_nonpositive(d, e)
 
 
 @jit

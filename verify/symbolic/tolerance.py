@@ -9,9 +9,9 @@ A kernel output ``c`` is accepted against the correctly rounded reference ``r`` 
   every loss value here except KL). It is supplied by the references
   (:meth:`verify.symbolic.losses.SymbolicLoss.reference_and_magnitudes`).
 - ``ULPS_BASE = 8``: a kernel's path from exact inputs to one output has at most four operations
-  with an error of up to one ULP each (libm ``exp``/``log``/``log1p``/``tanh`` are within 1 ULP,
-  ``+ − × ÷`` within ½), and NumPy's float32 SIMD ``exp``/``log`` are within about 2 ULPs: twice
-  that bound leaves room for no algorithmic error.
+  with an error of up to two ULPs each (libm ``exp``/``log``/``log1p``/``tanh`` are within 1 ULP,
+  the vectorised ``exp``/``log1p`` of :mod:`verify.kernels.elementary` and NumPy's float32 SIMD
+  ``exp``/``log`` within 2, ``+ − × ÷`` within ½): that bound leaves room for no algorithmic error.
 - ``terms``: the number of additions behind the result (``K − 1`` for a sum over a row of ``K``;
   ``⌈log₂ N⌉`` more for NumPy's pairwise sum over ``N`` rows), each adding up to ½ ULP of the magnitude.
 - the subnormal term: below the normal range every operation rounds to an absolute grid.
