@@ -45,7 +45,8 @@ from verify._validate import (
     require_simplex_rows,
 )
 from verify.kernels._backend import cuda_route, dispatch
-from verify.kernels.activations import exp_diff, row_max, two_diff
+from verify.kernels.activations import row_max
+from verify.kernels.elementary import exp_diff, log1p_nonnegative, two_diff
 
 __all__ = [
     "REDUCTIONS",
@@ -187,45 +188,92 @@ def _multiclass_hinge_parallel(y, t, mode, denom, vals, grad):
         vals[i] = _multiclass_hinge_row(y[i], t[i], denom, grad[i])
 
 
-@jit(error_model="numpy", inline="always")
-def _sce_labels_row(z, i, t, denom, g):
-    """Softmax cross-entropy of row ``i`` with class ``t``, in one pass over the row held in cache: the
-    value −log σ(z_i)_t and the gradient σ(z_i) − e_t written into ``g[i]``. The exponentials go into
-    ``g[i]`` by a loop LLVM vectorises, are summed, then scaled in place. Rows are indexed as ``z[i, k]``
-    rather than sliced, which spares two reference-count updates per row."""
-    k_max = z.shape[1]
-    best = 0
-    m = np.float64(z[i, 0])
-    for k in range(1, k_max):
-        if z[i, k] > m:
-            m = np.float64(z[i, k])
-            best = k
+# Softmax cross-entropy with class indices runs over blocks of rows so that the exponentials, the
+# logarithms and the scaling are loops over contiguous memory that LLVM vectorises (a loop over one row
+# of K = 10 leaves a scalar remainder that costs as much as the vector part).
+_BLOCK_ELEMENTS = 4096  # float64 scratch per block: 32 KiB, within L1/L2
+_BLOCKS_PER_TASK = 16  # blocks one parallel task works through with one scratch allocation
+
+
+@jit(inline="always")
+def _rows_per_block(k):
+    return max(1, _BLOCK_ELEMENTS // k)
+
+
+@jit(fastmath={"reassoc"}, error_model="numpy")
+def _sums_without(work, start, k_max, best, t):
+    """``(Σ_{k≠best} w_k, Σ_{k≠t} w_k)`` over ``work[start:start + k_max]``, in any order (the order is
+    free for the vectoriser; each sum of ``K`` nonnegative terms is within ``(K − 1)/2`` ULPs either way)."""
+    s_other = 0.0
+    s_not_t = 0.0
     for k in range(k_max):
-        g[i, k] = exp_diff(z[i, k], m)  # exp(z_k − m), exactly 1 at k = best
-    s_other = 0.0  # Σ_{k≠best} exp(z_k − m) = S − 1
-    s_not_t = 0.0  # Σ_{k≠t} exp(z_k − m) = S − exp(z_t − m), summed directly (no cancellation)
-    for k in range(k_max):
-        v = np.float64(g[i, k])
+        v = work[start + k]
         s_other += v if k != best else 0.0
         s_not_t += v if k != t else 0.0
-    inv = 1.0 / ((1.0 + s_other) * denom)
-    for k in range(k_max):
-        g[i, k] = g[i, k] * inv
-    g[i, t] = -s_not_t * inv
-    d, e = two_diff(m, z[i, t])
-    return d + (np.log1p(s_other) + e)
+    return s_other, s_not_t
+
+
+@jit(error_model="numpy")
+def _sce_labels_block(z, t, denom, vals, g, lo, hi, work, best, s_other, log_s):
+    """Rows ``lo:hi``: the value −log σ(z_i)_t and the gradient (σ(z_i) − e_t)/denom, in float64 scratch
+    (``work``: (hi − lo)·K; ``best``, ``s_other``, ``log_s``: hi − lo), rounded once into ``g``."""
+    k_max = z.shape[1]
+    rows = hi - lo
+    for r in range(rows):
+        i = lo + r
+        b = 0
+        m = np.float64(z[i, 0])
+        for k in range(1, k_max):
+            if z[i, k] > m:
+                m = np.float64(z[i, k])
+                b = k
+        best[r] = b
+        for k in range(k_max):
+            work[r * k_max + k] = m
+    flat = z[lo:hi].reshape(-1)
+    for j in range(rows * k_max):
+        work[j] = exp_diff(flat[j], work[j])  # exp(z_k − m), exactly 1 at k = best
+    for r in range(rows):
+        i = lo + r
+        ti = t[i]
+        others, not_t = _sums_without(work, r * k_max, k_max, best[r], ti)  # S − 1 and S − exp(z_t − m)
+        inv = 1.0 / ((1.0 + others) * denom)
+        for k in range(k_max):
+            g[i, k] = work[r * k_max + k] * inv
+        g[i, ti] = -not_t * inv
+        s_other[r] = others
+    for r in range(rows):
+        log_s[r] = log1p_nonnegative(s_other[r])
+    for r in range(rows):
+        i = lo + r
+        ti = t[i]
+        d, e = two_diff(np.float64(z[i, best[r]]), z[i, ti])  # m − z_t exactly
+        vals[i] = d + (log_s[r] + e)
+
+
+@jit(error_model="numpy", inline="always")
+def _sce_labels_range(z, t, denom, vals, g, lo, hi):
+    rows = _rows_per_block(z.shape[1])
+    work = np.empty(rows * z.shape[1])
+    best = np.empty(rows, dtype=np.int64)
+    s_other = np.empty(rows)
+    log_s = np.empty(rows)
+    for start in range(lo, hi, rows):
+        _sce_labels_block(z, t, denom, vals, g, start, min(start + rows, hi), work, best, s_other, log_s)
 
 
 @_kernel
 def _sce_labels_cpu(z, t, mode, denom, vals, grad):
-    for i in range(z.shape[0]):
-        vals[i] = _sce_labels_row(z, i, t[i], denom, grad)
+    _sce_labels_range(z, t, denom, vals, grad, 0, z.shape[0])
 
 
 @_parallel_kernel
 def _sce_labels_parallel(z, t, mode, denom, vals, grad):
-    for i in prange(z.shape[0]):
-        vals[i] = _sce_labels_row(z, i, t[i], denom, grad)
+    n = z.shape[0]
+    rows = _rows_per_block(z.shape[1]) * _BLOCKS_PER_TASK
+    for task in prange((n + rows - 1) // rows):
+        lo = task * rows
+        _sce_labels_range(z, t, denom, vals, grad, lo, min(lo + rows, n))
 
 
 @_kernel
