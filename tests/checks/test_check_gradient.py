@@ -283,7 +283,7 @@ def test_message_has_input_reference_and_untruncated_table():
 
 @pytest.mark.parametrize("size", [1, 2, 7, 40])
 def test_the_fast_median_is_numpys(size):
-    from verify.checks.gradient import _median
+    from verify.checks._gradient_kernels import _median
 
     values = np.random.default_rng(size).random(size)
     assert _median(values) == float(np.median(values))

@@ -81,14 +81,13 @@ from typing import Any
 import numpy as np
 
 from verify._validate import FLOAT_DTYPES, require_finite
+from verify.checks._gradient_kernels import central_estimates, judge_smooth, perturbed_points, warm_up
 from verify.checks.failure import CheckFailure, error_table, format_arguments
 
 __all__ = ["check_gradient", "GradientReport"]
 
 _EPS64 = float(np.finfo(np.float64).eps)
 _CS_STEP = 1e-20
-_DIVISORS = np.array([1.0, 2.0, 4.0])
-_SIGNS = np.array([[1.0], [-1.0]])  # (sign, entry) broadcast: +h, −h
 _DTYPE_NAMES = {dt: str(dt) for dt in FLOAT_DTYPES}
 REFERENCES = ("sympy", "complex step", "central differences")
 
@@ -344,15 +343,6 @@ class _Evaluator:
 
 
 @functools.lru_cache(maxsize=64)
-def _perturbed_entries(n: int) -> np.ndarray:
-    """Flat indices, in the (6n+1, n) stack, of the perturbed entry of each of the 6n perturbed copies
-    (row 0: the centre), level-major: +h, −h, +h/2, −h/2, +h/4, −h/4."""
-    index = np.arange(1, 6 * n + 1) * n + np.tile(np.arange(n), 6)
-    index.setflags(write=False)
-    return index
-
-
-@functools.lru_cache(maxsize=64)
 def _diagonal(n: int) -> np.ndarray:
     """Flat indices of the diagonal of an (n, n) stack: copy j is perturbed in entry j."""
     index = np.arange(n) * (n + 1)
@@ -364,71 +354,25 @@ def _steps(x: np.ndarray, eps_f: float) -> np.ndarray:
     return eps_f ** 0.2 * np.maximum(1.0, np.abs(x))
 
 
-def _median(values: np.ndarray) -> float:
-    """``numpy.median`` of a 1-d array without NaN, at a fraction of its overhead."""
-    s = np.sort(values)
-    k = s.size // 2
-    return float(s[k]) if s.size % 2 else float((s[k - 1] + s[k]) / 2.0)
-
-
 def _central(ev: _Evaluator, args: tuple, x64: np.ndarray, f0: float, eps_f: float) -> _Central:
+    # The formulas of the module docstring, evaluated entry by entry in verify.checks._gradient_kernels: steps
+    # h, h/2, h/4 (level) and ± (sign); D(h) = (f(x+h) − f(x−h)) / (hp + hm) with the steps actually taken;
+    # η, the rounding error of one evaluation of f near x, modelled as 8·eps_f·|f| and also measured
+    # (D(h) − 5 D(h/2) + 4 D(h/4) cancels the h² term and most of the h⁴ term, leaving rounding noise of at
+    # most 27 η / h; pooled over the coordinates as 4 × the median, as one coordinate's sample can be small
+    # by chance); Richardson R(h/2..h), R(h/4..h/2) and the observed order; a kink where the one-sided
+    # slopes jump by more than the noise, by an amount that does not shrink with h, and their extrapolated
+    # limits differ; the third derivative bounded through D(h) − D(h/2) = f⁽³⁾·h²/8 + O(h⁴).
     shape, flat = x64.shape, x64.ravel()
     n = flat.size
-    # Every quantity below is computed on stacked (level, sign, entry) arrays, level ∈ {h, h/2, h/4},
-    # sign ∈ {+, −}: the same IEEE operations, in the same order, as one entry at a time.
-    h = _steps(flat, eps_f)[None, :] / _DIVISORS[:, None]  # (3, n)
-    moved = flat + h[:, None, :] * _SIGNS  # (3, 2, n): x + h, x − h (rounded)
-    taken = moved - flat  # the signed steps actually taken: +hp, −hm
-    stack = np.repeat(flat[None, :], 6 * n + 1, axis=0)
-    stack.reshape(-1)[_perturbed_entries(n)] = moved.reshape(-1)
+    h, taken, stack = perturbed_points(flat, eps_f ** 0.2)
     values = ev.many(args, stack.reshape((6 * n + 1,) + shape), f0)
-    v = values[1:].reshape(3, 2, n)  # f(x + h), f(x − h) at each level
-    finite = np.isfinite(v).all(axis=(0, 1))
-    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        d = (v[:, 0] - v[:, 1]) / (taken[:, 0] - taken[:, 1])  # (f(x+h) − f(x−h)) / (hp + hm)
-        # η: rounding error of one evaluation of f near x. Modelled as 8·eps_f·|f|, but f may cancel
-        # internally (a sum of large terms with a small total), so it is also measured:
-        # D(h) − 5 D(h/2) + 4 D(h/4) cancels the h² term and most of the h⁴ term, leaving rounding
-        # noise of at most 27 η / h. The noise is pooled over the coordinates (4 × the median), as
-        # one coordinate's sample can be small by chance.
-        eta = 8.0 * eps_f * np.maximum(abs(f0), np.abs(v).max(axis=(0, 1)))
-        measured = np.abs(d[0] - 5.0 * d[1] + 4.0 * d[2]) * h[0] / 27.0
-        measured[~np.isfinite(measured)] = 0.0
-        eta = np.maximum(np.maximum(eta, measured), 4.0 * _median(measured))
-        # one-sided slopes: (f(x+h) − f(x)) / hp and (f(x) − f(x−h)) / hm, as (3, 2, n)
-        sided = (v * _SIGNS - f0 * _SIGNS) / (taken * _SIGNS)
-        r = (4.0 * d[1:] - d[:-1]) / 3.0  # Richardson: R(h/2..h), R(h/4..h/2)
-        error = np.abs(r[0] - r[1]) + 6.0 * eta / h[0]
-        d12, d23 = np.abs(d[:-1] - d[1:])
-        order = np.log2(d12 / d23)
-        resolved = d23 > 4.0 * eta / h[2]
-        order[~resolved] = np.nan  # below the rounding level the order means nothing
-        off_order = resolved & ~((order > 1.0) & (order < 3.0))
-        if off_order.any():
-            error = np.where(off_order, np.maximum(error, d23), error)
-        jump = np.abs(sided[:, 0] - sided[:, 1])  # h·|f''| where smooth; the slope jump at a kink
-        noise_jump = 4.0 * eta / h
-        # A kink: the slope jump is above the noise and does not shrink with h (where smooth it is
-        # h·f'', so it halves with each level), and the extrapolated one-sided limits differ.
-        kink = (jump[2] > 8.0 * noise_jump[2]) & (jump[2] > 0.5 * jump[0])
-        low = high = side_error = None  # only needed where some entry is a kink candidate
-        if kink.any():
-            extrapolated = 2.0 * sided[2] - sided[1]  # the one-sided limits: right, left
-            side_error = np.abs(extrapolated - (2.0 * sided[1] - sided[0]))
-            side_error = side_error[0] + side_error[1] + 2.0 * noise_jump[2]
-            right, left = extrapolated
-            kink &= np.abs(right - left) > side_error
-            low, high = np.minimum(left, right), np.maximum(left, right)
-        curvature = np.maximum(jump[0] - noise_jump[0], 0.0) / h[0]
-        # D(h) − D(h/2) = f'''(x)·h²/8 + O(h⁴): a bound on f''' for the complex step's truncation.
-        third = 8.0 * (d12 + 2.0 * eta / h[0]) / h[0] ** 2
-        smooth = finite & ~kink
-        if not smooth.all():
-            third = np.where(smooth, third, 0.0)
-            curvature = np.where(kink, 0.0, curvature)
-    return _Central(
-        value=r[1], error=error, kink=kink & finite, low=low, high=high, side_error=side_error, curvature=curvature, order=order, finite=finite, eps_f=eps_f, third=third,
-    )
+    estimates, kink, finite, candidates = central_estimates(values[1:].reshape(3, 2, n), taken, h, f0, eps_f)
+    value, error, low, high, side_error, curvature, order, third = estimates
+    if not candidates:
+        low = high = side_error = None
+    return _Central(value=value, error=error, kink=kink, low=low, high=high, side_error=side_error,
+                    curvature=curvature, order=order, finite=finite, eps_f=eps_f, third=third)
 
 
 def _complex_step(ev: _Evaluator, args: tuple, x64: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
@@ -578,32 +522,14 @@ class _Checker:
             ulp_r = np.spacing(np.abs(r).astype(dt))
             if dt != np.float64:
                 ulp_r = ulp_r.astype(np.float64)
-            tol = (self.ulps * ulp_r + self.ulps * eps_d * central.curvature * np.abs(xf)
-                   + self.atol + 2.0 * primary.error)
-            abs_err = np.abs(gf - r)
-            exact = abs_err == 0.0
             if any_kink:
-                # At a kink: distance to [low, high], tolerance from the one-sided limits' uncertainty.
-                k_dist = np.maximum(np.maximum(central.low - gf, gf - central.high), 0.0)
-                k_scale = np.maximum(np.abs(central.low), np.abs(central.high)).astype(dt)
-                k_tol = (self.ulps * np.spacing(k_scale).astype(np.float64) + self.atol + 2.0 * central.side_error)
-                err = np.where(kink, k_dist, abs_err)
-                tol = np.where(kink, k_tol, tol)
-                ratio = err / tol
-                ratio[err == 0.0] = 0.0
+                ratio, abs_err, ulps, tol = self._judge_with_kinks(
+                    gf, r, ulp_r, dt, eps_d, xf, central, primary, usable)
             else:
-                ratio = abs_err / tol
-                ratio[exact] = 0.0
-            ratio[np.isnan(ratio) | ~np.isfinite(gf)] = np.inf
-            judged = usable | kink if any_kink else usable
-            smooth = usable & ~kink if any_kink else usable
-            all_smooth = bool(smooth.all())
-            if not judged.all():
-                ratio[~judged] = 0.0
-            ulps = abs_err / ulp_r
-            ulps[exact] = 0.0
-            if not all_smooth:
-                ulps[~smooth] = 0.0
+                ratio, abs_err, ulps, tol = judge_smooth(gf, r, ulp_r, central.curvature, xf, primary.error, usable,
+                                                         self.ulps, eps_d, self.atol)
+        smooth = usable & ~kink if any_kink else usable
+        all_smooth = bool(smooth.all())
         n_kinks = int(np.count_nonzero(kink)) if any_kink else 0
         n_unverified = 0 if all_smooth else int(np.count_nonzero(~usable & ~kink))
         if n_unverified == r.size:
@@ -627,6 +553,28 @@ class _Checker:
         self.worst_ulps = max(self.worst_ulps, float(ulps.max()))
         self.worst_abs = max(self.worst_abs, float((abs_err if all_smooth else np.where(smooth, abs_err, 0.0)).max()))
         return _PointResult(ratio, abs_err, ulps, n_kinks, primary.name, n_unverified)
+
+    def _judge_with_kinks(self, gf, r, ulp_r, dt, eps_d, xf, central, primary, usable):
+        """``(ratio, abs_err, ulps, tol)`` when some entry is a kink: there the distance to [low, high] is
+        judged against a tolerance from the one-sided limits' uncertainty."""
+        kink = central.kink
+        tol = (self.ulps * ulp_r + self.ulps * eps_d * central.curvature * np.abs(xf)
+               + self.atol + 2.0 * primary.error)
+        abs_err = np.abs(gf - r)
+        exact = abs_err == 0.0
+        k_dist = np.maximum(np.maximum(central.low - gf, gf - central.high), 0.0)
+        k_scale = np.maximum(np.abs(central.low), np.abs(central.high)).astype(dt)
+        k_tol = (self.ulps * np.spacing(k_scale).astype(np.float64) + self.atol + 2.0 * central.side_error)
+        err = np.where(kink, k_dist, abs_err)
+        tol = np.where(kink, k_tol, tol)
+        ratio = err / tol
+        ratio[err == 0.0] = 0.0
+        ratio[np.isnan(ratio) | ~np.isfinite(gf)] = np.inf
+        ratio[~(usable | kink)] = 0.0
+        ulps = abs_err / ulp_r
+        ulps[exact] = 0.0
+        ulps[~(usable & ~kink)] = 0.0
+        return ratio, abs_err, ulps, tol
 
     def _message(self, args, x, g, r, central, refs, ratio, tol, kink) -> str:
         primary = refs[0]
@@ -772,6 +720,7 @@ def check_gradient(
     )
     start = time.perf_counter()
     if _is_strategy(inputs):
+        warm_up()  # compile before the search, whose deadline (if any) is meant for f and grad
         _search(checker, inputs, max_examples)
     else:
         checker.check_point(inputs)
