@@ -124,7 +124,7 @@ def test_bad_input_gets_clear_errors():
         co.sgd_step(THETA0.copy(), GRADS[0].astype(np.float32), lr=0.1)
     with pytest.raises(ValueError, match=r"t must be >= 1"):
         co.adam_step(THETA0.copy(), GRADS[0], np.zeros(3), np.zeros(3), 0, lr=0.1, beta1=0.9, beta2=0.9, eps=0.0)
-    with pytest.raises(ValueError, match=r"grads must be finite; grads\[2, 0\] = inf"):
+    with pytest.raises(ValueError, match=r"grads\[2\] \(step 3\) is not finite: grads\[2, 0\] = inf"):
         bad = GRADS.copy()
         bad[2, 0] = np.inf
         co.run_optimizer("sgd", THETA0, bad, lr=0.1)

@@ -8,10 +8,11 @@
   figure; ``gbps_with_write_allocate`` reports that variant too. A kernel that updates its arrays in
   place (an optimizer step) reads every line it writes, so it pays no write-allocate and its
   counted bytes are its true traffic: it can exceed 100% of the STREAM-counted triad.
-- **exp throughput**: exps per second of ``math.exp`` as Numba compiles it for the kernels (the same
-  compile options: no fastmath; this build has no SVML, so ``exp`` is a scalar libm call), on operands
-  resident in L1 so that memory is not the bound, in parallel over the same threads. NumPy's own
-  (single-threaded, possibly SIMD) ``np.exp`` is measured alongside for context.
+- **exp throughput**: exps per second of the exponential the kernels use,
+  :func:`verify.kernels.elementary.exp_diff` (vectorised straight-line code), on operands resident in L1
+  so that memory is not the bound, in parallel over the same threads. For context: Numba's ``math.exp``
+  (a scalar libm call per element; this build has no SVML) over the same threads, and NumPy's own
+  single-threaded ``np.exp``.
 
 Reference: J. D. McCalpin, "Memory Bandwidth and Machine Balance in Current High Performance
 Computers", IEEE TCCA Newsletter, 1995 (the STREAM benchmark and its byte counting).
@@ -27,6 +28,7 @@ import numpy as np
 
 from verify._jit import jit, parallel_jit
 from verify.bench.harness import measure
+from verify.kernels.elementary import exp_diff
 
 __all__ = [
     "TRIAD_ARRAYS",
@@ -60,7 +62,7 @@ def triad_serial(a, b, c, s):
 
 @parallel_jit
 def exp_fill_parallel(x, out, repetitions):
-    """``out[b, j] = exp(x[j] + r·1e-12)`` for every block ``b`` and repetition ``r``.
+    """``out[b, j] = exp(x[j] − r·1e-12)`` (libm) for every block ``b`` and repetition ``r``.
 
     ``x`` and each row of ``out`` fit in L1, so the loop is bound by ``exp`` and not by memory; the
     shift by ``r·1e-12`` keeps the compiler from hoisting the exps out of the repetition loop.
@@ -69,7 +71,17 @@ def exp_fill_parallel(x, out, repetitions):
         for r in range(repetitions):
             shift = r * 1e-12
             for j in range(x.size):
-                out[b, j] = math.exp(x[j] + shift)
+                out[b, j] = math.exp(x[j] - shift)
+
+
+@parallel_jit
+def exp_diff_fill_parallel(x, out, repetitions):
+    """``out[b, j] = exp_diff(x[j], r·1e-12)``, the kernels' exponential, in the loop of :func:`exp_fill_parallel`."""
+    for b in numba.prange(out.shape[0]):
+        for r in range(repetitions):
+            shift = r * 1e-12
+            for j in range(x.size):
+                out[b, j] = exp_diff(x[j], shift)
 
 
 def thread_count() -> int:
@@ -102,15 +114,20 @@ def triad_bandwidth(n: int, *, repeats: int = 7, warmup: int = 2, parallel: bool
     }
 
 
-def exp_throughput(total_exps: int, *, repeats: int = 7, warmup: int = 2) -> dict[str, Any]:
-    """Exps per second of Numba's ``math.exp`` over all threads, operands in L1."""
+def exp_throughput(total_exps: int, *, repeats: int = 7, warmup: int = 2, kernel: str = "exp_diff") -> dict[str, Any]:
+    """Exps per second over all threads, operands in L1: ``kernel="exp_diff"`` (the kernels' exponential)
+    or ``"libm"`` (Numba's ``math.exp``)."""
+    fills = {"exp_diff": exp_diff_fill_parallel, "libm": exp_fill_parallel}
+    if kernel not in fills:
+        raise ValueError(f"kernel must be one of {tuple(fills)}; got {kernel!r}")
+    fill = fills[kernel]
     width = 1024  # 8 KiB per operand row: L1-resident
     blocks = 4 * thread_count()
     repetitions = max(1, total_exps // (width * blocks))
-    x = np.linspace(-5.0, 5.0, width)
+    x = np.linspace(-10.0, 0.0, width)
     out = np.empty((blocks, width))
-    timing = measure(lambda: exp_fill_parallel(x, out, repetitions), repeats=repeats, warmup=warmup)
-    expected = np.exp(x + (repetitions - 1) * 1e-12)
+    timing = measure(lambda: fill(x, out, repetitions), repeats=repeats, warmup=warmup)
+    expected = np.exp(x - (repetitions - 1) * 1e-12)
     if not np.allclose(out[0], expected, rtol=1e-12, atol=0.0):
         raise RuntimeError("exp throughput loop produced a wrong result")
     exps = blocks * repetitions * width
@@ -131,12 +148,14 @@ def numpy_exp_throughput(n: int, *, repeats: int = 7, warmup: int = 2) -> dict[s
 
 
 def machine_limits(*, quick: bool = False, repeats: int = 7, warmup: int = 2) -> dict[str, Any]:
-    """Triad (parallel and one thread) and exp throughput (Numba parallel, NumPy), one record."""
+    """Triad (parallel and one thread) and exp throughput (the kernels' exp_diff and libm over the threads,
+    NumPy on one), one record."""
     n = 2_000_000 if quick else 10_000_000  # full: 3 × 80 MB, 15× the 16 MiB L3
     exps = 2_000_000 if quick else 40_000_000
     triad = triad_bandwidth(n, repeats=repeats, warmup=warmup, parallel=True)
     serial = triad_bandwidth(n, repeats=repeats, warmup=warmup, parallel=False)
     exp = exp_throughput(exps, repeats=repeats, warmup=warmup)
+    libm_exp = exp_throughput(exps, repeats=repeats, warmup=warmup, kernel="libm")
     np_exp = numpy_exp_throughput(min(n, 1_000_000), repeats=repeats, warmup=warmup)
     return {
         "threads": thread_count(),
@@ -147,5 +166,6 @@ def machine_limits(*, quick: bool = False, repeats: int = 7, warmup: int = 2) ->
         "triad_n": n,
         "triad_serial_gbps": serial["gbps"],
         "exps_per_second": exp["exps_per_second"],
+        "libm_exps_per_second": libm_exp["exps_per_second"],
         "numpy_exps_per_second_one_thread": np_exp["exps_per_second"],
     }

@@ -184,18 +184,27 @@ class DeviceArgs:
         ndim: int | Sequence[int] | None = None,
         dtype: np.dtype | None = None,
         finite: bool = True,
+        shape: tuple[int, ...] | None = None,
+        what: str = "",
     ):
-        """A float32/float64, C-contiguous device array for ``value``; see the module rules."""
+        """A float32/float64, C-contiguous device array for ``value``; see the module rules.
+
+        Checked in the order of the CPU backends: dtype, ``ndim``, ``shape`` (``what`` describes the array
+        in that message), then contiguity and finiteness.
+        """
         if is_device_array(value):
             self.on_device = True
             arr = _as_device_view(value)
             _check_device_float(arr, name, ndim=ndim, dtype=dtype)
+            _check_shape(arr, name, shape, what)
+            _check_device_contiguous(arr, name)
             if finite and arr.size:
                 _require_device_finite(arr, name)
             return arr
         from verify._validate import as_float_array, require_finite
 
         host = as_float_array(value, name, ndim=ndim, dtype=dtype)
+        _check_shape(host, name, shape, what)
         _require_c_contiguous(host, name)
         if finite:
             require_finite(host, name)
@@ -239,6 +248,15 @@ def _check_device_float(arr, name: str, *, ndim, dtype) -> None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if arr.ndim not in allowed:
             raise ValueError(f"{name} must have ndim in {allowed}; got shape {tuple(arr.shape)}")
+
+
+def _check_shape(arr, name: str, shape: tuple[int, ...] | None, what: str) -> None:
+    if shape is not None and tuple(arr.shape) != tuple(shape):
+        described = f"{name} ({what})" if what else name
+        raise ValueError(f"{described} must have shape {tuple(shape)}; got {tuple(arr.shape)}")
+
+
+def _check_device_contiguous(arr, name: str) -> None:
     if not arr.is_c_contiguous():
         raise ValueError(
             f"{name} must be C-contiguous for the cuda backend; got {_describe_device(arr)} with strides "
@@ -279,13 +297,21 @@ def _scan(kernel, flat, *extra) -> tuple[int, int]:
     return int(count), int(first)
 
 
-def _require_device_finite(arr, name: str) -> None:
+def first_nonfinite(arr) -> tuple[int, tuple[int, ...], float] | None:
+    """``(count, index, value)`` of the first NaN/inf entry of a device array (one scan), else None."""
     flat = arr.reshape(arr.size)
     count, first = _scan(_scan_nonfinite, flat)
-    if count:
-        index = np.unravel_index(first, tuple(arr.shape))
-        value = flat[first : first + 1].copy_to_host()[0]
-        where = ", ".join(str(int(i)) for i in index)
+    if not count:
+        return None
+    index = tuple(int(i) for i in np.unravel_index(first, tuple(arr.shape)))
+    return count, index, flat[first : first + 1].copy_to_host()[0]
+
+
+def _require_device_finite(arr, name: str) -> None:
+    found = first_nonfinite(arr)
+    if found:
+        count, index, value = found
+        where = ", ".join(map(str, index))
         raise ValueError(
             f"{name} must be finite; {name}[{where}] = {value.item()!r} "
             f"({count} non-finite entr{'y' if count == 1 else 'ies'})"

@@ -240,13 +240,10 @@ def _params(args: DeviceArgs, network: Network, params):
             raise TypeError(f"params[{j}] must be a (weight, bias) pair; got {pair!r}")
         checked = []
         for slot, shape in enumerate((layer.weight_shape, layer.bias_shape)):
-            name = f"params[{j}][{slot}]"
-            arr = args.float(pair[slot], name, dtype=dtype)
+            what = ("θ" if layer.kind == "conv1d" else "K") if slot == 0 else "b"
+            arr = args.float(pair[slot], f"params[{j}][{slot}]", dtype=dtype, shape=shape,
+                             what=f"{what} of layer {j}: {layer.describe()}")
             dtype = arr.dtype
-            if tuple(arr.shape) != shape:
-                what = ("θ" if layer.kind == "conv1d" else "K") if slot == 0 else "b"
-                raise ValueError(f"{name} ({what} of layer {j}: {layer.describe()}) must have shape {shape}; "
-                                 f"got {tuple(arr.shape)}")
             checked.append(arr)
         out.append((checked[0], checked[1]))
     return out

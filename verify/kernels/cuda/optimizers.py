@@ -33,6 +33,7 @@ from verify.kernels.cuda._device import (
     DeviceArgs,
     device_sum,
     elementwise_grid,
+    first_nonfinite,
     float_signatures,
     is_device_array,
     register,
@@ -336,6 +337,14 @@ def apply_step(rule: str, theta, grad, state, t: int, **hyper) -> None:
     _run_step(rule, theta, grad, {name: state[name] for name in spec.state}, t, hyper)
 
 
+def _require_finite_steps(d_grads) -> None:
+    """Every row of ``grads`` finite, checked in one scan; the CPU backends' message names the step."""
+    found = first_nonfinite(d_grads) if d_grads.size else None
+    if found:
+        _, (row, column), value = found
+        raise ValueError(f"grads[{row}] (step {row + 1}) is not finite: grads[{row}, {column}] = {value.item()!r}")
+
+
 def run_optimizer(rule: str, theta0, grads, *, return_state: bool = False, **hyper):
     """Run ``rule`` from ``theta0`` over ``grads`` (T, n) on the device; the (T, n) iterates.
 
@@ -347,10 +356,11 @@ def run_optimizer(rule: str, theta0, grads, *, return_state: bool = False, **hyp
     validate_hyperparameters(rule, hyper)
     args = DeviceArgs()
     d_theta0 = args.float(theta0, "theta0", ndim=1)
-    d_grads = args.float(grads, "grads", ndim=2, dtype=d_theta0.dtype)
+    d_grads = args.float(grads, "grads", ndim=2, dtype=d_theta0.dtype, finite=False)
     n_steps, n = d_grads.shape
     if n != d_theta0.shape[0]:
         raise ValueError(f"grads must have shape (T, {d_theta0.shape[0]}) to match theta0; got {tuple(d_grads.shape)}")
+    _require_finite_steps(d_grads)
     dtype = np.dtype(d_theta0.dtype)
     theta = cuda.device_array(n, dtype=dtype)
     theta.copy_to_device(d_theta0)
