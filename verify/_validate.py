@@ -136,9 +136,8 @@ def require_labels(labels: object, name: str, n_rows: int, n_classes: int) -> np
     if arr.dtype.kind not in "iu":
         raise TypeError(f"{name} must be integer class indices; got dtype {arr.dtype} {describe(arr)}")
     require_shape(arr, name, (n_rows,))
-    bad = (arr < 0) | (arr >= n_classes)
-    if bad.any():
-        i = int(np.argmax(bad))
+    if arr.size and (arr.min() < 0 or arr.max() >= n_classes):
+        i = int(np.argmax((arr < 0) | (arr >= n_classes)))
         raise ValueError(f"{name} must lie in [0, {n_classes}); {name}[{i}] = {int(arr[i])}")
     return arr.astype(np.int64, copy=False)
 

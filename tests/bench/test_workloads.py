@@ -118,11 +118,29 @@ def test_check_gradient_throughput_counts_examples(monkeypatch):
     result = workloads.check_gradient_throughput(QUICK)
     if result.skipped:
         pytest.skip(result.skipped)
-    for name in ("check_gradient, kernel f", "check_gradient, numpy f"):
+    for name in ("check_gradient, numpy f", "check_gradient, stacked kernel f",
+                 "check_gradient, kernel f one point per call"):
         ours = result.get(name)
         assert ours.timing is not None, ours.skipped
         assert ours.items == 1.0 and ours.throughput == pytest.approx(1.0 / ours.timing.median)
     assert result.get("check_gradient, numpy f").extra["vectorized"] is True
+    assert result.get("check_gradient, stacked kernel f").extra["vectorized"] is True
+    assert result.get("check_gradient, kernel f one point per call").extra["vectorized"] is False
+
+
+def test_stacked_kernel_loss_is_the_mean_loss_of_each_point():
+    from verify.kernels import losses
+
+    rng = np.random.default_rng(2)
+    z, y = 3.0 * rng.standard_normal((4, 10)), rng.integers(0, 10, 4)
+    stack = np.stack([z, z - 2.0, 0.5 * z])
+    expected = [losses.softmax_cross_entropy(p, y, backend="cpu")[0] for p in stack]
+    np.testing.assert_allclose(workloads._stacked_loss(losses.softmax_cross_entropy, stack, y), expected, rtol=1e-14)
+    assert workloads._stacked_loss(losses.softmax_cross_entropy, z, y) == pytest.approx(expected[0], rel=1e-14)
+    # a stack whose labels were not repeated per point would pair rows with the wrong classes: caught here
+    shuffled = np.stack([z[::-1], z, z])
+    assert not np.allclose(workloads._stacked_loss(losses.softmax_cross_entropy, shuffled, y)[0], expected[0],
+                           rtol=1e-14)
 
 
 def test_numpy_softmax_ce_of_the_check_gradient_workload_matches_the_kernel_and_stacks():

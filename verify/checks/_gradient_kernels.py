@@ -15,7 +15,8 @@ import numpy as np
 
 from verify._jit import jit
 
-__all__ = ["perturbed_points", "central_estimates", "judge_smooth", "warm_up"]
+__all__ = ["perturbed_points", "central_estimates", "complex_points", "complex_step_estimates", "judge_smooth",
+           "warm_up"]
 
 _kernel = jit(error_model="numpy")  # divisions by 0 give ±inf/NaN as in NumPy, never an exception
 
@@ -158,7 +159,8 @@ def central_estimates(v, taken, h, f0, eps_f):
 
 @_kernel
 def judge_smooth(g, r, ulp_r, curvature, x, reference_error, usable, ulps, eps_d, atol):
-    """``(ratio, abs_error, ulps_off, tolerance)`` per entry where no entry is a kink.
+    """``(ratio, abs_error, ulps_off, tolerance)`` per entry where no entry is a kink, and their maxima
+    ``(worst_ratio, worst_ulps, worst_abs_error)`` (the last over the usable entries).
 
     ``tolerance = ulps·ulp(r) + ulps·eps_d·|f''|·|x| + atol + 2·reference_error`` (the module docstring of
     :mod:`verify.checks.gradient`); ``ratio = |g − r| / tolerance``, 0 where ``g == r`` or the entry is not
@@ -171,6 +173,9 @@ def judge_smooth(g, r, ulp_r, curvature, x, reference_error, usable, ulps, eps_d
     ulps_off = np.empty(n)
     tolerance = np.empty(n)
     scale = ulps * eps_d
+    worst_ratio = 0.0
+    worst_ulps = 0.0
+    worst_abs = 0.0
     for j in range(n):
         tol = ulps * ulp_r[j] + scale * curvature[j] * abs(x[j]) + atol + 2.0 * reference_error[j]
         err = abs(g[j] - r[j])
@@ -188,7 +193,48 @@ def judge_smooth(g, r, ulp_r, curvature, x, reference_error, usable, ulps, eps_d
         abs_error[j] = err
         ulps_off[j] = off
         tolerance[j] = tol
-    return ratio, abs_error, ulps_off, tolerance
+        worst_ratio = _maximum(worst_ratio, q)
+        worst_ulps = _maximum(worst_ulps, off)
+        worst_abs = _maximum(worst_abs, err if usable[j] else 0.0)
+    return ratio, abs_error, ulps_off, tolerance, worst_ratio, worst_ulps, worst_abs
+
+
+@_kernel
+def complex_points(flat, cs_step):
+    """``(step, stack)`` for the complex step: ``step_j = cs_step·max(1, |x_j|)`` and ``stack`` (n, n), row
+    ``j`` = ``flat + i·step_j·e_j``."""
+    n = flat.shape[0]
+    step = np.empty(n)
+    stack = np.empty((n, n), dtype=np.complex128)
+    for p in range(n):
+        for j in range(n):
+            stack[p, j] = flat[j]
+    for j in range(n):
+        step[j] = cs_step * max(1.0, abs(flat[j]))
+        stack[j, j] += 1j * step[j]
+    return step, stack
+
+
+@_kernel
+def complex_step_estimates(imag, step, value, error, third, smooth, eps):
+    """``(cs, cs_error, first_disagreement)`` from ``imag[j] = Im f(x + i·step_j·e_j)``.
+
+    ``cs = imag/step``; its error ``4·eps·|cs| + step²·|f'''|/6`` (rounding, no cancellation; truncation);
+    ``first_disagreement`` is the first smooth entry where ``|cs − value| > 4·error + 64·eps·|value|``
+    against the central differences (``value``, ``error``), or −1.
+    """
+    n = imag.shape[0]
+    cs = np.empty(n)
+    cs_error = np.empty(n)
+    first = -1
+    for j in range(n):
+        c = imag[j] / step[j]
+        cs[j] = c
+        cs_error[j] = 4.0 * eps * abs(c) + step[j] ** 2 * third[j] / 6.0
+        agrees = abs(c - value[j]) <= 4.0 * error[j] + 64.0 * eps * abs(value[j])
+        if first < 0 and smooth[j] and not agrees:
+            first = j
+    return cs, cs_error, first
 
 
 _warm = False
@@ -205,4 +251,6 @@ def warm_up() -> None:
     values = np.ones(7)
     estimates, _, finite, _ = central_estimates(values[1:].reshape(3, 2, 1), taken, h, 1.0, 2.0**-52)
     judge_smooth(flat, estimates[0], np.ones(1), estimates[5], flat, estimates[1], finite, 32.0, 2.0**-52, 0.0)
+    step, points = complex_points(flat, 1e-20)
+    complex_step_estimates(points[:, 0].imag.copy(), step, estimates[0], estimates[1], estimates[7], finite, 2.0**-52)
     _warm = True

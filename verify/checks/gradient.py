@@ -69,8 +69,8 @@ used, so a check that relied on them says so.
 
 from __future__ import annotations
 
-import functools
 import hashlib
+import math
 import time
 import warnings
 import weakref
@@ -81,13 +81,23 @@ from typing import Any
 import numpy as np
 
 from verify._validate import FLOAT_DTYPES, require_finite
-from verify.checks._gradient_kernels import central_estimates, judge_smooth, perturbed_points, warm_up
+from verify.checks._gradient_kernels import (
+    central_estimates,
+    complex_points,
+    complex_step_estimates,
+    judge_smooth,
+    perturbed_points,
+    warm_up,
+)
 from verify.checks.failure import CheckFailure, error_table, format_arguments
 
 __all__ = ["check_gradient", "GradientReport"]
 
 _EPS64 = float(np.finfo(np.float64).eps)
+_EPS = {dt: float(np.finfo(dt).eps) for dt in FLOAT_DTYPES}
+_TINY64 = float(np.finfo(np.float64).tiny)
 _CS_STEP = 1e-20
+_FLOAT32 = np.dtype(np.float32)
 _DTYPE_NAMES = {dt: str(dt) for dt in FLOAT_DTYPES}
 REFERENCES = ("sympy", "complex step", "central differences")
 
@@ -296,7 +306,7 @@ class _Evaluator:
         if self.vectorized is None:
             checks.append((stack.shape[0] - 1, self.scalar(args, stack[-1])))
         for k, single in checks:
-            scale = max(abs(single), abs(out[k]), np.finfo(np.float64).tiny)
+            scale = max(abs(single), abs(out[k]), _TINY64)
             # Batched and single calls may sum in another order: allow a few ULPs of |f| per term.
             if not (abs(single - out[k]) <= 64 * _EPS64 * scale or (np.isnan(single) and np.isnan(out[k]))):
                 if forced:
@@ -342,14 +352,6 @@ class _Evaluator:
 # the references
 
 
-@functools.lru_cache(maxsize=64)
-def _diagonal(n: int) -> np.ndarray:
-    """Flat indices of the diagonal of an (n, n) stack: copy j is perturbed in entry j."""
-    index = np.arange(n) * (n + 1)
-    index.setflags(write=False)
-    return index
-
-
 def _steps(x: np.ndarray, eps_f: float) -> np.ndarray:
     return eps_f ** 0.2 * np.maximum(1.0, np.abs(x))
 
@@ -376,13 +378,9 @@ def _central(ev: _Evaluator, args: tuple, x64: np.ndarray, f0: float, eps_f: flo
 
 
 def _complex_step(ev: _Evaluator, args: tuple, x64: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
-    shape, flat = x64.shape, x64.ravel()
-    n = flat.size
-    step = _CS_STEP * np.maximum(1.0, np.abs(flat))
-    stack = np.repeat(flat[None, :].astype(np.complex128), n, axis=0)
-    stack.reshape(-1)[_diagonal(n)] += 1j * step
-    imag = ev.many_complex(args, stack.reshape((n,) + shape))
-    return (None if imag is None else imag / step), step
+    """``(Im f(x + i·h_j·e_j) for each j, h)``, or ``(None, h)`` when ``f`` cannot take complex input."""
+    step, stack = complex_points(x64.ravel(), _CS_STEP)
+    return ev.many_complex(args, stack.reshape((step.size,) + x64.shape)), step
 
 
 class _SympyReference:
@@ -460,13 +458,13 @@ class _Checker:
         if not self._validated and x.dtype != np.float64:
             _as_scalar(self.f(*args), "f")  # f must also take the point in its own dtype
             self._validated = True
-        if not np.isfinite(f0):
+        if not math.isfinite(f0):
             raise ValueError(f"f is not finite at the input: f(*args) = {f0!r}\n{format_arguments(args)}")
         # f's rounding is that of the dtype it computes in (float32 if it casts its input down).
-        eps_f = float(np.finfo(np.float32).eps) if np.asarray(raw).dtype == np.float32 else _EPS64
+        eps_f = _EPS64 if isinstance(raw, float) or np.asarray(raw).dtype != _FLOAT32 else _EPS[_FLOAT32]
         central = _central(self.ev, args, x64, f0, eps_f)
         refs = self._references(args, x64, central)
-        result = self._judge(args, x, g, central, refs)
+        result = self._judge(args, x, x64, g, central, refs)
         self.examples += 1
         self.dtype = _DTYPE_NAMES[x.dtype]  # str(dtype) costs microseconds per example
         return result
@@ -478,16 +476,14 @@ class _Checker:
             value = self.sympy_ref(args, x64)
             refs.append(_Reference("sympy", value, 0.5 * np.spacing(np.abs(value)), "sympy.diff, mpmath 40 digits"))
         if self.reference in ("auto", "complex step"):
-            cs, step = _complex_step(self.ev, args, x64)
-            if cs is not None:
+            imag, step = _complex_step(self.ev, args, x64)
+            if imag is not None:
                 # Coarse cross-validation: the complex step must agree with the central differences
                 # wherever they resolve the derivative; a disagreement means f is not analytic here.
                 # Its error: rounding (a few ULPs: no cancellation) + truncation h²·|f'''|/6.
-                err = 4.0 * _EPS64 * np.abs(cs) + step**2 * central.third / 6.0
-                gap = np.abs(cs - central.value)
-                bad = smooth & ~(gap <= 4.0 * central.error + 64.0 * _EPS64 * np.abs(central.value))
-                if bad.any():
-                    j = int(np.argmax(bad))
+                cs, err, j = complex_step_estimates(imag, step, central.value, central.error, central.third, smooth,
+                                                    _EPS64)
+                if j >= 0:
                     note = (f"complex step rejected at a point: it gives {float(cs[j])!r} at entry {j} where central "
                             f"differences give {float(central.value[j])!r} ± {central.error[j]:.2g} "
                             "(f is not analytic there)")
@@ -505,13 +501,13 @@ class _Checker:
             _require_agreement(refs[0], refs[1], smooth, args)
         return refs
 
-    def _judge(self, args: tuple, x: np.ndarray, g: np.ndarray, central: _Central,
+    def _judge(self, args: tuple, x: np.ndarray, x64: np.ndarray, g: np.ndarray, central: _Central,
                refs: list[_Reference]) -> _PointResult:
         primary = refs[0]
         dt = x.dtype
-        eps_d = float(np.finfo(dt).eps)
-        gf = g.astype(np.float64).ravel()
-        xf = x.astype(np.float64).ravel()
+        eps_d = _EPS[dt]
+        gf = g.astype(np.float64, copy=False).ravel()
+        xf = x64.ravel()
         r = primary.value
         usable = np.isfinite(r)
         if primary.name == "central differences":
@@ -519,16 +515,20 @@ class _Checker:
         kink = central.kink
         any_kink = bool(kink.any())
         with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-            ulp_r = np.spacing(np.abs(r).astype(dt))
-            if dt != np.float64:
-                ulp_r = ulp_r.astype(np.float64)
+            if dt == _FLOAT32:
+                ulp_r = np.spacing(np.abs(r).astype(dt)).astype(np.float64)
+            else:
+                ulp_r = np.spacing(np.abs(r))
             if any_kink:
                 ratio, abs_err, ulps, tol = self._judge_with_kinks(
                     gf, r, ulp_r, dt, eps_d, xf, central, primary, usable)
+                smooth = usable & ~kink
+                worst, worst_ulps = float(ratio.max()), float(ulps.max())
+                worst_abs = float(np.where(smooth, abs_err, 0.0).max())
             else:
-                ratio, abs_err, ulps, tol = judge_smooth(gf, r, ulp_r, central.curvature, xf, primary.error, usable,
-                                                         self.ulps, eps_d, self.atol)
-        smooth = usable & ~kink if any_kink else usable
+                ratio, abs_err, ulps, tol, worst, worst_ulps, worst_abs = judge_smooth(
+                    gf, r, ulp_r, central.curvature, xf, primary.error, usable, self.ulps, eps_d, self.atol)
+                smooth = usable
         all_smooth = bool(smooth.all())
         n_kinks = int(np.count_nonzero(kink)) if any_kink else 0
         n_unverified = 0 if all_smooth else int(np.count_nonzero(~usable & ~kink))
@@ -537,7 +537,6 @@ class _Checker:
                 "f is not finite near the input, so no reference can be computed there (central differences "
                 f"step {_steps(xf[:1], central.eps_f)[0]:.3g} away):\n{format_arguments(args)}"
             )
-        worst = float(ratio.max())
         if worst > 1.0:
             raise CheckFailure(self._message(args, x, g, r, central, refs, ratio, tol, kink),
                                details={"ratio": ratio.reshape(x.shape), "reference": primary.name,
@@ -550,8 +549,8 @@ class _Checker:
         self.unverified += n_unverified
         # worst ≤ 1 here, so every ratio is finite
         self.worst_ratio = max(self.worst_ratio, worst)
-        self.worst_ulps = max(self.worst_ulps, float(ulps.max()))
-        self.worst_abs = max(self.worst_abs, float((abs_err if all_smooth else np.where(smooth, abs_err, 0.0)).max()))
+        self.worst_ulps = max(self.worst_ulps, worst_ulps)
+        self.worst_abs = max(self.worst_abs, worst_abs)
         return _PointResult(ratio, abs_err, ulps, n_kinks, primary.name, n_unverified)
 
     def _judge_with_kinks(self, gf, r, ulp_r, dt, eps_d, xf, central, primary, usable):
@@ -709,7 +708,7 @@ def check_gradient(
     if reference == "sympy" and sympy_expr is None:
         raise ValueError("reference='sympy' needs sympy_expr=")
     for name, value in (("ulps", ulps), ("atol", atol)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or value < 0:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
             raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
     if max_examples is not None and (not isinstance(max_examples, int) or max_examples < 1):
         raise ValueError(f"max_examples must be a positive integer; got {max_examples!r}")

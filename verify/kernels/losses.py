@@ -529,19 +529,26 @@ _ENTROPY = _table(_np_entropy, _entropy_cpu, _entropy_parallel)
 # =========================================================================== validation and driver
 
 
+@jit(fastmath={"reassoc"})
+def _all_finite(flat):
+    """Whether every entry of a 1-D array is finite: ``Σ x·0`` is 0 for finite entries and NaN as soon as one
+    is NaN or ±inf (unlike a plain sum it cannot overflow; its order is free, so the loop vectorises)."""
+    probe = 0.0
+    for i in range(flat.shape[0]):
+        probe += flat[i] * 0.0
+    return probe == 0.0
+
+
 def _prediction(value: object, ndim: int) -> np.ndarray:
-    arr = as_float_array(value, "prediction", ndim=ndim)
-    # A finite sum proves every entry finite (NaN and ±inf propagate) at a fraction of the cost of
-    # isfinite on every entry; only when it is not (NaN/inf, or a sum that overflowed) look entry by entry.
-    with np.errstate(over="ignore", invalid="ignore"):
-        total = np.sum(arr)
-    if not np.isfinite(total):
+    arr = np.ascontiguousarray(as_float_array(value, "prediction", ndim=ndim))
+    # One pass that proves every entry finite; only when it fails, look entry by entry for the message.
+    if not _all_finite(arr.reshape(-1)):
         require_finite(arr, "prediction")
     if arr.shape[0] == 0:
         raise ValueError(f"prediction must have at least one row; got shape {arr.shape}")
     if ndim == 2 and arr.shape[1] == 0:
         raise ValueError(f"prediction must have at least one column (class); got shape {arr.shape}")
-    return np.ascontiguousarray(arr)
+    return arr
 
 
 def _float_target(value: object, name: str, like: np.ndarray) -> np.ndarray:
@@ -604,7 +611,7 @@ def _run(table, kernel: str, prediction, target, mode: int, reduction: object, b
     impl(prediction, target, mode, denom, vals, grad)
     if reduction == "none":
         return vals.astype(prediction.dtype, copy=False), grad
-    total = float(np.sum(vals, dtype=np.float64))
+    total = float(np.add.reduce(vals, dtype=np.float64))  # NumPy's pairwise sum, without np.sum's wrapper
     return (total / n if reduction == "mean" else total), grad
 
 
