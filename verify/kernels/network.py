@@ -55,6 +55,7 @@ from verify.kernels.activations import (
     activation,
     activation_derivative,
 )
+from verify.kernels.elementary import exp_nonpositive
 
 __all__ = [
     "LAYER_KINDS",
@@ -404,8 +405,30 @@ def _value_and_slope(code, z):
     return math.copysign(t, x), slope
 
 
-@jit
+@jit(inline="always")
+def _tanh_and_slope(x):
+    """``(tanh x, tanh' x)`` as in :func:`_value_and_slope`, with both branches computed and one selected, so
+    that a loop over it vectorises (exp from :mod:`verify.kernels.elementary`, not a libm call)."""
+    a = abs(x)
+    w = a * a
+    p = ((_TANH_P[3] * w + _TANH_P[2]) * w + _TANH_P[1]) * w + _TANH_P[0]
+    q = (((_TANH_Q[4] * w + _TANH_Q[3]) * w + _TANH_Q[2]) * w + _TANH_Q[1]) * w + _TANH_Q[0]
+    t_small = a * p / q
+    e = exp_nonpositive(-2.0 * a, 0.0)
+    r = 1.0 / (1.0 + e)
+    small = a < 0.5
+    t = t_small if small else (1.0 - e) * r
+    slope = 1.0 - t_small * t_small if small else 4.0 * e * r * r
+    return math.copysign(t, x), slope
+
+
+@jit(error_model="numpy")  # no ZeroDivisionError branch (1 + e and Q(w) are ≥ 1): the tanh loop vectorises
 def _activate_row(pre, bias, u, code, residual, slope, i):
+    if code == 2:
+        for j in range(pre.shape[1]):
+            value, slope[i, j] = _tanh_and_slope(np.float64(pre[i, j] + bias[j]))
+            pre[i, j] = value + u[i, j] if residual else value
+        return
     for j in range(pre.shape[1]):
         value, slope[i, j] = _value_and_slope(code, pre[i, j] + bias[j])
         pre[i, j] = value + u[i, j] if residual else value
