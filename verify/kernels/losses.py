@@ -46,7 +46,7 @@ from verify._validate import (
 )
 from verify.kernels._backend import cuda_route, dispatch
 from verify.kernels.activations import row_max
-from verify.kernels.elementary import exp_diff, log1p_nonnegative, two_diff
+from verify.kernels.elementary import exp_diff, exp_nonpositive, log1p_nonnegative, two_diff
 
 __all__ = [
     "REDUCTIONS",
@@ -125,14 +125,34 @@ def _binary_row(mode, x, s, denom):
     return _softplus(-s * x), -s * _sigmoid64(-s * x) / denom
 
 
+@jit(error_model="numpy", inline="always")
+def _logistic_logit_row(x, s, denom):
+    """``(softplus(y), −s·σ(y)/denom)`` with ``y = −s·x``, from one ``e = exp(−|y|)`` and branch-free, so that a
+    loop over it vectorises: ``softplus(y) = max(y, 0) + log1p(e)``, ``σ(y) = 1/(1 + e)`` for ``y ≥ 0`` and
+    ``e/(1 + e)`` below (the forms of :func:`_softplus` and :func:`_sigmoid64`)."""
+    y = -s * np.float64(x)
+    e = exp_nonpositive(-abs(y), 0.0)
+    r = 1.0 / (1.0 + e)
+    sigma = r if y >= 0.0 else e * r
+    return max(y, 0.0) + log1p_nonnegative(e), -s * sigma / denom
+
+
 @_kernel
 def _binary_cpu(x, s, mode, denom, vals, grad):
+    if mode == _LOGISTIC_LOGIT:
+        for i in range(x.shape[0]):
+            vals[i], grad[i] = _logistic_logit_row(x[i], s[i], denom)
+        return
     for i in range(x.shape[0]):
         vals[i], grad[i] = _binary_row(mode, x[i], s[i], denom)
 
 
 @_parallel_kernel
 def _binary_parallel(x, s, mode, denom, vals, grad):
+    if mode == _LOGISTIC_LOGIT:
+        for i in prange(x.shape[0]):
+            vals[i], grad[i] = _logistic_logit_row(x[i], s[i], denom)
+        return
     for i in prange(x.shape[0]):
         vals[i], grad[i] = _binary_row(mode, x[i], s[i], denom)
 
