@@ -737,8 +737,9 @@ def softmax_cross_entropy(prediction, target, *, reduction="mean", backend=None)
     ``σ`` the softmax; gradient ``(Σ_k c_k)·σ(z_i) − c_i`` (``σ(z_i) − e_t``).
 
     Source: ``002_1388b78ad9a2d202.txt``, "Loss Functions": ``L_CE(F, c) = −cᵀ log σ(F)``;
-    ``001_02deb113427fab16.txt``, "Chain rule and Backpropagation". One fused pass per row (max, shifted
-    exponentials, value and gradient); finite and accurate to a few ULPs for logits up to ±1e300.
+    ``001_02deb113427fab16.txt``, "Chain rule and Backpropagation". One fused pass over a block of rows held
+    in cache (max, shifted exponentials, value and gradient; with class indices the exponentials, sums and
+    logarithms are vectorised loops over the block); finite and accurate to a few ULPs for logits up to ±1e300.
     ``prediction``: logits (N, K); ``target``: integer (N,) or float (N, K) rows summing to 1.
     """
     z = _prediction(prediction, 2)
