@@ -44,6 +44,7 @@ __all__ = [
     "elementwise_grid",
     "row_layout",
     "device_sum",
+    "first_nonfinite",
     "compile_all_ptx",
 ]
 
