@@ -97,6 +97,7 @@ _EPS64 = float(np.finfo(np.float64).eps)
 _EPS = {dt: float(np.finfo(dt).eps) for dt in FLOAT_DTYPES}
 _TINY64 = float(np.finfo(np.float64).tiny)
 _CS_STEP = 1e-20
+_CS_DETAIL = f"Im f(x + i·h·e_j)/h, h = {_CS_STEP:g}·max(1,|x_j|)"
 _FLOAT32 = np.dtype(np.float32)
 _DTYPE_NAMES = {dt: str(dt) for dt in FLOAT_DTYPES}
 REFERENCES = ("sympy", "complex step", "central differences")
@@ -490,7 +491,7 @@ class _Checker:
                     if note.split(" at entry")[0] not in " ".join(self.notes):
                         self.notes.append(note)
                 else:
-                    refs.append(_Reference("complex step", cs, err, f"Im f(x + i·h·e_j)/h, h = {_CS_STEP:g}·max(1,|x_j|)"))
+                    refs.append(_Reference("complex step", cs, err, _CS_DETAIL))
             elif self.reference == "complex step":
                 raise ValueError(f"reference='complex step' but {self.ev.complex_status}")
         refs.append(_Reference(
