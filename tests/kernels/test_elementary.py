@@ -112,7 +112,7 @@ def _exp_grid() -> np.ndarray:
         -np.linspace(0.0, 750.0, 3001),  # the whole range, through the subnormals to 0
         -rng.uniform(0.0, 1.0, 1000),  # |r| small and k ∈ {−1, 0}
         -(10.0 ** rng.uniform(-300, 2.5, 1000)),
-        -np.arange(0, 40) * math.log(2.0) + np.array([-1e-12, 0.0, 1e-12])[:, None].repeat(40, axis=1).ravel()[:40],
+        (-np.arange(1, 40)[:, None] * math.log(2.0) + np.array([-1e-12, 0.0, 1e-12])).ravel(),  # k steps
         np.array([0.0, -0.0, -5e-324, -708.39641853226408, -744.44007192138122, -745.13321910194111, -746.0,
                   -1e16]),
     ])
