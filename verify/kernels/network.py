@@ -368,47 +368,12 @@ def _lambert_tanh_coefficients(depth: int) -> tuple[tuple[float, ...], tuple[flo
 _TANH_P, _TANH_Q = _lambert_tanh_coefficients(7)
 
 
-@jit
-def _value_and_slope(code, z):
-    """(σ(z), σ'(z)) for the activation ``code``, from at most one exponential, both to a few ulps.
-
-    The derivatives use the forms of :mod:`verify.kernels.activations` (σ' = e^{−|z|}/(1+e^{−|z|})²,
-    tanh' = 4e^{−2|z|}/(1+e^{−2|z|})², never 1 − tanh² where it cancels) and share the exponential with
-    the value. For |z| < ½, tanh z comes from Lambert's continued fraction (:data:`_TANH_P`,
-    :data:`_TANH_Q`; no exponential, no cancellation) and tanh' = 1 − tanh² ≥ 0.78 there is free of
-    cancellation. ReLU'(0) = 0, as in ``activations.py``.
-    """
-    x = np.float64(z)
-    if code == 0:
-        return x, 1.0
-    if code == 3:
-        if x > 0.0:
-            return x, 1.0
-        return 0.0, 0.0
-    a = abs(x)
-    if code == 1:
-        e = math.exp(-a)
-        r = 1.0 / (1.0 + e)
-        value = r if x >= 0.0 else e * r
-        return value, e * r * r
-    if a < 0.5:
-        w = a * a
-        p = ((_TANH_P[3] * w + _TANH_P[2]) * w + _TANH_P[1]) * w + _TANH_P[0]
-        q = (((_TANH_Q[4] * w + _TANH_Q[3]) * w + _TANH_Q[2]) * w + _TANH_Q[1]) * w + _TANH_Q[0]
-        t = a * p / q
-        slope = 1.0 - t * t
-    else:
-        e = math.exp(-2.0 * a)
-        r = 1.0 / (1.0 + e)
-        t = (1.0 - e) * r
-        slope = 4.0 * e * r * r
-    return math.copysign(t, x), slope
-
-
 @jit(inline="always")
 def _tanh_and_slope(x):
-    """``(tanh x, tanh' x)`` as in :func:`_value_and_slope`, with both branches computed and one selected, so
-    that a loop over it vectorises (exp from :mod:`verify.kernels.elementary`, not a libm call)."""
+    """``(tanh x, tanh' x)`` for a float64 ``x``: for |x| < ½ from Lambert's continued fraction (:data:`_TANH_P`,
+    :data:`_TANH_Q`; no exponential, no cancellation) with tanh' = 1 − tanh² ≥ 0.78 there; above, from
+    e = e^{−2|x|}: tanh|x| = (1 − e)/(1 + e), tanh' = 4e/(1 + e)². Both branches are computed and one is
+    selected, so that a loop over it vectorises (exp from :mod:`verify.kernels.elementary`)."""
     a = abs(x)
     w = a * a
     p = ((_TANH_P[3] * w + _TANH_P[2]) * w + _TANH_P[1]) * w + _TANH_P[0]
@@ -420,6 +385,29 @@ def _tanh_and_slope(x):
     t = t_small if small else (1.0 - e) * r
     slope = 1.0 - t_small * t_small if small else 4.0 * e * r * r
     return math.copysign(t, x), slope
+
+
+@jit
+def _value_and_slope(code, z):
+    """(σ(z), σ'(z)) for the activation ``code``, from at most one exponential, both to a few ulps.
+
+    The derivatives use the forms of :mod:`verify.kernels.activations` (σ' = e^{−|z|}/(1+e^{−|z|})²,
+    tanh' = 4e^{−2|z|}/(1+e^{−2|z|})², never 1 − tanh² where it cancels) and share the exponential with
+    the value; tanh is :func:`_tanh_and_slope`. ReLU'(0) = 0, as in ``activations.py``.
+    """
+    x = np.float64(z)
+    if code == 0:
+        return x, 1.0
+    if code == 3:
+        if x > 0.0:
+            return x, 1.0
+        return 0.0, 0.0
+    if code == 1:
+        e = math.exp(-abs(x))
+        r = 1.0 / (1.0 + e)
+        value = r if x >= 0.0 else e * r
+        return value, e * r * r
+    return _tanh_and_slope(x)
 
 
 @jit(error_model="numpy")  # no ZeroDivisionError branch (1 + e and Q(w) are ≥ 1): the tanh loop vectorises
