@@ -30,6 +30,7 @@ import math
 import numpy as np
 from numba import cuda
 
+from verify.kernels import elementary as _cpu_elementary
 from verify.kernels.cuda._device import BLOCK, DeviceArgs, elementwise_grid, float_signatures, register, row_layout
 
 __all__ = [
@@ -143,15 +144,8 @@ def block_reduce_argmax(vbuf, ibuf, base, tx, tpr, value, index):
     return best, top
 
 
-@cuda.jit(device=True)
-def two_diff(a, b):
-    """``(d, e)`` with ``d = fl(a − b)`` and ``a − b = d + e`` exactly (Knuth's TwoSum), in float64."""
-    a = np.float64(a)
-    b = np.float64(b)
-    d = a - b
-    bv = d - a
-    av = d - bv
-    return d, (a - av) - (b + bv)
+# Knuth's TwoSum, ``a − b = d + e`` exactly in float64: the CPU kernels' Python source compiled for the device.
+two_diff = cuda.jit(device=True)(_cpu_elementary.two_diff.py_func)
 
 
 @cuda.jit(device=True)
