@@ -45,6 +45,7 @@ from verify._validate import (
     require_simplex_rows,
 )
 from verify.kernels._backend import cuda_route, dispatch
+from verify.kernels._finite import count_nonfinite
 from verify.kernels.activations import row_max
 from verify.kernels.elementary import exp_diff, exp_nonpositive, log1p_nonnegative, two_diff
 
@@ -549,20 +550,10 @@ _ENTROPY = _table(_np_entropy, _entropy_cpu, _entropy_parallel)
 # =========================================================================== validation and driver
 
 
-@jit(fastmath={"reassoc"})
-def _all_finite(flat):
-    """Whether every entry of a 1-D array is finite: ``Σ x·0`` is 0 for finite entries and NaN as soon as one
-    is NaN or ±inf (unlike a plain sum it cannot overflow; its order is free, so the loop vectorises)."""
-    probe = 0.0
-    for i in range(flat.shape[0]):
-        probe += flat[i] * 0.0
-    return probe == 0.0
-
-
 def _prediction(value: object, ndim: int) -> np.ndarray:
     arr = np.ascontiguousarray(as_float_array(value, "prediction", ndim=ndim))
     # One pass that proves every entry finite; only when it fails, look entry by entry for the message.
-    if not _all_finite(arr.reshape(-1)):
+    if count_nonfinite(arr.reshape(-1)):
         require_finite(arr, "prediction")
     if arr.shape[0] == 0:
         raise ValueError(f"prediction must have at least one row; got shape {arr.shape}")

@@ -47,6 +47,8 @@ from numba import prange
 from verify._jit import jit, parallel_jit
 from verify._validate import as_float_array, describe, require_choice, require_finite, require_scalar
 from verify.kernels._backend import cuda_route, dispatch
+from verify.kernels._finite import count_nonfinite as _count_nonfinite_cpu
+from verify.kernels._finite import count_nonfinite_parallel as _count_nonfinite_parallel
 
 __all__ = [
     "RULES",
@@ -193,24 +195,6 @@ def bias_correction(beta: float, t: int) -> float:
 
 
 # --------------------------------------------------------------------------- validation of arrays
-
-
-@jit(error_model="numpy")
-def _count_nonfinite_cpu(x):
-    bad = 0
-    for i in range(x.size):
-        if not math.isfinite(x[i]):
-            bad += 1
-    return bad
-
-
-@parallel_jit(error_model="numpy")
-def _count_nonfinite_parallel(x):
-    bad = 0
-    for i in prange(x.size):
-        if not math.isfinite(x[i]):
-            bad += 1
-    return bad
 
 
 def _require_finite_grad(grad: np.ndarray, backend: str) -> None:
