@@ -11,6 +11,8 @@ Layout: level ``l ∈ {0, 1, 2}`` is the step ``h/2^l``; sign ``s ∈ {0, 1}`` i
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from verify._jit import jit
@@ -237,15 +239,10 @@ def complex_step_estimates(imag, step, value, error, third, smooth, eps):
     return cs, cs_error, first
 
 
-_warm = False
-
-
+@functools.cache
 def warm_up() -> None:
     """Compile (or load from the cache) every kernel here for the argument types ``check_gradient`` passes,
     so that the first example of a Hypothesis search is not charged the compilation (its deadline)."""
-    global _warm
-    if _warm:
-        return
     flat = np.zeros(1)
     h, taken, stack = perturbed_points(flat, 1e-3)
     values = np.ones(7)
@@ -253,4 +250,3 @@ def warm_up() -> None:
     judge_smooth(flat, estimates[0], np.ones(1), estimates[5], flat, estimates[1], finite, 32.0, 2.0**-52, 0.0)
     step, points = complex_points(flat, 1e-20)
     complex_step_estimates(points[:, 0].imag.copy(), step, estimates[0], estimates[1], estimates[7], finite, 2.0**-52)
-    _warm = True
