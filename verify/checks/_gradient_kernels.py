@@ -87,10 +87,16 @@ def _median(values):
 def central_estimates(v, taken, h, f0, eps_f):
     """The central-difference reference from ``v[l, s, j] = f(x ± h_l e_j)``.
 
-    Returns ``(estimates, kink, finite, candidates)``: ``estimates`` (8, n) holds the rows value (Richardson
-    ``R(h/4..h/2)``), error, low, high, side_error, curvature, order and third (see ``_Central``);
-    ``candidates`` says whether any entry was a kink candidate (low, high and side_error mean nothing
-    otherwise).
+    Returns ``(estimates, kink, finite, candidates, quartile)``: ``estimates`` (12, n) holds the rows value
+    (Richardson ``R(h/4..h/2)``), error, low, high, side_error, curvature, order, third, noise (the rounding
+    level ``e`` of one value of ``f`` used for the entry's error), flat (1 where all six values equal ``f(x)``:
+    the differences resolved nothing), model (``8·eps_f·max|f|``) and measured (the entry's own rounding level
+    from its differences); ``candidates`` says whether any entry was a kink candidate (low, high and
+    side_error mean nothing otherwise); ``quartile`` is the lower quartile of the measured rounding levels
+    (robust to the few entries a kink or jump inflates).
+
+    The kink test uses the rounding level ``max(model, lower quartile of measured)``: a jump or a curved kink
+    inflates its own entry's measured level (and, among few entries, the median), which must not hide it.
     """
     n = v.shape[2]
     finite = np.empty(n, dtype=np.bool_)
@@ -109,7 +115,8 @@ def central_estimates(v, taken, h, f0, eps_f):
         eta[j] = 8.0 * eps_f * largest
     measured = _noise_measured(d, h[0])
     pooled = 4.0 * _median(measured)
-    out = np.empty((8, n))
+    quartile = np.sort(measured)[n // 4]
+    out = np.empty((12, n))
     kink = np.empty(n, dtype=np.bool_)
     candidates = False
     for j in range(n):
@@ -132,8 +139,9 @@ def central_estimates(v, taken, h, f0, eps_f):
             error = _maximum(error, d23)
         jump0 = abs(sided[0, 0] - sided[0, 1])
         jump2 = abs(sided[2, 0] - sided[2, 1])
+        e_kink = _maximum(eta[j], quartile)
         noise0 = 4.0 * e / h[0, j]
-        noise2 = 4.0 * e / h[2, j]
+        noise2 = 4.0 * e_kink / h[2, j]
         is_kink = (jump2 > 8.0 * noise2) and (jump2 > 0.5 * jump0)
         candidates = candidates or is_kink
         right = 2.0 * sided[2, 0] - sided[1, 0]
@@ -156,7 +164,15 @@ def central_estimates(v, taken, h, f0, eps_f):
         out[5, j] = curvature
         out[6, j] = order
         out[7, j] = third
-    return out, kink, finite, candidates
+        out[8, j] = e
+        flat = True
+        for level in range(3):
+            for s in range(2):
+                flat = flat and v[level, s, j] == f0
+        out[9, j] = 1.0 if flat else 0.0
+        out[10, j] = eta[j]
+        out[11, j] = measured[j]
+    return out, kink, finite, candidates, quartile
 
 
 @_kernel
@@ -202,9 +218,9 @@ def judge_smooth(g, r, ulp_r, curvature, x, reference_error, usable, ulps, eps_d
 
 
 @_kernel
-def complex_points(flat, cs_step):
-    """``(step, stack)`` for the complex step: ``step_j = cs_step·max(1, |x_j|)`` and ``stack`` (n, n), row
-    ``j`` = ``flat + i·step_j·e_j``."""
+def complex_points(flat, cs_step, at_zero):
+    """``(step, stack)`` for the complex step: ``step_j = cs_step·max(1, |x_j|)`` (``at_zero`` where ``x_j = 0``)
+    and ``stack`` (n, n), row ``j`` = ``flat + i·step_j·e_j``."""
     n = flat.shape[0]
     step = np.empty(n)
     stack = np.empty((n, n), dtype=np.complex128)
@@ -212,7 +228,7 @@ def complex_points(flat, cs_step):
         for j in range(n):
             stack[p, j] = flat[j]
     for j in range(n):
-        step[j] = cs_step * max(1.0, abs(flat[j]))
+        step[j] = cs_step * max(1.0, abs(flat[j])) if flat[j] != 0.0 else at_zero
         stack[j, j] += 1j * step[j]
     return step, stack
 
@@ -246,7 +262,7 @@ def warm_up() -> None:
     flat = np.zeros(1)
     h, taken, stack = perturbed_points(flat, 1e-3)
     values = np.ones(7)
-    estimates, _, finite, _ = central_estimates(values[1:].reshape(3, 2, 1), taken, h, 1.0, 2.0**-52)
+    estimates, _, finite, _, _ = central_estimates(values[1:].reshape(3, 2, 1), taken, h, 1.0, 2.0**-52)
     judge_smooth(flat, estimates[0], np.ones(1), estimates[5], flat, estimates[1], finite, 32.0, 2.0**-52, 0.0)
-    step, points = complex_points(flat, 1e-20)
+    step, points = complex_points(flat, 1e-20, 1e-170)
     complex_step_estimates(points[:, 0].imag.copy(), step, estimates[0], estimates[1], estimates[7], finite, 2.0**-52)

@@ -1,121 +1,152 @@
 """``check_gradient``: is ``grad`` the gradient of ``f``?
 
-``f(*args) -> float`` and ``grad(*args) -> array shaped like args[wrt]``. At every point the
-gradient is compared, entry by entry, with up to three independent references, chosen
-automatically and named in the report and in every failure message:
+``f(*args) -> float`` and ``grad(*args) -> array shaped like args[wrt]``. At every point the gradient is
+compared, entry by entry, with up to three independent references, chosen automatically and named in the
+report and in every failure message:
 
-1. **SymPy** (``sympy_expr=``): the exact derivative ``sympy.diff`` of a symbolic twin of ``f``,
-   evaluated with mpmath at 40 digits and correctly rounded to float64. The truth, when given.
-2. **Complex step** (Squire & Trapp 1998; Martins, Sturdza & Alonso 2003):
-   ``∂f/∂x_j ≈ Im f(x + i·h·e_j) / h`` with ``h = 1e-20·max(1, |x_j|)``. There is no subtractive
-   cancellation, so it is accurate to a few float64 ULPs — but only where ``f`` accepts complex
-   input and is analytic (no ``abs``, ``conj``, ``.real``). This is *detected*, not assumed: ``f``
-   must return a complex number for complex input (a ``ComplexWarning`` or an exception disqualifies
-   it), and every smooth entry must agree with the central differences below to within their error
-   estimate; otherwise the complex step is rejected at that point and the report says why.
-3. **Central differences with Richardson extrapolation and a convergence-order test**: with steps
-   ``h, h/2, h/4`` (``h = eps_f^(1/5)·max(1, |x_j|)``, the step that balances an O(h⁴) truncation
-   against the rounding error ``|f|·eps_f/h``), ``D(h) = (f(x+h e_j) − f(x−h e_j)) / 2h`` and
-   ``R = (4 D(h/4) − D(h/2)) / 3``. Its error estimate is ``|R(h/2..h) − R(h/4..h/2)|`` (the Taylor
-   remainder, measured) plus ``6 η / h`` (the rounding of ``f``, ``η = 8·eps_f·max|f|`` near ``x``,
-   where ``eps_f`` is the machine epsilon of the dtype ``f`` returns). The observed order
-   ``log2(|D(h) − D(h/2)| / |D(h/2) − D(h/4)|)`` should be 2; where it is not and the differences are
-   above the rounding level, the error estimate is widened to the last difference.
+1. **SymPy** (``sympy_expr=``): the exact derivative ``sympy.diff`` of a symbolic twin of ``f``, evaluated with
+   mpmath at 40 digits and correctly rounded to float64. The truth, when given.
+2. **Complex step** (Squire & Trapp 1998; Martins, Sturdza & Alonso 2003): ``∂f/∂x_j ≈ Im f(x + i·h·e_j) / h``
+   with ``h = 1e-20·max(1, |x_j|)`` (``1e-10·|x_j|`` where ``0 < |x_j| < 1e-10``, so that ``h`` stays small against
+   ``x_j``: ``√x`` at ``1e-300``; ``1e-170`` at ``x_j = 0``, where ``h²`` underflows and the truncation vanishes). No subtractive cancellation, so it is accurate to a few float64 ULPs — but
+   only where ``f`` accepts complex input and is analytic (no ``abs``, ``conj``, ``.real``). This is
+   *detected*, not assumed: ``f`` must return a complex number for complex input (a ``ComplexWarning`` or an
+   exception disqualifies it), and every smooth entry must agree with the central differences below to
+   within their error bound; otherwise the complex step is rejected at that point and the report says why.
+   Its error: ``4·eps·|value| + h²·|f'''|/6``; an entry where ``Im f`` fell below the normal range (a tiny
+   step times a tiny derivative) is left to the central differences.
+3. **Central differences with Richardson extrapolation**: steps ``h, h/2, h/4`` with
+   ``h = eps_f^(1/5)·max(1, |x_j|)``, ``D(h) = (f(x+h e_j) − f(x−h e_j)) / 2h``, ``R = (4 D(h/4) − D(h/2)) / 3``;
+   error bound ``|R(h/2..h) − R(h/4..h/2)|`` (the truncation, measured) ``+ 6η/h`` (the rounding of ``f``). The
+   rounding level ``η`` of one value of ``f`` is ``8·eps_f·max|f|`` or the level measured in the stack itself;
+   where that is not enough to decide, it is *measured* (Moré & Wild, "Estimating computational noise",
+   SIAM J. Sci. Comput. 33(3), 2011; :mod:`verify.checks._measure`). ``eps_f`` is the precision ``f``
+   really computes in: that of the dtype it returns, or float32's where ``f``'s measured noise is 64× above
+   its dtype's (a function that computes in float32 and returns a Python float).
 
-The most accurate available reference decides (SymPy, else complex step, else central differences);
-the others cross-check it. ``f`` is always evaluated on the float64 (complex128) promotion of
-``args[wrt]``, so a float32 point is judged against a float64 reference.
+The most accurate reference decides (SymPy, else complex step, else central differences), entry by entry
+where one has nothing to say at an entry; the others cross-check it. ``f`` is evaluated on the float64
+(complex128) promotion of ``args[wrt]``, so a float32 point is judged against a float64 reference.
 
-**Tolerance.** Entry ``j`` of the computed gradient ``g`` (of dtype ``d``, the dtype of
-``args[wrt]``) passes when ``|g_j − r_j| ≤ τ_j`` with::
+**Tolerance.** Entry ``j`` of the computed gradient ``g`` (dtype ``d``, that of ``args[wrt]``) passes when
+``|g_j − r_j| ≤ τ_j``::
 
-    τ_j = ulps · ulp_d(r_j)                   # rounding of g itself, in ULPs of d (default 32)
-        + ulps · eps_d · |∂²f/∂x_j²| · |x_j|  # conditioning: the exact gradient at an input within
-                                              #   `ulps` ULPs of x_j (backward error, diagonal part)
-        + atol                                # explicit absolute slack, default 0
-        + 2 · e_j                             # twice the error estimate of the reference
+    τ_j = ulps · ulp_d(r_j)                    # (a) rounding of g itself, in ULPs of d (default 32)
+        + ulps · eps_d · |∂²f/∂x_j²| · |x_j|   # (b) conditioning: the exact gradient at an input `ulps` ULPs
+                                               #     away (backward error, diagonal part)
+        + N_j                                  # (b) the measured rounding noise of g at the point
+        + atol                                 #     explicit absolute slack, default 0
+        + 2 · e_j                              # (c) twice the error bound of the reference
 
-``ulp_d(r)`` is ``numpy.spacing(|r|)`` in dtype ``d``, which is never 0 (the smallest subnormal at
-``r = 0``), so the measure is relative: a gradient that underflows to 0 where the truth is 1e-18 fails
-by about 1e15 ULPs instead of hiding under an absolute tolerance. Nothing scales with the size of the
-array: each entry is judged on its own. ``ulps = 32`` allows the rounding of a few dozen correctly
-rounded, well-conditioned operations; a gradient that is a difference of O(1) terms (e.g.
-``softmax − onehot`` near a one-hot softmax) loses relative accuracy by cancellation and needs an
-explicit ``atol`` (e.g. ``atol = 32·eps``), which is then stated in the report, never hidden.
+``N_j`` is measured only where the other terms do not suffice: ``grad`` is re-evaluated at inputs a few ULPs
+away and further (:mod:`verify.checks._measure`), and the Moré–Wild difference table of each entry gives
+its noise level ``σ_j`` and ``N_j = NOISE_BOUND·σ_j`` (:mod:`verify.checks._noise`: a bound exceeded with
+probability below 10⁻⁶ by noise). So a correct formula that cancels (layer norm, ``softmax − onehot``,
+``1 − tanh²`` short of saturation) is judged by the rounding it really has, while a wrong term, slope, sign
+or factor (a systematic error, not noise), an underflow to 0 (a constant shows no noise), and a float64
+gradient computed in float32 (its values do not change at float64 spacings, and are float32 numbers or
+float32-cell constant) are caught. ``ulp_d(r)`` is ``numpy.spacing(|r|)`` in ``d``, never 0, so the measure is
+relative: a gradient that underflows to 0 where the truth is 1e-18 fails by about 1e15 ULPs.
 
-**Kinks.** Where the one-sided slopes ``(f(x ± h e_j) − f(x)) / ±h`` differ by an amount that does
-not shrink with ``h`` (ReLU at 0, the hinge at its margin, ``max`` at a tie), any value in
-``[min(left, right), max(left, right)]`` (the one-sided limits, extrapolated) is accepted for that
-entry and the report counts a kink. Coordinates are judged one at a time, so at a tie of ``max`` the
-box ``[0, 1]^k`` is accepted, which contains the true subdifferential (the simplex).
+**Unverified.** An entry no available reference can resolve is *unverified*: counted in the report with the
+reason and the remedy, never a failure and never a silent pass — ``f`` not finite within the central step;
+a kink that cannot be located at the resolution ``f`` allows; a reference whose error bound cannot tell the
+computed value from 0 or from twice itself (``2e_j > max(τ_j − 2e_j, |g_j|/2, ulps·eps_d·S)``, ``S`` the largest
+entry of the gradient at the point: a 9e-16 derivative next to ``|f| ≈ 1`` when ``f`` is not complex-analytic). An unverified entry whose error exceeds even ``τ_j`` is
+still wrong.
 
-``inputs`` is one point (a tuple of arrays; the other arguments may be anything ``f`` takes, e.g.
-integer labels) or a Hypothesis strategy of such tuples: then the search runs (``@given`` inside,
-with ``target()`` pushing towards the largest error / tolerance), and a failure is shrunk before it
-is raised. It runs under the active Hypothesis profile (the ``verify`` pytest plugin's, or
-Hypothesis' default in a plain script); call it from a plain test, not from inside another
-``@given`` test.
+**Kinks and jumps** (:mod:`verify.checks._kinks`). Where the one-sided slopes at ``h`` differ by more than
+the rounding allows, the steps are shrunk geometrically down to the resolution ``f`` allows. A kink *at the
+point* (ReLU at 0, the hinge at its margin, ``max`` at a tie; or one closer than ``f`` can resolve) accepts
+any value between the one-sided limits; a kink *next to* the point does not: the ordinary derivative is
+demanded, from steps that stay on one side (``|x|`` at ``x = −5e-8``). Coordinates are judged one at a
+time, so at a tie of ``max`` the box ``[0, 1]^k`` is accepted, which contains the true subdifferential. Where
+``f`` is not continuous (``|f(x ± t e_j) − f(x)|`` does not shrink with ``t``), the check fails with
+"f is not continuous at …", unless ``jumps="allow"`` declares such points: then the entry is reported as
+not differentiable, counted, and not judged.
 
-If ``f`` accepts a stack of points along a new leading axis of ``args[wrt]`` and returns one value
-per point (vectorised, e.g. written with ``axis=-1`` and ``...``), all perturbed points are evaluated
-in one call; this is detected on the first point and verified against scalar calls (``vectorized=``
-forces it on or off).
+**Inputs.** ``args[wrt]`` may hold ``±∞`` where ``f`` is finite (a masked logit): the derivative along such an
+entry is the limit 0 (a nonzero limit would make ``f`` diverge) and must be 0. NaN is an error. Every call
+of ``f`` and ``grad`` gets copies of the arguments (``f`` or ``grad`` writing into its input changes neither the
+caller's arrays nor the judge's points).
 
-Known limits: the complex step propagates derivatives through ``f``'s own formula, so cancellation
-inside ``f`` (forward-mode) limits it — pass ``sympy_expr`` for the truth at such points. Central
-differences cannot resolve gradient entries below ``|f|·eps^(4/5)``; the report names the references
-used, so a check that relied on them says so.
+``inputs`` is one point (a tuple of arrays; the other arguments may be anything ``f`` takes, e.g. integer
+labels) or a Hypothesis strategy of such tuples: then the search runs (``@given`` inside, no deadline,
+``target()`` pushing towards the largest error / tolerance), and a failure is shrunk before it is raised.
+It runs under the active Hypothesis profile (the ``verify`` pytest plugin's, or Hypothesis' default in a
+plain script); call it from a plain test, not from inside another ``@given`` test. A search that runs over
+2 s shows its progress on stderr (outside pytest).
+
+If ``f`` accepts a stack of points along a new leading axis of ``args[wrt]`` and returns one value per point
+(vectorised, e.g. written with ``axis=-1`` and ``...``), all perturbed points are evaluated in one call; this
+is detected on the first point and verified against scalar calls (``vectorized=`` forces it on or off). The
+extra evaluations of the measured tolerance (noise of ``f`` and ``grad``, kink location) are made only at
+points where the cheap terms (a), (b) diagonal, (c) do not already decide.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+import numbers
+import os
 import time
-import warnings
-import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from verify._validate import FLOAT_DTYPES, require_finite
-from verify.checks._gradient_kernels import (
-    central_estimates,
-    complex_points,
-    complex_step_estimates,
-    judge_smooth,
-    perturbed_points,
-    warm_up,
+from verify._validate import FLOAT_DTYPES
+from verify.checks import _kinks
+from verify.checks._evaluate import Evaluator, as_scalar, fresh
+from verify.checks._gradient_kernels import judge_smooth, warm_up
+from verify.checks._measure import f_noise, gradient_noise
+from verify.checks._references import (
+    Central,
+    ComplexStep,
+    Reference,
+    SympyReference,
+    accept_complex_step,
+    central,
+    complex_step,
+    require_agreement,
+    steps,
+    with_noise,
 )
 from verify.checks.failure import CheckFailure, error_table, format_arguments
 
 __all__ = ["check_gradient", "GradientReport"]
 
-_EPS64 = float(np.finfo(np.float64).eps)
 _EPS = {dt: float(np.finfo(dt).eps) for dt in FLOAT_DTYPES}
-_TINY64 = float(np.finfo(np.float64).tiny)
-_CS_STEP = 1e-20
-_CS_DETAIL = f"Im f(x + i·h·e_j)/h, h = {_CS_STEP:g}·max(1,|x_j|)"
+_EPS64 = _EPS[np.dtype(np.float64)]
+_EPS32 = _EPS[np.dtype(np.float32)]
 _FLOAT32 = np.dtype(np.float32)
 _DTYPE_NAMES = {dt: str(dt) for dt in FLOAT_DTYPES}
 REFERENCES = ("sympy", "complex step", "central differences")
+JUMPS = ("fail", "allow")
+_CENTRAL_DETAIL = "Richardson on steps h, h/2, h/4 with h = eps_f^(1/5)·max(1,|x_j|)"
 
-# What was learned about a function object (vectorised? complex-capable?), so that repeated checks of
-# the same f skip the detection; the vectorised result is still verified at every point.
-_LEARNED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# Why an entry is unverified, and how to get a verdict.
+_NOT_FINITE = ("f is not finite within the central-difference step of the entry",
+               "pass sympy_expr= or check at a point where f is finite around")
+_NO_RESOLUTION = ("the reference's error bound cannot tell the computed value from 0 or from twice itself",
+                  "pass sympy_expr=, write f so that it takes complex input (complex-analytic), or compute f in "
+                  "float64")
+_KINK_UNLOCATED = ("a kink could not be located at the resolution f allows",
+                   "pass sympy_expr= or check at a point away from the kink")
+_NOT_DIFFERENTIABLE = "not differentiable (a jump of f, declared with jumps='allow')"
 
 
 @dataclass(frozen=True)
 class GradientReport:
     """What ``check_gradient`` verified.
 
-    ``worst_ratio`` is the largest error / tolerance over all entries and examples (≤ 1 on
-    success); ``worst_ulps`` the largest error in ULPs of the gradient's dtype at a smooth entry;
-    ``references`` counts, per reference, the examples it decided; ``kinks`` counts entries judged
-    by their subdifferential; ``unverified`` counts entries no reference could evaluate (``f`` not
-    finite around them).
+    ``worst_ratio`` is the largest error / tolerance over all entries and examples (≤ 1 on success);
+    ``worst_ulps`` the largest error in ULPs of the gradient's dtype at a smooth entry; ``references`` counts,
+    per reference, the examples it decided; ``kinks`` counts entries judged by their subdifferential;
+    ``unverified`` counts entries no reference could resolve, with ``unverified_reasons`` (each reason and its
+    remedy); ``jumps`` counts entries where ``f`` jumps, declared with ``jumps="allow"``.
     """
 
     examples: int
@@ -133,45 +164,31 @@ class GradientReport:
     atol: float
     seconds: float
     notes: tuple[str, ...] = ()
+    jumps: int = 0
+    unverified_reasons: tuple[str, ...] = ()
+    noise_measured: int = 0
 
     def __str__(self) -> str:
         refs = ", ".join(f"{name} ×{count}" for name, count in self.references.items() if count) or "none"
         lines = [
             f"check_gradient: {self.examples} example(s) passed in {self.seconds:.3g} s "
-            f"({self.dtype}, tolerance {self.ulps:g} ULPs + conditioning, atol {self.atol:.3g})",
+            f"({self.dtype}, tolerance {self.ulps:g} ULPs + conditioning + measured noise, atol {self.atol:.3g})",
             f"  worst error: {self.worst_ratio:.3g} of the tolerance, {self.worst_ulps:.3g} ULPs, "
             f"{self.worst_abs_error:.3g} absolute",
             f"  decided by: {refs}",
             "  cross-checked by: " + (", ".join(f"{n} ×{c}" for n, c in self.cross_checks.items() if c) or "none"),
             f"  kinks met: {self.kinks} entr{'y' if self.kinks == 1 else 'ies'} in {self.kink_examples} example(s)",
         ]
+        if self.noise_measured:
+            lines.append(f"  entries judged with their measured rounding noise: {self.noise_measured}")
+        if self.jumps:
+            lines.append(f"  not differentiable (jumps of f, allowed): {self.jumps} entr"
+                         f"{'y' if self.jumps == 1 else 'ies'}")
         if self.unverified:
-            lines.append(f"  UNVERIFIED entries (f not finite near them): {self.unverified}")
+            lines.append(f"  UNVERIFIED entries: {self.unverified}")
+            lines.extend(f"    {reason}" for reason in self.unverified_reasons)
         lines.extend(f"  note: {note}" for note in self.notes)
         return "\n".join(lines)
-
-
-@dataclass
-class _Reference:
-    name: str
-    value: np.ndarray  # float64, flat
-    error: np.ndarray  # error estimate per entry, flat
-    detail: str = ""
-
-
-@dataclass
-class _Central:
-    value: np.ndarray
-    error: np.ndarray
-    kink: np.ndarray
-    low: np.ndarray | None  # the one-sided limits and their error: None when no entry is a kink
-    high: np.ndarray | None
-    side_error: np.ndarray | None
-    curvature: np.ndarray
-    order: np.ndarray
-    finite: np.ndarray
-    eps_f: float
-    third: np.ndarray
 
 
 @dataclass
@@ -184,23 +201,45 @@ class _PointResult:
     unverified: int
 
 
+@dataclass
+class _Point:
+    """One point and what was computed there (flat float64 arrays over args[wrt])."""
+
+    args: tuple
+    x: np.ndarray  # args[wrt] as given
+    x64: np.ndarray
+    g: np.ndarray  # grad(*args) as returned
+    gf: np.ndarray  # flat float64
+    f0: float
+
+
+@dataclass
+class _Verdict:
+    """Per-entry outcome of the full (slow) judgement."""
+
+    r: np.ndarray
+    e: np.ndarray
+    tol: np.ndarray
+    parts: dict[str, np.ndarray]
+    ratio: np.ndarray
+    abs_err: np.ndarray
+    ulps: np.ndarray
+    kink: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    jump: np.ndarray
+    unverified: np.ndarray  # reason index + 1, 0 where verified
+    noise: np.ndarray  # the measured noise bound (0 where not measured)
+    note: list[str]
+    primary: Reference
+    refs: list[Reference]
+    central: Central
+    jumps: list[str] = field(default_factory=list)
+    coarse: str = ""
+
+
 # ---------------------------------------------------------------------------------------------
 # argument handling
-
-
-def _as_scalar(value: object, what: str) -> float:
-    """A real scalar from ``f``, or a TypeError that says what came back."""
-    arr = np.asarray(value)
-    if arr.ndim != 0:
-        raise TypeError(
-            f"{what} must return a scalar (a float or a 0-d array); got an array of shape {arr.shape}: "
-            "reduce it (e.g. .sum() or .mean()) inside f"
-        )
-    if arr.dtype.kind == "c":
-        raise TypeError(f"{what} returned a complex value {arr.item()!r} for real input")
-    if arr.dtype.kind not in "fiu":
-        raise TypeError(f"{what} must return a real number; got {type(value).__name__} {value!r}")
-    return float(arr)
 
 
 def _validate_point(point: object, wrt: int) -> tuple[tuple, np.ndarray]:
@@ -210,8 +249,6 @@ def _validate_point(point: object, wrt: int) -> tuple[tuple, np.ndarray]:
             f"strategy of such tuples; got {type(point).__name__}"
         )
     args = tuple(point)
-    if not isinstance(wrt, (int, np.integer)) or isinstance(wrt, bool):
-        raise TypeError(f"wrt must be an integer index into the arguments; got {wrt!r}")
     if not 0 <= wrt < len(args):
         raise ValueError(f"wrt={wrt} is out of range for {len(args)} argument(s)")
     x = args[wrt]
@@ -222,12 +259,17 @@ def _validate_point(point: object, wrt: int) -> tuple[tuple, np.ndarray]:
                         f"got dtype {x.dtype}")
     if x.size == 0:
         raise ValueError(f"args[{wrt}] is empty (shape {x.shape}): there is no gradient to check")
-    require_finite(x, f"args[{wrt}]")
+    nan = np.isnan(x)
+    if nan.any():
+        index = tuple(int(i) for i in np.argwhere(nan)[0])
+        raise ValueError(f"args[{wrt}] must not be NaN; args[{wrt}][{', '.join(map(str, index))}] = nan "
+                         f"({int(nan.sum())} NaN entr{'y' if nan.sum() == 1 else 'ies'}); ±inf is allowed where f "
+                         "is finite")
     return args, x
 
 
 def _computed_gradient(grad: Callable, args: tuple, x: np.ndarray, wrt: int) -> np.ndarray:
-    g = np.asarray(grad(*args))
+    g = np.asarray(grad(*fresh(args)))
     if g.shape != x.shape:
         raise ValueError(
             f"grad returned shape {g.shape} but args[{wrt}] has shape {x.shape}: grad(*args) must return "
@@ -240,186 +282,19 @@ def _computed_gradient(grad: Callable, args: tuple, x: np.ndarray, wrt: int) -> 
     return g
 
 
-# ---------------------------------------------------------------------------------------------
-# evaluating f on many points
-
-
-class _Evaluator:
-    """Evaluates ``f`` on a stack of values of ``args[wrt]``: one vectorised call when ``f`` supports it."""
-
-    def __init__(self, f: Callable, wrt: int, vectorized: bool | None) -> None:
-        self.f = f
-        self.wrt = wrt
-        self.forced = vectorized is True
-        try:
-            learned = _LEARNED.setdefault(f, {})
-        except TypeError:  # not weak-referenceable (e.g. a builtin): learn afresh each call
-            learned = {}
-        self.learned = learned
-        # None: not decided yet
-        self.vectorized = vectorized if vectorized is not None else learned.get("vectorized")
-        # None: untried; "ok"; else the reason it is unusable
-        self.complex_status: str | None = learned.get("complex")
-
-    def _call(self, args: tuple, value: np.ndarray) -> Any:
-        replaced = args[: self.wrt] + (value,) + args[self.wrt + 1:]
-        return self.f(*replaced)
-
-    def scalar(self, args: tuple, value: np.ndarray) -> float:
-        return _as_scalar(self._call(args, value), "f")
-
-    def many(self, args: tuple, stack: np.ndarray, known: float) -> np.ndarray:
-        """``f`` at every ``stack[k]``; ``stack[0]`` is a point where ``f`` is already ``known``."""
-        if self.vectorized is not False:
-            out = self._try_batch(args, stack, known)
-            if out is not None:
-                return out
-        return np.array([known] + [self.scalar(args, point) for point in stack[1:]], dtype=np.float64)
-
-    def _try_batch(self, args: tuple, stack: np.ndarray, known: float) -> np.ndarray | None:
-        out = self._batch(args, stack, known)
-        self.learned["vectorized"] = self.vectorized
-        return out
-
-    def _batch(self, args: tuple, stack: np.ndarray, known: float) -> np.ndarray | None:
-        forced = self.forced
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                out = np.asarray(self._call(args, stack))
-        except Exception:
-            if forced:
-                raise
-            self.vectorized = False
-            return None
-        if out.shape != (stack.shape[0],) or out.dtype.kind not in "fiu":
-            if forced:
-                raise TypeError(
-                    f"vectorized=True but f returned shape {out.shape} for a stack of {stack.shape[0]} points; "
-                    f"expected ({stack.shape[0]},)"
-                )
-            self.vectorized = False
-            return None
-        out = out.astype(np.float64, copy=False)
-        # Verified at every point against the scalar value, and once more at the last point when
-        # the decision is first made.
-        checks = [(0, known)]
-        if self.vectorized is None:
-            checks.append((stack.shape[0] - 1, self.scalar(args, stack[-1])))
-        for k, single in checks:
-            scale = max(abs(single), abs(out[k]), _TINY64)
-            # Batched and single calls may sum in another order: allow a few ULPs of |f| per term.
-            if not (abs(single - out[k]) <= 64 * _EPS64 * scale or (np.isnan(single) and np.isnan(out[k]))):
-                if forced:
-                    raise ValueError(f"vectorized=True but f on a stack disagrees with f on point {k}: "
-                                     f"{out[k]!r} vs {single!r}")
-                self.vectorized = False
-                return None
-        self.vectorized = True
-        return out
-
-    def many_complex(self, args: tuple, stack: np.ndarray) -> np.ndarray | None:
-        """``Im f`` at every complex ``stack[k]``, or None when ``f`` cannot take complex input."""
-        out = self._many_complex(args, stack)
-        self.learned["complex"] = self.complex_status
-        return out
-
-    def _many_complex(self, args: tuple, stack: np.ndarray) -> np.ndarray | None:
-        if self.complex_status not in (None, "ok"):
-            return None
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", np.exceptions.ComplexWarning)
-                warnings.simplefilter("ignore", RuntimeWarning)
-                if self.vectorized:
-                    out = np.asarray(self._call(args, stack))
-                    if out.shape != (stack.shape[0],):
-                        raise TypeError(f"returned shape {out.shape} for a complex stack")
-                else:
-                    out = np.array([np.asarray(self._call(args, p)) for p in stack])
-                    if out.shape != (stack.shape[0],):
-                        raise TypeError(f"returned shape {out.shape[1:]} for complex input")
-        except Exception as exc:  # noqa: BLE001 - any failure means "not usable with complex input"
-            self.complex_status = f"f does not accept complex input ({type(exc).__name__}: {exc})"
-            return None
-        if out.dtype.kind != "c":
-            self.complex_status = f"f returns {out.dtype} for complex input (it drops the imaginary part)"
-            return None
-        self.complex_status = "ok"
-        return out.imag.astype(np.float64)
-
-
-# ---------------------------------------------------------------------------------------------
-# the references
-
-
-def _steps(x: np.ndarray, eps_f: float) -> np.ndarray:
-    return eps_f ** 0.2 * np.maximum(1.0, np.abs(x))
-
-
-def _central(ev: _Evaluator, args: tuple, x64: np.ndarray, f0: float, eps_f: float) -> _Central:
-    # The formulas of the module docstring, evaluated entry by entry in verify.checks._gradient_kernels: steps
-    # h, h/2, h/4 (level) and ± (sign); D(h) = (f(x+h) − f(x−h)) / (hp + hm) with the steps actually taken;
-    # η, the rounding error of one evaluation of f near x, modelled as 8·eps_f·|f| and also measured
-    # (D(h) − 5 D(h/2) + 4 D(h/4) cancels the h² term and most of the h⁴ term, leaving rounding noise of at
-    # most 27 η / h; pooled over the coordinates as 4 × the median, as one coordinate's sample can be small
-    # by chance); Richardson R(h/2..h), R(h/4..h/2) and the observed order; a kink where the one-sided
-    # slopes jump by more than the noise, by an amount that does not shrink with h, and their extrapolated
-    # limits differ; the third derivative bounded through D(h) − D(h/2) = f⁽³⁾·h²/8 + O(h⁴).
-    shape, flat = x64.shape, x64.ravel()
-    n = flat.size
-    h, taken, stack = perturbed_points(flat, eps_f ** 0.2)
-    values = ev.many(args, stack.reshape((6 * n + 1,) + shape), f0)
-    estimates, kink, finite, candidates = central_estimates(values[1:].reshape(3, 2, n), taken, h, f0, eps_f)
-    value, error, low, high, side_error, curvature, order, third = estimates
-    if not candidates:
-        low = high = side_error = None
-    return _Central(value=value, error=error, kink=kink, low=low, high=high, side_error=side_error,
-                    curvature=curvature, order=order, finite=finite, eps_f=eps_f, third=third)
-
-
-def _complex_step(ev: _Evaluator, args: tuple, x64: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
-    """``(Im f(x + i·h_j·e_j) for each j, h)``, or ``(None, h)`` when ``f`` cannot take complex input."""
-    step, stack = complex_points(x64.ravel(), _CS_STEP)
-    return ev.many_complex(args, stack.reshape((step.size,) + x64.shape)), step
-
-
-class _SympyReference:
-    """Exact gradient of ``sympy_expr(*args)`` (the symbolic twin of f), evaluated at 40 digits."""
-
-    def __init__(self, sympy_expr: Callable, wrt: int) -> None:
-        self.sympy_expr = sympy_expr
-        self.wrt = wrt
-        self._cache: dict[tuple, Callable] = {}
-
-    def __call__(self, args: tuple, x: np.ndarray) -> np.ndarray:
-        import mpmath
-        import sympy
-
-        key = (x.shape, tuple(repr(a) for i, a in enumerate(args) if i != self.wrt))
-        fn = self._cache.get(key)
-        if fn is None:
-            symbols = np.array(sympy.symbols(f"x0:{x.size}", real=True), dtype=object).reshape(x.shape)
-            sym_args = args[: self.wrt] + (symbols,) + args[self.wrt + 1:]
-            expr = sympy.sympify(self.sympy_expr(*sym_args))
-            derivatives = [sympy.diff(expr, s) for s in symbols.ravel()]
-            fn = sympy.lambdify(list(symbols.ravel()), derivatives, modules="mpmath")
-            self._cache[key] = fn
-        with mpmath.workdps(40):
-            values = fn(*[mpmath.mpf(float(v)) for v in x.ravel()])  # mpf(float) is exact
-            return np.array([float(mpmath.mpf(v)) for v in values], dtype=np.float64)
-
-
-def _require_agreement(exact: _Reference, other: _Reference, smooth: np.ndarray, args: tuple) -> None:
-    """The symbolic twin must be the derivative of f: a disagreement is a bad argument, not a verdict."""
-    gap = np.abs(exact.value - other.value)
-    bad = smooth & ~(gap <= 4.0 * other.error + 64.0 * _EPS64 * np.abs(exact.value))
-    if bad.any():
-        j = int(np.argmax(bad))
-        raise ValueError(
-            f"sympy_expr does not describe f: its derivative at entry {j} is {float(exact.value[j])!r} but "
-            f"{other.name} on f give {float(other.value[j])!r} ± {other.error[j]:.2g}\n{format_arguments(args)}"
-        )
+def _number(value: object, name: str, *, integer: bool = False, positive: bool = False) -> float | int:
+    """A real (or integer) option, numpy scalars included, or a ValueError naming it."""
+    kind = numbers.Integral if integer else numbers.Real
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, kind):
+        what = "a positive integer" if integer else "a finite number >= 0"
+        raise ValueError(f"{name} must be {what}; got {value!r}")
+    number = int(value) if integer else float(value)
+    if integer:
+        if number < 1:
+            raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    elif not math.isfinite(number) or number < 0 or (positive and number == 0):
+        raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
+    return number
 
 
 # ---------------------------------------------------------------------------------------------
@@ -435,8 +310,9 @@ class _Checker:
     atol: float
     reference: str
     worst: int
-    sympy_ref: _SympyReference | None
-    ev: _Evaluator
+    jumps_allowed: bool
+    sympy_ref: SympyReference | None
+    ev: Evaluator
     examples: int = 0
     worst_ratio: float = 0.0
     worst_ulps: float = 0.0
@@ -444,172 +320,375 @@ class _Checker:
     kinks: int = 0
     kink_examples: int = 0
     unverified: int = 0
+    jumps: int = 0
+    noise_measured: int = 0
     dtype: str = ""
     decided: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REFERENCES, 0))
     cross: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REFERENCES, 0))
     notes: list[str] = field(default_factory=list)
+    reasons: dict[str, None] = field(default_factory=dict)
     _validated: bool = False
 
     def check_point(self, point: object) -> _PointResult:
+        __tracebackhide__ = True
         args, x = _validate_point(point, self.wrt)
         g = _computed_gradient(self.grad, args, x, self.wrt)
         x64 = x.astype(np.float64)
-        raw = self.ev._call(args, x64)
-        f0 = _as_scalar(raw, "f")
+        raw = self.ev.call(args, x64)
+        f0 = as_scalar(raw, "f")
         if not self._validated and x.dtype != np.float64:
-            _as_scalar(self.f(*args), "f")  # f must also take the point in its own dtype
+            as_scalar(self.f(*fresh(args)), "f")  # f must also take the point in its own dtype
             self._validated = True
         if not math.isfinite(f0):
             raise ValueError(f"f is not finite at the input: f(*args) = {f0!r}\n{format_arguments(args)}")
-        # f's rounding is that of the dtype it computes in (float32 if it casts its input down).
-        eps_f = _EPS64 if isinstance(raw, float) or np.asarray(raw).dtype != _FLOAT32 else _EPS[_FLOAT32]
-        central = _central(self.ev, args, x64, f0, eps_f)
-        refs = self._references(args, x64, central)
-        result = self._judge(args, x, x64, g, central, refs)
+        pt = _Point(args, x, x64, g, g.astype(np.float64, copy=False).ravel(), f0)
+        # f's rounding is that of the dtype it computes in: float32 if it returns float32, or if its
+        # measured noise is far above its return dtype's (a float32 computation returned as a Python float).
+        eps_f = _EPS64 if isinstance(raw, float) or np.asarray(raw).dtype != _FLOAT32 else _EPS32
+        cen = central(self.ev, args, x64, f0, eps_f)
+        if eps_f < _EPS32 and cen.quartile > 64.0 * eps_f * abs(f0):
+            cen = central(self.ev, args, x64, f0, _EPS32)
+        cs = self._complex(args, x64)
+        result = self._fast(pt, cen, cs)
+        if result is None:
+            result = self._slow(pt, cen, cs)
         self.examples += 1
         self.dtype = _DTYPE_NAMES[x.dtype]  # str(dtype) costs microseconds per example
         return result
 
-    def _references(self, args: tuple, x64: np.ndarray, central: _Central) -> list[_Reference]:
-        refs: list[_Reference] = []
-        smooth = central.finite & ~central.kink
-        if self.sympy_ref is not None and self.reference in ("auto", "sympy"):
-            value = self.sympy_ref(args, x64)
-            refs.append(_Reference("sympy", value, 0.5 * np.spacing(np.abs(value)), "sympy.diff, mpmath 40 digits"))
-        if self.reference in ("auto", "complex step"):
-            imag, step = _complex_step(self.ev, args, x64)
-            if imag is not None:
-                # Coarse cross-validation: the complex step must agree with the central differences
-                # wherever they resolve the derivative; a disagreement means f is not analytic here.
-                # Its error: rounding (a few ULPs: no cancellation) + truncation h²·|f'''|/6.
-                cs, err, j = complex_step_estimates(imag, step, central.value, central.error, central.third, smooth,
-                                                    _EPS64)
-                if j >= 0:
-                    note = (f"complex step rejected at a point: it gives {float(cs[j])!r} at entry {j} where central "
-                            f"differences give {float(central.value[j])!r} ± {central.error[j]:.2g} "
-                            "(f is not analytic there)")
-                    if note.split(" at entry")[0] not in " ".join(self.notes):
-                        self.notes.append(note)
-                else:
-                    refs.append(_Reference("complex step", cs, err, _CS_DETAIL))
-            elif self.reference == "complex step":
-                raise ValueError(f"reference='complex step' but {self.ev.complex_status}")
-        refs.append(_Reference(
-            "central differences", central.value, central.error,
-            "Richardson on steps h, h/2, h/4 with h = eps_f^(1/5)·max(1,|x_j|)",
-        ))
-        if refs[0].name == "sympy":
-            _require_agreement(refs[0], refs[1], smooth, args)
-        return refs
+    # -- references --------------------------------------------------------------------------
 
-    def _judge(self, args: tuple, x: np.ndarray, x64: np.ndarray, g: np.ndarray, central: _Central,
-               refs: list[_Reference]) -> _PointResult:
+    def _complex(self, args: tuple, x64: np.ndarray) -> ComplexStep | None:
+        if self.reference not in ("auto", "complex step"):
+            return None
+        cs = complex_step(self.ev, args, x64)
+        if cs.imag is None:
+            if self.reference == "complex step":
+                raise ValueError(f"reference='complex step' but {self.ev.complex_status}")
+            return None
+        return cs
+
+    def _references(self, pt: _Point, cen: Central, cs: ComplexStep | None) -> tuple[list[Reference], bool]:
+        """The references in order of accuracy, and whether the complex step was rejected at this point."""
+        refs: list[Reference] = []
+        rejected = False
+        if self.sympy_ref is not None and self.reference in ("auto", "sympy"):
+            value = self.sympy_ref(pt.args, pt.x64)
+            refs.append(Reference("sympy", value, 0.5 * np.spacing(np.abs(value)), "sympy.diff, mpmath 40 digits"))
+        if cs is not None:
+            ref, j = accept_complex_step(cs, cen)
+            if ref is None:
+                rejected = True
+                note = (f"complex step rejected at a point: it gives {float(cs.imag[j] / cs.step[j])!r} at entry {j} "
+                        f"where central differences give {float(cen.value[j])!r} ± {cen.error[j]:.2g} "
+                        "(f is not analytic there)")
+                if self.reference == "complex step":
+                    raise ValueError(f"reference='complex step' but {note}")
+                self._remember_note(note)
+            else:
+                refs.append(ref)
+        if self.reference in ("auto", "central differences") or not refs:
+            refs.append(Reference("central differences", cen.value, cen.error, _CENTRAL_DETAIL))
+        if refs[0].name == "sympy" and len(refs) > 1:
+            require_agreement(refs[0], refs[-1], cen.finite & ~cen.kink & ~cen.flat, pt.args)
+        return refs, rejected
+
+    def _remember_note(self, note: str) -> None:
+        if note.split(" at entry")[0] not in " ".join(self.notes):
+            self.notes.append(note)
+
+    @staticmethod
+    def _entrywise(refs: list[Reference]) -> tuple[np.ndarray, np.ndarray]:
+        """Per entry, the value and error of the most accurate reference with something to say there."""
+        r, e = refs[0].value.copy(), refs[0].error.copy()
+        for other in refs[1:]:
+            missing = ~np.isfinite(e) | ~np.isfinite(r)
+            if not missing.any():
+                break
+            r = np.where(missing, other.value, r)
+            e = np.where(missing, other.error, e)
+        return r, e
+
+    # -- the cheap judgement -------------------------------------------------------------------
+
+    def _fast(self, pt: _Point, cen: Central, cs: ComplexStep | None) -> _PointResult | None:
+        """The verdict from the cheap terms, when they decide: every entry passes, none is a kink candidate,
+        every one is resolved by its reference. Otherwise None (the measured judgement follows)."""
+        if cen.kink.any():
+            return None
+        refs, rejected = self._references(pt, cen, cs)
+        if rejected:
+            return None
         primary = refs[0]
-        dt = x.dtype
-        eps_d = _EPS[dt]
-        gf = g.astype(np.float64, copy=False).ravel()
-        xf = x64.ravel()
-        r = primary.value
-        usable = np.isfinite(r)
+        r, e = self._entrywise(refs) if len(refs) > 1 else (primary.value, primary.error)
+        dt = pt.x.dtype
+        usable = np.isfinite(r) & np.isfinite(e)
         if primary.name == "central differences":
-            usable &= central.finite
-        kink = central.kink
-        any_kink = bool(kink.any())
-        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-            if dt == _FLOAT32:
-                ulp_r = np.spacing(np.abs(r).astype(dt)).astype(np.float64)
-            else:
-                ulp_r = np.spacing(np.abs(r))
-            if any_kink:
-                ratio, abs_err, ulps, tol = self._judge_with_kinks(
-                    gf, r, ulp_r, dt, eps_d, xf, central, primary, usable)
-                smooth = usable & ~kink
-                worst, worst_ulps = float(ratio.max()), float(ulps.max())
-                worst_abs = float(np.where(smooth, abs_err, 0.0).max())
-            else:
-                ratio, abs_err, ulps, tol, worst, worst_ulps, worst_abs = judge_smooth(
-                    gf, r, ulp_r, central.curvature, xf, primary.error, usable, self.ulps, eps_d, self.atol)
-                smooth = usable
-        all_smooth = bool(smooth.all())
-        n_kinks = int(np.count_nonzero(kink)) if any_kink else 0
-        n_unverified = 0 if all_smooth else int(np.count_nonzero(~usable & ~kink))
-        if n_unverified == r.size:
-            raise ValueError(
-                "f is not finite near the input, so no reference can be computed there (central differences "
-                f"step {_steps(xf[:1], central.eps_f)[0]:.3g} away):\n{format_arguments(args)}"
-            )
+            usable &= cen.finite & ~cen.flat
+        if not usable.all():
+            return None
+        with np.errstate(invalid="ignore", over="ignore"):
+            ulp_r = np.spacing(np.abs(r).astype(dt)).astype(np.float64) if dt == _FLOAT32 else np.spacing(np.abs(r))
+        ratio, abs_err, ulps, tol, worst, worst_ulps, worst_abs = judge_smooth(
+            pt.gf, r, ulp_r, cen.curvature, np.where(cen.infinite, 0.0, pt.x64.ravel()), e, usable, self.ulps,
+            _EPS[dt], self.atol)
         if worst > 1.0:
-            raise CheckFailure(self._message(args, x, g, r, central, refs, ratio, tol, kink),
-                               details={"ratio": ratio.reshape(x.shape), "reference": primary.name,
-                                        "computed": g, "expected": r.reshape(x.shape), "args": args})
-        self.decided[primary.name] += 1
+            return None
+        if np.any(_vague(e, tol - 2.0 * e, pt.gf, r, self.ulps, _EPS[dt])):
+            return None
+        self._count(refs, 0, 0, 0, 0, worst, worst_ulps, worst_abs)
+        return _PointResult(ratio, abs_err, ulps, 0, primary.name, 0)
+
+    def _count(self, refs, n_kinks, n_unverified, n_jumps, n_noise, worst, worst_ulps, worst_abs) -> None:
+        self.decided[refs[0].name] += 1
         for other in refs[1:]:
             self.cross[other.name] += 1
         self.kinks += n_kinks
         self.kink_examples += int(n_kinks > 0)
         self.unverified += n_unverified
-        # worst ≤ 1 here, so every ratio is finite
+        self.jumps += n_jumps
+        self.noise_measured += n_noise
         self.worst_ratio = max(self.worst_ratio, worst)
         self.worst_ulps = max(self.worst_ulps, worst_ulps)
         self.worst_abs = max(self.worst_abs, worst_abs)
-        return _PointResult(ratio, abs_err, ulps, n_kinks, primary.name, n_unverified)
 
-    def _judge_with_kinks(self, gf, r, ulp_r, dt, eps_d, xf, central, primary, usable):
-        """``(ratio, abs_err, ulps, tol)`` when some entry is a kink: there the distance to [low, high] is
-        judged against a tolerance from the one-sided limits' uncertainty."""
-        kink = central.kink
-        tol = (self.ulps * ulp_r + self.ulps * eps_d * central.curvature * np.abs(xf)
-               + self.atol + 2.0 * primary.error)
-        abs_err = np.abs(gf - r)
-        exact = abs_err == 0.0
-        k_dist = np.maximum(np.maximum(central.low - gf, gf - central.high), 0.0)
-        k_scale = np.maximum(np.abs(central.low), np.abs(central.high)).astype(dt)
-        k_tol = (self.ulps * np.spacing(k_scale).astype(np.float64) + self.atol + 2.0 * central.side_error)
-        err = np.where(kink, k_dist, abs_err)
-        tol = np.where(kink, k_tol, tol)
-        ratio = err / tol
-        ratio[err == 0.0] = 0.0
-        ratio[np.isnan(ratio) | ~np.isfinite(gf)] = np.inf
-        ratio[~(usable | kink)] = 0.0
-        ulps = abs_err / ulp_r
-        ulps[exact] = 0.0
-        ulps[~(usable & ~kink)] = 0.0
-        return ratio, abs_err, ulps, tol
+    # -- the measured judgement ----------------------------------------------------------------
 
-    def _message(self, args, x, g, r, central, refs, ratio, tol, kink) -> str:
+    def _slow(self, pt: _Point, cen: Central, cs: ComplexStep | None) -> _PointResult:
+        __tracebackhide__ = True
+        eta, kind = f_noise(self.ev, pt.args, pt.x64, pt.f0, skip=cen.kink)
+        cen = with_noise(cen, eta, kind)
+        # the rounding level for locating kinks: measured, else the model and the levels measured per entry (a
+        # flat f's quantum is not used: where f does not move at all, nothing is located)
+        eta_f = eta if eta is not None else float(np.max(np.maximum(cen.model, cen.measured)[~cen.kink],
+                                                         initial=float(np.max(cen.model))))
+        cen, jump_entries, next_to_kink, unlocated, jump_texts = self._locate(pt, cen, eta_f)
+        refs, _ = self._references(pt, cen, cs)
+        v = self._judge(pt, cen, refs, jump_entries, next_to_kink, unlocated)
+        v.jumps = jump_texts
+        n_kinks = int(np.count_nonzero(v.kink))
+        n_unverified = int(np.count_nonzero(v.unverified))
+        n_jumps = int(np.count_nonzero(v.jump))
+        judged = ~v.jump
+        worst = float(np.max(np.where(judged, v.ratio, 0.0), initial=0.0))
+        if (n_jumps and not self.jumps_allowed) or worst > 1.0:
+            raise CheckFailure(self._message(pt, v), details=self._details(pt, v))
+        if n_unverified == v.r.size and not n_kinks:
+            first = int(np.argmax(v.unverified))
+            reason = (_NOT_FINITE, _NO_RESOLUTION, _KINK_UNLOCATED)[v.unverified[first] - 1]
+            if reason is _NOT_FINITE:
+                raise ValueError(
+                    "f is not finite near the input, so no reference can be computed there (central differences "
+                    f"step {steps(pt.x64.ravel()[:1], cen.eps_f)[0]:.3g} away):\n{format_arguments(pt.args)}")
+        for code in np.unique(v.unverified[v.unverified > 0]):
+            reason, remedy = (_NOT_FINITE, _NO_RESOLUTION, _KINK_UNLOCATED)[code - 1]
+            self.reasons[f"{reason} (remedy: {remedy})"] = None
+        smooth = ~v.kink & ~v.jump & (v.unverified == 0)
+        worst_ulps = float(np.max(np.where(smooth, v.ulps, 0.0), initial=0.0))
+        worst_abs = float(np.max(np.where(smooth, v.abs_err, 0.0), initial=0.0))
+        self._count(refs, n_kinks, n_unverified, n_jumps, int(np.count_nonzero(v.noise)), worst, worst_ulps,
+                    worst_abs)
+        return _PointResult(v.ratio, v.abs_err, v.ulps, n_kinks, refs[0].name, n_unverified)
+
+    def _locate(self, pt: _Point, cen: Central, eta: float):
+        """Kink candidates examined at shrinking steps: ``(central, jumps, next_to_kink, unlocated, jump_texts)``,
+        the central differences with each candidate's verdict folded in (:mod:`verify.checks._kinks`)."""
+        n = cen.value.size
+        jumps = np.zeros(n, dtype=bool)
+        near = np.zeros(n, dtype=bool)
+        unlocated = np.zeros(n, dtype=bool)
+        texts: list[str] = []
+        candidates = np.flatnonzero(cen.kink & cen.finite)
+        if candidates.size == 0:
+            return cen, jumps, near, unlocated, texts
+        flat = pt.x64.ravel()
+        slope_jump = np.abs(cen.high[candidates] - cen.low[candidates])
+        ladders = _kinks.refine_steps(flat[candidates], cen.h[candidates], slope_jump, eta)
+        rows = []
+        for j, ladder in zip(candidates, ladders, strict=True):
+            for sign in (1.0, -1.0):
+                moved = np.broadcast_to(flat, (ladder.size, n)).copy()
+                moved[:, j] = flat[j] + sign * ladder
+                rows.append(moved)
+        stack = np.concatenate([flat[None, :]] + rows)
+        with np.errstate(all="ignore"):
+            values = self.ev.many(pt.args, stack.reshape((stack.shape[0],) + pt.x64.shape), pt.f0)[1:]
+        right, left, taken_r, taken_l = [], [], [], []
+        at = 0
+        for j, ladder in zip(candidates, ladders, strict=True):
+            m = ladder.size
+            right.append(values[at:at + m])
+            left.append(values[at + m:at + 2 * m])
+            taken_r.append((flat[j] + ladder) - flat[j])
+            taken_l.append(flat[j] - (flat[j] - ladder))
+            at += 2 * m
+        found = _kinks.classify(pt.f0, right, left, taken_r, taken_l, eta)
+        value, error, kink = cen.value.copy(), cen.error.copy(), cen.kink.copy()
+        low, high, side = cen.low.copy(), cen.high.copy(), cen.side_error.copy()
+        curvature = cen.curvature.copy()
+        for i, j in enumerate(candidates):
+            kind = found.kind[i]
+            if kind == _kinks.KINK:
+                low[j], high[j], side[j] = found.low[i], found.high[i], found.error[i]
+                continue
+            kink[j] = False
+            curvature[j] = 0.0
+            if kind == _kinks.SMOOTH:
+                value[j], error[j] = found.value[i], found.error[i]
+                near[j] = True
+            elif kind == _kinks.JUMP:
+                jumps[j] = True
+                texts.append(
+                    f"args[{self.wrt}]{_index(pt.x.shape, j)} = {float(flat[j])!r}: f(x {'+' if found.side[i] > 0 else '−'} "
+                    f"t·e_j) − f(x) = {found.jump[i]:.6g} does not shrink as t goes from {ladders[i][0]:.3g} down to "
+                    f"{found.finest[i]:.3g}")
+                value[j], error[j] = np.nan, np.inf
+            else:
+                unlocated[j] = True
+                value[j], error[j] = np.nan, np.inf
+        return (replace(cen, value=value, error=error, kink=kink, low=low, high=high, side_error=side,
+                        curvature=curvature), jumps, near, unlocated, texts)
+
+    def _judge(self, pt: _Point, cen: Central, refs: list[Reference], jumps: np.ndarray, near: np.ndarray,
+               unlocated: np.ndarray) -> _Verdict:
         primary = refs[0]
-        failing = int((ratio > 1.0).sum())
-        if kink.any():
-            expected = np.where(kink, np.clip(g.astype(np.float64).ravel(), central.low, central.high), r)
-            status = np.where(kink, "kink: [" + np.char.mod("%.17g", central.low) + ", "
-                              + np.char.mod("%.17g", central.high) + "]", "")
-        else:
-            expected = r
+        r, e = self._entrywise(refs)
+        dt = pt.x.dtype
+        eps_d = _EPS[dt]
+        gf = pt.gf
+        n = gf.size
+        xf = np.where(cen.infinite, 0.0, pt.x64.ravel())
+        kink = cen.kink
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+            ulp_r = np.spacing(np.abs(r).astype(dt)).astype(np.float64)
+            ulp_r = np.where(np.isfinite(ulp_r), ulp_r, np.inf)
+            parts = {
+                "ULPs": self.ulps * ulp_r,
+                "conditioning": self.ulps * eps_d * cen.curvature * np.abs(xf),
+                "noise": np.zeros(n),
+                "atol": np.full(n, self.atol),
+                "reference": 2.0 * e,
+            }
+            abs_err = np.where(gf == r, 0.0, np.abs(gf - r))
+            no_reference = ~np.isfinite(r) | ~np.isfinite(e)
+            if primary.name == "central differences":
+                no_reference |= ~cen.finite
+            no_reference &= ~kink & ~jumps
+            if kink.any():
+                scale = np.maximum(np.abs(cen.low), np.abs(cen.high)).astype(dt)
+                k_tol = self.ulps * np.spacing(scale).astype(np.float64) + self.atol + 2.0 * cen.side_error
+                k_dist = np.maximum(np.maximum(cen.low - gf, gf - cen.high), 0.0)
+            tol = sum(parts.values())
+            ratio = np.where(abs_err == 0.0, 0.0, abs_err / tol)
+            failing = (ratio > 1.0) & ~kink & ~jumps & ~no_reference & np.isfinite(gf)
+            noise_bound = np.zeros(n)
+            coarse = ""
+            if failing.any():
+                measured = gradient_noise(self._grad_at(pt), pt.x, gf, np.flatnonzero(failing))
+                noise_bound = np.where(failing, measured.bound, 0.0)
+                coarse = measured.coarse
+                parts["noise"] = noise_bound
+                tol = tol + noise_bound
+                ratio = np.where(abs_err == 0.0, 0.0, abs_err / tol)
+            if kink.any():
+                ratio = np.where(kink, np.where(k_dist == 0.0, 0.0, k_dist / k_tol), ratio)
+                tol = np.where(kink, k_tol, tol)
+            ratio = np.where(np.isnan(ratio) | ~np.isfinite(gf), np.inf, ratio)
+            ratio = np.where(no_reference | jumps, 0.0, ratio)
+            ulps = np.where((abs_err == 0.0) | no_reference | kink | jumps, 0.0, abs_err / ulp_r)
+            vague = _vague(e, tol - parts["reference"], gf, r, self.ulps, eps_d) & ~kink & ~jumps & ~no_reference
+        unverified = np.zeros(n, dtype=np.int64)
+        unverified[no_reference & ~unlocated] = np.where(cen.finite, 2, 1)[no_reference & ~unlocated]
+        unverified[vague & (ratio <= 1.0)] = 2
+        unverified[unlocated] = 3
+        note = [""] * n
+        for j in range(n):
+            if kink[j]:
+                note[j] = f"kink: [{cen.low[j]:.17g}, {cen.high[j]:.17g}]"
+            elif jumps[j]:
+                note[j] = "f jumps here (not continuous)"
+            elif unverified[j]:
+                note[j] = "UNVERIFIED: " + ("f not finite around", "reference too coarse", "kink not located")[
+                    unverified[j] - 1]
+            elif noise_bound[j] > 0 and abs_err[j] <= noise_bound[j]:
+                note[j] = "at rounding level (measured noise)"
+            elif near[j]:
+                note[j] = "next to a kink: ordinary derivative demanded"
+        low = cen.low if cen.low is not None else np.zeros(n)
+        high = cen.high if cen.high is not None else np.zeros(n)
+        return _Verdict(r=r, e=e, tol=tol, parts=parts, ratio=ratio, abs_err=abs_err, ulps=ulps, kink=kink,
+                        low=low, high=high, jump=jumps, unverified=unverified, noise=noise_bound, note=note,
+                        primary=primary, refs=refs, central=cen, coarse=coarse)
+
+    def _grad_at(self, pt: _Point) -> Callable[[np.ndarray], np.ndarray]:
+        def at(value: np.ndarray) -> np.ndarray:
+            args = pt.args[: self.wrt] + (value,) + pt.args[self.wrt + 1:]
+            return _computed_gradient(self.grad, args, pt.x, self.wrt).astype(np.float64).ravel()
+        return at
+
+    # -- reporting -------------------------------------------------------------------------------
+
+    def _details(self, pt: _Point, v: _Verdict) -> dict:
+        shape = pt.x.shape
+        expected = np.where(v.kink, np.clip(pt.gf, v.low, v.high), v.r)
+        return {"ratio": v.ratio.reshape(shape), "reference": v.primary.name, "computed": pt.g,
+                "expected": expected.reshape(shape), "args": pt.args, "tolerance": v.tol.reshape(shape),
+                "unverified": (v.unverified > 0).reshape(shape), "jumps": v.jump.reshape(shape)}
+
+    def _message(self, pt: _Point, v: _Verdict) -> str:
+        x, g = pt.x, pt.g
+        judged = ~v.jump
+        failing = int(np.count_nonzero((v.ratio > 1.0) & judged))
+        expected = np.where(v.kink, np.clip(pt.gf, v.low, v.high), v.r)
+        dominant = np.array(list(v.parts))[np.argmax(np.stack(list(v.parts.values())), axis=0)]
+        largest = np.where(v.kink, "subgradient", np.where(v.jump, "-", dominant))
         table = error_table(
             g.astype(np.float64).reshape(x.shape) if g.dtype.kind != "f" else g, expected.reshape(x.shape),
-            worst=self.worst, dtype=x.dtype, order_by=ratio.reshape(x.shape),
-            extra={"tolerance": tol.reshape(x.shape), "error/tol": ratio.reshape(x.shape),
-                   **({"note": status.reshape(x.shape)} if kink.any() else {})},
+            worst=self.worst, dtype=x.dtype, order_by=np.where(v.jump, np.inf, v.ratio).reshape(x.shape),
+            extra={"tolerance": v.tol.reshape(x.shape), "error/tol": v.ratio.reshape(x.shape),
+                   "largest part": largest.reshape(x.shape), "note": np.array(v.note).reshape(x.shape)},
         )
-        orders = central.order[central.finite & ~central.kink & np.isfinite(central.order)]
+        cen = v.central
+        orders = cen.order[cen.finite & ~cen.kink & np.isfinite(cen.order)]
         observed = (f"observed order {np.median(orders):.2f}" if orders.size
                     else "differences at the rounding level: order not measurable")
-        for ref in refs:
-            if ref.name == "central differences":
-                ref.detail += f", {observed}"
-        others = "; ".join(f"{ref.name} ({ref.detail})" for ref in refs[1:]) or "none"
-        lines = [
-            f"check_gradient: grad is wrong at {failing} of {ratio.size} entries of args[{self.wrt}] "
-            f"(shape {x.shape}, {x.dtype}); worst error is {float(np.max(ratio)):.3g} × the tolerance.",
-            f"reference: {primary.name} ({primary.detail})",
+        details = {ref.name: ref.detail + (f", {observed}" if ref.name == "central differences" else "")
+                   for ref in v.refs}
+        others = "; ".join(f"{ref.name} ({details[ref.name]})" for ref in v.refs[1:]) or "none"
+        lines = []
+        if v.jumps:
+            lines.append(f"check_gradient: f is not continuous at {len(v.jumps)} entr"
+                         f"{'y' if len(v.jumps) == 1 else 'ies'} of args[{self.wrt}], so grad cannot be its gradient "
+                         "there:")
+            lines.extend(f"  {text}" for text in v.jumps)
+            if self.jumps_allowed:
+                lines = []
+            else:
+                lines.append("  (a step function, floor, a piecewise definition? pass jumps='allow' to report such "
+                             "entries as not differentiable instead of failing)")
+        if failing:
+            lines.append(
+                f"check_gradient: grad is wrong at {failing} of {v.ratio.size} entries of args[{self.wrt}] "
+                f"(shape {x.shape}, {x.dtype}); worst error is {float(np.max(np.where(judged, v.ratio, 0))):.3g} × "
+                "the tolerance.")
+        lines += [
+            f"reference: {v.primary.name} ({details[v.primary.name]})",
             f"cross-checked by: {others}",
             f"tolerance per entry: {self.ulps:g} ULPs of {x.dtype} + {self.ulps:g}·eps·|f''|·|x| (conditioning) "
-            f"+ atol {self.atol:g} + 2 × the reference's error estimate",
-            *(["kinks met at entries " + str([int(i) for i in np.flatnonzero(kink)])
-               + " (any value in [left slope, right slope] accepted there)"] if kink.any() else []),
+            f"+ the measured rounding noise of grad (Moré–Wild, where needed) + atol {self.atol:g} "
+            "+ 2 × the reference's error bound",
+        ]
+        if v.coarse:
+            lines.append(f"grad's rounding noise is not excused: {v.coarse}")
+        if v.kink.any():
+            lines.append("kinks met at entries " + str([int(i) for i in np.flatnonzero(v.kink)])
+                         + " (any value in [left slope, right slope] accepted there)")
+        if np.any(v.unverified):
+            lines.append(f"unverified entries: {int(np.count_nonzero(v.unverified))} (see the note column)")
+        lines += [
             "failing input:",
-            format_arguments(args),
-            f"worst entries (by error / tolerance; {min(self.worst, ratio.size)} of {ratio.size} shown):",
+            format_arguments(pt.args),
+            f"worst entries (by error / tolerance; {min(self.worst, v.ratio.size)} of {v.ratio.size} shown):",
             table,
         ]
         return "\n".join(lines)
@@ -620,8 +699,23 @@ class _Checker:
             worst_abs_error=self.worst_abs, references=dict(self.decided), cross_checks=dict(self.cross),
             kinks=self.kinks, kink_examples=self.kink_examples, unverified=self.unverified,
             vectorized=bool(self.ev.vectorized), dtype=self.dtype, ulps=self.ulps, atol=self.atol,
-            seconds=seconds, notes=tuple(self.notes),
+            seconds=seconds, notes=tuple(self.notes), jumps=self.jumps, unverified_reasons=tuple(self.reasons),
+            noise_measured=self.noise_measured,
         )
+
+
+def _vague(e: np.ndarray, rest: np.ndarray, g: np.ndarray, r: np.ndarray, ulps: float, eps_d: float) -> np.ndarray:
+    """Entries whose reference cannot tell the computed value from 0 or from twice itself:
+    ``2e > max(rest of the tolerance, |g|/2, ulps·eps_d·S)``, ``S`` the largest |entry| of g or r at the point (a
+    reference error below the rounding of the gradient's own scale resolves every entry)."""
+    with np.errstate(invalid="ignore"):
+        both = np.concatenate([np.abs(g[np.isfinite(g)]), np.abs(r[np.isfinite(r)])])
+    scale = ulps * eps_d * float(both.max(initial=0.0))
+    return 2.0 * e > np.maximum(np.maximum(rest, 0.5 * np.abs(g)), scale)
+
+
+def _index(shape: tuple, flat: int) -> str:
+    return str(list(int(i) for i in np.unravel_index(int(flat), shape))) if shape else "[]"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -636,15 +730,62 @@ def _is_strategy(inputs: object) -> bool:
     return isinstance(inputs, SearchStrategy)
 
 
-def _search(checker: _Checker, strategy: Any, max_examples: int | None) -> None:
-    from hypothesis import given, settings, target
+def _search_settings(max_examples: int | None):
+    """The active profile's settings, without a deadline (a slow f is not a failure), without Hypothesis'
+    replay blob and explanation (the failure message already shows the shrunk input in full)."""
+    from hypothesis import HealthCheck, Phase, settings
 
-    chosen = settings() if max_examples is None else settings(max_examples=max_examples)
+    base = settings()
+    return settings(
+        base, deadline=None, print_blob=False,
+        phases=tuple(p for p in base.phases if p is not Phase.explain),
+        suppress_health_check=(*base.suppress_health_check, HealthCheck.too_slow, HealthCheck.data_too_large),
+        **({} if max_examples is None else {"max_examples": max_examples}),
+    )
+
+
+class _Progress:
+    """Progress of a long search on stderr: silent for the first 2 s, and under pytest (captured output)."""
+
+    def __init__(self, total: int, description: str) -> None:
+        self.total = total
+        self.description = description
+        self.began = time.perf_counter()
+        self.bar = None
+        self.count = 0
+        self.enabled = not os.environ.get("PYTEST_CURRENT_TEST")
+
+    def tick(self) -> None:
+        self.count += 1
+        if not self.enabled:
+            return
+        if self.bar is None:
+            if time.perf_counter() - self.began < 2.0:
+                return
+            from verify._progress import Progress
+
+            self.bar = Progress(self.total, self.description).__enter__()
+        self.bar.start(f"example {self.count}")
+        self.bar.done(f"example {self.count}", "ok")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+def _search(checker: _Checker, strategy: Any, max_examples: int | None) -> None:
+    __tracebackhide__ = True
+    from hypothesis import given, target
+
+    chosen = _search_settings(max_examples)
+    progress = _Progress(chosen.max_examples, "check_gradient search")
 
     @chosen
     @given(strategy)
     def search(point: Sequence) -> None:
+        __tracebackhide__ = True
         result = checker.check_point(point)
+        progress.tick()
         finite = result.ratio[np.isfinite(result.ratio)]
         target(float(min(finite.max(initial=0.0), 1e300)), label="error / tolerance")
 
@@ -656,7 +797,10 @@ def _search(checker: _Checker, strategy: Any, max_examples: int | None) -> None:
     inner = getattr(getattr(search, "hypothesis", None), "inner_test", None)
     if inner is not None:
         inner._hypothesis_internal_add_digest = digest
-    search()
+    try:
+        search()
+    finally:
+        progress.close()
 
 
 def check_gradient(
@@ -672,6 +816,7 @@ def check_gradient(
     max_examples: int | None = None,
     vectorized: bool | None = None,
     worst: int = 10,
+    jumps: str = "fail",
 ) -> GradientReport:
     """Check that ``grad(*args)`` is the gradient of ``f(*args)`` with respect to ``args[wrt]``.
 
@@ -680,7 +825,8 @@ def check_gradient(
         (enabling the complex-step reference) and a leading batch axis (one call per point).
       grad: ``grad(*args) -> array`` shaped like ``args[wrt]``; its accuracy is judged in the dtype
         of ``args[wrt]`` (float32 or float64).
-      inputs: one point, a tuple ``(arg0, arg1, …)``, or a Hypothesis strategy of such tuples.
+      inputs: one point, a tuple ``(arg0, arg1, …)``, or a Hypothesis strategy of such tuples. ``args[wrt]``
+        may hold ``±inf`` where ``f`` is finite (masked logits), not NaN.
       wrt: index of the argument to differentiate.
       sympy_expr: optional symbolic twin of ``f``: called with ``args[wrt]`` replaced by an object array
         of SymPy symbols (same shape), it returns a SymPy expression; its exact derivative becomes the
@@ -692,35 +838,49 @@ def check_gradient(
       max_examples: for a strategy, overrides the active Hypothesis profile's ``max_examples``.
       vectorized: whether ``f`` takes a stack of points along a new leading axis; None detects it.
       worst: rows of the worst-entries table in a failure message.
+      jumps: ``"fail"`` (default): a point where ``f`` is not continuous fails the check; ``"allow"``: such
+        entries are reported as not differentiable and not judged.
 
     Returns:
-      A :class:`GradientReport` (examples tried, worst error, references used, kinks met).
+      A :class:`GradientReport` (examples tried, worst error, references used, kinks met, unverified
+      entries with the reason and the remedy).
 
     Raises:
-      CheckFailure: the gradient is wrong at some entry; the message shows the (shrunk) input, the
-        reference and the worst entries.
+      CheckFailure: the gradient is wrong at some entry (or ``f`` jumps there); the message shows the
+        (shrunk) input, the reference and the worst entries.
       TypeError / ValueError: bad arguments (``f`` returns a non-scalar, ``grad`` has the wrong shape,
-        a non-finite input, ``wrt`` out of range), never reported as a wrong gradient.
+        a NaN input, ``wrt`` out of range), never reported as a wrong gradient.
+
+    >>> import numpy as np
+    >>> report = check_gradient(lambda x: np.sum(np.sin(x), axis=-1), np.cos, (np.array([0.5, 2.0]),))
+    >>> report.examples, report.references["complex step"]
+    (1, 1)
     """
+    __tracebackhide__ = True
     if not callable(f) or not callable(grad):
         raise TypeError(f"f and grad must be callables; got {type(f).__name__} and {type(grad).__name__}")
     if reference not in ("auto", *REFERENCES):
         raise ValueError(f"reference must be one of {('auto', *REFERENCES)}; got {reference!r}")
     if reference == "sympy" and sympy_expr is None:
         raise ValueError("reference='sympy' needs sympy_expr=")
-    for name, value in (("ulps", ulps), ("atol", atol)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-            raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
-    if max_examples is not None and (not isinstance(max_examples, int) or max_examples < 1):
-        raise ValueError(f"max_examples must be a positive integer; got {max_examples!r}")
+    if jumps not in JUMPS:
+        raise ValueError(f"jumps must be one of {JUMPS}; got {jumps!r}")
+    if isinstance(wrt, (bool, np.bool_)) or not isinstance(wrt, numbers.Integral):
+        raise TypeError(f"wrt must be an integer index into the arguments; got {wrt!r}")
+    ulps = _number(ulps, "ulps")
+    atol = _number(atol, "atol")
+    worst = _number(worst, "worst", integer=True)
+    if max_examples is not None:
+        max_examples = _number(max_examples, "max_examples", integer=True)
     checker = _Checker(
-        f=f, grad=grad, wrt=wrt, ulps=float(ulps), atol=float(atol), reference=reference, worst=worst,
-        sympy_ref=_SympyReference(sympy_expr, wrt) if sympy_expr is not None else None,
-        ev=_Evaluator(f, wrt, vectorized),
+        f=f, grad=grad, wrt=int(wrt), ulps=ulps, atol=atol, reference=reference, worst=worst,
+        jumps_allowed=jumps == "allow",
+        sympy_ref=SympyReference(sympy_expr, int(wrt)) if sympy_expr is not None else None,
+        ev=Evaluator(f, int(wrt), vectorized),
     )
     start = time.perf_counter()
     if _is_strategy(inputs):
-        warm_up()  # compile before the search, whose deadline (if any) is meant for f and grad
+        warm_up()  # compile before the search
         _search(checker, inputs, max_examples)
     else:
         checker.check_point(inputs)

@@ -1,0 +1,154 @@
+"""Calling the user's ``f`` and ``grad``: always on copies, one vectorised call per stack of points when ``f`` allows.
+
+Every call gets fresh copies of the array arguments, so a callable that writes into its inputs can neither
+change the caller's arrays nor the points the judge evaluates next (and so can neither blame a correct
+gradient nor make a wrong one pass).
+"""
+
+from __future__ import annotations
+
+import warnings
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Evaluator", "as_scalar", "fresh", "replaced"]
+
+_EPS64 = float(np.finfo(np.float64).eps)
+_TINY64 = float(np.finfo(np.float64).tiny)
+
+# What was learned about a function object (vectorised? complex-capable?), so that repeated checks of
+# the same f skip the detection; the vectorised result is still verified at every point.
+_LEARNED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def fresh(args: tuple) -> tuple:
+    """``args`` with every ndarray copied (other values are passed as they are)."""
+    return tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
+
+
+def replaced(args: tuple, wrt: int, value: Any) -> tuple:
+    """Fresh copies of ``args`` with ``args[wrt]`` replaced by (a copy of) ``value``."""
+    out = fresh(args)
+    return out[:wrt] + (value.copy() if isinstance(value, np.ndarray) else value,) + out[wrt + 1:]
+
+
+def as_scalar(value: object, what: str) -> float:
+    """A real scalar from ``f``, or a TypeError that says what came back."""
+    arr = np.asarray(value)
+    if arr.ndim != 0:
+        raise TypeError(
+            f"{what} must return a scalar (a float or a 0-d array); got an array of shape {arr.shape}: "
+            "reduce it (e.g. .sum() or .mean()) inside f"
+        )
+    if arr.dtype.kind == "c":
+        raise TypeError(f"{what} returned a complex value {arr.item()!r} for real input")
+    if arr.dtype.kind not in "fiu":
+        raise TypeError(f"{what} must return a real number; got {type(value).__name__} {value!r}")
+    return float(arr)
+
+
+class Evaluator:
+    """Evaluates ``f`` on a stack of values of ``args[wrt]``: one vectorised call when ``f`` supports it."""
+
+    def __init__(self, f: Callable, wrt: int, vectorized: bool | None) -> None:
+        self.f = f
+        self.wrt = wrt
+        self.forced = vectorized is True
+        try:
+            learned = _LEARNED.setdefault(f, {})
+        except TypeError:  # not weak-referenceable (e.g. a builtin): learn afresh each call
+            learned = {}
+        self.learned = learned
+        # None: not decided yet
+        self.vectorized = vectorized if vectorized is not None else learned.get("vectorized")
+        # None: untried; "ok"; else the reason it is unusable
+        self.complex_status: str | None = learned.get("complex")
+
+    def call(self, args: tuple, value: np.ndarray) -> Any:
+        return self.f(*replaced(args, self.wrt, value))
+
+    def scalar(self, args: tuple, value: np.ndarray) -> float:
+        return as_scalar(self.call(args, value), "f")
+
+    def many(self, args: tuple, stack: np.ndarray, known: float) -> np.ndarray:
+        """``f`` at every ``stack[k]``; ``stack[0]`` is a point where ``f`` is already ``known``."""
+        if self.vectorized is not False:
+            out = self._try_batch(args, stack, known)
+            if out is not None:
+                return out
+        return np.array([known] + [self.scalar(args, point) for point in stack[1:]], dtype=np.float64)
+
+    def _try_batch(self, args: tuple, stack: np.ndarray, known: float) -> np.ndarray | None:
+        out = self._batch(args, stack, known)
+        self.learned["vectorized"] = self.vectorized
+        return out
+
+    def _batch(self, args: tuple, stack: np.ndarray, known: float) -> np.ndarray | None:
+        forced = self.forced
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                out = np.asarray(self.call(args, stack))
+        except Exception:
+            if forced:
+                raise
+            self.vectorized = False
+            return None
+        if out.shape != (stack.shape[0],) or out.dtype.kind not in "fiu":
+            if forced:
+                raise TypeError(
+                    f"vectorized=True but f returned shape {out.shape} for a stack of {stack.shape[0]} points; "
+                    f"expected ({stack.shape[0]},)"
+                )
+            self.vectorized = False
+            return None
+        out = out.astype(np.float64, copy=False)
+        # Verified at every point against the scalar value, and once more at the last point when
+        # the decision is first made.
+        checks = [(0, known)]
+        if self.vectorized is None:
+            checks.append((stack.shape[0] - 1, self.scalar(args, stack[-1])))
+        for k, single in checks:
+            scale = max(abs(single), abs(out[k]), _TINY64)
+            # Batched and single calls may sum in another order: allow a few ULPs of |f| per term.
+            if not (abs(single - out[k]) <= 64 * _EPS64 * scale or (np.isnan(single) and np.isnan(out[k]))):
+                if forced:
+                    raise ValueError(f"vectorized=True but f on a stack disagrees with f on point {k}: "
+                                     f"{out[k]!r} vs {single!r}")
+                self.vectorized = False
+                return None
+        self.vectorized = True
+        return out
+
+    def many_complex(self, args: tuple, stack: np.ndarray) -> np.ndarray | None:
+        """``Im f`` at every complex ``stack[k]``, or None when ``f`` cannot take complex input."""
+        out = self._many_complex(args, stack)
+        self.learned["complex"] = self.complex_status
+        return out
+
+    def _many_complex(self, args: tuple, stack: np.ndarray) -> np.ndarray | None:
+        if self.complex_status not in (None, "ok"):
+            return None
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", np.exceptions.ComplexWarning)
+                warnings.simplefilter("ignore", RuntimeWarning)
+                if self.vectorized:
+                    out = np.asarray(self.call(args, stack))
+                    if out.shape != (stack.shape[0],):
+                        raise TypeError(f"returned shape {out.shape} for a complex stack")
+                else:
+                    out = np.array([np.asarray(self.call(args, p)) for p in stack])
+                    if out.shape != (stack.shape[0],):
+                        raise TypeError(f"returned shape {out.shape[1:]} for complex input")
+        except Exception as exc:  # noqa: BLE001 - any failure means "not usable with complex input"
+            self.complex_status = f"f does not accept complex input ({type(exc).__name__}: {exc})"
+            return None
+        if out.dtype.kind != "c":
+            self.complex_status = f"f returns {out.dtype} for complex input (it drops the imaginary part)"
+            return None
+        self.complex_status = "ok"
+        return out.imag.astype(np.float64)

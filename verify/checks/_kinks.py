@@ -1,0 +1,144 @@
+"""Is ``f`` differentiable at the point, along one coordinate? Kinks and jumps located by shrinking steps.
+
+The central differences of :mod:`verify.checks.gradient` flag a coordinate ``j`` as a *candidate* when its
+one-sided slopes at the steps ``h, h/2, h/4`` differ by more than the rounding allows. A kink a little way
+from ``x`` (``|x|`` at ``x = −5e-8`` with ``h ≈ 7e-4``) looks the same at those steps as one at ``x``, so the
+candidate is examined at the steps ``t_k = h·4⁻ᵏ``, ``k = 0, 1, …, K``, down to the finest step at which ``f``
+still resolves the slopes:
+
+    t_K ≥ max(4·ulp(x_j), 64·η / J)
+
+where ``η`` bounds the rounding error of one evaluation of ``f`` and ``J`` is the jump of the one-sided slopes
+seen at ``h`` (at ``t_K`` the slopes carry a rounding error ``2η/t_K ≤ J/32``). With ``Δ±(k) = ±(f(x ± t_k e_j)
+− f(x))`` and the one-sided slopes ``s±(k) = Δ±(k) / t_k`` (the steps actually taken), their limits are
+extrapolated as for a Richardson table with ratio 4, ``L±(k) = (4 s±(k+1) − s±(k)) / 3``, with the error
+``E±(k) = |L±(k) − L±(k−1)| + (8η/t_{k+1} + 2η/t_k)/3``. Then, per candidate:
+
+- **jump** (``f`` not continuous at ``x``): on one side, the change ``|Δ(k)|`` exceeds ``8η``, shrinks by less
+  than 10 % a level at the three finest levels (a continuous side shrinks ×4 a level, ×4^α at a Hölder-α cusp)
+  and exceeds ``4·max|s±(0)|·t_K``, what a slope of the size seen at the first step could make over the finest
+  step (a kink a few subnormals from ``x`` is not a jump);
+- **kink at the point**: at the two finest levels the extrapolated limits differ, ``|L₊ − L₋| > E₊ + E₋``;
+  the accepted subgradients are ``[min(L₊, L₋), max(L₊, L₋)]`` widened by the limits' errors;
+- **differentiable at the point** (the kink is elsewhere): the limits agree at every level from some level
+  ``k*`` down; the derivative is the central difference at ``k*`` and ``k* + 1``, Richardson-extrapolated,
+  with the error ``|R − D(k*+1)| + 2η/t_{k*+1}``: a step that stays on one side of the kink;
+- **unresolved**: none of these (the slopes do not settle at the resolution ``f`` allows): no verdict.
+
+A kink closer to ``x`` than ``t_K`` cannot be told from one at ``x``: ``f``'s own rounding hides the difference,
+and the entry is judged as at a kink (reported with ``t_K``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["SMOOTH", "KINK", "JUMP", "UNRESOLVED", "Located", "refine_steps", "classify"]
+
+SMOOTH, KINK, JUMP, UNRESOLVED = 0, 1, 2, 3
+_MAX_LEVELS = 40
+
+
+@dataclass
+class Located:
+    """What was found at each candidate (arrays over the candidates)."""
+
+    kind: np.ndarray  # SMOOTH / KINK / JUMP / UNRESOLVED
+    value: np.ndarray  # SMOOTH: the derivative
+    error: np.ndarray  # SMOOTH: its error bound; KINK: the limits' error
+    low: np.ndarray  # KINK: the smaller one-sided limit
+    high: np.ndarray  # KINK: the larger
+    side: np.ndarray  # JUMP: +1 right, −1 left
+    jump: np.ndarray  # JUMP: f(x ± t_K e_j) − f(x) at the finest step
+    finest: np.ndarray  # t_K, the resolution reached
+
+
+def refine_steps(x: np.ndarray, h: np.ndarray, slope_jump: np.ndarray, eta: float) -> list[np.ndarray]:
+    """The steps ``t_k = h·4⁻ᵏ`` for each candidate, down to the resolution limit (module docstring)."""
+    out = []
+    for xj, hj, jump in zip(x, h, slope_jump, strict=True):
+        floor = max(4.0 * float(np.spacing(abs(xj))), 64.0 * eta / jump if jump > 0 else 0.0, 1e-300)
+        levels = int(np.clip(np.floor(np.log(hj / floor) / np.log(4.0)), 2, _MAX_LEVELS)) if hj > floor else 2
+        out.append(hj * 4.0 ** -np.arange(levels + 1))
+    return out
+
+
+def classify(f0: float, right: list[np.ndarray], left: list[np.ndarray], taken_right: list[np.ndarray],
+             taken_left: list[np.ndarray], eta: float) -> Located:
+    """Classify each candidate from ``f`` at ``x + t_k e_j`` (``right``) and ``x − t_k e_j`` (``left``).
+
+    ``taken_right[c][k] > 0`` and ``taken_left[c][k] > 0`` are the steps actually taken.
+    """
+    c = len(right)
+    out = Located(kind=np.full(c, UNRESOLVED), value=np.zeros(c), error=np.full(c, np.inf), low=np.zeros(c),
+                  high=np.zeros(c), side=np.zeros(c), jump=np.zeros(c), finest=np.zeros(c))
+    for i in range(c):
+        _classify_one(out, i, f0, right[i], left[i], taken_right[i], taken_left[i], eta)
+    return out
+
+
+def _jumps(delta: np.ndarray, steps: np.ndarray, eta: float, slope: float) -> bool:
+    """The one-sided change does not shrink with the step at the three finest levels (by less than 10 % a
+    level, where a continuous side shrinks ×4, or ×4^α at a Hölder-α cusp), and it is more than a slope of the
+    size seen at the first step (on either side) could make over the finest step (a kink a few subnormals
+    away is no jump)."""
+    tail = np.abs(delta[-3:])
+    return bool(np.all(tail > 8.0 * eta) and tail[2] > 0.9 * tail[1] and tail[1] > 0.9 * tail[0]
+                and tail[2] > 4.0 * slope * steps[-1])
+
+
+def _classify_one(out: Located, i: int, f0: float, fr: np.ndarray, fl: np.ndarray, tr: np.ndarray,
+                  tl: np.ndarray, eta: float) -> None:
+    out.finest[i] = min(tr[-1], tl[-1])
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        d_right = fr - f0
+        d_left = f0 - fl
+        if not (np.all(np.isfinite(d_right)) and np.all(np.isfinite(d_left))):
+            return
+        slope = max(abs(d_right[0]) / tr[0], abs(d_left[0]) / tl[0])
+        for sign, delta, steps in ((1.0, d_right, tr), (-1.0, d_left, tl)):
+            if _jumps(delta, steps, eta, slope):
+                out.kind[i], out.side[i], out.jump[i] = JUMP, sign, sign * delta[-1]
+                return
+        s_right, s_left = d_right / tr, d_left / tl
+        # limit k uses the steps k and k + 1
+        lim_r = (4.0 * s_right[1:] - s_right[:-1]) / 3.0
+        lim_l = (4.0 * s_left[1:] - s_left[:-1]) / 3.0
+        step = np.minimum(tr, tl)
+        noise = (8.0 * eta / step[1:] + 2.0 * eta / step[:-1]) / 3.0
+        conv_r = np.abs(np.diff(lim_r, prepend=np.nan))
+        conv_l = np.abs(np.diff(lim_l, prepend=np.nan))
+        gap = np.abs(lim_r - lim_l)
+        err = conv_r + conv_l + 2.0 * noise  # NaN at the first limit: no predecessor to measure convergence by
+        apart = gap > err
+        together = gap <= 2.0 * noise
+    if apart[-1] and apart[-2]:
+        # A kink at the point: the limits from the level, among those from which they stay apart down to the
+        # finest, whose error is the smallest (coarse steps carry less rounding when f is piecewise smooth).
+        first = len(apart) - 1
+        while first > 1 and apart[first - 1]:
+            first -= 1
+        k = first + int(np.argmin(err[first:]))
+        out.kind[i] = KINK
+        out.low[i] = min(lim_r[k], lim_l[k])
+        out.high[i] = max(lim_r[k], lim_l[k])
+        out.error[i] = err[k]
+        return
+    if not together[-1]:
+        return
+    # Differentiable: the limits agree from some level down to the finest; the coarsest such level is the
+    # most accurate step (least rounding) that stays on one side of the kink.
+    first = len(together) - 1
+    while first > 0 and together[first - 1]:
+        first -= 1
+    coarse, fine = first, first + 1
+    if fr[fine] == fl[fine] == f0:  # f did not change at all: nothing was resolved
+        return
+    d_coarse = (fr[coarse] - fl[coarse]) / (tr[coarse] + tl[coarse])
+    d_fine = (fr[fine] - fl[fine]) / (tr[fine] + tl[fine])
+    value = (16.0 * d_fine - d_coarse) / 15.0
+    out.kind[i] = SMOOTH
+    out.value[i] = value
+    out.error[i] = abs(value - d_fine) + 2.0 * (2.0 * eta) / (tr[fine] + tl[fine]) * 16.0 / 15.0

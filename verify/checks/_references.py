@@ -1,0 +1,258 @@
+"""The references of ``check_gradient``: SymPy, the complex step and central differences (formulas and error
+estimates in the module docstring of :mod:`verify.checks.gradient`).
+
+Every reference is an array of values and an array of error bounds over the flattened ``args[wrt]``. Entries
+at ``±∞`` (a masked logit) are not perturbed: ``f`` is finite there, so its derivative along that entry is the
+limit 0 (a derivative with a nonzero limit would make ``f`` diverge), exactly, with error 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from verify.checks._evaluate import Evaluator
+from verify.checks._gradient_kernels import (
+    central_estimates,
+    complex_points,
+    complex_step_estimates,
+    perturbed_points,
+)
+from verify.checks.failure import format_arguments
+
+__all__ = ["Reference", "Central", "ComplexStep", "central", "complex_step", "accept_complex_step",
+           "SympyReference", "require_agreement", "steps", "CS_STEP", "CS_RELATIVE"]
+
+_EPS64 = float(np.finfo(np.float64).eps)
+_TINY64 = float(np.finfo(np.float64).tiny)
+CS_STEP = 1e-20
+CS_RELATIVE = 1e-10  # below |x| = CS_STEP / CS_RELATIVE the step is CS_RELATIVE·|x| (truncation (h/x)² ≤ 1e-20)
+CS_AT_ZERO = 1e-170  # at x_j = 0: h² underflows, so the truncation vanishes; h·f' stays normal for |f'| > 1e-138
+CS_DETAIL = (f"Im f(x + i·h·e_j)/h, h = {CS_STEP:g}·max(1,|x_j|) ({CS_RELATIVE:g}·|x_j| for 0 < |x_j| < 1e-10, "
+             f"{CS_AT_ZERO:g} at x_j = 0)")
+
+
+@dataclass
+class Reference:
+    name: str
+    value: np.ndarray  # float64, flat
+    error: np.ndarray  # error bound per entry, flat (inf: this reference has nothing to say at the entry)
+    detail: str = ""
+
+
+@dataclass
+class Central:
+    """The central-difference reference and what its stack revealed (arrays over the flattened input)."""
+
+    value: np.ndarray
+    error: np.ndarray
+    kink: np.ndarray
+    low: np.ndarray | None  # the one-sided limits and their error: None when no entry is a kink candidate
+    high: np.ndarray | None
+    side_error: np.ndarray | None
+    curvature: np.ndarray
+    order: np.ndarray
+    finite: np.ndarray
+    eps_f: float
+    third: np.ndarray
+    noise: np.ndarray  # the rounding level of one value of f used per entry
+    flat: np.ndarray  # all six values equal f(x): the differences resolved nothing
+    h: np.ndarray  # the first step per entry (0 at an infinite entry)
+    quartile: float  # the lower quartile of the rounding levels of f measured per entry
+    infinite: np.ndarray
+    model: np.ndarray  # 8·eps_f·max|f| per entry
+    measured: np.ndarray  # the entry's own rounding level, measured in its differences
+    quantum: float = 0.0  # the smallest nonzero |f(x ± h e_j) − f(x)| in the stack (0: f never changed)
+
+
+@dataclass
+class ComplexStep:
+    imag: np.ndarray | None  # Im f(x + i h_j e_j), or None when f takes no complex input
+    step: np.ndarray
+
+
+def steps(x: np.ndarray, eps_f: float) -> np.ndarray:
+    return eps_f ** 0.2 * np.maximum(1.0, np.abs(x))
+
+
+def central(ev: Evaluator, args: tuple, x64: np.ndarray, f0: float, eps_f: float) -> Central:
+    """Central differences with Richardson extrapolation on the steps h, h/2, h/4 (one stack of 6n + 1 points),
+    evaluated entry by entry in :mod:`verify.checks._gradient_kernels`; infinite entries are not perturbed."""
+    shape, flat = x64.shape, x64.ravel()
+    n = flat.size
+    infinite = ~np.isfinite(flat)
+    if not infinite.any():
+        h, taken, stack = perturbed_points(flat, eps_f ** 0.2)
+        values = ev.many(args, stack.reshape((6 * n + 1,) + shape), f0)
+        est, kink, finite, candidates, quartile = central_estimates(values[1:].reshape(3, 2, n), taken, h, f0, eps_f)
+        return replace(_central_record(est, kink, finite, candidates, quartile, eps_f, h[0], infinite),
+                       quantum=_quantum(values[1:].reshape(3, 2, n), f0, kink))
+    idx = np.flatnonzero(~infinite)
+    m = idx.size
+    out = _infinite_only(n, eps_f, infinite)
+    if m == 0:
+        return out
+    h, taken, sub = perturbed_points(flat[idx], eps_f ** 0.2)
+    stack = np.broadcast_to(flat, (6 * m + 1, n)).copy()
+    stack[:, idx] = sub
+    values = ev.many(args, stack.reshape((6 * m + 1,) + shape), f0)
+    est, kink, finite, candidates, quartile = central_estimates(values[1:].reshape(3, 2, m), taken, h, f0, eps_f)
+    part = _central_record(est, kink, finite, candidates, quartile, eps_f, h[0], np.zeros(m, dtype=bool))
+    return replace(_scatter(out, part, idx), quantum=_quantum(values[1:].reshape(3, 2, m), f0, kink))
+
+
+def _quantum(values: np.ndarray, f0: float, kink: np.ndarray) -> float:
+    """The smallest nonzero change of ``f`` in the stack ``values[level, sign, entry]``, away from kink candidates
+    (whose one-sided changes are exact steps, not rounding): where ``f`` is flat it moves in steps this coarse."""
+    with np.errstate(invalid="ignore"):
+        change = np.abs(values[:, :, ~kink] - f0)
+    change = change[np.isfinite(change) & (change > 0)]
+    return float(change.min()) if change.size else 0.0
+
+
+def _central_record(est, kink, finite, candidates, quartile, eps_f, h0, infinite) -> Central:
+    value, error, low, high, side_error, curvature, order, third, noise, flat, model, measured = est
+    if not candidates:
+        low = high = side_error = None
+    return Central(value=value, error=error, kink=kink, low=low, high=high, side_error=side_error,
+                   curvature=curvature, order=order, finite=finite, eps_f=eps_f, third=third, noise=noise,
+                   flat=flat.astype(bool), h=h0, quartile=float(quartile), infinite=infinite, model=model,
+                   measured=measured)
+
+
+def _infinite_only(n: int, eps_f: float, infinite: np.ndarray) -> Central:
+    zeros = np.zeros(n)
+    return Central(value=zeros.copy(), error=zeros.copy(), kink=np.zeros(n, dtype=bool), low=None, high=None,
+                   side_error=None, curvature=zeros.copy(), order=np.full(n, np.nan), finite=np.ones(n, dtype=bool),
+                   eps_f=eps_f, third=zeros.copy(), noise=zeros.copy(), flat=np.zeros(n, dtype=bool), h=zeros.copy(),
+                   quartile=0.0, infinite=infinite, model=zeros.copy(), measured=zeros.copy())
+
+
+def _scatter(full: Central, part: Central, idx: np.ndarray) -> Central:
+    for name in ("value", "error", "kink", "curvature", "order", "finite", "third", "noise", "flat", "h", "model",
+                 "measured"):
+        getattr(full, name)[idx] = getattr(part, name)
+    if part.low is not None:
+        n = full.value.size
+        full.low, full.high, full.side_error = np.zeros(n), np.zeros(n), np.zeros(n)
+        full.low[idx], full.high[idx], full.side_error[idx] = part.low, part.high, part.side_error
+    full.quartile = part.quartile
+    return full
+
+
+def with_noise(c: Central, eta: float | None, kind: str) -> Central:
+    """The central differences' error bounds with the rounding level of ``f`` measured along a direction
+    (``eta``, :func:`verify.checks._measure.f_noise`) in place of the pooled one: per entry the largest of the
+    model ``8·eps_f·max|f|``, ``eta`` and the entry's own measured level (the Richardson value's rounding is at
+    most ``6·level/h``). Where ``f`` is *flat* (no spacing showed noise and ``f`` did not change at the smallest:
+    it moves in steps too coarse for the probe, as a sum of saturated terms does), the rounding level is at
+    least the smallest change of ``f`` in the stack (its quantum), and entries whose six values all equal
+    ``f(x)`` resolved nothing: their error is unbounded. Where ``f`` is *exact* at the probe's resolution (it
+    changed, smoothly, with no noise), the model and the measured levels stand."""
+    floor = eta if eta is not None else (c.quantum if kind == "flat" else 0.0)
+    level = np.maximum(np.maximum(c.model, c.measured), floor)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        truncation = np.maximum(c.error - np.where(c.h > 0, 6.0 * c.noise / c.h, 0.0), 0.0)
+        error = np.where(c.h > 0, truncation + 6.0 * level / c.h, c.error)
+    if kind == "flat":
+        error = np.where(c.flat, np.inf, error)
+    return replace(c, error=error, noise=level)
+
+
+def complex_step(ev: Evaluator, args: tuple, x64: np.ndarray) -> ComplexStep:
+    """``Im f(x + i·h_j·e_j)`` for each finite entry ``j`` (0 at an infinite entry), or ``imag=None``.
+
+    ``h_j = CS_STEP·max(1, |x_j|)``; where ``0 < |x_j| < CS_STEP/CS_RELATIVE`` that step is not small against
+    ``x_j`` (``√x`` at ``1e-300``), so ``h_j = CS_RELATIVE·|x_j|`` is tried too and kept where its ``Im f`` is a
+    normal number (a tiny step times a small derivative can underflow to 0, which would read as a zero
+    derivative: there the larger step and its truncation bound are kept).
+    """
+    flat = x64.ravel()
+    infinite = ~np.isfinite(flat)
+    idx = np.flatnonzero(~infinite)
+    step = np.ones(flat.size)
+    imag = np.zeros(flat.size)
+    if idx.size == 0:
+        return ComplexStep(imag, step)
+    got = _imaginary_parts(ev, args, x64, idx, None)
+    if got is None:
+        return ComplexStep(None, step)
+    imag[idx], step[idx] = got
+    a = np.abs(flat)
+    tiny = np.flatnonzero(~infinite & (a * CS_RELATIVE < CS_STEP) & (a * CS_RELATIVE > 0.0))
+    if tiny.size:
+        small = _imaginary_parts(ev, args, x64, tiny, CS_RELATIVE * a[tiny])
+        if small is not None:
+            keep = np.abs(small[0]) >= _TINY64
+            imag[tiny[keep]], step[tiny[keep]] = small[0][keep], small[1][keep]
+    return ComplexStep(imag, step)
+
+
+def _imaginary_parts(ev: Evaluator, args: tuple, x64: np.ndarray, idx: np.ndarray,
+                     h: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(Im f(x + i h_j e_j), h_j)`` for the entries ``idx`` (``h`` None: the standard steps)."""
+    flat = x64.ravel()
+    if h is None and idx.size == flat.size:
+        step, stack = complex_points(flat, CS_STEP, CS_AT_ZERO)
+    else:
+        step = (np.where(flat[idx] != 0.0, CS_STEP * np.maximum(1.0, np.abs(flat[idx])), CS_AT_ZERO)
+                if h is None else h)
+        stack = np.broadcast_to(flat.astype(np.complex128), (idx.size, flat.size)).copy()
+        stack[np.arange(idx.size), idx] += 1j * step
+    imag = ev.many_complex(args, stack.reshape((idx.size,) + x64.shape))
+    return None if imag is None else (imag, step)
+
+
+def accept_complex_step(cs: ComplexStep, c: Central) -> tuple[Reference | None, int]:
+    """The complex step as a reference, or ``(None, j)`` with ``j`` the first smooth entry where it disagrees
+    with the central differences beyond their error (``f`` is not complex-analytic there)."""
+    smooth = c.finite & ~c.kink & ~c.infinite
+    value, error, j = complex_step_estimates(cs.imag, cs.step, c.value, c.error, c.third, smooth, _EPS64)
+    # Im f(x + ih) below the normal range has lost relative precision (a tiny step times a tiny derivative).
+    lost = (np.abs(cs.imag) < _TINY64) & (cs.imag != 0.0) & ~c.infinite
+    error = np.where(lost, np.inf, error)
+    value = np.where(c.infinite, 0.0, value)
+    error = np.where(c.infinite, 0.0, error)
+    if j >= 0:
+        return None, int(j)
+    return Reference("complex step", value, error, CS_DETAIL), -1
+
+
+class SympyReference:
+    """Exact gradient of ``sympy_expr(*args)`` (the symbolic twin of f), evaluated at 40 digits."""
+
+    def __init__(self, sympy_expr: Callable, wrt: int) -> None:
+        self.sympy_expr = sympy_expr
+        self.wrt = wrt
+        self._cache: dict[tuple, Callable] = {}
+
+    def __call__(self, args: tuple, x: np.ndarray) -> np.ndarray:
+        import mpmath
+        import sympy
+
+        key = (x.shape, tuple(repr(a) for i, a in enumerate(args) if i != self.wrt))
+        fn = self._cache.get(key)
+        if fn is None:
+            symbols = np.array(sympy.symbols(f"x0:{x.size}", real=True), dtype=object).reshape(x.shape)
+            sym_args = args[: self.wrt] + (symbols,) + args[self.wrt + 1:]
+            expr = sympy.sympify(self.sympy_expr(*sym_args))
+            derivatives = [sympy.diff(expr, s) for s in symbols.ravel()]
+            fn = sympy.lambdify(list(symbols.ravel()), derivatives, modules="mpmath")
+            self._cache[key] = fn
+        with mpmath.workdps(40):
+            values = fn(*[mpmath.mpf(float(v)) for v in x.ravel()])  # mpf(float) is exact
+            return np.array([float(mpmath.mpf(v)) for v in values], dtype=np.float64)
+
+
+def require_agreement(exact: Reference, other: Reference, smooth: np.ndarray, args: tuple) -> None:
+    """The symbolic twin must be the derivative of f: a disagreement is a bad argument, not a verdict."""
+    gap = np.abs(exact.value - other.value)
+    bad = smooth & ~(gap <= 4.0 * other.error + 64.0 * _EPS64 * np.abs(exact.value))
+    if bad.any():
+        j = int(np.argmax(bad))
+        raise ValueError(
+            f"sympy_expr does not describe f: its derivative at entry {j} is {float(exact.value[j])!r} but "
+            f"{other.name} on f give {float(other.value[j])!r} ± {other.error[j]:.2g}\n{format_arguments(args)}"
+        )
