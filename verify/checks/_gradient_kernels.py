@@ -218,9 +218,9 @@ def judge_smooth(g, r, ulp_r, curvature, x, reference_error, usable, ulps, eps_d
 
 
 @_kernel
-def complex_points(flat, cs_step, at_zero):
-    """``(step, stack)`` for the complex step: ``step_j = cs_step·max(1, |x_j|)`` (``at_zero`` where ``x_j = 0``)
-    and ``stack`` (n, n), row ``j`` = ``flat + i·step_j·e_j``."""
+def complex_points(flat, cs_step):
+    """``(step, stack)`` for the complex step: ``step_j = cs_step·max(1, |x_j|)`` and ``stack`` (n, n), row
+    ``j`` = ``flat + i·step_j·e_j``."""
     n = flat.shape[0]
     step = np.empty(n)
     stack = np.empty((n, n), dtype=np.complex128)
@@ -228,7 +228,7 @@ def complex_points(flat, cs_step, at_zero):
         for j in range(n):
             stack[p, j] = flat[j]
     for j in range(n):
-        step[j] = cs_step * max(1.0, abs(flat[j])) if flat[j] != 0.0 else at_zero
+        step[j] = cs_step * max(1.0, abs(flat[j]))
         stack[j, j] += 1j * step[j]
     return step, stack
 
@@ -264,5 +264,5 @@ def warm_up() -> None:
     values = np.ones(7)
     estimates, _, finite, _, _ = central_estimates(values[1:].reshape(3, 2, 1), taken, h, 1.0, 2.0**-52)
     judge_smooth(flat, estimates[0], np.ones(1), estimates[5], flat, estimates[1], finite, 32.0, 2.0**-52, 0.0)
-    step, points = complex_points(flat, 1e-20, 1e-170)
+    step, points = complex_points(flat, 1e-20)
     complex_step_estimates(points[:, 0].imag.copy(), step, estimates[0], estimates[1], estimates[7], finite, 2.0**-52)

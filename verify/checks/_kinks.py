@@ -66,7 +66,7 @@ def refine_steps(x: np.ndarray, h: np.ndarray, slope_jump: np.ndarray, eta: floa
 
 
 def classify(f0: float, right: list[np.ndarray], left: list[np.ndarray], taken_right: list[np.ndarray],
-             taken_left: list[np.ndarray], eta: float) -> Located:
+             taken_left: list[np.ndarray], eta: float, eps_f: float = 0.0) -> Located:
     """Classify each candidate from ``f`` at ``x + t_k e_j`` (``right``) and ``x − t_k e_j`` (``left``).
 
     ``taken_right[c][k] > 0`` and ``taken_left[c][k] > 0`` are the steps actually taken.
@@ -75,22 +75,24 @@ def classify(f0: float, right: list[np.ndarray], left: list[np.ndarray], taken_r
     out = Located(kind=np.full(c, UNRESOLVED), value=np.zeros(c), error=np.full(c, np.inf), low=np.zeros(c),
                   high=np.zeros(c), side=np.zeros(c), jump=np.zeros(c), finest=np.zeros(c))
     for i in range(c):
-        _classify_one(out, i, f0, right[i], left[i], taken_right[i], taken_left[i], eta)
+        # the rounding level at each step: the measured one, or 8·eps_f·|f| of the values there if larger
+        level = np.maximum(eta, 8.0 * eps_f * np.maximum(abs(f0), np.maximum(np.abs(right[i]), np.abs(left[i]))))
+        _classify_one(out, i, f0, right[i], left[i], taken_right[i], taken_left[i], level)
     return out
 
 
-def _jumps(delta: np.ndarray, steps: np.ndarray, eta: float, slope: float) -> bool:
+def _jumps(delta: np.ndarray, steps: np.ndarray, eta: np.ndarray, slope: float) -> bool:
     """The one-sided change does not shrink with the step at the three finest levels (by less than 10 % a
     level, where a continuous side shrinks ×4, or ×4^α at a Hölder-α cusp), and it is more than a slope of the
     size seen at the first step (on either side) could make over the finest step (a kink a few subnormals
     away is no jump)."""
     tail = np.abs(delta[-3:])
-    return bool(np.all(tail > 8.0 * eta) and tail[2] > 0.9 * tail[1] and tail[1] > 0.9 * tail[0]
+    return bool(np.all(tail > 8.0 * eta[-3:]) and tail[2] > 0.9 * tail[1] and tail[1] > 0.9 * tail[0]
                 and tail[2] > 4.0 * slope * steps[-1])
 
 
 def _classify_one(out: Located, i: int, f0: float, fr: np.ndarray, fl: np.ndarray, tr: np.ndarray,
-                  tl: np.ndarray, eta: float) -> None:
+                  tl: np.ndarray, eta: np.ndarray) -> None:
     out.finest[i] = min(tr[-1], tl[-1])
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         d_right = fr - f0
@@ -107,7 +109,7 @@ def _classify_one(out: Located, i: int, f0: float, fr: np.ndarray, fl: np.ndarra
         lim_r = (4.0 * s_right[1:] - s_right[:-1]) / 3.0
         lim_l = (4.0 * s_left[1:] - s_left[:-1]) / 3.0
         step = np.minimum(tr, tl)
-        noise = (8.0 * eta / step[1:] + 2.0 * eta / step[:-1]) / 3.0
+        noise = (8.0 * eta[1:] / step[1:] + 2.0 * eta[:-1] / step[:-1]) / 3.0
         conv_r = np.abs(np.diff(lim_r, prepend=np.nan))
         conv_l = np.abs(np.diff(lim_l, prepend=np.nan))
         gap = np.abs(lim_r - lim_l)
@@ -134,11 +136,9 @@ def _classify_one(out: Located, i: int, f0: float, fr: np.ndarray, fl: np.ndarra
     while first > 0 and together[first - 1]:
         first -= 1
     coarse, fine = first, first + 1
-    if fr[fine] == fl[fine] == f0:  # f did not change at all: nothing was resolved
-        return
     d_coarse = (fr[coarse] - fl[coarse]) / (tr[coarse] + tl[coarse])
     d_fine = (fr[fine] - fl[fine]) / (tr[fine] + tl[fine])
     value = (16.0 * d_fine - d_coarse) / 15.0
     out.kind[i] = SMOOTH
     out.value[i] = value
-    out.error[i] = abs(value - d_fine) + 2.0 * (2.0 * eta) / (tr[fine] + tl[fine]) * 16.0 / 15.0
+    out.error[i] = abs(value - d_fine) + 2.0 * (2.0 * eta[fine]) / (tr[fine] + tl[fine]) * 16.0 / 15.0

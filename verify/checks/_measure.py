@@ -9,8 +9,10 @@ and returns a Python float shows float32 noise here, whatever type it returns.
 
 **The gradient.** ``grad`` is re-evaluated at ``x + k·δ`` (``k = −4…4``), ``δ_i = ±s·ulp_d(x_i)`` (whole ULPs of
 the gradient's dtype ``d``, so the points are exact in ``d``; 0 where ``x_i`` is 0 or infinite), for
-``s = 1, 16, 256, …`` up to ``s·eps_d ≤ √eps_d`` (a relative change of ``√eps_d``, beyond which the probe
-would no longer be local: third differences leave ``t³·|g'''|``, still below the rounding of ``g`` there),
+``s = 1, 16, 256, …`` and last ``s = ⌊1/√eps_d⌋``, but never more than ``√eps_d·min(|x_i|, L)`` with
+``L = max|g| / max|f''|`` the distance over which the gradient changes (beyond that the probe would no longer
+be local: third differences leave ``t³·|g'''|``, still below the rounding of ``g`` at ``t = √eps_d·L``; and an
+entry whose table spreads over more than ``eps_d^(1/3)·max|g|`` is probed no further, for the same reason),
 stopping once every entry asked about shows noise. An intermediate quantity ``v`` of a correct computation
 (``y = tanh(z)`` in ``1 − y²``) moves by one of its ULPs when ``x`` moves by about ``1/κ_v`` ULPs (``κ_v`` its
 condition number), so its rounding appears in the table at that spacing; a gradient computed from inputs
@@ -58,6 +60,8 @@ def f_noise(ev: Evaluator, args: tuple, x64: np.ndarray, f0: float,
     ``skip`` (kink candidates: a kink or jump there is not noise) are not moved."""
     flat = x64.ravel()
     finite = np.isfinite(flat) & (True if skip is None else ~skip)
+    if not finite.any():
+        return None, "exact"  # nothing to move: no measurement, the model stands
     scale = np.where(finite, np.abs(flat), 0.0)
     if not scale.any():
         scale = np.where(finite, 1.0, 0.0)
@@ -106,9 +110,10 @@ class GradientNoise:
 
 
 def gradient_noise(grad_at: Callable[[np.ndarray], np.ndarray], x: np.ndarray, g: np.ndarray,
-                   entries: np.ndarray) -> GradientNoise:
+                   entries: np.ndarray, length: float = np.inf) -> GradientNoise:
     """Measure the noise of ``grad_at`` (the gradient under test as a function of ``args[wrt]``, flattened
-    float64 result) at the flat ``entries``; ``g`` is its value at ``x`` (flat)."""
+    float64 result) at the flat ``entries``; ``g`` is its value at ``x`` (flat). ``length`` is the distance over
+    which the gradient itself changes (``|g|/|f''|``); the probe moves no entry by more than ``√eps_d`` of it."""
     dt = x.dtype
     eps = float(np.finfo(dt).eps)
     n = g.size
@@ -123,11 +128,14 @@ def gradient_noise(grad_at: Callable[[np.ndarray], np.ndarray], x: np.ndarray, g
     signs = _signs(x, b"g").ravel()
     k = probe_offsets()
     largest = 1.0 / np.sqrt(eps)
+    reach = np.sqrt(eps) * np.minimum(np.abs(np.where(finite, flat, 0.0)), length)  # the locality limit per entry
+    reach = np.maximum(reach, ulp)  # at least one ULP
     pending = np.zeros(n, dtype=bool)
     pending[entries] = True
-    s = 1.0
-    while pending.any() and s <= largest:
-        delta = signs * s * ulp
+    for s in (*16.0 ** np.arange(int(np.log(largest) / np.log(16.0)) + 1), np.floor(largest)):
+        if not pending.any():
+            break
+        delta = signs * np.minimum(s * ulp, reach)
         table = np.empty((k.size, n))
         for row, kk in enumerate(k):
             if kk == 0.0:
@@ -136,11 +144,15 @@ def gradient_noise(grad_at: Callable[[np.ndarray], np.ndarray], x: np.ndarray, g
             point = (flat.astype(np.float64) + kk * delta).astype(dt).reshape(x.shape)
             table[row] = grad_at(point)
         sigma, order, status = noise_levels(table)
+        # Not local any more where the table spreads over more than eps^(1/3) of the gradient's largest entry:
+        # its smooth change, after third differences, would exceed the rounding of that entry.
+        spread = table.max(axis=0) - table.min(axis=0)
+        local = spread <= np.cbrt(eps) * float(np.max(np.abs(g[np.isfinite(g)]), initial=0.0))
+        pending &= local
         hit = pending & (status == 1)
         bound[hit] = noise_bound(sigma, order)[hit]
         spacing[hit] = s
         pending &= ~hit
-        s *= 16.0
     if dt == np.float64 and bound.any():
         # float32 cell: the float32 rounding of x, moved a quarter of a float32 ULP (it stays in its cell)
         centre = flat.astype(np.float32).astype(np.float64)

@@ -29,9 +29,8 @@ _EPS64 = float(np.finfo(np.float64).eps)
 _TINY64 = float(np.finfo(np.float64).tiny)
 CS_STEP = 1e-20
 CS_RELATIVE = 1e-10  # below |x| = CS_STEP / CS_RELATIVE the step is CS_RELATIVE·|x| (truncation (h/x)² ≤ 1e-20)
-CS_AT_ZERO = 1e-170  # at x_j = 0: h² underflows, so the truncation vanishes; h·f' stays normal for |f'| > 1e-138
-CS_DETAIL = (f"Im f(x + i·h·e_j)/h, h = {CS_STEP:g}·max(1,|x_j|) ({CS_RELATIVE:g}·|x_j| for 0 < |x_j| < 1e-10, "
-             f"{CS_AT_ZERO:g} at x_j = 0)")
+CS_TEST = 2.0**40 * CS_STEP  # where Im f(x + i h e_j) = 0: is it identically 0, or did h·f' underflow?
+CS_DETAIL = f"Im f(x + i·h·e_j)/h, h = {CS_STEP:g}·max(1,|x_j|) ({CS_RELATIVE:g}·|x_j| for 0 < |x_j| < 1e-10)"
 
 
 @dataclass
@@ -64,7 +63,7 @@ class Central:
     infinite: np.ndarray
     model: np.ndarray  # 8·eps_f·max|f| per entry
     measured: np.ndarray  # the entry's own rounding level, measured in its differences
-    quantum: float = 0.0  # the smallest nonzero |f(x ± h e_j) − f(x)| in the stack (0: f never changed)
+    quantum: float = 0.0  # the grid the values of f near x lie on (0: all are 0)
 
 
 @dataclass
@@ -104,12 +103,18 @@ def central(ev: Evaluator, args: tuple, x64: np.ndarray, f0: float, eps_f: float
 
 
 def _quantum(values: np.ndarray, f0: float, kink: np.ndarray) -> float:
-    """The smallest nonzero change of ``f`` in the stack ``values[level, sign, entry]``, away from kink candidates
-    (whose one-sided changes are exact steps, not rounding): where ``f`` is flat it moves in steps this coarse."""
-    with np.errstate(invalid="ignore"):
-        change = np.abs(values[:, :, ~kink] - f0)
-    change = change[np.isfinite(change) & (change > 0)]
-    return float(change.min()) if change.size else 0.0
+    """The grid the values of ``f`` near ``x`` lie on: the largest power of 2 that divides every one of them
+    (finite, nonzero). A value computed as a sum of terms of size ``M`` is a multiple of ``ulp(M)``, so a sum of
+    saturated terms that cancels to about 0 still lies on the grid of its terms: that spacing is the rounding
+    level of ``f`` there, where the values alone (tiny) would suggest a far finer one."""
+    v = np.append(values.ravel(), f0)
+    v = v[np.isfinite(v) & (v != 0.0)]
+    if v.size == 0:
+        return 0.0
+    mantissa, exponent = np.frexp(v)
+    digits = (np.abs(mantissa) * 2.0**53).astype(np.int64)
+    lowest = digits & -digits  # the lowest set bit of each 53-bit significand
+    return float(np.min(np.ldexp(lowest.astype(np.float64), exponent - 53)))
 
 
 def _central_record(est, kink, finite, candidates, quartile, eps_f, h0, infinite) -> Central:
@@ -148,7 +153,7 @@ def with_noise(c: Central, eta: float | None, kind: str) -> Central:
     model ``8·eps_f·max|f|``, ``eta`` and the entry's own measured level (the Richardson value's rounding is at
     most ``6·level/h``). Where ``f`` is *flat* (no spacing showed noise and ``f`` did not change at the smallest:
     it moves in steps too coarse for the probe, as a sum of saturated terms does), the rounding level is at
-    least the smallest change of ``f`` in the stack (its quantum), and entries whose six values all equal
+    least the spacing of the grid the values of ``f`` lie on (see ``_quantum``), and entries whose six values all equal
     ``f(x)`` resolved nothing: their error is unbounded. Where ``f`` is *exact* at the probe's resolution (it
     changed, smoothly, with no noise), the model and the measured levels stand."""
     floor = eta if eta is not None else (c.quantum if kind == "flat" else 0.0)
@@ -187,6 +192,17 @@ def complex_step(ev: Evaluator, args: tuple, x64: np.ndarray) -> ComplexStep:
         if small is not None:
             keep = np.abs(small[0]) >= _TINY64
             imag[tiny[keep]], step[tiny[keep]] = small[0][keep], small[1][keep]
+    zero = np.flatnonzero(~infinite & (imag == 0.0))
+    if zero.size:
+        # Im f = 0: f's imaginary part is identically 0 along e_j (a dead unit, an even power at 0), or
+        # h·f' underflowed. A step 2^40 times larger tells them apart: still 0, the derivative is 0;
+        # otherwise its value is the reference (or NaN, nothing, where it is not a normal number).
+        test = _imaginary_parts(ev, args, x64, zero, CS_TEST * np.maximum(1.0, a[zero]))
+        if test is not None:
+            moved = test[0] != 0.0
+            normal = np.abs(test[0]) >= _TINY64
+            imag[zero[moved]] = np.where(normal[moved], test[0][moved], np.nan)
+            step[zero[moved]] = test[1][moved]
     return ComplexStep(imag, step)
 
 
@@ -195,10 +211,9 @@ def _imaginary_parts(ev: Evaluator, args: tuple, x64: np.ndarray, idx: np.ndarra
     """``(Im f(x + i h_j e_j), h_j)`` for the entries ``idx`` (``h`` None: the standard steps)."""
     flat = x64.ravel()
     if h is None and idx.size == flat.size:
-        step, stack = complex_points(flat, CS_STEP, CS_AT_ZERO)
+        step, stack = complex_points(flat, CS_STEP)
     else:
-        step = (np.where(flat[idx] != 0.0, CS_STEP * np.maximum(1.0, np.abs(flat[idx])), CS_AT_ZERO)
-                if h is None else h)
+        step = CS_STEP * np.maximum(1.0, np.abs(flat[idx])) if h is None else h
         stack = np.broadcast_to(flat.astype(np.complex128), (idx.size, flat.size)).copy()
         stack[np.arange(idx.size), idx] += 1j * step
     imag = ev.many_complex(args, stack.reshape((idx.size,) + x64.shape))
@@ -208,10 +223,10 @@ def _imaginary_parts(ev: Evaluator, args: tuple, x64: np.ndarray, idx: np.ndarra
 def accept_complex_step(cs: ComplexStep, c: Central) -> tuple[Reference | None, int]:
     """The complex step as a reference, or ``(None, j)`` with ``j`` the first smooth entry where it disagrees
     with the central differences beyond their error (``f`` is not complex-analytic there)."""
-    smooth = c.finite & ~c.kink & ~c.infinite
+    smooth = c.finite & ~c.kink & ~c.infinite & np.isfinite(c.value) & np.isfinite(c.error)
     value, error, j = complex_step_estimates(cs.imag, cs.step, c.value, c.error, c.third, smooth, _EPS64)
-    # Im f(x + ih) below the normal range has lost relative precision (a tiny step times a tiny derivative).
-    lost = (np.abs(cs.imag) < _TINY64) & (cs.imag != 0.0) & ~c.infinite
+    # Im f(x + ih) below the normal range has lost relative precision (a tiny step times a tiny derivative)
+    lost = ~((np.abs(cs.imag) >= _TINY64) | (cs.imag == 0.0)) & ~c.infinite
     error = np.where(lost, np.inf, error)
     value = np.where(c.infinite, 0.0, value)
     error = np.where(c.infinite, 0.0, error)
