@@ -9,11 +9,12 @@ and returns a Python float shows float32 noise here, whatever type it returns.
 
 **The gradient.** ``grad`` is re-evaluated at ``x + k·δ`` (``k = −4…4``), ``δ_i = ±s·ulp_d(x_i)`` (whole ULPs of
 the gradient's dtype ``d``, so the points are exact in ``d``; 0 where ``x_i`` is 0 or infinite), for
-``s = 1, 16, 256, …`` and last ``s = ⌊1/√eps_d⌋``, but never more than ``√eps_d·min(|x_i|, L)`` with
-``L = max|g| / max|f''|`` the distance over which the gradient changes (beyond that the probe would no longer
-be local: third differences leave ``t³·|g'''|``, still below the rounding of ``g`` at ``t = √eps_d·L``; and an
-entry whose table spreads over more than ``eps_d^(1/3)·max|g|`` is probed no further, for the same reason),
-stopping once every entry asked about shows noise. An intermediate quantity ``v`` of a correct computation
+``s = 1, 16, 256, …`` up to a step of ``ρ_d·|x_i|`` (``ρ = √eps`` for float64: the nine points stay within
+about one float32 cell of each input, see below; ``ρ = eps^(1/3)`` for float32: a relative change over which a
+function of scale ``|x|`` stays polynomial to float32's rounding), and never more than ``L/128`` with
+``L = max|g| / max|f''|`` the distance over which the gradient changes (the table spans at most ``L/16``: the
+probe stays local); an entry whose table spreads over more than ``max|g|/16`` is probed no further, for the
+same reason. It stops once every entry asked about shows noise. An intermediate quantity ``v`` of a correct computation
 (``y = tanh(z)`` in ``1 − y²``) moves by one of its ULPs when ``x`` moves by about ``1/κ_v`` ULPs (``κ_v`` its
 condition number), so its rounding appears in the table at that spacing; a gradient computed from inputs
 rounded to a coarser format (float32 inside a float64 gradient) does not change until ``x`` crosses a cell
@@ -42,6 +43,11 @@ __all__ = ["f_noise", "GradientNoise", "gradient_noise", "coarse_format"]
 _EPS64 = float(np.finfo(np.float64).eps)
 _F_SPACINGS = _EPS64 * 16.0 ** np.arange(12)
 _COARSER = {np.dtype(np.float64): np.dtype(np.float32), np.dtype(np.float32): np.dtype(np.float16)}
+# The largest step of the gradient probe, relative to |x_i|: for float64 √eps64 (≈ eps32/8: the nine points stay
+# within about one float32 cell of every input, so a gradient computed in float32 shows no noise), for float32
+# eps32^(1/3) (a relative change over which a function of scale |x| stays polynomial to float32's rounding).
+_RELATIVE_REACH = {np.dtype(np.float64): float(np.sqrt(np.finfo(np.float64).eps)),
+                   np.dtype(np.float32): float(np.cbrt(np.finfo(np.float32).eps))}
 
 
 def _signs(x: np.ndarray, salt: bytes) -> np.ndarray:
@@ -127,8 +133,8 @@ def gradient_noise(grad_at: Callable[[np.ndarray], np.ndarray], x: np.ndarray, g
         ulp = np.where(finite, np.spacing(np.abs(flat).astype(dt)).astype(np.float64), 0.0)
     signs = _signs(x, b"g").ravel()
     k = probe_offsets()
-    largest = 1.0 / np.sqrt(eps)
-    reach = np.sqrt(eps) * np.minimum(np.abs(np.where(finite, flat, 0.0)), length)  # the locality limit per entry
+    largest = _RELATIVE_REACH[dt] / eps
+    reach = np.minimum(_RELATIVE_REACH[dt] * np.abs(np.where(finite, flat, 0.0)), length / 128.0)
     reach = np.maximum(reach, ulp)  # at least one ULP
     pending = np.zeros(n, dtype=bool)
     pending[entries] = True
@@ -144,10 +150,9 @@ def gradient_noise(grad_at: Callable[[np.ndarray], np.ndarray], x: np.ndarray, g
             point = (flat.astype(np.float64) + kk * delta).astype(dt).reshape(x.shape)
             table[row] = grad_at(point)
         sigma, order, status = noise_levels(table)
-        # Not local any more where the table spreads over more than eps^(1/3) of the gradient's largest entry:
-        # its smooth change, after third differences, would exceed the rounding of that entry.
+        # Not local any more where the table spreads over more than 1/16 of the gradient's largest entry.
         spread = table.max(axis=0) - table.min(axis=0)
-        local = spread <= np.cbrt(eps) * float(np.max(np.abs(g[np.isfinite(g)]), initial=0.0))
+        local = spread <= float(np.max(np.abs(g[np.isfinite(g)]), initial=0.0)) / 16.0
         pending &= local
         hit = pending & (status == 1)
         bound[hit] = noise_bound(sigma, order)[hit]
