@@ -14,7 +14,8 @@ about one float32 cell of each input, see below; ``ρ = eps^(1/3)`` for float32:
 function of scale ``|x|`` stays polynomial to float32's rounding), and never more than ``L/128`` with
 ``L = max|g| / max|f''|`` the distance over which the gradient changes (the table spans at most ``L/16``: the
 probe stays local); an entry whose table spreads over more than ``max|g|/16`` is probed no further, for the
-same reason. It stops once every entry asked about shows noise. An intermediate quantity ``v`` of a correct computation
+same reason; an input whose ULP is already beyond that range is not moved (a logit of 1e8 in float32, whose
+ULP is 8, for a softmax whose scale is 1). It stops once every entry asked about shows noise. An intermediate quantity ``v`` of a correct computation
 (``y = tanh(z)`` in ``1 − y²``) moves by one of its ULPs when ``x`` moves by about ``1/κ_v`` ULPs (``κ_v`` its
 condition number), so its rounding appears in the table at that spacing; a gradient computed from inputs
 rounded to a coarser format (float32 inside a float64 gradient) does not change until ``x`` crosses a cell
@@ -135,7 +136,7 @@ def gradient_noise(grad_at: Callable[[np.ndarray], np.ndarray], x: np.ndarray, g
     k = probe_offsets()
     largest = _RELATIVE_REACH[dt] / eps
     reach = np.minimum(_RELATIVE_REACH[dt] * np.abs(np.where(finite, flat, 0.0)), length / 128.0)
-    reach = np.maximum(reach, ulp)  # at least one ULP
+    reach = np.where(reach >= ulp, reach, 0.0)  # an entry whose ULP is already beyond the local range stays put
     pending = np.zeros(n, dtype=bool)
     pending[entries] = True
     for s in (*16.0 ** np.arange(int(np.log(largest) / np.log(16.0)) + 1), np.floor(largest)):
