@@ -3,8 +3,11 @@
 - Markers: ``cuda`` (needs the CUDA backend: a GPU or ``NUMBA_ENABLE_CUDASIM=1``), ``slow``.
 - Hypothesis profiles, all with ``deadline=None`` because the first call of a kernel JIT-compiles it:
   ``verify-dev`` (the default, 50 examples), ``verify-ci`` (derandomised, so a CI run is
-  reproducible, 30 examples; chosen automatically when ``CI`` is set) and ``verify-thorough``
-  (1000 examples). ``--hypothesis-profile NAME`` or ``VERIFY_HYPOTHESIS_PROFILE`` overrides.
+  reproducible, 30 examples; chosen automatically when ``CI`` is set), ``verify-thorough``
+  (1000 examples) and ``verify-soak`` (``SOAK_FACTOR`` = 20 × verify-dev's examples, random seeds, not
+  derandomised: it finds what CI would only hit by chance; ``tox -e soak``, not part of CI). A test that
+  fixes its own example count writes it as ``scaled(n)``, which is ``SOAK_FACTOR·n`` under verify-soak.
+  ``--hypothesis-profile NAME`` or ``VERIFY_HYPOTHESIS_PROFILE`` overrides.
 - ``--backends numpy,cpu,parallel`` (or ``VERIFY_TEST_BACKENDS``): the backends a test that takes a
   ``backend`` argument is run over (chex-style variants). ``cuda`` is included only when asked for.
 - Fixtures ``check_gradient`` and ``check_loss`` for another project's test suite: the checkers of
@@ -30,6 +33,16 @@ settings.register_profile(
     suppress_health_check=_SUPPRESS,
 )
 settings.register_profile("verify-thorough", deadline=None, max_examples=1000, suppress_health_check=_SUPPRESS)
+SOAK_FACTOR = 20
+settings.register_profile("verify-soak", deadline=None, max_examples=SOAK_FACTOR * 50, derandomize=False,
+                          print_blob=True, suppress_health_check=_SUPPRESS)
+_ACTIVE_PROFILE = {"name": None}
+
+
+def scaled(examples: int) -> int:
+    """A test's own example count, ``SOAK_FACTOR`` times larger under the ``verify-soak`` profile."""
+    name = _ACTIVE_PROFILE["name"] or os.environ.get("VERIFY_HYPOTHESIS_PROFILE")
+    return examples * SOAK_FACTOR if name == "verify-soak" else examples
 
 
 def _default_profile() -> str:
@@ -107,8 +120,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: long-running; deselect with -m 'not slow'")
     config.addinivalue_line("markers", "peers: needs an optional peer library (torch, jax, dask)")
     # An explicit --hypothesis-profile (Hypothesis' own plugin) wins over our default.
-    if not config.getoption("hypothesis_profile", default=None):
+    explicit = config.getoption("hypothesis_profile", default=None)
+    if not explicit:
         settings.load_profile(_default_profile())
+    _ACTIVE_PROFILE["name"] = explicit or _default_profile()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
