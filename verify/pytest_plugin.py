@@ -74,6 +74,7 @@ def _recording(request: pytest.FixtureRequest, checker_name: str, module: str):
     checker = getattr(importlib.import_module(module), checker_name)
 
     def run(*args, **kwargs):
+        __tracebackhide__ = True  # a failure points at the user's test line, not at this wrapper
         report = checker(*args, **kwargs)
         request.node.user_properties.append((f"verify.{checker_name}", str(report)))
         request.config.stash.setdefault(_REPORTS, []).append((request.node.nodeid, checker_name, report))

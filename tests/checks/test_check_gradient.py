@@ -12,6 +12,8 @@ from hypothesis.extra import numpy as hnp
 
 from verify.checks import CheckFailure, GradientReport, check_gradient
 
+pytest_plugins = ["pytester"]
+
 X = np.array([-2.0, -0.5, 0.25, 1.5])
 
 
@@ -235,7 +237,9 @@ def test_search_finds_and_shrinks_a_bug_on_one_branch():
     x = info.value.details["args"][0]
     assert (x < -1.0).any(), x
     assert np.all(x == np.round(x)) and x.min() >= -3.0, x  # shrunk to small integers, e.g. −2
-    assert "failing input:" in str(info.value) and "point=" in "".join(info.value.__notes__)
+    assert "failing input:" in str(info.value)
+    assert info.value.__notes__ == ["(found by a Hypothesis search and shrunk; the failing input is the one shown "
+                                    "above)"]
 
 
 def test_search_raises_bad_arguments_from_the_strategy():
@@ -290,3 +294,284 @@ def test_the_fast_median_is_numpys(size):
 
     values = np.random.default_rng(size).random(size)
     assert _median(values) == float(np.median(values))
+
+
+# --- the examples of issue 13: false alarms that must pass, wrong derivatives that must fail ------------
+
+W_LN = np.array([1.5, -0.25, 0.75, -2.0])
+
+
+def layer_norm(x):  # f(x) = Σ w·x̂, x̂ = (x − mean x)/s, s = sqrt(mean((x − mean x)²) + 1e-5)
+    c = x - x.mean(axis=-1, keepdims=True)
+    s = np.sqrt((c * c).mean(axis=-1, keepdims=True) + 1e-5)
+    return np.sum(W_LN * c / s, axis=-1)
+
+
+def layer_norm_backward(x):  # (w − mean(w) − x̂·mean(w·x̂)) / s: correct, and it cancels at x = [2, 5, 5, 5]
+    c = x - x.mean()
+    s = np.sqrt((c * c).mean() + 1e-5)
+    xh = c / s
+    return (W_LN - W_LN.mean() - xh * np.mean(W_LN * xh)) / s
+
+
+def test_layer_norm_backward_that_cancels_is_judged_by_its_measured_noise():
+    x = np.array([2.0, 5.0, 5.0, 5.0])
+    report = check_gradient(layer_norm, layer_norm_backward, (x,))
+    assert report.worst_ratio <= 1.0 and report.noise_measured >= 1
+    with pytest.raises(CheckFailure, match="grad is wrong at 4 of 4"):  # the x̂·mean(w·x̂) term dropped
+        check_gradient(layer_norm, lambda x: (W_LN - W_LN.mean()) / np.sqrt(x.var() + 1e-5), (x,))
+
+
+def test_a_wrong_entry_next_to_one_at_rounding_level_is_caught_and_the_table_says_which_is_which():
+    x = np.array([2.0, 5.0, 5.0, 5.0])
+    with pytest.raises(CheckFailure, match="grad is wrong at 1 of 4") as info:
+        check_gradient(layer_norm, lambda x: layer_norm_backward(x) + np.array([0, 1e-6, 0, 0]), (x,))
+    table = str(info.value).split("worst entries")[1]
+    assert "at rounding level (measured noise)" in table  # entry 0 cancels: its error is rounding
+    assert info.value.details["ratio"][1] > 1 and info.value.details["ratio"][0] <= 1
+
+
+X_DENSE = np.ones((2, 3))
+V_DENSE = np.array([[0.5, -1.0], [2.0, 0.3]])
+
+
+def dense_tanh(w):  # f(W) = Σ V ⊙ tanh(X W)
+    return np.sum(V_DENSE * np.tanh(X_DENSE @ w), axis=(-2, -1))
+
+
+def test_dense_tanh_layer_backward_near_saturation_passes_and_a_wrong_slope_fails():
+    w = 2.0 * np.ones((3, 2))
+    textbook = lambda w: X_DENSE.T @ (V_DENSE * (1.0 - np.tanh(X_DENSE @ w) ** 2))  # 2e-12 relative: 1 − y²
+    report = check_gradient(dense_tanh, textbook, (w,))
+    assert report.worst_ratio <= 1.0 and report.noise_measured == 6
+    with pytest.raises(CheckFailure, match="grad is wrong at 6 of 6"):
+        check_gradient(dense_tanh, lambda w: X_DENSE.T @ (V_DENSE * (1.0 - np.tanh(X_DENSE @ w))), (w,))
+
+
+def test_float32_tanh_derivative_at_18_is_not_blamed_for_a_flat_central_difference():
+    # The chance failure of the zoo's float32_tanh search, root-caused: f = Σ tanh(x) cancels to about 0
+    # while its terms are ±1, so the modelled rounding 8·eps·|f| was 1e-31 where f really moves in steps of
+    # 1e-16; the central differences (all six values equal) claimed 0 ± 1e-26, rejected the complex step
+    # (9.3e-16, right) and blamed the gradient. Now f's rounding is measured (the grid its values lie on where
+    # f is flat), the central differences resolve nothing there, and the complex step decides.
+    from verify.checks.zoo import get_case
+
+    case = get_case("float32_tanh")
+    x = np.array([-18.458343505859375, -16.331411361694336, 18.0, 19.667448043823242], np.float32)
+    report = check_gradient(case.f, case.grad, (x,))
+    assert report.references["complex step"] == 1 and report.worst_ratio <= 1.0
+
+
+def test_f_computing_in_float32_and_returning_a_python_float_gets_float32_steps():
+    f32 = lambda x: float(np.sum(np.sin(x.astype(np.float32))))  # no complex step: astype drops Im
+    x = np.linspace(-3.0, 3.0, 7)
+    report = check_gradient(f32, np.cos, (x,))
+    assert any("computes in float32" in note for note in report.notes), report.notes
+    with pytest.raises(CheckFailure):
+        check_gradient(f32, lambda x: 1.01 * np.cos(x), (x,))
+
+
+def test_a_float64_gradient_computed_in_float32_is_not_excused():
+    f = lambda x: np.sum(np.sin(x) * x, axis=-1)
+    g = lambda x: np.cos(x) * x + np.sin(x)
+    x = np.array([-2.0, -0.5, 0.25, 1.5, 3.0])
+    assert check_gradient(f, g, (x,)).worst_ratio <= 1.0
+    for wrong in (lambda x: g(x.astype(np.float32)).astype(np.float64),  # inputs rounded to float32
+                  lambda x: g(x).astype(np.float32).astype(np.float64),  # result rounded to float32
+                  lambda x: (np.cos(x.astype(np.float32)) * x + np.sin(x)).astype(np.float64)):  # one term
+        with pytest.raises(CheckFailure):
+            check_gradient(f, wrong, (x,))
+
+
+def test_abs_next_to_its_kink_demands_the_ordinary_derivative():
+    f = lambda x: np.sum(np.abs(x), axis=-1)
+    x = np.array([-5e-8, 2.0])
+    with pytest.raises(CheckFailure, match="grad is wrong at 1 of 2") as info:
+        check_gradient(f, np.ones_like, (x,))
+    assert "next to a kink: ordinary derivative demanded" in str(info.value)
+    report = check_gradient(f, np.sign, (x,))
+    assert report.kinks == 0 and report.worst_ratio <= 1.0
+
+
+@pytest.mark.parametrize("point", [[0.0, 2.0], [-1e-300, 2.0]])
+def test_abs_at_its_kink_accepts_any_subgradient(point):
+    f = lambda x: np.sum(np.abs(x), axis=-1)
+    x = np.array(point)
+    for sub in (-1.0, 0.0, 0.5, 1.0):
+        assert check_gradient(f, lambda x, s=sub: np.where(np.abs(x) < 1e-200, s, np.sign(x)), (x,)).kinks == 1
+    with pytest.raises(CheckFailure, match="kinks met at entries"):
+        check_gradient(f, lambda x: np.where(np.abs(x) < 1e-200, 1.5, np.sign(x)), (x,))
+
+
+def floor_plus_x(x):
+    return np.sum(np.floor(x) + x, axis=-1)
+
+
+def test_a_jump_fails_with_f_is_not_continuous_and_the_wrong_slope_too():
+    x = np.array([2.0, 0.5])
+    with pytest.raises(CheckFailure) as info:
+        check_gradient(floor_plus_x, lambda x: np.full_like(x, 9.0), (x,))
+    message = str(info.value)
+    assert "f is not continuous at 1 entry of args[0]" in message and "args[0][0] = 2.0" in message
+    assert "grad is wrong at 1 of 2 entries" in message  # the slope 9 at 0.5 (true: 1)
+    assert info.value.details["jumps"].tolist() == [True, False]
+
+
+def test_a_declared_jump_is_reported_not_judged():
+    x = np.array([2.0, 0.5])
+    report = check_gradient(floor_plus_x, np.ones_like, (x,), jumps="allow")
+    assert report.jumps == 1 and "not differentiable" in str(report)
+    with pytest.raises(CheckFailure, match="grad is wrong at 1 of 2"):  # the slope at 0.5 is still judged
+        check_gradient(floor_plus_x, lambda x: np.full_like(x, 9.0), (x,), jumps="allow")
+    with pytest.raises(ValueError, match="jumps must be one of"):
+        check_gradient(floor_plus_x, np.ones_like, (x,), jumps="ignore")
+
+
+def test_a_jump_near_but_not_at_the_point_is_not_one():
+    assert check_gradient(floor_plus_x, np.ones_like, (np.array([2.0 - 1e-9, 0.5]),)).jumps == 0
+
+
+def lse(x):
+    m = np.max(x.real, axis=-1, keepdims=True)
+    return m[..., 0] + np.log(np.sum(np.exp(x - m), axis=-1))
+
+
+def softmax(x):
+    e = np.exp(x - x.max())
+    return e / e.sum()
+
+
+def test_masked_minus_inf_logit_is_judged_and_nan_stays_an_error():
+    x = np.array([-np.inf, 0.5, 1.0])
+    report = check_gradient(lse, softmax, (x,))
+    assert report.worst_ratio <= 1.0 and report.unverified == 0
+    with pytest.raises(CheckFailure, match="grad is wrong at 1 of 3"):  # the masked entry's derivative is 0
+        check_gradient(lse, lambda x: np.where(np.isinf(x), 1e-3, softmax(x)), (x,))
+    with pytest.raises(CheckFailure), np.errstate(invalid="ignore"):  # NaN at the masked entry (−∞ − −∞)
+        check_gradient(lse, lambda x: softmax(x) + (x - x), (x,))
+    with pytest.raises(ValueError, match="must not be NaN"):
+        check_gradient(lse, softmax, (np.array([np.nan, 0.5, 1.0]),))
+
+
+def test_complex_step_scaled_for_tiny_inputs():
+    f = lambda x: np.sum(np.sqrt(x), axis=-1)
+    report = check_gradient(f, lambda x: 0.5 / np.sqrt(x), (np.array([1e-300, 1.0]),))
+    assert report.references["complex step"] == 1 and report.worst_ratio <= 1.0
+
+
+def test_a_derivative_below_every_reference_is_unverified_not_passed_and_not_failed():
+    # logaddexp takes no complex input: only central differences, which cannot resolve σ(−41) = 1.6e-18
+    f = lambda x: np.sum(np.logaddexp(0.0, x), axis=-1)
+    sigmoid = lambda x: np.exp(-np.logaddexp(0.0, -x))
+    x = np.array([-41.0, 1.0])
+    for g in (sigmoid, lambda x: np.where(x < -40, 0.0, sigmoid(x))):  # the right value, and an underflow
+        report = check_gradient(f, g, (x,))
+        assert report.unverified == 1 and "sympy_expr=" in str(report), report
+    with pytest.raises(CheckFailure):  # but an error beyond even the wide tolerance is wrong
+        check_gradient(f, lambda x: np.where(x < -40, 1.0, sigmoid(x)), (x,))
+    sp = pytest.importorskip("sympy")
+    twin = lambda x: sum(sp.log(1 + sp.exp(v)) for v in x)
+    assert check_gradient(f, sigmoid, (x,), sympy_expr=twin).unverified == 0  # the remedy works
+
+
+def test_numpy_scalars_are_accepted_wherever_numbers_are():
+    report = check_gradient(f_cubic, g_cubic, (X,), ulps=np.float32(4), atol=np.float64(0.0), wrt=np.int64(0),
+                            worst=np.int32(3))
+    assert report.ulps == 4.0
+    assert check_gradient(f_cubic, g_cubic, vectors, max_examples=np.int64(5)).examples >= 1
+
+
+def test_callables_that_write_into_their_inputs_cannot_fool_the_judge_or_harm_the_caller():
+    x = np.array([1.0, -2.0, 0.5])
+    keep = x.copy()
+
+    def f_zeroing(x):
+        value = float(np.sum(x**3))
+        x[...] = 0.0
+        return value
+
+    def g_scaling(x):
+        g = 3.0 * x**2
+        x *= 7.0
+        return g
+
+    def g_wrong_zeroing(x):
+        x[...] = 0.0
+        return np.zeros_like(x)
+
+    assert check_gradient(f_zeroing, g_scaling, (x,)).worst_ratio <= 1.0
+    with pytest.raises(CheckFailure):
+        check_gradient(f_cubic, g_wrong_zeroing, (x,))
+    np.testing.assert_array_equal(x, keep)
+
+
+def test_failure_details_keep_their_keys():
+    with pytest.raises(CheckFailure) as info:
+        check_gradient(f_cubic, lambda x: 2.0 * x**2, (X,))
+    details = info.value.details
+    assert {"ratio", "reference", "computed", "expected", "args", "tolerance", "unverified"} <= set(details)
+    assert details["ratio"].shape == X.shape and details["reference"] == "complex step"
+
+
+def test_a_slow_f_in_a_plain_script_is_not_killed_and_a_long_search_shows_progress(tmp_path):
+    import os
+
+    script = tmp_path / "slow.py"
+    script.write_text(
+        "import time\n"
+        "import numpy as np\n"
+        "from hypothesis import strategies as st\n"
+        "from hypothesis.extra import numpy as hnp\n"
+        "import verify\n"
+        "def f(x):\n"
+        "    time.sleep(0.25)  # longer than Hypothesis' default 200 ms deadline\n"
+        "    return np.sum(np.sin(x), axis=-1)\n"
+        "xs = hnp.arrays(np.float64, 2, elements=st.floats(-2, 2)).map(lambda x: (x,))\n"
+        "print(verify.check_gradient(f, np.cos, xs, max_examples=6).examples)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, timeout=600,
+                         env=env)
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout.split()[-1]) >= 1
+    assert "check_gradient search" in out.stderr or "example" in out.stderr, out.stderr
+
+
+FAILING_CHECKS = '''
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+import verify
+
+
+def test_point(check_gradient):
+    f = lambda x: np.sum(np.log1p(np.exp(x)), axis=-1)
+    check_gradient(f, lambda x: 1.0 - 1.0 / (1.0 + np.exp(x)), (np.array([-41.0, 0.5]),))
+
+
+def test_search():
+    xs = hnp.arrays(np.float64, 3, elements=st.floats(-3, 3)).map(lambda x: (x,))
+    verify.check_gradient(lambda x: np.sum(x**3, axis=-1), lambda x: np.where(x < -1, 2 * x**2, 3 * x**2), xs,
+                          max_examples=100)
+
+
+def test_loss():
+    verify.check_loss("least_squares", grad=lambda f, c: 2.0 * (f - c) / f.shape[0])
+'''
+
+
+def test_a_failing_check_shows_the_verdict_and_no_library_or_hypothesis_frames(pytester):
+    pytester.makepyfile(test_failing=FAILING_CHECKS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly")
+    result.assert_outcomes(failed=3)
+    out = result.stdout.str()
+    for library in ("verify/checks/", "verify/pytest_plugin.py", "hypothesis/", "@given"):
+        assert library not in out, library
+    assert "Highest target score" not in out and "Falsifying example" not in out and "reproduce_failure" not in out
+    assert "found by a Hypothesis search and shrunk" in out  # one line instead of Hypothesis' notes
+    for line in ("test_failing.py:9: CheckFailure", "test_failing.py:14: CheckFailure",  # the user's lines are
+                 "test_failing.py:19: CheckFailure"):                                    # the last frames shown
+        assert line in out, line
+    result.stdout.fnmatch_lines(["*grad is wrong at 1 of 2 entries*", "*(0,)*1.5628821893349888e-18*0.0*"])
+    result.stdout.fnmatch_lines(["*failing input:*", "*worst entries*"])
+    result.stdout.fnmatch_lines(["*Diagnosis: the implementation computes*"])

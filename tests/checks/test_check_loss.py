@@ -111,3 +111,140 @@ def test_bad_arguments():
         check_loss("hinge", value=lambda s, y: 0.0, reduction="avg")
     with pytest.raises(ValueError, match=r"value of hinge \(reduction='mean'\) must be a scalar; got shape \(6,\)"):
         check_loss("hinge", value=lambda s, y: np.maximum(0, 1 - y * s))
+
+
+# --- issue 13: domains, NaN, masks, 1e8 logits, one rule for labels and one-hot, ulps/atol, diagnoses --------
+
+
+def test_torch_binary_cross_entropy_with_logits_gradient_passes_at_logit_3():
+    torch = pytest.importorskip("torch")
+
+    def bce(x, y):  # PyTorch's σ(x) − y: 1 − σ(3) cancels to a few ULPs, its real rounding
+        xt = torch.tensor(x, requires_grad=True)
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(xt, torch.tensor(y, dtype=xt.dtype))
+        loss.backward()
+        return float(loss.detach()), xt.grad.numpy()
+
+    report = check_loss("logistic_from_logit", value_and_grad=bce, inputs=(np.array([3.0]), np.array([1])))
+    assert report.worst_grad_ratio <= 1.0 and report.noise_measured >= 1
+
+
+def test_sigmoid_minus_one_that_underflows_is_still_caught():
+    grad = lambda x, y: (1.0 / (1.0 + np.exp(-x)) - y) / x.shape[0]  # σ(40) − 1 = 0, truth −4.2e-18
+    with pytest.raises(CheckFailure, match="the grad is wrong"):
+        check_loss("logistic_from_logit", grad=grad, inputs=(np.array([40.0, 3.0]), np.array([1, 1])))
+
+
+def test_a_point_outside_the_domain_is_a_value_error_naming_the_argument_before_any_call():
+    calls = []
+
+    def kl(p, q):
+        calls.append(1)
+        return 0.0
+
+    with pytest.raises(ValueError, match=r"q rows must sum to 1.*row \[0\] sums to 0\.6"):
+        check_loss("kl_divergence", value=kl, inputs=(np.array([[0.5, 0.5]]), np.array([[0.3, 0.3]])))
+    with pytest.raises(ValueError, match=r"prediction must not be NaN; prediction\[0, 1\] = nan"):
+        check_loss("softmax_cross_entropy", value=kl, inputs=(np.array([[0.0, np.nan]]), np.array([0])))
+    with pytest.raises(ValueError, match=r"target must lie in \[0, 2\)"):
+        check_loss("softmax_cross_entropy", value=kl, inputs=(np.array([[0.0, 1.0]]), np.array([2])))
+    with pytest.raises(ValueError, match="−∞ marks a masked logit only for softmax_cross_entropy"):
+        check_loss("hinge", value=kl, inputs=(np.array([-np.inf, 1.0]), np.array([1, -1])))
+    assert not calls
+
+
+def _sce_masked(z, t):
+    """Mean softmax cross-entropy with integer labels that accepts masked (−∞) logits."""
+    m = z.max(axis=1, keepdims=True)
+    e = np.exp(z - m)
+    s = e.sum(axis=1, keepdims=True)
+    rows = np.arange(z.shape[0])
+    value = float(np.mean(np.log(s[:, 0]) - (z[rows, t] - m[:, 0])))
+    grad = e / s
+    grad[rows, t] -= 1.0
+    return value, grad / z.shape[0]
+
+
+def test_masked_logits_are_judged_and_a_refusal_is_reported():
+    z = np.array([[-np.inf, 0.5, 1.0], [2.0, -np.inf, -np.inf]])
+    t = np.array([2, 0])
+    assert check_loss("softmax_cross_entropy", value_and_grad=_sce_masked, inputs=(z, t)).worst_grad_ratio <= 1.0
+    leaky = lambda z, t: (_sce_masked(z, t)[0], np.where(np.isinf(z), 1e-3, _sce_masked(z, t)[1]))
+    with pytest.raises(CheckFailure, match="the grad is wrong at 3 of 6"):  # the three masked entries
+        check_loss("softmax_cross_entropy", value_and_grad=leaky, inputs=(z, t))
+    with pytest.raises(ValueError, match="target puts mass on a masked"):
+        check_loss("softmax_cross_entropy", value_and_grad=_sce_masked, inputs=(z, np.array([0, 0])))
+    kernel = functools.partial(LOSSES["softmax_cross_entropy"], backend="numpy")
+    report = check_loss("softmax_cross_entropy", value_and_grad=kernel, max_examples=3)
+    assert report.refused and "prediction must be finite" in report.refused[0] and "REFUSED" in str(report)
+
+
+def _lse_minus_zt(z, t):  # logsumexp(z) − z_t: loses everything at logits of 1e8 in float32
+    m = z.max(axis=1, keepdims=True)
+    lse = m[:, 0] + np.log(np.exp(z - m).sum(axis=1))
+    return float(np.mean(lse - z[np.arange(z.shape[0]), t]))
+
+
+def test_logsumexp_minus_logit_is_caught_by_the_default_float32_cases():
+    with pytest.raises(CheckFailure, match="the value is wrong") as info:
+        check_loss("softmax_cross_entropy", value=_lse_minus_zt, dtype=np.float32, targets="labels", max_examples=5)
+    assert np.abs(info.value.details["args"][0]).max() >= 1e7
+    kernel = functools.partial(LOSSES["softmax_cross_entropy"], backend="numpy")
+    assert check_loss("softmax_cross_entropy", value_and_grad=kernel, dtype=np.float32, max_examples=5).examples
+
+
+def test_integer_labels_and_one_hot_targets_are_judged_by_one_rule():
+    z = np.array([[12.0, 0.0, -1.0], [0.5, 0.25, -3.0]])
+    t = np.array([0, 2])
+    onehot = np.eye(3)[t]
+    kernel = functools.partial(LOSSES["softmax_cross_entropy"], backend="numpy")
+    by_label = check_loss("softmax_cross_entropy", value_and_grad=kernel, inputs=(z, t))
+    by_row = check_loss("softmax_cross_entropy", value_and_grad=lambda z, c: kernel(z, c.argmax(axis=1)),
+                        inputs=(z, onehot))
+    assert by_label.worst_grad_ratio == by_row.worst_grad_ratio
+    assert by_label.worst_value_ratio == by_row.worst_value_ratio
+
+
+def test_ulps_and_atol_are_options_and_take_numpy_scalars():
+    kernel = functools.partial(LOSSES["least_squares"], backend="numpy")
+    report = check_loss("least_squares", value_and_grad=kernel, ulps=np.float32(4), atol=np.float64(0.0),
+                        max_examples=np.int64(3))
+    assert report.ulps == 4.0 and "ulps 4" in str(report)
+    off = lambda f, c: kernel(f, c)[1] + 1e-12
+    with pytest.raises(CheckFailure):
+        check_loss("least_squares", grad=off, inputs=(np.ones((2, 2)), np.zeros((2, 2))))
+    assert check_loss("least_squares", grad=off, inputs=(np.ones((2, 2)), np.zeros((2, 2))), atol=1e-11).examples
+    with pytest.raises(ValueError, match="ulps must be a finite number >= 0"):
+        check_loss("least_squares", grad=off, ulps=-1)
+
+
+@pytest.mark.parametrize(("name", "wrong", "named"), [
+    ("softmax_cross_entropy", lambda z, t: LOSSES["softmax_cross_entropy"](z, t, backend="numpy")[1] * z.shape[0],
+     "the sum over rows where the mean is asked"),
+    ("softmax_cross_entropy", lambda z, t: -LOSSES["softmax_cross_entropy"](z, t, backend="numpy")[1],
+     "a flipped sign"),
+    ("least_squares", lambda f, c: 2.0 * (f - c) / f.shape[0], "the ½ of a square forgotten"),
+    ("kl_divergence", lambda p, q: np.where(p > 0, np.log(p / q) + 1.0, -np.inf) / p.shape[0],
+     "the gradient with respect to p instead of q"),
+])
+def test_common_mistakes_are_named(name, wrong, named):
+    points = {"softmax_cross_entropy": (np.array([[1.0, 2.0, 0.5], [0.0, -1.0, 3.0]]), np.array([1, 2])),
+              "least_squares": (np.array([[1.0, 2.0], [0.5, -1.0]]), np.array([[0.0, 1.0], [1.0, 1.0]])),
+              "kl_divergence": (np.array([[0.2, 0.8], [0.5, 0.5]]), np.array([[0.6, 0.4], [0.3, 0.7]]))}
+    with pytest.raises(CheckFailure, match="Diagnosis: the implementation computes") as info:
+        check_loss(name, grad=wrong, inputs=points[name])
+    assert named in str(info.value) and named in " ".join(info.value.details["diagnosis"])
+
+
+def test_swapped_arguments_are_named_for_the_value():
+    kl_swapped = lambda p, q: float(np.mean(np.sum(q * np.log(q / p), axis=1)))
+    with pytest.raises(CheckFailure, match="the arguments swapped"):
+        check_loss("kl_divergence", value=kl_swapped,
+                   inputs=(np.array([[0.2, 0.8], [0.5, 0.5]]), np.array([[0.6, 0.4], [0.3, 0.7]])))
+
+
+def test_a_nan_gradient_at_a_smooth_entry_is_wrong():
+    kernel = functools.partial(LOSSES["softmax_cross_entropy"], backend="numpy")
+    nan_grad = lambda z, t: np.where(np.arange(z.size).reshape(z.shape) == 0, np.nan, kernel(z, t)[1])
+    with pytest.raises(CheckFailure, match="the grad is wrong at 1 of"):
+        check_loss("softmax_cross_entropy", grad=nan_grad, inputs=(np.array([[1.0, 2.0]]), np.array([0])))

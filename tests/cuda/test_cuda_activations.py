@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from numba import cuda
 
 from verify.checks.failure import CheckFailure
-from verify.pytest_plugin import scaled
 from verify.kernels.cuda import activations as ca
+from verify.pytest_plugin import scaled
 from verify.symbolic.activations import (
     SYMBOLIC_ACTIVATIONS,
     log_softmax_reference,

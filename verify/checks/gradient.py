@@ -349,6 +349,8 @@ class _Checker:
         cen = central(self.ev, args, x64, f0, eps_f)
         if eps_f < _EPS32 and _noisier_than(cen, 64.0 * eps_f * abs(f0)):
             cen = central(self.ev, args, x64, f0, _EPS32)
+            self._remember_note(f"f's measured rounding is 64× its return type's ({type(raw).__name__}): it "
+                                "computes in float32 or coarser; central differences use float32's step and noise")
         cs = self._complex(args, x64)
         result = self._fast(pt, cen, cs)
         if result is None:
@@ -753,7 +755,7 @@ def _search_settings(max_examples: int | None):
 
     base = settings()
     return settings(
-        base, deadline=None, print_blob=False,
+        base, deadline=None, print_blob=False, report_multiple_bugs=False,
         phases=tuple(p for p in base.phases if p is not Phase.explain),
         suppress_health_check=(*base.suppress_health_check, HealthCheck.too_slow, HealthCheck.data_too_large),
         **({} if max_examples is None else {"max_examples": max_examples}),
@@ -815,8 +817,17 @@ def _search(checker: _Checker, strategy: Any, max_examples: int | None) -> None:
         inner._hypothesis_internal_add_digest = digest
     try:
         search()
+    except CheckFailure as failure:
+        raise _without_search_frames(failure) from None
     finally:
         progress.close()
+
+
+def _without_search_frames(failure: CheckFailure) -> CheckFailure:
+    """The failure as the checker's own: Hypothesis' frames and notes dropped (the message already shows the
+    shrunk input in full), one line saying it was found and shrunk by the search."""
+    failure.__notes__ = ["(found by a Hypothesis search and shrunk; the failing input is the one shown above)"]
+    return failure.with_traceback(None)
 
 
 def check_gradient(

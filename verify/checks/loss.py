@@ -55,8 +55,8 @@ suffice (:mod:`verify.checks._measure`, as in :func:`verify.check_gradient`): ``
 
 **Diagnosis.** A failure names the common mistake the implementation reproduces, when one does (as
 :func:`verify.check_optimizer` names conventions): the sum where the mean is asked (or the mean where the
-sum is), a missing or extra ``1/N``, a mean over all ``N·K`` entries, a flipped sign, the gradient with
-respect to the other argument (``p`` for ``q``), the arguments swapped.
+sum is), a missing or extra ``1/N``, a mean over all ``N·K`` entries, a flipped sign, a factor 2 (the ½ of
+½‖F − c‖² forgotten), the gradient with respect to the other argument (``p`` for ``q``), the arguments swapped.
 """
 
 from __future__ import annotations
@@ -358,7 +358,9 @@ def _mistakes(name: str, symbolic: Any, args: tuple, what: str, reference: np.nd
     x = np.asarray(args[symbolic.wrt])
     n = x.shape[0]
     k = x.shape[1] if x.ndim == 2 else 1
-    out = [("a flipped sign", -reference)]
+    out = [("a flipped sign", -reference),
+           ("twice the reference (a factor 2: the ½ of a square forgotten)" if name == "least_squares"
+            else "twice the reference (a factor 2)", 2.0 * reference)]
     if reduction == "mean" and n > 1:
         out += [("the sum over rows where the mean is asked (a missing 1/N)", reference * n),
                 ("an extra 1/N (the mean taken twice)", reference / n)]
@@ -442,8 +444,11 @@ class _LossChecker:
                                          n if self.reduction == "mean" else 1)
             got = np.asarray(got_grad)
             if got.shape == low.shape and got.dtype.kind in "fiu":
-                # At a kink, the point of [low, high] nearest to the computed gradient is the reference.
-                ref_grad = np.clip(got.astype(np.float64), low, high)
+                # At a kink, the point of [low, high] nearest to the computed gradient is the reference (a NaN
+                # computed there stays wrong: the clip of NaN is NaN, and NaN against a number is an error).
+                kink = low < high
+                ref_grad = np.where(kink, np.clip(got.astype(np.float64), low, high), ref_grad)
+                ref_grad = np.where(kink & np.isnan(ref_grad), low, ref_grad)
             ratio = self._compare("grad", got_grad, ref_grad, grad_mag, dtype, _row_terms(k), args, x)
             self.worst_grad = max(self.worst_grad, ratio)
             worst = max(worst, ratio)
@@ -691,7 +696,7 @@ def _search(checker: _LossChecker, strategy: Any, max_examples: int | None, *, v
     __tracebackhide__ = True
     from hypothesis import given, target
 
-    from verify.checks.gradient import _search_settings
+    from verify.checks.gradient import _search_settings, _without_search_frames
 
     @_search_settings(max_examples)
     @given(strategy)
@@ -699,4 +704,7 @@ def _search(checker: _LossChecker, strategy: Any, max_examples: int | None, *, v
         __tracebackhide__ = True
         target(float(min(checker.check_point(point, validate=validate), 1e300)), label="error / allowed")
 
-    search()
+    try:
+        search()
+    except CheckFailure as failure:
+        raise _without_search_frames(failure) from None
