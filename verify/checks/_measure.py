@@ -39,7 +39,7 @@ import numpy as np
 from verify.checks._evaluate import Evaluator
 from verify.checks._noise import noise_bound, noise_levels, probe_offsets
 
-__all__ = ["f_noise", "GradientNoise", "gradient_noise", "coarse_format"]
+__all__ = ["f_noise", "GradientNoise", "gradient_noise", "coarse_format", "complex_step_noise", "backward_spread"]
 
 _EPS64 = float(np.finfo(np.float64).eps)
 _F_SPACINGS = _EPS64 * 16.0 ** np.arange(12)
@@ -116,11 +116,20 @@ class GradientNoise:
         self.coarse = coarse  # "" or why the noise is not excused (rounded to a coarser format)
 
 
-def gradient_noise(grad_at: Callable[[np.ndarray], np.ndarray], x: np.ndarray, g: np.ndarray,
-                   entries: np.ndarray, length: float = np.inf) -> GradientNoise:
-    """Measure the noise of ``grad_at`` (the gradient under test as a function of ``args[wrt]``, flattened
-    float64 result) at the flat ``entries``; ``g`` is its value at ``x`` (flat). ``length`` is the distance over
-    which the gradient itself changes (``|g|/|f''|``); the probe moves no entry by more than ``√eps_d`` of it."""
+def gradient_noise(at: Callable[[list[np.ndarray]], np.ndarray], inputs: list[np.ndarray], g: np.ndarray,
+                   entries: np.ndarray, length: float = np.inf, *, every_input: bool = True) -> GradientNoise:
+    """Measure the noise of ``at`` (the gradient under test as a function of its float inputs, flattened float64
+    result) at the flat ``entries``. ``inputs[0]`` is ``args[wrt]``, the others the other float arguments (data:
+    the computation's rounding also depends on them); ``g`` is the value at ``inputs`` (flat). ``length`` is the
+    distance over which the gradient changes (``|g|/|f''|``).
+
+    First ``args[wrt]`` alone is moved, on the whole ladder of spacings; entries that show no noise are then
+    (``every_input``) probed once more with every input moved by 1, 16 and 256 of its ULPs (a zero entry of ``args[wrt]`` by ULPs
+    of its largest entry, or of 1): a gradient whose rounding comes from constants (``vᵀA`` at ``x = 0``) shows
+    it there. A table whose centre alone differs from the rest (a branch taken only at the exact inputs, as
+    ``y == 1`` on a perturbed label) is a step, not noise (:func:`verify.checks._noise.noise_levels`).
+    """
+    x = inputs[0]
     dt = x.dtype
     eps = float(np.finfo(dt).eps)
     n = g.size
@@ -133,41 +142,123 @@ def gradient_noise(grad_at: Callable[[np.ndarray], np.ndarray], x: np.ndarray, g
     with np.errstate(over="ignore"):
         ulp = np.where(finite, np.spacing(np.abs(flat).astype(dt)).astype(np.float64), 0.0)
     signs = _signs(x, b"g").ravel()
-    k = probe_offsets()
     largest = _RELATIVE_REACH[dt] / eps
     reach = np.minimum(_RELATIVE_REACH[dt] * np.abs(np.where(finite, flat, 0.0)), length / 128.0)
     reach = np.where(reach >= ulp, reach, 0.0)  # an entry whose ULP is already beyond the local range stays put
     pending = np.zeros(n, dtype=bool)
     pending[entries] = True
-    for s in (*16.0 ** np.arange(int(np.log(largest) / np.log(16.0)) + 1), np.floor(largest)):
+    top = float(np.max(np.abs(g[np.isfinite(g)]), initial=0.0))
+    ladder = (*16.0 ** np.arange(int(np.log(largest) / np.log(16.0)) + 1), np.floor(largest))
+    for s in ladder:
         if not pending.any():
             break
         delta = signs * np.minimum(s * ulp, reach)
-        table = np.empty((k.size, n))
-        for row, kk in enumerate(k):
-            if kk == 0.0:
-                table[row] = g
-                continue
-            point = (flat.astype(np.float64) + kk * delta).astype(dt).reshape(x.shape)
-            table[row] = grad_at(point)
-        sigma, order, status = noise_levels(table)
-        # Not local any more where the table spreads over more than 1/16 of the gradient's largest entry.
-        spread = table.max(axis=0) - table.min(axis=0)
-        local = spread <= float(np.max(np.abs(g[np.isfinite(g)]), initial=0.0)) / 16.0
-        pending &= local
-        hit = pending & (status == 1)
-        bound[hit] = noise_bound(sigma, order)[hit]
-        spacing[hit] = s
-        pending &= ~hit
+        _probe(at, [lambda kk, d=delta: (flat + kk * d).astype(dt).reshape(x.shape)] + [None] * (len(inputs) - 1),
+               inputs, g, top, s, pending, bound, spacing)
+    if pending.any() and every_input:
+        moves = [_all_entries(a, b"a%d" % i) for i, a in enumerate(inputs)]
+        for s in (1.0, 16.0, 256.0):
+            if not pending.any():
+                break
+            _probe(at, [lambda kk, m=m, s=s: m(kk * s) for m in moves], inputs, g, top, s, pending, bound, spacing)
     if dt == np.float64 and bound.any():
         # float32 cell: the float32 rounding of x, moved a quarter of a float32 ULP (it stays in its cell)
-        centre = flat.astype(np.float32).astype(np.float64)
-        with np.errstate(over="ignore"):
+        with np.errstate(over="ignore", under="ignore"):
+            centre = flat.astype(np.float32).astype(np.float64)
             quarter = np.where(np.isfinite(centre) & (centre != 0),
                                np.spacing(np.abs(centre).astype(np.float32)).astype(np.float64) / 4.0, 0.0)
         other = np.where(np.isfinite(flat), centre + signs * quarter, flat)
-        if not np.array_equal(other, flat) and np.array_equal(grad_at(other.reshape(x.shape)), g):
+        # only where float32 holds x as a normal number (else its "cell" says nothing: 1e-301 rounds to 0)
+        normal32 = np.all(~np.isfinite(flat) | (flat == 0) | ((np.abs(flat) >= np.finfo(np.float32).tiny)
+                                                             & (np.abs(flat) <= np.finfo(np.float32).max)))
+        if normal32 and not np.array_equal(other, flat) and np.array_equal(at([other.reshape(x.shape),
+                                                                                 *inputs[1:]]), g):
             return GradientNoise(np.zeros(n), np.zeros(n),
                                  "it is the same, bit for bit, at another point of the same float32 cell of every "
                                  "input: it was computed from float32 roundings of its inputs")
     return GradientNoise(bound, spacing, "")
+
+
+def _all_entries(a: np.ndarray, salt: bytes) -> Callable[[float], np.ndarray]:
+    """``a`` moved by ``t`` of its ULPs per entry (random signs; a zero entry by ULPs of ``a``'s largest entry,
+    or of 1), as a function of ``t``; infinite entries stay."""
+    flat = a.ravel().astype(np.float64)
+    finite = np.isfinite(flat)
+    scale = np.where(finite & (flat != 0), np.abs(flat), float(np.max(np.abs(flat[finite]), initial=0.0)) or 1.0)
+    with np.errstate(over="ignore"):
+        ulp = np.where(finite, np.spacing(scale.astype(a.dtype)).astype(np.float64), 0.0)
+    signs = _signs(a, salt).ravel()
+    return lambda t: (flat + t * signs * ulp).astype(a.dtype).reshape(a.shape)
+
+
+def _probe(at, movers, inputs, g, top, s, pending, bound, spacing) -> None:
+    """One table of the gradient at the nine points ``k = −4…4`` (``movers[i](k)`` gives input ``i`` at point ``k``,
+    None: unmoved); entries of ``pending`` that show local noise get their bound."""
+    k = probe_offsets()
+    table = np.empty((k.size, g.size))
+    for row, kk in enumerate(k):
+        if kk == 0.0:
+            table[row] = g
+            continue
+        table[row] = at([inputs[i] if m is None else m(kk) for i, m in enumerate(movers)])
+    sigma, order, status = noise_levels(table)
+    # Not local any more where the table spreads over more than 1/16 of the gradient's largest entry.
+    spread = table.max(axis=0) - table.min(axis=0)
+    pending &= spread <= top / 16.0
+    hit = pending & (status == 1)
+    bound[hit] = noise_bound(sigma, order)[hit]
+    spacing[hit] = s
+    pending &= ~hit
+
+
+def complex_step_noise(ev: Evaluator, args: tuple, x64: np.ndarray, entries: np.ndarray,
+                       step: np.ndarray) -> np.ndarray:
+    """The rounding noise of the complex-step derivative at the flat ``entries`` (``NOISE_BOUND·σ``, 0 where none
+    shows).
+
+    The complex step has no subtractive cancellation of its own, but ``f``'s formula may cancel in its imaginary
+    part (``log1p(eˣ) − x`` at ``x = 25`` subtracts ``h`` from ``h·σ(x)``; a complex division subtracts ``ad`` from
+    ``bc``), with an error of ``eps`` times the terms, far above the step's nominal ``4·eps·|value|``. That rounding
+    depends on the bits of ``h``: ``Im f(x + i·h_k·e_j)/h_k`` at the nine steps ``h_k = h·(1 + (k + 1)/16)`` is the
+    same derivative (the truncation ``h²·|f'''|`` is far below rounding) plus different rounding, and its
+    difference table gives that rounding's level.
+    """
+    flat = x64.ravel()
+    rows = np.arange(entries.size)
+    factors = 1.0 + (np.arange(9) + 1.0) / 16.0
+    stack = []
+    for factor in factors:
+        block = np.broadcast_to(flat.astype(np.complex128), (entries.size, flat.size)).copy()
+        block[rows, entries] += 1j * step[entries] * factor
+        stack.append(block)
+    imag = ev.many_complex(args, np.concatenate(stack).reshape((-1,) + x64.shape))
+    if imag is None:
+        return np.zeros(entries.size)
+    table = imag.reshape(factors.size, entries.size) / (step[entries][None, :] * factors[:, None])
+    sigma, order, status = noise_levels(table)
+    return np.where(status == 1, noise_bound(sigma, order), 0.0)
+
+
+def backward_spread(at: Callable[[list[np.ndarray]], np.ndarray], x: np.ndarray, g: np.ndarray,
+                    ulps: float) -> np.ndarray:
+    """``max |g(x ± δ) − g(x)|`` per entry over two random sign patterns, ``|δ_i| = ulps·ulp_d(x_i)``.
+
+    A backward-stable gradient is the exact gradient at some input within a few ULPs of ``x``; over that ball
+    the gradient moves by ``|H·δ|`` (the whole Hessian row, where the diagonal conditioning term sees one entry:
+    the layer norm of inputs 1e4 ± 1 in float32 moves by 0.2 % per ULP of its inputs). A gradient computed from
+    a coarser rounding of its inputs (float32 inside a float64 gradient) does not move at all over a few float64
+    ULPs, and is not excused. Infinite and zero entries stay.
+    """
+    dt = x.dtype
+    flat = x.ravel().astype(np.float64)
+    finite = np.isfinite(flat) & (flat != 0)
+    with np.errstate(over="ignore"):
+        ulp = np.where(finite, np.spacing(np.abs(np.where(finite, flat, 0.0)).astype(dt)).astype(np.float64), 0.0)
+    spread = np.zeros(g.size)
+    for salt in (b"b1", b"b2"):
+        delta = _signs(x, salt).ravel() * ulps * ulp
+        for sign in (1.0, -1.0):
+            moved = at([(flat + sign * delta).astype(dt).reshape(x.shape)])
+            with np.errstate(invalid="ignore"):
+                spread = np.maximum(spread, np.where(np.isfinite(moved), np.abs(moved - g), 0.0))
+    return spread

@@ -35,11 +35,16 @@ where one has nothing to say at an entry; the others cross-check it. ``f`` is ev
     τ_j = ulps · ulp_d(r_j)                    # (a) rounding of g itself, in ULPs of d (default 32)
         + ulps · eps_d · |∂²f/∂x_j²| · |x_j|   # (b) conditioning: the exact gradient at an input `ulps` ULPs
                                                #     away (backward error, diagonal part)
+        + B_j                                  # (b) the spread of g over inputs `ulps` ULPs away (two random
+                                               #     sign patterns): the whole Hessian row, measured
         + N_j                                  # (b) the measured rounding noise of g at the point
         + atol                                 #     explicit absolute slack, default 0
         + 2 · e_j                              # (c) twice the error bound of the reference
 
-``N_j`` is measured only where the other terms do not suffice: ``grad`` is re-evaluated at inputs a few ULPs
+``B_j`` and ``N_j`` are measured only where the other terms do not suffice. ``B_j`` is what backward stability
+allows: the exact gradient at some input within ``ulps`` ULPs of ``x`` (the layer norm of inputs 1e4 ± 1 in float32
+moves by 0.2 % per ULP of its inputs; a gradient computed from float32 roundings of a float64 input does not move
+at all over a few float64 ULPs). For ``N_j``, ``grad`` is re-evaluated at inputs a few ULPs
 away and further (:mod:`verify.checks._measure`), and the Moré–Wild difference table of each entry gives
 its noise level ``σ_j`` and ``N_j = NOISE_BOUND·σ_j`` (:mod:`verify.checks._noise`: a bound exceeded with
 probability below 10⁻⁶ by noise). So a correct formula that cancels (layer norm, ``softmax − onehot``,
@@ -102,7 +107,7 @@ from verify._validate import FLOAT_DTYPES
 from verify.checks import _kinks
 from verify.checks._evaluate import Evaluator, as_scalar, fresh
 from verify.checks._gradient_kernels import judge_smooth, warm_up
-from verify.checks._measure import f_noise, gradient_noise
+from verify.checks._measure import backward_spread, coarse_format, complex_step_noise, f_noise, gradient_noise
 from verify.checks._references import (
     Central,
     ComplexStep,
@@ -181,7 +186,8 @@ class GradientReport:
             f"  kinks met: {self.kinks} entr{'y' if self.kinks == 1 else 'ies'} in {self.kink_examples} example(s)",
         ]
         if self.noise_measured:
-            lines.append(f"  entries judged with their measured rounding noise: {self.noise_measured}")
+            lines.append(f"  entries judged with their measured rounding (noise, spread a few ULPs away): "
+                         f"{self.noise_measured}")
         if self.jumps:
             lines.append(f"  not differentiable (jumps of f, allowed): {self.jumps} entr"
                          f"{'y' if self.jumps == 1 else 'ies'}")
@@ -329,6 +335,7 @@ class _Checker:
     notes: list[str] = field(default_factory=list)
     reasons: dict[str, None] = field(default_factory=dict)
     _validated: bool = False
+    _cs: ComplexStep | None = None
 
     def check_point(self, point: object) -> _PointResult:
         __tracebackhide__ = True
@@ -347,10 +354,15 @@ class _Checker:
         # measured noise is far above its return dtype's (a float32 computation returned as a Python float).
         eps_f = _EPS64 if isinstance(raw, float) or np.asarray(raw).dtype != _FLOAT32 else _EPS32
         cen = central(self.ev, args, x64, f0, eps_f)
-        if eps_f < _EPS32 and _noisier_than(cen, 64.0 * eps_f * abs(f0)):
+        if eps_f < _EPS32 and _noisier_than(cen, 64.0 * eps_f * abs(f0)) and \
+                (f_noise(self.ev, args, x64, f0, skip=cen.kink)[0] or 0.0) > 64.0 * float(np.max(cen.model)):
+            # the differences' rounding level far above the model, and confirmed by the difference table of f
+            # along a direction (the differences' own level also holds truncation, where f bends on a scale
+            # below the step)
             cen = central(self.ev, args, x64, f0, _EPS32)
-            self._remember_note(f"f's measured rounding is 64× its return type's ({type(raw).__name__}): it "
-                                "computes in float32 or coarser; central differences use float32's step and noise")
+            self._remember_note(f"f's measured rounding is 64× that of its return type ({type(raw).__name__}) at "
+                                "its size (a float32 computation, or cancellation inside f): central differences use "
+                                "float32's step and noise")
         cs = self._complex(args, x64)
         result = self._fast(pt, cen, cs)
         if result is None:
@@ -460,13 +472,15 @@ class _Checker:
 
     def _slow(self, pt: _Point, cen: Central, cs: ComplexStep | None) -> _PointResult:
         __tracebackhide__ = True
+        self._cs = cs
         eta, kind = f_noise(self.ev, pt.args, pt.x64, pt.f0, skip=cen.kink)
         cen = with_noise(cen, eta, kind)
         # the rounding level for locating kinks: measured, else 8·eps_f·|f(x)|, the levels measured at the
         # entries that are not kink candidates and, where f is flat, the grid its values lie on
         eta_f = eta if eta is not None else float(np.max(cen.measured[~cen.kink], initial=max(
             8.0 * cen.eps_f * abs(pt.f0), cen.quantum if kind == "flat" else 0.0)))
-        cen, jump_entries, next_to_kink, unlocated, jump_texts = self._locate(pt, cen, eta_f)
+        cen, jump_entries, next_to_kink, unlocated, jump_texts = self._locate(pt, cen, eta_f,
+                                                                               self._doubtful(pt, cen, cs))
         refs, _ = self._references(pt, cen, cs)
         v = self._judge(pt, cen, refs, jump_entries, next_to_kink, unlocated)
         v.jumps = jump_texts
@@ -494,19 +508,50 @@ class _Checker:
                     worst_abs)
         return _PointResult(v.ratio, v.abs_err, v.ulps, n_kinks, refs[0].name, n_unverified)
 
-    def _locate(self, pt: _Point, cen: Central, eta: float):
-        """Kink candidates examined at shrinking steps: ``(central, jumps, next_to_kink, unlocated, jump_texts)``,
-        the central differences with each candidate's verdict folded in (:mod:`verify.checks._kinks`)."""
+    def _doubtful(self, pt: _Point, cen: Central, cs: ComplexStep | None) -> np.ndarray:
+        """Smooth entries whose central-difference value decides or rejects, and does not settle the entry:
+        they are examined at shrinking steps too (a step far beyond the scale on which f varies — layer norm
+        of inputs 1e8 ± 1, sin(x²) at x = 25 — gives a value its Richardson estimate cannot vouch for)."""
+        smooth = cen.finite & ~cen.infinite & ~cen.kink
+        if cs is not None and accept_complex_step(cs, cen)[0] is None:
+            return smooth  # rejected: the disagreement may come from any entry's central value
+        refs, _ = self._references(pt, cen, cs)
+        r, e = self._entrywise(refs)
+        central = (e == cen.error) & (r == cen.value)
+        dt = pt.x.dtype
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+            ulp_r = np.spacing(np.abs(r).astype(dt)).astype(np.float64)
+            rest = (self.ulps * ulp_r + self.ulps * _EPS[dt] * cen.curvature * np.abs(np.where(cen.infinite, 0.0,
+                    pt.x64.ravel())) + self.atol)
+            failing = np.abs(pt.gf - r) > rest + 2.0 * e
+        # where the complex step decides a failing entry, the refined central differences cross-check it: f's
+        # formula may cancel in its imaginary part (a complex division at a saturated softmax)
+        return smooth & (failing | (central & _vague(e, rest, pt.gf, r, self.ulps, _EPS[dt])))
+
+    def _locate(self, pt: _Point, cen: Central, eta: float, doubtful: np.ndarray | None = None):
+        """Kink candidates (and ``doubtful`` smooth entries) examined at shrinking steps: ``(central, jumps,
+        next_to_kink, unlocated, jump_texts)``, the central differences with each one's verdict folded in
+        (:mod:`verify.checks._kinks`)."""
         n = cen.value.size
         jumps = np.zeros(n, dtype=bool)
         near = np.zeros(n, dtype=bool)
         unlocated = np.zeros(n, dtype=bool)
         texts: list[str] = []
-        candidates = np.flatnonzero(cen.kink & cen.finite)
+        was_kink = cen.kink & cen.finite
+        candidates = np.flatnonzero(was_kink | (doubtful if doubtful is not None else False))
         if candidates.size == 0:
             return cen, jumps, near, unlocated, texts
+        if cen.low is None:
+            cen = replace(cen, low=cen.value.copy(), high=cen.value.copy(), side_error=cen.error.copy())
         flat = pt.x64.ravel()
-        slope_jump = np.abs(cen.high[candidates] - cen.low[candidates])
+        # the slope scale that sets the finest step: the jump of the one-sided slopes at a kink candidate; for a
+        # smooth entry the size of its derivative (the computed one, or the complex step's: a central value from
+        # a step beyond f's own scale can be far too small)
+        scale = np.maximum(np.abs(cen.value), np.abs(pt.gf))
+        if self._cs is not None:
+            scale = np.maximum(scale, np.abs(np.nan_to_num(self._cs.imag / self._cs.step)))
+        slope_jump = np.where(was_kink[candidates], np.abs(cen.high[candidates] - cen.low[candidates]),
+                              scale[candidates])
         ladders = _kinks.refine_steps(flat[candidates], cen.h[candidates], slope_jump, eta)
         rows = []
         for j, ladder in zip(candidates, ladders, strict=True):
@@ -534,12 +579,15 @@ class _Checker:
             kind = found.kind[i]
             if kind == _kinks.KINK:
                 low[j], high[j], side[j] = found.low[i], found.high[i], found.error[i]
+                kink[j] = True
+                curvature[j] = 0.0
                 continue
             kink[j] = False
-            curvature[j] = 0.0
+            if was_kink[j]:
+                curvature[j] = 0.0
             if kind == _kinks.SMOOTH:
                 value[j], error[j] = found.value[i], found.error[i]
-                near[j] = True
+                near[j] = bool(was_kink[j])
             elif kind == _kinks.JUMP:
                 jumps[j] = True
                 texts.append(
@@ -588,11 +636,29 @@ class _Checker:
             noise_bound = np.zeros(n)
             coarse = ""
             if failing.any():
+                spread = backward_spread(self._grad_at(pt, []), pt.x, gf, self.ulps)
+                parts["backward"] = np.where(failing & ~_holds_coarse(gf, dt), spread, 0.0)
+                tol = sum(parts.values())
+                ratio = np.where(abs_err == 0.0, 0.0, abs_err / tol)
+                failing = (ratio > 1.0) & ~kink & ~jumps & ~no_reference & np.isfinite(gf)
+            from_cs = failing & (primary.name == "complex step") & (e == primary.error) & (r == primary.value)
+            if from_cs.any() and self._cs is not None:
+                cs_noise = np.zeros(n)
+                cs_noise[from_cs] = complex_step_noise(self.ev, pt.args, pt.x64, np.flatnonzero(from_cs),
+                                                       self._cs.step)
+                parts["reference"] = parts["reference"] + 2.0 * cs_noise
+                tol = sum(parts.values())
+                ratio = np.where(abs_err == 0.0, 0.0, abs_err / tol)
+                failing = (ratio > 1.0) & ~kink & ~jumps & ~no_reference & np.isfinite(gf)
+            if failing.any():
                 curvature = cen.curvature[np.isfinite(cen.curvature)]
                 top = float(np.max(np.abs(r[np.isfinite(r)]), initial=0.0))
                 bend = float(np.max(curvature, initial=0.0))
                 length = top / bend if bend > 0 else np.inf
-                measured = gradient_noise(self._grad_at(pt), pt.x, gf, np.flatnonzero(failing), length)
+                others = [i for i, a in enumerate(pt.args) if i != self.wrt and isinstance(a, np.ndarray)
+                          and a.dtype.kind == "f" and a.size]
+                measured = gradient_noise(self._grad_at(pt, others), [pt.x] + [pt.args[i] for i in others], gf,
+                                          np.flatnonzero(failing), length)
                 noise_bound = np.where(failing, measured.bound, 0.0)
                 coarse = measured.coarse
                 parts["noise"] = noise_bound
@@ -601,6 +667,7 @@ class _Checker:
             if kink.any():
                 ratio = np.where(kink, np.where(k_dist == 0.0, 0.0, k_dist / k_tol), ratio)
                 tol = np.where(kink, k_tol, tol)
+            measured = noise_bound + parts.get("backward", 0.0)
             ratio = np.where(np.isnan(ratio) | ~np.isfinite(gf), np.inf, ratio)
             ratio = np.where(no_reference | jumps, 0.0, ratio)
             ulps = np.where((abs_err == 0.0) | no_reference | kink | jumps, 0.0, abs_err / ulp_r)
@@ -621,20 +688,24 @@ class _Checker:
             elif unverified[j]:
                 note[j] = "UNVERIFIED: " + ("f not finite around", "reference too coarse", "kink not located")[
                     unverified[j] - 1]
-            elif noise_bound[j] > 0 and abs_err[j] <= noise_bound[j]:
-                note[j] = "at rounding level (measured noise)"
+            elif measured[j] > 0 and abs_err[j] <= measured[j]:
+                note[j] = "at rounding level (measured)"
             elif near[j]:
                 note[j] = "next to a kink: ordinary derivative demanded"
         low = cen.low if cen.low is not None else np.zeros(n)
         high = cen.high if cen.high is not None else np.zeros(n)
         return _Verdict(r=r, e=e, tol=tol, parts=parts, ratio=ratio, abs_err=abs_err, ulps=ulps, kink=kink,
-                        low=low, high=high, jump=jumps, unverified=unverified, noise=noise_bound, note=note,
+                        low=low, high=high, jump=jumps, unverified=unverified, noise=measured, note=note,
                         primary=primary, refs=refs, central=cen, coarse=coarse)
 
-    def _grad_at(self, pt: _Point) -> Callable[[np.ndarray], np.ndarray]:
-        def at(value: np.ndarray) -> np.ndarray:
-            args = pt.args[: self.wrt] + (value,) + pt.args[self.wrt + 1:]
-            return _computed_gradient(self.grad, args, pt.x, self.wrt).astype(np.float64).ravel()
+    def _grad_at(self, pt: _Point, others: list[int]) -> Callable[[list[np.ndarray]], np.ndarray]:
+        """The gradient under test as a function of ``[args[wrt], *args[others]]`` (flat, float64)."""
+        def at(values: list[np.ndarray]) -> np.ndarray:
+            args = list(pt.args)
+            args[self.wrt] = values[0]
+            for i, v in zip(others, values[1:], strict=True):
+                args[i] = v
+            return _computed_gradient(self.grad, tuple(args), pt.x, self.wrt).astype(np.float64).ravel()
         return at
 
     # -- reporting -------------------------------------------------------------------------------
@@ -713,6 +784,13 @@ class _Checker:
             seconds=seconds, notes=tuple(self.notes), jumps=self.jumps, unverified_reasons=tuple(self.reasons),
             noise_measured=self.noise_measured,
         )
+
+
+def _holds_coarse(g: np.ndarray, dt: np.dtype) -> bool:
+    """The gradient's values are all numbers of the next coarser format (see :mod:`verify.checks._measure`)."""
+    from verify.checks._measure import _holds_coarse_numbers
+
+    return _holds_coarse_numbers(g, coarse_format(dt))
 
 
 def _noisier_than(cen: Central, level: float) -> bool:

@@ -479,12 +479,13 @@ class _LossChecker:
         g = self.grad(*fresh(args)) if self.grad is not None else None
         return v, g
 
-    def _output_at(self, what: str, args: tuple) -> Callable[[np.ndarray], np.ndarray]:
-        """The implementation's value or gradient as a function of the differentiated argument (for its noise)."""
+    def _output_at(self, what: str, args: tuple) -> Callable[[list[np.ndarray]], np.ndarray]:
+        """The implementation's value or gradient as a function of the differentiated argument (for its noise;
+        targets and labels are not moved: a perturbed label or distribution would leave the loss's domain)."""
         wrt = self.symbolic.wrt
 
-        def at(point: np.ndarray) -> np.ndarray:
-            moved = args[:wrt] + (point,) + args[wrt + 1:]
+        def at(points: list[np.ndarray]) -> np.ndarray:
+            moved = args[:wrt] + (points[0],) + args[wrt + 1:]
             v, g = self._evaluate(moved)
             return np.asarray(v if what == "value" else g, dtype=np.float64).ravel()
         return at
@@ -507,7 +508,8 @@ class _LossChecker:
             failing = np.flatnonzero((ratio > 1.0).ravel() & np.isfinite(c).ravel())
             if failing.size:
                 with np.errstate(all="ignore"):
-                    measured = gradient_noise(self._output_at(what, args), np.asarray(x), c.ravel(), failing)
+                    measured = gradient_noise(self._output_at(what, args), [np.asarray(x)], c.ravel(), failing,
+                                              every_input=False)  # zeros stay: q = 0, p = 0 are edges of the domain
                 noise = measured.bound.reshape(r.shape)
                 allowed = allowed + noise
                 ratio = _ratio(c, r, allowed)
