@@ -67,8 +67,11 @@ class Evaluator:
         # None: untried; "ok"; else the reason it is unusable
         self.complex_status: str | None = learned.get("complex")
 
-    def call(self, args: tuple, value: np.ndarray) -> Any:
-        return self.f(*replaced(args, self.wrt, value))
+    def call(self, args: tuple, value: np.ndarray, *, owned: bool = False) -> Any:
+        """``f`` with ``args[wrt]`` replaced by ``value``, on copies; ``owned``: ``value`` is the judge's own array,
+        not looked at again after the call, so it is passed without a copy."""
+        out = fresh(args)
+        return self.f(*out[:self.wrt], value if owned else value.copy(), *out[self.wrt + 1:])
 
     def scalar(self, args: tuple, value: np.ndarray) -> float:
         return as_scalar(self.call(args, value), "f")
@@ -91,7 +94,8 @@ class Evaluator:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                out = np.asarray(self.call(args, stack))
+                # once f is known to take stacks, the stack is not looked at again: no copy needed
+                out = np.asarray(self.call(args, stack, owned=self.vectorized is True))
         except Exception:
             if forced:
                 raise
@@ -137,7 +141,7 @@ class Evaluator:
                 warnings.simplefilter("error", np.exceptions.ComplexWarning)
                 warnings.simplefilter("ignore", RuntimeWarning)
                 if self.vectorized:
-                    out = np.asarray(self.call(args, stack))
+                    out = np.asarray(self.call(args, stack, owned=True))
                     if out.shape != (stack.shape[0],):
                         raise TypeError(f"returned shape {out.shape} for a complex stack")
                 else:

@@ -63,7 +63,15 @@ class Central:
     infinite: np.ndarray
     model: np.ndarray  # 8·eps_f·max|f| per entry
     measured: np.ndarray  # the entry's own rounding level, measured in its differences
-    quantum: float = 0.0  # the grid the values of f near x lie on (0: all are 0)
+    values: np.ndarray | None = None  # f at the stack's points (for the grid, computed when needed)
+    f0: float = 0.0
+
+    @property
+    def quantum(self) -> float:
+        """The grid the values of f near x lie on (0: all are 0): see ``_quantum``."""
+        if self.values is None:
+            return 0.0
+        return _quantum(self.values, self.f0, self.kink)
 
 
 @dataclass
@@ -86,8 +94,9 @@ def central(ev: Evaluator, args: tuple, x64: np.ndarray, f0: float, eps_f: float
         h, taken, stack = perturbed_points(flat, eps_f ** 0.2)
         values = ev.many(args, stack.reshape((6 * n + 1,) + shape), f0)
         est, kink, finite, candidates, quartile = central_estimates(values[1:].reshape(3, 2, n), taken, h, f0, eps_f)
-        return replace(_central_record(est, kink, finite, candidates, quartile, eps_f, h[0], infinite),
-                       quantum=_quantum(values[1:].reshape(3, 2, n), f0, kink))
+        record = _central_record(est, kink, finite, candidates, quartile, eps_f, h[0], infinite)
+        record.values, record.f0 = values[1:].reshape(3, 2, n), f0
+        return record
     idx = np.flatnonzero(~infinite)
     m = idx.size
     out = _infinite_only(n, eps_f, infinite)
@@ -99,10 +108,14 @@ def central(ev: Evaluator, args: tuple, x64: np.ndarray, f0: float, eps_f: float
     values = ev.many(args, stack.reshape((6 * m + 1,) + shape), f0)
     est, kink, finite, candidates, quartile = central_estimates(values[1:].reshape(3, 2, m), taken, h, f0, eps_f)
     part = _central_record(est, kink, finite, candidates, quartile, eps_f, h[0], np.zeros(m, dtype=bool))
-    return replace(_scatter(out, part, idx), quantum=_quantum(values[1:].reshape(3, 2, m), f0, kink))
+    full = _scatter(out, part, idx)
+    stacked = np.full((3, 2, n), f0)
+    stacked[:, :, idx] = values[1:].reshape(3, 2, m)
+    full.values, full.f0 = stacked, f0
+    return full
 
 
-def _quantum(values: np.ndarray, f0: float, kink: np.ndarray) -> float:
+def _quantum(values: np.ndarray, f0: float, kink: np.ndarray | None = None) -> float:
     """The grid the values of ``f`` near ``x`` lie on: the largest power of 2 that divides every one of them
     (finite, nonzero). A value computed as a sum of terms of size ``M`` is a multiple of ``ulp(M)``, so a sum of
     saturated terms that cancels to about 0 still lies on the grid of its terms: that spacing is the rounding
@@ -176,24 +189,34 @@ def complex_step(ev: Evaluator, args: tuple, x64: np.ndarray) -> ComplexStep:
     """
     flat = x64.ravel()
     infinite = ~np.isfinite(flat)
-    idx = np.flatnonzero(~infinite)
-    step = np.ones(flat.size)
-    imag = np.zeros(flat.size)
-    if idx.size == 0:
-        return ComplexStep(imag, step)
-    got = _imaginary_parts(ev, args, x64, idx, None)
-    if got is None:
-        return ComplexStep(None, step)
-    imag[idx], step[idx] = got
+    if not infinite.any():  # the common case: every entry, one kernel-built stack
+        idx = None
+        got = _imaginary_parts(ev, args, x64, np.arange(flat.size), None)
+        if got is None:
+            return ComplexStep(None, np.ones(flat.size))
+        imag, step = got
+    else:
+        idx = np.flatnonzero(~infinite)
+        step = np.ones(flat.size)
+        imag = np.zeros(flat.size)
+        if idx.size == 0:
+            return ComplexStep(imag, step)
+        got = _imaginary_parts(ev, args, x64, idx, None)
+        if got is None:
+            return ComplexStep(None, step)
+        imag[idx], step[idx] = got
     a = np.abs(flat)
-    tiny = np.flatnonzero(~infinite & (a * CS_RELATIVE < CS_STEP) & (a * CS_RELATIVE > 0.0))
-    if tiny.size:
+    if (a < CS_STEP / CS_RELATIVE).any():
+        tiny = np.flatnonzero(~infinite & (a * CS_RELATIVE < CS_STEP) & (a * CS_RELATIVE > 0.0))
+    else:
+        tiny = ()
+    if len(tiny):
         small = _imaginary_parts(ev, args, x64, tiny, CS_RELATIVE * a[tiny])
         if small is not None:
             keep = np.abs(small[0]) >= _TINY64
             imag[tiny[keep]], step[tiny[keep]] = small[0][keep], small[1][keep]
-    zero = np.flatnonzero(~infinite & (imag == 0.0))
-    if zero.size:
+    zero = np.flatnonzero(~infinite & (imag == 0.0)) if not imag.all() else ()
+    if len(zero):
         # Im f = 0: f's imaginary part is identically 0 along e_j (a dead unit, an even power at 0), or
         # h·f' underflowed. A step 2^40 times larger tells them apart: still 0, the derivative is 0;
         # otherwise its value is the reference (or NaN, nothing, where it is not a normal number).
@@ -227,9 +250,11 @@ def accept_complex_step(cs: ComplexStep, c: Central) -> tuple[Reference | None, 
     value, error, j = complex_step_estimates(cs.imag, cs.step, c.value, c.error, c.third, smooth, _EPS64)
     # Im f(x + ih) below the normal range has lost relative precision (a tiny step times a tiny derivative)
     lost = ~((np.abs(cs.imag) >= _TINY64) | (cs.imag == 0.0)) & ~c.infinite
-    error = np.where(lost, np.inf, error)
-    value = np.where(c.infinite, 0.0, value)
-    error = np.where(c.infinite, 0.0, error)
+    if lost.any():
+        error = np.where(lost, np.inf, error)
+    if c.infinite.any():
+        value = np.where(c.infinite, 0.0, value)
+        error = np.where(c.infinite, 0.0, error)
     if j >= 0:
         return None, int(j)
     return Reference("complex step", value, error, CS_DETAIL), -1
