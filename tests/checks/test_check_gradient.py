@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from verify.checks import CheckFailure, GradientReport, check_gradient
+from verify.pytest_plugin import scaled
 
 pytest_plugins = ["pytester"]
 
@@ -226,7 +227,7 @@ vectors = hnp.arrays(np.float64, 5, elements=st.floats(-3, 3)).map(lambda x: (x,
 
 
 def test_search_counts_examples_and_passes_a_correct_gradient():
-    report = check_gradient(f_cubic, g_cubic, vectors, max_examples=15)
+    report = check_gradient(f_cubic, g_cubic, vectors, max_examples=scaled(15))
     assert report.examples >= 10
 
 

@@ -10,6 +10,7 @@ import pytest
 from verify.checks import CheckFailure, LossReport, check_loss
 from verify.checks.loss import edge_cases
 from verify.kernels.losses import LOSSES
+from verify.pytest_plugin import scaled
 
 
 def _softmax(z):
@@ -43,7 +44,7 @@ def hinge_grad_sign(s, y):
 
 @pytest.mark.parametrize("name", sorted(LOSSES))
 def test_the_catalogue_kernels_pass(name):
-    report = check_loss(name, value_and_grad=functools.partial(LOSSES[name], backend="numpy"), max_examples=8)
+    report = check_loss(name, value_and_grad=functools.partial(LOSSES[name], backend="numpy"), max_examples=scaled(8))
     assert isinstance(report, LossReport)
     assert report.edge_cases == len(edge_cases(name)) and report.examples > report.edge_cases
     assert report.worst_value_ratio <= 1.0 and report.worst_grad_ratio <= 1.0
@@ -52,15 +53,15 @@ def test_the_catalogue_kernels_pass(name):
 @pytest.mark.parametrize("reduction", ["sum", "none"])
 def test_reductions(reduction):
     fn = functools.partial(LOSSES["softmax_cross_entropy"], backend="numpy", reduction=reduction)
-    assert check_loss("softmax_cross_entropy", value_and_grad=fn, reduction=reduction, max_examples=5).examples > 0
+    assert check_loss("softmax_cross_entropy", value_and_grad=fn, reduction=reduction, max_examples=scaled(5)).examples > 0
     with pytest.raises(CheckFailure, match="grad is wrong"):
         check_loss("softmax_cross_entropy", grad=lambda z, t: fn(z, t)[1] * 2.0, reduction=reduction,
-                   max_examples=5)
+                   max_examples=scaled(5))
 
 
 def test_float32_kernel_at_float32_accuracy():
     fn = functools.partial(LOSSES["logistic_from_logit"], backend="numpy")
-    report = check_loss("logistic_from_logit", value_and_grad=fn, dtype=np.float32, max_examples=10)
+    report = check_loss("logistic_from_logit", value_and_grad=fn, dtype=np.float32, max_examples=scaled(10))
     assert report.dtype == "float32"
 
 
@@ -89,7 +90,7 @@ def test_hinge_sign_error_is_caught_and_both_subgradients_at_the_margin_pass():
     left = lambda s, y: np.where(y * s <= 1.0, -y, 0.0) / s.shape[0]  # −y at the margin
     right = lambda s, y: np.where(y * s < 1.0, -y, 0.0) / s.shape[0]  # 0 at the margin
     for grad in (left, right):
-        assert check_loss("hinge", grad=grad, max_examples=20).worst_grad_ratio <= 1.0
+        assert check_loss("hinge", grad=grad, max_examples=scaled(20)).worst_grad_ratio <= 1.0
 
 
 def test_kl_with_the_arguments_swapped_is_caught():
@@ -190,7 +191,7 @@ def test_logsumexp_minus_logit_is_caught_by_the_default_float32_cases():
         check_loss("softmax_cross_entropy", value=_lse_minus_zt, dtype=np.float32, targets="labels", max_examples=5)
     assert np.abs(info.value.details["args"][0]).max() >= 1e7
     kernel = functools.partial(LOSSES["softmax_cross_entropy"], backend="numpy")
-    assert check_loss("softmax_cross_entropy", value_and_grad=kernel, dtype=np.float32, max_examples=5).examples
+    assert check_loss("softmax_cross_entropy", value_and_grad=kernel, dtype=np.float32, max_examples=scaled(5)).examples
 
 
 def test_integer_labels_and_one_hot_targets_are_judged_by_one_rule():

@@ -7,6 +7,7 @@ import pytest
 
 from verify.checks import CheckFailure, check_gradient
 from verify.checks.zoo import RIGHT, WRONG, ZOO, get_case
+from verify.pytest_plugin import scaled
 
 # What the message must show for each wrong gradient: (entries flagged, a fragment of the table).
 EXPECTED = {
@@ -43,7 +44,7 @@ def test_wrong_gradient_is_caught_at_its_point(case):
 @pytest.mark.parametrize("case", WRONG, ids=lambda c: c.name)
 def test_wrong_gradient_is_found_by_the_search(case):
     with pytest.raises(CheckFailure, match="grad is wrong at"):
-        check_gradient(case.f, case.grad, case.strategy(), max_examples=60)
+        check_gradient(case.f, case.grad, case.strategy(), max_examples=scaled(60))
 
 
 @pytest.mark.parametrize("case", RIGHT, ids=lambda c: c.name)
@@ -59,7 +60,7 @@ def test_right_gradient_passes_at_its_point(case):
 
 @pytest.mark.parametrize("case", RIGHT, ids=lambda c: c.name)
 def test_right_gradient_passes_the_search(case):
-    report = check_gradient(case.f, case.grad, case.strategy(), max_examples=25)
+    report = check_gradient(case.f, case.grad, case.strategy(), max_examples=scaled(25))
     assert report.examples >= 20 and report.worst_ratio <= 1.0
 
 

@@ -26,7 +26,9 @@ extrapolated as for a Richardson table with ratio 4, ``L±(k) = (4 s±(k+1) − 
 - **unresolved**: none of these (the slopes do not settle at the resolution ``f`` allows): no verdict.
 
 A kink closer to ``x`` than ``t_K`` cannot be told from one at ``x``: ``f``'s own rounding hides the difference,
-and the entry is judged as at a kink (reported with ``t_K``).
+and the entry is judged as at a kink (reported with ``t_K``). Steps at which ``f`` no longer changes at all, after
+it did at larger ones, are below the resolution of its values (a function computed in float32 is constant across
+a float32 cell): the ladder ends before them.
 """
 
 from __future__ import annotations
@@ -93,6 +95,15 @@ def _jumps(delta: np.ndarray, steps: np.ndarray, eta: np.ndarray, slope: float) 
 
 def _classify_one(out: Located, i: int, f0: float, fr: np.ndarray, fl: np.ndarray, tr: np.ndarray,
                   tl: np.ndarray, eta: np.ndarray) -> None:
+    # Steps at which f does not change at all, after it did at larger ones, are below the resolution of its
+    # values (a function computed in float32 is constant across a float32 cell): the ladder ends before them.
+    moved = (fr != f0) | (fl != f0)
+    if moved.any() and not moved[-1]:
+        last = int(np.flatnonzero(moved)[-1]) + 1
+        if last < 3:
+            out.finest[i] = min(tr[last - 1], tl[last - 1])
+            return  # resolved at fewer than three steps: nothing can be said
+        fr, fl, tr, tl, eta = fr[:last], fl[:last], tr[:last], tl[:last], eta[:last]
     out.finest[i] = min(tr[-1], tl[-1])
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         d_right = fr - f0

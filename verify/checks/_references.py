@@ -22,7 +22,7 @@ from verify.checks._gradient_kernels import (
 )
 from verify.checks.failure import format_arguments
 
-__all__ = ["Reference", "Central", "ComplexStep", "central", "complex_step", "accept_complex_step",
+__all__ = ["Reference", "Central", "ComplexStep", "central", "complex_step", "accept_complex_step", "measure_truncation",
            "SympyReference", "require_agreement", "steps", "CS_STEP", "CS_RELATIVE"]
 
 _EPS64 = float(np.finfo(np.float64).eps)
@@ -78,6 +78,7 @@ class Central:
 class ComplexStep:
     imag: np.ndarray | None  # Im f(x + i h_j e_j), or None when f takes no complex input
     step: np.ndarray
+    truncation: np.ndarray | None = None  # measured |cs(2h) − cs(h)| where the third-derivative bound dominates
 
 
 def steps(x: np.ndarray, eps_f: float) -> np.ndarray:
@@ -247,7 +248,12 @@ def accept_complex_step(cs: ComplexStep, c: Central) -> tuple[Reference | None, 
     """The complex step as a reference, or ``(None, j)`` with ``j`` the first smooth entry where it disagrees
     with the central differences beyond their error (``f`` is not complex-analytic there)."""
     smooth = c.finite & ~c.kink & ~c.infinite & np.isfinite(c.value) & np.isfinite(c.error)
-    value, error, j = complex_step_estimates(cs.imag, cs.step, c.value, c.error, c.third, smooth, _EPS64)
+    # its rounding is that of the arithmetic f computes in (eps_f: float32's for a function that computes in float32)
+    eps = max(_EPS64, c.eps_f)
+    value, error, j = complex_step_estimates(cs.imag, cs.step, c.value, c.error, c.third, smooth, eps)
+    if cs.truncation is not None:
+        # where measured, the truncation replaces the bound from the central differences' third derivative
+        error = np.where(np.isnan(cs.truncation), error, 4.0 * eps * np.abs(value) + cs.truncation)
     # Im f(x + ih) below the normal range has lost relative precision (a tiny step times a tiny derivative)
     lost = ~((np.abs(cs.imag) >= _TINY64) | (cs.imag == 0.0)) & ~c.infinite
     if lost.any():
@@ -258,6 +264,31 @@ def accept_complex_step(cs: ComplexStep, c: Central) -> tuple[Reference | None, 
     if j >= 0:
         return None, int(j)
     return Reference("complex step", value, error, CS_DETAIL), -1
+
+
+def measure_truncation(ev: Evaluator, args: tuple, x64: np.ndarray, cs: ComplexStep, c: Central) -> None:
+    """Where the complex step's truncation bound ``h²·|f'''|/6`` (the third derivative bounded through the central
+    differences, whose rounding dominates that bound at a saturated point) exceeds its rounding
+    ``4·eps·|value|``, the truncation is measured instead: ``Im f(x + 2i·h·e_j)/(2h) − Im f(x + i·h·e_j)/h`` is
+    ``3·h²·f'''/6`` to leading order, so ``|cs(2h) − cs(h)|`` (three times the truncation at ``h``) bounds it.
+    Stored in ``cs.truncation`` (NaN where not measured)."""
+    if cs.imag is None or cs.truncation is not None:
+        return
+    value = cs.imag / cs.step
+    with np.errstate(invalid="ignore", over="ignore"):
+        bound = cs.step ** 2 * c.third / 6.0
+        needed = np.flatnonzero((bound > 4.0 * max(_EPS64, c.eps_f) * np.abs(value)) & np.isfinite(value)
+                                & ~c.infinite)
+    cs.truncation = np.full(value.size, np.nan)
+    if needed.size == 0:
+        return
+    twice = _imaginary_parts(ev, args, x64, needed, 2.0 * cs.step[needed])
+    if twice is None:
+        return
+    with np.errstate(invalid="ignore", over="ignore"):
+        measured = np.abs(twice[0] / twice[1] - value[needed])
+    ok = np.isfinite(measured) & ((np.abs(twice[0]) >= _TINY64) | (twice[0] == 0.0))
+    cs.truncation[needed[ok]] = measured[ok]
 
 
 class SympyReference:

@@ -116,6 +116,7 @@ from verify.checks._references import (
     accept_complex_step,
     central,
     complex_step,
+    measure_truncation,
     require_agreement,
     steps,
     with_noise,
@@ -358,7 +359,7 @@ class _Checker:
         eps_f = _EPS64 if isinstance(raw, float) or np.asarray(raw).dtype != _FLOAT32 else _EPS32
         cen = central(self.ev, args, x64, f0, eps_f)
         if eps_f < _EPS32 and _noisier_than(cen, 64.0 * eps_f * abs(f0)) and \
-                (f_noise(self.ev, args, x64, f0, skip=cen.kink)[0] or 0.0) > 64.0 * float(np.max(cen.model)):
+                (f_noise(self.ev, args, x64, f0)[0] or 0.0) > 64.0 * float(np.max(cen.model)):
             # the differences' rounding level far above the model, and confirmed by the difference table of f
             # along a direction (the differences' own level also holds truncation, where f bends on a scale
             # below the step)
@@ -394,6 +395,7 @@ class _Checker:
             value = self.sympy_ref(pt.args, pt.x64)
             refs.append(Reference("sympy", value, 0.5 * np.spacing(np.abs(value)), "sympy.diff, mpmath 40 digits"))
         if cs is not None:
+            measure_truncation(self.ev, pt.args, pt.x64, cs, cen)
             ref, j = accept_complex_step(cs, cen)
             if ref is None:
                 rejected = True
@@ -480,10 +482,10 @@ class _Checker:
         self._cs = cs
         eta, kind = f_noise(self.ev, pt.args, pt.x64, pt.f0, skip=cen.kink)
         cen = with_noise(cen, eta, kind)
-        # the rounding level for locating kinks: measured, else 8·eps_f·|f(x)|, the levels measured at the
-        # entries that are not kink candidates and, where f is flat, the grid its values lie on
-        eta_f = eta if eta is not None else float(np.max(cen.measured[~cen.kink], initial=max(
-            8.0 * cen.eps_f * abs(pt.f0), cen.quantum if kind == "flat" else 0.0)))
+        # the rounding level for locating kinks: measured, else 8·eps_f·|f(x)| and the lower quartile of the levels
+        # measured at the entries that are not kink candidates (f's value grid is not used: a step function's
+        # values lie on a grid of its step)
+        eta_f = eta if eta is not None else max(8.0 * cen.eps_f * abs(pt.f0), cen.quartile)
         cen, jump_entries, next_to_kink, unlocated, jump_texts = self._locate(pt, cen, eta_f,
                                                                                self._doubtful(pt, cen, cs))
         refs, _ = self._references(pt, cen, cs)
@@ -799,11 +801,12 @@ def _holds_coarse(g: np.ndarray, dt: np.dtype) -> bool:
 
 
 def _noisier_than(cen: Central, level: float) -> bool:
-    """``f``'s rounding level measured in its differences exceeds ``level`` at most entries that are not kink
-    candidates (the lower quartile: a few entries inflated by a kink or a jump do not count)."""
+    """``f``'s rounding level measured in its differences exceeds ``level`` at most entries (the lower quartile: a
+    few entries inflated by a kink or a jump do not count)."""
     if not cen.measured.max(initial=0.0) > level:
         return False
-    measured = cen.measured[~cen.kink & ~cen.infinite]
+    # every finite entry: where f computes in float32, its rounding makes kink candidates of all of them
+    measured = cen.measured[~cen.infinite]
     return bool(measured.size) and float(np.sort(measured)[measured.size // 4]) > level
 
 
