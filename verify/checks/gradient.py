@@ -26,7 +26,11 @@ report and in every failure message:
    its dtype's (a function that computes in float32 and returns a Python float).
 
 The most accurate reference decides (SymPy, else complex step, else central differences), entry by entry
-where one has nothing to say at an entry; the others cross-check it. ``f`` is evaluated on the float64
+where one has nothing to say at an entry; the others cross-check it. Where a reference decides an entry that
+does not pass, its own error is measured, not assumed: the complex step's rounding (``f``'s formula may cancel in
+its imaginary part) from steps with other bits, its truncation from a step twice as large; the central
+differences at steps shrinking by 4 down to the resolution ``f`` allows (a step beyond the scale on which ``f``
+varies gives a value its Richardson estimate cannot vouch for), keeping the best converged one. ``f`` is evaluated on the float64
 (complex128) promotion of ``args[wrt]``, so a float32 point is judged against a float64 reference.
 
 **Tolerance.** Entry ``j`` of the computed gradient ``g`` (dtype ``d``, that of ``args[wrt]``) passes when
