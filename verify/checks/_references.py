@@ -247,7 +247,10 @@ def _imaginary_parts(ev: Evaluator, args: tuple, x64: np.ndarray, idx: np.ndarra
 def accept_complex_step(cs: ComplexStep, c: Central) -> tuple[Reference | None, int]:
     """The complex step as a reference, or ``(None, j)`` with ``j`` the first smooth entry where it disagrees
     with the central differences beyond their error (``f`` is not complex-analytic there)."""
-    smooth = c.finite & ~c.kink & ~c.infinite & np.isfinite(c.value) & np.isfinite(c.error)
+    # a NaN or infinite value of the complex step at an entry says nothing there (lost below), it is no disagreement
+    with np.errstate(invalid="ignore", over="ignore"):
+        smooth = (c.finite & ~c.kink & ~c.infinite & np.isfinite(c.value) & np.isfinite(c.error)
+                  & np.isfinite(cs.imag / cs.step))
     # its rounding is that of the arithmetic f computes in (eps_f: float32's for a function that computes in float32)
     eps = max(_EPS64, c.eps_f)
     value, error, j = complex_step_estimates(cs.imag, cs.step, c.value, c.error, c.third, smooth, eps)
@@ -255,7 +258,8 @@ def accept_complex_step(cs: ComplexStep, c: Central) -> tuple[Reference | None, 
         # where measured, the truncation replaces the bound from the central differences' third derivative
         error = np.where(np.isnan(cs.truncation), error, 4.0 * eps * np.abs(value) + cs.truncation)
     # Im f(x + ih) below the normal range has lost relative precision (a tiny step times a tiny derivative)
-    lost = ~((np.abs(cs.imag) >= _TINY64) | (cs.imag == 0.0)) & ~c.infinite
+    with np.errstate(invalid="ignore"):
+        lost = (~((np.abs(cs.imag) >= _TINY64) | (cs.imag == 0.0)) | ~np.isfinite(value)) & ~c.infinite
     if lost.any():
         error = np.where(lost, np.inf, error)
     if c.infinite.any():
