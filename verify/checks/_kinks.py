@@ -61,7 +61,8 @@ def refine_steps(x: np.ndarray, h: np.ndarray, slope_jump: np.ndarray, eta: floa
     """The steps ``t_k = h·4⁻ᵏ`` for each candidate, down to the resolution limit (module docstring)."""
     out = []
     for xj, hj, jump in zip(x, h, slope_jump, strict=True):
-        floor = max(4.0 * float(np.spacing(abs(xj))), 64.0 * eta / jump if jump > 0 else 0.0, 1e-300)
+        with np.errstate(over="ignore"):
+            floor = max(4.0 * float(np.spacing(abs(xj))), 64.0 * eta / jump if jump > 0 else 0.0, 1e-300)
         levels = int(np.clip(np.floor(np.log(hj / floor) / np.log(4.0)), 2, _MAX_LEVELS)) if hj > floor else 2
         out.append(hj * 4.0 ** -np.arange(levels + 1))
     return out

@@ -29,6 +29,7 @@ _EPS64 = float(np.finfo(np.float64).eps)
 _TINY64 = float(np.finfo(np.float64).tiny)
 CS_STEP = 1e-20
 CS_RELATIVE = 1e-10  # below |x| = CS_STEP / CS_RELATIVE the step is CS_RELATIVE·|x| (truncation (h/x)² ≤ 1e-20)
+_NOTHING = np.empty(0)  # a truncation looked for and not needed anywhere
 CS_TEST = 2.0**40 * CS_STEP  # where Im f(x + i h e_j) = 0: is it identically 0, or did h·f' underflow?
 CS_DETAIL = f"Im f(x + i·h·e_j)/h, h = {CS_STEP:g}·max(1,|x_j|) ({CS_RELATIVE:g}·|x_j| for 0 < |x_j| < 1e-10)"
 
@@ -248,18 +249,20 @@ def accept_complex_step(cs: ComplexStep, c: Central) -> tuple[Reference | None, 
     """The complex step as a reference, or ``(None, j)`` with ``j`` the first smooth entry where it disagrees
     with the central differences beyond their error (``f`` is not complex-analytic there)."""
     # a NaN or infinite value of the complex step at an entry says nothing there (lost below), it is no disagreement
-    with np.errstate(invalid="ignore", over="ignore"):
-        smooth = (c.finite & ~c.kink & ~c.infinite & np.isfinite(c.value) & np.isfinite(c.error)
-                  & np.isfinite(cs.imag / cs.step))
+    ratio = cs.imag / cs.step  # NaN or ±inf where f gave them: no warning, no disagreement
+    finite_cs = np.isfinite(ratio)
+    smooth = c.finite & ~c.kink & ~c.infinite & np.isfinite(c.value) & np.isfinite(c.error) & finite_cs
     # its rounding is that of the arithmetic f computes in (eps_f: float32's for a function that computes in float32)
     eps = max(_EPS64, c.eps_f)
     value, error, j = complex_step_estimates(cs.imag, cs.step, c.value, c.error, c.third, smooth, eps)
-    if cs.truncation is not None:
+    if cs.truncation is not None and cs.truncation.size:
         # where measured, the truncation replaces the bound from the central differences' third derivative
         error = np.where(np.isnan(cs.truncation), error, 4.0 * eps * np.abs(value) + cs.truncation)
     # Im f(x + ih) below the normal range has lost relative precision (a tiny step times a tiny derivative)
-    with np.errstate(invalid="ignore"):
-        lost = (~((np.abs(cs.imag) >= _TINY64) | (cs.imag == 0.0)) | ~np.isfinite(value)) & ~c.infinite
+    magnitude = np.abs(cs.imag)
+    lost = ~((magnitude >= _TINY64) | (cs.imag == 0.0)) | ~finite_cs
+    if c.infinite.any():
+        lost &= ~c.infinite
     if lost.any():
         error = np.where(lost, np.inf, error)
     if c.infinite.any():
@@ -279,10 +282,12 @@ def measure_truncation(ev: Evaluator, args: tuple, x64: np.ndarray, cs: ComplexS
     if cs.imag is None or cs.truncation is not None:
         return
     value = cs.imag / cs.step
-    with np.errstate(invalid="ignore", over="ignore"):
-        bound = cs.step ** 2 * c.third / 6.0
-        needed = np.flatnonzero((bound > 4.0 * max(_EPS64, c.eps_f) * np.abs(value)) & np.isfinite(value)
-                                & ~c.infinite)
+    bound = cs.step * cs.step * c.third / 6.0
+    dominant = bound > 4.0 * max(_EPS64, c.eps_f) * np.abs(value)
+    if not dominant.any():
+        cs.truncation = _NOTHING
+        return
+    needed = np.flatnonzero(dominant & np.isfinite(value) & ~c.infinite)
     cs.truncation = np.full(value.size, np.nan)
     if needed.size == 0:
         return
