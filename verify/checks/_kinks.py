@@ -26,8 +26,8 @@ extrapolated as for a Richardson table with ratio 4, ``L±(k) = (4 s±(k+1) − 
 - **unresolved**: none of these (the slopes do not settle at the resolution ``f`` allows): no verdict.
 
 A kink closer to ``x`` than ``t_K`` cannot be told from one at ``x``: ``f``'s own rounding hides the difference,
-and the entry is judged as at a kink (reported with ``t_K``). Steps at which ``f`` no longer changes at all, after
-it did at larger ones, are below the resolution of its values (a function computed in float32 is constant across
+and the entry is judged as at a kink (reported with ``t_K``). For ``f`` that computes in float32, steps at which it no
+longer changes at all, after it did at larger ones, are below the resolution of its values (it is constant across
 a float32 cell): the ladder ends before them.
 """
 
@@ -80,7 +80,8 @@ def classify(f0: float, right: list[np.ndarray], left: list[np.ndarray], taken_r
     for i in range(c):
         # the rounding level at each step: the measured one, or 8·eps_f·|f| of the values there if larger
         level = np.maximum(eta, 8.0 * eps_f * np.maximum(abs(f0), np.maximum(np.abs(right[i]), np.abs(left[i]))))
-        _classify_one(out, i, f0, right[i], left[i], taken_right[i], taken_left[i], level)
+        _classify_one(out, i, f0, right[i], left[i], taken_right[i], taken_left[i], level,
+                      coarse=eps_f > float(np.finfo(np.float64).eps))
     return out
 
 
@@ -95,11 +96,12 @@ def _jumps(delta: np.ndarray, steps: np.ndarray, eta: np.ndarray, slope: float) 
 
 
 def _classify_one(out: Located, i: int, f0: float, fr: np.ndarray, fl: np.ndarray, tr: np.ndarray,
-                  tl: np.ndarray, eta: np.ndarray) -> None:
-    # Steps at which f does not change at all, after it did at larger ones, are below the resolution of its
-    # values (a function computed in float32 is constant across a float32 cell): the ladder ends before them.
+                  tl: np.ndarray, eta: np.ndarray, coarse: bool = False) -> None:
+    # For f that computes in a coarser format than float64 (``coarse``), steps at which f does not change at all,
+    # after it did at larger ones, are below the resolution of its values (a function computed in float32 is
+    # constant across a float32 cell): the ladder ends before them.
     moved = (fr != f0) | (fl != f0)
-    if moved.any() and not moved[-1]:
+    if coarse and moved.any() and not moved[-1]:
         last = int(np.flatnonzero(moved)[-1]) + 1
         if last < 3:
             out.finest[i] = min(tr[last - 1], tl[last - 1])

@@ -80,6 +80,7 @@ class ComplexStep:
     imag: np.ndarray | None  # Im f(x + i h_j e_j), or None when f takes no complex input
     step: np.ndarray
     truncation: np.ndarray | None = None  # measured |cs(2h) − cs(h)| where the third-derivative bound dominates
+    floor: np.ndarray | None = None  # an error floor: tiny/h of the larger step where Im f stayed exactly 0
 
 
 def steps(x: np.ndarray, eps_f: float) -> np.ndarray:
@@ -228,6 +229,10 @@ def complex_step(ev: Evaluator, args: tuple, x64: np.ndarray) -> ComplexStep:
             normal = np.abs(test[0]) >= _TINY64
             imag[zero[moved]] = np.where(normal[moved], test[0][moved], np.nan)
             step[zero[moved]] = test[1][moved]
+            # still 0: the derivative is 0, or below what even the larger step carries (tiny/h)
+            floor = np.zeros(flat.size)
+            floor[zero[~moved]] = _TINY64 / test[1][~moved]
+            return ComplexStep(imag, step, floor=floor)
     return ComplexStep(imag, step)
 
 
@@ -258,6 +263,8 @@ def accept_complex_step(cs: ComplexStep, c: Central) -> tuple[Reference | None, 
     if cs.truncation is not None and cs.truncation.size:
         # where measured, the truncation replaces the bound from the central differences' third derivative
         error = np.where(np.isnan(cs.truncation), error, 4.0 * eps * np.abs(value) + cs.truncation)
+    if cs.floor is not None:
+        error = np.maximum(error, cs.floor)
     # Im f(x + ih) below the normal range has lost relative precision (a tiny step times a tiny derivative)
     magnitude = np.abs(cs.imag)
     lost = ~((magnitude >= _TINY64) | (cs.imag == 0.0)) | ~finite_cs
