@@ -92,8 +92,7 @@ class Evaluator:
     def _batch(self, args: tuple, stack: np.ndarray, known: float) -> np.ndarray | None:
         forced = self.forced
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
+            with np.errstate(all="ignore"):  # a perturbed point may overflow where x does not
                 # once f is known to take stacks, the stack is not looked at again: no copy needed
                 out = np.asarray(self.call(args, stack, owned=self.vectorized is True))
         except Exception:

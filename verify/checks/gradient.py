@@ -454,9 +454,9 @@ class _Checker:
             return None
         with np.errstate(invalid="ignore", over="ignore"):
             ulp_r = np.spacing(np.abs(r).astype(dt)).astype(np.float64) if dt == _FLOAT32 else np.spacing(np.abs(r))
+        xf = np.where(cen.infinite, 0.0, pt.x64.ravel()) if cen.infinite.any() else pt.x64.ravel()
         ratio, abs_err, ulps, tol, worst, worst_ulps, worst_abs = judge_smooth(
-            pt.gf, r, ulp_r, cen.curvature, np.where(cen.infinite, 0.0, pt.x64.ravel()), e, usable, self.ulps,
-            _EPS[dt], self.atol)
+            pt.gf, r, ulp_r, cen.curvature, xf, e, usable, self.ulps, _EPS[dt], self.atol)
         if worst > 1.0:
             return None
         if primary.name == "central differences" or not whole:
