@@ -254,8 +254,7 @@ def accept_complex_step(cs: ComplexStep, c: Central) -> tuple[Reference | None, 
     """The complex step as a reference, or ``(None, j)`` with ``j`` the first smooth entry where it disagrees
     with the central differences beyond their error (``f`` is not complex-analytic there)."""
     # a NaN or infinite value of the complex step at an entry says nothing there (lost below), it is no disagreement
-    ratio = cs.imag / cs.step  # NaN or ±inf where f gave them: no warning, no disagreement
-    finite_cs = np.isfinite(ratio)
+    finite_cs = np.isfinite(cs.imag)  # NaN or ±inf where f gave them: no disagreement (the steps are positive)
     smooth = c.finite & ~c.kink & ~c.infinite & np.isfinite(c.value) & np.isfinite(c.error) & finite_cs
     # its rounding is that of the arithmetic f computes in (eps_f: float32's for a function that computes in float32)
     eps = max(_EPS64, c.eps_f)
@@ -267,8 +266,8 @@ def accept_complex_step(cs: ComplexStep, c: Central) -> tuple[Reference | None, 
         error = np.maximum(error, cs.floor)
     # Im f(x + ih) below the normal range has lost relative precision (a tiny step times a tiny derivative)
     magnitude = np.abs(cs.imag)
-    lost = ~((magnitude >= _TINY64) | (cs.imag == 0.0)) | ~finite_cs
-    if c.infinite.any():
+    lost = (magnitude < _TINY64) & (cs.imag != 0.0) | ~finite_cs
+    if lost.any() and c.infinite.any():
         lost &= ~c.infinite
     if lost.any():
         error = np.where(lost, np.inf, error)
@@ -289,6 +288,10 @@ def measure_truncation(ev: Evaluator, args: tuple, x64: np.ndarray, cs: ComplexS
     if cs.imag is None or cs.truncation is not None:
         return
     value = cs.imag / cs.step
+    largest = float(np.max(cs.step)) ** 2 * float(np.max(c.third)) / 6.0
+    if not largest > 4.0 * max(_EPS64, c.eps_f) * float(np.min(np.abs(value))):  # nowhere, in one comparison
+        cs.truncation = _NOTHING
+        return
     bound = cs.step * cs.step * c.third / 6.0
     dominant = bound > 4.0 * max(_EPS64, c.eps_f) * np.abs(value)
     if not dominant.any():
