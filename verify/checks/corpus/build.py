@@ -35,17 +35,29 @@ def _rng(seed: int, *parts: str) -> np.random.Generator:
 
 def _numpy_f(family: Family):
     def f(*args):
-        return family.math(NP, *args)
+        with np.errstate(all="ignore"):
+            return family.math(NP, *args)
     f.__qualname__ = f"{family.name}.f"
     return f
 
 
 def _float32_f(family: Family):
     def f(*args):
-        a32 = tuple(a.astype(np.float32) if isinstance(a, np.ndarray) and a.dtype.kind == "f" else a for a in args)
-        return float(family.math(NP, *a32))
+        with np.errstate(all="ignore"):
+            a32 = tuple(a.astype(np.float32) if isinstance(a, np.ndarray) and a.dtype.kind == "f" else a
+                        for a in args)
+            return float(family.math(NP, *a32))
     f.__qualname__ = f"{family.name}.f_in_float32"
     return f
+
+
+def _quiet(grad, name: str):
+    """The gradient with NumPy's floating-point warnings silenced (overflow in a branch np.where discards)."""
+    def g(*args):
+        with np.errstate(all="ignore"):
+            return grad(*args)
+    g.__qualname__ = name
+    return g
 
 
 def _cases_at(family: Family, dtype: np.dtype, index: int, point, rng, counts: Counter) -> list[CorpusCase]:
@@ -53,14 +65,16 @@ def _cases_at(family: Family, dtype: np.dtype, index: int, point, rng, counts: C
     args, tags = point.args, point.tags
     common = dict(family=family, point=args, tags=tags)
     parent = CorpusCase(name=f"{base}/stable", kind="correct", implementation="stable", f=_numpy_f(family),
-                        grad=family.grad, **common)
+                        grad=_quiet(family.grad, f"{family.name}.grad"), **common)
     out = [parent]
     for variant, (grad, cancels) in family.variants.items():
         out.append(CorpusCase(name=f"{base}/{variant}", kind="correct", implementation=variant, f=_numpy_f(family),
-                              grad=grad, cancel=family.cancel if cancels else None, **common))
-    if dtype == np.float32 and index % 3 == 0:
+                              grad=_quiet(grad, f"{family.name}.{variant}"), cancel=family.cancel if cancels else None,
+                              **common))
+    f32 = _float32_f(family)
+    if dtype == np.float32 and index % 3 == 0 and np.isfinite(f32(*args)):
         out.append(CorpusCase(name=f"{base}/float32 f", kind="correct", implementation="float32 f",
-                              f=_float32_f(family), grad=family.grad, **common))
+                              f=f32, grad=parent.grad, **common))
     # mutants of the careful gradient: the first real one of each mutation, then the rarest so far
     candidates: dict[str, tuple] = {}
     proxy = None
@@ -87,7 +101,8 @@ def _cases_at(family: Family, dtype: np.dtype, index: int, point, rng, counts: C
         if mutation != "jump":
             f = _numpy_f(family)
         out.append(CorpusCase(name=f"{base}/stable~{mutation}", kind="mutant", implementation="stable",
-                              f=f, grad=wrong, mutation=mutation, parent=parent.name, bug=bug,
+                              f=f, grad=_quiet(wrong, f"{family.name}~{mutation}"), mutation=mutation,
+                              parent=parent.name, bug=bug,
                               cancel=family.cancel, **common))
     return out
 
