@@ -16,7 +16,6 @@ returns ``x`` for ``x > 20`` (its ``threshold``), a different function from ``lo
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable
 
 import numpy as np
 
