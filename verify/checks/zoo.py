@@ -390,7 +390,8 @@ def compare_with_peers(
     verdict: True, False, or None when unverified or the tool raised), ``outcome`` (one of
     :data:`OUTCOMES`), ``detail`` (the first line of the failure, or the error) and ``ms`` (the median
     wall time of one check over ``repeats`` runs after the verdict's run, which absorbs tracing and
-    compilation; with ``repeats=0`` the time of the verdict's run itself). ``tools`` picks some of
+    compilation; with ``repeats=0`` the time of the verdict's run itself, after one untimed warm-up
+    check of the first case per tool). ``tools`` picks some of
     :data:`TOOLS` (default: all that are installed). The peers see the same NumPy f and grad, in
     float64 (a float32 case's grad still computes in float32): ``torch.autograd.gradcheck`` with its
     defaults (eps 1e-6, atol 1e-5, rtol 1e-3) on a ``torch.autograd.Function`` whose backward is
@@ -403,6 +404,11 @@ def compare_with_peers(
               if (tools is None or tool in tools) and _available(module)]
     total, done = len(chosen) * len(cases), 0
     for tool, run in chosen:
+        if repeats == 0 and cases:
+            try:  # one untimed run: the first check would otherwise carry the JIT compile or trace of the tool
+                run(cases[0])
+            except Exception:  # noqa: BLE001 - its outcome is recorded below
+                pass
         for case in cases:
             try:
                 start = time.perf_counter()

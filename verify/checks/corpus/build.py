@@ -34,9 +34,11 @@ def _rng(seed: int, *parts: str) -> np.random.Generator:
 
 
 def _numpy_f(family: Family):
+    """f in float64 whatever the dtype of the point (complex input stays complex, for the complex step)."""
     def f(*args):
         with np.errstate(all="ignore"):
-            return family.math(NP, *args)
+            return family.math(NP, *(a.astype(np.float64) if isinstance(a, np.ndarray) and a.dtype == np.float32
+                                     else a for a in args))
     f.__qualname__ = f"{family.name}.f"
     return f
 

@@ -166,9 +166,10 @@ def _torch_pair(expr, t, F):
 
     def grad(*a):
         dtype = a[0].dtype
-        x = tensor(a[0], dtype).clone().requires_grad_(True)
-        rest = [tensor(v, dtype) for v in a[1:]]
-        expr(t, F, x, *rest).backward()
+        with torch.enable_grad():  # also when called from inside another backward (a peer's wrapper)
+            x = tensor(a[0], dtype).clone().requires_grad_(True)
+            rest = [tensor(v, dtype) for v in a[1:]]
+            expr(t, F, x, *rest).backward()
         return x.grad.numpy().copy()
 
     f.__name__, grad.__name__ = "f", "grad"

@@ -257,7 +257,7 @@ def correct_error_ratio(g: np.ndarray, t: Truth, dtype, cancel=None) -> float:
     """max_j dist(g_j, truth_j) / bound_j: at most 1 for a gradient correct to rounding."""
     d = _distance(g, t)
     b = bound(t, dtype, cancel)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         r = np.where(d == 0, 0.0, d / b)
     return float(np.max(r)) if r.size else 0.0
 
