@@ -10,6 +10,12 @@ is screened in float64 without SymPy: the careful gradient evaluated in float64 
 conditioning is measured by one-sided differences with a relative step 2⁻²⁰, and a candidate must
 be off by more than 3 × the bound of :mod:`.truth` (with the family's widest ``cancel``) at some
 entry. ``tests/checks/test_corpus.py`` then proves every kept mutant against the 40-digit truth.
+
+A candidate must also be *observable*: where ``f`` has kinks (and so no complex step), an entry whose
+error, integrated over the distance to a kink, stays below f's rounding cannot be told from a valid
+subgradient at that kink by any evaluation of ``f`` (ReLU at ``x = 1e-300`` in a sum of terms of size
+1: whether the kink at 0 is at x or next to it does not show in f). A candidate wrong only at such
+entries is dropped (:meth:`Screen.observable`).
 """
 
 from __future__ import annotations
@@ -181,13 +187,55 @@ class Screen:
             scale = np.maximum(np.abs(low), np.abs(high)) + cond + cancel
             self.bound = K * rounding_unit(self.dtype) * scale + K * _DENORM[self.dtype]
 
-    def differs(self, wrong: np.ndarray, margin: float = 3.0) -> bool:
+    def wrong_entries(self, wrong: np.ndarray, margin: float = 3.0) -> np.ndarray:
+        """Flat indices where ``wrong`` is farther than ``margin`` bounds from the truth (or not finite)."""
         m = np.asarray(wrong, dtype=np.float64).reshape(self.low.shape)
-        if not np.all(np.isfinite(m)):
-            return True
         with np.errstate(invalid="ignore"):
             d = np.maximum(np.maximum(self.low - m, m - self.high), 0.0)
-            return bool(np.any(d > margin * self.bound))
+            bad = (d > margin * self.bound) | ~np.isfinite(m)
+        return np.flatnonzero(bad.reshape(-1))
+
+    def differs(self, wrong: np.ndarray, margin: float = 3.0) -> bool:
+        return self.wrong_entries(wrong, margin).size > 0
+
+    def observable(self, wrong: np.ndarray, f) -> bool:
+        """Whether some wrong entry could show in f's values (see the module docstring).
+
+        Always for a family without kinks (f is analytic: the complex step resolves any entry). With
+        kinks, entry j is hidden when a kink within ``D = 64·u·F / err_j`` of x_j (``F = |f| + Σ|g_i x_i|``,
+        f's rounding scale; ``err_j`` the entry's distance from the truth) makes the wrong value a
+        valid one-sided slope: no evaluation of f can place that kink on either side of x_j.
+        """
+        bad = self.wrong_entries(wrong)
+        if not self.family.kink:
+            return bad.size > 0
+        m = np.asarray(wrong, dtype=np.float64).reshape(-1)
+        x = self.args[0]
+        flat = x.reshape(-1)
+        g = np.maximum(np.abs(self.low), np.abs(self.high)).reshape(-1)
+        finite = np.isfinite(flat)
+        with np.errstate(all="ignore"):
+            scale = abs(float(f(*self.args))) + float(np.sum(np.abs(g[finite] * flat[finite])))
+        eta = K * rounding_unit(np.float64) * scale
+        low, high, bound = self.low.reshape(-1), self.high.reshape(-1), self.bound.reshape(-1)
+        for j in bad:
+            if not (np.isfinite(m[j]) and np.isfinite(flat[j])):
+                return True
+            err = max(low[j] - m[j], m[j] - high[j])
+            reach = eta / err
+            values = [low[j], high[j]]
+            for sign in (-1.0, 1.0):
+                for fraction in (1.0, 0.5, 0.25):
+                    moved = flat.copy()
+                    moved[j] = flat[j] + sign * fraction * reach
+                    with np.errstate(all="ignore"):
+                        gj = float(np.asarray(self.family.grad(moved.reshape(x.shape), *self.args[1:]),
+                                              np.float64).reshape(-1)[j])
+                    if np.isfinite(gj):
+                        values.append(gj)
+            if not (min(values) - bound[j] <= m[j] <= max(values) + bound[j]):
+                return True
+        return False
 
 
 def screen(family, args: tuple) -> Screen:
