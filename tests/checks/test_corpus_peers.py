@@ -18,20 +18,24 @@ def by_name():
     return {c.name: c for c in all_cases()}
 
 
-def _outcome(by_name, name: str, tool: str) -> str:
-    (row,) = compare_with_peers((by_name[name],), repeats=0, tools=(tool,))
+def _outcome(case, tool: str) -> str:
+    (row,) = compare_with_peers((case,), repeats=0, tools=(tool,))
     return row["outcome"]
+
+
+def _first(by_name, family: str, dtype: str, kind: str, mutation: str = "", tag: str | None = None):
+    return next(c for c in by_name.values() if c.family.name == family and c.dtype == dtype and c.kind == kind
+                and c.mutation == mutation and c.implementation == "stable" and (tag is None or tag in c.tags))
 
 
 @pytest.mark.parametrize("tool", ["torch.autograd.gradcheck", "jax.test_util.check_grads"])
 def test_peers_miss_a_float32_gradient_and_false_alarm_at_a_kink(by_name, tool):
     pytest.importorskip(tool.split(".")[0])
     # their tolerances (atol 1e-5 / rtol 1e-3; 1e-5 on one direction) cannot see a 6e-8 relative error
-    assert _outcome(by_name, "sigmoid/float64/02/stable~float32 gradient", tool) == "missed"
-    assert _outcome(by_name, "dense_tanh/float64/02/stable~sign", tool) == "caught"
+    assert _outcome(_first(by_name, "sigmoid", "float64", "mutant", "float32 gradient", "typical"), tool) == "missed"
+    assert _outcome(_first(by_name, "dense_tanh", "float64", "mutant", "sign"), tool) == "caught"
     # central differences straddle the kink of relu at 0 and see the slope 1/2
-    assert "at kink" in by_name["relu/float64/07/stable"].tags
-    assert _outcome(by_name, "relu/float64/07/stable", tool) == "false alarm"
+    assert _outcome(_first(by_name, "relu", "float64", "correct", tag="at kink"), tool) == "false alarm"
 
 
 def test_the_sample_through_all_three_tools(by_name):
@@ -56,3 +60,20 @@ def test_the_sample_through_all_three_tools(by_name):
 def test_peer_comparison_is_what_bench_and_the_report_call():
     rows, table = peer_comparison(size=6, tools=("verify",))
     assert len(rows) == 6 and table.splitlines()[-1].startswith("verify: caught ")
+
+
+def test_bench_workload_has_one_row_per_tool_with_the_outcomes():
+    from verify.bench import workloads
+    from verify.bench.harness import BenchConfig
+
+    result = workloads.gradient_corpus(BenchConfig(quick=True, repeats=1, warmup=1))
+    assert result.skipped is None and result.item_name == "check"
+    mine = result.get("verify")
+    assert mine.role == "kernel" and mine.timing is not None
+    assert len(mine.timing.seconds) + mine.extra["errors"] == 30
+    assert mine.extra["wrong"] == 15 and mine.extra["right"] == 15
+    for m in result.measurements:
+        assert m.timing is not None or m.skipped
+        if m.role == "peer" and m.timing is not None:
+            assert m.extra["caught"] + m.extra["missed"] + m.extra["unverified"] + m.extra["errors"] >= 15
+    assert "speedup_over_torch" in mine.ratios
