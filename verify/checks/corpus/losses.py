@@ -121,6 +121,13 @@ def _ce_no_shift(z, labels):
     return ((p - _onehot(labels, z.shape[-1], z.dtype)) / z.shape[0]).astype(z.dtype)
 
 
+def _ce_smoothed(z, labels):
+    """(p − target)/N with label smoothing 0.1 in the backward only: a wrong constant in p − onehot."""
+    k = z.shape[-1]
+    target = 0.9 * _onehot(labels, k, np.float64) + 0.1 / k
+    return ((S.softmax(z) - target.astype(z.dtype)) / z.shape[0]).astype(z.dtype)
+
+
 def _ce_points(rng, dtype):
     dt = np.dtype(dtype)
     out = []
@@ -143,7 +150,8 @@ FAMILIES += (
     Family(
         name="cross_entropy", math=_ce_math, grad=_ce_grad, points=_ce_points, count=ROWS,
         variants={"textbook": (_ce_textbook, True)}, cancel=_ce_cancel,
-        bugs={"missing term": (_ce_missing,), "tail: large |x|": (_ce_no_shift,)},
+        bugs={"missing term": (_ce_missing,), "tail: large |x|": (_ce_no_shift,),
+              "wrong constant": (_ce_smoothed,)},
         what=f"mean over {ROWS} rows of logsumexp(z) − z_y, integer labels; careful (p − onehot)/N with the "
              "true class as −Σ_{k≠y} p_k",
     ),
