@@ -223,6 +223,12 @@ def test_check_gradient_raises_no_false_alarm_on_the_corpus(verdicts, corpus):
         finding_lines(alarms[:60], corpus))
 
 
+def test_the_out_of_reach_list_names_mutants_of_the_corpus(own):
+    mutants = {c.name for c in own if c.wrong}
+    assert set(OUT_OF_REACH) <= mutants, sorted(set(OUT_OF_REACH) - mutants)
+    assert all(reason.strip() for reason in OUT_OF_REACH.values())
+
+
 def test_check_gradient_catches_99_percent_of_the_mutants(verdicts, corpus):
     mutants = [r for r in verdicts if r["kind"] == "mutant"]
     caught = sum(r["outcome"] == "caught" for r in mutants)
