@@ -8,8 +8,9 @@ justified in ``verify/checks/corpus/truth.py``). Then every case goes through ``
 with its default options.
 
 A mutant that check_gradient may miss is named in ``OUT_OF_REACH`` with why no reference can
-resolve it; every other miss fails the test. Time: about 2 minutes on 2 shared cores (the truth of
-~1,100 points, ~5,000 checks).
+resolve it; every other miss fails the test. Time (CPU seconds, measured on the shared 2-core
+machine): 66 s with main's check_gradient, 128 s with the measured-tolerance judge of issue 13 —
+the truth of ~1,100 points takes ~45 s of it, the ~5,000 checks the rest.
 """
 
 from __future__ import annotations
