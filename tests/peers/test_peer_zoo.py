@@ -23,18 +23,19 @@ def _outcomes(tool: str, names: tuple[str, ...]) -> dict[str, str]:
 def test_verify_catches_every_bug_without_false_alarms():
     outcomes = _outcomes("verify", tuple(case.name for case in ZOO))
     assert {name for name, o in outcomes.items() if o == "caught"} == {case.name for case in WRONG}
-    assert all(outcomes[case.name] == "ok" for case in ZOO if not case.wrong)
+    assert all(outcomes[case.name] == "passed" for case in ZOO if not case.wrong)
 
 
-def test_torch_gradcheck_misses_underflow_and_false_alarms_at_kinks_and_float32():
+def test_torch_gradcheck_misses_underflow_and_false_alarms_at_kinks():
     pytest.importorskip("torch")
     outcomes = _outcomes("torch.autograd.gradcheck",
                          ("underflow_to_zero", "sign_error", *KINKS, "float32_softplus", "softplus_tiny_gradients"))
     assert outcomes["underflow_to_zero"] == "missed"  # atol 1e-5 hides a gradient of 1e-18 computed as 0
     assert outcomes["sign_error"] == "caught"
     assert all(outcomes[name] == "false alarm" for name in KINKS)  # numerical slope 0.5 at the kink
-    assert outcomes["float32_softplus"] == "false alarm"  # eps 1e-6 differences in float32
-    assert outcomes["softplus_tiny_gradients"] == "ok"
+    # gradcheck runs in float64 (as it requires); a float32 gradient's 1e-7 relative error is inside rtol 1e-3
+    assert outcomes["float32_softplus"] == "passed"
+    assert outcomes["softplus_tiny_gradients"] == "passed"
 
 
 def test_jax_check_grads_misses_underflow_and_false_alarms_at_kinks():

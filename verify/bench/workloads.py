@@ -25,6 +25,7 @@ from verify.bench.harness import (
     BenchConfig,
     Measurement,
     Target,
+    Timing,
     WorkloadResult,
     compute_ratios,
     measure,
@@ -44,6 +45,7 @@ __all__ = [
     "momentum",
     "bias_variance",
     "check_gradient_throughput",
+    "gradient_corpus",
     "claim_suite",
     "load_torch",
 ]
@@ -128,6 +130,8 @@ _TITLES = {
     "momentum": "one heavy-ball momentum step in place, float64",
     "bias_variance": "bias-variance Monte Carlo",
     "check_gradient_throughput": "check_gradient: examples verified per second vs torch.autograd.gradcheck",
+    "gradient_corpus": "the gradient corpus: caught, false alarms and time per check, check_gradient vs gradcheck "
+                       "vs check_grads",
     "claim_suite": "the full claim suite, once",
 }
 
@@ -478,6 +482,41 @@ def check_gradient_throughput(config: BenchConfig) -> WorkloadResult:
 
 
 @_workload
+def gradient_corpus(config: BenchConfig) -> WorkloadResult:
+    """A seeded sample of the gradient corpus (``verify.checks.corpus``: correct gradients, torch/jax
+    built-ins and mutants) through ``check_gradient``, ``torch.autograd.gradcheck`` and
+    ``jax.test_util.check_grads``, each check run once: one row per tool with its per-check times (the
+    timing), caught / wrong, false alarms / right, unverified and errors (``extra``). Half the sample is
+    correct, half mutants; 30 cases under ``--quick``, 600 otherwise (the whole corpus, ~5,000 cases,
+    is ``verify.checks.corpus.run.peer_comparison(size=None)``).
+    """
+    corpus_run = _module("verify.checks.corpus.run")
+    zoo = _module("verify.checks.zoo")
+    size = 30 if config.quick else 600
+    tools = zoo.TOOLS if config.peers else ("verify",)
+    rows = corpus_run.run(None, tools=tools, size=size)  # the corpus of the test suite (its own seed)
+    result = WorkloadResult("gradient_corpus", _TITLES["gradient_corpus"], f"{size} cases (seeded sample)",
+                            item_name="check")
+    for record in corpus_run.summary_rows(rows):
+        tool = record.pop("tool")
+        seconds = tuple(r["ms"] / 1e3 for r in rows if r["tool"] == tool and math.isfinite(r["ms"]))
+        m = Measurement(tool, "kernel" if tool == "verify" else "peer",
+                        timing=Timing(seconds, warmup=1) if seconds else None,
+                        skipped=None if seconds else "every check raised")
+        m.extra.update(record)
+        result.measurements.append(m)
+    for tool in zoo.TOOLS:
+        if config.peers and result.get(tool) is None:
+            result.measurements.append(skipped(tool, "peer", f"{tool.split('.')[0]} is not installed"))
+    result.notes.append("outcomes per tool: " + "; ".join(
+        f"{r['tool']}: caught {r['caught']}/{r['wrong']}, false alarms {r['false_alarms']}/{r['right']}, "
+        f"unverified {r['unverified']}, errors {r['errors']}" for r in corpus_run.summary_rows(rows)))
+    result.notes.append("each check timed once, after one untimed check per tool; jax's time includes re-tracing "
+                        "its custom_vjp wrapper at every check")
+    return result
+
+
+@_workload
 def claim_suite(config: BenchConfig) -> WorkloadResult:
     """Every registered claim run once (``Context(quick=config.quick)``): the cost of checking the notes."""
     registry = _module("verify.claims.registry")
@@ -510,7 +549,7 @@ def claim_suite(config: BenchConfig) -> WorkloadResult:
 WORKLOADS: dict[str, Callable[[BenchConfig], WorkloadResult]] = {
     f.__name__: f
     for f in (softmax_cross_entropy, logistic, hinge, network, adam, momentum, bias_variance,
-              check_gradient_throughput, claim_suite)
+              check_gradient_throughput, gradient_corpus, claim_suite)
 }
 
 

@@ -12,8 +12,10 @@ tie) and float32 gradients at float32 accuracy.
 
 :func:`compare_with_peers` runs every case through ``verify.check_gradient``,
 ``torch.autograd.gradcheck`` (defaults: eps 1e-6, atol 1e-5, rtol 1e-3, full Jacobian) and
-``jax.test_util.check_grads`` (reverse mode, one random direction, tolerance 1e-5 / 2e-3 by dtype),
-whichever are installed, and returns one row per case and tool; ``verify bench`` reuses it.
+``jax.test_util.check_grads`` (reverse mode, one random direction, tolerance 1e-5 in float64),
+whichever are installed, and returns one row per case and tool; :func:`format_table` lays them out.
+The same functions run the large generated corpus (:mod:`verify.checks.corpus`); ``verify bench``
+reuses them.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ZooCase", "ZOO", "WRONG", "RIGHT", "get_case", "compare_with_peers", "format_table"]
+__all__ = ["ZooCase", "ZOO", "WRONG", "RIGHT", "TOOLS", "OUTCOMES", "get_case", "compare_with_peers", "tally",
+           "format_table"]
 
 
 @dataclass(frozen=True)
@@ -255,82 +258,108 @@ def get_case(name: str) -> ZooCase:
 
 
 # --- the peers --------------------------------------------------------------------------------------
+#
+# Each tool takes a case (anything with ``f``, ``grad``, ``point`` and ``wrong``: a ZooCase or a
+# verify.checks.corpus.CorpusCase) and returns ("passed" | "failed" | "unverified", detail); an
+# exception it raises is the outcome "error".
 
 
-def _verify_check(case: ZooCase) -> bool:
+def _verify_check(case) -> tuple[str, str]:
     from verify.checks.failure import CheckFailure
     from verify.checks.gradient import check_gradient
 
     try:
-        check_gradient(case.f, case.grad, case.point)
-    except CheckFailure:
-        return False
-    return True
+        report = check_gradient(case.f, case.grad, case.point)
+    except CheckFailure as exc:
+        return "failed", str(exc).splitlines()[0]
+    if getattr(report, "unverified", 0):
+        return "unverified", f"{report.unverified} unverified entr{'y' if report.unverified == 1 else 'ies'}"
+    return "passed", ""
 
 
-def _torch_check(case: ZooCase) -> bool:
+def _as_float64(case) -> tuple[np.ndarray, tuple, np.dtype]:
+    """The differentiated argument in float64 (the peers run in float64), the rest, and the case's dtype."""
+    x0 = np.asarray(case.point[0])
+    return x0.astype(np.float64), tuple(case.point[1:]), x0.dtype
+
+
+def _grad_at(case, x64: np.ndarray, rest: tuple, dtype) -> np.ndarray:
+    """The case's gradient at its own dtype (a float32 case's grad sees float32), returned in float64."""
+    with np.errstate(all="ignore"):
+        return np.asarray(case.grad(x64.astype(dtype), *rest), dtype=np.float64)
+
+
+def _torch_check(case) -> tuple[str, str]:
+    import warnings
+
     import torch
 
-    x0, rest = case.point[0], case.point[1:]
+    x64, rest, dtype = _as_float64(case)
 
     class _Wrapped(torch.autograd.Function):
         @staticmethod
         def forward(ctx, x):
             ctx.save_for_backward(x)
-            return torch.tensor(float(case.f(x.detach().numpy(), *rest)), dtype=x.dtype)
+            with np.errstate(all="ignore"):
+                return torch.tensor(float(case.f(x.detach().numpy(), *rest)), dtype=torch.float64)
 
         @staticmethod
         def backward(ctx, grad_out):
             (x,) = ctx.saved_tensors
-            g = np.asarray(case.grad(x.detach().numpy(), *rest), dtype=x.detach().numpy().dtype)
+            g = _grad_at(case, x.detach().numpy(), rest, dtype)
             return grad_out * torch.from_numpy(np.ascontiguousarray(g))
 
-    x = torch.tensor(x0, requires_grad=True)
-    import warnings
-
+    x = torch.tensor(x64, requires_grad=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return bool(torch.autograd.gradcheck(_Wrapped.apply, (x,), raise_exception=False))
+        ok = torch.autograd.gradcheck(_Wrapped.apply, (x,), raise_exception=False)
+    return ("passed", "") if ok else ("failed", "gradcheck returned False")
 
 
-def _jax_check(case: ZooCase) -> bool:
+def _jax_check(case) -> tuple[str, str]:
     import jax
     import jax.numpy as jnp
     from jax.test_util import check_grads
 
     jax.config.update("jax_enable_x64", True)
-    x0, rest = case.point[0], case.point[1:]
-    dtype = x0.dtype
+    x64, rest, dtype = _as_float64(case)
 
     def f_host(a):
-        return np.asarray(case.f(np.asarray(a), *rest), dtype=dtype)
+        with np.errstate(all="ignore"):
+            return np.asarray(case.f(np.asarray(a), *rest), dtype=np.float64)
 
     def g_host(a):
-        return np.asarray(case.grad(np.asarray(a), *rest), dtype=dtype)
+        return _grad_at(case, np.asarray(a), rest, dtype)
 
     @jax.custom_vjp
     def wrapped(x):
-        return jax.pure_callback(f_host, jax.ShapeDtypeStruct((), dtype), x)
+        return jax.pure_callback(f_host, jax.ShapeDtypeStruct((), jnp.float64), x)
 
     def fwd(x):
         return wrapped(x), x
 
     def bwd(x, cotangent):
-        return (cotangent * jax.pure_callback(g_host, jax.ShapeDtypeStruct(x.shape, dtype), x),)
+        return (cotangent * jax.pure_callback(g_host, jax.ShapeDtypeStruct(x.shape, jnp.float64), x),)
 
     wrapped.defvjp(fwd, bwd)
     try:
-        check_grads(wrapped, (jnp.asarray(x0),), order=1, modes=("rev",))
-    except AssertionError:
-        return False
-    return True
+        check_grads(wrapped, (jnp.asarray(x64),), order=1, modes=("rev",))
+    except AssertionError as exc:
+        return "failed", str(exc).strip().splitlines()[0][:200] if str(exc).strip() else "AssertionError"
+    return "passed", ""
 
 
-_TOOLS: dict[str, tuple[str, Callable[[ZooCase], bool]]] = {
+_TOOLS: dict[str, tuple[str, Callable[[Any], tuple[str, str]]]] = {
     "verify": ("verify", _verify_check),
     "torch.autograd.gradcheck": ("torch", _torch_check),
     "jax.test_util.check_grads": ("jax", _jax_check),
 }
+TOOLS = tuple(_TOOLS)
+
+# The outcome of one check: a wrong gradient is caught or missed, a right one passed or a false alarm;
+# "unverified" (verify only: an entry no reference could resolve) and "error" (the tool raised) are
+# neither, for both kinds.
+OUTCOMES = ("caught", "missed", "passed", "false alarm", "unverified", "error")
 
 
 def _available(module: str) -> bool:
@@ -339,64 +368,147 @@ def _available(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
+def _outcome(wrong: bool, verdict: str) -> str:
+    if verdict == "unverified":
+        return "unverified"
+    if wrong:
+        return "missed" if verdict == "passed" else "caught"
+    return "passed" if verdict == "passed" else "false alarm"
+
+
 def compare_with_peers(
-    cases: tuple[ZooCase, ...] = ZOO, *, repeats: int = 5, tools: tuple[str, ...] | None = None,
+    cases=ZOO, *, repeats: int = 5, tools: tuple[str, ...] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Run every case through every available tool: one row per (case, tool).
 
+    ``cases``: ZooCases, or anything with ``name``, ``f``, ``grad``, ``point`` (``point[0]`` is
+    differentiated) and ``wrong`` — e.g. :class:`verify.checks.corpus.CorpusCase`, whose ``family``,
+    ``kind``, ``mutation``, ``implementation``, ``dtype`` and ``tags`` are copied into the row.
+
     A row: ``case``, ``bug`` ("" for a correct implementation), ``tool``, ``passed`` (the tool's
-    verdict), ``outcome`` (``caught`` / ``missed`` for a wrong gradient, ``ok`` / ``false alarm`` for a
-    right one, ``error: …`` if the tool raised) and ``ms`` (median wall time of one check over
-    ``repeats`` runs, after one warm-up run that absorbs tracing and compilation). ``tools`` picks
-    some of ``"verify"``, ``"torch.autograd.gradcheck"``, ``"jax.test_util.check_grads"`` (default:
-    all that are installed). The peers see the same NumPy f and grad, wrapped as a
-    ``torch.autograd.Function`` and as a ``jax.custom_vjp`` over ``jax.pure_callback`` (re-traced at
-    every check, which is part of jax's time here).
+    verdict: True, False, or None when unverified or the tool raised), ``outcome`` (one of
+    :data:`OUTCOMES`), ``detail`` (the first line of the failure, or the error) and ``ms`` (the median
+    wall time of one check over ``repeats`` runs after the verdict's run, which absorbs tracing and
+    compilation; with ``repeats=0`` the time of the verdict's run itself, after one untimed warm-up
+    check of the first case per tool). ``tools`` picks some of
+    :data:`TOOLS` (default: all that are installed). The peers see the same NumPy f and grad, in
+    float64 (a float32 case's grad still computes in float32): ``torch.autograd.gradcheck`` with its
+    defaults (eps 1e-6, atol 1e-5, rtol 1e-3) on a ``torch.autograd.Function`` whose backward is
+    ``grad``, and ``jax.test_util.check_grads`` (order 1, modes ("rev",), jax_enable_x64) on a
+    ``jax.custom_vjp`` over ``jax.pure_callback`` (re-traced at every check, which is part of jax's
+    time here). ``progress(done, total)`` is called after each check.
     """
     rows = []
-    for tool, (module, run) in _TOOLS.items():
-        if (tools is not None and tool not in tools) or not _available(module):
-            continue
+    chosen = [(tool, run) for tool, (module, run) in _TOOLS.items()
+              if (tools is None or tool in tools) and _available(module)]
+    total, done = len(chosen) * len(cases), 0
+    for tool, run in chosen:
+        if repeats == 0 and cases:
+            try:  # one untimed run: the first check would otherwise carry the JIT compile or trace of the tool
+                run(cases[0])
+            except Exception:  # noqa: BLE001 - its outcome is recorded below
+                pass
         for case in cases:
             try:
-                passed = run(case)
+                start = time.perf_counter()
+                verdict, detail = run(case)
+                first = time.perf_counter() - start
                 times = []
                 for _ in range(repeats):
                     start = time.perf_counter()
                     run(case)
                     times.append(time.perf_counter() - start)
-                ms = 1e3 * float(np.median(times))
-                if case.wrong:
-                    outcome = "missed" if passed else "caught"
-                else:
-                    outcome = "ok" if passed else "false alarm"
-            except Exception as exc:  # noqa: BLE001 - a peer that crashes is a finding, not a stop
-                passed, ms, outcome = None, float("nan"), f"error: {type(exc).__name__}: {exc}"[:120]
-            rows.append({"case": case.name, "bug": case.bug, "tool": tool, "passed": passed,
-                         "outcome": outcome, "ms": ms})
+                ms = 1e3 * float(np.median(times)) if times else 1e3 * first
+                outcome = _outcome(case.wrong, verdict)
+                passed = None if verdict == "unverified" else verdict == "passed"
+            except Exception as exc:  # noqa: BLE001 - a tool that crashes is a finding, not a stop
+                passed, ms, outcome = None, float("nan"), "error"
+                detail = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+            rows.append({"case": case.name, "bug": getattr(case, "bug", ""), "tool": tool, "passed": passed,
+                         "outcome": outcome, "detail": detail, "ms": ms, **_labels(case)})
+            done += 1
+            if progress is not None:
+                progress(done, total)
     return rows
 
 
-def format_table(rows: list[dict[str, Any]]) -> str:
-    """The rows of :func:`compare_with_peers` as a Markdown table, one line per case."""
+def _labels(case) -> dict[str, Any]:
+    family = getattr(case, "family", None)
+    return {
+        "kind": getattr(case, "kind", "mutant" if case.wrong else "correct"),
+        "family": getattr(family, "name", family) or case.name,
+        "mutation": getattr(case, "mutation", "") or ("" if not case.wrong else "zoo"),
+        "implementation": getattr(case, "implementation", ""),
+        "dtype": str(np.asarray(case.point[0]).dtype),
+        "tags": tuple(getattr(case, "tags", ())),
+    }
+
+
+def tally(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per tool: the count of each outcome, ``wrong`` and ``right`` (the cases of each kind) and the
+    median and total milliseconds per check."""
+    out: dict[str, dict[str, Any]] = {}
+    for tool in dict.fromkeys(row["tool"] for row in rows):
+        mine = [row for row in rows if row["tool"] == tool]
+        counts = {o: sum(row["outcome"] == o for row in mine) for o in OUTCOMES}
+        ms = [row["ms"] for row in mine]
+        out[tool] = {**counts, "wrong": sum(bool(row["bug"]) or row.get("kind") == "mutant" for row in mine),
+                     "right": sum(not (bool(row["bug"]) or row.get("kind") == "mutant") for row in mine),
+                     "median_ms": float(np.nanmedian(ms)) if mine else float("nan"),
+                     "total_s": float(np.nansum(ms)) / 1e3}
+    return out
+
+
+def _summary_line(tool: str, t: dict[str, Any]) -> str:
+    line = (f"{tool}: caught {t['caught']}/{t['wrong']} wrong gradients, {t['false alarm']}/{t['right']} false "
+            f"alarms")
+    extra = [f"{t[o]} {o}" for o in ("unverified", "error") if t[o]]
+    if extra:
+        line += " (" + ", ".join(extra) + ")"
+    return line + f", median {t['median_ms']:.2f} ms per check"
+
+
+def format_table(rows: list[dict[str, Any]], *, per_case: bool = True, by: str | None = None) -> str:
+    """The rows of :func:`compare_with_peers` as Markdown: one line per case (``per_case``), a table of
+    the outcomes grouped ``by`` a row field (e.g. ``"mutation"``, ``"family"``, ``"implementation"``,
+    ``"dtype"``, ``"tags"``), and one summary line per tool."""
     tools = list(dict.fromkeys(row["tool"] for row in rows))
-    cases = list(dict.fromkeys(row["case"] for row in rows))
-    cell = {(row["case"], row["tool"]): row for row in rows}
-    header = "| case | wrong? | " + " | ".join(f"{t} (ms)" for t in tools) + " |"
-    lines = [header, "|" + "---|" * (2 + len(tools))]
-    for name in cases:
-        bug = next(row["bug"] for row in rows if row["case"] == name)
-        cells = []
-        for t in tools:
-            row = cell.get((name, t))
-            cells.append("n/a" if row is None else f"{row['outcome']} ({row['ms']:.2f})")
-        lines.append(f"| {name} | {bug or 'no'} | " + " | ".join(cells) + " |")
-    for t in tools:
-        mine = [row for row in rows if row["tool"] == t]
-        caught = sum(row["outcome"] == "caught" for row in mine)
-        wrong = sum(bool(row["bug"]) for row in mine)
-        alarms = sum(row["outcome"] == "false alarm" for row in mine)
-        right = sum(not row["bug"] for row in mine)
-        lines.append(f"\n{t}: caught {caught}/{wrong} wrong gradients, {alarms}/{right} false alarms, "
-                     f"median {np.nanmedian([row['ms'] for row in mine]):.2f} ms per check")
-    return "\n".join(lines)
+    lines: list[str] = []
+    if per_case:
+        cases = list(dict.fromkeys(row["case"] for row in rows))
+        cell = {(row["case"], row["tool"]): row for row in rows}
+        bugs = {}
+        for row in rows:
+            bugs.setdefault(row["case"], row["bug"])
+        lines += ["| case | wrong? | " + " | ".join(f"{t} (ms)" for t in tools) + " |",
+                  "|" + "---|" * (2 + len(tools))]
+        for name in cases:
+            cells = []
+            for t in tools:
+                row = cell.get((name, t))
+                cells.append("n/a" if row is None else f"{row['outcome']} ({row['ms']:.2f})")
+            lines.append(f"| {name} | {bugs[name] or 'no'} | " + " | ".join(cells) + " |")
+    if by is not None:
+        lines += ["", _grouped(rows, by, tools)]
+    totals = tally(rows)
+    lines.append("")
+    lines += [_summary_line(t, totals[t]) for t in tools]
+    return "\n".join(lines).strip("\n")
+
+
+def _grouped(rows, by: str, tools) -> str:
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        keys = row.get(by, "")
+        for key in (keys if isinstance(keys, tuple) else (keys,)) or ("",):
+            groups.setdefault((str(key), row["tool"]), []).append(row)
+    out = [f"| {by} | tool | caught | missed | passed | false alarm | unverified | error |", "|---" * 8 + "|"]
+    for key in sorted({k for k, _ in groups}):
+        for tool in tools:
+            mine = groups.get((key, tool))
+            if not mine:
+                continue
+            counts = [sum(r["outcome"] == o for r in mine) for o in OUTCOMES]
+            out.append(f"| {key or '—'} | {tool} | " + " | ".join(str(c) for c in counts) + " |")
+    return "\n".join(out)
