@@ -75,6 +75,7 @@ TOPIC_MODULES: tuple[str, ...] = (
     "step_size",
     "momentum",
     "bias_variance",
+    "bias_variance_01",
     "sgd",
     "adaptive",
     "losses",

@@ -169,7 +169,7 @@ def stat_pair(results: list[Any], quantities: list[str], note: str = "") -> Any:
         return abs(r.estimate - r.theoretical) / scale
 
     refuted = [k for k, r in enumerate(results) if r.verdict == "refuted"]
-    k = refuted[0] if refuted else max(range(len(results)), key=lambda j: distance(results[j]))
+    k = max(refuted or range(len(results)), key=lambda j: distance(results[j]))
     r = results[k]
-    ci = f"{1 - r.alpha:.6g} interval [{r.ci[0]:.4g}, {r.ci[1]:.4g}]"
+    ci = f"interval [{r.ci[0]:.4g}, {r.ci[1]:.4g}] at false-fail rate {r.alpha:.2g}"
     return Pair(quantities[k], float(r.estimate), float(r.theoretical), "≈", note=f"{ci}" + (f"; {note}" if note else ""))
