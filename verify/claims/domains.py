@@ -13,8 +13,8 @@ The words (case and spaces do not matter):
 ``"negative"``, ``"nonpositive"``          $(-\infty, 0)$, $(-\infty, 0]$
 ``"(0, 1)"``, ``"[a, b]"``, ``"(0, 1]"``   intervals, open or closed at each end; the ends are numbers or
                                            constants SymPy reads (``pi``, ``1/2``, ``sqrt(2)``, ``oo``)
-``"integer"``                              every integer; the search draws $|n| \le 1000$
-``"integer >= 1"`` (also ``>``, ``<=``,    integers with a bound; the search draws at most 1000 values past a
+``"integer"``                              every integer; the search draws $|n| \le 200$
+``"integer >= 1"`` (also ``>``, ``<=``,    integers with a bound; the search draws at most 200 values past a
 ``<``), ``"positive integer"``,            missing bound
 ``"nonnegative integer"``
 ``"integer in [1, 10]"``                   an integer range (ends included where the bracket is square)
@@ -47,7 +47,7 @@ __all__ = ["Domain", "DOMAIN_WORDS", "REAL_SEARCH_BOUND", "INTEGER_SEARCH_SPAN"]
 #: How far the search goes on an unbounded real domain.
 REAL_SEARCH_BOUND = 1e9
 #: How many integers past its one bound (or either side of 0) the search goes on an unbounded integer domain.
-INTEGER_SEARCH_SPAN = 1000
+INTEGER_SEARCH_SPAN = 200
 
 DOMAIN_WORDS = ("real", "positive", "nonnegative", "negative", "nonpositive", "(a, b) / [a, b] / (a, b] / [a, b)",
                 "integer", "integer >= k (>, <=, <)", "positive integer", "nonnegative integer",
