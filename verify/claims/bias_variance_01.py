@@ -116,7 +116,7 @@ def _mean(terms: list[dict[str, Any]], value: Any) -> Any:
     return sum(value(t) for t in terms) / len(terms)
 
 
-def _sweep(ctx: Context, classes: int, R: int) -> list[dict[str, Any]]:
+def _sweep(ctx: Context, classes: int, R: int, terms_of: Any = None) -> list[dict[str, Any]]:
     """For each k: the exact terms at every test point, and their averages over the test points."""
     rng = rng_for(ctx, "bias_variance.zero_one", classes)
     x, y = _training_sets(rng, R, classes)
@@ -125,7 +125,7 @@ def _sweep(ctx: Context, classes: int, R: int) -> list[dict[str, Any]]:
     rows = []
     for k in KS:
         preds = knn_predict(x, y, x_test, k, classes)
-        terms = [domingos_terms(preds[:, g], p_test[g]) for g in range(len(TEST_POINTS))]
+        terms = [(terms_of or domingos_terms)(preds[:, g], p_test[g]) for g in range(len(TEST_POINTS))]
         residual = max(abs(t["loss"] - (t["c1"] * t["noise"] + t["bias"] + t["c2"] * t["variance"])) for t in terms)
         unsigned = max(abs(t["loss"] - (t["noise"] + t["bias"] + t["variance"])) for t in terms)
         rows.append({
@@ -178,11 +178,12 @@ def zero_one_figure(outcome: Outcome):
     title="Bias and variance for 0-1 loss (Domingos)",
     figure=zero_one_figure,
 )
-def check_zero_one_decomposition(ctx: Context) -> Outcome:
+def check_zero_one_decomposition(ctx: Context, *, terms: Any = None) -> Outcome:
     """Domingos's decomposition, exactly (rationals), for k-NN classifiers over fresh training sets, with two
-    and three classes; the unsigned sum N + B + V must miss the loss somewhere (else the check lacks power)."""
+    and three classes; the unsigned sum N + B + V must miss the loss somewhere (else the check lacks power).
+    ``terms`` replaces :func:`domingos_terms` (tests)."""
     R = 101 if ctx.quick else 301  # odd: no tied majority with two classes
-    two, three = _sweep(ctx, 2, R), _sweep(ctx, 3, R)
+    two, three = _sweep(ctx, 2, R, terms), _sweep(ctx, 3, R, terms)
     residual = max(r["residual"] for r in two + three)
     unsigned = max(r["unsigned residual"] for r in two + three)
     table = [{"k": r["k"], "E[L] (exact)": float(r["loss"]), "noise term E[c₁N]": float(r["noise term"]),
@@ -247,13 +248,34 @@ def mlxtend_zero_one_figure(outcome: Outcome):
     return fig
 
 
-def _mlxtend() -> Any:
+def _mlxtend() -> tuple[Any, str | None]:
+    """mlxtend's ``bias_variance_decomp`` and mlxtend's version, or ``(None, None)`` when it is not installed.
+
+    The function's module needs only NumPy, while importing ``mlxtend.evaluate`` imports scikit-learn and pandas
+    (2-7 s); so mlxtend's own module file is loaded by itself, and the package import is the fallback.
+    """
+    import importlib.util
+    import os
+    import sys
+    from importlib import metadata
+
     try:
-        import mlxtend
-        from mlxtend.evaluate import bias_variance_decomp
-    except ImportError:
+        version = metadata.version("mlxtend")
+    except metadata.PackageNotFoundError:
         return None, None
-    return bias_variance_decomp, getattr(mlxtend, "__version__", "unknown")
+    if "mlxtend.evaluate" in sys.modules:
+        return sys.modules["mlxtend.evaluate"].bias_variance_decomp, version
+    try:
+        spec = importlib.util.find_spec("mlxtend")
+        path = os.path.join(list(spec.submodule_search_locations)[0], "evaluate", "bias_variance_decomp.py")
+        module_spec = importlib.util.spec_from_file_location("verify_mlxtend_bias_variance_decomp", path)
+        module = importlib.util.module_from_spec(module_spec)
+        module_spec.loader.exec_module(module)
+        return module.bias_variance_decomp, version
+    except Exception:  # noqa: BLE001 - a different layout: import the package the ordinary way
+        from mlxtend.evaluate import bias_variance_decomp
+
+        return bias_variance_decomp, version
 
 
 @claim(

@@ -243,23 +243,39 @@ def _time_limited(fn: Callable[[], Any], seconds: float) -> Any:
 def _prove(formula: Formula, seconds: float) -> dict[str, Any]:
     r"""SymPy's attempt: ``{"proved": bool, "how": words, "assumed": words, "residual": LaTeX, "timed_out": [...]}``.
 
-    On a simplex the components are first taken as independent positive symbols (a proof that does not need
-    $\sum_i p_i = 1$), then with the last one replaced by $1 - \sum_{i<n} p_i$.
+    On a simplex the components are taken both as independent positive symbols (a proof that does not need
+    $\sum_i p_i = 1$) and with the last one replaced by $1 - \sum_{i<n} p_i$; each simplification is tried on
+    both before the next, costlier one.
     """
+    import sympy as sp
+
     strict = formula.relation in ("<", ">")
     goal = "zero" if formula.relation == "=" else ("positive" if strict else "nonnegative")
     variants = [False, True] if any(d.kind == "simplex" for d in formula.domains.values()) else [True]
-    timed_out: list[str] = []
-    residual = None
+    diffs = []
     for substitute in variants:
         lhs, rhs, assumed = formula.sympy_sides(interior=not strict, substitute=substitute)
-        diff = lhs - rhs if formula.relation in ("=", ">=", ">") else rhs - lhs
-        how, simplified = _attempts(diff, goal, seconds, timed_out)
-        if residual is None:  # the first variant's (independent components) reads best
-            residual = simplified
-        if how:
-            return {"proved": True, "how": _proof_words(how, goal, formula.relation), "assumed": assumed,
-                    "timed_out": timed_out}
+        diffs.append((lhs - rhs if formula.relation in ("=", ">=", ">") else rhs - lhs, assumed))
+    timed_out: list[str] = []
+    residual = None
+    for how, step in _steps():
+        for diff, assumed in diffs:
+            try:
+                got = _time_limited(lambda step=step, diff=diff: step(diff), seconds)
+            except _OutOfTime:
+                if how not in timed_out:
+                    timed_out.append(how)
+                continue
+            except Exception:  # noqa: BLE001 - SymPy could not do this step: try the next
+                continue
+            if residual is None and how == "simplify":
+                residual = got  # the first variant's (independent components) reads best
+            decided = (got == 0) if goal == "zero" else \
+                (got.is_positive if goal == "positive" else got.is_nonnegative) is True
+            if decided:
+                return {"proved": True, "how": _proof_words(how, goal, formula.relation), "assumed": assumed,
+                        "timed_out": timed_out}
+    residual = diffs[0][0] if residual is None else residual
     if goal != "zero" and len(formula.domains) == 1:
         (name, dom), = formula.domains.items()
         if dom.kind == "real":
@@ -272,38 +288,19 @@ def _prove(formula: Formula, seconds: float) -> dict[str, Any]:
                 how = None
             if how:
                 return {"proved": True, "how": how, "assumed": "", "timed_out": timed_out}
-    import sympy as sp
-
     return {"proved": False, "residual": f"${sp.latex(residual)}$", "timed_out": timed_out}
 
 
-def _attempts(diff: Any, goal: str, seconds: float, timed_out: list[str]) -> tuple[str | None, Any]:
-    """Simplifications of ``diff`` until one is 0 (or of the goal's sign); returns (how, simplify's result)."""
+def _steps() -> list[tuple[str, Callable[[Any], Any]]]:
+    """The simplifications tried, cheapest first."""
     import sympy as sp
 
-    steps: list[tuple[str, Callable[[Any], Any]]] = [
+    return [
         ("simplify", sp.simplify),
         ("rewriting in exp then simplify", lambda e: sp.simplify(e.rewrite(sp.exp))),
         ("expand_log then simplify", lambda e: sp.simplify(sp.expand_log(e))),
         ("trigsimp", sp.trigsimp),
     ]
-    residual = diff
-    for how, step in steps:
-        try:
-            got = _time_limited(lambda step=step: step(diff), seconds)
-        except _OutOfTime:
-            if how not in timed_out:
-                timed_out.append(how)
-            continue
-        except Exception:  # noqa: BLE001 - SymPy could not do this step: try the next
-            continue
-        if how == "simplify":
-            residual = got
-        decided = (got == 0) if goal == "zero" else \
-            (got.is_positive if goal == "positive" else got.is_nonnegative) is True
-        if decided:
-            return how, residual
-    return None, residual
 
 
 def _calculus_proof(d: Any, name: str, dom: Domain, strict: bool) -> str | None:

@@ -281,7 +281,10 @@ class Domain:
         hi = REAL_SEARCH_BOUND if self.high is None else float(self.high)
         floats = st.floats(lo, hi, exclude_min=self.low is not None and self.low_open,
                            exclude_max=self.high is not None and self.high_open, allow_nan=False, allow_infinity=False)
-        return floats.map(Fraction).filter(self.contains)
+        exact_ends = all(b is None or (b.is_Rational and Fraction(float(b)) == Fraction(int(b.p), int(b.q)))
+                         for b in (self.low, self.high))
+        # ends that are floats exactly (0, 1, -1/2...): the float strategy respects them; others (pi, 1/3): filter
+        return floats.map(Fraction) if exact_ends else floats.map(Fraction).filter(self.contains)
 
     def _into_ball(self, xs: list[float]) -> tuple[Fraction, ...]:
         v = tuple(Fraction(x) for x in xs)
