@@ -100,7 +100,7 @@ def check_adagrad_step_never_grows(ctx: Context, *, steps: Steps = adagrad_norm_
     evidence = {"gradient sequences searched": tried, "implementation": "the library's adagrad_norm kernel (NumPy)",
                 "past the condition: RMSprop's moving average instead of the sum": {
                     "sequences searched": past_tried, "a step that grows": past}}
-    pair = Pair("largest ratio of consecutive steps η_{t+1}/η_t over the sequences searched", largest[0], 1.0, "<=")
+    pair = Pair(r"largest ratio of consecutive steps $\eta_{t+1}/\eta_t$ over the sequences searched", largest[0], 1.0, "<=")
     if counter is not None:
         return Outcome("refuted", evidence, counterexample=counter, pair=pair)
     if past is None:

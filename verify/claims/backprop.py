@@ -168,7 +168,7 @@ def check_worked_example_as_written(ctx: Context, *, formulas: str = "as written
         "y": r"K^\top\mathrm{diag}(a'(Ky+b))W^\top(\sigma(u_2) - c)",
     }
     tested = written if formulas == "as written" else corrected
-    names = {"W": "∇_W L", "u1": "∇_{u₁} L", "K": "∇_K L", "b": "∇_b L", "y": "∇_y L"}
+    names = {"W": "∇_W L", "u1": "∇_u₁ L", "K": "∇_K L", "b": "∇_b L", "y": "∇_y L"}
     rows, wrong, worst = [], [], 0.0
     for key, g in grads.items():
         tol = 64 * EPS64 * (1 + float(np.max(np.abs(g))))

@@ -52,7 +52,7 @@ def _logits():
     id="softmax.distribution_shift_invariant",
     statement=(r"$\mathrm{softmax}(z)_k = e^{z_k}/\sum_j e^{z_j}$ is positive, sums to 1, and "
                r"$\mathrm{softmax}(z + c\mathbf 1) = \mathrm{softmax}(z)$"),
-    source=cite(SEED_000, "LINEAR MODELS", f"log-linear multi-class; {SEED_002}, \"Loss Functions\" (softmax)"),
+    source=cite(SEED_000, "LINEAR MODELS", "log-linear multi-class; " + cite(SEED_002, "Loss Functions", "softmax")),
     kind="identity",
     topic="softmax",
     title="Softmax is a shift-invariant distribution",
@@ -128,8 +128,8 @@ def sigmoid_figure(outcome: Outcome):
     id="sigmoid.range",
     statement=(r"$\sigma(x) = 1/(1+e^{-x})$ maps to $[0, 1]$: exactly into $(0,1)$; in float64 it reaches 0 and 1 "
                r"(saturation)"),
-    source=cite(SEED_000, "LOSS FUNCTIONS", f"logistic loss, and \"LINEAR MODELS\"; {SEED_002}, \"A Biological "
-                "Perspective on Layers\""),
+    source=cite(SEED_000, "LOSS FUNCTIONS", 'logistic loss, and "LINEAR MODELS"; ' +
+                cite(SEED_002, "A Biological Perspective on Layers")),
     kind="identity",
     topic="softmax",
     title="The range of the sigmoid, exact and in float64",
@@ -168,7 +168,7 @@ def check_sigmoid_range(ctx: Context) -> Outcome:
                 "consequence": "log(1 − σ(x)) = −∞ from the first threshold on: use the logit form"}
     # 1 + e^{-x} rounds to 1 once e^{-x} < 2^-53 (half an ULP of 1): x > 53 ln 2
     pair = Pair("x from which float64 σ(x) = 1", one_at, 53 * math.log(2), "≈",
-                note="theory: 1 + e^{−x} rounds to 1 once e^{−x} < 2^{−53}, x > 53 ln 2 ≈ 36.74")
+                note=r"theory: $1 + e^{-x}$ rounds to 1 once $e^{-x} < 2^{-53}$, that is $x > 53 \ln 2 \approx 36.74$")
     data = {"one_at": one_at, "zero_below": zero_below}
     if in_closed and exact_open:
         return Outcome("holds", evidence, data=data, pair=pair)
@@ -526,10 +526,11 @@ def check_logistic_rule(ctx: Context) -> Outcome:
     evidence = {"exact equivalence (60 digits)": exact_ok,
                 "negative logits float64 predicts as 1 (of 200 in [−1e-10, −1e-20])": int(wrong.size),
                 "largest such |logit|": largest,
-                "note": "in float64, 1 + e^{−x} rounds to 2 for |x| below about 2^{−53}, so σ(x) = 0.5 for tiny "
-                        "negative x"}
+                "note": r"in float64, $1 + e^{-x}$ rounds to 2 for $|x|$ below about $2^{-53}$, so $\sigma(x) = 0.5$ "
+                        "for tiny negative x"}
     pair = Pair("largest |negative logit| that float64 σ maps to ≥ 0.5", largest, 2.0**-53, "≈",
-                note="theory: 2 + |x| rounds to 2 below half an ULP of 2, |x| ≲ 2^{−53}; exactly, no negative logit")
+                note=r"theory: $2 + |x|$ rounds to 2 below half an ULP of 2, $|x| \lesssim 2^{-53}$; exactly, no "
+                     "negative logit")
     if exact_ok:
         return Outcome("holds", evidence, pair=pair)
     return Outcome("refuted", evidence, counterexample={"exact equivalence": "failed"}, pair=pair)

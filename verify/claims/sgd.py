@@ -216,7 +216,7 @@ def minibatch_figure(outcome: Outcome):
     statement=(r"$\hat g = \sum_{i=1}^m \frac1m\nabla L_i$ is unbiased, $E[\hat g] = \nabla L$, with "
                r"$E\|\hat g - \nabla L\|^2 = \mathrm{tr}\,\Sigma / m$ (larger $m$: better estimates)"),
     source=cite(SEED_000, "STOCHASTIC GRADIENT DESCENT", "Algorithm 2.2 and 'High values of m provide better "
-                f"estimates'; {SEED_002}, Assumption 3 of \"Stochastic Gradient Convergence\""),
+                "estimates'; " + cite(SEED_002, "Stochastic Gradient Convergence", "Assumption 3")),
     kind="empirical",
     topic="sgd",
     title="Minibatch gradients: unbiased, variance 1/m",
@@ -292,8 +292,8 @@ def check_minibatch_gradient(ctx: Context, *, minibatch_mean: Callable[[np.ndarr
 @claim(
     id="sgd.more_progress_per_epoch",
     statement=r"Using each data point once, SGD makes more progress than GD (lower loss after one epoch)",
-    source=cite(SEED_001, "GD vs SGD", f"and {SEED_000}, slide \"STOCHASTIC GRADIENT DESCENT\": 'Small values of m "
-                "allow more updates and faster convergence'"),
+    source=cite(SEED_001, "GD vs SGD", "and " + cite(SEED_000, "STOCHASTIC GRADIENT DESCENT", "'Small values of m "
+                "allow more updates and faster convergence'")),
     kind="empirical",
     topic="sgd",
     title="SGD vs GD per epoch",
