@@ -713,7 +713,10 @@ def derivative(claim_id: str, *, as_written: Any, of: Any, wrt: str, where: Mapp
                              f"{probe.domains[wrt].text!r}")
         truth = sp.simplify(sp.diff(probe.rhs, probe.symbols[wrt]))
         formula = dataclasses.replace(probe, rhs=truth)
-        d_dw = rf"\frac{{\partial}}{{\partial {sp.latex(probe.symbols[wrt])}}} {sp.latex(probe.rhs)}"
+        of_tex = sp.latex(probe.rhs)
+        if probe.rhs.is_Add or probe.rhs.could_extract_minus_sign():
+            of_tex = rf"\left({of_tex}\right)"
+        d_dw = rf"\frac{{\partial}}{{\partial {sp.latex(probe.symbols[wrt])}}} {of_tex}"
         if corrected is None:
             if explanation or corrected_tex:
                 raise ValueError("explanation= or corrected_tex= is given without corrected=")
@@ -727,7 +730,7 @@ def derivative(claim_id: str, *, as_written: Any, of: Any, wrt: str, where: Mapp
             fix = (corrected_tex or f"{d_dw} = {sp.latex(fixed_lhs)}", dataclasses.replace(formula, lhs=fixed_lhs),
                    explanation)
         where_text = ", ".join(f"${dom.latex(name)}$" for name, dom in probe.domains.items())
-        text = statement or (rf"$\frac{{\partial}}{{\partial {sp.latex(probe.symbols[wrt])}}} {sp.latex(probe.rhs)} = "
+        text = statement or (rf"${d_dw} = "
                              rf"{sp.latex(probe.lhs)}$ for {where_text}")
         plain = f"d/d{wrt} [{of}] = {as_written}"
         return _claim(formula, text, source, title or plain, topic, kind, fix, examples, sympy_seconds, origin,
@@ -767,6 +770,8 @@ def _claim(formula: Formula, statement: str, source: str, title: str, topic: str
         if out.counterexample is not None and sides != ("left side", "right side"):
             out.counterexample[sides[0]] = out.counterexample.pop("left side")
             out.counterexample[sides[1]] = out.counterexample.pop("right side")
+            if "left − right" in out.counterexample:
+                out.counterexample["difference"] = out.counterexample.pop("left − right")
         if out.verdict == "refuted" and fix is not None:
             tex, fixed, words = fix
             fixed_ctx = dataclasses.replace(ctx, seed=ctx.seed)
