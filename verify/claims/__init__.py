@@ -45,6 +45,7 @@ __all__ = [
     "KINDS",
     "VERDICTS",
     "TOPIC_MODULES",
+    "TOPIC_TITLES",
     "ENTRY_POINT_GROUP",
     "Claim",
     "ClaimDefinitionError",
@@ -66,6 +67,7 @@ __all__ = [
     "load_claims",
     "register",
     "run_claim",
+    "topic_title",
     "unregister",
 ]
 
@@ -82,6 +84,33 @@ TOPIC_MODULES: tuple[str, ...] = (
     "backprop",
     "approximation",
 )
+
+
+#: Headings of the built-in topics, as a person writes them (a report shows ``topic_title(record.topic)``).
+TOPIC_TITLES: dict[str, str] = {
+    "information": "Entropy, cross-entropy and Gibbs' inequality",
+    "step_size": "Step sizes of gradient descent",
+    "momentum": "Momentum",
+    "bias_variance": "The bias–variance decomposition",
+    "sgd": "Stochastic gradient descent",
+    "adaptive": "Adaptive learning rates: AdaGrad and Adam",
+    "softmax": "Softmax and the sigmoid",
+    "losses": "Loss functions",
+    "linear": "Linear decision rules",
+    "backprop": "The chain rule and backpropagation",
+    "approximation": "Universal approximation",
+    "template": "The template's example claims",
+    "load errors": "Claims files that could not be loaded",
+}
+
+
+def topic_title(topic: str) -> str:
+    """The heading of a topic: the built-in topics' titles, any other topic (a user's) as written.
+
+    >>> topic_title("sgd"), topic_title("lecture3")
+    ('Stochastic gradient descent', 'lecture3')
+    """
+    return TOPIC_TITLES.get(topic, topic)
 
 
 def load_all() -> None:

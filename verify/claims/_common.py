@@ -29,7 +29,11 @@ __all__ = [
     "jsonable",
     "EPS64",
     "kernel_backend",
+    "stat_row",
+    "stat_pair",
+    "calibrated_outcome",
 ]
+
 
 class Notes(str):
     """One set of lecture notes: its file name (the string itself, so ``SEED_000 in source`` works) and
@@ -173,3 +177,37 @@ def stat_pair(results: list[Any], quantities: list[str], note: str = "") -> Any:
     r = results[k]
     ci = f"interval [{r.ci[0]:.4g}, {r.ci[1]:.4g}] at false-fail rate {r.alpha:.2g}"
     return Pair(quantities[k], float(r.estimate), float(r.theoretical), "≈", note=f"{ci}" + (f"; {note}" if note else ""))
+
+
+def calibrated_outcome(results: list[Any], rows: list[dict[str, Any]], evidence: dict[str, Any], *, pair: Any,
+                       data: Any = None, why: str = "an interval is wider than the effect it must detect, within "
+                                                    "the sample cap") -> Any:
+    """The outcome of a statistical claim from its calibrated sub-checks (:class:`verify.stats.StatResult`):
+    refuted if one is (the row of the farthest refuted one is the counterexample), inconclusive if one is
+    (with ``why``), else holds."""
+    from verify.claims.registry import Outcome
+    from verify.stats import combine
+
+    verdict = combine([r.verdict for r in results])
+    refuted = [k for k, r in enumerate(results) if r.verdict == "refuted"]
+    counterexample = rows[max(refuted, key=lambda k: abs(results[k].estimate - results[k].theoretical))] \
+        if refuted else None
+    return Outcome(verdict, evidence, counterexample=counterexample, why=why if verdict == "inconclusive" else None,
+                   pair=pair, data=data)
+
+
+def label_axes(ax: Any, xlabel: str, ylabel: str, title: str = "", *, legend: str | None = "outside",
+               fontsize: float = 7, ncol: int = 1) -> None:
+    """Label an axes (every figure names both axes with their units) and place its legend: ``"outside"``
+    (right of the axes, never over the data; the default), ``"below"`` (under the axes, for a figure whose
+    right side holds a colorbar), a matplotlib ``loc`` string, or ``None``."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=10)
+    if legend == "outside":
+        ax.legend(fontsize=fontsize, ncol=ncol, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+    elif legend == "below":
+        ax.legend(fontsize=fontsize, ncol=max(ncol, 2), loc="upper center", bbox_to_anchor=(0.5, -0.18))
+    elif legend is not None:
+        ax.legend(fontsize=fontsize, ncol=ncol, loc=legend)

@@ -15,9 +15,11 @@ import numpy as np
 from verify.claims._common import (
     SEED_001,
     SEED_002,
+    calibrated_outcome,
     cite,
     declared_alpha,
     hypothesis_search,
+    label_axes,
     new_figure,
     rng_for,
     stat_pair,
@@ -25,7 +27,7 @@ from verify.claims._common import (
 )
 from verify.claims.builders import identity
 from verify.claims.registry import Context, Correction, Outcome, Pair, claim
-from verify.stats import DEFAULT_ALPHA, ErrorBudget, StatResult, combine, decide, mean_interval, sample_size
+from verify.stats import DEFAULT_ALPHA, ErrorBudget, StatResult, decide, mean_interval, sample_size
 
 __all__ = [
     "adagrad_norm_steps",
@@ -69,7 +71,6 @@ def rmsprop_steps(grads: np.ndarray, lr: float, eps: float, rho: float = 0.9) ->
     source=cite(SEED_001, "Adding adaptive learning rates", "and " + cite(SEED_002, "Popular Stochastic Gradient "
                 "Variants", "AdaGrad")),
     kind="inequality",
-    topic="adaptive",
     title="AdaGrad's effective step never grows",
 )
 def check_adagrad_step_never_grows(ctx: Context, *, steps: Steps = adagrad_norm_steps) -> Outcome:
@@ -113,7 +114,6 @@ def check_adagrad_step_never_grows(ctx: Context, *, steps: Steps = adagrad_norm_
     statement=r"$\epsilon$ is a small number added to the numerator to avoid division by zero",
     source=cite(SEED_001, "Adding adaptive learning rates"),
     kind="as-written",
-    topic="adaptive",
     title="Where AdaGrad's epsilon sits, as written",
 )
 def check_epsilon_placement_as_written(ctx: Context, *, placement: str = "numerator") -> Outcome:
@@ -158,7 +158,6 @@ identity(
                r"$E[m_i] = \sum_{k=1}^{i}(1-\beta_1)\beta_1^{i-k} E[g]$ ($m_0 = 0$)"),
     source=cite(SEED_002, "Popular Stochastic Gradient Variants", "Adaptive Momentum (Adam)"),
     kind="as-written",
-    topic="adaptive",
     title="Adam's bias correction, as written",
     sides=("E[g] = μ", "E[m̂_i] with the correction as written"),
     corrected="Sum((1 - beta)*beta**(i - k)*mu, (k, 1, i))/(1 - beta**i)",
@@ -180,9 +179,8 @@ def adam_figure(outcome: Outcome):
     labels = [("$\\hat m_{%s}$" if r.name.startswith("m_hat") else "$\\hat v_{%s}$") % r.name.split("_t")[1]
               for r in res]
     ax.set_xticks(range(len(res)), labels)
-    ax.set_xlabel("moment and step t")
-    ax.set_ylabel("estimate / theoretical value")
-    ax.set_title("Adam's bias-corrected moments (1 - alpha intervals)")
+    label_axes(ax, "moment and step t", "estimate / theoretical value",
+               "Adam's bias-corrected moments (1 - alpha intervals)", legend=None)
     return fig
 
 
@@ -193,7 +191,6 @@ def adam_figure(outcome: Outcome):
     source=("Kingma & Ba, 'Adam: A Method for Stochastic Optimization' (2015), §3; cited in " +
             cite(SEED_002, "Popular Stochastic Gradient Variants")),
     kind="empirical",
-    topic="adaptive",
     title="Adam's bias-corrected moments are unbiased",
     figure=adam_figure,
     false_fail_rate=FALSE_FAIL_RATE,
@@ -233,14 +230,6 @@ def check_adam_unbiased(ctx: Context) -> Outcome:
                 "false-fail rate": budget.alpha, "bias-corrected moments": rows,
                 "without the correction, E[m₁]": {"estimate": mean, "interval": [lo, hi], "E[g]": mu,
                                                    "(1 − β₁) E[g]": (1 - b1) * mu}}
-    pair = stat_pair(results, quantities)
-    verdict = combine([r.verdict for r in results])
-    data = {"results": results}
-    if verdict == "refuted":
-        k = next(i for i, r in enumerate(results) if r.verdict == "refuted")
-        return Outcome("refuted", evidence, counterexample=rows[k], pair=pair, data=data)
-    if verdict == "inconclusive":
-        return Outcome("inconclusive", evidence, why="an interval is wider than its effect", pair=pair, data=data)
-    return Outcome("holds", evidence, data=data, pair=pair)
+    return calibrated_outcome(results, rows, evidence, pair=stat_pair(results, quantities), data={"results": results})
 
 

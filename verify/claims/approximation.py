@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from verify.claims._common import SEED_002, cite, kernel_backend, new_figure, rng_for
+from verify.claims._common import SEED_002, cite, kernel_backend, label_axes, new_figure, rng_for
 from verify.claims.registry import Context, Outcome, Pair, claim
 
 __all__ = ["WIDTHS", "EPSILON", "sup_error", "check_universal_approximation"]
@@ -46,10 +46,8 @@ def approximation_figure(outcome: Outcome):
     for name, errs in errors.items():
         ax.loglog(WIDTHS, errs, marker="o", label=rf"$\sigma$ = {name}")
     ax.axhline(EPSILON, color="grey", ls=":", label=rf"$\varepsilon$ = {EPSILON}")
-    ax.set_xlabel("width m (hidden units)")
-    ax.set_ylabel(r"$\sup_x |w^\top\sigma(Kx+b) - \sin 2\pi x|$")
-    ax.set_title("Universal approximation: error against width")
-    ax.legend(fontsize=8)
+    label_axes(ax, "width m (hidden units)", r"$\sup_x |w^\top\sigma(Kx+b) - \sin 2\pi x|$",
+               "Universal approximation: error against width", fontsize=8)
     return fig
 
 
@@ -59,7 +57,6 @@ def approximation_figure(outcome: Outcome):
                r"$|w^\top\sigma(Kx+b) - f(x)| < \varepsilon$ on $[0,1]$: the sup error falls with width"),
     source=cite(SEED_002, "Universal Approximation", "Cybenko, Math. Control Signals Systems 2 (1989)"),
     kind="empirical",
-    topic="approximation",
     title="Universal approximation: error falls with width",
     figure=approximation_figure,
 )

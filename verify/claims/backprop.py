@@ -30,7 +30,6 @@ __all__ = [
                r"$\frac{dy}{dx} = \frac{dy}{du_1}\frac{du_1}{du_2}\cdots\frac{du_n}{dx}$"),
     source=cite(SEED_001, "Chain rule and Backpropagation"),
     kind="identity",
-    topic="backprop",
     title="The chain-rule example",
 )
 def check_chain_rule_example(ctx: Context) -> Outcome:
@@ -134,7 +133,6 @@ def _softmax_col(u: np.ndarray) -> np.ndarray:
                r"$\nabla_b L = \mathrm{diag}(a')(c-\sigma(u_2))$, $\nabla_y L = K^\top\mathrm{diag}(a')(c-\sigma(u_2))$"),
     source=cite(SEED_002, "Example: Backward Propagation"),
     kind="as-written",
-    topic="backprop",
     title="The worked backpropagation example, as written",
 )
 def check_worked_example_as_written(ctx: Context, *, formulas: str = "as written") -> Outcome:
@@ -208,7 +206,6 @@ def check_worked_example_as_written(ctx: Context, *, formulas: str = "as written
                r"\nabla_{u_2}u_3\nabla_{u_3}L$"),
     source=cite(SEED_002, "Backward Propagation: Chain Rule"),
     kind="as-written",
-    topic="backprop",
     title="The backward-propagation chain, as written",
 )
 def check_chain_as_written(ctx: Context, *, lines: str = "as written") -> Outcome:
@@ -292,7 +289,6 @@ def CHAIN_CORRECTED(d: dict[str, Any]) -> list[tuple[str, str, Any]]:  # noqa: N
                r"$u_4(z) = W_1 z$, $u_5 = a$, $u_6(z) = z^\top x$"),
     source=cite(SEED_001, "Chain rule and Backpropagation", "the third slide of that title"),
     kind="as-written",
-    topic="backprop",
     title="The decomposition of the one-hidden-layer loss, as written",
 )
 def check_u6_as_written(ctx: Context, *, u6: str = "as written") -> Outcome:
@@ -343,7 +339,6 @@ def check_u6_as_written(ctx: Context, *, u6: str = "as written") -> Outcome:
     statement=r"$\nabla_\theta L(\theta) = \frac1n\sum_{i=1}^n \nabla_\theta l(NN_\theta(x^{(i)}), y^{(i)})$",
     source=cite(SEED_001, "Going back to Neural Networks"),
     kind="identity",
-    topic="backprop",
     title="The gradient of the average loss",
 )
 def check_gradient_of_average(ctx: Context) -> Outcome:

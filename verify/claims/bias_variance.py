@@ -34,7 +34,17 @@ from typing import Any
 import numpy as np
 from numpy.polynomial import legendre
 
-from verify.claims._common import SEED_000, cite, declared_alpha, new_figure, rng_for, stat_pair, stat_row
+from verify.claims._common import (
+    SEED_000,
+    calibrated_outcome,
+    cite,
+    declared_alpha,
+    label_axes,
+    new_figure,
+    rng_for,
+    stat_pair,
+    stat_row,
+)
 from verify.claims.registry import Context, Correction, Outcome, Pair, claim
 from verify.stats import DEFAULT_ALPHA, ErrorBudget, StatResult, combine, decide, mean_interval, sample_size
 from verify.sweep import run_sweep
@@ -200,17 +210,8 @@ def _identity_outcome(rows: list[dict[str, Any]], budget: ErrorBudget, label: st
                 "smallest violation detected": f"{EFFECT:g} (10% of σ²)",
                 "training sets per batch": BATCH, "training points per set": N_TRAIN, "noise σ": SIGMA,
                 "settings": table}
-    verdict = combine([r.verdict for r in results])
     pair = stat_pair(results, [f"Err − (Bias² + Variance + σ²) at {r.name}" for r in results])
-    data = {"rows": rows, "results": results}
-    if verdict == "refuted":
-        worst = max((r for r in results if r.verdict == "refuted"), key=lambda r: abs(r.estimate))
-        row = next(t for t in table if t["setting"] == worst.name)
-        return Outcome("refuted", evidence, counterexample=row, data=data, pair=pair)
-    if verdict == "inconclusive":
-        return Outcome("inconclusive", evidence, data=data, pair=pair,
-                       why="some intervals are wider than the effect to detect within the sample cap")
-    return Outcome("holds", evidence, data=data, pair=pair)
+    return calibrated_outcome(results, table, evidence, pair=pair, data={"rows": rows, "results": results})
 
 
 def decomposition_figure(outcome: Outcome):
@@ -227,10 +228,8 @@ def decomposition_figure(outcome: Outcome):
     ax.axhspan(-EFFECT, EFFECT, color="C2", alpha=0.15, label=rf"$\pm${EFFECT:g} (10% of $\sigma^2$): violations detected")
     ax.set_xticks(xs, [r.name.replace("polynomial ", "").replace(f" (degree {RIDGE_DEGREE})", "") for r in results],
                   rotation=20)
-    ax.set_xlabel("setting")
-    ax.set_ylabel(r"Err $-$ (Bias$^2$ + Var + $\sigma^2$)")
-    ax.set_title(r"The decomposition's residual, with $1-\alpha$ intervals ($\alpha$ per setting)")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    label_axes(ax, "setting", r"Err $-$ (Bias$^2$ + Var + $\sigma^2$)",
+               r"The decomposition's residual, with $1-\alpha$ intervals ($\alpha$ per setting)")
     return fig
 
 
@@ -240,7 +239,6 @@ def decomposition_figure(outcome: Outcome):
                r"\sigma_e^2$"),
     source=cite(SEED_000, "BIAS-VARIANCE TRADE-OFF: MATHEMATICALLY"),
     kind="identity",
-    topic="bias_variance",
     title="Bias-variance decomposition by Monte Carlo",
     figure=decomposition_figure,
     false_fail_rate=FALSE_FAIL_RATE,
@@ -262,7 +260,6 @@ def check_decomposition(ctx: Context, *, decomposition: Decomposition | None = N
                r"(read literally: $E[\cdot]^2 = (E[\cdot])^2$)"),
     source=cite(SEED_000, "BIAS-VARIANCE TRADE-OFF"),
     kind="as-written",
-    topic="bias_variance",
     title="The first bias-variance slide, read literally",
     false_fail_rate=FALSE_FAIL_RATE,
 )
@@ -331,10 +328,7 @@ def _sweep_figure(outcome: Outcome, kind: str, xlabel: str, title: str):
         if kind == "lambda":
             ax.set_xscale("log")
         ax.set_ylim(bottom=0)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("squared error (units of $y^2$)")
-    ax.set_title(title)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    label_axes(ax, xlabel, "squared error (units of $y^2$)", title)
     return fig
 
 
@@ -390,7 +384,6 @@ def _tradeoff(ctx: Context, kind: str, falling: str, rising: str) -> Outcome:
     statement=r"Growing model complexity lowers Bias$^2$ and raises the Variance (polynomial degree 1 $\to$ 9)",
     source=cite(SEED_000, "WHY IS BIAS VARIANCE TRADEOFF?"),
     kind="empirical",
-    topic="bias_variance",
     title="The complexity trade-off",
     figure=complexity_figure,
     false_fail_rate=FALSE_FAIL_RATE,
@@ -405,7 +398,6 @@ def check_complexity_tradeoff(ctx: Context) -> Outcome:
     source=cite(SEED_000, "TRAINING AS OPTIMIZATION", "the regularised objective; 'λ ... trade-off between bias and "
                 "variance'"),
     kind="empirical",
-    topic="bias_variance",
     title="The regularisation trade-off",
     figure=ridge_figure,
     false_fail_rate=FALSE_FAIL_RATE,
@@ -453,10 +445,8 @@ def mlxtend_figure(outcome: Outcome):
         ax.axhline(SIGMA**2, color="grey", ls=":", label=r"$\sigma^2$ (the noise mlxtend counts as bias)")
         ax.set_xticks(xs, labels)
         ax.set_yscale("log")
-    ax.set_xlabel("polynomial degree")
-    ax.set_ylabel("squared error (units of $y^2$, log scale)")
-    ax.set_title("Two estimators of the decomposition")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    label_axes(ax, "polynomial degree", "squared error (units of $y^2$, log scale)",
+               "Two estimators of the decomposition")
     return fig
 
 
@@ -467,7 +457,6 @@ def mlxtend_figure(outcome: Outcome):
     source=("mlxtend.evaluate.bias_variance_decomp (Raschka), compared with " +
             cite(SEED_000, "BIAS-VARIANCE TRADE-OFF: MATHEMATICALLY")),
     kind="empirical",
-    topic="bias_variance",
     title="mlxtend's squared-loss estimator against the fresh-training-set truth",
     figure=mlxtend_figure,
     false_fail_rate=FALSE_FAIL_RATE,
@@ -533,12 +522,5 @@ def check_mlxtend_comparison(ctx: Context) -> Outcome:
                                           ci=(r.ci[0] + SIGMA**2, r.ci[1] + SIGMA**2)) for r in results],
                      [f"E[mlxtend bias] − E[(mean bootstrap prediction − f)²] at {r.name}" for r in results],
                      note="the theoretical value is the noise variance σ²")
-    verdict = combine([r.verdict for r in results])
-    data = {"table": rows}
-    if verdict == "refuted":
-        bad = next(r for r in results if r.verdict == "refuted")
-        return Outcome("refuted", evidence, counterexample=stat_row(bad, f"at {bad.name}"), data=data, pair=pair)
-    if verdict == "inconclusive":
-        return Outcome("inconclusive", evidence, why="interval wider than the effect within the sample cap",
-                       data=data, pair=pair)
-    return Outcome("holds", evidence, data=data, pair=pair)
+    return calibrated_outcome(results, evidence["E[mlxtend bias] − E[(mean bootstrap prediction − f)²] − σ²"], evidence,
+                              pair=pair, data={"table": rows})

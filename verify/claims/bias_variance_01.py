@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from verify.claims._common import SEED_000, cite, new_figure, rng_for
+from verify.claims._common import SEED_000, cite, label_axes, new_figure, rng_for
 from verify.claims.bias_variance import bootstrap_terms, fit_predict
 from verify.claims.registry import Context, Outcome, Pair, claim
 
@@ -160,10 +160,8 @@ def zero_one_figure(outcome: Outcome):
         ax.axhline(0, color="k", lw=0.5)
         ax.set_xscale("log")
         ax.set_xticks(ks, [str(k) for k in ks])
-    ax.set_xlabel("k of the k-NN classifier (larger k: smoother, more biased)")
-    ax.set_ylabel("0-1 loss, averaged over 40 test points")
-    ax.set_title("0-1 loss: variance adds where unbiased, subtracts where biased", fontsize=10)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    label_axes(ax, "k of the k-NN classifier (larger k: smoother, more biased)", "0-1 loss, averaged over 40 test points",
+               "0-1 loss: variance adds where unbiased, subtracts where biased")
     return fig
 
 
@@ -174,7 +172,6 @@ def zero_one_figure(outcome: Outcome):
                r"variance adds to the loss on unbiased points and subtracts on biased ones"),
     source=_SOURCE,
     kind="identity",
-    topic="bias_variance",
     title="Bias and variance for 0-1 loss (Domingos)",
     figure=zero_one_figure,
 )
@@ -241,10 +238,8 @@ def mlxtend_zero_one_figure(outcome: Outcome):
         ax.bar(xs + 1.5 * w, [r["var"] for r in rows], w, label="mlxtend avg_var")
         ax.set_xticks(xs, [f"k = {r['k']}" for r in rows])
         ax.set_ylim(bottom=0)
-    ax.set_xlabel("k-nearest-neighbour classifier")
-    ax.set_ylabel("0-1 loss, averaged over the test points")
-    ax.set_title("mlxtend's 0-1 decomposition: loss = bias + signed variance")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    label_axes(ax, "k-nearest-neighbour classifier", "0-1 loss, averaged over the test points",
+               "mlxtend's 0-1 decomposition: loss = bias + signed variance")
     return fig
 
 
@@ -285,7 +280,6 @@ def _mlxtend() -> tuple[Any, str | None]:
                r"not avg_bias + avg_var"),
     source="mlxtend.evaluate.bias_variance_decomp (Raschka), loss='0-1_loss', against " + _SOURCE,
     kind="empirical",
-    topic="bias_variance",
     title="mlxtend's 0-1 decomposition measured against Domingos's",
     figure=mlxtend_zero_one_figure,
 )

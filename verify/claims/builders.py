@@ -639,7 +639,7 @@ def _origin() -> str:
 
 
 def identity(claim_id: str, lhs: Any, rhs: Any, *, where: Mapping[str, str], source: str, title: str = "",
-             statement: str = "", topic: str = "user", kind: str = "identity", corrected: Any = None,
+             statement: str = "", topic: str = "", kind: str = "identity", corrected: Any = None,
              explanation: str = "", corrected_tex: str = "", sides: tuple[str, str] = ("left side", "right side"),
              examples: int | None = None, sympy_seconds: float = SYMPY_SECONDS) -> Claim | None:
     r"""Register the claim ``lhs = rhs`` for every point of the domains in ``where``; return the :class:`Claim`.
@@ -647,7 +647,8 @@ def identity(claim_id: str, lhs: Any, rhs: Any, *, where: Mapping[str, str], sou
     ``lhs``, ``rhs``: SymPy strings (``"tanh(x)"``, ``"Sum(i**2, (i, 1, t))"``, ``^`` read as ``**``) or SymPy
     expressions; ``where``: each symbol's domain (:mod:`verify.claims.domains`: ``"real"``, ``"(0, 1)"``,
     ``"integer >= 1"``, ``"simplex(3)"``…; vector components are ``p[1]`` … ``p[n]``); ``source``: where the
-    claim comes from. ``kind="as-written"`` marks a formula quoted from notes, whose refutation is a finding
+    claim comes from; ``topic`` groups claims in a report (default: the id's first part, ``"notes"`` for
+    ``"notes.tanh"``). ``kind="as-written"`` marks a formula quoted from notes, whose refutation is a finding
     about the notes rather than a failure; ``corrected`` (with ``explanation`` in words) is the right-hand
     side it should have, itself checked and shown only if it holds (``corrected_tex``: how to typeset it,
     default SymPy's LaTeX). ``sides`` names the two sides in a counterexample; ``title`` and ``statement``
@@ -669,7 +670,7 @@ def identity(claim_id: str, lhs: Any, rhs: Any, *, where: Mapping[str, str], sou
 
 
 def inequality(claim_id: str, lhs: Any, op: str, rhs: Any, *, where: Mapping[str, str], source: str, title: str = "",
-               statement: str = "", topic: str = "user", kind: str = "inequality", corrected: Any = None,
+               statement: str = "", topic: str = "", kind: str = "inequality", corrected: Any = None,
                explanation: str = "", corrected_tex: str = "", sides: tuple[str, str] = ("left side", "right side"),
                examples: int | None = None, sympy_seconds: float = SYMPY_SECONDS) -> Claim | None:
     r"""Register the claim ``lhs op rhs`` (``op`` one of ``"<="``, ``"<"``, ``">="``, ``">"``, ``"≤"``, ``"≥"``) on
@@ -689,7 +690,7 @@ def inequality(claim_id: str, lhs: Any, op: str, rhs: Any, *, where: Mapping[str
 
 
 def derivative(claim_id: str, *, as_written: Any, of: Any, wrt: str, where: Mapping[str, str], source: str,
-               title: str = "", statement: str = "", topic: str = "user", kind: str = "as-written",
+               title: str = "", statement: str = "", topic: str = "", kind: str = "as-written",
                corrected: Any = None, explanation: str = "", corrected_tex: str = "",
                examples: int | None = None, sympy_seconds: float = SYMPY_SECONDS) -> Claim | None:
     r"""Register the claim $\partial(\text{of})/\partial(\text{wrt}) = \text{as\_written}$ on the domains in ``where``.
@@ -782,6 +783,6 @@ def _claim(formula: Formula, statement: str, source: str, title: str, topic: str
             out.corrected = tex
         return out
 
-    return Claim(id=formula.claim_id, statement=statement, source=source, kind=kind, check=check, topic=topic,
-                 title=title, origin=origin)
+    return Claim(id=formula.claim_id, statement=statement, source=source, kind=kind, check=check,
+                 topic=topic or formula.claim_id.split(".")[0], title=title, origin=origin)
 

@@ -20,6 +20,7 @@ from verify.claims._common import (
     cite,
     hypothesis_search,
     kernel_backend,
+    label_axes,
     new_figure,
     rng_for,
 )
@@ -157,18 +158,14 @@ def gibbs_figure(outcome: Outcome):
         ax.plot([0, top], [0, top], color="k", lw=0.8, label=r"$D = H(p,q) - H(p)$")
         ax.set_xlim(0, top * 1.05)
         ax.set_ylim(0, top * 1.05)
-    ax.set_xlabel(r"$H(p,q) - H(p)$ [nats]")
-    ax.set_ylabel(r"$D_{KL}(p\|q)$ [nats]")
-    ax.set_title("Gibbs: the gap is D and never negative")
-    ax.legend(fontsize=8, loc="upper left")
+    label_axes(ax, r"$H(p,q) - H(p)$ [nats]", r"$D_{KL}(p\|q)$ [nats]",
+               "Gibbs: the gap is D and never negative", fontsize=8)
     ax = axes[0, 1]
     deltas = np.linspace(0, 0.05, 50)
     ax.plot(1 + deltas, -np.log1p(deltas), label=r"$D(p\|(1+\delta)p) = -\log(1+\delta)$")
     ax.axhline(0, color="grey", lw=0.6)
-    ax.set_xlabel(r"total mass of $q$ (1 = a distribution)")
-    ax.set_ylabel(r"$D_{KL}(p\|q)$ [nats]")
-    ax.set_title("just past the condition: D < 0")
-    ax.legend(fontsize=8, loc="lower left")
+    label_axes(ax, r"total mass of $q$ (1 = a distribution)", r"$D_{KL}(p\|q)$ [nats]",
+               "just past the condition: D < 0", fontsize=8)
     return fig
 
 
@@ -197,7 +194,6 @@ def check_gibbs_violation(p: np.ndarray, q: np.ndarray, *, entropy: Info, cross_
     source=cite(SEED_002, "Cross Entropy Minimization", 'with "Cross Entropy + KL Divergence" and '
                 '"Cross Entropy + Maximum Likelihood"'),
     kind="inequality",
-    topic="information",
     title="Gibbs' inequality and the cross-entropy identities",
     figure=gibbs_figure,
 )
@@ -307,7 +303,6 @@ identity(
     statement=r"$D_{KL}(p, q) = H(q, p) - H(p) \ge 0$ (as written in Step 1 of the proof sketch)",
     source=cite(SEED_002, "Cross Entropy Minimization"),
     kind="as-written",
-    topic="information",
     title="Step 1 of the Gibbs proof sketch, as written",
     corrected="Sum(p[i]*log(1/q[i]), (i, 1, 3)) - Sum(p[i]*log(1/p[i]), (i, 1, 3))",
     corrected_tex=r"D_{KL}(p\|q) = H(p, q) - H(p)",
@@ -324,7 +319,6 @@ identity(
                r" for $p, q > 0$"),
     source=cite(SEED_002, "Cross Entropy Minimization"),
     kind="inequality",
-    topic="information",
     title="The inequality chain of the Gibbs proof sketch",
 )
 def check_proof_chain(ctx: Context) -> Outcome:
@@ -364,7 +358,6 @@ def check_proof_chain(ctx: Context) -> Outcome:
                r"-\frac{1}{N}\log\mathcal{L}(\theta) = -\sum_x p(x)\log q_\theta(x) = H(p, q)$"),
     source=cite(SEED_002, "Cross Entropy + Maximum Likelihood"),
     kind="identity",
-    topic="information",
     title="Cross-entropy is the average negative log-likelihood",
 )
 def check_likelihood_cross_entropy(ctx: Context, *, cross_entropy: Info = cross_entropy_reference) -> Outcome:

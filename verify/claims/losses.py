@@ -20,6 +20,7 @@ from verify.claims._common import (
     cite,
     hypothesis_search,
     kernel_backend,
+    label_axes,
     new_figure,
     rng_for,
 )
@@ -54,7 +55,6 @@ def _logits():
                r"$\mathrm{softmax}(z + c\mathbf 1) = \mathrm{softmax}(z)$"),
     source=cite(SEED_000, "LINEAR MODELS", "log-linear multi-class; " + cite(SEED_002, "Loss Functions", "softmax")),
     kind="identity",
-    topic="softmax",
     title="Softmax is a shift-invariant distribution",
 )
 def check_softmax_distribution(ctx: Context) -> Outcome:
@@ -117,10 +117,7 @@ def sigmoid_figure(outcome: Outcome):
     one_at = (outcome.data or {}).get("one_at")
     if one_at:
         ax.axvline(one_at, color="r", ls=":", label=rf"$\sigma(x) = 1.0$ from $x \approx {one_at:.2f}$")
-    ax.set_xlabel("x")
-    ax.set_ylabel(r"distance of $\sigma(x)$ from 1")
-    ax.set_title("Sigmoid saturation in float64")
-    ax.legend(fontsize=8)
+    label_axes(ax, "x", r"distance of $\sigma(x)$ from 1", "Sigmoid saturation in float64", fontsize=8)
     return fig
 
 
@@ -469,7 +466,6 @@ def check_nll_one_hot(ctx: Context) -> Outcome:
     statement=r"The prediction is Fairfax if $\hat y \ge 0$ and Dupont Circle if $\hat y \le 0$ (one class per point)",
     source=cite(SEED_000, "LINEAR MODELS"),
     kind="as-written",
-    topic="linear",
     title="The binary decision rule, as written",
 )
 def check_decision_rule_as_written(ctx: Context, *, dupont_if_zero: bool = True) -> Outcome:
@@ -507,7 +503,6 @@ def check_decision_rule_as_written(ctx: Context, *, dupont_if_zero: bool = True)
     statement=r"prediction $= 1$ iff $\hat y = \sigma(\tilde y) \ge 0.5$ iff $\tilde y \ge 0$ (the sign rule)",
     source=cite(SEED_000, "LOSS FUNCTIONS", "LOGISTIC LOSS prediction rule"),
     kind="identity",
-    topic="linear",
     title="The logistic prediction rule is the sign rule",
 )
 def check_logistic_rule(ctx: Context) -> Outcome:

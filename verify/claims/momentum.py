@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from verify.claims._common import SEED_001, SEED_002, cite, new_figure, rng_for
+from verify.claims._common import SEED_001, SEED_002, cite, label_axes, new_figure, rng_for
 from verify.claims.registry import Context, Outcome, Pair, claim
 
 __all__ = [
@@ -89,10 +89,8 @@ def stability_map_figure(outcome: Outcome):
         ax.contour(d["hs"], d["bs"], d["radius"], levels=[1.0], colors="w", linewidths=1.5)
         ax.plot(2 * (1 + d["bs"]), d["bs"], "r--", label=r"theory $\eta L = 2(1+\beta)$")
         ax.axvline(2, color="orange", ls=":", label=r"GD limit $\eta L = 2$")
-    ax.set_xlabel(r"$\eta L$ (step size in units of $1/L$)")
-    ax.set_ylabel(r"momentum $\beta$")
-    ax.set_title("Heavy-ball stability map on a quadratic")
-    ax.legend(fontsize=8, loc="lower right")
+    label_axes(ax, r"$\eta L$ (step size in units of $1/L$)", r"momentum $\beta$",
+               "Heavy-ball stability map on a quadratic", fontsize=8, legend="below")
     return fig
 
 
@@ -102,7 +100,6 @@ def stability_map_figure(outcome: Outcome):
                r"quadratic converges iff $0 < \eta < 2(1+\beta)/L$ ($0 \le \beta < 1$)"),
     source=cite(SEED_001, "Adding Momentum", "Polyak (1964); Goh, 'Why Momentum Really Works', Distill (2017)"),
     kind="empirical",
-    topic="momentum",
     title="Heavy-ball momentum: the stable step range",
     figure=stability_map_figure,
 )
@@ -177,7 +174,6 @@ def _largest_stable_eta(beta: float, lam: float = 1.0) -> float:
     statement=r"Momentum allows a larger range of step sizes: $\sup\{\eta : \text{stable}\} = 2(1+\beta)/L > 2/L$ for $\beta > 0$",
     source=cite(SEED_001, "Adding Momentum", "the quoted box: 'It allows a larger range of step-sizes to be used'"),
     kind="inequality",
-    topic="momentum",
     title="Momentum widens the stable step range",
 )
 def check_momentum_widens_range(ctx: Context) -> Outcome:
@@ -211,10 +207,8 @@ def too_much_figure(outcome: Outcome):
     if "betas" in d:
         ax.plot(d["betas"], d["rates"])
         ax.axhline(d["rates"][0], color="grey", ls="--", label=r"plain GD ($\beta = 0$)")
-    ax.set_xlabel(r"momentum $\beta$")
-    ax.set_ylabel("worst-case contraction per iteration")
-    ax.set_title(r"Condition number 100, $\eta = 1/L$")
-    ax.legend(fontsize=8)
+    label_axes(ax, r"momentum $\beta$", "worst-case contraction per iteration",
+               r"Condition number 100, $\eta = 1/L$", fontsize=8)
     return fig
 
 
@@ -224,7 +218,6 @@ def too_much_figure(outcome: Outcome):
                r"(worst-case rate on an ill-conditioned quadratic, fixed $\eta$)"),
     source=cite(SEED_001, "Adding Momentum"),
     kind="empirical",
-    topic="momentum",
     title="Some momentum helps, too much hurts",
     figure=too_much_figure,
 )
@@ -261,7 +254,6 @@ def check_too_much_momentum(ctx: Context) -> Outcome:
                r"$\eta = \alpha(1-\beta)$; stable on quadratics iff $0 < \alpha(1-\beta) L < 2(1+\beta)$"),
     source=cite(SEED_002, "Popular Stochastic Gradient Variants", "SG + Momentum (SGM)"),
     kind="identity",
-    topic="momentum",
     title="SGM's moving average is heavy ball in disguise",
 )
 def check_sgm_is_heavy_ball(ctx: Context, *, step: MomentumStep = ema_momentum_step) -> Outcome:

@@ -406,12 +406,14 @@ def claim(
     statement: str,
     source: str,
     kind: Kind,
-    topic: str = "general",
+    topic: str = "",
     title: str = "",
     figure: Callable[[Outcome], Any] | None = None,
     false_fail_rate: float | None = None,
 ) -> Callable[[Callable[..., Outcome]], Callable[..., Outcome]]:
     """Decorator on a check: registers the claim it decides and returns the check unchanged.
+
+    ``topic`` defaults to the id's first part (``"sgd"`` for ``"sgd.robbins_monro"``).
 
     The check is called as ``check(ctx)``; keyword arguments with defaults (an implementation to
     test, a formula to evaluate) stay available to tests. ``check.claim`` is the registered
@@ -434,7 +436,8 @@ def claim(
     origin = _caller_module(1)
 
     def wrap(check: Callable[..., Outcome]) -> Callable[..., Outcome]:
-        c = Claim(id=id, statement=statement, source=source, kind=kind, check=check, figure=figure, topic=topic,
+        c = Claim(id=id, statement=statement, source=source, kind=kind, check=check, figure=figure,
+                  topic=topic or id.split(".")[0],
                   title=title or id, false_fail_rate=false_fail_rate,
                   origin=origin if _LOADING.get() is None else "")
         registered = register(c)

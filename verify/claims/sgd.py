@@ -5,6 +5,7 @@ Convergence"), and its minibatch PyTorch code.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from fractions import Fraction
@@ -16,8 +17,10 @@ from verify.claims._common import (
     SEED_000,
     SEED_001,
     SEED_002,
+    calibrated_outcome,
     cite,
     declared_alpha,
+    label_axes,
     new_figure,
     rng_for,
     stat_pair,
@@ -95,10 +98,8 @@ def robbins_monro_figure(outcome: Outcome):
     ax = axes[0, 0]
     for label, e in ((outcome.data or {}).get("curves") or {}).items():
         ax.loglog(np.arange(1, e.size), e[1:], label=label, ls="--" if "constant" in label else "-")
-    ax.set_xlabel("iteration k")
-    ax.set_ylabel(r"$E[(\theta_k - \theta^*)^2]$ (exact)")
-    ax.set_title(r"Noisy strongly convex problem: step $\alpha_k = c/k^p$ or constant", fontsize=10)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    label_axes(ax, "iteration k", r"$E[(\theta_k - \theta^*)^2]$ (exact)",
+               r"Noisy strongly convex problem: step $\alpha_k = c/k^p$ or constant")
     return fig
 
 
@@ -109,7 +110,6 @@ def robbins_monro_figure(outcome: Outcome):
                r"step leaves a noise floor $\alpha\sigma^2/(\mu(2-\alpha\mu)) \propto \alpha$"),
     source=cite(SEED_002, "Stochastic Gradient Convergence", "Robbins & Monro (1951)"),
     kind="empirical",
-    topic="sgd",
     title="Robbins-Monro step sizes",
     figure=robbins_monro_figure,
     false_fail_rate=FALSE_FAIL_RATE,
@@ -204,10 +204,8 @@ def minibatch_figure(outcome: Outcome):
     if s:
         ax.loglog(s["m"], s["theory"], "k--", label=r"theory tr$(\Sigma)/m$")
         ax.loglog(s["m"], s["measured"], "o", label="measured")
-    ax.set_xlabel("minibatch size m")
-    ax.set_ylabel(r"$E\|\hat g_m - \nabla L\|^2$")
-    ax.set_title("Minibatch gradient variance falls as 1/m")
-    ax.legend(fontsize=8)
+    label_axes(ax, "minibatch size m", r"$E\|\hat g_m - \nabla L\|^2$",
+               "Minibatch gradient variance falls as 1/m", fontsize=8)
     return fig
 
 
@@ -218,7 +216,6 @@ def minibatch_figure(outcome: Outcome):
     source=cite(SEED_000, "STOCHASTIC GRADIENT DESCENT", "Algorithm 2.2 and 'High values of m provide better "
                 "estimates'; " + cite(SEED_002, "Stochastic Gradient Convergence", "Assumption 3")),
     kind="empirical",
-    topic="sgd",
     title="Minibatch gradients: unbiased, variance 1/m",
     figure=minibatch_figure,
     false_fail_rate=FALSE_FAIL_RATE,
@@ -273,20 +270,14 @@ def check_minibatch_gradient(ctx: Context, *, minibatch_mean: Callable[[np.ndarr
                 "calibrated checks": rows,
                 "past the condition: tr Σ / m without replacement (must be rejected)":
                     stat_row(naive, f"E‖ĝ − ∇L‖² against tr Σ / m, m = {m} without replacement")}
-    verdict = combine([r.verdict for r in results])
     scaling = {"m": list(sizes), "measured": [r.estimate for r in results[1::2][:len(sizes)]],
                "theory": [trace / s for s in sizes]}
-    pair = stat_pair(results, quantities)
-    data = {"scaling": scaling}
-    if verdict == "refuted":
-        k = next(i for i, r in enumerate(results) if r.verdict == "refuted")
-        return Outcome("refuted", evidence, counterexample=rows[k], data=data, pair=pair)
-    if verdict == "inconclusive":
-        return Outcome("inconclusive", evidence, why="an interval is wider than its effect", data=data, pair=pair)
-    if naive.verdict != "refuted":
-        return Outcome("inconclusive", evidence, data=data, pair=pair,
-                       why="the naive 1/m variance was not rejected without replacement: the check lacks power")
-    return Outcome("holds", evidence, data=data, pair=pair)
+    out = calibrated_outcome(results, rows, evidence, pair=stat_pair(results, quantities), data={"scaling": scaling})
+    if out.verdict == "holds" and naive.verdict != "refuted":
+        return dataclasses.replace(out, verdict="inconclusive",
+                                   why="the naive 1/m variance was not rejected without replacement: the check "
+                                       "lacks power")
+    return out
 
 
 @claim(
@@ -295,7 +286,6 @@ def check_minibatch_gradient(ctx: Context, *, minibatch_mean: Callable[[np.ndarr
     source=cite(SEED_001, "GD vs SGD", "and " + cite(SEED_000, "STOCHASTIC GRADIENT DESCENT", "'Small values of m "
                 "allow more updates and faster convergence'")),
     kind="empirical",
-    topic="sgd",
     title="SGD vs GD per epoch",
     false_fail_rate=FALSE_FAIL_RATE,
 )
@@ -350,7 +340,6 @@ def check_sgd_progress_per_epoch(ctx: Context) -> Outcome:
     source=cite(SEED_001, "Analysing SGD", "Jin et al., 'Stochastic Gradient Descent Escapes Saddle Points "
                 "Efficiently' (2019)"),
     kind="empirical",
-    topic="sgd",
     title="SGD escapes a saddle that traps GD",
     false_fail_rate=FALSE_FAIL_RATE,
 )
@@ -392,7 +381,6 @@ def check_saddle_escape(ctx: Context) -> Outcome:
                r" + \tfrac12\alpha_i^2 L\,\mathbb{E}_i\|\nabla\Phi_i(\theta_i)\|^2$"),
     source=cite(SEED_002, "Stochastic Gradient Convergence"),
     kind="inequality",
-    topic="sgd",
     title="SG convergence: assumptions and the expected decrease",
 )
 def check_expected_decrease(ctx: Context, *, smoothness_factor: float = 1.0) -> Outcome:
@@ -451,7 +439,6 @@ def check_expected_decrease(ctx: Context, *, smoothness_factor: float = 1.0) -> 
                r"$\Phi(\theta - \alpha\nabla\Phi_i(\theta)) > \Phi(\theta)$ happens"),
     source=cite(SEED_002, "GD vs. SG"),
     kind="empirical",
-    topic="sgd",
     title="Descent for GD, none guaranteed for SG",
 )
 def check_no_guaranteed_decrease(ctx: Context) -> Outcome:
@@ -563,7 +550,6 @@ def _evident_intent(code: str) -> str:
     statement=r"The slide's PyTorch loop visits every training sample exactly once per epoch",
     source=cite(SEED_002, "Mini-Batch Stochastic Gradient", "PyTorch Code"),
     kind="as-written",
-    topic="sgd",
     title="The minibatch PyTorch loop, as written",
 )
 def check_pytorch_loop_as_written(ctx: Context, *, code: str = PYTORCH_LOOP_AS_WRITTEN) -> Outcome:

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from verify.claims._common import SEED_001, SEED_002, cite, hypothesis_search, new_figure, rng_for
+from verify.claims._common import SEED_001, SEED_002, cite, hypothesis_search, label_axes, new_figure, rng_for
 from verify.claims.registry import Context, Correction, Outcome, Pair, claim
 
 __all__ = [
@@ -117,20 +117,15 @@ def gd_quadratic_figure(outcome: Outcome):
         c = np.asarray(curve, dtype=float)
         c[c == 0] = np.nan
         ax.semilogy(c, label=rf"$\eta L$ = {float(Fraction(key)):.3g}")
-    ax.set_xlabel("iteration t")
-    ax.set_ylabel(r"$|x_t - x^*|$ (log scale)")
-    ax.set_title(r"GD on $f = Lx^2/2$ across step sizes")
-    ax.legend(fontsize=7, ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    label_axes(ax, "iteration t", r"$|x_t - x^*|$ (log scale)", r"GD on $f = Lx^2/2$ across step sizes", ncol=2)
     ax = axes[0, 1]
     h = np.linspace(0.01, 3, 300)
     ax.plot(h, np.abs(1 - h), label=r"contraction factor $|1-\eta L|$")
     ax.axvline(2, color="r", ls="--", label=r"$\eta = 2/L$")
     ax.axhline(1, color="grey", lw=0.6)
     ax.set_ylim(0, 2.05)
-    ax.set_xlabel(r"$\eta L$ (step size in units of $1/L$)")
-    ax.set_ylabel("factor per iteration")
-    ax.set_title("converges iff factor < 1")
-    ax.legend(fontsize=8, loc="upper center")
+    label_axes(ax, r"$\eta L$ (step size in units of $1/L$)", "factor per iteration",
+               "converges iff factor < 1", fontsize=8)
     return fig
 
 
@@ -141,7 +136,6 @@ def gd_quadratic_figure(outcome: Outcome):
     source=cite(SEED_001, "Gradient Descent in 1D", 'with "How about more dimensions?" and '
                 "Nesterov, Introductory Lectures on Convex Optimization (2004), §1.2.3"),
     kind="empirical",
-    topic="step_size",
     title="GD step-size condition on quadratics",
     figure=gd_quadratic_figure,
 )
@@ -207,18 +201,12 @@ def exercise_figure(outcome: Outcome):
     if bounded:
         values = np.concatenate(list(bounded.values()))
         ax.set_ylim(values[values > 0].min() / 3, values.max() * 3)
-    ax.set_xlabel("iteration t")
-    ax.set_ylabel(r"$f(x_t) = x_t^2$ (log scale)")
-    ax.set_title(r"$\eta \leq 2/L = 1$: slow, fast, or cycling")
-    ax.legend(fontsize=7, loc="lower left")
+    label_axes(ax, "iteration t", r"$f(x_t) = x_t^2$ (log scale)", r"$\eta \leq 2/L = 1$: slow, fast, or cycling")
     ax = axes[0, 1]
     for eta, t in diverging.items():
         finite = np.isfinite(t) & (t > 0)
         ax.plot(np.nonzero(finite)[0], np.log10(t[finite]), marker="o", ms=3, label=rf"$\eta$ = {float(eta):g}")
-    ax.set_xlabel("iteration t")
-    ax.set_ylabel(r"$\log_{10} f(x_t)$")
-    ax.set_title(r"$\eta > 2/L$: diverges")
-    ax.legend(fontsize=7, loc="upper left")
+    label_axes(ax, "iteration t", r"$\log_{10} f(x_t)$", r"$\eta > 2/L$: diverges")
     return fig
 
 
@@ -228,7 +216,6 @@ def exercise_figure(outcome: Outcome):
                r"diverges as $|1 - 2\eta| <, =, > 1$ predicts (very small $\eta$: slow; very large: divergence)"),
     source=cite(SEED_001, "Exercise (In pairs)"),
     kind="empirical",
-    topic="step_size",
     title="The learning-rate exercise on f(x) = x²",
     figure=exercise_figure,
 )
@@ -290,7 +277,6 @@ def _logistic_problem(rng: np.random.Generator, n: int, d: int):
                r"\tfrac{L}{2}\|\theta'-\theta\|_2^2$ when $\nabla\Phi$ is $L$-Lipschitz"),
     source=cite(SEED_002, "Stochastic Gradient Convergence", "the first line of the bound, 'by Lipschitz continuity'"),
     kind="inequality",
-    topic="step_size",
     title="The descent lemma",
 )
 def check_descent_lemma(ctx: Context, *, smoothness_factor: float = 1.0) -> Outcome:
@@ -395,10 +381,8 @@ def drori_figure(outcome: Outcome):
             ax.axvline(d["crossing"], color="C3", ls="--", label=rf"crossing at $\eta L \approx {d['crossing']:.3f}$")
         ax.set_ylim(bound.min() / 30, max(bound.max(), 0.5) * 2)
         ax.set_xlim(0, 2)
-    ax.set_xlabel(r"$\eta L$")
-    ax.set_ylabel(r"$f(x_N) - f^*$ in units of $L R^2$")
-    ax.set_title(r"Drori-Teboulle: attained up to $\eta = 1/L$, exceeded past it")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    label_axes(ax, r"$\eta L$", r"$f(x_N) - f^*$ in units of $L R^2$",
+               r"Drori-Teboulle: attained up to $\eta = 1/L$, exceeded past it")
     return fig
 
 
@@ -410,7 +394,6 @@ def drori_figure(outcome: Outcome):
             "approach', Math. Program. 145 (2014), Thm 3.1; the step-size discussion of " +
             cite(SEED_001, "Exercise (In pairs)")),
     kind="inequality",
-    topic="step_size",
     title="Tight worst-case bound of gradient descent",
     figure=drori_figure,
 )
@@ -525,7 +508,6 @@ FIRST_STEP_CORRECTED = ("f(x_1) < f(x_0)", 1, 0)
     statement=r"GD, starting from some $x_0$, finds $x_1$ such that $f(x_1)$ is lower than $f(x_2)$",
     source=cite(SEED_001, "Minimization Techniques"),
     kind="as-written",
-    topic="step_size",
     title="What one GD step achieves, as written",
 )
 def check_first_step_as_written(ctx: Context, *, step: Step = gd_step,

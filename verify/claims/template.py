@@ -54,7 +54,6 @@ identity(
     where={"x": "real"},
     source=cite(SEED_002, "A Biological Perspective on Layers"),
     title="tanh is a shifted, scaled logistic function",
-    topic="template",
 )
 
 
@@ -71,7 +70,6 @@ def _softmax2(z1: float, z2: float) -> float:
     statement=r"$\mathrm{softmax}(z_1, z_2)_1 = \sigma(z_1 - z_2)$",
     source=cite(SEED_002, "Loss Functions"),
     kind="identity",
-    topic="template",
     title="The softmax of two logits is the sigmoid of their difference",
 )
 def check_softmax_of_two_is_sigmoid(ctx: Context, *,
