@@ -227,3 +227,22 @@ def test_the_strategies_draw_only_points_of_their_domain():
             assert d.contains(data.draw(d.strategy())), d.text
 
     run()
+
+
+def test_outside_the_main_thread_sympy_runs_in_a_process_with_the_same_time_limit(define):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from verify.claims.builders import _OutOfTime, _time_limited
+
+    c = define(claims.identity, "t.thread", "tanh(x)", "2/(1 + exp(-2*x)) - 1", where={"x": "real"})
+    with ThreadPoolExecutor(1) as pool:
+        rec = pool.submit(run_claim, c, CTX).result()
+        assert rec.verdict == "holds" and rec.evidence["SymPy"]["verdict"] == "proved"
+
+        def slow():
+            import time
+
+            time.sleep(5)
+
+        with pytest.raises(_OutOfTime):
+            pool.submit(_time_limited, slow, 0.2).result()

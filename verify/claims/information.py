@@ -1,4 +1,5 @@
-"""Entropy, cross-entropy, KL divergence and Gibbs' inequality (seed 002, its last three slides).
+"""Entropy, cross-entropy, KL divergence and Gibbs' inequality (*Diving Into Deep Learning, Part 1*, Emory
+University, 002_1388b78ad9a2d202.txt: its last three slides).
 
 Named claim 1 (``information.gibbs``): ``H(p) <= H(p, q)``; ``D(p||q) >= 0`` with equality iff
 ``p = q``; ``D(p||q) = H(p, q) - H(p)``; ``-(1/N) log L(theta) = H(p_hat, q_theta)``, checked
@@ -42,7 +43,7 @@ Info = Callable[..., float]
 
 
 def entropy_reference(p: np.ndarray) -> float:
-    r"""$H(p) = \sum_x p(x)\log(1/p(x))$ with $0 \log(1/0) = 0$ (002, "Cross Entropy + KL Divergence")."""
+    r"""$H(p) = \sum_x p(x)\log(1/p(x))$ with $0 \log(1/0) = 0$ (*Diving Into Deep Learning, Part 1*, "Cross Entropy + KL Divergence")."""
     p = np.asarray(p, dtype=np.float64)
     s = p > 0
     return float(-np.sum(p[s] * np.log(p[s])))

@@ -1,6 +1,7 @@
 """Momentum: heavy-ball stability on quadratics, the wider step range, too much momentum, SGM = heavy ball.
 
-*CS3485*, Lecture 4 (001_02deb113427fab16.txt), slide "Adding Momentum", writes heavy-ball momentum as ``g_t = beta g_{t-1} + grad f(x_t)``, ``x_{t+1} = x_t - eta g_t``;
+*CS3485*, Lecture 4 (001_02deb113427fab16.txt), slide "Adding Momentum", writes heavy-ball momentum as
+``g_t = beta g_{t-1} + grad f(x_t)``, ``x_{t+1} = x_t - eta g_t``;
 *Diving Into Deep Learning, Part 1* (002_1388b78ad9a2d202.txt), "Popular Stochastic Gradient Variants",
 writes SGM with the exponential moving average ``m_i = beta m_{i-1} + (1 - beta) g_i``. On a
 quadratic with curvature ``lambda`` the heavy-ball iterates follow ``z^2 - (1 + beta - eta lambda) z + beta``,
@@ -33,13 +34,13 @@ MomentumStep = Callable[[Any, Any, Any, Any, Any], tuple[Any, Any]]
 
 
 def heavy_ball_step(x: Any, g_prev: Any, grad: Any, eta: Any, beta: Any) -> tuple[Any, Any]:
-    r"""$g_t = \beta g_{t-1} + \nabla f(x_t)$, $x_{t+1} = x_t - \eta g_t$ (001, "Adding Momentum")."""
+    r"""$g_t = \beta g_{t-1} + \nabla f(x_t)$, $x_{t+1} = x_t - \eta g_t$ (*CS3485*, Lecture 4, "Adding Momentum")."""
     g = beta * g_prev + grad
     return x - eta * g, g
 
 
 def ema_momentum_step(x: Any, m_prev: Any, grad: Any, alpha: Any, beta: Any) -> tuple[Any, Any]:
-    r"""$m_i = \beta m_{i-1} + (1-\beta) g_i$, $\theta_{i+1} = \theta_i - \alpha m_i$ (002, SGM)."""
+    r"""$m_i = \beta m_{i-1} + (1-\beta) g_i$, $\theta_{i+1} = \theta_i - \alpha m_i$ (*Diving Into Deep Learning, Part 1*, "Popular Stochastic Gradient Variants", SGM)."""
     m = beta * m_prev + (1 - beta) * grad
     return x - alpha * m, m
 

@@ -40,12 +40,12 @@ __all__ = [
 
 Step = Callable[[Any, Any, Any], Any]
 
-#: The learning rates of the lecture's exercise (001, slide "Exercise (In pairs)").
+#: The learning rates of the lecture's exercise (*CS3485*, Lecture 4, slide "Exercise (In pairs)").
 EXERCISE_STEPS = (Fraction(1, 100), Fraction(1, 10), Fraction(1), Fraction(100), Fraction(1000))
 
 
 def gd_step(x: Any, grad: Any, eta: Any) -> Any:
-    r"""One gradient-descent step $x_{t+1} = x_t - \eta \nabla f(x_t)$ (001, "Gradient Descent in 1D")."""
+    r"""One gradient-descent step $x_{t+1} = x_t - \eta \nabla f(x_t)$ (*CS3485*, Lecture 4, "Gradient Descent in 1D")."""
     return x - eta * grad
 
 
