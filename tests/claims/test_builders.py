@@ -75,13 +75,27 @@ def test_rounding_cannot_hide_a_refutation(define):
     assert abs(rec.counterexample["left − right"]) > 0
 
 
-def test_an_identity_sympy_cannot_prove_and_the_search_cannot_refute_is_inconclusive(define):
-    # true (both sides are Gamma(x + 1) = x Gamma(x)), but written so simplify does not see it in time
+def test_an_identity_sympy_cannot_prove_in_time_and_the_search_cannot_refute_is_inconclusive(define, monkeypatch):
+    import time
+
+    from verify.claims import builders
+
+    def hangs(expr):  # a simplification that would never return
+        time.sleep(30)
+
+    monkeypatch.setattr(builders, "_steps", lambda: [("simplify", hangs)])
+    start = time.perf_counter()
     rec = verdict(define(claims.identity, "t.hard", "gamma(x + 1)", "x*gamma(x)", where={"x": "(0, 5)"},
-                         sympy_seconds=1e-4))
+                         sympy_seconds=0.2))
+    assert time.perf_counter() - start < 20  # abandoned after its time limit, not after 30 s
     assert rec.verdict == "inconclusive"
-    assert "SymPy could not prove it" in rec.why and "does not prove" in rec.why
+    assert "SymPy could not prove it" in rec.why and "ran out of time" in rec.why and "does not prove" in rec.why
     assert "ran out of time" in rec.evidence["SymPy"]
+
+
+def test_sympy_finds_the_tie_that_breaks_a_strict_inequality_at_a_critical_point(define):
+    rec = verdict(define(claims.inequality, "t.tie", "log(x)", "<", "x - 1", where={"x": "(0, 10)"}))
+    assert rec.verdict == "refuted" and rec.counterexample["x"] == 1.0
 
 
 def test_points_where_a_side_is_undefined_are_counted_not_counterexamples(define):

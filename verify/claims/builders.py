@@ -20,8 +20,9 @@ How a verdict is reached, in this order:
    difference — no equation solving). Each attempt has a time limit (:data:`SYMPY_SECONDS`), so a hard
    expression cannot hang the run; running out of time is reported, never guessed.
 2. **Hypothesis** searches the domains for a counterexample (always, also where SymPy proves the claim: a
-   proof made on the interior of a domain must not hide a failure on its boundary; the search runs first,
-   and SymPy is asked only when it finds nothing, since a counterexample decides alone). Points are exact (floats converted
+   proof made on the interior of a domain must not hide a failure on its boundary). A quarter of the
+   search runs first, and SymPy is asked only when it finds nothing (a counterexample decides alone); where
+   SymPy proves nothing, the rest of the search runs. Points are exact (floats converted
    exactly, rationals on the simplex); both sides are evaluated in mpmath at :data:`DIGITS` and at twice
    as many digits. A point refutes the claim only when the difference exceeds the rounding bound
    $10^{-(\text{DIGITS} - \text{GUARD})}(1 + |\text{lhs}| + |\text{rhs}|)$ at both precisions and the two
@@ -286,8 +287,11 @@ def _prove(formula: Formula, seconds: float) -> dict[str, Any]:
                 how = None
             except Exception:  # noqa: BLE001 - SymPy could not: not proved
                 how = None
-            if how:
+            if isinstance(how, str):
                 return {"proved": True, "how": how, "assumed": "", "timed_out": timed_out}
+            if how:
+                return {"proved": False, "residual": f"${sp.latex(residual)}$", "timed_out": timed_out,
+                        "candidates": [(name, c) for c in how]}
     return {"proved": False, "residual": f"${sp.latex(residual)}$", "timed_out": timed_out}
 
 
@@ -303,9 +307,11 @@ def _steps() -> list[tuple[str, Callable[[Any], Any]]]:
     ]
 
 
-def _calculus_proof(d: Any, name: str, dom: Domain, strict: bool) -> str | None:
+def _calculus_proof(d: Any, name: str, dom: Domain, strict: bool) -> str | list[Any] | None:
     """One variable on an interval: ``d`` is continuous there, and its minimum (over its finitely many
-    critical points and its limits at the ends) is >= 0 (> 0 when strict). Returns the proof in words."""
+    critical points and its limits at the ends) is >= 0 (> 0 when strict). Returns the proof in words; or,
+    where a critical point or a closed end breaks it, those points (candidate counterexamples, which the
+    numeric machinery then confirms); or ``None`` when SymPy cannot tell."""
     import sympy as sp
 
     (x,) = [s for s in d.free_symbols if s.name == name] or [None]
@@ -327,7 +333,10 @@ def _calculus_proof(d: Any, name: str, dom: Domain, strict: bool) -> str | None:
         points = ", ".join(sp.latex(c) for c in critical) or "none"
         return (f"SymPy: the difference is continuous on the interval; at its critical points (${points}$) and at "
                 f"the interval's ends it is {'positive' if strict else 'nonnegative'}")
-    return None
+    closed = [e for e, is_open in ((lo, dom.low_open), (hi, dom.high_open)) if not is_open]
+    breaking = [c for c, v in zip(list(critical) + closed, values + [d.subs(x, e) for e in closed], strict=True)
+                if test(v) is False]
+    return breaking or None
 
 
 def _proof_words(how: str, goal: str, relation: str) -> str:
@@ -507,6 +516,7 @@ def claim_seed(seed: int, claim_id: str) -> int:
 def decide(formula: Formula, ctx: Context, *, sympy_seconds: float = SYMPY_SECONDS,
            examples: int | None = None) -> Outcome:
     """The verdict on ``formula`` (see the module docstring): SymPy, then the search, then why not."""
+    import sympy as sp
     from hypothesis import strategies as st
 
     from verify.claims._common import hypothesis_search
@@ -515,11 +525,20 @@ def decide(formula: Formula, ctx: Context, *, sympy_seconds: float = SYMPY_SECON
     seed = claim_seed(ctx.seed, formula.claim_id)
     stats = _SearchStats()
     strategy = st.fixed_dictionaries({name: dom.strategy() for name, dom in formula.domains.items()})
-    _, found = hypothesis_search(strategy, _violation(formula, _Evaluator(formula), stats), seed=seed,
-                                 max_examples=n)
-    # A counterexample decides alone; SymPy is asked only when the search found none (it can take seconds).
+    violation = _violation(formula, _Evaluator(formula), stats)
+    # A first quarter of the search; a counterexample decides alone. Otherwise SymPy (seconds), and where it
+    # proves nothing, the rest of the search: a proved claim costs a quarter of the points, an unproved one all.
+    first = max(20, n // 4)
+    _, found = hypothesis_search(strategy, violation, seed=seed, max_examples=first)
     proof = {"proved": False, "residual": None, "timed_out": []} if found is not None else _prove(formula, sympy_seconds)
-    if found is not None:
+    for name, c in proof.get("candidates", []):  # SymPy's critical points where the claim fails: confirm them
+        exact = sp.Rational(c) if c.is_Rational else sp.Rational(str(sp.N(c, 3 * DIGITS)))
+        value = Fraction(int(exact.p), int(exact.q))
+        if found is None and formula.domains[name].contains(value):
+            found = violation({name: value})
+    if found is None and not proof["proved"] and n > first:
+        _, found = hypothesis_search(strategy, violation, seed=seed + 1, max_examples=n - first)
+    if found is not None and not proof["residual"]:
         sympy_words: dict[str, Any] = {"verdict": "not needed: the search found a counterexample"}
     elif proof["proved"]:
         sympy_words = {"verdict": "proved", "how": proof["how"], **({"assuming": proof["assumed"]}
@@ -528,6 +547,9 @@ def decide(formula: Formula, ctx: Context, *, sympy_seconds: float = SYMPY_SECON
         sympy_words = {"verdict": "not proved", "difference after simplification": proof["residual"],
                        **({"ran out of time": f"{', '.join(proof['timed_out'])} (limit {sympy_seconds:g} s each)"}
                           if proof["timed_out"] else {})}
+        if proof.get("candidates"):
+            sympy_words["critical points or ends where it fails"] = [f"${n} = {sp.latex(c)}$"
+                                                                     for n, c in proof["candidates"]]
     evidence: dict[str, Any] = {
         "SymPy": sympy_words,
         "search": {"points evaluated": stats.evaluated, "points where a side is undefined": stats.undefined,
