@@ -64,15 +64,11 @@ def rmsprop_steps(grads: np.ndarray, lr: float, eps: float, rho: float = 0.9) ->
     return np.asarray(out)
 
 
-@claim(
-    id="adaptive.adagrad_step_never_grows",
-    statement=(r"$\eta_t = \eta / \sqrt{\epsilon + \sum_{j=1}^t \|\nabla f(x_j)\|^2}$ never grows: "
-               r"the larger the previous gradients, the smaller the next steps"),
-    source=cite(SEED_001, "Adding adaptive learning rates", "and " + cite(SEED_002, "Popular Stochastic Gradient "
-                "Variants", "AdaGrad")),
-    kind="inequality",
-    title="AdaGrad's effective step never grows",
-)
+@claim(id="adaptive.adagrad_step_never_grows", kind="inequality", title="AdaGrad's effective step never grows",
+       statement=r"$\eta_t = \eta / \sqrt{\epsilon + \sum_{j=1}^t \|\nabla f(x_j)\|^2}$ never grows: "
+                 r"the larger the previous gradients, the smaller the next steps",
+       source=cite(SEED_001, "Adding adaptive learning rates", "and " + cite(SEED_002, "Popular Stochastic Gradient "
+                   "Variants", "AdaGrad")))
 def check_adagrad_step_never_grows(ctx: Context, *, steps: Steps = adagrad_norm_steps) -> Outcome:
     """Hypothesis searches gradient sequences for a step that grows; past the condition (RMSprop's moving
     average instead of the sum) one must be found."""
@@ -109,13 +105,9 @@ def check_adagrad_step_never_grows(ctx: Context, *, steps: Steps = adagrad_norm_
     return Outcome("holds", evidence, pair=pair)
 
 
-@claim(
-    id="adaptive.epsilon_placement_as_written",
-    statement=r"$\epsilon$ is a small number added to the numerator to avoid division by zero",
-    source=cite(SEED_001, "Adding adaptive learning rates"),
-    kind="as-written",
-    title="Where AdaGrad's epsilon sits, as written",
-)
+@claim(id="adaptive.epsilon_placement_as_written", kind="as-written", title="Where AdaGrad's epsilon sits, as written",
+       statement=r"$\epsilon$ is a small number added to the numerator to avoid division by zero",
+       source=cite(SEED_001, "Adding adaptive learning rates"))
 def check_epsilon_placement_as_written(ctx: Context, *, placement: str = "numerator") -> Outcome:
     """The lecture says epsilon is "added to the numerator to avoid division by zero". Evaluate AdaGrad-Norm's
     first step at a zero gradient with epsilon where ``placement`` says (``"numerator"``: the text,
@@ -184,17 +176,12 @@ def adam_figure(outcome: Outcome):
     return fig
 
 
-@claim(
-    id="adaptive.adam_moments_unbiased",
-    statement=(r"For stationary gradients, $\hat m_t = m_t/(1-\beta_1^t)$ and $\hat v_t = v_t/(1-\beta_2^t)$ are "
-               r"unbiased: $E[\hat m_t] = E[g]$, $E[\hat v_t] = E[g^2]$"),
-    source=("Kingma & Ba, 'Adam: A Method for Stochastic Optimization' (2015), §3; cited in " +
-            cite(SEED_002, "Popular Stochastic Gradient Variants")),
-    kind="empirical",
-    title="Adam's bias-corrected moments are unbiased",
-    figure=adam_figure,
-    false_fail_rate=FALSE_FAIL_RATE,
-)
+@claim(id="adaptive.adam_moments_unbiased", kind="empirical", title="Adam's bias-corrected moments are unbiased",
+       statement=r"For stationary gradients, $\hat m_t = m_t/(1-\beta_1^t)$ and $\hat v_t = v_t/(1-\beta_2^t)$ are "
+                 r"unbiased: $E[\hat m_t] = E[g]$, $E[\hat v_t] = E[g^2]$",
+       source="Kingma & Ba, 'Adam: A Method for Stochastic Optimization' (2015), §3; cited in " +
+              cite(SEED_002, "Popular Stochastic Gradient Variants"),
+       figure=adam_figure, false_fail_rate=FALSE_FAIL_RATE)
 def check_adam_unbiased(ctx: Context) -> Outcome:
     """Calibrated Monte Carlo with the library's Adam kernel: for iid gradients ``N(mu, s^2)``,
     ``E[m_hat_t] = mu`` and ``E[v_hat_t] = mu^2 + s^2`` at every t (coordinates are independent runs)."""

@@ -51,15 +51,12 @@ def approximation_figure(outcome: Outcome):
     return fig
 
 
-@claim(
-    id="approximation.error_falls_with_width",
-    statement=(r"For sigmoidal $\sigma$ and $\varepsilon > 0$ there is a width $m$ with "
-               r"$|w^\top\sigma(Kx+b) - f(x)| < \varepsilon$ on $[0,1]$: the sup error falls with width"),
-    source=cite(SEED_002, "Universal Approximation", "Cybenko, Math. Control Signals Systems 2 (1989)"),
-    kind="empirical",
-    title="Universal approximation: error falls with width",
-    figure=approximation_figure,
-)
+@claim(id="approximation.error_falls_with_width", kind="empirical",
+       title="Universal approximation: error falls with width",
+       statement=r"For sigmoidal $\sigma$ and $\varepsilon > 0$ there is a width $m$ with "
+                 r"$|w^\top\sigma(Kx+b) - f(x)| < \varepsilon$ on $[0,1]$: the sup error falls with width",
+       source=cite(SEED_002, "Universal Approximation", "Cybenko, Math. Control Signals Systems 2 (1989)"),
+       figure=approximation_figure)
 def check_universal_approximation(ctx: Context) -> Outcome:
     rng = rng_for(ctx, "approximation.width")
     backend = kernel_backend(ctx)

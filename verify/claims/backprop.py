@@ -24,14 +24,10 @@ __all__ = [
 ]
 
 
-@claim(
-    id="backprop.chain_rule_example",
-    statement=(r"$y = f(g(x))$, $f(x)=x^2$, $g(x)=3x^3+2$: $\frac{dy}{dx} = (2u)(9x^2) = 54x^5 + 36x^2$; "
-               r"$\frac{dy}{dx} = \frac{dy}{du_1}\frac{du_1}{du_2}\cdots\frac{du_n}{dx}$"),
-    source=cite(SEED_001, "Chain rule and Backpropagation"),
-    kind="identity",
-    title="The chain-rule example",
-)
+@claim(id="backprop.chain_rule_example", kind="identity", title="The chain-rule example",
+       statement=r"$y = f(g(x))$, $f(x)=x^2$, $g(x)=3x^3+2$: $\frac{dy}{dx} = (2u)(9x^2) = 54x^5 + 36x^2$; "
+                 r"$\frac{dy}{dx} = \frac{dy}{du_1}\frac{du_1}{du_2}\cdots\frac{du_n}{dx}$",
+       source=cite(SEED_001, "Chain rule and Backpropagation"))
 def check_chain_rule_example(ctx: Context) -> Outcome:
     import sympy as sp
 
@@ -126,15 +122,12 @@ def _softmax_col(u: np.ndarray) -> np.ndarray:
     return e / e.sum()
 
 
-@claim(
-    id="backprop.worked_example_as_written",
-    statement=(r"For $F = W a(Ky+b)$, $L = -c^\top\log\sigma(u_2)$: $\nabla_W L = (c-\sigma(u_2))u_1^\top$, "
-               r"$\nabla_{u_1}L = W^\top(c - \sigma(z))$, $\nabla_K L = \mathrm{diag}(a'(Ky+b))(c-\sigma(u_2))y^\top$, "
-               r"$\nabla_b L = \mathrm{diag}(a')(c-\sigma(u_2))$, $\nabla_y L = K^\top\mathrm{diag}(a')(c-\sigma(u_2))$"),
-    source=cite(SEED_002, "Example: Backward Propagation"),
-    kind="as-written",
-    title="The worked backpropagation example, as written",
-)
+@claim(id="backprop.worked_example_as_written", kind="as-written",
+       title="The worked backpropagation example, as written",
+       statement=r"For $F = W a(Ky+b)$, $L = -c^\top\log\sigma(u_2)$: $\nabla_W L = (c-\sigma(u_2))u_1^\top$, "
+                 r"$\nabla_{u_1}L = W^\top(c - \sigma(z))$, $\nabla_K L = \mathrm{diag}(a'(Ky+b))(c-\sigma(u_2))y^\top$, "
+                 r"$\nabla_b L = \mathrm{diag}(a')(c-\sigma(u_2))$, $\nabla_y L = K^\top\mathrm{diag}(a')(c-\sigma(u_2))$",
+       source=cite(SEED_002, "Example: Backward Propagation"))
 def check_worked_example_as_written(ctx: Context, *, formulas: str = "as written") -> Outcome:
     """The five gradients of the worked example against SymPy's at a drawn point (30 digits), with the slide's
     formulas (``formulas="as written"``) or the corrected ones (``"corrected"``)."""
@@ -199,15 +192,11 @@ def check_worked_example_as_written(ctx: Context, *, formulas: str = "as written
     return Outcome("refuted", evidence, counterexample=counter, pair=pair, correction=correction)
 
 
-@claim(
-    id="backprop.chain_as_written",
-    statement=(r"$\nabla_{\theta_3}L = \nabla_{\theta_3}u_3\nabla_{u_3}L$; $\nabla_{\theta_2}L = \nabla_{\theta_2}u_2"
-               r"\nabla_{\theta_3}u_3\nabla_{u_3}L$; $\nabla_{\theta_2}L = \nabla_{\theta_1}u_1\nabla_{u_1}u_2"
-               r"\nabla_{u_2}u_3\nabla_{u_3}L$"),
-    source=cite(SEED_002, "Backward Propagation: Chain Rule"),
-    kind="as-written",
-    title="The backward-propagation chain, as written",
-)
+@claim(id="backprop.chain_as_written", kind="as-written", title="The backward-propagation chain, as written",
+       statement=r"$\nabla_{\theta_3}L = \nabla_{\theta_3}u_3\nabla_{u_3}L$; $\nabla_{\theta_2}L = \nabla_{\theta_2}u_2"
+                 r"\nabla_{\theta_3}u_3\nabla_{u_3}L$; $\nabla_{\theta_2}L = \nabla_{\theta_1}u_1\nabla_{u_1}u_2"
+                 r"\nabla_{u_2}u_3\nabla_{u_3}L$",
+       source=cite(SEED_002, "Backward Propagation: Chain Rule"))
 def check_chain_as_written(ctx: Context, *, lines: str = "as written") -> Outcome:
     """The three backward lines of the notes on scalar layers ``u_k = tanh(theta_k u_{k-1})``, ``L = u_3^2/2``,
     each product of local derivatives evaluated at a drawn point (30 digits) against SymPy's gradient;
@@ -283,14 +272,11 @@ def CHAIN_CORRECTED(d: dict[str, Any]) -> list[tuple[str, str, Any]]:  # noqa: N
     ]
 
 
-@claim(
-    id="backprop.u6_as_written",
-    statement=(r"$u_0 = u_1(u_2(u_3(u_4(u_5(u_6(W_0))))))$ with $u_1(z) = -y^\top z$, $u_2 = \log$, $u_3 = \mathrm{softmax}$, "
-               r"$u_4(z) = W_1 z$, $u_5 = a$, $u_6(z) = z^\top x$"),
-    source=cite(SEED_001, "Chain rule and Backpropagation", "the third slide of that title"),
-    kind="as-written",
-    title="The decomposition of the one-hidden-layer loss, as written",
-)
+@claim(id="backprop.u6_as_written", kind="as-written",
+       title="The decomposition of the one-hidden-layer loss, as written",
+       statement=r"$u_0 = u_1(u_2(u_3(u_4(u_5(u_6(W_0))))))$ with $u_1(z) = -y^\top z$, $u_2 = \log$, $u_3 = \mathrm{softmax}$, "
+                 r"$u_4(z) = W_1 z$, $u_5 = a$, $u_6(z) = z^\top x$",
+       source=cite(SEED_001, "Chain rule and Backpropagation", "the third slide of that title"))
 def check_u6_as_written(ctx: Context, *, u6: str = "as written") -> Outcome:
     """The lecture decomposes ``u_0(W_0) = -y^T log softmax(W_1 a(W_0 x))`` into ``u_1 ∘ … ∘ u_6``; compose it with
     ``u_6(z) = z^T x`` (``u6="as written"``) or ``u_6(W_0) = W_0 x`` (``"corrected"``) at a drawn point and compare
@@ -334,13 +320,9 @@ def check_u6_as_written(ctx: Context, *, u6: str = "as written") -> Outcome:
                                             "of W₀x, and the two losses differ at this random point.")
 
 
-@claim(
-    id="backprop.gradient_of_average",
-    statement=r"$\nabla_\theta L(\theta) = \frac1n\sum_{i=1}^n \nabla_\theta l(NN_\theta(x^{(i)}), y^{(i)})$",
-    source=cite(SEED_001, "Going back to Neural Networks"),
-    kind="identity",
-    title="The gradient of the average loss",
-)
+@claim(id="backprop.gradient_of_average", kind="identity", title="The gradient of the average loss",
+       statement=r"$\nabla_\theta L(\theta) = \frac1n\sum_{i=1}^n \nabla_\theta l(NN_\theta(x^{(i)}), y^{(i)})$",
+       source=cite(SEED_001, "Going back to Neural Networks"))
 def check_gradient_of_average(ctx: Context) -> Outcome:
     """``grad (1/n) sum_i l_i = (1/n) sum_i grad l_i``: the kernel's "mean" gradient against its per-row ones."""
     from verify.kernels.losses import softmax_cross_entropy

@@ -233,16 +233,11 @@ def decomposition_figure(outcome: Outcome):
     return fig
 
 
-@claim(
-    id="bias_variance.decomposition",
-    statement=(r"$Err(x) = E[(Y-\hat f(x))^2] = (E[\hat f(x)] - f(x))^2 + E[(\hat f(x) - E[\hat f(x)])^2] + "
-               r"\sigma_e^2$"),
-    source=cite(SEED_000, "BIAS-VARIANCE TRADE-OFF: MATHEMATICALLY"),
-    kind="identity",
-    title="Bias-variance decomposition by Monte Carlo",
-    figure=decomposition_figure,
-    false_fail_rate=FALSE_FAIL_RATE,
-)
+@claim(id="bias_variance.decomposition", kind="identity", title="Bias-variance decomposition by Monte Carlo",
+       statement=r"$Err(x) = E[(Y-\hat f(x))^2] = (E[\hat f(x)] - f(x))^2 + E[(\hat f(x) - E[\hat f(x)])^2] + "
+                 r"\sigma_e^2$",
+       source=cite(SEED_000, "BIAS-VARIANCE TRADE-OFF: MATHEMATICALLY"),
+       figure=decomposition_figure, false_fail_rate=FALSE_FAIL_RATE)
 def check_decomposition(ctx: Context, *, decomposition: Decomposition | None = None) -> Outcome:
     """``Err(x) = Bias^2 + Var + sigma^2`` within its interval at every setting of both sweeps."""
     if decomposition is None:
@@ -254,15 +249,12 @@ def check_decomposition(ctx: Context, *, decomposition: Decomposition | None = N
     return _identity_outcome(rows, ErrorBudget(budget.alpha, budget.checks), label)
 
 
-@claim(
-    id="bias_variance.first_slide_as_written",
-    statement=(r"$\text{Error}(x) = (E[\hat f(x)] - f(x))^2 + E[\hat f(x) - E[\hat f(x)]]^2 + \sigma_e^2$ "
-               r"(read literally: $E[\cdot]^2 = (E[\cdot])^2$)"),
-    source=cite(SEED_000, "BIAS-VARIANCE TRADE-OFF"),
-    kind="as-written",
-    title="The first bias-variance slide, read literally",
-    false_fail_rate=FALSE_FAIL_RATE,
-)
+@claim(id="bias_variance.first_slide_as_written", kind="as-written",
+       title="The first bias-variance slide, read literally",
+       statement=r"$\text{Error}(x) = (E[\hat f(x)] - f(x))^2 + E[\hat f(x) - E[\hat f(x)]]^2 + \sigma_e^2$ "
+                 r"(read literally: $E[\cdot]^2 = (E[\cdot])^2$)",
+       source=cite(SEED_000, "BIAS-VARIANCE TRADE-OFF"),
+       false_fail_rate=FALSE_FAIL_RATE)
 def check_first_slide_as_written(ctx: Context) -> Outcome:
     """The first slide's middle term read literally, $(E[\\hat f - E\\hat f])^2$, in the same calibrated
     Monte Carlo as the decomposition; the correction (the second slide's variance) is checked by it too."""
@@ -379,29 +371,19 @@ def _tradeoff(ctx: Context, kind: str, falling: str, rising: str) -> Outcome:
     return Outcome("holds", evidence, data=data, pair=pair)
 
 
-@claim(
-    id="bias_variance.complexity_tradeoff",
-    statement=r"Growing model complexity lowers Bias$^2$ and raises the Variance (polynomial degree 1 $\to$ 9)",
-    source=cite(SEED_000, "WHY IS BIAS VARIANCE TRADEOFF?"),
-    kind="empirical",
-    title="The complexity trade-off",
-    figure=complexity_figure,
-    false_fail_rate=FALSE_FAIL_RATE,
-)
+@claim(id="bias_variance.complexity_tradeoff", kind="empirical", title="The complexity trade-off",
+       statement=r"Growing model complexity lowers Bias$^2$ and raises the Variance (polynomial degree 1 $\to$ 9)",
+       source=cite(SEED_000, "WHY IS BIAS VARIANCE TRADEOFF?"),
+       figure=complexity_figure, false_fail_rate=FALSE_FAIL_RATE)
 def check_complexity_tradeoff(ctx: Context) -> Outcome:
     return _tradeoff(ctx, "degree", "bias2", "var")
 
 
-@claim(
-    id="bias_variance.ridge_tradeoff",
-    statement=r"$\lambda$ controls the trade-off: growing $\lambda$ raises Bias$^2$ and lowers the Variance",
-    source=cite(SEED_000, "TRAINING AS OPTIMIZATION", "the regularised objective; 'λ ... trade-off between bias and "
-                "variance'"),
-    kind="empirical",
-    title="The regularisation trade-off",
-    figure=ridge_figure,
-    false_fail_rate=FALSE_FAIL_RATE,
-)
+@claim(id="bias_variance.ridge_tradeoff", kind="empirical", title="The regularisation trade-off",
+       statement=r"$\lambda$ controls the trade-off: growing $\lambda$ raises Bias$^2$ and lowers the Variance",
+       source=cite(SEED_000, "TRAINING AS OPTIMIZATION", "the regularised objective; 'λ ... trade-off between bias and "
+                   "variance'"),
+       figure=ridge_figure, false_fail_rate=FALSE_FAIL_RATE)
 def check_ridge_tradeoff(ctx: Context) -> Outcome:
     return _tradeoff(ctx, "lambda", "var", "bias2")
 
@@ -450,17 +432,13 @@ def mlxtend_figure(outcome: Outcome):
     return fig
 
 
-@claim(
-    id="bias_variance.mlxtend_noise_in_bias",
-    statement=(r"mlxtend's bootstrap estimator counts the noise inside its bias: "
-               r"$E[\text{bias}_{\text{mlx}}] = E[(\bar f_{\text{boot}} - f)^2] + \sigma^2$, so it differs from Bias$^2$"),
-    source=("mlxtend.evaluate.bias_variance_decomp (Raschka), compared with " +
-            cite(SEED_000, "BIAS-VARIANCE TRADE-OFF: MATHEMATICALLY")),
-    kind="empirical",
-    title="mlxtend's squared-loss estimator against the fresh-training-set truth",
-    figure=mlxtend_figure,
-    false_fail_rate=FALSE_FAIL_RATE,
-)
+@claim(id="bias_variance.mlxtend_noise_in_bias", kind="empirical",
+       title="mlxtend's squared-loss estimator against the fresh-training-set truth",
+       statement=r"mlxtend's bootstrap estimator counts the noise inside its bias: "
+                 r"$E[\text{bias}_{\text{mlx}}] = E[(\bar f_{\text{boot}} - f)^2] + \sigma^2$, so it differs from Bias$^2$",
+       source="mlxtend.evaluate.bias_variance_decomp (Raschka), compared with " +
+              cite(SEED_000, "BIAS-VARIANCE TRADE-OFF: MATHEMATICALLY"),
+       figure=mlxtend_figure, false_fail_rate=FALSE_FAIL_RATE)
 def check_mlxtend_comparison(ctx: Context) -> Outcome:
     """mlxtend's bias holds the noise: ``E[bias_mlx] - E[(main - f)^2] = sigma^2`` (calibrated), and
     the numbers of both estimators side by side (degrees 1, 3, 5). The estimator is mlxtend's, re-implemented

@@ -165,16 +165,12 @@ def zero_one_figure(outcome: Outcome):
     return fig
 
 
-@claim(
-    id="bias_variance.zero_one_domingos",
-    statement=(r"For 0-1 loss: $E_{D,t}[L(t,y)] = c_1 N(x) + B(x) + c_2 V(x)$, with $c_2 = 1$ where $y_m = y_*$ "
-               r"and $c_2 = -P_D(y = y_* \mid y \ne y_m)$ where $y_m \ne y_*$ ($-1$ for two classes): "
-               r"variance adds to the loss on unbiased points and subtracts on biased ones"),
-    source=_SOURCE,
-    kind="identity",
-    title="Bias and variance for 0-1 loss (Domingos)",
-    figure=zero_one_figure,
-)
+@claim(id="bias_variance.zero_one_domingos", kind="identity", title="Bias and variance for 0-1 loss (Domingos)",
+       statement=r"For 0-1 loss: $E_{D,t}[L(t,y)] = c_1 N(x) + B(x) + c_2 V(x)$, with $c_2 = 1$ where $y_m = y_*$ "
+                 r"and $c_2 = -P_D(y = y_* \mid y \ne y_m)$ where $y_m \ne y_*$ ($-1$ for two classes): "
+                 r"variance adds to the loss on unbiased points and subtracts on biased ones",
+       source=_SOURCE,
+       figure=zero_one_figure)
 def check_zero_one_decomposition(ctx: Context, *, terms: Any = None) -> Outcome:
     """Domingos's decomposition, exactly (rationals), for k-NN classifiers over fresh training sets, with two
     and three classes; the unsigned sum N + B + V must miss the loss somewhere (else the check lacks power).
@@ -273,16 +269,13 @@ def _mlxtend() -> tuple[Any, str | None]:
         return bias_variance_decomp, version
 
 
-@claim(
-    id="bias_variance.mlxtend_zero_one",
-    statement=(r"mlxtend's bias_variance_decomp with 0-1 loss returns Domingos's terms with the observed test "
-               r"labels as targets: its average loss is $\bar B + \overline{c_2 V}$ ($c_2 = -1$ on biased points), "
-               r"not avg_bias + avg_var"),
-    source="mlxtend.evaluate.bias_variance_decomp (Raschka), loss='0-1_loss', against " + _SOURCE,
-    kind="empirical",
-    title="mlxtend's 0-1 decomposition measured against Domingos's",
-    figure=mlxtend_zero_one_figure,
-)
+@claim(id="bias_variance.mlxtend_zero_one", kind="empirical",
+       title="mlxtend's 0-1 decomposition measured against Domingos's",
+       statement=r"mlxtend's bias_variance_decomp with 0-1 loss returns Domingos's terms with the observed test "
+                 r"labels as targets: its average loss is $\bar B + \overline{c_2 V}$ ($c_2 = -1$ on biased points), "
+                 r"not avg_bias + avg_var",
+       source="mlxtend.evaluate.bias_variance_decomp (Raschka), loss='0-1_loss', against " + _SOURCE,
+       figure=mlxtend_zero_one_figure)
 def check_mlxtend_zero_one(ctx: Context, *, decomp: Any = None) -> Outcome:
     """mlxtend's three numbers recomputed from the predictions it made (a recording estimator), with
     Domingos's terms: ``avg_expected_loss == mean(B + c2 V)``, ``avg_bias == mean(B)``, ``avg_var ==

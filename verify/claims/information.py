@@ -188,16 +188,12 @@ def check_gibbs_violation(p: np.ndarray, q: np.ndarray, *, entropy: Info, cross_
     return bad
 
 
-@claim(
-    id="information.gibbs",
-    statement=(r"$H(p) \le H(p,q)$; $D_{KL}(p\|q) \ge 0$ with equality iff $p=q$; "
-               r"$D_{KL}(p\|q) = H(p,q) - H(p)$; $-\frac{1}{N}\log\mathcal{L}(\theta) = H(p, q_\theta)$"),
-    source=cite(SEED_002, "Cross Entropy Minimization", 'with "Cross Entropy + KL Divergence" and '
-                '"Cross Entropy + Maximum Likelihood"'),
-    kind="inequality",
-    title="Gibbs' inequality and the cross-entropy identities",
-    figure=gibbs_figure,
-)
+@claim(id="information.gibbs", kind="inequality", title="Gibbs' inequality and the cross-entropy identities",
+       statement=r"$H(p) \le H(p,q)$; $D_{KL}(p\|q) \ge 0$ with equality iff $p=q$; "
+                 r"$D_{KL}(p\|q) = H(p,q) - H(p)$; $-\frac{1}{N}\log\mathcal{L}(\theta) = H(p, q_\theta)$",
+       source=cite(SEED_002, "Cross Entropy Minimization", 'with "Cross Entropy + KL Divergence" and '
+                   '"Cross Entropy + Maximum Likelihood"'),
+       figure=gibbs_figure)
 def check_gibbs(
     ctx: Context,
     *,
@@ -314,14 +310,10 @@ identity(
 )
 
 
-@claim(
-    id="information.proof_chain",
-    statement=(r"$-\sum_x p\log\frac{q}{p} \ge -\sum_x p\left(\frac{q}{p}-1\right) = -\sum_x q + \sum_x p = 0$"
-               r" for $p, q > 0$"),
-    source=cite(SEED_002, "Cross Entropy Minimization"),
-    kind="inequality",
-    title="The inequality chain of the Gibbs proof sketch",
-)
+@claim(id="information.proof_chain", kind="inequality", title="The inequality chain of the Gibbs proof sketch",
+       statement=r"$-\sum_x p\log\frac{q}{p} \ge -\sum_x p\left(\frac{q}{p}-1\right) = -\sum_x q + \sum_x p = 0$"
+                 r" for $p, q > 0$",
+       source=cite(SEED_002, "Cross Entropy Minimization"))
 def check_proof_chain(ctx: Context) -> Outcome:
     """``-sum p log(q/p) >= -sum p (q/p - 1) = -sum q + sum p = 0`` for positive p, q (50-digit check)."""
     import mpmath
@@ -353,14 +345,11 @@ def check_proof_chain(ctx: Context) -> Outcome:
                              note="50-digit arithmetic"))
 
 
-@claim(
-    id="information.likelihood_is_cross_entropy",
-    statement=(r"$\mathcal{L}(\theta) = \prod_x q_\theta(x)^{N p(x)} \Rightarrow "
-               r"-\frac{1}{N}\log\mathcal{L}(\theta) = -\sum_x p(x)\log q_\theta(x) = H(p, q)$"),
-    source=cite(SEED_002, "Cross Entropy + Maximum Likelihood"),
-    kind="identity",
-    title="Cross-entropy is the average negative log-likelihood",
-)
+@claim(id="information.likelihood_is_cross_entropy", kind="identity",
+       title="Cross-entropy is the average negative log-likelihood",
+       statement=r"$\mathcal{L}(\theta) = \prod_x q_\theta(x)^{N p(x)} \Rightarrow "
+                 r"-\frac{1}{N}\log\mathcal{L}(\theta) = -\sum_x p(x)\log q_\theta(x) = H(p, q)$",
+       source=cite(SEED_002, "Cross Entropy + Maximum Likelihood"))
 def check_likelihood_cross_entropy(ctx: Context, *, cross_entropy: Info = cross_entropy_reference) -> Outcome:
     """``-(1/N) log prod_x q(x)^{N p(x)} = H(p, q)`` for the empirical ``p`` of N drawn labels."""
     rng = rng_for(ctx, "information.likelihood")

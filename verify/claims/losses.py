@@ -49,14 +49,10 @@ def _logits():
         lambda s: st.tuples(arrays(np.float64, s, elements=value), st.floats(-1e3, 1e3)))
 
 
-@claim(
-    id="softmax.distribution_shift_invariant",
-    statement=(r"$\mathrm{softmax}(z)_k = e^{z_k}/\sum_j e^{z_j}$ is positive, sums to 1, and "
-               r"$\mathrm{softmax}(z + c\mathbf 1) = \mathrm{softmax}(z)$"),
-    source=cite(SEED_000, "LINEAR MODELS", "log-linear multi-class; " + cite(SEED_002, "Loss Functions", "softmax")),
-    kind="identity",
-    title="Softmax is a shift-invariant distribution",
-)
+@claim(id="softmax.distribution_shift_invariant", kind="identity", title="Softmax is a shift-invariant distribution",
+       statement=r"$\mathrm{softmax}(z)_k = e^{z_k}/\sum_j e^{z_j}$ is positive, sums to 1, and "
+                 r"$\mathrm{softmax}(z + c\mathbf 1) = \mathrm{softmax}(z)$",
+       source=cite(SEED_000, "LINEAR MODELS", "log-linear multi-class; " + cite(SEED_002, "Loss Functions", "softmax")))
 def check_softmax_distribution(ctx: Context) -> Outcome:
     """Kernel softmax rows are distributions and shift invariant; SymPy proves the shift invariance."""
     import sympy as sp
@@ -121,17 +117,12 @@ def sigmoid_figure(outcome: Outcome):
     return fig
 
 
-@claim(
-    id="sigmoid.range",
-    statement=(r"$\sigma(x) = 1/(1+e^{-x})$ maps to $[0, 1]$: exactly into $(0,1)$; in float64 it reaches 0 and 1 "
-               r"(saturation)"),
-    source=cite(SEED_000, "LOSS FUNCTIONS", 'logistic loss, and "LINEAR MODELS"; ' +
-                cite(SEED_002, "A Biological Perspective on Layers")),
-    kind="identity",
-    topic="softmax",
-    title="The range of the sigmoid, exact and in float64",
-    figure=sigmoid_figure,
-)
+@claim(id="sigmoid.range", kind="identity", title="The range of the sigmoid, exact and in float64",
+       statement=r"$\sigma(x) = 1/(1+e^{-x})$ maps to $[0, 1]$: exactly into $(0,1)$; in float64 it reaches 0 and 1 "
+                 r"(saturation)",
+       source=cite(SEED_000, "LOSS FUNCTIONS", 'logistic loss, and "LINEAR MODELS"; ' +
+                   cite(SEED_002, "A Biological Perspective on Layers")),
+       topic="softmax", figure=sigmoid_figure)
 def check_sigmoid_range(ctx: Context) -> Outcome:
     """Exact: ``0 < sigma(x) < 1``. Float64 (kernel): values in [0, 1], saturating at thresholds found here."""
     import mpmath
@@ -172,15 +163,12 @@ def check_sigmoid_range(ctx: Context) -> Outcome:
     return Outcome("refuted", evidence, counterexample={"values outside [0, 1]": True}, data=data, pair=pair)
 
 
-@claim(
-    id="loss.logistic_as_written_float64",
-    statement=(r"$L_{\text{logistic}}(\hat y, y) = -y\log\hat y - (1-y)\log(1-\hat y)$ with $\hat y = \sigma(\tilde y)$, "
-               r"evaluated in float64 as written, is accurate for every logit $\tilde y$"),
-    source=cite(SEED_000, "LOSS FUNCTIONS", "LOGISTIC LOSS (BINARY CROSS ENTROPY)"),
-    kind="as-written",
-    topic="losses",
-    title="The logistic loss through the sigmoid, in float64",
-)
+@claim(id="loss.logistic_as_written_float64", kind="as-written",
+       title="The logistic loss through the sigmoid, in float64",
+       statement=r"$L_{\text{logistic}}(\hat y, y) = -y\log\hat y - (1-y)\log(1-\hat y)$ with $\hat y = \sigma(\tilde y)$, "
+                 r"evaluated in float64 as written, is accurate for every logit $\tilde y$",
+       source=cite(SEED_000, "LOSS FUNCTIONS", "LOGISTIC LOSS (BINARY CROSS ENTROPY)"),
+       topic="losses")
 def check_logistic_as_written_float64(ctx: Context, *, form: str = "through the sigmoid") -> Outcome:
     """Evaluate the logistic loss in float64 against the exact value (mpmath, 50 digits) at logits from -60 to 60:
     ``form="through the sigmoid"``: ``-y log y_hat - (1-y) log(1 - y_hat)`` with ``y_hat = sigma(y_tilde)``, as
@@ -230,16 +218,12 @@ def check_logistic_as_written_float64(ctx: Context, *, form: str = "through the 
                                              f"{worst['float64']:g} while the loss is {worst['exact']:.6g}."))
 
 
-@claim(
-    id="loss.hinge_bounds_zero_one",
-    statement=(r"$\max(0, 1 - y\tilde y) \ge \mathbf 1[y\tilde y < 0]$ (zero iff $y\tilde y \ge 1$, convex); "
-               r"$\max(0, 1-(\hat y_{[t]} - \hat y_{[j]})) \ge \mathbf 1[\arg\max_i \hat y_{[i]} \ne t]$ for "
-               r"$j = \arg\max_{i\ne t}\hat y_{[i]}$"),
-    source=cite(SEED_000, "LOSS FUNCTIONS", "HINGE (binary) and HINGE (multi-class) LOSS"),
-    kind="inequality",
-    topic="losses",
-    title="Hinge losses bound the 0-1 loss",
-)
+@claim(id="loss.hinge_bounds_zero_one", kind="inequality", title="Hinge losses bound the 0-1 loss",
+       statement=r"$\max(0, 1 - y\tilde y) \ge \mathbf 1[y\tilde y < 0]$ (zero iff $y\tilde y \ge 1$, convex); "
+                 r"$\max(0, 1-(\hat y_{[t]} - \hat y_{[j]})) \ge \mathbf 1[\arg\max_i \hat y_{[i]} \ne t]$ for "
+                 r"$j = \arg\max_{i\ne t}\hat y_{[i]}$",
+       source=cite(SEED_000, "LOSS FUNCTIONS", "HINGE (binary) and HINGE (multi-class) LOSS"),
+       topic="losses")
 def check_hinge_bounds(ctx: Context) -> Outcome:
     """Binary and multi-class hinge (kernels): upper bounds of the 0-1 loss, zero iff margin >= 1, convex."""
     from hypothesis import strategies as st
@@ -300,15 +284,12 @@ def _ce_ref(z: np.ndarray, c: np.ndarray) -> float:
     return float(-(c @ (z - m - math.log(np.sum(np.exp(z - m))))))
 
 
-@claim(
-    id="loss.convex_in_first_argument",
-    statement=(r"$L_{LS}(F, c) = \frac12\|F - c\|_2^2$ and $L_{CE}(F, c) = -c^\top\log\sigma(F)$ are convex in $F$ "
-               r"and map to $\mathbb{R}_+$ ($c \in \Delta^m$)"),
-    source=cite(SEED_002, "Loss Functions"),
-    kind="inequality",
-    topic="losses",
-    title="Least squares and cross-entropy are convex in the prediction",
-)
+@claim(id="loss.convex_in_first_argument", kind="inequality",
+       title="Least squares and cross-entropy are convex in the prediction",
+       statement=r"$L_{LS}(F, c) = \frac12\|F - c\|_2^2$ and $L_{CE}(F, c) = -c^\top\log\sigma(F)$ are convex in $F$ "
+                 r"and map to $\mathbb{R}_+$ ($c \in \Delta^m$)",
+       source=cite(SEED_002, "Loss Functions"),
+       topic="losses")
 def check_ce_convexity(ctx: Context) -> Outcome:
     """L_LS and L_CE are convex in the first argument and >= 0 (SymPy Hessians, and midpoint checks of the
     kernel on drawn logits); with a target outside the simplex L_CE stops being convex (found, not assumed)."""
@@ -372,14 +353,10 @@ def check_ce_convexity(ctx: Context) -> Outcome:
     return Outcome("holds", evidence, pair=pair)
 
 
-@claim(
-    id="loss.simplex_as_written",
-    statement=r"$\Delta^m = \{x \in \mathbb{R}^n \mid \mathbf 1^\top x = 0,\ x_i \ge 0\}$ is the unit simplex",
-    source=cite(SEED_002, "Loss Functions"),
-    kind="as-written",
-    topic="losses",
-    title="The definition of the unit simplex, as written",
-)
+@claim(id="loss.simplex_as_written", kind="as-written", title="The definition of the unit simplex, as written",
+       statement=r"$\Delta^m = \{x \in \mathbb{R}^n \mid \mathbf 1^\top x = 0,\ x_i \ge 0\}$ is the unit simplex",
+       source=cite(SEED_002, "Loss Functions"),
+       topic="losses")
 def check_simplex_as_written(ctx: Context, *, total: int = 0) -> Outcome:
     r"""The notes define $\Delta^m = \{x : 1^\top x = 0, x_i \ge 0\}$ (``total=0``); test the slides' own members
     against the set $\{x : 1^\top x = \text{total}, x_i \ge 0\}$."""
@@ -431,14 +408,10 @@ derivative(
 )
 
 
-@claim(
-    id="loss.nll_one_hot",
-    statement=r"$-\sum_i y_{[i]}\log\hat y_{[i]} = -\log\hat y_{[t]}$ for a one-hot $\mathbf y$ of class $t$",
-    source=cite(SEED_000, "LOSS FUNCTIONS", "NEGATIVE LOG LIKELIHOOD (CATEGORICAL CROSS-ENTROPY LOSS)"),
-    kind="identity",
-    topic="losses",
-    title="Negative log-likelihood with hard labels",
-)
+@claim(id="loss.nll_one_hot", kind="identity", title="Negative log-likelihood with hard labels",
+       statement=r"$-\sum_i y_{[i]}\log\hat y_{[i]} = -\log\hat y_{[t]}$ for a one-hot $\mathbf y$ of class $t$",
+       source=cite(SEED_000, "LOSS FUNCTIONS", "NEGATIVE LOG LIKELIHOOD (CATEGORICAL CROSS-ENTROPY LOSS)"),
+       topic="losses")
 def check_nll_one_hot(ctx: Context) -> Outcome:
     """``-sum_i y_i log y_hat_i`` with one-hot ``y`` equals ``-log y_hat_t`` (kernel, labels vs one-hot rows)."""
     from verify.kernels.losses import categorical_cross_entropy
@@ -461,13 +434,9 @@ def check_nll_one_hot(ctx: Context) -> Outcome:
     return Outcome("refuted", evidence, counterexample={"largest difference": err}, pair=pair)
 
 
-@claim(
-    id="linear.decision_rule_as_written",
-    statement=r"The prediction is Fairfax if $\hat y \ge 0$ and Dupont Circle if $\hat y \le 0$ (one class per point)",
-    source=cite(SEED_000, "LINEAR MODELS"),
-    kind="as-written",
-    title="The binary decision rule, as written",
-)
+@claim(id="linear.decision_rule_as_written", kind="as-written", title="The binary decision rule, as written",
+       statement=r"The prediction is Fairfax if $\hat y \ge 0$ and Dupont Circle if $\hat y \le 0$ (one class per point)",
+       source=cite(SEED_000, "LINEAR MODELS"))
 def check_decision_rule_as_written(ctx: Context, *, dupont_if_zero: bool = True) -> Outcome:
     """The notes: "Fairfax if y_hat >= 0 and Dupont Circle if y_hat <= 0" (``dupont_if_zero=True``; ``False``
     reads the second condition as y_hat < 0): does the rule assign exactly one class to every point? Exact
@@ -498,13 +467,9 @@ def check_decision_rule_as_written(ctx: Context, *, dupont_if_zero: bool = True)
     return Outcome("refuted", evidence, counterexample=counter, pair=pair, correction=correction)
 
 
-@claim(
-    id="linear.logistic_rule_is_sign_rule",
-    statement=r"prediction $= 1$ iff $\hat y = \sigma(\tilde y) \ge 0.5$ iff $\tilde y \ge 0$ (the sign rule)",
-    source=cite(SEED_000, "LOSS FUNCTIONS", "LOGISTIC LOSS prediction rule"),
-    kind="identity",
-    title="The logistic prediction rule is the sign rule",
-)
+@claim(id="linear.logistic_rule_is_sign_rule", kind="identity", title="The logistic prediction rule is the sign rule",
+       statement=r"prediction $= 1$ iff $\hat y = \sigma(\tilde y) \ge 0.5$ iff $\tilde y \ge 0$ (the sign rule)",
+       source=cite(SEED_000, "LOSS FUNCTIONS", "LOGISTIC LOSS prediction rule"))
 def check_logistic_rule(ctx: Context) -> Outcome:
     """``sigma(y_tilde) >= 1/2  <=>  y_tilde >= 0`` exactly; float64 (kernel) disagrees only for |y_tilde| < ~1e-16."""
     import mpmath

@@ -95,15 +95,11 @@ def stability_map_figure(outcome: Outcome):
     return fig
 
 
-@claim(
-    id="momentum.heavy_ball_stability",
-    statement=(r"Heavy ball $g_t = \beta g_{t-1} + \nabla f(x_t)$, $x_{t+1} = x_t - \eta g_t$ on an $L$-smooth "
-               r"quadratic converges iff $0 < \eta < 2(1+\beta)/L$ ($0 \le \beta < 1$)"),
-    source=cite(SEED_001, "Adding Momentum", "Polyak (1964); Goh, 'Why Momentum Really Works', Distill (2017)"),
-    kind="empirical",
-    title="Heavy-ball momentum: the stable step range",
-    figure=stability_map_figure,
-)
+@claim(id="momentum.heavy_ball_stability", kind="empirical", title="Heavy-ball momentum: the stable step range",
+       statement=r"Heavy ball $g_t = \beta g_{t-1} + \nabla f(x_t)$, $x_{t+1} = x_t - \eta g_t$ on an $L$-smooth "
+                 r"quadratic converges iff $0 < \eta < 2(1+\beta)/L$ ($0 \le \beta < 1$)",
+       source=cite(SEED_001, "Adding Momentum", "Polyak (1964); Goh, 'Why Momentum Really Works', Distill (2017)"),
+       figure=stability_map_figure)
 def check_heavy_ball_stability(ctx: Context, *, step: MomentumStep = heavy_ball_step) -> Outcome:
     """Heavy ball on ``f = L x^2 / 2`` (the top eigen-direction of any quadratic) and on random SPD
     quadratics: converges at ``0.98 eta*``, cycles at ``eta* = 2(1+beta)/L``, diverges at ``1.02 eta*``."""
@@ -170,13 +166,9 @@ def _largest_stable_eta(beta: float, lam: float = 1.0) -> float:
     return lo
 
 
-@claim(
-    id="momentum.widens_step_range",
-    statement=r"Momentum allows a larger range of step sizes: $\sup\{\eta : \text{stable}\} = 2(1+\beta)/L > 2/L$ for $\beta > 0$",
-    source=cite(SEED_001, "Adding Momentum", "the quoted box: 'It allows a larger range of step-sizes to be used'"),
-    kind="inequality",
-    title="Momentum widens the stable step range",
-)
+@claim(id="momentum.widens_step_range", kind="inequality", title="Momentum widens the stable step range",
+       statement=r"Momentum allows a larger range of step sizes: $\sup\{\eta : \text{stable}\} = 2(1+\beta)/L > 2/L$ for $\beta > 0$",
+       source=cite(SEED_001, "Adding Momentum", "the quoted box: 'It allows a larger range of step-sizes to be used'"))
 def check_momentum_widens_range(ctx: Context) -> Outcome:
     """Measured largest stable step (bisection on the iteration's spectral radius) against ``2/L``."""
     rows = []
@@ -213,15 +205,11 @@ def too_much_figure(outcome: Outcome):
     return fig
 
 
-@claim(
-    id="momentum.some_helps_too_much_hurts",
-    statement=(r"Adding some momentum speeds up convergence; adding too much hurts it "
-               r"(worst-case rate on an ill-conditioned quadratic, fixed $\eta$)"),
-    source=cite(SEED_001, "Adding Momentum"),
-    kind="empirical",
-    title="Some momentum helps, too much hurts",
-    figure=too_much_figure,
-)
+@claim(id="momentum.some_helps_too_much_hurts", kind="empirical", title="Some momentum helps, too much hurts",
+       statement=r"Adding some momentum speeds up convergence; adding too much hurts it "
+                 r"(worst-case rate on an ill-conditioned quadratic, fixed $\eta$)",
+       source=cite(SEED_001, "Adding Momentum"),
+       figure=too_much_figure)
 def check_too_much_momentum(ctx: Context) -> Outcome:
     """On a quadratic with curvatures in [1, 100] and ``eta = 1/L``: the worst-case rate over ``beta``."""
     lams = np.geomspace(1.0, 100.0, 60)
@@ -249,14 +237,10 @@ def check_too_much_momentum(ctx: Context) -> Outcome:
 
 
 
-@claim(
-    id="momentum.sgm_is_heavy_ball",
-    statement=(r"SGM $m_i = \beta m_{i-1} + (1-\beta) g_i$, $\theta_{i+1} = \theta_i - \alpha m_i$ is heavy ball with "
-               r"$\eta = \alpha(1-\beta)$; stable on quadratics iff $0 < \alpha(1-\beta) L < 2(1+\beta)$"),
-    source=cite(SEED_002, "Popular Stochastic Gradient Variants", "SG + Momentum (SGM)"),
-    kind="identity",
-    title="SGM's moving average is heavy ball in disguise",
-)
+@claim(id="momentum.sgm_is_heavy_ball", kind="identity", title="SGM's moving average is heavy ball in disguise",
+       statement=r"SGM $m_i = \beta m_{i-1} + (1-\beta) g_i$, $\theta_{i+1} = \theta_i - \alpha m_i$ is heavy ball with "
+                 r"$\eta = \alpha(1-\beta)$; stable on quadratics iff $0 < \alpha(1-\beta) L < 2(1+\beta)$",
+       source=cite(SEED_002, "Popular Stochastic Gradient Variants", "SG + Momentum (SGM)"))
 def check_sgm_is_heavy_ball(ctx: Context, *, step: MomentumStep = ema_momentum_step) -> Outcome:
     """SGM with step ``alpha`` and EMA momentum equals heavy ball with ``eta = alpha (1 - beta)``, exactly
     (rationals), on random gradient sequences; so it is stable iff ``0 < alpha (1-beta) L < 2 (1+beta)``."""

@@ -103,17 +103,12 @@ def robbins_monro_figure(outcome: Outcome):
     return fig
 
 
-@claim(
-    id="sgd.robbins_monro",
-    statement=(r"With $\sum_i\alpha_i = \infty$, $\sum_i\alpha_i^2 < \infty$ ($\alpha_i = c/i^p$: $\frac12 < p \le 1$) "
-               r"SGD on a noisy strongly convex problem converges; with $\sum_i\alpha_i<\infty$ it stalls; a constant "
-               r"step leaves a noise floor $\alpha\sigma^2/(\mu(2-\alpha\mu)) \propto \alpha$"),
-    source=cite(SEED_002, "Stochastic Gradient Convergence", "Robbins & Monro (1951)"),
-    kind="empirical",
-    title="Robbins-Monro step sizes",
-    figure=robbins_monro_figure,
-    false_fail_rate=FALSE_FAIL_RATE,
-)
+@claim(id="sgd.robbins_monro", kind="empirical", title="Robbins-Monro step sizes",
+       statement=r"With $\sum_i\alpha_i = \infty$, $\sum_i\alpha_i^2 < \infty$ ($\alpha_i = c/i^p$: $\frac12 < p \le 1$) "
+                 r"SGD on a noisy strongly convex problem converges; with $\sum_i\alpha_i<\infty$ it stalls; a constant "
+                 r"step leaves a noise floor $\alpha\sigma^2/(\mu(2-\alpha\mu)) \propto \alpha$",
+       source=cite(SEED_002, "Stochastic Gradient Convergence", "Robbins & Monro (1951)"),
+       figure=robbins_monro_figure, false_fail_rate=FALSE_FAIL_RATE)
 def check_robbins_monro(ctx: Context) -> Outcome:
     mu, sigma, theta0, c = 1.0, 1.0, 5.0, 0.5
     T = 20_000
@@ -209,17 +204,12 @@ def minibatch_figure(outcome: Outcome):
     return fig
 
 
-@claim(
-    id="sgd.minibatch_gradient",
-    statement=(r"$\hat g = \sum_{i=1}^m \frac1m\nabla L_i$ is unbiased, $E[\hat g] = \nabla L$, with "
-               r"$E\|\hat g - \nabla L\|^2 = \mathrm{tr}\,\Sigma / m$ (larger $m$: better estimates)"),
-    source=cite(SEED_000, "STOCHASTIC GRADIENT DESCENT", "Algorithm 2.2 and 'High values of m provide better "
-                "estimates'; " + cite(SEED_002, "Stochastic Gradient Convergence", "Assumption 3")),
-    kind="empirical",
-    title="Minibatch gradients: unbiased, variance 1/m",
-    figure=minibatch_figure,
-    false_fail_rate=FALSE_FAIL_RATE,
-)
+@claim(id="sgd.minibatch_gradient", kind="empirical", title="Minibatch gradients: unbiased, variance 1/m",
+       statement=r"$\hat g = \sum_{i=1}^m \frac1m\nabla L_i$ is unbiased, $E[\hat g] = \nabla L$, with "
+                 r"$E\|\hat g - \nabla L\|^2 = \mathrm{tr}\,\Sigma / m$ (larger $m$: better estimates)",
+       source=cite(SEED_000, "STOCHASTIC GRADIENT DESCENT", "Algorithm 2.2 and 'High values of m provide better "
+                   "estimates'; " + cite(SEED_002, "Stochastic Gradient Convergence", "Assumption 3")),
+       figure=minibatch_figure, false_fail_rate=FALSE_FAIL_RATE)
 def check_minibatch_gradient(ctx: Context, *, minibatch_mean: Callable[[np.ndarray], np.ndarray] | None = None) -> Outcome:
     """Unbiased, with ``E||g_m - g||^2 = tr(Sigma)/m`` (with replacement) and ``tr(Sigma)/m (n-m)/(n-1)``
     (without); the naive ``tr(Sigma)/m`` must fail for sampling without replacement at ``m = 48`` of 64."""
@@ -280,15 +270,11 @@ def check_minibatch_gradient(ctx: Context, *, minibatch_mean: Callable[[np.ndarr
     return out
 
 
-@claim(
-    id="sgd.more_progress_per_epoch",
-    statement=r"Using each data point once, SGD makes more progress than GD (lower loss after one epoch)",
-    source=cite(SEED_001, "GD vs SGD", "and " + cite(SEED_000, "STOCHASTIC GRADIENT DESCENT", "'Small values of m "
-                "allow more updates and faster convergence'")),
-    kind="empirical",
-    title="SGD vs GD per epoch",
-    false_fail_rate=FALSE_FAIL_RATE,
-)
+@claim(id="sgd.more_progress_per_epoch", kind="empirical", title="SGD vs GD per epoch",
+       statement=r"Using each data point once, SGD makes more progress than GD (lower loss after one epoch)",
+       source=cite(SEED_001, "GD vs SGD", "and " + cite(SEED_000, "STOCHASTIC GRADIENT DESCENT", "'Small values of m "
+                   "allow more updates and faster convergence'")),
+       false_fail_rate=FALSE_FAIL_RATE)
 def check_sgd_progress_per_epoch(ctx: Context) -> Outcome:
     """One epoch each from ``theta = 0`` on a fixed least-squares problem (n = 256, d = 10, noise 0.1):
     GD (one step, ``eta = 1/L``) vs SGD (n steps, ``eta = 1/max ||x_i||^2``). The problem is fixed, not
@@ -333,16 +319,12 @@ def check_sgd_progress_per_epoch(ctx: Context) -> Outcome:
     return Outcome("holds", evidence, pair=pair)
 
 
-@claim(
-    id="sgd.escapes_saddle",
-    statement=(r"GD started on a saddle's stable manifold converges to the saddle; SGD's noise makes it escape "
-               r"(probability 1 up to the calibrated interval)"),
-    source=cite(SEED_001, "Analysing SGD", "Jin et al., 'Stochastic Gradient Descent Escapes Saddle Points "
-                "Efficiently' (2019)"),
-    kind="empirical",
-    title="SGD escapes a saddle that traps GD",
-    false_fail_rate=FALSE_FAIL_RATE,
-)
+@claim(id="sgd.escapes_saddle", kind="empirical", title="SGD escapes a saddle that traps GD",
+       statement=r"GD started on a saddle's stable manifold converges to the saddle; SGD's noise makes it escape "
+                 r"(probability 1 up to the calibrated interval)",
+       source=cite(SEED_001, "Analysing SGD", "Jin et al., 'Stochastic Gradient Descent Escapes Saddle Points "
+                   "Efficiently' (2019)"),
+       false_fail_rate=FALSE_FAIL_RATE)
 def check_saddle_escape(ctx: Context) -> Outcome:
     """``f(x, y) = x^2/2 - y^2/2 + y^4/4``: saddle at 0, minima at ``(0, +-1)``. GD from ``(1, 0)`` (on the
     saddle's stable manifold) converges to the saddle; SGD (gradient noise 0.1) escapes."""
@@ -375,14 +357,10 @@ def check_saddle_escape(ctx: Context) -> Outcome:
     return Outcome("holds", evidence, pair=pair)
 
 
-@claim(
-    id="sgd.expected_decrease",
-    statement=(r"Under Assumptions 1-3: $\mathbb{E}_i[\Phi(\theta_{i+1})] \le \Phi(\theta_i) - \alpha_i\|\nabla\Phi(\theta_i)\|^2"
-               r" + \tfrac12\alpha_i^2 L\,\mathbb{E}_i\|\nabla\Phi_i(\theta_i)\|^2$"),
-    source=cite(SEED_002, "Stochastic Gradient Convergence"),
-    kind="inequality",
-    title="SG convergence: assumptions and the expected decrease",
-)
+@claim(id="sgd.expected_decrease", kind="inequality", title="SG convergence: assumptions and the expected decrease",
+       statement=r"Under Assumptions 1-3: $\mathbb{E}_i[\Phi(\theta_{i+1})] \le \Phi(\theta_i) - \alpha_i\|\nabla\Phi(\theta_i)\|^2"
+                 r" + \tfrac12\alpha_i^2 L\,\mathbb{E}_i\|\nabla\Phi_i(\theta_i)\|^2$",
+       source=cite(SEED_002, "Stochastic Gradient Convergence"))
 def check_expected_decrease(ctx: Context, *, smoothness_factor: float = 1.0) -> Outcome:
     """Assumptions 1-3 and the expected-decrease inequality on a least-squares finite sum, with the
     expectation over ``i`` computed exactly (every example enumerated)."""
@@ -433,14 +411,10 @@ def check_expected_decrease(ctx: Context, *, smoothness_factor: float = 1.0) -> 
     return Outcome("holds", evidence, pair=pair)
 
 
-@claim(
-    id="sgd.no_guaranteed_decrease",
-    statement=(r"GD descends with well-chosen steps ($0<\alpha<2/L$); SG has no guaranteed decrease: "
-               r"$\Phi(\theta - \alpha\nabla\Phi_i(\theta)) > \Phi(\theta)$ happens"),
-    source=cite(SEED_002, "GD vs. SG"),
-    kind="empirical",
-    title="Descent for GD, none guaranteed for SG",
-)
+@claim(id="sgd.no_guaranteed_decrease", kind="empirical", title="Descent for GD, none guaranteed for SG",
+       statement=r"GD descends with well-chosen steps ($0<\alpha<2/L$); SG has no guaranteed decrease: "
+                 r"$\Phi(\theta - \alpha\nabla\Phi_i(\theta)) > \Phi(\theta)$ happens",
+       source=cite(SEED_002, "GD vs. SG"))
 def check_no_guaranteed_decrease(ctx: Context) -> Outcome:
     """GD with ``alpha < 2/L`` always decreases Phi; an SG step can increase it (found, not assumed)."""
     rng = rng_for(ctx, "sgd.no_decrease")
@@ -522,21 +496,15 @@ def _visits(code: str, n_samples: int, nb: int, extra: dict[str, Any] | None = N
 
 
 #: The loop as it should read: the batch size is ceil(n_samples / nb), the inner loop variable is i.
-PYTORCH_LOOP_CORRECTED = """\
-for epoch in range(max_epochs):
-    # shuffle data
-    shuffle_idx = randperm(n_samples)
-    bs = -(-n_samples // nb)  # the batch size, ceil(n_samples / nb)
-    for i in range(nb):
-        # select batch
-        idx = shuffle_idx[i*bs:(i+1)*bs]
-        yb, cb = y_train[idx], c_train[idx]
-        optimizer.zero_grad()
-        cb_hat = net(yb)
-        phi = loss(cb_hat, cb)
-        phi.backward()
-        optimizer.step()
-"""
+PYTORCH_LOOP_CORRECTED = (
+    "for epoch in range(max_epochs):\n"
+    "    shuffle_idx = randperm(n_samples)\n"
+    "    bs = -(-n_samples // nb)  # the batch size, ceil(n_samples / nb)\n"
+    "    for i in range(nb):\n"
+    "        idx = shuffle_idx[i*bs:(i+1)*bs]\n"
+    "        yb, cb = y_train[idx], c_train[idx]\n"
+    "        optimizer.zero_grad(); phi = loss(net(yb), cb); phi.backward(); optimizer.step()\n"
+)
 
 
 def _evident_intent(code: str) -> str:
@@ -545,13 +513,9 @@ def _evident_intent(code: str) -> str:
     return "\n".join([lines[0], "    " + lines[1], "    for i in range(nb):"] + ["        " + ln for ln in lines[3:]])
 
 
-@claim(
-    id="sgd.pytorch_loop_as_written",
-    statement=r"The slide's PyTorch loop visits every training sample exactly once per epoch",
-    source=cite(SEED_002, "Mini-Batch Stochastic Gradient", "PyTorch Code"),
-    kind="as-written",
-    title="The minibatch PyTorch loop, as written",
-)
+@claim(id="sgd.pytorch_loop_as_written", kind="as-written", title="The minibatch PyTorch loop, as written",
+       statement=r"The slide's PyTorch loop visits every training sample exactly once per epoch",
+       source=cite(SEED_002, "Mini-Batch Stochastic Gradient", "PyTorch Code"))
 def check_pytorch_loop_as_written(ctx: Context, *, code: str = PYTORCH_LOOP_AS_WRITTEN) -> Outcome:
     """Run ``code`` (default: the slide's loop) on stubs for one epoch: is every sample visited exactly once?
     Where it does not run as printed, its evidently intended reading is run too, for the mathematical

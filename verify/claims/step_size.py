@@ -129,16 +129,12 @@ def gd_quadratic_figure(outcome: Outcome):
     return fig
 
 
-@claim(
-    id="step_size.gd_quadratic",
-    statement=(r"GD $x_{t+1} = x_t - \eta\nabla f(x_t)$ on an $L$-smooth quadratic converges iff $0<\eta<2/L$ "
-               r"(converges below, cycles at $\eta = 2/L$, diverges above)"),
-    source=cite(SEED_001, "Gradient Descent in 1D", 'with "How about more dimensions?" and '
-                "Nesterov, Introductory Lectures on Convex Optimization (2004), §1.2.3"),
-    kind="empirical",
-    title="GD step-size condition on quadratics",
-    figure=gd_quadratic_figure,
-)
+@claim(id="step_size.gd_quadratic", kind="empirical", title="GD step-size condition on quadratics",
+       statement=r"GD $x_{t+1} = x_t - \eta\nabla f(x_t)$ on an $L$-smooth quadratic converges iff $0<\eta<2/L$ "
+                 r"(converges below, cycles at $\eta = 2/L$, diverges above)",
+       source=cite(SEED_001, "Gradient Descent in 1D", 'with "How about more dimensions?" and '
+                   "Nesterov, Introductory Lectures on Convex Optimization (2004), §1.2.3"),
+       figure=gd_quadratic_figure)
 def check_gd_quadratic(ctx: Context, *, step: Step = gd_step) -> Outcome:
     """Below, at and above ``2/L``: exact 1-D runs and float64 D-D runs, each compared with the theory."""
     steps = 1000
@@ -210,15 +206,11 @@ def exercise_figure(outcome: Outcome):
     return fig
 
 
-@claim(
-    id="step_size.exercise_x2",
-    statement=(r"GD on $f(x)=x^2$ with $\eta \in \{0.01, 0.1, 1, 100, 1000\}$: each run converges, cycles or "
-               r"diverges as $|1 - 2\eta| <, =, > 1$ predicts (very small $\eta$: slow; very large: divergence)"),
-    source=cite(SEED_001, "Exercise (In pairs)"),
-    kind="empirical",
-    title="The learning-rate exercise on f(x) = x²",
-    figure=exercise_figure,
-)
+@claim(id="step_size.exercise_x2", kind="empirical", title="The learning-rate exercise on f(x) = x²",
+       statement=r"GD on $f(x)=x^2$ with $\eta \in \{0.01, 0.1, 1, 100, 1000\}$: each run converges, cycles or "
+                 r"diverges as $|1 - 2\eta| <, =, > 1$ predicts (very small $\eta$: slow; very large: divergence)",
+       source=cite(SEED_001, "Exercise (In pairs)"),
+       figure=exercise_figure)
 def check_exercise_x2(ctx: Context, *, step: Step = gd_step, iterations: int = 20) -> Outcome:
     """The exercise: GD on ``f(x) = x^2`` (``df = 2x``) from ``x0 = 1``, each ``eta``, exact rationals."""
     rows = []
@@ -271,14 +263,10 @@ def _logistic_problem(rng: np.random.Generator, n: int, d: int):
     return f, g, L
 
 
-@claim(
-    id="step_size.descent_lemma",
-    statement=(r"$\Phi(\theta') \le \Phi(\theta) + \nabla\Phi(\theta)^\top(\theta'-\theta) + "
-               r"\tfrac{L}{2}\|\theta'-\theta\|_2^2$ when $\nabla\Phi$ is $L$-Lipschitz"),
-    source=cite(SEED_002, "Stochastic Gradient Convergence", "the first line of the bound, 'by Lipschitz continuity'"),
-    kind="inequality",
-    title="The descent lemma",
-)
+@claim(id="step_size.descent_lemma", kind="inequality", title="The descent lemma",
+       statement=r"$\Phi(\theta') \le \Phi(\theta) + \nabla\Phi(\theta)^\top(\theta'-\theta) + "
+                 r"\tfrac{L}{2}\|\theta'-\theta\|_2^2$ when $\nabla\Phi$ is $L$-Lipschitz",
+       source=cite(SEED_002, "Stochastic Gradient Convergence", "the first line of the bound, 'by Lipschitz continuity'"))
 def check_descent_lemma(ctx: Context, *, smoothness_factor: float = 1.0) -> Outcome:
     """The descent lemma on drawn quadratics and logistic losses; with ``L`` shrunk it must fail."""
     from hypothesis import strategies as st
@@ -386,17 +374,13 @@ def drori_figure(outcome: Outcome):
     return fig
 
 
-@claim(
-    id="step_size.drori_teboulle",
-    statement=(r"For convex $L$-smooth $f$ and $0<\eta\le 1/L$: $f(x_N)-f^* \le \frac{L\|x_0-x^*\|^2}{4NL\eta+2}$, "
-               r"attained by a Huber function"),
-    source=("Drori & Teboulle, 'Performance of first-order methods for smooth convex minimization: a novel "
-            "approach', Math. Program. 145 (2014), Thm 3.1; the step-size discussion of " +
-            cite(SEED_001, "Exercise (In pairs)")),
-    kind="inequality",
-    title="Tight worst-case bound of gradient descent",
-    figure=drori_figure,
-)
+@claim(id="step_size.drori_teboulle", kind="inequality", title="Tight worst-case bound of gradient descent",
+       statement=r"For convex $L$-smooth $f$ and $0<\eta\le 1/L$: $f(x_N)-f^* \le \frac{L\|x_0-x^*\|^2}{4NL\eta+2}$, "
+                 r"attained by a Huber function",
+       source="Drori & Teboulle, 'Performance of first-order methods for smooth convex minimization: a novel "
+              "approach', Math. Program. 145 (2014), Thm 3.1; the step-size discussion of " +
+              cite(SEED_001, "Exercise (In pairs)"),
+       figure=drori_figure)
 def check_drori_teboulle(ctx: Context, *, step: Step = gd_step) -> Outcome:
     """Never exceeded on drawn convex L-smooth functions, attained exactly on the Huber case, and
     exceeded by ``f = L x^2/2`` for ``eta L`` past the crossing where ``(1 - h)^{2N}/2 > 1/(4Nh + 2)``."""
@@ -503,13 +487,9 @@ FIRST_STEP_AS_WRITTEN = ("f(x_1) < f(x_2)", 1, 2)
 FIRST_STEP_CORRECTED = ("f(x_1) < f(x_0)", 1, 0)
 
 
-@claim(
-    id="step_size.first_step_as_written",
-    statement=r"GD, starting from some $x_0$, finds $x_1$ such that $f(x_1)$ is lower than $f(x_2)$",
-    source=cite(SEED_001, "Minimization Techniques"),
-    kind="as-written",
-    title="What one GD step achieves, as written",
-)
+@claim(id="step_size.first_step_as_written", kind="as-written", title="What one GD step achieves, as written",
+       statement=r"GD, starting from some $x_0$, finds $x_1$ such that $f(x_1)$ is lower than $f(x_2)$",
+       source=cite(SEED_001, "Minimization Techniques"))
 def check_first_step_as_written(ctx: Context, *, step: Step = gd_step,
                                 comparison: tuple[str, int, int] = FIRST_STEP_AS_WRITTEN) -> Outcome:
     """The lecture writes: GD "starting from some x_0, finds x_1 such that f(x_1) is lower than f(x_2)".

@@ -65,13 +65,10 @@ def _softmax2(z1: float, z2: float) -> float:
     return math.exp(z1 - m) / (math.exp(z1 - m) + math.exp(z2 - m))
 
 
-@claim(
-    id="template.softmax_of_two_is_sigmoid",
-    statement=r"$\mathrm{softmax}(z_1, z_2)_1 = \sigma(z_1 - z_2)$",
-    source=cite(SEED_002, "Loss Functions"),
-    kind="identity",
-    title="The softmax of two logits is the sigmoid of their difference",
-)
+@claim(id="template.softmax_of_two_is_sigmoid", kind="identity",
+       title="The softmax of two logits is the sigmoid of their difference",
+       statement=r"$\mathrm{softmax}(z_1, z_2)_1 = \sigma(z_1 - z_2)$",
+       source=cite(SEED_002, "Loss Functions"))
 def check_softmax_of_two_is_sigmoid(ctx: Context, *,
                                     softmax2: Callable[[float, float], float] = _softmax2) -> Outcome:
     """Compare ``softmax2`` with $\\sigma(z_1 - z_2)$ on seeded draws; both are correctly rounded to a few
