@@ -276,14 +276,16 @@ def check_first_slide_as_written(ctx: Context) -> Outcome:
         "Err − (Bias² + literal term + σ²)": worst["Err − (Bias² + Variance + σ²)"],
         "its interval": gap_ci,
     }
+    bias_words = (f" The Bias² estimate {b_mean:.2g} is the unbiased Monte-Carlo estimator (squared error of the mean "
+                  "prediction minus Variance/R), which can fall slightly below 0 where the true Bias² is about 0: "
+                  + (f"its interval [{b_lo:.2g}, {b_hi:.2g}] contains 0." if b_lo <= 0 <= b_hi else
+                     f"its interval is [{b_lo:.2g}, {b_hi:.2g}].")) if b_mean < 0 else ""
     out.counterexample_explained = (
         "Read literally, the middle term squares the mean deviation, (E[f̂ − E f̂])², which is 0 by definition: "
         f"the {worst['Variance']:.2g} measured is double-precision rounding of a mean of deviations that is "
         "exactly 0. The formula then drops the variance, and the measured error exceeds Bias² + σ² by "
         f"{worst['Err − (Bias² + Variance + σ²)']:.3g} (interval [{gap_ci[0]:.3g}, {gap_ci[1]:.3g}]), the "
-        f"variance of the fit. The Bias² estimate {b_mean:.2g} is the unbiased Monte-Carlo estimator (squared "
-        "error of the mean prediction minus Variance/R); where the true Bias² is about 0 it can fall slightly "
-        f"below 0 — its interval [{b_lo:.2g}, {b_hi:.2g}] contains 0.")
+        "variance of the fit." + bias_words)
     fixed = check_decomposition(ctx)
     out.correction = Correction(
         r"\text{Error}(x) = (E[\hat f(x)] - f(x))^2 + E\left[(\hat f(x) - E[\hat f(x)])^2\right] + \sigma_e^2",
