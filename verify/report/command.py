@@ -3,6 +3,7 @@
 Usage::
 
     verify report [--out DIR] [--format html,pdf] [--only ID ...] [--backend NAME] [--seed N] [--quick]
+                  [--claims FILE_OR_MODULE ...] [--builtin]
 
 Writes into ``DIR`` (default ``reports/`` in the current directory): ``index.html`` (self-contained:
 inline SVG, no network), ``report.pdf`` and always ``results.json`` (the claim records). Progress goes
@@ -65,6 +66,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true",
                         help="smallest sample sizes that still give calibrated verdicts (CI, smoke tests)")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    from verify.claims.command import add_claims_argument
+
+    add_claims_argument(parser)
 
 
 def _selected_ids(only: list[str] | None) -> list[str] | None:
@@ -78,14 +82,14 @@ def run(args: argparse.Namespace) -> int:
     import matplotlib
 
     matplotlib.use("Agg")  # a report never opens a window, with or without a display
-    from verify.claims.registry import all_claims
+    from verify.claims.command import select_claims
     from verify.report.build import build_report
     from verify.report.html import write_html
     from verify.report.pdf import write_pdf
     from verify.report.results import write_json
 
     try:
-        claims = all_claims(_selected_ids(args.only))
+        claims = select_claims(_selected_ids(args.only), args.claims, args.builtin)
     except ValueError as exc:
         print(f"verify report: {exc}", file=sys.stderr)
         return 2
