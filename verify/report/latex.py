@@ -163,6 +163,11 @@ class Glyphs:
     def d(self) -> str:
         return _svg_path_data(self.path.vertices, self.path.codes)
 
+    @functools.cached_property
+    def pdf(self) -> str:
+        """The outline as PDF path operators in points (y up), ready to fill (``f``)."""
+        return _pdf_path_data(self.path.vertices, self.path.codes)
+
 
 _SVG_COMMAND = {1: "M", 2: "L", 4: "C"}
 
@@ -187,6 +192,40 @@ def _svg_path_data(vertices, codes) -> str:
         else:
             out.append(_SVG_COMMAND.get(code, "L") + xy)
     return "".join(out)
+
+
+def _pdf_path_data(vertices, codes) -> str:
+    """PDF path operators (``m``, ``l``, ``c``, ``h``) of a matplotlib path; quadratic pieces as cubics."""
+    points = vertices.tolist()
+    out: list[str] = []
+    current = (0.0, 0.0)
+    k, n = 0, len(points)
+    codes = codes.tolist()
+    while k < n:
+        code = codes[k]
+        x, y = points[k]
+        if code == 1 or code == 2:
+            out.append(f"{x:.2f} {y:.2f} {'m' if code == 1 else 'l'}")
+            current = (x, y)
+            k += 1
+        elif code == 3 and k + 1 < n:
+            (qx, qy), (ex, ey) = points[k], points[k + 1]
+            cx, cy = current
+            out.append(f"{cx + 2 / 3 * (qx - cx):.2f} {cy + 2 / 3 * (qy - cy):.2f} "
+                       f"{ex + 2 / 3 * (qx - ex):.2f} {ey + 2 / 3 * (qy - ey):.2f} {ex:.2f} {ey:.2f} c")
+            current = (ex, ey)
+            k += 2
+        elif code == 4 and k + 2 < n:
+            (ax, ay), (bx, by), (ex, ey) = points[k], points[k + 1], points[k + 2]
+            out.append(f"{ax:.2f} {ay:.2f} {bx:.2f} {by:.2f} {ex:.2f} {ey:.2f} c")
+            current = (ex, ey)
+            k += 3
+        elif code == 79:
+            out.append("h")
+            k += 1
+        else:  # STOP, or a truncated curve: nothing to draw
+            k += 1
+    return " ".join(out)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -274,6 +313,7 @@ def chunks(line: str) -> list[str]:
     return glued
 
 
+@functools.lru_cache(maxsize=4096)
 def layout_lines(
     latex: str, width: float, *, display_size: float = DISPLAY_SIZE, inline_size: float = INLINE_SIZE
 ) -> list[tuple[list[tuple[Glyphs, float]], float]] | None:

@@ -1,0 +1,208 @@
+"""What a reader sees, once for both documents: titles, topics, the summary in words, and each claim's
+evidence as tables. :mod:`verify.report.html` and :mod:`verify.report.pdf` only lay this out.
+
+Topic headings come from ``verify.claims.TOPIC_TITLES`` where the claims define one, else from
+:data:`TOPIC_TITLES`, else the topic id exactly as written: nothing is re-capitalised.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterator
+
+from verify.claims.registry import ClaimRecord
+from verify.report.build import Report, failing_records
+from verify.report.evidence import Block, Fields, evidence_blocks, label
+from verify.report.figures import RenderedFigure
+from verify.report.format import format_seconds
+
+__all__ = ["KIND_LABELS", "TITLE", "TOPIC_TITLES", "ClaimView", "View", "anchor", "topic_title", "view"]
+
+TITLE = "verify — the claims of the lecture notes, checked"
+
+#: Headings of the claims' topics, as a person writes them.
+TOPIC_TITLES: dict[str, str] = {
+    "information": "Entropy, cross-entropy and the KL divergence",
+    "step_size": "Step sizes of gradient descent",
+    "momentum": "Momentum",
+    "bias_variance": "The bias–variance decomposition",
+    "sgd": "Stochastic gradient descent",
+    "adaptive": "Adaptive step sizes: AdaGrad, RMSProp and Adam",
+    "softmax": "Softmax and the sigmoid",
+    "losses": "Loss functions",
+    "linear": "Linear models",
+    "backprop": "The chain rule and backpropagation",
+    "approximation": "Universal approximation",
+    "general": "Other claims",
+}
+
+KIND_LABELS: dict[str, str] = {
+    "identity": "identity",
+    "inequality": "inequality",
+    "empirical": "empirical claim",
+    "as-written": "formula as written in the notes",
+}
+
+_SLUG = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def anchor(claim_id: str, prefix: str = "claim") -> str:
+    """The element id of a claim's section (``claim-<id>``), or of its erratum (``prefix="erratum"``)."""
+    return f"{prefix}-" + _SLUG.sub("-", claim_id)
+
+
+def topic_title(topic: str) -> str:
+    try:
+        from verify.claims import TOPIC_TITLES as from_claims  # the claims' own headings, where given
+    except ImportError:
+        from_claims = {}
+    return from_claims.get(topic) or TOPIC_TITLES.get(topic) or topic
+
+
+def is_erratum(record: ClaimRecord) -> bool:
+    return record.kind == "as-written" and record.verdict == "refuted"
+
+
+@dataclasses.dataclass
+class ClaimView:
+    record: ClaimRecord
+    figure: RenderedFigure | None
+    figure_number: int | None
+    anchor: str
+    erratum_anchor: str
+    counterexample: list[Block]
+    evidence: list[Block]
+
+    # the record's fields, as the templates read them
+    def __getattr__(self, name: str):
+        return getattr(self.record, name)
+
+    @property
+    def title(self) -> str:
+        return self.record.title or self.record.id
+
+    @property
+    def kind(self) -> str:
+        return KIND_LABELS.get(self.record.kind, self.record.kind)
+
+    @property
+    def erratum(self) -> bool:
+        return is_erratum(self.record)
+
+    @property
+    def seconds(self) -> str:
+        return format_seconds(self.record.seconds)
+
+    @property
+    def figure_svg(self) -> str | None:
+        return self.figure.svg if self.figure is not None else None
+
+    @property
+    def figure_error(self) -> str | None:
+        return self.figure.error if self.figure is not None else None
+
+
+@dataclasses.dataclass
+class Topic:
+    id: str
+    title: str
+    anchor: str
+    claims: list[ClaimView]
+
+
+@dataclasses.dataclass
+class FailingItem:
+    title: str
+    anchor: str
+    reason: str
+
+
+@dataclasses.dataclass
+class Summary:
+    counts: list[tuple[str, int]]
+    total: int
+    sentence: str
+    failing: list[FailingItem]
+    run: str
+
+
+@dataclasses.dataclass
+class View:
+    title: str
+    subtitle: str
+    summary: Summary
+    topics: list[Topic]
+    errata: list[ClaimView]
+    environment: list[tuple[str, list[Block]]]
+
+    def claims(self) -> Iterator[ClaimView]:
+        for topic in self.topics:
+            yield from topic.claims
+
+
+def _reason(record: ClaimRecord, figure: RenderedFigure | None) -> str:
+    if record.error is not None:
+        return "its check raised an error"
+    if figure is not None and figure.error is not None and record.verdict != "refuted":
+        return "its figure raised an error"
+    return "refuted"
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _summary(report: Report, claims: dict[str, ClaimView]) -> Summary:
+    counts = report.counts
+    errata = len(report.errata)
+    hold = counts.get("holds", 0)
+    sentence = (f"{_plural(len(report.records), 'claim', 'claims')} checked: "
+                f"{hold} {'holds' if hold == 1 else 'hold'}, {counts.get('refuted', 0)} refuted, "
+                f"{counts.get('inconclusive', 0)} inconclusive. ")
+    if errata:
+        sentence += (f"{_plural(errata, 'formula', 'formulas')} of the notes {'is' if errata == 1 else 'are'} "
+                     "wrong as written; each is listed with its corrected form and a counterexample.")
+    else:
+        sentence += "No formula of the notes that was checked as written is wrong."
+    failing = [FailingItem(claims[r.id].title, claims[r.id].anchor, _reason(r, report.figures.get(r.id)))
+               for r in failing_records(report.records, report.figures)]
+    run = report.environment.get("run", {})
+    machine = report.environment.get("machine", {})
+    text = (f"Checked in {format_seconds(report.seconds)} (the checks {format_seconds(report.claims_seconds)}, "
+            f"the rest figures) on {machine.get('cpu', 'an unknown CPU')}; seed {run.get('seed')}, "
+            f"backend {run.get('backend')}{', quick sample sizes' if run.get('quick') else ''}.")
+    return Summary(list(counts.items()), len(report.records), sentence, failing, text)
+
+
+def _environment(report: Report) -> list[tuple[str, list[Block]]]:
+    names = {"run": "Run", "machine": "Machine", "packages": "Packages"}
+    out = []
+    for group, values in report.environment.items():
+        blocks = evidence_blocks(values) if isinstance(values, dict) else [Fields(None, ((label(group), label(values)),))]
+        out.append((names.get(group, group), blocks))
+    return out
+
+
+def view(report: Report) -> View:
+    """The reader's view of ``report``."""
+    topics: dict[str, Topic] = {}
+    claims: dict[str, ClaimView] = {}
+    for r in report.records:
+        c = ClaimView(r, report.figures.get(r.id), None, anchor(r.id), anchor(r.id, "erratum"),
+                      evidence_blocks(r.counterexample), evidence_blocks(r.evidence))
+        claims[r.id] = c
+        if r.topic not in topics:
+            topics[r.topic] = Topic(r.topic, topic_title(r.topic), anchor(r.topic, "topic"), [])
+        topics[r.topic].claims.append(c)
+    number = 0
+    for topic in topics.values():  # figures are numbered in the order they are shown
+        for c in topic.claims:
+            if c.figure is not None and c.figure.present:
+                number += 1
+                c.figure_number = number
+    run = report.environment.get("run", {})
+    subtitle = (f"{_plural(len(report.records), 'claim', 'claims')} · {report.started} · seed {run.get('seed')} · "
+                f"backend {run.get('backend')}{' · quick' if run.get('quick') else ''}")
+    errata = [claims[r.id] for r in report.errata]
+    return View(TITLE, subtitle, _summary(report, claims), list(topics.values()), errata, _environment(report))
