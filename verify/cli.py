@@ -122,26 +122,34 @@ def build_parser(argv: Sequence[str]) -> tuple[argparse.ArgumentParser, dict[str
 # KeyboardInterrupt and delivers the interrupt again, from a helper thread, once that callback is over.
 
 
-def _redeliver_interrupt() -> None:
-    _thread.interrupt_main(signal.SIGINT)
+#: How long after a swallowed interrupt it is delivered again: enough for the callback to be over.
+REDELIVERY_DELAY = 0.05
 
 
 @contextlib.contextmanager
 def interrupt_guard() -> Iterator[None]:
     """Within the block, a KeyboardInterrupt swallowed as "unraisable" is raised again in the main thread."""
     previous = sys.unraisablehook
+    timers: list[threading.Timer] = []
 
     def hook(unraisable) -> None:
-        if isinstance(unraisable.exc_value, KeyboardInterrupt) or unraisable.exc_type is KeyboardInterrupt:
-            threading.Thread(target=_redeliver_interrupt, name="verify-redeliver-sigint", daemon=True).start()
+        if not (isinstance(unraisable.exc_type, type) and issubclass(unraisable.exc_type, KeyboardInterrupt)):
+            previous(unraisable)
             return
-        previous(unraisable)
+        if not any(t.is_alive() for t in timers):  # one redelivery at a time
+            timer = threading.Timer(REDELIVERY_DELAY, _thread.interrupt_main, args=(signal.SIGINT,))
+            timer.daemon = True
+            timer.name = "verify-redeliver-sigint"
+            timers.append(timer)
+            timer.start()
 
     sys.unraisablehook = hook
     try:
         yield
     finally:
         sys.unraisablehook = previous
+        for timer in timers:
+            timer.cancel()
 
 
 def _silence_stdout() -> None:
@@ -177,18 +185,23 @@ def _dispatch(argv: list[str]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit status (module docstring)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    with interrupt_guard():
-        try:
+    try:
+        with interrupt_guard():
             status = _dispatch(argv)
             sys.stdout.flush()  # here, not at exit, so that a reader gone away is seen as a broken pipe
-            return status
-        except KeyboardInterrupt:
-            _say("verify: interrupted")
-            return EXIT_INTERRUPTED
-        except BrokenPipeError:
-            _silence_stdout()
-            return EXIT_BROKEN_PIPE
-        except Exception:  # noqa: BLE001 - the last resort: a bug, reported as one
-            _say("".join(traceback.format_exc()).rstrip())
-            _say("verify: internal error (a bug in verify; please report it with the traceback above)")
-            return EXIT_INTERNAL
+        return status
+    except KeyboardInterrupt:
+        previous = None
+        with contextlib.suppress(ValueError):  # a second Ctrl-C must not interrupt the goodbye
+            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _say("verify: interrupted")
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except Exception:  # noqa: BLE001 - the last resort: a bug, reported as one
+        _say("".join(traceback.format_exc()).rstrip())
+        _say("verify: internal error (a bug in verify; please report it with the traceback above)")
+        return EXIT_INTERNAL

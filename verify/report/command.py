@@ -113,8 +113,8 @@ def publish(directory: str, writers: list[tuple[str, Callable[[str], object]]],
             final = os.path.join(directory, name)
             partial = os.path.join(directory, f".{name}.partial-{os.getpid()}")
             start = time.perf_counter()
+            staged.append((partial, final))  # removed below if anything fails, even while half written
             write(partial)
-            staged.append((partial, final))
             if progress is not None:
                 progress(f"wrote {name} ({time.perf_counter() - start:.1f} s)")
         with _sigint_deferred():

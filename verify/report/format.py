@@ -1,10 +1,10 @@
 """Numbers, keys and run times as a reader expects them (shared by the HTML and the PDF).
 
-Numbers get 4 significant digits, a true minus sign ``−``, ``0`` for ``−0``, and ``1.2 × 10⁻⁶`` outside
+Numbers get 4 significant digits, a true minus sign ``−``, ``0`` for ``−0``, and ``1.2×10⁻⁶`` outside
 ``[10⁻³, 10⁵)``; ``results.json`` keeps every digit. Booleans read ``yes``/``no``.
 
 >>> format_number(-0.0), format_number(2.5999999999999996), format_number(3.8e-32), format_number(True)
-('0', '2.6', '3.8 × 10⁻³²', 'yes')
+('0', '2.6', '3.8×10⁻³²', 'yes')
 >>> key_label("max_abs_difference"), key_label("f(x1) < f(x2)")
 ('max abs difference', 'f(x1) < f(x2)')
 """
@@ -52,6 +52,9 @@ def format_number(x: Any) -> str:
     if value == 0.0:
         return "0"
     magnitude = abs(value)
+    if 10 ** (SIGNIFICANT - 1) <= magnitude < 1e5:  # 4 significant digits, written out: 27800, not 2.78×10⁴
+        digits = math.floor(math.log10(magnitude)) - SIGNIFICANT + 1
+        return _minus(f"{round(value, -digits):.0f}")
     if 1e-3 <= magnitude < 1e5:
         text = f"{value:.{SIGNIFICANT}g}"
         if "e" not in text:
@@ -61,7 +64,7 @@ def format_number(x: Any) -> str:
     power = str(int(exponent)).translate(_SUPERSCRIPT)
     if mantissa in ("1", "-1"):
         return _minus(mantissa.replace("1", "") + "10" + power)
-    return _minus(f"{mantissa} × 10{power}")
+    return _minus(f"{mantissa}×10{power}")  # no spaces: a number never breaks across lines
 
 
 def key_label(key: Any) -> str:

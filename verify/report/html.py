@@ -22,9 +22,14 @@ __all__ = ["anchor", "environment", "render_html", "write_html"]
 
 
 def _math(latex: str | None):
+    """A statement, formula or text with ``$…$`` formulas, typeset (see :func:`latex_html`)."""
     from markupsafe import Markup
 
-    return Markup(latex_html(latex)) if latex else ""
+    return Markup(f'<span class="math">{latex_html(latex)}</span>') if latex else ""
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 @functools.cache
@@ -41,6 +46,7 @@ def environment():
         keep_trailing_newline=True,
     )
     env.filters["math"] = _math
+    env.filters["plural"] = _plural
     for name, kind in (("text", Text), ("formula", Formula), ("matrix", Matrix), ("fields", Fields),
                        ("table", Table)):
         env.tests[name] = functools.partial(lambda value, kind: isinstance(value, kind), kind=kind)

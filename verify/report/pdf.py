@@ -53,10 +53,12 @@ _BODY = 9.0
 
 @dataclasses.dataclass
 class PdfLayout:
-    """What was laid out: ``pages``, each claim's first page, the figures placed, formulas not typeset."""
+    """What was laid out: ``pages``; each claim's first page; the contents as ``(level, title, page)``
+    (level 0: sections and topics, 1: claims); the claims whose figure was drawn; formulas not typeset."""
 
     pages: int
     claim_pages: dict[str, int]
+    contents: list[tuple[int, str, int]]
     figures: list[str]
     fallbacks: list[str]
 
@@ -521,7 +523,8 @@ def _story(v: View, layout: _Layout, toc) -> list:
         story.append(Paragraph("None: every formula of the notes that was checked as written holds.", styles["body"]))
     else:
         story.append(Paragraph(
-            f"{len(v.errata)} formulas, as written in the notes, are refuted. Each is shown beside its corrected "
+            f"{len(v.errata)} {'formula' if len(v.errata) == 1 else 'formulas'}, as written in the notes, "
+            f"{'is' if len(v.errata) == 1 else 'are'} refuted. Each is shown beside its corrected "
             "form and the counterexample that refutes it; the claim's own section has the evidence.", styles["body"]))
         for c in v.errata:
             story += _erratum_story(c, layout)
@@ -538,7 +541,7 @@ def _story(v: View, layout: _Layout, toc) -> list:
     return story
 
 
-def _document(target, v: View, toc, claim_pages: dict[str, int]):
+def _document(target, v: View, toc, claim_pages: dict[str, int], contents: list[tuple[int, str, int]]):
     from reportlab.lib.colors import HexColor
     from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
 
@@ -559,6 +562,7 @@ def _document(target, v: View, toc, claim_pages: dict[str, int]):
                 plain_text = _strip_markup(text)
                 self.canv.addOutlineEntry(plain_text, key, level=level, closed=level == 0)
                 toc.addEntry(level, text, self.page, key)
+                contents.append((level, plain_text, self.page))
             claim_id = getattr(flowable, "claim_id", None)
             if claim_id is not None:
                 claim_pages[claim_id] = self.page
@@ -599,7 +603,8 @@ def write_pdf(report: Report, path: str | os.PathLike[str]) -> PdfLayout:
             layout = _Layout(final=build > 0)
             toc.beforeBuild()  # prints the entries of the previous build, collects this build's
             buffer = io.BytesIO()
-            document = _document(buffer, v, toc, claim_pages)
+            contents: list[tuple[int, str, int]] = []
+            document = _document(buffer, v, toc, claim_pages, contents)
             document.build(_story(v, layout, toc))
             if layout.final and toc.isSatisfied():
                 break
@@ -609,5 +614,6 @@ def write_pdf(report: Report, path: str | os.PathLike[str]) -> PdfLayout:
         rl_config.useA85 = a85
     with replace_atomically(path) as handle:
         handle.write(buffer.getvalue())
-    return PdfLayout(pages=document.page, claim_pages=dict(claim_pages), figures=list(layout.figures),
+    return PdfLayout(pages=document.page, claim_pages=dict(claim_pages), contents=contents,
+                     figures=list(layout.figures),
                      fallbacks=list(dict.fromkeys(layout.fallbacks)))
