@@ -228,21 +228,38 @@ def _pdf_path_data(vertices, codes) -> str:
     return " ".join(out)
 
 
+#: The size (points) at which each text is laid out once; every other size is the same outline scaled
+#: (matplotlib's text paths are unhinted, so its layout is exactly proportional to the font size).
+REFERENCE_SIZE = 10.0
+
+
 @functools.lru_cache(maxsize=4096)
-def glyphs(text: str, size: float) -> Glyphs | None:
-    """``text`` (plain, or with ``$…$`` mathematics) laid out once by matplotlib, or ``None`` if mathtext
-    rejects it. HTML (as SVG) and PDF (as a path) draw the same outlines, so nothing is parsed twice."""
+def _laid_out(text: str) -> Glyphs | None:
     from matplotlib.font_manager import FontProperties
     from matplotlib.textpath import TextPath, text_to_path
 
     ismath = "$" in text.replace(r"\$", "")
     try:
-        path = TextPath((0, 0), text, size=size, prop=FontProperties())
+        path = TextPath((0, 0), text, size=REFERENCE_SIZE, prop=FontProperties())
         width, height, depth = text_to_path.get_text_width_height_descent(
-            text, FontProperties(size=size), ismath=ismath)
+            text, FontProperties(size=REFERENCE_SIZE), ismath=ismath)
     except Exception:  # noqa: BLE001 - any layout failure means "show the source instead"
         return None
     return Glyphs(path, float(width), float(height - depth), float(depth))
+
+
+@functools.lru_cache(maxsize=4096)
+def glyphs(text: str, size: float) -> Glyphs | None:
+    """``text`` (plain, or with ``$…$`` mathematics) laid out by matplotlib at ``size`` points, or ``None``
+    if mathtext rejects it. Each text is parsed once (at :data:`REFERENCE_SIZE`) and scaled, and HTML (as
+    SVG) and PDF (as a path) draw the same outlines."""
+    g = _laid_out(text)
+    if g is None or size == REFERENCE_SIZE:
+        return g
+    from matplotlib.transforms import Affine2D
+
+    f = size / REFERENCE_SIZE
+    return Glyphs(g.path.transformed(Affine2D().scale(f)), g.width * f, g.ascent * f, g.depth * f)
 
 
 def glyphs_svg(g: Glyphs, *, pad: float = 1.0) -> str:
@@ -341,14 +358,20 @@ def layout_lines(
             if not text:
                 x += space
                 continue
-            g = glyphs(text, inline_size)
-            if g is None:
+            # a glued chunk ("Bias$^2$,") is laid out piece by piece, so that each formula is the one
+            # already laid out for the HTML
+            pieces = [glyphs(f"${p}$" if is_math else p.replace("$", r"\$"), inline_size)
+                      for is_math, p in (split_math(text) if "$" in text.replace(r"\$", "") else [(False, text)])]
+            if any(g is None for g in pieces):
                 return None
-            if placed and x + g.width > width:
+            chunk_width = sum(g.width for g in pieces)
+            if placed and x + chunk_width > width:
                 out.append((placed, 1.0))
                 placed, x = [], 0.0
-            placed.append((g, x))
-            x += g.width + (space if chunk.endswith(" ") else 0.0)
+            for g in pieces:
+                placed.append((g, x))
+                x += g.width
+            x += space if chunk.endswith(" ") else 0.0
         if placed:
             longest = max(gx + g.width for g, gx in placed)
             out.append((placed, min(1.0, width / longest) if longest > 0 else 1.0))

@@ -28,7 +28,7 @@ from html import escape
 from xml.sax.saxutils import escape as xml_escape
 
 from verify.report.build import Report
-from verify.report.evidence import Block, Cell, Fields, Formula, Matrix, Table, Text
+from verify.report.evidence import Block, Cell, Fields, Formula, Matrix, Table, Text, has_math
 from verify.report.figures import PNG_DPI
 from verify.report.files import replace_atomically
 from verify.report.latex import layout_lines
@@ -38,17 +38,17 @@ __all__ = ["FIGURE_HEIGHT", "PdfLayout", "write_pdf"]
 
 _MM = 72 / 25.4
 PAGE = (210 * _MM, 297 * _MM)
-_LEFT = _RIGHT = 18 * _MM
-_TOP, _BOTTOM = 16 * _MM, 18 * _MM
+_LEFT = _RIGHT = 16 * _MM
+_TOP, _BOTTOM = 14 * _MM, 17 * _MM
 WIDTH = PAGE[0] - _LEFT - _RIGHT
 HEIGHT = PAGE[1] - _TOP - _BOTTOM
 #: The tallest a figure may be, as a fraction of the text height.
-FIGURE_HEIGHT = 0.36
+FIGURE_HEIGHT = 0.28
 _COLOURS = {"holds": "#1b7f3b", "refuted": "#b3261e", "inconclusive": "#8a6d00"}
 _MUTED = "#5f6368"
 _RULE = "#d9dce1"
-_CELL = 7.5  # font size of table cells
-_BODY = 9.0
+_CELL = 7.0  # font size of table cells
+_BODY = 8.5
 
 
 @dataclasses.dataclass
@@ -99,7 +99,7 @@ def _styles() -> dict:
         "subtitle": ParagraphStyle("subtitle", base, textColor=muted, spaceAfter=10),
         "h1": ParagraphStyle("h1", base, fontName="DejaVu-Bold", fontSize=14, leading=18, spaceBefore=12,
                              spaceAfter=6, keepWithNext=1),
-        "h2": ParagraphStyle("h2", base, fontName="DejaVu-Bold", fontSize=11, leading=14, spaceBefore=10,
+        "h2": ParagraphStyle("h2", base, fontName="DejaVu-Bold", fontSize=11, leading=14, spaceBefore=8,
                              spaceAfter=1, keepWithNext=1),
         "meta": ParagraphStyle("meta", base, fontSize=7.5, leading=9.5, textColor=muted, spaceAfter=3),
         "part": ParagraphStyle("part", base, fontName="DejaVu-Bold", fontSize=8, leading=10, spaceBefore=4,
@@ -110,8 +110,9 @@ def _styles() -> dict:
         "caption": ParagraphStyle("caption", base, fontSize=7.5, leading=9.5, textColor=muted, alignment=1,
                                   spaceBefore=2, spaceAfter=6),
         "code": ParagraphStyle("code", base, fontName="DejaVuMono", fontSize=6.5, leading=8, spaceAfter=4),
-        "toc0": ParagraphStyle("toc0", base, fontName="DejaVu-Bold", fontSize=9, leading=12.5, spaceBefore=3),
-        "toc1": ParagraphStyle("toc1", base, fontSize=8.5, leading=11, leftIndent=12),
+        "toc0": ParagraphStyle("toc0", base, fontName="DejaVu-Bold", fontSize=8.5, leading=11, spaceBefore=2.5,
+                               spaceAfter=0),
+        "toc1": ParagraphStyle("toc1", base, fontSize=8, leading=10, leftIndent=12, spaceAfter=0),
     }
 
 
@@ -240,6 +241,7 @@ def _cell_widths(c: Cell, header: bool, *, bold: bool | None = None) -> tuple[fl
 
 
 _PAD = 6.0  # left + right padding of a cell
+_GUTTER = 14.0  # between the parts of a table set side by side
 
 
 def _column_widths(columns: Sequence[Sequence[tuple[float, float]]], available: float) -> list[float]:
@@ -261,7 +263,7 @@ def _table_style(header: bool, row_heads: bool = False) -> list:
     style = [
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), _PAD),
-        ("TOPPADDING", (0, 0), (-1, -1), 1.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+        ("TOPPADDING", (0, 0), (-1, -1), 1), ("BOTTOMPADDING", (0, 0), (-1, -1), 1.2),
         ("LINEBELOW", (0, 0), (-1, -1), 0.4, HexColor(_RULE)),
     ]
     if header:
@@ -290,7 +292,7 @@ def _fields_flowables(block: Fields, layout: _Layout, available: float) -> list:
     value_natural = max(n for n, _ in values) + _PAD
     style = _table_style(False)
     # many short rows: two key/value pairs side by side, read down the first pair, then the second
-    if len(pairs) > 5 and 2 * (key_width + value_natural) + 14 <= available:
+    if len(pairs) > 3 and 2 * (key_width + value_natural) + 14 <= available:
         half = (len(pairs) + 1) // 2
         rows = []
         for k in range(half):
@@ -313,9 +315,16 @@ def _fields_flowables(block: Fields, layout: _Layout, available: float) -> list:
     return [*_caption_flowable(block.caption, layout), table]
 
 
+#: The most rows of one table on paper; the rest are in index.html and results.json, and the table says so.
+PDF_ROWS = 24
+
+
 def _table_flowables(block: Table, layout: _Layout, available: float) -> list:
     from reportlab.platypus import Paragraph
     from reportlab.platypus import Table as RLTable
+
+    if len(block.rows) > PDF_ROWS and not block.transposed:
+        block = dataclasses.replace(block, rows=block.rows[:PDF_ROWS], more=block.more + len(block.rows) - PDF_ROWS)
 
     out = _caption_flowable(block.caption, layout)
     if block.common:
@@ -325,12 +334,29 @@ def _table_flowables(block: Table, layout: _Layout, available: float) -> list:
                                                          for row in block.rows]
                for j in range(len(block.columns))]
     widths = _column_widths(columns, available)
-    rows = [[_cell_flowable(c, layout, header=True) for c in block.columns]]
-    rows += [[_cell_flowable(c, layout, header=block.transposed and j == 0) for j, c in enumerate(row)]
-             for row in block.rows]
-    table = RLTable(rows, colWidths=widths, repeatRows=1, hAlign="LEFT")
-    table.setStyle(_table_style(True))
-    out.append(table)
+    head = [_cell_flowable(c, layout, header=True) for c in block.columns]
+    body = [[_cell_flowable(c, layout, header=block.transposed and j == 0) for j, c in enumerate(row)]
+            for row in block.rows]
+    # a long, narrow table runs in two or three columns side by side, each under its own header
+    parts = min(3, int((available + _GUTTER) // (sum(widths) + _GUTTER)))
+    if len(body) >= 12 and parts >= 2 and not block.transposed:
+        size = -(-len(body) // parts)
+        chunks = [body[k:k + size] for k in range(0, len(body), size)]
+        tables = []
+        for chunk in chunks:
+            piece = RLTable([[_cell_flowable(c, layout, header=True) for c in block.columns], *chunk],
+                            colWidths=widths, hAlign="LEFT")
+            piece.setStyle(_table_style(True))
+            tables.append(piece)
+        outer = RLTable([tables], colWidths=[sum(widths) + _GUTTER] * len(tables), hAlign="LEFT")
+        outer.setStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                        ("RIGHTPADDING", (0, 0), (-1, -1), _GUTTER), ("TOPPADDING", (0, 0), (-1, -1), 0),
+                        ("BOTTOMPADDING", (0, 0), (-1, -1), 0)])
+        out.append(outer)
+    else:
+        table = RLTable([head, *body], colWidths=widths, repeatRows=1, hAlign="LEFT")
+        table.setStyle(_table_style(True))
+        out.append(table)
     if block.more:
         out.append(Paragraph(f"… and {block.more} more rows in results.json", _styles()["meta"]))
     return out
@@ -344,16 +370,49 @@ def _plain(c: Cell) -> str:
     return "; ".join(", ".join(row) for row in c.rows)
 
 
-def _blocks(blocks: Sequence[Block], layout: _Layout, available: float = WIDTH) -> list:
-    from reportlab.platypus import Spacer
+def _natural_width(block: Block) -> float:
+    """The width a block takes when nothing forces it narrower (its caption included)."""
+    caption = _cell_widths(block.caption, False, bold=True)[0] if block.caption is not None else 0.0
+    if isinstance(block, Fields):
+        key = max(_cell_widths(k, False, bold=True)[0] for k, _ in block.rows) + _PAD
+        value = max(_cell_widths(v, False)[0] for _, v in block.rows) + _PAD
+        return max(caption, key + value)
+    columns = [[_cell_widths(block.columns[j], True)] + [_cell_widths(row[j], block.transposed and j == 0)
+                                                         for row in block.rows]
+               for j in range(len(block.columns))]
+    common = max((_text_width(f"{_plain(k)} = {_plain(v)}", 7.5) for k, v in block.common), default=0.0)
+    return max(caption, common, sum(max(n for n, _ in col) + _PAD for col in columns))
 
-    out = []
-    for block in blocks:
-        if isinstance(block, Fields):
-            out += _fields_flowables(block, layout, available)
+
+def _block_flowables(block: Block, layout: _Layout, available: float) -> list:
+    if isinstance(block, Fields):
+        return _fields_flowables(block, layout, available)
+    return _table_flowables(block, layout, available)
+
+
+def _blocks(blocks: Sequence[Block], layout: _Layout, available: float = WIDTH) -> list:
+    """The blocks one under the other; two narrow ones in a row share it, side by side."""
+    from reportlab.platypus import Spacer
+    from reportlab.platypus import Table as RLTable
+
+    half = (available - _GUTTER) / 2
+    out: list = []
+    k = 0
+    while k < len(blocks):
+        block = blocks[k]
+        if (k + 1 < len(blocks) and _natural_width(block) <= half and _natural_width(blocks[k + 1]) <= half
+                and not (isinstance(block, Table) and block.more)):
+            cells = [_block_flowables(block, layout, half), _block_flowables(blocks[k + 1], layout, half)]
+            row = RLTable([cells], colWidths=[half + _GUTTER, half], hAlign="LEFT")
+            row.setStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                          ("RIGHTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 0),
+                          ("BOTTOMPADDING", (0, 0), (-1, -1), 0)])
+            out.append(row)
+            k += 2
         else:
-            out += _table_flowables(block, layout, available)
-        out.append(Spacer(1, 3))
+            out += _block_flowables(block, layout, available)
+            k += 1
+        out.append(Spacer(1, 2))
     return out
 
 
@@ -367,27 +426,41 @@ def _png_size(png: bytes) -> tuple[int, int]:
 
 
 
+#: A figure may shrink to this fraction of its size to finish a page instead of leaving a gap.
+FIGURE_SHRINK = 0.6
+
+
 def _figure(c: ClaimView, layout: _Layout):
+    """The claim's figure and its caption as one flowable: at most the text width and
+    :data:`FIGURE_HEIGHT` of the page, shrunk (down to :data:`FIGURE_SHRINK`) to fit the rest of a page."""
     from reportlab.lib.utils import ImageReader
-    from reportlab.platypus import Flowable, KeepTogether, Paragraph
+    from reportlab.platypus import Flowable, Paragraph
 
     png = c.figure.png
     width_px, height_px = _png_size(png)
     width, height = width_px / PNG_DPI * 72, height_px / PNG_DPI * 72
     scale = min(1.0, WIDTH / width, FIGURE_HEIGHT * HEIGHT / height)
+    caption = Paragraph(f"Figure {c.figure_number}: {xml_escape(c.title)}", _styles()["caption"])
 
-    class FigureImage(Flowable):
+    class FigureWithCaption(Flowable):
         def wrap(self, available_width, available_height):
-            self.width, self.height = width * scale, height * scale
+            _, caption_height = caption.wrap(available_width, available_height)
+            self.caption_height = caption_height + caption.getSpaceBefore() + caption.getSpaceAfter()
+            fit = (available_height - self.caption_height) / (height * scale)
+            shrink = min(1.0, max(fit, FIGURE_SHRINK))
+            self.image_width, self.image_height = width * scale * shrink, height * scale * shrink
+            self.width, self.height = available_width, self.image_height + self.caption_height
             return self.width, self.height
 
         def draw(self) -> None:
+            x = (self.width - self.image_width) / 2
             if layout.final:
-                self.canv.drawImage(ImageReader(io.BytesIO(png)), 0, 0, self.width, self.height)
+                self.canv.drawImage(ImageReader(io.BytesIO(png)), x, self.caption_height, self.image_width,
+                                    self.image_height)
                 layout.figures.append(c.id)
+            caption.drawOn(self.canv, 0, caption.getSpaceAfter())
 
-    caption = Paragraph(f"Figure {c.figure_number}: {xml_escape(c.title)}", _styles()["caption"])
-    return KeepTogether([FigureImage(), caption])
+    return FigureWithCaption()
 
 
 def _heading(text: str, style: str, *, key: str, level: int | None = None, layout: _Layout | None = None,
@@ -408,6 +481,15 @@ def _verdict_markup(verdict: str) -> str:
     return f'<font color="{_COLOURS.get(verdict, _MUTED)}"><b>{escape(verdict)}</b></font>'
 
 
+def _words(text: str, layout: _Layout, *, muted: bool = False):
+    """A sentence with inline ``$…$`` formulas: a paragraph, or glyph outlines when it holds a formula."""
+    from reportlab.platypus import Paragraph
+
+    if has_math(text):
+        return _math_flowable(text, display=_BODY + 1, inline=_BODY, layout=layout)
+    return Paragraph(xml_escape(text), _styles()["meta" if muted else "body"])
+
+
 def _claim_story(c: ClaimView, layout: _Layout) -> list:
     from reportlab.platypus import KeepTogether, Paragraph, Preformatted, Spacer
 
@@ -420,9 +502,12 @@ def _claim_story(c: ClaimView, layout: _Layout) -> list:
         verdict += ' <font color="#b3261e">— wrong in the notes</font>'
     if c.error:
         verdict += " — the check raised"
-    head.append(Paragraph(f"{verdict} · {xml_escape(c.kind)} · {xml_escape(c.source)} · checked in {c.seconds}",
-                          styles["meta"]))
+    details = " · ".join(xml_escape(d) for d in c.details)
+    head.append(Paragraph(f"{verdict} · {details}", styles["meta"]))
     head.append(_math_flowable(c.statement, display=11.5, inline=9.5, layout=layout))
+    if c.pair is not None:
+        head.append(Spacer(1, 2))
+        head.append(_words(c.pair.line, layout, muted=True))
     story = [KeepTogether(head)]
     if c.why:
         story.append(Paragraph(f"<b>Why inconclusive:</b> {xml_escape(c.why)}", styles["body"]))
@@ -433,12 +518,20 @@ def _claim_story(c: ClaimView, layout: _Layout) -> list:
         if c.counterexample:
             story.append(Paragraph("Counterexample", styles["part"]))
             story += _blocks(c.counterexample, layout)
+            if c.counterexample_explained:
+                story.append(_words(c.counterexample_explained, layout))
         if c.corrected:
-            story.append(Paragraph("Corrected form", styles["part"]))
+            story.append(Paragraph("Corrected form" + ("" if c.correction_verified else " (not checked)"),
+                                   styles["part"]))
             story.append(_math_flowable(c.corrected, display=11.5, inline=9.5, layout=layout))
+            if c.correction_explanation:
+                story.append(_words(c.correction_explanation, layout))
     if c.evidence:
         story.append(Paragraph("Evidence", styles["part"]))
         story += _blocks(c.evidence, layout)
+    if c.correction_evidence:
+        story.append(Paragraph("How the correction was checked", styles["part"]))
+        story += _blocks(c.correction_evidence, layout)
     if c.error:
         story.append(Paragraph("The check raised", styles["part"]))
         story.append(Preformatted("\n".join(c.error.rstrip().splitlines()[-25:]), styles["code"], maxLineLength=120))
@@ -449,7 +542,7 @@ def _claim_story(c: ClaimView, layout: _Layout) -> list:
     elif c.figure is not None and c.figure.png is not None:
         story.append(Spacer(1, 4))
         story.append(_figure(c, layout))
-    story.append(Spacer(1, 6))
+    story.append(Spacer(1, 4))
     return story
 
 
@@ -462,7 +555,8 @@ def _erratum_story(c: ClaimView, layout: _Layout) -> list:
     half = WIDTH / 2
     written = [Paragraph("AS WRITTEN", styles["part"]),
                _math_flowable(c.statement, display=10.5, inline=8.5, layout=layout)]
-    corrected = [Paragraph("CORRECTED", styles["part"]),
+    corrected = [Paragraph("CORRECTED" + ("" if c.correction_verified or not c.corrected else " (NOT CHECKED)"),
+                           styles["part"]),
                  _math_flowable(c.corrected, display=10.5, inline=8.5, layout=layout) if c.corrected
                  else Paragraph("no corrected form given", styles["body"])]
     pair = RLTable([[written, corrected]], colWidths=[half - 3, half - 3], hAlign="LEFT")
@@ -472,8 +566,19 @@ def _erratum_story(c: ClaimView, layout: _Layout) -> list:
                    ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 5)])
     head = [Paragraph(f'<a name="{c.erratum_anchor}"/><a href="#{c.anchor}">{xml_escape(c.title)}</a>', styles["h2"]),
             Paragraph(xml_escape(c.source), styles["meta"]), pair]
-    counterexample = [Paragraph("Counterexample", styles["part"]), *_blocks(c.counterexample, layout)]
-    return [KeepTogether(head + counterexample)]
+    if c.correction_explanation:
+        head.append(_words(c.correction_explanation, layout))
+    if c.correction_checked_by:
+        verdict = "holds" if c.correction_verified else "was not confirmed"
+        head.append(Paragraph(xml_escape(f"The correction {verdict}: checked by {c.correction_checked_by}."),
+                              styles["meta"]))
+    counterexample = _blocks(c.counterexample, layout)
+    # the card's head, and the counterexample's label with its first table, are kept on one page
+    story = [KeepTogether(head), KeepTogether([Paragraph("Counterexample", styles["part"]), *counterexample[:1]]),
+             *counterexample[1:]]
+    if c.counterexample_explained:
+        story.append(_words(c.counterexample_explained, layout))
+    return story
 
 
 def _front(v: View, toc) -> list:
@@ -517,7 +622,7 @@ def _story(v: View, layout: _Layout, toc) -> list:
 
     styles = _styles()
     story = _front(v, toc)
-    story.append(CondPageBreak(0.4 * HEIGHT))
+    story.append(CondPageBreak(0.25 * HEIGHT))
     story.append(_heading("Formulas of the notes found wrong", "h1", key="errata", level=0, layout=layout))
     if not v.errata:
         story.append(Paragraph("None: every formula of the notes that was checked as written holds.", styles["body"]))
@@ -549,8 +654,8 @@ def _document(target, v: View, toc, claim_pages: dict[str, int], contents: list[
         canvas.saveState()
         canvas.setFont("DejaVu", 7.5)
         canvas.setFillColor(HexColor(_MUTED))
-        canvas.drawString(_LEFT, _BOTTOM - 24, v.title)
-        canvas.drawRightString(PAGE[0] - _RIGHT, _BOTTOM - 24, f"page {doc.page}")
+        canvas.drawString(_LEFT, _BOTTOM - 22, v.title)
+        canvas.drawRightString(PAGE[0] - _RIGHT, _BOTTOM - 22, f"page {doc.page}")
         canvas.restoreState()
 
     class Document(BaseDocTemplate):

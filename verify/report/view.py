@@ -53,11 +53,55 @@ def anchor(claim_id: str, prefix: str = "claim") -> str:
 
 
 def topic_title(topic: str) -> str:
+    """The heading of ``topic``: the claims' own (``verify.claims.topic_title``) where it knows one."""
     try:
         from verify.claims import TOPIC_TITLES as from_claims  # the claims' own headings, where given
     except ImportError:
         from_claims = {}
     return from_claims.get(topic) or TOPIC_TITLES.get(topic) or topic
+
+
+_RELATIONS = {"=": "=", "<=": "≤", ">=": "≥", "<": "<", ">": ">", "≈": "≈"}
+
+
+def _value_text(value) -> str:
+    if isinstance(value, str):
+        return {"inf": "∞", "-inf": "−∞"}.get(value, value)
+    if value is None:
+        return "—"
+    from verify.report.format import format_number
+
+    return format_number(value)
+
+
+@dataclasses.dataclass(frozen=True)
+class Pair:
+    """The measured value beside the theoretical one (PEPit's convention), as one line of text."""
+
+    quantity: str
+    measured: str
+    relation: str
+    theoretical: str
+    note: str = ""
+
+    @property
+    def line(self) -> str:
+        """``measured 0.998 ≤ theoretical 1 — quantity`` (``$…$`` in the quantity stays math)."""
+        text = f"measured {self.measured} {self.relation} theoretical {self.theoretical}"
+        if self.quantity:
+            text += f" — {self.quantity}"
+        if self.note:
+            text += f" ({self.note})"
+        return text
+
+
+def _pair(evidence) -> Pair | None:
+    pair = (evidence or {}).get("pair")
+    if not isinstance(pair, dict) or "measured" not in pair or "theoretical" not in pair:
+        return None
+    return Pair(str(pair.get("quantity") or ""), _value_text(pair.get("measured")),
+                _RELATIONS.get(str(pair.get("relation")), str(pair.get("relation") or "vs")),
+                _value_text(pair.get("theoretical")), str(pair.get("note") or ""))
 
 
 def is_erratum(record: ClaimRecord) -> bool:
@@ -66,6 +110,9 @@ def is_erratum(record: ClaimRecord) -> bool:
 
 @dataclasses.dataclass
 class ClaimView:
+    """One claim as shown. The record's newer keys (``correction``, ``counterexample_explained``,
+    ``false_fail_rate``, ``origin``, the evidence's ``pair``) are read where present."""
+
     record: ClaimRecord
     figure: RenderedFigure | None
     figure_number: int | None
@@ -73,6 +120,8 @@ class ClaimView:
     erratum_anchor: str
     counterexample: list[Block]
     evidence: list[Block]
+    pair: Pair | None = None
+    correction_evidence: list[Block] = dataclasses.field(default_factory=list)
 
     # the record's fields, as the templates read them
     def __getattr__(self, name: str):
@@ -93,6 +142,47 @@ class ClaimView:
     @property
     def seconds(self) -> str:
         return format_seconds(self.record.seconds)
+
+    @property
+    def correction(self) -> dict:
+        return getattr(self.record, "correction", None) or {}
+
+    @property
+    def corrected(self) -> str | None:
+        """The corrected formula (LaTeX math), from ``correction`` or the older ``corrected`` key."""
+        return self.correction.get("formula") or self.record.corrected
+
+    @property
+    def correction_verified(self) -> bool:
+        """Whether the corrected formula was itself run through the same check, and held."""
+        return bool(self.correction.get("verified"))
+
+    @property
+    def correction_explanation(self) -> str:
+        return self.correction.get("explanation") or ""
+
+    @property
+    def correction_checked_by(self) -> str:
+        return self.correction.get("checked_by") or ""
+
+    @property
+    def counterexample_explained(self) -> str:
+        return getattr(self.record, "counterexample_explained", None) or ""
+
+    @property
+    def details(self) -> list[str]:
+        """The meta line: kind, source, declared false-fail rate, origin of a user's claim, run time."""
+        from verify.report.format import format_number
+
+        out = [self.kind, self.record.source]
+        rate = getattr(self.record, "false_fail_rate", None)
+        if rate:
+            out.append(f"declared false-fail rate {format_number(rate)}")
+        origin = getattr(self.record, "origin", "") or ""
+        if origin and not origin.startswith("verify.claims"):
+            out.append(f"defined in {origin}")
+        out.append(f"checked in {self.seconds}")
+        return [part for part in out if part]
 
     @property
     def figure_svg(self) -> str | None:
@@ -189,8 +279,12 @@ def view(report: Report) -> View:
     topics: dict[str, Topic] = {}
     claims: dict[str, ClaimView] = {}
     for r in report.records:
+        pair = _pair(r.evidence)
+        evidence = {k: v for k, v in (r.evidence or {}).items() if not (k == "pair" and pair is not None)}
+        correction = getattr(r, "correction", None) or {}
         c = ClaimView(r, report.figures.get(r.id), None, anchor(r.id), anchor(r.id, "erratum"),
-                      evidence_blocks(r.counterexample), evidence_blocks(r.evidence))
+                      evidence_blocks(r.counterexample), evidence_blocks(evidence), pair,
+                      evidence_blocks(correction.get("evidence") if isinstance(correction, dict) else None))
         claims[r.id] = c
         if r.topic not in topics:
             topics[r.topic] = Topic(r.topic, topic_title(r.topic), anchor(r.topic, "topic"), [])
