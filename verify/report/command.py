@@ -160,6 +160,8 @@ def run(args: argparse.Namespace) -> int:
     writers += [(documents[fmt][0], lambda path, w=documents[fmt][1]: w(report, path))
                 for fmt in FORMATS if fmt in args.format]
     say = None if quiet else (lambda message: print(message, file=sys.stderr, flush=True))
+    if say is not None:
+        say(f"writing {', '.join(name for name, _ in writers)} into {out} …")
     for path in publish(out, writers, say):
         print(path)
     failing = report.summary()["failing"]
