@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from verify.report.checks import MAX_PAGES, html_problems, pdf_problems
+from verify.claims.registry import ClaimRecord
+from verify.report.checks import MAX_PAGES, formula_problems, html_problems, pdf_problems
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +34,37 @@ def test_the_pdf_has_every_claim_formula_and_figure_in_few_pages(catalogue):
     assert pdf_problems(report, layout) == []
     assert layout.pages <= MAX_PAGES
     assert layout.figures and layout.claim_pages
+
+
+@pytest.mark.skipif(not hasattr(ClaimRecord, "correction"),
+                    reason="the claims' second schema (checked corrections, claims_schema.md) promises corrected "
+                           "forms as LaTeX; the first wrote one as plain text (backprop.chain_as_written)")
+def test_every_corrected_form_is_a_typeset_formula_and_nothing_is_code(catalogue):
+    report, _, _ = catalogue
+    assert formula_problems(report) == []
+
+
+def test_the_formula_check_catches_code_and_text_where_a_formula_belongs():
+    from verify.claims.registry import Claim, Context, Outcome
+    from verify.report import build_report
+
+    def refuted(corrected, counterexample):
+        return lambda ctx: Outcome("refuted", {"x": 1}, counterexample=counterexample, corrected=corrected)
+
+    claims = [
+        Claim(id="t.code", statement=r"$\nabla_{\theta_2} L = a$", source="t", kind="as-written",
+              check=refuted("grad_theta2 L = grad_theta2 u2 grad_u2 L", {"x": 1})),
+        Claim(id="t.sympy", statement=r"$E[m_i]$ as written", source="t", kind="as-written",
+              check=refuted(r"\hat m_i = m_i/(1-\beta^i)", {"E[m_i]": "mu*(1 - beta**i)", "bad": r"$\frac{a$"})),
+        Claim(id="t.good", statement=r"$\sigma'(x) = \sigma(1+\sigma)$", source="t", kind="as-written",
+              check=refuted(r"\sigma'(x) = \sigma(x)(1 - \sigma(x))", {"x": 0.5, "exact": "$0.235$"})),
+    ]
+    report = build_report(claims, Context(seed=1), progress=None)
+    problems = formula_problems(report)
+    assert any(p.startswith("t.code: the corrected form is not typeset") for p in problems)
+    assert any(p.startswith("t.sympy: a formula of the evidence is not typeset") for p in problems)
+    assert "t.sympy: code in the evidence: '**'" in problems
+    assert not any(p.startswith("t.good") for p in problems)
 
 
 def test_the_checks_catch_what_they_check(catalogue):
