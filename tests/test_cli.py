@@ -96,3 +96,15 @@ def test_ctrl_c_inside_a_gc_callback_is_not_lost():
     assert guarded.returncode == cli.EXIT_INTERRUPTED == 130
     assert "finished without noticing" not in guarded.stderr and "Traceback" not in guarded.stderr
     assert guarded.stderr.strip() == "verify: interrupted"
+
+
+def test_python_dash_m_verify_ends_with_130_even_after_an_interrupt_inside_exec():
+    # Under `python -m`, CPython turns a handled KeyboardInterrupt raised inside exec() of a string into
+    # death by SIGINT at exit (returncode -2); verify/__main__.py leaves with 130 before that happens.
+    here = Path(__file__).parent / "report"
+    plain = subprocess.run([sys.executable, "-m", "fake_main", "--plain", "exec-interrupt", "execint"], cwd=here,
+                           capture_output=True, text=True, timeout=60)
+    assert plain.returncode == -2 and "verify: interrupted" in plain.stderr  # the quirk itself
+    fixed = subprocess.run([sys.executable, "-m", "fake_main", "exec-interrupt", "execint"], cwd=here,
+                           capture_output=True, text=True, timeout=60)
+    assert fixed.returncode == 130 and fixed.stderr.strip() == "verify: interrupted"

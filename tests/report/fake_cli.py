@@ -9,6 +9,8 @@ MODE:
 - ``gc-interrupt``: a subcommand that makes garbage for 3 s while a GC callback receives SIGINT once —
   the way Ctrl-C gets lost ("Exception ignored in: <function gc_callback …>");
   ``gc-interrupt-unguarded`` runs the same without :func:`verify.cli.interrupt_guard`.
+- ``exec-interrupt``: a subcommand that gets SIGINT while running ``exec`` of a string (as dataclasses,
+  namedtuple and SciPy do at import), which CPython remembers at exit under ``python -m``;
 - ``spam``: a subcommand that prints 100 000 lines to stdout (for broken pipes);
 - ``crash``: a subcommand that raises ``RuntimeError``; ``usage``: one that raises ``UsageError``.
 """
@@ -99,6 +101,11 @@ def _gc_interrupt(args) -> int:
     return 0
 
 
+def _exec_interrupt(args) -> int:
+    exec("import os, signal, time\nos.kill(os.getpid(), signal.SIGINT)\ntime.sleep(5)")
+    return 0
+
+
 def _spam(args) -> int:
     for k in range(100_000):
         print(f"line {k}")
@@ -112,8 +119,8 @@ def _raise(exc):
     return run
 
 
-def main() -> int:
-    mode, argv = sys.argv[1], sys.argv[2:]
+def setup(mode: str) -> None:
+    """Install what ``mode`` needs (fake claims, patched writers, extra subcommands)."""
     signal.signal(signal.SIGINT, signal.default_int_handler)  # as in an interactive shell
     if mode in ("plain", "slow", "interrupt-while-writing", "crash-while-writing"):
         _install_registry(slow=mode == "slow")
@@ -125,12 +132,19 @@ def main() -> int:
         _subcommand("gc", _gc_interrupt)
         if mode.endswith("unguarded"):
             cli.interrupt_guard = contextlib.nullcontext
+    elif mode == "exec-interrupt":
+        _subcommand("execint", _exec_interrupt)
     elif mode == "spam":
         _subcommand("spam", _spam)
     elif mode == "crash":
         _subcommand("crash", _raise(RuntimeError("deliberate bug")))
     elif mode == "usage":
         _subcommand("usage", _raise(cli.UsageError("--thing: not a thing")))
+
+
+def main() -> int:
+    mode, argv = sys.argv[1], sys.argv[2:]
+    setup(mode)
     return cli.main(argv)
 
 

@@ -110,9 +110,8 @@ def _styles() -> dict:
         "caption": ParagraphStyle("caption", base, fontSize=7.5, leading=9.5, textColor=muted, alignment=1,
                                   spaceBefore=2, spaceAfter=6),
         "code": ParagraphStyle("code", base, fontName="DejaVuMono", fontSize=6.5, leading=8, spaceAfter=4),
-        "toc0": ParagraphStyle("toc0", base, fontName="DejaVu-Bold", fontSize=8.5, leading=11, spaceBefore=2.5,
-                               spaceAfter=0),
-        "toc1": ParagraphStyle("toc1", base, fontSize=8, leading=10, leftIndent=12, spaceAfter=0),
+        "toc0": ParagraphStyle("toc0", base, fontName="DejaVu-Bold", fontSize=8.5, leading=15, spaceAfter=0),
+        "toc1": ParagraphStyle("toc1", base, fontSize=8, leading=11.5, leftIndent=12, spaceAfter=0),
     }
 
 
@@ -140,7 +139,7 @@ def _math_flowable(latex: str, *, display: float, inline: float, layout: _Layout
     from reportlab.platypus import Flowable, Paragraph
 
     class MathFlowable(Flowable):
-        _gap = 1.5
+        _gap = 2.5
 
         def __init__(self) -> None:
             super().__init__()
@@ -614,7 +613,10 @@ def _contents():
     from reportlab.platypus.tableofcontents import TableOfContents
 
     styles = _styles()
-    return TableOfContents(levelStyles=[styles["toc0"], styles["toc1"]], dotsMinLevel=0)
+    compact = [("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
+               ("RIGHTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 0),
+               ("BOTTOMPADDING", (0, 0), (-1, -1), 0)]
+    return TableOfContents(levelStyles=[styles["toc0"], styles["toc1"]], dotsMinLevel=0, tableStyle=compact)
 
 
 def _story(v: View, layout: _Layout, toc) -> list:
