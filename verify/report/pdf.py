@@ -528,8 +528,10 @@ def _claim_story(c: ClaimView, layout: _Layout) -> list:
     if c.evidence:
         story.append(Paragraph("Evidence", styles["part"]))
         story += _blocks(c.evidence, layout)
-    if c.correction_evidence:
+    if c.correction_evidence or c.correction_pair is not None:
         story.append(Paragraph("How the correction was checked", styles["part"]))
+        if c.correction_pair is not None:
+            story.append(_words(c.correction_pair.line, layout, muted=True))
         story += _blocks(c.correction_evidence, layout)
     if c.error:
         story.append(Paragraph("The check raised", styles["part"]))

@@ -95,6 +95,13 @@ class Pair:
         return text
 
 
+def _split_pair(evidence) -> tuple[Pair | None, dict]:
+    """The evidence's measured/theoretical pair (shown as one line) and the rest of the evidence."""
+    pair = _pair(evidence)
+    rest = {k: v for k, v in (evidence or {}).items() if not (k == "pair" and pair is not None)}
+    return pair, rest
+
+
 def _pair(evidence) -> Pair | None:
     pair = (evidence or {}).get("pair")
     if not isinstance(pair, dict) or "measured" not in pair or "theoretical" not in pair:
@@ -122,6 +129,7 @@ class ClaimView:
     evidence: list[Block]
     pair: Pair | None = None
     correction_evidence: list[Block] = dataclasses.field(default_factory=list)
+    correction_pair: Pair | None = None
 
     # the record's fields, as the templates read them
     def __getattr__(self, name: str):
@@ -279,12 +287,13 @@ def view(report: Report) -> View:
     topics: dict[str, Topic] = {}
     claims: dict[str, ClaimView] = {}
     for r in report.records:
-        pair = _pair(r.evidence)
-        evidence = {k: v for k, v in (r.evidence or {}).items() if not (k == "pair" and pair is not None)}
-        correction = getattr(r, "correction", None) or {}
+        pair, evidence = _split_pair(r.evidence)
+        correction = getattr(r, "correction", None)
+        correction_pair, correction_evidence = _split_pair(
+            correction.get("evidence") if isinstance(correction, dict) else None)
         c = ClaimView(r, report.figures.get(r.id), None, anchor(r.id), anchor(r.id, "erratum"),
                       evidence_blocks(r.counterexample), evidence_blocks(evidence), pair,
-                      evidence_blocks(correction.get("evidence") if isinstance(correction, dict) else None))
+                      evidence_blocks(correction_evidence), correction_pair)
         claims[r.id] = c
         if r.topic not in topics:
             topics[r.topic] = Topic(r.topic, topic_title(r.topic), anchor(r.topic, "topic"), [])
