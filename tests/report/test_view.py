@@ -44,6 +44,8 @@ def test_a_verified_correction_with_its_explanation_and_the_pair_line():
     assert "Corrected</div>" in html and "(not checked)" not in html
     assert "dividing by" in html and "At this point the sides differ by 0.95." in html
     assert "The correction holds: checked by the same SymPy proof." in html
+    # words without $ stay words, not one long italic formula
+    assert '<p class="pair-line">measured 0 ≤ theoretical 0 — difference</p>' in html
 
 
 def test_a_correction_that_was_not_checked_says_so():

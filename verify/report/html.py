@@ -13,7 +13,7 @@ import functools
 import os
 
 from verify.report.build import Report
-from verify.report.evidence import Fields, Formula, Matrix, Table, Text
+from verify.report.evidence import Fields, Formula, Matrix, Table, Text, has_math
 from verify.report.files import replace_atomically
 from verify.report.latex import latex_html
 from verify.report.view import anchor, view
@@ -26,6 +26,15 @@ def _math(latex: str | None):
     from markupsafe import Markup
 
     return Markup(f'<span class="math">{latex_html(latex)}</span>') if latex else ""
+
+
+def _words(text: str | None):
+    """Sentences, with their ``$…$`` formulas typeset; without ``$`` all of it is text (never a formula)."""
+    from markupsafe import Markup, escape
+
+    if not text:
+        return ""
+    return Markup(latex_html(text)) if has_math(text) else escape(text)
 
 
 def _plural(n: int, one: str, many: str) -> str:
@@ -46,6 +55,7 @@ def environment():
         keep_trailing_newline=True,
     )
     env.filters["math"] = _math
+    env.filters["words"] = _words
     env.filters["plural"] = _plural
     for name, kind in (("text", Text), ("formula", Formula), ("matrix", Matrix), ("fields", Fields),
                        ("table", Table)):
