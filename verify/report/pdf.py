@@ -133,7 +133,7 @@ class _Layout:
 # --- formulas ------------------------------------------------------------------------------------------
 
 
-def _math_flowable(latex: str, *, display: float, inline: float, layout: _Layout, align: str = "left"):
+def _math_flowable(latex: str, *, display: float, inline: float, layout: _Layout):
     """A formula (or text with ``$…$`` formulas) as glyph outlines; its LaTeX source if mathtext fails."""
     from reportlab.lib.colors import black
     from reportlab.platypus import Flowable, Paragraph
@@ -256,7 +256,7 @@ def _column_widths(columns: Sequence[Sequence[tuple[float, float]]], available: 
     return [m + slack * w / sum(want) if sum(want) > 0 else m for m, w in zip(minimum, want, strict=True)]
 
 
-def _table_style(header: bool, row_heads: bool = False) -> list:
+def _table_style(header: bool) -> list:
     from reportlab.lib.colors import HexColor
 
     style = [
