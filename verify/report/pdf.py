@@ -102,6 +102,8 @@ def _styles() -> dict:
         "h2": ParagraphStyle("h2", base, fontName="DejaVu-Bold", fontSize=11, leading=14, spaceBefore=8,
                              spaceAfter=1, keepWithNext=1),
         "meta": ParagraphStyle("meta", base, fontSize=7.5, leading=9.5, textColor=muted, spaceAfter=3),
+        "lead-in": ParagraphStyle("lead-in", base, fontSize=7.5, leading=9.5, textColor=muted, spaceAfter=2,
+                                  keepWithNext=1),
         "part": ParagraphStyle("part", base, fontName="DejaVu-Bold", fontSize=8, leading=10, spaceBefore=4,
                                spaceAfter=1, textColor=muted, keepWithNext=1),
         "cell": ParagraphStyle("cell", base, fontSize=_CELL, leading=_CELL * 1.25, spaceAfter=0),
@@ -328,7 +330,7 @@ def _table_flowables(block: Table, layout: _Layout, available: float) -> list:
     out = _caption_flowable(block.caption, layout)
     if block.common:
         parts = [f"{_plain(k)} = {_plain(v)}" for k, v in block.common]
-        out.append(Paragraph(xml_escape("The same in every row: " + "; ".join(parts) + "."), _styles()["meta"]))
+        out.append(Paragraph(xml_escape("The same in every row: " + "; ".join(parts) + "."), _styles()["lead-in"]))
     columns = [[_cell_widths(block.columns[j], True)] + [_cell_widths(row[j], block.transposed and j == 0)
                                                          for row in block.rows]
                for j in range(len(block.columns))]

@@ -267,8 +267,8 @@ def _summary(report: Report, claims: dict[str, ClaimView]) -> Summary:
                for r in failing_records(report.records, report.figures)]
     run = report.environment.get("run", {})
     machine = report.environment.get("machine", {})
-    text = (f"Checked in {format_seconds(report.seconds)} (the checks {format_seconds(report.claims_seconds)}, "
-            f"the rest figures) on {machine.get('cpu', 'an unknown CPU')}; seed {run.get('seed')}, "
+    text = (f"Checked in {format_seconds(report.seconds)} ({format_seconds(report.claims_seconds)} running the "
+            f"checks, the rest drawing the figures) on {machine.get('cpu', 'an unknown CPU')}; seed {run.get('seed')}, "
             f"backend {run.get('backend')}{', quick sample sizes' if run.get('quick') else ''}.")
     return Summary(list(counts.items()), len(report.records), sentence, failing, text)
 
