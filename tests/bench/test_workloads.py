@@ -27,7 +27,7 @@ def test_kernel_workloads_time_numpy_baseline_and_each_backend(name):
         assert m.timing is not None, m.skipped
     for m in result.measurements[1:3]:
         assert m.ratios["speedup_over_numpy"] > 0
-        assert m.ratios["fraction_of_triad"] == pytest.approx(m.ratios["gbps"] * 1e9 / 1e10)
+        assert m.ratios["fraction_of_triad"] == pytest.approx(m.ratios["traffic_gbps"] * 1e9 / 1e10)
     peers = [m for m in result.measurements if m.role == "peer"]
     assert peers, "a peer row (timed or skipped with why) is always present"
     assert all(m.timing is not None or m.skipped for m in peers)
@@ -58,13 +58,16 @@ def test_softmax_ce_counts_bytes_and_exps_and_carries_the_issue_targets():
     result = workloads.softmax_cross_entropy(QUICK)
     n, k = 20_000, 10
     assert result.bytes_per_call == 8 * (2 * n * k + n) and result.exps_per_call == n * k
+    assert result.write_allocate_bytes == 8 * n * k  # the gradient is a fresh array
     assert [v["target"] for v in result.target_verdicts()] == [
         "parallel speedup_over_numpy >= 3", "parallel speedup_over_torch >= 2.5"]
 
 
 def test_optimizer_byte_counts_follow_the_arrays_each_step_moves():
-    assert workloads.adam(QUICK).bytes_per_call == 7 * 8 * 100_000
-    assert workloads.momentum(QUICK).bytes_per_call == 5 * 8 * 100_000
+    for rule, arrays in (("adam", 7), ("momentum", 5)):
+        result = workloads.WORKLOADS[rule](QUICK)
+        assert result.bytes_per_call == arrays * 8 * 100_000
+        assert not result.write_allocate_bytes  # in place: every array written was read first
 
 
 def test_backends_are_chosen_by_the_config_and_numpy_is_always_the_baseline():

@@ -5,9 +5,10 @@ baseline of every ratio) and, where installed, torch on the CPU (with as many th
 all on the same data. A workload whose module is not there yet, or whose peer is not installed, says
 ``skipped: <why>`` instead of failing. Sizes: issue 9 (full) or small ones under ``config.quick``.
 
-Byte counts (for the fraction of triad bandwidth) count each array that must be read or written
-once, 8 bytes per float64 / int64 element, without write-allocate — the same convention as the triad
-(:mod:`verify.bench.machine`).
+Byte counts (for the fraction of the bandwidth limit) count each array that must be read or written
+once, 8 bytes per float64 / int64 element (``bytes_per_call``), plus, as ``write_allocate_bytes``, the
+arrays a call writes without reading them first (a fresh gradient), which a cache reads before writing:
+together the true traffic, counted as the limit's (the in-place triad of :mod:`verify.bench.machine`) is.
 """
 
 from __future__ import annotations
@@ -143,7 +144,8 @@ _TITLES = {
 def softmax_cross_entropy(config: BenchConfig) -> WorkloadResult:
     """Softmax cross-entropy of (N, 10) logits with integer labels (N = 1e6), value + gradient.
 
-    Bytes: read z (8NK), read labels (8N), write grad (8NK). At least NK exps (one per logit).
+    Bytes: read z (8NK), read labels (8N), write grad (8NK, a fresh array: 8NK more of write-allocate).
+    At least NK exps (one per logit).
     Peer: ``torch.nn.functional.cross_entropy`` + ``backward()`` on the same float64 data.
     """
     losses = _module("verify.kernels.losses")
@@ -154,7 +156,7 @@ def softmax_cross_entropy(config: BenchConfig) -> WorkloadResult:
     labels = rng.integers(0, k, n)
     result = WorkloadResult(
         "softmax_cross_entropy", _TITLES["softmax_cross_entropy"], f"{n} x {k}",
-        bytes_per_call=8.0 * (2 * n * k + n), exps_per_call=float(n * k),
+        bytes_per_call=8.0 * (2 * n * k + n), write_allocate_bytes=8.0 * n * k, exps_per_call=float(n * k),
         targets=(Target("speedup_over_numpy", "parallel", 3.0), Target("speedup_over_torch", "parallel", 2.5)),
     )
     result.measurements += _kernel_measurements(config, lambda b: lambda: fn(z, labels, backend=b))
@@ -188,7 +190,8 @@ def _binary_workload(config: BenchConfig, name: str, salt: int) -> WorkloadResul
         fn = _attribute(losses, "hinge")
         y = 2.0 * rng.integers(0, 2, n) - 1.0  # labels ±1
         exps = None
-    result = WorkloadResult(name, _TITLES[name], f"{n}", bytes_per_call=8.0 * 3 * n, exps_per_call=exps)
+    result = WorkloadResult(name, _TITLES[name], f"{n}", bytes_per_call=8.0 * 3 * n, write_allocate_bytes=8.0 * n,
+                            exps_per_call=exps)
     result.measurements += _kernel_measurements(config, lambda b: lambda: fn(x, y, backend=b))
     torch, skip = _torch_or_skip(config)
     if torch is None:
@@ -214,6 +217,8 @@ def _binary_workload(config: BenchConfig, name: str, salt: int) -> WorkloadResul
 def logistic(config: BenchConfig) -> WorkloadResult:
     """Binary logistic loss from logits, N = 1e7: read x, read y, write grad (24 bytes per example).
 
+    The gradient is a fresh array: 8 more bytes per example of write-allocate.
+
     Peer: ``binary_cross_entropy_with_logits`` + ``backward()``.
     """
     return _binary_workload(config, "logistic", 2)
@@ -222,6 +227,8 @@ def logistic(config: BenchConfig) -> WorkloadResult:
 @_workload
 def hinge(config: BenchConfig) -> WorkloadResult:
     """Binary hinge loss, N = 1e7: read x, read y, write grad (24 bytes per example).
+
+    The gradient is a fresh array: 8 more bytes per example of write-allocate.
 
     Peer: ``clamp_min(1 − y·x, 0).mean().backward()`` (torch has no fused binary hinge).
     """
