@@ -176,11 +176,12 @@ def central_estimates(v, taken, h, f0, eps_f):
 
 
 @_kernel
-def judge_smooth(g, r, ulp_r, curvature, x, reference_error, usable, ulps, eps_d, atol):
+def judge_smooth(g, r, ulp_r, curvature, x, reference_error, usable, ulps, eps_d, atol, resolution):
     """``(ratio, abs_error, ulps_off, tolerance)`` per entry where no entry is a kink, and their maxima
     ``(worst_ratio, worst_ulps, worst_abs_error)`` (the last over the usable entries).
 
-    ``tolerance = ulps·ulp(r) + ulps·eps_d·|f''|·|x| + atol + 2·reference_error`` (the module docstring of
+    ``tolerance = ulps·ulp(r) + ulps·eps_d·|f''|·|x| + atol + 2·reference_error + resolution`` (the last: term (d),
+    below f's resolution, per entry; the module docstring of
     :mod:`verify.checks.gradient`); ``ratio = |g − r| / tolerance``, 0 where ``g == r`` or the entry is not
     usable, ``+inf`` where it is NaN or ``g`` is not finite; ``ulps_off = |g − r| / ulp(r)``, 0 where exact
     or not usable.
@@ -195,7 +196,7 @@ def judge_smooth(g, r, ulp_r, curvature, x, reference_error, usable, ulps, eps_d
     worst_ulps = 0.0
     worst_abs = 0.0
     for j in range(n):
-        tol = ulps * ulp_r[j] + scale * curvature[j] * abs(x[j]) + atol + 2.0 * reference_error[j]
+        tol = ulps * ulp_r[j] + scale * curvature[j] * abs(x[j]) + atol + 2.0 * reference_error[j] + resolution[j]
         err = abs(g[j] - r[j])
         q = err / tol
         if err == 0.0:
@@ -263,6 +264,6 @@ def warm_up() -> None:
     h, taken, stack = perturbed_points(flat, 1e-3)
     values = np.ones(7)
     estimates, _, finite, _, _ = central_estimates(values[1:].reshape(3, 2, 1), taken, h, 1.0, 2.0**-52)
-    judge_smooth(flat, estimates[0], np.ones(1), estimates[5], flat, estimates[1], finite, 32.0, 2.0**-52, 0.0)
+    judge_smooth(flat, estimates[0], np.ones(1), estimates[5], flat, estimates[1], finite, 32.0, 2.0**-52, 0.0, flat)
     step, points = complex_points(flat, 1e-20)
     complex_step_estimates(points[:, 0].imag.copy(), step, estimates[0], estimates[1], estimates[7], finite, 2.0**-52)

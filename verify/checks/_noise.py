@@ -58,6 +58,12 @@ def noise_levels(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     status[~finite] = 0
     if not finite.any():
         return sigma, order, status
+    # each column scaled by its largest magnitude (a power of 2: exact), so that squared differences neither
+    # overflow (values of 1e300) nor underflow (1e-300); sigma is scaled back at the end
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        top = np.max(np.abs(np.where(finite[None, :], v, 0.0)), axis=0)
+        scale = np.where(top > 0, np.exp2(np.floor(np.log2(np.where(top > 0, top, 1.0)))), 1.0)
+        v = v / scale
     with np.errstate(over="ignore", invalid="ignore"):
         diffs = np.diff(v, axis=0)
         too_small = np.count_nonzero(diffs == 0.0, axis=0) >= (POINTS - 1) / 2
@@ -80,7 +86,7 @@ def noise_levels(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
         status[hit] = 1
         undecided &= ~hit
     status[finite & too_small] = 2
-    return sigma, order, status
+    return sigma * scale, order, status
 
 
 def noise_bound(sigma: np.ndarray, order: np.ndarray) -> np.ndarray:

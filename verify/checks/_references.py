@@ -68,6 +68,17 @@ class Central:
     f0: float = 0.0
 
     @property
+    def f_scale(self) -> np.ndarray:
+        """``F_j`` per entry: the largest finite ``|f|`` over the point and entry ``j``'s central-difference points
+        (``|f(x)|`` at an infinite entry, which is not moved)."""
+        if self.values is None:
+            return np.full(self.value.size, abs(self.f0))
+        v = np.abs(self.values)
+        if not np.isfinite(v).all():
+            v = np.where(np.isfinite(v), v, 0.0)
+        return np.maximum(v.max(axis=(0, 1)), abs(self.f0))
+
+    @property
     def quantum(self) -> float:
         """The grid the values of f near x lie on (0: all are 0): see ``_quantum``."""
         if self.values is None:
@@ -103,6 +114,7 @@ def central(ev: Evaluator, args: tuple, x64: np.ndarray, f0: float, eps_f: float
     idx = np.flatnonzero(~infinite)
     m = idx.size
     out = _infinite_only(n, eps_f, infinite)
+    out.f0 = f0
     if m == 0:
         return out
     h, taken, sub = perturbed_points(flat[idx], eps_f ** 0.2)

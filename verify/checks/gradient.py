@@ -44,6 +44,7 @@ varies gives a value its Richardson estimate cannot vouch for), keeping the best
         + N_j                                  # (b) the measured rounding noise of g at the point
         + atol                                 #     explicit absolute slack, default 0
         + 2 · e_j                              # (c) twice the error bound of the reference
+        + ulps · (eps_d · F_j + η_f) / max(1, |x_j|) # (d) below f's resolution
 
 ``B_j`` and ``N_j`` are measured only where the other terms do not suffice. ``B_j`` is what backward stability
 allows: the exact gradient at some input within ``ulps`` ULPs of ``x`` (the layer norm of inputs 1e4 ± 1 in float32
@@ -57,6 +58,24 @@ or factor (a systematic error, not noise), an underflow to 0 (a constant shows n
 gradient computed in float32 (its values do not change at float64 spacings, and are float32 numbers or
 float32-cell constant) are caught. ``ulp_d(r)`` is ``numpy.spacing(|r|)`` in ``d``, never 0, so the measure is
 relative: a gradient that underflows to 0 where the truth is 1e-18 fails by about 1e15 ULPs.
+
+**(d) Below f's resolution.** ``F_j`` is the largest ``|f|`` over the point and the central-difference points of
+entry ``j`` (``x ± h e_j``, ``x ± h/2 e_j``, ``x ± h/4 e_j``), ``η_f`` the rounding level of one value of ``f`` where it
+is measured (0 where it is not), ``eps_d`` the machine epsilon of the gradient's dtype and ``max(1, |x_j|)`` the
+entry's own scale (the scale the central-difference steps use). An error ``δ`` in entry ``j`` predicts a change
+``δ·max(1, |x_j|)`` in ``f`` over a displacement of ``x_j`` by its own scale; where that change is below ``ulps``
+roundings of ``f`` there (``ulps·(eps_d·F_j + η_f)``), no evaluation of ``f`` along ``e_j`` can observe the error,
+and it is negligible. (Only entry ``j``'s own points count: a logit of ``1e150`` elsewhere in ``f``, whose step moves
+``f`` by ``1e146``, says nothing about the resolution along ``e_j``.) This is what makes a correct formula that cancels at saturation correct
+where it loses all its digits: ``1 − tanh²(x)`` is 0 at ``x = 20`` (truth ``1.7e-17``) and PyTorch's and JAX's
+float32 ``tanh``/``sigmoid`` backward, ``softmax − onehot`` at saturated logits (PyTorch's own cross-entropy
+backward) and the textbook dense tanh layer at a pre-activation of 12 carry errors of ``eps`` times their
+cancelling terms, far beyond their own ULPs but below ``f``'s resolution. It does not excuse an error that ``f``
+resolves: an underflow to 0 where ``f`` itself is small (``σ(x)`` as ``1 − 1/(1 + eˣ)`` with every ``x`` in
+``[−60, −30]``: ``f ≈ 1e-14``, so ``F`` and the term are tiny), a wrong term, slope, sign or factor, or a float64
+gradient computed in float32 (``eps32·|g_j|`` is far above ``eps64·F/max(1, |x_j|)`` unless ``|g_j·x_j|`` is
+below ``1e-7·F``, where ``f`` cannot see the entry either). The per-entry table says "below f's resolution" where
+this term decides. The same rule defines "correct" in the corpus (:mod:`verify.checks.corpus.truth`).
 
 **Unverified.** An entry no available reference can resolve is *unverified*: counted in the report with the
 reason and the remedy, never a failure and never a silent pass — ``f`` not finite within the central step;
@@ -183,7 +202,8 @@ class GradientReport:
         refs = ", ".join(f"{name} ×{count}" for name, count in self.references.items() if count) or "none"
         lines = [
             f"check_gradient: {self.examples} example(s) passed in {self.seconds:.3g} s "
-            f"({self.dtype}, tolerance {self.ulps:g} ULPs + conditioning + measured noise, atol {self.atol:.3g})",
+            f"({self.dtype}, tolerance {self.ulps:g} ULPs + conditioning + measured noise + f's resolution, atol "
+            f"{self.atol:.3g})",
             f"  worst error: {self.worst_ratio:.3g} of the tolerance, {self.worst_ulps:.3g} ULPs, "
             f"{self.worst_abs_error:.3g} absolute",
             f"  decided by: {refs}",
@@ -248,6 +268,8 @@ class _Verdict:
     central: Central
     jumps: list[str] = field(default_factory=list)
     coarse: str = ""
+    f_scale: float = 0.0  # the largest F_j of term (d)
+    eta: float = 0.0  # f's measured rounding level in term (d) (0: not measured)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -456,7 +478,8 @@ class _Checker:
             ulp_r = np.spacing(np.abs(r).astype(dt)).astype(np.float64) if dt == _FLOAT32 else np.spacing(np.abs(r))
         xf = np.where(cen.infinite, 0.0, pt.x64.ravel()) if cen.infinite.any() else pt.x64.ravel()
         ratio, abs_err, ulps, tol, worst, worst_ulps, worst_abs = judge_smooth(
-            pt.gf, r, ulp_r, cen.curvature, xf, e, usable, self.ulps, _EPS[dt], self.atol)
+            pt.gf, r, ulp_r, cen.curvature, xf, e, usable, self.ulps, _EPS[dt], self.atol,
+            self._resolution(pt, cen, _EPS[dt], 0.0))
         if worst > 1.0:
             return None
         if primary.name == "central differences" or not whole:
@@ -465,6 +488,11 @@ class _Checker:
                 return None
         self._count(refs, 0, 0, 0, 0, worst, worst_ulps, worst_abs)
         return _PointResult(ratio, abs_err, ulps, 0, primary.name, 0)
+
+    def _resolution(self, pt: _Point, cen: Central, eps_d: float, eta: float) -> np.ndarray:
+        """Term (d), per entry: ``ulps·(eps_d·F_j + η_f) / max(1, |x_j|)`` (0 at an infinite entry)."""
+        with np.errstate(invalid="ignore", over="ignore"):
+            return self.ulps * (eps_d * cen.f_scale + eta) / np.maximum(1.0, np.abs(pt.x64.ravel()))
 
     def _count(self, refs, n_kinks, n_unverified, n_jumps, n_noise, worst, worst_ulps, worst_abs) -> None:
         self.decided[refs[0].name] += 1
@@ -490,10 +518,12 @@ class _Checker:
         # measured at the entries that are not kink candidates (f's value grid is not used: a step function's
         # values lie on a grid of its step)
         eta_f = eta if eta is not None else max(8.0 * cen.eps_f * abs(pt.f0), cen.quartile)
-        cen, jump_entries, next_to_kink, unlocated, jump_texts = self._locate(pt, cen, eta_f,
-                                                                               self._doubtful(pt, cen, cs))
+        resolution = self._resolution(pt, cen, _EPS[pt.x.dtype], eta if eta is not None and math.isfinite(eta) else 0.0)
+        cen, jump_entries, next_to_kink, unlocated, jump_texts = self._locate(
+            pt, cen, eta_f, self._doubtful(pt, cen, cs, resolution))
         refs, _ = self._references(pt, cen, cs)
-        v = self._judge(pt, cen, refs, jump_entries, next_to_kink, unlocated)
+        v = self._judge(pt, cen, refs, jump_entries, next_to_kink, unlocated, resolution)
+        v.f_scale, v.eta = float(np.max(cen.f_scale)), eta or 0.0
         v.jumps = jump_texts
         n_kinks = int(np.count_nonzero(v.kink))
         n_unverified = int(np.count_nonzero(v.unverified))
@@ -519,7 +549,7 @@ class _Checker:
                     worst_abs)
         return _PointResult(v.ratio, v.abs_err, v.ulps, n_kinks, refs[0].name, n_unverified)
 
-    def _doubtful(self, pt: _Point, cen: Central, cs: ComplexStep | None) -> np.ndarray:
+    def _doubtful(self, pt: _Point, cen: Central, cs: ComplexStep | None, resolution: np.ndarray) -> np.ndarray:
         """Smooth entries whose central-difference value decides or rejects, and does not settle the entry:
         they are examined at shrinking steps too (a step far beyond the scale on which f varies — layer norm
         of inputs 1e8 ± 1, sin(x²) at x = 25 — gives a value its Richardson estimate cannot vouch for)."""
@@ -533,7 +563,7 @@ class _Checker:
         with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
             ulp_r = np.spacing(np.abs(r).astype(dt)).astype(np.float64)
             rest = (self.ulps * ulp_r + self.ulps * _EPS[dt] * cen.curvature * np.abs(np.where(cen.infinite, 0.0,
-                    pt.x64.ravel())) + self.atol)
+                    pt.x64.ravel())) + self.atol + resolution)
             failing = np.abs(pt.gf - r) > rest + 2.0 * e
         # where the complex step decides a failing entry, the refined central differences cross-check it: f's
         # formula may cancel in its imaginary part (a complex division at a saturated softmax)
@@ -613,7 +643,7 @@ class _Checker:
                         curvature=curvature), jumps, near, unlocated, texts)
 
     def _judge(self, pt: _Point, cen: Central, refs: list[Reference], jumps: np.ndarray, near: np.ndarray,
-               unlocated: np.ndarray) -> _Verdict:
+               unlocated: np.ndarray, resolution: np.ndarray) -> _Verdict:
         primary = refs[0]
         r, e = self._entrywise(refs)
         dt = pt.x.dtype
@@ -630,6 +660,7 @@ class _Checker:
                 "conditioning": self.ulps * eps_d * cen.curvature * np.abs(xf),
                 "noise": np.zeros(n),
                 "atol": np.full(n, self.atol),
+                "f's resolution": resolution,
                 "reference": 2.0 * e,
             }
             abs_err = np.where(gf == r, 0.0, np.abs(gf - r))
@@ -639,7 +670,8 @@ class _Checker:
             no_reference &= ~kink & ~jumps
             if kink.any():
                 scale = np.maximum(np.abs(cen.low), np.abs(cen.high)).astype(dt)
-                k_tol = self.ulps * np.spacing(scale).astype(np.float64) + self.atol + 2.0 * cen.side_error
+                k_tol = (self.ulps * np.spacing(scale).astype(np.float64) + self.atol + 2.0 * cen.side_error
+                         + resolution)
                 k_dist = np.maximum(np.maximum(cen.low - gf, gf - cen.high), 0.0)
             tol = sum(parts.values())
             ratio = np.where(abs_err == 0.0, 0.0, abs_err / tol)
@@ -686,6 +718,7 @@ class _Checker:
             # bounds are rounding and truncation bounds of a few ULPs (or a step's underflow bound)
             vague = (_vague(e, tol - parts["reference"], gf, r, self.ulps, eps_d) & ~kink & ~jumps & ~no_reference
                      & (e == cen.error) & (r == cen.value))
+            below_resolution = (abs_err > tol - resolution) & (ratio <= 1.0)
         unverified = np.zeros(n, dtype=np.int64)
         unverified[no_reference & ~unlocated] = np.where(cen.finite, 2, 1)[no_reference & ~unlocated]
         unverified[vague & (ratio <= 1.0)] = 2
@@ -701,6 +734,8 @@ class _Checker:
                     unverified[j] - 1]
             elif measured[j] > 0 and abs_err[j] <= measured[j]:
                 note[j] = "at rounding level (measured)"
+            elif below_resolution[j]:
+                note[j] = "below f's resolution"
             elif near[j]:
                 note[j] = "next to a kink: ordinary derivative demanded"
         low = cen.low if cen.low is not None else np.zeros(n)
@@ -769,7 +804,8 @@ class _Checker:
             f"cross-checked by: {others}",
             f"tolerance per entry: {self.ulps:g} ULPs of {x.dtype} + {self.ulps:g}·eps·|f''|·|x| (conditioning) "
             f"+ the measured rounding noise of grad (Moré–Wild, where needed) + atol {self.atol:g} "
-            "+ 2 × the reference's error bound",
+            f"+ {self.ulps:g}·(eps·F_j + η_f)/max(1,|x_j|) (below f's resolution: F_j ≤ {v.f_scale:.3g} the largest "
+            f"|f| near x along e_j, η_f = {v.eta:.3g} f's measured rounding) + 2 × the reference's error bound",
         ]
         if v.coarse:
             lines.append(f"grad's rounding noise is not excused: {v.coarse}")

@@ -6,9 +6,12 @@ points to search. ``bug`` is empty for a correct implementation, which every che
 
 The wrong ones are the mistakes people make when deriving a gradient by hand: a sign error, a missing
 factor, a wrong branch, an off-by-one in one coordinate, mean-vs-sum scaling, an overflow for large
-inputs, and cancellation that underflows to 0 (``1 − 1/(1+eˣ)`` is 0 where ``σ(x) ≈ 1e-18``).
+inputs, and cancellation that underflows to 0 where ``f`` resolves it (``1 − 1/(1+eˣ)`` is 0 where
+``σ(x) ≈ 1e-18``, with every ``x`` in ``[−60, −30]`` so that ``f ≈ 1e-14``).
 The right ones include valid subgradients at kinks (ReLU at 0, the hinge at its margin, ``max`` at a
-tie) and float32 gradients at float32 accuracy.
+tie), float32 gradients at float32 accuracy, and the same cancelling sigmoid where ``f`` is of order 1: its
+error (``1.6e-18`` at ``x = −41``, ``f ≈ 3.3``) is below ``f``'s resolution, so no evaluation of ``f`` can observe
+it — exactly as ``1 − tanh²`` at 20 (check_gradient's tolerance term (d)).
 
 :func:`compare_with_peers` runs every case through ``verify.check_gradient``,
 ``torch.autograd.gradcheck`` (defaults: eps 1e-6, atol 1e-5, rtol 1e-3, full Jacobian) and
@@ -179,6 +182,18 @@ def _vectors(low: float, high: float, size: int = 6, dtype=np.float64):
     return build
 
 
+def _one_large(low: float, high: float, rest_low: float, rest_high: float, size: int):
+    """Vectors whose first entry is in [low, high] and the others in [rest_low, rest_high]."""
+    def build():
+        from hypothesis import strategies as st
+        from hypothesis.extra import numpy as hnp
+
+        first = st.floats(low, high, allow_nan=False)
+        rest = hnp.arrays(np.float64, size - 1, elements=st.floats(rest_low, rest_high, allow_nan=False))
+        return st.tuples(first, rest).map(lambda t: (np.concatenate([[t[0]], t[1]]),))
+    return build
+
+
 def _logits_and_labels(n: int = 4, k: int = 10, bound: float = 8.0, dtype=np.float64):
     def build():
         from hypothesis import strategies as st
@@ -219,8 +234,8 @@ WRONG: tuple[ZooCase, ...] = (
             (_Z, _Y), _logits_and_labels()),
     ZooCase("large_inputs_only", "σ(x) as eˣ/(1+eˣ): nan once eˣ overflows (x > 709)", _softplus_stable,
             _sigmoid_overflowing, (np.array([-2.0, 0.5, 3.0, 800.0]),), _vectors(-1000, 1000, size=4)),
-    ZooCase("underflow_to_zero", "σ(x) as 1 − 1/(1+eˣ): 0 where σ(x) ≈ 1e-18", _softplus, _sigmoid_cancelling,
-            (np.array([-41.0, -3.0, 0.0, 2.5]),), _vectors(-60, 30, size=4)),
+    ZooCase("underflow_to_zero", "σ(x) as 1 − 1/(1+eˣ): 0 where σ(x) ≈ 1e-18 and f ≈ 1e-14 resolves it", _softplus,
+            _sigmoid_cancelling, (np.array([-41.0, -33.0, -50.0, -30.0]),), _vectors(-60, -30, size=4)),
 )
 
 RIGHT: tuple[ZooCase, ...] = (
@@ -233,6 +248,8 @@ RIGHT: tuple[ZooCase, ...] = (
             _vectors(-60, 30, size=4)),
     ZooCase("softplus_large_inputs", "", _softplus_stable, _sigmoid, (np.array([-2.0, 0.5, 3.0, 800.0]),),
             _vectors(-1000, 1000, size=4)),
+    ZooCase("cancelling_sigmoid_below_f_resolution", "", _softplus, _sigmoid_cancelling,
+            (np.array([-41.0, -3.0, 0.0, 2.5]),), _one_large(2.0, 30.0, -60.0, 30.0, size=4)),
     ZooCase("relu_at_kink", "", _relu, lambda x: (x > 0).astype(x.dtype), (np.array([-1.5, 0.0, 0.0, 2.0]),),
             _vectors(-2, 2, size=4), kink=True),
     ZooCase("hinge_at_margin", "", _hinge, _hinge_grad,

@@ -11,7 +11,13 @@ Generated, deterministic for a seed (:data:`SEED`), with no stored verdict:
   that one too (``textbook``); some float32 cases compute ``f`` in float32 (``float32 f``).
   PyTorch's and JAX's autograd of their built-ins join them (:func:`framework_cases`).
 * **Mutants**: wrong gradients made from the careful ones (:data:`MUTATIONS`), each kept only where it
-  differs from the truth by more than rounding.
+  differs from the truth by more than 3 × the rounding bound.
+* **Left out**: an implementation other than the careful one (a textbook formula, a framework's backward)
+  that misses the rounding bound at a point is neither correct nor a mutant there: the bound's one rule
+  for every implementation (:mod:`.truth`) excuses the digits a cancelling formula loses only where they
+  are below ``f``'s resolution, and where ``f`` is small they are not (``1 − tanh²`` at saturation in
+  ``Σ v tanh(x)`` whose terms nearly cancel). Such cases are listed by :func:`excluded` with the reason,
+  not relabelled as mutants: at the default seed, 0 generated and 1 framework cases.
 
 The truth is SymPy's derivative of the same function at 40 digits (:mod:`.truth`, where "rounding
 level" is defined); ``tests/checks/test_corpus.py`` proves every correct case and every mutant
@@ -25,11 +31,13 @@ True
 
 from __future__ import annotations
 
-from verify.checks.corpus.build import SEED, build, families
-from verify.checks.corpus.model import MUTATIONS, CorpusCase, Family, Point
+import functools
+
+from verify.checks.corpus.build import SEED, build, build_with_exclusions, families
+from verify.checks.corpus.model import MUTATIONS, CorpusCase, Family, LeftOut, Point
 
 __all__ = ["SEED", "MUTATIONS", "CorpusCase", "Family", "Point", "cases", "families", "framework_cases",
-           "all_cases"]
+           "all_cases", "excluded", "LeftOut"]
 
 
 def cases(seed: int = SEED) -> tuple[CorpusCase, ...]:
@@ -40,9 +48,22 @@ def cases(seed: int = SEED) -> tuple[CorpusCase, ...]:
 def framework_cases(seed: int = SEED, frameworks: tuple[str, ...] = ("torch", "jax")):
     """PyTorch's and JAX's autograd of their built-ins, as correct cases: ``(cases, skipped)`` where
     ``skipped`` maps a framework that is not installed to the reason."""
+    extra, skipped, _ = _frameworks(seed, tuple(frameworks))
+    return extra, skipped
+
+
+@functools.cache
+def _frameworks(seed: int, frameworks: tuple[str, ...]):
     from verify.checks.corpus.frameworks import build_framework_cases
 
-    return build_framework_cases(seed, frameworks)
+    cases_, skipped, left_out = build_framework_cases(seed, frameworks)
+    return tuple(cases_), dict(skipped), tuple(left_out)
+
+
+def excluded(seed: int = SEED, frameworks: tuple[str, ...] = ("torch", "jax")) -> tuple[LeftOut, ...]:
+    """The cases left out of the corpus at their point (neither correct nor a mutant there), generated and of
+    every installed framework, each with its ``reason``."""
+    return build_with_exclusions(seed)[1] + _frameworks(seed, tuple(frameworks))[2]
 
 
 def all_cases(seed: int = SEED) -> tuple[CorpusCase, ...]:

@@ -20,7 +20,7 @@ __all__ = ["FAMILIES", "UNARY"]
 N = 6
 
 
-def _vector_family(name, phi, dphi, regimes, *, kinks=(), variants=None, cancel=None, bugs=None, kink=False,
+def _vector_family(name, phi, dphi, regimes, *, kinks=(), variants=None, bugs=None, kink=False,
                    what="", scale=1.5):
     def math_(M, x, v):
         return M.sum(v * phi(M, x), axis=-1)
@@ -41,8 +41,7 @@ def _vector_family(name, phi, dphi, regimes, *, kinks=(), variants=None, cancel=
 
     return Family(
         name=name, math=math_, grad=grad, points=points,
-        variants={k: (wrap(fn), uses_cancel) for k, (fn, uses_cancel) in (variants or {}).items()},
-        cancel=None if cancel is None else (lambda x, v: np.abs(v) * cancel(x)),
+        variants={k: wrap(fn) for k, fn in (variants or {}).items()},
         bugs={k: tuple(wrap(fn) for fn in (fns if isinstance(fns, tuple) else (fns,))) for k, fns in (bugs or {}).items()},
         kink=kink, what=what,
     )
@@ -62,15 +61,14 @@ def _gelu_tanh_derivative(x):
 FAMILIES = (
     _vector_family(
         "tanh", lambda M, x: M.tanh(x), S.sech2, SMOOTH,
-        variants={"textbook": (lambda x: 1 - np.tanh(x) ** 2, True)}, cancel=lambda x: 2.0 + 0 * x,
+        variants={"textbook": lambda x: 1 - np.tanh(x) ** 2},
         bugs={"tail: large |x|": lambda x: np.where(np.abs(x) > 12, 0, S.sech2(x)),
               "wrong constant": lambda x: 1 - (2 * S.sigmoid(x) - 1) ** 2},  # tanh(x) = 2σ(2x) − 1, the 2 lost
         what="Σ v tanh(x); careful tanh′ = 4e/(1+e)², e = exp(−2|x|); textbook 1 − tanh²",
     ),
     _vector_family(
         "sigmoid", lambda M, x: M.sigmoid(x), S.dsigmoid, SMOOTH,
-        variants={"textbook": (lambda x: S.sigmoid(x) * (1 - S.sigmoid(x)), True)},
-        cancel=lambda x: S.sigmoid(x) * (1 + S.sigmoid(x)),
+        variants={"textbook": lambda x: S.sigmoid(x) * (1 - S.sigmoid(x))},
         bugs={"tail: large |x|": lambda x: np.exp(x) / (1 + np.exp(x)) ** 2},  # inf/inf once e^x overflows
         what="Σ v σ(x); careful σ′ = e/(1+e)², e = exp(−|x|); textbook σ(1 − σ)",
     ),
@@ -104,7 +102,7 @@ FAMILIES = (
     _vector_family(
         "relu", lambda M, x: M.relu(x), lambda x: (x > 0).astype(x.dtype),
         ("typical", "huge", "tiny", "at kink", "near kink"), kinks=(0.0,), kink=True,
-        variants={"x >= 0": (lambda x: (x >= 0).astype(x.dtype), False)},
+        variants={"x >= 0": lambda x: (x >= 0).astype(x.dtype)},
         bugs={"slope next to a kink": (lambda x: np.where(np.abs(x) < 1e-5, 0, x > 0).astype(x.dtype),
                                        lambda x: (x > -1e-5).astype(x.dtype))},
         what="Σ v relu(x); at 0 any slope in [0, 1]",
@@ -208,7 +206,7 @@ def _softmax_no_shift(x):
 FAMILIES += (
     Family(
         name="max", math=lambda M, x: M.amax(x), grad=_argmax_onehot, points=_max_points,
-        variants={"ties averaged": (_tie_average, False)}, kink=True,
+        variants={"ties averaged": _tie_average}, kink=True,
         bugs={"slope next to a kink": (_near_tie_average,)},
         what="max(x); at a tie any point of the simplex over the tied entries",
     ),

@@ -3,11 +3,12 @@
 Each built-in is attached to the family whose function it computes (so its truth is that family's,
 at the same seeded points): ``f`` is the framework's function evaluated in float64 (the point promoted),
 ``grad`` the framework's autograd at the point's own dtype (float32 or float64), returned as NumPy.
-Where the framework's backward uses a formula whose terms cancel, ``cancel`` gives their size, from
-the formula it uses (torch ``tools/autograd/derivatives.yaml``; jax ``jax/_src/lax`` JVP rules):
-``tanh``: ``g·(1 − y²)`` (torch) and ``g·(1 + y)(1 − y)`` (jax); ``sigmoid``: ``g·y(1 − y)``;
-softmax: ``y ⊙ (g − Σ g y)``; log-softmax and cross-entropy: ``g − exp(y)·Σg``; BCE with logits:
-``σ(x) − y``.
+Where the framework's backward uses a formula whose terms cancel (torch ``tools/autograd/derivatives.yaml``;
+jax ``jax/_src/lax`` JVP rules: ``tanh``: ``g·(1 − y²)`` (torch) and ``g·(1 + y)(1 − y)`` (jax); ``sigmoid``:
+``g·y(1 − y)``; softmax: ``y ⊙ (g − Σ g y)``; log-softmax and cross-entropy: ``g − exp(y)·Σg``; BCE with
+logits: ``σ(x) − y``), it is judged by the corpus' one rule (:mod:`.truth`): correct where its lost digits
+are below ``f``'s resolution; a point where they are not is left out for it (neither correct nor a mutant,
+counted in :func:`verify.checks.corpus.excluded`).
 
 A point outside a built-in's domain as the framework defines it is left out: torch's ``softplus``
 returns ``x`` for ``x > 20`` (its ``threshold``), a different function from ``log(1 + eˣ)`` there.
@@ -19,23 +20,13 @@ import importlib.util
 
 import numpy as np
 
-from verify.checks.corpus import stable as S
-from verify.checks.corpus.build import DTYPES, _rng, families
-from verify.checks.corpus.model import CorpusCase
+from verify.checks.corpus.build import DTYPES, EXCLUDED_REASON, _rng, families, point_screen
+from verify.checks.corpus.model import CorpusCase, LeftOut
 
 __all__ = ["build_framework_cases", "OPS"]
 
 
-def _tanh_cancel(x, v):
-    return 2.0 * np.abs(v)
-
-
-def _sigmoid_cancel(x, v):
-    s = S.sigmoid(x)
-    return np.abs(v) * s * (1 + s)
-
-
-# (family, op name, torch expression, jax expression, cancel: "family" | callable | None, point filter)
+# (family, op name, torch expression, jax expression, point filter)
 # Expressions take (module namespace, *args) where args are framework tensors/arrays in one dtype.
 def _ops():
     def t_mod():
@@ -52,20 +43,20 @@ def _ops():
 
     ops = []
 
-    def add(family, name, torch_expr, jax_expr, cancel=None, keep=None):
-        ops.append((family, name, torch_expr, jax_expr, cancel, keep))
+    def add(family, name, torch_expr, jax_expr, keep=None):
+        ops.append((family, name, torch_expr, jax_expr, keep))
 
-    add("tanh", "tanh", lambda t, F, x, v: (v * t.tanh(x)).sum(), lambda j, n, x, v: (v * n.tanh(x)).sum(), _tanh_cancel)
+    add("tanh", "tanh", lambda t, F, x, v: (v * t.tanh(x)).sum(), lambda j, n, x, v: (v * n.tanh(x)).sum())
     add("sigmoid", "sigmoid", lambda t, F, x, v: (v * t.sigmoid(x)).sum(),
-        lambda j, n, x, v: (v * j.nn.sigmoid(x)).sum(), _sigmoid_cancel)
+        lambda j, n, x, v: (v * j.nn.sigmoid(x)).sum())
     add("softplus", "softplus", lambda t, F, x, v: (v * F.softplus(x)).sum(),
-        lambda j, n, x, v: (v * j.nn.softplus(x)).sum(), None, {"torch": lambda x, v: bool(np.all(x <= 20))})
+        lambda j, n, x, v: (v * j.nn.softplus(x)).sum(), {"torch": lambda x, v: bool(np.all(x <= 20))})
     add("log_sigmoid", "log_sigmoid", lambda t, F, x, v: (v * F.logsigmoid(x)).sum(),
         lambda j, n, x, v: (v * j.nn.log_sigmoid(x)).sum())
     add("gelu", "gelu", lambda t, F, x, v: (v * F.gelu(x)).sum(),
-        lambda j, n, x, v: (v * j.nn.gelu(x, approximate=False)).sum(), {"torch": _torch_gelu_cancel})
+        lambda j, n, x, v: (v * j.nn.gelu(x, approximate=False)).sum())
     add("elu", "elu", lambda t, F, x, v: (v * F.elu(x, alpha=1.5)).sum(),
-        lambda j, n, x, v: (v * j.nn.elu(x, alpha=1.5)).sum(), {"jax": _jax_elu_cancel})
+        lambda j, n, x, v: (v * j.nn.elu(x, alpha=1.5)).sum())
     add("relu", "relu", lambda t, F, x, v: (v * F.relu(x)).sum(), lambda j, n, x, v: (v * j.nn.relu(x)).sum())
     add("leaky_relu", "leaky_relu", lambda t, F, x, v: (v * F.leaky_relu(x, 0.01)).sum(),
         lambda j, n, x, v: (v * j.nn.leaky_relu(x, 0.01)).sum())
@@ -76,51 +67,31 @@ def _ops():
     add("max", "max", lambda t, F, x: t.max(x), lambda j, n, x: n.max(x))
     add("logsumexp", "logsumexp", lambda t, F, x: t.logsumexp(x, dim=-1), lambda j, n, x: j.nn.logsumexp(x))
     add("softmax_vjp", "softmax", lambda t, F, z, v: (v * F.softmax(z, dim=-1)).sum(),
-        lambda j, n, z, v: (v * j.nn.softmax(z)).sum(), "family")
+        lambda j, n, z, v: (v * j.nn.softmax(z)).sum())
     add("log_softmax_vjp", "log_softmax", lambda t, F, z, v: (v * F.log_softmax(z, dim=-1)).sum(),
-        lambda j, n, z, v: (v * j.nn.log_softmax(z)).sum(), "family")
+        lambda j, n, z, v: (v * j.nn.log_softmax(z)).sum())
     add("cross_entropy", "cross_entropy", lambda t, F, z, y: F.cross_entropy(z, y),
-        lambda j, n, z, y: -n.mean(n.take_along_axis(j.nn.log_softmax(z), y[:, None], axis=-1)), "family")
+        lambda j, n, z, y: -n.mean(n.take_along_axis(j.nn.log_softmax(z), y[:, None], axis=-1)))
     add("bce_hard", "binary_cross_entropy_with_logits", lambda t, F, x, y: F.binary_cross_entropy_with_logits(x, y),
-        lambda j, n, x, y: -n.mean(y * j.nn.log_sigmoid(x) + (1 - y) * j.nn.log_sigmoid(-x)), "family")
+        lambda j, n, x, y: -n.mean(y * j.nn.log_sigmoid(x) + (1 - y) * j.nn.log_sigmoid(-x)))
     add("bce_soft", "binary_cross_entropy_with_logits", lambda t, F, x, y: F.binary_cross_entropy_with_logits(x, y),
         lambda j, n, x, y: -n.mean(y * j.nn.log_sigmoid(x) + (1 - y) * j.nn.log_sigmoid(-x)))
     add("hinge", "relu hinge", lambda t, F, s, y: F.relu(1 - y * s).mean(),
         lambda j, n, s, y: j.nn.relu(1 - y * s).mean())
     add("dense_tanh", "linear + tanh", lambda t, F, W, X, b, V: (V * t.tanh(X @ W + b)).sum(),
-        lambda j, n, W, X, b, V: (V * n.tanh(X @ W + b)).sum(), "family")
+        lambda j, n, W, X, b, V: (V * n.tanh(X @ W + b)).sum())
     add("dense_relu", "linear + relu", lambda t, F, W, X, b, V: (V * F.relu(X @ W + b)).sum(),
         lambda j, n, W, X, b, V: (V * j.nn.relu(X @ W + b)).sum())
     add("residual", "residual tanh", lambda t, F, x, W, b, v: (v * (x + t.tanh(W @ x + b))).sum(),
-        lambda j, n, x, W, b, v: (v * (x + n.tanh(W @ x + b))).sum(), _residual_cancel)
+        lambda j, n, x, W, b, v: (v * (x + n.tanh(W @ x + b))).sum())
     add("conv1d_kernel", "conv1d", lambda t, F, w, x, v: (v * t.tanh(F.conv1d(x.view(1, 1, -1), w.view(1, 1, -1))
                                                                       .view(-1))).sum(),
-        lambda j, n, w, x, v: (v * n.tanh(n.correlate(x, w, mode="valid"))).sum(), _conv_cancel)
+        lambda j, n, w, x, v: (v * n.tanh(n.correlate(x, w, mode="valid"))).sum())
     add("layer_norm", "layer_norm", lambda t, F, x, w: (w * F.layer_norm(x, x.shape, eps=1e-5)).sum(),
         lambda j, n, x, w: (w * (x - n.mean(x)) / n.sqrt(n.var(x) + 1e-5)).sum())
     add("max_pool", "max_pool1d", lambda t, F, x, v: (v * F.max_pool1d(x.view(1, 1, -1), 2).view(-1)).sum(),
         lambda j, n, x, v: (v * n.max(x.reshape(-1, 2), axis=1)).sum())
     return ops, t_mod, j_mod
-
-
-def _torch_gelu_cancel(x, v):
-    """torch's GELU backward: g·(½(1 + erf(x/√2)) + x φ(x)); 1 + erf cancels for x → −∞."""
-    return np.abs(v)
-
-
-def _jax_elu_cancel(x, v):
-    """jax's expm1 JVP is g·(expm1(x) + 1), which cancels for x → −∞ (elu's α·expm1 branch)."""
-    return np.where(x > 0, 0.0, 1.5 * np.abs(v) * (1 + np.abs(np.expm1(np.minimum(x, 0)))))
-
-
-def _residual_cancel(x, W, b, v):
-    return np.abs(v) + np.abs(W).T @ (2.0 * np.abs(v))
-
-
-def _conv_cancel(w, x, v):
-    from verify.checks.corpus.layers import K, T
-
-    return np.array([np.sum(2.0 * np.abs(v) * np.abs(x[k:k + T])) for k in range(K)])
 
 
 OPS = None
@@ -194,7 +165,10 @@ def _jax_pair(expr, j, n):
     return f, grad
 
 
-def build_framework_cases(seed: int, frameworks: tuple[str, ...]) -> tuple[list[CorpusCase], dict[str, str]]:
+def build_framework_cases(seed: int, frameworks: tuple[str, ...]
+                          ) -> tuple[list[CorpusCase], dict[str, str], list[LeftOut]]:
+    """The framework cases, the frameworks skipped (name → why) and the cases left out at a point because they
+    do not meet the corpus' rounding bound there."""
     ops, t_mod, j_mod = _ops()
     by_name = {fam.name: fam for fam in families(seed)}
     skipped: dict[str, str] = {}
@@ -209,11 +183,10 @@ def build_framework_cases(seed: int, frameworks: tuple[str, ...]) -> tuple[list[
             jax.config.update("jax_enable_x64", True)
         mods[fw] = t_mod() if fw == "torch" else j_mod()
     out: list[CorpusCase] = []
-    for family_name, op, torch_expr, jax_expr, cancel, keep in ops:
+    excluded: list[LeftOut] = []
+    for family_name, op, torch_expr, jax_expr, keep in ops:
         family = by_name[family_name]
         for fw, (m1, m2) in mods.items():
-            chosen = cancel.get(fw) if isinstance(cancel, dict) else cancel
-            cancel_fn = family.cancel if chosen == "family" else chosen
             expr = torch_expr if fw == "torch" else jax_expr
             f_shared, grad_shared = (_torch_pair if fw == "torch" else _jax_pair)(expr, m1, m2)
             for dtype in DTYPES:
@@ -225,9 +198,12 @@ def build_framework_cases(seed: int, frameworks: tuple[str, ...]) -> tuple[list[
                     if fw == "jax" and _has_subnormal(args):
                         continue  # XLA on CPU flushes subnormals to 0: its gradient there is that of 0
                     f, grad = _own(f_shared, fw), _own(grad_shared, fw)
-                    out.append(CorpusCase(
-                        name=f"{family.name}/{dtype}/{index:02d}/{fw}.{op}", family=family, kind="correct",
-                        implementation=fw, f=f, grad=grad, point=args, tags=point.tags, cancel=cancel_fn))
-    return out, skipped
+                    name = f"{family.name}/{dtype}/{index:02d}/{fw}.{op}"
+                    if not point_screen(family, dtype, index, args).correct(grad(*args)):
+                        excluded.append(LeftOut(name, family, grad, args, EXCLUDED_REASON))
+                        continue
+                    out.append(CorpusCase(name=name, family=family, kind="correct", implementation=fw, f=f, grad=grad,
+                                          point=args, tags=point.tags))
+    return out, skipped, excluded
 
 

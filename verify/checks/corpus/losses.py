@@ -67,16 +67,14 @@ FAMILIES = (
     Family(
         name="softmax_vjp", math=lambda M, z, v: M.sum(v * M.softmax(z)), grad=_softmax_vjp,
         points=_vector_points(("typical", "zeros", "ties", "saturation", "huge", "tiny", "masked")),
-        variants={"textbook": (_softmax_vjp_textbook, True)},
-        cancel=lambda z, v: S.softmax(z) * (np.abs(v) + np.sum(S.softmax(z) * np.abs(v))),
+        variants={"textbook": _softmax_vjp_textbook},
         bugs={"missing term": (_softmax_vjp_missing,), "tail: large |x|": (_softmax_vjp_no_shift,)},
         what="Σ v ⊙ softmax(z); careful p_j Σ_k p_k (v_j − v_k); textbook p ⊙ (v − pᵀv)",
     ),
     Family(
         name="log_softmax_vjp", math=lambda M, z, v: M.sum(v * M.log_softmax(z)), grad=_log_softmax_vjp,
         points=_vector_points(("typical", "zeros", "ties", "saturation", "huge", "tiny")),
-        variants={"textbook": (_log_softmax_vjp_textbook, True)},
-        cancel=lambda z, v: np.abs(v) + S.softmax(z) * np.abs(np.sum(v)),
+        variants={"textbook": _log_softmax_vjp_textbook},
         bugs={"missing term": (lambda z, v: v.astype(z.dtype),),
               "wrong constant": (lambda z, v: v.astype(z.dtype) - S.softmax(z),)},  # Σv taken as 1 (the CE case)
         what="Σ v ⊙ log_softmax(z); careful v_j Σ_{k≠j} p_k − p_j Σ_{k≠j} v_k; textbook v − p Σv",
@@ -104,10 +102,6 @@ def _ce_grad(z, labels):
 
 def _ce_textbook(z, labels):
     return ((S.softmax(z) - _onehot(labels, z.shape[-1], z.dtype)) / z.shape[0]).astype(z.dtype)
-
-
-def _ce_cancel(z, labels):
-    return (S.softmax(z) + _onehot(labels, z.shape[-1], np.float64)) / z.shape[0]
 
 
 def _ce_missing(z, labels):
@@ -149,7 +143,7 @@ def _ce_points(rng, dtype):
 FAMILIES += (
     Family(
         name="cross_entropy", math=_ce_math, grad=_ce_grad, points=_ce_points, count=ROWS,
-        variants={"textbook": (_ce_textbook, True)}, cancel=_ce_cancel,
+        variants={"textbook": _ce_textbook},
         bugs={"missing term": (_ce_missing,), "tail: large |x|": (_ce_no_shift,),
               "wrong constant": (_ce_smoothed,)},
         what=f"mean over {ROWS} rows of logsumexp(z) − z_y, integer labels; careful (p − onehot)/N with the "
@@ -192,8 +186,7 @@ def _bce_cancelling_sigmoid(x, y):
 FAMILIES += (
     Family(
         name="bce_hard", math=_bce_math, grad=_bce_hard_grad, points=_bce_points(True), exact=(1,), count=N,
-        variants={"textbook": (_bce_textbook, True)},
-        cancel=lambda x, y: (S.sigmoid(x) + np.abs(y)) / x.size,
+        variants={"textbook": _bce_textbook},
         bugs={"wrong constant": (lambda x, y: ((S.sigmoid(x) - (0.9 * y + 0.05).astype(x.dtype)) / x.size)
                                  .astype(x.dtype),),  # label smoothing in the backward only
               "missing term": (lambda x, y: (S.sigmoid(x) / x.size).astype(x.dtype),),
@@ -275,7 +268,7 @@ def _mc_points(rng, dtype):
 FAMILIES += (
     Family(
         name="hinge", math=_hinge_math, grad=_hinge_grad, points=_hinge_points, exact=(1,), count=N, kink=True,
-        variants={"margin included": (lambda s, y: _hinge_grad(s, y, closed=True), False)},
+        variants={"margin included": lambda s, y: _hinge_grad(s, y, closed=True)},
         bugs={"slope next to a kink": (lambda s, y: _hinge_grad(s, y, shift=1e-5),),
               "wrong constant": (lambda s, y: _hinge_grad(s, y, margin=0.0),)},
         what=f"mean over {N} of max(0, 1 − y s), y = ±1; at the margin any slope between −y/N and 0",

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Family", "Point", "CorpusCase", "KINDS", "MUTATIONS"]
+__all__ = ["Family", "Point", "CorpusCase", "LeftOut", "KINDS", "MUTATIONS"]
 
 KINDS = ("correct", "mutant")
 
@@ -43,10 +43,10 @@ class Family:
     """A function written once (``math(M, *args)`` over :mod:`verify.checks.corpus.ops`) and its derivative.
 
     ``grad`` is the careful gradient (relative accuracy: no term that cancels). ``variants`` maps a name
-    to ``(gradient, cancels)``: other correct implementations (the textbook formula frameworks use, a
-    tie-averaging subgradient); one that ``cancels`` is correct up to the rounding of its cancelling
-    terms, whose size per entry is ``cancel(*args)`` (float64, evaluated at the point; None when no
-    formula of the family cancels). ``exact`` lists the argument indices
+    to another implementation of the gradient (the textbook formula frameworks use, a tie-averaging
+    subgradient): a correct case at each point where it meets the rounding bound of
+    :mod:`verify.checks.corpus.truth` (a formula that cancels may not, where ``f`` is small: the point is
+    then left out for it, see :func:`verify.checks.corpus.excluded`). ``exact`` lists the argument indices
     that are exact data (labels, one-hot rows): they are not perturbed when the conditioning is
     measured. ``count`` is the N of a mean over rows (1 when there is none). ``bugs`` maps a mutation
     name (a key of :data:`MUTATIONS`) to wrong gradients of the same signature as ``grad``; one that
@@ -57,8 +57,7 @@ class Family:
     math: Callable[..., Any]
     grad: Callable[..., np.ndarray]
     points: Callable[[np.random.Generator, type], list[Point]]
-    variants: dict[str, tuple[Callable[..., np.ndarray], bool]] = field(default_factory=dict)
-    cancel: Callable[..., np.ndarray] | None = None
+    variants: dict[str, Callable[..., np.ndarray]] = field(default_factory=dict)
     exact: tuple[int, ...] = ()
     count: int = 1
     bugs: dict[str, tuple[Callable[..., np.ndarray], ...]] = field(default_factory=dict)
@@ -72,12 +71,11 @@ class CorpusCase:
     """One (f, grad) pair at one point: ``kind`` "correct" or "mutant".
 
     ``implementation`` says where the gradient comes from: "stable" (the careful formula),
-    "textbook" (a formula whose terms cancel, correct to their rounding), "float32 f" (the careful
+    "textbook" (a formula whose terms cancel: a correct case where its lost digits are below ``f``'s
+    resolution, see :mod:`verify.checks.corpus.truth`), "float32 f" (the careful
     gradient, with ``f`` computed in float32 and returned as a Python float), "torch" or "jax" (the
     framework's autograd of its built-in). A mutant records its ``mutation`` (a key of
     :data:`MUTATIONS`), its ``parent`` (the correct case it was made from) and ``bug`` (what is wrong).
-    ``cancel`` is the per-entry size of the cancelling terms that this implementation's rounding may
-    show (None: relative accuracy), used by :mod:`verify.checks.corpus.truth`.
     """
 
     name: str
@@ -91,7 +89,6 @@ class CorpusCase:
     mutation: str = ""
     parent: str = ""
     bug: str = ""
-    cancel: Callable[..., np.ndarray] | None = None
 
     @property
     def wrong(self) -> bool:
@@ -103,3 +100,14 @@ class CorpusCase:
 
     def __repr__(self) -> str:
         return f"CorpusCase({self.name!r})"
+
+
+@dataclass(frozen=True, eq=False)
+class LeftOut:
+    """An implementation left out of the corpus at one point: neither correct nor a mutant there (``reason``)."""
+
+    name: str
+    family: Family
+    grad: Callable[..., np.ndarray]
+    point: tuple
+    reason: str

@@ -8,8 +8,14 @@ A candidate is kept only where it differs from the truth by more than rounding. 
 is screened in float64 without SymPy: the careful gradient evaluated in float64 stands for the truth
 (its one-sided values at ``x_i ± max(2⁻⁴⁵|x_i|, 2⁻¹⁰⁷⁴)`` give the interval at a kink), the
 conditioning is measured by one-sided differences with a relative step 2⁻²⁰, and a candidate must
-be off by more than 3 × the bound of :mod:`.truth` (with the family's widest ``cancel``) at some
-entry. ``tests/checks/test_corpus.py`` then proves every kept mutant against the 40-digit truth.
+be off by more than 3 × the bound of :mod:`.truth` (``MUTANT_MARGIN``; the bound includes the term
+"below f's resolution") at some entry. ``tests/checks/test_corpus.py`` then proves every kept mutant
+against the 40-digit truth.
+
+The same stand-in screens the other correct implementations (the textbook formulas, PyTorch's and JAX's
+backward): one farther than the bound from it at some entry is not correct under the corpus' one rule
+(a formula that cancels where ``f`` is small resolves its lost digits), and not a mutant either: it is
+left out of the corpus (:meth:`Screen.correct`, counted in :func:`verify.checks.corpus.excluded`).
 
 A candidate must also be *observable*: where ``f`` has kinks (and so no complex step), an entry whose
 error, integrated over the distance to a kink, stays below f's rounding cannot be told from a valid
@@ -25,7 +31,7 @@ from collections.abc import Callable
 import numpy as np
 
 from verify.checks.corpus import stable as S
-from verify.checks.corpus.truth import K, rounding_unit
+from verify.checks.corpus.truth import K, MUTANT_MARGIN, f_resolution, rounding_unit
 
 __all__ = ["generic_mutations", "screen", "Screen", "jump_size", "with_jump", "jump_is_real"]
 
@@ -187,12 +193,12 @@ class Screen:
                             deltas = d if deltas is None else np.minimum(deltas, d)
                         worst = np.maximum(worst, np.where(np.isfinite(deltas), deltas, np.inf) / step)
                     cond += worst
-        cancel = 0.0 if family.cancel is None else np.abs(np.asarray(family.cancel(*a64), np.float64))
+        resolution = np.asarray(f_resolution(family, a64), np.float64).reshape(g.shape)
         with np.errstate(over="ignore", invalid="ignore"):
-            scale = np.maximum(np.abs(low), np.abs(high)) + cond + cancel
+            scale = np.maximum(np.abs(low), np.abs(high)) + cond + resolution
             self.bound = K * rounding_unit(self.dtype) * scale + K * _DENORM[self.dtype]
 
-    def wrong_entries(self, wrong: np.ndarray, margin: float = 3.0) -> np.ndarray:
+    def wrong_entries(self, wrong: np.ndarray, margin: float = MUTANT_MARGIN) -> np.ndarray:
         """Flat indices where ``wrong`` is farther than ``margin`` bounds from the truth (or not finite)."""
         m = np.asarray(wrong, dtype=np.float64).reshape(self.low.shape)
         with np.errstate(invalid="ignore"):
@@ -200,8 +206,12 @@ class Screen:
             bad = (d > margin * self.bound) | ~np.isfinite(m)
         return np.flatnonzero(bad.reshape(-1))
 
-    def differs(self, wrong: np.ndarray, margin: float = 3.0) -> bool:
+    def differs(self, wrong: np.ndarray, margin: float = MUTANT_MARGIN) -> bool:
         return self.wrong_entries(wrong, margin).size > 0
+
+    def correct(self, g: np.ndarray) -> bool:
+        """Whether ``g`` is within the bound (one, not ``MUTANT_MARGIN``) of the stand-in at every entry."""
+        return not self.differs(g, margin=1.0)
 
     def observable(self, wrong: np.ndarray, f) -> bool:
         """Whether some wrong entry could show in f's values (see the module docstring).

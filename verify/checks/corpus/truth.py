@@ -15,7 +15,7 @@ otherwise it is the derivative.
 **The rounding bound.** A correct gradient computed in dtype ``d`` (unit roundoff ``u_d = eps_d/2``)
 must satisfy, entry by entry::
 
-    dist(g_j, truth_j) ≤ 64 · u_d · ( |truth_j| + cond_j + cancel_j ) + 64 · denorm_d
+    dist(g_j, truth_j) ≤ 64·u_d·( |truth_j| + cond_j ) + 64·u_d·F / max(1, |x_j|) + 64·denorm_d
 
 * ``cond_j = Σ_i |∂truth_j/∂a_i| · |a_i|`` over every entry ``a_i`` of every float argument that is
   data (not a label): the componentwise condition number of the gradient. A mixed forward–backward
@@ -24,18 +24,25 @@ must satisfy, entry by entry::
   error — the first two terms. It is measured by one-sided differences of the exact derivative with
   a relative step ``2⁻⁶⁰`` at 60 digits (the smaller of the two sides, so that a kink next to the
   point does not count as conditioning).
-* ``cancel_j``: the size of the terms that cancel in the implementation's own formula (0 for the
-  careful implementations; e.g. ``2|v|`` for ``v(1 − tanh²)``, ``(p + onehot)/N`` for
-  ``(p − onehot)/N``), declared by the family or the framework case, evaluated in float64.
+* ``F / max(1, |x_j|)``: **below f's resolution**, the policy of ``check_gradient``'s tolerance term (d)
+  (:mod:`verify.checks.gradient`), with the same ``F = F_j``: the largest ``|f|`` of the float64 ``f`` over
+  the point and its central-difference steps along entry ``j``, ``x ± h_j e_j``, ``h_j = eps64^(1/5)·max(1,
+  |x_j|)`` (the widest steps of ``check_gradient``'s stack for a float64 ``f``). An error ``δ`` in entry ``j`` predicts a change
+  ``δ·max(1, |x_j|)`` of ``f`` over a displacement of ``x_j`` by its own scale; below ``64·u_d·F`` (``ulps = 32``
+  roundings of ``f``) no evaluation of ``f`` there can observe it (``1 − tanh²`` is 0 at ``x = 20`` where the
+  truth is ``1.7e-17``: correct in ``Σ v tanh(x)`` of size 1; the same formula's 0 where ``f`` itself is
+  ``1e-14`` is not). One rule for every implementation: no per-implementation allowance for the terms its
+  formula cancels. (At a tiny point ``F`` is that of ``f`` one step away: ``Σ ½ v x²`` at ``x ≈ 1e-38`` is
+  about ``1e-76`` there but ``4e-7`` a step away, so a gradient error of ``1e-38`` is below its resolution.)
 * ``64``: the longest chain of operations on any path of the corpus' gradients is a few dozen, each
   correctly rounded (``≤ u``) or, for ``exp``, ``log``, ``tanh``, ``erfc`` in NumPy/SciPy/torch/XLA,
   within a few ULPs; 64 ``u`` bounds their first-order sum (Higham §3.1, ``γ_n ≈ n u``) with a margin.
 * ``64 · denorm_d``: results in the subnormal range carry an absolute error of half a subnormal
   spacing per operation.
 
-A mutant must be farther than this bound from the truth at some entry (or non-finite there), with
-``cancel_j`` the family's widest (the textbook formula's), so that no correct formula's rounding
-could explain it.
+A mutant must be more than 3 × this bound from the truth at some entry (or non-finite there), so that
+no correct formula's rounding and nothing below ``f``'s resolution could explain it; a candidate
+closer than that is screened out (:mod:`.mutations`), not counted.
 """
 
 from __future__ import annotations
@@ -46,9 +53,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["K", "Truth", "truth", "bound", "rounding_unit", "correct_error_ratio", "mutant_excess"]
+__all__ = ["K", "MUTANT_MARGIN", "Truth", "truth", "bound", "rounding_unit", "f_resolution", "correct_error_ratio"]
 
 K = 64.0
+MUTANT_MARGIN = 3.0  # a mutant is farther than this many bounds from the truth at some entry
 _DENORM = {np.dtype(np.float64): 2.0 ** -1074, np.dtype(np.float32): 2.0 ** -149}
 _STEP = 2.0 ** -60
 
@@ -150,17 +158,42 @@ def _derivative(fn, values) -> list:
 @dataclass(frozen=True)
 class Truth:
     """The exact gradient at a point: ``low ≤ truth ≤ high`` per entry (equal except at kinks), the
-    componentwise condition ``cond``, all float64 with the shape of ``args[0]``; ``kinks`` counts the
-    entries at a kink."""
+    componentwise condition ``cond`` and ``resolution = F / max(1, |x_j|)`` (``F = |f(x)|``, float64 f), all
+    float64 with the shape of ``args[0]``; ``kinks`` counts the entries at a kink."""
 
     low: np.ndarray
     high: np.ndarray
     cond: np.ndarray
     kinks: int
+    resolution: np.ndarray
 
     @property
     def magnitude(self) -> np.ndarray:
         return np.maximum(np.abs(self.low), np.abs(self.high))
+
+
+_STEP0 = float(np.finfo(np.float64).eps) ** 0.2  # check_gradient's first central-difference step, relative
+
+
+def f_resolution(family, args: tuple) -> np.ndarray:
+    """``F_j / max(1, |x_j|)`` per entry of ``args[0]`` (0 at an infinite entry), ``F_j`` the largest finite ``|f|``
+    of the family's float64 ``f`` over ``x`` and ``x ± h_j e_j``, ``h_j = eps64^(1/5)·max(1, |x_j|)`` (module
+    docstring): the scale of the bound's term "below f's resolution"."""
+    from verify.checks.corpus.ops import NP
+
+    a64 = tuple(a.astype(np.float64) if _is_data(a) else a for a in args)
+    x = a64[0]
+    flat = x.ravel()
+    with np.errstate(all="ignore"):
+        big_f = np.full(flat.size, abs(float(family.math(NP, *a64))))
+        for i in np.flatnonzero(np.isfinite(flat)):
+            for sign in (1.0, -1.0):
+                moved = flat.copy()
+                moved[i] = flat[i] + sign * _STEP0 * max(1.0, abs(flat[i]))
+                value = abs(float(family.math(NP, moved.reshape(x.shape), *a64[1:])))
+                if np.isfinite(value):
+                    big_f[i] = max(big_f[i], value)
+        return (big_f / np.maximum(1.0, np.abs(flat))).reshape(x.shape)
 
 
 def _to_float(values, shape) -> np.ndarray:
@@ -235,15 +268,15 @@ def _truth(family, args: tuple) -> Truth:
                 d = [abs(a - b) for a, b in zip(_evaluate(fn, moved(p, v * (1 + sign * step)), 60), base, strict=True)]
                 deltas = d if deltas is None else [min(a, b) for a, b in zip(deltas, d, strict=True)]
             cond = [c + d / step for c, d in zip(cond, deltas, strict=True)]
-    return Truth(low=_to_float(low, shape), high=_to_float(high, shape), cond=_to_float(cond, shape), kinks=kinks)
+    return Truth(low=_to_float(low, shape), high=_to_float(high, shape), cond=_to_float(cond, shape), kinks=kinks,
+                 resolution=np.asarray(f_resolution(family, args), dtype=np.float64).reshape(shape))
 
 
-def bound(t: Truth, dtype, cancel: np.ndarray | None = None) -> np.ndarray:
+def bound(t: Truth, dtype) -> np.ndarray:
     """The rounding bound per entry (module docstring) for a gradient computed in ``dtype``."""
     dt = np.dtype(dtype)
-    scale = t.magnitude + t.cond + (0.0 if cancel is None else np.abs(np.asarray(cancel, dtype=np.float64)))
     with np.errstate(over="ignore"):
-        return K * rounding_unit(dt) * scale + K * _DENORM[dt]
+        return K * rounding_unit(dt) * (t.magnitude + t.cond + t.resolution) + K * _DENORM[dt]
 
 
 def _distance(g: np.ndarray, t: Truth) -> np.ndarray:
@@ -253,18 +286,14 @@ def _distance(g: np.ndarray, t: Truth) -> np.ndarray:
     return np.where(np.isfinite(g), d, np.inf)
 
 
-def correct_error_ratio(g: np.ndarray, t: Truth, dtype, cancel=None) -> float:
-    """max_j dist(g_j, truth_j) / bound_j: at most 1 for a gradient correct to rounding."""
+def correct_error_ratio(g: np.ndarray, t: Truth, dtype) -> float:
+    """max_j dist(g_j, truth_j) / bound_j: at most 1 for a gradient correct to rounding, above
+    :data:`MUTANT_MARGIN` for a mutant."""
     d = _distance(g, t)
-    b = bound(t, dtype, cancel)
+    b = bound(t, dtype)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         r = np.where(d == 0, 0.0, d / b)
     return float(np.max(r)) if r.size else 0.0
-
-
-def mutant_excess(g: np.ndarray, t: Truth, dtype, cancel=None) -> float:
-    """max_j dist(g_j, truth_j) / bound_j with the family's widest ``cancel``: above 1 for a mutant."""
-    return correct_error_ratio(g, t, dtype, cancel)
 
 
 def sig(x: float) -> str:
