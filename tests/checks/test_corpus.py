@@ -26,7 +26,7 @@ from verify.checks.corpus import MUTATIONS, SEED, cases, excluded, framework_cas
 from verify.checks.corpus.build import build, build_with_exclusions
 from verify.checks.corpus.mutations import jump_is_real, with_jump
 from verify.checks.corpus.run import finding_lines
-from verify.checks.corpus.truth import K, MUTANT_MARGIN, bound, correct_error_ratio, rounding_unit, truth
+from verify.checks.corpus.truth import MUTANT_MARGIN, K, bound, correct_error_ratio, rounding_unit, truth
 from verify.checks.zoo import OUTCOMES, compare_with_peers
 
 REQUIRED_FAMILIES = {"dense_tanh", "dense_relu", "residual", "conv1d_kernel", "conv1d_input", "layer_norm",

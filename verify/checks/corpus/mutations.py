@@ -31,7 +31,7 @@ from collections.abc import Callable
 import numpy as np
 
 from verify.checks.corpus import stable as S
-from verify.checks.corpus.truth import K, MUTANT_MARGIN, f_resolution, rounding_unit
+from verify.checks.corpus.truth import MUTANT_MARGIN, K, f_resolution, rounding_unit
 
 __all__ = ["generic_mutations", "screen", "Screen", "jump_size", "with_jump", "jump_is_real"]
 
