@@ -121,8 +121,10 @@ def test_sympy_reference_decides_when_given():
     good = lambda x: 1.0 / (1.0 + np.exp(-x))
     report = check_gradient(f, good, (np.array([-41.0, 0.5, 3.0]),), sympy_expr=twin)
     assert report.references["sympy"] == 1 and report.cross_checks["complex step"] == 1
+    # σ as 1 − 1/(1 + eˣ) underflows to 0 where f itself is ~1e-18 (f resolves it: term (d) is tiny there; next
+    # to an entry at 0.5, |f| ≈ 1 would hide it — below f's resolution)
     with pytest.raises(CheckFailure, match="reference: sympy"):
-        check_gradient(f, lambda x: 1.0 - 1.0 / (1.0 + np.exp(x)), (np.array([-41.0, 0.5]),), sympy_expr=twin)
+        check_gradient(f, lambda x: 1.0 - 1.0 / (1.0 + np.exp(x)), (np.array([-41.0, -45.0]),), sympy_expr=twin)
 
 
 def test_a_wrong_sympy_twin_is_a_value_error_not_a_verdict():
@@ -158,9 +160,10 @@ def test_other_arguments_are_passed_through_and_wrt_selects():
 
 
 def test_tiny_gradient_that_underflows_to_zero_is_caught_in_ulps():
+    # σ flushed to 0 below −40, where f itself is ~1e-17: f resolves the lost 1.6e-18 (term (d) is tiny there)
     f = lambda x: np.sum(np.log1p(np.exp(x)), axis=-1)
     with pytest.raises(CheckFailure) as info:
-        check_gradient(f, lambda x: 1.0 - 1.0 / (1.0 + np.exp(x)), (np.array([-41.0, 1.0]),))
+        check_gradient(f, lambda x: np.where(x < -40.0, 0.0, 1.0 / (1.0 + np.exp(-x))), (np.array([-41.0, -38.0]),))
     message = str(info.value)
     assert "1.5628821893349888e-18" in message and "0.0" in message
     assert info.value.details["ratio"][0] > 1e10 and info.value.details["ratio"][1] <= 1.0
@@ -328,7 +331,7 @@ def test_a_wrong_entry_next_to_one_at_rounding_level_is_caught_and_the_table_say
     with pytest.raises(CheckFailure, match="grad is wrong at 1 of 4") as info:
         check_gradient(layer_norm, lambda x: layer_norm_backward(x) + np.array([0, 1e-6, 0, 0]), (x,))
     table = str(info.value).split("worst entries")[1]
-    assert "at rounding level (measured)" in table  # entry 0 cancels: its error is rounding
+    assert "below f's resolution" in table  # entry 0 cancels: its error is rounding f cannot see
     assert info.value.details["ratio"][1] > 1 and info.value.details["ratio"][0] <= 1
 
 
@@ -344,7 +347,7 @@ def test_dense_tanh_layer_backward_near_saturation_passes_and_a_wrong_slope_fail
     w = 2.0 * np.ones((3, 2))
     textbook = lambda w: X_DENSE.T @ (V_DENSE * (1.0 - np.tanh(X_DENSE @ w) ** 2))  # 2e-12 relative: 1 − y²
     report = check_gradient(dense_tanh, textbook, (w,))
-    assert report.worst_ratio <= 1.0 and report.noise_measured == 6
+    assert report.worst_ratio <= 1.0
     with pytest.raises(CheckFailure, match="grad is wrong at 6 of 6"):
         check_gradient(dense_tanh, lambda w: X_DENSE.T @ (V_DENSE * (1.0 - np.tanh(X_DENSE @ w))), (w,))
 
@@ -367,7 +370,7 @@ def test_f_computing_in_float32_and_returning_a_python_float_gets_float32_steps(
     f32 = lambda x: float(np.sum(np.sin(x.astype(np.float32))))  # no complex step: astype drops Im
     x = np.linspace(-3.0, 3.0, 7)
     report = check_gradient(f32, np.cos, (x,))
-    assert any("a float32 computation" in note for note in report.notes), report.notes
+    assert any("f computes in float32" in note for note in report.notes), report.notes
     with pytest.raises(CheckFailure):
         check_gradient(f32, lambda x: 1.01 * np.cos(x), (x,))
 
@@ -547,7 +550,7 @@ import verify
 
 def test_point(check_gradient):
     f = lambda x: np.sum(np.log1p(np.exp(x)), axis=-1)
-    check_gradient(f, lambda x: 1.0 - 1.0 / (1.0 + np.exp(x)), (np.array([-41.0, 0.5]),))
+    check_gradient(f, lambda x: np.where(x < -40.0, 0.0, 1.0 / (1.0 + np.exp(-x))), (np.array([-41.0, -38.0]),))
 
 
 def test_search():
@@ -576,3 +579,45 @@ def test_a_failing_check_shows_the_verdict_and_no_library_or_hypothesis_frames(p
     result.stdout.fnmatch_lines(["*grad is wrong at 1 of 2 entries*", "*(0,)*1.5628821893349888e-18*0.0*"])
     result.stdout.fnmatch_lines(["*failing input:*", "*worst entries*"])
     result.stdout.fnmatch_lines(["*Diagnosis: the implementation computes*"])
+
+
+# --- hooks for check_vjp / check_jvp / check_hessian: f_error= and grad_noise= ------------------------
+
+
+def test_f_error_carries_an_approximate_f_s_error_into_the_reference():
+    """An ``f`` off by a smooth error of at most 2e-6 (a directional derivative computed by differences, as
+    check_hessian passes): without ``f_error`` the exact gradient of the intended function fails (the complex step
+    differentiates the approximation's error too); with it, it passes; a wrong gradient is still caught."""
+    x = (np.array([0.3, 1.0, -2.0]),)
+    approx = lambda x: np.sum(np.sin(x) + 1e-6 * np.cos(3.0 * x) * np.sin(x), axis=-1)  # noqa: E731
+    with pytest.raises(CheckFailure):
+        check_gradient(approx, np.cos, x)
+    report = check_gradient(approx, np.cos, x, f_error=3e-6)
+    assert report.references["complex step"] == 0 and report.references["central differences"] == 1
+    for wrong in (lambda x: np.cos(x) + 0.5, lambda x: -np.cos(x), lambda x: np.sin(x)):
+        with pytest.raises(CheckFailure, match="f_error"):
+            check_gradient(approx, wrong, x, f_error=3e-6)
+    with pytest.raises(ValueError, match="f_error must be a finite number >= 0"):
+        check_gradient(approx, np.cos, x, f_error=-1.0)
+    with pytest.raises(ValueError, match="cannot differentiate an approximate f"):
+        check_gradient(approx, np.cos, x, f_error=3e-6, reference="complex step")
+
+
+def test_grad_noise_is_added_to_the_tolerance():
+    """The caller's measured rounding of grad widens the entries it is given for, and only those."""
+    x = (np.array([0.3, 1.0, -2.0]),)
+    f = lambda x: np.sum(np.sin(x), axis=-1)  # noqa: E731
+    off = lambda x: np.cos(x) + np.array([0.0, 1e-13, 0.0])  # noqa: E731 - 1e-13 off at entry 1
+    with pytest.raises(CheckFailure):
+        check_gradient(f, off, x)
+    check_gradient(f, off, x, grad_noise=np.array([0.0, 2e-13, 0.0]))
+    with pytest.raises(CheckFailure, match="grad_noise"):
+        check_gradient(f, off, x, grad_noise=np.array([2e-13, 0.0, 2e-13]))
+    with pytest.raises(CheckFailure):  # a wrong gradient is caught with it
+        check_gradient(f, lambda x: np.cos(x) + 1e-3, x, grad_noise=np.full(3, 2e-13))
+    with pytest.raises(ValueError, match="grad_noise must be finite and >= 0"):
+        check_gradient(f, off, x, grad_noise=np.array([-1.0, 0.0, 0.0]))
+    with pytest.raises(ValueError, match=r"grad_noise has shape \(2,\)"):
+        check_gradient(f, off, x, grad_noise=np.zeros(2))
+    with pytest.raises(ValueError, match="cannot go with a strategy"):
+        check_gradient(f, np.cos, st.just(x), grad_noise=np.zeros(3))

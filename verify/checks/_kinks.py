@@ -16,13 +16,21 @@ extrapolated as for a Richardson table with ratio 4, ``L±(k) = (4 s±(k+1) − 
 
 - **jump** (``f`` not continuous at ``x``): on one side, the change ``|Δ(k)|`` exceeds ``8η``, shrinks by less
   than 10 % a level at the three finest levels (a continuous side shrinks ×4 a level, ×4^α at a Hölder-α cusp)
-  and exceeds ``4·max|s±(0)|·t_K``, what a slope of the size seen at the first step could make over the finest
-  step (a kink a few subnormals from ``x`` is not a jump);
-- **kink at the point**: at the two finest levels the extrapolated limits differ, ``|L₊ − L₋| > E₊ + E₋``;
+  and exceeds ``4·S·t_K``, what a slope of size ``S`` could make over the finest step, ``S`` the largest of the
+  one-sided slopes at the first step, the gradient under test and the complex step at the entry (a kink a few
+  subnormals from ``x`` is not a jump, nor is ``f`` that oscillates on a scale below the finest step the rounding
+  allows: ``sin(x²)`` at ``x = 20`` computed in float32);
+- **kink at the point**: at the two finest levels the extrapolated limits differ, ``|L₊ − L₋| > E₊ + E₋``,
+  and each limit at the finest level agrees with the one taken (the level of least error) within the latter's
+  error and twice the finest one's rounding (limits that still drift mean another kink a little way off, closer
+  than the coarse levels tell: unresolved);
   the accepted subgradients are ``[min(L₊, L₋), max(L₊, L₋)]`` widened by the limits' errors;
-- **differentiable at the point** (the kink is elsewhere): the limits agree at every level from some level
-  ``k*`` down; the derivative is the central difference at ``k*`` and ``k* + 1``, Richardson-extrapolated,
-  with the error ``|R − D(k*+1)| + 2η/t_{k*+1}``: a step that stays on one side of the kink;
+- **differentiable at the point** (the kink is elsewhere, or the entry is a smooth one whose central value was
+  doubtful): the limits agree at every level from some level ``k*`` down; the central differences ``D(k)`` there
+  are Richardson-extrapolated between neighbouring steps, ``R(k) = (16 D(k+1) − D(k))/15``, each with the error
+  ``|R(k) − R(k+1)| + 4η/t_{k+1}·16/15`` (its measured change to the next finer estimate, and rounding), and the
+  ``R(k)``, ``k ≥ k*``, with the smallest error is the derivative: steps that stay on one side of the kink and
+  within the scale on which ``f`` varies;
 - **unresolved**: none of these (the slopes do not settle at the resolution ``f`` allows): no verdict.
 
 A kink closer to ``x`` than ``t_K`` cannot be told from one at ``x``: ``f``'s own rounding hides the difference,
@@ -69,19 +77,29 @@ def refine_steps(x: np.ndarray, h: np.ndarray, slope_jump: np.ndarray, eta: floa
 
 
 def classify(f0: float, right: list[np.ndarray], left: list[np.ndarray], taken_right: list[np.ndarray],
-             taken_left: list[np.ndarray], eta: float, eps_f: float = 0.0) -> Located:
+             taken_left: list[np.ndarray], eta: float, eps_f: float = 0.0,
+             slopes: np.ndarray | None = None, x: np.ndarray | None = None,
+             measured: float | None = None) -> Located:
     """Classify each candidate from ``f`` at ``x + t_k e_j`` (``right``) and ``x − t_k e_j`` (``left``).
 
-    ``taken_right[c][k] > 0`` and ``taken_left[c][k] > 0`` are the steps actually taken.
+    ``taken_right[c][k] > 0`` and ``taken_left[c][k] > 0`` are the steps actually taken; ``slopes[c]`` a slope
+    known at the entry besides the one-sided ones (the gradient under test, the complex step), for the jump test;
+    ``x[c]`` the coordinate itself (the float32 cell of a float32 f); ``measured`` f's rounding level measured
+    along a direction (Moré–Wild), when it was: the drift of the one-sided limits at the finest level is judged
+    against it (at least one rounding of f's values, ``eps_f·|f|``) rather than against the ``8·eps_f·|f|`` model.
     """
     c = len(right)
     out = Located(kind=np.full(c, UNRESOLVED), value=np.zeros(c), error=np.full(c, np.inf), low=np.zeros(c),
                   high=np.zeros(c), side=np.zeros(c), jump=np.zeros(c), finest=np.zeros(c))
     for i in range(c):
         # the rounding level at each step: the measured one, or 8·eps_f·|f| of the values there if larger
-        level = np.maximum(eta, 8.0 * eps_f * np.maximum(abs(f0), np.maximum(np.abs(right[i]), np.abs(left[i]))))
+        size = np.maximum(abs(f0), np.maximum(np.abs(right[i]), np.abs(left[i])))
+        level = np.maximum(eta, 8.0 * eps_f * size)
+        drift_level = level if measured is None else np.minimum(level, np.maximum(measured, eps_f * size))
         _classify_one(out, i, f0, right[i], left[i], taken_right[i], taken_left[i], level,
-                      coarse=eps_f > float(np.finfo(np.float64).eps))
+                      coarse=eps_f > float(np.finfo(np.float64).eps),
+                      slope=0.0 if slopes is None else float(slopes[i]), x_j=0.0 if x is None else float(x[i]),
+                      drift_level=drift_level)
     return out
 
 
@@ -96,24 +114,36 @@ def _jumps(delta: np.ndarray, steps: np.ndarray, eta: np.ndarray, slope: float) 
 
 
 def _classify_one(out: Located, i: int, f0: float, fr: np.ndarray, fl: np.ndarray, tr: np.ndarray,
-                  tl: np.ndarray, eta: np.ndarray, coarse: bool = False) -> None:
+                  tl: np.ndarray, eta: np.ndarray, coarse: bool = False, slope: float = 0.0,
+                  x_j: float = 0.0, drift_level: np.ndarray | None = None) -> None:
     # For f that computes in a coarser format than float64 (``coarse``), steps at which f does not change at all,
     # after it did at larger ones, are below the resolution of its values (a function computed in float32 is
-    # constant across a float32 cell): the ladder ends before them.
+    # constant across a float32 cell): the ladder ends before them — but only where the step is below that
+    # resolution: under 2 float32 spacings of x_j, or so small that the slope seen at the first step would move f
+    # by less than 2 float32 spacings of f. A step above both at which f does not move shows f flat there (a ReLU
+    # layer whose units are all off between kinks a few hundred float32 ULPs of x_j away on either side).
     moved = (fr != f0) | (fl != f0)
     if coarse and moved.any() and not moved[-1]:
         last = int(np.flatnonzero(moved)[-1]) + 1
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            seen = max(abs(fr[0] - f0) / tr[0], abs(f0 - fl[0]) / tl[0])
+            x32 = float(np.spacing(np.float32(min(abs(x_j), 3e38)))) if np.isfinite(x_j) else np.inf
+            f32 = float(np.spacing(np.float32(min(float(np.max(np.abs(np.append(np.append(fr, fl), f0)))), 3e38))))
+            steps_ = np.minimum(tr, tl)
+            resolvable = (steps_ >= 2.0 * x32) & (seen * steps_ >= 2.0 * f32)
+        last = max(last, int(np.count_nonzero(np.cumprod(resolvable))))
         if last < 3:
             out.finest[i] = min(tr[last - 1], tl[last - 1])
             return  # resolved at fewer than three steps: nothing can be said
         fr, fl, tr, tl, eta = fr[:last], fl[:last], tr[:last], tl[:last], eta[:last]
+        drift_level = None if drift_level is None else drift_level[:last]
     out.finest[i] = min(tr[-1], tl[-1])
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         d_right = fr - f0
         d_left = f0 - fl
         if not (np.all(np.isfinite(d_right)) and np.all(np.isfinite(d_left))):
             return
-        slope = max(abs(d_right[0]) / tr[0], abs(d_left[0]) / tl[0])
+        slope = max(abs(d_right[0]) / tr[0], abs(d_left[0]) / tl[0], slope if np.isfinite(slope) else 0.0)
         for sign, delta, steps in ((1.0, d_right, tr), (-1.0, d_left, tl)):
             if _jumps(delta, steps, eta, slope):
                 out.kind[i], out.side[i], out.jump[i] = JUMP, sign, sign * delta[-1]
@@ -137,6 +167,19 @@ def _classify_one(out: Located, i: int, f0: float, fr: np.ndarray, fl: np.ndarra
         while first > 1 and apart[first - 1]:
             first -= 1
         k = first + int(np.argmin(err[first:]))
+        # The limits must hold down to the finest level: one-sided slopes that still drift there (another kink a
+        # little way off on one side, closer than the coarse levels can tell) leave the kink not located.
+        # (The limit at the finest level differs from the one taken by at most the latter's error and the finest
+        # one's rounding, 2·noise, where the pieces on either side are smooth.)
+        # The finest one's rounding from f's measured level where it was measured (the 8·eps_f·|f| model of a
+        # float32 f can be 30× its real rounding, and would hide a drift of the slopes to another kink).
+        finest_noise = noise[-1]
+        if drift_level is not None:
+            finest_noise = min(finest_noise, float(8.0 * drift_level[-1] / step[-1] + 2.0 * drift_level[-2] / step[-2])
+                               / 3.0)
+        allowed = err[k] + 2.0 * finest_noise
+        if abs(lim_r[-1] - lim_r[k]) > allowed or abs(lim_l[-1] - lim_l[k]) > allowed:
+            return
         out.kind[i] = KINK
         out.low[i] = min(lim_r[k], lim_l[k])
         out.high[i] = max(lim_r[k], lim_l[k])
@@ -144,15 +187,29 @@ def _classify_one(out: Located, i: int, f0: float, fr: np.ndarray, fl: np.ndarra
         return
     if not together[-1]:
         return
-    # Differentiable: the limits agree from some level down to the finest; the coarsest such level is the
-    # most accurate step (least rounding) that stays on one side of the kink.
+    # Differentiable: the limits agree from some level down to the finest (steps that stay on one side of a kink
+    # nearby). The central differences there, Richardson-extrapolated between neighbouring steps; each estimate's
+    # error is its measured change to the next finer one (the truncation) plus its rounding, and the estimate with
+    # the smallest error is taken (a step beyond the scale on which f varies — layer norm of equal inputs, whose
+    # scale is sqrt(its epsilon) — has not converged, and its change to the next one says so).
     first = len(together) - 1
     while first > 0 and together[first - 1]:
         first -= 1
-    coarse, fine = first, first + 1
-    d_coarse = (fr[coarse] - fl[coarse]) / (tr[coarse] + tl[coarse])
-    d_fine = (fr[fine] - fl[fine]) / (tr[fine] + tl[fine])
-    value = (16.0 * d_fine - d_coarse) / 15.0
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        central = (fr - fl) / (tr + tl)
+        rich = (16.0 * central[1:] - central[:-1]) / 15.0  # between steps k and k + 1
+        rounding = 2.0 * (2.0 * eta[1:]) / (tr[1:] + tl[1:]) * 16.0 / 15.0
+        change = np.abs(np.diff(rich))  # rich[k] − rich[k + 1]: len − 1 of them
+    candidates = np.arange(first, change.size)
+    if candidates.size:
+        error = change[candidates] + rounding[candidates]
+        error = np.where(np.isfinite(error), error, np.inf)
+        k = int(candidates[np.argmin(error)])
+        value, bound = rich[k], float(error[k - first])
+    else:  # two steps only: their own difference
+        k = first
+        value = rich[k]
+        bound = abs(value - central[k + 1]) + rounding[k]
     out.kind[i] = SMOOTH
     out.value[i] = value
-    out.error[i] = abs(value - d_fine) + 2.0 * (2.0 * eta[fine]) / (tr[fine] + tl[fine]) * 16.0 / 15.0
+    out.error[i] = bound

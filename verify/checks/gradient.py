@@ -350,6 +350,9 @@ class _Checker:
     jumps_allowed: bool
     sympy_ref: SympyReference | None
     ev: Evaluator
+    f_error: float = 0.0  # an absolute bound on the error of f's values (f itself an approximation)
+    grad_noise: np.ndarray | None = None  # flat: the caller's bound on grad's rounding per entry
+    grad_noise_shape: tuple | None = None
     examples: int = 0
     worst_ratio: float = 0.0
     worst_ulps: float = 0.0
@@ -379,20 +382,31 @@ class _Checker:
             self._validated = True
         if not math.isfinite(f0):
             raise ValueError(f"f is not finite at the input: f(*args) = {f0!r}\n{format_arguments(args)}")
+        if self.grad_noise_shape is not None and self.grad_noise_shape != x.shape:
+            raise ValueError(f"grad_noise has shape {self.grad_noise_shape} but args[{self.wrt}] has shape {x.shape}")
         pt = _Point(args, x, x64, g, g.astype(np.float64, copy=False).ravel(), f0)
         # f's rounding is that of the dtype it computes in: float32 if it returns float32, or if its
         # measured noise is far above its return dtype's (a float32 computation returned as a Python float).
         eps_f = _EPS64 if isinstance(raw, float) or np.asarray(raw).dtype != _FLOAT32 else _EPS32
         cen = central(self.ev, args, x64, f0, eps_f)
-        if eps_f < _EPS32 and _noisier_than(cen, 64.0 * eps_f * abs(f0)) and \
-                (f_noise(self.ev, args, x64, f0)[0] or 0.0) > 64.0 * float(np.max(cen.model)):
-            # the differences' rounding level far above the model, and confirmed by the difference table of f
-            # along a direction (the differences' own level also holds truncation, where f bends on a scale
-            # below the step)
+        if eps_f < _EPS32 and (_float32_values(f0, cen) or (
+                _noisier_than(cen, 64.0 * eps_f * abs(f0))
+                and (f_noise(self.ev, args, x64, f0, skip=cen.kink)[0] or 0.0) > max(64.0 * float(np.max(cen.model)),
+                                                                    0.25 * _EPS32 * abs(f0)))):
+            # f's values at x and over the stack are all float32 numbers (a float32 computation returned as a
+            # Python float), or the differences' rounding level is far above the model, confirmed by the difference
+            # table of f along a direction (the differences' own level also holds truncation, where f bends on a
+            # scale below the step; kink candidates are not moved: a jump is no noise) at a level a float32
+            # computation has (a quarter of float32's rounding of f(x)
+            # at least): a float64 f whose rounding is amplified by its conditioning — sin(x²) at x = 400, 1e-11;
+            # layer norm of inputs equal to 1e-7, 0.15·eps32·|f| — keeps float64's steps and its complex step's
+            # float64 accuracy
             cen = central(self.ev, args, x64, f0, _EPS32)
-            self._remember_note(f"f's measured rounding is 64× that of its return type ({type(raw).__name__}) at "
-                                "its size (a float32 computation, or cancellation inside f): central differences use "
+            self._remember_note(f"f computes in float32 (its values are float32 numbers, or its measured rounding is "
+                                f"64× that of its return type, {type(raw).__name__}): central differences use "
                                 "float32's step and noise")
+        if self.f_error:
+            cen = _with_f_error(cen, self.f_error)
         cs = self._complex(args, x64)
         result = self._fast(pt, cen, cs)
         if result is None:
@@ -404,8 +418,8 @@ class _Checker:
     # -- references --------------------------------------------------------------------------
 
     def _complex(self, args: tuple, x64: np.ndarray) -> ComplexStep | None:
-        if self.reference not in ("auto", "complex step"):
-            return None
+        if self.reference not in ("auto", "complex step") or self.f_error:
+            return None  # an approximate f (f_error > 0) is not differentiated by the complex step
         cs = complex_step(self.ev, args, x64)
         if cs.imag is None:
             if self.reference == "complex step":
@@ -479,7 +493,7 @@ class _Checker:
         xf = np.where(cen.infinite, 0.0, pt.x64.ravel()) if cen.infinite.any() else pt.x64.ravel()
         ratio, abs_err, ulps, tol, worst, worst_ulps, worst_abs = judge_smooth(
             pt.gf, r, ulp_r, cen.curvature, xf, e, usable, self.ulps, _EPS[dt], self.atol,
-            self._resolution(pt, cen, _EPS[dt], 0.0))
+            self._resolution(pt, cen, _EPS[dt], 0.0) + self._grad_noise(pt))
         if worst > 1.0:
             return None
         if primary.name == "central differences" or not whole:
@@ -488,6 +502,10 @@ class _Checker:
                 return None
         self._count(refs, 0, 0, 0, 0, worst, worst_ulps, worst_abs)
         return _PointResult(ratio, abs_err, ulps, 0, primary.name, 0)
+
+    def _grad_noise(self, pt: _Point) -> np.ndarray | float:
+        """The caller's bound on grad's rounding per entry (``grad_noise=``), or 0."""
+        return 0.0 if self.grad_noise is None else self.grad_noise
 
     def _resolution(self, pt: _Point, cen: Central, eps_d: float, eta: float) -> np.ndarray:
         """Term (d), per entry: ``ulps·(eps_d·F_j + η_f) / max(1, |x_j|)`` (0 at an infinite entry)."""
@@ -518,9 +536,11 @@ class _Checker:
         # measured at the entries that are not kink candidates (f's value grid is not used: a step function's
         # values lie on a grid of its step)
         eta_f = eta if eta is not None else max(8.0 * cen.eps_f * abs(pt.f0), cen.quartile)
+        eta_f = max(eta_f, self.f_error)  # an approximate f's values are no finer than their error
         resolution = self._resolution(pt, cen, _EPS[pt.x.dtype], eta if eta is not None and math.isfinite(eta) else 0.0)
         cen, jump_entries, next_to_kink, unlocated, jump_texts = self._locate(
-            pt, cen, eta_f, self._doubtful(pt, cen, cs, resolution))
+            pt, cen, eta_f, self._doubtful(pt, cen, cs, resolution),
+            measured=eta if eta is not None and math.isfinite(eta) and not self.f_error else None)
         refs, _ = self._references(pt, cen, cs)
         v = self._judge(pt, cen, refs, jump_entries, next_to_kink, unlocated, resolution)
         v.f_scale, v.eta = float(np.max(cen.f_scale)), eta or 0.0
@@ -563,13 +583,14 @@ class _Checker:
         with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
             ulp_r = np.spacing(np.abs(r).astype(dt)).astype(np.float64)
             rest = (self.ulps * ulp_r + self.ulps * _EPS[dt] * cen.curvature * np.abs(np.where(cen.infinite, 0.0,
-                    pt.x64.ravel())) + self.atol + resolution)
+                    pt.x64.ravel())) + self.atol + resolution + self._grad_noise(pt))
             failing = np.abs(pt.gf - r) > rest + 2.0 * e
         # where the complex step decides a failing entry, the refined central differences cross-check it: f's
         # formula may cancel in its imaginary part (a complex division at a saturated softmax)
         return smooth & (failing | (central & _vague(e, rest, pt.gf, r, self.ulps, _EPS[dt])))
 
-    def _locate(self, pt: _Point, cen: Central, eta: float, doubtful: np.ndarray | None = None):
+    def _locate(self, pt: _Point, cen: Central, eta: float, doubtful: np.ndarray | None = None,
+                measured: float | None = None):
         """Kink candidates (and ``doubtful`` smooth entries) examined at shrinking steps: ``(central, jumps,
         next_to_kink, unlocated, jump_texts)``, the central differences with each one's verdict folded in
         (:mod:`verify.checks._kinks`)."""
@@ -591,8 +612,11 @@ class _Checker:
         scale = np.maximum(np.abs(cen.value), np.abs(pt.gf))
         if self._cs is not None:
             scale = np.maximum(scale, np.abs(np.nan_to_num(self._cs.imag / self._cs.step)))
-        slope_jump = np.where(was_kink[candidates], np.abs(cen.high[candidates] - cen.low[candidates]),
-                              scale[candidates])
+        # at a kink candidate, the jump of its one-sided slopes at h, or the slope scale if larger (the slopes of a
+        # smooth f at a step far beyond its own scale — layer norm of inputs 1e8 ± 1 — are ~1/h: their jump says
+        # nothing about the steps needed)
+        slope_jump = np.where(was_kink[candidates], np.maximum(np.abs(cen.high[candidates] - cen.low[candidates]),
+                                                               scale[candidates]), scale[candidates])
         ladders = _kinks.refine_steps(flat[candidates], cen.h[candidates], slope_jump, eta)
         rows = []
         for j, ladder in zip(candidates, ladders, strict=True):
@@ -612,7 +636,8 @@ class _Checker:
             taken_r.append((flat[j] + ladder) - flat[j])
             taken_l.append(flat[j] - (flat[j] - ladder))
             at += 2 * m
-        found = _kinks.classify(pt.f0, right, left, taken_r, taken_l, eta, cen.eps_f)
+        found = _kinks.classify(pt.f0, right, left, taken_r, taken_l, eta, cen.eps_f, scale[candidates],
+                                flat[candidates], measured)
         value, error, kink = cen.value.copy(), cen.error.copy(), cen.kink.copy()
         low, high, side = cen.low.copy(), cen.high.copy(), cen.side_error.copy()
         curvature = cen.curvature.copy()
@@ -661,6 +686,7 @@ class _Checker:
                 "noise": np.zeros(n),
                 "atol": np.full(n, self.atol),
                 "f's resolution": resolution,
+                **({} if self.grad_noise is None else {"grad_noise (caller's)": self.grad_noise}),
                 "reference": 2.0 * e,
             }
             abs_err = np.where(gf == r, 0.0, np.abs(gf - r))
@@ -671,7 +697,7 @@ class _Checker:
             if kink.any():
                 scale = np.maximum(np.abs(cen.low), np.abs(cen.high)).astype(dt)
                 k_tol = (self.ulps * np.spacing(scale).astype(np.float64) + self.atol + 2.0 * cen.side_error
-                         + resolution)
+                         + resolution + self._grad_noise(pt))
                 k_dist = np.maximum(np.maximum(cen.low - gf, gf - cen.high), 0.0)
             tol = sum(parts.values())
             ratio = np.where(abs_err == 0.0, 0.0, abs_err / tol)
@@ -805,8 +831,12 @@ class _Checker:
             f"tolerance per entry: {self.ulps:g} ULPs of {x.dtype} + {self.ulps:g}·eps·|f''|·|x| (conditioning) "
             f"+ the measured rounding noise of grad (Moré–Wild, where needed) + atol {self.atol:g} "
             f"+ {self.ulps:g}·(eps·F_j + η_f)/max(1,|x_j|) (below f's resolution: F_j ≤ {v.f_scale:.3g} the largest "
-            f"|f| near x along e_j, η_f = {v.eta:.3g} f's measured rounding) + 2 × the reference's error bound",
+            f"|f| near x along e_j, η_f = {v.eta:.3g} f's measured rounding) + 2 × the reference's error bound"
+            + (" + grad's rounding measured by the caller (grad_noise)" if self.grad_noise is not None else ""),
         ]
+        if self.f_error:
+            lines.append(f"f is an approximation with error ≤ {self.f_error:.3g} (f_error): carried into the central "
+                         "differences' error as 6·f_error/h; no complex step")
         if v.coarse:
             lines.append(f"grad's rounding noise is not excused: {v.coarse}")
         if v.kink.any():
@@ -838,6 +868,27 @@ def _holds_coarse(g: np.ndarray, dt: np.dtype) -> bool:
     from verify.checks._measure import _holds_coarse_numbers
 
     return _holds_coarse_numbers(g, coarse_format(dt))
+
+
+def _float32_values(f0: float, cen: Central) -> bool:
+    """``f(x)`` and every finite value of ``f`` over the central-difference stack are float32 numbers, one of them
+    with more than 8 significant bits (not merely a small dyadic number): ``f`` rounds its result to float32."""
+    if float(np.float32(f0)) != f0 or cen.values is None:
+        return False
+    values = cen.values[np.isfinite(cen.values)]
+    from verify.checks._measure import _holds_coarse_numbers
+
+    return _holds_coarse_numbers(np.append(values, f0), _FLOAT32)
+
+
+def _with_f_error(cen: Central, f_error: float) -> Central:
+    """The central differences of an ``f`` whose values are off by up to ``f_error`` (``f`` itself an approximation):
+    the Richardson combination amplifies an error ``e`` of the values to at most ``6·e/h`` (as it does the rounding
+    ``η``), added to each entry's error bound and to its one-sided limits' (a kink candidate)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        extra = np.where(cen.h > 0, 6.0 * f_error / cen.h, 0.0)
+    side = None if cen.side_error is None else cen.side_error + extra
+    return replace(cen, error=cen.error + extra, side_error=side)
 
 
 def _noisier_than(cen: Central, level: float) -> bool:
@@ -972,6 +1023,8 @@ def check_gradient(
     vectorized: bool | None = None,
     worst: int = 10,
     jumps: str = "fail",
+    f_error: float = 0.0,
+    grad_noise: np.ndarray | None = None,
 ) -> GradientReport:
     """Check that ``grad(*args)`` is the gradient of ``f(*args)`` with respect to ``args[wrt]``.
 
@@ -995,6 +1048,15 @@ def check_gradient(
       worst: rows of the worst-entries table in a failure message.
       jumps: ``"fail"`` (default): a point where ``f`` is not continuous fails the check; ``"allow"``: such
         entries are reported as not differentiable and not judged.
+      f_error: an absolute bound on the error of each value of ``f`` near the point, for an ``f`` that is itself
+        an approximation (``check_hessian`` passes a directional derivative computed by differences); carried
+        into the central differences' error bound (``6·f_error/h``) and into the rounding level kinks are located
+        at. Default 0: ``f`` is exact up to its rounding. An ``f`` with ``f_error > 0`` is not differentiated by
+        the complex step (``reference="complex step"`` with it is a ValueError).
+      grad_noise: an absolute bound per entry (shaped like ``args[wrt]``, finite, ``>= 0``) on the rounding error
+        of ``grad`` at the point, measured by the caller where the judge cannot (``check_vjp`` measures a VJP's
+        along its cotangent, which it is linear in); added to each entry's tolerance. One point only (not with a
+        strategy).
 
     Returns:
       A :class:`GradientReport` (examples tried, worst error, references used, kinks met, unverified
@@ -1027,11 +1089,22 @@ def check_gradient(
     worst = _number(worst, "worst", integer=True)
     if max_examples is not None:
         max_examples = _number(max_examples, "max_examples", integer=True)
+    f_error = _number(f_error, "f_error")
+    if reference == "complex step" and f_error:
+        raise ValueError(f"reference='complex step' cannot differentiate an approximate f (f_error={f_error!r})")
+    noise = None
+    if grad_noise is not None:
+        noise = np.array(grad_noise, dtype=np.float64)
+        if not (np.all(np.isfinite(noise)) and np.all(noise >= 0)):
+            raise ValueError(f"grad_noise must be finite and >= 0 in every entry; got {grad_noise!r}")
+        if _is_strategy(inputs):
+            raise ValueError("grad_noise is measured at one point: it cannot go with a strategy of points")
     checker = _Checker(
         f=f, grad=grad, wrt=int(wrt), ulps=ulps, atol=atol, reference=reference, worst=worst,
         jumps_allowed=jumps == "allow",
         sympy_ref=SympyReference(sympy_expr, int(wrt)) if sympy_expr is not None else None,
-        ev=Evaluator(f, int(wrt), vectorized),
+        ev=Evaluator(f, int(wrt), vectorized), f_error=f_error,
+        grad_noise=None if noise is None else noise.ravel(), grad_noise_shape=None if noise is None else noise.shape,
     )
     start = time.perf_counter()
     if _is_strategy(inputs):
