@@ -621,3 +621,30 @@ def test_grad_noise_is_added_to_the_tolerance():
         check_gradient(f, off, x, grad_noise=np.zeros(2))
     with pytest.raises(ValueError, match="cannot go with a strategy"):
         check_gradient(f, np.cos, st.just(x), grad_noise=np.zeros(3))
+
+
+def test_a_float64_f_whose_conditioning_amplifies_its_rounding_keeps_float64_accuracy():
+    """sin(x²) at x = 400 rounds at ~1e-11 (the phase x² carries eps·1.6e5): far above eps·|f|, far below float32's
+    rounding; it is not taken for a float32 computation, so a gradient computed in float32 is still caught."""
+    x = (np.array([25.0, -20.0, -400.0]),)
+    v = np.array([1.2, -1.8, -0.8])
+    f = lambda x: np.sum(v * np.sin(x**2), axis=-1)  # noqa: E731
+    grad = lambda x: 2.0 * x * v * np.cos(x**2)  # noqa: E731
+    report = check_gradient(f, grad, x)
+    assert not any("float32" in note for note in report.notes), report.notes
+    with pytest.raises(CheckFailure, match="grad is wrong"):
+        check_gradient(f, lambda x: grad(x.astype(np.float32)).astype(np.float64), x)
+
+
+def test_a_wrong_slope_next_to_a_kink_1e300_away_is_caught():
+    """ReLU at x = 1e-300 and −1e-310 (f ≈ 1e-300 resolves such steps): the kink at 0 is closer than the ladder's main
+    levels reach (~1e-27); its tail from |x_j|/2 demands the ordinary derivative there (the other side's slope, or one
+    1e-6 off, is wrong). Next to an entry at 2, |f| ≈ 4 could not see a step of 1e-310 at all."""
+    v = np.array([1.5, -0.7])
+    x = (np.array([1e-300, -1e-310]),)
+    f = lambda x: np.sum(v * np.maximum(x, 0.0), axis=-1)  # noqa: E731
+    right = lambda x: v * (x > 0)  # noqa: E731
+    check_gradient(f, right, x)
+    for wrong in (lambda x: v * (x >= -1e-200), lambda x: right(x) * np.array([1.0 + 1e-6, 1.0])):
+        with pytest.raises(CheckFailure, match="grad is wrong at 1 of 2"):
+            check_gradient(f, wrong, x)

@@ -33,6 +33,11 @@ extrapolated as for a Richardson table with ratio 4, ``L±(k) = (4 s±(k+1) − 
   within the scale on which ``f`` varies;
 - **unresolved**: none of these (the slopes do not settle at the resolution ``f`` allows): no verdict.
 
+Where ``|x_j|`` is far below the ladder's finest step (``1e-300`` next to a kink at 0), the ladder goes on with six
+levels of ÷4 from ``|x_j|/2``: steps that stay on ``x_j``'s side of 0. Where the whole ladder finds the entry
+differentiable and the main ladder alone a kink at the point, both enclose the derivative: any value in their
+intersection is accepted (judged as at a kink, with that interval).
+
 A kink closer to ``x`` than ``t_K`` cannot be told from one at ``x``: ``f``'s own rounding hides the difference,
 and the entry is judged as at a kink (reported with ``t_K``). For ``f`` that computes in float32, steps at which it no
 longer changes at all, after it did at larger ones, are below the resolution of its values (it is constant across
@@ -49,6 +54,7 @@ __all__ = ["SMOOTH", "KINK", "JUMP", "UNRESOLVED", "Located", "refine_steps", "c
 
 SMOOTH, KINK, JUMP, UNRESOLVED = 0, 1, 2, 3
 _MAX_LEVELS = 40
+_TAIL = 6
 
 
 @dataclass
@@ -72,7 +78,18 @@ def refine_steps(x: np.ndarray, h: np.ndarray, slope_jump: np.ndarray, eta: floa
         with np.errstate(over="ignore"):
             floor = max(4.0 * float(np.spacing(abs(xj))), 64.0 * eta / jump if jump > 0 else 0.0, 1e-300)
         levels = int(np.clip(np.floor(np.log(hj / floor) / np.log(4.0)), 2, _MAX_LEVELS)) if hj > floor else 2
-        out.append(hj * 4.0 ** -np.arange(levels + 1))
+        ladder = hj * 4.0 ** -np.arange(levels + 1)
+        # A coordinate far smaller than the finest step (1e-300 next to a kink at 0): its own size is the distance
+        # to that kink, so the ladder goes on from |x_j|/2 (steps that stay on x_j's side of 0), _TAIL levels of ÷4
+        # above the floor.
+        # (Its floor is the resolution alone, without the 1e-300 of the main ladder: such steps are the point.)
+        ax = abs(float(xj))
+        with np.errstate(over="ignore"):
+            low = max(4.0 * float(np.spacing(ax)), 64.0 * eta / jump if jump > 0 else 0.0)
+        if 0.0 < ax < ladder[-1] / 4.0 and ax / 2.0 > 4.0 * low:
+            tail = ax / 2.0 * 4.0 ** -np.arange(_TAIL)
+            ladder = np.concatenate([ladder, tail[tail >= low]])
+        out.append(ladder)
     return out
 
 
@@ -96,10 +113,25 @@ def classify(f0: float, right: list[np.ndarray], left: list[np.ndarray], taken_r
         size = np.maximum(abs(f0), np.maximum(np.abs(right[i]), np.abs(left[i])))
         level = np.maximum(eta, 8.0 * eps_f * size)
         drift_level = level if measured is None else np.minimum(level, np.maximum(measured, eps_f * size))
-        _classify_one(out, i, f0, right[i], left[i], taken_right[i], taken_left[i], level,
-                      coarse=eps_f > float(np.finfo(np.float64).eps),
-                      slope=0.0 if slopes is None else float(slopes[i]), x_j=0.0 if x is None else float(x[i]),
-                      drift_level=drift_level)
+        options = dict(coarse=eps_f > float(np.finfo(np.float64).eps),
+                       slope=0.0 if slopes is None else float(slopes[i]), x_j=0.0 if x is None else float(x[i]))
+        tr, tl = taken_right[i], taken_left[i]
+        _classify_one(out, i, f0, right[i], left[i], tr, tl, level, drift_level=drift_level, **options)
+        gap = np.flatnonzero(tr[:-1] > 8.0 * tr[1:]) if tr.size > 1 else np.zeros(0, dtype=np.int64)
+        if gap.size and out.kind[i] == SMOOTH:
+            # A ladder with a tail from |x_j|/2 (refine_steps): the main ladder's verdict alone, a kink at the
+            # point, also encloses the derivative: the entry's derivative lies in both enclosures, and any value in
+            # their intersection is accepted (as at a kink: the interval, widened by the main limits' error).
+            m = int(gap[0]) + 1
+            main = Located(kind=np.full(1, UNRESOLVED), value=np.zeros(1), error=np.full(1, np.inf),
+                           low=np.zeros(1), high=np.zeros(1), side=np.zeros(1), jump=np.zeros(1), finest=np.zeros(1))
+            _classify_one(main, 0, f0, right[i][:m], left[i][:m], tr[:m], tl[:m], level[:m],
+                          drift_level=drift_level[:m], **options)
+            if main.kind[0] == KINK:
+                lo = max(main.low[0] - main.error[0], out.value[i] - out.error[i])
+                hi = min(main.high[0] + main.error[0], out.value[i] + out.error[i])
+                if lo <= hi:
+                    out.kind[i], out.low[i], out.high[i], out.error[i] = KINK, lo, hi, main.error[0]
     return out
 
 

@@ -45,6 +45,7 @@ varies gives a value its Richardson estimate cannot vouch for), keeping the best
         + atol                                 #     explicit absolute slack, default 0
         + 2 · e_j                              # (c) twice the error bound of the reference
         + ulps · (eps_d · F_j + η_f) / max(1, |x_j|) # (d) below f's resolution
+        + grad_noise_j                         #     the caller's measured rounding of g (``grad_noise=``), if given
 
 ``B_j`` and ``N_j`` are measured only where the other terms do not suffice. ``B_j`` is what backward stability
 allows: the exact gradient at some input within ``ulps`` ULPs of ``x`` (the layer norm of inputs 1e4 ± 1 in float32
@@ -93,6 +94,11 @@ time, so at a tie of ``max`` the box ``[0, 1]^k`` is accepted, which contains th
 ``f`` is not continuous (``|f(x ± t e_j) − f(x)|`` does not shrink with ``t``), the check fails with
 "f is not continuous at …", unless ``jumps="allow"`` declares such points: then the entry is reported as
 not differentiable, counted, and not judged.
+
+**An approximate f** (``f_error=``: ``check_hessian`` passes a directional derivative computed by differences): its
+values are off by up to ``f_error``, which the central differences' Richardson combination amplifies to at most
+``6·f_error/h``; that is added to their error bound, kinks are located at a rounding level of at least ``f_error``,
+and no complex step is taken (it would differentiate the approximation's error too).
 
 **Inputs.** ``args[wrt]`` may hold ``±∞`` where ``f`` is finite (a masked logit): the derivative along such an
 entry is the limit 0 (a nonzero limit would make ``f`` diverge) and must be 0. NaN is an error. Every call
