@@ -158,6 +158,7 @@ _EPS = {dt: float(np.finfo(dt).eps) for dt in FLOAT_DTYPES}
 _EPS64 = _EPS[np.dtype(np.float64)]
 _EPS32 = _EPS[np.dtype(np.float32)]
 _FLOAT32 = np.dtype(np.float32)
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 _DTYPE_NAMES = {dt: str(dt) for dt in FLOAT_DTYPES}
 REFERENCES = ("sympy", "complex step", "central differences")
 JUMPS = ("fail", "allow")
@@ -879,8 +880,8 @@ def _holds_coarse(g: np.ndarray, dt: np.dtype) -> bool:
 def _float32_values(f0: float, cen: Central) -> bool:
     """``f(x)`` and every finite value of ``f`` over the central-difference stack are float32 numbers, one of them
     with more than 8 significant bits (not merely a small dyadic number): ``f`` rounds its result to float32."""
-    if float(np.float32(f0)) != f0 or cen.values is None:
-        return False
+    if not abs(f0) <= _FLOAT32_MAX or float(np.float32(f0)) != f0 or cen.values is None:
+        return False  # (beyond float32's range f0 is no float32 number: no overflowing cast, no warning)
     values = cen.values[np.isfinite(cen.values)]
     from verify.checks._measure import _holds_coarse_numbers
 
