@@ -21,9 +21,15 @@ _EXPORTS: dict[str, str] = {
     # the checkers (the contract other projects rely on)
     "CheckFailure": "verify.checks",
     "check_gradient": "verify.checks",
+    "check_vjp": "verify.checks",
+    "check_jvp": "verify.checks",
+    "check_hessian": "verify.checks",
     "check_loss": "verify.checks",
     "check_optimizer": "verify.checks",
     "GradientReport": "verify.checks",
+    "VJPReport": "verify.checks",
+    "JVPReport": "verify.checks",
+    "HessianReport": "verify.checks",
     "LossReport": "verify.checks",
     "OptimizerReport": "verify.checks",
     # backends
