@@ -35,7 +35,8 @@ class Probe:
 
     ``computed`` maps a value of the differentiated argument to the derivative under test for this
     direction; ``at_point`` is its value at the point; ``expected`` the reference the judge reported
-    (None where the check passed).
+    (None where the check passed); ``fit`` other (computed, reference) pairs for fitting a factor, where
+    the judge's reference is of a contraction (a JVP's ``⟨w, J v⟩``).
     """
 
     direction: np.ndarray
@@ -43,6 +44,7 @@ class Probe:
     at_point: np.ndarray
     expected: np.ndarray | None
     failed: bool
+    fit: tuple[np.ndarray, np.ndarray] | None = None  # (computed, reference) for the factor, if not the above
 
 
 def _swap(a: np.ndarray) -> np.ndarray:
@@ -66,10 +68,12 @@ def _all_same(arrays: Sequence[np.ndarray]) -> bool:
 
 def fitted_factor(probes: Sequence[Probe]) -> float | None:
     """Least-squares ``c`` in ``computed ≈ c·expected`` over the failing probes (None when undetermined)."""
-    g = np.concatenate([np.asarray(p.at_point, dtype=np.float64).ravel() for p in probes if p.expected is not None]
-                       or [np.zeros(0)])
-    r = np.concatenate([np.asarray(p.expected, dtype=np.float64).ravel() for p in probes if p.expected is not None]
-                       or [np.zeros(0)])
+    pairs = [p.fit if p.fit is not None else (p.at_point, p.expected) for p in probes]
+    pairs = [(a, b) for a, b in pairs if a is not None and b is not None]
+    g = np.concatenate([np.asarray(a, dtype=np.float64).ravel() for a, _ in pairs] or [np.zeros(0)])
+    r = np.concatenate([np.asarray(b, dtype=np.float64).ravel() for _, b in pairs] or [np.zeros(0)])
+    if g.shape != r.shape:
+        return None
     ok = np.isfinite(g) & np.isfinite(r)
     rr = float(np.dot(r[ok], r[ok]))
     if rr == 0.0 or not np.isfinite(rr):

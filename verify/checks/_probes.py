@@ -147,7 +147,7 @@ def point_rng(seed: int, x: np.ndarray) -> np.random.Generator:
 def draw_cotangents(rng: np.random.Generator, shape: tuple, dtype: np.dtype, count: int) -> list[np.ndarray]:
     """``count`` cotangents: entries of magnitude in [0.5, 2) with random signs, rounded to ``dtype``.
 
-    The first has both signs (when it has two entries or more), the second is positive (the cotangent a
+    The first has both signs (negative when it has one entry), the second is positive (the cotangent a
     loss passes back), the rest have random signs. None is all ones, so a backward that ignores its
     incoming gradient returns the VJP of the all-ones cotangent and is caught.
     """
@@ -158,6 +158,8 @@ def draw_cotangents(rng: np.random.Generator, shape: tuple, dtype: np.dtype, cou
         sign = rng.choice((-1.0, 1.0), size)
         if i == 0 and size >= 2 and abs(sign.sum()) == size:
             sign[rng.integers(size)] *= -1.0
+        elif i == 0 and size == 1:
+            sign[:] = -1.0
         if i == 1:
             sign[:] = 1.0
         out.append((sign * magnitude).astype(dtype).reshape(shape))

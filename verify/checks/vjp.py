@@ -409,7 +409,9 @@ class _JVPChecker:
             reports.extend(ok)
             if bad:
                 failing.append((i, v, comp, bad[0]))
-            probes.append(Probe(v, comp, at_point, None, bool(bad)))
+            fit = (np.concatenate([np.ravel(b.details.get("computed", np.nan)) for b in bad]),
+                   np.concatenate([np.ravel(b.details.get("expected", np.nan)) for b in bad])) if bad else None
+            probes.append(Probe(v, comp, at_point, None, bool(bad), fit))
         columns = 0
         column_failures: list[tuple[int, CheckFailure]] = []
         if not failing and x.size <= self.jacobian_max:
