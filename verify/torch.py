@@ -194,7 +194,7 @@ class _Call:
             if not spec.tensor:
                 out.append(a)
                 continue
-            t = torch.from_numpy(np.ascontiguousarray(a))
+            t = torch.from_numpy(np.array(a))
             if spec.floating:
                 t = t.to(_MODE_DTYPES[mode]() if mode != "test" else spec.dtype)
             out.append(t.to(spec.device))
@@ -231,7 +231,7 @@ class _Call:
         tensors = self._tensors(rest, mode)
         spec = self.specs[self.slot]
         dtype = _MODE_DTYPES[mode]() if mode != "test" else spec.dtype
-        batch = torch.from_numpy(np.ascontiguousarray(stack)).to(dtype).to(spec.device)
+        batch = torch.from_numpy(np.array(stack)).to(dtype).to(spec.device)
 
         def one(value: Any) -> Any:
             local = list(tensors)
@@ -250,7 +250,7 @@ class _Call:
             if not y.requires_grad:
                 self.no_path = True
                 return np.zeros(np.shape(arrays[self.slot]), dtype=_numpy_dtype(self.specs[self.slot]))
-            cot = torch.from_numpy(np.ascontiguousarray(u)).to(dtype=y.dtype, device=y.device)
+            cot = torch.from_numpy(np.array(u)).to(dtype=y.dtype, device=y.device)
             try:
                 (g,) = torch.autograd.grad(y, x, grad_outputs=cot, allow_unused=True)
             except RuntimeError as exc:
@@ -265,7 +265,7 @@ class _Call:
         import torch.autograd.forward_ad as fwad
 
         tensors = self._tensors(arrays, "test")
-        tangent = torch.from_numpy(np.ascontiguousarray(v)).to(dtype=tensors[self.slot].dtype,
+        tangent = torch.from_numpy(np.array(v)).to(dtype=tensors[self.slot].dtype,
                                                                  device=tensors[self.slot].device)
         with fwad.dual_level():
             tensors[self.slot] = fwad.make_dual(tensors[self.slot], tangent)
