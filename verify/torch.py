@@ -34,9 +34,9 @@ from typing import Any
 
 import numpy as np
 
-from verify.checks.failure import CheckFailure
+from verify._adapters import AdapterReport, Slot, SlotReport, check_slots, options
 
-__all__ = ["check_function", "check_module", "TorchReport", "SlotReport"]
+__all__ = ["check_function", "check_module", "AdapterReport", "SlotReport"]
 
 _UNSUPPORTED = ("not implemented", "forward ad", "forward-mode", "forward mode", "jvp", "dual")
 _MODE_DTYPES = {"float64": lambda: _torch().float64, "complex128": lambda: _torch().complex128}
@@ -48,58 +48,6 @@ def _torch():
     except ImportError as exc:  # pragma: no cover - exercised only without torch
         raise ImportError("verify.torch needs PyTorch: pip install 'verify[torch]' (torch==2.13.0)") from exc
     return torch
-
-
-@dataclass(frozen=True)
-class SlotReport:
-    """One differentiated input or parameter: its reverse-mode report, and its forward-mode report or why
-    there is none."""
-
-    name: str
-    shape: tuple
-    dtype: str
-    vjp: Any
-    jvp: Any | None
-    forward: str
-
-    def __str__(self) -> str:
-        lines = [f"{self.name} {self.shape} {self.dtype}:", "  reverse mode (torch backward): " + _first(self.vjp)]
-        lines.append("  forward mode: " + (_first(self.jvp) if self.jvp is not None else self.forward))
-        return "\n".join(lines)
-
-
-def _first(report: Any) -> str:
-    text = str(report).splitlines()
-    return "; ".join(line.strip() for line in text[:3])
-
-
-@dataclass(frozen=True)
-class TorchReport:
-    """What ``check_function`` / ``check_module`` verified: one :class:`SlotReport` per differentiated input
-    or parameter (``report["fc.weight"]``, ``report["inputs[0]"]``), notes (copies made), seconds."""
-
-    checker: str
-    slots: tuple[SlotReport, ...]
-    notes: tuple[str, ...]
-    seconds: float
-
-    def __getitem__(self, name: str) -> SlotReport:
-        for slot in self.slots:
-            if slot.name == name:
-                return slot
-        raise KeyError(f"{name!r} was not checked; checked: {[s.name for s in self.slots]}")
-
-    @property
-    def forward_checked(self) -> int:
-        return sum(s.jvp is not None for s in self.slots)
-
-    def __str__(self) -> str:
-        lines = [f"verify.torch.{self.checker}: {len(self.slots)} input(s)/parameter(s) passed in {self.seconds:.3g} s "
-                 f"(reverse mode for all, forward mode for {self.forward_checked})"]
-        for slot in self.slots:
-            lines.extend("  " + line for line in str(slot).splitlines())
-        lines.extend(f"  note: {note}" for note in self.notes)
-        return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -186,6 +134,12 @@ class _Call:
         self.name = name
         self.checker = checker
         self.no_path = False
+
+    @staticmethod
+    def unsupported(exc: Exception) -> bool:
+        """Whether an exception of forward-mode AD means the function does not support it."""
+        text = str(exc).lower()
+        return isinstance(exc, (RuntimeError, NotImplementedError)) and any(k in text for k in _UNSUPPORTED)
 
     def _tensors(self, arrays: Sequence[Any], mode: str) -> list:
         torch = _torch()
@@ -298,68 +252,12 @@ class _Copies:
         return self.made[mode]
 
 
-def _forward_support(call: _Call, args: tuple, shape: tuple, dtype: np.dtype) -> str:
-    """"" when forward mode runs at the point, else why not ("forward mode not supported by this function: …")."""
-    probe = np.full(shape, 0.75, dtype=dtype)
-    try:
-        call.jvp(probe, *args)
-    except Exception as exc:  # noqa: BLE001 - classified below; anything else is re-raised
-        text = f"{type(exc).__name__}: {exc}".splitlines()[0]
-        if isinstance(exc, (RuntimeError, NotImplementedError)) and any(k in text.lower() for k in _UNSUPPORTED):
-            return f"forward mode not supported by this function ({text[:200]})"
-        raise ValueError(f"{call.checker}: forward-mode AD of {call.name} raised {text}") from exc
-    return ""
-
-
-def _rename(failure: CheckFailure, checker: str, name: str, mode: str) -> CheckFailure:
-    message = f"verify.torch.{checker}: {mode} derivative w.r.t. {name} is wrong.\n{failure}"
-    details = dict(failure.details)
-    details["slot"] = name
-    details["mode"] = mode
-    return CheckFailure(message, details=details)
-
-
-def _check_slots(checker: str, run: Callable, values: tuple, names: list[str], slots: list[int], wrt_names: list[str],
-                 forward: bool | str, options: dict, notes: list[str]) -> TorchReport:
-    """Check every slot: reverse mode by ``check_vjp``, forward mode by ``check_jvp`` where supported."""
-    __tracebackhide__ = True
-    from verify.checks.vjp import check_jvp, check_vjp
-
+def _slots(checker: str, run: Callable, values: tuple, names: list[str], indices: list[int]) -> tuple[tuple, list[Slot]]:
     specs = [_spec_of(v, n) for v, n in zip(values, names, strict=True)]
     arrays = tuple(_to_array(v) for v in values)
-    start = time.perf_counter()
-    reports = []
-    for slot, label in zip(slots, wrt_names, strict=True):
-        spec = specs[slot]
-        if not spec.requires_grad:
-            notes.append(f"{label} did not require grad: checked on a copy that does")
-        call = _Call(run, specs, slot, np.shape(arrays[slot]), label, checker)
-        call.reference(*arrays)  # the function returns a floating tensor at the point (else a TypeError)
-        try:
-            vjp_report = check_vjp(call.reference, call.vjp, arrays, wrt=slot, **options)
-        except CheckFailure as failure:
-            raise _rename(failure, checker, label, "the reverse-mode (backward)") from None
-        if call.no_path:
-            notes.append(f"autograd found no path from {label} to the output: its backward was taken as zeros")
-        jvp_report, why = None, "not asked for (forward=False)"
-        if forward:
-            why = _forward_support(call, arrays, np.shape(arrays[slot]), _numpy_dtype(spec))
-            if why and forward is True:
-                raise ValueError(f"verify.torch.{checker}: forward=True but {why}")
-            if not why:
-                try:
-                    jvp_report = check_jvp(call.reference, call.jvp, arrays, wrt=slot, **options)
-                except CheckFailure as failure:
-                    raise _rename(failure, checker, label, "the forward-mode (jvp)") from None
-        reports.append(SlotReport(name=label, shape=tuple(np.shape(arrays[slot])),
-                                  dtype=str(_numpy_dtype(spec)), vjp=vjp_report, jvp=jvp_report, forward=why))
-    return TorchReport(checker=checker, slots=tuple(reports), notes=tuple(notes),
-                       seconds=time.perf_counter() - start)
-
-
-def _options(directions, seed, jacobian_max, ulps, atol, worst) -> dict:
-    return {"directions": directions, "seed": seed, "jacobian_max": jacobian_max, "ulps": ulps, "atol": atol,
-            "worst": worst}
+    slots = [Slot(i, names[i], _Call(run, specs, i, np.shape(arrays[i]), names[i], checker), specs[i].requires_grad)
+             for i in indices]
+    return arrays, slots
 
 
 def check_function(
@@ -374,7 +272,7 @@ def check_function(
     ulps: float = 32.0,
     atol: float = 0.0,
     worst: int = 10,
-) -> TorchReport:
+) -> AdapterReport:
     """Check torch's derivatives of ``fn(*inputs)`` w.r.t. every floating-point input.
 
     Args:
@@ -390,7 +288,7 @@ def check_function(
       directions, seed, jacobian_max, ulps, atol, worst: as for :func:`verify.check_vjp`.
 
     Returns:
-      A :class:`TorchReport` (``report["inputs[0]"].vjp`` …).
+      A :class:`AdapterReport` (``report["inputs[0]"].vjp`` …).
 
     Raises:
       CheckFailure: a derivative is wrong; the message names the input, the mode, the direction, the worst
@@ -430,8 +328,9 @@ def check_function(
     def run(tensors: list, mode: str) -> Any:
         return fn(*tensors)
 
-    return _check_slots("check_function", run, values, names, list(slots), [names[i] for i in slots], forward,
-                        _options(directions, seed, jacobian_max, ulps, atol, worst), [])
+    arrays, checked = _slots("verify.torch.check_function", run, values, names, list(slots))
+    return check_slots("verify.torch.check_function", arrays, checked, forward,
+                       options(directions, seed, jacobian_max, ulps, atol, worst))
 
 
 def check_module(
@@ -447,7 +346,7 @@ def check_module(
     ulps: float = 32.0,
     atol: float = 0.0,
     worst: int = 10,
-) -> TorchReport:
+) -> AdapterReport:
     """Check torch's gradients of ``module(*inputs)`` w.r.t. its floating inputs and each parameter.
 
     The module is only called through deep copies (one as it is, one converted to float64 for the
@@ -462,7 +361,7 @@ def check_module(
       forward, directions, seed, jacobian_max, ulps, atol, worst: as for :func:`check_function`.
 
     Returns:
-      A :class:`TorchReport` (``report["fc.weight"]`` …).
+      A :class:`AdapterReport` (``report["fc.weight"]`` …).
 
     Raises:
       CheckFailure: a gradient is wrong (the message names the parameter or input).
@@ -496,7 +395,8 @@ def check_module(
     for name in chosen:
         _spec_of(named[name], f"parameter {name!r}")
     copies = _Copies(module)
-    options = _options(directions, seed, jacobian_max, ulps, atol, worst)
+    opts = options(directions, seed, jacobian_max, ulps, atol, worst)
+    checker = "verify.torch.check_module"
     notes: list[str] = []
     slot_reports: list[SlotReport] = []
     start = time.perf_counter()
@@ -507,16 +407,14 @@ def check_module(
             return copies.get(mode)(*tensors)
 
         if floating:
-            slot_reports.extend(_check_slots("check_module", run_inputs, values, input_names, floating,
-                                             [input_names[i] for i in floating], forward, options, notes).slots)
+            arrays, checked = _slots(checker, run_inputs, values, input_names, floating)
+            slot_reports.extend(check_slots(checker, arrays, checked, forward, opts, notes).slots)
     n = len(values)
     for name in chosen:
         def run_parameter(tensors: list, mode: str, name: str = name) -> Any:
-            target = copies.get(mode)
-            return torch.func.functional_call(target, {name: tensors[n]}, tuple(tensors[:n]))
+            return torch.func.functional_call(copies.get(mode), {name: tensors[n]}, tuple(tensors[:n]))
 
-        param = named[name]
-        slot_reports.extend(_check_slots("check_module", run_parameter, (*values, param),
-                                         [*input_names, name], [n], [name], forward, options, notes).slots)
-    return TorchReport(checker="check_module", slots=tuple(slot_reports), notes=tuple(notes),
-                       seconds=time.perf_counter() - start)
+        arrays, checked = _slots(checker, run_parameter, (*values, named[name]), [*input_names, name], [n])
+        slot_reports.extend(check_slots(checker, arrays, checked, forward, opts, notes).slots)
+    return AdapterReport(checker=checker, slots=tuple(slot_reports), notes=tuple(notes),
+                         seconds=time.perf_counter() - start)

@@ -210,7 +210,7 @@ def test_a_module_passes_and_a_failure_names_the_parameter():
     assert [s.name for s in report.slots] == ["inputs[0]", "weight", "bias"]
     with pytest.raises(CheckFailure) as info:
         vt.check_module(Affine(wrong=True), _x(4, 3))
-    assert "derivative w.r.t. weight is wrong" in str(info.value) and info.value.details["slot"] == "weight"
+    assert "verify.torch.check_module: the reverse-mode (backward) derivative w.r.t. weight is wrong" in str(info.value) and info.value.details["slot"] == "weight"
     assert "a constant factor: vjp(u) is the right one × 2" in str(info.value)
 
 
