@@ -49,6 +49,10 @@ _EXPORTS: dict[str, str] = {
 
 _SUBMODULES = ("kernels", "symbolic", "strategies", "checks", "stats", "sweep", "claims", "report", "bench")
 
+# The framework adapters: ``verify.torch.check_function`` … imports torch only when used. Not in __all__:
+# ``from verify import *`` must neither import the frameworks nor shadow a user's own ``torch``/``jax``.
+_ADAPTERS = ("torch", "jax")
+
 __all__ = ["__version__", *_EXPORTS, *_SUBMODULES]
 
 
@@ -57,7 +61,7 @@ def __getattr__(name: str) -> Any:
         value = getattr(importlib.import_module(_EXPORTS[name]), name)
         globals()[name] = value
         return value
-    if name in _SUBMODULES:
+    if name in _SUBMODULES or name in _ADAPTERS:
         module = importlib.import_module(f"verify.{name}")
         globals()[name] = module
         return module
@@ -65,4 +69,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(__all__)
+    return sorted([*__all__, *_ADAPTERS])

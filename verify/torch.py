@@ -372,7 +372,10 @@ def check_module(
 
     >>> import torch, verify.torch
     >>> layer = torch.nn.Linear(3, 2).double()
-    >>> report = verify.torch.check_module(layer, torch.randn(4, 3, dtype=torch.float64))
+    >>> with torch.no_grad():
+    ...     _ = layer.weight.copy_(torch.tensor([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]]))
+    >>> x = torch.tensor([[1.0, 2.0, -1.0], [0.5, -0.5, 3.0]], dtype=torch.float64)
+    >>> report = verify.torch.check_module(layer, x)
     >>> [slot.name for slot in report.slots]
     ['inputs[0]', 'weight', 'bias']
     """
