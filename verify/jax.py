@@ -45,70 +45,53 @@ def _x64_enabled() -> bool:
     return bool(_jax().config.jax_enable_x64)
 
 
-class _Call:
-    """The JAX function seen through NumPy arrays, for the checkers (see :mod:`verify._adapters`)."""
+def _output(y: Any) -> Any:
+    jax = _jax()
+    if not isinstance(y, (jax.Array, np.ndarray)):
+        raise TypeError(f"verify.jax.check_function: the function must return one array; got {type(y).__name__} "
+                        "(check each output of a tuple or pytree separately, or concatenate them)")
+    return y
 
-    def __init__(self, fn: Callable, floating: Sequence[bool], slot: int, shape: tuple, name: str,
-                 originals: Sequence[Any]) -> None:
+
+class _Compiled:
+    """``fn`` as a function of its floating arguments alone (the others fixed as the caller gave them), under
+    ``jax.jit``, shared by every checked argument: the values, the pullback of all floating arguments at once
+    and the pushforward compile once per dtype, instead of once per operation and shape."""
+
+    def __init__(self, fn: Callable, floating: Sequence[bool], originals: Sequence[Any]) -> None:
+        jax = _jax()
         self.fn = fn
         self.floating = list(floating)
+        self.originals = list(originals)
+        self.value = jax.jit(lambda *floats: self._call(floats))
+        self.pullback = jax.jit(lambda floats, u: jax.vjp(lambda *a: self._call(a), *floats)[1](u))
+        self.pushforward = jax.jit(lambda floats, tangents: jax.jvp(lambda *a: self._call(a), floats, tangents)[1])
+
+    def _call(self, floats: Sequence[Any]) -> Any:
+        it = iter(floats)
+        return _output(self.fn(*[next(it) if f else o for f, o in zip(self.floating, self.originals, strict=True)]))
+
+
+class _Call:
+    """The JAX function seen through NumPy arrays for one checked argument (see :mod:`verify._adapters`)."""
+
+    def __init__(self, compiled: _Compiled, slot: int, shape: tuple, name: str) -> None:
+        self.compiled = compiled
         self.slot = slot
+        self.position = sum(compiled.floating[:slot])  # its index among the floating arguments
         self.shape = shape
         self.name = name
-        self.originals = list(originals)  # non-floating arguments are passed to fn as the caller gave them
         self.no_path = False
-        self._jitted: dict[tuple, Callable] = {}
 
     @staticmethod
     def unsupported(exc: Exception) -> bool:
         text = str(exc).lower()
         return isinstance(exc, (TypeError, NotImplementedError, ValueError)) and any(k in text for k in _UNSUPPORTED)
 
-    def _arguments(self, arrays: Sequence[Any], dtype: Any | None) -> list:
+    def _floats(self, arrays: Sequence[Any], dtype: Any | None = None) -> tuple:
         import jax.numpy as jnp
 
-        out = []
-        for i, (a, floating) in enumerate(zip(arrays, self.floating, strict=True)):
-            if not floating:
-                out.append(self.originals[i])
-            elif dtype is None:
-                out.append(jnp.asarray(a))
-            else:
-                out.append(jnp.asarray(a, dtype=dtype))
-        return out
-
-    @staticmethod
-    def _output(y: Any) -> Any:
-        jax = _jax()
-        if not isinstance(y, (jax.Array, np.ndarray)):
-            raise TypeError(f"verify.jax.check_function: the function must return one array; got {type(y).__name__} "
-                            "(check each output of a tuple or pytree separately, or concatenate them)")
-        return y
-
-    def _compiled(self, arrays: Sequence[Any], dtype: Any, kind: str) -> Callable:
-        """``jax.jit`` of the function of the slot alone (the other arguments fixed, as they are at every call
-        for one slot), compiled once per dtype: one compilation instead of one per operation and shape."""
-        jax = _jax()
-        fixed = [np.asarray(a).tobytes() for i, (a, f) in enumerate(zip(arrays, self.floating, strict=True))
-                 if f and i != self.slot]
-        key = (kind, str(dtype), hash(tuple(fixed)))
-        compiled = self._jitted.get(key)
-        if compiled is None:
-            args = self._arguments(arrays, dtype)
-
-            def of_slot(value: Any) -> Any:
-                local = list(args)
-                local[self.slot] = value
-                return self._output(self.fn(*local))
-
-            if kind == "value":
-                compiled = jax.jit(of_slot)
-            elif kind == "vjp":
-                compiled = jax.jit(lambda x, u: jax.vjp(of_slot, x)[1](u)[0])
-            else:
-                compiled = jax.jit(lambda x, v: jax.jvp(of_slot, (x,), (v,))[1])
-            self._jitted[key] = compiled
-        return compiled
+        return tuple(jnp.asarray(a, dtype=dtype) for a, f in zip(arrays, self.compiled.floating, strict=True) if f)
 
     def reference(self, *arrays: Any) -> np.ndarray:
         """At float64 (complex128 for the complex step) when any floating array is: under ``jax.enable_x64``.
@@ -118,16 +101,13 @@ class _Call:
 
         if np.ndim(arrays[self.slot]) != len(self.shape):
             raise TypeError("one point at a time")
-        floating = [np.asarray(a) for a, f in zip(arrays, self.floating, strict=True) if f]
+        floating = [np.asarray(a) for a, f in zip(arrays, self.compiled.floating, strict=True) if f]
         complex_ = any(np.iscomplexobj(a) for a in floating)
         if not complex_ and not any(a.dtype == np.float64 for a in floating):
-            x = jnp.asarray(arrays[self.slot])
-            out = np.asarray(self._compiled(arrays, None, "value")(x))
+            out = np.asarray(self.compiled.value(*self._floats(arrays)))
         else:
             with jax.enable_x64(True):
-                dtype = jnp.complex128 if complex_ else jnp.float64
-                x = jnp.asarray(arrays[self.slot], dtype=dtype)
-                out = np.asarray(self._compiled(arrays, dtype, "value")(x))
+                out = np.asarray(self.compiled.value(*self._floats(arrays, jnp.complex128 if complex_ else jnp.float64)))
         if out.dtype.kind not in "fc":
             raise TypeError(f"verify.jax.check_function: the function returned {out.dtype} values; their derivative "
                             "is not defined")
@@ -136,15 +116,17 @@ class _Call:
     def vjp(self, u: np.ndarray, *arrays: Any) -> np.ndarray:
         import jax.numpy as jnp
 
-        x = jnp.asarray(arrays[self.slot])
-        y_dtype = self.reference(*arrays).dtype  # the output's dtype at the caller's precision
-        return np.asarray(self._compiled(arrays, None, "vjp")(x, jnp.asarray(u, dtype=y_dtype)))
+        floats = self._floats(arrays)
+        y_dtype = self.compiled.value(*floats).dtype  # the output's dtype at the caller's precision
+        return np.asarray(self.compiled.pullback(floats, jnp.asarray(u, dtype=y_dtype))[self.position])
 
     def jvp(self, v: np.ndarray, *arrays: Any) -> np.ndarray:
         import jax.numpy as jnp
 
-        x = jnp.asarray(arrays[self.slot])
-        return np.asarray(self._compiled(arrays, None, "jvp")(x, jnp.asarray(v, dtype=x.dtype)))
+        floats = self._floats(arrays)
+        tangents = tuple(jnp.asarray(v, dtype=x.dtype) if i == self.position else jnp.zeros_like(x)
+                         for i, x in enumerate(floats))
+        return np.asarray(self.compiled.pushforward(floats, tangents))
 
 
 def check_function(
@@ -224,6 +206,7 @@ def check_function(
             if not floating[i]:
                 raise TypeError(f"verify.jax.check_function: inputs[{i}] is not a float32/float64 array; only those "
                                 "can be differentiated")
-    slots = [Slot(i, names[i], _Call(fn, floating, i, np.shape(arrays[i]), names[i], values)) for i in indices]
+    compiled = _Compiled(fn, floating, values)
+    slots = [Slot(i, names[i], _Call(compiled, i, np.shape(arrays[i]), names[i])) for i in indices]
     return check_slots("verify.jax.check_function", tuple(arrays), slots, forward,
                        options(directions, seed, jacobian_max, ulps, atol, worst))
