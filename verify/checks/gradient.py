@@ -438,6 +438,7 @@ class _Checker:
     sympy_ref: _SympyReference | None
     ev: _Evaluator
     f_error: float = 0.0
+    grad_noise: np.ndarray | None = None
     examples: int = 0
     worst_ratio: float = 0.0
     worst_ulps: float = 0.0
@@ -510,6 +511,13 @@ class _Checker:
     def _judge(self, args: tuple, x: np.ndarray, x64: np.ndarray, g: np.ndarray, central: _Central,
                refs: list[_Reference]) -> _PointResult:
         primary = refs[0]
+        if self.grad_noise is not None:
+            if self.grad_noise.shape != x.shape:
+                raise ValueError(f"grad_noise has shape {self.grad_noise.shape} but args[{self.wrt}] has shape {x.shape}")
+            # the caller's measured rounding of grad, added to each entry's tolerance (the kernels add
+            # 2 × the reference's error: half of the noise rides on it)
+            primary = _Reference(primary.name, primary.value, primary.error + 0.5 * self.grad_noise.ravel(),
+                                 primary.detail)
         dt = x.dtype
         eps_d = _EPS[dt]
         gf = g.astype(np.float64, copy=False).ravel()
@@ -609,7 +617,8 @@ class _Checker:
             f"reference: {primary.name} ({primary.detail})",
             f"cross-checked by: {others}",
             f"tolerance per entry: {self.ulps:g} ULPs of {x.dtype} + {self.ulps:g}·eps·|f''|·|x| (conditioning) "
-            f"+ atol {self.atol:g} + 2 × the reference's error estimate",
+            f"+ atol {self.atol:g} + 2 × the reference's error estimate"
+            + (" + grad's rounding measured by the caller (grad_noise)" if self.grad_noise is not None else ""),
             *(["kinks met at entries " + str([int(i) for i in np.flatnonzero(kink)])
                + " (any value in [left slope, right slope] accepted there)"] if kink.any() else []),
             "failing input:",
@@ -678,6 +687,7 @@ def check_gradient(
     vectorized: bool | None = None,
     worst: int = 10,
     f_error: float = 0.0,
+    grad_noise: np.ndarray | None = None,
 ) -> GradientReport:
     """Check that ``grad(*args)`` is the gradient of ``f(*args)`` with respect to ``args[wrt]``.
 
@@ -702,6 +712,9 @@ def check_gradient(
         is itself an approximation (``check_hessian`` passes a directional derivative computed by
         differences); carried into the reference's error estimate. Default 0: ``f`` is exact up to
         its rounding. An ``f`` with ``f_error > 0`` is not differentiated by the complex step.
+      grad_noise: an absolute bound per entry (shaped like ``args[wrt]``) on the rounding error of ``grad``
+        at the point, measured by the caller where the judge cannot (``check_vjp`` measures a VJP's along
+        its cotangent, which it is linear in); added to each entry's tolerance. For one point only.
 
     Returns:
       A :class:`GradientReport` (examples tried, worst error, references used, kinks met).
@@ -725,10 +738,17 @@ def check_gradient(
             raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
     if max_examples is not None and (not isinstance(max_examples, int) or max_examples < 1):
         raise ValueError(f"max_examples must be a positive integer; got {max_examples!r}")
+    if grad_noise is not None:
+        noise = np.asarray(grad_noise, dtype=np.float64)
+        if not (np.all(np.isfinite(noise)) and np.all(noise >= 0)):
+            raise ValueError("grad_noise must be finite and >= 0 in every entry")
+        if _is_strategy(inputs):
+            raise ValueError("grad_noise is measured at one point: it cannot go with a strategy of points")
     checker = _Checker(
         f=f, grad=grad, wrt=wrt, ulps=float(ulps), atol=float(atol), reference=reference, worst=worst,
         sympy_ref=_SympyReference(sympy_expr, wrt) if sympy_expr is not None else None,
         ev=_Evaluator(f, wrt, vectorized), f_error=float(f_error),
+        grad_noise=None if grad_noise is None else np.asarray(grad_noise, dtype=np.float64),
     )
     start = time.perf_counter()
     if _is_strategy(inputs):
