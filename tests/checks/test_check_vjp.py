@@ -287,3 +287,33 @@ def test_a_function_that_is_not_deterministic_is_refused():
 
 def test_the_top_level_exports():
     assert verify.check_vjp is check_vjp and verify.VJPReport is VJPReport
+
+
+# --- the rounding of a map linear in its direction ---------------------------------------------------
+
+
+def test_the_rounding_of_a_linear_map_is_measured_along_its_direction():
+    from fractions import Fraction
+
+    from verify.checks._probes import linear_noise
+
+    rng = np.random.default_rng(3)
+    u, Wm = rng.uniform(-1.5, 1.5, (4, 6)), rng.uniform(-1.5, 1.5, (5, 6))
+    noise = linear_noise(lambda c: (u * c) @ Wm.T, np.dtype(np.float64))
+    computed = u @ Wm.T
+    exact = np.array([[float(sum(Fraction(a) * Fraction(b) for a, b in zip(ur, wr, strict=True))) for wr in Wm]
+                      for ur in u])
+    assert np.all(np.abs(computed - exact) <= noise) and np.any(noise > 0)
+    assert np.max(noise / np.spacing(np.abs(exact))) < 200  # rounding, not a loose bound: a few dozen ULPs
+    assert not np.any(linear_noise(lambda c: np.full(3, 2.0) * c, np.dtype(np.float64)))  # exact: no noise
+    # a float64 map computed in float32 is a wrong precision, not noise: nothing is measured
+    assert linear_noise(lambda c: ((u * c) @ Wm.T).astype(np.float32).astype(np.float64), np.dtype(np.float64)) is None
+
+
+def test_a_linear_layer_whose_vjp_cancels_passes():
+    # x ↦ x W + b does not depend on x in its VJP u Wᵀ: moving the point shows no rounding, while entries of
+    # u Wᵀ cancel (47 ULPs at 0.037 here); the rounding is measured along the cotangent instead
+    from verify.checks.layer_corpus import _inputs
+
+    x, Wm, b = _inputs((3, 3), (3, 3), (3,), seed=1)
+    check_vjp(lambda x, W, b: x @ W + b, lambda u, x, W, b: u @ W.T, (x, Wm, b))

@@ -13,11 +13,6 @@ vt = pytest.importorskip("verify.torch")
 
 pytestmark = pytest.mark.peers
 
-OLD_JUDGE = ("false alarm of check_gradient's judge on main (issue 13): the tolerance knows only the ULPs of the "
-             "result, not the rounding of a correct float32 sum that cancels; expected to pass with the "
-             "measured-noise judge — remove this mark once branch judge is merged")
-
-
 def _x(*shape, seed=0, dtype=torch.float64):
     g = torch.Generator().manual_seed(seed)
     return torch.randn(*shape, generator=g, dtype=dtype)
@@ -248,8 +243,7 @@ def test_bad_modules():
         vt.check_module(dropout, (X,))
 
 
-@pytest.mark.xfail(strict=True, reason=OLD_JUDGE)
-def test_a_float32_module_passes():
+def test_a_float32_module_passes():  # its gradients are float32 sums that cancel: their rounding is measured
     torch.manual_seed(0)
     module = torch.nn.Sequential(torch.nn.Linear(5, 4), torch.nn.Tanh(), torch.nn.Linear(4, 3))
     vt.check_module(module, torch.randn(6, 5))

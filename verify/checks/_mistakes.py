@@ -26,7 +26,7 @@ import numpy as np
 __all__ = ["Probe", "name_mistakes", "factor_text"]
 
 Candidate = Callable[[np.ndarray], np.ndarray]
-Accepts = Callable[[np.ndarray, Candidate], bool]
+Accepts = Callable[[np.ndarray, Candidate, "np.ndarray | None"], bool]
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,15 @@ class Probe:
     expected: np.ndarray | None
     failed: bool
     fit: tuple[np.ndarray, np.ndarray] | None = None  # (computed, reference) for the factor, if not the above
+    noise: Callable[[], np.ndarray | None] | None = None  # the measured rounding of computed at the point
+
+    def rounding(self) -> np.ndarray | None:
+        if self.noise is None:
+            return None
+        cache = self.__dict__.setdefault("_rounding", [])
+        if not cache:
+            cache.append(self.noise())
+        return cache[0]
 
 
 def _swap(a: np.ndarray) -> np.ndarray:
@@ -110,8 +119,13 @@ def name_mistakes(probes: Sequence[Probe], accepts: Accepts, *, derivative: str,
     if not any(p.failed for p in probes):
         return []
 
-    def every(direction_of: Callable[[Probe], np.ndarray], candidate_of: Callable[[Probe], Candidate]) -> bool:
-        return all(accepts(direction_of(p), candidate_of(p)) for p in probes)
+    def every(direction_of: Callable[[Probe], np.ndarray], candidate_of: Callable[[Probe], Candidate],
+              noise_of: Callable[[np.ndarray], np.ndarray] = lambda n: n) -> bool:
+        """The judge accepts the candidate for every probe; a candidate's rounding is its probe's, transformed."""
+        def noise(p: Probe) -> np.ndarray | None:
+            n = p.rounding()
+            return None if n is None else noise_of(n)
+        return all(accepts(direction_of(p), candidate_of(p), noise(p)) for p in probes)
 
     named: list[str] = []
     ones = np.ones_like(probes[0].direction)
@@ -126,10 +140,12 @@ def name_mistakes(probes: Sequence[Probe], accepts: Accepts, *, derivative: str,
         named.append(f"a flipped sign: {derivative} is the negative of the right one")
     c = fitted_factor(probes)
     if c is not None and abs(c - 1.0) > 1e-6 and not (flipped and abs(c + 1.0) <= 1e-6) and every(
-            lambda p: p.direction, lambda p: (lambda value, g=p.computed: np.asarray(g(value), dtype=np.float64) / c)):
+            lambda p: p.direction, lambda p: (lambda value, g=p.computed: np.asarray(g(value), dtype=np.float64) / c),
+            lambda n: n / abs(c)):
         named.append(f"a constant factor: {derivative} is the right one {factor_text(c, sizes)}")
     if _square(np.shape(probes[0].at_point)) and every(
-            lambda p: p.direction, lambda p: (lambda value, g=p.computed: _swap(np.asarray(g(value))))):
+            lambda p: p.direction, lambda p: (lambda value, g=p.computed: _swap(np.asarray(g(value)))),
+            lambda n: _swap(n) if np.ndim(n) >= 2 else n):
         named.append(f"transposed: {derivative} is the transpose of the right one (a transposed weight gradient, "
                      "e.g. gᵀ·x where xᵀ·g belongs)")
     if _square(np.shape(probes[0].direction)) and every(lambda p: _swap(p.direction), lambda p: p.computed):

@@ -35,7 +35,8 @@ from verify.checks.failure import CheckFailure
 __all__ = [
     "JudgeOptions", "Memo", "Projected", "Line", "LineDerivative", "Computed", "Tally",
     "validate_point", "output_at_point", "point_rng", "draw_cotangents", "draw_tangents", "judge",
-    "is_strategy", "run_points", "replaced", "copies", "validate_common", "tangent_scale",
+    "is_strategy", "run_points", "replaced", "copies", "validate_common", "tangent_scale", "linear_noise",
+    "NOISE_BOUND",
 ]
 
 _CACHE_BYTES = 256 * 2**20  # what one point's memo may hold; beyond it f is re-evaluated instead
@@ -379,6 +380,15 @@ class Computed:
         self.values[key] = out
         return out
 
+    def scaled(self, c: float, value: np.ndarray) -> np.ndarray:
+        """The map of the direction scaled by ``c`` (rounded to its dtype), at ``value`` (not memoised)."""
+        direction = (self.direction.astype(np.float64) * c).astype(self.direction.dtype)
+        return np.asarray(self.fn(direction, *replaced(self.args, self.wrt, value.copy())))
+
+    def noise(self, value: np.ndarray) -> Callable[[], np.ndarray | None]:
+        """:func:`linear_noise` of this map at ``value``, shaped like its output (evaluated when called)."""
+        return lambda: linear_noise(lambda c: self.scaled(c, value), self.direction.dtype)
+
     def as_grad(self) -> Callable[..., np.ndarray]:
         """As ``check_gradient``'s ``grad(*args)``."""
         return lambda *a: self(np.asarray(a[self.wrt]))
@@ -397,26 +407,82 @@ class LineDerivative:
         self.weights = None if weights is None else weights.astype(np.float64).ravel()
         self.index = index
 
+    def _reduce(self, jv: np.ndarray) -> float:
+        jv = np.asarray(jv).astype(np.float64).ravel()
+        return jv[self.index] if self.index is not None else np.sum(jv * self.weights)
+
     def __call__(self, t: Any) -> np.ndarray:
         t = np.asarray(t, dtype=np.float64)
         point = self.x if t[0] == 0.0 else (self.x + t[0] * self.v.astype(np.float64)).astype(self.x.dtype)
-        jv = np.asarray(self.computed(point)).astype(np.float64).ravel()
-        value = jv[self.index] if self.index is not None else np.sum(jv * self.weights)
-        return np.array([value], dtype=self.dtype)
+        return np.array([self._reduce(self.computed(point))], dtype=self.dtype)
+
+    def noise(self) -> Callable[[], np.ndarray | None]:
+        """:func:`linear_noise` of the judged value at ``t = 0`` (the JVP is linear in its tangent)."""
+        scaled = getattr(self.computed, "scaled", None)
+        if scaled is None:
+            return lambda: None
+        return lambda: linear_noise(lambda c: np.array([self._reduce(scaled(c, self.x))]), self.v.dtype)
 
 
 # ---------------------------------------------------------------------------------------------
 # the judge and what it reported
 
 
-def judge(f: Callable, grad: Callable, args: tuple, wrt: int, options: JudgeOptions,
-          f_error: float = 0.0) -> tuple[Any, CheckFailure | None]:
-    """``check_gradient(f, grad, args)``: ``(report, None)`` when it passes, ``(None, failure)`` when not."""
+NOISE_BOUND = 9.0
+"""A bound on ``|ε_centre| / σ̂`` for rounding noise, ``σ̂² = ½·mean((Δm)²)`` from the first differences of 9
+samples: its 1 − 10⁻⁶ quantile is 6.2 for Gaussian noise, 8.9 for uniform and 5.9 for a sum of three
+uniform roundings (2·10⁶ draws each); 9 covers all three. (The judge of issue 13 derives the same bound for
+its own first-difference tables: ``verify.checks._noise.NOISE_BOUND[1]`` there.)"""
+
+
+def linear_noise(evaluate: Callable[[float], np.ndarray], dtype: np.dtype) -> np.ndarray | None:
+    """A per-entry bound on the rounding error of a map that is linear in its direction, at the point.
+
+    ``evaluate(c)`` is the map of the direction scaled by ``c`` (rounded to ``dtype``). The truth of
+    ``m(c) = evaluate(c) / c`` does not depend on ``c``, so over ``c_k = 1 + k·64·eps`` (``k = −4 … 4``:
+    every product in the computation rounds differently, nothing else changes) all variation of ``m`` is
+    rounding: ``σ̂² = ½·mean((Δm)²)`` over the 8 first differences (Moré & Wild, "Estimating
+    computational noise", SIAM J. Sci. Comput. 33(3), 2011: a table whose smooth part is constant), and the
+    centre's error is at most ``NOISE_BOUND·σ̂``. None when a sample is not finite, or when a float64 map
+    returns float32 numbers (it computes in float32: a wrong precision, not noise; the judge must see it).
+
+    This is the rounding a cotangent reveals and a point cannot: a VJP ``u Wᵀ`` of a linear layer does not
+    depend on the point at all, so moving the point shows no noise, while its entries are sums that cancel.
+    """
+    s = 64.0 * float(np.finfo(dtype).eps)
+    samples = []
+    for k in range(-4, 5):
+        c = 1.0 + k * s
+        value = np.asarray(evaluate(c), dtype=np.float64)
+        samples.append(value / c)
+    table = np.stack(samples)
+    if not np.all(np.isfinite(table)):
+        return None
+    if np.dtype(dtype) == np.float64 and np.array_equal(table[4], table[4].astype(np.float32)):
+        return None  # float32 numbers from a float64 map: computed in float32; its error is not rounding noise
+    sigma = np.sqrt(0.5 * np.mean(np.diff(table, axis=0) ** 2, axis=0))
+    return NOISE_BOUND * sigma
+
+
+def judge(f: Callable, grad: Callable, args: tuple, wrt: int, options: JudgeOptions, f_error: float = 0.0,
+          noise: Callable[[], np.ndarray | None] | None = None) -> tuple[Any, CheckFailure | None]:
+    """``check_gradient(f, grad, args)``: ``(report, None)`` when it passes, ``(None, failure)`` when not.
+
+    Where it fails and ``noise`` is given (the rounding of ``grad`` measured along its direction,
+    :func:`linear_noise`, shaped like ``args[wrt]``), it is measured then — only where the judge's own terms
+    do not suffice — and the check is judged again with it (``check_gradient(grad_noise=)``).
+    """
     from verify.checks.gradient import check_gradient
 
-    extra = {"f_error": f_error} if f_error else {}
+    extra: dict[str, Any] = {"f_error": f_error} if f_error else {}
     try:
         return check_gradient(f, grad, args, wrt=wrt, **options.kwargs(), **extra), None
+    except CheckFailure as failure:
+        measured = noise() if noise is not None else None
+        if measured is None or not np.any(measured > 0):
+            return None, failure
+    try:
+        return check_gradient(f, grad, args, wrt=wrt, **options.kwargs(), **extra, grad_noise=measured), None
     except CheckFailure as failure:
         return None, failure
 

@@ -243,7 +243,8 @@ class _HessianChecker:
             methods.append(d.method)
             if i < len(vs):
                 drawn_directionals.append(d)
-            report, failure = judge(d, comp.as_grad(), args, self.wrt, self.options, f_error=max(d.error, 1e-300))
+            report, failure = judge(d, comp.as_grad(), args, self.wrt, self.options, f_error=max(d.error, 1e-300),
+                                    noise=comp.noise(x))
             label = f"direction #{i + 1} of {len(vs)} drawn" if i < len(vs) else \
                 f"the unit vector at index {tuple(int(k) for k in np.unravel_index(i - len(vs), x.shape))} (a column)"
             if failure is None:
@@ -252,7 +253,7 @@ class _HessianChecker:
                 failures.append((label, v, d, failure))
             if i < len(vs):
                 probes.append(Probe(v, comp, at_point, None if failure is None else failure.details.get("expected"),
-                                    failure is not None))
+                                    failure is not None, noise=comp.noise(x)))
             elif failures:
                 break
         if failures:
@@ -336,14 +337,17 @@ class _HessianChecker:
         label, v, d, worst = max(failures, key=lambda item: _worst(item[3]))
         named: list[str] = []
         if diagnose:
-            def accepts(direction: np.ndarray, candidate: Callable[[np.ndarray], np.ndarray]) -> bool:
+            def accepts(direction: np.ndarray, candidate: Callable[[np.ndarray], np.ndarray],
+                        noise: np.ndarray | None) -> bool:
                 dd = _Directional(memo, x, direction, eps_f, self.complex_ok)
                 return judge(dd, lambda *a: candidate(np.asarray(a[self.wrt])), args, self.wrt, self.options,
-                             f_error=max(dd.error, 1e-300))[1] is None
+                             f_error=max(dd.error, 1e-300), noise=None if noise is None else (lambda: noise))[1] is None
 
-            use = probes if any(p.failed for p in probes) else [
-                Probe(v_, self._computed(v_, args, x), f.details.get("computed"), f.details.get("expected"), True)
-                for _, v_, _, f in failures]
+            def probe(v_: np.ndarray, f: CheckFailure) -> Probe:
+                comp = self._computed(v_, args, x)
+                return Probe(v_, comp, f.details.get("computed"), f.details.get("expected"), True, noise=comp.noise(x))
+
+            use = probes if any(p.failed for p in probes) else [probe(v_, f) for _, v_, _, f in failures]
             named = name_mistakes(use, accepts, derivative="hvp(v)", kind="HVP", direction="direction",
                                   incoming="the direction v", sizes=x.shape)
         lines = [

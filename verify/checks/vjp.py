@@ -58,6 +58,7 @@ from verify.checks._probes import (
     draw_cotangents,
     draw_tangents,
     judge,
+    linear_noise,
     output_at_point,
     point_rng,
     run_points,
@@ -207,18 +208,19 @@ class _VJPChecker:
         for i, u in enumerate(us):
             comp = computed(u)
             at_point = comp(x)
-            report, failure = judge(view(u), comp.as_grad(), args, self.wrt, self.options)
+            report, failure = judge(view(u), comp.as_grad(), args, self.wrt, self.options, noise=comp.noise(x))
             if failure is not None:
                 failures.append((f"cotangent #{i + 1} of {len(us)} drawn", u, failure))
             else:
                 reports.append(report)
             probes.append(Probe(u, comp, at_point, None if failure is None else failure.details.get("expected"),
-                                failure is not None))
+                                failure is not None, noise=comp.noise(x)))
         rows = 0
         if not failures and y0.size <= self.jacobian_max:
             for k in range(y0.size):
                 e = _unit(y0.shape, y0.dtype, k)
-                report, failure = judge(view(index=k), computed(e).as_grad(), args, self.wrt, self.options)
+                row = computed(e)
+                report, failure = judge(view(index=k), row.as_grad(), args, self.wrt, self.options, noise=row.noise(x))
                 rows += 1
                 if failure is not None:
                     failures.append((f"row {_index(y0.shape, k)} of the Jacobian (the unit cotangent at output "
@@ -240,14 +242,16 @@ class _VJPChecker:
         worst_label, worst_u, worst = max(failures, key=lambda item: _worst(item[2]))
         named: list[str] = []
         if diagnose:
-            def accepts(u: np.ndarray, candidate: Callable[[np.ndarray], np.ndarray]) -> bool:
+            def accepts(u: np.ndarray, candidate: Callable[[np.ndarray], np.ndarray], noise: np.ndarray | None) -> bool:
                 view = Projected(memo, x.ndim, weights=u)
-                return judge(view, lambda *a: candidate(np.asarray(a[self.wrt])), args, self.wrt, self.options)[1] is None
+                return judge(view, lambda *a: candidate(np.asarray(a[self.wrt])), args, self.wrt, self.options,
+                             noise=None if noise is None else (lambda: noise))[1] is None
 
-            diagnosis_probes = probes if any(p.failed for p in probes) else [
-                Probe(u, Computed(self.vjp, "vjp(u, *args)", u, args, self.wrt, x.shape, "check_vjp",
-                                  f"args[{self.wrt}]"), f.details.get("computed"), f.details.get("expected"), True)
-                for _, u, f in failures]
+            def row_probe(u: np.ndarray, f: CheckFailure) -> Probe:
+                comp = Computed(self.vjp, "vjp(u, *args)", u, args, self.wrt, x.shape, "check_vjp", f"args[{self.wrt}]")
+                return Probe(u, comp, f.details.get("computed"), f.details.get("expected"), True, noise=comp.noise(x))
+
+            diagnosis_probes = probes if any(p.failed for p in probes) else [row_probe(u, f) for _, u, f in failures]
             named = name_mistakes(diagnosis_probes, accepts, derivative="vjp(u)", kind="VJP", direction="cotangent",
                                   incoming="the incoming gradient (the cotangent u, grad_output)",
                                   sizes=(*x.shape, *y0.shape))
@@ -382,12 +386,16 @@ class _JVPChecker:
         return Computed(self.jvp, "jvp(v, *args)", v, args, self.wrt, shape, "check_jvp", "f(*args)")
 
     def _contractions(self, memo: Memo, x: np.ndarray, v: np.ndarray, candidate: Callable, dtype: np.dtype,
-                      rng: np.random.Generator) -> tuple[list, list[CheckFailure]]:
+                      rng: np.random.Generator, noise: np.ndarray | None = None) -> tuple[list, list[CheckFailure]]:
         t0 = np.zeros(1, dtype=dtype)
         reports, failures = [], []
         for w in _aligned_cotangents(rng, candidate(x), 2):
-            report, failure = judge(Line(memo, x, v, weights=w), LineDerivative(candidate, x, v, dtype, weights=w),
-                                    (t0,), 0, self.options)
+            derivative = LineDerivative(candidate, x, v, dtype, weights=w)
+            if noise is None:
+                measured = derivative.noise()
+            else:
+                measured = (lambda w=w: np.array([float(np.sum(np.abs(np.ravel(w)) * np.ravel(noise)))]))
+            report, failure = judge(Line(memo, x, v, weights=w), derivative, (t0,), 0, self.options, noise=measured)
             if failure is None:
                 reports.append(report)
             else:
@@ -411,7 +419,7 @@ class _JVPChecker:
                 failing.append((i, v, comp, bad[0]))
             fit = (np.concatenate([np.ravel(b.details.get("computed", np.nan)) for b in bad]),
                    np.concatenate([np.ravel(b.details.get("expected", np.nan)) for b in bad])) if bad else None
-            probes.append(Probe(v, comp, at_point, None, bool(bad), fit))
+            probes.append(Probe(v, comp, at_point, None, bool(bad), fit, noise=comp.noise(x)))
         columns = 0
         column_failures: list[tuple[int, CheckFailure]] = []
         if not failing and x.size <= self.jacobian_max:
@@ -425,8 +433,18 @@ class _JVPChecker:
                 return grad
 
             columns = x.size
+            measured: list[np.ndarray | None] = []
+
+            def column_noise(k: int) -> np.ndarray | None:  # (m, n): measured once, for every row
+                if not measured:
+                    measured.append(linear_noise(
+                        lambda c: np.stack([np.asarray(col.scaled(c, x), dtype=np.float64).ravel() for col in cols],
+                                           axis=1), x.dtype))
+                return None if measured[0] is None else measured[0][k].reshape(x.shape)
+
             for k in range(y0.size):
-                report, failure = judge(Projected(memo, x.ndim, index=k), row(k), args, self.wrt, self.options)
+                report, failure = judge(Projected(memo, x.ndim, index=k), row(k), args, self.wrt, self.options,
+                                        noise=lambda k=k: column_noise(k))
                 if failure is None:
                     reports.append(report)
                 else:
@@ -450,8 +468,8 @@ class _JVPChecker:
         at_point = np.asarray(comp(x), dtype=np.float64).ravel()
         rows, refs = [], set()
         for k in range(y0.size):
-            _, failure = judge(Line(memo, x, v, index=k), LineDerivative(comp, x, v, y0.dtype, index=k), (t0,), 0,
-                               self.options)
+            derivative = LineDerivative(comp, x, v, y0.dtype, index=k)
+            _, failure = judge(Line(memo, x, v, index=k), derivative, (t0,), 0, self.options, noise=derivative.noise())
             if failure is not None:
                 expected = np.asarray(failure.details.get("expected", [np.nan]), dtype=np.float64).ravel()[0]
                 rows.append((k, at_point[k], expected, _worst(failure)))
@@ -471,8 +489,9 @@ class _JVPChecker:
         if failing:
             i, v, comp, worst = max(failing, key=lambda item: _worst(item[3]))
             if diagnose:
-                def accepts(direction: np.ndarray, candidate: Callable[[np.ndarray], np.ndarray]) -> bool:
-                    return not self._contractions(memo, x, direction, candidate, y0.dtype, rng)[1]
+                def accepts(direction: np.ndarray, candidate: Callable[[np.ndarray], np.ndarray],
+                            noise: np.ndarray | None) -> bool:
+                    return not self._contractions(memo, x, direction, candidate, y0.dtype, rng, noise)[1]
 
                 named = name_mistakes(probes, accepts, derivative="jvp(v)", kind="JVP", direction="tangent",
                                       incoming="the tangent v", sizes=(*x.shape, *y0.shape))
