@@ -112,7 +112,7 @@ def test_float32_is_judged_in_float32():
     assert report.dtype == "float32"
 
 
-def test_f_is_evaluated_once_per_distinct_point():
+def test_f_is_evaluated_once_per_distinct_point():  # (the judge may add points of its own)
     calls = [0]
 
     def f(x, W):
@@ -122,8 +122,8 @@ def test_f_is_evaluated_once_per_distinct_point():
     check_vjp(f, dense_vjp_w, (X, W), wrt=1, jacobian_max=0)
     alone = calls[0]
     calls[0] = 0
-    check_vjp(f, dense_vjp_w, (X, W), wrt=1)  # + 4 Jacobian rows on the same points
-    assert calls[0] == alone
+    check_vjp(f, dense_vjp_w, (X, W), wrt=1)  # + 4 Jacobian rows, judged on the same points
+    assert calls[0] < 2 * alone  # without the memo: 7/3 as many (4 more views on the same 6n + 1 points)
 
 
 # --- the cotangents -----------------------------------------------------------------------------
