@@ -531,6 +531,7 @@ def run_points(point_check: Callable[[Sequence, bool], float], inputs: object, m
     During a search, failures are raised without a diagnosis (each shrinking step would pay for it); the
     shrunk point is then checked once more with ``diagnose=True``, whose failure is the one raised.
     """
+    __tracebackhide__ = True
     if not is_strategy(inputs):
         point_check(inputs, True)
         return 1

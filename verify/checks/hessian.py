@@ -224,6 +224,7 @@ class _HessianChecker:
         return d
 
     def check_point(self, point: Sequence, diagnose: bool) -> float:
+        __tracebackhide__ = True
         args, x = validate_point(point, self.wrt, "check_hessian")
         output_at_point(self.f, args, checker="check_hessian", scalar=True)
         memo = Memo(self.f, args, self.wrt, ())
@@ -424,6 +425,7 @@ def check_hessian(
     >>> verify.check_hessian(f, hvp, (np.array([-2.0, 0.5, 3.0]),)).columns
     3
     """
+    __tracebackhide__ = True
     if not callable(f) or not callable(hvp):
         raise TypeError(f"check_hessian: f and hvp must be callables; got {type(f).__name__} and {type(hvp).__name__}")
     options = validate_common(directions=directions, seed=seed, jacobian_max=jacobian_max, ulps=ulps, atol=atol,

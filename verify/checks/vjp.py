@@ -191,6 +191,7 @@ class _VJPChecker:
     dtype: str = ""
 
     def check_point(self, point: Sequence, diagnose: bool) -> float:
+        __tracebackhide__ = True
         args, x = validate_point(point, self.wrt, "check_vjp")
         y0 = output_at_point(self.f, args, checker="check_vjp")
         memo = Memo(self.f, args, self.wrt, y0.shape)
@@ -344,6 +345,7 @@ def check_vjp(
     >>> report.cotangents, report.jacobian_rows
     (3, 3)
     """
+    __tracebackhide__ = True
     if not callable(f) or not callable(vjp):
         raise TypeError(f"check_vjp: f and vjp must be callables; got {type(f).__name__} and {type(vjp).__name__}")
     options = validate_common(directions=directions, seed=seed, jacobian_max=jacobian_max, ulps=ulps, atol=atol,
@@ -403,6 +405,7 @@ class _JVPChecker:
         return reports, failures
 
     def check_point(self, point: Sequence, diagnose: bool) -> float:
+        __tracebackhide__ = True
         args, x = validate_point(point, self.wrt, "check_jvp")
         y0 = output_at_point(self.f, args, checker="check_jvp")
         memo = Memo(self.f, args, self.wrt, y0.shape)
@@ -586,6 +589,7 @@ def check_jvp(
     >>> verify.check_jvp(softmax, softmax_jvp, (np.array([0.5, -1.0, 2.0]),)).jacobian_columns
     3
     """
+    __tracebackhide__ = True
     if not callable(f) or not callable(jvp):
         raise TypeError(f"check_jvp: f and jvp must be callables; got {type(f).__name__} and {type(jvp).__name__}")
     options = validate_common(directions=directions, seed=seed, jacobian_max=jacobian_max, ulps=ulps, atol=atol,
