@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,7 +35,7 @@ __all__ = [
     "JudgeOptions", "Memo", "Projected", "Line", "LineDerivative", "Computed", "Tally",
     "validate_point", "output_at_point", "point_rng", "draw_cotangents", "draw_tangents", "judge",
     "is_strategy", "run_points", "replaced", "copies", "validate_common", "tangent_scale", "linear_noise",
-    "NOISE_BOUND",
+    "NOISE_BOUND", "indent", "unit", "flat_to_index", "mistake_lines", "worst_ratio_of", "search_key",
 ]
 
 _CACHE_BYTES = 256 * 2**20  # what one point's memo may hold; beyond it f is re-evaluated instead
@@ -561,5 +560,38 @@ def run_points(point_check: Callable[[Sequence, bool], float], inputs: object, m
     return count[0]
 
 
-def elapsed(start: float) -> float:
-    return time.perf_counter() - start
+# ---------------------------------------------------------------------------------------------
+# small helpers of the three checkers
+
+
+def indent(text: str, prefix: str = "  ") -> str:
+    return "\n".join(prefix + line if line else line for line in text.splitlines())
+
+
+def unit(shape: tuple, dtype: np.dtype, flat: int) -> np.ndarray:
+    e = np.zeros(int(np.prod(shape, dtype=np.int64)), dtype=dtype)
+    e[flat] = 1
+    return e.reshape(shape)
+
+
+def flat_to_index(shape: tuple, flat: int) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.unravel_index(flat, shape)) if shape else ()
+
+
+def mistake_lines(named: list[str], usual: str) -> list[str]:
+    if named:
+        return [f"likely mistake: {text}" for text in named]
+    return [f"likely mistake: none of the usual ones ({usual}) explains it"]
+
+
+def worst_ratio_of(failure: CheckFailure) -> float:
+    ratio = failure.details.get("ratio")
+    if ratio is None:
+        return float("inf")
+    r = np.asarray(ratio, dtype=np.float64)
+    return float(np.nanmax(r)) if r.size else float("inf")
+
+
+def search_key(checker: str, *callables: Any, wrt: int, seed: int, strategy: object) -> str:
+    names = "|".join(repr(getattr(c, "__qualname__", c)) for c in callables)
+    return f"{checker}|{names}|{strategy!r}|{wrt}|{seed}"

@@ -57,16 +57,20 @@ from verify.checks._probes import (
     Memo,
     Tally,
     draw_tangents,
+    indent,
     judge,
+    mistake_lines,
     output_at_point,
     point_rng,
     run_points,
+    search_key,
     tangent_scale,
+    unit,
     validate_common,
     validate_point,
+    worst_ratio_of,
 )
 from verify.checks.failure import CheckFailure, format_arguments
-from verify.checks.vjp import _indent, _key, _mistake_lines, _unit, _worst
 
 __all__ = ["check_hessian", "HessianReport"]
 
@@ -233,7 +237,7 @@ class _HessianChecker:
         eps_f = _EPS.get(f64.dtype, _EPS[np.dtype(np.float64)])
         rng = point_rng(self.seed, x)
         vs = draw_tangents(rng, x, self.directions)
-        units = [_unit(x.shape, x.dtype, j) for j in range(x.size)] if x.size <= self.jacobian_max else []
+        units = [unit(x.shape, x.dtype, j) for j in range(x.size)] if x.size <= self.jacobian_max else []
         reports, probes, failures = [], [], []
         methods: list[str] = []
         drawn_directionals: list[_Directional] = []
@@ -335,7 +339,7 @@ class _HessianChecker:
         return worst_ratio
 
     def _failure(self, args, x, memo, eps_f, failures, probes, diagnose, point) -> CheckFailure:
-        label, v, d, worst = max(failures, key=lambda item: _worst(item[3]))
+        label, v, d, worst = max(failures, key=lambda item: worst_ratio_of(item[3]))
         named: list[str] = []
         if diagnose:
             def accepts(direction: np.ndarray, candidate: Callable[[np.ndarray], np.ndarray],
@@ -353,13 +357,13 @@ class _HessianChecker:
                                   incoming="the direction v", sizes=x.shape)
         lines = [
             f"check_hessian: hvp(v, *args) is wrong for {len(failures)} direction(s) at this point; the worst is "
-            f"{label}, at {_worst(worst):.3g} × the tolerance.",
-            *(_mistake_lines(named, "ignored direction, flipped sign, constant factor, transpose") if diagnose else []),
+            f"{label}, at {worst_ratio_of(worst):.3g} × the tolerance.",
+            *(mistake_lines(named, "ignored direction, flipped sign, constant factor, transpose") if diagnose else []),
             f"direction v (shaped like args[{self.wrt}] {x.shape}, {x.dtype}):",
             format_arguments((v,), names=("v",)),
             f"how it was judged: hvp(v, *args) against the gradient w.r.t. args[{self.wrt}] of the directional "
             f"derivative ∇f·v (computed from f by the {d.method}, error {d.error:.3g} carried); check_gradient said:",
-            _indent(str(worst)),
+            indent(str(worst)),
         ]
         details = dict(worst.details)
         details.update({"checker": "check_hessian", "direction": v, "mistakes": named, "judged": worst,
@@ -433,5 +437,5 @@ def check_hessian(
     checker = _HessianChecker(f=f, hvp=hvp, wrt=wrt, directions=int(directions), seed=int(seed),
                               jacobian_max=int(jacobian_max), options=options)
     start = time.perf_counter()
-    run_points(checker.check_point, inputs, max_examples, _key("hessian", f, hvp, wrt=wrt, seed=seed, strategy=inputs))
+    run_points(checker.check_point, inputs, max_examples, search_key("hessian", f, hvp, wrt=wrt, seed=seed, strategy=inputs))
     return checker.report(time.perf_counter() - start)

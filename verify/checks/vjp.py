@@ -57,13 +57,19 @@ from verify.checks._probes import (
     Tally,
     draw_cotangents,
     draw_tangents,
+    flat_to_index,
+    indent,
     judge,
     linear_noise,
+    mistake_lines,
     output_at_point,
     point_rng,
     run_points,
+    search_key,
+    unit,
     validate_common,
     validate_point,
+    worst_ratio_of,
 )
 from verify.checks.failure import CheckFailure, error_table, format_arguments
 
@@ -150,24 +156,12 @@ class JVPReport:
         return "\n".join(lines)
 
 
-def _indent(text: str, prefix: str = "  ") -> str:
-    return "\n".join(prefix + line if line else line for line in text.splitlines())
 
 
-def _unit(shape: tuple, dtype: np.dtype, flat: int) -> np.ndarray:
-    e = np.zeros(int(np.prod(shape, dtype=np.int64)), dtype=dtype)
-    e[flat] = 1
-    return e.reshape(shape)
 
 
-def _index(shape: tuple, flat: int) -> tuple[int, ...]:
-    return tuple(int(i) for i in np.unravel_index(flat, shape)) if shape else ()
 
 
-def _mistake_lines(named: list[str], usual: str) -> list[str]:
-    if named:
-        return [f"likely mistake: {text}" for text in named]
-    return [f"likely mistake: none of the usual ones ({usual}) explains it"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -219,13 +213,13 @@ class _VJPChecker:
         rows = 0
         if not failures and y0.size <= self.jacobian_max:
             for k in range(y0.size):
-                e = _unit(y0.shape, y0.dtype, k)
+                e = unit(y0.shape, y0.dtype, k)
                 row = computed(e)
                 report, failure = judge(view(index=k), row.as_grad(), args, self.wrt, self.options, noise=row.noise(x))
                 rows += 1
                 if failure is not None:
-                    failures.append((f"row {_index(y0.shape, k)} of the Jacobian (the unit cotangent at output "
-                                     f"index {_index(y0.shape, k)})", e, failure))
+                    failures.append((f"row {flat_to_index(y0.shape, k)} of the Jacobian (the unit cotangent at output "
+                                     f"index {flat_to_index(y0.shape, k)})", e, failure))
                 else:
                     reports.append(report)
         if failures:
@@ -240,7 +234,7 @@ class _VJPChecker:
         return max((float(r.worst_ratio) for r in reports), default=0.0)
 
     def _failure(self, args, x, y0, failures, probes, memo, diagnose, point) -> CheckFailure:
-        worst_label, worst_u, worst = max(failures, key=lambda item: _worst(item[2]))
+        worst_label, worst_u, worst = max(failures, key=lambda item: worst_ratio_of(item[2]))
         named: list[str] = []
         if diagnose:
             def accepts(u: np.ndarray, candidate: Callable[[np.ndarray], np.ndarray], noise: np.ndarray | None) -> bool:
@@ -260,14 +254,14 @@ class _VJPChecker:
                  else f"{len(failures)} of the {y0.size} rows of the Jacobian (unit cotangents), though the "
                       f"{len(probes)} drawn cotangents passed")
         lines = [
-            f"check_vjp: vjp(u, *args) is wrong for {where}; the worst is {worst_label}, at {_worst(worst):.3g} × "
+            f"check_vjp: vjp(u, *args) is wrong for {where}; the worst is {worst_label}, at {worst_ratio_of(worst):.3g} × "
             "the tolerance.",
-            *(_mistake_lines(named, "ignored cotangent, flipped sign, constant factor, transpose") if diagnose else []),
+            *(mistake_lines(named, "ignored cotangent, flipped sign, constant factor, transpose") if diagnose else []),
             f"cotangent u (shaped like f's output {y0.shape}, {y0.dtype}):",
             format_arguments((worst_u,), names=("u",)),
             f"how it was judged: vjp(u, *args) against the gradient of φ_u(args) = ⟨u, f(args)⟩ w.r.t. "
             f"args[{self.wrt}]; check_gradient said:",
-            _indent(str(worst)),
+            indent(str(worst)),
         ]
         details = dict(worst.details)
         details.update({"checker": "check_vjp", "direction": worst_u, "mistakes": named, "judged": worst,
@@ -284,17 +278,8 @@ class _VJPChecker:
         )
 
 
-def _worst(failure: CheckFailure) -> float:
-    ratio = failure.details.get("ratio")
-    if ratio is None:
-        return float("inf")
-    r = np.asarray(ratio, dtype=np.float64)
-    return float(np.nanmax(r)) if r.size else float("inf")
 
 
-def _key(checker: str, *callables: Any, wrt: int, seed: int, strategy: object) -> str:
-    names = "|".join(repr(getattr(c, "__qualname__", c)) for c in callables)
-    return f"{checker}|{names}|{strategy!r}|{wrt}|{seed}"
 
 
 def check_vjp(
@@ -353,7 +338,7 @@ def check_vjp(
     checker = _VJPChecker(f=f, vjp=vjp, wrt=wrt, directions=int(directions), seed=int(seed),
                           jacobian_max=int(jacobian_max), options=options)
     start = time.perf_counter()
-    run_points(checker.check_point, inputs, max_examples, _key("vjp", f, vjp, wrt=wrt, seed=seed, strategy=inputs))
+    run_points(checker.check_point, inputs, max_examples, search_key("vjp", f, vjp, wrt=wrt, seed=seed, strategy=inputs))
     return checker.report(time.perf_counter() - start)
 
 
@@ -426,7 +411,7 @@ class _JVPChecker:
         columns = 0
         column_failures: list[tuple[int, CheckFailure]] = []
         if not failing and x.size <= self.jacobian_max:
-            units = [_unit(x.shape, x.dtype, j) for j in range(x.size)]
+            units = [unit(x.shape, x.dtype, j) for j in range(x.size)]
             cols = [self._computed(e, args, y0.shape) for e in units]
 
             def row(k: int) -> Callable[..., np.ndarray]:
@@ -475,12 +460,12 @@ class _JVPChecker:
             _, failure = judge(Line(memo, x, v, index=k), derivative, (t0,), 0, self.options, noise=derivative.noise())
             if failure is not None:
                 expected = np.asarray(failure.details.get("expected", [np.nan]), dtype=np.float64).ravel()[0]
-                rows.append((k, at_point[k], expected, _worst(failure)))
+                rows.append((k, at_point[k], expected, worst_ratio_of(failure)))
                 refs.add(str(failure.details.get("reference", "?")))
         if not rows:
             return "", ""
         rows.sort(key=lambda r: -r[3])
-        labels = [str(_index(y0.shape, k)) for k, *_ in rows]
+        labels = [str(flat_to_index(y0.shape, k)) for k, *_ in rows]
         table = error_table(np.array([r[1] for r in rows]), np.array([r[2] for r in rows]), worst=self.options.worst,
                             dtype=y0.dtype, order_by=np.array([r[3] for r in rows]), labels=labels,
                             extra={"error/tol": np.array([r[3] for r in rows])})
@@ -490,7 +475,7 @@ class _JVPChecker:
     def _failure(self, args, x, y0, memo, rng, failing, column_failures, probes, diagnose, point) -> CheckFailure:
         named: list[str] = []
         if failing:
-            i, v, comp, worst = max(failing, key=lambda item: _worst(item[3]))
+            i, v, comp, worst = max(failing, key=lambda item: worst_ratio_of(item[3]))
             if diagnose:
                 def accepts(direction: np.ndarray, candidate: Callable[[np.ndarray], np.ndarray],
                             noise: np.ndarray | None) -> bool:
@@ -501,8 +486,8 @@ class _JVPChecker:
             table, refs = self._entry_table(memo, x, y0, v, comp) if diagnose else ("", "")
             lines = [
                 f"check_jvp: jvp(v, *args) is wrong for {len(failing)} of the {len(probes)} tangents drawn at this "
-                f"point; the worst is tangent #{i + 1}, at {_worst(worst):.3g} × the tolerance.",
-                *(_mistake_lines(named, "ignored tangent, flipped sign, constant factor, transpose")
+                f"point; the worst is tangent #{i + 1}, at {worst_ratio_of(worst):.3g} × the tolerance.",
+                *(mistake_lines(named, "ignored tangent, flipped sign, constant factor, transpose")
                   if diagnose else []),
                 f"tangent v (shaped like args[{self.wrt}] {x.shape}, {x.dtype}):",
                 format_arguments((v,), names=("v",)),
@@ -514,19 +499,19 @@ class _JVPChecker:
                           f"every entry k, by check_gradient (reference: {refs}):", table]
             else:
                 lines += ["how it was judged: ⟨w, jvp(v)⟩ against the derivative of t ↦ ⟨w, f(x + t·v)⟩ at t = 0 "
-                          "(w with the signs of jvp(v)); check_gradient said:", _indent(str(worst))]
+                          "(w with the signs of jvp(v)); check_gradient said:", indent(str(worst))]
             direction, judged = v, worst
         else:
-            k, worst = max(column_failures, key=lambda item: _worst(item[1]))
+            k, worst = max(column_failures, key=lambda item: worst_ratio_of(item[1]))
             lines = [
                 f"check_jvp: the Jacobian assembled from jvp(e_j, *args) (every unit tangent e_j) is wrong in "
                 f"{len(column_failures)} of its {y0.size} rows, though the drawn tangents passed; the worst is row "
-                f"{_index(y0.shape, k)} (output index), at {_worst(worst):.3g} × the tolerance.",
+                f"{flat_to_index(y0.shape, k)} (output index), at {worst_ratio_of(worst):.3g} × the tolerance.",
                 f"how it was judged: [jvp(e_j)[k] for every j] against the gradient of f_k w.r.t. args[{self.wrt}] "
                 "(entry j of the table is jvp(e_j)[k]); check_gradient said:",
-                _indent(str(worst)),
+                indent(str(worst)),
             ]
-            direction, judged = _unit(y0.shape, y0.dtype, k), worst
+            direction, judged = unit(y0.shape, y0.dtype, k), worst
         details = dict(judged.details)
         details.update({"checker": "check_jvp", "direction": direction, "mistakes": named, "judged": judged,
                         "point": tuple(point), "args": args})
@@ -597,5 +582,5 @@ def check_jvp(
     checker = _JVPChecker(f=f, jvp=jvp, wrt=wrt, directions=int(directions), seed=int(seed),
                           jacobian_max=int(jacobian_max), options=options)
     start = time.perf_counter()
-    run_points(checker.check_point, inputs, max_examples, _key("jvp", f, jvp, wrt=wrt, seed=seed, strategy=inputs))
+    run_points(checker.check_point, inputs, max_examples, search_key("jvp", f, jvp, wrt=wrt, seed=seed, strategy=inputs))
     return checker.report(time.perf_counter() - start)
