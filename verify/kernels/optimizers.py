@@ -513,7 +513,7 @@ RULES: dict[str, RuleSpec] = {
               source="000_42086e2af0f76780.txt, Algorithm 2.1; 002_1388b78ad9a2d202.txt, 'Stochastic Gradient (SG)'; "
               "torch.optim.SGD", torch=("SGD", {})),
         _rule("momentum", ("lr", "momentum"), ("b",), optional=("dampening",),
-              formula="b₁ = g, b ← μ b + (1 − d) g afterwards;  θ ← θ − α b",
+              formula="b₁ = g, b ← μ b + (1 − d) g afterwards (μ = 0: b = g);  θ ← θ − α b",
               source="001_02deb113427fab16.txt, 'Adding Momentum'; torch.optim.SGD(momentum=μ, dampening=d), "
               "whose buffer starts as a copy of the first gradient", torch=("SGD", {"momentum_buffer": "b"})),
         _rule("ema_momentum", ("lr", "beta"), ("m",), formula="m ← β m + (1 − β) g;  θ ← θ − α m",
@@ -749,8 +749,8 @@ def _scalars(spec: RuleSpec, h: dict, t: int, state: Mapping[str, np.ndarray]) -
         mu = h["beta"] if rule == "ema_momentum" else h["momentum"]
         if rule == "ema_momentum":
             damp = 1.0 - mu
-        else:  # PyTorch's buffer starts as a copy of the first gradient: undamped at t = 1
-            damp = 1.0 if t == 1 else 1.0 - h["dampening"]
+        else:  # PyTorch's buffer starts as a copy of the first gradient (undamped at t = 1), and with μ = 0 there
+            damp = 1.0 if t == 1 or mu == 0.0 else 1.0 - h["dampening"]  # is no buffer: plain SGD
         out.update(lr=lr_t, mu=mu, damp=damp, nu=1.0 if rule == "nesterov" else 0.0,
                    mu_n=mu if rule == "nesterov" else 1.0)
     elif rule == "adagrad":

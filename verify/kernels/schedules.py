@@ -17,7 +17,7 @@ schedule                 α_t (e = t − 1, the number of steps taken before)   
 :class:`Constant`        α                                                     (none) / constant
 :class:`StepDecay`       α γ^⌊e/s⌋                                             ``StepLR`` / exponential(staircase)
 :class:`Exponential`     α γ^e                                                 ``ExponentialLR`` / exponential
-:class:`CosineAnnealing` η_min + (α − η_min)(1 + cos(π min(e, T)/T))/2          ``CosineAnnealingLR`` / cosine
+:class:`CosineAnnealing` η_min + (α − η_min)(1 + cos(π e/T))/2                  ``CosineAnnealingLR`` / cosine
 :class:`LinearWarmup`    α (s + (1 − s) min(e, W)/W)                           ``LinearLR`` / linear
 ======================== ===================================================== =============================
 
@@ -30,7 +30,7 @@ the parameter; a schedule never returns a negative rate.
 
 >>> s = CosineAnnealing(0.1, T_max=4)
 >>> [round(s(t), 6) for t in range(1, 7)]
-[0.1, 0.085355, 0.05, 0.014645, 0.0, 0.0]
+[0.1, 0.085355, 0.05, 0.014645, 0.0, 0.014645]
 """
 
 from __future__ import annotations
@@ -232,19 +232,21 @@ class Exponential(Schedule):
 
 
 class CosineAnnealing(Schedule):
-    r"""α_t = η_min + (α − η_min)(1 + cos(π e / T))/2 with e = min(t − 1, T): half a cosine from α down to
-    η_min over ``T_max`` steps, then η_min (Loshchilov & Hutter, SGDR, ICLR 2017, eq. 5 without restarts).
+    r"""α_t = η_min + (α − η_min)(1 + cos(π e / T))/2 with e = t − 1: half a cosine from α down to η_min over
+    ``T_max`` = T steps (Loshchilov & Hutter, SGDR, ICLR 2017, eq. 5 without restarts), continued along the cosine
+    after T as ``torch.optim.lr_scheduler.CosineAnnealingLR(T_max, eta_min)`` does (back up to α at 2T, …).
+    :meth:`optax` gives this same function as an optax schedule (``optax.cosine_decay_schedule`` agrees up to
+    T and then holds η_min).
 
-    Counterparts: ``torch.optim.lr_scheduler.CosineAnnealingLR(T_max, eta_min)`` for t ≤ T_max + 1 (beyond
-    T_max torch's rate rises again along the cosine: that continuation is not this schedule) and
-    ``optax.cosine_decay_schedule(α, T_max, alpha=η_min/α)``, which also holds η_min after T_max.
-
-    Rounding (torch's recursive form, the worst one): with c_e = 1 + cos(πe/T) and d_e = α_e − η_min,
-    torch computes d_e = d_{e−1} c_e / c_{e−1}. Each c carries ≤ (2π + 3)u < 10u of absolute error (argument
-    πe/T, cos, the sum); since d_{e−1}/c_{e−1} = (α − η_min)/2 and c_e ≤ c_{e−1} on the way down, each step adds
-    ≤ 5u|α − η_min| per c, 3u|d_e| for ×, ÷ and −, and 2u(α + η_min) for the sums, and earlier errors are
-    multiplied by c_e/c_{e−1} ≤ 1. So |fl(α_t) − α_t| ≤ (16e + 4) u (α + η_min); the closed form is within
-    (2π + 8)u(α + η_min), covered from e = 1 on, and at e = 0 both are α within 2u(α + η_min).
+    Rounding (torch's recursive form, the worst one). With c_e = 1 + cos(πe/T) and d_e = α_e − η_min, torch computes
+    d_e = d_{e−1} c_e/c_{e−1}, except after each minimum (e − 1 = T, 3T, …) where it adds (α − η_min)(1 − cos(π/T))/2.
+    Each c carries ≤ (2π + 3)u < 10u of absolute error (argument πe/T, cos, the sum). Going down (e ≤ T),
+    d_{e−1}/c_{e−1} = (α − η_min)/2 and c_e ≤ c_{e−1}: each step adds ≤ 5u|α − η_min| per c, 3u|d_e| for ×, ÷ and −,
+    2u(α + η_min) for the sums, and earlier errors shrink by c_e/c_{e−1} ≤ 1: |fl(α_t) − α_t| ≤ (16e + 4)u(α + η_min)
+    (the closed form is within (2π + 8)u(α + η_min)). At a minimum c = 1 + cos(kπ) rounds to exactly 0 and the error
+    starts again from the sums; going up, 1 − cos(π/T) ≈ π²/2T² has a relative error of up to 2T²u/π² and the
+    ratios c_e/c_{e−1} add Σ 10u/c_e ≤ 10u·(2T²/π²)(π²/6), relative errors that the multiplicative steps carry to
+    d_e ≤ α − η_min: 4T²u(α − η_min) at most. So for e > T the bound is (4T² + 16e + 4)u(α + η_min).
     """
 
     arithmetic = "mpmath"
@@ -255,7 +257,7 @@ class CosineAnnealing(Schedule):
         self.eta_min = require_scalar(eta_min, "eta_min", low=0.0)
 
     def _e(self, t: int) -> int:
-        return min(t - 1, self.T_max)
+        return t - 1
 
     def __call__(self, t: int) -> float:
         e = self._e(step_number(t))
@@ -274,7 +276,8 @@ class CosineAnnealing(Schedule):
         return self.exact(t)[1]
 
     def rounding_steps(self, t: int) -> float:
-        return 16.0 * self._e(t) + 4.0
+        e = self._e(t)
+        return 16.0 * e + 4.0 + (4.0 * self.T_max**2 if e > self.T_max else 0.0)
 
     def scale(self) -> float:
         return self.lr + self.eta_min
@@ -285,10 +288,14 @@ class CosineAnnealing(Schedule):
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=self.T_max, eta_min=self.eta_min)
 
     def optax(self):
-        import optax
+        import jax.numpy as jnp
 
-        alpha = self.eta_min / self.lr if self.lr else 0.0
-        return optax.cosine_decay_schedule(self.lr, decay_steps=self.T_max, alpha=alpha)
+        lr, low, period = self.lr, self.eta_min, self.T_max
+
+        def schedule(count):  # optax schedules take the number of updates so far, e = t − 1
+            return low + (lr - low) * (1 + jnp.cos(jnp.pi * count / period)) / 2
+
+        return schedule
 
 
 class LinearWarmup(Schedule):
