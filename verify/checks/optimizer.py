@@ -144,6 +144,7 @@ class _Evaluation:
     max_ratio: float = 0.0
     unverified: int = 0
     reasons: tuple[str, ...] = ()
+    shrink_pass: bool = False  # taken as passing while shrinking, without the exact run (never reported)
 
     @property
     def ok(self) -> bool:
@@ -203,11 +204,14 @@ def _grossly_wrong(actual: np.ndarray, approx: ReferenceRun) -> bool:
 
 
 def _evaluate(rule: str, run: Callable, theta0, grads, given: dict, dtype: np.dtype, *,
-              screen: bool = False) -> _Evaluation:
+              screen: bool = False, shrinking: bool = False) -> _Evaluation:
     """Run the implementation on one input and compare it with the exact reference, step by step.
 
     With ``screen=True`` (during the search) a result that is grossly wrong against a float64 run is declared
     failing without the exact run; the failing input that is finally reported is always re-evaluated exactly.
+    With ``shrinking=True`` (Hypothesis shrinking a failure already found) a result within one tolerance of the
+    float64 run is taken as passing without the exact run: such a candidate is only not shrunk to, and no pass is
+    reported from it.
     """
     full = validate_hyperparameters(rule, given)
     ev = _Evaluation(theta0=theta0, grads=grads, given=dict(given), full=full)
@@ -217,9 +221,15 @@ def _evaluate(rule: str, run: Callable, theta0, grads, given: dict, dtype: np.dt
         ev.problem = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         return ev
     forced = ev.actual.astype(np.float64)
-    if screen and _grossly_wrong(ev.actual, float_run(rule, theta0, grads, forced=forced, dtype=dtype, **full)):
-        ev.first_step = -1  # failing; the exact step is found when the final input is re-evaluated
-        return ev
+    if screen or shrinking:
+        approx = float_run(rule, theta0, grads, forced=forced, dtype=dtype, **full)
+        if _grossly_wrong(ev.actual, approx):
+            ev.first_step = -1  # failing; the exact step is found when the final input is re-evaluated
+            return ev
+        if shrinking and _within(ev.actual, approx.iterates, approx.theta_tolerance()).all() and not ev.actual_state:
+            ev.problem = None
+            ev.shrink_pass = True
+            return ev
     ref = ev.reference = reference_run(rule, theta0, grads, forced=forced, dtype=dtype, **full)
     ev.theta_tol = ref.theta_tolerance()
     ok_theta = _within(ev.actual, ref.iterates, ev.theta_tol).all(axis=1)
@@ -473,11 +483,15 @@ def check_optimizer(
             strategy = st.tuples(inputs, optimizer_hyperparameters(rule, fixed=given, dtype=dt)).map(
                 lambda p: (p[0][0], p[0][1], p[1]))
         seen: dict[tuple, np.ndarray | None] = {}
+        found = []
 
         def fails(problem) -> bool:
-            ev = _evaluate(rule, run, problem[0], problem[1], problem[2], dt, screen=True)
-            evaluations.append(ev)
+            ev = _evaluate(rule, run, problem[0], problem[1], problem[2], dt, screen=True, shrinking=bool(found))
+            if not ev.shrink_pass:
+                evaluations.append(ev)
             seen[_key(*problem)] = ev.actual
+            if not ev.ok:
+                found.append(True)
             return not ev.ok
 
         try:

@@ -88,6 +88,9 @@ class _Arithmetic:
 
     def __init__(self, kind: str, u: float) -> None:
         self.kind, self.u = kind, float(u)
+        # gradual underflow: every rounding may also add up to half the smallest subnormal (Higham §2.1)
+        self.eta = 2.0**-150 if self.u > 2.0**-30 else 2.0**-1074
+        self._constants: dict = {}
         if kind == "fraction":
             self.exact = Fraction
         elif kind == "mpmath":
@@ -115,6 +118,13 @@ class _Arithmetic:
 
     def const(self, x) -> Tracked:
         """A constant of a formula (2, ½, 0.96): exact; ``u|x|`` of error if the dtype cannot hold it."""
+        key = (type(x), x)
+        cached = self._constants.get(key)
+        if cached is None:
+            cached = self._constants[key] = self._const(x)
+        return cached
+
+    def _const(self, x) -> Tracked:
         v = self.convert(x)
         return Tracked(self, v, 0.0, 0.0 if self._representable(x) else self.u * _mag(v), scalar=True)
 
@@ -125,6 +135,18 @@ class _Arithmetic:
         if Fraction(value) != Fraction(x):
             return False
         return self.u < 2.0**-30 or float(np.float32(value)) == value
+
+    def ema_coefficients(self, rate: Tracked) -> tuple[Tracked, Tracked]:
+        """(ρ as an implementation may hold it, 1 − ρ), computed once per rate (see :func:`_ema`)."""
+        cached = self._constants.get(("ema", id(rate)))
+        if cached is None or cached[0] is not rate:
+            complement = 1 - rate
+            exact = 1 - rate.v
+            rounded = float(np.float32(exact)) if self.u > 2.0**-30 else float(exact)
+            held = Tracked(self, rate.v, 0.0, rate.e + abs(float(self.convert(rounded) - exact)), rate.why,
+                           scalar=True, nonneg=True)
+            cached = self._constants[("ema", id(rate))] = (rate, held, complement)
+        return cached[1], cached[2]
 
     def bounded(self, value, error: float, why: str | None = None) -> Tracked:
         """A scalar computed elsewhere (a schedule's rate) with its own derived error bound."""
@@ -144,7 +166,7 @@ class _Arithmetic:
                            "of 0 (a correct implementation may even get NaN from a negative rounded value)", a.scalar)
         s = float(root)
         spread = a.e / (s + math.sqrt(lo)) if s + math.sqrt(lo) > 0 else math.sqrt(a.e)
-        e = min(spread, math.sqrt(a.e)) + self.u * math.sqrt(fv + a.e)
+        e = min(spread, math.sqrt(a.e)) + self.u * math.sqrt(fv + a.e) + self.eta
         return Tracked(self, root, math.sqrt(a.m), e, a.why, a.scalar, True)
 
     def maximum(self, a: Tracked, b: Tracked) -> Tracked:
@@ -163,7 +185,7 @@ class _Arithmetic:
         """βᵗ for an exact β ≥ 0 and an integer t ≥ 0: exact for t ≤ 1, else a ``pow`` (≤ 1 ulp) or a running
         product (t − 1 roundings); (t + 1)u covers both."""
         v = base.v**t
-        e = 0.0 if t <= 1 and base.e == 0 else (t + 1) * self.u * _mag(v) + t * base.e
+        e = 0.0 if t <= 1 and base.e == 0 else (t + 1) * (self.u * _mag(v) + self.eta) + t * base.e
         return Tracked(self, v, _mag(v), e, base.why, base.scalar, base.nonneg)
 
     def real_power(self, base: Tracked, exponent: Tracked) -> Tracked:
@@ -175,7 +197,7 @@ class _Arithmetic:
         fv = float(v)
         log_base = abs(math.log(float(base.v))) if float(base.v) > 0 else 0.0
         e = fv * ((2.0 + abs(float(exponent.v)) * log_base) * self.u + exponent.e * log_base) + base.e * abs(
-            float(exponent.v)) * fv / max(float(base.v), 1e-300)
+            float(exponent.v)) * fv / max(float(base.v), 1e-300) + self.eta
         return Tracked(self, v, _mag(v) + e, e, base.why or exponent.why, base.scalar and exponent.scalar)
 
     def choose(self, condition: Tracked, threshold, if_true: Callable, if_false: Callable, what: str):
@@ -196,13 +218,10 @@ def _spread(chosen, other, why):
 
 
 def _power_of_two(x: Tracked) -> bool:
-    if x.e != 0:
+    if x.e != 0 or not x.scalar:
         return False
-    try:
-        f = float(x.v)
-    except OverflowError:
-        return False
-    return f == 0.0 or (f == x.v and math.frexp(abs(f))[0] == 0.5)
+    f = x.f
+    return f == 0.0 or (math.frexp(abs(f))[0] == 0.5 and f == x.v)
 
 
 def _mag(v) -> float:
@@ -224,18 +243,20 @@ class Tracked:
     *unverified*, with this reason).
     """
 
-    __slots__ = ("A", "v", "m", "e", "why", "scalar", "nonneg")
+    __slots__ = ("A", "v", "f", "m", "e", "why", "scalar", "nonneg")
 
     def __init__(self, A: _Arithmetic, v, m: float, e: float, why: str | None = None, scalar: bool = False,
                  nonneg: bool = False) -> None:
+        f = v if type(v) is float else _to_float(v)
         if e != e:
             e = _INF
         if scalar:
-            m = _mag(v) + e
-            nonneg = nonneg or v - A.convert(e) >= 0 if e != _INF else nonneg
+            m = abs(f) + e
+            nonneg = nonneg or f - e >= 0
         if m != m:
             m = _INF
-        self.A, self.v, self.m, self.e, self.why, self.scalar, self.nonneg = A, v, m, e, why, scalar, nonneg
+        self.A, self.v, self.f, self.m, self.e, self.why, self.scalar, self.nonneg = (A, v, f, m, e, why, scalar,
+                                                                                      nonneg)
         if e == _INF and why is None:
             self.why = "the rounding bound overflows"
 
@@ -248,8 +269,8 @@ class Tracked:
         m = self.m + o.m
         # a scalar is computed once: one rounding relative to its value; a sum of data terms is bounded against
         # the magnitudes of its terms, which any order of summation respects
-        rounding = _mag(v) if scalar or (self.e == 0 and o.e == 0) else m
-        return Tracked(self.A, v, m, self.e + o.e + self.A.u * rounding, self.why or o.why, scalar,
+        rounding = abs(v if type(v) is float else _to_float(v)) if scalar or (self.e == 0 and o.e == 0) else m
+        return Tracked(self.A, v, m, self.e + o.e + self.A.u * rounding + self.A.eta, self.why or o.why, scalar,
                        adding and self.nonneg and o.nonneg)
 
     def __add__(self, other):
@@ -271,14 +292,14 @@ class Tracked:
 
     def __mul__(self, other):
         o = self._lift(other)
-        va, vb = _mag(self.v), _mag(o.v)
+        va, vb = abs(self.f), abs(o.f)
         scalar = self.scalar and o.scalar
         m = self.m * o.m
         if _power_of_two(self) or _power_of_two(o):
             rounding = 0.0  # scaling by an exact ±2ᵏ (or 0) is exact
         else:
             rounding = va * vb if scalar or (self.e == 0 and o.e == 0) else m
-        e = self.e * vb + va * o.e + self.e * o.e + self.A.u * rounding
+        e = self.e * vb + va * o.e + self.e * o.e + self.A.u * rounding + self.A.eta
         return Tracked(self.A, self.v * o.v, m, e, self.why or o.why, scalar,
                        self is o or (self.nonneg and o.nonneg))
 
@@ -294,13 +315,13 @@ class Tracked:
                 return Tracked(A, value, _INF, 0.0, self.why or o.why)
             return Tracked(A, value, _INF, _INF, "a division by a quantity within rounding of 0")
         v = self.v / o.v
-        low = _mag(o.v) - o.e
+        low = abs(o.f) - o.e
         if low <= 0:
             return Tracked(A, v, _INF, _INF, self.why or o.why or "a division by a quantity within rounding of 0")
-        q = _mag(v)
+        q = abs(_to_float(v))
         m = self.m / low
         rounding = q if scalar or (self.e == 0 and o.e == 0) else m
-        return Tracked(A, v, m, (self.e + q * o.e) / low + A.u * rounding, self.why or o.why, scalar,
+        return Tracked(A, v, m, (self.e + q * o.e) / low + A.u * rounding + A.eta, self.why or o.why, scalar,
                        self.nonneg and o.nonneg)
 
     def __rtruediv__(self, other):
@@ -343,12 +364,8 @@ def _zip(*lists):
 def _ema(rate, old, new):
     """ρ·old + (1 − ρ)·new. An implementation may hold ρ as 1 − fl(1 − ρ) (torch's ``lerp`` with weight 1 − ρ):
     its effective ρ is then uncertain by u(1 − ρ), which matters when ρ is small and |old| ≫ |new|."""
-    A = rate.A
-    complement = 1 - rate.v
-    rounded = float(np.float32(complement)) if A.u > 2.0**-30 else float(complement)
-    held = Tracked(A, rate.v, 0.0, rate.e + abs(float(A.convert(rounded) - complement)), rate.why, scalar=True,
-                   nonneg=True)
-    return held * old + (1 - rate) * new
+    held, complement = rate.A.ema_coefficients(rate)
+    return held * old + complement * new
 
 
 def _sgd(theta, g, state, t, h, A):
