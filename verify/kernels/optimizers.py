@@ -434,13 +434,17 @@ _COMMON_DEFAULTS = {"maximize": False, "decoupled_weight_decay": False, "decay_s
 OPTION_MEANINGS: dict[tuple[str, object], str] = {
     ("maximize", False): "minimising: θ moves along −g",
     ("maximize", True): "maximize=True: the step uses −g (ascent on the objective)",
-    ("decoupled_weight_decay", False): "L2 weight decay: λθ added to the gradient (g ← g + λθ)",
-    ("decoupled_weight_decay", True): "decoupled weight decay: θ ← θ(1 − α_tλ) before the step (PyTorch's AdamW)",
+    ("decoupled_weight_decay", False): "L2 weight decay: λθ added to the gradient (g ← g + λθ) instead of decoupled "
+    "decay",
+    ("decoupled_weight_decay", True): "decoupled weight decay θ ← θ(1 − α_tλ) before the step (PyTorch's AdamW) "
+    "instead of L2",
     ("decay_scale", "lr"): "decoupled decay scaled by the learning rate: θ ← θ(1 − α_tλ) (PyTorch, optax)",
-    ("decay_scale", "schedule"): "decoupled decay scaled by the schedule only, not by α: θ ← θ(1 − η_tλ) "
-    "(Loshchilov & Hutter, ICLR 2019, Algorithm 2)",
-    ("eps_mode", "inside"): "ε inside the square root: … / √(v + ε)",
-    ("eps_mode", "outside"): "ε outside the square root: … / (√v + ε)",
+    ("decay_scale", "schedule"): "decoupled decay not scaled by the learning rate, only by the schedule: "
+    "θ ← θ(1 − η_tλ) (Loshchilov & Hutter, ICLR 2019, Algorithm 2)",
+    ("eps_mode", "inside"): "ε inside the square root: g / √(v + ε) (seed 002's AdaGrad; TensorFlow 1's and optax's "
+    "RMSprop; optax's eps_root)",
+    ("eps_mode", "outside"): "ε outside the square root: g / (√v + ε) (as in torch.optim.Adagrad and RMSprop, Duchi et "
+    "al. 2011)",
     ("eps_mode", "kingma"): "ε outside the square root, after bias correction: α m̂ / (√v̂ + ε) (Kingma & Ba, "
     "Algorithm 1; torch.optim.Adam, optax.adam)",
     ("eps_mode", "keras"): "the ε̂ form α √(1−β₂ᵗ)/(1−β₁ᵗ) · m / (√v + ε̂) (Kingma & Ba §2; Keras/TensorFlow)",
