@@ -17,7 +17,9 @@ far a float implementation of unit roundoff u can be from the exact value (a run
 Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed., §3.3). With ``a``, ``b`` tracked:
 
 - ``a ± b``: e = e_a + e_b + u(m_a + m_b) — one rounding, measured against magnitudes, not the possibly
-  cancelled value, so any order of summation is covered;
+  cancelled value, so that another grouping of the same terms (torch's ``lerp`` for β m + (1 − β) g) is covered;
+  a sum over the coordinates (AdaGrad-Norm's ‖g‖²), which a reduction may add up in any order, gets
+  (n − 1)u Σ m_i (Higham, eq. 4.4);
 - ``a × b``: e = e_a|b| + |a|e_b + e_a e_b + u m_a m_b;
 - ``a / b``: e = (e_a + |a/b| e_b)/(|b| − e_b) + u m_a/(|b| − e_b) — the actual value of the denominator, less its
   error, so a denominator near 0 (Adam's √v̂ + ε with a cancelled L2 gradient) widens the bound as it should;
@@ -135,6 +137,15 @@ class _Arithmetic:
         if Fraction(value) != Fraction(x):
             return False
         return self.u < 2.0**-30 or float(np.float32(value)) == value
+
+    def total(self, values: list[Tracked]) -> Tracked:
+        """Σ values in any order of summation: e = Σ e_i + (n − 1)(u Σ m_i + η)."""
+        v = sum((x.v for x in values), self.convert(0))
+        m = sum(x.m for x in values)
+        k = max(len(values) - 1, 0)
+        e = sum(x.e for x in values) + k * (self.u * m + self.eta)
+        return Tracked(self, v, m, e, next((x.why for x in values if x.why), None),
+                       nonneg=all(x.nonneg for x in values))
 
     def ema_coefficients(self, rate: Tracked) -> tuple[Tracked, Tracked]:
         """(ρ as an implementation may hold it, 1 − ρ), computed once per rate (see :func:`_ema`)."""
@@ -410,18 +421,16 @@ def _adagrad(theta, g, state, t, h, A, *, include_current=True, root=True, decay
     return [dt - lr * gi / di for dt, gi, di in _zip(_decayed(theta, h), ge, den)], {"v": v}
 
 
-def _sum(values, A):
-    """Σ values: n − 1 additions, each bounded against the sum of magnitudes (any order)."""
-    total = A.num(0)
-    for x in values:
-        total = total + x
-    return total
+def _total(values, A):
+    """Σ values over the coordinates: an implementation may add them in any order (a parallel or pairwise
+    reduction), so n − 1 roundings each bounded by u·Σ magnitudes (Higham, eq. 4.4: |error| ≤ γ_{n−1} Σ|x_i|)."""
+    return A.total(values)
 
 
 def _adagrad_norm(theta, g, state, t, h, A, *, include_current=True, eps_outside=False):
     ge = _effective(g, theta, h)
     (acc,) = state["acc"]
-    new = acc + _sum([gi * gi for gi in ge], A)
+    new = acc + _total([gi * gi for gi in ge], A)
     used = new if include_current else acc
     den = A.sqrt(used) + h["eps"] if eps_outside else A.sqrt(used + h["eps"])
     return [dt - h["lr"] * gi / den for dt, gi in _zip(_decayed(theta, h), ge)], {"acc": [new]}
@@ -853,7 +862,8 @@ def _relevant(spec, option: str, h: Mapping) -> bool:
     """Whether another choice of ``option`` changes anything for these hyperparameters."""
     decays = h.get("weight_decay", 0.0) != 0.0
     if option in ("decoupled_weight_decay",):
-        return decays
+        # plain SGD: θ − α(g + λθ) = θ(1 − αλ) − αg, the two forms are one (claim weight_decay.sgd_coincide)
+        return decays and not (spec.name == "sgd" and h.get("decay_scale", "lr") == "lr")
     if option == "decay_scale":
         return decays and (spec.decoupled or h.get("decoupled_weight_decay", False))
     if option == "amsgrad_max":
