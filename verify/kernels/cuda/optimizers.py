@@ -105,8 +105,9 @@ class _Step:
                   for s, k in zip(layout.scalars, layout.types, strict=True)]
         if self.theta.shape[0]:
             blocks, threads = self.grid
-            layout.compiled.cuda[blocks, threads](self.theta, self.grad, *(self.state[s] for s in layout.state),
-                                                  *values, counts)
+            with np.errstate(invalid="ignore", over="ignore", divide="ignore"):  # the simulator runs NumPy scalars
+                layout.compiled.cuda[blocks, threads](self.theta, self.grad, *(self.state[s] for s in layout.state),
+                                                      *values, counts)
         return dict(zip(names, (int(c) for c in counts.copy_to_host()), strict=True))
 
     def finish(self) -> None:
