@@ -85,8 +85,8 @@ def profile_optimizer(config: BenchConfig, rule: str) -> dict[str, Any]:
         spec = opt.rule_spec(rule)
         h = opt.validate_hyperparameters(rule, hyper)
         state = opt.init_state(rule, n, **hyper)
-        layout = opt._LAYOUTS[rule][tuple(state)]
         scalars = opt._scalars(spec, h, 2, state)
+        layout = opt._layout_for(rule, tuple(state), scalars)
         args = (theta, grad, *state.values(), *(np.float64(scalars[s]) for s in layout.scalars))
         loops = {"cpu": layout.compiled.cpu, "parallel": layout.compiled.parallel}
         arrays = 3 + 2 * len(state)

@@ -67,6 +67,7 @@ from __future__ import annotations
 import builtins
 import dataclasses
 import inspect
+import itertools
 import math
 import types
 from collections.abc import Callable, Mapping
@@ -115,9 +116,12 @@ __all__ = [
 
 
 # =========================================================================== the per-element updates
-# Pure arithmetic on one entry (every operand a value of the arrays' dtype: no float literals, which would
-# promote float32 to float64 in Numba). Written with math.sqrt, max, abs and helpers declared in _NUMPY_TWINS,
-# so that the NumPy backend can apply the very same function to whole arrays.
+# One core per rule: the update Δ of one entry from its effective gradient g' and its state, and the new state.
+# Pure arithmetic on values of the arrays' dtype (no float literals, which would promote float32 to float64 in
+# Numba); conventions are integer modes, the same for every entry, so the compiled loops branch outside the
+# arithmetic. Written with math.sqrt, max, abs and helpers declared in _NUMPY_TWINS, so that the NumPy backend
+# applies the very same functions to whole arrays. The pieces every rule shares — maximize and L2 weight decay
+# on g, decoupled decay as a factor on θ — are composed around the cores by _wrapper (optax's spirit).
 
 
 @jit(inline="always", error_model="numpy")
@@ -133,26 +137,27 @@ def _sign(x, one, zero):
 
 
 @jit(inline="always", error_model="numpy")
-def _sgd(theta, g, lr, sign, l2, factor):
-    # θ ← fθ − α g'   (f = 1 − α_tλ with decoupled decay, else 1)
-    return (theta * factor - lr * _gradient(g, theta, sign, l2),)
+def _sgd(ge, lr):
+    # Δ = α g'
+    return (lr * ge,)
 
 
 @jit(inline="always", error_model="numpy")
-def _momentum(theta, g, b, lr, mu, damp, nu, mu_n, sign, l2, factor):
-    # b ← μb + c g';  θ ← fθ − α(ν g' + μ_n b): heavy ball (ν = 0, μ_n = 1), Nesterov (ν = 1, μ_n = μ),
-    # EMA (c = 1 − β); c = 1 at PyTorch's first step (its buffer starts as a copy of g)
-    ge = _gradient(g, theta, sign, l2)
+def _momentum(ge, b, lr, mu, damp, nesterov):
+    # b ← μb + c g' (c = 1 − d, or 1 at PyTorch's first step; EMA: c = 1 − β);  Δ = α b, or α(g' + μb) (Nesterov)
     b = mu * b + damp * ge
-    return theta * factor - lr * (nu * ge + mu_n * b), b
+    if nesterov:
+        return lr * (ge + mu * b), b
+    return lr * b, b
 
 
 @jit(inline="always", error_model="numpy")
-def _adagrad(theta, g, v, lr, e_in, e_out, sign, l2, factor):
-    # v ← v + g'²;  θ ← fθ − α g' / (√(v + ε_in) + ε_out): ε inside (ε_out = 0) or outside (ε_in = 0)
-    ge = _gradient(g, theta, sign, l2)
+def _adagrad(ge, v, lr, eps, inside):
+    # v ← v + g'²;  Δ = α g' / √(v + ε) (inside) or α g' / (√v + ε)
     v = v + ge * ge
-    return theta * factor - lr * ge / (math.sqrt(v + e_in) + e_out), v
+    if inside:
+        return lr * ge / math.sqrt(v + eps), v
+    return lr * ge / (math.sqrt(v) + eps), v
 
 
 @jit(inline="always", error_model="numpy")
@@ -163,98 +168,89 @@ def _squared_gradient(theta, g, sign, l2):
 
 
 @jit(inline="always", error_model="numpy")
-def _rmsprop(theta, g, v, gavg, b, lr, rho, omr, cen, mu, e_in, e_out, sign, l2, factor):
-    # v ← ρv + (1−ρ)g'²; ḡ ← ρḡ + c g' (centered: c = 1 − ρ; else c = 0 and ḡ stays 0);
-    # b ← μb + g'/(√(v − ḡ² + ε_in) + ε_out) (μ = 0, b = 0 without momentum: b = g'/…); θ ← fθ − αb
-    ge = _gradient(g, theta, sign, l2)
+def _rmsprop(ge, v, gavg, b, lr, rho, omr, mu, eps, inside, centered, momentum):
+    # v ← ρv + (1−ρ)g'²;  centered: ḡ ← ρḡ + (1−ρ)g', d = v − ḡ², else d = v;  s = g'/(√d + ε) or g'/√(d + ε);
+    # with momentum: b ← μb + s, Δ = αb;  else Δ = αs
     v = rho * v + omr * (ge * ge)
-    gavg = rho * gavg + cen * ge
-    b = mu * b + ge / (math.sqrt(v - gavg * gavg + e_in) + e_out)
-    return theta * factor - lr * b, v, gavg, b
+    d = v
+    if centered:
+        gavg = rho * gavg + omr * ge
+        d = v - gavg * gavg
+    if inside:
+        s = ge / math.sqrt(d + eps)
+    else:
+        s = ge / (math.sqrt(d) + eps)
+    if momentum:
+        b = mu * b + s
+        return lr * b, v, gavg, b
+    return lr * s, v, gavg, b
 
 
 @jit(inline="always", error_model="numpy")
-def _rmsprop_plain(theta, g, v, lr, rho, omr, cen, mu, e_in, e_out, sign, l2, factor, zero):
-    theta, v, _, _ = _rmsprop(theta, g, v, zero, zero, lr, rho, omr, cen, mu, e_in, e_out, sign, l2, factor)
-    return theta, v
-
-
-@jit(inline="always", error_model="numpy")
-def _rmsprop_centered(theta, g, v, gavg, lr, rho, omr, cen, mu, e_in, e_out, sign, l2, factor, zero):
-    theta, v, gavg, _ = _rmsprop(theta, g, v, gavg, zero, lr, rho, omr, cen, mu, e_in, e_out, sign, l2, factor)
-    return theta, v, gavg
-
-
-@jit(inline="always", error_model="numpy")
-def _rmsprop_momentum(theta, g, v, b, lr, rho, omr, cen, mu, e_in, e_out, sign, l2, factor, zero):
-    theta, v, _, b = _rmsprop(theta, g, v, zero, b, lr, rho, omr, cen, mu, e_in, e_out, sign, l2, factor)
-    return theta, v, b
-
-
-@jit(inline="always", error_model="numpy")
-def _adam(theta, g, m, v, vmax, step, b1, omb1, b2, omb2, q, a, e_in, b, e_out, sign, l2, factor):
-    # m ← β₁m + (1−β₁)g'; v ← β₂v + (1−β₂)g'²; v_m ← max(v_m, q v) (AMSGrad; v_m = 0, q = 1 otherwise);
-    # θ ← fθ − s m / (√(a v_m + ε_in) b + ε_out), the scalars chosen by eps_mode (see _adam_scalars)
-    ge = _gradient(g, theta, sign, l2)
+def _adam(ge, m, v, vmax, step, b1, omb1, b2, omb2, eps, c, q, mode, amsgrad):
+    # m ← β₁m + (1−β₁)g';  v ← β₂v + (1−β₂)g'²;  AMSGrad (1: on v, 2: on v̂ = qv): v_m ← max(v_m, v or qv);
+    # Δ = s m / d with d = √v·c + ε (Kingma & Ba: c = 1/√(1−β₂ᵗ)), √(v·c + ε) (ε inside: c = 1/(1−β₂ᵗ)) or
+    # √(v·c) + ε (the ε̂ form, s = α√(1−β₂ᵗ)/(1−β₁ᵗ)); see _adam_scalars
     m = b1 * m + omb1 * ge
     v = b2 * v + omb2 * (ge * ge)
-    vmax = max(vmax, v * q)
-    return theta * factor - step * m / (math.sqrt(vmax * a + e_in) * b + e_out), m, v, vmax
+    vd = v
+    if amsgrad == 1:
+        vmax = max(vmax, v)
+        vd = vmax
+    elif amsgrad == 2:
+        vmax = max(vmax, v * q)
+        vd = vmax
+    if mode == 0:
+        d = math.sqrt(vd) * c + eps
+    elif mode == 1:
+        d = math.sqrt(vd * c + eps)
+    else:
+        d = math.sqrt(vd * c) + eps
+    return step * m / d, m, v, vmax
 
 
 @jit(inline="always", error_model="numpy")
-def _adam_plain(theta, g, m, v, step, b1, omb1, b2, omb2, q, a, e_in, b, e_out, sign, l2, factor, zero):
-    theta, m, v, _ = _adam(theta, g, m, v, zero, step, b1, omb1, b2, omb2, q, a, e_in, b, e_out, sign, l2, factor)
-    return theta, m, v
-
-
-@jit(inline="always", error_model="numpy")
-def _adamax(theta, g, m, u, step, b1, omb1, b2, eps, sign, l2, factor):
-    # m ← β₁m + (1−β₁)g'; u ← max(β₂u, |g'| + ε); θ ← fθ − (α/(1 − β₁ᵗ)) m/u
-    ge = _gradient(g, theta, sign, l2)
+def _adamax(ge, m, u, step, b1, omb1, b2, eps):
+    # m ← β₁m + (1−β₁)g';  u ← max(β₂u, |g'| + ε);  Δ = (α/(1 − β₁ᵗ)) m/u
     m = b1 * m + omb1 * ge
     u = max(b2 * u, abs(ge) + eps)
-    return theta * factor - step * m / u, m, u
+    return step * m / u, m, u
 
 
 @jit(inline="always", error_model="numpy")
-def _nadam(theta, g, m, v, cg, cm, b1, omb1, b2, omb2, inv_c2, eps, sign, l2, factor):
-    # m, v as Adam; d = √(v/(1 − β₂ᵗ)) + ε; θ ← fθ − c_g g'/d − c_m m/d (c_g, c_m: the momentum schedule)
-    ge = _gradient(g, theta, sign, l2)
+def _nadam(ge, m, v, cg, cm, b1, omb1, b2, omb2, inv_c2, eps):
+    # m, v as Adam;  d = √(v/(1 − β₂ᵗ)) + ε;  Δ = c_g g'/d + c_m m/d (c_g, c_m: the momentum schedule)
     m = b1 * m + omb1 * ge
     v = b2 * v + omb2 * (ge * ge)
     d = math.sqrt(v * inv_c2) + eps
-    return theta * factor - cg * ge / d - cm * m / d, m, v
+    return cg * ge / d + cm * m / d, m, v
 
 
 @jit(inline="always", error_model="numpy")
-def _radam(theta, g, m, v, step, rc, rect, b1, omb1, b2, omb2, eps, sign, l2, factor):
-    # m, v as Adam; θ ← fθ − (α/(1 − β₁ᵗ)) m · (r_t √(1 − β₂ᵗ)/(√v + ε) if rectified else 1)
-    ge = _gradient(g, theta, sign, l2)
+def _radam(ge, m, v, step, rc, b1, omb1, b2, omb2, eps, rect):
+    # m, v as Adam;  Δ = (α/(1 − β₁ᵗ)) m · (r_t √(1 − β₂ᵗ)/(√v + ε) if rectified else 1)
     m = b1 * m + omb1 * ge
     v = b2 * v + omb2 * (ge * ge)
     if rect:
-        return theta * factor - step * m * (rc / (math.sqrt(v) + eps)), m, v
-    return theta * factor - step * m, m, v
+        return step * m * (rc / (math.sqrt(v) + eps)), m, v
+    return step * m, m, v
 
 
 @jit(inline="always", error_model="numpy")
-def _adadelta(theta, g, v, u, lr, rho, omr, eps, sign, l2, factor):
-    # v ← ρv + (1−ρ)g'²; Δ = √(u + ε)/√(v + ε) · g'; u ← ρu + (1−ρ)Δ²; θ ← fθ − αΔ
-    ge = _gradient(g, theta, sign, l2)
+def _adadelta(ge, v, u, lr, rho, omr, eps):
+    # v ← ρv + (1−ρ)g'²;  Δθ = √(u + ε)/√(v + ε) · g';  u ← ρu + (1−ρ)Δθ²;  Δ = α Δθ
     v = rho * v + omr * (ge * ge)
     delta = math.sqrt(u + eps) / math.sqrt(v + eps) * ge
     u = rho * u + omr * (delta * delta)
-    return theta * factor - lr * delta, v, u
+    return lr * delta, v, u
 
 
 @jit(inline="always", error_model="numpy")
-def _lion(theta, g, m, lr, b1, omb1, b2, omb2, sign, l2, factor, one, zero):
-    # c = β₁m + (1−β₁)g'; m ← β₂m + (1−β₂)g'; θ ← fθ − α sign(c)
-    ge = _gradient(g, theta, sign, l2)
+def _lion(ge, m, lr, b1, omb1, b2, omb2, one, zero):
+    # Δ = α sign(β₁m + (1−β₁)g');  m ← β₂m + (1−β₂)g'
     direction = _sign(b1 * m + omb1 * ge, one, zero)
     m = b2 * m + omb2 * ge
-    return theta * factor - lr * direction, m
+    return lr * direction, m
 
 
 # =========================================================================== the NumPy backend from the same functions
@@ -289,66 +285,107 @@ def _float_signatures(template: str) -> tuple[str, ...]:
     return tuple(template.format(f=f) for f in ("float32", "float64"))
 
 
+def _wrapper(core: Callable, state: tuple[str, ...], present: tuple[str, ...], scalars: tuple[str, ...],
+             modes: Mapping[str, int], *, decayed: bool) -> Callable:
+    """The per-element function of one kernel: ``core`` composed with the pieces every rule shares.
+
+    ``decayed=False`` (no maximize, no weight decay): θ' = θ − Δ(g). ``decayed=True``: θ' = fθ − Δ(±g + λθ).
+    State of ``state`` not in ``present`` (optional state this configuration does not use) enters as ``zero``
+    and its new value is dropped. ``modes`` (conventions, as integers) are written into the call as constants, so
+    that the compiled loop has no branch left (LLVM vectorises a branch-free loop; it does not unswitch every
+    branch). Generated source, compiled like a hand-written function of this module.
+    """
+    absent = [s for s in state if s not in present]
+    params = ["theta", "g", *present, *scalars, *(("sign", "l2", "factor") if decayed else ()),
+              *(("zero",) if absent else ())]
+    gradient = "_gradient(g, theta, sign, l2)" if decayed else "g"
+    outs = ["_d", *(s if s in present else f"_{s}" for s in state)]
+    inputs = [s if s in present else "zero" for s in state]
+    arguments = [gradient, *inputs, *scalars, *(str(int(v)) for v in modes.values())]
+    theta = "theta * factor - _d" if decayed else "theta - _d"
+    label = "_".join((*present, *(f"{k}{v}" for k, v in modes.items()))) or "stateless"
+    name = f"_{core.__name__.lstrip('_')}_{label}{'_decayed' if decayed else ''}"
+    source = (f"def {name}({', '.join(params)}):\n"
+              f"    {', '.join(outs)}, = {core.__name__}({', '.join(arguments)})\n"
+              f"    return {theta}, {''.join(p + ', ' for p in present)}\n")
+    scope = {core.__name__: core, "_gradient": _gradient, "__name__": __name__}
+    exec(compile(source, __file__, "exec"), scope)  # noqa: S102 - generated above from names
+    function = scope[name]
+    function.__qualname__ = name
+    return jit(inline="always", error_model="numpy")(function)
+
+
 @dataclass(frozen=True)
 class _Layout:
-    """One kernel of a rule: the state arrays it updates, its scalar arguments, and its compiled variants.
-
-    ``types`` gives each scalar's kind: ``"f"`` (the arrays' float dtype) or ``"i"`` (int64 flag).
-    """
+    """One kernel of a rule: the state arrays it updates, its scalar arguments, and its compiled variants."""
 
     state: tuple[str, ...]
     scalars: tuple[str, ...]
     compiled: Compiled
     numpy: Callable
-    types: tuple[str, ...]
 
 
-def _layout(name: str, element: Callable, state: tuple[str, ...], scalars: tuple[str, ...],
-            ints: tuple[str, ...] = ()) -> _Layout:
-    arrays = ("theta", "grad", *state)
-    kinds = tuple("i" if s in ints else "f" for s in scalars)
-    sig = "void(" + ", ".join(["{f}[::1]"] * len(arrays) + ["int64" if k == "i" else "{f}" for k in kinds]
-                              + ["int64[::1]"]) + ")"
-    compiled = elementwise(element, name=f"optimizer_{name}", arrays=arrays, assigned=("theta", *state),
-                           scalars=scalars, count_nonfinite=("theta", *state), signatures=_float_signatures(sig),
-                           error_model="numpy")
-    return _Layout(state, scalars, compiled, _numpy_twin(element), kinds)
+def _layouts(rule: str, core: Callable, state: tuple[str, ...], scalars: tuple[str, ...],
+             modes: Callable[[tuple[str, ...]], Mapping[str, tuple[int, ...]]] = lambda present: {},
+             presents: tuple[tuple[str, ...], ...] | None = None) -> dict:
+    """Every kernel of a rule: for each combination of present state and of the values of its modes, one
+    without and one with the shared pieces; keyed ``(present, decayed, mode values)``."""
+    out = {}
+    for present in presents or (state,):
+        choices = modes(present)
+        for values in itertools.product(*choices.values()):
+            chosen = dict(zip(choices, values, strict=True))
+            for decayed in (False, True):
+                names = (*scalars, *(("sign", "l2", "factor") if decayed else ()),
+                         *(("zero",) if len(present) < len(state) else ()))
+                element = _wrapper(core, state, present, scalars, chosen, decayed=decayed)
+                arrays = ("theta", "grad", *present)
+                sig = "void(" + ", ".join(["{f}[::1]"] * len(arrays) + ["{f}"] * len(names) + ["int64[::1]"]) + ")"
+                label = "_".join((rule, *present, *(f"{k}{v}" for k, v in chosen.items()),
+                                  *(("decayed",) if decayed else ())))
+                compiled = elementwise(element, name=f"optimizer_{label}", arrays=arrays,
+                                       assigned=("theta", *present), scalars=names,
+                                       count_nonfinite=("theta", *present), signatures=_float_signatures(sig),
+                                       error_model="numpy")
+                out[present, decayed, values] = _Layout(present, names, compiled, _numpy_twin(element))
+    return out
 
 
-_SGD = ("lr", "sign", "l2", "factor")
-_DECAY = ("sign", "l2", "factor")
-_LAYOUTS: dict[str, dict[tuple[str, ...], _Layout]] = {
-    "sgd": {(): _layout("sgd", _sgd, (), _SGD)},
-    "momentum": {("b",): _layout("momentum", _momentum, ("b",), ("lr", "mu", "damp", "nu", "mu_n", *_DECAY))},
-    "adagrad": {("v",): _layout("adagrad", _adagrad, ("v",), ("lr", "e_in", "e_out", *_DECAY))},
-    "rmsprop": {
-        ("v",): _layout("rmsprop", _rmsprop_plain, ("v",),
-                        ("lr", "rho", "omr", "cen", "mu", "e_in", "e_out", *_DECAY, "zero")),
-        ("v", "gavg"): _layout("rmsprop_centered", _rmsprop_centered, ("v", "gavg"),
-                               ("lr", "rho", "omr", "cen", "mu", "e_in", "e_out", *_DECAY, "zero")),
-        ("v", "b"): _layout("rmsprop_momentum", _rmsprop_momentum, ("v", "b"),
-                            ("lr", "rho", "omr", "cen", "mu", "e_in", "e_out", *_DECAY, "zero")),
-        ("v", "gavg", "b"): _layout("rmsprop_centered_momentum", _rmsprop, ("v", "gavg", "b"),
-                                    ("lr", "rho", "omr", "cen", "mu", "e_in", "e_out", *_DECAY)),
-    },
-    "adam": {
-        ("m", "v"): _layout("adam", _adam_plain, ("m", "v"),
-                            ("step", "b1", "omb1", "b2", "omb2", "q", "a", "e_in", "b", "e_out", *_DECAY, "zero")),
-        ("m", "v", "vmax"): _layout("adam_amsgrad", _adam, ("m", "v", "vmax"),
-                                    ("step", "b1", "omb1", "b2", "omb2", "q", "a", "e_in", "b", "e_out", *_DECAY)),
-    },
-    "adamax": {("m", "u"): _layout("adamax", _adamax, ("m", "u"), ("step", "b1", "omb1", "b2", "eps", *_DECAY))},
-    "nadam": {("m", "v"): _layout("nadam", _nadam, ("m", "v"),
-                                  ("cg", "cm", "b1", "omb1", "b2", "omb2", "inv_c2", "eps", *_DECAY))},
-    "radam": {("m", "v"): _layout("radam", _radam, ("m", "v"),
-                                  ("step", "rc", "rect", "b1", "omb1", "b2", "omb2", "eps", *_DECAY), ints=("rect",))},
-    "adadelta": {("v", "u"): _layout("adadelta", _adadelta, ("v", "u"), ("lr", "rho", "omr", "eps", *_DECAY))},
-    "lion": {("m",): _layout("lion", _lion, ("m",), ("lr", "b1", "omb1", "b2", "omb2", *_DECAY, "one", "zero"))},
+_LAYOUTS: dict[str, dict] = {
+    "sgd": _layouts("sgd", _sgd, (), ("lr",)),
+    "momentum": _layouts("momentum", _momentum, ("b",), ("lr", "mu", "damp"), lambda p: {"nesterov": (0, 1)}),
+    "adagrad": _layouts("adagrad", _adagrad, ("v",), ("lr", "eps"), lambda p: {"inside": (0, 1)}),
+    "rmsprop": _layouts("rmsprop", _rmsprop, ("v", "gavg", "b"), ("lr", "rho", "omr", "mu", "eps"),
+                        lambda p: {"inside": (0, 1), "centered": (int("gavg" in p),), "momentum": (int("b" in p),)},
+                        presents=(("v",), ("v", "gavg"), ("v", "b"), ("v", "gavg", "b"))),
+    "adam": _layouts("adam", _adam, ("m", "v", "vmax"), ("step", "b1", "omb1", "b2", "omb2", "eps", "c", "q"),
+                     lambda p: {"mode": (0, 1, 2), "amsgrad": (1, 2) if "vmax" in p else (0,)},
+                     presents=(("m", "v"), ("m", "v", "vmax"))),
+    "adamax": _layouts("adamax", _adamax, ("m", "u"), ("step", "b1", "omb1", "b2", "eps")),
+    "nadam": _layouts("nadam", _nadam, ("m", "v"), ("cg", "cm", "b1", "omb1", "b2", "omb2", "inv_c2", "eps")),
+    "radam": _layouts("radam", _radam, ("m", "v"), ("step", "rc", "b1", "omb1", "b2", "omb2", "eps"),
+                      lambda p: {"rect": (0, 1)}),
+    "adadelta": _layouts("adadelta", _adadelta, ("v", "u"), ("lr", "rho", "omr", "eps")),
+    "lion": _layouts("lion", _lion, ("m",), ("lr", "b1", "omb1", "b2", "omb2", "one", "zero")),
 }
+#: The modes of each rule's kernels, in the order of their keys (their values come from :func:`_scalars`).
+_MODES = {"momentum": ("nesterov",), "adagrad": ("inside",), "rmsprop": ("inside", "centered", "momentum"),
+          "adam": ("mode", "amsgrad"), "radam": ("rect",)}
 # Rules that are another rule's kernel with other scalars (or other state names) share its compiled code.
 _LAYOUTS["nesterov"] = _LAYOUTS["momentum"]
-_LAYOUTS["ema_momentum"] = {("m",): dataclasses.replace(_LAYOUTS["momentum"][("b",)], state=("m",))}
+_LAYOUTS["ema_momentum"] = {(("m",), decayed, values): dataclasses.replace(layout, state=("m",))
+                            for (_, decayed, values), layout in _LAYOUTS["momentum"].items()}
 _LAYOUTS["adamw"] = _LAYOUTS["adam"]
+_MODES.update(nesterov=_MODES["momentum"], ema_momentum=_MODES["momentum"], adamw=_MODES["adam"])
+
+
+def _layout_for(rule: str, names: tuple[str, ...], scalars: Mapping) -> _Layout:
+    """The kernel of ``rule`` for this state and step: the lean one unless maximize or weight decay is on."""
+    spec = RULES[rule]
+    present = tuple(n for n in names if n not in spec.scalar_state)
+    decayed = not (scalars["sign"] == 1.0 and scalars["l2"] == 0.0 and scalars["factor"] == 1.0)
+    modes = tuple(int(scalars[m]) for m in _MODES.get(rule, ()))
+    return _LAYOUTS["sgd" if rule == "adagrad_norm" else rule][present, decayed, modes]
 
 
 @jit(inline="always", error_model="numpy")
@@ -719,21 +756,25 @@ def _decay(spec: RuleSpec, h: dict, lr_t: float, eta_t: float) -> dict:
             "factor": 1.0 - scale * wd if decoupled else 1.0}
 
 
+_ADAM_MODES = {"kingma": 0, "inside": 1, "keras": 2}
+
+
 def _adam_scalars(h: dict, t: int, lr_t: float) -> dict:
+    """Adam's per-step scalars: α/c₁ and c, chosen so that the denominator is √v̂ + ε (kingma: c = 1/√c₂),
+    √(v̂ + ε) (inside: c = 1/c₂) or, with step α√c₂/c₁, √v + ε̂ (keras: c = 1); with AMSGrad on v̂ the maximum is
+    already corrected (c = 1, or c₂ for the ε̂ form). c₁ = 1 − β₁ᵗ, c₂ = 1 − β₂ᵗ."""
     b1, b2 = h["beta1"], h["beta2"]
     c1, c2 = bias_correction(b1, t), bias_correction(b2, t)
     mode, on_v_hat = h["eps_mode"], h["amsgrad"] and h["amsgrad_max"] == "v_hat"
-    eps = h["eps"]
-    out = {"b1": b1, "omb1": 1.0 - b1, "b2": b2, "omb2": 1.0 - b2, "q": 1.0 / c2 if on_v_hat else 1.0}
-    step = lr_t / c1
-    if mode == "kingma":  # √v̂ + ε = √v·(1/√c₂) + ε
-        out.update(a=1.0, e_in=0.0, b=1.0 if on_v_hat else 1.0 / math.sqrt(c2), e_out=eps)
-    elif mode == "inside":  # √(v̂ + ε) = √(v·(1/c₂) + ε)
-        out.update(a=1.0 if on_v_hat else 1.0 / c2, e_in=eps, b=1.0, e_out=0.0)
-    else:  # keras: α√c₂/c₁ · m/(√v + ε̂)
-        step = lr_t * math.sqrt(c2) / c1
-        out.update(a=c2 if on_v_hat else 1.0, e_in=0.0, b=1.0, e_out=eps)
-    return {"step": step, **out}
+    if mode == "kingma":
+        step, c = lr_t / c1, 1.0 if on_v_hat else 1.0 / math.sqrt(c2)
+    elif mode == "inside":
+        step, c = lr_t / c1, 1.0 if on_v_hat else 1.0 / c2
+    else:
+        step, c = lr_t * math.sqrt(c2) / c1, c2 if on_v_hat else 1.0
+    return {"step": step, "b1": b1, "omb1": 1.0 - b1, "b2": b2, "omb2": 1.0 - b2, "eps": h["eps"], "c": c,
+            "q": 1.0 / c2 if on_v_hat else 1.0, "mode": _ADAM_MODES[mode],
+            "amsgrad": (2 if on_v_hat else 1) if h["amsgrad"] else 0}
 
 
 def _nadam_mu(beta1: float, psi: float, t: int) -> float:
@@ -755,17 +796,13 @@ def _scalars(spec: RuleSpec, h: dict, t: int, state: Mapping[str, np.ndarray]) -
             damp = 1.0 - mu
         else:  # PyTorch's buffer starts as a copy of the first gradient (undamped at t = 1), and with μ = 0 there
             damp = 1.0 if t == 1 or mu == 0.0 else 1.0 - h["dampening"]  # is no buffer: plain SGD
-        out.update(lr=lr_t, mu=mu, damp=damp, nu=1.0 if rule == "nesterov" else 0.0,
-                   mu_n=mu if rule == "nesterov" else 1.0)
+        out.update(lr=lr_t, mu=mu, damp=damp, nesterov=int(rule == "nesterov"))
     elif rule == "adagrad":
-        inside = h["eps_mode"] == "inside"
-        out.update(lr=lr_t / (1.0 + (t - 1) * h["lr_decay"]), e_in=h["eps"] if inside else 0.0,
-                   e_out=0.0 if inside else h["eps"])
+        out.update(lr=lr_t / (1.0 + (t - 1) * h["lr_decay"]), eps=h["eps"], inside=int(h["eps_mode"] == "inside"))
     elif rule == "rmsprop":
-        inside = h["eps_mode"] == "inside"
-        out.update(lr=lr_t, rho=h["rho"], omr=1.0 - h["rho"], cen=1.0 - h["rho"] if h["centered"] else 0.0,
-                   mu=h["momentum"], e_in=h["eps"] if inside else 0.0,
-                   e_out=0.0 if inside else h["eps"])
+        out.update(lr=lr_t, rho=h["rho"], omr=1.0 - h["rho"], mu=h["momentum"], eps=h["eps"],
+                   inside=int(h["eps_mode"] == "inside"), centered=int(h["centered"]),
+                   momentum=int(h["momentum"] != 0.0))
     elif rule in ("adam", "adamw"):
         out.update(_adam_scalars(h, t, lr_t))
     elif rule == "adamax":
@@ -926,7 +963,7 @@ def _step(rule: str, theta, grad, state: Mapping, t, backend, hyper: Mapping) ->
     if rule == "adagrad_norm":
         counts = _adagrad_norm(theta, grad, arrays["acc"], scalars, cast, name)
     else:
-        layout = _LAYOUTS[rule][tuple(n for n in names if n not in spec.scalar_state)]
+        layout = _layout_for(rule, names, scalars)
         counts = _launch(layout, theta, grad, arrays, scalars, cast, name)
     if rule == "nadam":
         arrays["mu_product"][0] = cast(scalars["mu_product"])
@@ -946,8 +983,7 @@ def _step_number(spec: RuleSpec, h: dict, t) -> int:
 
 def _launch(layout: _Layout, theta, grad, state: dict, scalars: dict, cast, backend: str) -> dict:
     args = [theta, grad, *(state[s] for s in layout.state)]
-    values = [int(scalars[s]) if k == "i" else cast(scalars[s]) for s, k in zip(layout.scalars, layout.types,
-                                                                                 strict=True)]
+    values = [cast(scalars[s]) for s in layout.scalars]
     names = ("theta", *layout.state)
     if backend == "numpy":
         counts = {n: int(np.count_nonzero(~np.isfinite(a))) for n, a in zip(names, [theta, *args[2:]], strict=True)}
@@ -971,7 +1007,8 @@ def _adagrad_norm(theta, grad, acc, scalars: dict, cast, backend: str) -> dict:
         total = (_sum_of_squares_parallel if backend == "parallel" else _sum_of_squares_cpu)(theta, grad, sign, l2)
     new_acc = cast(before + cast(total))
     scale = float(cast(scalars["lr"])) / math.sqrt(float(new_acc) + float(cast(scalars["eps"])))
-    counts = _launch(_LAYOUTS["sgd"][()], theta, grad, {}, dict(scalars, lr=scale), cast, backend)
+    counts = _launch(_layout_for("adagrad_norm", ("acc",), scalars), theta, grad, {}, dict(scalars, lr=scale), cast,
+                     backend)
     acc[0] = new_acc
     return counts
 

@@ -101,8 +101,7 @@ class _Step:
         """Run a generated kernel; the counts of NaN/inf found in theta and the state, by name."""
         names = ("theta", *layout.state)
         counts = cuda.to_device(np.zeros(len(names), dtype=np.int64))
-        values = [int(scalars[s]) if k == "i" else self.cast(scalars[s])
-                  for s, k in zip(layout.scalars, layout.types, strict=True)]
+        values = [self.cast(scalars[s]) for s in layout.scalars]
         if self.theta.shape[0]:
             blocks, threads = self.grid
             with np.errstate(invalid="ignore", over="ignore", divide="ignore"):  # the simulator runs NumPy scalars
@@ -127,7 +126,7 @@ def _adagrad_norm(s: _Step, scalars: dict) -> dict[str, int]:
     acc = s.state["acc"]
     new_acc = s.cast(acc.copy_to_host()[0] + s.cast(total))
     scale = float(s.cast(scalars["lr"])) / float(np.sqrt(float(new_acc) + float(s.cast(scalars["eps"]))))
-    counts = s.launch(_rules._LAYOUTS["sgd"][()], dict(scalars, lr=scale))
+    counts = s.launch(_rules._layout_for("adagrad_norm", ("acc",), scalars), dict(scalars, lr=scale))
     acc.copy_to_device(np.array([new_acc], dtype=np.dtype(acc.dtype)))
     return counts
 
@@ -143,7 +142,7 @@ def _apply(rule: str, theta, grad, state: dict, t, hyper: dict, *, check_grad: b
     if rule == "adagrad_norm":
         counts = _adagrad_norm(s, scalars)
     else:
-        counts = s.launch(_rules._LAYOUTS[rule][tuple(n for n in names if n not in spec.scalar_state)], scalars)
+        counts = s.launch(_rules._layout_for(rule, names, scalars), scalars)
     if rule == "nadam":
         s.state["mu_product"].copy_to_device(np.array([scalars["mu_product"]], dtype=np.dtype(s.theta.dtype)))
     s.finish()
