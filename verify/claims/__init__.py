@@ -48,6 +48,7 @@ TOPIC_MODULES: tuple[str, ...] = (
     "losses",
     "backprop",
     "approximation",
+    "weight_decay",
 )
 
 
