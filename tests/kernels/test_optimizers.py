@@ -519,3 +519,15 @@ def test_drivers_work_with_the_losses_module():
     result = full_batch_gd(via_losses, np.zeros(3), x, y, lr=1 / eig[-1], steps=60)
     bound = (1 - eig[0] / eig[-1]) ** 60 * np.linalg.norm(star)
     assert np.linalg.norm(result.theta - star) <= bound
+
+
+def test_the_readme_rule_table_lists_every_rule_with_its_hyperparameters():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = readme.split("| rule | hyperparameters and options |")[1].split("\n\n")[0]
+    rows = {line.split("|")[1].strip(" `"): line for line in table.splitlines()[2:]}
+    assert set(rows) == set(RULES)
+    for rule, spec in RULES.items():
+        for name in spec.hyperparameters:
+            assert name in rows[rule] or rule == "adamw", (rule, name)
