@@ -88,6 +88,17 @@ def test_every_option_passes_check_optimizer(rule, options):
     assert report.max_error_ratio < 1.0 and report.examples == 8
 
 
+def test_centered_rmsprop_stays_finite_where_the_variance_rounds_below_zero(backend):
+    # a constant gradient: v − ḡ² = W(1 − W)g² → 0, and rounding may make it negative (torch returns NaN there)
+    grads = np.full((60, 2), 3.0)
+    iterates = run_optimizer("rmsprop", np.zeros(2), grads, backend=backend, lr=0.01, rho=0.125, eps=1e-8,
+                             centered=True)
+    assert np.isfinite(iterates).all()
+    report = check_optimizer("rmsprop", kernel_run("rmsprop", backend), theta0=np.zeros(2), grads=grads, lr=0.01,
+                             rho=0.125, eps=1e-8, centered=True)
+    assert report.unverified > 0 and "within rounding of 0" in report.unverified_reasons[0]
+
+
 @pytest.mark.parametrize("rule", ["adam", "rmsprop", "momentum", "lion", "nadam"])
 def test_float32_is_checked_against_float32_rounding(rule, backend):
     report = check_optimizer(rule, kernel_run(rule, backend), dtype=np.float32, weight_decay=0.01,

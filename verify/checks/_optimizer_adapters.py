@@ -37,9 +37,8 @@ from verify.kernels.schedules import Schedule
 
 __all__ = ["as_run", "torch_run", "optax_run", "TORCH_STATE_NAMES"]
 
-#: ``torch.optim`` state keys → the rules' state names.
-TORCH_STATE_NAMES = {"momentum_buffer": "b", "exp_avg": "m", "exp_avg_sq": "v", "max_exp_avg_sq": "vmax",
-                     "square_avg": "v", "grad_avg": "gavg", "sum": "v", "exp_inf": "u", "acc_delta": "u"}
+#: ``torch.optim`` state keys → the rules' state names, from the rules' records (:attr:`RuleSpec.torch`).
+TORCH_STATE_NAMES = {key: name for spec in RULES.values() if spec.torch for key, name in spec.torch[1].items()}
 
 _NEUTRAL = {"weight_decay": 0.0, "dampening": 0.0, "lr_decay": 0.0, "initial_accumulator_value": 0.0,
             "momentum": 0.0, "maximize": False, "decoupled_weight_decay": False, "amsgrad": False, "centered": False,

@@ -168,14 +168,16 @@ def _squared_gradient(theta, g, sign, l2):
 
 
 @jit(inline="always", error_model="numpy")
-def _rmsprop(ge, v, gavg, b, lr, rho, omr, mu, eps, inside, centered, momentum):
+def _rmsprop(ge, v, gavg, b, lr, rho, omr, mu, eps, zero, inside, centered, momentum):
     # v ← ρv + (1−ρ)g'²;  centered: ḡ ← ρḡ + (1−ρ)g', d = v − ḡ², else d = v;  s = g'/(√d + ε) or g'/√(d + ε);
-    # with momentum: b ← μb + s, Δ = αb;  else Δ = αs
+    # with momentum: b ← μb + s, Δ = αb;  else Δ = αs.  v − ḡ² ≥ 0 exactly (ḡ² ≤ (Σwᵢ)Σwᵢgᵢ² ≤ v), but rounding
+    # can make it negative when the variance is tiny: the maximum with 0 only moves it towards the exact value
+    # (torch.optim.RMSprop returns NaN there)
     v = rho * v + omr * (ge * ge)
     d = v
     if centered:
         gavg = rho * gavg + omr * ge
-        d = v - gavg * gavg
+        d = max(v - gavg * gavg, zero)
     if inside:
         s = ge / math.sqrt(d + eps)
     else:
@@ -297,7 +299,7 @@ def _wrapper(core: Callable, state: tuple[str, ...], present: tuple[str, ...], s
     """
     absent = [s for s in state if s not in present]
     params = ["theta", "g", *present, *scalars, *(("sign", "l2", "factor") if decayed else ()),
-              *(("zero",) if absent else ())]
+              *(("zero",) if absent and "zero" not in scalars else ())]
     gradient = "_gradient(g, theta, sign, l2)" if decayed else "g"
     outs = ["_d", *(s if s in present else f"_{s}" for s in state)]
     inputs = [s if s in present else "zero" for s in state]
@@ -337,7 +339,7 @@ def _layouts(rule: str, core: Callable, state: tuple[str, ...], scalars: tuple[s
             chosen = dict(zip(choices, values, strict=True))
             for decayed in (False, True):
                 names = (*scalars, *(("sign", "l2", "factor") if decayed else ()),
-                         *(("zero",) if len(present) < len(state) else ()))
+                         *(("zero",) if len(present) < len(state) and "zero" not in scalars else ()))
                 element = _wrapper(core, state, present, scalars, chosen, decayed=decayed)
                 arrays = ("theta", "grad", *present)
                 sig = "void(" + ", ".join(["{f}[::1]"] * len(arrays) + ["{f}"] * len(names) + ["int64[::1]"]) + ")"
@@ -355,7 +357,7 @@ _LAYOUTS: dict[str, dict] = {
     "sgd": _layouts("sgd", _sgd, (), ("lr",)),
     "momentum": _layouts("momentum", _momentum, ("b",), ("lr", "mu", "damp"), lambda p: {"nesterov": (0, 1)}),
     "adagrad": _layouts("adagrad", _adagrad, ("v",), ("lr", "eps"), lambda p: {"inside": (0, 1)}),
-    "rmsprop": _layouts("rmsprop", _rmsprop, ("v", "gavg", "b"), ("lr", "rho", "omr", "mu", "eps"),
+    "rmsprop": _layouts("rmsprop", _rmsprop, ("v", "gavg", "b"), ("lr", "rho", "omr", "mu", "eps", "zero"),
                         lambda p: {"inside": (0, 1), "centered": (int("gavg" in p),), "momentum": (int("b" in p),)},
                         presents=(("v",), ("v", "gavg"), ("v", "b"), ("v", "gavg", "b"))),
     "adam": _layouts("adam", _adam, ("m", "v", "vmax"), ("step", "b1", "omb1", "b2", "omb2", "eps", "c", "q"),
@@ -505,7 +507,8 @@ class RuleSpec:
     (a number, or the name of the hyperparameter holding it). ``options`` maps a convention to its choices,
     ``defaults`` gives the choice used when the caller names none. ``decoupled``: weight decay is always
     decoupled (AdamW, Lion). ``step_dependent``: the update needs the step number t whatever the options.
-    ``torch`` names the ``torch.optim`` class and maps its state keys to ours.
+    ``torch`` names the ``torch.optim`` counterpart and maps its state keys to ours (the checker's adapter reads
+    them back under our names).
     """
 
     name: str
@@ -577,7 +580,7 @@ RULES: dict[str, RuleSpec] = {
               optional_state=frozenset({"gavg", "b"}),
               options={"eps_mode": ("outside", "inside"), "centered": _BOOL},
               defaults={"eps_mode": "outside", "centered": False},
-              formula="v ← ρv + (1−ρ)g²;  [centered: ḡ ← ρḡ + (1−ρ)g, v − ḡ² for v];  d = √v + ε "
+              formula="v ← ρv + (1−ρ)g²;  [centered: ḡ ← ρḡ + (1−ρ)g, v − ḡ² (≥ 0) for v];  d = √v + ε "
               "[eps_mode='inside': √(v + ε)];  with momentum μ: b ← μb + g/d, θ ← θ − αb;  else θ ← θ − α g/d",
               source="Tieleman & Hinton, lecture 6e, 2012 (named in 001_02deb113427fab16.txt); Graves 2013 (centered); "
               "torch.optim.RMSprop (alpha = ρ)",
@@ -641,7 +644,7 @@ def rule_spec(rule: str) -> RuleSpec:
 def learning_rate(lr: object, name: str = "lr"):
     """``lr`` validated: a number ≥ 0 (as a float), a :class:`~verify.kernels.schedules.Schedule`, or a callable
     ``lr(t)`` (checked each time it is called, by :func:`_rate`)."""
-    if isinstance(lr, Schedule) or (callable(lr) and not isinstance(lr, (int, float, np.number))):
+    if callable(lr):
         return lr
     return require_scalar(lr, name, low=0.0)
 
