@@ -352,3 +352,14 @@ def test_adam_with_beta1_zero_is_plain_rmsprop_with_a_per_step_rescaling(backend
         return np.array(out)
 
     check_optimizer("adam", rescaled_rmsprop, theta0=theta0, grads=grads, lr=lr, beta1=0.0, beta2=rho, eps=eps)
+
+
+def test_a_rate_held_as_one_minus_its_complement_is_uncertain_by_the_complements_rounding():
+    # torch's lerp(m, g, 1 − ρ) uses ρ̃ = 1 − fl(1 − ρ): for ρ = 1e-178, fl(1 − ρ) = 1 and ρ̃ = 0. The uncertainty
+    # must be computed in rationals (at 60 digits 1 − ρ would already be 1).
+    for kind in ("mpmath", "fraction"):
+        A = _Arithmetic(kind, 2.0**-53)
+        held, complement = A.ema_coefficients(A.hyper(1.2e-178))
+        assert held.e == pytest.approx(1.2e-178, rel=1e-12)
+        held, _ = A.ema_coefficients(A.hyper(0.25))  # 0.75 is a float: held exactly
+        assert held.e == 0.0

@@ -152,10 +152,10 @@ class _Arithmetic:
         cached = self._constants.get(("ema", id(rate)))
         if cached is None or cached[0] is not rate:
             complement = 1 - rate
-            exact = 1 - rate.v
-            rounded = float(np.float32(exact)) if self.u > 2.0**-30 else float(exact)
-            held = Tracked(self, rate.v, 0.0, rate.e + abs(float(self.convert(rounded) - exact)), rate.why,
-                           scalar=True, nonneg=True)
+            # |fl(1 − ρ) − (1 − ρ)| in rationals: at a fixed precision 1 − ρ would lose a tiny ρ altogether
+            exact = 1 - Fraction(float(rate.v))
+            rounded = Fraction(float(np.float32(exact)) if self.u > 2.0**-30 else float(exact))
+            held = Tracked(self, rate.v, 0.0, rate.e + float(abs(rounded - exact)), rate.why, scalar=True, nonneg=True)
             cached = self._constants[("ema", id(rate))] = (rate, held, complement)
         return cached[1], cached[2]
 
