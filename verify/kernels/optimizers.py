@@ -1,10 +1,13 @@
 r"""Optimizer update rules: one step over a flat parameter vector, with the state as explicit arrays.
 
 Every rule is written once (DESIGN.md, "Write the math once"): a record (:class:`RuleSpec`: hyperparameters,
-state, conventions, formula, source, its per-step scalars) and one per-element update function. The
-``"cpu"`` (``@jit``), ``"parallel"`` (``prange``) and ``"cuda"`` kernels are generated from that function by
-:func:`verify.kernels._compile.elementwise`, and the ``"numpy"`` backend applies the same function to whole
-arrays through NumPy's ufuncs (:func:`_numpy_twin`), so no backend has its own copy of the arithmetic.
+state, conventions, formula, source), its per-step scalars (:func:`_scalars`, host side, shared by every
+backend) and one per-element core (the update of one entry from its effective gradient and state). The pieces
+all rules share — ``maximize`` and L2 weight decay on g, decoupled decay as a factor on θ — are composed around
+the core by generated wrappers (:func:`_wrapper`), conventions baked in as constants so the loops are
+branch-free. The ``"cpu"`` (``@jit``), ``"parallel"`` (``prange``) and ``"cuda"`` kernels are generated from
+those functions by :func:`verify.kernels._compile.elementwise`, and the ``"numpy"`` backend applies the same
+functions to whole arrays through NumPy's ufuncs (:func:`_numpy_twin`): no backend has its own arithmetic.
 ``backend=`` selects one (``None``: the process default, see :mod:`verify.kernels._backend`).
 
 **Calling convention (the same for every rule).** ``<rule>_step(theta, grad, *state, t, **hyper)`` takes the
