@@ -542,3 +542,13 @@ def test_the_readme_rule_table_lists_every_rule_with_its_hyperparameters():
     for rule, spec in RULES.items():
         for name in spec.hyperparameters:
             assert name in rows[rule] or rule == "adamw", (rule, name)
+
+
+def test_drivers_take_schedules_and_optional_state():
+    x, y = _least_squares_problem()
+    res = full_batch_gd(least_squares, np.zeros(3), x, y, lr=CosineAnnealing(0.1, T_max=30), steps=30, rule="rmsprop",
+                        rho=0.9, eps=1e-8, momentum=0.5, centered=True)
+    assert set(res.state) == {"v", "gavg", "b"} and res.losses[-1] < res.losses[0]
+    decoupled = full_batch_gd(least_squares, np.ones(3), x, y, lr=StepDecay(0.1, 10, 0.5), steps=20, rule="sgd",
+                              weight_decay=0.5, decoupled_weight_decay=True, decay_scale="schedule")
+    assert np.isfinite(decoupled.theta).all()
