@@ -60,7 +60,7 @@ __all__ = ["check_optimizer", "OptimizerReport", "TOLERANCE_MODEL"]
 TOLERANCE_MODEL = (
     f"|θ̂_t − θ_t| ≤ {SAFETY:g}·e_t + 2⁻⁵³|θ_t|, θ_t the exact step from the implementation's θ̂_{{t−1}}, e_t the running "
     "error bound of the rule's formula in the dtype's unit roundoff (each operation's rounding against the "
-    "magnitudes of its terms; error propagated through every operation)"
+    "magnitudes of its terms, θ_{t−1}'s being |θ₀| + Σ|Δ|; error propagated through every operation)"
 )
 
 # A fixed, generic input on which the known alternative forms all differ from each other: used to

@@ -38,7 +38,8 @@ Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed., §3.3). With 
 **Teacher forcing.** ``reference_run(..., forced=iterates)`` runs step t from the *implementation's* θ_{t−1}
 (the state still exact, driven by those θ), so that weight decay, whose update depends on θ, is judged step by
 step without the reference and the implementation drifting apart; the rounding bound is then that of one step
-plus the state's accumulated rounding.
+plus the state's accumulated rounding, with θ_{t−1} keeping the magnitude |θ₀| + Σ|Δ| of the sum it was formed
+from (an implementation may carry θ₀ − Σ Δ in another grouping, e.g. a cumulative sum of the updates).
 
 :func:`variants` lists, for a rule and its options, the other libraries' conventions (every other choice of
 every option, each named) and the common mistakes (bias correction ``1 + βᵗ`` as written in
@@ -707,7 +708,10 @@ def _run(rule: str, theta0: np.ndarray, grads: np.ndarray, hyper: Mapping, kind:
             if reset:
                 state = fresh()
             if forced_rows is not None and t > 1:
-                theta = [A.num(x) for x in forced_rows[t - 2]]
+                # the implementation's θ_{t−1}, exactly; its magnitude stays that of the sum θ₀ − Σ Δ it was formed
+                # from, so that an implementation accumulating θ otherwise (θ₀ − cumsum Δ) is judged by the
+                # rounding of that sum, as any other sum of data terms
+                theta = [_forced(A, x, before) for x, before in zip(forced_rows[t - 2], theta, strict=True)]
             seen = t_map(t) if t_map else t
             h["lr"], h["eta"] = _rate(hyper["lr"], max(seen, 1), A)
             g = [A.num(x) for x in row]
@@ -738,6 +742,12 @@ def _run(rule: str, theta0: np.ndarray, grads: np.ndarray, hyper: Mapping, kind:
             exact_iterates=tuple(tuple(x.v for x in r) for r in iterates),
             exact_states={s: tuple(tuple(x.v for x in r) for r in v) for s, v in states.items()},
         )
+
+
+def _forced(A: _Arithmetic, x: float, computed: Tracked) -> Tracked:
+    value = A.num(x)
+    value.m = max(value.m, computed.m)
+    return value
 
 
 def _inputs(theta0, grads, forced=None):
