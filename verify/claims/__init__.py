@@ -83,6 +83,7 @@ TOPIC_MODULES: tuple[str, ...] = (
     "losses",
     "backprop",
     "approximation",
+    "weight_decay",
 )
 
 
