@@ -638,10 +638,15 @@ def _optimizer_problems(rule: str, dtype: np.dtype, sample: Sample) -> list[tupl
 
 
 def _option_choices(spec) -> list[dict[str, str]]:
-    """The rule's defaults (``{}``), then every other choice of each option, one at a time."""
+    """The rule's defaults (``{}``), then every other choice of each option, one at a time (with the choices it
+    applies only together with, :data:`verify.kernels.optimizers.OPTION_PREREQUISITES`, where the rule has them)."""
     choices: list[dict[str, str]] = [{}]
     for option, values in spec.options.items():
-        choices += [{option: v} for v in values if v != spec.defaults.get(option)]
+        for v in values:
+            if v == spec.defaults.get(option):
+                continue
+            needed = opt.OPTION_PREREQUISITES.get((option, v), {})
+            choices.append({k: c for k, c in needed.items() if k in spec.options} | {option: v})
     return choices
 
 

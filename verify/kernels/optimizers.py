@@ -692,6 +692,14 @@ def validate_hyperparameters(rule: str, hyper: Mapping[str, object], *, partial:
     return out
 
 
+#: Option choices that apply only together with another option's choice (the other is implied already by a
+#: decoupled rule such as adamw): ``{(option, choice): {needed option: its choice}}``.
+OPTION_PREREQUISITES = {
+    ("decay_scale", "schedule"): {"decoupled_weight_decay": True},
+    ("amsgrad_max", "v_hat"): {"amsgrad": True},
+}
+
+
 def _check_combinations(spec: RuleSpec, h: dict, given: Mapping) -> None:
     if spec.name == "nesterov":
         if "momentum" in h and h["momentum"] == 0.0:
