@@ -1,0 +1,116 @@
+"""Kernels written once: the generated serial, parallel and CUDA loops compute what the one function says."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from verify._jit import jit
+from verify.kernels._compile import COMPILED, blockwise, elementwise
+
+
+@jit(inline="always", cache=False)
+def _momentum(theta, g, b, lr, mu):
+    b = mu * b + g
+    return theta - lr * b, b
+
+
+@jit(inline="always", cache=False)
+def _row_logsumexp(z, out):
+    for r in range(z.shape[0]):
+        m = z[r, 0]
+        for k in range(1, z.shape[1]):
+            m = max(m, z[r, k])
+        s = 0.0
+        for k in range(z.shape[1]):
+            s += math.exp(z[r, k] - m)
+        out[r] = m + math.log(s)
+
+
+MOMENTUM = elementwise(_momentum, name="test_compile_momentum", arrays=("theta", "g", "b"),
+                       assigned=("theta", "b"), scalars=("lr", "mu"), cache=False)
+LSE = {rows: blockwise(_row_logsumexp, name=f"test_compile_lse_{rows}", arrays=("z", "out"), rows_per_block=rows,
+                       cache=False) for rows in (1, 3, 256)}
+
+
+def _momentum_numpy(theta, g, b, lr, mu):
+    b = mu * b + g
+    return theta - lr * b, b
+
+
+@pytest.mark.parametrize("variant", ["cpu", "parallel"])
+def test_elementwise_variants_compute_the_function_at_every_index(variant):
+    rng = np.random.default_rng(0)
+    theta, g, b = rng.normal(size=(3, 1001))
+    want_theta, want_b = _momentum_numpy(theta, g, b, 0.1, 0.9)
+    theta, b = theta.copy(), b.copy()
+    getattr(MOMENTUM, variant)(theta, g, b, 0.1, 0.9)
+    np.testing.assert_array_equal(theta, want_theta)  # the same IEEE operations in the same order
+    np.testing.assert_array_equal(b, want_b)
+
+
+def test_each_variant_has_its_own_qualified_name_and_the_parallel_one_is_parallel():
+    # Numba's cache key does not include `parallel`: two variants of one name would share machine code.
+    names = {MOMENTUM.cpu.py_func.__qualname__, MOMENTUM.parallel.py_func.__qualname__}
+    assert names == {"test_compile_momentum__cpu", "test_compile_momentum__parallel"}
+    assert MOMENTUM.parallel.targetoptions.get("parallel") is True
+    assert not MOMENTUM.cpu.targetoptions.get("parallel")
+    assert "_prange" not in MOMENTUM.cpu.py_func.__code__.co_names
+    assert "_prange" in MOMENTUM.parallel.py_func.__code__.co_names
+    assert COMPILED["test_compile_momentum"] is MOMENTUM
+
+
+@pytest.mark.parametrize("rows", [1, 3, 256])
+@pytest.mark.parametrize("variant", ["cpu", "parallel"])
+def test_blockwise_gives_every_row_to_the_function_whatever_the_block_size(variant, rows):
+    z = np.random.default_rng(1).normal(size=(1000, 7)) * 30.0  # 1000 rows: the last block is partial
+    out = np.full(1000, np.nan)
+    getattr(LSE[rows], variant)(z, out)
+    m = z.max(axis=1)
+    want = m + np.log(np.exp(z - m[:, None]).sum(axis=1))
+    np.testing.assert_allclose(out, want, rtol=8 * np.finfo(float).eps)
+
+
+def test_a_wrong_row_function_is_visible_through_every_variant():
+    @jit(inline="always", cache=False)
+    def _skips_the_last_column(z, out):
+        for r in range(z.shape[0]):
+            s = 0.0
+            for k in range(z.shape[1] - 1):
+                s += math.exp(z[r, k])
+            out[r] = math.log(s)
+
+    wrong = blockwise(_skips_the_last_column, name="test_compile_wrong_lse", arrays=("z", "out"), cache=False)
+    z = np.zeros((5, 4))
+    for variant in ("cpu", "parallel"):
+        out = np.empty(5)
+        getattr(wrong, variant)(z, out)
+        assert np.all(out == np.log(3.0))  # not log 4: the generated loop adds nothing of its own
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"arrays": ("x", "x"), "assigned": ("x",)}, "repeated: \\['x'\\]"),
+        ({"arrays": ("x",), "assigned": ("y",)}, "assigned must be a non-empty subset"),
+        ({"arrays": ("x", "not valid"), "assigned": ("x",)}, "identifiers; got 'not valid'"),
+        ({"arrays": ("_i",), "assigned": ("_i",)}, "reserved for the generated loop"),
+        ({"arrays": (), "assigned": ()}, "at least one array"),
+    ],
+)
+def test_bad_specifications_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        elementwise(_momentum, name="test_compile_bad", cache=False, **kwargs)
+
+
+def test_a_name_is_generated_once():
+    with pytest.raises(ValueError, match="already generated"):
+        elementwise(_momentum, name="test_compile_momentum", arrays=("theta", "g", "b"), assigned=("theta", "b"),
+                    scalars=("lr", "mu"), cache=False)
+
+
+def test_rows_per_block_must_be_positive():
+    with pytest.raises(ValueError, match="rows_per_block must be an integer >= 1; got 0"):
+        blockwise(_row_logsumexp, name="test_compile_zero_rows", arrays=("z", "out"), rows_per_block=0, cache=False)
