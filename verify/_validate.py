@@ -25,16 +25,26 @@ __all__ = [
     "require_scalar",
     "require_choice",
     "describe",
+    "float_dtype",
 ]
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def float_dtype(dtype: object) -> np.dtype:
+    """``dtype`` as a NumPy dtype, float32 or float64, else ``ValueError`` naming it."""
+    dt = np.dtype(dtype)
+    if dt not in FLOAT_DTYPES:
+        raise ValueError(f"dtype must be float32 or float64; got {dt}")
+    return dt
 
 
 def describe(value: object, limit: int = 6) -> str:
     """A short, exact description of ``value`` for an error message."""
     if isinstance(value, np.ndarray):
         flat = value.ravel()
-        shown = ", ".join(repr(x.item()) for x in flat[:limit])
+        # object arrays hold Python objects (None, str, …), which have no .item()
+        shown = ", ".join(repr(x.item() if isinstance(x, np.generic) else x) for x in flat[:limit])
         more = f", … ({flat.size - limit} more)" if flat.size > limit else ""
         return f"array(shape={value.shape}, dtype={value.dtype}, values=[{shown}{more}])"
     return repr(value)
@@ -57,16 +67,12 @@ def as_float_array(
             raise TypeError(f"{name} must be a float array; got {value!r}")
         try:
             value = np.asarray(value)
-        except Exception as exc:  # pragma: no cover - defensive
-            raise TypeError(f"{name} must be array-like; got {type(value).__name__}") from exc
+        except (TypeError, ValueError) as exc:  # ragged nested lists, objects without an array form
+            raise TypeError(f"{name} must be a float array; got {type(value).__name__} ({exc})") from None
         if value.dtype.kind in "iub":
             raise TypeError(f"{name} must hold floats, got integer/bool data {describe(value)}; pass floats")
-        if value.dtype.kind == "f" and value.dtype not in FLOAT_DTYPES:
-            raise TypeError(f"{name} must be float32 or float64; got dtype {value.dtype}")
-        if value.dtype.kind != "f":
-            raise TypeError(f"{name} must be a float array; got dtype {value.dtype}")
-    elif value.dtype not in FLOAT_DTYPES:
-        raise TypeError(f"{name} must have dtype float32 or float64; got dtype {value.dtype}")
+    if value.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name} must have dtype float32 or float64; got dtype {value.dtype}: {describe(value)}")
     if dtype is not None and value.dtype != np.dtype(dtype):
         raise TypeError(f"{name} must have dtype {np.dtype(dtype)}; got {value.dtype}")
     if ndim is not None:

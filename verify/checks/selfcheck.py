@@ -4,7 +4,7 @@ For each kernel of :mod:`verify.kernels.activations` and :mod:`verify.kernels.lo
 backend and dtype, Hypothesis draws inputs (:mod:`verify.strategies`, extreme logits included) and the
 kernel's output is compared with the correctly rounded high-precision reference
 (:mod:`verify.symbolic`) within the dtype- and conditioning-derived tolerance of
-:func:`verify.symbolic.tolerance.compare`. A table with one line per pair is printed as it goes; the
+:func:`verify.checks.compare.compare`. A table with one line per pair is printed as it goes; the
 exit status is 1 if any pair disagrees.
 
 The comparison functions :func:`verify_activation`, :func:`verify_softmax` and :func:`verify_loss`
@@ -23,6 +23,7 @@ import numpy as np
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from verify.checks.compare import compare
 from verify.checks.failure import CheckFailure
 from verify.kernels import activations as act
 from verify.kernels import losses as los
@@ -34,7 +35,7 @@ from verify.symbolic.activations import (
     softmax_reference,
 )
 from verify.symbolic.losses import SYMBOLIC_LOSSES
-from verify.symbolic.tolerance import compare, row_terms
+from verify.symbolic.tolerance import row_terms
 
 __all__ = [
     "KernelSpec",
@@ -79,13 +80,15 @@ def verify_softmax(kernel: Callable, which: str, z: np.ndarray) -> float:
                    context=f" at z = {z.tolist()!r}")
 
 
-def verify_loss(kernel: Callable, name: str, args: tuple, *, reduction: str = "mean") -> float:
-    """Compare ``kernel(*args, reduction=reduction)`` → ``(value, grad)`` with the reference of ``name``."""
+def verify_loss(kernel: Callable, name: str, args: tuple, *, reduction: str = "mean",
+                options: dict | None = None) -> float:
+    """Compare ``kernel(*args, reduction=reduction, **options)`` → ``(value, grad)`` with the reference of ``name``."""
     ref = SYMBOLIC_LOSSES[name]
     dtype = np.asarray(args[ref.wrt]).dtype
+    options = options or {}
     with np.errstate(all="ignore"):
-        value, grad = kernel(*args, reduction=reduction)
-        ref_value, ref_grad, value_mag, grad_mag = ref.reference_and_magnitudes(*args, reduction=reduction)
+        value, grad = kernel(*args, reduction=reduction, **options)
+        ref_value, ref_grad, value_mag, grad_mag = ref.reference_and_magnitudes(*args, reduction=reduction, **options)
     wrt = np.asarray(args[ref.wrt])
     if np.shape(grad) != wrt.shape or np.asarray(grad).dtype != dtype:
         raise CheckFailure(f"{name}: gradient shape/dtype {np.shape(grad)}/{np.asarray(grad).dtype}, "
@@ -95,7 +98,8 @@ def verify_loss(kernel: Callable, name: str, args: tuple, *, reduction: str = "m
     if reduction != "none" and not isinstance(value, float):
         raise CheckFailure(f"{name}: reduction {reduction!r} must give a Python float; got {type(value).__name__}")
     k = wrt.shape[1] if wrt.ndim == 2 else 1
-    context = f" (reduction={reduction!r}) at arguments {[np.asarray(a).tolist() for a in args]!r}"
+    context = (f" (reduction={reduction!r}{''.join(f', {k}={v!r}' for k, v in options.items())}) at arguments "
+               f"{[np.asarray(a).tolist() for a in args]!r}")
     worst = compare(value, ref_value, value_mag, dtype=dtype, terms=row_terms(k, wrt.shape[0], reduction),
                     what=f"{name} value", context=context)
     return max(worst, compare(grad, ref_grad, grad_mag, dtype=dtype, terms=row_terms(k), what=f"{name} gradient",

@@ -16,7 +16,18 @@ Two shapes of kernel cover the package:
     ``block(a[lo:hi], b[lo:hi], ..., s_1, ...)`` on consecutive blocks of rows (leading-axis slices are views:
     the function writes its outputs into the arrays it is given). Losses and network passes need a whole row
     (its maximum, its sums) and vectorise over a block of rows; on CUDA each thread takes one row (a block of
-    one row), so the function must be correct for any block size.
+    one row), so the function must be correct for any block size. With ``scratch=S`` the function also
+    gets a float64 work array of shape ``(S, rows in the block)`` after the arrays (allocated per block on the
+    CPU, a per-thread local array on CUDA): per-row values that a later loop over the block reads back.
+
+``reduction(block, name=..., arrays=..., out=..., scalars=...)``
+    ``block(a[lo:hi], ..., out[p], lo, s_1, ...)`` on the ``P = out.shape[0]`` parts ``lo = p·n // P`` of the
+    rows of the other arrays: each part writes its partial result into its row of ``out`` (column sums,
+    counts of bad entries). The partition depends on ``P`` only, never on the threads, so the serial,
+    parallel and CUDA kernels add the same numbers in the same order (on CUDA one thread takes one part).
+
+``switch(functions, name=...)`` is a ``@jit`` function ``(code, *args)`` calling ``functions[code](*args)``:
+the dispatch of a kernel over a catalogue (the activations) generated from the catalogue itself.
 
 Every variant is compiled from the *same Python source*: the CPU variants call ``element``'s Numba dispatcher
 (inlined), and the CUDA kernel calls ``cuda.jit(device=True)(element.py_func)``. The generated functions get
@@ -48,10 +59,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numba
+import numpy as np
 
 from verify._jit import jit, parallel_jit
 
-__all__ = ["Compiled", "elementwise", "blockwise", "COMPILED"]
+__all__ = ["Compiled", "elementwise", "blockwise", "reduction", "switch", "COMPILED"]
 
 _PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
@@ -85,7 +97,8 @@ class Compiled:
         from verify.kernels.cuda._device import register
 
         device = cuda.jit(device=True)(_python_function(self.function))
-        kernel = _generate(self.cuda_source, f"{self.name}__cuda", self.function, {"_fn": device, "_cuda": cuda})
+        namespace = {"_fn": device, "_cuda": cuda, "_float64": numba.float64}
+        kernel = _generate(self.cuda_source, f"{self.name}__cuda", self.function, namespace)
         return register(*self.signatures)(kernel)
 
 
@@ -137,6 +150,8 @@ def blockwise(
     arrays: Sequence[str],
     scalars: Sequence[str] = (),
     rows_per_block: int = 256,
+    scratch: int = 0,
+    whole: Sequence[str] = (),
     signatures: Sequence[str] = (),
     **options,
 ) -> Compiled:
@@ -144,27 +159,101 @@ def blockwise(
 
     The CPU variants split the leading axis of ``arrays[0]`` into blocks of ``rows_per_block`` rows (the
     parallel one runs the blocks on all threads); the CUDA kernel gives each thread one row. ``block`` takes
-    the slices ``a[lo:hi]`` of every array, in the order of ``arrays``, then the ``scalars``, and returns
-    nothing: it writes its results into the slices of its output arrays.
+    the slices ``a[lo:hi]`` of every array, in the order of ``arrays``, then (``scratch > 0``) a float64 work
+    array of shape ``(scratch, hi − lo)``, then the ``scalars``, and returns nothing: it writes its results
+    into the slices of its output arrays. The arrays named in ``whole`` (a bias, a kernel θ) are passed whole,
+    not sliced; ``arrays[0]`` must not be one of them.
 
     Raises:
-      ValueError: a bad name (as :func:`elementwise`) or ``rows_per_block`` < 1.
+      ValueError: a bad name (as :func:`elementwise`), ``rows_per_block`` < 1, ``scratch`` < 0, or ``whole``
+        naming ``arrays[0]`` or an array not in ``arrays``.
     """
     arrays, scalars = tuple(arrays), tuple(scalars)
     _check_names(name, arrays, scalars)
+    _check_whole(name, arrays, whole)
     if not arrays:
         raise ValueError(f"{name}: arrays must name at least one array")
-    if not isinstance(rows_per_block, int) or rows_per_block < 1:
-        raise ValueError(f"{name}: rows_per_block must be an integer >= 1; got {rows_per_block!r}")
+    for what, value, low in (("rows_per_block", rows_per_block, 1), ("scratch", scratch, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValueError(f"{name}: {what} must be an integer >= {low}; got {value!r}")
     params = ", ".join((*arrays, *scalars))
     n = f"{arrays[0]}.shape[0]"
-    sliced = ", ".join([*(f"{a}[_lo:_hi]" for a in arrays), *scalars])
+    sliced = ", ".join([*(a if a in whole else f"{a}[_lo:_hi]" for a in arrays), *(["_s"] if scratch else []),
+                        *scalars])
+    cpu_scratch = f"        _s = _np.empty(({scratch}, _hi - _lo))\n" if scratch else ""
+    gpu_scratch = f"        _s = _cuda.local.array(({scratch}, 1), _float64)\n" if scratch else ""
     cpu = (f"def NAME({params}):\n    for _b in RANGE(({n} + {rows_per_block - 1}) // {rows_per_block}):\n"
            f"        _lo = _b * {rows_per_block}\n        _hi = min(_lo + {rows_per_block}, {n})\n"
-           f"        _fn({sliced})\n")
+           f"{cpu_scratch}        _fn({sliced})\n")
     gpu = (f"def NAME({params}):\n    _lo = _cuda.grid(1)\n    if _lo < {n}:\n        _hi = _lo + 1\n"
-           f"        _fn({sliced})\n")
+           f"{gpu_scratch}        _fn({sliced})\n")
     return _build(name, block, (*arrays, *scalars), cpu, gpu, tuple(signatures), options)
+
+
+def reduction(
+    block: Callable,
+    *,
+    name: str,
+    arrays: Sequence[str],
+    out: str,
+    scalars: Sequence[str] = (),
+    whole: Sequence[str] = (),
+    signatures: Sequence[str] = (),
+    **options,
+) -> Compiled:
+    """Kernels applying ``block`` to the ``P = out.shape[0]`` parts of the rows of ``arrays`` (module docstring).
+
+    Part ``p`` is rows ``lo = p·n // P`` to ``hi = (p + 1)·n // P`` of every array but ``out`` (``n`` the length
+    of the first of them); ``block`` takes their slices ``a[lo:hi]`` in the order of ``arrays``, with ``out[p]``
+    in the place of ``out``, then ``lo`` (an int64: the part's first row), then the ``scalars``, and writes its
+    partial result into ``out[p]``. The CPU variants loop over the parts (the parallel one over all threads),
+    the CUDA kernel gives each thread one part. Combining the partial results (a sum of the rows of ``out``:
+    this pattern again, with one part) is the caller's. Arrays named in ``whole`` are passed whole.
+
+    Raises:
+      ValueError: a bad name (as :func:`elementwise`), ``out`` not among ``arrays``, or no other array.
+    """
+    arrays, scalars = tuple(arrays), tuple(scalars)
+    _check_names(name, arrays, scalars)
+    _check_whole(name, tuple(a for a in arrays if a != out), whole)
+    rows = [a for a in arrays if a != out and a not in whole]
+    if out not in arrays or not rows:
+        raise ValueError(f"{name}: out must be one of arrays {arrays} and at least one other array is needed; "
+                         f"got out={out!r}")
+    params = ", ".join((*arrays, *scalars))
+    parts = f"{out}.shape[0]"
+    args = ", ".join([*(f"{out}[_p]" if a == out else a if a in whole else f"{a}[_lo:_hi]" for a in arrays), "_lo",
+                      *scalars])
+    bounds = (f"        _lo = (_p * {rows[0]}.shape[0]) // {parts}\n"
+              f"        _hi = ((_p + 1) * {rows[0]}.shape[0]) // {parts}\n        _fn({args})\n")
+    cpu = f"def NAME({params}):\n    for _p in RANGE({parts}):\n{bounds}"
+    gpu = f"def NAME({params}):\n    _p = _cuda.grid(1)\n    if _p < {parts}:\n{bounds}"
+    return _build(name, block, (*arrays, *scalars), cpu, gpu, tuple(signatures), options)
+
+
+def switch(functions: Sequence[Callable], *, name: str) -> Callable:
+    """A ``@jit(inline="always")`` function ``NAME(code, *args)`` returning ``functions[code](*args)``.
+
+    Every function takes the same arguments (those of ``functions[0]``) and returns the same type; a ``code``
+    outside ``range(len(functions))`` runs the last one (the callers validate codes). The generated function
+    compiles for the CPU and, called from a kernel of this module, for CUDA.
+
+    Raises:
+      ValueError: ``functions`` is empty or ``name`` is not an identifier.
+    """
+    functions = tuple(functions)
+    _check_names(name, (), ())
+    if not functions:
+        raise ValueError(f"{name}: switch needs at least one function")
+    params = list(inspect.signature(_python_function(functions[0])).parameters)
+    call = ", ".join(params)
+    lines = [f"def NAME(_code, {call}):"]
+    lines += [f"    if _code == {i}:\n        return _f{i}({call})" for i in range(len(functions) - 1)]
+    lines.append(f"    return _f{len(functions) - 1}({call})")
+    namespace = {f"_f{i}": f for i, f in enumerate(functions)}
+    generated = _generate("\n".join(lines) + "\n", name, functions[0], namespace)
+    options = {} if _in_package(_source_file(functions[0])) else {"cache": False}
+    return jit(inline="always", **options)(generated)
 
 
 def _build(name, function, arguments, cpu_source, cuda_source, signatures, options) -> Compiled:
@@ -172,9 +261,9 @@ def _build(name, function, arguments, cpu_source, cuda_source, signatures, optio
         raise ValueError(f"a kernel named {name!r} was already generated")
     if not _in_package(_source_file(function)):
         options = {"cache": False, **options}  # the package's cache locator files only the package's kernels
-    serial = _generate(cpu_source.replace("RANGE", "range"), f"{name}__cpu", function, {"_fn": function})
+    serial = _generate(cpu_source.replace("RANGE", "range"), f"{name}__cpu", function, {"_fn": function, "_np": np})
     threaded = _generate(cpu_source.replace("RANGE", "_prange"), f"{name}__parallel", function,
-                         {"_fn": function, "_prange": numba.prange})
+                         {"_fn": function, "_prange": numba.prange, "_np": np})
     compiled = Compiled(
         name=name, function=function, arguments=arguments, source=cpu_source, cuda_source=cuda_source,
         cpu=jit(**options)(serial), parallel=parallel_jit(**options)(threaded), signatures=signatures,
@@ -210,6 +299,11 @@ def _source_file(function: Callable) -> str:
 
 def _in_package(filename: str) -> bool:
     return Path(filename).resolve().is_relative_to(_PACKAGE_ROOT)
+
+
+def _check_whole(name: str, arrays: tuple[str, ...], whole: Sequence[str]) -> None:
+    if any(w not in arrays for w in whole) or (arrays and arrays[0] in whole):
+        raise ValueError(f"{name}: whole must name arrays of {arrays} other than the first; got {tuple(whole)}")
 
 
 def _check_names(name: str, arrays: tuple[str, ...], scalars: tuple[str, ...]) -> None:

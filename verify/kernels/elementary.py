@@ -65,6 +65,18 @@ def _from_bits(typingctx, i):
 
 
 @intrinsic
+def _floor(typingctx, x):
+    """``floor(x)`` of a float64 as LLVM's ``llvm.floor.f64``: a vector rounding instruction on the CPU and
+    ``cvt.rmi`` on CUDA (``np.floor`` has no CUDA lowering)."""
+    signature = types.float64(types.float64)
+
+    def codegen(context, builder, sig, args):
+        return builder.call(builder.module.declare_intrinsic("llvm.floor", [ir.DoubleType()]), args)
+
+    return signature, codegen
+
+
+@intrinsic
 def _shift_right_52(typingctx, i):
     """``i >> 52`` as a logical shift (AVX2 has no 64-bit arithmetic shift; the inputs here are ≥ 0)."""
     signature = types.int64(types.int64)
@@ -74,6 +86,8 @@ def _shift_right_52(typingctx, i):
 
     return signature, codegen
 
+
+_LARGEST = 1.7976931348623157e308  # the largest finite float64
 
 # 1.5·2^52: for an integer-valued |h| < 2^51, the low bits of the pattern of h + _ROUNDER hold h.
 _ROUNDER = 6755399441055744.0
@@ -89,13 +103,17 @@ def _pow2(h):
 
 @jit(inline="always")
 def two_diff(a, b):
-    """``(d, e)`` with ``d = fl(a − b)`` and ``a − b = d + e`` exactly (Knuth's TwoSum; no overflow assumed)."""
+    """``(d, e)`` with ``d = fl(a − b)`` and ``a − b = d + e`` exactly (Knuth's TwoSum) for finite ``a``, ``b``.
+
+    Where ``a − b`` overflows, ``d = ±∞`` (the correctly rounded difference) and ``e = 0`` (TwoSum's error term
+    would be NaN there), so ``d + (x + e)`` stays the correctly signed infinity."""
     a = np.float64(a)
     b = np.float64(b)
     d = a - b
     bv = d - a
     av = d - bv
-    return d, (a - av) - (b + bv)
+    e = (a - av) - (b + bv)
+    return d, (e if abs(d) <= _LARGEST else 0.0)
 
 
 _INV_LN2 = 1.4426950408889634
@@ -117,7 +135,7 @@ def exp_nonpositive(x, e):
     """
     e = e if x > -746.0 else 0.0  # the result is 0 there; a large |e| (x ≈ −1e16) must not revive it
     x = max(x, -746.0)
-    kf = np.floor(x * _INV_LN2 + 0.5)
+    kf = _floor(x * _INV_LN2 + 0.5)
     r = ((x - kf * _LN2_HI) - kf * _LN2_LO) + e
     r2 = r * r
     r4 = r2 * r2
@@ -131,7 +149,7 @@ def exp_nonpositive(x, e):
     above_4 = (a2 + a3 * r2) + above_8 * r4  # Σ_{i=4..13} r^{i−4}/i!
     above_2 = a1 + above_4 * r2  # Σ_{i=2..13} r^{i−2}/i!
     p = 1.0 + (r + above_2 * r2)
-    half = np.floor(kf * 0.5)
+    half = _floor(kf * 0.5)
     return (p * _pow2(half)) * _pow2(kf - half)
 
 
