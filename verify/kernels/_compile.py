@@ -96,8 +96,11 @@ class Compiled:
 
         from verify.kernels.cuda._device import register
 
-        device = cuda.jit(device=True)(_python_function(self.function))
-        namespace = {"_fn": device, "_cuda": cuda, "_float64": numba.float64}
+        if numba.config.ENABLE_CUDASIM:
+            device = _simulated_device(self.function)
+        else:
+            device = cuda.jit(device=True)(_python_function(self.function))
+        namespace = {"_fn": device, "_cuda": cuda, "_float64": np.float64}
         kernel = _generate(self.cuda_source, f"{self.name}__cuda", self.function, namespace)
         return register(*self.signatures)(kernel)
 
@@ -286,6 +289,25 @@ def _generate(source: str, qualname: str, function: Callable, namespace: dict) -
     generated = scope[qualname]
     generated.__qualname__ = qualname
     return generated
+
+
+def _simulated_device(function: Callable) -> Callable:
+    """On Numba's CUDA simulator the device function is the CPU-compiled ``function`` itself, called with the
+    NumPy arrays behind the simulator's device arrays: the simulator runs the generated kernel (its threads,
+    rows, slices and scratch) in Python, and the per-element arithmetic with Numba's typing rules, which the
+    CUDA target shares (the function's Python source run as Python would follow NumPy's promotion rules
+    instead, and could not call helpers that take arrays). That the same source compiles for a GPU is checked
+    by PTX compilation (:func:`verify.kernels.cuda.compile_all_ptx`)."""
+
+    def device(*args):
+        return function(*(_host_array(a) for a in args))
+
+    return device
+
+
+def _host_array(value):
+    item = getattr(value, "_item", value)  # the simulator's in-kernel array wraps a FakeCUDAArray …
+    return getattr(item, "_ary", value)  # … which wraps a NumPy array
 
 
 def _python_function(function: Callable) -> Callable:

@@ -94,12 +94,12 @@ def _scan_row_sums(p, out, first, tol):
 _FLOATS = ("float32", "float64")
 SCAN_VALUES = reduction(
     _scan_values, name="scan_values", arrays=("x", "out"), out="out", scalars=("mode", "bound"),
-    signatures=tuple(f"void({t}[::1], int64[:, ::1], int64, int64, int64)" for t in (*_FLOATS, "int64")),
+    signatures=tuple(f"void({t}[::1], int64[:, ::1], int64, int64)" for t in (*_FLOATS, "int64")),
     error_model="numpy",
 )
 SCAN_ROW_SUMS = reduction(
     _scan_row_sums, name="scan_row_sums", arrays=("p", "out"), out="out", scalars=("tol",),
-    signatures=tuple(f"void({t}[:, ::1], int64[:, ::1], int64, float64)" for t in _FLOATS),
+    signatures=tuple(f"void({t}[:, ::1], int64[:, ::1], float64)" for t in _FLOATS),
     error_model="numpy",
 )
 

@@ -36,7 +36,8 @@ relative accuracy when one logit dominates; and ``z_k − m`` is computed *exact
 ``|z_k − m|`` is in the hundreds. The compiled kernels compute in float64 for float32 input and round once.
 
 Njit building blocks for other kernels: :data:`activate` (``activate(code, x) -> (a(x), a'(x))``),
-:func:`first_max`, :func:`shifted_exps` (a block of rows' shifted exponentials, shared with the losses), and,
+:func:`first_max`, :func:`shifted_exps`, :func:`row_exp`, :func:`sum_without` (a block of rows' shifted
+exponentials and their sums, shared with the losses), and,
 re-exported from :mod:`verify.kernels.elementary`, ``two_diff``, ``exp_nonpositive``, ``exp_diff``.
 """
 
@@ -51,7 +52,7 @@ from verify._validate import require_choice
 from verify.kernels._compile import blockwise, elementwise, switch
 from verify.kernels._finite import NONFINITE
 from verify.kernels.catalogue import SOURCES, ActivationRecord, array_backend, require_rule
-from verify.kernels.elementary import exp_diff, exp_nonpositive, log1p_nonnegative, two_diff
+from verify.kernels.elementary import exp_diff, exp_nonpositive, holds_float64, log1p_nonnegative, two_diff
 
 __all__ = [
     "RECORDS",
@@ -65,6 +66,8 @@ __all__ = [
     "activate",
     "first_max",
     "shifted_exps",
+    "row_exp",
+    "sum_without",
     "two_diff",
     "exp_nonpositive",
     "exp_diff",
@@ -245,29 +248,51 @@ def first_max(row):
 
 @_element
 def shifted_exps(z, e, work):
-    """For each row r of a block: ``e[r, k] = exp(z[r, k] − m_r)`` (``m_r`` its first maximum, at index ``b_r``,
-    so ``e[r, b_r] = 1``) and ``work[0, r] = b_r``. The exponentials run as one loop over the whole block
+    """For each row r of a block: ``work[0, r] = b_r``, its first argmax, and ``work[1, r] = S_r − 1 =
+    Σ_{k ≠ b_r} exp(z[r, k] − m_r)`` (summed without the dominant term: ``log1p`` keeps its relative accuracy).
+
+    Where ``e`` holds float64, ``e[r, k] = exp(z[r, k] − m_r)`` too, by one loop over the whole block
     (contiguous memory: it vectorises, where a loop over one row of K = 10 would leave a scalar remainder
-    costing as much as its vector part); the maximum is broadcast into ``e`` first."""
+    costing as much as its vector part; the maximum is broadcast into ``e`` first). A float32 ``e`` would
+    round them, so there they are not kept and :func:`row_exp` computes them again: every result is computed
+    in float64 and rounded once, in either dtype."""
     rows = z.shape[0]
     k_max = z.shape[1]
-    for r in range(rows):
-        b, m = first_max(z[r])
-        work[0, r] = b
-        for c in range(k_max):
-            e[r, c] = m
-    zf = z.reshape(-1)
-    ef = e.reshape(-1)
-    for j in range(rows * k_max):
-        ef[j] = exp_diff(zf[j], ef[j])
+    if holds_float64(e):
+        for r in range(rows):
+            b, m = first_max(z[r])
+            work[0, r] = b
+            for c in range(k_max):
+                e[r, c] = m
+        zf = z.reshape(-1)
+        ef = e.reshape(-1)
+        for j in range(rows * k_max):
+            ef[j] = exp_diff(zf[j], ef[j])
+        for r in range(rows):
+            work[1, r] = sum_without(z, e, r, np.int64(work[0, r]), np.int64(work[0, r]))
+    else:
+        for r in range(rows):
+            b, m = first_max(z[r])
+            work[0, r] = b
+            work[1, r] = sum_without(z, e, r, b, b)
 
 
 @_element
-def _others(e, b):
-    """``Σ_{k ≠ b} e_k`` of one row: ``S − 1``, summed without the dominant term (no cancellation in log1p)."""
+def row_exp(z, e, r, c, b):
+    """``exp(z[r, c] − z[r, b])`` (``b`` the row's argmax): kept by :func:`shifted_exps` (float64 ``e``) or
+    computed again."""
+    if holds_float64(e):
+        return np.float64(e[r, c])
+    return exp_diff(z[r, c], z[r, b])
+
+
+@jit(fastmath={"reassoc"}, error_model="numpy", inline="always")
+def sum_without(z, e, r, b, skip):
+    """``Σ_{c ≠ skip} exp(z[r, c] − z[r, b])`` in any order (the order is left to the vectoriser: a sum of K
+    nonnegative terms is within (K − 1)/2 ULPs either way)."""
     s = 0.0
-    for c in range(e.shape[0]):
-        s += np.float64(e[c]) if c != b else 0.0
+    for c in range(z.shape[1]):
+        s += row_exp(z, e, r, c, b) if c != skip else 0.0
     return s
 
 
@@ -275,18 +300,18 @@ def _others(e, b):
 def _softmax_rows(z, out, work):
     shifted_exps(z, out, work)
     for r in range(z.shape[0]):
-        total = 1.0 + _others(out[r], np.int64(work[0, r]))
+        b = np.int64(work[0, r])
+        total = 1.0 + work[1, r]
         for c in range(z.shape[1]):
-            out[r, c] = np.float64(out[r, c]) / total
+            out[r, c] = row_exp(z, out, r, c, b) / total
 
 
 @_element
 def _log_softmax_rows(z, out, work):
     shifted_exps(z, out, work)
     for r in range(z.shape[0]):
-        b = np.int64(work[0, r])
-        log_s = log1p_nonnegative(_others(out[r], b))
-        m = np.float64(z[r, b])
+        log_s = log1p_nonnegative(work[1, r])
+        m = np.float64(z[r, np.int64(work[0, r])])
         for c in range(z.shape[1]):
             d, e = two_diff(z[r, c], m)
             out[r, c] = (d - log_s) + e
@@ -309,8 +334,8 @@ def _rows_kernel(function, name: str, out: str, scratch: int):
 
 
 _ROWS = {
-    "softmax": _rows_kernel(_softmax_rows, "softmax", ":, ::1", 1),
-    "log_softmax": _rows_kernel(_log_softmax_rows, "log_softmax", ":, ::1", 1),
+    "softmax": _rows_kernel(_softmax_rows, "softmax", ":, ::1", 2),
+    "log_softmax": _rows_kernel(_log_softmax_rows, "log_softmax", ":, ::1", 2),
     "logsumexp": _rows_kernel(_logsumexp_rows, "logsumexp", "::1", 0),
 }
 
@@ -372,7 +397,7 @@ def log_softmax(z: np.ndarray, *, backend: str | None = None) -> np.ndarray:
     """Row-wise ``log σ(z)_k = (z_k − m) − log Σ_j exp(z_j − m)`` with ``m = max_j z_j``; shape (N, K).
     Source and errors as :func:`softmax`.
 
-    >>> log_softmax(np.array([[0.0, 0.0]]), backend="numpy")[0, 0] == -math.log(2)
+    >>> float(log_softmax(np.array([[0.0, 0.0]]), backend="numpy")[0, 0]) == -math.log(2)
     True
     """
     return _softmax_family(z, backend, "log_softmax")
@@ -382,7 +407,7 @@ def logsumexp(z: np.ndarray, *, backend: str | None = None) -> np.ndarray:
     """Row-wise ``log Σ_k exp(z_k) = m + log1p(Σ_{k≠argmax} exp(z_k − m))``; shape (N,), dtype of ``z``.
     Source and errors as :func:`softmax`.
 
-    >>> logsumexp(np.array([[0.0, 0.0]]), backend="numpy")[0] == math.log(2)
+    >>> float(logsumexp(np.array([[0.0, 0.0]]), backend="numpy")[0]) == math.log(2)
     True
     """
     return _softmax_family(z, backend, "logsumexp")

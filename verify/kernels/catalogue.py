@@ -447,7 +447,7 @@ def require_rule(arrays, arr, name: str, rule: int, message: str, bound: int = 0
 
 def _require_simplex(arrays, arr, name: str) -> None:
     require_rule(arrays, arr, name, _finite.NEGATIVE, "must be non-negative")
-    tol = max(arr.shape[-1], 1) * float(np.finfo(arr.dtype).eps)
+    tol = max(arr.shape[1], 1) * float(np.finfo(arr.dtype).eps)
     count, first = arrays.scan_rows(arr, tol)
     if count:
         raise ValueError(
@@ -608,11 +608,16 @@ def public_function(record: LossRecord, module: str, evaluate: Callable = evalua
 
 def loss_table(records: Sequence[LossRecord]) -> str:
     """The README's table of losses (Markdown), one row per record."""
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
     lines = ["| loss | arguments | ℓ_i | options | source |", "| --- | --- | --- | --- | --- |"]
     for r in records:
-        arguments = "; ".join(r.describe_arguments())
+        arguments = ", ".join(f"{a.name} ({' or '.join(f'{a.shape(k, r.row)} {k}' for k in a.kinds)})"
+                              for a in r.arguments)
         options = ", ".join(f"`{o.name}={o.default!r}`" for o in r.options) or "—"
-        lines.append(f"| `{r.name}` | {arguments} | {r.formula} | {options} | {r.source} |")
+        lines.append(f"| `{r.name}` | {cell(arguments)} | {cell(r.formula)} | {options} | {cell(r.source)} |")
     return "\n".join(lines)
 
 

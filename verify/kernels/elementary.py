@@ -30,11 +30,11 @@ import math
 import numpy as np
 from llvmlite import ir
 from numba import types
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 from verify._jit import jit
 
-__all__ = ["two_diff", "exp_nonpositive", "exp_diff", "log1p_nonnegative"]
+__all__ = ["two_diff", "exp_nonpositive", "exp_diff", "log1p_nonnegative", "holds_float64"]
 
 # fastmath={"contract"} only allows fusing a·b + c into an FMA; no reassociation, and inf/NaN keep their
 # IEEE meaning. These functions are not inlined at the Numba level (that would drop the flag): LLVM
@@ -62,6 +62,18 @@ def _from_bits(typingctx, i):
         return builder.bitcast(args[0], ir.DoubleType())
 
     return signature, codegen
+
+
+def holds_float64(arr) -> bool:
+    """Whether ``arr`` holds float64 (so that a float64 intermediate can be kept in it without rounding); in
+    compiled code a constant of the array's type, so the other branch is not compiled (CPU and CUDA alike)."""
+    return np.asarray(arr).dtype == np.float64
+
+
+@overload(holds_float64)
+def _holds_float64(arr):
+    wide = arr.dtype == types.float64
+    return lambda arr: wide
 
 
 @intrinsic

@@ -48,7 +48,7 @@ from collections.abc import Callable
 import numpy as np
 
 from verify._jit import jit
-from verify.kernels.activations import shifted_exps
+from verify.kernels.activations import row_exp, shifted_exps, sum_without
 from verify.kernels.catalogue import (
     REDUCTIONS,
     SOURCES,
@@ -81,8 +81,9 @@ __all__ = [
 
 LOGISTIC_LABELS: tuple[str, ...] = ("zero_one", "plus_minus_one")
 
-# Row functions: division by zero is meaningful here (−1/q at q = 0 is −∞), hence the NumPy error model;
-# inlined into the generated loops so that they vectorise.
+# Row functions: division by zero is meaningful here (−1/q at q = 0 is −∞), hence the NumPy error model
+# (``math.log(0)`` is then −∞ too; ``math``, not NumPy's ufuncs, because the CUDA target has no lowering of
+# ``np.log1p``); inlined into the generated loops so that they vectorise.
 _row = jit(error_model="numpy", inline="always")
 
 _S000, _S001, _S002 = SOURCES["000"], SOURCES["001"], SOURCES["002"]
@@ -123,19 +124,6 @@ def _one_hot(labels: np.ndarray, like: np.ndarray) -> np.ndarray:
 # =========================================================================== shared row helpers
 
 
-@jit(fastmath={"reassoc"}, error_model="numpy", inline="always")
-def _sums_without(row, skip_a, skip_b):
-    """``(Σ_{k≠skip_a} row_k, Σ_{k≠skip_b} row_k)`` in any order: each sum of K nonnegative terms is within
-    ``(K − 1)/2`` ULPs either way, and the order is left to the vectoriser."""
-    a = 0.0
-    b = 0.0
-    for k in range(row.shape[0]):
-        v = np.float64(row[k])
-        a += v if k != skip_a else 0.0
-        b += v if k != skip_b else 0.0
-    return a, b
-
-
 @_row
 def _nll_term(ck, m, zk, log_s):
     """``c_k·((m − z_k) + log S)`` (``c_k ≥ 0``, ``m ≥ z_k``), with ``m − z_k`` exact (TwoSum) and no spurious
@@ -160,10 +148,10 @@ def _log_ratio(p, q):
     log(p/q) elsewhere, log p − log q when p/q would over/underflow (then |log(p/q)| > 690)."""
     ratio = p / q
     if 0.5 <= ratio <= 2.0:
-        return np.log1p((p - q) / q)
+        return math.log1p((p - q) / q)
     if 1e-300 < ratio < 1e300:
-        return np.log(ratio)
-    return np.log(p) - np.log(q)
+        return math.log(ratio)
+    return math.log(p) - math.log(q)
 
 
 @_row
@@ -182,7 +170,7 @@ def _cross_entropy_row(p, q, g, denom, kl):
         elif kl:
             total += pk * _log_ratio(pk, qk)
         else:
-            total -= pk * np.log(qk)
+            total -= pk * math.log(qk)
     return total
 
 
@@ -308,8 +296,8 @@ def _hinge_element(x, s, value, g, denom):
 def _logistic_probability_element(x, s, value, g, denom):
     x = np.float64(x)
     if s > 0.0:
-        return -np.log(x), -1.0 / (x * denom)  # +∞ and −∞ at ŷ = 0
-    return -np.log1p(-x), 1.0 / ((1.0 - x) * denom)  # +∞ and +∞ at ŷ = 1
+        return -math.log(x), -1.0 / (x * denom)  # +∞ and −∞ at ŷ = 0
+    return -math.log1p(-x), 1.0 / ((1.0 - x) * denom)  # +∞ and +∞ at ŷ = 1
 
 
 @_row
@@ -482,19 +470,19 @@ MULTICLASS_HINGE = LossRecord(
 def _softmax_cross_entropy_labels(z, t, values, g, work, denom):
     """Rows of −log σ(z)_t = (m − z_t) + log1p(S − 1) and (σ(z) − e_t)/denom, S = Σ_k exp(z_k − m).
 
-    ``g`` holds the exponentials until they are scaled; ``work[0]`` the row's argmax, then ``m − z_t``
-    (its TwoSum error in ``values``), ``work[1]`` ``S − 1``; the logarithms run as one loop over the block."""
+    ``g`` holds the exponentials until they are scaled (float64; see :func:`shifted_exps`); ``work[0]`` the
+    row's argmax, then ``m − z_t`` (its TwoSum error in ``values``), ``work[1]`` ``S − 1``; the logarithms run
+    as one loop over the block."""
     shifted_exps(z, g, work)
     for r in range(z.shape[0]):
         b = np.int64(work[0, r])
         ti = t[r]
-        others, not_t = _sums_without(g[r], b, ti)  # S − 1 and S − exp(z_t − m), no cancellation
-        inv = 1.0 / ((1.0 + others) * denom)
+        not_t = sum_without(z, g, r, b, ti)  # S − exp(z_t − m), summed directly: no cancellation
+        inv = 1.0 / ((1.0 + work[1, r]) * denom)
         for c in range(z.shape[1]):
-            g[r, c] = g[r, c] * inv
+            g[r, c] = row_exp(z, g, r, c, b) * inv
         g[r, ti] = -not_t * inv
         work[0, r], values[r] = two_diff(z[r, b], z[r, ti])  # m − z_t exactly (d, e)
-        work[1, r] = others
     for r in range(z.shape[0]):
         values[r] = work[0, r] + (log1p_nonnegative(work[1, r]) + values[r])
 
@@ -505,8 +493,7 @@ def _softmax_cross_entropy_distribution(z, c, values, g, work, denom):
     shifted_exps(z, g, work)
     for r in range(z.shape[0]):
         b = np.int64(work[0, r])
-        others, _ = _sums_without(g[r], b, b)
-        log_s = log1p_nonnegative(others)
+        log_s = log1p_nonnegative(work[1, r])
         m = np.float64(z[r, b])
         c_sum = 0.0
         total = 0.0
@@ -515,9 +502,9 @@ def _softmax_cross_entropy_distribution(z, c, values, g, work, denom):
             c_sum += ck
             if ck != 0.0:
                 total += _nll_term(ck, m, z[r, k], log_s)
-        scale = c_sum / (1.0 + others)
+        scale = c_sum / (1.0 + work[1, r])
         for k in range(z.shape[1]):
-            g[r, k] = (np.float64(g[r, k]) * scale - np.float64(c[r, k])) / denom
+            g[r, k] = (row_exp(z, g, r, k, b) * scale - np.float64(c[r, k])) / denom
         values[r] = total
 
 
@@ -563,7 +550,7 @@ SOFTMAX_CROSS_ENTROPY = LossRecord(
     arguments=(_LOGITS, _CLASSES),
     kernels=loss_kernels("softmax_cross_entropy", {"labels": _softmax_cross_entropy_labels,
                                                    "simplex": _softmax_cross_entropy_distribution},
-                         (_LOGITS, _CLASSES), scratch={"labels": 2, "simplex": 1}),
+                         (_LOGITS, _CLASSES), scratch={"labels": 2, "simplex": 2}),
     numpy={"labels": _np_softmax_cross_entropy_labels, "simplex": _np_softmax_cross_entropy_distribution},
     notes=("One fused pass over a block of rows held in cache (max, shifted exponentials, value and gradient; the "
            "exponentials and logarithms are loops over the block that vectorise); z_k − m is carried exactly "
@@ -583,8 +570,7 @@ def _smoothed_rows(z, t, is_labels, values, g, work, denom, epsilon):
     uniform = epsilon / k_max
     for r in range(z.shape[0]):
         b = np.int64(work[0, r])
-        others, _ = _sums_without(g[r], b, b)
-        log_s = log1p_nonnegative(others)
+        log_s = log1p_nonnegative(work[1, r])
         m = np.float64(z[r, b])
         c_sum = 0.0
         total = 0.0
@@ -593,9 +579,10 @@ def _smoothed_rows(z, t, is_labels, values, g, work, denom, epsilon):
             c_sum += ck
             if ck != 0.0:
                 total += _nll_term(ck, m, z[r, k], log_s)
-        scale = c_sum / (1.0 + others)
+        scale = c_sum / (1.0 + work[1, r])
         for k in range(k_max):
-            g[r, k] = (np.float64(g[r, k]) * scale - _smoothed_target(t, is_labels, r, k, epsilon, uniform)) / denom
+            target = _smoothed_target(t, is_labels, r, k, epsilon, uniform)
+            g[r, k] = (row_exp(z, g, r, k, b) * scale - target) / denom
         values[r] = total
 
 
@@ -631,7 +618,7 @@ LABEL_SMOOTHED_CROSS_ENTROPY = LossRecord(
     arguments=(_LOGITS, _CLASSES),
     kernels=loss_kernels("label_smoothed_cross_entropy", {"labels": _label_smoothed_labels,
                                                           "simplex": _label_smoothed_distribution},
-                         (_LOGITS, _CLASSES), kernel_options=("label_smoothing",), scratch={"labels": 1, "simplex": 1}),
+                         (_LOGITS, _CLASSES), kernel_options=("label_smoothing",), scratch={"labels": 2, "simplex": 2}),
     numpy={"labels": _np_smoothed, "simplex": _np_smoothed},
     options=(Option("label_smoothing", 0.1, "ε, the mass moved to the uniform distribution",
                     interval=(0.0, 1.0, True, True), kernel=True),),
@@ -653,7 +640,7 @@ def _categorical_labels_rows(q, t, values, g, denom):
             g[r, k] = 0.0
         qt = np.float64(q[r, t[r]])
         g[r, t[r]] = -1.0 / (qt * denom)  # −∞ when q_t = 0
-        values[r] = -np.log(qt)  # +∞ when q_t = 0
+        values[r] = -math.log(qt)  # +∞ when q_t = 0
 
 
 @_row
@@ -680,7 +667,7 @@ def _entropy_rows(p, values, g, denom):
         total = 0.0
         for k in range(p.shape[1]):
             pk = np.float64(p[r, k])
-            log_p = np.log(pk)  # −∞ at p_k = 0: the gradient −(log p + 1) is +∞ there
+            log_p = math.log(pk)  # −∞ at p_k = 0: the gradient −(log p + 1) is +∞ there
             g[r, k] = -(log_p + 1.0) / denom
             if pk != 0.0:
                 total -= pk * log_p
