@@ -23,6 +23,7 @@ __all__ = [
     "require_labels",
     "require_sign_labels",
     "require_scalar",
+    "require_positive_int",
     "require_choice",
     "describe",
     "float_dtype",
@@ -179,6 +180,15 @@ def require_scalar(
     if high is not None and (x > high or (x == high and not high_inclusive)):
         raise ValueError(f"{name} must be {'<=' if high_inclusive else '<'} {high}; got {x!r}")
     return x
+
+
+def require_positive_int(value: object, name: str) -> int:
+    """An integer ≥ 1 (not a bool, not a float that happens to be whole)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be a positive int; got {value!r} ({type(value).__name__})")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1; got {int(value)}")
+    return int(value)
 
 
 def require_choice(value: object, name: str, choices: Iterable[str]) -> str:

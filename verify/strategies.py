@@ -21,21 +21,9 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from verify._network_strategies import (
-    network_architectures,
-    network_inputs,
-    network_parameters,
-    network_problems,
-    network_targets,
-)
-from verify._optimizer_strategies import (
-    GRADIENT_KINDS,
-    gradient_range,
-    gradient_sequences,
-    optimizer_hyperparameters,
-    optimizer_problems,
-    parameter_vectors,
-)
+from verify import _network_strategies, _optimizer_strategies
+from verify._network_strategies import *  # noqa: F403 - re-exported, listed in __all__ below
+from verify._optimizer_strategies import *  # noqa: F403 - re-exported, listed in __all__ below
 from verify._validate import float_dtype
 from verify.kernels.catalogue import LossRecord, Option
 from verify.kernels.losses import RECORDS
@@ -57,19 +45,9 @@ __all__ = [
     "loss_calls",
     "loss_options",
     "loss_inputs",
-    # networks (defined in verify._network_strategies)
-    "network_architectures",
-    "network_parameters",
-    "network_inputs",
-    "network_targets",
-    "network_problems",
-    # optimizers (defined in verify._optimizer_strategies)
-    "GRADIENT_KINDS",
-    "gradient_range",
-    "gradient_sequences",
-    "parameter_vectors",
-    "optimizer_hyperparameters",
-    "optimizer_problems",
+    # networks and optimizers, defined in verify._network_strategies and verify._optimizer_strategies
+    *_network_strategies.__all__,
+    *_optimizer_strategies.__all__,
 ]
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))

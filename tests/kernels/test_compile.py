@@ -9,6 +9,7 @@ import pytest
 
 from verify._jit import jit
 from verify.kernels._compile import COMPILED, blockwise, elementwise, reduction, switch
+from verify.kernels.network import _sum_rows  # a column sum over a part of the rows
 
 
 @jit(inline="always", cache=False)
@@ -130,15 +131,6 @@ def _two_pass_log_sum(z, out, work):
 
 
 @jit(inline="always", cache=False)
-def _column_sums(x, out, first):
-    for j in range(out.shape[0]):
-        out[j] = 0.0
-    for i in range(x.shape[0]):
-        for j in range(x.shape[1]):
-            out[j] += x[i, j]
-
-
-@jit(inline="always", cache=False)
 def _first_negative(x, out, first):
     out[0] = 0
     out[1] = -1
@@ -151,7 +143,7 @@ def _first_negative(x, out, first):
 
 SCRATCH = blockwise(_two_pass_log_sum, name="test_compile_scratch", arrays=("z", "out"), rows_per_block=7,
                     scratch=2, cache=False)
-COLUMN_SUMS = reduction(_column_sums, name="test_compile_column_sums", arrays=("x", "out"), out="out", cache=False)
+COLUMN_SUMS = reduction(_sum_rows, name="test_compile_column_sums", arrays=("x", "out"), out="out", cache=False)
 FIRST_NEGATIVE = reduction(_first_negative, name="test_compile_first_negative", arrays=("x", "out"), out="out",
                            cache=False)
 
@@ -190,9 +182,9 @@ def test_reduction_passes_the_first_row_of_each_part(variant):
 
 def test_a_reduction_needs_out_among_the_arrays_and_another_array():
     with pytest.raises(ValueError, match="out must be one of arrays"):
-        reduction(_column_sums, name="test_compile_bad_out", arrays=("x", "out"), out="y", cache=False)
+        reduction(_sum_rows, name="test_compile_bad_out", arrays=("x", "out"), out="y", cache=False)
     with pytest.raises(ValueError, match="out must be one of arrays"):
-        reduction(_column_sums, name="test_compile_only_out", arrays=("out",), out="out", cache=False)
+        reduction(_sum_rows, name="test_compile_only_out", arrays=("out",), out="out", cache=False)
 
 
 @jit(inline="always", cache=False)

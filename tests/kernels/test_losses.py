@@ -155,13 +155,11 @@ def _mutants(name):
             value_off_by_a_millionth, "gradient_of_another_row": gradient_of_another_row}
 
 
-@pytest.mark.parametrize("mutant", ["sum_gradient_for_the_mean", "value_off_by_a_millionth", "gradient_of_another_row"])
-@pytest.mark.parametrize("name", NAMES)
-def test_generic_wrong_versions_of_every_loss_are_caught(name, mutant):
-    wrong = _mutants(name)[mutant]
+def _assert_caught(wrong, name):
+    """The check of the loss tests, run on drawn calls of ``wrong``, must fail."""
 
     @_FIND
-    @given(loss_calls(name, np.float64, max_rows=4), st.sampled_from(los.REDUCTIONS))
+    @given(loss_calls(name, np.float64), st.sampled_from(los.REDUCTIONS))
     def check(call, reduction):
         args, options = call
         with np.errstate(all="ignore"):
@@ -169,6 +167,12 @@ def test_generic_wrong_versions_of_every_loss_are_caught(name, mutant):
 
     with pytest.raises(CheckFailure):
         check()
+
+
+@pytest.mark.parametrize("mutant", ["sum_gradient_for_the_mean", "value_off_by_a_millionth", "gradient_of_another_row"])
+@pytest.mark.parametrize("name", NAMES)
+def test_generic_wrong_versions_of_every_loss_are_caught(name, mutant):
+    _assert_caught(_mutants(name)[mutant], name)
 
 
 def _reduce(values, grad, reduction):
@@ -264,14 +268,4 @@ PLAUSIBLE_BUGS = {f.__name__[1:]: f for f in (
 
 @pytest.mark.parametrize("name", sorted(PLAUSIBLE_BUGS))
 def test_plausible_bug_is_caught(name):
-    wrong = PLAUSIBLE_BUGS[name]
-
-    @_FIND
-    @given(loss_calls(name, np.float64), st.sampled_from(los.REDUCTIONS))
-    def check(call, reduction):
-        args, options = call
-        with np.errstate(all="ignore"):
-            verify_loss(wrong, name, args, reduction=reduction, options=options)
-
-    with pytest.raises(CheckFailure):
-        check()
+    _assert_caught(PLAUSIBLE_BUGS[name], name)

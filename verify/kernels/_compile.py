@@ -105,16 +105,8 @@ class Compiled:
         return register(*self.signatures)(kernel)
 
 
-def elementwise(
-    element: Callable,
-    *,
-    name: str,
-    arrays: Sequence[str],
-    assigned: Sequence[str],
-    scalars: Sequence[str] = (),
-    signatures: Sequence[str] = (),
-    **options,
-) -> Compiled:
+def elementwise(element: Callable, *, name: str, arrays: Sequence[str], assigned: Sequence[str],
+                scalars: Sequence[str] = (), signatures: Sequence[str] = (), **options) -> Compiled:
     """Kernels applying ``element`` at every index of the 1-D ``arrays`` (see the module docstring).
 
     Args:
@@ -146,18 +138,9 @@ def elementwise(
     return _build(name, element, (*arrays, *scalars), cpu, gpu, tuple(signatures), options)
 
 
-def blockwise(
-    block: Callable,
-    *,
-    name: str,
-    arrays: Sequence[str],
-    scalars: Sequence[str] = (),
-    rows_per_block: int = 256,
-    scratch: int = 0,
-    whole: Sequence[str] = (),
-    signatures: Sequence[str] = (),
-    **options,
-) -> Compiled:
+def blockwise(block: Callable, *, name: str, arrays: Sequence[str], scalars: Sequence[str] = (),
+              rows_per_block: int = 256, scratch: int = 0, whole: Sequence[str] = (), signatures: Sequence[str] = (),
+              **options) -> Compiled:
     """Kernels applying ``block`` to consecutive blocks of rows of ``arrays`` (see the module docstring).
 
     The CPU variants split the leading axis of ``arrays[0]`` into blocks of ``rows_per_block`` rows (the
@@ -193,17 +176,8 @@ def blockwise(
     return _build(name, block, (*arrays, *scalars), cpu, gpu, tuple(signatures), options)
 
 
-def reduction(
-    block: Callable,
-    *,
-    name: str,
-    arrays: Sequence[str],
-    out: str,
-    scalars: Sequence[str] = (),
-    whole: Sequence[str] = (),
-    signatures: Sequence[str] = (),
-    **options,
-) -> Compiled:
+def reduction(block: Callable, *, name: str, arrays: Sequence[str], out: str, scalars: Sequence[str] = (),
+              whole: Sequence[str] = (), signatures: Sequence[str] = (), **options) -> Compiled:
     """Kernels applying ``block`` to the ``P = out.shape[0]`` parts of the rows of ``arrays`` (module docstring).
 
     Part ``p`` is rows ``lo = p·n // P`` to ``hi = (p + 1)·n // P`` of every array but ``out`` (``n`` the length

@@ -49,6 +49,7 @@ __all__ = [
     "CAST",
     "array_backend",
     "loss_kernels",
+    "loss_record",
     "public_function",
     "evaluate_loss",
     "reduce_rows",
@@ -259,9 +260,22 @@ class ActivationRecord:
     conventions: tuple[str, ...] = ()
 
 
+def loss_record(*, name: str, arguments: Sequence[Argument], rows: Mapping[str, tuple[Callable, Callable]],
+                row: str = "vector", scratch: int = 0, rows_per_block: int = 64, **fields) -> LossRecord:
+    """A :class:`LossRecord` from its row functions: ``rows[kind] = (row function, NumPy form)`` for each kind of
+    the last argument; the kernels are compiled from the row functions (:func:`loss_kernels`, with the record's
+    kernel options and ``scratch`` rows of float64 work space). ``fields``: the record's other fields."""
+    options = fields.get("options", ())
+    kernels = loss_kernels(name, {kind: pair[0] for kind, pair in rows.items()}, arguments, row=row,
+                           kernel_options=tuple(o.name for o in options if o.kernel),
+                           rows_per_block=rows_per_block, scratch=scratch)
+    return LossRecord(name=name, arguments=tuple(arguments), kernels=kernels,
+                      numpy={kind: pair[1] for kind, pair in rows.items()}, row=row, **fields)
+
+
 def loss_kernels(name: str, functions: Mapping[str, Callable], arguments: Sequence[Argument], *,
                  row: str = "vector", kernel_options: Sequence[str] = (), rows_per_block: int = 64,
-                 scratch: Mapping[str, int] | None = None) -> dict[str, Compiled]:
+                 scratch: int = 0) -> dict[str, Compiled]:
     """The compiled kernels of a loss, one per kind of its last argument.
 
     ``functions[kind]``: for ``row="scalar"`` an element function ``(x_i, ..., v_i, g_i, denom, *options) ->
@@ -282,7 +296,7 @@ def loss_kernels(name: str, functions: Mapping[str, Callable], arguments: Sequen
         else:
             out[kind] = blockwise(function, name=f"loss_{name}_{kind}", arrays=(*names, "values", "grad"),
                                   scalars=scalars, rows_per_block=rows_per_block,
-                                  scratch=(scratch or {}).get(kind, 0), signatures=signatures, error_model="numpy")
+                                  scratch=scratch, signatures=signatures, error_model="numpy")
     return out
 
 

@@ -55,7 +55,7 @@ from verify.kernels.catalogue import (
     Argument,
     LossRecord,
     Option,
-    loss_kernels,
+    loss_record,
     public_function,
 )
 from verify.kernels.elementary import exp_nonpositive, log1p_nonnegative, two_diff
@@ -221,14 +221,13 @@ def _reals_edges(dtype) -> list[tuple]:
 
 _REALS = (Argument("prediction", ("reals",), "F", "predictions"), Argument("target", ("reals",), "c", "targets"))
 
-LEAST_SQUARES = LossRecord(
+LEAST_SQUARES = loss_record(
     name="least_squares",
     formula="½‖F_i − c_i‖²₂",
     summary="Least squares ``ℓ_i = ½‖F_i − c_i‖²₂``; gradient ``F_i − c_i``.",
     source=f"{_S002}, 'Loss Functions': L_LS(F, c) = ½‖F(y, θ) − c‖²₂",
     arguments=_REALS,
-    kernels=loss_kernels("least_squares", {"reals": _least_squares_rows}, _REALS),
-    numpy={"reals": _np_least_squares},
+    rows={"reals": (_least_squares_rows, _np_least_squares)},
     edge_cases=_reals_edges,
     example=">>> least_squares(np.array([[1.0, 2.0]]), np.array([[0.0, 0.0]]))\n(2.5, array([[1., 2.]]))",
 )
@@ -261,15 +260,14 @@ def _huber_edges(dtype) -> list[tuple]:
     return [*_reals_edges(dtype), (at_delta, np.zeros_like(at_delta))]  # |d| = δ = 1: the quadratic meets the line
 
 
-HUBER = LossRecord(
+HUBER = loss_record(
     name="huber",
     formula="Σ_k h_δ(F_ik − c_ik), h_δ(d) = ½d² for |d| ≤ δ, δ(|d| − ½δ) beyond",
     summary="Huber loss (smooth L1) ``ℓ_i = Σ_k h_δ(F_ik − c_ik)``; gradient ``d`` for ``|d| ≤ δ``, ``δ·sign(d)`` beyond.",
     source="P. J. Huber, 'Robust Estimation of a Location Parameter', Ann. Math. Statist. 35 (1964); "
            "torch.nn.HuberLoss(delta)",
     arguments=_REALS,
-    kernels=loss_kernels("huber", {"reals": _huber_rows}, _REALS, kernel_options=("delta",)),
-    numpy={"reals": _np_huber},
+    rows={"reals": (_huber_rows, _np_huber)},
     options=(Option("delta", 1.0, "where the quadratic becomes linear", interval=(0.0, math.inf, False, False),
                     kernel=True),),
     conventions=("PyTorch's HuberLoss(delta); SmoothL1Loss(beta) is this loss divided by β (with δ = β), "
@@ -344,22 +342,21 @@ _SCORES = Argument("prediction", ("logits",), "ỹ", "scores")
 _SIGNS = Argument("target", ("signs",), "y", "labels")
 _BINARY = Argument("target", ("binary",), "y", "labels")
 
-HINGE = LossRecord(
+HINGE = loss_record(
     name="hinge",
     formula="max(0, 1 − y_i·ỹ_i)",
     summary="Binary hinge ``ℓ_i = max(0, 1 − y_i·ỹ_i)``; gradient ``−y_i`` where ``1 − y_i ỹ_i > 0``, else 0.",
     source=f"{_S000}, 'LOSS FUNCTIONS — HINGE (binary) LOSS': L(ỹ, y) = max(0, 1 − y·ỹ), y ∈ {{+1, −1}}",
     arguments=(_SCORES, _SIGNS),
     row="scalar",
-    kernels=loss_kernels("hinge", {"signs": _hinge_element}, (_SCORES, _SIGNS), row="scalar"),
-    numpy={"signs": _np_hinge},
+    rows={"signs": (_hinge_element, _np_hinge)},
     kinks="at y_i·ỹ_i = 1 the gradient is 0 (any value between 0 and −y_i is a subgradient).",
     kink=_hinge_kink,
     edge_cases=lambda dtype: [(_Edges(dtype).scores, _Edges(dtype).signs)],
     example=">>> hinge(np.array([0.5, 2.0]), np.array([1, 1]))\n(0.25, array([-0.5,  0. ]))",
 )
 
-LOGISTIC_FROM_PROBABILITY = LossRecord(
+LOGISTIC_FROM_PROBABILITY = loss_record(
     name="logistic_from_probability",
     formula="−y_i log ŷ_i − (1 − y_i) log(1 − ŷ_i)",
     summary="Logistic loss (binary cross-entropy) of a probability ``ŷ = P(y = 1 | x)``: "
@@ -367,16 +364,14 @@ LOGISTIC_FROM_PROBABILITY = LossRecord(
     source=f"{_S000}, 'LOSS FUNCTIONS — LOGISTIC LOSS (BINARY CROSS ENTROPY)'",
     arguments=(Argument("prediction", ("probabilities",), "ŷ", "predicted probabilities of y = 1"), _BINARY),
     row="scalar",
-    kernels=loss_kernels("logistic_from_probability", {"binary": _logistic_probability_element},
-                         (Argument("prediction", ("probabilities",), "ŷ", ""), _BINARY), row="scalar"),
-    numpy={"binary": _np_logistic_probability},
+    rows={"binary": (_logistic_probability_element, _np_logistic_probability)},
     options=(_BINARY_LABELS,),
     conventions=("ŷ = 0 with y = 1 (or ŷ = 1 with y = 0) gives +∞; log(1 − ŷ) is evaluated as log1p(−ŷ).",),
     edge_cases=lambda dtype: [(_Edges(dtype).probabilities, _Edges(dtype).binary)],
     example=">>> logistic_from_probability(np.array([0.5, 0.5]), np.array([1, 0]))[0] == math.log(2)\nTrue",
 )
 
-LOGISTIC_FROM_LOGIT = LossRecord(
+LOGISTIC_FROM_LOGIT = loss_record(
     name="logistic_from_logit",
     formula="−y_i log σ(ỹ_i) − (1 − y_i) log(1 − σ(ỹ_i)), σ(x) = 1/(1 + e^{−x})",
     summary="Logistic loss of a logit ``ỹ`` (``ŷ = σ(ỹ)``): ``ℓ_i = log(1 + e^{−s ỹ})`` with ``s = 2y − 1``; "
@@ -384,9 +379,7 @@ LOGISTIC_FROM_LOGIT = LossRecord(
     source=f"{_S000}, 'LOGISTIC LOSS (BINARY CROSS ENTROPY)' with ŷ = σ(ỹ)",
     arguments=(Argument("prediction", ("logits",), "ỹ", "logits"), _BINARY),
     row="scalar",
-    kernels=loss_kernels("logistic_from_logit", {"binary": _logistic_logit_element}, (_SCORES, _BINARY),
-                         row="scalar"),
-    numpy={"binary": _np_logistic_logit},
+    rows={"binary": (_logistic_logit_element, _np_logistic_logit)},
     options=(_BINARY_LABELS,),
     notes=("Computed as softplus(u) = max(u, 0) + log1p(e^{−|u|}), u = −s ỹ: finite and accurate for logits up "
            "to the largest float.",),
@@ -446,15 +439,14 @@ def _multiclass_hinge_kink(args: tuple) -> tuple:
 _MULTICLASS_SCORES = Argument("prediction", ("logits",), "ŷ", "scores, K ≥ 2")
 _LABELS = Argument("target", ("labels",), "t", "classes")
 
-MULTICLASS_HINGE = LossRecord(
+MULTICLASS_HINGE = loss_record(
     name="multiclass_hinge",
     formula="max(0, 1 − (ŷ_it − ŷ_ij)), j = the highest-scoring wrong class",
     summary="Multi-class hinge ``ℓ_i = max(0, 1 − (ŷ_[t] − ŷ_[j]))``, ``j`` the highest-scoring wrong class; "
             "gradient −1 at ``t`` and +1 at ``j`` where the margin is positive, else 0.",
     source=f"{_S000}, 'LOSS FUNCTIONS — HINGE (multi-class) LOSS'",
     arguments=(_MULTICLASS_SCORES, _LABELS),
-    kernels=loss_kernels("multiclass_hinge", {"labels": _multiclass_hinge_rows}, (_MULTICLASS_SCORES, _LABELS)),
-    numpy={"labels": _np_multiclass_hinge},
+    rows={"labels": (_multiclass_hinge_rows, _np_multiclass_hinge)},
     min_classes=2,
     kinks="at margin 0 the gradient is 0 (the subdifferential: [−1, 0] at t, [0, 1] at the tied wrong classes).",
     conventions=("ties for the highest-scoring wrong class go to the lowest index.",),
@@ -541,17 +533,16 @@ def _class_edges(dtype) -> list[tuple]:
 _LOGITS = Argument("prediction", ("logits",), "z", "logits")
 _CLASSES = Argument("target", ("labels", "simplex"), "c", "classes or target distributions")
 
-SOFTMAX_CROSS_ENTROPY = LossRecord(
+SOFTMAX_CROSS_ENTROPY = loss_record(
     name="softmax_cross_entropy",
     formula="−Σ_k c_ik log σ(z_i)_k, σ(z) = exp(z)/1ᵀexp(z)",
     summary="Cross-entropy of logits: ``ℓ_i = −Σ_k c_k log σ(z_i)_k`` (or ``−log σ(z_i)_t`` for a class index t), "
             "``σ`` the softmax; gradient ``(Σ_k c_k)·σ(z_i) − c_i`` (``σ(z_i) − e_t``).",
     source=f"{_S002}, 'Loss Functions': L_CE(F, c) = −cᵀ log σ(F); {_S001}, 'Chain rule and Backpropagation'",
     arguments=(_LOGITS, _CLASSES),
-    kernels=loss_kernels("softmax_cross_entropy", {"labels": _softmax_cross_entropy_labels,
-                                                   "simplex": _softmax_cross_entropy_distribution},
-                         (_LOGITS, _CLASSES), scratch={"labels": 2, "simplex": 2}),
-    numpy={"labels": _np_softmax_cross_entropy_labels, "simplex": _np_softmax_cross_entropy_distribution},
+    rows={"labels": (_softmax_cross_entropy_labels, _np_softmax_cross_entropy_labels),
+          "simplex": (_softmax_cross_entropy_distribution, _np_softmax_cross_entropy_distribution)},
+    scratch=2,
     notes=("One fused pass over a block of rows held in cache (max, shifted exponentials, value and gradient; the "
            "exponentials and logarithms are loops over the block that vectorise); z_k − m is carried exactly "
            "(TwoSum), so the result is accurate to a few ULPs for logits up to the largest float.",),
@@ -608,7 +599,7 @@ def _np_smoothed(z, c, values, grad, denom, epsilon):
     _np_softmax_cross_entropy_distribution(z, c.astype(z.dtype), values, grad, denom)
 
 
-LABEL_SMOOTHED_CROSS_ENTROPY = LossRecord(
+LABEL_SMOOTHED_CROSS_ENTROPY = loss_record(
     name="label_smoothed_cross_entropy",
     formula="−Σ_k c'_ik log σ(z_i)_k, c' = (1 − ε)c_i + ε/K",
     summary="Softmax cross-entropy against the smoothed target ``c' = (1 − ε)c + ε/K``: "
@@ -616,10 +607,8 @@ LABEL_SMOOTHED_CROSS_ENTROPY = LossRecord(
     source="Szegedy et al., 'Rethinking the Inception Architecture for Computer Vision', CVPR 2016, §7; "
            "torch.nn.functional.cross_entropy(label_smoothing=ε)",
     arguments=(_LOGITS, _CLASSES),
-    kernels=loss_kernels("label_smoothed_cross_entropy", {"labels": _label_smoothed_labels,
-                                                          "simplex": _label_smoothed_distribution},
-                         (_LOGITS, _CLASSES), kernel_options=("label_smoothing",), scratch={"labels": 2, "simplex": 2}),
-    numpy={"labels": _np_smoothed, "simplex": _np_smoothed},
+    rows={"labels": (_label_smoothed_labels, _np_smoothed), "simplex": (_label_smoothed_distribution, _np_smoothed)},
+    scratch=2,
     options=(Option("label_smoothing", 0.1, "ε, the mass moved to the uniform distribution",
                     interval=(0.0, 1.0, True, True), kernel=True),),
     conventions=("PyTorch's label_smoothing: the target c (one-hot for a class index) becomes (1 − ε)c + ε/K, "
@@ -696,6 +685,18 @@ def _np_cross_entropy_terms(p, q, values, grad, denom, kl: bool):
     grad[...] = np.where(p == 0, 0, -p / (q * denom))
 
 
+def _np_categorical_distribution(q, c, values, grad, denom):
+    _np_cross_entropy_terms(c, q, values, grad, denom, False)
+
+
+def _np_cross_entropy(p, q, values, grad, denom):
+    _np_cross_entropy_terms(p, q, values, grad, denom, False)
+
+
+def _np_kl_divergence(p, q, values, grad, denom):
+    _np_cross_entropy_terms(p, q, values, grad, denom, True)
+
+
 def _np_entropy(p, values, grad, denom):
     log_p = np.log(p)
     values[...] = np.where(p == 0, 0, -p * log_p).sum(axis=1)
@@ -712,31 +713,27 @@ def _categorical_edges(dtype) -> list[tuple]:
     return [(e.positive, e.labels), (e.positive, e.simplex_with_zeros)]
 
 
-CATEGORICAL_CROSS_ENTROPY = LossRecord(
+CATEGORICAL_CROSS_ENTROPY = loss_record(
     name="categorical_cross_entropy",
     formula="−Σ_k y_ik log ŷ_ik (−log ŷ_it for a class t)",
     summary="Categorical cross-entropy of predicted probabilities ``ŷ`` (N, K): ``ℓ_i = −Σ_k y_[k] log ŷ_[k]`` "
             "(distributions y) or ``−log ŷ_[t]`` (class indices t); gradient ``−y_[k]/ŷ_[k]`` (0 where ``y_[k] = 0``).",
     source=f"{_S000}, 'NEGATIVE LOG LIKELIHOOD (CATEGORICAL CROSS-ENTROPY LOSS)'",
     arguments=(_PROBABILITIES, _CLASSES),
-    kernels=loss_kernels("categorical_cross_entropy", {"labels": _categorical_labels_rows,
-                                                       "simplex": _categorical_distribution_rows},
-                         (_PROBABILITIES, _CLASSES)),
-    numpy={"labels": _np_categorical_labels,
-           "simplex": lambda q, c, v, g, denom: _np_cross_entropy_terms(c, q, v, g, denom, False)},
+    rows={"labels": (_categorical_labels_rows, _np_categorical_labels),
+          "simplex": (_categorical_distribution_rows, _np_categorical_distribution)},
     conventions=("0·log 0 = 0; ŷ_k = 0 < y_k gives +∞ (gradient −∞). Rows of ŷ must sum to 1: never renormalised.",),
     edge_cases=_categorical_edges,
     example=">>> categorical_cross_entropy(np.array([[0.5, 0.5]]), np.array([0]))[0] == math.log(2)\nTrue",
 )
 
-ENTROPY = LossRecord(
+ENTROPY = loss_record(
     name="entropy",
     formula="H(p_i) = Σ_k p_ik log(1/p_ik)",
     summary="Entropy ``H(p_i) = Σ_k p_k log(1/p_k)`` of each row (0·log 0 = 0); gradient ``−(log p_k + 1)``.",
     source=f"{_S002}, 'Cross Entropy + KL Divergence — Entropy (Expected Surprise!)'",
     arguments=(Argument("p", ("simplex",), "p", "distribution", positive=True),),
-    kernels=loss_kernels("entropy", {"simplex": _entropy_rows}, (_P,)),
-    numpy={"simplex": _np_entropy},
+    rows={"simplex": (_entropy_rows, _np_entropy)},
     conventions=("0·log 0 = 0; the gradient at p_k = 0 is +∞, the one-sided limit.",),
     edge_cases=lambda dtype: [(_Edges(dtype).positive,)],
     example=">>> entropy(np.array([[0.5, 0.5]]))[0] == math.log(2)\nTrue",
@@ -748,29 +745,27 @@ def _pq_edges(dtype) -> list[tuple]:
     return [(e.simplex_with_zeros, e.positive)]
 
 
-CROSS_ENTROPY = LossRecord(
+CROSS_ENTROPY = loss_record(
     name="cross_entropy",
     formula="H(p_i, q_i) = Σ_k p_ik log(1/q_ik)",
     summary="Cross-entropy ``H(p_i, q_i) = Σ_k p_k log(1/q_k)``; gradient with respect to ``q``: ``−p_k/q_k``.",
     source=f"{_S002}, 'Cross Entropy + KL Divergence — Cross Entropy'",
     arguments=(_P, _Q),
     wrt=1,
-    kernels=loss_kernels("cross_entropy", {"simplex": _cross_entropy_rows}, (_P, _Q)),
-    numpy={"simplex": lambda p, q, v, g, denom: _np_cross_entropy_terms(p, q, v, g, denom, False)},
+    rows={"simplex": (_cross_entropy_rows, _np_cross_entropy)},
     conventions=("0·log 0 = 0; q_k = 0 < p_k gives +∞ (gradient −∞).",),
     edge_cases=_pq_edges,
     example=">>> cross_entropy(np.array([[1.0, 0.0]]), np.array([[0.5, 0.5]]))[0] == math.log(2)\nTrue",
 )
 
-KL_DIVERGENCE = LossRecord(
+KL_DIVERGENCE = loss_record(
     name="kl_divergence",
     formula="D(p_i‖q_i) = Σ_k p_ik log(p_ik/q_ik)",
     summary="Kullback–Leibler divergence ``D(p_i‖q_i) = Σ_k p_k log(p_k/q_k)``; gradient w.r.t. ``q``: ``−p_k/q_k``.",
     source=f"{_S002}, 'Kullback-Leibler Divergence (Expected Relative Entropy)'",
     arguments=(_P, _Q),
     wrt=1,
-    kernels=loss_kernels("kl_divergence", {"simplex": _kl_divergence_rows}, (_P, _Q)),
-    numpy={"simplex": lambda p, q, v, g, denom: _np_cross_entropy_terms(p, q, v, g, denom, True)},
+    rows={"simplex": (_kl_divergence_rows, _np_kl_divergence)},
     conventions=("0·log(0/q) = 0; D = +∞ where some q_k = 0 < p_k.",),
     notes=("log(p/q) is evaluated as log1p((p − q)/q) when p/q ∈ [½, 2] (p − q exact there), so D keeps its "
            "relative accuracy as q → p.",),

@@ -47,7 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from verify._jit import jit
-from verify._validate import describe, require_choice
+from verify._validate import describe, require_choice, require_positive_int
 from verify.kernels import losses as _losses
 from verify.kernels._compile import blockwise, reduction
 from verify.kernels._finite import NONFINITE
@@ -87,14 +87,6 @@ REDUCTIONS: tuple[str, ...] = ("mean", "sum")
 # --------------------------------------------------------------------------------------------------
 
 
-def _positive_int(value: object, name: str) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be a positive int; got {value!r} ({type(value).__name__})")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1; got {value!r}")
-    return int(value)
-
-
 @dataclass(frozen=True)
 class Layer:
     """One layer u_out = [u_in +] σ(K u_in + b); see the module docstring for the three kinds.
@@ -111,8 +103,8 @@ class Layer:
     def __post_init__(self) -> None:
         require_choice(self.kind, "kind", LAYER_KINDS)
         require_choice(self.activation, "activation", ACTIVATIONS)
-        object.__setattr__(self, "n_in", _positive_int(self.n_in, "n_in"))
-        object.__setattr__(self, "n_out", _positive_int(self.n_out, "n_out"))
+        object.__setattr__(self, "n_in", require_positive_int(self.n_in, "n_in"))
+        object.__setattr__(self, "n_out", require_positive_int(self.n_out, "n_out"))
         if self.kind == "residual" and self.n_in != self.n_out:
             raise ValueError(
                 f"a residual layer u + σ(Ku + b) needs n_in == n_out; got n_in={self.n_in}, n_out={self.n_out}"
@@ -151,8 +143,8 @@ def residual_layer(width: int, activation: str = "tanh") -> Layer:
 def conv1d_layer(n_in: int, kernel_size: int, activation: str = "tanh") -> Layer:
     """u_j = σ(K(θ_j) u_{j−1} + b_j) with θ_j ∈ R^{kernel_size} (``002_1388b78ad9a2d202.txt``,
     "Convolutional Layers"); the output has ``n_in − kernel_size + 1`` entries."""
-    n_in = _positive_int(n_in, "n_in")
-    kernel_size = _positive_int(kernel_size, "kernel_size")
+    n_in = require_positive_int(n_in, "n_in")
+    kernel_size = require_positive_int(kernel_size, "kernel_size")
     if kernel_size > n_in:
         raise ValueError(f"kernel_size must be <= n_in={n_in}; got {kernel_size}")
     return Layer("conv1d", n_in, n_in - kernel_size + 1, activation)
@@ -398,27 +390,17 @@ def _activate_rows(pre, u, slope, bias, code, residual):
 
 
 @_pass
-def _conv_rows(u, out, theta):
-    """out[r, p] = Σ_l θ_l u[r, p + l]: the valid cross-correlation K(θ)u."""
-    for r in range(u.shape[0]):
+def _correlate_rows(src, out, theta, step):
+    """out[r, p] = Σ_l θ_l src[r, p + step·l] over the taps inside ``src``: with ``step = 1`` the valid
+    cross-correlation K(θ)u, with ``step = −1`` its adjoint K(θ)ᵀΔ (out[r, c] = Σ_l Δ[r, c − l] θ_l)."""
+    for r in range(src.shape[0]):
         for p in range(out.shape[1]):
             acc = 0.0
             for l in range(theta.shape[0]):
-                acc += np.float64(theta[l]) * u[r, p + l]
+                q = p + step * l
+                if 0 <= q < src.shape[1]:
+                    acc += np.float64(theta[l]) * src[r, q]
             out[r, p] = acc
-
-
-@_pass
-def _conv_adjoint_rows(dz, out, theta):
-    """out[r, c] = Σ_l dz[r, c − l] θ_l over the taps with 0 ≤ c − l < n_out: K(θ)ᵀ Δ."""
-    for r in range(dz.shape[0]):
-        for c in range(out.shape[1]):
-            acc = 0.0
-            for l in range(theta.shape[0]):
-                q = c - l
-                if 0 <= q < dz.shape[1]:
-                    acc += np.float64(dz[r, q]) * theta[l]
-            out[r, c] = acc
 
 
 @_pass
@@ -458,11 +440,9 @@ _ACTIVATE = blockwise(_activate_rows, name="network_activate", arrays=("pre", "u
                       scalars=("code", "residual"), rows_per_block=32,
                       signatures=_signatures("void({f}[:, ::1], {f}[:, ::1], {f}[:, ::1], {f}[::1], int64, boolean)"),
                       error_model="numpy")
-_CONV = blockwise(_conv_rows, name="network_conv", arrays=("u", "out", "theta"), whole=("theta",), rows_per_block=32,
-                  signatures=_signatures("void({f}[:, ::1], {f}[:, ::1], {f}[::1])"), error_model="numpy")
-_CONV_ADJOINT = blockwise(_conv_adjoint_rows, name="network_conv_adjoint", arrays=("dz", "out", "theta"),
-                          whole=("theta",), rows_per_block=32,
-                          signatures=_signatures("void({f}[:, ::1], {f}[:, ::1], {f}[::1])"), error_model="numpy")
+_CORRELATE = blockwise(_correlate_rows, name="network_correlate", arrays=("src", "out", "theta"), whole=("theta",),
+                       scalars=("step",), rows_per_block=32, error_model="numpy",
+                       signatures=_signatures("void({f}[:, ::1], {f}[:, ::1], {f}[::1], int64)"))
 _SCALE_AND_SUM = reduction(_scale_and_sum, name="network_scale_and_sum", arrays=("delta", "slope", "dz", "partial"),
                            out="partial", error_model="numpy",
                            signatures=_signatures("void({f}[:, ::1], {f}[:, ::1], {f}[:, ::1], float64[:, ::1])"))
@@ -487,7 +467,7 @@ def _forward_compiled(arrays, network: Network, params, y) -> Tape:
         conv = layer.kind == "conv1d"
         if conv:
             pre = arrays.empty((n, layer.n_out), y.dtype)
-            arrays.run(_CONV, n, u, pre, weight)
+            arrays.run(_CORRELATE, n, u, pre, weight, 1)
         else:
             pre = arrays.matmul(u, weight, tb=True)
         slope = arrays.empty((n, layer.n_out), y.dtype)
@@ -524,7 +504,7 @@ def _backward_compiled(arrays, network: Network, params, tape: Tape, delta, inpu
             grad_weight = _column_sums(arrays, taps, delta.dtype)
             if need_previous:
                 previous = arrays.empty((n, layer.n_in), delta.dtype)
-                arrays.run(_CONV_ADJOINT, n, dz, previous, weight)
+                arrays.run(_CORRELATE, n, dz, previous, weight, -1)
         else:
             grad_weight = arrays.matmul(dz, u, ta=True)
             if need_previous:

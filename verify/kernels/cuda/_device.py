@@ -412,6 +412,21 @@ every thread is a Python thread and a 256-thread barrier costs ~10 ms, so small 
 mostly for padding."""
 
 
+@cuda.jit(device=True)
+def _stage(tile, x, transposed, p0, q0, tx, ty, n_p, n_q):
+    """tile[p, q] = op(x)[p0 + p, q0 + q] (0 outside op(x), which is n_p × n_q); op(x) = xᵀ when ``transposed``.
+    The thread index that varies fastest (tx) walks a contiguous row of the stored x: coalesced loads."""
+    if transposed == 1:
+        p, q = tx, ty
+    else:
+        p, q = ty, tx
+    inside = p0 + p < n_p and q0 + q < n_q
+    if transposed == 1:
+        tile[p, q] = x[q0 + q, p0 + p] if inside else 0.0
+    else:
+        tile[p, q] = x[p0 + p, q0 + q] if inside else 0.0
+
+
 @register(*float_signatures("void({f}[:, ::1], {f}[:, ::1], {f}[:, ::1], int64, int64, int64)"))
 def _gemm_kernel(a, b, c, ta, tb, accumulate):
     """c = op(a)·op(b) (+ c when accumulate == 1); op(x) = xᵀ where its flag is 1."""
@@ -426,20 +441,8 @@ def _gemm_kernel(a, b, c, ta, tb, accumulate):
     inner = a.shape[0] if ta == 1 else a.shape[1]
     acc = 0.0
     for t0 in range(0, inner, TILE):
-        # Stage op(a)[row0:row0+TILE, t0:t0+TILE] as sa[r, k] and op(b)[t0:, col0:] as sb[k, c]; the
-        # thread index that varies fastest (tx) always walks a contiguous row of the stored array.
-        if ta == 1:
-            r, k = row0 + tx, t0 + ty
-            sa[tx, ty] = a[k, r] if (r < m and k < inner) else 0.0
-        else:
-            r, k = row0 + ty, t0 + tx
-            sa[ty, tx] = a[r, k] if (r < m and k < inner) else 0.0
-        if tb == 1:
-            q, k = col0 + ty, t0 + tx
-            sb[tx, ty] = b[q, k] if (q < n and k < inner) else 0.0
-        else:
-            q, k = col0 + tx, t0 + ty
-            sb[ty, tx] = b[k, q] if (q < n and k < inner) else 0.0
+        _stage(sa, a, ta, row0, t0, tx, ty, m, inner)  # op(a)[row0:row0+TILE, t0:t0+TILE]
+        _stage(sb, b, tb, t0, col0, tx, ty, inner, n)  # op(b)[t0:t0+TILE, col0:col0+TILE]
         cuda.syncthreads()
         for kk in range(TILE):
             acc += sa[ty, kk] * sb[kk, tx]
@@ -481,7 +484,10 @@ class DeviceArrays:
     backend = "cuda"
 
     def __init__(self) -> None:
+        from verify.kernels.catalogue import HostArrays
+
         self.on_device = False
+        self._host = HostArrays("cpu")  # host arguments are checked as on the CPU backends
         self._uploaded: dict[int, tuple[np.ndarray, object]] = {}
 
     # ------------------------------------------------------------------ arguments in
@@ -489,25 +495,21 @@ class DeviceArrays:
         return is_device_array(value)
 
     def floats(self, value: object, name: str, *, ndim=None, dtype=None):
-        if is_device_array(value):
-            self.on_device = True
-            arr = _as_device_view(value)
-            _check_device_float(arr, name, ndim=ndim, dtype=dtype)
-            _check_device_contiguous(arr, name)
-            return arr
-        from verify.kernels.catalogue import HostArrays
-
-        return HostArrays("cpu").floats(value, name, ndim=ndim, dtype=dtype)
+        if not is_device_array(value):
+            return self._host.floats(value, name, ndim=ndim, dtype=dtype)
+        arr = self._in_place(value, name)
+        _check_device_float(arr, name, ndim=ndim, dtype=dtype)
+        return arr
 
     def numbers(self, value: object, name: str):
-        if is_device_array(value):
-            self.on_device = True
-            arr = _as_device_view(value)
-            _check_device_contiguous(arr, name)
-            return arr
-        from verify.kernels.catalogue import HostArrays
+        return self._in_place(value, name) if is_device_array(value) else self._host.numbers(value, name)
 
-        return HostArrays("cpu").numbers(value, name)
+    def _in_place(self, value, name: str):
+        """A device argument, used where it is (so it must be contiguous: it is never copied)."""
+        self.on_device = True
+        arr = _as_device_view(value)
+        _check_device_contiguous(arr, name)
+        return arr
 
     def scan(self, arr, rule: int, bound: int = 0) -> tuple[int, int]:
         if isinstance(arr, np.ndarray):
