@@ -76,7 +76,8 @@ class Compiled:
     """The generated kernels of one function: ``cpu`` and ``parallel`` dispatchers, ``cuda`` on first use.
 
     ``source`` is the generated Python of the CPU loop (``range`` written as ``RANGE``), kept for errors and
-    for the tests; ``signatures`` are the CUDA kernel's signatures (for PTX compilation), may be empty.
+    for the tests; ``signatures`` are the CUDA kernel's signatures (for PTX compilation), may be empty;
+    ``chunk``: iterations of the parallel loop handed to a thread at a time (:meth:`run_parallel`).
     """
 
     name: str
@@ -88,6 +89,19 @@ class Compiled:
     parallel: Callable
     signatures: tuple[str, ...] = ()
     options: dict = field(default_factory=dict)
+    chunk: int = 0
+
+    def run_parallel(self, *args) -> None:
+        """``parallel(*args)`` with its loop handed out ``chunk`` iterations at a time to whichever thread is free
+        (Numba's ``set_parallel_chunksize``), not split evenly up front: on a machine shared with other work a
+        descheduled thread then no longer holds up the others (on 2 shared cores the even split made the
+        parallel kernels slower than the serial ones). The iterations, and so the results, do not depend on
+        it. (Set around the call: a chunk size set inside compiled code would make it uncachable.)"""
+        previous = numba.set_parallel_chunksize(self.chunk)
+        try:
+            self.parallel(*args)
+        finally:
+            numba.set_parallel_chunksize(previous)
 
     @functools.cached_property
     def cuda(self) -> Callable:
@@ -135,16 +149,18 @@ def elementwise(element: Callable, *, name: str, arrays: Sequence[str], assigned
     cpu = f"def NAME({params}):\n    for _i in RANGE({arrays[0]}.shape[0]):\n        {targets} = {call}\n"
     gpu = (f"def NAME({params}):\n    _i = _cuda.grid(1)\n    if _i < {arrays[0]}.shape[0]:\n"
            f"        {targets} = {call}\n")
-    return _build(name, element, (*arrays, *scalars), cpu, gpu, tuple(signatures), options)
+    return _build(name, element, (*arrays, *scalars), cpu, gpu, tuple(signatures), options, 4096)
 
 
 def blockwise(block: Callable, *, name: str, arrays: Sequence[str], scalars: Sequence[str] = (),
-              rows_per_block: int = 256, scratch: int = 0, whole: Sequence[str] = (), signatures: Sequence[str] = (),
-              **options) -> Compiled:
+              rows_per_block: int = 256, elements_per_block: int | None = None, scratch: int = 0,
+              whole: Sequence[str] = (), signatures: Sequence[str] = (), **options) -> Compiled:
     """Kernels applying ``block`` to consecutive blocks of rows of ``arrays`` (see the module docstring).
 
-    The CPU variants split the leading axis of ``arrays[0]`` into blocks of ``rows_per_block`` rows (the
-    parallel one runs the blocks on all threads); the CUDA kernel gives each thread one row. ``block`` takes
+    The CPU variants split the leading axis of ``arrays[0]`` into blocks of ``rows_per_block`` rows (or, with
+    ``elements_per_block``, of ``max(1, elements_per_block // arrays[0].shape[1])`` rows: blocks of one size in
+    memory whatever the width, e.g. to stay in the L1 cache); the parallel one runs the blocks on all threads.
+    The CUDA kernel gives each thread one row. ``block`` takes
     the slices ``a[lo:hi]`` of every array, in the order of ``arrays``, then (``scratch > 0``) a float64 work
     array of shape ``(scratch, hi − lo)``, then the ``scalars``, and returns nothing: it writes its results
     into the slices of its output arrays. The arrays named in ``whole`` (a bias, a kernel θ) are passed whole,
@@ -162,18 +178,23 @@ def blockwise(block: Callable, *, name: str, arrays: Sequence[str], scalars: Seq
     for what, value, low in (("rows_per_block", rows_per_block, 1), ("scratch", scratch, 0)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise ValueError(f"{name}: {what} must be an integer >= {low}; got {value!r}")
+    if elements_per_block is not None and (isinstance(elements_per_block, bool) or
+                                           not isinstance(elements_per_block, int) or elements_per_block < 1):
+        raise ValueError(f"{name}: elements_per_block must be an integer >= 1; got {elements_per_block!r}")
     params = ", ".join((*arrays, *scalars))
     n = f"{arrays[0]}.shape[0]"
     sliced = ", ".join([*(a if a in whole else f"{a}[_lo:_hi]" for a in arrays), *(["_s"] if scratch else []),
                         *scalars])
+    rows = (f"max(1, {elements_per_block} // max(1, {arrays[0]}.shape[1]))" if elements_per_block
+            else str(rows_per_block))
     cpu_scratch = f"        _s = _np.empty(({scratch}, _hi - _lo))\n" if scratch else ""
     gpu_scratch = f"        _s = _cuda.local.array(({scratch}, 1), _float64)\n" if scratch else ""
-    cpu = (f"def NAME({params}):\n    for _b in RANGE(({n} + {rows_per_block - 1}) // {rows_per_block}):\n"
-           f"        _lo = _b * {rows_per_block}\n        _hi = min(_lo + {rows_per_block}, {n})\n"
+    cpu = (f"def NAME({params}):\n    _rows = {rows}\n    for _b in RANGE(({n} + _rows - 1) // _rows):\n"
+           f"        _lo = _b * _rows\n        _hi = min(_lo + _rows, {n})\n"
            f"{cpu_scratch}        _fn({sliced})\n")
     gpu = (f"def NAME({params}):\n    _lo = _cuda.grid(1)\n    if _lo < {n}:\n        _hi = _lo + 1\n"
            f"{gpu_scratch}        _fn({sliced})\n")
-    return _build(name, block, (*arrays, *scalars), cpu, gpu, tuple(signatures), options)
+    return _build(name, block, (*arrays, *scalars), cpu, gpu, tuple(signatures), options, 4)
 
 
 def reduction(block: Callable, *, name: str, arrays: Sequence[str], out: str, scalars: Sequence[str] = (),
@@ -205,7 +226,7 @@ def reduction(block: Callable, *, name: str, arrays: Sequence[str], out: str, sc
               f"        _hi = ((_p + 1) * {rows[0]}.shape[0]) // {parts}\n        _fn({args})\n")
     cpu = f"def NAME({params}):\n    for _p in RANGE({parts}):\n{bounds}"
     gpu = f"def NAME({params}):\n    _p = _cuda.grid(1)\n    if _p < {parts}:\n{bounds}"
-    return _build(name, block, (*arrays, *scalars), cpu, gpu, tuple(signatures), options)
+    return _build(name, block, (*arrays, *scalars), cpu, gpu, tuple(signatures), options, 1)
 
 
 def switch(functions: Sequence[Callable], *, name: str) -> Callable:
@@ -233,7 +254,7 @@ def switch(functions: Sequence[Callable], *, name: str) -> Callable:
     return jit(inline="always", **options)(generated)
 
 
-def _build(name, function, arguments, cpu_source, cuda_source, signatures, options) -> Compiled:
+def _build(name, function, arguments, cpu_source, cuda_source, signatures, options, chunk) -> Compiled:
     if name in COMPILED:
         raise ValueError(f"a kernel named {name!r} was already generated")
     if not _in_package(_source_file(function)):
@@ -244,7 +265,7 @@ def _build(name, function, arguments, cpu_source, cuda_source, signatures, optio
     compiled = Compiled(
         name=name, function=function, arguments=arguments, source=cpu_source, cuda_source=cuda_source,
         cpu=jit(**options)(serial), parallel=parallel_jit(**options)(threaded), signatures=signatures,
-        options=dict(options),
+        options=dict(options), chunk=chunk,
     )
     COMPILED[name] = compiled
     return compiled

@@ -10,8 +10,6 @@ backend. :func:`first_bad` runs one on a host array; the CUDA backend launches `
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from verify._jit import jit
@@ -45,25 +43,43 @@ OUTSIDE_RANGE = 5  # v < 0 or v ≥ bound (a class index)
 
 @jit(inline="always", error_model="numpy")
 def _bad(v, mode, bound):
-    if mode == 0:
-        return not math.isfinite(v)
-    if mode == 1:
+    if mode == NONFINITE:
+        return not (v - v == 0.0)  # x − x is 0 for a finite x, NaN for ±inf and NaN
+    if mode == OUTSIDE_UNIT:
         return v < 0 or v > 1
-    if mode == 2:
+    if mode == NEGATIVE:
         return v < 0
-    if mode == 3:
+    if mode == NOT_SIGN:
         return v != 1 and v != -1
-    if mode == 4:
+    if mode == NOT_BINARY:
         return v != 0 and v != 1
     return v < 0 or v >= bound
 
 
 @jit(inline="always", error_model="numpy")
-def _scan_values(x, out, first, mode, bound):
-    """``out = (number of bad entries of x, index of the first one + first, or −1)``."""
+def _count(x, mode, bound):
     count = 0
     for i in range(x.shape[0]):  # a counting loop without an early exit vectorises
         count += 1 if _bad(x[i], mode, bound) else 0
+    return count
+
+
+@jit(inline="always", error_model="numpy")
+def _scan_values(x, out, first, mode, bound):
+    """``out = (number of bad entries of x, index of the first one + first, or −1)``. The loop is written once
+    per rule (its mode a constant there), so that each one vectorises."""
+    if mode == NONFINITE:
+        count = _count(x, NONFINITE, bound)
+    elif mode == OUTSIDE_UNIT:
+        count = _count(x, OUTSIDE_UNIT, bound)
+    elif mode == NEGATIVE:
+        count = _count(x, NEGATIVE, bound)
+    elif mode == NOT_SIGN:
+        count = _count(x, NOT_SIGN, bound)
+    elif mode == NOT_BINARY:
+        count = _count(x, NOT_BINARY, bound)
+    else:
+        count = _count(x, OUTSIDE_RANGE, bound)
     at = -1
     if count:
         for i in range(x.shape[0]):
@@ -116,22 +132,18 @@ def combine(partial: np.ndarray) -> tuple[int, int]:
     return count, (min(firsts) if firsts else -1)
 
 
-def _variant(compiled, parallel: bool):
-    return compiled.parallel if parallel else compiled.cpu
-
-
 def first_bad(x: np.ndarray, mode: int, bound: int = 0, *, parallel: bool = False) -> tuple[int, int]:
     """``(count, first flat index)`` of the entries of a C-contiguous host array breaking rule ``mode``."""
     flat = x.reshape(-1)
     partial = scan_parts(flat.shape[0], 64 if parallel else 1)
-    _variant(SCAN_VALUES, parallel)(flat, partial, mode, bound)
+    (SCAN_VALUES.run_parallel if parallel else SCAN_VALUES.cpu)(flat, partial, mode, bound)
     return combine(partial)
 
 
 def first_bad_row(p: np.ndarray, tol: float, *, parallel: bool = False) -> tuple[int, int]:
     """``(count, first row)`` of the rows of a C-contiguous (N, K) host array not summing to 1 within ``tol``."""
     partial = scan_parts(p.shape[0], 64 if parallel else 1)
-    _variant(SCAN_ROW_SUMS, parallel)(p, partial, float(tol))
+    (SCAN_ROW_SUMS.run_parallel if parallel else SCAN_ROW_SUMS.cpu)(p, partial, float(tol))
     return combine(partial)
 
 

@@ -20,7 +20,7 @@ University of Milano-Bicocca (``000_42086e2af0f76780.txt``), "Log-Linear Binary 
 
 The derivatives are evaluated in the forms on the right, never as ``σ(1 − σ)`` or ``1 − tanh²``, which
 cancel to 0 for ``|x| ≳ 20`` although the true value is a normal float down to ``|x| ≈ 700``; value and
-derivative share one exponential (:func:`verify.kernels.elementary.exp_nonpositive`, vectorisable).
+derivative share one exponential (:func:`verify.kernels.elementary.exp_pair`, vectorisable).
 
 Softmax family, row-wise over the last axis of a 2-D ``(N, K)`` array (source: *Deep Learning*,
 ``000_42086e2af0f76780.txt``, "Log-linear multi-class classification"; *Diving Into Deep Learning*,
@@ -36,9 +36,9 @@ relative accuracy when one logit dominates; and ``z_k − m`` is computed *exact
 ``|z_k − m|`` is in the hundreds. The compiled kernels compute in float64 for float32 input and round once.
 
 Njit building blocks for other kernels: :data:`activate` (``activate(code, x) -> (a(x), a'(x))``),
-:func:`first_max`, :func:`shifted_exps`, :func:`row_exp`, :func:`sum_without` (a block of rows' shifted
-exponentials and their sums, shared with the losses), and,
-re-exported from :mod:`verify.kernels.elementary`, ``two_diff``, ``exp_nonpositive``, ``exp_diff``.
+:func:`first_max`, :func:`row_max`, :func:`shifted_exps`, :func:`row_exp`, :func:`others` (a block of rows'
+shifted exponentials and their sums, shared with the losses), and,
+re-exported from :mod:`verify.kernels.elementary`, ``two_diff``, ``exp_pair``, ``exp_diff``.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ from verify._validate import require_choice
 from verify.kernels._compile import blockwise, elementwise, switch
 from verify.kernels._finite import NONFINITE
 from verify.kernels.catalogue import SOURCES, ActivationRecord, array_backend, require_rule
-from verify.kernels.elementary import exp_diff, exp_nonpositive, holds_float64, log1p_nonnegative, two_diff
+from verify.kernels.elementary import exp_diff, exp_pair, holds_float64, log1p_nonnegative, two_diff
 
 __all__ = [
     "RECORDS",
@@ -65,11 +65,12 @@ __all__ = [
     "logsumexp",
     "activate",
     "first_max",
+    "row_max",
     "shifted_exps",
     "row_exp",
-    "sum_without",
+    "others",
     "two_diff",
-    "exp_nonpositive",
+    "exp_pair",
     "exp_diff",
 ]
 
@@ -88,7 +89,7 @@ def _identity(x):
 @_element
 def _sigmoid(x):
     """σ and σ' from e = e^{−|x|} ∈ (0, 1]: σ = 1/(1 + e) for x ≥ 0, e/(1 + e) below; σ' = e/(1 + e)²."""
-    e = exp_nonpositive(-abs(x), 0.0)
+    e = exp_pair(-abs(x), 0.0)
     r = 1.0 / (1.0 + e)
     return (r if x >= 0.0 else e * r), e * r * r
 
@@ -124,7 +125,7 @@ def _tanh(x):
     p = ((_TANH_P[3] * w + _TANH_P[2]) * w + _TANH_P[1]) * w + _TANH_P[0]
     q = (((_TANH_Q[4] * w + _TANH_Q[3]) * w + _TANH_Q[2]) * w + _TANH_Q[1]) * w + _TANH_Q[0]
     t_small = a * p / q
-    e = exp_nonpositive(-2.0 * a, 0.0)
+    e = exp_pair(-2.0 * a, 0.0)
     r = 1.0 / (1.0 + e)
     small = a < 0.5
     t = t_small if small else (1.0 - e) * r
@@ -246,10 +247,20 @@ def first_max(row):
     return best, m
 
 
+@jit(fastmath={"nnan"}, error_model="numpy")
+def row_max(row):
+    """The largest entry of a 1-D array, as float64 (its entries are finite: the arguments were checked, so the
+    reduction may be reordered and vectorised)."""
+    m = np.float64(row[0])
+    for k in range(1, row.shape[0]):
+        m = max(m, np.float64(row[k]))
+    return m
+
+
 @_element
 def shifted_exps(z, e, work):
-    """For each row r of a block: ``work[0, r] = b_r``, its first argmax, and ``work[1, r] = S_r − 1 =
-    Σ_{k ≠ b_r} exp(z[r, k] − m_r)`` (summed without the dominant term: ``log1p`` keeps its relative accuracy).
+    """For each row r of a block: ``work[0, r] = m_r``, its largest entry, and ``work[1, r] = S_r − 1``, the sum of
+    ``exp(z[r, k] − m_r)`` over every entry but one maximum (:func:`others`).
 
     Where ``e`` holds float64, ``e[r, k] = exp(z[r, k] − m_r)`` too, by one loop over the whole block
     (contiguous memory: it vectorises, where a loop over one row of K = 10 would leave a scalar remainder
@@ -260,50 +271,54 @@ def shifted_exps(z, e, work):
     k_max = z.shape[1]
     if holds_float64(e):
         for r in range(rows):
-            b, m = first_max(z[r])
-            work[0, r] = b
+            m = row_max(z[r])
+            work[0, r] = m
             for c in range(k_max):
                 e[r, c] = m
         zf = z.reshape(-1)
         ef = e.reshape(-1)
         for j in range(rows * k_max):
             ef[j] = exp_diff(zf[j], ef[j])
-        for r in range(rows):
-            work[1, r] = sum_without(z, e, r, np.int64(work[0, r]), np.int64(work[0, r]))
     else:
         for r in range(rows):
-            b, m = first_max(z[r])
-            work[0, r] = b
-            work[1, r] = sum_without(z, e, r, b, b)
+            work[0, r] = row_max(z[r])
+    for r in range(rows):
+        work[1, r] = others(z, e, r, work[0, r])
 
 
 @_element
-def row_exp(z, e, r, c, b):
-    """``exp(z[r, c] − z[r, b])`` (``b`` the row's argmax): kept by :func:`shifted_exps` (float64 ``e``) or
-    computed again."""
+def row_exp(z, e, r, c, m):
+    """``exp(z[r, c] − m)`` (``m`` the row's maximum): kept by :func:`shifted_exps` (float64 ``e``) or computed
+    again."""
     if holds_float64(e):
         return np.float64(e[r, c])
-    return exp_diff(z[r, c], z[r, b])
+    return exp_diff(z[r, c], m)
 
 
-@jit(fastmath={"reassoc"}, error_model="numpy", inline="always")
-def sum_without(z, e, r, b, skip):
-    """``Σ_{c ≠ skip} exp(z[r, c] − z[r, b])`` in any order (the order is left to the vectoriser: a sum of K
-    nonnegative terms is within (K − 1)/2 ULPs either way)."""
+@jit(fastmath={"reassoc"}, error_model="numpy")
+def others(z, e, r, m):
+    """``S − 1 = Σ_k exp(z[r, k] − m) − 1`` without the dominant term, so that ``log1p`` keeps its relative
+    accuracy: the terms below 1 summed, plus 1 for each term equal to 1 but one (the maximum's is exp(0) = 1
+    exactly; excluding any other 1 instead gives the same sum). In any order (left to the vectoriser: a sum of
+    K nonnegative terms is within (K − 1)/2 ULPs either way). Not inlined by Numba, which would drop the
+    ``reassoc`` flag; LLVM inlines it into the calling loop."""
     s = 0.0
+    ones = 0.0
     for c in range(z.shape[1]):
-        s += row_exp(z, e, r, c, b) if c != skip else 0.0
-    return s
+        v = row_exp(z, e, r, c, m)
+        below = v < 1.0
+        s += v if below else 0.0
+        ones += 0.0 if below else 1.0
+    return s + (ones - 1.0)
 
 
 @_element
 def _softmax_rows(z, out, work):
     shifted_exps(z, out, work)
     for r in range(z.shape[0]):
-        b = np.int64(work[0, r])
         total = 1.0 + work[1, r]
         for c in range(z.shape[1]):
-            out[r, c] = row_exp(z, out, r, c, b) / total
+            out[r, c] = row_exp(z, out, r, c, work[0, r]) / total
 
 
 @_element
@@ -311,9 +326,8 @@ def _log_softmax_rows(z, out, work):
     shifted_exps(z, out, work)
     for r in range(z.shape[0]):
         log_s = log1p_nonnegative(work[1, r])
-        m = np.float64(z[r, np.int64(work[0, r])])
         for c in range(z.shape[1]):
-            d, e = two_diff(z[r, c], m)
+            d, e = two_diff(z[r, c], work[0, r])
             out[r, c] = (d - log_s) + e
 
 

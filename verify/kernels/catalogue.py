@@ -261,21 +261,23 @@ class ActivationRecord:
 
 
 def loss_record(*, name: str, arguments: Sequence[Argument], rows: Mapping[str, tuple[Callable, Callable]],
-                row: str = "vector", scratch: int = 0, rows_per_block: int = 64, **fields) -> LossRecord:
+                row: str = "vector", scratch: int | Mapping[str, int] = 0, rows_per_block: int = 64,
+                elements_per_block: int | None = None, **fields) -> LossRecord:
     """A :class:`LossRecord` from its row functions: ``rows[kind] = (row function, NumPy form)`` for each kind of
     the last argument; the kernels are compiled from the row functions (:func:`loss_kernels`, with the record's
-    kernel options and ``scratch`` rows of float64 work space). ``fields``: the record's other fields."""
+    kernel options and ``scratch`` rows of float64 work space, one number or one per kind). ``fields``: the
+    record's other fields."""
     options = fields.get("options", ())
     kernels = loss_kernels(name, {kind: pair[0] for kind, pair in rows.items()}, arguments, row=row,
                            kernel_options=tuple(o.name for o in options if o.kernel),
-                           rows_per_block=rows_per_block, scratch=scratch)
+                           rows_per_block=rows_per_block, elements_per_block=elements_per_block, scratch=scratch)
     return LossRecord(name=name, arguments=tuple(arguments), kernels=kernels,
                       numpy={kind: pair[1] for kind, pair in rows.items()}, row=row, **fields)
 
 
 def loss_kernels(name: str, functions: Mapping[str, Callable], arguments: Sequence[Argument], *,
                  row: str = "vector", kernel_options: Sequence[str] = (), rows_per_block: int = 64,
-                 scratch: int = 0) -> dict[str, Compiled]:
+                 elements_per_block: int | None = None, scratch: int | Mapping[str, int] = 0) -> dict[str, Compiled]:
     """The compiled kernels of a loss, one per kind of its last argument.
 
     ``functions[kind]``: for ``row="scalar"`` an element function ``(x_i, ..., v_i, g_i, denom, *options) ->
@@ -295,8 +297,9 @@ def loss_kernels(name: str, functions: Mapping[str, Callable], arguments: Sequen
                                     error_model="numpy")
         else:
             out[kind] = blockwise(function, name=f"loss_{name}_{kind}", arrays=(*names, "values", "grad"),
-                                  scalars=scalars, rows_per_block=rows_per_block,
-                                  scratch=scratch, signatures=signatures, error_model="numpy")
+                                  scalars=scalars, rows_per_block=rows_per_block, elements_per_block=elements_per_block,
+                                  scratch=scratch if isinstance(scratch, int) else scratch[kind],
+                                  signatures=signatures, error_model="numpy")
     return out
 
 
@@ -338,8 +341,8 @@ CAST = elementwise(_copy, name="cast", arrays=("dst", "src"), assigned=("dst",),
 class HostArrays:
     """The array backend of ``numpy``, ``cpu`` and ``parallel``: NumPy arrays, compiled kernels run on the CPU.
 
-    ``kernel(compiled, threaded)`` is the variant to run (``parallel`` only where ``threaded`` and the backend
-    is ``"parallel"``); ``run(compiled, rows, *args)`` runs it; everything else mirrors ``DeviceArrays``.
+    ``run(compiled, rows, *args)`` runs a compiled kernel (its parallel variant only where ``threaded`` and the
+    backend is ``"parallel"``); everything else mirrors ``DeviceArrays``.
     """
 
     on_device = False
@@ -383,11 +386,12 @@ class HostArrays:
     def empty(self, shape, dtype) -> np.ndarray:
         return np.empty(shape, dtype=dtype)
 
-    def kernel(self, compiled: Compiled, threaded: bool = True) -> Callable:
-        return compiled.parallel if threaded and self.backend == "parallel" else compiled.cpu
-
     def run(self, compiled: Compiled, rows: int, *args, threaded: bool = True) -> None:
-        self.kernel(compiled, threaded)(*args)
+        """Run ``compiled`` on the CPU: its parallel kernel where ``threaded`` and the backend is ``"parallel"``."""
+        if threaded and self.backend == "parallel":
+            compiled.run_parallel(*args)
+        else:
+            compiled.cpu(*args)
 
     def matmul(self, a, b, *, ta: bool = False, tb: bool = False, add=None) -> np.ndarray:
         """``op(a) @ op(b) [+ add]`` by BLAS."""

@@ -12,9 +12,10 @@ error budget in each docstring: at most 2 ULPs of the result (an ULP of a subnor
 ``2^−1074``).
 
 - :func:`two_diff` — ``a − b = d + e`` exactly (Knuth's TwoSum).
-- :func:`exp_nonpositive` — ``exp(x + e)`` for ``x ≤ 0`` and a small correction ``e``.
-- :func:`exp_diff` — ``exp(a − b)`` for ``a ≤ b``, however large ``b − a`` (the rounding of the difference is
-  carried into the exponential).
+- :func:`exp_pair` — ``exp(x + e)`` for a float pair: ``x`` and a small correction ``e`` (``+∞`` above
+  ``x ≈ 709.78``, 0 below ``x ≈ −745``).
+- :func:`exp_diff` — ``exp(a − b)``, however large ``|a − b|`` (the rounding of the difference is carried into
+  the exponential).
 - :func:`log1p_nonnegative` — ``log(1 + s)`` for finite ``s ≥ 0``, with full relative accuracy for tiny ``s``.
 
 References: W. J. Cody and W. Waite, *Software Manual for the Elementary Functions* (1980), for the
@@ -34,7 +35,7 @@ from numba.extending import intrinsic, overload
 
 from verify._jit import jit
 
-__all__ = ["two_diff", "exp_nonpositive", "exp_diff", "log1p_nonnegative", "holds_float64"]
+__all__ = ["two_diff", "exp_pair", "exp_diff", "log1p_nonnegative", "holds_float64"]
 
 # fastmath={"contract"} only allows fusing a·b + c into an FMA; no reassociation, and inf/NaN keep their
 # IEEE meaning. These functions are not inlined at the Numba level (that would drop the flag): LLVM
@@ -135,18 +136,19 @@ _C = tuple(1.0 / math.factorial(i) for i in range(14))
 
 
 @_elementary
-def exp_nonpositive(x, e):
-    """``exp(x + e)`` for ``x ≤ 0`` and ``|e| ≤ ulp(x)``, to within 2 ULPs.
+def exp_pair(x, e):
+    """``exp(x + e)`` for ``|e| ≤ ulp(x)``, to within 2 ULPs (``+∞`` where it exceeds the largest float).
 
     ``x = k·ln 2 + r`` with ``k = round(x/ln 2)`` and ``|r| ≤ ½ ln 2`` (Cody–Waite: ``k·ln2_hi`` is exact,
     so ``r`` carries only the rounding of ``k·ln2_lo``, about ``2^−60``, plus ``e``). ``exp(r)`` is the
     Taylor polynomial of degree 13, whose truncation error on that interval is below ``2^−57`` relative,
     evaluated by Estrin's scheme (rounding error about one ULP: every term after ``1 + r`` is below
     ``r²/2 ≤ 0.06``). ``2^k`` is applied as two exact powers of two so that a subnormal result is rounded
-    once. Below ``x = −746`` the result is 0.
+    once, and a result beyond the largest float is ``+∞``. Below ``x = −746`` the result is 0; ``x`` is
+    clamped to [−746, 710] (exp(710) overflows), so that ``k`` stays inside the exponent range.
     """
     e = e if x > -746.0 else 0.0  # the result is 0 there; a large |e| (x ≈ −1e16) must not revive it
-    x = max(x, -746.0)
+    x = min(max(x, -746.0), 710.0)
     kf = _floor(x * _INV_LN2 + 0.5)
     r = ((x - kf * _LN2_HI) - kf * _LN2_LO) + e
     r2 = r * r
@@ -167,10 +169,10 @@ def exp_nonpositive(x, e):
 
 @jit(inline="always")
 def exp_diff(a, b):
-    """``exp(a − b)`` to within 2 ULPs for ``a ≤ b``, however large ``|a − b|`` is (the rounding of the
-    difference is carried as ``e`` and applied inside the exponential)."""
+    """``exp(a − b)`` to within 2 ULPs, however large ``|a − b|`` is (the rounding of the difference is carried
+    as ``e`` and applied inside the exponential)."""
     d, e = two_diff(a, b)
-    return exp_nonpositive(d, e)
+    return exp_pair(d, e)
 
 
 _SQRT_HALF_BITS = 0x3FE6A09E667F3BCD  # the pattern of the float64 nearest √½

@@ -48,7 +48,7 @@ from collections.abc import Callable
 import numpy as np
 
 from verify._jit import jit
-from verify.kernels.activations import row_exp, shifted_exps, sum_without
+from verify.kernels.activations import row_exp, row_max, shifted_exps
 from verify.kernels.catalogue import (
     REDUCTIONS,
     SOURCES,
@@ -58,7 +58,7 @@ from verify.kernels.catalogue import (
     loss_record,
     public_function,
 )
-from verify.kernels.elementary import exp_nonpositive, log1p_nonnegative, two_diff
+from verify.kernels.elementary import exp_diff, exp_pair, holds_float64, log1p_nonnegative, two_diff
 
 __all__ = [
     "REDUCTIONS",
@@ -304,7 +304,7 @@ def _logistic_logit_element(x, s, value, g, denom):
     loop vectorises: ``softplus(u) = max(u, 0) + log1p(e)``, ``σ(u) = 1/(1 + e)`` for ``u ≥ 0``, ``e/(1 + e)``
     below."""
     u = -s * np.float64(x)
-    e = exp_nonpositive(-abs(u), 0.0)
+    e = exp_pair(-abs(u), 0.0)
     r = 1.0 / (1.0 + e)
     sigma = r if u >= 0.0 else e * r
     return max(u, 0.0) + log1p_nonnegative(e), -s * sigma / denom
@@ -458,25 +458,80 @@ MULTICLASS_HINGE = loss_record(
 )
 
 
-@_row
-def _softmax_cross_entropy_labels(z, t, values, g, work, denom):
-    """Rows of −log σ(z)_t = (m − z_t) + log1p(S − 1) and (σ(z) − e_t)/denom, S = Σ_k exp(z_k − m).
+_SHIFT_LIMIT = 2.0**64  # Σ_{k≠t} exp(z_k − z_t) below it: 1/((1 + s)·N) stays a normal float for N < 2^900
 
-    ``g`` holds the exponentials until they are scaled (float64; see :func:`shifted_exps`); ``work[0]`` the
-    row's argmax, then ``m − z_t`` (its TwoSum error in ``values``), ``work[1]`` ``S − 1``; the logarithms run
-    as one loop over the block."""
-    shifted_exps(z, g, work)
-    for r in range(z.shape[0]):
-        b = np.int64(work[0, r])
+
+@_row
+def _softmax_cross_entropy_labels(z, t, values, g, denom):
+    """Rows of −log σ(z)_t and (σ(z) − e_t)/denom over a block of rows small enough to stay in cache.
+
+    Shifted by the label's own logit: with ``e_k = exp(z_k − z_t)`` and ``s = Σ_{k≠t} e_k`` (summed directly),
+    ``−log σ(z)_t = log1p(s)`` and ``σ(z)_k = e_k/(1 + s)``, ``σ(z)_t − 1 = −s/(1 + s)``: the evaluation form of
+    the reference itself, with no maximum to find and no difference ``m − z_t`` to carry. A row where ``s``
+    reaches 2^64 (some logit above z_t by more than about 44, ``e_k`` possibly beyond the largest float) is
+    done by the maximum's shift instead (:func:`_softmax_cross_entropy_row`); its loss, above 44, is kept as
+    ``−loss`` so that the loop taking the logarithms of the other rows' ``s`` (over the whole block: it
+    vectorises) can tell it apart. ``g`` holds the exponentials until they are scaled (float64; float32
+    computes them again, see :func:`verify.kernels.activations.shifted_exps`)."""
+    rows = z.shape[0]
+    k_max = z.shape[1]
+    if holds_float64(g):
+        for r in range(rows):
+            zt = np.float64(z[r, t[r]])
+            for c in range(k_max):
+                g[r, c] = zt
+        zf = z.reshape(-1)
+        gf = g.reshape(-1)
+        for j in range(rows * k_max):
+            gf[j] = exp_diff(zf[j], gf[j])
+    for r in range(rows):
         ti = t[r]
-        not_t = sum_without(z, g, r, b, ti)  # S − exp(z_t − m), summed directly: no cancellation
-        inv = 1.0 / ((1.0 + work[1, r]) * denom)
-        for c in range(z.shape[1]):
-            g[r, c] = row_exp(z, g, r, c, b) * inv
-        g[r, ti] = -not_t * inv
-        work[0, r], values[r] = two_diff(z[r, b], z[r, ti])  # m − z_t exactly (d, e)
-    for r in range(z.shape[0]):
-        values[r] = work[0, r] + (log1p_nonnegative(work[1, r]) + values[r])
+        zt = np.float64(z[r, ti])
+        s = _sum_without(z, g, r, ti, zt)
+        if s < _SHIFT_LIMIT:
+            inv = 1.0 / ((1.0 + s) * denom)
+            for c in range(k_max):
+                g[r, c] = row_exp(z, g, r, c, zt) * inv
+            g[r, ti] = -s * inv
+            values[r] = s
+        else:
+            values[r] = -_softmax_cross_entropy_row(z[r], ti, g[r], denom)
+    for r in range(rows):
+        v = values[r]
+        values[r] = log1p_nonnegative(v) if v >= 0.0 else -v
+
+
+@jit(fastmath={"reassoc"}, error_model="numpy")
+def _sum_without(z, e, r, skip, shift):
+    """``Σ_{c ≠ skip} exp(z[r, c] − shift)`` in any order (left to the vectoriser; a sum of K nonnegative terms is
+    within (K − 1)/2 ULPs either way). Not inlined by Numba, which would drop the flag."""
+    s = 0.0
+    for c in range(z.shape[1]):
+        s += row_exp(z, e, r, c, shift) if c != skip else 0.0
+    return s
+
+
+@_row
+def _softmax_cross_entropy_row(z, t, g, denom):
+    """One row shifted by its maximum m: −log σ(z)_t = (m − z_t) + log1p(S − 1), the gradient (σ(z) − e_t)/denom,
+    exponentials computed twice (the rows of a dominating wrong class only, see above)."""
+    m = row_max(z)
+    s_other = 0.0  # S − 1: every term but one maximum's exp(0) = 1
+    not_t = 0.0  # S − exp(z_t − m), summed directly
+    ones = 0.0
+    for c in range(z.shape[0]):
+        v = exp_diff(z[c], m)
+        below = v < 1.0
+        s_other += v if below else 0.0
+        ones += 0.0 if below else 1.0
+        not_t += v if c != t else 0.0
+    s_other += ones - 1.0
+    inv = 1.0 / ((1.0 + s_other) * denom)
+    for c in range(z.shape[0]):
+        g[c] = exp_diff(z[c], m) * inv
+    g[t] = -not_t * inv
+    d, e = two_diff(m, z[t])
+    return d + (log1p_nonnegative(s_other) + e)
 
 
 @_row
@@ -484,9 +539,8 @@ def _softmax_cross_entropy_distribution(z, c, values, g, work, denom):
     """Rows of Σ_k c_k((m − z_k) + log S) (every term ≥ 0) and ((Σc)·σ(z) − c)/denom."""
     shifted_exps(z, g, work)
     for r in range(z.shape[0]):
-        b = np.int64(work[0, r])
+        m = work[0, r]
         log_s = log1p_nonnegative(work[1, r])
-        m = np.float64(z[r, b])
         c_sum = 0.0
         total = 0.0
         for k in range(z.shape[1]):
@@ -496,7 +550,7 @@ def _softmax_cross_entropy_distribution(z, c, values, g, work, denom):
                 total += _nll_term(ck, m, z[r, k], log_s)
         scale = c_sum / (1.0 + work[1, r])
         for k in range(z.shape[1]):
-            g[r, k] = (row_exp(z, g, r, k, b) * scale - np.float64(c[r, k])) / denom
+            g[r, k] = (row_exp(z, g, r, k, m) * scale - np.float64(c[r, k])) / denom
         values[r] = total
 
 
@@ -542,7 +596,8 @@ SOFTMAX_CROSS_ENTROPY = loss_record(
     arguments=(_LOGITS, _CLASSES),
     rows={"labels": (_softmax_cross_entropy_labels, _np_softmax_cross_entropy_labels),
           "simplex": (_softmax_cross_entropy_distribution, _np_softmax_cross_entropy_distribution)},
-    scratch=2,
+    scratch={"labels": 0, "simplex": 2},
+    elements_per_block=2048,  # z and the gradient of a block: 2 × 16 KiB of float64, in L1
     notes=("One fused pass over a block of rows held in cache (max, shifted exponentials, value and gradient; the "
            "exponentials and logarithms are loops over the block that vectorise); z_k − m is carried exactly "
            "(TwoSum), so the result is accurate to a few ULPs for logits up to the largest float.",),
@@ -560,9 +615,8 @@ def _smoothed_rows(z, t, is_labels, values, g, work, denom, epsilon):
     k_max = z.shape[1]
     uniform = epsilon / k_max
     for r in range(z.shape[0]):
-        b = np.int64(work[0, r])
+        m = work[0, r]
         log_s = log1p_nonnegative(work[1, r])
-        m = np.float64(z[r, b])
         c_sum = 0.0
         total = 0.0
         for k in range(k_max):
@@ -573,7 +627,7 @@ def _smoothed_rows(z, t, is_labels, values, g, work, denom, epsilon):
         scale = c_sum / (1.0 + work[1, r])
         for k in range(k_max):
             target = _smoothed_target(t, is_labels, r, k, epsilon, uniform)
-            g[r, k] = (row_exp(z, g, r, k, b) * scale - target) / denom
+            g[r, k] = (row_exp(z, g, r, k, m) * scale - target) / denom
         values[r] = total
 
 
