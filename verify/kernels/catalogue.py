@@ -400,9 +400,6 @@ class HostArrays:
             product += add
         return product
 
-    def copy(self, arr) -> np.ndarray:
-        return arr.copy()
-
     def total(self, values, divisor: float = 1.0) -> float:
         """``Σ values / divisor`` in float64 (NumPy's pairwise sum; +∞ where the sum exceeds the largest float)."""
         with np.errstate(over="ignore"):
