@@ -89,14 +89,6 @@ def _least_squares(k, key):
     return (f, c), value, value
 
 
-def _huber(k, key, delta):
-    f, c = _vec("F", k), _vec("c", k)
-    d = _exact(delta)
-    value = sum((sp.Piecewise(((fi - ci) ** 2 / 2, sp.Abs(fi - ci) <= d), (d * (sp.Abs(fi - ci) - d / 2), True))
-                 for fi, ci in zip(f, c, strict=True)), sp.Integer(0))
-    return (f, c), value, value
-
-
 def _hinge(k, s):
     (x,) = _vec("x", 1)
     margin = 1 - s * x
@@ -142,13 +134,6 @@ def _cross_entropy_of_logits(z, weights):
 def _softmax_cross_entropy(k, key):
     z, c = _vec("z", k), _vec("c", k, nonnegative=True)
     return (z, c), *_cross_entropy_of_logits(z, c)
-
-
-def _label_smoothed_cross_entropy(k, key, label_smoothing):
-    z, c = _vec("z", k), _vec("c", k, nonnegative=True)
-    epsilon = _exact(label_smoothing)
-    smoothed = [(1 - epsilon) * ci + epsilon / k for ci in c]  # PyTorch's label_smoothing
-    return (z, c), *_cross_entropy_of_logits(z, smoothed)
 
 
 def _entropy(k, key):
@@ -210,13 +195,6 @@ def _sce_magnitudes(args, values, grads):
                                                np.asarray(args[1], dtype=np.float64))
 
 
-def _smoothed_magnitudes(args, values, grads, label_smoothing):
-    z = np.asarray(args[0], dtype=np.float64)
-    c = _distribution(np.asarray(args[1]), z.shape)
-    smoothed = (1 - label_smoothing) * c + label_smoothing / z.shape[1]
-    return np.abs(values), _softmax_magnitudes(z, smoothed)
-
-
 # --------------------------------------------------------------------------- the catalogue entry
 
 
@@ -234,14 +212,12 @@ class Builder:
 
 BUILDERS: dict[str, Builder] = {
     "least_squares": Builder(_least_squares),
-    "huber": Builder(_huber),
     "hinge": Builder(_hinge),
     "multiclass_hinge": Builder(_multiclass_hinge, keys=_multiclass_keys),
     "logistic_from_probability": Builder(_logistic_probability),
     "logistic_from_logit": Builder(_logistic_logit),
     "categorical_cross_entropy": Builder(_categorical_cross_entropy),
     "softmax_cross_entropy": Builder(_softmax_cross_entropy, magnitudes=_sce_magnitudes),
-    "label_smoothed_cross_entropy": Builder(_label_smoothed_cross_entropy, magnitudes=_smoothed_magnitudes),
     "entropy": Builder(_entropy, magnitudes=_entropy_magnitudes),
     "cross_entropy": Builder(_cross_entropy),
     "kl_divergence": Builder(_kl_divergence, magnitudes=_kl_magnitudes),
@@ -291,7 +267,7 @@ class SymbolicLoss:
         """``(value, grad, value_magnitude, grad_magnitude)``; magnitudes are float64 arrays/floats.
 
         ``labels``: the label convention of the logistic losses (ignored by losses without that option);
-        ``options``: the record's numeric options (``delta``, ``label_smoothing``), their defaults if omitted.
+        ``options``: the record's numeric options (those passed to its kernels), their defaults if omitted.
         """
         if reduction not in REDUCTIONS:
             raise ValueError(f"reduction must be one of {REDUCTIONS}; got {reduction!r}")
