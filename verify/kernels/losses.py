@@ -30,7 +30,8 @@ Conventions that differ between libraries are named in each record:
 - ``0·log 0 = 0``; a term ``p_k log(1/q_k)`` with ``q_k = 0 < p_k`` is ``+∞`` (and its gradient
   ``−p_k/q_k = −∞``); where ``p_k = 0`` the gradient with respect to ``q_k`` is ``0``;
 - logistic loss labels: ``labels="zero_one"`` (``y ∈ {0, 1}``, the source's convention) or
-  ``labels="plus_minus_one"`` (``y ∈ {−1, +1}``, mapped to ``(1 + y)/2``).
+  ``labels="plus_minus_one"`` (``y ∈ {−1, +1}``, mapped to ``(1 + y)/2``);
+- ``huber``: PyTorch's ``HuberLoss(delta)`` (``SmoothL1Loss(beta)`` is ``huber/β`` with ``δ = β``).
 
 Bad input (NaN/inf, wrong shapes or dtypes, labels outside their set, probability rows that do not sum
 to 1, an unknown option) raises ``ValueError``/``TypeError`` naming the argument and the value; nothing is
@@ -63,6 +64,7 @@ __all__ = [
     "RECORDS",
     "LOSSES",
     "least_squares",
+    "huber",
     "hinge",
     "multiclass_hinge",
     "logistic_from_probability",
@@ -225,6 +227,53 @@ LEAST_SQUARES = loss_record(
     rows={"reals": (_least_squares_rows, _np_least_squares)},
     edge_cases=_reals_edges,
     example=">>> least_squares(np.array([[1.0, 2.0]]), np.array([[0.0, 0.0]]))\n(2.5, array([[1., 2.]]))",
+)
+
+
+@_row
+def _huber_rows(f, c, values, g, denom, delta):
+    for r in range(f.shape[0]):
+        total = 0.0
+        for k in range(f.shape[1]):
+            d = np.float64(f[r, k]) - np.float64(c[r, k])
+            a = abs(d)
+            inside = a <= delta
+            total += (0.5 * d) * d if inside else delta * (a - 0.5 * delta)  # a − δ/2 > δ/2: no cancellation
+            g[r, k] = (d if inside else math.copysign(delta, d)) / denom
+        values[r] = total
+
+
+def _np_huber(f, c, values, grad, denom, delta):
+    d = f - c
+    a = np.abs(d)
+    inside = a <= delta
+    values[...] = np.where(inside, (0.5 * d) * d, delta * (a - 0.5 * delta)).sum(axis=1)
+    grad[...] = np.where(inside, d, np.copysign(delta, d).astype(d.dtype)) / denom
+
+
+def _huber_edges(dtype) -> list[tuple]:
+    e = _Edges(dtype)
+    at_delta = np.array([[1.0, -1.0, 0.5], [2.0, -3.0, 1.0 + 2.0**-20], [0.0, 1e-30, -1.0], [1e3, -1e3, 1.0]], e.dtype)
+    return [*_reals_edges(dtype), (at_delta, np.zeros_like(at_delta))]  # |d| = δ = 1: the quadratic meets the line
+
+
+HUBER = loss_record(
+    name="huber",
+    formula="Σ_k h_δ(F_ik − c_ik), h_δ(d) = ½d² for |d| ≤ δ, δ(|d| − ½δ) beyond",
+    summary="Huber loss (smooth L1) ``ℓ_i = Σ_k h_δ(F_ik − c_ik)``; gradient ``d`` for ``|d| ≤ δ``, ``δ·sign(d)`` beyond.",
+    source="P. J. Huber, 'Robust Estimation of a Location Parameter', Ann. Math. Statist. 35 (1964); "
+           "torch.nn.HuberLoss(delta)",
+    arguments=_REALS,
+    rows={"reals": (_huber_rows, _np_huber)},
+    options=(Option("delta", 1.0, "where the quadratic becomes linear", interval=(0.0, math.inf, False, False),
+                    kernel=True),),
+    conventions=("PyTorch's HuberLoss(delta); SmoothL1Loss(beta) is this loss divided by β (with δ = β), "
+                 "and PyTorch's reduction='mean' averages over all N·K entries where this one averages over "
+                 "the N rows.",),
+    notes=("Differentiable everywhere: at |d| = δ the two pieces meet with the same slope ±δ (only the second "
+           "derivative jumps), so there is no kink.",),
+    edge_cases=_huber_edges,
+    example=">>> huber(np.array([[0.5, 3.0]]), np.zeros((1, 2)), delta=1.0)\n(2.625, array([[0.5, 1. ]]))",
 )
 
 
@@ -713,7 +762,7 @@ KL_DIVERGENCE = loss_record(
 # =========================================================================== the catalogue
 
 RECORDS: dict[str, LossRecord] = {r.name: r for r in (
-    LEAST_SQUARES, HINGE, MULTICLASS_HINGE, LOGISTIC_FROM_PROBABILITY, LOGISTIC_FROM_LOGIT,
+    LEAST_SQUARES, HUBER, HINGE, MULTICLASS_HINGE, LOGISTIC_FROM_PROBABILITY, LOGISTIC_FROM_LOGIT,
     CATEGORICAL_CROSS_ENTROPY, SOFTMAX_CROSS_ENTROPY, ENTROPY, CROSS_ENTROPY,
     KL_DIVERGENCE,
 )}
@@ -723,6 +772,7 @@ LOSSES: dict[str, Callable] = {name: public_function(record, __name__) for name,
 """Every loss's public function, by name (generated from :data:`RECORDS`)."""
 
 least_squares = LOSSES["least_squares"]
+huber = LOSSES["huber"]
 hinge = LOSSES["hinge"]
 multiclass_hinge = LOSSES["multiclass_hinge"]
 logistic_from_probability = LOSSES["logistic_from_probability"]

@@ -89,6 +89,14 @@ def _least_squares(k, key):
     return (f, c), value, value
 
 
+def _huber(k, key, delta):
+    f, c = _vec("F", k), _vec("c", k)
+    d = _exact(delta)
+    value = sum((sp.Piecewise(((fi - ci) ** 2 / 2, sp.Abs(fi - ci) <= d), (d * (sp.Abs(fi - ci) - d / 2), True))
+                 for fi, ci in zip(f, c, strict=True)), sp.Integer(0))
+    return (f, c), value, value
+
+
 def _hinge(k, s):
     (x,) = _vec("x", 1)
     margin = 1 - s * x
@@ -212,6 +220,7 @@ class Builder:
 
 BUILDERS: dict[str, Builder] = {
     "least_squares": Builder(_least_squares),
+    "huber": Builder(_huber),
     "hinge": Builder(_hinge),
     "multiclass_hinge": Builder(_multiclass_hinge, keys=_multiclass_keys),
     "logistic_from_probability": Builder(_logistic_probability),
