@@ -31,7 +31,9 @@ Conventions that differ between libraries are named in each record:
   ``−p_k/q_k = −∞``); where ``p_k = 0`` the gradient with respect to ``q_k`` is ``0``;
 - logistic loss labels: ``labels="zero_one"`` (``y ∈ {0, 1}``, the source's convention) or
   ``labels="plus_minus_one"`` (``y ∈ {−1, +1}``, mapped to ``(1 + y)/2``);
-- ``huber``: PyTorch's ``HuberLoss(delta)`` (``SmoothL1Loss(beta)`` is ``huber/β`` with ``δ = β``).
+- ``huber``: PyTorch's ``HuberLoss(delta)`` (``SmoothL1Loss(beta)`` is ``huber/β`` with ``δ = β``);
+- ``label_smoothed_cross_entropy``: PyTorch's ``cross_entropy(label_smoothing=ε)`` target
+  ``(1 − ε)c + ε/K``.
 
 Bad input (NaN/inf, wrong shapes or dtypes, labels outside their set, probability rows that do not sum
 to 1, an unknown option) raises ``ValueError``/``TypeError`` naming the argument and the value; nothing is
@@ -71,6 +73,7 @@ __all__ = [
     "logistic_from_logit",
     "categorical_cross_entropy",
     "softmax_cross_entropy",
+    "label_smoothed_cross_entropy",
     "entropy",
     "cross_entropy",
     "kl_divergence",
@@ -604,6 +607,72 @@ SOFTMAX_CROSS_ENTROPY = loss_record(
 )
 
 
+@_row
+def _smoothed_rows(z, t, is_labels, values, g, work, denom, epsilon):
+    """Rows of Σ_k c'_k((m − z_k) + log S) with c' = (1 − ε)c + ε/K (c one-hot at ``t[r]`` when ``is_labels``,
+    else the row ``t[r]``), every term ≥ 0, and (σ(z) Σc' − c')/denom."""
+    shifted_exps(z, g, work)
+    k_max = z.shape[1]
+    uniform = epsilon / k_max
+    for r in range(z.shape[0]):
+        m = work[0, r]
+        log_s = log1p_nonnegative(work[1, r])
+        c_sum = 0.0
+        total = 0.0
+        for k in range(k_max):
+            ck = _smoothed_target(t, is_labels, r, k, epsilon, uniform)
+            c_sum += ck
+            if ck != 0.0:
+                total += _nll_term(ck, m, z[r, k], log_s)
+        scale = c_sum / (1.0 + work[1, r])
+        for k in range(k_max):
+            target = _smoothed_target(t, is_labels, r, k, epsilon, uniform)
+            g[r, k] = (row_exp(z, g, r, k, m) * scale - target) / denom
+        values[r] = total
+
+
+@_row
+def _smoothed_target(t, is_labels, r, k, epsilon, uniform):
+    if is_labels:
+        return (1.0 - epsilon if k == t[r, 0] else 0.0) + uniform
+    return (1.0 - epsilon) * np.float64(t[r, k]) + uniform
+
+
+@_row
+def _label_smoothed_labels(z, t, values, g, work, denom, epsilon):
+    _smoothed_rows(z, t.reshape((t.shape[0], 1)), True, values, g, work, denom, epsilon)
+
+
+@_row
+def _label_smoothed_distribution(z, c, values, g, work, denom, epsilon):
+    _smoothed_rows(z, c, False, values, g, work, denom, epsilon)
+
+
+def _np_smoothed(z, c, values, grad, denom, epsilon):
+    c = (1 - epsilon) * (_one_hot(c, z) if c.dtype.kind in "iu" else c) + epsilon / z.shape[1]
+    _np_softmax_cross_entropy_distribution(z, c.astype(z.dtype), values, grad, denom)
+
+
+LABEL_SMOOTHED_CROSS_ENTROPY = loss_record(
+    name="label_smoothed_cross_entropy",
+    formula="−Σ_k c'_ik log σ(z_i)_k, c' = (1 − ε)c_i + ε/K",
+    summary="Softmax cross-entropy against the smoothed target ``c' = (1 − ε)c + ε/K``: "
+            "``ℓ_i = −Σ_k c'_k log σ(z_i)_k``; gradient ``(Σ_k c'_k)·σ(z_i) − c'``.",
+    source="Szegedy et al., 'Rethinking the Inception Architecture for Computer Vision', CVPR 2016, §7; "
+           "torch.nn.functional.cross_entropy(label_smoothing=ε)",
+    arguments=(_LOGITS, _CLASSES),
+    rows={"labels": (_label_smoothed_labels, _np_smoothed), "simplex": (_label_smoothed_distribution, _np_smoothed)},
+    scratch=2,
+    options=(Option("label_smoothing", 0.1, "ε, the mass moved to the uniform distribution",
+                    interval=(0.0, 1.0, True, True), kernel=True),),
+    conventions=("PyTorch's label_smoothing: the target c (one-hot for a class index) becomes (1 − ε)c + ε/K, "
+                 "also for distributions; ε = 0 is softmax_cross_entropy.",),
+    edge_cases=_class_edges,
+    example=">>> value, grad = label_smoothed_cross_entropy(np.array([[0.0, 0.0]]), np.array([1]), label_smoothing=0.2)\n"
+            ">>> value == math.log(2), grad.tolist()\n(True, [[0.4, -0.4]])",
+)
+
+
 # =========================================================================== losses of distributions
 
 
@@ -763,7 +832,7 @@ KL_DIVERGENCE = loss_record(
 
 RECORDS: dict[str, LossRecord] = {r.name: r for r in (
     LEAST_SQUARES, HUBER, HINGE, MULTICLASS_HINGE, LOGISTIC_FROM_PROBABILITY, LOGISTIC_FROM_LOGIT,
-    CATEGORICAL_CROSS_ENTROPY, SOFTMAX_CROSS_ENTROPY, ENTROPY, CROSS_ENTROPY,
+    CATEGORICAL_CROSS_ENTROPY, SOFTMAX_CROSS_ENTROPY, LABEL_SMOOTHED_CROSS_ENTROPY, ENTROPY, CROSS_ENTROPY,
     KL_DIVERGENCE,
 )}
 """Every loss's record, by name."""
@@ -779,6 +848,7 @@ logistic_from_probability = LOSSES["logistic_from_probability"]
 logistic_from_logit = LOSSES["logistic_from_logit"]
 categorical_cross_entropy = LOSSES["categorical_cross_entropy"]
 softmax_cross_entropy = LOSSES["softmax_cross_entropy"]
+label_smoothed_cross_entropy = LOSSES["label_smoothed_cross_entropy"]
 entropy = LOSSES["entropy"]
 cross_entropy = LOSSES["cross_entropy"]
 kl_divergence = LOSSES["kl_divergence"]

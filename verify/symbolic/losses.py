@@ -144,6 +144,13 @@ def _softmax_cross_entropy(k, key):
     return (z, c), *_cross_entropy_of_logits(z, c)
 
 
+def _label_smoothed_cross_entropy(k, key, label_smoothing):
+    z, c = _vec("z", k), _vec("c", k, nonnegative=True)
+    epsilon = _exact(label_smoothing)
+    smoothed = [(1 - epsilon) * ci + epsilon / k for ci in c]  # PyTorch's label_smoothing
+    return (z, c), *_cross_entropy_of_logits(z, smoothed)
+
+
 def _entropy(k, key):
     p = _vec("p", k, nonnegative=True)
     value = sum((_xlogy_zero(pi, -sp.log(pi)) for pi in p), sp.Integer(0))
@@ -203,6 +210,13 @@ def _sce_magnitudes(args, values, grads):
                                                np.asarray(args[1], dtype=np.float64))
 
 
+def _smoothed_magnitudes(args, values, grads, label_smoothing):
+    z = np.asarray(args[0], dtype=np.float64)
+    c = _distribution(np.asarray(args[1]), z.shape)
+    smoothed = (1 - label_smoothing) * c + label_smoothing / z.shape[1]
+    return np.abs(values), _softmax_magnitudes(z, smoothed)
+
+
 # --------------------------------------------------------------------------- the catalogue entry
 
 
@@ -227,6 +241,7 @@ BUILDERS: dict[str, Builder] = {
     "logistic_from_logit": Builder(_logistic_logit),
     "categorical_cross_entropy": Builder(_categorical_cross_entropy),
     "softmax_cross_entropy": Builder(_softmax_cross_entropy, magnitudes=_sce_magnitudes),
+    "label_smoothed_cross_entropy": Builder(_label_smoothed_cross_entropy, magnitudes=_smoothed_magnitudes),
     "entropy": Builder(_entropy, magnitudes=_entropy_magnitudes),
     "cross_entropy": Builder(_cross_entropy),
     "kl_divergence": Builder(_kl_divergence, magnitudes=_kl_magnitudes),
