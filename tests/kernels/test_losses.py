@@ -88,6 +88,43 @@ def test_documented_conventions(backend):
     assert np.allclose(g_mean, g_rows / 2, rtol=1e-15)
 
 
+def test_option_edges_meet_the_other_losses(backend):
+    rng = np.random.default_rng(0)
+    z, labels = rng.normal(size=(5, 4)) * 3, rng.integers(0, 4, 5)
+    # ε = 0 is the softmax cross-entropy; ε = 1 is the cross-entropy against the uniform distribution
+    np.testing.assert_allclose(los.label_smoothed_cross_entropy(z, labels, label_smoothing=0.0, backend=backend)[1],
+                               los.softmax_cross_entropy(z, labels, backend=backend)[1], rtol=4e-16, atol=1e-17)
+    uniform = np.full((5, 4), 0.25)
+    np.testing.assert_allclose(los.label_smoothed_cross_entropy(z, labels, label_smoothing=1.0, backend=backend)[0],
+                               los.softmax_cross_entropy(z, uniform, backend=backend)[0], rtol=1e-15)
+    # δ above every |F − c|: the Huber loss is least squares, operation for operation
+    f, c = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
+    assert los.huber(f, c, delta=100.0, backend=backend)[0] == los.least_squares(f, c, backend=backend)[0]
+
+
+def test_huber_and_label_smoothing_follow_pytorch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    f, c = rng.normal(size=(6, 3)) * 2, rng.normal(size=(6, 3))
+    for delta in (0.5, 1.0, 2.5):
+        ours, grad = los.huber(f, c, delta=delta, reduction="sum", backend="cpu")
+        ft = torch.from_numpy(f).requires_grad_(True)
+        theirs = torch.nn.HuberLoss(reduction="sum", delta=delta)(ft, torch.from_numpy(c))
+        theirs.backward()
+        assert ours == pytest.approx(theirs.item(), rel=1e-14)
+        np.testing.assert_allclose(grad, ft.grad.numpy(), rtol=1e-14)
+        smooth_l1 = torch.nn.SmoothL1Loss(reduction="sum", beta=delta)(torch.from_numpy(f), torch.from_numpy(c))
+        assert ours / delta == pytest.approx(smooth_l1.item(), rel=1e-14)  # the stated relation
+    z, labels = rng.normal(size=(6, 5)) * 4, rng.integers(0, 5, 6)
+    for epsilon in (0.0, 0.1, 0.7):
+        ours, grad = los.label_smoothed_cross_entropy(z, labels, label_smoothing=epsilon, backend="cpu")
+        zt = torch.from_numpy(z).requires_grad_(True)
+        theirs = torch.nn.functional.cross_entropy(zt, torch.from_numpy(labels), label_smoothing=epsilon)
+        theirs.backward()
+        assert ours == pytest.approx(theirs.item(), rel=1e-14)
+        np.testing.assert_allclose(grad, zt.grad.numpy(), rtol=1e-12, atol=1e-17)
+
+
 # --------------------------------------------------------------------------- wrong losses are caught
 # Searched without shrinking (finding one failure is what is asserted). Every record gets generic wrong
 # versions of its own NumPy form; plausible bugs of particular losses follow.
@@ -151,6 +188,13 @@ def _least_squares(f, c, reduction="mean"):
     return _reduce((d * d).sum(axis=1), d, reduction)  # forgot the ½ of ½‖F − c‖²
 
 
+def _huber(f, c, reduction="mean", delta=1.0):
+    d = f - c
+    inside = np.abs(d) <= delta
+    values = np.where(inside, 0.5 * d * d, delta * (np.abs(d) - 0.5 * delta)).sum(axis=1)
+    return _reduce(values, np.where(inside, d, np.sign(d)), reduction)  # SmoothL1's slope ±1 instead of ±δ
+
+
 def _hinge(x, y, reduction="mean"):
     m = 1 - y * x
     return _reduce(np.maximum(m, 0), np.where(m > 0, -x, 0.0), reduction)  # −ỹ where −y was meant
@@ -191,6 +235,17 @@ def _softmax_cross_entropy(z, c, reduction="mean"):
     return _reduce(-(c * np.log(s)).sum(axis=1), s * c.sum(axis=1, keepdims=True) - c, reduction)
 
 
+def _label_smoothed_cross_entropy(z, c, reduction="mean", label_smoothing=0.1):
+    k = z.shape[1]
+    c = np.eye(k, dtype=z.dtype)[c] if c.dtype.kind in "iu" else c
+    # TensorFlow-style (1 − ε) on the class and ε/(K − 1) on the others, where PyTorch's target is (1 − ε)c + ε/K
+    smoothed = c * (1 - label_smoothing) + (1 - c) * label_smoothing / max(k - 1, 1)
+    shifted = z - z.max(axis=1, keepdims=True)
+    log_softmax = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    grad = np.exp(log_softmax) * smoothed.sum(axis=1, keepdims=True) - smoothed
+    return _reduce(-(smoothed * log_softmax).sum(axis=1), grad, reduction)
+
+
 def _entropy(p, reduction="mean"):
     return _reduce(-(p * np.log(p)).sum(axis=1), -(np.log(p) + 1), reduction)  # 0·log 0 = nan
 
@@ -205,8 +260,8 @@ def _kl_divergence(p, q, reduction="mean"):
 
 
 PLAUSIBLE_BUGS = {f.__name__[1:]: f for f in (
-    _least_squares, _hinge, _multiclass_hinge, _logistic_from_probability, _logistic_from_logit,
-    _categorical_cross_entropy, _softmax_cross_entropy, _entropy, _cross_entropy,
+    _least_squares, _huber, _hinge, _multiclass_hinge, _logistic_from_probability, _logistic_from_logit,
+    _categorical_cross_entropy, _softmax_cross_entropy, _label_smoothed_cross_entropy, _entropy, _cross_entropy,
     _kl_divergence,
 )}
 

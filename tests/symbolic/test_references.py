@@ -173,5 +173,16 @@ def test_known_values_and_reductions():
     assert "(002_1388b78ad9a2d202.txt)" in SYMBOLIC_LOSSES["softmax_cross_entropy"].source  # title, file beside it
 
 
-def test_every_record_has_cases():
+def test_every_record_has_cases_and_its_options_enter_the_reference():
     assert {name for name, _, _ in CASES} == set(SYMBOLIC_LOSSES)
+    huber = SYMBOLIC_LOSSES["huber"]
+    f, c = np.array([[3.0, 0.25]]), np.zeros((1, 2))
+    assert huber.reference(f, c, delta=1.0)[0][0] == 2.5 + 0.03125
+    assert huber.reference(f, c, delta=4.0)[0][0] == 4.5 + 0.03125
+    z, t = np.array([[0.0, 0.0]]), np.array([0])
+    value, grad = SYMBOLIC_LOSSES["label_smoothed_cross_entropy"].reference(z, t, label_smoothing=0.5)
+    assert value[0] == math.log(2) and grad[0].tolist() == [-0.25, 0.25]
+    with pytest.raises(ValueError, match="label_smoothing must be <= 1.0"):
+        SYMBOLIC_LOSSES["label_smoothed_cross_entropy"].reference(z, t, label_smoothing=1.5)
+    with pytest.raises(TypeError, match="unknown option"):
+        SYMBOLIC_LOSSES["least_squares"].reference(f, c, delta=1.0)
