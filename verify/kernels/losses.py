@@ -223,7 +223,7 @@ _REALS = (Argument("prediction", ("reals",), "F", "predictions"), Argument("targ
 
 LEAST_SQUARES = loss_record(
     name="least_squares",
-    formula="½‖F_i − c_i‖²₂",
+    formula="½‖F − c‖²₂",
     summary="Least squares ``ℓ_i = ½‖F_i − c_i‖²₂``; gradient ``F_i − c_i``.",
     source=f"{_S002}, 'Loss Functions': L_LS(F, c) = ½‖F(y, θ) − c‖²₂",
     arguments=_REALS,
@@ -262,7 +262,7 @@ def _huber_edges(dtype) -> list[tuple]:
 
 HUBER = loss_record(
     name="huber",
-    formula="Σ_k h_δ(F_ik − c_ik), h_δ(d) = ½d² for |d| ≤ δ, δ(|d| − ½δ) beyond",
+    formula="Σ_k h_δ(F_k − c_k), h_δ(d) = ½d² for |d| ≤ δ, δ(|d| − ½δ) beyond",
     summary="Huber loss (smooth L1) ``ℓ_i = Σ_k h_δ(F_ik − c_ik)``; gradient ``d`` for ``|d| ≤ δ``, ``δ·sign(d)`` beyond.",
     source="P. J. Huber, 'Robust Estimation of a Location Parameter', Ann. Math. Statist. 35 (1964); "
            "torch.nn.HuberLoss(delta)",
@@ -344,7 +344,7 @@ _BINARY = Argument("target", ("binary",), "y", "labels")
 
 HINGE = loss_record(
     name="hinge",
-    formula="max(0, 1 − y_i·ỹ_i)",
+    formula="max(0, 1 − y·ỹ)",
     summary="Binary hinge ``ℓ_i = max(0, 1 − y_i·ỹ_i)``; gradient ``−y_i`` where ``1 − y_i ỹ_i > 0``, else 0.",
     source=f"{_S000}, 'LOSS FUNCTIONS — HINGE (binary) LOSS': L(ỹ, y) = max(0, 1 − y·ỹ), y ∈ {{+1, −1}}",
     arguments=(_SCORES, _SIGNS),
@@ -358,7 +358,7 @@ HINGE = loss_record(
 
 LOGISTIC_FROM_PROBABILITY = loss_record(
     name="logistic_from_probability",
-    formula="−y_i log ŷ_i − (1 − y_i) log(1 − ŷ_i)",
+    formula="−y log ŷ − (1 − y) log(1 − ŷ)",
     summary="Logistic loss (binary cross-entropy) of a probability ``ŷ = P(y = 1 | x)``: "
             "``ℓ_i = −y log ŷ − (1 − y) log(1 − ŷ)``; gradient ``−1/ŷ`` (y = 1) or ``1/(1 − ŷ)`` (y = 0).",
     source=f"{_S000}, 'LOSS FUNCTIONS — LOGISTIC LOSS (BINARY CROSS ENTROPY)'",
@@ -373,7 +373,7 @@ LOGISTIC_FROM_PROBABILITY = loss_record(
 
 LOGISTIC_FROM_LOGIT = loss_record(
     name="logistic_from_logit",
-    formula="−y_i log σ(ỹ_i) − (1 − y_i) log(1 − σ(ỹ_i)), σ(x) = 1/(1 + e^{−x})",
+    formula="−y log σ(ỹ) − (1 − y) log(1 − σ(ỹ)), σ(x) = 1/(1 + e^{−x})",
     summary="Logistic loss of a logit ``ỹ`` (``ŷ = σ(ỹ)``): ``ℓ_i = log(1 + e^{−s ỹ})`` with ``s = 2y − 1``; "
             "gradient ``σ(ỹ) − y = −s·σ(−s ỹ)``.",
     source=f"{_S000}, 'LOGISTIC LOSS (BINARY CROSS ENTROPY)' with ŷ = σ(ỹ)",
@@ -441,7 +441,7 @@ _LABELS = Argument("target", ("labels",), "t", "classes")
 
 MULTICLASS_HINGE = loss_record(
     name="multiclass_hinge",
-    formula="max(0, 1 − (ŷ_it − ŷ_ij)), j = the highest-scoring wrong class",
+    formula="max(0, 1 − (ŷ_[t] − ŷ_[j])), j = argmax_{j≠t} ŷ_[j]",
     summary="Multi-class hinge ``ℓ_i = max(0, 1 − (ŷ_[t] − ŷ_[j]))``, ``j`` the highest-scoring wrong class; "
             "gradient −1 at ``t`` and +1 at ``j`` where the margin is positive, else 0.",
     source=f"{_S000}, 'LOSS FUNCTIONS — HINGE (multi-class) LOSS'",
@@ -589,7 +589,7 @@ _CLASSES = Argument("target", ("labels", "simplex"), "c", "classes or target dis
 
 SOFTMAX_CROSS_ENTROPY = loss_record(
     name="softmax_cross_entropy",
-    formula="−Σ_k c_ik log σ(z_i)_k, σ(z) = exp(z)/1ᵀexp(z)",
+    formula="−cᵀ log σ(z), σ(z) = exp(z)/1ᵀexp(z)",
     summary="Cross-entropy of logits: ``ℓ_i = −Σ_k c_k log σ(z_i)_k`` (or ``−log σ(z_i)_t`` for a class index t), "
             "``σ`` the softmax; gradient ``(Σ_k c_k)·σ(z_i) − c_i`` (``σ(z_i) − e_t``).",
     source=f"{_S002}, 'Loss Functions': L_CE(F, c) = −cᵀ log σ(F); {_S001}, 'Chain rule and Backpropagation'",
@@ -655,7 +655,7 @@ def _np_smoothed(z, c, values, grad, denom, epsilon):
 
 LABEL_SMOOTHED_CROSS_ENTROPY = loss_record(
     name="label_smoothed_cross_entropy",
-    formula="−Σ_k c'_ik log σ(z_i)_k, c' = (1 − ε)c_i + ε/K",
+    formula="−c'ᵀ log σ(z), c' = (1 − ε)c + ε/K",
     summary="Softmax cross-entropy against the smoothed target ``c' = (1 − ε)c + ε/K``: "
             "``ℓ_i = −Σ_k c'_k log σ(z_i)_k``; gradient ``(Σ_k c'_k)·σ(z_i) − c'``.",
     source="Szegedy et al., 'Rethinking the Inception Architecture for Computer Vision', CVPR 2016, §7; "
@@ -769,7 +769,7 @@ def _categorical_edges(dtype) -> list[tuple]:
 
 CATEGORICAL_CROSS_ENTROPY = loss_record(
     name="categorical_cross_entropy",
-    formula="−Σ_k y_ik log ŷ_ik (−log ŷ_it for a class t)",
+    formula="−Σ_i y_[i] log ŷ_[i]  (−log ŷ_[t] for a class t)",
     summary="Categorical cross-entropy of predicted probabilities ``ŷ`` (N, K): ``ℓ_i = −Σ_k y_[k] log ŷ_[k]`` "
             "(distributions y) or ``−log ŷ_[t]`` (class indices t); gradient ``−y_[k]/ŷ_[k]`` (0 where ``y_[k] = 0``).",
     source=f"{_S000}, 'NEGATIVE LOG LIKELIHOOD (CATEGORICAL CROSS-ENTROPY LOSS)'",
@@ -783,7 +783,7 @@ CATEGORICAL_CROSS_ENTROPY = loss_record(
 
 ENTROPY = loss_record(
     name="entropy",
-    formula="H(p_i) = Σ_k p_ik log(1/p_ik)",
+    formula="H(p) = Σ_x p(x) log(1/p(x))",
     summary="Entropy ``H(p_i) = Σ_k p_k log(1/p_k)`` of each row (0·log 0 = 0); gradient ``−(log p_k + 1)``.",
     source=f"{_S002}, 'Cross Entropy + KL Divergence — Entropy (Expected Surprise!)'",
     arguments=(Argument("p", ("simplex",), "p", "distribution", positive=True),),
@@ -801,7 +801,7 @@ def _pq_edges(dtype) -> list[tuple]:
 
 CROSS_ENTROPY = loss_record(
     name="cross_entropy",
-    formula="H(p_i, q_i) = Σ_k p_ik log(1/q_ik)",
+    formula="H(p, q) = Σ_x p(x) log(1/q(x))",
     summary="Cross-entropy ``H(p_i, q_i) = Σ_k p_k log(1/q_k)``; gradient with respect to ``q``: ``−p_k/q_k``.",
     source=f"{_S002}, 'Cross Entropy + KL Divergence — Cross Entropy'",
     arguments=(_P, _Q),
@@ -814,7 +814,7 @@ CROSS_ENTROPY = loss_record(
 
 KL_DIVERGENCE = loss_record(
     name="kl_divergence",
-    formula="D(p_i‖q_i) = Σ_k p_ik log(p_ik/q_ik)",
+    formula="D_KL(p‖q) = Σ_x p(x) log(p(x)/q(x))",
     summary="Kullback–Leibler divergence ``D(p_i‖q_i) = Σ_k p_k log(p_k/q_k)``; gradient w.r.t. ``q``: ``−p_k/q_k``.",
     source=f"{_S002}, 'Kullback-Leibler Divergence (Expected Relative Entropy)'",
     arguments=(_P, _Q),
