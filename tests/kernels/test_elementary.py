@@ -194,3 +194,16 @@ def test_log1p_of_a_tiny_argument_is_the_argument(s):
     out = np.empty(1)
     _log1p_loop(np.array([s]), out)
     assert out[0] == s
+
+
+@given(st.floats(-1e300, 1e300), st.floats(-1e300, 1e300))
+def test_exp_diff_of_any_finite_pair_is_never_nan(a, b):
+    """Beyond exp's range the rounding error of a − b (up to 1e284 here) must not reach the polynomial:
+    exp(+huge) is +∞ and exp(−huge) is 0, never NaN."""
+    out = np.empty(1)
+    _exp_diff_loop(np.array([a]), np.array([b]), out)
+    assert not np.isnan(out[0])
+    if a - b > 710:
+        assert out[0] == np.inf
+    if a - b < -746:
+        assert out[0] == 0.0

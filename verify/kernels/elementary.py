@@ -147,7 +147,9 @@ def exp_pair(x, e):
     once, and a result beyond the largest float is ``+∞``. Below ``x = −746`` the result is 0; ``x`` is
     clamped to [−746, 710] (exp(710) overflows), so that ``k`` stays inside the exponent range.
     """
-    e = e if x > -746.0 else 0.0  # the result is 0 there; a large |e| (x ≈ −1e16) must not revive it
+    # outside [−746, 710] the result is 0 or +∞ whatever e is; there a large |e| (x ≈ ±1e16 or beyond) must
+    # not reach the polynomial (it would revive a 0, or make +∞ − ∞ = NaN)
+    e = e if -746.0 < x < 710.0 else 0.0
     x = min(max(x, -746.0), 710.0)
     kf = _floor(x * _INV_LN2 + 0.5)
     r = ((x - kf * _LN2_HI) - kf * _LN2_LO) + e

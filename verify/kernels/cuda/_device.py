@@ -9,12 +9,13 @@ Rules (the same for every public function of :mod:`verify.kernels.cuda`):
   arrays; otherwise they are copied back to the host once, at the end. Reduced scalars (a ``"mean"``
   loss) are always Python floats. Nothing is copied back and forth inside a loop.
 - **Bad input.** Wrong dtype → ``TypeError``; wrong number of dimensions, non-contiguous layout or
-  NaN/inf → ``ValueError``; each message names the argument and the offending value. Non-contiguous
-  arrays are refused rather than silently copied: call ``numpy.ascontiguousarray`` yourself. NaN/inf in
-  a device array are found by a device-side scan (one small copy of a counter back to the host).
-- **Launch sizes.** Blocks of :data:`BLOCK` threads for element-wise kernels; row-wise kernels put
-  ``threads_per_row`` threads on each row (a power of two ≥ K, at most :data:`BLOCK`) and several rows
-  in one block, reducing through shared memory (no warp shuffles, so Numba's CUDA simulator runs them).
+  NaN/inf → ``ValueError``; each message names the argument and the offending value. A device array that
+  is not contiguous is refused rather than silently copied (a host array is copied to the device anyway,
+  so the losses, activations and networks take any layout, as on the CPU backends). NaN/inf in a device
+  array are found by a device-side scan (one small copy of the parts' counts back to the host).
+- **Launch sizes.** Blocks of :data:`BLOCK` threads, one thread per element (element-wise kernels), per
+  row (the losses' and softmax's row functions, the network's passes) or per part of the rows (the
+  reductions of :mod:`verify.kernels._compile`).
 
 Every kernel is registered with its signatures (:func:`register`) so that :func:`compile_all_ptx` can
 compile each one for a real GPU, which catches the typing errors the simulator never sees; the kernels
