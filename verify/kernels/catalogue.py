@@ -164,6 +164,9 @@ class LossRecord:
     ``row``: ``"vector"`` (rows of K entries) or ``"scalar"`` (one entry per example). ``wrt``: the argument
     the gradient is taken with respect to. ``edge_cases(dtype)``: fixed points at the edges of the domain
     (``check_loss`` runs them first); ``kink(args)``: the same arguments moved onto a kink (or ``None``).
+    ``checks_finite``: the compiled row functions give the value NaN to a row whose prediction has a NaN or
+    an infinity, so that the driver looks for one after the kernel (in the per-row values, which it sums
+    anyway) instead of scanning the prediction before it: one pass over the data instead of two.
     """
 
     name: str
@@ -180,6 +183,7 @@ class LossRecord:
     conventions: tuple[str, ...] = ()
     min_classes: int = 1
     kink: Callable[[tuple], tuple] | None = None
+    checks_finite: bool = False
     example: str = ""
     summary: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
@@ -471,7 +475,7 @@ def _require_simplex(arrays, arr, name: str) -> None:
         )
 
 
-def _check_floats(arrays, record: LossRecord, value, argument: Argument, kind: str, like=None):
+def _check_floats(arrays, record: LossRecord, value, argument: Argument, kind: str, like=None, finite=True):
     ndim = 1 if record.row == "scalar" else 2
     arr = arrays.floats(value, argument.name, ndim=ndim, dtype=None if like is None else like.dtype)
     if like is not None and tuple(arr.shape) != tuple(like.shape):
@@ -479,11 +483,13 @@ def _check_floats(arrays, record: LossRecord, value, argument: Argument, kind: s
     if like is None:
         if arr.shape[0] == 0:
             raise ValueError(f"{argument.name} must have at least one row; got shape {tuple(arr.shape)}")
-        if ndim == 2 and arr.shape[1] < max(1, record.min_classes):
-            need = max(1, record.min_classes)
-            raise ValueError(f"{argument.name} must have at least {need} column{'s' if need > 1 else ''} "
-                             f"(classes{f' for {record.name}' if need > 1 else ''}); got shape {tuple(arr.shape)}")
-    require_rule(arrays, arr, argument.name, _finite.NONFINITE, "must be finite")
+        if ndim == 2 and arr.shape[1] == 0:
+            raise ValueError(f"{argument.name} must have at least one column (class); got shape {tuple(arr.shape)}")
+        if ndim == 2 and arr.shape[1] < record.min_classes:
+            raise ValueError(f"{argument.name} must have at least {record.min_classes} classes (columns) for "
+                             f"{record.name}; got shape {tuple(arr.shape)}")
+    if finite:
+        require_rule(arrays, arr, argument.name, _finite.NONFINITE, "must be finite")
     if kind == "simplex":
         _require_simplex(arrays, arr, argument.name)
     elif KINDS[kind].rule is not None:
@@ -540,11 +546,13 @@ def _kind_of(arrays, value, argument: Argument, record: LossRecord, like) -> str
                     f"got {_shown(arrays, arr) if isinstance(arr, np.ndarray) else describe(arr)}")
 
 
-def validate_arguments(arrays, record: LossRecord, args: Sequence, options: Mapping) -> tuple[list, str]:
+def validate_arguments(arrays, record: LossRecord, args: Sequence, options: Mapping, *,
+                       prediction_finite: bool = True) -> tuple[list, str]:
     """The arguments checked against the record's kinds (first the prediction, which sets N, K and the dtype),
-    converted for the kernels; and the kind of the last argument (which kernel to run)."""
+    converted for the kernels; and the kind of the last argument (which kernel to run). With
+    ``prediction_finite=False`` the prediction's finiteness is left to the kernel (``checks_finite``)."""
     first = record.arguments[0]
-    prediction = _check_floats(arrays, record, args[0], first, first.kinds[0])
+    prediction = _check_floats(arrays, record, args[0], first, first.kinds[0], finite=prediction_finite)
     checked = [prediction]
     n = prediction.shape[0]
     k = prediction.shape[1] if prediction.ndim == 2 else 1
@@ -567,7 +575,8 @@ def evaluate_loss(record: LossRecord, args: Sequence, options: Mapping, reductio
     require_choice(reduction, "reduction", REDUCTIONS)
     arrays = array_backend(backend)
     options = record.check_options(options)
-    checked, kind = validate_arguments(arrays, record, args, options)
+    deferred = record.checks_finite and arrays.backend != "numpy"
+    checked, kind = validate_arguments(arrays, record, args, options, prediction_finite=not deferred)
     wrt = checked[record.wrt]
     n = checked[0].shape[0]
     denom = float(n) if reduction == "mean" else 1.0
@@ -580,6 +589,10 @@ def evaluate_loss(record: LossRecord, args: Sequence, options: Mapping, reductio
     else:
         values = arrays.empty(n, np.float64)
         arrays.run(record.kernels[kind], n, *checked, values, grad, denom, *scalars)
+        if deferred and math.isnan(arrays.total(values)):  # some row had a NaN or an infinity: name it
+            name = record.arguments[0].name
+            require_rule(arrays, checked[0], name, _finite.NONFINITE, "must be finite")
+            raise RuntimeError(f"{record.name}: a row's value is NaN although {name} is finite")
     return reduce_rows(arrays, values, reduction, wrt.dtype), arrays.result(grad)
 
 
