@@ -194,7 +194,7 @@ def blockwise(block: Callable, *, name: str, arrays: Sequence[str], scalars: Seq
            f"{cpu_scratch}        _fn({sliced})\n")
     gpu = (f"def NAME({params}):\n    _lo = _cuda.grid(1)\n    if _lo < {n}:\n        _hi = _lo + 1\n"
            f"{gpu_scratch}        _fn({sliced})\n")
-    return _build(name, block, (*arrays, *scalars), cpu, gpu, tuple(signatures), options, 4)
+    return _build(name, block, (*arrays, *scalars), cpu, gpu, tuple(signatures), options, 4, outlined=True)
 
 
 def reduction(block: Callable, *, name: str, arrays: Sequence[str], out: str, scalars: Sequence[str] = (),
@@ -226,7 +226,7 @@ def reduction(block: Callable, *, name: str, arrays: Sequence[str], out: str, sc
               f"        _hi = ((_p + 1) * {rows[0]}.shape[0]) // {parts}\n        _fn({args})\n")
     cpu = f"def NAME({params}):\n    for _p in RANGE({parts}):\n{bounds}"
     gpu = f"def NAME({params}):\n    _p = _cuda.grid(1)\n    if _p < {parts}:\n{bounds}"
-    return _build(name, block, (*arrays, *scalars), cpu, gpu, tuple(signatures), options, 1)
+    return _build(name, block, (*arrays, *scalars), cpu, gpu, tuple(signatures), options, 1, outlined=True)
 
 
 def switch(functions: Sequence[Callable], *, name: str) -> Callable:
@@ -254,14 +254,19 @@ def switch(functions: Sequence[Callable], *, name: str) -> Callable:
     return jit(inline="always", **options)(generated)
 
 
-def _build(name, function, arguments, cpu_source, cuda_source, signatures, options, chunk) -> Compiled:
+def _build(name, function, arguments, cpu_source, cuda_source, signatures, options, chunk,
+           outlined: bool = False) -> Compiled:
     if name in COMPILED:
         raise ValueError(f"a kernel named {name!r} was already generated")
     if not _in_package(_source_file(function)):
         options = {"cache": False, **options}  # the package's cache locator files only the package's kernels
     serial = _generate(cpu_source.replace("RANGE", "range"), f"{name}__cpu", function, {"_fn": function, "_np": np})
+    # The parallel loop calls a block (or part) function through a wrapper Numba does not inline: a loop with
+    # an accumulator inlined into the body of a prange loop is mangled by the parfor pass (measured: a count
+    # over 1e6 entries in 64 parts took 12 ms instead of 0.2). LLVM still inlines the wrapper.
+    body = _outlined(function, f"{name}__block", options) if outlined else function
     threaded = _generate(cpu_source.replace("RANGE", "_prange"), f"{name}__parallel", function,
-                         {"_fn": function, "_prange": numba.prange, "_np": np})
+                         {"_fn": body, "_prange": numba.prange, "_np": np})
     compiled = Compiled(
         name=name, function=function, arguments=arguments, source=cpu_source, cuda_source=cuda_source,
         cpu=jit(**options)(serial), parallel=parallel_jit(**options)(threaded), signatures=signatures,
@@ -269,6 +274,13 @@ def _build(name, function, arguments, cpu_source, cuda_source, signatures, optio
     )
     COMPILED[name] = compiled
     return compiled
+
+
+def _outlined(function: Callable, qualname: str, options: dict) -> Callable:
+    """A ``@jit`` function with ``function``'s parameters that calls it, compiled on its own (not inlined)."""
+    params = ", ".join(inspect.signature(_python_function(function)).parameters)
+    source = f"def NAME({params}):\n    _fn({params})\n"
+    return jit(**options)(_generate(source, qualname, function, {"_fn": function}))
 
 
 def _generate(source: str, qualname: str, function: Callable, namespace: dict) -> Callable:
