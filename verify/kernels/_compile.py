@@ -194,7 +194,7 @@ def blockwise(block: Callable, *, name: str, arrays: Sequence[str], scalars: Seq
            f"{cpu_scratch}        _fn({sliced})\n")
     gpu = (f"def NAME({params}):\n    _lo = _cuda.grid(1)\n    if _lo < {n}:\n        _hi = _lo + 1\n"
            f"{gpu_scratch}        _fn({sliced})\n")
-    return _build(name, block, (*arrays, *scalars), cpu, gpu, tuple(signatures), options, 4, outlined=True)
+    return _build(name, block, (*arrays, *scalars), cpu, gpu, tuple(signatures), options, 4)
 
 
 def reduction(block: Callable, *, name: str, arrays: Sequence[str], out: str, scalars: Sequence[str] = (),
@@ -261,9 +261,10 @@ def _build(name, function, arguments, cpu_source, cuda_source, signatures, optio
     if not _in_package(_source_file(function)):
         options = {"cache": False, **options}  # the package's cache locator files only the package's kernels
     serial = _generate(cpu_source.replace("RANGE", "range"), f"{name}__cpu", function, {"_fn": function, "_np": np})
-    # The parallel loop calls a block (or part) function through a wrapper Numba does not inline: a loop with
-    # an accumulator inlined into the body of a prange loop is mangled by the parfor pass (measured: a count
-    # over 1e6 entries in 64 parts took 12 ms instead of 0.2). LLVM still inlines the wrapper.
+    # A reduction's parallel loop calls its part function through a wrapper Numba does not inline: inlined into
+    # the body of the prange loop, a part's accumulating loop ran 60 times slower (a count over 1e6 entries in
+    # 64 parts: 12 ms instead of 0.2). A blockwise kernel keeps its block function inlined: outlined, the
+    # softmax cross-entropy of 1e6 × 10 lost its second thread (48 ms instead of 24 on 2 idle cores).
     body = _outlined(function, f"{name}__block", options) if outlined else function
     threaded = _generate(cpu_source.replace("RANGE", "_prange"), f"{name}__parallel", function,
                          {"_fn": body, "_prange": numba.prange, "_np": np})
