@@ -592,21 +592,25 @@ def evaluate_loss(record: LossRecord, args: Sequence, options: Mapping, reductio
     else:
         values = arrays.empty(n, np.float64)
         arrays.run(record.kernels[kind], n, *checked, values, grad, denom, *scalars)
-        if deferred and math.isnan(arrays.total(values)):  # some row had a NaN or an infinity: name it
-            name = record.arguments[0].name
-            require_rule(arrays, checked[0], name, _finite.NONFINITE, "must be finite")
-            raise RuntimeError(f"{record.name}: a row's value is NaN although {name} is finite")
+        if deferred:
+            total = arrays.total(values)
+            if math.isnan(total):  # some row had a NaN or an infinity: name the first
+                name = record.arguments[0].name
+                require_rule(arrays, checked[0], name, _finite.NONFINITE, "must be finite")
+                raise RuntimeError(f"{record.name}: a row's value is NaN although {name} is finite")
+            return reduce_rows(arrays, values, reduction, wrt.dtype, total), arrays.result(grad)
     return reduce_rows(arrays, values, reduction, wrt.dtype), arrays.result(grad)
 
 
-def reduce_rows(arrays, values, reduction: str, dtype):
+def reduce_rows(arrays, values, reduction: str, dtype, total: float | None = None):
     """The reduced value: per-row values in ``dtype`` (``"none"``), or their sum / mean as a Python float.
 
     The mean is ``Σ_i ℓ_i / N``; where that sum overflows although every ℓ_i is finite, it is recomputed as
-    ``Σ_i (ℓ_i / N)``, which cannot overflow (each term is at most the largest float over N)."""
+    ``Σ_i (ℓ_i / N)``, which cannot overflow (each term is at most the largest float over N). ``total``: the
+    sum, where the caller has it already."""
     if reduction == "none":
         return arrays.result(arrays.cast(values, dtype))
-    total = arrays.total(values)
+    total = arrays.total(values) if total is None else total
     if reduction == "sum":
         return total
     n = values.shape[0]

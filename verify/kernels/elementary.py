@@ -133,6 +133,7 @@ _INV_LN2 = 1.4426950408889634
 _LN2_HI = 0.6931471803691238  # ln 2 to 32 bits: k·_LN2_HI is exact for |k| < 2^21
 _LN2_LO = 1.9082149292705877e-10  # ln 2 − _LN2_HI
 _C = tuple(1.0 / math.factorial(i) for i in range(14))
+_E_LIMIT = 2.0**-30
 
 
 @_elementary
@@ -147,9 +148,10 @@ def exp_pair(x, e):
     once, and a result beyond the largest float is ``+∞``. Below ``x = −746`` the result is 0; ``x`` is
     clamped to [−746, 710] (exp(710) overflows), so that ``k`` stays inside the exponent range.
     """
-    # outside [−746, 710] the result is 0 or +∞ whatever e is; there a large |e| (x ≈ ±1e16 or beyond) must
-    # not reach the polynomial (it would revive a 0, or make +∞ − ∞ = NaN)
-    e = e if -746.0 < x < 710.0 else 0.0
+    # Outside [−746, 710] the result is 0 or +∞ whatever e is, and there |e| can be huge (the error of a
+    # difference near 1e300): clamped to ±2^−30 (far above any e of an x inside, |e| ≤ ulp(746)/2 < 2^−43), it
+    # cannot revive a 0 or turn +∞ into NaN. Two min/max each: no comparison and select in the vector loop.
+    e = min(max(e, -_E_LIMIT), _E_LIMIT)
     x = min(max(x, -746.0), 710.0)
     kf = _floor(x * _INV_LN2 + 0.5)
     r = ((x - kf * _LN2_HI) - kf * _LN2_LO) + e
