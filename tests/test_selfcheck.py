@@ -1,50 +1,310 @@
-"""``verify selfcheck``: a table of every (kernel, backend) pair, exit 0 when all agree, 1 otherwise."""
+"""``verify selfcheck``: every kernel of the catalogues on every CPU backend; each check fails on a wrong kernel.
+
+The catalogue is built from the kernel modules' own catalogues, so these tests count what it must hold
+rather than list it. Every check is shown to fail on a wrong kernel: each kernel is replaced, on one
+backend only, by one whose outputs are off by a relative 1e-3 (far above any rounding), and selfcheck
+must flag exactly that backend; realistic mistakes follow (an unshifted logsumexp, σ(1 − σ), a mean
+divided by the wrong count, Adam without bias correction, a fault that shows only in large batches,
+training loops that do not reshuffle, restart the step count or reset the state).
+"""
 
 import argparse
+import functools
 
 import numpy as np
+import pytest
 
 from verify.checks import selfcheck
 from verify.kernels import activations as act
 from verify.kernels import losses as los
+from verify.kernels import network as net
+from verify.kernels import optimizers as opt
+from verify.kernels import training
+
+TINY = selfcheck.Sample(examples=1, seed=selfcheck.SEED, tile_elements=1 << 10)
 
 
-def _args(**kw):
+def _args(*argv):
     parser = argparse.ArgumentParser()
     selfcheck.add_arguments(parser)
-    return parser.parse_args([f"--{k}={v}" for k, v in kw.items()])
+    return parser.parse_args(list(argv))
 
 
-def test_every_kernel_is_in_the_catalogue():
-    names = {s.name for s in selfcheck.KERNELS}
-    # the activations and their derivatives, the softmax family, one per loss record
-    assert len(selfcheck.KERNELS) == 2 * len(act.ACTIVATIONS) + 3 + len(los.RECORDS)
-    assert {"relu′", "logsumexp", "softmax_cross_entropy", "kl_divergence"} <= names
+def _item(name):
+    return next(i for i in selfcheck.catalogue() if i.name == name)
 
 
-def test_selfcheck_passes_and_prints_a_table(capsys):
-    status = selfcheck.run(_args(examples=5, only="tanh,logsumexp,hinge", dtypes="float64"))
+def test_the_catalogue_is_built_from_the_kernel_catalogues():
+    items = selfcheck.catalogue()
+    names = [i.name for i in items]
+    assert len(names) == len(set(names))
+    expected = [*act.ACTIVATIONS, *(f"{a}′" for a in act.ACTIVATIONS), "softmax", "log_softmax", "logsumexp",
+                *los.LOSSES, *(f"network[{h}]" for h in net.NETWORK_LOSSES)]
+    for rule, spec in opt.RULES.items():
+        expected.append(rule)
+        for option, values in spec.options.items():
+            for v in values:
+                if v != spec.defaults.get(option):
+                    needed = {k: c for k, c in opt.OPTION_PREREQUISITES.get((option, v), {}).items()
+                              if k in spec.options}
+                    expected.append(f"{rule}[" + ", ".join(f"{k}={c}" for k, c in (needed | {option: v}).items())
+                                    + "]")
+    assert set(expected) <= set(names)
+    assert "sgd[decoupled_weight_decay=True, decay_scale=schedule]" in names
+    assert "adamw[amsgrad=True, amsgrad_max=v_hat]" in names
+    families = {i.family for i in items}
+    assert families == set(selfcheck.FAMILIES)
+    assert {n.split("[")[0] for n in names if n.startswith(("minibatch_sgd", "full_batch_gd"))} == {
+        "minibatch_sgd", "full_batch_gd"}
+
+
+def test_the_network_of_the_catalogue_holds_every_layer_kind_with_every_activation():
+    network = selfcheck.catalogue_network("least_squares")
+    pairs = {(layer.kind, layer.activation) for layer in network.layers}
+    assert pairs == {(k, a) for k in net.LAYER_KINDS for a in act.ACTIVATIONS}
+    assert all(layer.weight_shape[0] >= 2 for layer in network.layers if layer.kind == "conv1d")
+
+
+def test_edge_values_and_seeded_draws_are_reproducible():
+    for dtype in (np.float32, np.float64):
+        values = selfcheck.edge_values(dtype)
+        info = np.finfo(dtype)
+        assert values.dtype == dtype and np.all(np.isfinite(values))
+        assert {float(info.max), -float(info.max), float(info.smallest_subnormal), 0.0} <= set(values.tolist())
+        assert np.array_equal(values, -values[::-1])  # symmetric
+    from hypothesis import strategies as st
+
+    first = selfcheck.seeded_draws(st.integers(0, 10**9), 5, seed=3)
+    assert first == selfcheck.seeded_draws(st.integers(0, 10**9), 5, seed=3)
+    assert first != selfcheck.seeded_draws(st.integers(0, 10**9), 5, seed=4)
+    assert len(first) == 5 and first[0] == 0  # the simplest example first
+
+
+def test_selfcheck_passes_and_prints_an_aligned_table(capsys):
+    status = selfcheck.run(_args("--examples=2", "--only=tanh,relu',hinge,sgd,minibatch_sgd[sgd]",
+                                 "--dtypes=float64"))
     out = capsys.readouterr().out
-    assert status == 0
-    assert "9/9 checks agree (9 (kernel, backend) pairs)" in out
-    assert out.count(" ok") == 9
+    assert status == 0, out
+    sgd_items = 1 + sum(v != opt.RULES["sgd"].defaults[o] for o, vs in opt.RULES["sgd"].options.items() for v in vs)
+    kernels = 4 + sgd_items  # tanh, relu′, hinge, minibatch_sgd[sgd] and sgd with each option choice
+    assert f"{3 * kernels}/{3 * kernels} checks agree ({kernels} kernels × 3 backends × 1 dtypes)" in out
+    table = [line for line in out.splitlines() if line.startswith(("activations", "losses", "optim", "training"))]
+    assert len(table) == kernels and len({len(line) for line in table}) == 1  # columns aligned
+    assert "relu′" in out
 
 
-def test_selfcheck_fails_on_a_wrong_kernel(capsys, monkeypatch):
+def test_the_numpy_softmax_family_is_right_at_the_largest_logits():
+    """Issue 18 item 7: a row holding both −max and +max gave NaN on the NumPy backend."""
+    for which in ("softmax", "log_softmax", "logsumexp"):
+        outcomes = selfcheck.judge_item(_item(which), ("numpy",), np.float64, TINY)
+        assert outcomes["numpy"].agrees, outcomes["numpy"].failure
+
+
+def test_unknown_names_and_bad_options_are_errors(capsys):
+    assert selfcheck.run(_args("--only=swish")) == 2
+    assert "unknown kernel(s) ['swish']" in capsys.readouterr().err
+    assert selfcheck.run(_args("--backends=cuda")) == 2
+    assert selfcheck.run(_args("--dtypes=float16")) == 2
+    assert selfcheck.run(_args("--examples=0")) == 2
+
+
+def test_list_names_every_kernel(capsys):
+    assert selfcheck.run(_args("--list")) == 0
+    out = capsys.readouterr().out
+    assert len(out.splitlines()) == len(selfcheck.catalogue())
+
+
+# --------------------------------------------------------------------------- every check fails on a wrong kernel
+
+VICTIM, CONTROL = "cpu", "parallel"
+
+
+def _off(array):
+    """Off by a relative 1e-3 (and 1e-3 absolute where 0): wrong in every entry, in every dtype."""
+    a = np.asarray(array)
+    with np.errstate(over="ignore"):
+        return (a * (1 + 1e-3) + np.where(a >= 0, 1e-3, -1e-3)).astype(a.dtype)
+
+
+def _wrong_on_victim(real):
+    @functools.wraps(real)
+    def wrong(*args, backend=None, **kwargs):
+        out = real(*args, backend=backend, **kwargs)
+        if backend != VICTIM:
+            return out
+        return _off(out)
+
+    return wrong
+
+
+def _wrong_loss(real):
+    def wrong(*args, backend=None, **kwargs):
+        value, grad = real(*args, backend=backend, **kwargs)
+        return (value, _off(grad)) if backend == VICTIM else (value, grad)
+
+    return wrong
+
+
+def _wrong_network(real):
+    def wrong(*args, backend=None, **kwargs):
+        value, grads, grad_y = real(*args, backend=backend, **kwargs)
+        if backend == VICTIM:
+            grads = [(_off(w), b) for w, b in grads]
+        return value, grads, grad_y
+
+    return wrong
+
+
+def _wrong_step(real):
+    def wrong(rule, theta, *args, backend=None, **kwargs):
+        real(rule, theta, *args, backend=backend, **kwargs)
+        if backend == VICTIM:
+            theta[:] = _off(theta)
+
+    return wrong
+
+
+@pytest.fixture
+def every_kernel_wrong_on_the_victim(monkeypatch):
+    for name in ("activation", "activation_derivative", "softmax", "log_softmax", "logsumexp"):
+        monkeypatch.setattr(act, name, _wrong_on_victim(getattr(act, name)))
+    for name, fn in list(los.LOSSES.items()):
+        monkeypatch.setitem(los.LOSSES, name, _wrong_loss(fn))
+    monkeypatch.setattr(net, "network_value_and_grad", _wrong_network(net.network_value_and_grad))
+    wrong_step = _wrong_step(opt.apply_step)  # what run_optimizer and the training loops step with
+    monkeypatch.setattr(opt, "apply_step", wrong_step)
+    monkeypatch.setattr(training, "apply_step", wrong_step)
+
+
+def test_every_check_fails_on_a_wrong_kernel_and_only_on_its_backend(every_kernel_wrong_on_the_victim):
+    missed = []
+    for item in selfcheck.catalogue():
+        outcomes = selfcheck.judge_item(item, (CONTROL, VICTIM), np.float64, TINY)
+        if outcomes[VICTIM].agrees or not outcomes[CONTROL].agrees:
+            missed.append((item.name, outcomes))
+    assert not missed
+
+
+# --------------------------------------------------------------------------- realistic mistakes
+
+
+def _failure(item, backend, dtype=np.float64, sample=TINY, control="numpy"):
+    outcomes = selfcheck.judge_item(_item(item), (control, backend), dtype, sample)
+    assert outcomes[control].agrees, outcomes[control].failure
+    assert not outcomes[backend].agrees, f"{item}: the wrong kernel on {backend} was not caught"
+    return str(outcomes[backend].failure)
+
+
+def test_unshifted_logsumexp_is_caught_and_the_failing_row_shown(monkeypatch):
     real = act.logsumexp
 
     def wrong(z, *, backend=None):
         if backend != "cpu":
             return real(z, backend=backend)
         with np.errstate(over="ignore"):
-            return np.log(np.exp(z).sum(axis=1))  # unshifted, on one backend only
+            return np.log(np.exp(z).sum(axis=1))
 
     monkeypatch.setattr(act, "logsumexp", wrong)
-    status = selfcheck.run(_args(examples=50, only="logsumexp", dtypes="float64"))
-    out = capsys.readouterr().out
-    assert status == 1
-    assert "DISAGREES" in out and "logsumexp on cpu (float64)" in out
+    message = _failure("logsumexp", "cpu", control="parallel")
+    assert message.startswith("logsumexp at z = [[") and len(message) < 2000  # one small row, not the batch
 
 
-def test_unknown_kernel_name_is_an_error(capsys):
-    assert selfcheck.run(_args(only="swish")) == 2
+def test_sigmoid_derivative_written_as_sigma_times_one_minus_sigma_is_caught(monkeypatch):
+    real = act.activation_derivative
+
+    def wrong(name, x, *, backend=None):
+        if name != "sigmoid" or backend != "cpu":
+            return real(name, x, backend=backend)
+        s = act.activation("sigmoid", x, backend="numpy")
+        return s * (1 - s)  # cancels to 0 for x ≳ 37 although σ' is a normal float down to x ≈ 745
+
+    monkeypatch.setattr(act, "activation_derivative", wrong)
+    assert "sigmoid′" in _failure("sigmoid′", "cpu")
+
+
+def test_a_mean_divided_by_the_classes_instead_of_the_rows_is_caught(monkeypatch):
+    real = los.LOSSES["softmax_cross_entropy"]
+
+    def wrong(z, target, *, reduction="mean", backend=None):
+        if reduction != "mean" or backend != "parallel":
+            return real(z, target, reduction=reduction, backend=backend)
+        value, grad = real(z, target, reduction="sum", backend=backend)
+        return value / z.shape[1], grad / z.shape[1]
+
+    monkeypatch.setitem(los.LOSSES, "softmax_cross_entropy", wrong)
+    sample = selfcheck.Sample(examples=4, tile_elements=1 << 10)
+    assert "reduction='mean'" in _failure("softmax_cross_entropy", "parallel", sample=sample)
+
+
+def test_a_fault_that_shows_only_in_large_batches_is_caught(monkeypatch):
+    real = los.LOSSES["hinge"]
+
+    def wrong(x, y, *, reduction="mean", backend=None):
+        value, grad = real(x, y, reduction=reduction, backend=backend)
+        if backend == "parallel" and np.size(x) > 65536:  # a block-boundary bug of a parallel kernel
+            grad = grad.copy()
+            grad[65536] += 1.0
+        return value, grad
+
+    monkeypatch.setitem(los.LOSSES, "hinge", wrong)
+    sample = selfcheck.Sample(examples=2)  # the tiled batch reaches TILE_ELEMENTS entries
+    assert "hinge gradient" in _failure("hinge", "parallel", sample=sample)
+
+
+def test_adam_without_bias_correction_is_caught(monkeypatch):
+    real = opt.apply_step
+
+    def wrong(rule, theta, grad, state, t=None, *, backend=None, **hyper):
+        if rule != "adam" or backend != "parallel":
+            return real(rule, theta, grad, state, t, backend=backend, **hyper)
+        # m̂ = m and v̂ = v: Adam's bias correction forgotten
+        m, v = state["m"], state["v"]
+        m[:] = hyper["beta1"] * m + (1 - hyper["beta1"]) * grad
+        v[:] = hyper["beta2"] * v + (1 - hyper["beta2"]) * grad**2
+        theta -= hyper["lr"] * m / (np.sqrt(v) + hyper["eps"])
+
+    monkeypatch.setattr(opt, "apply_step", wrong)
+    assert "adam" in _failure("adam", "parallel")
+
+
+def test_a_minibatch_loop_that_does_not_reshuffle_each_epoch_is_caught(monkeypatch):
+    real = training.minibatch_partition
+    first = {}
+
+    def once(n_samples, batch_size, rng):
+        first.setdefault((n_samples, batch_size), real(n_samples, batch_size, rng))
+        return first[(n_samples, batch_size)]
+
+    monkeypatch.setattr(training, "minibatch_partition", once)
+    outcomes = selfcheck.judge_item(_item("minibatch_sgd[sgd]"), ("cpu",), np.float64, TINY)
+    assert "documented partition" in str(outcomes["cpu"].failure)
+
+
+def test_a_loop_that_restarts_the_step_count_or_resets_the_state_is_caught(monkeypatch):
+    real = training.apply_step
+    rules = {r: s for r, s in opt.RULES.items()}
+    step_rule = next(r for r, s in rules.items() if s.takes_step_number)
+    state_rule = next(r for r, s in rules.items() if s.state and not s.takes_step_number)
+
+    def restarted(rule, theta, grad, state, t, **kw):
+        return real(rule, theta, grad, state, 1, **kw)  # t = 1 every step
+
+    monkeypatch.setattr(training, "apply_step", restarted)
+    outcomes = selfcheck.judge_item(_item(f"full_batch_gd[{step_rule}]"), ("numpy",), np.float64, TINY)
+    assert "is not the exact run" in str(outcomes["numpy"].failure)
+
+    def reset(rule, theta, grad, state, t, **kw):
+        for v in state.values():
+            v[:] = 0
+        return real(rule, theta, grad, state, t, **kw)
+
+    monkeypatch.setattr(training, "apply_step", reset)
+    outcomes = selfcheck.judge_item(_item(f"minibatch_sgd[{state_rule}]"), ("numpy",), np.float64, TINY)
+    assert "is not the exact run" in str(outcomes["numpy"].failure)
+
+
+def test_a_schedule_read_at_the_wrong_step_is_caught(monkeypatch):
+    real = training._step_size
+    monkeypatch.setattr(training, "_step_size", lambda lr, t: real(lr, t + 1))
+    outcomes = selfcheck.judge_item(_item("full_batch_gd[sgd, lr(t)]"), ("cpu",), np.float64, TINY)
+    assert not outcomes["cpu"].agrees

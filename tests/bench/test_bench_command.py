@@ -25,6 +25,15 @@ def test_quick_json_is_one_parseable_document(capsys):
     par = record["measurements"][2]
     assert {"median_ms", "min_ms", "repeats", "speedup_over_numpy", "gbps", "fraction_of_triad"} <= set(par)
     assert doc["compile"] == []
+    # added fields: the true traffic, the limit of the workload's regime, sampled before and after it
+    assert {"workload", "title", "size", "bytes_per_call", "item", "measurements", "targets", "notes"} <= set(record)
+    assert record["rate_unit"] == "calls/s" and par["traffic_gbps"] > par["gbps"]
+    assert record["limit"]["regime"] == "cache"  # 100,000 examples x 24 bytes: well inside the last-level cache
+    samples = doc["machine"]["limit_samples"]
+    assert [s["after"] for s in samples] == ["machine limits", "hinge"]
+    assert record["limit"]["samples_gbps"] == [samples[0]["cache"], samples[1]["cache"]]
+    assert record["limit"]["limit_gbps"] == max(record["limit"]["samples_gbps"])
+    assert doc["machine"]["limit_spread"]["memory"]["n"] == 2
 
 
 def test_quick_table_shows_ratios_and_a_skipped_workload(capsys, monkeypatch):
@@ -36,13 +45,19 @@ def test_quick_table_shows_ratios_and_a_skipped_workload(capsys, monkeypatch):
     assert "== network" in out and "skipped: verify.kernels.network is not available" in out
     assert "== momentum" in out and "x numpy" in out and "triad_gbps" in out
     assert "target parallel fraction_of_triad >= 0.7" in out
+    assert "calls/s" in out and "limit: in-place triad, cache-resident" in out
+    for line in out.splitlines():  # a fraction above 100 % never stands without its note
+        if "%!" in line:
+            assert "of the limit" in out and "mismeasured" in out
     momentum_rows = out.split("== momentum")[1]
     assert " cpu " not in momentum_rows  # only the chosen backend (and the numpy baseline)
 
 
 def test_compile_section_lists_the_probes_of_the_chosen_workloads(capsys):
     status = cli.main(["bench", "--quick", "--only", "hinge", "--backend", "cpu", "--repeats", "1", "--no-peers"])
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
+    assert "[1/3] machine limits" in captured.err and "ETA" in captured.err  # progress: limits, hinge, compile
     assert status == 0
     section = out.split("JIT compile time and cache-load time")[1]
     assert "machine.triad_parallel" in section and "hinge.cpu" in section

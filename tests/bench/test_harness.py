@@ -135,3 +135,117 @@ def test_a_module_that_cannot_be_imported_skips_every_probe():
     timings = harness.measure_compile("verify.bench.no_such_module", ["a", "b"])
     assert [t.probe for t in timings] == ["a", "b"]
     assert all(t.skipped and "ModuleNotFoundError" in t.skipped for t in timings)
+
+
+# --------------------------------------------------------------------------- the limit, interleaved and per regime
+
+LLC = 32 * 2**20
+CACHED, IN_MEMORY = 4e6, 400e6  # footprints (bytes per call) well inside and well outside the LLC
+
+
+def test_traffic_counts_write_allocate_the_way_the_limit_counts_its_bytes():
+    result = _result(_m("parallel", "kernel", 0.010), bytes_per_call=300e6)
+    result.write_allocate_bytes = 100e6  # a fresh output array: read by the cache before it is written
+    harness.compute_ratios(result, BenchConfig(triad_bytes_per_second=50e9))
+    ratios = result.get("parallel").ratios
+    assert ratios["gbps"] == pytest.approx(30.0)  # bytes moved, each array once (as before)
+    assert ratios["traffic_gbps"] == pytest.approx(40.0)  # the true traffic
+    assert ratios["fraction_of_triad"] == pytest.approx(0.8)  # the true traffic over the limit
+    record = result.to_json()
+    assert record["traffic_bytes_per_call"] == 400e6 and record["write_allocate_bytes"] == 100e6
+
+
+def test_the_limit_is_the_better_sample_of_the_workloads_own_regime():
+    before, after = {"cache": 80.0, "memory": 20.0}, {"cache": 90.0, "memory": 25.0}
+    for footprint, regime, limit in ((CACHED, "cache", 90.0), (IN_MEMORY, "memory", 25.0)):
+        result = _result(_m("parallel", "kernel", footprint / 10e9), bytes_per_call=footprint)  # 10 GB/s
+        harness.apply_limit(result, BenchConfig(), before, after, LLC)
+        assert result.limit["regime"] == regime and result.limit["limit_gbps"] == limit
+        assert result.limit["samples_gbps"] == [before[regime], after[regime]]
+        assert result.get("parallel").ratios["fraction_of_triad"] == pytest.approx(10.0 / limit)
+        assert not result.notes
+        assert regime.replace("memory", "main memory").replace("cache", "cache-resident") in harness.limit_line(result)
+
+
+def test_a_partly_cached_footprint_gets_no_fraction_and_says_why():
+    result = _result(_m("parallel", "kernel", 0.01), bytes_per_call=LLC)  # between LLC/2 and 4 LLC
+    harness.apply_limit(result, BenchConfig(triad_bytes_per_second=1e9), {"cache": 1.0, "memory": 1.0},
+                        {"cache": 1.0, "memory": 1.0}, LLC)
+    assert result.limit["regime"] == "between"
+    assert "fraction_of_triad" not in result.get("parallel").ratios
+    assert any("no fraction of the limit" in n for n in result.notes)
+    header, rows = harness.workload_rows(result)
+    assert rows[0][header.index("% limit")] == "-"
+
+
+@pytest.mark.parametrize(("samples", "why"), [((20.0, 30.0), "bandwidth changed while it ran"),
+                                              ((29.0, 30.0), "streamed faster than the in-place triad")])
+def test_a_fraction_above_the_limit_is_marked_and_explained(samples, why):
+    result = _result(_m("cpu", "kernel", IN_MEMORY / 33e9), _m("parallel", "kernel", IN_MEMORY / 15e9),
+                     bytes_per_call=IN_MEMORY)
+    harness.apply_limit(result, BenchConfig(), {"memory": samples[0]}, {"memory": samples[1]}, LLC)
+    cpu, parallel = result.get("cpu"), result.get("parallel")
+    assert cpu.ratios["fraction_of_triad"] == pytest.approx(1.1) and why in cpu.extra["above_limit"]
+    assert "above_limit" not in parallel.extra
+    (note,) = result.notes
+    assert note.startswith("cpu moved 33 GB/s of true traffic, 110% of the limit") and "mismeasured" in note
+    header, rows = harness.workload_rows(result)
+    assert rows[0][header.index("% limit")] == "110%!" and rows[1][header.index("% limit")] == "50%"
+    harness.explain_fractions(result)
+    assert len(result.notes) == 1  # each note once
+
+
+def test_an_exp_bound_above_100_percent_is_explained_too():
+    result = _result(_m("parallel", "kernel", 0.005), exps_per_call=1e6)
+    harness.compute_ratios(result, BenchConfig(exps_per_second=1e8))  # bound 10 ms, ran in 5
+    harness.explain_fractions(result)
+    assert result.get("parallel").ratios["fraction_of_exp_bound"] == pytest.approx(2.0)
+    assert any("200% of the exp-throughput bound: the bound was mismeasured" in n for n in result.notes)
+    header, rows = harness.workload_rows(result)
+    assert rows[0][header.index("% exp bound")] == "200%!"
+
+
+def test_spread_of_the_samples():
+    assert harness.spread([3.0, 1.0, 2.0, None]) == {"n": 3, "min": 1.0, "median": 2.0, "max": 3.0}
+    assert harness.spread([]) is None
+
+
+def test_rates_name_their_unit_and_long_names_stay_aligned():
+    long_name = "check_gradient, kernel f one point per call"
+    result = WorkloadResult("w", "title", "size", [_m(long_name, "kernel", 0.02, items=1.0), _m("gradcheck", "peer", 0.1),
+                                                   harness.skipped("other", "peer", "not installed")],
+                            item_name="example")
+    harness.compute_ratios(result, BenchConfig())
+    assert result.rate_unit == "examples/s" and _result().rate_unit == "calls/s"
+    lines = harness.format_table([result]).splitlines()
+    header = next(line for line in lines if "median ms" in line)
+    assert "examples/s" in header
+    rows = [line for line in lines if line.strip().startswith((long_name, "gradcheck"))]
+    assert len(rows) == 2 and len({len(header), *map(len, rows)}) == 1
+    assert header.index("median ms") > len("   " + long_name)
+    assert any(line.split() == ["other", "skipped:", "not", "installed"] for line in lines)
+
+
+def test_machine_figures_carry_units_and_texts_go_below():
+    machine = {"threads": 2, "triad_gbps": 31.0, "triad_bytes_per_second": 31e9, "exps_per_second": 4e8,
+               "last_level_cache_bytes": 33554432, "triad_counting": "3 arrays x 8 bytes",
+               "limit_spread": {"memory": {"n": 3, "min": 20.0, "median": 25.0, "max": 30.0}, "cache": None}}
+    text = harness.format_table([], machine=machine)
+    rows = {r[0]: r for r in harness.machine_rows(machine)}
+    assert rows["triad_gbps"][2] == "GB/s" and rows["exps_per_second"][2] == "exps/s"
+    assert rows["last_level_cache_bytes"][2] == "bytes" and "triad_bytes_per_second" not in rows
+    assert "in-place triad, main memory: min / median / max of 3 samples" in text and "20 / 25 / 30" in text
+    assert "  triad_counting: 3 arrays x 8 bytes" in text.splitlines()
+
+
+def test_rich_tables_render_the_same_report():
+    import io
+
+    from rich.console import Console
+
+    result = _result(_m("numpy", "baseline", 0.1), _m("parallel", "kernel", 0.05), bytes_per_call=IN_MEMORY)
+    harness.apply_limit(result, BenchConfig(), {"memory": 5.0}, {"memory": 6.0}, LLC)
+    out = io.StringIO()
+    harness.print_rich([result], machine={"threads": 2}, console=Console(file=out, width=200, force_terminal=False))
+    text = out.getvalue()
+    assert "calls/s" in text and "% limit" in text and "parallel" in text and "limit: in-place triad" in text

@@ -68,5 +68,58 @@ def test_machine_limits_record():
     limits = machine.machine_limits(quick=True, repeats=1, warmup=1)
     assert limits["threads"] == machine.thread_count()
     assert limits["triad_bytes_per_second"] == pytest.approx(limits["triad_gbps"] * 1e9)
-    for key in ("triad_serial_gbps", "exps_per_second", "libm_exps_per_second", "numpy_exps_per_second_one_thread"):
+    for key in ("triad_serial_gbps", "exps_per_second", "libm_exps_per_second", "numpy_exps_per_second_one_thread",
+                "triad_inplace_gbps", "triad_inplace_cache_gbps", "last_level_cache_bytes"):
         assert limits[key] > 0
+    first = limits["triad_inplace_first_sample"]
+    assert limits["triad_inplace_gbps"] == first["memory"]["best"] == max(first["memory"]["parallel"],
+                                                                           first["memory"]["serial"])
+
+
+@pytest.mark.parametrize("parallel", [True, False])
+def test_inplace_triad_adds_s_b_every_sweep_and_counts_its_true_traffic(parallel):
+    b = np.arange(7.0)
+    for kernel in (machine.triad_inplace_parallel, machine.triad_inplace_serial):
+        a = np.ones(7)
+        kernel(a, b, 3.0, 2, 4)  # 2 blocks, 4 sweeps: every element, every sweep, once
+        np.testing.assert_array_equal(a, 1.0 + 4 * 3.0 * b)
+    record = machine.inplace_triad_bandwidth(10_000, repeats=2, warmup=1, parallel=parallel)
+    sweeps = record["sweeps_per_call"]
+    assert sweeps == -(-machine.INPLACE_TRIAD_CALL_BYTES // (3 * 8 * 10_000))
+    assert record["bytes_per_call"] == 3 * 8 * 10_000 * sweeps  # read a, read b, write a: no write-allocate
+    assert record["gbps"] == pytest.approx(record["bytes_per_call"] / (record["median_ms"] * 1e-3) / 1e9)
+    assert record["footprint_bytes"] == 2 * 8 * 10_000
+    assert record["threads"] == (machine.thread_count() if parallel else 1)
+
+
+def test_a_wrong_inplace_triad_is_caught(monkeypatch):
+    @machine.jit(cache=False)  # a test function: nothing written to any cache
+    def wrong(a, b, s, blocks, repetitions):  # one sweep, whatever was asked
+        for i in range(a.size):
+            a[i] = a[i] + s * b[i]
+
+    monkeypatch.setattr(machine, "triad_inplace_parallel", wrong)
+    with pytest.raises(RuntimeError, match="wrong result"):
+        machine.inplace_triad_bandwidth(1000, repeats=1, warmup=0)
+
+
+def test_regimes_split_at_the_last_level_cache():
+    llc = 32 * 2**20
+    assert machine.regime_of(llc / 2, llc) == "cache" and machine.regime_of(llc / 2 + 1, llc) == "between"
+    assert machine.regime_of(4 * llc, llc) == "memory" and machine.regime_of(4 * llc - 1, llc) == "between"
+    sizes = machine.limit_sizes(llc)
+    assert machine.regime_of(16 * sizes["cache"], llc) == "cache"  # the triad's own footprint: 2 arrays
+    assert machine.regime_of(16 * sizes["memory"], llc) == "memory"
+
+
+def test_last_level_cache_is_read_from_sysfs_or_said_to_be_assumed(monkeypatch, tmp_path):
+    cache = tmp_path / "cache"
+    for index, size in (("index0", "32K"), ("index2", "512K"), ("index3", "32768K")):
+        (cache / index).mkdir(parents=True)
+        (cache / index / "size").write_text(size + "\n")
+    real_path = machine.Path
+    monkeypatch.setattr(machine, "Path", lambda p: cache if "cache" in str(p) else real_path(p))
+    assert machine.last_level_cache_bytes() == (32 * 2**20, "sysfs")
+    monkeypatch.setattr(machine, "Path", lambda p: tmp_path / "nothing")
+    size, source = machine.last_level_cache_bytes()
+    assert size == machine.DEFAULT_LAST_LEVEL_CACHE and source.startswith("assumed")

@@ -18,7 +18,8 @@ def _names(result):
     return [m.implementation for m in result.measurements]
 
 
-@pytest.mark.parametrize("name", ["softmax_cross_entropy", "logistic", "hinge", "adam", "momentum"])
+@pytest.mark.parametrize("name", ["softmax_cross_entropy", "logistic", "hinge", "adam", "adamw", "momentum", "nadam",
+                                  "lion"])
 def test_kernel_workloads_time_numpy_baseline_and_each_backend(name):
     result = workloads.WORKLOADS[name](QUICK)
     assert result.skipped is None
@@ -27,7 +28,7 @@ def test_kernel_workloads_time_numpy_baseline_and_each_backend(name):
         assert m.timing is not None, m.skipped
     for m in result.measurements[1:3]:
         assert m.ratios["speedup_over_numpy"] > 0
-        assert m.ratios["fraction_of_triad"] == pytest.approx(m.ratios["gbps"] * 1e9 / 1e10)
+        assert m.ratios["fraction_of_triad"] == pytest.approx(m.ratios["traffic_gbps"] * 1e9 / 1e10)
     peers = [m for m in result.measurements if m.role == "peer"]
     assert peers, "a peer row (timed or skipped with why) is always present"
     assert all(m.timing is not None or m.skipped for m in peers)
@@ -58,13 +59,26 @@ def test_softmax_ce_counts_bytes_and_exps_and_carries_the_issue_targets():
     result = workloads.softmax_cross_entropy(QUICK)
     n, k = 20_000, 10
     assert result.bytes_per_call == 8 * (2 * n * k + n) and result.exps_per_call == n * k
+    assert result.write_allocate_bytes == 8 * n * k  # the gradient is a fresh array
     assert [v["target"] for v in result.target_verdicts()] == [
         "parallel speedup_over_numpy >= 3", "parallel speedup_over_torch >= 2.5"]
 
 
 def test_optimizer_byte_counts_follow_the_arrays_each_step_moves():
-    assert workloads.adam(QUICK).bytes_per_call == 7 * 8 * 100_000
-    assert workloads.momentum(QUICK).bytes_per_call == 5 * 8 * 100_000
+    for rule, arrays in (("adam", 7), ("momentum", 5), ("adadelta", 7)):  # adadelta: theta, g, v, u read; theta, v, u written
+        result = workloads.WORKLOADS[rule](QUICK)
+        assert result.bytes_per_call == arrays * 8 * 100_000
+        assert not result.write_allocate_bytes  # in place: every array written was read first
+
+
+def test_adam_and_adamw_carry_the_target_against_torchs_fused_step_and_every_torch_form_is_timed():
+    result = workloads.adamw(QUICK)
+    assert "parallel speedup_over_torch >= 1" in [v["target"] for v in result.target_verdicts()]
+    peers = [m.implementation for m in result.measurements if m.role == "peer"]
+    assert peers == ["torch", "torch-foreach", "torch-fused"] or peers == ["torch"]  # "torch" alone: skipped
+    assert [m.implementation for m in workloads.rmsprop(QUICK).measurements if m.role == "peer"] in (
+        ["torch", "torch-foreach"], ["torch"])
+    assert workloads.lion(QUICK).get("torch").skipped == "torch.optim has no lion"
 
 
 def test_backends_are_chosen_by_the_config_and_numpy_is_always_the_baseline():

@@ -15,9 +15,12 @@ CTX = Context(seed=7, quick=True, backend="cpu")
 
 def test_gibbs_holds_on_the_kernels_and_on_the_reference():
     assert run_claim(get_claim("information.gibbs"), CTX).verdict == "holds"
-    out = info.check_gibbs(CTX)
-    assert out.verdict == "holds" and all(out.evidence["symbolic"].values())
-    assert out.evidence["past_condition_violation_found"]  # fails just past its condition (mass of q > 1)
+    refs = {"entropy": info.entropy_reference, "cross_entropy": info.cross_entropy_reference, "kl": info.kl_reference}
+    out = info.check_gibbs(CTX, **refs)
+    assert out.verdict == "holds" and all(out.evidence["proved by SymPy (3 outcomes)"].values())
+    # fails just past its condition (mass of q > 1)
+    assert out.evidence["past the condition (q of mass 1 + δ)"]["D(p‖q) < 0 found"]
+    assert out.pair.measured >= 0 and out.pair.relation == ">="
 
 
 @pytest.mark.parametrize("wrong_kl", [
@@ -30,18 +33,23 @@ def test_gibbs_catches_a_wrong_kl(wrong_kl):
     assert out.verdict == "refuted" and out.counterexample
 
 
-def test_kl_step1_as_written_is_refuted_and_a_correct_kl_does_not_rescue_it():
-    out = info.check_kl_step1_as_written(CTX)
-    assert out.verdict == "refuted" and out.corrected == r"D_{KL}(p, q) = H(p, q) - H(p)"
+def test_kl_step1_as_written_is_refuted_and_its_correction_holds():
+    rec = run_claim(get_claim("information.kl_step1_as_written"), CTX)
+    assert rec.verdict == "refuted" and rec.corrected == r"D_{KL}(p\|q) = H(p, q) - H(p)"
+    assert rec.correction["verified"] and rec.correction["evidence"]["SymPy"]["verdict"] == "proved"
+    cx = rec.counterexample
+    assert cx["D(p‖q)"] != cx["H(q, p) − H(p) as written"]
 
 
 def test_gd_step_size_condition_both_directions():
     out = step_size.check_gd_quadratic(CTX)
     assert out.verdict == "holds"
-    observed = {(r["problem"], str(r["eta_times_L"])): r["observed"] for r in out.evidence["runs"]}
-    assert observed[("1-D exact", "49/25")] == "converges"  # just below 2/L
-    assert observed[("1-D exact", "2")] == "cycles"  # at 2/L
-    assert observed[("1-D exact", "51/25")] == "diverges"  # just above
+    observed = {(r["problem"], str(r["ηL"])): r["observed"] for r in out.evidence["runs"]}
+    exact = "1-D, exact rationals"
+    assert observed[(exact, "49/25")] == "converges"  # just below 2/L
+    assert observed[(exact, "2")] == "cycles"  # at 2/L
+    assert observed[(exact, "51/25")] == "diverges"  # just above
+    assert out.pair.measured == "2" and out.pair.theoretical == 2
 
 
 @pytest.mark.parametrize("wrong_step", [
@@ -56,14 +64,15 @@ def test_gd_with_a_wrong_step_is_refuted(wrong_step):
 
 def test_exercise_outcomes_are_computed():
     out = step_size.check_exercise_x2(CTX)
-    got = {r["eta"]: r["observed"] for r in out.evidence["outcomes"]}
+    got = {r["η"]: r["observed"] for r in out.evidence["outcomes"]}
     assert got == {"1/100": "converges", "1/10": "converges", "1": "cycles", "100": "diverges", "1000": "diverges"}
 
 
 def test_drori_teboulle_attained_and_broken():
     out = step_size.check_drori_teboulle(CTX)
-    assert out.verdict == "holds" and all(a["equal"] for a in out.evidence["attained_on_huber"])
-    assert out.evidence["past_condition"]["exceeded"]
+    assert out.verdict == "holds" and all(a["equal"] for a in out.evidence["attained on the Huber worst case (exact "
+                                                                          "rationals)"])
+    assert out.evidence["past the condition"]["exceeded"]
     assert step_size.check_drori_teboulle(CTX, step=lambda x, g, eta: x - 0.9 * eta * g).verdict == "refuted"
 
 
@@ -102,7 +111,7 @@ def test_bias_variance_identity_holds_and_a_dropped_term_is_refuted():
     for wrong in (drop_variance, drop_noise, bv.literal_decomposition):
         bad = bv.check_decomposition(CTX, decomposition=wrong)
         assert bad.verdict == "refuted", wrong.__name__
-        assert bad.counterexample["Err_minus_sum"] > 0
+        assert bad.counterexample["Err − (Bias² + Variance + σ²)"] > 0
 
 
 def test_bootstrap_estimator_identity_and_noise_in_bias():
@@ -114,8 +123,17 @@ def test_bootstrap_estimator_identity_and_noise_in_bias():
     assert loss == pytest.approx(bias + var, rel=1e-12)
     out = run_claim(get_claim("bias_variance.mlxtend_noise_in_bias"), CTX)
     assert out.verdict == "holds"
-    for row in out.evidence["table"]:
-        assert row["mlxtend_bias_minus_true_Bias2"] > 0.5 * bv.SIGMA**2  # the noise sits in mlxtend's bias
+    for row in out.evidence["estimators side by side"]:
+        assert row["mlxtend bias − true Bias²"] > 0.5 * bv.SIGMA**2  # the noise sits in mlxtend's bias
+
+
+def test_the_literal_first_slide_explains_its_counterexample_and_checks_its_correction():
+    rec = run_claim(get_claim("bias_variance.first_slide_as_written"), CTX)
+    assert rec.verdict == "refuted"
+    assert "rounding" in rec.counterexample_explained and "unbiased" in rec.counterexample_explained
+    lo, hi = rec.counterexample["Bias² interval"]
+    assert lo <= rec.counterexample["Bias² (unbiased estimate)"] <= hi
+    assert rec.correction["verified"] and r"E\left[(\hat f(x) - E[\hat f(x)])^2\right]" in rec.corrected
 
 
 def test_the_bias_variance_sweep_runs_unchanged_through_an_executor():

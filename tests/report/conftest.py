@@ -83,6 +83,28 @@ def _holds_check(ctx: Context) -> Outcome:
     return Outcome("holds", {"max_ulp": 0.5, "cases": 30, "worst_input": [1.0, float("inf")]})
 
 
+def _evidence_shapes_check(ctx: Context) -> Outcome:
+    # Every shape of evidence the report lays out as tables, with the values a careless renderer garbles:
+    # −0, huge and tiny numbers, formulas in values and keys, a table too wide for the page.
+    evidence = {
+        "n": 30,
+        "signed_zero": -0.0,
+        "tiny": 3.8e-32,
+        "formula": r"$\mu(1-\beta^i)$",
+        r"$\hat m_i$ as written": 0.0526,
+        "curve": {"0.0001": {"Bias2": -5.6e-06, "Variance": 0.031}, "100.0": {"Bias2": 0.41, "Variance": 2e-4}},
+        "runs": [{"eta": "1/10", "observed": "converges", "radius": 0.8},
+                 {"eta": "1", "observed": "cycles", "radius": 1.0},
+                 {"eta": "3/2", "observed": "diverges", "radius": 2.0}],
+        "wide": [{f"column_number_{j}": 1.0 / (j + 1) for j in range(14)} for _ in range(3)],
+        "widths": [2, 4, 8, 16],
+        "sup_error": [1.0, 0.82, 0.18, 1.6e-4],
+        "gradient": [-0.0, -1.0, -0.0],
+        "W0": [[1.0, 0.5], [-0.25, 2.0]],
+    }
+    return Outcome("holds", evidence)
+
+
 def _raising_figure(outcome: Outcome):
     raise ValueError("deliberate failure inside the figure")
 
@@ -101,6 +123,9 @@ def make_fake_claims() -> list[Claim]:
               kind="inequality", check=_inconclusive_check),
         Claim(id="fake.check_raises", title="A claim whose check raises", topic="general",
               statement=r"a = b", source="nowhere", kind="identity", check=_raising_check, figure=_mean_figure),
+        Claim(id="fake.evidence_shapes", title="Evidence of every shape", topic="statistics",
+              statement=r"$x$ holds for every shape of evidence", source="the report's own tests",
+              kind="identity", check=_evidence_shapes_check),
         Claim(id="fake.unparseable_holds", title="A claim mathtext cannot render", topic="general",
               statement=r"f(x) = \begin{cases} x & x > 0 \\ 0 & \text{otherwise} \end{cases}",
               source="002_1388b78ad9a2d202.txt, slide 'ReLU'", kind="identity", check=_holds_check),
@@ -200,7 +225,7 @@ def pdf_text(path) -> str | None:
 
 @pytest.fixture(scope="session")
 def built(tmp_path_factory: pytest.TempPathFactory):
-    """The fake claims (all of them) built once, with the HTML and PDF written: ``(report, dir, pdf labels)``."""
+    """The fake claims (all of them) built once, with the HTML and PDF written: ``(report, dir, PdfLayout)``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -209,6 +234,6 @@ def built(tmp_path_factory: pytest.TempPathFactory):
     out = tmp_path_factory.mktemp("report")
     report = build_report(make_fake_claims() + make_failing_claims(), Context(seed=5, quick=True), progress=None)
     write_html(report, out / "index.html")
-    labels = write_pdf(report, out / "report.pdf")
+    layout = write_pdf(report, out / "report.pdf")
     write_json(report, out / "results.json")
-    return report, out, labels
+    return report, out, layout

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +18,7 @@ from verify.cli import main as verify_main
 from verify.report import build_report, exit_status
 
 GOOD = ["fake.mean_zero", "fake.sigmoid_derivative_as_written", "fake.inconclusive", "fake.unparseable_holds"]
+HERE = Path(__file__).parent
 
 
 def _run(tmp_path, *args: str) -> int:
@@ -27,8 +34,9 @@ def test_writes_the_three_files_and_shows_progress(tmp_path, fake_registry, caps
     lines = [line for line in captured.err.splitlines() if line.startswith("[")]
     assert len(lines) == len(GOOD)
     for k, (line, claim_id) in enumerate(zip(lines, GOOD, strict=True), start=1):
-        assert re.fullmatch(rf"\[{k}/{len(GOOD)}\] {re.escape(claim_id)} … (holds|refuted|inconclusive) "
-                            r"\(\d+\.\d\d s(, figure \d+\.\d\d s)?\)", line), line
+        assert re.fullmatch(rf"\[{k}/{len(GOOD)}\] {re.escape(claim_id)}: (holds|refuted|inconclusive)"
+                            r"(, figure \d+\.\d\d s)? \(\d+\.\d\d s, ETA \d+ s\)", line), line
+    assert [p.name for p in tmp_path.iterdir() if "partial" in p.name] == []
 
 
 @pytest.mark.parametrize("bad", ["fake.library_refuted", "fake.check_raises", "fake.figure_raises"])
@@ -112,3 +120,116 @@ def test_results_json_follows_the_design_schema(built):
     assert by_id["fake.sigmoid_derivative_as_written"]["corrected"].startswith(r"\sigma'")
     assert "figure_error" in by_id["fake.figure_raises"]
     assert "RuntimeError" in by_id["fake.check_raises"]["error"]
+
+
+# --- --out is checked before any work ------------------------------------------------------------------
+
+
+@pytest.fixture
+def ran(fake_registry, monkeypatch):
+    """The ids of the claims whose check ran."""
+    from verify.claims import registry
+
+    calls: list[str] = []
+    real = registry.run_claim
+
+    def counting(c, ctx=None):
+        calls.append(c.id)
+        return real(c, ctx)
+
+    monkeypatch.setattr("verify.report.build.run_claim", counting)
+    return calls
+
+
+def test_an_output_path_that_is_a_file_is_a_usage_error_before_any_claim(tmp_path, ran, capsys):
+    target = tmp_path / "report.txt"
+    target.write_text("not a directory")
+    assert verify_main(["report", "--out", str(target), "--quick"]) == 2
+    assert ran == [] and "is a file, not a directory" in capsys.readouterr().err
+    assert target.read_text() == "not a directory"
+    # a directory below a file cannot be made either
+    assert verify_main(["report", "--out", str(target / "sub"), "--quick"]) == 2
+    assert ran == []
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs a read-only file system (/proc)")
+def test_an_unwritable_output_directory_is_a_usage_error_before_any_claim(ran, capsys):
+    # /proc refuses new entries even to root, so this holds where permission bits would not
+    assert verify_main(["report", "--out", "/proc/self/verify-report", "--quick"]) == 2
+    assert ran == [] and "not a writable directory" in capsys.readouterr().err
+
+
+def test_an_unwritable_directory_found_by_permissions(tmp_path, ran, capsys):
+    if os.geteuid() == 0:
+        pytest.skip("root writes through permission bits")
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    assert verify_main(["report", "--out", str(locked), "--quick"]) == 2
+    assert ran == []
+
+
+def test_an_unknown_claim_is_a_usage_error_before_any_claim(tmp_path, ran):
+    assert verify_main(["report", "--out", str(tmp_path), "--only", "fake.mean_zero,no.such"]) == 2
+    assert ran == []
+
+
+# --- the previous report survives an interrupted or failed run ---------------------------------------
+
+
+def _fake_cli(mode: str, *args: str, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, str(HERE / "fake_cli.py"), mode, *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=HERE, **kwargs)
+
+
+def _snapshot(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir())}
+
+
+@pytest.fixture(scope="module")
+def previous_report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("previous")
+    process = _fake_cli("plain", "report", "--out", str(out), "--quick", "--only", "fake.mean_zero,fake.inconclusive")
+    _, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err
+    snapshot = _snapshot(out)
+    assert set(snapshot) == {"index.html", "report.pdf", "results.json"}
+    return out, snapshot
+
+
+def test_ctrl_c_during_a_report_ends_quietly_and_keeps_the_previous_report(previous_report):
+    out, before = previous_report
+    process = _fake_cli("slow", "report", "--out", str(out), "--quick", "--only", "fake.mean_zero,fake.slow")
+    lines = []
+    for line in process.stderr:  # wait until the slow claim runs
+        lines.append(line)
+        if "slow claim started" in line:
+            break
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    start = time.monotonic()
+    _, err = process.communicate(timeout=30)
+    assert time.monotonic() - start < 10
+    assert process.returncode == 130, err
+    assert "Traceback" not in err and "Exception ignored" not in err
+    assert "verify: interrupted" in err
+    assert _snapshot(out) == before  # nothing half written, nothing left behind
+
+
+def test_ctrl_c_while_writing_keeps_the_previous_report(previous_report):
+    out, before = previous_report
+    process = _fake_cli("interrupt-while-writing", "report", "--out", str(out), "--quick",
+                        "--only", "fake.mean_zero,fake.inconclusive")
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "Traceback" not in err
+    assert _snapshot(out) == before
+
+
+def test_a_crash_while_writing_is_an_internal_error_and_keeps_the_previous_report(previous_report):
+    out, before = previous_report
+    process = _fake_cli("crash-while-writing", "report", "--out", str(out), "--quick",
+                        "--only", "fake.mean_zero,fake.inconclusive")
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 3, err
+    assert "deliberate bug while writing" in err and "internal error" in err
+    assert _snapshot(out) == before

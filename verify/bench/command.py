@@ -6,10 +6,14 @@
                  [--no-compile] [--no-peers] [--profile] [--list]
 
 The machine limits (triad bandwidth, exp throughput) are measured first, in the same process and on
-the same threads as the kernels; then each workload; then JIT compile and cache-load times of the
-selected workloads' kernels in child processes. The table goes to stdout (``--json``: one JSON
-document instead); progress goes to stderr. The exit status is 0 whatever the figures: targets that
-fall short are reported (``SHORT``), not failed — the benchmark is not a test.
+the same threads as the kernels; then each workload, with a sample of the in-place triad (both regimes,
+cache-resident and main memory) after each, so that every bandwidth-bound workload is judged against the
+samples taken just before and just after it (:func:`verify.bench.harness.apply_limit`), and the spread of
+all samples is reported; then JIT compile and cache-load times of the selected workloads' kernels in child
+processes. The report goes to stdout — rich tables on a terminal, an aligned plain table otherwise
+(``--json``: one JSON document instead); progress, with an ETA on a terminal, goes to stderr. The exit
+status is 0 whatever the figures: targets that fall short are reported (``SHORT``), not failed — the
+benchmark is not a test.
 """
 
 from __future__ import annotations
@@ -85,8 +89,18 @@ def environment(command: str = "verify bench") -> dict[str, Any]:
     return env
 
 
-def _progress(message: str) -> None:
-    print(f"verify bench: {message}", file=sys.stderr, flush=True)
+def _summary(result) -> str:
+    """A few words for the progress line: the fastest of our kernels and its fraction of the limit."""
+    if result.skipped is not None:
+        return "skipped"
+    ours = [m for m in result.measurements if m.role == "kernel" and m.timing is not None]
+    if not ours:
+        return "no kernel timed"
+    best = max(ours, key=lambda m: m.throughput)
+    text = f"{best.implementation} {best.timing.median * 1e3:.3g} ms"
+    if "fraction_of_triad" in best.ratios:
+        text += f", {best.ratios['fraction_of_triad']:.0%} of its limit"
+    return text
 
 
 def run_bench(
@@ -95,6 +109,7 @@ def run_bench(
     profile: bool = False, command: str = "verify bench",
 ) -> dict[str, Any]:
     """Run the benchmark; returns ``{"environment", "machine", "results", "compile"}`` (objects)."""
+    from verify._progress import Progress
     from verify.bench import harness, machine, workloads
     from verify.bench import profile as profiles
 
@@ -102,33 +117,50 @@ def run_bench(
     unknown = [n for n in names if n not in workloads.WORKLOADS]
     if unknown:
         raise ValueError(f"unknown workload(s) {unknown}; choose from {list(workloads.WORKLOADS)}")
-    say = _progress if progress else (lambda message: None)
     reps = repeats if repeats is not None else (3 if quick else 7)
     warmup = 1 if quick else 2
-    say("measuring the machine's limits (triad, exp)")
-    limits = machine.machine_limits(quick=quick, repeats=reps, warmup=warmup)
-    config = harness.BenchConfig(
-        quick=quick, backends=backends, repeats=reps, warmup=warmup, peers=peers,
-        triad_bytes_per_second=limits["triad_bytes_per_second"], exps_per_second=limits["exps_per_second"],
-    )
-    results = []
-    for name in names:
-        say(f"running {name}")
-        result = workloads.WORKLOADS[name](config)
-        if profile and name in profiles.PROFILES and result.skipped is None:
-            say(f"profiling the phases of {name}")
-            try:
-                result.profile = profiles.PROFILES[name](config)
-            except Exception as exc:  # noqa: BLE001 - a profile is diagnostic; it never stops the bench
-                result.profile = {"failed": f"{type(exc).__name__}: {exc}"}
-        results.append(result)
-    compile_timings = []
-    if compile_times:
-        probes = ["machine.triad_parallel"] + [
-            p for n in names for p in workloads.WORKLOAD_PROBES.get(n, ()) if p.rsplit(".", 1)[1] in backends
-        ]
-        say(f"measuring JIT compile and cache-load time of {len(probes)} probe(s) in child processes")
-        compile_timings = harness.measure_compile("verify.bench.workloads", probes)
+    steps = len(names) + 1 + (1 if compile_times else 0)
+    with Progress(steps, "verify bench", enabled=progress) as bar:
+        bar.start("machine limits")
+        limits = machine.machine_limits(quick=quick, repeats=reps, warmup=warmup)
+        bar.done("machine limits", f"in-place triad {limits['triad_inplace_gbps']:.3g} GB/s (main memory), "
+                                   f"{limits['triad_inplace_cache_gbps']:.3g} GB/s (cache-resident)")
+        llc = limits["last_level_cache_bytes"]
+        sizes = machine.limit_sizes(llc)
+        previous = {"cache": limits["triad_inplace_cache_gbps"], "memory": limits["triad_inplace_gbps"]}
+        samples = [{"after": "machine limits", **previous, "detail": limits["triad_inplace_first_sample"]}]
+        config = harness.BenchConfig(
+            quick=quick, backends=backends, repeats=reps, warmup=warmup, peers=peers,
+            triad_bytes_per_second=limits["triad_inplace_gbps"] * 1e9, exps_per_second=limits["exps_per_second"],
+        )
+        results = []
+        for name in names:
+            bar.start(name)
+            result = workloads.WORKLOADS[name](config)
+            sample = machine.limit_sample(sizes, call_bytes=machine.limit_call_bytes(quick))
+            after = {regime: figures["best"] for regime, figures in sample.items()}
+            samples.append({"after": name, **after, "detail": sample})
+            harness.apply_limit(result, config, previous, after, llc)
+            harness.explain_fractions(result)
+            previous = after
+            if profile and name in profiles.PROFILES and result.skipped is None:
+                bar.note(f"verify bench: profiling the phases of {name}")
+                try:
+                    result.profile = profiles.PROFILES[name](config)
+                except Exception as exc:  # noqa: BLE001 - a profile is diagnostic; it never stops the bench
+                    result.profile = {"failed": f"{type(exc).__name__}: {exc}"}
+            results.append(result)
+            bar.done(name, _summary(result))
+        limits["limit_samples"] = samples
+        limits["limit_spread"] = {regime: harness.spread([s[regime] for s in samples]) for regime in sizes}
+        compile_timings = []
+        if compile_times:
+            probes = ["machine.triad_parallel"] + [
+                p for n in names for p in workloads.WORKLOAD_PROBES.get(n, ()) if p.rsplit(".", 1)[1] in backends
+            ]
+            bar.start(f"compile time of {len(probes)} probe(s)")
+            compile_timings = harness.measure_compile("verify.bench.workloads", probes)
+            bar.done(f"compile time of {len(probes)} probe(s)", "child processes done")
     return {"environment": environment(command), "machine": limits, "results": results, "compile": compile_timings}
 
 
@@ -171,6 +203,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"verify bench  ({env['date']}; numba {env['numba']}, numpy {env['numpy']}, torch {env['torch']}; "
               f"{env['numba_threads']} threads; load average {env['load_average']})")
         print()
-        print(harness.format_table(outcome["results"], machine=outcome["machine"],
-                                   compile_timings=outcome["compile"]))
+        if sys.stdout.isatty():
+            harness.print_rich(outcome["results"], machine=outcome["machine"], compile_timings=outcome["compile"])
+        else:
+            print(harness.format_table(outcome["results"], machine=outcome["machine"],
+                                       compile_timings=outcome["compile"]))
     return 0

@@ -11,10 +11,16 @@ How a figure is obtained (the method is the same for every workload and implemen
   after another, on the same data: a speed-up is ``throughput(kernel) / throughput(reference)``
   with ``throughput = items per call / median seconds`` (items = 1 unless a workload says otherwise,
   e.g. examples verified per call).
-- **Against the machine.** A bandwidth-bound workload declares the bytes one call must move; its
-  achieved GB/s is divided by the triad's GB/s measured in the same run (see :mod:`verify.bench.machine`).
-  A workload bound by ``exp`` declares its exps per call; its lower bound in time is
-  ``exps / (exps per second)``.
+- **Against the machine.** A bandwidth-bound workload declares the bytes one call must move (each array
+  read or written once) and the write-allocate bytes (arrays written without being read first, which a
+  cache reads before writing); their sum is the call's true traffic, counted as the limit's is. The limit
+  is the in-place triad of :mod:`verify.bench.machine`, **sampled before and after the workload** (the
+  samples between workloads), in the workload's own regime: a footprint inside the last-level cache is
+  compared with the cache-resident triad, one far outside with the main-memory triad, one in between with
+  neither (no fraction). The limit is the better of the two samples; the spread of all samples is reported.
+  A fraction above 100 % is never printed bare: the table marks it and a note says that the limit was
+  mismeasured and why (:func:`apply_limit`). A workload bound by ``exp`` declares its exps per call; its
+  lower bound in time is ``exps / (exps per second)``.
 - **Compile and cache-load time** are measured in child processes (:func:`measure_compile`): once with
   an empty ``VERIFY_CACHE_DIR`` (the first call compiles) and once more with that now-warm directory
   (the first call loads machine code from the cache). ``first call − second call`` is the figure.
@@ -46,9 +52,15 @@ __all__ = [
     "time_implementation",
     "skipped",
     "compute_ratios",
+    "apply_limit",
+    "explain_fractions",
+    "spread",
     "measure_compile",
     "CompileTiming",
     "format_table",
+    "print_rich",
+    "workload_rows",
+    "aligned",
     "to_json",
 ]
 
@@ -173,8 +185,10 @@ class WorkloadResult:
     """Every implementation of one workload, measured in one run, with the ratios between them.
 
     ``bytes_per_call``: the bytes a call must move to and from memory (each array read or written
-    once), for the fraction of triad bandwidth. ``exps_per_call``: the ``exp`` evaluations a call
-    needs at least, for the exp-throughput bound.
+    once); ``write_allocate_bytes``: of those, the bytes of arrays written without being read first, which
+    a cache reads before writing (so the call's true traffic is their sum, counted as the limit's is);
+    ``limit``: the limit it was judged against (see :func:`apply_limit`). ``exps_per_call``: the ``exp``
+    evaluations a call needs at least, for the exp-throughput bound.
     """
 
     name: str
@@ -188,6 +202,20 @@ class WorkloadResult:
     skipped: str | None = None
     item_name: str = "call"
     profile: dict[str, Any] | None = None
+    write_allocate_bytes: float | None = None
+    limit: dict[str, Any] | None = None
+
+    @property
+    def traffic_bytes_per_call(self) -> float | None:
+        """True traffic of one call: ``bytes_per_call`` plus the write-allocate reads."""
+        if self.bytes_per_call is None:
+            return None
+        return self.bytes_per_call + (self.write_allocate_bytes or 0.0)
+
+    @property
+    def rate_unit(self) -> str:
+        """The unit of the throughput column: ``calls/s``, ``training sets/s``, ``examples/s``…"""
+        return f"{self.item_name}s/s"
 
     def get(self, implementation: str) -> Measurement | None:
         return next((m for m in self.measurements if m.implementation == implementation), None)
@@ -207,9 +235,14 @@ class WorkloadResult:
             record["skipped"] = self.skipped
         if self.bytes_per_call is not None:
             record["bytes_per_call"] = self.bytes_per_call
+            record["write_allocate_bytes"] = self.write_allocate_bytes or 0.0
+            record["traffic_bytes_per_call"] = self.traffic_bytes_per_call
+        if self.limit is not None:
+            record["limit"] = self.limit
         if self.exps_per_call is not None:
             record["exps_per_call"] = self.exps_per_call
         record["item"] = self.item_name
+        record["rate_unit"] = self.rate_unit
         record["measurements"] = [m.to_json() for m in self.measurements]
         record["targets"] = self.target_verdicts()
         record["notes"] = list(self.notes)
@@ -278,7 +311,8 @@ def compute_ratios(result: WorkloadResult, config: BenchConfig) -> WorkloadResul
 
     - ``speedup_over_numpy``: throughput / NumPy baseline's throughput;
     - ``speedup_over_torch``: throughput / the fastest peer variant's throughput (torch default, fused…);
-    - ``gbps`` and ``fraction_of_triad``: ``bytes_per_call / median`` against the run's triad;
+    - ``gbps``: ``bytes_per_call / median``; ``traffic_gbps``: the true traffic (with write-allocate) per
+      second; ``fraction_of_triad``: ``traffic_gbps`` over the limit ``config.triad_bytes_per_second``;
     - ``exp_bound_ms`` and ``fraction_of_exp_bound``: ``exps_per_call / exps_per_second`` over the median.
     """
     baseline = _best_throughput(result, "baseline")
@@ -292,14 +326,96 @@ def compute_ratios(result: WorkloadResult, config: BenchConfig) -> WorkloadResul
             m.ratios["speedup_over_torch"] = m.throughput / peer.throughput
             m.extra.setdefault("torch_reference", peer.implementation)
         if result.bytes_per_call is not None:
-            gbps = result.bytes_per_call / m.timing.median / 1e9
-            m.ratios["gbps"] = gbps
+            m.ratios["gbps"] = result.bytes_per_call / m.timing.median / 1e9
+            traffic = result.traffic_bytes_per_call / m.timing.median
+            m.ratios["traffic_gbps"] = traffic / 1e9
             if config.triad_bytes_per_second:
-                m.ratios["fraction_of_triad"] = gbps * 1e9 / config.triad_bytes_per_second
+                m.ratios["fraction_of_triad"] = traffic / config.triad_bytes_per_second
         if result.exps_per_call is not None and config.exps_per_second:
             bound = result.exps_per_call / config.exps_per_second
             m.ratios["exp_bound_ms"] = bound * 1e3
             m.ratios["fraction_of_exp_bound"] = bound / m.timing.median
+    return result
+
+
+def spread(values: Sequence[float]) -> dict[str, float] | None:
+    """``{"n", "min", "median", "max"}`` of ``values`` (``None`` when there are none)."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    return {"n": len(values), "min": min(values), "median": statistics.median(values), "max": max(values)}
+
+
+def _above_limit_why(samples: Sequence[float]) -> str:
+    low, high = min(samples), max(samples)
+    if high > 1.2 * low:
+        return (f"the triad samples around it vary from {low:.3g} to {high:.3g} GB/s: the machine's bandwidth "
+                "changed while it ran (a shared or busy machine), so the limit was mismeasured")
+    return ("the triad samples around it agree, so the kernel streamed faster than the in-place triad: its "
+            "bytes may be overcounted (data reused from cache) or the triad is not this machine's best "
+            "streaming loop; the limit was mismeasured")
+
+
+def apply_limit(result: WorkloadResult, config: BenchConfig, before: dict[str, float], after: dict[str, float],
+                llc_bytes: int) -> WorkloadResult:
+    """Judge a bandwidth-bound workload against the in-place triad of its regime, sampled ``before`` and
+    ``after`` it (``{"cache": GB/s, "memory": GB/s}``), and recompute its ratios; returns ``result``.
+
+    The limit is the better sample of the regime. In the ``"between"`` regime (partly cached) no fraction
+    is given. A fraction above 1 is kept, marked in ``extra["above_limit"]`` and explained in a note.
+    """
+    from verify.bench.machine import regime_of
+
+    if result.bytes_per_call is None or result.skipped is not None:
+        return result
+    regime = regime_of(result.bytes_per_call, llc_bytes)
+    record: dict[str, Any] = {"regime": regime, "footprint_bytes": result.bytes_per_call,
+                              "last_level_cache_bytes": llc_bytes}
+    if regime == "between":
+        record["why"] = ("the footprint is neither well inside nor well outside the last-level cache: partly "
+                         "cached, so neither the cache-resident nor the main-memory triad is its limit")
+        result.limit = record
+        compute_ratios(result, dataclasses.replace(config, triad_bytes_per_second=None))
+        for m in result.measurements:
+            m.ratios.pop("fraction_of_triad", None)
+        result.notes.append(f"no fraction of the limit: {record['why']}")
+        return result
+    samples = [before.get(regime), after.get(regime)]
+    record["samples_gbps"] = samples
+    known = [v for v in samples if v is not None]
+    if not known:
+        result.limit = {**record, "why": "no triad sample of this regime"}
+        return result
+    limit = max(known)
+    record["limit_gbps"] = limit
+    result.limit = record
+    compute_ratios(result, dataclasses.replace(config, triad_bytes_per_second=limit * 1e9))
+    for m in result.measurements:
+        fraction = m.ratios.get("fraction_of_triad")
+        if fraction is not None and fraction > 1.0:
+            m.extra["above_limit"] = _above_limit_why(known)
+    return explain_fractions(result)
+
+
+def explain_fractions(result: WorkloadResult) -> WorkloadResult:
+    """A note for every fraction above 100 %: which implementation, by how much, and why the limit or the
+    bound must have been mismeasured (each note once); returns ``result``."""
+    for m in result.measurements:
+        triad = m.ratios.get("fraction_of_triad")
+        if triad is not None and triad > 1.0:
+            why = m.extra.get("above_limit") or ("the limit was measured once, at another time than the workload: "
+                                                 "it was mismeasured for this workload")
+            note = (f"{m.implementation} moved {m.ratios['traffic_gbps']:.3g} GB/s of true traffic, {triad:.0%} "
+                    f"of the limit: {why}")
+            if note not in result.notes:
+                result.notes.append(note)
+        exp = m.ratios.get("fraction_of_exp_bound")
+        if exp is not None and exp > 1.0:
+            note = (f"{m.implementation} ran at {exp:.0%} of the exp-throughput bound: the bound was mismeasured "
+                    "(exp throughput is measured once, before the workloads; a busier machine then, or a call "
+                    "needing fewer exps than counted, puts it below the truth)")
+            if note not in result.notes:
+                result.notes.append(note)
     return result
 
 
@@ -418,82 +534,187 @@ def measure_compile(
 # Output.
 
 
-_COLUMNS = (  # (header, width, ratio key or None, format)
-    ("median ms", 11, None, ".3f"),
-    ("min ms", 10, None, ".3f"),
-    ("items/s", 11, None, ".4g"),
-    ("x numpy", 9, "speedup_over_numpy", ".2f"),
-    ("x torch", 9, "speedup_over_torch", ".2f"),
-    ("GB/s", 8, "gbps", ".2f"),
-    ("triad", 7, "fraction_of_triad", ".0%"),
-    ("exp bnd", 9, "fraction_of_exp_bound", ".0%"),
-)
+_REGIME_WORDS = {"cache": "cache-resident", "memory": "main memory", "between": "partly cached"}
 
 
-def _cell(value: float | None, width: int, spec: str) -> str:
-    return ("-" if value is None else format(value, spec)).rjust(width)
+def _format(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
 
 
-def _row(m: Measurement) -> str:
-    assert m.timing is not None
-    values = (m.timing.median * 1e3, m.timing.best * 1e3, m.throughput)
-    cells = [
-        _cell(values[i] if key is None else m.ratios.get(key), width, spec)
-        for i, (_, width, key, spec) in enumerate(_COLUMNS)
-    ]
-    return f"   {m.implementation:<26}" + "".join(cells)
+def _percent(m: Measurement, key: str) -> str:
+    value = m.ratios.get(key)
+    if value is None:
+        return "-"
+    marked = "!" if (key == "fraction_of_triad" and "above_limit" in m.extra) or value > 1.0 else ""
+    return f"{value:.0%}{marked}"
+
+
+def workload_rows(result: WorkloadResult) -> tuple[list[str], list[list[str]]]:
+    """The header and one row per implementation of a workload, as strings; every rate names its unit.
+    A fraction above 100 % carries a ``!`` and the workload a note saying why."""
+    header = ["implementation", "median ms", "min ms", result.rate_unit, "x numpy", "x torch", "GB/s",
+              "% limit", "% exp bound"]
+    rows = []
+    for m in result.measurements:
+        if m.timing is None:
+            rows.append([m.implementation, f"skipped: {m.skipped}"])
+            continue
+        rows.append([
+            m.implementation, _format(m.timing.median * 1e3, ".3f"), _format(m.timing.best * 1e3, ".3f"),
+            _format(m.throughput, ".4g"), _format(m.ratios.get("speedup_over_numpy"), ".2f"),
+            _format(m.ratios.get("speedup_over_torch"), ".2f"), _format(m.ratios.get("traffic_gbps"), ".2f"),
+            _percent(m, "fraction_of_triad"), _percent(m, "fraction_of_exp_bound"),
+        ])
+    return header, rows
+
+
+def aligned(header: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "   ") -> list[str]:
+    """A plain table whose columns are as wide as their longest cell: the first left-aligned, the others
+    right-aligned. A row shorter than the header (a skipped implementation) spans the rest of the line."""
+    widths = [len(h) for h in header]
+    for row in rows:
+        if len(row) == len(header):
+            widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
+
+    def line(cells: Sequence[str]) -> str:
+        if len(cells) < len(header):
+            return (indent + cells[0].ljust(widths[0]) + "  " + "  ".join(cells[1:])).rstrip()
+        return indent + "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                                  for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
+
+    return [line(header), *(line(r) for r in rows)]
+
+
+def limit_line(result: WorkloadResult) -> str | None:
+    """What the workload was judged against, in words."""
+    limit = result.limit
+    if limit is None:
+        return None
+    where = f"{_REGIME_WORDS[limit['regime']]} (footprint {limit['footprint_bytes'] / 1e6:.3g} MB)"
+    if "limit_gbps" not in limit:
+        return f"limit: none, {where}: {limit.get('why', '')}"
+    shown = " / ".join("-" if v is None else f"{v:.3g}" for v in limit["samples_gbps"])
+    return (f"limit: in-place triad, {where}; samples before / after: {shown} GB/s -> {limit['limit_gbps']:.3g} "
+            "GB/s (true traffic: bytes moved + write-allocate)")
+
+
+_UNITS = (("bytes_per_second", None), ("gbps", "GB/s"), ("exps_per_second", "exps/s"), ("_bytes", "bytes"),
+          ("_n", "elements"), ("threads", "threads"))
+
+
+def machine_rows(machine: dict[str, Any]) -> list[list[str]]:
+    """The machine's figures with their units: ``[quantity, value, unit]`` (texts go to :func:`machine_notes`)."""
+    rows = []
+    for key, value in machine.items():
+        if isinstance(value, dict | list | str):
+            continue
+        unit = next((u for part, u in _UNITS if part in key), "")
+        if unit is None:
+            continue  # the same figure as its *_gbps twin
+        rows.append([key, format(value, ".4g") if isinstance(value, float) else str(value), unit])
+    for regime, figures in (machine.get("limit_spread") or {}).items():
+        if figures:
+            rows.append([f"in-place triad, {_REGIME_WORDS.get(regime, regime)}: min / median / max of "
+                         f"{figures['n']} samples",
+                         f"{figures['min']:.3g} / {figures['median']:.3g} / {figures['max']:.3g}", "GB/s"])
+    return rows
+
+
+def machine_notes(machine: dict[str, Any]) -> list[str]:
+    """The machine record's texts (how bytes are counted, where the cache size comes from)."""
+    return [f"{key}: {value}" for key, value in machine.items() if isinstance(value, str)]
+
+
+def compile_rows(compile_timings: Sequence[CompileTiming]) -> tuple[list[str], list[list[str]]]:
+    header = ["probe", "compile s", "cache load s", "files written", "rewritten warm"]
+    rows = []
+    for c in compile_timings:
+        if c.skipped:
+            rows.append([c.probe, f"skipped: {c.skipped}"])
+        else:
+            rows.append([c.probe, f"{c.compile_s:.3f}", f"{c.cache_load_s:.3f}", str(c.cache_files_cold),
+                         str(c.cache_files_added_warm)])
+    return header, rows
+
+
+def _workload_extras(r: WorkloadResult) -> list[str]:
+    lines = []
+    for v in r.target_verdicts():
+        state = {True: "met", False: "SHORT", None: "not measured"}[v["met"]]
+        value = "-" if v["value"] is None else format(v["value"], ".3g")
+        lines.append(f"target {v['target']}: {value} -> {state}")
+    lines += [f"note: {note}" for note in r.notes]
+    if r.profile:
+        lines.append("where the time goes (phases timed alone):")
+        lines += [f"  {k}: {format(v, '.3f') if isinstance(v, float) else v}" for k, v in r.profile.items()]
+    return lines
 
 
 def format_table(results: Sequence[WorkloadResult], *, machine: dict[str, Any] | None = None,
                  compile_timings: Sequence[CompileTiming] = ()) -> str:
-    """A readable plain-text table: one line per implementation, ratios alongside absolute times.
+    """A readable plain-text report: the machine's limits with units, then per workload its limit and one
+    aligned line per implementation (ratios beside absolute times), targets and notes.
 
-    ``items/s`` is calls per second unless the workload counts other items (examples verified…);
-    ``triad`` is the achieved fraction of the triad's GB/s; ``exp bnd`` is the exp-throughput lower
-    bound divided by the time (100% = as fast as the exps alone allow).
+    The rate column is named by its unit (``calls/s``, ``training sets/s``…); ``GB/s`` is true traffic;
+    ``% limit`` the fraction of the workload's triad limit; ``% exp bound`` the exp-throughput lower bound
+    divided by the time (100 % = as fast as the exps alone allow). A fraction above 100 % is marked ``!``
+    and explained in a note.
     """
     lines: list[str] = []
     if machine:
         lines.append("machine limits (same run, same threads as the kernels)")
-        for key, value in machine.items():
-            lines.append(f"  {key}: {format(value, '.4g') if isinstance(value, float) else value}")
+        lines += aligned(["quantity", "value", "unit"], machine_rows(machine), indent="  ")
+        lines += ["  " + note for note in machine_notes(machine)]
         lines.append("")
-    header = f"{'implementation':<26}" + "".join(h.rjust(w) for h, w, _, _ in _COLUMNS)
     for r in results:
         lines.append(f"== {r.name}: {r.title} [{r.size}]")
         if r.skipped is not None:
-            lines.append(f"   skipped: {r.skipped}")
-            lines.append("")
+            lines += [f"   skipped: {r.skipped}", ""]
             continue
-        lines.append("   " + header)
-        for m in r.measurements:
-            if m.timing is None:
-                lines.append(f"   {m.implementation:<26}skipped: {m.skipped}")
-                continue
-            lines.append(_row(m))
-        for v in r.target_verdicts():
-            state = {True: "met", False: "SHORT", None: "not measured"}[v["met"]]
-            value = "-" if v["value"] is None else format(v["value"], ".3g")
-            lines.append(f"   target {v['target']}: {value} -> {state}")
-        for note in r.notes:
-            lines.append(f"   note: {note}")
-        if r.profile:
-            lines.append("   where the time goes (phases timed alone):")
-            for key, value in r.profile.items():
-                shown = format(value, ".3f") if isinstance(value, float) else value
-                lines.append(f"     {key}: {shown}")
+        if (text := limit_line(r)) is not None:
+            lines.append("   " + text)
+        lines += aligned(*workload_rows(r))
+        lines += ["   " + extra for extra in _workload_extras(r)]
         lines.append("")
     if compile_timings:
         lines.append("== JIT compile time and cache-load time (child processes, first call - second call)")
-        lines.append(f"   {'probe':<34}{'compile s':>11}{'cache load s':>14}{'files written':>15}{'rewritten warm':>16}")
-        for c in compile_timings:
-            if c.skipped:
-                lines.append(f"   {c.probe:<34}skipped: {c.skipped}")
-                continue
-            lines.append(f"   {c.probe:<34}{c.compile_s:>11.3f}{c.cache_load_s:>14.3f}{c.cache_files_cold:>15d}"
-                         f"{c.cache_files_added_warm:>16d}")
+        lines += aligned(*compile_rows(compile_timings))
         lines.append("")
     return "\n".join(lines)
+
+
+def print_rich(results: Sequence[WorkloadResult], *, machine: dict[str, Any] | None = None,
+               compile_timings: Sequence[CompileTiming] = (), console=None) -> None:
+    """The same report as :func:`format_table`, as ``rich`` tables (for a terminal)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+
+    def table(title: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> Table:
+        t = Table(title=title, title_justify="left", show_lines=False)
+        for i, h in enumerate(header):
+            t.add_column(h, justify="left" if i == 0 else "right", overflow="fold")
+        for row in rows:
+            t.add_row(*row, *([""] * (len(header) - len(row))))
+        return t
+
+    if machine:
+        console.print(table("machine limits (same run, same threads as the kernels)", ["quantity", "value", "unit"],
+                            machine_rows(machine)))
+        for note in machine_notes(machine):
+            console.print("  " + note, highlight=False, markup=False)
+    for r in results:
+        title = f"{r.name}: {r.title} [{r.size}]"
+        if r.skipped is not None:
+            console.print(f"[bold]{title}[/bold]\n   skipped: {r.skipped}", highlight=False)
+            continue
+        console.print(table(title, *workload_rows(r)))
+        for extra in ([limit_line(r)] if r.limit else []) + _workload_extras(r):
+            console.print("   " + extra, highlight=False, markup=False)
+    if compile_timings:
+        console.print(table("JIT compile time and cache-load time (child processes, first call - second call)",
+                            *compile_rows(compile_timings)))
 
 
 def to_json(results: Sequence[WorkloadResult], *, environment: dict[str, Any], machine: dict[str, Any],

@@ -1,13 +1,20 @@
 """The machine's own limits, measured in the same run and with the same threads as the kernels.
 
-- **Memory bandwidth: a STREAM-style triad** ``a[i] = b[i] + s·c[i]`` over float64 arrays far larger
-  than the last-level cache, as a Numba ``prange`` loop (the same thread pool, hence the same number of
-  threads, as the ``parallel`` kernels). Bytes are counted the STREAM way: **3 arrays × 8 bytes per
-  element** (read ``b``, read ``c``, write ``a``). The write-allocate read of ``a`` that a cache
-  without streaming stores performs is **not** counted, so the true traffic is up to 4/3 of the
-  figure; ``gbps_with_write_allocate`` reports that variant too. A kernel that updates its arrays in
-  place (an optimizer step) reads every line it writes, so it pays no write-allocate and its
-  counted bytes are its true traffic: it can exceed 100% of the STREAM-counted triad.
+- **Memory bandwidth, the limit the kernels are judged against: an in-place triad** ``a[i] += s·b[i]``
+  (:func:`inplace_triad_bandwidth`), a Numba ``prange`` loop on the same thread pool (hence the same
+  number of threads) as the ``parallel`` kernels. It reads ``a`` and ``b`` and writes ``a``: **3 arrays
+  × 8 bytes per element, and that is its true traffic** — every line of ``a`` is read before it is
+  written, so no write-allocate read is hidden in it. The kernels' bytes are counted the same way, as
+  true traffic: each array read or written once, plus the write-allocate read of every array a kernel
+  writes without reading it first (a fresh gradient array); an in-place optimizer step pays none.
+  The limit is sampled in two **regimes**, at a footprint well inside the last-level cache and well
+  outside it (:func:`limit_sizes`), so that a workload is compared with the limit of its own regime
+  (cache-resident arrays are not judged against main-memory bandwidth).
+- **The STREAM triad** ``a[i] = b[i] + s·c[i]`` over arrays far larger than the last-level cache, bytes
+  counted the STREAM way: 3 arrays × 8 bytes per element (read ``b``, read ``c``, write ``a``), the
+  write-allocate read of ``a`` **not** counted, so the true traffic is up to 4/3 of the figure
+  (``gbps_with_write_allocate``). Reported for comparison with published STREAM figures; a kernel that
+  updates its arrays in place can exceed 100 % of it, which is why it is not the limit used.
 - **exp throughput**: exps per second of the exponential the kernels use,
   :func:`verify.kernels.elementary.exp_diff` (vectorised straight-line code), on operands resident in L1
   so that memory is not the bound, in parallel over the same threads. For context: Numba's ``math.exp``
@@ -20,7 +27,9 @@ Computers", IEEE TCCA Newsletter, 1995 (the STREAM benchmark and its byte counti
 
 from __future__ import annotations
 
+import functools
 import math
+from pathlib import Path
 from typing import Any
 
 import numba
@@ -32,8 +41,15 @@ from verify.kernels.elementary import exp_diff
 
 __all__ = [
     "TRIAD_ARRAYS",
+    "INPLACE_TRIAD_ARRAYS",
     "triad_parallel",
     "triad_serial",
+    "triad_inplace_parallel",
+    "inplace_triad_bandwidth",
+    "last_level_cache_bytes",
+    "limit_sizes",
+    "limit_sample",
+    "regime_of",
     "exp_fill_parallel",
     "triad_bandwidth",
     "exp_throughput",
@@ -44,6 +60,10 @@ __all__ = [
 
 #: Arrays counted per triad element (read b, read c, write a), 8 bytes each for float64.
 TRIAD_ARRAYS = 3
+#: Arrays moved per in-place triad element (read a, read b, write a): its true traffic.
+INPLACE_TRIAD_ARRAYS = 3
+#: Assumed when the operating system does not say (the figure of the machines this was written on).
+DEFAULT_LAST_LEVEL_CACHE = 32 * 2**20
 
 
 @parallel_jit
@@ -58,6 +78,30 @@ def triad_serial(a, b, c, s):
     """``a[i] = b[i] + s·c[i]`` on one thread."""
     for i in range(a.size):
         a[i] = b[i] + s * c[i]
+
+
+@parallel_jit
+def triad_inplace_parallel(a, b, s, blocks, repetitions):
+    """``a[i] = a[i] + s·b[i]``, ``repetitions`` times, over all threads: ``blocks`` contiguous blocks (one
+    per thread), each swept ``repetitions`` times by its thread within one parallel region, so that one
+    thread-pool start is shared by all the sweeps (a cache-resident sweep is shorter than a start on a busy
+    machine). Reads every line it writes: no write-allocate."""
+    n = a.size
+    for t in numba.prange(blocks):
+        lo = t * n // blocks
+        hi = (t + 1) * n // blocks
+        for _ in range(repetitions):
+            for i in range(lo, hi):
+                a[i] = a[i] + s * b[i]
+
+
+@jit
+def triad_inplace_serial(a, b, s, blocks, repetitions):
+    """:func:`triad_inplace_parallel` on one thread (``blocks`` is ignored): a lower bound of the machine's
+    bandwidth that a busy machine cannot spoil by starving one of the threads."""
+    for _ in range(repetitions):
+        for i in range(a.size):
+            a[i] = a[i] + s * b[i]
 
 
 @parallel_jit
@@ -114,6 +158,101 @@ def triad_bandwidth(n: int, *, repeats: int = 7, warmup: int = 2, parallel: bool
     }
 
 
+#: Bytes one timed call of the in-place triad moves at least (repeated sweeps): 0.5 GB, tens of milliseconds,
+#: so that starting the thread pool (milliseconds on a busy machine) is a small part of a call.
+INPLACE_TRIAD_CALL_BYTES = 5 * 10**8
+
+
+def inplace_triad_bandwidth(n: int, *, repeats: int = 5, warmup: int = 1, parallel: bool = True,
+                            call_bytes: int = INPLACE_TRIAD_CALL_BYTES) -> dict[str, Any]:
+    """In-place triad ``a += s·b`` over ``n`` float64 elements, on all threads (or one): GB/s of true traffic
+    (3 arrays × 8 bytes per element and sweep, no write-allocate), median and best of ``repeats`` timed
+    calls, each sweeping the arrays enough times to move ``call_bytes``."""
+    if n < 1:
+        raise ValueError(f"n must be >= 1; got {n!r}")
+    a, b = _inplace_buffers(n)
+    a.fill(1.0)
+    sweep = INPLACE_TRIAD_ARRAYS * 8 * n
+    sweeps = max(1, -(-call_bytes // sweep))
+    blocks = thread_count()
+    kernel = triad_inplace_parallel if parallel else triad_inplace_serial
+    timing = measure(lambda: kernel(a, b, 2.0, blocks, sweeps), repeats=repeats, warmup=warmup)
+    if not np.all(a[:: max(1, n // 1000)] == 1.0 + (warmup + repeats) * sweeps):  # each sweep added 2·0.5
+        raise RuntimeError("in-place triad produced a wrong result")
+    traffic = sweep * sweeps
+    return {
+        "n": n,
+        "sweeps_per_call": sweeps,
+        "footprint_bytes": 2 * 8 * n,
+        "threads": thread_count() if parallel else 1,
+        "median_ms": timing.median * 1e3,
+        "min_ms": timing.best * 1e3,
+        "bytes_per_call": traffic,
+        "gbps": traffic / timing.median / 1e9,
+        "best_gbps": traffic / timing.best / 1e9,
+        "counting": "in place a += s*b: read a, read b, write a = 3 arrays x 8 bytes per element and sweep, the "
+                    "true traffic (a is read before it is written: no write-allocate)",
+    }
+
+
+@functools.lru_cache(maxsize=2)
+def _inplace_buffers(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The in-place triad's arrays, kept between samples: a sample then pays no page faults."""
+    return np.ones(n), np.full(n, 0.5)
+
+
+def last_level_cache_bytes() -> tuple[int, str]:
+    """The size of the largest CPU cache and where the figure comes from (sysfs, or an assumption)."""
+    sizes = []
+    for index in Path("/sys/devices/system/cpu/cpu0/cache").glob("index*"):
+        try:
+            text = (index / "size").read_text().strip().upper()
+        except OSError:
+            continue
+        scale = {"K": 2**10, "M": 2**20, "G": 2**30}.get(text[-1:], 1)
+        digits = text.rstrip("KMG")
+        if digits.isdigit():
+            sizes.append(int(digits) * scale)
+    if sizes:
+        return max(sizes), "sysfs"
+    return DEFAULT_LAST_LEVEL_CACHE, "assumed (the operating system did not say)"
+
+
+def limit_sizes(llc_bytes: int) -> dict[str, int]:
+    """Elements of the in-place triad in each regime: ``cache`` a footprint of a quarter of the last-level
+    cache, ``memory`` at least 8 times it (and 10⁷ elements: 160 MB)."""
+    return {"cache": max(1024, llc_bytes // 4 // 16), "memory": max(10_000_000, 8 * llc_bytes // 16)}
+
+
+def limit_sample(sizes: dict[str, int], *, repeats: int = 3,
+                 call_bytes: int = INPLACE_TRIAD_CALL_BYTES) -> dict[str, dict[str, float]]:
+    """One sample of the limit in each regime: the in-place triad on all threads and on one, and the better
+    of the two (``"best"``), in GB/s. The machine can stream at least as fast as either; on a busy machine
+    the one-thread loop is often the faster (one thread is scheduled more readily than all)."""
+    out = {}
+    for regime, n in sizes.items():
+        parallel = inplace_triad_bandwidth(n, repeats=repeats, call_bytes=call_bytes)["gbps"]
+        serial = inplace_triad_bandwidth(n, repeats=repeats, parallel=False, call_bytes=call_bytes)["gbps"]
+        out[regime] = {"parallel": parallel, "serial": serial, "best": max(parallel, serial)}
+    return out
+
+
+def limit_call_bytes(quick: bool) -> int:
+    """Bytes per timed call of the limit's triad: :data:`INPLACE_TRIAD_CALL_BYTES`, a fifth of it for
+    ``--quick`` (one sweep of the main-memory arrays)."""
+    return INPLACE_TRIAD_CALL_BYTES // 5 if quick else INPLACE_TRIAD_CALL_BYTES
+
+
+def regime_of(footprint_bytes: float, llc_bytes: int) -> str:
+    """``"cache"`` for a footprint of at most half the last-level cache, ``"memory"`` for at least 4 times
+    it, ``"between"`` otherwise (partly cached: neither limit applies, no fraction is given)."""
+    if footprint_bytes <= llc_bytes / 2:
+        return "cache"
+    if footprint_bytes >= 4 * llc_bytes:
+        return "memory"
+    return "between"
+
+
 def exp_throughput(total_exps: int, *, repeats: int = 7, warmup: int = 2, kernel: str = "exp_diff") -> dict[str, Any]:
     """Exps per second over all threads, operands in L1: ``kernel="exp_diff"`` (the kernels' exponential)
     or ``"libm"`` (Numba's ``math.exp``)."""
@@ -148,10 +287,14 @@ def numpy_exp_throughput(n: int, *, repeats: int = 7, warmup: int = 2) -> dict[s
 
 
 def machine_limits(*, quick: bool = False, repeats: int = 7, warmup: int = 2) -> dict[str, Any]:
-    """Triad (parallel and one thread) and exp throughput (the kernels' exp_diff and libm over the threads,
-    NumPy on one), one record."""
-    n = 2_000_000 if quick else 10_000_000  # full: 3 × 80 MB, 15× the 16 MiB L3
+    """STREAM triad (parallel and one thread), the in-place triad in both regimes, and exp throughput (the
+    kernels' exp_diff and libm over the threads, NumPy on one), one record. The in-place triad is sampled
+    again between the workloads by ``verify bench``; these are the first samples."""
+    n = 2_000_000 if quick else 10_000_000  # full: 3 × 80 MB, 7.5× a 32 MiB L3
     exps = 2_000_000 if quick else 40_000_000
+    llc, llc_source = last_level_cache_bytes()
+    sizes = limit_sizes(llc)
+    inplace = limit_sample(sizes, repeats=max(repeats, 3), call_bytes=limit_call_bytes(quick))
     triad = triad_bandwidth(n, repeats=repeats, warmup=warmup, parallel=True)
     serial = triad_bandwidth(n, repeats=repeats, warmup=warmup, parallel=False)
     exp = exp_throughput(exps, repeats=repeats, warmup=warmup)
@@ -168,4 +311,13 @@ def machine_limits(*, quick: bool = False, repeats: int = 7, warmup: int = 2) ->
         "exps_per_second": exp["exps_per_second"],
         "libm_exps_per_second": libm_exp["exps_per_second"],
         "numpy_exps_per_second_one_thread": np_exp["exps_per_second"],
+        "last_level_cache_bytes": llc,
+        "last_level_cache_source": llc_source,
+        "triad_inplace_gbps": inplace["memory"]["best"],
+        "triad_inplace_cache_gbps": inplace["cache"]["best"],
+        "triad_inplace_first_sample": inplace,
+        "triad_inplace_footprint_bytes": {regime: 16 * m for regime, m in sizes.items()},
+        "triad_inplace_counting": "in place a += s*b: read a, read b, write a = 3 arrays x 8 bytes per element "
+                                  "and sweep, the true traffic (a is read before it is written: no "
+                                  "write-allocate); the better of all threads and one thread",
     }

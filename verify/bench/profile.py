@@ -69,25 +69,27 @@ def profile_softmax_cross_entropy(config: BenchConfig) -> dict[str, Any]:
 
 
 def profile_optimizer(config: BenchConfig, rule: str) -> dict[str, Any]:
-    """The finiteness check of ``grad``, the update loop (cpu, parallel) of ``adam`` or ``momentum``."""
+    """The finiteness check of ``grad`` and the generated update loop (cpu, parallel) of an optimizer rule."""
     from verify.kernels import optimizers as opt
 
     n = 100_000 if config.quick else 10_000_000
     rng = np.random.default_rng([config.seed, 5])
     theta, grad = rng.standard_normal(n), rng.standard_normal(n)
-    m, v = np.zeros(n), np.zeros(n)
+    hyper = {"adam": {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
+             "momentum": {"lr": 1e-3, "momentum": 0.9}}.get(rule)
     out: dict[str, Any] = {"size": f"{n} parameters"}
+    if hyper is None:
+        return {**out, "missing": f"no profile for {rule!r}"}
     try:
         finite = {"cpu": opt._count_nonfinite_cpu, "parallel": opt._count_nonfinite_parallel}
-        if rule == "adam":
-            c1, c2 = opt.bias_correction(0.9, 1), opt.bias_correction(0.999, 1)
-            loops = {"cpu": opt._adam_cpu, "parallel": opt._adam_parallel}
-            args = (theta, grad, m, v, 1e-3, 0.9, 0.1, 0.999, 0.001, 1e-8, c1, c2, 1e-3, 0)
-            arrays = 7
-        else:
-            loops = {"cpu": opt._momentum_cpu, "parallel": opt._momentum_parallel}
-            args = (theta, grad, m, 1e-3, 0.9)
-            arrays = 5
+        spec = opt.rule_spec(rule)
+        h = opt.validate_hyperparameters(rule, hyper)
+        state = opt.init_state(rule, n, **hyper)
+        scalars = opt._scalars(spec, h, 2, state)
+        layout = opt._layout_for(rule, tuple(state), scalars)
+        args = (theta, grad, *state.values(), *(np.float64(scalars[s]) for s in layout.scalars))
+        loops = {"cpu": layout.compiled.cpu, "parallel": layout.compiled.parallel}
+        arrays = 3 + 2 * len(state)
     except AttributeError as exc:
         return {**out, "missing": str(exc)}
     for name in ("cpu", "parallel"):

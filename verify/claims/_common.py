@@ -6,38 +6,81 @@ check asks and report what they find.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from verify.claims.registry import Context
-from verify.stats import claim_rng
+from verify.claims.registry import Context, jsonable
+from verify.stats import DEFAULT_ALPHA, claim_rng
 
 __all__ = [
+    "Notes",
     "SEED_000",
     "SEED_001",
     "SEED_002",
+    "NOTES",
     "cite",
+    "declared_alpha",
+    "latex",
     "rng_for",
     "hypothesis_search",
     "new_figure",
     "jsonable",
     "EPS64",
     "kernel_backend",
+    "stat_row",
+    "stat_pair",
+    "calibrated_outcome",
 ]
 
-SEED_000 = "000_42086e2af0f76780.txt"
-SEED_001 = "001_02deb113427fab16.txt"
-SEED_002 = "002_1388b78ad9a2d202.txt"
+
+class Notes(str):
+    """One set of lecture notes: its file name (the string itself, so ``SEED_000 in source`` works) and
+    the title a reader can look up."""
+
+    title: str
+
+    def __new__(cls, file: str, title: str) -> Notes:
+        self = super().__new__(cls, file)
+        self.title = title
+        return self
+
+
+SEED_000 = Notes("000_42086e2af0f76780.txt",
+                 "Deep Learning, course slides, University of Milano-Bicocca (2022)")
+SEED_001 = Notes("001_02deb113427fab16.txt",
+                 "CS3485 Deep Learning for Computer Vision, Lecture 4: Optimization in Deep Learning")
+SEED_002 = Notes("002_1388b78ad9a2d202.txt",
+                 "Diving Into Deep Learning, Part 1: A Deep Learning Crash Course, Emory University")
+NOTES: tuple[Notes, ...] = (SEED_000, SEED_001, SEED_002)
 EPS64 = float(np.finfo(np.float64).eps)
 
 
-def cite(seed_file: str, slide: str, extra: str = "") -> str:
-    """``<seed file>, slide "<title>"`` (+ a paper, where the statement comes from one)."""
-    text = f'{seed_file}, slide "{slide}"'
+def cite(notes: Notes, slide: str, extra: str = "") -> str:
+    """The notes by their title with the file name beside it, and the slide:
+    ``<title> (<file>), slide "<slide>"``, then ``; <extra>`` (another slide, a paper) when given.
+
+    >>> cite(SEED_001, "Gradient Descent in 1D")
+    'CS3485 Deep Learning for Computer Vision, Lecture 4: Optimization in Deep Learning (001_02deb113427fab16.txt), slide "Gradient Descent in 1D"'
+    """
+    if not isinstance(notes, Notes):
+        raise TypeError(f"notes must be one of SEED_000, SEED_001, SEED_002; got {notes!r}")
+    text = f'{notes.title} ({notes}), slide "{slide}"'
     return f"{text}; {extra}" if extra else text
+
+
+def declared_alpha(ctx: Context) -> float:
+    """The false-fail rate a statistical check may spend: the one its claim declared (``ctx.alpha``, set by
+    :func:`~verify.claims.registry.run_claim`), or the library's default when the check is called directly."""
+    return ctx.alpha if ctx.alpha is not None else DEFAULT_ALPHA
+
+
+def latex(expr: Any) -> str:
+    """A SymPy expression as inline math for evidence: ``$...$`` (never its Python spelling)."""
+    import sympy as sp
+
+    return f"${sp.latex(expr)}$"
 
 
 def kernel_backend(ctx: Context) -> str:
@@ -65,17 +108,19 @@ def hypothesis_search(
     """Search ``strategy`` for an input where ``violation(x)`` returns a dict (the counterexample).
 
     Runs Hypothesis with a fixed seed (deterministic), no example database and quiet output, shrinks a
-    violation to a minimal one, and returns ``(examples tried, counterexample or None)``.
+    violation to a minimal one, and returns ``(examples tried, counterexample or None)``; ``examples tried``
+    counts the shrinking attempts too.
     """
-    from hypothesis import HealthCheck, Verbosity, given, settings
+    from hypothesis import HealthCheck, Phase, Verbosity, given, settings
     from hypothesis import seed as hseed
 
     tried = [0]
     found: list[dict[str, Any]] = []
 
+    # generate and shrink only: the explain phase (which lines ran) costs seconds and tells a claim nothing
     @settings(max_examples=max_examples, database=None, deadline=None, verbosity=Verbosity.quiet,
               suppress_health_check=list(HealthCheck), derandomize=False, print_blob=False,
-              report_multiple_bugs=False)
+              report_multiple_bugs=False, phases=(Phase.generate, Phase.shrink))
     @hseed(int(seed))
     @given(strategy)
     def run(x: Any) -> None:
@@ -105,19 +150,64 @@ def new_figure(ncols: int = 1, nrows: int = 1, width: float = 6.4, height: float
     return fig, axes
 
 
-def jsonable(x: Any) -> Any:
-    """Numbers, arrays and nested containers as JSON-friendly values (inf/nan as strings)."""
-    if isinstance(x, dict):
-        return {str(k): jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return jsonable(x.tolist())
-    if isinstance(x, (bool, np.bool_)):
-        return bool(x)
-    if isinstance(x, (int, np.integer)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        v = float(x)
-        return v if math.isfinite(v) else repr(v)
-    return x
+def stat_row(result: Any, quantity: str) -> dict[str, Any]:
+    """One calibrated sub-check (:class:`verify.stats.StatResult`) as a table row in words."""
+    row: dict[str, Any] = {"quantity": quantity, "estimate": float(result.estimate),
+                           "confidence interval": [float(result.ci[0]), float(result.ci[1])],
+                           "theoretical": float(result.theoretical), "false-fail rate": float(result.alpha),
+                           "samples": int(result.n), "verdict": result.verdict}
+    if result.effect is not None:
+        row["smallest deviation detected"] = float(result.effect)
+    if result.note:
+        row["note"] = result.note
+    return row
+
+
+def stat_pair(results: list[Any], quantities: list[str], note: str = "") -> Any:
+    """The headline measured/theoretical pair of a set of sub-checks: the one farthest from its theory,
+    relative to its allowed deviation (or the first refuted one)."""
+    from verify.claims.registry import Pair
+
+    def distance(r: Any) -> float:
+        scale = r.effect if r.effect else (abs(r.theoretical) or 1.0)
+        return abs(r.estimate - r.theoretical) / scale
+
+    refuted = [k for k, r in enumerate(results) if r.verdict == "refuted"]
+    k = max(refuted or range(len(results)), key=lambda j: distance(results[j]))
+    r = results[k]
+    ci = f"interval [{r.ci[0]:.4g}, {r.ci[1]:.4g}] at false-fail rate {r.alpha:.2g}"
+    return Pair(quantities[k], float(r.estimate), float(r.theoretical), "≈", note=f"{ci}" + (f"; {note}" if note else ""))
+
+
+def calibrated_outcome(results: list[Any], rows: list[dict[str, Any]], evidence: dict[str, Any], *, pair: Any,
+                       data: Any = None, why: str = "an interval is wider than the effect it must detect, within "
+                                                    "the sample cap") -> Any:
+    """The outcome of a statistical claim from its calibrated sub-checks (:class:`verify.stats.StatResult`):
+    refuted if one is (the row of the farthest refuted one is the counterexample), inconclusive if one is
+    (with ``why``), else holds."""
+    from verify.claims.registry import Outcome
+    from verify.stats import combine
+
+    verdict = combine([r.verdict for r in results])
+    refuted = [k for k, r in enumerate(results) if r.verdict == "refuted"]
+    counterexample = rows[max(refuted, key=lambda k: abs(results[k].estimate - results[k].theoretical))] \
+        if refuted else None
+    return Outcome(verdict, evidence, counterexample=counterexample, why=why if verdict == "inconclusive" else None,
+                   pair=pair, data=data)
+
+
+def label_axes(ax: Any, xlabel: str, ylabel: str, title: str = "", *, legend: str | None = "outside",
+               fontsize: float = 7, ncol: int = 1) -> None:
+    """Label an axes (every figure names both axes with their units) and place its legend: ``"outside"``
+    (right of the axes, never over the data; the default), ``"below"`` (under the axes, for a figure whose
+    right side holds a colorbar), a matplotlib ``loc`` string, or ``None``."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=10)
+    if legend == "outside":
+        ax.legend(fontsize=fontsize, ncol=ncol, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+    elif legend == "below":
+        ax.legend(fontsize=fontsize, ncol=max(ncol, 2), loc="upper center", bbox_to_anchor=(0.5, -0.18))
+    elif legend is not None:
+        ax.legend(fontsize=fontsize, ncol=ncol, loc=legend)

@@ -12,24 +12,41 @@ from typing import Any
 
 import numpy as np
 
-from verify.claims._common import SEED_001, SEED_002, cite, hypothesis_search, jsonable, new_figure, rng_for
-from verify.claims.registry import Context, Outcome, claim
-from verify.stats import ErrorBudget, StatResult, combine, decide, mean_interval, sample_size
+from verify.claims._common import (
+    SEED_001,
+    SEED_002,
+    calibrated_outcome,
+    cite,
+    declared_alpha,
+    hypothesis_search,
+    label_axes,
+    new_figure,
+    rng_for,
+    stat_pair,
+    stat_row,
+)
+from verify.claims.builders import identity
+from verify.claims.registry import Context, Correction, Outcome, Pair, claim
+from verify.stats import DEFAULT_ALPHA, ErrorBudget, StatResult, decide, mean_interval, sample_size
 
 __all__ = [
     "adagrad_norm_steps",
     "rmsprop_steps",
     "check_adagrad_step_never_grows",
     "check_epsilon_placement_as_written",
-    "check_adam_correction_as_written",
     "check_adam_unbiased",
+    "FALSE_FAIL_RATE",
 ]
+
+#: The false-fail rate of the statistical claim of this module.
+FALSE_FAIL_RATE = DEFAULT_ALPHA
 
 Steps = Callable[[np.ndarray, float, float], np.ndarray]
 
 
 def adagrad_norm_steps(grads: np.ndarray, lr: float, eps: float) -> np.ndarray:
-    r"""Effective steps $\eta/\sqrt{\epsilon + \sum_{j\le t}\|\nabla f(x_j)\|^2}$ of AdaGrad-Norm (001), from
+    r"""Effective steps $\eta/\sqrt{\epsilon + \sum_{j\le t}\|\nabla f(x_j)\|^2}$ of AdaGrad-Norm (*CS3485*,
+    Lecture 4, "Adding adaptive learning rates"), from
     the accumulator of the library's ``adagrad_norm`` kernel."""
     from verify.kernels.optimizers import run_optimizer
 
@@ -47,129 +64,124 @@ def rmsprop_steps(grads: np.ndarray, lr: float, eps: float, rho: float = 0.9) ->
     return np.asarray(out)
 
 
+@claim(id="adaptive.adagrad_step_never_grows", kind="inequality", title="AdaGrad's effective step never grows",
+       statement=r"$\eta_t = \eta / \sqrt{\epsilon + \sum_{j=1}^t \|\nabla f(x_j)\|^2}$ never grows: "
+                 r"the larger the previous gradients, the smaller the next steps",
+       source=cite(SEED_001, "Adding adaptive learning rates", "and " + cite(SEED_002, "Popular Stochastic Gradient "
+                   "Variants", "AdaGrad")))
 def check_adagrad_step_never_grows(ctx: Context, *, steps: Steps = adagrad_norm_steps) -> Outcome:
+    """Hypothesis searches gradient sequences for a step that grows; past the condition (RMSprop's moving
+    average instead of the sum) one must be found."""
     from hypothesis import strategies as st
 
     grads_strategy = st.integers(1, 4).flatmap(
         lambda d: st.lists(st.lists(st.floats(-1e3, 1e3), min_size=d, max_size=d), min_size=1, max_size=30))
+    largest = [0.0]
 
-    def grows(step_fn: Steps):
+    def grows(step_fn: Steps, track: bool):
         def violation(rows: list[list[float]]) -> dict[str, Any] | None:
             g = np.asarray(rows, dtype=np.float64)
             s = step_fn(g, 0.1, 1e-8)
+            if track and s.size > 1:
+                largest[0] = max(largest[0], float(np.max(s[1:] / s[:-1])))
             up = np.nonzero(s[1:] > s[:-1])[0]
             if up.size:
                 k = int(up[0])
-                return {"gradients": g.tolist(), "step_t": float(s[k]), "step_t+1": float(s[k + 1]), "t": k + 1}
+                return {"gradients": g.tolist(), "step at t": float(s[k]), "step at t + 1": float(s[k + 1]), "t": k + 1}
             return None
         return violation
 
     n = 40 if ctx.quick else 100
-    tried, counter = hypothesis_search(grads_strategy, grows(steps), seed=ctx.seed, max_examples=n)
-    past_tried, past = hypothesis_search(grads_strategy, grows(rmsprop_steps), seed=ctx.seed, max_examples=n)
-    evidence = {"examples": tried, "past_condition_rmsprop_examples": past_tried,
-                "past_condition_rmsprop_step_grows": past}
+    tried, counter = hypothesis_search(grads_strategy, grows(steps, True), seed=ctx.seed, max_examples=n)
+    past_tried, past = hypothesis_search(grads_strategy, grows(rmsprop_steps, False), seed=ctx.seed, max_examples=n)
+    evidence = {"gradient sequences searched": tried, "implementation": "the library's adagrad_norm kernel (NumPy)",
+                "past the condition: RMSprop's moving average instead of the sum": {
+                    "sequences searched": past_tried, "a step that grows": past}}
+    pair = Pair(r"largest ratio of consecutive steps $\eta_{t+1}/\eta_t$ over the sequences searched", largest[0], 1.0, "<=")
     if counter is not None:
-        return Outcome("refuted", jsonable(evidence), counterexample=jsonable(counter))
+        return Outcome("refuted", evidence, counterexample=counter, pair=pair)
     if past is None:
-        return Outcome("inconclusive", jsonable(evidence), why="the moving-average variant never grew either")
-    return Outcome("holds", jsonable(evidence))
+        return Outcome("inconclusive", evidence, why="the moving-average variant never grew either", pair=pair)
+    return Outcome("holds", evidence, pair=pair)
 
 
-@claim(
-    id="adaptive.adagrad_step_never_grows",
-    statement=(r"$\eta_t = \eta / \sqrt{\epsilon + \sum_{j=1}^t \|\nabla f(x_j)\|^2}$ never grows: "
-               r"the larger the previous gradients, the smaller the next steps"),
-    source=cite(SEED_001, "Adding adaptive learning rates", f"and {SEED_002}, AdaGrad of \"Popular Stochastic "
-                "Gradient Variants\""),
-    kind="inequality",
-    topic="adaptive",
-    title="AdaGrad's effective step never grows",
-)
-def _adagrad(ctx: Context) -> Outcome:
-    return check_adagrad_step_never_grows(ctx)
-
-
-def check_epsilon_placement_as_written(ctx: Context) -> Outcome:
-    """001 says epsilon is "added to the numerator to avoid division by zero". Evaluate the first step at a
-    zero gradient with epsilon where the text puts it and where the formula puts it."""
+@claim(id="adaptive.epsilon_placement_as_written", kind="as-written", title="Where AdaGrad's epsilon sits, as written",
+       statement=r"$\epsilon$ is a small number added to the numerator to avoid division by zero",
+       source=cite(SEED_001, "Adding adaptive learning rates"))
+def check_epsilon_placement_as_written(ctx: Context, *, placement: str = "numerator") -> Outcome:
+    """The lecture says epsilon is "added to the numerator to avoid division by zero". Evaluate AdaGrad-Norm's
+    first step at a zero gradient with epsilon where ``placement`` says (``"numerator"``: the text,
+    ``"denominator"``: the displayed formula): is it finite?"""
     eta, eps = 0.1, 1e-8
     g = np.zeros(3)
     with np.errstate(divide="ignore", invalid="ignore"):
-        numerator = (eta + eps) / np.sqrt(np.sum(g * g)) * g  # epsilon in the numerator, as the text says
-        denominator = eta / np.sqrt(eps + np.sum(g * g)) * g  # epsilon as in the displayed formula
-    text_ok = bool(np.all(np.isfinite(numerator)))
-    formula_ok = bool(np.all(np.isfinite(denominator)))
-    evidence = {"gradient": g.tolist(), "step_with_eps_in_numerator": [repr(float(v)) for v in numerator],
-                "step_with_eps_in_denominator": denominator.tolist(), "formula_avoids_division_by_zero": formula_ok}
-    if text_ok:
-        return Outcome("holds", jsonable(evidence))
-    return Outcome("refuted", jsonable(evidence),
-                   counterexample={"x_1 step at grad f(x_1) = 0, eps in the numerator": "0/0 = nan"},
-                   corrected=(r"\epsilon\text{ is added to the denominator: } \eta/\sqrt{\epsilon + \sum_j\|\nabla f\|^2}"
-                              if formula_ok else None))
+        if placement == "numerator":
+            step = (eta + eps) / np.sqrt(np.sum(g * g)) * g
+        elif placement == "denominator":
+            step = eta / np.sqrt(eps + np.sum(g * g)) * g
+        else:
+            raise ValueError(f"placement must be 'numerator' or 'denominator'; got {placement!r}")
+    finite = bool(np.all(np.isfinite(step)))
+    evidence = {"ε placed in the": placement, "gradient": g.tolist(), "η": eta, "ε": eps,
+                "first step": [float(v) if np.isfinite(v) else repr(float(v)) for v in step], "finite": finite}
+    pair = Pair("entries of the first step that are finite at a zero gradient", int(np.sum(np.isfinite(step))), 3, "=")
+    if finite:
+        return Outcome("holds", evidence, pair=pair)
+    fixed = check_epsilon_placement_as_written(ctx, placement="denominator")
+    correction = Correction(
+        r"\eta_t = \eta \,/\, \sqrt{\epsilon + \sum_{j=1}^t \|\nabla f(x_j)\|^2}",
+        r"$\epsilon$ belongs in the denominator, as the slide's own formula writes it: added to the numerator it "
+        r"leaves $0/0$ at a zero gradient, which is what it was meant to prevent.",
+        check=fixed, checked_by="the same first step at a zero gradient")
+    return Outcome("refuted", evidence, pair=pair, correction=correction,
+                   counterexample={"gradient at x₁": "0 (all three entries)", "first step with ε in the numerator":
+                                   "0/0 = nan in every entry"},
+                   counterexample_explained=("At a zero gradient the accumulated sum is 0, so with ε only in the "
+                                             "numerator the step divides 0 by 0."))
 
 
-@claim(
-    id="adaptive.epsilon_placement_as_written",
-    statement=r"$\epsilon$ is a small number added to the numerator to avoid division by zero",
-    source=cite(SEED_001, "Adding adaptive learning rates"),
-    kind="as-written",
-    topic="adaptive",
-    title="Where AdaGrad's epsilon sits, as written",
-)
-def _eps(ctx: Context) -> Outcome:
-    return check_epsilon_placement_as_written(ctx)
-
-
-def _expected_moment(correction: Callable[[Any, Any], Any]) -> tuple[Any, Any, tuple]:
-    """SymPy: ``E[m_i]`` for iid gradients of mean ``mu`` (``m_0 = 0``), and ``E[correction(m_i)]``.
-
-    ``E[m_i] = beta E[m_{i-1}] + (1 - beta) mu`` with ``E[m_0] = 0`` is solved by ``mu (1 - beta^i)``: the
-    candidate is verified against the recursion and the start, by induction (no summation needed).
-    """
-    import sympy as sp
-
-    beta, mu = sp.symbols("beta mu", positive=True)
-    i = sp.symbols("i", integer=True, positive=True)
-    em = mu * (1 - beta**i)
-    step = sp.simplify(beta * em.subs(i, i - 1) + (1 - beta) * mu - em) == 0
-    start = em.subs(i, 0) == 0
-    if not (step and start):  # pragma: no cover - would mean SymPy disagrees with the algebra
-        raise AssertionError("the closed form of E[m_i] failed its induction")
-    return em, sp.simplify(correction(em, beta**i)), (beta, mu, i)
-
-
-def check_adam_correction_as_written(ctx: Context) -> Outcome:
-    r"""002 writes ``m_hat = m / (1 + beta_1^i)``: is ``E[m_hat] = E[g]`` for stationary gradients?"""
-    import sympy as sp
-
-    em, written, (beta, mu, i) = _expected_moment(lambda m, bi: m / (1 + bi))
-    _, kingma, _ = _expected_moment(lambda m, bi: m / (1 - bi))
-    written_unbiased = sp.simplify(written - mu) == 0
-    kingma_unbiased = sp.simplify(kingma - mu) == 0
-    evidence = {"E[m_i]": str(em), "E[m_i / (1 + beta^i)]": str(written), "E[m_i / (1 - beta^i)]": str(kingma)}
-    if written_unbiased:
-        return Outcome("holds", evidence)
-    val = float(written.subs({beta: sp.Rational(9, 10), mu: 1, i: 1}))
-    return Outcome("refuted", evidence,
-                   counterexample={"beta_1": 0.9, "i": 1, "E[g]": 1.0, "E[m_hat] as written": val},
-                   corrected=r"\hat m_i = m_i/(1-\beta_1^i),\ \hat v_i = v_i/(1-\beta_2^i)" if kingma_unbiased else None)
-
-
-@claim(
-    id="adaptive.adam_correction_as_written",
+identity(
+    "adaptive.adam_correction_as_written",
+    "mu",
+    "Sum((1 - beta)*beta**(i - k)*mu, (k, 1, i))/(1 + beta**i)",
+    where={"mu": "real", "beta": "(0, 1)", "i": "integer >= 1"},
     statement=(r"Adam: $\hat m_i = m_i/(1+\hat\beta_1^i)$, $\hat v_i = v_i/(1+\hat\beta_2^i)$ "
-               r"(bias-corrected moments, as written)"),
+               r"(bias-corrected moments, as written): $E[\hat m_i] = E[g]$ for stationary gradients, where "
+               r"$E[m_i] = \sum_{k=1}^{i}(1-\beta_1)\beta_1^{i-k} E[g]$ ($m_0 = 0$)"),
     source=cite(SEED_002, "Popular Stochastic Gradient Variants", "Adaptive Momentum (Adam)"),
     kind="as-written",
-    topic="adaptive",
     title="Adam's bias correction, as written",
+    sides=("E[g] = μ", "E[m̂_i] with the correction as written"),
+    corrected="Sum((1 - beta)*beta**(i - k)*mu, (k, 1, i))/(1 - beta**i)",
+    corrected_tex=r"\hat m_i = m_i/(1-\beta_1^i),\ \hat v_i = v_i/(1-\beta_2^i)",
+    explanation=(r"The moving averages start at 0, so $E[m_i] = (1-\beta_1^i)E[g]$: dividing by $1-\beta_1^i$ "
+                 r"removes that bias (Kingma & Ba, §3); dividing by $1+\beta_1^i$ shrinks it further. The same holds "
+                 r"for $v_i$ with $\beta_2$. Checked for every $i \ge 1$ and $\beta_1 \in (0, 1)$."),
 )
-def _adam_written(ctx: Context) -> Outcome:
-    return check_adam_correction_as_written(ctx)
 
 
+def adam_figure(outcome: Outcome):
+    fig, axes = new_figure(1, 1)
+    ax = axes[0, 0]
+    res = (outcome.data or {}).get("results") or []
+    for k, r in enumerate(res):
+        ax.errorbar([k], [r.estimate / r.theoretical], yerr=[[(r.estimate - r.ci[0]) / r.theoretical],
+                                                              [(r.ci[1] - r.estimate) / r.theoretical]], fmt="o")
+    ax.axhline(1.0, color="k", lw=0.8)
+    labels = [("$\\hat m_{%s}$" if r.name.startswith("m_hat") else "$\\hat v_{%s}$") % r.name.split("_t")[1]
+              for r in res]
+    ax.set_xticks(range(len(res)), labels)
+    label_axes(ax, "moment and step t", "estimate / theoretical value",
+               "Adam's bias-corrected moments (1 - alpha intervals)", legend=None)
+    return fig
+
+
+@claim(id="adaptive.adam_moments_unbiased", kind="empirical", title="Adam's bias-corrected moments are unbiased",
+       statement=r"For stationary gradients, $\hat m_t = m_t/(1-\beta_1^t)$ and $\hat v_t = v_t/(1-\beta_2^t)$ are "
+                 r"unbiased: $E[\hat m_t] = E[g]$, $E[\hat v_t] = E[g^2]$",
+       source="Kingma & Ba, 'Adam: A Method for Stochastic Optimization' (2015), §3; cited in " +
+              cite(SEED_002, "Popular Stochastic Gradient Variants"),
+       figure=adam_figure, false_fail_rate=FALSE_FAIL_RATE)
 def check_adam_unbiased(ctx: Context) -> Outcome:
     """Calibrated Monte Carlo with the library's Adam kernel: for iid gradients ``N(mu, s^2)``,
     ``E[m_hat_t] = mu`` and ``E[v_hat_t] = mu^2 + s^2`` at every t (coordinates are independent runs)."""
@@ -177,7 +189,7 @@ def check_adam_unbiased(ctx: Context) -> Outcome:
 
     mu, s, b1, b2 = 0.7, 1.3, 0.9, 0.999
     ts = (1, 5, 50)
-    budget = ErrorBudget(1e-6, checks=2 * len(ts))
+    budget = ErrorBudget(declared_alpha(ctx), checks=2 * len(ts))
     effect_m, effect_v = 0.1 * s, 0.1 * (mu**2 + s**2)
     # the widest sample is at t = 1 (m_hat_1 = g, v_hat_1 = g^2): sd(g) = s, sd(g^2)^2 = 2 s^4 + 4 mu^2 s^2
     sd_v = math.sqrt(2 * s**4 + 4 * mu**2 * s**2)
@@ -196,44 +208,15 @@ def check_adam_unbiased(ctx: Context) -> Outcome:
             results.append(StatResult(f"{name}_t{t}", mean, (lo, hi), theory, a, x.size, decide(mean, lo, hi, theory, effect),
                                       effect, sd))
     raw = states["m"][0]
-    mean, lo, hi, _ = mean_interval(raw, 1e-6)
-    evidence = {"mu": mu, "s": s, "beta1": b1, "beta2": b2, "runs": R, "budget": budget.to_json(),
-                "subchecks": [r.to_json() for r in results],
-                "uncorrected_m_1": {"estimate": mean, "ci": [lo, hi], "would_be": mu, "equals": (1 - b1) * mu}}
-    verdict = combine([r.verdict for r in results])
-    if verdict == "refuted":
-        return Outcome("refuted", jsonable(evidence),
-                       counterexample=jsonable(next(r for r in results if r.verdict == "refuted").to_json()))
-    if verdict == "inconclusive":
-        return Outcome("inconclusive", jsonable(evidence), why="an interval is wider than its effect")
-    return Outcome("holds", jsonable(evidence), data={"results": results})
+    mean, lo, hi, _ = mean_interval(raw, budget.alpha)
+    names = {"m_hat": ("E[m̂_t]", "E[g] = μ"), "v_hat": ("E[v̂_t]", "E[g²] = μ² + s²")}
+    quantities = [f"{names[r.name.split('_t')[0]][0]} at t = {r.name.split('_t')[1]} (theory "
+                  f"{names[r.name.split('_t')[0]][1]})" for r in results]
+    rows = [stat_row(r, q) for r, q in zip(results, quantities, strict=True)]
+    evidence = {"gradients": "i.i.d. N(μ, s²), μ = 0.7, s = 1.3", "β₁": b1, "β₂": b2, "independent runs": R,
+                "false-fail rate": budget.alpha, "bias-corrected moments": rows,
+                "without the correction, E[m₁]": {"estimate": mean, "interval": [lo, hi], "E[g]": mu,
+                                                   "(1 − β₁) E[g]": (1 - b1) * mu}}
+    return calibrated_outcome(results, rows, evidence, pair=stat_pair(results, quantities), data={"results": results})
 
 
-def adam_figure(outcome: Outcome):
-    fig, axes = new_figure(1, 1)
-    ax = axes[0, 0]
-    res = (outcome.data or {}).get("results") or []
-    for k, r in enumerate(res):
-        ax.errorbar([k], [r.estimate / r.theoretical], yerr=[[(r.estimate - r.ci[0]) / r.theoretical],
-                                                              [(r.ci[1] - r.estimate) / r.theoretical]], fmt="o")
-    ax.axhline(1.0, color="k", lw=0.8)
-    ax.set_xticks(range(len(res)), [r.name for r in res], rotation=30)
-    ax.set_xlabel("moment and step t")
-    ax.set_ylabel("estimate / theoretical value")
-    ax.set_title("Adam's bias-corrected moments (1 - alpha intervals)")
-    return fig
-
-
-@claim(
-    id="adaptive.adam_moments_unbiased",
-    statement=(r"For stationary gradients, $\hat m_t = m_t/(1-\beta_1^t)$ and $\hat v_t = v_t/(1-\beta_2^t)$ are "
-               r"unbiased: $E[\hat m_t] = E[g]$, $E[\hat v_t] = E[g^2]$"),
-    source=("Kingma & Ba, 'Adam: A Method for Stochastic Optimization' (2015), §3; cited in " +
-            cite(SEED_002, "Popular Stochastic Gradient Variants")),
-    kind="empirical",
-    topic="adaptive",
-    title="Adam's bias-corrected moments are unbiased",
-    figure=adam_figure,
-)
-def _adam_unbiased(ctx: Context) -> Outcome:
-    return check_adam_unbiased(ctx)

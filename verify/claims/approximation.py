@@ -1,4 +1,4 @@
-r"""Universal approximation (seed 002, Cybenko 1989): the error of $w^\top\sigma(Kx + b)$ falls with width.
+r"""Universal approximation (*Diving Into Deep Learning, Part 1*, 002_1388b78ad9a2d202.txt; Cybenko 1989): the error of $w^\top\sigma(Kx + b)$ falls with width.
 
 A constructive demonstration: random hidden weights ``K, b`` and the output weights ``w`` fitted by least
 squares, for widths ``m = 2 ... 128``, target ``f(x) = sin(2 pi x)`` on [0, 1]; the sup error on a fine
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from verify.claims._common import SEED_002, cite, jsonable, kernel_backend, new_figure, rng_for
-from verify.claims.registry import Context, Outcome, claim
+from verify.claims._common import SEED_002, cite, kernel_backend, label_axes, new_figure, rng_for
+from verify.claims.registry import Context, Outcome, Pair, claim
 
 __all__ = ["WIDTHS", "EPSILON", "sup_error", "check_universal_approximation"]
 
@@ -39,6 +39,24 @@ def sup_error(width: int, activation: str, rng: np.random.Generator, backend: st
     return float(np.max(np.abs(Ht @ w - _target(test_x))))
 
 
+def approximation_figure(outcome: Outcome):
+    fig, axes = new_figure(1, 1)
+    ax = axes[0, 0]
+    errors = (outcome.data or {}).get("errors") or {}
+    for name, errs in errors.items():
+        ax.loglog(WIDTHS, errs, marker="o", label=rf"$\sigma$ = {name}")
+    ax.axhline(EPSILON, color="grey", ls=":", label=rf"$\varepsilon$ = {EPSILON}")
+    label_axes(ax, "width m (hidden units)", r"$\sup_x |w^\top\sigma(Kx+b) - \sin 2\pi x|$",
+               "Universal approximation: error against width", fontsize=8)
+    return fig
+
+
+@claim(id="approximation.error_falls_with_width", kind="empirical",
+       title="Universal approximation: error falls with width",
+       statement=r"For sigmoidal $\sigma$ and $\varepsilon > 0$ there is a width $m$ with "
+                 r"$|w^\top\sigma(Kx+b) - f(x)| < \varepsilon$ on $[0,1]$: the sup error falls with width",
+       source=cite(SEED_002, "Universal Approximation", "Cybenko, Math. Control Signals Systems 2 (1989)"),
+       figure=approximation_figure)
 def check_universal_approximation(ctx: Context) -> Outcome:
     rng = rng_for(ctx, "approximation.width")
     backend = kernel_backend(ctx)
@@ -50,41 +68,19 @@ def check_universal_approximation(ctx: Context) -> Outcome:
     reached = bool(sig[-1] < EPSILON)
     width_needed = next((m for m, e in zip(WIDTHS, sig, strict=True) if e < EPSILON), None)
     identity_floor = float(np.min(errors["identity"]))
-    evidence = {"widths": list(WIDTHS), "sup_error_sigmoid": errors["sigmoid"], "sup_error_identity": errors["identity"],
-                "epsilon": EPSILON, "first_width_below_epsilon": width_needed,
-                "past_condition_identity_never_below": identity_floor}
+    table = [{"width m": m, "sup error, σ = sigmoid": e1, "sup error, σ = identity (a polynomial)": e2}
+             for m, e1, e2 in zip(WIDTHS, errors["sigmoid"], errors["identity"], strict=True)]
+    evidence = {"target": "f(x) = sin(2πx) on [0, 1]", "hidden weights": "random, K ~ N(0, 20²); w by least squares",
+                "ε": EPSILON, "sup error by width": table, "first width with sup error below ε": width_needed,
+                "past the condition: the identity's smallest sup error (must stay above ε)": identity_floor}
+    pair = Pair(f"sup error at width {WIDTHS[-1]} (sigmoid)", errors["sigmoid"][-1], EPSILON, "<",
+                note="the theorem: below any ε > 0 for some width; here ε = 0.01")
     data = {"errors": errors}
     if falls and reached and identity_floor > EPSILON:
-        return Outcome("holds", jsonable(evidence), data=data)
+        return Outcome("holds", evidence, data=data, pair=pair)
     if not (falls and reached):
-        return Outcome("refuted", jsonable(evidence), data=data,
-                       counterexample={"widths": list(WIDTHS), "sup_error": errors["sigmoid"]})
-    return Outcome("inconclusive", jsonable(evidence), data=data, why="the polynomial activation also reached epsilon")
+        return Outcome("refuted", evidence, data=data, pair=pair,
+                       counterexample={"widths": list(WIDTHS), "sup error": errors["sigmoid"]})
+    return Outcome("inconclusive", evidence, data=data, pair=pair, why="the polynomial activation also reached epsilon")
 
 
-def approximation_figure(outcome: Outcome):
-    fig, axes = new_figure(1, 1)
-    ax = axes[0, 0]
-    errors = (outcome.data or {}).get("errors") or {}
-    for name, errs in errors.items():
-        ax.loglog(WIDTHS, errs, marker="o", label=rf"$\sigma$ = {name}")
-    ax.axhline(EPSILON, color="grey", ls=":", label=rf"$\varepsilon$ = {EPSILON}")
-    ax.set_xlabel("width m (hidden units)")
-    ax.set_ylabel(r"$\sup_x |w^\top\sigma(Kx+b) - \sin 2\pi x|$")
-    ax.set_title("Universal approximation: error against width")
-    ax.legend(fontsize=8)
-    return fig
-
-
-@claim(
-    id="approximation.error_falls_with_width",
-    statement=(r"For sigmoidal $\sigma$ and $\varepsilon > 0$ there is a width $m$ with "
-               r"$|w^\top\sigma(Kx+b) - f(x)| < \varepsilon$ on $[0,1]$: the sup error falls with width"),
-    source=cite(SEED_002, "Universal Approximation", "Cybenko, Math. Control Signals Systems 2 (1989)"),
-    kind="empirical",
-    topic="approximation",
-    title="Universal approximation: error falls with width",
-    figure=approximation_figure,
-)
-def _width(ctx: Context) -> Outcome:
-    return check_universal_approximation(ctx)

@@ -1,4 +1,5 @@
-"""The chain rule and backpropagation: the worked examples of seeds 001 and 002, exactly (SymPy).
+"""The chain rule and backpropagation: the worked examples of *CS3485*, Lecture 4 (001_02deb113427fab16.txt)
+and *Diving Into Deep Learning, Part 1* (002_1388b78ad9a2d202.txt), exactly (SymPy).
 
 Every formula "as written" is evaluated as the slide writes it and compared with SymPy's derivative
 of the whole composition at a drawn point; where they differ, the corrected formula is checked too.
@@ -6,12 +7,13 @@ of the whole composition at a drawn point; where they differ, the corrected form
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
 
-from verify.claims._common import EPS64, SEED_001, SEED_002, cite, jsonable, kernel_backend, rng_for
-from verify.claims.registry import Context, Outcome, claim
+from verify.claims._common import EPS64, SEED_001, SEED_002, cite, kernel_backend, rng_for
+from verify.claims.registry import Context, Correction, Outcome, Pair, claim
 
 __all__ = [
     "check_chain_rule_example",
@@ -22,6 +24,10 @@ __all__ = [
 ]
 
 
+@claim(id="backprop.chain_rule_example", kind="identity", title="The chain-rule example",
+       statement=r"$y = f(g(x))$, $f(x)=x^2$, $g(x)=3x^3+2$: $\frac{dy}{dx} = (2u)(9x^2) = 54x^5 + 36x^2$; "
+                 r"$\frac{dy}{dx} = \frac{dy}{du_1}\frac{du_1}{du_2}\cdots\frac{du_n}{dx}$",
+       source=cite(SEED_001, "Chain rule and Backpropagation"))
 def check_chain_rule_example(ctx: Context) -> Outcome:
     import sympy as sp
 
@@ -41,24 +47,16 @@ def check_chain_rule_example(ctx: Context) -> Outcome:
         chain *= sp.diff(f(t), t).subs(t, inner)
         inner = f(inner)
     n_fold = sp.expand(chain - sp.diff(inner, x)) == 0
-    evidence = {"d/dx (3x^3+2)^2": str(sp.expand(dy_dx)), "chain_rule_form": str(sp.expand(via_chain)),
-                "written_54x^5+36x^2_matches": bool(ok_written), "n_fold_chain_rule_on_4_functions": bool(n_fold)}
+    evidence = {"SymPy: d/dx (3x³ + 2)²": f"${sp.latex(sp.expand(dy_dx))}$",
+                "the chain rule's (2u)(9x²) at u = g(x)": f"${sp.latex(sp.expand(via_chain))}$",
+                "54x⁵ + 36x² as written matches": bool(ok_written),
+                "the n-fold chain rule on sin ∘ exp ∘ (t³ + t) ∘ cos": bool(n_fold)}
+    pair = Pair("d/dx (3x³ + 2)² − (54x⁵ + 36x²), expanded by SymPy", f"${sp.latex(sp.expand(dy_dx - written))}$",
+                0, "=")
     if ok_chain and ok_written and n_fold:
-        return Outcome("holds", evidence)
-    return Outcome("refuted", evidence, counterexample={"derivative": str(sp.expand(dy_dx)), "written": str(written)})
-
-
-@claim(
-    id="backprop.chain_rule_example",
-    statement=(r"$y = f(g(x))$, $f(x)=x^2$, $g(x)=3x^3+2$: $\frac{dy}{dx} = (2u)(9x^2) = 54x^5 + 36x^2$; "
-               r"$\frac{dy}{dx} = \frac{dy}{du_1}\frac{du_1}{du_2}\cdots\frac{du_n}{dx}$"),
-    source=cite(SEED_001, "Chain rule and Backpropagation"),
-    kind="identity",
-    topic="backprop",
-    title="The chain-rule example",
-)
-def _chain_example(ctx: Context) -> Outcome:
-    return check_chain_rule_example(ctx)
+        return Outcome("holds", evidence, pair=pair)
+    return Outcome("refuted", evidence, pair=pair,
+                   counterexample={"derivative": f"${sp.latex(sp.expand(dy_dx))}$", "as written": f"${sp.latex(written)}$"})
 
 
 def _worked_example(rng: np.random.Generator):
@@ -112,14 +110,30 @@ def _worked_example(rng: np.random.Generator):
     return grads, vals
 
 
+@functools.lru_cache(maxsize=4)
+def _worked_example_at(seed: int):
+    """The example's gradients at the point drawn for ``seed`` (the formulas as written and the corrected ones
+    are checked at the same point; SymPy's gradients take a second, so they are computed once)."""
+    return _worked_example(rng_for(Context(seed=seed), "backprop.worked_example"))
+
+
 def _softmax_col(u: np.ndarray) -> np.ndarray:
     e = np.exp(u - u.max())
     return e / e.sum()
 
 
-def check_worked_example_as_written(ctx: Context) -> Outcome:
-    rng = rng_for(ctx, "backprop.worked_example")
-    grads, v = _worked_example(rng)
+@claim(id="backprop.worked_example_as_written", kind="as-written",
+       title="The worked backpropagation example, as written",
+       statement=r"For $F = W a(Ky+b)$, $L = -c^\top\log\sigma(u_2)$: $\nabla_W L = (c-\sigma(u_2))u_1^\top$, "
+                 r"$\nabla_{u_1}L = W^\top(c - \sigma(z))$, $\nabla_K L = \mathrm{diag}(a'(Ky+b))(c-\sigma(u_2))y^\top$, "
+                 r"$\nabla_b L = \mathrm{diag}(a')(c-\sigma(u_2))$, $\nabla_y L = K^\top\mathrm{diag}(a')(c-\sigma(u_2))$",
+       source=cite(SEED_002, "Example: Backward Propagation"))
+def check_worked_example_as_written(ctx: Context, *, formulas: str = "as written") -> Outcome:
+    """The five gradients of the worked example against SymPy's at a drawn point (30 digits), with the slide's
+    formulas (``formulas="as written"``) or the corrected ones (``"corrected"``)."""
+    if formulas not in ("as written", "corrected"):
+        raise ValueError(f"formulas must be 'as written' or 'corrected'; got {formulas!r}")
+    grads, v = _worked_example_at(ctx.seed)
     s = _softmax_col(v["u2"])
     r = v["c"] - s  # the slide's residual c - sigma(u2)
     da = np.diagflat(1 - np.tanh(v["z"]) ** 2)
@@ -144,45 +158,53 @@ def check_worked_example_as_written(ctx: Context) -> Outcome:
         "b": r"\mathrm{diag}(a'(Ky+b))W^\top(\sigma(u_2) - c)",
         "y": r"K^\top\mathrm{diag}(a'(Ky+b))W^\top(\sigma(u_2) - c)",
     }
-    rows, wrong = {}, {}
+    tested = written if formulas == "as written" else corrected
+    names = {"W": "∇_W L", "u1": "∇_u₁ L", "K": "∇_K L", "b": "∇_b L", "y": "∇_y L"}
+    rows, wrong, worst = [], [], 0.0
     for key, g in grads.items():
         tol = 64 * EPS64 * (1 + float(np.max(np.abs(g))))
-        ok_w = bool(np.max(np.abs(written[key] - g)) <= tol)
-        ok_c = bool(np.max(np.abs(corrected[key] - g)) <= tol)
-        rows[key] = {"sympy": g.ravel().tolist(), "as_written": written[key].ravel().tolist(), "written_ok": ok_w,
-                     "corrected_ok": ok_c}
-        if not ok_w:
-            wrong[key] = (ok_c, corrected_tex[key])
-    evidence = {"activation": "tanh", "gradients": rows}
+        err = float(np.max(np.abs(tested[key] - g)))
+        worst = max(worst, err)
+        rows.append({"gradient": names[key], "SymPy (30 digits)": g.ravel().tolist(),
+                     f"formula {formulas}": tested[key].ravel().tolist(), "matches": err <= tol})
+        if err > tol:
+            wrong.append(key)
+    evidence = {"network": "F = W tanh(K y + b), L = −cᵀ log σ(F), 2 × 2, at a random point", "formulas": formulas,
+                "gradients": rows}
+    pair = Pair(f"largest |formula {formulas} − SymPy's gradient| over the five gradients", worst, 0.0, "=",
+                note="0 up to rounding (64 ε)")
     if not wrong:
-        return Outcome("holds", jsonable(evidence))
-    fixes = [rf"\nabla_{{{k}}} L = {tex}" for k, (ok, tex) in wrong.items() if ok]
-    key = next(iter(wrong))
-    return Outcome("refuted", jsonable(evidence),
-                   counterexample=jsonable({"point": {k: v[k].ravel() for k in ("K", "W", "b", "y", "c")},
-                                            "gradient": f"nabla_{key} L", "as_written": rows[key]["as_written"],
-                                            "true": rows[key]["sympy"], "wrong_formulas": list(wrong)}),
-                   corrected="; ".join(fixes) if len(fixes) == len(wrong) else None)
+        return Outcome("holds", evidence, pair=pair)
+    if formulas == "corrected":
+        return Outcome("refuted", evidence, pair=pair, counterexample={"corrected formulas that fail": wrong})
+    fixed = check_worked_example_as_written(ctx, formulas="corrected")
+    correction = Correction(
+        ";\\ ".join(rf"\nabla_{{{'u_1' if k == 'u1' else k}}} L = {corrected_tex[k]}" for k in wrong),
+        r"Two errors run through the slide's gradients: the residual has the wrong sign (the gradient of "
+        r"$-c^\top\log\sigma(u_2)$ with respect to $u_2$ is $\sigma(u_2) - c$, not $c - \sigma(u_2)$), and the "
+        r"gradients with respect to $K$, $b$ and $y$ drop the factor $W^\top$ that carries the gradient back through "
+        r"$u_2 = W u_1$; $\nabla_{u_1} L$ also writes $\sigma(z)$ for $\sigma(u_2)$.",
+        check=fixed, checked_by="the same comparison with SymPy's gradients at the same point")
+    key = wrong[0]
+    counter = {"point": {k: v[k].ravel().tolist() for k in ("K", "W", "b", "y", "c")}, "gradient": names[key],
+               "as written there": written[key].ravel().tolist(), "SymPy there": grads[key].ravel().tolist(),
+               "formulas that fail": [names[k] for k in wrong]}
+    return Outcome("refuted", evidence, counterexample=counter, pair=pair, correction=correction)
 
 
-@claim(
-    id="backprop.worked_example_as_written",
-    statement=(r"For $F = W a(Ky+b)$, $L = -c^\top\log\sigma(u_2)$: $\nabla_W L = (c-\sigma(u_2))u_1^\top$, "
-               r"$\nabla_{u_1}L = W^\top(c - \sigma(z))$, $\nabla_K L = \mathrm{diag}(a'(Ky+b))(c-\sigma(u_2))y^\top$, "
-               r"$\nabla_b L = \mathrm{diag}(a')(c-\sigma(u_2))$, $\nabla_y L = K^\top\mathrm{diag}(a')(c-\sigma(u_2))$"),
-    source=cite(SEED_002, "Example: Backward Propagation"),
-    kind="as-written",
-    topic="backprop",
-    title="The worked backpropagation example, as written",
-)
-def _worked(ctx: Context) -> Outcome:
-    return check_worked_example_as_written(ctx)
-
-
-def check_chain_as_written(ctx: Context) -> Outcome:
-    """The three backward lines of 002 on scalar layers ``u_k = tanh(theta_k u_{k-1})``, ``L = u_3^2/2``."""
+@claim(id="backprop.chain_as_written", kind="as-written", title="The backward-propagation chain, as written",
+       statement=r"$\nabla_{\theta_3}L = \nabla_{\theta_3}u_3\nabla_{u_3}L$; $\nabla_{\theta_2}L = \nabla_{\theta_2}u_2"
+                 r"\nabla_{\theta_3}u_3\nabla_{u_3}L$; $\nabla_{\theta_2}L = \nabla_{\theta_1}u_1\nabla_{u_1}u_2"
+                 r"\nabla_{u_2}u_3\nabla_{u_3}L$",
+       source=cite(SEED_002, "Backward Propagation: Chain Rule"))
+def check_chain_as_written(ctx: Context, *, lines: str = "as written") -> Outcome:
+    """The three backward lines of the notes on scalar layers ``u_k = tanh(theta_k u_{k-1})``, ``L = u_3^2/2``,
+    each product of local derivatives evaluated at a drawn point (30 digits) against SymPy's gradient;
+    ``lines="corrected"`` checks the corrected lines the same way."""
     import sympy as sp
 
+    if lines not in ("as written", "corrected"):
+        raise ValueError(f"lines must be 'as written' or 'corrected'; got {lines!r}")
     t1, t2, t3, u0 = sp.symbols("theta1 theta2 theta3 u0")
     a, b_, c_ = sp.symbols("a b c")
     f = lambda th, u: sp.tanh(th * u)
@@ -200,52 +222,65 @@ def check_chain_as_written(ctx: Context) -> Outcome:
     }
     ev = lambda e: float(sp.N(e.subs(point), 30))
     truth = {"theta3": ev(sp.diff(L, t3)), "theta2": ev(sp.diff(L, t2)), "theta1": ev(sp.diff(L, t1))}
-    lines = [
-        ("grad_theta3 L = grad_theta3 u3 grad_u3 L", "theta3", d["th3_u3"] * d["u3_L"]),
-        ("grad_theta2 L = grad_theta2 u2 grad_theta3 u3 grad_u3 L", "theta2", d["th2_u2"] * d["th3_u3"] * d["u3_L"]),
-        ("grad_theta2 L = grad_theta1 u1 grad_u1 u2 grad_u2 u3 grad_u3 L", "theta2",
+    first = (r"\nabla_{\theta_3} L = \nabla_{\theta_3} u_3\, \nabla_{u_3} L", "theta3", d["th3_u3"] * d["u3_L"])
+    if lines == "as written":
+        tested = [first,
+                  (r"\nabla_{\theta_2} L = \nabla_{\theta_2} u_2\, \nabla_{\theta_3} u_3\, \nabla_{u_3} L", "theta2",
+                   d["th2_u2"] * d["th3_u3"] * d["u3_L"]),
+                  (r"\nabla_{\theta_2} L = \nabla_{\theta_1} u_1\, \nabla_{u_1} u_2\, \nabla_{u_2} u_3\, \nabla_{u_3} L",
+                   "theta2", d["th1_u1"] * d["u1_u2"] * d["u2_u3"] * d["u3_L"])]
+    else:
+        tested = [first] + CHAIN_CORRECTED(d)
+    rows, wrong, worst = [], [], 0.0
+    for text, wrt, expr in tested:
+        val = ev(expr)
+        err = abs(val - truth[wrt])
+        worst = max(worst, err / (1 + abs(truth[wrt])))
+        ok = err <= 1e-12 * (1 + abs(truth[wrt]))
+        rows.append({"line": f"${text}$", "value of the product": val, "SymPy's gradient": truth[wrt], "matches": ok})
+        if not ok:
+            wrong.append(text)
+    names = {t1: "θ₁", t2: "θ₂", t3: "θ₃", u0: "u₀"}
+    evidence = {"layers": r"$u_k = \tanh(\theta_k u_{k-1})$, $L = u_3^2/2$",
+                "point": {names[k]: v for k, v in point.items()}, "lines": rows}
+    pair = Pair(f"largest relative difference between a line ({lines}) and SymPy's gradient", worst, 0.0, "=",
+                note="0 up to 1e-12 (30-digit evaluation)")
+    if not wrong:
+        return Outcome("holds", evidence, pair=pair)
+    if lines == "corrected":
+        return Outcome("refuted", evidence, pair=pair, counterexample={"corrected lines that fail": wrong})
+    fixed = check_chain_as_written(ctx, lines="corrected")
+    correction = Correction(
+        ";\\ ".join(text for text, _, _ in CHAIN_CORRECTED(d)),
+        r"The second line multiplies by $\nabla_{\theta_3} u_3$ where the chain needs $\nabla_{u_2} u_3$: "
+        r"$\theta_2$ reaches $L$ through $u_2$, then $u_3$. The third line is the chain for $\theta_1$ but is "
+        r"labelled $\nabla_{\theta_2} L$.",
+        check=fixed, checked_by="the same 30-digit comparison with SymPy's gradients")
+    counter = {"point": evidence["point"], "lines that fail": [f"${w}$" for w in wrong],
+               "their values": [r["value of the product"] for r in rows if not r["matches"]],
+               "SymPy's gradients": [r["SymPy's gradient"] for r in rows if not r["matches"]]}
+    return Outcome("refuted", evidence, counterexample=counter, pair=pair, correction=correction)
+
+
+def CHAIN_CORRECTED(d: dict[str, Any]) -> list[tuple[str, str, Any]]:  # noqa: N802 - a table, named as one
+    """The corrected second and third backward lines, as (LaTeX, variable, product of local derivatives)."""
+    return [
+        (r"\nabla_{\theta_2} L = \nabla_{\theta_2} u_2\, \nabla_{u_2} u_3\, \nabla_{u_3} L", "theta2",
+         d["th2_u2"] * d["u2_u3"] * d["u3_L"]),
+        (r"\nabla_{\theta_1} L = \nabla_{\theta_1} u_1\, \nabla_{u_1} u_2\, \nabla_{u_2} u_3\, \nabla_{u_3} L", "theta1",
          d["th1_u1"] * d["u1_u2"] * d["u2_u3"] * d["u3_L"]),
     ]
-    corrected = {
-        1: ("grad_theta2 L = grad_theta2 u2 grad_u2 u3 grad_u3 L", "theta2", d["th2_u2"] * d["u2_u3"] * d["u3_L"]),
-        2: ("grad_theta1 L = grad_theta1 u1 grad_u1 u2 grad_u2 u3 grad_u3 L", "theta1",
-            d["th1_u1"] * d["u1_u2"] * d["u2_u3"] * d["u3_L"]),
-    }
-    rows, wrong = [], []
-    for k, (text, wrt, expr) in enumerate(lines):
-        val = ev(expr)
-        ok = abs(val - truth[wrt]) <= 1e-12 * (1 + abs(truth[wrt]))
-        rows.append({"line": text, "value": val, "true": truth[wrt], "ok": ok})
-        if not ok:
-            fix = corrected.get(k)
-            fixed_ok = fix is not None and abs(ev(fix[2]) - truth[fix[1]]) <= 1e-12 * (1 + abs(truth[fix[1]]))
-            wrong.append((text, fix[0] if fixed_ok else None))
-    evidence = {"layers": "u_k = tanh(theta_k u_{k-1}), L = u_3^2 / 2", "point": {str(k): v for k, v in point.items()},
-                "lines": rows}
-    if not wrong:
-        return Outcome("holds", jsonable(evidence))
-    fixes = [f for _, f in wrong if f]
-    return Outcome("refuted", jsonable(evidence), counterexample=jsonable({"wrong_lines": [w for w, _ in wrong],
-                                                                          "point": evidence["point"]}),
-                   corrected="; ".join(fixes) if len(fixes) == len(wrong) else None)
 
 
-@claim(
-    id="backprop.chain_as_written",
-    statement=(r"$\nabla_{\theta_3}L = \nabla_{\theta_3}u_3\nabla_{u_3}L$; $\nabla_{\theta_2}L = \nabla_{\theta_2}u_2"
-               r"\nabla_{\theta_3}u_3\nabla_{u_3}L$; $\nabla_{\theta_2}L = \nabla_{\theta_1}u_1\nabla_{u_1}u_2"
-               r"\nabla_{u_2}u_3\nabla_{u_3}L$"),
-    source=cite(SEED_002, "Backward Propagation: Chain Rule"),
-    kind="as-written",
-    topic="backprop",
-    title="The backward-propagation chain, as written",
-)
-def _chain_written(ctx: Context) -> Outcome:
-    return check_chain_as_written(ctx)
-
-
-def check_u6_as_written(ctx: Context) -> Outcome:
-    """001 decomposes ``u_0(W_0) = -y^T log softmax(W_1 a(W_0 x))`` with ``u_6(z) = z^T x``; compose it."""
+@claim(id="backprop.u6_as_written", kind="as-written",
+       title="The decomposition of the one-hidden-layer loss, as written",
+       statement=r"$u_0 = u_1(u_2(u_3(u_4(u_5(u_6(W_0))))))$ with $u_1(z) = -y^\top z$, $u_2 = \log$, $u_3 = \mathrm{softmax}$, "
+                 r"$u_4(z) = W_1 z$, $u_5 = a$, $u_6(z) = z^\top x$",
+       source=cite(SEED_001, "Chain rule and Backpropagation", "the third slide of that title"))
+def check_u6_as_written(ctx: Context, *, u6: str = "as written") -> Outcome:
+    """The lecture decomposes ``u_0(W_0) = -y^T log softmax(W_1 a(W_0 x))`` into ``u_1 ∘ … ∘ u_6``; compose it with
+    ``u_6(z) = z^T x`` (``u6="as written"``) or ``u_6(W_0) = W_0 x`` (``"corrected"``) at a drawn point and compare
+    with the loss itself."""
     rng = rng_for(ctx, "backprop.u6")
     d = 3
     W0, W1 = rng.normal(size=(d, d)), rng.normal(size=(d, d))
@@ -257,37 +292,37 @@ def check_u6_as_written(ctx: Context) -> Outcome:
         s = W1 @ a(h)
         return float(-(y @ (s - s.max() - np.log(np.sum(np.exp(s - s.max()))))))
 
+    inner = {"as written": lambda z: z.T @ x, "corrected": lambda z: z @ x}
+    if u6 not in inner:
+        raise ValueError(f"u6 must be 'as written' or 'corrected'; got {u6!r}")
     direct = loss(W0 @ x)
-    as_written = loss(W0.T @ x)
-    fixed = loss(W0 @ x)
-    jac_u1 = -y  # d(-y^T z)/dz
-    jac_u4 = W1  # d(W1 z)/dz
-    eps = 1e-6
-    zt = rng.normal(size=d)
-    num_u4 = np.column_stack([(W1 @ (zt + eps * e) - W1 @ (zt - eps * e)) / (2 * eps) for e in np.eye(d)])
-    evidence = {"loss": direct, "composition_with_u6(z)=z^T x": as_written, "composition_with_u6(z)=z x": fixed,
-                "du1/dz=-y": jac_u1.tolist(), "du4/dz=W1_max_error": float(np.max(np.abs(num_u4 - jac_u4)))}
+    composed = loss(inner[u6](W0))
     tol = 64 * EPS64 * (1 + abs(direct))
-    if abs(as_written - direct) <= tol:
-        return Outcome("holds", jsonable(evidence))
-    return Outcome("refuted", jsonable(evidence),
-                   counterexample=jsonable({"W0": W0, "x": x, "loss": direct, "as_written": as_written}),
-                   corrected=r"u_6(z) = z\,x" if abs(fixed - direct) <= tol else None)
+    evidence = {"network": "one hidden layer, 3 units, a = tanh, y one-hot", "u₆ tested": u6,
+                "the loss u₀(W₀) = −yᵀ log softmax(W₁ a(W₀ x))": direct, "the composition u₁ ∘ … ∘ u₆ (W₀)": composed}
+    pair = Pair(f"composition with u₆ {u6} − the loss itself, at a random point", composed - direct, 0.0, "=",
+                note=f"0 up to rounding ({tol:.2g})")
+    if abs(composed - direct) <= tol:
+        return Outcome("holds", evidence, pair=pair)
+    if u6 == "corrected":
+        return Outcome("refuted", evidence, pair=pair, counterexample={"loss": direct, "composition": composed})
+    fixed = check_u6_as_written(ctx, u6="corrected")
+    correction = Correction(
+        r"u_6(W_0) = W_0\,x",
+        r"$u_6$ must map the weight matrix $W_0$ to the hidden pre-activation $W_0 x$ (a matrix–vector product). "
+        r"As written, $u_6(z) = z^\top x$ gives $W_0^\top x$, the transposed weights, so the composition is not the "
+        r"loss $u_0(W_0) = -y^\top\log\mathrm{softmax}(W_1 a(W_0 x))$ it decomposes.",
+        check=fixed, checked_by="the same composition at the same point")
+    return Outcome("refuted", evidence, pair=pair, correction=correction,
+                   counterexample={"W₀": W0.tolist(), "x": x.tolist(), "the loss": direct,
+                                   "the composition with u₆(z) = zᵀx": composed},
+                   counterexample_explained="With u₆(z) = zᵀx the composition evaluates the network at W₀ᵀx instead "
+                                            "of W₀x, and the two losses differ at this random point.")
 
 
-@claim(
-    id="backprop.u6_as_written",
-    statement=(r"$u_0 = u_1(u_2(u_3(u_4(u_5(u_6(W_0))))))$ with $u_1(z) = -y^\top z$, $u_2 = \log$, $u_3 = \mathrm{softmax}$, "
-               r"$u_4(z) = W_1 z$, $u_5 = a$, $u_6(z) = z^\top x$"),
-    source=cite(SEED_001, "Chain rule and Backpropagation", "the third slide of that title"),
-    kind="as-written",
-    topic="backprop",
-    title="The decomposition of the one-hidden-layer loss, as written",
-)
-def _u6(ctx: Context) -> Outcome:
-    return check_u6_as_written(ctx)
-
-
+@claim(id="backprop.gradient_of_average", kind="identity", title="The gradient of the average loss",
+       statement=r"$\nabla_\theta L(\theta) = \frac1n\sum_{i=1}^n \nabla_\theta l(NN_\theta(x^{(i)}), y^{(i)})$",
+       source=cite(SEED_001, "Going back to Neural Networks"))
 def check_gradient_of_average(ctx: Context) -> Outcome:
     """``grad (1/n) sum_i l_i = (1/n) sum_i grad l_i``: the kernel's "mean" gradient against its per-row ones."""
     from verify.kernels.losses import softmax_cross_entropy
@@ -299,19 +334,12 @@ def check_gradient_of_average(ctx: Context) -> Outcome:
     _, g_rows = softmax_cross_entropy(z, t, reduction="none", backend=kernel_backend(ctx))
     err = float(np.max(np.abs(g_mean - g_rows / z.shape[0])))
     tol = 4 * EPS64 * float(np.max(np.abs(g_rows)) / z.shape[0])
-    evidence = {"rows": 40, "max_abs_difference": err, "tolerance": tol}
+    evidence = {"rows": 40, "classes": 5, "implementation": f"the library's softmax cross-entropy, backend "
+                f"{kernel_backend(ctx)!r}", "largest difference": err, "rounding tolerance": tol}
+    pair = Pair("largest |gradient of the mean − mean of the per-row gradients|", err, 0.0, "=",
+                note=f"0 up to rounding ({tol:.2g})")
     if err <= tol:
-        return Outcome("holds", evidence)
-    return Outcome("refuted", evidence, counterexample={"max_abs_difference": err})
+        return Outcome("holds", evidence, pair=pair)
+    return Outcome("refuted", evidence, counterexample={"largest difference": err}, pair=pair)
 
 
-@claim(
-    id="backprop.gradient_of_average",
-    statement=r"$\nabla_\theta L(\theta) = \frac1n\sum_{i=1}^n \nabla_\theta l(NN_\theta(x^{(i)}), y^{(i)})$",
-    source=cite(SEED_001, "Going back to Neural Networks"),
-    kind="identity",
-    topic="backprop",
-    title="The gradient of the average loss",
-)
-def _average(ctx: Context) -> Outcome:
-    return check_gradient_of_average(ctx)

@@ -1,4 +1,5 @@
-"""Entropy, cross-entropy, KL divergence and Gibbs' inequality (seed 002, its last three slides).
+"""Entropy, cross-entropy, KL divergence and Gibbs' inequality (*Diving Into Deep Learning, Part 1*, Emory
+University, 002_1388b78ad9a2d202.txt: its last three slides).
 
 Named claim 1 (``information.gibbs``): ``H(p) <= H(p, q)``; ``D(p||q) >= 0`` with equality iff
 ``p = q``; ``D(p||q) = H(p, q) - H(p)``; ``-(1/N) log L(theta) = H(p_hat, q_theta)``, checked
@@ -19,12 +20,13 @@ from verify.claims._common import (
     SEED_002,
     cite,
     hypothesis_search,
-    jsonable,
     kernel_backend,
+    label_axes,
     new_figure,
     rng_for,
 )
-from verify.claims.registry import Context, Outcome, claim
+from verify.claims.builders import identity
+from verify.claims.registry import Context, Outcome, Pair, claim
 
 __all__ = [
     "entropy_reference",
@@ -32,7 +34,6 @@ __all__ = [
     "kl_reference",
     "kernel_information",
     "check_gibbs",
-    "check_kl_step1_as_written",
     "check_likelihood_cross_entropy",
     "check_proof_chain",
     "gibbs_figure",
@@ -42,7 +43,7 @@ Info = Callable[..., float]
 
 
 def entropy_reference(p: np.ndarray) -> float:
-    r"""$H(p) = \sum_x p(x)\log(1/p(x))$ with $0 \log(1/0) = 0$ (002, "Cross Entropy + KL Divergence")."""
+    r"""$H(p) = \sum_x p(x)\log(1/p(x))$ with $0 \log(1/0) = 0$ (*Diving Into Deep Learning, Part 1*, "Cross Entropy + KL Divergence")."""
     p = np.asarray(p, dtype=np.float64)
     s = p > 0
     return float(-np.sum(p[s] * np.log(p[s])))
@@ -141,55 +142,98 @@ def _symbolic_checks() -> dict[str, Any]:
     # min_q H(p, q) over the simplex: the only stationary point in (q1, q2) is q = p, and H(p, .) is convex
     sol = sp.solve([sp.diff(Hpq, q1), sp.diff(Hpq, q2)], [q1, q2], dict=True)
     argmin = len(sol) == 1 and sp.simplify(sol[0][q1] - p1) == 0 and sp.simplify(sol[0][q2] - p2) == 0
-    return {"D_equals_H_pq_minus_H_p": bool(identity), "minus_log_likelihood_over_N_equals_H_pq": bool(ml),
-            "log_t_le_t_minus_1_equality_only_at_1": bool(log_bound), "argmin_q_H_pq_is_p": bool(argmin)}
+    return {"D(p‖q) = H(p, q) − H(p)": bool(identity), "−(1/N) log L(θ) = H(p, q_θ)": bool(ml),
+            "log t ≤ t − 1, with equality only at t = 1": bool(log_bound),
+            "H(p, q) is smallest at q = p": bool(argmin)}
 
 
+def gibbs_figure(outcome: Outcome):
+    fig, axes = new_figure(2, 1, width=9.6)
+    data = outcome.data or {}
+    gaps, ds = data.get("gaps"), data.get("D")
+    ax = axes[0, 0]
+    if gaps is not None:
+        finite = np.isfinite(gaps) & np.isfinite(ds)
+        ax.scatter(gaps[finite], ds[finite], s=8, alpha=0.6, label="drawn (p, q), zeros included")
+        top = float(np.max(gaps[finite])) if finite.any() else 1.0
+        ax.plot([0, top], [0, top], color="k", lw=0.8, label=r"$D = H(p,q) - H(p)$")
+        ax.set_xlim(0, top * 1.05)
+        ax.set_ylim(0, top * 1.05)
+    label_axes(ax, r"$H(p,q) - H(p)$ [nats]", r"$D_{KL}(p\|q)$ [nats]",
+               "Gibbs: the gap is D and never negative", fontsize=8)
+    ax = axes[0, 1]
+    deltas = np.linspace(0, 0.05, 50)
+    ax.plot(1 + deltas, -np.log1p(deltas), label=r"$D(p\|(1+\delta)p) = -\log(1+\delta)$")
+    ax.axhline(0, color="grey", lw=0.6)
+    label_axes(ax, r"total mass of $q$ (1 = a distribution)", r"$D_{KL}(p\|q)$ [nats]",
+               "just past the condition: D < 0", fontsize=8)
+    return fig
+
+
+def check_gibbs_violation(p: np.ndarray, q: np.ndarray, *, entropy: Info, cross_entropy: Info, kl: Info) -> list[str]:
+    """The parts of Gibbs' family that fail at ``(p, q)`` under the implementations given (empty: none)."""
+    d, hp, hpq = kl(p, q), entropy(p), cross_entropy(p, q)
+    tol = _tolerance(p, q)
+    bad: list[str] = []
+    if not d >= -tol:
+        bad.append("D(p‖q) < 0")
+    if not hp <= hpq + tol:
+        bad.append("H(p) > H(p, q)")
+    if math.isinf(hpq) != math.isinf(d) or (math.isfinite(d) and abs(d - (hpq - hp)) > tol):
+        bad.append("D(p‖q) ≠ H(p, q) − H(p)")
+    if np.array_equal(p, q) and abs(d) > tol:
+        bad.append("D(p‖q) ≠ 0 although p = q")
+    if not np.array_equal(p, q) and math.isfinite(d) and _mp_kl(p, q) > 0 and d < -tol:
+        bad.append("D(p‖q) < 0 although p ≠ q")
+    return bad
+
+
+@claim(id="information.gibbs", kind="inequality", title="Gibbs' inequality and the cross-entropy identities",
+       statement=r"$H(p) \le H(p,q)$; $D_{KL}(p\|q) \ge 0$ with equality iff $p=q$; "
+                 r"$D_{KL}(p\|q) = H(p,q) - H(p)$; $-\frac{1}{N}\log\mathcal{L}(\theta) = H(p, q_\theta)$",
+       source=cite(SEED_002, "Cross Entropy Minimization", 'with "Cross Entropy + KL Divergence" and '
+                   '"Cross Entropy + Maximum Likelihood"'),
+       figure=gibbs_figure)
 def check_gibbs(
     ctx: Context,
     *,
-    entropy: Info = entropy_reference,
-    cross_entropy: Info = cross_entropy_reference,
-    kl: Info = kl_reference,
+    entropy: Info | None = None,
+    cross_entropy: Info | None = None,
+    kl: Info | None = None,
 ) -> Outcome:
-    """Gibbs' inequality family on the given implementations of ``H``, ``H(p, q)`` and ``D``."""
+    """Gibbs' inequality family on the given implementations of ``H``, ``H(p, q)`` and ``D`` (default: the
+    library's loss kernels on the context's backend), with a symbolic proof of the identities and a search
+    just past the conditions (a ``q`` of mass above 1), where the inequality must fail."""
+    kernels = kernel_information(kernel_backend(ctx))
+    entropy = entropy or kernels["entropy"]
+    cross_entropy = cross_entropy or kernels["cross_entropy"]
+    kl = kl or kernels["kl"]
     n_examples = 50 if ctx.quick else 150
     symbolic = _symbolic_checks()
 
     def violation(pair: tuple[list[float], list[float]]) -> dict[str, Any] | None:
         p, q = _normalise(pair[0]), _normalise(pair[1])
-        d, hp, hpq = kl(p, q), entropy(p), cross_entropy(p, q)
-        tol = _tolerance(p, q)
-        bad: list[str] = []
-        if not d >= -tol:
-            bad.append("D(p||q) < 0")
-        if not hp <= hpq + tol:
-            bad.append("H(p) > H(p,q)")
-        if math.isinf(hpq) != math.isinf(d) or (math.isfinite(d) and abs(d - (hpq - hp)) > tol):
-            bad.append("D != H(p,q) - H(p)")
-        if np.array_equal(p, q) and abs(d) > tol:
-            bad.append("D != 0 although p = q")
-        if not np.array_equal(p, q) and math.isfinite(d) and _mp_kl(p, q) > 0 and d < -tol:
-            bad.append("D < 0 although p != q")
+        bad = check_gibbs_violation(p, q, entropy=entropy, cross_entropy=cross_entropy, kl=kl)
         if not bad:
             return None
-        return {"p": p.tolist(), "q": q.tolist(), "D": d, "H_p": hp, "H_pq": hpq, "tolerance": tol, "fails": bad}
+        return {"p": p.tolist(), "q": q.tolist(), "D(p‖q)": kl(p, q), "H(p)": entropy(p),
+                "H(p, q)": cross_entropy(p, q), "rounding tolerance": _tolerance(p, q), "fails": bad}
 
     tried, counter = hypothesis_search(_distribution_pairs(), violation, seed=ctx.seed, max_examples=n_examples)
 
-    # Equality iff p = q: D(p||p) = 0 and D(p||q) > 0 (50-digit arithmetic) for q a perturbation of p.
+    # Equality iff p = q: D(p||p) = 0 on random distributions with zeros.
     rng = rng_for(ctx, "information.gibbs.equality")
     eq_fail = None
-    for _ in range(50 if ctx.quick else 200):
+    equality_draws = 50 if ctx.quick else 200
+    for _ in range(equality_draws):
         k = int(rng.integers(2, 7))
         p = rng.dirichlet(np.ones(k))
         p[rng.random(k) < 0.3] = 0.0
         if p.sum() == 0:
             p[0] = 1.0
         p = p / p.sum()
-        q = p.copy()
-        if abs(kl(p, q)) > _tolerance(p, q):
-            eq_fail = {"p": p.tolist(), "q": q.tolist(), "D": kl(p, q), "fails": ["D(p||p) != 0"]}
+        if abs(kl(p, p)) > _tolerance(p, p):
+            eq_fail = {"p": p.tolist(), "q": p.tolist(), "D(p‖q)": kl(p, p), "fails": ["D(p‖p) ≠ 0"]}
             break
 
     # Past the conditions: q of total mass 1 + delta (not a distribution) makes D(p||q) = -log(1+delta) < 0.
@@ -201,8 +245,7 @@ def check_gibbs(
         q = p * (1 + pair[1])
         d = kl_reference(p, q)
         if d < -_tolerance(p, q):
-            return {"p": p.tolist(), "q": q.tolist(), "mass_of_q": float(q.sum()), "D": d,
-                    "H_p": entropy_reference(p), "H_pq": cross_entropy_reference(p, q)}
+            return {"p": p.tolist(), "q": q.tolist(), "total mass of q": float(q.sum()), "D(p‖q)": d}
         return None
 
     past_strategy = st.tuples(st.lists(st.floats(0.01, 1.0), min_size=2, max_size=5), st.floats(1e-3, 0.05))
@@ -222,108 +265,55 @@ def check_gibbs(
         gaps.append(cross_entropy(p, q) - entropy(p))
         ds.append(kl(p, q))
 
+    finite = np.isfinite(ds)
     evidence = {
-        "symbolic": symbolic,
-        "hypothesis_examples": tried,
-        "equality_draws_checked": 50 if ctx.quick else 200,
-        "past_condition_examples": past_tried,
-        "past_condition_violation_found": past_found is not None,
-        "min_gap_H_pq_minus_H_p": float(np.min(gaps)),
-        "max_abs_D_minus_gap": float(np.max(np.abs(np.asarray(ds) - np.asarray(gaps)))),
+        "implementation": f"the library's loss kernels, backend {kernel_backend(ctx)!r}",
+        "proved by SymPy (3 outcomes)": symbolic,
+        "pairs (p, q) searched by Hypothesis": tried,
+        "draws checking D(p‖p) = 0": equality_draws,
+        "past the condition (q of mass 1 + δ)": {"pairs searched": past_tried,
+                                                  "D(p‖q) < 0 found": past_found is not None,
+                                                  **({"example": past_found} if past_found else {})},
+        "smallest H(p, q) − H(p) over 300 random pairs (nats)": float(np.min(gaps)),
+        "largest |D(p‖q) − (H(p, q) − H(p))| over them (nats)": float(np.max(np.abs(np.asarray(ds)[finite]
+                                                                                  - np.asarray(gaps)[finite]))),
     }
+    pair = Pair("smallest D(p‖q) over 300 random pairs (p, q), zeros included (nats)", float(np.min(ds)), 0.0, ">=")
     data = {"gaps": np.asarray(gaps), "D": np.asarray(ds), "past": past_found}
     if not all(symbolic.values()):
         failed = [k for k, v in symbolic.items() if not v]
-        return Outcome("refuted", jsonable(evidence), counterexample={"symbolic_checks_failed": failed}, data=data)
+        return Outcome("refuted", evidence, counterexample={"identities SymPy could not prove": failed}, data=data,
+                       pair=pair)
     if counter is not None or eq_fail is not None:
-        return Outcome("refuted", jsonable(evidence), counterexample=jsonable(counter or eq_fail), data=data)
+        return Outcome("refuted", evidence, counterexample=counter or eq_fail, data=data, pair=pair)
     if past_found is None:
-        return Outcome("inconclusive", jsonable(evidence), data=data,
+        return Outcome("inconclusive", evidence, data=data, pair=pair,
                        why="no violation found past the conditions (q of mass > 1): the search lacks power")
-    evidence["past_condition_counterexample"] = jsonable(past_found)
-    return Outcome("holds", jsonable(evidence), data=data)
+    return Outcome("holds", evidence, data=data, pair=pair)
 
 
-def gibbs_figure(outcome: Outcome):
-    fig, axes = new_figure(2, 1, width=9.6)
-    data = outcome.data or {}
-    gaps, ds = data.get("gaps"), data.get("D")
-    ax = axes[0, 0]
-    if gaps is not None:
-        finite = np.isfinite(gaps) & np.isfinite(ds)
-        ax.scatter(gaps[finite], ds[finite], s=8, alpha=0.6, label="drawn (p, q), zeros included")
-        top = float(np.max(gaps[finite])) if finite.any() else 1.0
-        ax.plot([0, top], [0, top], color="k", lw=0.8, label=r"$D = H(p,q) - H(p)$")
-    ax.axhline(0, color="grey", lw=0.6)
-    ax.set_xlabel(r"$H(p,q) - H(p)$ [nats]")
-    ax.set_ylabel(r"$D_{KL}(p\|q)$ [nats]")
-    ax.set_title("Gibbs: the gap is D and never negative")
-    ax.legend(fontsize=8)
-    ax = axes[0, 1]
-    deltas = np.linspace(0, 0.05, 50)
-    ax.plot(1 + deltas, -np.log1p(deltas), label=r"$D(p\|(1+\delta)p) = -\log(1+\delta)$")
-    ax.axhline(0, color="grey", lw=0.6)
-    ax.set_xlabel(r"total mass of $q$ (1 = a distribution)")
-    ax.set_ylabel(r"$D_{KL}(p\|q)$ [nats]")
-    ax.set_title("just past the condition: D < 0")
-    ax.legend(fontsize=8)
-    return fig
-
-
-@claim(
-    id="information.gibbs",
-    statement=(r"$H(p) \le H(p,q)$; $D_{KL}(p\|q) \ge 0$ with equality iff $p=q$; "
-               r"$D_{KL}(p\|q) = H(p,q) - H(p)$; $-\frac{1}{N}\log\mathcal{L}(\theta) = H(p, q_\theta)$"),
-    source=cite(SEED_002, "Cross Entropy Minimization", 'with "Cross Entropy + KL Divergence" and '
-                '"Cross Entropy + Maximum Likelihood"'),
-    kind="inequality",
-    topic="information",
-    title="Gibbs' inequality and the cross-entropy identities",
-    figure=gibbs_figure,
-)
-def _gibbs(ctx: Context) -> Outcome:
-    impl = kernel_information(kernel_backend(ctx))
-    out = check_gibbs(ctx, **impl)
-    out.evidence["implementation"] = f"verify.kernels.losses on backend {kernel_backend(ctx)!r}"
-    return out
-
-
-def check_kl_step1_as_written(ctx: Context, *, kl: Info = kl_reference) -> Outcome:
-    """The proof's Step 1 writes ``D_KL(p, q) = H(q, p) - H(p)``: evaluate it against the definition."""
-    rng = rng_for(ctx, "information.kl_step1")
-    worst = None
-    trials = 200
-    for _ in range(trials):
-        k = int(rng.integers(2, 6))
-        p, q = rng.dirichlet(np.ones(k)), rng.dirichlet(np.ones(k))
-        d = kl(p, q)
-        written = cross_entropy_reference(q, p) - entropy_reference(p)
-        corrected = cross_entropy_reference(p, q) - entropy_reference(p)
-        tol = _tolerance(p, q) + _tolerance(q, p)
-        gap = abs(d - written)
-        if gap > tol and (worst is None or gap > worst["abs_difference"]):
-            worst = {"p": p.tolist(), "q": q.tolist(), "D_KL(p,q)": d, "H(q,p) - H(p) as written": written,
-                     "H(p,q) - H(p)": corrected, "abs_difference": gap, "corrected_matches": abs(d - corrected) <= tol}
-    evidence = {"draws": trials, "mismatches_found": worst is not None}
-    if worst is None:
-        return Outcome("holds", evidence)
-    corrected_ok = bool(worst["corrected_matches"])
-    return Outcome("refuted", jsonable(evidence), counterexample=jsonable(worst),
-                   corrected=r"D_{KL}(p, q) = H(p, q) - H(p)" if corrected_ok else None)
-
-
-@claim(
-    id="information.kl_step1_as_written",
+identity(
+    "information.kl_step1_as_written",
+    "Sum(p[i]*log(p[i]/q[i]), (i, 1, 3))",
+    "Sum(q[i]*log(1/p[i]), (i, 1, 3)) - Sum(p[i]*log(1/p[i]), (i, 1, 3))",
+    where={"p": "simplex(3)", "q": "simplex(3)"},
     statement=r"$D_{KL}(p, q) = H(q, p) - H(p) \ge 0$ (as written in Step 1 of the proof sketch)",
     source=cite(SEED_002, "Cross Entropy Minimization"),
     kind="as-written",
-    topic="information",
     title="Step 1 of the Gibbs proof sketch, as written",
+    corrected="Sum(p[i]*log(1/q[i]), (i, 1, 3)) - Sum(p[i]*log(1/p[i]), (i, 1, 3))",
+    corrected_tex=r"D_{KL}(p\|q) = H(p, q) - H(p)",
+    sides=("D(p‖q)", "H(q, p) − H(p) as written"),
+    explanation=(r"The arguments of the cross-entropy are swapped: $D_{KL}(p\|q) = H(p, q) - H(p)$, with "
+                 r"$H(p, q) = \sum_x p(x)\log(1/q(x))$; $H(q, p) - H(p)$ is not a divergence and can be "
+                 r"negative. Checked here on distributions of three outcomes."),
 )
-def _kl_step1(ctx: Context) -> Outcome:
-    return check_kl_step1_as_written(ctx)
 
 
+@claim(id="information.proof_chain", kind="inequality", title="The inequality chain of the Gibbs proof sketch",
+       statement=r"$-\sum_x p\log\frac{q}{p} \ge -\sum_x p\left(\frac{q}{p}-1\right) = -\sum_x q + \sum_x p = 0$"
+                 r" for $p, q > 0$",
+       source=cite(SEED_002, "Cross Entropy Minimization"))
 def check_proof_chain(ctx: Context) -> Outcome:
     """``-sum p log(q/p) >= -sum p (q/p - 1) = -sum q + sum p = 0`` for positive p, q (50-digit check)."""
     import mpmath
@@ -345,24 +335,21 @@ def check_proof_chain(ctx: Context) -> Outcome:
             if lhs < mid or abs(mid - last) > mpmath.mpf(10) ** -45:
                 return Outcome("refuted", {"draws": draws},
                                counterexample={"p": [float(x) for x in p], "q": [float(x) for x in q],
-                                               "lhs": float(lhs), "middle": float(mid), "last": float(last)})
+                                               "left side": float(lhs), "middle": float(mid), "last": float(last)},
+                               pair=Pair("left side − middle at the counterexample", float(lhs - mid), 0.0, ">="))
             worst_slack = min(worst_slack, float(lhs - mid))
-    return Outcome("holds", {"draws": draws, "min_slack_of_log_bound": worst_slack, "digits": 50})
+    evidence = {"pairs (p, q) drawn": draws, "digits": 50,
+                "middle = last to 45 digits at every draw": True}
+    return Outcome("holds", evidence,
+                   pair=Pair("smallest slack −Σ p log(q/p) − (−Σ p (q/p − 1)) over the draws", worst_slack, 0.0, ">=",
+                             note="50-digit arithmetic"))
 
 
-@claim(
-    id="information.proof_chain",
-    statement=(r"$-\sum_x p\log\frac{q}{p} \ge -\sum_x p\left(\frac{q}{p}-1\right) = -\sum_x q + \sum_x p = 0$"
-               r" for $p, q > 0$"),
-    source=cite(SEED_002, "Cross Entropy Minimization"),
-    kind="inequality",
-    topic="information",
-    title="The inequality chain of the Gibbs proof sketch",
-)
-def _proof_chain(ctx: Context) -> Outcome:
-    return check_proof_chain(ctx)
-
-
+@claim(id="information.likelihood_is_cross_entropy", kind="identity",
+       title="Cross-entropy is the average negative log-likelihood",
+       statement=r"$\mathcal{L}(\theta) = \prod_x q_\theta(x)^{N p(x)} \Rightarrow "
+                 r"-\frac{1}{N}\log\mathcal{L}(\theta) = -\sum_x p(x)\log q_\theta(x) = H(p, q)$",
+       source=cite(SEED_002, "Cross Entropy + Maximum Likelihood"))
 def check_likelihood_cross_entropy(ctx: Context, *, cross_entropy: Info = cross_entropy_reference) -> Outcome:
     """``-(1/N) log prod_x q(x)^{N p(x)} = H(p, q)`` for the empirical ``p`` of N drawn labels."""
     rng = rng_for(ctx, "information.likelihood")
@@ -384,19 +371,9 @@ def check_likelihood_cross_entropy(ctx: Context, *, cross_entropy: Info = cross_
         worst = max(worst, err / tol)
         if err > tol:
             return Outcome("refuted", {"runs": runs},
-                           counterexample={"q": q.tolist(), "p_hat": p_hat.tolist(), "N": n,
-                                           "minus_log_likelihood_over_N": nll, "H(p_hat, q)": h, "tolerance": tol})
-    return Outcome("holds", {"runs": runs, "worst_error_over_tolerance": worst})
-
-
-@claim(
-    id="information.likelihood_is_cross_entropy",
-    statement=(r"$\mathcal{L}(\theta) = \prod_x q_\theta(x)^{N p(x)} \Rightarrow "
-               r"-\frac{1}{N}\log\mathcal{L}(\theta) = -\sum_x p(x)\log q_\theta(x) = H(p, q)$"),
-    source=cite(SEED_002, "Cross Entropy + Maximum Likelihood"),
-    kind="identity",
-    topic="information",
-    title="Cross-entropy is the average negative log-likelihood",
-)
-def _likelihood(ctx: Context) -> Outcome:
-    return check_likelihood_cross_entropy(ctx)
+                           counterexample={"q": q.tolist(), "empirical p": p_hat.tolist(), "N": n,
+                                           "−(1/N) log L": nll, "H(p, q)": h, "rounding tolerance": tol},
+                           pair=Pair("|−(1/N) log L − H(p, q)| / rounding tolerance", err / tol, 1.0, "<="))
+    return Outcome("holds", {"label samples drawn": runs, "rounding tolerance": "4 (N + K) ε (1 + max |log q|)"},
+                   pair=Pair("largest |−(1/N) log L − H(p, q)| / rounding tolerance over the samples", worst, 1.0,
+                             "<="))

@@ -1,4 +1,5 @@
-"""Softmax, sigmoid, the loss functions of seeds 000 and 002, and the linear decision rules.
+"""Softmax, sigmoid, the loss functions and the linear decision rules of *Deep Learning* (Milano-Bicocca,
+000_42086e2af0f76780.txt) and *Diving Into Deep Learning, Part 1* (Emory, 002_1388b78ad9a2d202.txt).
 
 Checked on the library's kernels (:mod:`verify.kernels.activations`, :mod:`verify.kernels.losses`) against
 SymPy/mpmath, on Hypothesis-drawn inputs including extreme logits.
@@ -18,12 +19,13 @@ from verify.claims._common import (
     SEED_002,
     cite,
     hypothesis_search,
-    jsonable,
     kernel_backend,
+    label_axes,
     new_figure,
     rng_for,
 )
-from verify.claims.registry import Context, Outcome, claim
+from verify.claims.builders import derivative
+from verify.claims.registry import Context, Correction, Outcome, Pair, claim
 
 __all__ = [
     "check_softmax_distribution",
@@ -32,7 +34,6 @@ __all__ = [
     "check_hinge_bounds",
     "check_ce_convexity",
     "check_simplex_as_written",
-    "check_ce_gradient_as_written",
     "check_nll_one_hot",
     "check_decision_rule_as_written",
     "check_logistic_rule",
@@ -48,6 +49,10 @@ def _logits():
         lambda s: st.tuples(arrays(np.float64, s, elements=value), st.floats(-1e3, 1e3)))
 
 
+@claim(id="softmax.distribution_shift_invariant", kind="identity", title="Softmax is a shift-invariant distribution",
+       statement=r"$\mathrm{softmax}(z)_k = e^{z_k}/\sum_j e^{z_j}$ is positive, sums to 1, and "
+                 r"$\mathrm{softmax}(z + c\mathbf 1) = \mathrm{softmax}(z)$",
+       source=cite(SEED_000, "LINEAR MODELS", "log-linear multi-class; " + cite(SEED_002, "Loss Functions", "softmax")))
 def check_softmax_distribution(ctx: Context) -> Outcome:
     """Kernel softmax rows are distributions and shift invariant; SymPy proves the shift invariance."""
     import sympy as sp
@@ -61,6 +66,7 @@ def check_softmax_distribution(ctx: Context) -> Outcome:
     symbolic = all(sp.simplify(a - b) == 0 for a, b in zip(sm, shifted, strict=True))
     symbolic_sum = sp.simplify(sum(sm) - 1) == 0
     underflows = [0]
+    worst_sum = [0.0]
 
     def violation(args: tuple[np.ndarray, float]) -> dict[str, Any] | None:
         logits, shift = args
@@ -72,6 +78,7 @@ def check_softmax_distribution(ctx: Context) -> Outcome:
         # |z + shift| eps / 2, hence exp by that much relative (plus the kernel's few-ULP error)
         tol_sum = 2 * k * EPS64
         tol_shift = 4 * EPS64 * (k + np.max(np.abs(logits)) + abs(shift))
+        worst_sum[0] = max(worst_sum[0], float(np.max(np.abs(s.sum(axis=1) - 1)) / (k * EPS64)))
         if np.any(s < 0) or np.any(np.abs(s.sum(axis=1) - 1) > tol_sum):
             return {"logits": logits.tolist(), "softmax": s.tolist(), "fails": "not a distribution"}
         # below ~1e-290 the entries are subnormal or nearly so and carry only absolute accuracy
@@ -81,29 +88,41 @@ def check_softmax_distribution(ctx: Context) -> Outcome:
         return None
 
     tried, counter = hypothesis_search(_logits(), violation, seed=ctx.seed, max_examples=40 if ctx.quick else 120)
-    evidence = {"symbolic_shift_invariance": bool(symbolic), "symbolic_sums_to_one": bool(symbolic_sum),
-                "examples": tried, "entries_underflowing_to_0_in_float64": underflows[0],
-                "note": "mathematically every entry is > 0; in float64 exp underflows to 0 below a gap of ~745"}
+    evidence = {"SymPy: softmax(z + c) = softmax(z)": bool(symbolic), "SymPy: the entries sum to 1": bool(symbolic_sum),
+                "implementation": f"the library's softmax kernel, backend {kernel_backend(ctx)!r}",
+                "batches of logits searched (with extremes ±700, ±1000)": tried,
+                "entries that underflow to 0 in float64": underflows[0],
+                "note": "mathematically every entry is > 0; in float64 exp underflows to 0 below a gap of about 745"}
+    pair = Pair("largest |Σ softmax(z) − 1| in units of K machine epsilons, over the logits searched", worst_sum[0],
+                0.0, "=", note="0 up to rounding (at most 2 units)")
     if not (symbolic and symbolic_sum):
-        return Outcome("refuted", evidence, counterexample={"symbolic": "failed"})
+        return Outcome("refuted", evidence, counterexample={"SymPy": "an identity failed"}, pair=pair)
     if counter is not None:
-        return Outcome("refuted", jsonable(evidence), counterexample=jsonable(counter))
-    return Outcome("holds", jsonable(evidence))
+        return Outcome("refuted", evidence, counterexample=counter, pair=pair)
+    return Outcome("holds", evidence, pair=pair)
 
 
-@claim(
-    id="softmax.distribution_shift_invariant",
-    statement=(r"$\mathrm{softmax}(z)_k = e^{z_k}/\sum_j e^{z_j}$ is positive, sums to 1, and "
-               r"$\mathrm{softmax}(z + c\mathbf 1) = \mathrm{softmax}(z)$"),
-    source=cite(SEED_000, "LINEAR MODELS", f"log-linear multi-class; {SEED_002}, \"Loss Functions\" (softmax)"),
-    kind="identity",
-    topic="softmax",
-    title="Softmax is a shift-invariant distribution",
-)
-def _softmax(ctx: Context) -> Outcome:
-    return check_softmax_distribution(ctx)
+def sigmoid_figure(outcome: Outcome):
+    from verify.kernels.activations import activation
+
+    fig, axes = new_figure(1, 1)
+    ax = axes[0, 0]
+    x = np.linspace(30, 45, 400)
+    ax.semilogy(x, 1 - activation("sigmoid", x, backend="numpy") + 1e-18, label=r"$1 - \sigma(x)$ in float64 (+1e-18)")
+    ax.semilogy(x, np.exp(-x), "--", label=r"exact $\approx e^{-x}$")
+    one_at = (outcome.data or {}).get("one_at")
+    if one_at:
+        ax.axvline(one_at, color="r", ls=":", label=rf"$\sigma(x) = 1.0$ from $x \approx {one_at:.2f}$")
+    label_axes(ax, "x", r"distance of $\sigma(x)$ from 1", "Sigmoid saturation in float64", fontsize=8)
+    return fig
 
 
+@claim(id="sigmoid.range", kind="identity", title="The range of the sigmoid, exact and in float64",
+       statement=r"$\sigma(x) = 1/(1+e^{-x})$ maps to $[0, 1]$: exactly into $(0,1)$; in float64 it reaches 0 and 1 "
+                 r"(saturation)",
+       source=cite(SEED_000, "LOSS FUNCTIONS", 'logistic loss, and "LINEAR MODELS"; ' +
+                   cite(SEED_002, "A Biological Perspective on Layers")),
+       topic="softmax", figure=sigmoid_figure)
 def check_sigmoid_range(ctx: Context) -> Outcome:
     """Exact: ``0 < sigma(x) < 1``. Float64 (kernel): values in [0, 1], saturating at thresholds found here."""
     import mpmath
@@ -132,50 +151,28 @@ def check_sigmoid_range(ctx: Context) -> Outcome:
 
     one_at = first(lambda x: sig(x) == 1.0, 0.0, 100.0)
     zero_below = -first(lambda x: sig(-x) == 0.0, 0.0, 2000.0)
-    evidence = {"float64_values_in_[0,1]": in_closed, "exact_values_in_(0,1)": exact_open,
-                "float64_sigmoid_equals_1_from_x": one_at, "float64_sigmoid_equals_0_below_x": zero_below,
-                "consequence": "log(1 - sigma(x)) = -inf for x >= the first threshold: use the logit form"}
+    evidence = {"float64 values in [0, 1] (4004 points)": in_closed, "exact values in (0, 1) (40 digits)": exact_open,
+                "float64 σ(x) = 1 from x": one_at, "float64 σ(x) = 0 below x": zero_below,
+                "consequence": "log(1 − σ(x)) = −∞ from the first threshold on: use the logit form"}
+    # 1 + e^{-x} rounds to 1 once e^{-x} < 2^-53 (half an ULP of 1): x > 53 ln 2
+    pair = Pair("x from which float64 σ(x) = 1", one_at, 53 * math.log(2), "≈",
+                note=r"theory: $1 + e^{-x}$ rounds to 1 once $e^{-x} < 2^{-53}$, that is $x > 53 \ln 2 \approx 36.74$")
+    data = {"one_at": one_at, "zero_below": zero_below}
     if in_closed and exact_open:
-        return Outcome("holds", jsonable(evidence), data={"one_at": one_at, "zero_below": zero_below})
-    return Outcome("refuted", jsonable(evidence), counterexample={"values_outside": True})
+        return Outcome("holds", evidence, data=data, pair=pair)
+    return Outcome("refuted", evidence, counterexample={"values outside [0, 1]": True}, data=data, pair=pair)
 
 
-def sigmoid_figure(outcome: Outcome):
-    from verify.kernels.activations import activation
-
-    fig, axes = new_figure(1, 1)
-    ax = axes[0, 0]
-    x = np.linspace(30, 45, 400)
-    ax.semilogy(x, 1 - activation("sigmoid", x, backend="numpy") + 1e-18, label=r"$1 - \sigma(x)$ in float64 (+1e-18)")
-    ax.semilogy(x, np.exp(-x), "--", label=r"exact $\approx e^{-x}$")
-    one_at = (outcome.data or {}).get("one_at")
-    if one_at:
-        ax.axvline(one_at, color="r", ls=":", label=rf"$\sigma(x) = 1.0$ from $x \approx {one_at:.2f}$")
-    ax.set_xlabel("x")
-    ax.set_ylabel(r"distance of $\sigma(x)$ from 1")
-    ax.set_title("Sigmoid saturation in float64")
-    ax.legend(fontsize=8)
-    return fig
-
-
-@claim(
-    id="sigmoid.range",
-    statement=(r"$\sigma(x) = 1/(1+e^{-x})$ maps to $[0, 1]$: exactly into $(0,1)$; in float64 it reaches 0 and 1 "
-               r"(saturation)"),
-    source=cite(SEED_000, "LOSS FUNCTIONS", f"logistic loss, and \"LINEAR MODELS\"; {SEED_002}, \"A Biological "
-                "Perspective on Layers\""),
-    kind="identity",
-    topic="softmax",
-    title="The range of the sigmoid, exact and in float64",
-    figure=sigmoid_figure,
-)
-def _sigmoid(ctx: Context) -> Outcome:
-    return check_sigmoid_range(ctx)
-
-
-def check_logistic_as_written_float64(ctx: Context) -> Outcome:
-    """Evaluate ``-y log y_hat - (1-y) log(1 - y_hat)`` with ``y_hat = sigma(y_tilde)`` in float64, as the
-    slide composes it, against the exact value (mpmath); then the logit form (library kernel)."""
+@claim(id="loss.logistic_as_written_float64", kind="as-written",
+       title="The logistic loss through the sigmoid, in float64",
+       statement=r"$L_{\text{logistic}}(\hat y, y) = -y\log\hat y - (1-y)\log(1-\hat y)$ with $\hat y = \sigma(\tilde y)$, "
+                 r"evaluated in float64 as written, is accurate for every logit $\tilde y$",
+       source=cite(SEED_000, "LOSS FUNCTIONS", "LOGISTIC LOSS (BINARY CROSS ENTROPY)"),
+       topic="losses")
+def check_logistic_as_written_float64(ctx: Context, *, form: str = "through the sigmoid") -> Outcome:
+    """Evaluate the logistic loss in float64 against the exact value (mpmath, 50 digits) at logits from -60 to 60:
+    ``form="through the sigmoid"``: ``-y log y_hat - (1-y) log(1 - y_hat)`` with ``y_hat = sigma(y_tilde)``, as
+    the slide composes it; ``form="from the logit"``: the library's logit-form kernel."""
     import mpmath
 
     from verify.kernels.activations import activation
@@ -186,47 +183,55 @@ def check_logistic_as_written_float64(ctx: Context) -> Outcome:
     rows = []
     for y in (0.0, 1.0):
         yhat = activation("sigmoid", logits, backend=kernel_backend(ctx))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            written = -y * np.log(yhat) - (1 - y) * np.log(1 - yhat)
-        logit_form, _ = logistic_from_logit(logits, np.full(logits.size, int(y)), reduction="none", backend=kernel_backend(ctx))
-        for z, w, lf in zip(logits, written, logit_form, strict=True):
+        if form == "through the sigmoid":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                values = -y * np.log(yhat) - (1 - y) * np.log(1 - yhat)
+        elif form == "from the logit":
+            values, _ = logistic_from_logit(logits, np.full(logits.size, int(y)), reduction="none",
+                                            backend=kernel_backend(ctx))
+        else:
+            raise ValueError(f"form must be 'through the sigmoid' or 'from the logit'; got {form!r}")
+        for z, w in zip(logits, values, strict=True):
             with mpmath.workdps(50):
                 zz = mpmath.mpf(float(z))
                 exact = float(mpmath.log(1 + mpmath.exp(zz)) - y * zz)
             rel = abs(w - exact) / exact if math.isfinite(w) else math.inf
-            rel_logit = abs(lf - exact) / exact
-            rows.append({"y": y, "logit": float(z), "as_written": float(w), "exact": exact, "rel_err_as_written": rel,
-                         "rel_err_logit_form": rel_logit})
-            if rel > 1e-6 and (worst is None or rel > worst["rel_err_as_written"]):
+            rows.append({"label y": y, "logit ỹ": float(z), "float64": float(w), "exact": exact,
+                         "relative error": rel})
+            if rel > 1e-6 and (worst is None or rel > worst["relative error"]):
                 worst = rows[-1]
-            worst_logit = max(worst_logit, rel_logit)
-    evidence = {"rows": rows, "max_rel_err_logit_form": worst_logit}
+            worst_logit = max(worst_logit, rel)
+    evidence = {"loss computed": form, "values": rows, "largest relative error": worst_logit}
+    pair = Pair(f"largest relative error of the loss computed {form}, over the logits", worst_logit, 0.0, "=",
+                note="accurate means within 1e-6 here")
     if worst is None:
-        return Outcome("holds", jsonable(evidence))
-    return Outcome("refuted", jsonable(evidence), counterexample=jsonable(worst),
-                   corrected=(r"L = \log(1 + e^{\tilde y}) - y\tilde y\ \text{(softplus of the logit)}"
-                              if worst_logit < 1e-13 else None))
+        return Outcome("holds", evidence, pair=pair)
+    fixed = check_logistic_as_written_float64(ctx, form="from the logit")
+    correction = Correction(
+        r"L = \log(1 + e^{\tilde y}) - y\,\tilde y",
+        r"Composed through $\hat y = \sigma(\tilde y)$, float64 rounds $\sigma(\tilde y)$ to 1 (or to 0) once "
+        r"$|\tilde y| \gtrsim 37$, and $\log(1 - \hat y)$ becomes $\log 0 = -\infty$ while the true loss is about "
+        r"$|\tilde y|$; written from the logit (softplus), the loss is accurate for every $\tilde y$.",
+        check=fixed, checked_by="the same float64 evaluation against 50-digit values")
+    return Outcome("refuted", evidence, counterexample=worst, pair=pair, correction=correction,
+                   counterexample_explained=(f"At ỹ = {worst['logit ỹ']:g} with y = {worst['label y']:g}, float64 gives "
+                                             f"{worst['float64']:g} while the loss is {worst['exact']:.6g}."))
 
 
-@claim(
-    id="loss.logistic_as_written_float64",
-    statement=(r"$L_{\text{logistic}}(\hat y, y) = -y\log\hat y - (1-y)\log(1-\hat y)$ with $\hat y = \sigma(\tilde y)$, "
-               r"evaluated in float64 as written, is accurate for every logit $\tilde y$"),
-    source=cite(SEED_000, "LOSS FUNCTIONS", "LOGISTIC LOSS (BINARY CROSS ENTROPY)"),
-    kind="as-written",
-    topic="losses",
-    title="The logistic loss through the sigmoid, in float64",
-)
-def _logistic(ctx: Context) -> Outcome:
-    return check_logistic_as_written_float64(ctx)
-
-
+@claim(id="loss.hinge_bounds_zero_one", kind="inequality", title="Hinge losses bound the 0-1 loss",
+       statement=r"$\max(0, 1 - y\tilde y) \ge \mathbf 1[y\tilde y < 0]$ (zero iff $y\tilde y \ge 1$, convex); "
+                 r"$\max(0, 1-(\hat y_{[t]} - \hat y_{[j]})) \ge \mathbf 1[\arg\max_i \hat y_{[i]} \ne t]$ for "
+                 r"$j = \arg\max_{i\ne t}\hat y_{[i]}$",
+       source=cite(SEED_000, "LOSS FUNCTIONS", "HINGE (binary) and HINGE (multi-class) LOSS"),
+       topic="losses")
 def check_hinge_bounds(ctx: Context) -> Outcome:
     """Binary and multi-class hinge (kernels): upper bounds of the 0-1 loss, zero iff margin >= 1, convex."""
     from hypothesis import strategies as st
     from hypothesis.extra.numpy import arrays
 
     from verify.kernels.losses import hinge, multiclass_hinge
+
+    slack = [math.inf]
 
     def binary(args: tuple[np.ndarray, np.ndarray, np.ndarray]) -> dict[str, Any] | None:
         a, b, ysign = args
@@ -235,8 +240,9 @@ def check_hinge_bounds(ctx: Context) -> Outcome:
         lb, _ = hinge(b, y, reduction="none", backend=kernel_backend(ctx))
         lm, _ = hinge((a + b) / 2, y, reduction="none", backend=kernel_backend(ctx))
         zero_one = (y * a < 0).astype(float)
+        slack[0] = min(slack[0], float(np.min(la - zero_one)))
         if np.any(la < zero_one) or np.any((la == 0) != (y * a >= 1)) or np.any(lm > (la + lb) / 2 + 1e-12 * (1 + np.abs(a) + np.abs(b))):
-            return {"scores": a.tolist(), "labels": y.tolist(), "hinge": la.tolist()}
+            return {"scores": a.tolist(), "labels": y.tolist(), "hinge loss": la.tolist()}
         return None
 
     def multi(args: tuple[np.ndarray, int]) -> dict[str, Any] | None:
@@ -245,8 +251,9 @@ def check_hinge_bounds(ctx: Context) -> Outcome:
         t = np.random.default_rng(seed).integers(0, k, size=n)
         loss, _ = multiclass_hinge(scores, t, reduction="none", backend=kernel_backend(ctx))
         wrong = (np.argmax(scores, axis=1) != t).astype(float)
+        slack[0] = min(slack[0], float(np.min(loss - wrong)))
         if np.any(loss < wrong):
-            return {"scores": scores.tolist(), "target": t.tolist(), "loss": loss.tolist()}
+            return {"scores": scores.tolist(), "target classes": t.tolist(), "multi-class hinge": loss.tolist()}
         return None
 
     n = 30 if ctx.quick else 80
@@ -260,28 +267,16 @@ def check_hinge_bounds(ctx: Context) -> Outcome:
     # j left free, as the slide writes it: any wrong class other than the best one breaks the bound
     scores, t = np.array([[1.0, 3.0, -5.0]]), 0
     free_j = [max(0.0, 1 - (scores[0, t] - scores[0, j])) for j in (1, 2)]
-    evidence = {"binary_examples": tried_b, "multiclass_examples": tried_m,
-                "j_free_reading": {"scores": scores.tolist(), "t": t, "loss_with_j=1": free_j[0],
-                                   "loss_with_j=2": free_j[1], "zero_one": 1.0,
-                                   "bound_fails_for_j=2": bool(free_j[1] < 1.0)}}
+    evidence = {"implementation": f"the library's hinge kernels, backend {kernel_backend(ctx)!r}",
+                "binary score batches searched": tried_b, "multi-class score batches searched": tried_m,
+                "past the condition: j left free instead of the best wrong class": {
+                    "scores": scores.tolist(), "target class": t, "loss with j = 1 (the best wrong class)": free_j[0],
+                    "loss with j = 2": free_j[1], "0-1 loss": 1.0, "bound fails for j = 2": bool(free_j[1] < 1.0)}}
+    pair = Pair("smallest hinge − 0-1 loss over the scores searched", slack[0], 0.0, ">=")
     counter = cb or cm
     if counter is not None:
-        return Outcome("refuted", jsonable(evidence), counterexample=jsonable(counter))
-    return Outcome("holds", jsonable(evidence))
-
-
-@claim(
-    id="loss.hinge_bounds_zero_one",
-    statement=(r"$\max(0, 1 - y\tilde y) \ge \mathbf 1[y\tilde y < 0]$ (zero iff $y\tilde y \ge 1$, convex); "
-               r"$\max(0, 1-(\hat y_{[t]} - \hat y_{[j]})) \ge \mathbf 1[\arg\max_i \hat y_{[i]} \ne t]$ for "
-               r"$j = \arg\max_{i\ne t}\hat y_{[i]}$"),
-    source=cite(SEED_000, "LOSS FUNCTIONS", "HINGE (binary) and HINGE (multi-class) LOSS"),
-    kind="inequality",
-    topic="losses",
-    title="Hinge losses bound the 0-1 loss",
-)
-def _hinge(ctx: Context) -> Outcome:
-    return check_hinge_bounds(ctx)
+        return Outcome("refuted", evidence, counterexample=counter, pair=pair)
+    return Outcome("holds", evidence, pair=pair)
 
 
 def _ce_ref(z: np.ndarray, c: np.ndarray) -> float:
@@ -289,6 +284,12 @@ def _ce_ref(z: np.ndarray, c: np.ndarray) -> float:
     return float(-(c @ (z - m - math.log(np.sum(np.exp(z - m))))))
 
 
+@claim(id="loss.convex_in_first_argument", kind="inequality",
+       title="Least squares and cross-entropy are convex in the prediction",
+       statement=r"$L_{LS}(F, c) = \frac12\|F - c\|_2^2$ and $L_{CE}(F, c) = -c^\top\log\sigma(F)$ are convex in $F$ "
+                 r"and map to $\mathbb{R}_+$ ($c \in \Delta^m$)",
+       source=cite(SEED_002, "Loss Functions"),
+       topic="losses")
 def check_ce_convexity(ctx: Context) -> Outcome:
     """L_LS and L_CE are convex in the first argument and >= 0 (SymPy Hessians, and midpoint checks of the
     kernel on drawn logits); with a target outside the simplex L_CE stops being convex (found, not assumed)."""
@@ -311,6 +312,7 @@ def check_ce_convexity(ctx: Context) -> Outcome:
     symbolic_ls = sp.hessian(sum((Fi - ci) ** 2 for Fi, ci in zip(F, c, strict=True)) / 2, F) == sp.eye(3)
     rng = rng_for(ctx, "loss.convexity")
     worst = None
+    excess = -math.inf
     for _ in range(50 if ctx.quick else 150):
         k = int(rng.integers(2, 6))
         a, b = rng.normal(size=(1, k)) * 5, rng.normal(size=(1, k)) * 5
@@ -322,8 +324,10 @@ def check_ce_convexity(ctx: Context) -> Outcome:
         qb, _ = least_squares(b, cc, reduction="sum", backend=kernel_backend(ctx))
         qm, _ = least_squares((a + b) / 2, cc, reduction="sum", backend=kernel_backend(ctx))
         tol = 8 * k * EPS64 * (abs(la) + abs(lb) + 1)
+        excess = max(excess, (lm - (la + lb) / 2) / (abs(la) + abs(lb) + 1))
         if lm > (la + lb) / 2 + tol or la < -tol or qm > (qa + qb) / 2 + 8 * k * EPS64 * (qa + qb + 1):
-            worst = {"a": a.tolist(), "b": b.tolist(), "c": cc.tolist(), "L(a)": la, "L(b)": lb, "L(mid)": lm}
+            worst = {"a": a.tolist(), "b": b.tolist(), "c": cc.tolist(), "L(a)": la, "L(b)": lb,
+                     "L((a + b)/2)": lm}
             break
     # past the condition c in the simplex: a target with negative total mass
     past = None
@@ -334,110 +338,80 @@ def check_ce_convexity(ctx: Context) -> Outcome:
         if _ce_ref((a + b) / 2, cc) > (_ce_ref(a, cc) + _ce_ref(b, cc)) / 2 + 1e-9:
             past = {"c": cc.tolist(), "a": a.tolist(), "b": b.tolist()}
             break
-    evidence = {"symbolic_hessian_ce_is_(1^T c)_times_a_variance": bool(symbolic_ce),
-                "symbolic_hessian_ls_is_identity": bool(symbolic_ls), "past_condition_nonconvex_example": past}
+    evidence = {"SymPy: vᵀ∇²L_CE v = (1ᵀc) · (a variance under softmax(F)) ≥ 0": bool(symbolic_ce),
+                "SymPy: ∇²L_LS = I": bool(symbolic_ls),
+                "midpoint checks on the library's kernels": 50 if ctx.quick else 150,
+                "past the condition: a target outside the simplex where L_CE is not convex": past}
+    pair = Pair("largest (L((a+b)/2) − (L(a) + L(b))/2) / (|L(a)| + |L(b)| + 1) over the midpoint checks", excess, 0.0,
+                "<=", note="0 up to rounding")
     if not (symbolic_ce and symbolic_ls):
-        return Outcome("refuted", evidence, counterexample={"symbolic": "failed"})
+        return Outcome("refuted", evidence, counterexample={"SymPy": "a Hessian identity failed"}, pair=pair)
     if worst is not None:
-        return Outcome("refuted", jsonable(evidence), counterexample=jsonable(worst))
+        return Outcome("refuted", evidence, counterexample=worst, pair=pair)
     if past is None:
-        return Outcome("inconclusive", jsonable(evidence), why="no non-convex case found outside the simplex")
-    return Outcome("holds", jsonable(evidence))
+        return Outcome("inconclusive", evidence, why="no non-convex case found outside the simplex", pair=pair)
+    return Outcome("holds", evidence, pair=pair)
 
 
-@claim(
-    id="loss.convex_in_first_argument",
-    statement=(r"$L_{LS}(F, c) = \frac12\|F - c\|_2^2$ and $L_{CE}(F, c) = -c^\top\log\sigma(F)$ are convex in $F$ "
-               r"and map to $\mathbb{R}_+$ ($c \in \Delta^m$)"),
-    source=cite(SEED_002, "Loss Functions"),
-    kind="inequality",
-    topic="losses",
-    title="Least squares and cross-entropy are convex in the prediction",
-)
-def _convex(ctx: Context) -> Outcome:
-    return check_ce_convexity(ctx)
-
-
-def check_simplex_as_written(ctx: Context) -> Outcome:
-    r"""002 defines $\Delta^m = \{x : 1^\top x = 0, x_i \ge 0\}$; test the slides' own members against it."""
+@claim(id="loss.simplex_as_written", kind="as-written", title="The definition of the unit simplex, as written",
+       statement=r"$\Delta^m = \{x \in \mathbb{R}^n \mid \mathbf 1^\top x = 0,\ x_i \ge 0\}$ is the unit simplex",
+       source=cite(SEED_002, "Loss Functions"),
+       topic="losses")
+def check_simplex_as_written(ctx: Context, *, total: int = 0) -> Outcome:
+    r"""The notes define $\Delta^m = \{x : 1^\top x = 0, x_i \ge 0\}$ (``total=0``); test the slides' own members
+    against the set $\{x : 1^\top x = \text{total}, x_i \ge 0\}$."""
     members = {"c in Delta^2 of the backprop example (c1 + c2 = 1)": [Fraction(1, 2), Fraction(1, 2)],
                "one-hot label": [Fraction(0), Fraction(1), Fraction(0)]}
 
-    def as_written(x: list[Fraction]) -> bool:
-        return sum(x) == 0 and all(v >= 0 for v in x)
+    def member(x: list[Fraction]) -> bool:
+        return sum(x) == total and all(v >= 0 for v in x)
 
-    def corrected(x: list[Fraction]) -> bool:
-        return sum(x) == 1 and all(v >= 0 for v in x)
-
-    rejected = {k: v for k, v in members.items() if not as_written(v)}
-    # what the written set does contain: x >= 0 with sum 0 forces x = 0
-    only_zero = all(not as_written([Fraction(a), Fraction(b)]) or (a == 0 and b == 0)
+    rejected = {k: v for k, v in members.items() if not member(v)}
+    # what the set does contain: x >= 0 with sum 0 forces x = 0
+    only_zero = all(not member([Fraction(a), Fraction(b)]) or (a == 0 and b == 0)
                     for a in range(0, 3) for b in range(0, 3))
-    evidence = {"members_rejected_by_written_definition": {k: [str(v) for v in x] for k, x in rejected.items()},
-                "written_set_is_{0}": only_zero, "corrected_accepts_all": all(corrected(v) for v in members.values())}
+    evidence = {"definition tested": f"1ᵀx = {total}, x_i ≥ 0",
+                "the slides' own members it rejects": {k: [str(v) for v in x] for k, x in rejected.items()},
+                "the set is {0}": only_zero}
+    pair = Pair("the slides' distributions the definition accepts", len(members) - len(rejected), len(members), "=")
     if not rejected:
-        return Outcome("holds", evidence)
-    return Outcome("refuted", evidence, counterexample={"c": "(1/2, 1/2)", "1^T c": "1 != 0"},
-                   corrected=(r"\Delta^m = \{x\in\mathbb{R}^m : \mathbf 1^\top x = 1,\ x_i \ge 0\}"
-                              if evidence["corrected_accepts_all"] else None))
+        return Outcome("holds", evidence, pair=pair)
+    fixed = check_simplex_as_written(ctx, total=1)
+    correction = Correction(
+        r"\Delta^m = \{x\in\mathbb{R}^m : \mathbf{1}^\top x = 1,\ x_i \ge 0\}",
+        r"The entries of a point of the simplex sum to 1, not to 0: nonnegative entries summing to 0 are all 0, so the "
+        r"set as written holds only the zero vector and none of the distributions the slides put in it (the same "
+        r"slide also writes $\mathbb{R}^n$ for $\mathbb{R}^m$).",
+        check=fixed, checked_by="the same membership test on the slides' own distributions")
+    return Outcome("refuted", evidence, counterexample={"c": "(1/2, 1/2)", "1ᵀc": "1, not 0"}, pair=pair,
+                   correction=correction)
 
 
-@claim(
-    id="loss.simplex_as_written",
-    statement=r"$\Delta^m = \{x \in \mathbb{R}^n \mid \mathbf 1^\top x = 0,\ x_i \ge 0\}$ is the unit simplex",
-    source=cite(SEED_002, "Loss Functions"),
-    kind="as-written",
-    topic="losses",
-    title="The definition of the unit simplex, as written",
-)
-def _simplex(ctx: Context) -> Outcome:
-    return check_simplex_as_written(ctx)
-
-
-def check_ce_gradient_as_written(ctx: Context) -> Outcome:
-    r"""002 writes $\nabla_{u_2} L = c - \sigma(u_2)$; compare with the kernel's gradient and SymPy."""
-    import sympy as sp
-
-    from verify.kernels.activations import softmax
-    from verify.kernels.losses import softmax_cross_entropy
-
-    u = sp.symbols("u1:3")
-    cs = sp.symbols("c1:3", nonnegative=True)
-    L = -sum(ci * sp.log(sp.exp(ui) / (sp.exp(u[0]) + sp.exp(u[1]))) for ci, ui in zip(cs, u, strict=True))
-    grad_sym = [sp.diff(L, ui) for ui in u]
-    rng = rng_for(ctx, "loss.ce_gradient")
-    u2 = rng.normal(size=(1, 2)) * 2
-    c = rng.dirichlet(np.ones(2))[None, :]
-    _, g = softmax_cross_entropy(u2, c, reduction="sum", backend=kernel_backend(ctx))
-    exact = np.array([float(gs.subs({u[0]: u2[0, 0], u[1]: u2[0, 1], cs[0]: c[0, 0], cs[1]: c[0, 1]})) for gs in grad_sym])
-    s = softmax(u2, backend=kernel_backend(ctx))
-    written = c - s
-    fixed = s - c
-    tol = 8 * EPS64 * (1 + np.max(np.abs(exact)))
-    ok_kernel = bool(np.all(np.abs(g[0] - exact) <= tol))
-    ok_written = bool(np.all(np.abs(written[0] - exact) <= tol))
-    ok_fixed = bool(np.all(np.abs(fixed[0] - exact) <= tol))
-    evidence = {"u2": u2[0].tolist(), "c": c[0].tolist(), "sympy_gradient": exact.tolist(), "kernel_gradient": g[0].tolist(),
-                "as_written": written[0].tolist(), "kernel_matches_sympy": ok_kernel}
-    if ok_written:
-        return Outcome("holds", jsonable(evidence))
-    return Outcome("refuted", jsonable(evidence), counterexample=jsonable({"u2": u2[0], "c": c[0], "as_written": written[0],
-                                                                          "true_gradient": exact}),
-                   corrected=r"\nabla_{u_2} L = \sigma(u_2) - c" if ok_fixed else None)
-
-
-@claim(
-    id="loss.ce_gradient_as_written",
-    statement=r"$\nabla_{\mathbf u_2} L(\mathbf u_2, \mathbf c) = \mathbf c - \sigma(\mathbf u_2)$ for $L = -\mathbf c^\top\log\sigma(\mathbf u_2)$",
+derivative(
+    "loss.ce_gradient_as_written",
+    as_written="c[1] - exp(u1)/(exp(u1) + exp(u2))",
+    of="-(c[1]*log(exp(u1)/(exp(u1) + exp(u2))) + c[2]*log(exp(u2)/(exp(u1) + exp(u2))))",
+    wrt="u1",
+    where={"u1": "real", "u2": "real", "c": "simplex(2)"},
+    statement=(r"$\nabla_{\mathbf u_2} L(\mathbf u_2, \mathbf c) = \mathbf c - \sigma(\mathbf u_2)$ for "
+               r"$L = -\mathbf c^\top\log\sigma(\mathbf u_2)$ (checked on its first component, "
+               r"$\mathbf u_2 = (u_1, u_2)$, $\mathbf c \in \Delta^2$)"),
     source=cite(SEED_002, "Example: Backward Propagation"),
     kind="as-written",
     topic="losses",
     title="The cross-entropy gradient of the worked example, as written",
+    corrected="exp(u1)/(exp(u1) + exp(u2)) - c[1]",
+    corrected_tex=r"\nabla_{\mathbf u_2} L = \sigma(\mathbf u_2) - \mathbf c",
+    explanation=(r"The sign is flipped: the gradient of $-\mathbf c^\top\log\sigma(\mathbf u_2)$ is "
+                 r"$\sigma(\mathbf u_2) - \mathbf c$ (it uses $\mathbf 1^\top\mathbf c = 1$); $\mathbf c - "
+                 r"\sigma(\mathbf u_2)$ points uphill."),
 )
-def _ce_grad(ctx: Context) -> Outcome:
-    return check_ce_gradient_as_written(ctx)
 
 
+@claim(id="loss.nll_one_hot", kind="identity", title="Negative log-likelihood with hard labels",
+       statement=r"$-\sum_i y_{[i]}\log\hat y_{[i]} = -\log\hat y_{[t]}$ for a one-hot $\mathbf y$ of class $t$",
+       source=cite(SEED_000, "LOSS FUNCTIONS", "NEGATIVE LOG LIKELIHOOD (CATEGORICAL CROSS-ENTROPY LOSS)"),
+       topic="losses")
 def check_nll_one_hot(ctx: Context) -> Outcome:
     """``-sum_i y_i log y_hat_i`` with one-hot ``y`` equals ``-log y_hat_t`` (kernel, labels vs one-hot rows)."""
     from verify.kernels.losses import categorical_cross_entropy
@@ -451,53 +425,51 @@ def check_nll_one_hot(ctx: Context) -> Outcome:
     direct = -np.log(q[np.arange(50), t])
     err = float(np.max(np.abs(v_labels - v_dist)) + np.max(np.abs(v_labels - direct)))
     tol = 16 * EPS64 * float(np.max(np.abs(direct)) + 1)
-    evidence = {"rows": 50, "max_abs_difference": err, "tolerance": tol}
+    evidence = {"rows": 50, "classes": 5, "implementation": f"the library's kernel, backend {kernel_backend(ctx)!r}",
+                "largest difference": err, "rounding tolerance 16 ε (1 + max |log ŷ|)": tol}
+    pair = Pair("largest |loss with labels − loss with one-hot rows| + |loss − (−log ŷ_t)|", err, 0.0, "=",
+                note=f"0 up to the rounding tolerance {tol:.2g}")
     if err <= tol:
-        return Outcome("holds", evidence)
-    return Outcome("refuted", evidence, counterexample={"max_abs_difference": err})
+        return Outcome("holds", evidence, pair=pair)
+    return Outcome("refuted", evidence, counterexample={"largest difference": err}, pair=pair)
 
 
-@claim(
-    id="loss.nll_one_hot",
-    statement=r"$-\sum_i y_{[i]}\log\hat y_{[i]} = -\log\hat y_{[t]}$ for a one-hot $\mathbf y$ of class $t$",
-    source=cite(SEED_000, "LOSS FUNCTIONS", "NEGATIVE LOG LIKELIHOOD (CATEGORICAL CROSS-ENTROPY LOSS)"),
-    kind="identity",
-    topic="losses",
-    title="Negative log-likelihood with hard labels",
-)
-def _nll(ctx: Context) -> Outcome:
-    return check_nll_one_hot(ctx)
-
-
-def check_decision_rule_as_written(ctx: Context) -> Outcome:
-    """000: "Fairfax if y_hat >= 0 and Dupont Circle if y_hat <= 0": does it assign one class to every point?"""
+@claim(id="linear.decision_rule_as_written", kind="as-written", title="The binary decision rule, as written",
+       statement=r"The prediction is Fairfax if $\hat y \ge 0$ and Dupont Circle if $\hat y \le 0$ (one class per point)",
+       source=cite(SEED_000, "LINEAR MODELS"))
+def check_decision_rule_as_written(ctx: Context, *, dupont_if_zero: bool = True) -> Outcome:
+    """The notes: "Fairfax if y_hat >= 0 and Dupont Circle if y_hat <= 0" (``dupont_if_zero=True``; ``False``
+    reads the second condition as y_hat < 0): does the rule assign exactly one class to every point? Exact
+    rational points on both sides of the boundary of ``2 size - 3 price + 1`` and on it."""
     w1, w2, b = Fraction(2), Fraction(-3), Fraction(1)
-    # a point on the decision boundary, exactly: 2 size - 3 price + 1 = 0
-    size, price = Fraction(1), Fraction(1)
-    score = size * w1 + price * w2 + b
-    yhat = (score > 0) - (score < 0)  # sign
-    classes = [name for name, cond in (("Fairfax", yhat >= 0), ("Dupont Circle", yhat <= 0)) if cond]
-    evidence = {"w": [str(w1), str(w2)], "b": str(b), "point": [str(size), str(price)], "score": str(score),
-                "sign": yhat, "classes_assigned": classes}
-    if len(classes) == 1:
-        return Outcome("holds", evidence)
-    return Outcome("refuted", evidence, counterexample={"size": 1, "price": 1, "w": [2, -3], "b": 1,
-                                                        "classes": classes},
-                   corrected=r"\text{Fairfax if }\hat y \ge 0,\ \text{Dupont Circle if }\hat y < 0")
+    rows, counter = [], None
+    for size, price in ((Fraction(1), Fraction(1)), (Fraction(2), Fraction(1)), (Fraction(0), Fraction(1)),
+                        (Fraction(1, 2), Fraction(2, 3))):
+        score = size * w1 + price * w2 + b
+        yhat = (score > 0) - (score < 0)  # sign
+        dupont = yhat <= 0 if dupont_if_zero else yhat < 0
+        classes = [name for name, cond in (("Fairfax", yhat >= 0), ("Dupont Circle", dupont)) if cond]
+        rows.append({"size": str(size), "price": str(price), "score": str(score), "ŷ = sign": yhat,
+                     "classes assigned": classes})
+        if len(classes) != 1 and counter is None:
+            counter = {"size": str(size), "price": str(price), "w": [2, -3], "b": 1, "ŷ": yhat, "classes": classes}
+    evidence = {"rule": "Fairfax if ŷ ≥ 0, Dupont Circle if ŷ " + ("≤ 0" if dupont_if_zero else "< 0"),
+                "points (exact, one on the boundary)": rows}
+    pair = Pair("points given exactly one class", sum(len(r["classes assigned"]) == 1 for r in rows), len(rows), "=")
+    if counter is None:
+        return Outcome("holds", evidence, pair=pair)
+    fixed = check_decision_rule_as_written(ctx, dupont_if_zero=False)
+    correction = Correction(
+        r"\text{Fairfax if }\hat y \ge 0,\ \text{Dupont Circle if }\hat y < 0",
+        r"The two conditions overlap at $\hat y = 0$ (a point on the decision boundary), which the rule as written "
+        r"puts in both classes; one of the inequalities must be strict.",
+        check=fixed, checked_by="the same exact points")
+    return Outcome("refuted", evidence, counterexample=counter, pair=pair, correction=correction)
 
 
-@claim(
-    id="linear.decision_rule_as_written",
-    statement=r"The prediction is Fairfax if $\hat y \ge 0$ and Dupont Circle if $\hat y \le 0$ (one class per point)",
-    source=cite(SEED_000, "LINEAR MODELS"),
-    kind="as-written",
-    topic="linear",
-    title="The binary decision rule, as written",
-)
-def _rule(ctx: Context) -> Outcome:
-    return check_decision_rule_as_written(ctx)
-
-
+@claim(id="linear.logistic_rule_is_sign_rule", kind="identity", title="The logistic prediction rule is the sign rule",
+       statement=r"prediction $= 1$ iff $\hat y = \sigma(\tilde y) \ge 0.5$ iff $\tilde y \ge 0$ (the sign rule)",
+       source=cite(SEED_000, "LOSS FUNCTIONS", "LOGISTIC LOSS prediction rule"))
 def check_logistic_rule(ctx: Context) -> Outcome:
     """``sigma(y_tilde) >= 1/2  <=>  y_tilde >= 0`` exactly; float64 (kernel) disagrees only for |y_tilde| < ~1e-16."""
     import mpmath
@@ -510,22 +482,17 @@ def check_logistic_rule(ctx: Context) -> Outcome:
     xs = -np.geomspace(1e-20, 1e-10, 200)
     sig = activation("sigmoid", xs, backend=kernel_backend(ctx))
     wrong = xs[sig >= 0.5]
-    evidence = {"exact_equivalence": exact_ok,
-                "float64_negative_logits_predicted_1": int(wrong.size),
-                "float64_largest_such_|logit|": float(np.max(np.abs(wrong))) if wrong.size else 0.0,
-                "note": "in float64 1 + e^{-x} rounds to 1 for |x| < eps/2, so sigma(x) = 0.5 for tiny negative x"}
+    largest = float(np.max(np.abs(wrong))) if wrong.size else 0.0
+    evidence = {"exact equivalence (60 digits)": exact_ok,
+                "negative logits float64 predicts as 1 (of 200 in [−1e-10, −1e-20])": int(wrong.size),
+                "largest such |logit|": largest,
+                "note": r"in float64, $1 + e^{-x}$ rounds to 2 for $|x|$ below about $2^{-53}$, so $\sigma(x) = 0.5$ "
+                        "for tiny negative x"}
+    pair = Pair("largest |negative logit| that float64 σ maps to ≥ 0.5", largest, 2.0**-53, "≈",
+                note=r"theory: $2 + |x|$ rounds to 2 below half an ULP of 2, $|x| \lesssim 2^{-53}$; exactly, no "
+                     "negative logit")
     if exact_ok:
-        return Outcome("holds", jsonable(evidence))
-    return Outcome("refuted", jsonable(evidence), counterexample={"exact": "failed"})
+        return Outcome("holds", evidence, pair=pair)
+    return Outcome("refuted", evidence, counterexample={"exact equivalence": "failed"}, pair=pair)
 
 
-@claim(
-    id="linear.logistic_rule_is_sign_rule",
-    statement=r"prediction $= 1$ iff $\hat y = \sigma(\tilde y) \ge 0.5$ iff $\tilde y \ge 0$ (the sign rule)",
-    source=cite(SEED_000, "LOSS FUNCTIONS", "LOGISTIC LOSS prediction rule"),
-    kind="identity",
-    topic="linear",
-    title="The logistic prediction rule is the sign rule",
-)
-def _logrule(ctx: Context) -> Outcome:
-    return check_logistic_rule(ctx)

@@ -1,9 +1,11 @@
 """Stochastic gradient: Robbins-Monro step sizes, minibatch gradients, SG vs GD, saddles, the SG
-convergence argument of seed 002, and the seeds' minibatch code.
+convergence argument of *Diving Into Deep Learning, Part 1* (002_1388b78ad9a2d202.txt, "Stochastic Gradient
+Convergence"), and its minibatch PyTorch code.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from fractions import Fraction
@@ -11,9 +13,22 @@ from typing import Any
 
 import numpy as np
 
-from verify.claims._common import SEED_000, SEED_001, SEED_002, cite, jsonable, new_figure, rng_for
-from verify.claims.registry import Context, Outcome, claim
+from verify.claims._common import (
+    SEED_000,
+    SEED_001,
+    SEED_002,
+    calibrated_outcome,
+    cite,
+    declared_alpha,
+    label_axes,
+    new_figure,
+    rng_for,
+    stat_pair,
+    stat_row,
+)
+from verify.claims.registry import Context, Correction, Outcome, Pair, claim
 from verify.stats import (
+    DEFAULT_ALPHA,
     ErrorBudget,
     assert_mean,
     assert_proportion,
@@ -32,7 +47,11 @@ __all__ = [
     "check_no_guaranteed_decrease",
     "check_pytorch_loop_as_written",
     "PYTORCH_LOOP_AS_WRITTEN",
+    "FALSE_FAIL_RATE",
 ]
+
+#: The false-fail rate every statistical claim of this module declares.
+FALSE_FAIL_RATE = DEFAULT_ALPHA
 
 
 def _sgd_update(theta: np.ndarray, grad: np.ndarray, lr: float, backend: str) -> None:
@@ -74,6 +93,22 @@ def sgd_mse_exact(alphas: np.ndarray, mu: float, sigma: float, theta0: float) ->
     return out
 
 
+def robbins_monro_figure(outcome: Outcome):
+    fig, axes = new_figure(1, 1, width=8.0, height=4.0)
+    ax = axes[0, 0]
+    for label, e in ((outcome.data or {}).get("curves") or {}).items():
+        ax.loglog(np.arange(1, e.size), e[1:], label=label, ls="--" if "constant" in label else "-")
+    label_axes(ax, "iteration k", r"$E[(\theta_k - \theta^*)^2]$ (exact)",
+               r"Noisy strongly convex problem: step $\alpha_k = c/k^p$ or constant")
+    return fig
+
+
+@claim(id="sgd.robbins_monro", kind="empirical", title="Robbins-Monro step sizes",
+       statement=r"With $\sum_i\alpha_i = \infty$, $\sum_i\alpha_i^2 < \infty$ ($\alpha_i = c/i^p$: $\frac12 < p \le 1$) "
+                 r"SGD on a noisy strongly convex problem converges; with $\sum_i\alpha_i<\infty$ it stalls; a constant "
+                 r"step leaves a noise floor $\alpha\sigma^2/(\mu(2-\alpha\mu)) \propto \alpha$",
+       source=cite(SEED_002, "Stochastic Gradient Convergence", "Robbins & Monro (1951)"),
+       figure=robbins_monro_figure, false_fail_rate=FALSE_FAIL_RATE)
 def check_robbins_monro(ctx: Context) -> Outcome:
     mu, sigma, theta0, c = 1.0, 1.0, 5.0, 0.5
     T = 20_000
@@ -86,23 +121,27 @@ def check_robbins_monro(ctx: Context) -> Outcome:
         e = sgd_mse_exact(alphas, mu, sigma, theta0)
         curves[f"c/i^{p}"] = e
         still_falling = e[-1] < 0.5 * e[T // 10]
-        rows.append({**info, "E_theta_T^2": float(e[-1]), "E_theta_T/10^2": float(e[T // 10]),
+        rows.append({"step": f"α_i = c/i^{p}", "p": str(p), "Σ α_i = ∞": info["sum_alpha_infinite"],
+                     "Σ α_i² < ∞": info["sum_alpha2_finite"], "Robbins-Monro conditions": info["admissible"],
+                     "E[θ_T²] (exact)": float(e[-1]), "E[θ²] at T/10 (exact)": float(e[T // 10]),
                      "converging": bool(e[-1] < 0.05 and still_falling)})
     floors = []
     for a in (0.1, 0.05):
         e = sgd_mse_exact(np.full(T, a), mu, sigma, theta0)
         curves[f"constant {a}"] = e
-        floors.append({"alpha": a, "E_theta_T^2": float(e[-1]), "floor_theory": a * sigma**2 / (mu * (2 - a * mu))})
-    admissible_ok = all(r["converging"] for r in rows if r["admissible"])
-    stalls = all(not r["converging"] and r["E_theta_T^2"] > 0.1 for r in rows if not r["sum_alpha_infinite"])
-    floor_ok = all(abs(f["E_theta_T^2"] - f["floor_theory"]) <= 1e-9 * f["floor_theory"] for f in floors)
-    floor_ratio = floors[0]["E_theta_T^2"] / floors[1]["E_theta_T^2"]
+        floors.append({"constant step α": a, "E[θ_T²] (exact)": float(e[-1]),
+                       "floor α σ²/(μ(2 − αμ)) (theory)": a * sigma**2 / (mu * (2 - a * mu))})
+    admissible_ok = all(r["converging"] for r in rows if r["Robbins-Monro conditions"])
+    stalls = all(not r["converging"] and r["E[θ_T²] (exact)"] > 0.1 for r in rows if not r["Σ α_i = ∞"])
+    floor_ok = all(abs(f["E[θ_T²] (exact)"] - f["floor α σ²/(μ(2 − αμ)) (theory)"])
+                   <= 1e-9 * f["floor α σ²/(μ(2 − αμ)) (theory)"] for f in floors)
+    floor_ratio = floors[0]["E[θ_T²] (exact)"] / floors[1]["E[θ_T²] (exact)"]
 
     # Calibrated Monte Carlo: simulated SGD paths against the exact second moment (plain NumPy here: a
     # kernel call per step on 10^4 paths costs more in dispatch and validation than the arithmetic).
-    budget = ErrorBudget(1e-6, checks=2)
+    budget = ErrorBudget(declared_alpha(ctx), checks=2)
     steps = 400 if ctx.quick else 1000
-    stat_rows = []
+    stat_results = []
     for label, sched in (("c/i", c / np.arange(1, steps + 1)), ("constant 0.1", np.full(steps, 0.1))):
         target = float(sgd_mse_exact(sched, mu, sigma, theta0)[-1])
 
@@ -114,49 +153,28 @@ def check_robbins_monro(ctx: Context) -> Outcome:
 
         res = assert_mean(f"sgd.robbins_monro.{label}", draw, target, effect=0.15 * target, alpha=budget.take(),
                           seed=ctx.seed, pilot=500, max_n=40_000)
-        stat_rows.append(res.to_json())
-    mc_verdict = combine([s["verdict"] for s in stat_rows])
-    evidence = {"problem": "f = mu theta^2 / 2, gradient + N(0, sigma^2)", "mu": mu, "sigma": sigma, "theta0": theta0,
-                "c": c, "T": T, "schedules": rows, "constant_step_floors": floors,
-                "floor_ratio_alpha_0.1_over_0.05": floor_ratio, "monte_carlo": stat_rows,
-                "note": ("Robbins-Monro conditions are sufficient, not necessary: p <= 1/2 (sum alpha^2 infinite) "
+        stat_results.append(res)
+    quantities = [f"E[θ²] after {steps} simulated SGD steps, step {label}" for label in ("c/i", "constant 0.1")]
+    stat_rows = [stat_row(r, q) for r, q in zip(stat_results, quantities, strict=True)]
+    mc_verdict = combine([r.verdict for r in stat_results])
+    evidence = {"problem": "f = μθ²/2, gradient plus N(0, σ²) noise", "μ": mu, "σ": sigma, "θ₀": theta0,
+                "c": c, "iterations T": T, "step sizes α_i = c/i^p (exact second moments)": rows,
+                "constant steps: the noise floor": floors, "floor at α = 0.1 over floor at α = 0.05": floor_ratio,
+                "simulated SGD against the exact second moment": stat_rows,
+                "note": ("Robbins-Monro conditions are sufficient, not necessary: p ≤ 1/2 (Σ α_i² infinite) "
                          "still converges here, only more slowly")}
+    pair = stat_pair(stat_results, quantities, note="theoretical: the exact second moment of the recursion")
     data = {"curves": curves}
     if not (admissible_ok and stalls and floor_ok) or mc_verdict == "refuted":
-        bad = next((r for r in rows if r["admissible"] and not r["converging"]), None) or \
-            next((r for r in rows if not r["sum_alpha_infinite"] and r["converging"]), None) or \
-            next((s for s in stat_rows if s["verdict"] == "refuted"), None) or {"floors": floors}
-        return Outcome("refuted", jsonable(evidence), counterexample=jsonable(bad), data=data)
+        bad = next((r for r in rows if r["Robbins-Monro conditions"] and not r["converging"]), None) or \
+            next((r for r in rows if not r["Σ α_i = ∞"] and r["converging"]), None) or \
+            next((s for s in stat_rows if s["verdict"] == "refuted"), None) or {"noise floors": floors}
+        return Outcome("refuted", evidence, counterexample=bad, data=data, pair=pair)
     if mc_verdict == "inconclusive":
-        return Outcome("inconclusive", jsonable(evidence), why="Monte-Carlo interval wider than the effect", data=data)
-    return Outcome("holds", jsonable(evidence), data=data)
+        return Outcome("inconclusive", evidence, why="Monte-Carlo interval wider than the effect", data=data,
+                       pair=pair)
+    return Outcome("holds", evidence, data=data, pair=pair)
 
-
-def robbins_monro_figure(outcome: Outcome):
-    fig, axes = new_figure(1, 1, height=4.0)
-    ax = axes[0, 0]
-    for label, e in ((outcome.data or {}).get("curves") or {}).items():
-        ax.loglog(np.arange(1, e.size), e[1:], label=label, ls="--" if "constant" in label else "-")
-    ax.set_xlabel("iteration k")
-    ax.set_ylabel(r"$E[(\theta_k - \theta^*)^2]$ (exact)")
-    ax.set_title(r"SGD on a noisy strongly convex problem: step $\alpha_k = c/k^p$ or constant")
-    ax.legend(fontsize=7, ncol=2)
-    return fig
-
-
-@claim(
-    id="sgd.robbins_monro",
-    statement=(r"With $\sum_i\alpha_i = \infty$, $\sum_i\alpha_i^2 < \infty$ ($\alpha_i = c/i^p$: $\frac12 < p \le 1$) "
-               r"SGD on a noisy strongly convex problem converges; with $\sum_i\alpha_i<\infty$ it stalls; a constant "
-               r"step leaves a noise floor $\alpha\sigma^2/(\mu(2-\alpha\mu)) \propto \alpha$"),
-    source=cite(SEED_002, "Stochastic Gradient Convergence", "Robbins & Monro (1951)"),
-    kind="empirical",
-    topic="sgd",
-    title="Robbins-Monro step sizes",
-    figure=robbins_monro_figure,
-)
-def _robbins_monro(ctx: Context) -> Outcome:
-    return check_robbins_monro(ctx)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -174,6 +192,24 @@ def per_example_gradients(X: np.ndarray, y: np.ndarray, theta: np.ndarray) -> np
     return (X @ theta - y)[:, None] * X
 
 
+def minibatch_figure(outcome: Outcome):
+    fig, axes = new_figure(1, 1)
+    ax = axes[0, 0]
+    s = (outcome.data or {}).get("scaling")
+    if s:
+        ax.loglog(s["m"], s["theory"], "k--", label=r"theory tr$(\Sigma)/m$")
+        ax.loglog(s["m"], s["measured"], "o", label="measured")
+    label_axes(ax, "minibatch size m", r"$E\|\hat g_m - \nabla L\|^2$",
+               "Minibatch gradient variance falls as 1/m", fontsize=8)
+    return fig
+
+
+@claim(id="sgd.minibatch_gradient", kind="empirical", title="Minibatch gradients: unbiased, variance 1/m",
+       statement=r"$\hat g = \sum_{i=1}^m \frac1m\nabla L_i$ is unbiased, $E[\hat g] = \nabla L$, with "
+                 r"$E\|\hat g - \nabla L\|^2 = \mathrm{tr}\,\Sigma / m$ (larger $m$: better estimates)",
+       source=cite(SEED_000, "STOCHASTIC GRADIENT DESCENT", "Algorithm 2.2 and 'High values of m provide better "
+                   "estimates'; " + cite(SEED_002, "Stochastic Gradient Convergence", "Assumption 3")),
+       figure=minibatch_figure, false_fail_rate=FALSE_FAIL_RATE)
 def check_minibatch_gradient(ctx: Context, *, minibatch_mean: Callable[[np.ndarray], np.ndarray] | None = None) -> Outcome:
     """Unbiased, with ``E||g_m - g||^2 = tr(Sigma)/m`` (with replacement) and ``tr(Sigma)/m (n-m)/(n-1)``
     (without); the naive ``tr(Sigma)/m`` must fail for sampling without replacement at ``m = 48`` of 64."""
@@ -188,8 +224,8 @@ def check_minibatch_gradient(ctx: Context, *, minibatch_mean: Callable[[np.ndarr
     u = rng.normal(size=g.size)
     u /= np.linalg.norm(u)
     sizes = (1, 8) if ctx.quick else (1, 8, 32)
-    budget = ErrorBudget(1e-6, checks=2 * len(sizes) + 2)
-    results = []
+    budget = ErrorBudget(declared_alpha(ctx), checks=2 * len(sizes) + 2)
+    results, quantities = [], []
 
     def draws(m: int, replace: bool):
         def draw(k: int, r: np.random.Generator) -> np.ndarray:
@@ -205,63 +241,40 @@ def check_minibatch_gradient(ctx: Context, *, minibatch_mean: Callable[[np.ndarr
         sd = math.sqrt(trace / m)
         results.append(assert_mean(f"sgd.minibatch.mean.m{m}", lambda k, r, d=d: d(k, r) @ u, 0.0, effect=0.1 * sd,
                                    alpha=budget.take(), seed=ctx.seed, max_n=100_000))
+        quantities.append(f"E[uᵀ(ĝ − ∇L)] along a random direction u, m = {m}, with replacement")
         results.append(assert_mean(f"sgd.minibatch.var.m{m}", lambda k, r, d=d: np.sum(d(k, r) ** 2, axis=1),
                                    trace / m, effect=0.1 * trace / m, alpha=budget.take(), seed=ctx.seed,
                                    max_n=100_000))
+        quantities.append(f"E‖ĝ − ∇L‖² (theory tr Σ / m), m = {m}, with replacement")
     m = 48
     d = draws(m, False)
     fpc = trace / m * (n - m) / (n - 1)
     results.append(assert_mean(f"sgd.minibatch.var_without_replacement.m{m}",
                                lambda k, r: np.sum(d(k, r) ** 2, axis=1), fpc, effect=0.1 * fpc,
                                alpha=budget.take(), seed=ctx.seed, max_n=100_000))
+    quantities.append(f"E‖ĝ − ∇L‖² (theory tr Σ/m · (n − m)/(n − 1)), m = {m} of n = {n}, without replacement")
     naive = assert_mean(f"sgd.minibatch.naive.m{m}", lambda k, r: np.sum(d(k, r) ** 2, axis=1), trace / m,
                         effect=0.1 * fpc, alpha=budget.take(), seed=ctx.seed, max_n=100_000)
-    evidence = {"n": n, "trace_Sigma": trace, "subchecks": [r.to_json() for r in results],
-                "past_condition_naive_1_over_m_without_replacement": naive.to_json(), "budget": budget.to_json()}
-    verdict = combine([r.verdict for r in results])
-    scaling = {"m": list(sizes), "E||g_m - g||^2": [r.estimate for r in results[1::2][:len(sizes)]],
+    rows = [stat_row(r, q) for r, q in zip(results, quantities, strict=True)]
+    evidence = {"examples n": n, "tr Σ (per-example gradient covariance)": trace, "false-fail rate": budget.alpha,
+                "calibrated checks": rows,
+                "past the condition: tr Σ / m without replacement (must be rejected)":
+                    stat_row(naive, f"E‖ĝ − ∇L‖² against tr Σ / m, m = {m} without replacement")}
+    scaling = {"m": list(sizes), "measured": [r.estimate for r in results[1::2][:len(sizes)]],
                "theory": [trace / s for s in sizes]}
-    data = {"scaling": scaling}
-    if verdict == "refuted":
-        bad = next(r for r in results if r.verdict == "refuted")
-        return Outcome("refuted", jsonable(evidence), counterexample=jsonable(bad.to_json()), data=data)
-    if verdict == "inconclusive":
-        return Outcome("inconclusive", jsonable(evidence), why="an interval is wider than its effect", data=data)
-    if naive.verdict != "refuted":
-        return Outcome("inconclusive", jsonable(evidence), data=data,
-                       why="the naive 1/m variance was not rejected without replacement: the check lacks power")
-    return Outcome("holds", jsonable(evidence), data=data)
+    out = calibrated_outcome(results, rows, evidence, pair=stat_pair(results, quantities), data={"scaling": scaling})
+    if out.verdict == "holds" and naive.verdict != "refuted":
+        return dataclasses.replace(out, verdict="inconclusive",
+                                   why="the naive 1/m variance was not rejected without replacement: the check "
+                                       "lacks power")
+    return out
 
 
-def minibatch_figure(outcome: Outcome):
-    fig, axes = new_figure(1, 1)
-    ax = axes[0, 0]
-    s = (outcome.data or {}).get("scaling")
-    if s:
-        ax.loglog(s["m"], s["theory"], "k--", label=r"theory tr$(\Sigma)/m$")
-        ax.loglog(s["m"], s["E||g_m - g||^2"], "o", label="measured")
-    ax.set_xlabel("minibatch size m")
-    ax.set_ylabel(r"$E\|\hat g_m - \nabla L\|^2$")
-    ax.set_title("Minibatch gradient variance falls as 1/m")
-    ax.legend(fontsize=8)
-    return fig
-
-
-@claim(
-    id="sgd.minibatch_gradient",
-    statement=(r"$\hat g = \sum_{i=1}^m \frac1m\nabla L_i$ is unbiased, $E[\hat g] = \nabla L$, with "
-               r"$E\|\hat g - \nabla L\|^2 = \mathrm{tr}\,\Sigma / m$ (larger $m$: better estimates)"),
-    source=cite(SEED_000, "STOCHASTIC GRADIENT DESCENT", "Algorithm 2.2 and 'High values of m provide better "
-                f"estimates'; {SEED_002}, Assumption 3 of \"Stochastic Gradient Convergence\""),
-    kind="empirical",
-    topic="sgd",
-    title="Minibatch gradients: unbiased, variance 1/m",
-    figure=minibatch_figure,
-)
-def _minibatch(ctx: Context) -> Outcome:
-    return check_minibatch_gradient(ctx)
-
-
+@claim(id="sgd.more_progress_per_epoch", kind="empirical", title="SGD vs GD per epoch",
+       statement=r"Using each data point once, SGD makes more progress than GD (lower loss after one epoch)",
+       source=cite(SEED_001, "GD vs SGD", "and " + cite(SEED_000, "STOCHASTIC GRADIENT DESCENT", "'Small values of m "
+                   "allow more updates and faster convergence'")),
+       false_fail_rate=FALSE_FAIL_RATE)
 def check_sgd_progress_per_epoch(ctx: Context) -> Outcome:
     """One epoch each from ``theta = 0`` on a fixed least-squares problem (n = 256, d = 10, noise 0.1):
     GD (one step, ``eta = 1/L``) vs SGD (n steps, ``eta = 1/max ||x_i||^2``). The problem is fixed, not
@@ -286,34 +299,32 @@ def check_sgd_progress_per_epoch(ctx: Context) -> Outcome:
             out[j] = loss(th) - gd_loss
         return out
 
-    alpha = 1e-6
+    alpha = declared_alpha(ctx)
     r = rng_for(ctx, "sgd.progress.draws")
     samples = draw(30 if ctx.quick else 100, r)
     mean, lo, hi, sd = mean_interval(samples, alpha)
     verdict = "holds" if hi < 0 else ("refuted" if lo > 0 else "inconclusive")
-    evidence = {"loss_at_start": loss(np.zeros(d)), "gd_loss_after_epoch": gd_loss,
-                "sgd_minus_gd_mean": mean, "ci": [lo, hi], "alpha": alpha, "epochs_sampled": int(samples.size),
-                "sgd_steps_per_epoch": n, "eta_sgd": eta, "eta_gd": 1.0 / L}
+    evidence = {"problem": "least squares, n = 256 examples, 10 parameters, noise 0.1 (fixed)",
+                "loss at the start": loss(np.zeros(d)), "loss after one GD step (η = 1/L)": gd_loss,
+                "SGD − GD loss after one epoch (mean)": mean, "interval": [lo, hi], "false-fail rate": alpha,
+                "SGD epochs sampled": int(samples.size), "SGD steps per epoch": n,
+                "SGD step 1/max‖xᵢ‖²": eta, "GD step 1/L": 1.0 / L}
+    pair = Pair("mean loss after one SGD epoch − after one GD step", mean, 0.0, "<",
+                note=f"interval [{lo:.4g}, {hi:.4g}] at false-fail rate {alpha:.2g}")
     if verdict == "refuted":
-        return Outcome("refuted", jsonable(evidence), counterexample={"mean_loss_difference": mean, "ci": [lo, hi]})
+        return Outcome("refuted", evidence, counterexample={"mean loss difference": mean, "interval": [lo, hi]},
+                       pair=pair)
     if verdict == "inconclusive":
-        return Outcome("inconclusive", jsonable(evidence), why="interval contains 0")
-    return Outcome("holds", jsonable(evidence))
+        return Outcome("inconclusive", evidence, why="interval contains 0", pair=pair)
+    return Outcome("holds", evidence, pair=pair)
 
 
-@claim(
-    id="sgd.more_progress_per_epoch",
-    statement=r"Using each data point once, SGD makes more progress than GD (lower loss after one epoch)",
-    source=cite(SEED_001, "GD vs SGD", f"and {SEED_000}, slide \"STOCHASTIC GRADIENT DESCENT\": 'Small values of m "
-                "allow more updates and faster convergence'"),
-    kind="empirical",
-    topic="sgd",
-    title="SGD vs GD per epoch",
-)
-def _progress(ctx: Context) -> Outcome:
-    return check_sgd_progress_per_epoch(ctx)
-
-
+@claim(id="sgd.escapes_saddle", kind="empirical", title="SGD escapes a saddle that traps GD",
+       statement=r"GD started on a saddle's stable manifold converges to the saddle; SGD's noise makes it escape "
+                 r"(probability 1 up to the calibrated interval)",
+       source=cite(SEED_001, "Analysing SGD", "Jin et al., 'Stochastic Gradient Descent Escapes Saddle Points "
+                   "Efficiently' (2019)"),
+       false_fail_rate=FALSE_FAIL_RATE)
 def check_saddle_escape(ctx: Context) -> Outcome:
     """``f(x, y) = x^2/2 - y^2/2 + y^4/4``: saddle at 0, minima at ``(0, +-1)``. GD from ``(1, 0)`` (on the
     saddle's stable manifold) converges to the saddle; SGD (gradient noise 0.1) escapes."""
@@ -329,33 +340,27 @@ def check_saddle_escape(ctx: Context) -> Outcome:
     for _ in range(T):
         P = P - eta * (grad(P) + 0.1 * rng.normal(size=P.shape))
     escaped = int(np.sum(np.abs(P[1]) > 0.5))
-    res = assert_proportion("sgd.saddle.escape", escaped, runs, 1.0, alpha=1e-6, effect=0.1, seed=record)
+    res = assert_proportion("sgd.saddle.escape", escaped, runs, 1.0, alpha=declared_alpha(ctx), effect=0.1,
+                            seed=record)
     gd_stuck = abs(gd_end[1]) == 0.0 and np.linalg.norm(gd_end) < 1e-6
-    evidence = {"gd_end": gd_end.tolist(), "gd_stays_at_saddle": bool(gd_stuck), "sgd_escape": res.to_json(),
-                "sgd_mean_|y_T|": float(np.mean(np.abs(P[1])))}
+    row = stat_row(res, "fraction of SGD runs that escape (|y_T| > 0.5)")
+    evidence = {"function": "f(x, y) = x²/2 − y²/2 + y⁴/4 (saddle at 0, minima at (0, ±1))", "start": [1.0, 0.0],
+                "GD's end point": gd_end.tolist(), "GD stays at the saddle": bool(gd_stuck), "SGD escapes": row,
+                "SGD's mean |y_T|": float(np.mean(np.abs(P[1])))}
+    pair = stat_pair([res], [row["quantity"]])
     if not gd_stuck:
-        return Outcome("refuted", jsonable(evidence), counterexample={"gd_end": gd_end.tolist()})
+        return Outcome("refuted", evidence, counterexample={"GD's end point": gd_end.tolist()}, pair=pair)
     if res.verdict == "refuted":
-        return Outcome("refuted", jsonable(evidence), counterexample=jsonable(res.to_json()))
+        return Outcome("refuted", evidence, counterexample=row, pair=pair)
     if res.verdict == "inconclusive":
-        return Outcome("inconclusive", jsonable(evidence), why="escape probability interval too wide")
-    return Outcome("holds", jsonable(evidence))
+        return Outcome("inconclusive", evidence, why="escape probability interval too wide", pair=pair)
+    return Outcome("holds", evidence, pair=pair)
 
 
-@claim(
-    id="sgd.escapes_saddle",
-    statement=(r"GD started on a saddle's stable manifold converges to the saddle; SGD's noise makes it escape "
-               r"(probability 1 up to the calibrated interval)"),
-    source=cite(SEED_001, "Analysing SGD", "Jin et al., 'Stochastic Gradient Descent Escapes Saddle Points "
-                "Efficiently' (2019)"),
-    kind="empirical",
-    topic="sgd",
-    title="SGD escapes a saddle that traps GD",
-)
-def _saddle(ctx: Context) -> Outcome:
-    return check_saddle_escape(ctx)
-
-
+@claim(id="sgd.expected_decrease", kind="inequality", title="SG convergence: assumptions and the expected decrease",
+       statement=r"Under Assumptions 1-3: $\mathbb{E}_i[\Phi(\theta_{i+1})] \le \Phi(\theta_i) - \alpha_i\|\nabla\Phi(\theta_i)\|^2"
+                 r" + \tfrac12\alpha_i^2 L\,\mathbb{E}_i\|\nabla\Phi_i(\theta_i)\|^2$",
+       source=cite(SEED_002, "Stochastic Gradient Convergence"))
 def check_expected_decrease(ctx: Context, *, smoothness_factor: float = 1.0) -> Outcome:
     """Assumptions 1-3 and the expected-decrease inequality on a least-squares finite sum, with the
     expectation over ``i`` computed exactly (every example enumerated)."""
@@ -389,32 +394,27 @@ def check_expected_decrease(ctx: Context, *, smoothness_factor: float = 1.0) -> 
     G = per_example_gradients(X, y, th)
     g = G.mean(axis=0)
     biased_gap = float(w @ (G @ g) - g @ g)
-    evidence = {"L": L, "draws": draws, "assumption_1_bounded_below": "Phi >= 0 (a sum of squares)",
-                "assumption_2_max_ratio_||dgrad||/(L||dtheta||)": worst_lipschitz,
-                "assumption_3_max_abs_mean_grad_i_minus_grad": unbiased_err,
-                "line1_max_relative_excess": worst_line1, "line2_max_relative_gap": worst_line2,
-                "past_assumption_3_nonuniform_sampling_gap": biased_gap}
+    evidence = {"problem": "least squares, 32 examples, 3 parameters", "L": L, "draws": draws,
+                "assumption 1 (bounded below)": "Φ ≥ 0, a sum of squares",
+                "assumption 2: largest ‖∇Φ(θ) − ∇Φ(θ')‖ / (L‖θ − θ'‖)": worst_lipschitz,
+                "assumption 3: largest |mean of ∇Φᵢ − ∇Φ|": unbiased_err,
+                "first line: largest relative excess of Φ(θ − α∇Φᵢ) over its bound": worst_line1,
+                "second line: largest relative gap between the mean bound and the formula": worst_line2,
+                "past assumption 3: E_w[∇Φᵀ∇Φᵢ] − ‖∇Φ‖² under non-uniform sampling": biased_gap}
+    pair = Pair("largest relative excess of Φ(θ − α∇Φᵢ) over the first line's bound", worst_line1, 0.0, "<=",
+                note=f"0 up to float64 rounding ({tol:.2g}); the expectation over i computed exactly")
     if worst_lipschitz > 1 + 1e-12 or worst_line1 > tol or worst_line2 > tol or unbiased_err > 1e-12 * (1 + L):
-        return Outcome("refuted", jsonable(evidence), counterexample=jsonable({
-            "lipschitz_ratio": worst_lipschitz, "line1_excess": worst_line1, "line2_gap": worst_line2}))
+        return Outcome("refuted", evidence, pair=pair, counterexample={
+            "Lipschitz ratio": worst_lipschitz, "first line excess": worst_line1, "second line gap": worst_line2})
     if abs(biased_gap) < 1e-8:
-        return Outcome("inconclusive", jsonable(evidence), why="non-uniform sampling did not break unbiasedness")
-    return Outcome("holds", jsonable(evidence))
+        return Outcome("inconclusive", evidence, why="non-uniform sampling did not break unbiasedness", pair=pair)
+    return Outcome("holds", evidence, pair=pair)
 
 
-@claim(
-    id="sgd.expected_decrease",
-    statement=(r"Under Assumptions 1-3: $\mathbb{E}_i[\Phi(\theta_{i+1})] \le \Phi(\theta_i) - \alpha_i\|\nabla\Phi(\theta_i)\|^2"
-               r" + \tfrac12\alpha_i^2 L\,\mathbb{E}_i\|\nabla\Phi_i(\theta_i)\|^2$"),
-    source=cite(SEED_002, "Stochastic Gradient Convergence"),
-    kind="inequality",
-    topic="sgd",
-    title="SG convergence: assumptions and the expected decrease",
-)
-def _expected_decrease(ctx: Context) -> Outcome:
-    return check_expected_decrease(ctx)
-
-
+@claim(id="sgd.no_guaranteed_decrease", kind="empirical", title="Descent for GD, none guaranteed for SG",
+       statement=r"GD descends with well-chosen steps ($0<\alpha<2/L$); SG has no guaranteed decrease: "
+                 r"$\Phi(\theta - \alpha\nabla\Phi_i(\theta)) > \Phi(\theta)$ happens",
+       source=cite(SEED_002, "GD vs. SG"))
 def check_no_guaranteed_decrease(ctx: Context) -> Outcome:
     """GD with ``alpha < 2/L`` always decreases Phi; an SG step can increase it (found, not assumed)."""
     rng = rng_for(ctx, "sgd.no_decrease")
@@ -423,6 +423,7 @@ def check_no_guaranteed_decrease(ctx: Context) -> Outcome:
     L = float(np.linalg.eigvalsh(X.T @ X / n)[-1])
     phi = lambda th: 0.5 * float(np.mean((X @ th - y) ** 2))
     gd_increase, sg_increase = None, None
+    largest_sg_rise, largest_gd_rise = -math.inf, -math.inf
     for _ in range(200):
         th = np.linalg.lstsq(X, y, rcond=None)[0] + rng.normal(size=3) * float(rng.choice([1e-2, 1.0]))
         alpha = float(rng.uniform(0.05, 1.95)) / L
@@ -430,30 +431,23 @@ def check_no_guaranteed_decrease(ctx: Context) -> Outcome:
         g = G.mean(axis=0)
         if np.linalg.norm(g) > 1e-6 and phi(th - alpha * g) > phi(th) and gd_increase is None:
             gd_increase = {"theta": th.tolist(), "alpha_L": alpha * L}
+        largest_gd_rise = max(largest_gd_rise, phi(th - alpha * g) - phi(th))
         i = int(rng.integers(0, n))
+        largest_sg_rise = max(largest_sg_rise, phi(th - alpha * G[i]) - phi(th))
         if phi(th - alpha * G[i]) > phi(th) and sg_increase is None:
-            sg_increase = {"theta": th.tolist(), "alpha_L": alpha * L, "i": i, "Phi_before": phi(th),
-                           "Phi_after": phi(th - alpha * G[i])}
-    evidence = {"gd_increase_found": gd_increase is not None, "sg_increase_found": sg_increase is not None,
-                "sg_increase_example": sg_increase}
+            sg_increase = {"θ": th.tolist(), "αL": alpha * L, "example i": i, "Φ before": phi(th),
+                           "Φ after the SG step": phi(th - alpha * G[i])}
+    evidence = {"draws": 200, "GD step that increased Φ found": gd_increase is not None,
+                "largest change of Φ by a GD step": largest_gd_rise,
+                "SG step that increased Φ found": sg_increase is not None,
+                "an SG step that increased Φ": sg_increase}
+    pair = Pair("largest increase of Φ by one SG step over the draws (a GD step never increases it)",
+                largest_sg_rise, 0.0, ">", note=f"largest change by a GD step: {largest_gd_rise:.3g} (≤ 0)")
     if gd_increase is not None:
-        return Outcome("refuted", jsonable(evidence), counterexample=jsonable(gd_increase))
+        return Outcome("refuted", evidence, counterexample=gd_increase, pair=pair)
     if sg_increase is None:
-        return Outcome("inconclusive", jsonable(evidence), why="no increasing SG step found in 200 draws")
-    return Outcome("holds", jsonable(evidence))
-
-
-@claim(
-    id="sgd.no_guaranteed_decrease",
-    statement=(r"GD descends with well-chosen steps ($0<\alpha<2/L$); SG has no guaranteed decrease: "
-               r"$\Phi(\theta - \alpha\nabla\Phi_i(\theta)) > \Phi(\theta)$ happens"),
-    source=cite(SEED_002, "GD vs. SG"),
-    kind="empirical",
-    topic="sgd",
-    title="Descent for GD, none guaranteed for SG",
-)
-def _no_decrease(ctx: Context) -> Outcome:
-    return check_no_guaranteed_decrease(ctx)
+        return Outcome("inconclusive", evidence, why="no increasing SG step found in 200 draws", pair=pair)
+    return Outcome("holds", evidence, pair=pair)
 
 
 #: The "PyTorch Code" of 002, slide "Mini-Batch Stochastic Gradient", character for character (minus
@@ -501,40 +495,65 @@ def _visits(code: str, n_samples: int, nb: int, extra: dict[str, Any] | None = N
     return {"error": None, "visited": seen}
 
 
-def check_pytorch_loop_as_written(ctx: Context) -> Outcome:
-    """Run the slide's loop on stubs: does one epoch visit every sample exactly once?"""
-    n, nb = 10, 2
-    literal = _visits(PYTORCH_LOOP_AS_WRITTEN, n, nb)
-    # The evident intent: consistent indentation, inner loop variable i.
-    lines = [ln.strip() for ln in PYTORCH_LOOP_AS_WRITTEN.splitlines() if ln.strip() and not ln.strip().startswith("#")]
-    intent = "\n".join([lines[0], "    " + lines[1], "    for i in range(nb):"] + ["        " + ln for ln in lines[3:]])
-    intended = _visits(intent, n, nb)
-    counts = np.bincount(np.asarray(intended["visited"], dtype=int), minlength=n) if intended["error"] is None else None
-    corrected_code = intent.replace("for i in range(nb):", "bs = -(-n_samples // nb)\n    for i in range(nb):") \
-        .replace("shuffle_idx[i*nb:(i+1)*nb]", "shuffle_idx[i*bs:(i+1)*bs]")
-    fixed = _visits(corrected_code, n, nb)
-    fixed_ok = fixed["error"] is None and sorted(fixed["visited"]) == list(range(n))
-    evidence = {"n_samples": n, "nb": nb, "literal_error": literal["error"], "intended_reading_error": intended["error"],
-                "intended_reading_visits_per_sample": None if counts is None else counts.tolist(),
-                "corrected_visits_each_once": fixed_ok}
-    ok = literal["error"] is None and sorted(literal["visited"]) == list(range(n))
-    if ok:
-        return Outcome("holds", jsonable(evidence))
-    return Outcome("refuted", jsonable(evidence),
-                   counterexample={"n_samples": n, "nb": nb, "as_written": literal["error"] or "wrong coverage",
-                                   "with_indentation_fixed": intended["error"]
-                                   or f"visits per sample {None if counts is None else counts.tolist()}"},
-                   corrected=("for i in range(nb): idx = shuffle_idx[i*bs:(i+1)*bs] with bs = ceil(n_samples/nb)"
-                              if fixed_ok else None))
-
-
-@claim(
-    id="sgd.pytorch_loop_as_written",
-    statement=r"The slide's PyTorch loop visits every training sample exactly once per epoch",
-    source=cite(SEED_002, "Mini-Batch Stochastic Gradient", "PyTorch Code"),
-    kind="as-written",
-    topic="sgd",
-    title="The minibatch PyTorch loop, as written",
+#: The loop as it should read: the batch size is ceil(n_samples / nb), the inner loop variable is i.
+PYTORCH_LOOP_CORRECTED = (
+    "for epoch in range(max_epochs):\n"
+    "    shuffle_idx = randperm(n_samples)\n"
+    "    bs = -(-n_samples // nb)  # the batch size, ceil(n_samples / nb)\n"
+    "    for i in range(nb):\n"
+    "        idx = shuffle_idx[i*bs:(i+1)*bs]\n"
+    "        yb, cb = y_train[idx], c_train[idx]\n"
+    "        optimizer.zero_grad(); phi = loss(net(yb), cb); phi.backward(); optimizer.step()\n"
 )
-def _pytorch_loop(ctx: Context) -> Outcome:
-    return check_pytorch_loop_as_written(ctx)
+
+
+def _evident_intent(code: str) -> str:
+    """The slide's loop with its indentation repaired and the inner loop variable named ``i`` (as the body uses)."""
+    lines = [ln.strip() for ln in code.splitlines() if ln.strip() and not ln.strip().startswith("#")]
+    return "\n".join([lines[0], "    " + lines[1], "    for i in range(nb):"] + ["        " + ln for ln in lines[3:]])
+
+
+@claim(id="sgd.pytorch_loop_as_written", kind="as-written", title="The minibatch PyTorch loop, as written",
+       statement=r"The slide's PyTorch loop visits every training sample exactly once per epoch",
+       source=cite(SEED_002, "Mini-Batch Stochastic Gradient", "PyTorch Code"))
+def check_pytorch_loop_as_written(ctx: Context, *, code: str = PYTORCH_LOOP_AS_WRITTEN) -> Outcome:
+    """Run ``code`` (default: the slide's loop) on stubs for one epoch: is every sample visited exactly once?
+    Where it does not run as printed, its evidently intended reading is run too, for the mathematical
+    counterexample (which samples an epoch visits)."""
+    n, nb = 10, 2
+    run = _visits(code, n, nb)
+    counts = np.bincount(np.asarray(run["visited"], dtype=int), minlength=n)
+    ok = run["error"] is None and bool(np.all(counts == 1))
+    evidence = {"samples n": n, "batches nb": nb, "runs as printed": run["error"] is None,
+                "visits per sample": counts.tolist() if run["error"] is None else None}
+    pair = Pair("samples visited exactly once in one epoch", int(np.sum(counts == 1)) if run["error"] is None else 0,
+                n, "=")
+    if ok:
+        return Outcome("holds", evidence, pair=pair)
+    error = run["error"] or ""
+    intended = _visits(_evident_intent(code), n, nb) if error else run
+    seen = np.bincount(np.asarray(intended["visited"], dtype=int), minlength=n)
+    evidence["read with the indentation repaired: visits per sample"] = seen.tolist()
+    pair = Pair("samples visited exactly once in one epoch (indentation repaired)", int(np.sum(seen == 1)), n, "=")
+    counter = {"samples n": n, "batches nb": nb,
+               "positions of the shuffled order each batch takes": [f"{i * nb + 1}–{(i + 1) * nb}" for i in range(nb)],
+               "samples visited in one epoch": int(np.sum(seen > 0)), "samples never visited": int(np.sum(seen == 0))}
+    words = (f"with n = {n} samples in nb = {nb} batches, the loop takes positions i·nb + 1 to (i+1)·nb of the "
+             "shuffled order — the number of "
+             f"batches used as if it were the batch size — so an epoch visits nb·nb = {int(np.sum(seen > 0))} samples "
+             f"and never the other {int(np.sum(seen == 0))}.")
+    words = words[0].upper() + words[1:] if not error else words
+    if error:
+        words = ("As printed, the code does not run at all: the body of the outer loop is indented deeper than its "
+                 "first line and the inner loop rebinds epoch while the body uses i, so Python stops with "
+                 f"{error.split(':')[0]}. Read with the evident indentation and i as the loop variable: " + words)
+    fixed = check_pytorch_loop_as_written(ctx, code=PYTORCH_LOOP_CORRECTED)
+    correction = Correction(
+        r"\mathrm{batch}_k = (\pi_{kb+1}, \ldots, \pi_{\min((k+1)b,\,n)}),\; b = \lceil n/n_b\rceil,\; "
+        r"k = 0, \ldots, n_b - 1",
+        r"Batch $k$ of the shuffled indices $\pi$ must be sliced by the batch size $b = \lceil n/n_b\rceil$, not by "
+        r"the number of batches $n_b$, and the inner loop must run over $k$ (the slide's $i$) with the body indented "
+        r"under it; then every sample is visited exactly once per epoch.",
+        check=fixed, checked_by="the same run of the loop on stubs")
+    return Outcome("refuted", evidence, counterexample=counter, counterexample_explained=words, pair=pair,
+                   correction=correction)

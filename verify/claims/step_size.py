@@ -1,12 +1,15 @@
 """Step-size conditions of gradient descent (named claim 2, deterministic parts).
 
+Sources: *CS3485 Deep Learning for Computer Vision*, Lecture 4 (001_02deb113427fab16.txt), slides
+"Gradient Descent in 1D" and "Exercise (In pairs)"; Drori & Teboulle (2014) for the tight bound.
+
 - ``step_size.gd_quadratic``: GD on an L-smooth quadratic converges iff ``0 < eta < 2/L``: it converges
   just below, diverges just above and cycles at equality (exact rationals in 1-D, float64 in D-D);
-- ``step_size.exercise_x2``: seed 001's exercise, ``f(x) = x^2`` with ``eta in {0.01, 0.1, 1, 100, 1000}``;
+- ``step_size.exercise_x2``: the lecture's exercise, ``f(x) = x^2`` with ``eta in {0.01, 0.1, 1, 100, 1000}``;
 - ``step_size.descent_lemma``: ``f(y) <= f(x) + grad f(x)^T (y - x) + L/2 ||y - x||^2``;
 - ``step_size.drori_teboulle``: ``f(x_N) - f* <= L ||x_0 - x*||^2 / (4 N L eta + 2)`` for ``0 < eta <= 1/L``,
   never exceeded, attained on the Huber-type worst case, exceeded past its conditions;
-- ``step_size.first_step_as_written``: seed 001's "finds x_1 such that f(x_1) is lower than f(x_2)".
+- ``step_size.first_step_as_written``: the lecture's "finds x_1 such that f(x_1) is lower than f(x_2)".
 
 The GD step is injectable (``step=``) so the tests can break it and see the verdict change.
 """
@@ -20,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from verify.claims._common import SEED_001, SEED_002, cite, hypothesis_search, jsonable, new_figure, rng_for
-from verify.claims.registry import Context, Outcome, claim
+from verify.claims._common import SEED_001, SEED_002, cite, hypothesis_search, label_axes, new_figure, rng_for
+from verify.claims.registry import Context, Correction, Outcome, Pair, claim
 
 __all__ = [
     "gd_step",
@@ -37,12 +40,12 @@ __all__ = [
 
 Step = Callable[[Any, Any, Any], Any]
 
-#: The learning rates of seed 001's exercise (slide "Exercise (In pairs)").
+#: The learning rates of the lecture's exercise (*CS3485*, Lecture 4, slide "Exercise (In pairs)").
 EXERCISE_STEPS = (Fraction(1, 100), Fraction(1, 10), Fraction(1), Fraction(100), Fraction(1000))
 
 
 def gd_step(x: Any, grad: Any, eta: Any) -> Any:
-    r"""One gradient-descent step $x_{t+1} = x_t - \eta \nabla f(x_t)$ (001, "Gradient Descent in 1D")."""
+    r"""One gradient-descent step $x_{t+1} = x_t - \eta \nabla f(x_t)$ (*CS3485*, Lecture 4, "Gradient Descent in 1D")."""
     return x - eta * grad
 
 
@@ -106,6 +109,32 @@ def _spd(rng: np.random.Generator, d: int, L: float) -> tuple[np.ndarray, np.nda
     return (q * lam) @ q.T, lam
 
 
+def gd_quadratic_figure(outcome: Outcome):
+    fig, axes = new_figure(2, 1, width=10)
+    data = outcome.data or {}
+    ax = axes[0, 0]
+    for key, curve in (data.get("curves") or {}).items():
+        c = np.asarray(curve, dtype=float)
+        c[c == 0] = np.nan
+        ax.semilogy(c, label=rf"$\eta L$ = {float(Fraction(key)):.3g}")
+    label_axes(ax, "iteration t", r"$|x_t - x^*|$ (log scale)", r"GD on $f = Lx^2/2$ across step sizes", ncol=2)
+    ax = axes[0, 1]
+    h = np.linspace(0.01, 3, 300)
+    ax.plot(h, np.abs(1 - h), label=r"contraction factor $|1-\eta L|$")
+    ax.axvline(2, color="r", ls="--", label=r"$\eta = 2/L$")
+    ax.axhline(1, color="grey", lw=0.6)
+    ax.set_ylim(0, 2.05)
+    label_axes(ax, r"$\eta L$ (step size in units of $1/L$)", "factor per iteration",
+               "converges iff factor < 1", fontsize=8)
+    return fig
+
+
+@claim(id="step_size.gd_quadratic", kind="empirical", title="GD step-size condition on quadratics",
+       statement=r"GD $x_{t+1} = x_t - \eta\nabla f(x_t)$ on an $L$-smooth quadratic converges iff $0<\eta<2/L$ "
+                 r"(converges below, cycles at $\eta = 2/L$, diverges above)",
+       source=cite(SEED_001, "Gradient Descent in 1D", 'with "How about more dimensions?" and '
+                   "Nesterov, Introductory Lectures on Convex Optimization (2004), §1.2.3"),
+       figure=gd_quadratic_figure)
 def check_gd_quadratic(ctx: Context, *, step: Step = gd_step) -> Outcome:
     """Below, at and above ``2/L``: exact 1-D runs and float64 D-D runs, each compared with the theory."""
     steps = 1000
@@ -119,11 +148,11 @@ def check_gd_quadratic(ctx: Context, *, step: Step = gd_step) -> Outcome:
     for h in factors:
         norms = _run_1d_exact(L, h, steps, step)
         got, want = classify_run(norms), _predicted(h)
-        rows.append({"problem": "1-D exact", "eta_times_L": str(h), "observed": got, "theory": want})
+        rows.append({"problem": "1-D, exact rationals", "ηL": str(h), "observed": got, "theory": want})
         curves[str(h)] = [float(v) for v in norms[:200]]
         if got != want and mismatch is None:
-            mismatch = {"problem": "f(x) = L x^2 / 2, L = 4, x0 = 1 (exact rationals)", "eta": str(h / L),
-                        "eta_times_L": str(h), "observed": got, "theory": want, "x_T": str(float(norms[-1]))}
+            mismatch = {"problem": "f(x) = L x²/2, L = 4, x₀ = 1 (exact rationals)", "η": str(h / L),
+                        "ηL": str(h), "observed": got, "theory": want, "|x_T|": float(norms[-1])}
     rng = rng_for(ctx, "step_size.gd_quadratic")
     for trial in range(2 if ctx.quick else 4):
         d = int(rng.integers(2, 7))
@@ -139,61 +168,55 @@ def check_gd_quadratic(ctx: Context, *, step: Step = gd_step) -> Outcome:
                     x = step(x, A @ x, eta)
                     norms.append(float(np.linalg.norm(x)))
             got, want = classify_run(norms), _predicted(h)
-            rows.append({"problem": f"quadratic d={d} #{trial}", "eta_times_L": h, "observed": got, "theory": want})
+            rows.append({"problem": f"random quadratic in {d} dimensions (#{trial + 1}), float64", "ηL": h,
+                         "observed": got, "theory": want})
             if got != want and mismatch is None:
-                mismatch = {"problem": f"f = x^T A x / 2, eigenvalues {lam.tolist()}", "L": Lf, "eta": eta,
-                            "eta_times_L": h, "observed": got, "theory": want, "x0": x0.tolist()}
+                mismatch = {"problem": f"f = xᵀAx/2, eigenvalues {lam.tolist()}", "L": Lf, "η": eta,
+                            "ηL": h, "observed": got, "theory": want, "x₀": x0.tolist()}
+    cycling = [r["ηL"] for r in rows if r["problem"].startswith("1-D") and r["observed"] == "cycles"]
+    pair = Pair("step size ηL at which GD on L x²/2 neither converges nor diverges (it cycles)",
+                cycling[0] if len(cycling) == 1 else (cycling or None), 2, "=",
+                note="exact rationals, 1000 iterations; 1.96 converges, 2.04 diverges")
     evidence = {"iterations": steps, "runs": rows}
     data = {"curves": curves, "rows": rows}
     if mismatch is not None:
-        return Outcome("refuted", jsonable(evidence), counterexample=jsonable(mismatch), data=data)
-    return Outcome("holds", jsonable(evidence), data=data)
+        return Outcome("refuted", evidence, counterexample=mismatch, data=data, pair=pair)
+    return Outcome("holds", evidence, data=data, pair=pair)
 
 
-def gd_quadratic_figure(outcome: Outcome):
+def exercise_figure(outcome: Outcome):
+    """Two panels, because the runs span 130 orders of magnitude: the runs that stay bounded (left, the
+    slow, the fast and the cycling one) and the two that diverge (right)."""
     fig, axes = new_figure(2, 1, width=10)
-    data = outcome.data or {}
+    traces = {Fraction(k): np.asarray(v, dtype=float) for k, v in (outcome.data or {}).items()}
+    bounded = {eta: t for eta, t in traces.items() if abs(1 - 2 * eta) <= 1}
+    diverging = {eta: t for eta, t in traces.items() if abs(1 - 2 * eta) > 1}
     ax = axes[0, 0]
-    for key, curve in (data.get("curves") or {}).items():
-        c = np.asarray(curve, dtype=float)
-        c[c == 0] = np.nan
-        ax.semilogy(c, label=rf"$\eta L$ = {float(Fraction(key)):.3g}")
-    ax.set_xlabel("iteration t")
-    ax.set_ylabel(r"$|x_t - x^*|$ (log scale)")
-    ax.set_title(r"GD on $f = Lx^2/2$ across step sizes")
-    ax.legend(fontsize=7, ncol=2)
+    for eta, t in bounded.items():
+        ax.semilogy(t, marker="o", ms=3, label=rf"$\eta$ = {float(eta):g}: factor $|1-2\eta|^2$ = {float((1 - 2 * eta) ** 2):g}")
+    if bounded:
+        values = np.concatenate(list(bounded.values()))
+        ax.set_ylim(values[values > 0].min() / 3, values.max() * 3)
+    label_axes(ax, "iteration t", r"$f(x_t) = x_t^2$ (log scale)", r"$\eta \leq 2/L = 1$: slow, fast, or cycling")
     ax = axes[0, 1]
-    h = np.linspace(0.01, 3, 300)
-    ax.plot(h, np.abs(1 - h), label=r"contraction factor $|1-\eta L|$")
-    ax.axvline(2, color="r", ls="--", label=r"$\eta = 2/L$")
-    ax.axhline(1, color="grey", lw=0.6)
-    ax.set_xlabel(r"$\eta L$ (step size in units of $1/L$)")
-    ax.set_ylabel("factor per iteration")
-    ax.set_title("converges iff factor < 1")
-    ax.legend(fontsize=8)
+    for eta, t in diverging.items():
+        finite = np.isfinite(t) & (t > 0)
+        ax.plot(np.nonzero(finite)[0], np.log10(t[finite]), marker="o", ms=3, label=rf"$\eta$ = {float(eta):g}")
+    label_axes(ax, "iteration t", r"$\log_{10} f(x_t)$", r"$\eta > 2/L$: diverges")
     return fig
 
 
-@claim(
-    id="step_size.gd_quadratic",
-    statement=(r"GD $x_{t+1} = x_t - \eta\nabla f(x_t)$ on an $L$-smooth quadratic converges iff $0<\eta<2/L$ "
-               r"(converges below, cycles at $\eta = 2/L$, diverges above)"),
-    source=cite(SEED_001, "Gradient Descent in 1D", 'with "How about more dimensions?" and '
-                "Nesterov, Introductory Lectures on Convex Optimization (2004), §1.2.3"),
-    kind="empirical",
-    topic="step_size",
-    title="GD step-size condition on quadratics",
-    figure=gd_quadratic_figure,
-)
-def _gd_quadratic(ctx: Context) -> Outcome:
-    return check_gd_quadratic(ctx)
-
-
+@claim(id="step_size.exercise_x2", kind="empirical", title="The learning-rate exercise on f(x) = x²",
+       statement=r"GD on $f(x)=x^2$ with $\eta \in \{0.01, 0.1, 1, 100, 1000\}$: each run converges, cycles or "
+                 r"diverges as $|1 - 2\eta| <, =, > 1$ predicts (very small $\eta$: slow; very large: divergence)",
+       source=cite(SEED_001, "Exercise (In pairs)"),
+       figure=exercise_figure)
 def check_exercise_x2(ctx: Context, *, step: Step = gd_step, iterations: int = 20) -> Outcome:
     """The exercise: GD on ``f(x) = x^2`` (``df = 2x``) from ``x0 = 1``, each ``eta``, exact rationals."""
     rows = []
     traces: dict[str, list[float]] = {}
     mismatch = None
+    worst_factor_error = 0.0
     for eta in EXERCISE_STEPS:
         x = Fraction(1)
         xs = [x]
@@ -205,44 +228,23 @@ def check_exercise_x2(ctx: Context, *, step: Step = gd_step, iterations: int = 2
         got = _monotone_label(norms)
         want = _predicted(eta * 2)  # L = 2
         fx = float(values[-1]) if values[-1] < 10**300 else math.inf
-        factor = float(abs(xs[-1]) / abs(xs[0])) ** (1 / iterations) if abs(xs[-1]) < 10**300 else math.inf
-        rows.append({"eta": str(eta), "f(x_20)": fx, "f(x_1)": float(values[1]), "observed": got,
-                     "theory": want, "measured_factor_per_step": factor, "theory_factor": float(abs(1 - 2 * eta))})
+        # the exact factor per step, from the exact iterates: |x_20 / x_0|^(1/20)
+        factor = float(Fraction(abs(xs[-1]) / abs(xs[0]))) ** (1 / iterations) if abs(xs[-1]) < 10**300 \
+            else math.inf
+        theory = float(abs(1 - 2 * eta))
+        worst_factor_error = max(worst_factor_error, abs(factor - theory) / max(theory, 1.0))
+        rows.append({"η": str(eta), "f(x₁)": float(values[1]), "f(x₂₀)": fx, "observed": got, "theory": want,
+                     "factor per step (measured)": factor, "factor per step |1 − 2η| (theory)": theory})
         traces[str(eta)] = [float(v) if v < 10**300 else math.inf for v in values]
         if got != want and mismatch is None:
-            mismatch = {"eta": str(eta), "observed": got, "theory": want, "f(x_20)": fx}
-    evidence = {"x0": 1, "iterations": iterations, "L": 2, "2/L": 1, "outcomes": rows}
+            mismatch = {"η": str(eta), "observed": got, "theory": want, "f(x₂₀)": fx}
+    evidence = {"x₀": 1, "iterations": iterations, "L": 2, "2/L": 1, "arithmetic": "exact rationals",
+                "outcomes": rows}
+    pair = Pair("largest relative error of the measured factor per step against |1 − 2η|, over the five η",
+                worst_factor_error, 0.0, "=", note="exact iterates, the 20th root taken in float64")
     if mismatch is not None:
-        return Outcome("refuted", jsonable(evidence), counterexample=jsonable(mismatch), data=traces)
-    return Outcome("holds", jsonable(evidence), data=traces)
-
-
-def exercise_figure(outcome: Outcome):
-    fig, axes = new_figure(1, 1)
-    ax = axes[0, 0]
-    for key, trace in (outcome.data or {}).items():
-        t = np.asarray(trace, dtype=float)
-        t[t == 0] = np.nan
-        ax.semilogy(np.clip(t, 1e-300, 1e300), marker="o", ms=3, label=rf"$\eta$ = {float(Fraction(key)):g}")
-    ax.set_xlabel("iteration t")
-    ax.set_ylabel(r"$f(x_t) = x_t^2$ (log scale)")
-    ax.set_title(r"Exercise: GD on $x^2$ ($2/L = 1$)")
-    ax.legend(fontsize=8)
-    return fig
-
-
-@claim(
-    id="step_size.exercise_x2",
-    statement=(r"GD on $f(x)=x^2$ with $\eta \in \{0.01, 0.1, 1, 100, 1000\}$: each run converges, cycles or "
-               r"diverges as $|1 - 2\eta| <, =, > 1$ predicts (very small $\eta$: slow; very large: divergence)"),
-    source=cite(SEED_001, "Exercise (In pairs)"),
-    kind="empirical",
-    topic="step_size",
-    title="The learning-rate exercise on f(x) = x²",
-    figure=exercise_figure,
-)
-def _exercise(ctx: Context) -> Outcome:
-    return check_exercise_x2(ctx)
+        return Outcome("refuted", evidence, counterexample=mismatch, data=traces, pair=pair)
+    return Outcome("holds", evidence, data=traces, pair=pair)
 
 
 def _logistic_problem(rng: np.random.Generator, n: int, d: int):
@@ -261,6 +263,10 @@ def _logistic_problem(rng: np.random.Generator, n: int, d: int):
     return f, g, L
 
 
+@claim(id="step_size.descent_lemma", kind="inequality", title="The descent lemma",
+       statement=r"$\Phi(\theta') \le \Phi(\theta) + \nabla\Phi(\theta)^\top(\theta'-\theta) + "
+                 r"\tfrac{L}{2}\|\theta'-\theta\|_2^2$ when $\nabla\Phi$ is $L$-Lipschitz",
+       source=cite(SEED_002, "Stochastic Gradient Convergence", "the first line of the bound, 'by Lipschitz continuity'"))
 def check_descent_lemma(ctx: Context, *, smoothness_factor: float = 1.0) -> Outcome:
     """The descent lemma on drawn quadratics and logistic losses; with ``L`` shrunk it must fail."""
     from hypothesis import strategies as st
@@ -274,6 +280,7 @@ def check_descent_lemma(ctx: Context, *, smoothness_factor: float = 1.0) -> Outc
     for i in range(2):
         f, g, L = _logistic_problem(rng, 40, 3 + i)
         problems.append(("logistic", f, g, L, 3 + i))
+    worst = [-math.inf]
 
     def violation_for(shrink: float):
         def violation(args: tuple[int, list[float], list[float]]) -> dict[str, Any] | None:
@@ -284,9 +291,11 @@ def check_descent_lemma(ctx: Context, *, smoothness_factor: float = 1.0) -> Outc
             rhs = f(x) + float(g(x) @ (y - x)) + 0.5 * Lc * float((y - x) @ (y - x))
             lhs = f(y)
             # float64 rounding of both sides: a few eps times the magnitudes summed
-            tol = 16 * 2.2e-16 * (abs(lhs) + abs(f(x)) + abs(float(g(x) @ (y - x))) + Lc * float((y - x) @ (y - x)))
+            scale = abs(lhs) + abs(f(x)) + abs(float(g(x) @ (y - x))) + Lc * float((y - x) @ (y - x))
+            tol = 16 * 2.2e-16 * scale
+            worst[0] = max(worst[0], (lhs - rhs) / (scale + 1e-300))
             if lhs > rhs + tol:
-                return {"problem": name, "L_used": Lc, "x": x.tolist(), "y": y.tolist(), "f(y)": lhs, "bound": rhs}
+                return {"problem": name, "L used": Lc, "x": x.tolist(), "y": y.tolist(), "f(y)": lhs, "bound": rhs}
             return None
 
         return violation
@@ -302,29 +311,19 @@ def check_descent_lemma(ctx: Context, *, smoothness_factor: float = 1.0) -> Outc
     x = np.zeros(dim)
     y = vecs[:, -1]
     shrunk = 0.99 * L
-    past = {"problem": "quadratic, y - x = top eigenvector", "L_true": L, "L_used": shrunk, "f(y)": f(y),
+    past = {"problem": "quadratic, y − x along its top eigenvector", "true L": L, "L used": shrunk, "f(y)": f(y),
             "bound": f(x) + float(g(x) @ (y - x)) + 0.5 * shrunk}
     past_violated = past["f(y)"] > past["bound"]
-    evidence = {"examples": tried, "problems": [p[0] for p in problems], "smoothness_factor": smoothness_factor,
-                "past_condition": past, "past_condition_violated": bool(past_violated)}
+    evidence = {"points (x, y) searched": tried, "problems": "3 random quadratics, 2 logistic regressions",
+                "L used / true L": smoothness_factor, "past the condition (L shrunk by 1%)": past,
+                "violated past the condition": bool(past_violated)}
+    pair = Pair("largest (f(y) − bound) / (sum of the magnitudes) over the searched points", worst[0], 0.0, "<=",
+                note="0 up to float64 rounding (16 ε)")
     if counter is not None:
-        return Outcome("refuted", jsonable(evidence), counterexample=jsonable(counter))
+        return Outcome("refuted", evidence, counterexample=counter, pair=pair)
     if not past_violated:
-        return Outcome("inconclusive", jsonable(evidence), why="the bound with L shrunk by 1% was not violated")
-    return Outcome("holds", jsonable(evidence))
-
-
-@claim(
-    id="step_size.descent_lemma",
-    statement=(r"$\Phi(\theta') \le \Phi(\theta) + \nabla\Phi(\theta)^\top(\theta'-\theta) + "
-               r"\tfrac{L}{2}\|\theta'-\theta\|_2^2$ when $\nabla\Phi$ is $L$-Lipschitz"),
-    source=cite(SEED_002, "Stochastic Gradient Convergence", "the first line of the bound, 'by Lipschitz continuity'"),
-    kind="inequality",
-    topic="step_size",
-    title="The descent lemma",
-)
-def _descent(ctx: Context) -> Outcome:
-    return check_descent_lemma(ctx)
+        return Outcome("inconclusive", evidence, why="the bound with L shrunk by 1% was not violated", pair=pair)
+    return Outcome("holds", evidence, pair=pair)
 
 
 def huber_worst_case(L: Fraction, R: Fraction, N: int, h: Fraction):
@@ -349,6 +348,39 @@ def _dt_bound(L: Any, R2: Any, N: int, eta: Any) -> Any:
     return L * R2 / (4 * N * L * eta + 2)
 
 
+def drori_figure(outcome: Outcome):
+    """The bound and the worst case over ηL in (0, 2): tight (the Huber case attains it) up to ηL = 1, and
+    crossed by the quadratic past the theorem's range; the y-axis spans the values plotted, no more."""
+    fig, axes = new_figure(1, 1, width=8.5, height=4.0)
+    ax = axes[0, 0]
+    d = outcome.data or {}
+    if "hs" in d:
+        hs, bound, quad = d["hs"], d["dt"], d["quad"]
+        ax.semilogy(hs, bound, color="C0", label=r"bound $LR^2/(4NL\eta+2)$, $N = 10$")
+        # below the axis (near eta L = 1 it is exactly 0): not drawn, so the line breaks there
+        ax.semilogy(hs, np.where(quad > bound.min() / 30, quad, np.nan), color="C1",
+                    label=r"$f = Lx^2/2$: $(1-\eta L)^{2N} L R^2/2$")
+        huber = d.get("huber") or []
+        if huber:
+            ax.semilogy([p[0] for p in huber], [p[1] for p in huber], "k^", ms=6,
+                        label="Huber worst case (exact): equals the bound")
+        ax.axvspan(hs.min(), 1.0, color="C2", alpha=0.08, label=r"theorem's range $\eta L \leq 1$")
+        if d.get("crossing") is not None:
+            ax.axvline(d["crossing"], color="C3", ls="--", label=rf"crossing at $\eta L \approx {d['crossing']:.3f}$")
+        ax.set_ylim(bound.min() / 30, max(bound.max(), 0.5) * 2)
+        ax.set_xlim(0, 2)
+    label_axes(ax, r"$\eta L$", r"$f(x_N) - f^*$ in units of $L R^2$",
+               r"Drori-Teboulle: attained up to $\eta = 1/L$, exceeded past it")
+    return fig
+
+
+@claim(id="step_size.drori_teboulle", kind="inequality", title="Tight worst-case bound of gradient descent",
+       statement=r"For convex $L$-smooth $f$ and $0<\eta\le 1/L$: $f(x_N)-f^* \le \frac{L\|x_0-x^*\|^2}{4NL\eta+2}$, "
+                 r"attained by a Huber function",
+       source="Drori & Teboulle, 'Performance of first-order methods for smooth convex minimization: a novel "
+              "approach', Math. Program. 145 (2014), Thm 3.1; the step-size discussion of " +
+              cite(SEED_001, "Exercise (In pairs)"),
+       figure=drori_figure)
 def check_drori_teboulle(ctx: Context, *, step: Step = gd_step) -> Outcome:
     """Never exceeded on drawn convex L-smooth functions, attained exactly on the Huber case, and
     exceeded by ``f = L x^2/2`` for ``eta L`` past the crossing where ``(1 - h)^{2N}/2 > 1/(4Nh + 2)``."""
@@ -398,7 +430,7 @@ def check_drori_teboulle(ctx: Context, *, step: Step = gd_step) -> Outcome:
         worst_ratio = max(worst_ratio, gap / bound if bound > 0 else 0.0)
         if gap > bound + slack and violation is None:
             violation = {"function": ["quadratic", "separable Huber", "rank-deficient least squares"][kind],
-                         "eta_times_L": h, "N": N, "gap": gap, "bound": bound}
+                         "ηL": h, "N": N, "f(x_N) − f*": gap, "bound": bound}
     # Attained: exact rationals on the Huber worst case, several (N, h)
     attained = []
     for Nn, h in ((1, Fraction(1)), (5, Fraction(1, 2)), (10, Fraction(1)), (20, Fraction(3, 10))):
@@ -407,93 +439,85 @@ def check_drori_teboulle(ctx: Context, *, step: Step = gd_step) -> Outcome:
         x = R
         for _ in range(Nn):
             x = step(x, df(x), h / L)
-        attained.append({"N": Nn, "eta_times_L": str(h), "gap": str(f(x)), "bound": str(_dt_bound(L, R * R, Nn, h / L)),
+        attained.append({"N": Nn, "ηL": str(h), "f(x_N) − f*": str(f(x)), "bound": str(_dt_bound(L, R * R, Nn, h / L)),
                          "equal": f(x) == _dt_bound(L, R * R, Nn, h / L)})
+    # For the figure, N = 10, L = R = 1: the Huber case at several h, exactly
+    huber_points = []
+    for h in (Fraction(1, 8), Fraction(1, 4), Fraction(1, 2), Fraction(3, 4), Fraction(1)):
+        f, df = huber_worst_case(Fraction(1), Fraction(1), N, h)
+        x = Fraction(1)
+        for _ in range(N):
+            x = step(x, df(x), h)
+        huber_points.append((float(h), float(f(x))))
     # Past the condition eta <= 1/L: smallest h in (1, 2) where L x^2/2 exceeds the bound (N = 10)
-    hs = np.linspace(1.0, 1.999, 2000)
+    hs = np.linspace(0.02, 1.999, 2000)
     quad_gap = 0.5 * (1 - hs) ** (2 * N)
     dt = 1.0 / (4 * N * hs + 2)
-    crossing = float(hs[np.argmax(quad_gap > dt)]) if np.any(quad_gap > dt) else None
+    beyond = (hs > 1) & (quad_gap > dt)
+    crossing = float(hs[np.argmax(beyond)]) if np.any(beyond) else None
     past = None
     if crossing is not None:
         hp = Fraction(crossing).limit_denominator(1000) + Fraction(1, 1000)
         x = Fraction(1)
         for _ in range(N):
             x = step(x, x, hp)  # L = 1, R = 1
-        past = {"eta_times_L": float(hp), "gap": float(x * x / 2), "bound": float(_dt_bound(1, 1, N, hp)),
+        past = {"ηL": float(hp), "f(x_N) − f*": float(x * x / 2), "bound": float(_dt_bound(1, 1, N, hp)),
                 "exceeded": x * x / 2 > _dt_bound(Fraction(1), Fraction(1), N, hp)}
-    evidence = {"runs": runs, "N": N, "max_gap_over_bound": worst_ratio, "attained_on_huber": attained,
-                "past_condition_crossing_eta_times_L": crossing, "past_condition": past}
-    data = {"attained": attained, "hs": hs, "quad": quad_gap, "dt": dt}
+    evidence = {"convex L-smooth functions run": runs, "N": N,
+                "largest (f(x_N) − f*) / bound over them": worst_ratio,
+                "attained on the Huber worst case (exact rationals)": attained,
+                "past the condition: first ηL > 1 where L x²/2 exceeds the bound": crossing,
+                "past the condition": past}
+    huber_ratio = max(Fraction(a["f(x_N) − f*"]) / Fraction(a["bound"]) for a in attained)
+    pair = Pair("(f(x_N) − f*) / bound on the Huber worst case (exact)", str(huber_ratio), 1, "=",
+                note=f"largest ratio over {runs} other convex L-smooth runs: {worst_ratio:.4g} (≤ 1)")
+    data = {"attained": attained, "hs": hs, "quad": quad_gap, "dt": dt, "huber": huber_points, "crossing": crossing}
     if violation is not None:
-        return Outcome("refuted", jsonable(evidence), counterexample=jsonable(violation), data=data)
+        return Outcome("refuted", evidence, counterexample=violation, data=data, pair=pair)
     if not all(a["equal"] for a in attained):
         bad = next(a for a in attained if not a["equal"])
-        return Outcome("refuted", jsonable(evidence), counterexample=jsonable({"not_attained": bad}), data=data)
+        return Outcome("refuted", evidence, counterexample={"bound not attained": bad}, data=data, pair=pair)
     if past is None or not past["exceeded"]:
-        return Outcome("inconclusive", jsonable(evidence), data=data,
+        return Outcome("inconclusive", evidence, data=data, pair=pair,
                        why="no function exceeding the bound past eta = 1/L was found")
-    return Outcome("holds", jsonable(evidence), data=data)
+    return Outcome("holds", evidence, data=data, pair=pair)
 
 
-def drori_figure(outcome: Outcome):
-    fig, axes = new_figure(1, 1)
-    ax = axes[0, 0]
-    d = outcome.data or {}
-    if "hs" in d:
-        ax.semilogy(d["hs"], d["dt"], label=r"bound $L R^2/(4NL\eta+2)$, $N=10$")
-        ax.semilogy(d["hs"], np.maximum(d["quad"], 1e-300), label=r"$f = Lx^2/2$: $(1-\eta L)^{2N} L R^2/2$")
-        ax.axvline(1, color="grey", ls="--", label=r"$\eta = 1/L$ (end of the theorem's range)")
-    ax.set_xlabel(r"$\eta L$")
-    ax.set_ylabel(r"$f(x_N) - f^*$ in units of $L R^2$")
-    ax.set_title("Drori-Teboulle bound: tight up to 1/L, exceeded further on")
-    ax.legend(fontsize=8)
-    return fig
+FIRST_STEP_AS_WRITTEN = ("f(x_1) < f(x_2)", 1, 2)
+FIRST_STEP_CORRECTED = ("f(x_1) < f(x_0)", 1, 0)
 
 
-@claim(
-    id="step_size.drori_teboulle",
-    statement=(r"For convex $L$-smooth $f$ and $0<\eta\le 1/L$: $f(x_N)-f^* \le \frac{L\|x_0-x^*\|^2}{4NL\eta+2}$, "
-               r"attained by a Huber function"),
-    source=("Drori & Teboulle, 'Performance of first-order methods for smooth convex minimization: a novel "
-            f"approach', Math. Program. 145 (2014), Thm 3.1; the step-size discussion of {SEED_001}, "
-            'slide "Exercise (In pairs)"'),
-    kind="inequality",
-    topic="step_size",
-    title="Tight worst-case bound of gradient descent",
-    figure=drori_figure,
-)
-def _drori(ctx: Context) -> Outcome:
-    return check_drori_teboulle(ctx)
-
-
-def check_first_step_as_written(ctx: Context, *, step: Step = gd_step) -> Outcome:
-    """001 writes: GD "starting from some x_0, finds x_1 such that f(x_1) is lower than f(x_2)"."""
+@claim(id="step_size.first_step_as_written", kind="as-written", title="What one GD step achieves, as written",
+       statement=r"GD, starting from some $x_0$, finds $x_1$ such that $f(x_1)$ is lower than $f(x_2)$",
+       source=cite(SEED_001, "Minimization Techniques"))
+def check_first_step_as_written(ctx: Context, *, step: Step = gd_step,
+                                comparison: tuple[str, int, int] = FIRST_STEP_AS_WRITTEN) -> Outcome:
+    """The lecture writes: GD "starting from some x_0, finds x_1 such that f(x_1) is lower than f(x_2)".
+    ``comparison`` is the statement tested, ``(words, i, j)`` for ``f(x_i) < f(x_j)``; GD on ``x^2`` from
+    ``x_0 = 3`` with three step sizes below ``2/L``, exact rationals."""
+    words, i, j = comparison
     rows = []
     counter = None
     for eta in (Fraction(1, 10), Fraction(1, 4), Fraction(2, 5)):
-        x0 = Fraction(3)
-        x1 = step(x0, 2 * x0, eta)
-        x2 = step(x1, 2 * x1, eta)
-        f0, f1, f2 = x0 * x0, x1 * x1, x2 * x2
-        rows.append({"eta": str(eta), "f(x0)": str(f0), "f(x1)": str(f1), "f(x2)": str(f2),
-                     "f(x1) < f(x2)": f1 < f2, "f(x1) < f(x0)": f1 < f0})
-        if not f1 < f2 and counter is None:
-            counter = {"f": "x^2", "x0": 3, "eta": str(eta), "f(x1)": str(f1), "f(x2)": str(f2)}
-    evidence = {"runs": rows}
+        xs = [Fraction(3)]
+        for _ in range(2):
+            xs.append(step(xs[-1], 2 * xs[-1], eta))
+        fs = [x * x for x in xs]
+        rows.append({"η": str(eta), "f(x₀)": str(fs[0]), "f(x₁)": str(fs[1]), "f(x₂)": str(fs[2]),
+                     words: fs[i] < fs[j]})
+        if not fs[i] < fs[j] and counter is None:
+            counter = {"f": "x²", "x₀": 3, "η": str(eta), "f(x₀)": str(fs[0]), "f(x₁)": str(fs[1]),
+                       "f(x₂)": str(fs[2])}
+    evidence = {"statement tested": words, "runs (exact rationals)": rows}
+    holding = sum(bool(r[words]) for r in rows)
+    pair = Pair(f"runs in which {words}", holding, len(rows), "=")
     if counter is None:
-        return Outcome("holds", jsonable(evidence))
-    corrected = r"f(x_1) < f(x_0)" if all(r["f(x1) < f(x0)"] for r in rows) else None
-    return Outcome("refuted", jsonable(evidence), counterexample=jsonable(counter), corrected=corrected)
-
-
-@claim(
-    id="step_size.first_step_as_written",
-    statement=r"GD, starting from some $x_0$, finds $x_1$ such that $f(x_1)$ is lower than $f(x_2)$",
-    source=cite(SEED_001, "Minimization Techniques"),
-    kind="as-written",
-    topic="step_size",
-    title="What one GD step achieves, as written",
-)
-def _first_step(ctx: Context) -> Outcome:
-    return check_first_step_as_written(ctx)
+        return Outcome("holds", evidence, pair=pair)
+    fixed = check_first_step_as_written(ctx, step=step, comparison=FIRST_STEP_CORRECTED)
+    correction = Correction(
+        r"f(x_1) < f(x_0)", r"Each GD step with $0 < \eta < 2/L$ lowers $f$, so $x_1$ improves on the start $x_0$; "
+        r"$f(x_2)$ is lower still, so $f(x_1) < f(x_2)$ is backwards (a typo for $x_0$).",
+        check=fixed, checked_by="the same exact GD runs")
+    return Outcome("refuted", evidence, counterexample=counter, pair=pair, correction=correction,
+                   counterexample_explained="GD on $x^2$ lowers $f$ at every step: $f(x_2) < f(x_1)$, never the "
+                                            "other way round.")

@@ -12,6 +12,12 @@ Two shapes of kernel cover the package:
         for _i in range(a.shape[0]):         # prange in the parallel variant; one thread per _i on CUDA
             a[_i], m[_i] = element(a[_i], g[_i], m[_i], s_1, s_2)
 
+    With ``count_nonfinite=("a", "m")`` the same pass also counts, per named array, the entries that were NaN
+    or ±inf *before* the update (the CPU variants return the counts as a tuple; the CUDA kernel adds them
+    atomically into a trailing int64 array ``_counts`` of that length). The update is applied everywhere:
+    the count is a check fused into the one pass over memory, for callers that refuse non-finite input
+    without paying a second pass.
+
 ``blockwise(block, name=..., arrays=..., scalars=..., rows_per_block=...)``
     ``block(a[lo:hi], b[lo:hi], ..., s_1, ...)`` on consecutive blocks of rows (leading-axis slices are views:
     the function writes its outputs into the arrays it is given). Losses and network passes need a whole row
@@ -119,8 +125,17 @@ class Compiled:
         return register(*self.signatures)(kernel)
 
 
-def elementwise(element: Callable, *, name: str, arrays: Sequence[str], assigned: Sequence[str],
-                scalars: Sequence[str] = (), signatures: Sequence[str] = (), **options) -> Compiled:
+def elementwise(
+    element: Callable,
+    *,
+    name: str,
+    arrays: Sequence[str],
+    assigned: Sequence[str],
+    scalars: Sequence[str] = (),
+    signatures: Sequence[str] = (),
+    count_nonfinite: Sequence[str] = (),
+    **options,
+) -> Compiled:
     """Kernels applying ``element`` at every index of the 1-D ``arrays`` (see the module docstring).
 
     Args:
@@ -131,24 +146,44 @@ def elementwise(element: Callable, *, name: str, arrays: Sequence[str], assigned
       arrays: the kernel's array parameters (all of one length; the first one sets the loop's length).
       assigned: the arrays written back from ``element``'s result.
       scalars: the kernel's scalar parameters, passed through unchanged.
-      signatures: CUDA signatures of the kernel (``verify.kernels.cuda._device.float_signatures``).
+      signatures: CUDA signatures of the kernel (``verify.kernels.cuda._device.float_signatures``; with
+        ``count_nonfinite``, ending in the ``int64[::1]`` of ``_counts``).
+      count_nonfinite: arrays whose NaN/±inf entries before the update are counted (see the module docstring).
       **options: Numba options of the CPU variants (e.g. ``error_model="numpy"``, ``fastmath=...``).
 
     Raises:
-      ValueError: a name is not an identifier, is repeated, or an assigned array is not among ``arrays``.
+      ValueError: a name is not an identifier, is repeated, or an assigned or counted array is not among
+        ``arrays``.
     """
     arrays, assigned, scalars = tuple(arrays), tuple(assigned), tuple(scalars)
+    counted = tuple(count_nonfinite)
     _check_names(name, arrays, scalars)
     if not arrays:
         raise ValueError(f"{name}: arrays must name at least one array")
     if not assigned or any(a not in arrays for a in assigned):
         raise ValueError(f"{name}: assigned must be a non-empty subset of arrays {arrays}; got {assigned}")
+    if any(a not in arrays for a in counted) or len(set(counted)) != len(counted):
+        raise ValueError(f"{name}: count_nonfinite must name distinct arrays of {arrays}; got {counted}")
     targets = ", ".join(f"{a}[_i]" for a in assigned) + ("," if len(assigned) == 1 else "")
     call = "_fn(" + ", ".join([*(f"{a}[_i]" for a in arrays), *scalars]) + ")"
     params = ", ".join((*arrays, *scalars))
-    cpu = f"def NAME({params}):\n    for _i in RANGE({arrays[0]}.shape[0]):\n        {targets} = {call}\n"
-    gpu = (f"def NAME({params}):\n    _i = _cuda.grid(1)\n    if _i < {arrays[0]}.shape[0]:\n"
-           f"        {targets} = {call}\n")
+    n = f"{arrays[0]}.shape[0]"
+    # x - x is 0 for finite x and NaN for NaN and ±inf: one subtraction and one comparison per entry,
+    # which vectorises (math.isfinite does not, in Numba 0.68)
+    bad = {a: f"{a}[_i] - {a}[_i] != 0" for a in counted}
+    if counted:
+        counts = "".join(f"    _n{k} = 0\n" for k in range(len(counted)))
+        tally = "".join(f"        _n{k} += 1 if {bad[a]} else 0\n" for k, a in enumerate(counted))
+        returned = ", ".join(f"_n{k}" for k in range(len(counted))) + ("," if len(counted) == 1 else "")
+        cpu = (f"def NAME({params}):\n{counts}    for _i in RANGE({n}):\n{tally}        {targets} = {call}\n"
+               f"    return ({returned})\n")
+        atomics = "".join(f"        if {bad[a]}:\n            _cuda.atomic.add(_counts, {k}, 1)\n"
+                          for k, a in enumerate(counted))
+        gpu = (f"def NAME({params}, _counts):\n    _i = _cuda.grid(1)\n    if _i < {n}:\n{atomics}"
+               f"        {targets} = {call}\n")
+    else:
+        cpu = f"def NAME({params}):\n    for _i in RANGE({n}):\n        {targets} = {call}\n"
+        gpu = f"def NAME({params}):\n    _i = _cuda.grid(1)\n    if _i < {n}:\n        {targets} = {call}\n"
     return _build(name, element, (*arrays, *scalars), cpu, gpu, tuple(signatures), options, 4096)
 
 

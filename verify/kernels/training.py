@@ -36,6 +36,7 @@ import numpy as np
 
 from verify._validate import as_float_array, describe, require_finite, require_positive_int, require_scalar
 from verify.kernels.optimizers import apply_step, init_state, rule_spec, validate_hyperparameters
+from verify.kernels.schedules import Schedule
 
 __all__ = ["TrainingResult", "minibatch_sgd", "full_batch_gd", "minibatch_partition"]
 
@@ -59,7 +60,9 @@ class TrainingResult:
     state: dict = field(default_factory=dict)
 
 
-def _step_size(lr: float | Callable[[int], float], t: int) -> float:
+def _step_size(lr: float | Callable[[int], float], t: int):
+    if isinstance(lr, Schedule):  # the step evaluates it (and reads its multiplier for decay_scale="schedule")
+        return lr
     if callable(lr):
         value = lr(t)
         try:
@@ -140,7 +143,7 @@ def minibatch_sgd(
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"seed must be an integer; got {seed!r}")
     rng = np.random.default_rng(seed)
-    state = init_state(rule, theta.size, dtype=theta.dtype)
+    state = init_state(rule, theta.size, dtype=theta.dtype, **hyper)
     losses, epoch_of_step = [], []
     t = 0
     for epoch in range(1, epochs + 1):
@@ -173,7 +176,7 @@ def full_batch_gd(
     """
     theta, inputs, targets, lr = _prepare(rule, theta0, inputs, targets, lr, hyper)
     steps = require_positive_int(steps, "steps")
-    state = init_state(rule, theta.size, dtype=theta.dtype)
+    state = init_state(rule, theta.size, dtype=theta.dtype, **hyper)
     losses = []
     for t in range(1, steps + 1):
         value, grad = _gradient(loss_and_grad, theta, inputs, targets, t)

@@ -11,6 +11,7 @@ and :func:`log_error_figure`, which use the report's print-readable style.
 
 from verify.report.build import EXIT_FAILED, EXIT_OK, Report, build_report, exit_status, source_errata
 from verify.report.environment import collect_environment
+from verify.report.evidence import evidence_blocks
 from verify.report.figures import (
     REPORT_STYLE,
     RenderedFigure,
@@ -22,7 +23,7 @@ from verify.report.figures import (
 )
 from verify.report.html import render_html, write_html
 from verify.report.latex import latex_html, mathtext_lines
-from verify.report.pdf import write_pdf
+from verify.report.pdf import PdfLayout, write_pdf
 from verify.report.results import report_json, write_json
 
 __all__ = [
@@ -30,10 +31,12 @@ __all__ = [
     "EXIT_OK",
     "REPORT_STYLE",
     "RenderedFigure",
+    "PdfLayout",
     "Report",
     "band_figure",
     "build_report",
     "collect_environment",
+    "evidence_blocks",
     "exit_status",
     "latex_html",
     "log_error_figure",

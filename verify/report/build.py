@@ -1,10 +1,11 @@
 """Running the claims for a report: records, figures, environment, summary and exit status.
 
-:func:`build_report` runs each claim once (``verify.claims.run_claim``), prints progress to a stream
-(``[k/n] claim-id … verdict (s)``), draws each claim's figure once, and returns a :class:`Report` that
-the HTML, PDF and JSON writers only read.
+:func:`build_report` runs each claim once (``verify.claims.run_claim``), shows progress on a stream
+(a bar with an ETA on a terminal, else one line per claim: ``[k/n] claim-id: verdict (s, ETA s)``, see
+:mod:`verify._progress`), draws each claim's figure once, and returns a :class:`Report` that the HTML,
+PDF and JSON writers only read.
 
-Exit status (:func:`exit_status`), for CI:
+Exit status (:func:`exit_status`), for CI (the statuses of :mod:`verify.cli`):
 
 - ``0``: no claim is refuted except formulas of the source material as written (kind ``"as-written"``,
   whose refutation is a finding about the notes, not a failure of the library), and nothing raised;
@@ -21,7 +22,9 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from verify._progress import Progress
 from verify.claims.registry import VERDICTS, Claim, ClaimRecord, Context, run_claim
+from verify.cli import EXIT_FAILED, EXIT_OK
 from verify.report.environment import collect_environment
 from verify.report.figures import RenderedFigure, render_claim_figure
 from verify.report.format import format_seconds
@@ -35,10 +38,6 @@ __all__ = [
     "failing_records",
     "source_errata",
 ]
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-
 
 @dataclasses.dataclass
 class Report:
@@ -103,15 +102,15 @@ def exit_status(records: Sequence[ClaimRecord], figures: dict[str, RenderedFigur
     return EXIT_FAILED if failing_records(records, figures) else EXIT_OK
 
 
-def _progress_line(record: ClaimRecord, figure: RenderedFigure, figure_seconds: float) -> str:
-    notes = []
+def _outcome(record: ClaimRecord, figure: RenderedFigure, figure_seconds: float) -> str:
+    notes = [record.verdict]
+    if figure.present:
+        notes.append(f"figure {figure_seconds:.2f} s")
     if record.error is not None:
         notes.append("the check raised")
     if figure.error is not None:
         notes.append("the figure raised")
-    suffix = f" [{'; '.join(notes)}]" if notes else ""
-    drawn = f", figure {figure_seconds:.2f} s" if figure.present else ""
-    return f" {record.verdict} ({record.seconds:.2f} s{drawn}){suffix}"
+    return ", ".join(notes)
 
 
 def build_report(
@@ -123,24 +122,19 @@ def build_report(
     start = time.perf_counter()
     records: list[ClaimRecord] = []
     figures: dict[str, RenderedFigure] = {}
-    n = len(claims)
-    width = len(str(n))
-    for k, c in enumerate(claims, start=1):
-        if progress is not None:
-            print(f"[{k:>{width}}/{n}] {c.id} …", end="", file=progress, flush=True)
-        record = run_claim(c, ctx)
-        drawing = time.perf_counter()
-        if record.error is None:
-            figures[c.id] = render_claim_figure(c.figure, record.outcome, prefix=f"fig{k}")
-        else:
-            figures[c.id] = RenderedFigure()  # no outcome to draw: the check's error is shown instead
-        records.append(record)
-        if progress is not None:
-            line = _progress_line(record, figures[c.id], time.perf_counter() - drawing)
-            print(line, file=progress, flush=True)
-    environment = collect_environment(backend=ctx.backend, seed=ctx.seed, quick=ctx.quick)
-    report = Report(records, figures, environment, started, time.perf_counter() - start)
-    if progress is not None:
+    with Progress(len(claims), "claims", stream=progress, enabled=progress is not None) as bar:
+        for k, c in enumerate(claims, start=1):
+            bar.start(c.id)
+            record = run_claim(c, ctx)
+            drawing = time.perf_counter()
+            if record.error is None:
+                figures[c.id] = render_claim_figure(c.figure, record.outcome, prefix=f"fig{k}")
+            else:
+                figures[c.id] = RenderedFigure()  # no outcome to draw: the check's error is shown instead
+            records.append(record)
+            bar.done(c.id, _outcome(record, figures[c.id], time.perf_counter() - drawing))
+        environment = collect_environment(backend=ctx.backend, seed=ctx.seed, quick=ctx.quick)
+        report = Report(records, figures, environment, started, time.perf_counter() - start)
         counts = ", ".join(f"{v} {k}" for k, v in report.counts.items())
-        print(f"{n} claims in {format_seconds(report.seconds)}: {counts}", file=progress, flush=True)
+        bar.note(f"{len(claims)} claims in {format_seconds(report.seconds)}: {counts}")
     return report

@@ -3,37 +3,48 @@
 Usage::
 
     verify report [--out DIR] [--format html,pdf] [--only ID ...] [--backend NAME] [--seed N] [--quick]
+                  [--claims FILE_OR_MODULE ...] [--builtin]
 
 Writes into ``DIR`` (default ``reports/`` in the current directory): ``index.html`` (self-contained:
-inline SVG, no network), ``report.pdf`` and always ``results.json`` (the claim records). Progress goes
-to stderr, one line per claim: ``[k/n] claim-id … verdict (seconds)``.
+inline SVG, no network), ``report.pdf`` and always ``results.json`` (the claim records). ``DIR`` and the
+claim ids are checked before any claim runs. Each file is written beside its final name and moved into
+place only when all of them are complete, so an interrupted or failed run leaves the previous report
+as it was. Progress goes to stderr: a bar with an ETA on a terminal, one line per claim elsewhere.
 
-Exit status:
+Exit status (those of :mod:`verify.cli`):
   0  every claim holds or is inconclusive, except formulas of the source material as written
      (kind "as-written"), whose refutation is a reported finding about the notes, not a failure;
   1  a claim that is not an as-written formula is refuted, or a claim's check or figure raised;
-  2  bad usage (an unknown claim id or format).
+  2  bad usage: an unknown claim id or format, an --out that is not a writable directory;
+  3  internal error; 130 interrupted (the previous report is left intact).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
+import threading
 import time
+from collections.abc import Callable, Iterator
 
 from verify.claims.registry import Context
+from verify.cli import UsageError
 
-__all__ = ["FORMATS", "add_arguments", "run", "main"]
+__all__ = ["FORMATS", "add_arguments", "main", "publish", "run"]
 
 FORMATS: tuple[str, ...] = ("html", "pdf")
 
 _EPILOG = """\
 exit status:
-  0  no claim is refuted except formulas of the source material as written (kind "as-written":
-     their refutation is a finding about the notes, shown in the report, not a failure)
-  1  a claim that is not an as-written formula is refuted, or a check or a figure raised
-  2  bad usage (unknown claim id or format)
+  0    no claim is refuted except formulas of the source material as written (kind "as-written":
+       their refutation is a finding about the notes, shown in the report, not a failure)
+  1    a claim that is not an as-written formula is refuted, or a check or a figure raised
+  2    usage error: unknown claim id or format, --out not a writable directory (checked first)
+  3    internal error (a bug in verify)
+  130  interrupted: the previous report in --out is left as it was
 results.json is always written; --format chooses the documents beside it.
 """
 
@@ -65,6 +76,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true",
                         help="smallest sample sizes that still give calibrated verdicts (CI, smoke tests)")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    from verify.claims.command import add_claims_argument
+
+    add_claims_argument(parser)
 
 
 def _selected_ids(only: list[str] | None) -> list[str] | None:
@@ -73,49 +87,98 @@ def _selected_ids(only: list[str] | None) -> list[str] | None:
     return [i.strip() for item in only for i in item.split(",") if i.strip()]
 
 
+@contextlib.contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Ctrl-C inside the block takes effect at its end (the few renames that publish a report)."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) in (
+            signal.SIG_IGN, None):
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt
+
+
+def publish(directory: str, writers: list[tuple[str, Callable[[str], object]]],
+            progress=None) -> list[str]:
+    """Write every ``(name, write(path))`` beside its final name, then move them all into ``directory``.
+
+    Until every file is complete, the previous files in ``directory`` are untouched; the moves happen
+    with Ctrl-C deferred. On any error the partial files are removed. Returns the final paths.
+    """
+    staged: list[tuple[str, str]] = []
+    try:
+        for name, write in writers:
+            final = os.path.join(directory, name)
+            partial = os.path.join(directory, f".{name}.partial-{os.getpid()}")
+            start = time.perf_counter()
+            staged.append((partial, final))  # removed below if anything fails, even while half written
+            write(partial)
+            if progress is not None:
+                progress(f"wrote {name} ({time.perf_counter() - start:.1f} s)")
+        with _sigint_deferred():
+            for partial, final in staged:
+                os.replace(partial, final)
+            staged.clear()
+    finally:
+        for partial, _ in staged:
+            with contextlib.suppress(OSError):
+                os.unlink(partial)
+    return [os.path.join(directory, name) for name, _ in writers]
+
+
 def run(args: argparse.Namespace) -> int:
-    """Run the claims, write the report, print where it is; returns the exit status (see module docstring)."""
+    """Check the arguments, run the claims, write the report, print its paths; returns the exit status."""
+    from verify.claims.command import select_claims
+    from verify.report.files import OutputDirError, check_output_dir
+
+    try:
+        out = check_output_dir(args.out)
+    except OutputDirError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        claims = select_claims(_selected_ids(args.only), args.claims, args.builtin)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
     import matplotlib
 
     matplotlib.use("Agg")  # a report never opens a window, with or without a display
-    from verify.claims.registry import all_claims
     from verify.report.build import build_report
     from verify.report.html import write_html
     from verify.report.pdf import write_pdf
     from verify.report.results import write_json
 
-    try:
-        claims = all_claims(_selected_ids(args.only))
-    except ValueError as exc:
-        print(f"verify report: {exc}", file=sys.stderr)
-        return 2
     if not claims:
         print("verify report: no claims are registered", file=sys.stderr)
-    progress = None if args.quiet else sys.stderr
+    quiet = args.quiet
     ctx = Context(seed=args.seed, backend=args.backend, quick=args.quick)
-    report = build_report(claims, ctx, progress=progress)
-    os.makedirs(args.out, exist_ok=True)
-    writers = [("results.json", write_json)]
-    writers += [(name, writer) for fmt, name, writer in (("html", "index.html", write_html),
-                                                         ("pdf", "report.pdf", write_pdf)) if fmt in args.format]
-    for name, writer in writers:
-        path = os.path.join(args.out, name)
-        start = time.perf_counter()
-        writer(report, path)
-        if progress is not None:
-            print(f"wrote {path} ({time.perf_counter() - start:.1f} s)", file=progress, flush=True)
+    report = build_report(claims, ctx, progress=None if quiet else sys.stderr)
+    documents = {"html": ("index.html", write_html), "pdf": ("report.pdf", write_pdf)}
+    writers = [("results.json", lambda path: write_json(report, path))]
+    writers += [(documents[fmt][0], lambda path, w=documents[fmt][1]: w(report, path))
+                for fmt in FORMATS if fmt in args.format]
+    say = None if quiet else (lambda message: print(message, file=sys.stderr, flush=True))
+    if say is not None:
+        say(f"writing {', '.join(name for name, _ in writers)} into {out} …")
+    for path in publish(out, writers, say):
         print(path)
     failing = report.summary()["failing"]
-    if failing and progress is not None:
+    if failing and not quiet:
         print(f"exit status {report.status}: failing claims: {', '.join(failing)}", file=sys.stderr)
     return report.status
 
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m verify.report.command`` — the same as ``verify report``."""
-    parser = argparse.ArgumentParser(prog="verify report", description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    from verify.cli import main as cli_main
+
+    return cli_main(["report", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

@@ -15,8 +15,8 @@ __all__ = ["PACKAGES", "collect_environment", "package_versions", "cpu_model", "
 
 #: Distributions whose versions a report lists (optional ones show "not installed").
 PACKAGES: tuple[str, ...] = (
-    "verify", "numpy", "numba", "numba-cuda", "llvmlite", "sympy", "mpmath", "hypothesis", "matplotlib",
-    "torch", "jax", "dask",
+    "verify", "numpy", "numba", "numba-cuda", "llvmlite", "scipy", "sympy", "mpmath", "hypothesis", "matplotlib",
+    "reportlab", "jinja2", "rich", "torch", "jax", "dask",
 )
 
 

@@ -1,107 +1,82 @@
-"""Evidence, counterexamples and run times as short human-readable text (shared by HTML and PDF).
+"""Numbers, keys and run times as a reader expects them (shared by the HTML and the PDF).
 
-Numbers are shown with 6 significant digits; ``results.json`` keeps them in full. A list longer than
-:data:`MAX_ITEMS` shows its first items and says how many more there are and where they are, so a
-report stays readable without hiding that anything was left out.
+Numbers get 4 significant digits, a true minus sign ``−``, ``0`` for ``−0``, and ``1.2×10⁻⁶`` outside
+``[10⁻³, 10⁵)``; ``results.json`` keeps every digit. Booleans read ``yes``/``no``.
+
+>>> format_number(-0.0), format_number(2.5999999999999996), format_number(3.8e-32), format_number(True)
+('0', '2.6', '3.8×10⁻³²', 'yes')
+>>> key_label("max_abs_difference"), key_label("f(x1) < f(x2)")
+('max abs difference', 'f(x1) < f(x2)')
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import numbers
-from collections.abc import Mapping, Sequence
+import re
 from typing import Any
 
-__all__ = ["MAX_ITEMS", "MAX_ROWS", "RecordTable", "format_value", "flatten", "evidence_rows", "format_seconds"]
+__all__ = ["SIGNIFICANT", "format_number", "format_seconds", "key_label", "plain"]
 
-MAX_ITEMS = 12
-MAX_ROWS = 40
+#: Significant digits of a number in the report.
+SIGNIFICANT = 4
+
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9.]+)+")
 
 
-def _format_number(x: Any) -> str:
+def plain(value: Any) -> Any:
+    """NumPy scalars and arrays as Python numbers and lists (everything else unchanged)."""
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        return value.tolist()
+    return value
+
+
+def _minus(text: str) -> str:
+    return text.replace("-", "−")
+
+
+def format_number(x: Any) -> str:
+    """One number as text (see the module docstring)."""
     if isinstance(x, bool):
-        return str(x).lower()
+        return "yes" if x else "no"
     if isinstance(x, numbers.Integral):
-        return str(int(x))
+        return _minus(str(int(x)))
+    if isinstance(x, complex):
+        return f"{format_number(x.real)} + {format_number(x.imag)}i".replace("+ −", "− ")
     value = float(x)
     if math.isnan(value):
-        return "nan"
+        return "NaN"
     if math.isinf(value):
-        return "inf" if value > 0 else "−inf"
-    return f"{value:.6g}".replace("-", "−")
+        return "∞" if value > 0 else "−∞"
+    if value == 0.0:
+        return "0"
+    magnitude = abs(value)
+    if 10 ** (SIGNIFICANT - 1) <= magnitude < 1e5:  # 4 significant digits, written out: 27800, not 2.78×10⁴
+        digits = math.floor(math.log10(magnitude)) - SIGNIFICANT + 1
+        return _minus(f"{round(value, -digits):.0f}")
+    if 1e-3 <= magnitude < 1e5:
+        text = f"{value:.{SIGNIFICANT}g}"
+        if "e" not in text:
+            return _minus(text)
+    mantissa, exponent = f"{value:.{SIGNIFICANT - 1}e}".split("e")
+    mantissa = mantissa.rstrip("0").rstrip(".")
+    power = str(int(exponent)).translate(_SUPERSCRIPT)
+    if mantissa in ("1", "-1"):
+        return _minus(mantissa.replace("1", "") + "10" + power)
+    return _minus(f"{mantissa}×10{power}")  # no spaces: a number never breaks across lines
 
 
-def format_value(value: Any) -> str:
-    """One evidence value as text: numbers to 6 significant digits, lists inline (capped), dicts inline."""
-    if value is None:
-        return "—"
-    if isinstance(value, numbers.Number) and not isinstance(value, complex):
-        return _format_number(value)
-    if isinstance(value, str):
-        return value
-    if hasattr(value, "tolist") and not isinstance(value, Mapping):  # numpy scalars and arrays
-        return format_value(value.tolist())
-    if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{k}: {format_value(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, Sequence):
-        shown = ", ".join(format_value(v) for v in list(value)[:MAX_ITEMS])
-        more = len(value) - MAX_ITEMS
-        suffix = f", … ({more} more in results.json)" if more > 0 else ""
-        return f"[{shown}{suffix}]"
-    return str(value)
-
-
-def flatten(mapping: Mapping[str, Any] | None, prefix: str = "") -> list[tuple[str, str]]:
-    """``(dotted key, formatted value)`` rows of a nested mapping, in its own order."""
-    rows: list[tuple[str, str]] = []
-    for key, value in (mapping or {}).items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping) and value:
-            rows.extend(flatten(value, prefix=f"{name}."))
-        else:
-            rows.append((name, format_value(value)))
-    return rows
-
-
-@dataclasses.dataclass(frozen=True)
-class RecordTable:
-    """A list of records (dicts) shown as a table: ``columns``, formatted ``rows``, ``more`` left out."""
-
-    columns: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
-    more: int = 0
-
-
-def _record_table(value: Any) -> RecordTable | None:
-    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence) or not value:
-        return None
-    if not all(isinstance(v, Mapping) for v in value):
-        return None
-    flat = [dict(flatten(v)) for v in value]
-    columns: dict[str, None] = {}
-    for row in flat:
-        columns.update(dict.fromkeys(row))
-    rows = tuple(tuple(row.get(c, "") for c in columns) for row in flat[:MAX_ROWS])
-    return RecordTable(tuple(columns), rows, max(0, len(flat) - MAX_ROWS))
-
-
-def evidence_rows(mapping: Mapping[str, Any] | None, prefix: str = "") -> list[tuple[str, str | RecordTable]]:
-    """Like :func:`flatten`, but a list of records becomes a :class:`RecordTable` instead of a string."""
-    rows: list[tuple[str, str | RecordTable]] = []
-    for key, value in (mapping or {}).items():
-        name = f"{prefix}{key}"
-        table = _record_table(value)
-        if table is not None:
-            rows.append((name, table))
-        elif isinstance(value, Mapping) and value:
-            rows.extend(evidence_rows(value, prefix=f"{name}."))
-        else:
-            rows.append((name, format_value(value)))
-    return rows
+def key_label(key: Any) -> str:
+    """A record key as a label: a bare snake_case identifier gets spaces, anything else is kept as written."""
+    text = str(key)
+    if _IDENTIFIER.fullmatch(text):
+        return text.replace("_", " ")
+    return text
 
 
 def format_seconds(seconds: float) -> str:
+    """``850 ms``, ``12.3 s`` or ``3 min 5 s``."""
     if seconds < 1:
         return f"{seconds * 1000:.0f} ms"
     if seconds < 120:

@@ -163,6 +163,11 @@ class Glyphs:
     def d(self) -> str:
         return _svg_path_data(self.path.vertices, self.path.codes)
 
+    @functools.cached_property
+    def pdf(self) -> str:
+        """The outline as PDF path operators in points (y up), ready to fill (``f``)."""
+        return _pdf_path_data(self.path.vertices, self.path.codes)
+
 
 _SVG_COMMAND = {1: "M", 2: "L", 4: "C"}
 
@@ -189,21 +194,72 @@ def _svg_path_data(vertices, codes) -> str:
     return "".join(out)
 
 
+def _pdf_path_data(vertices, codes) -> str:
+    """PDF path operators (``m``, ``l``, ``c``, ``h``) of a matplotlib path; quadratic pieces as cubics."""
+    points = vertices.tolist()
+    out: list[str] = []
+    current = (0.0, 0.0)
+    k, n = 0, len(points)
+    codes = codes.tolist()
+    while k < n:
+        code = codes[k]
+        x, y = points[k]
+        if code == 1 or code == 2:
+            out.append(f"{x:.2f} {y:.2f} {'m' if code == 1 else 'l'}")
+            current = (x, y)
+            k += 1
+        elif code == 3 and k + 1 < n:
+            (qx, qy), (ex, ey) = points[k], points[k + 1]
+            cx, cy = current
+            out.append(f"{cx + 2 / 3 * (qx - cx):.2f} {cy + 2 / 3 * (qy - cy):.2f} "
+                       f"{ex + 2 / 3 * (qx - ex):.2f} {ey + 2 / 3 * (qy - ey):.2f} {ex:.2f} {ey:.2f} c")
+            current = (ex, ey)
+            k += 2
+        elif code == 4 and k + 2 < n:
+            (ax, ay), (bx, by), (ex, ey) = points[k], points[k + 1], points[k + 2]
+            out.append(f"{ax:.2f} {ay:.2f} {bx:.2f} {by:.2f} {ex:.2f} {ey:.2f} c")
+            current = (ex, ey)
+            k += 3
+        elif code == 79:
+            out.append("h")
+            k += 1
+        else:  # STOP, or a truncated curve: nothing to draw
+            k += 1
+    return " ".join(out)
+
+
+#: The size (points) at which each text is laid out once; every other size is the same outline scaled
+#: (matplotlib's text paths are unhinted, so its layout is exactly proportional to the font size).
+REFERENCE_SIZE = 10.0
+
+
 @functools.lru_cache(maxsize=4096)
-def glyphs(text: str, size: float) -> Glyphs | None:
-    """``text`` (plain, or with ``$…$`` mathematics) laid out once by matplotlib, or ``None`` if mathtext
-    rejects it. HTML (as SVG) and PDF (as a path) draw the same outlines, so nothing is parsed twice."""
+def _laid_out(text: str) -> Glyphs | None:
     from matplotlib.font_manager import FontProperties
     from matplotlib.textpath import TextPath, text_to_path
 
     ismath = "$" in text.replace(r"\$", "")
     try:
-        path = TextPath((0, 0), text, size=size, prop=FontProperties())
+        path = TextPath((0, 0), text, size=REFERENCE_SIZE, prop=FontProperties())
         width, height, depth = text_to_path.get_text_width_height_descent(
-            text, FontProperties(size=size), ismath=ismath)
+            text, FontProperties(size=REFERENCE_SIZE), ismath=ismath)
     except Exception:  # noqa: BLE001 - any layout failure means "show the source instead"
         return None
     return Glyphs(path, float(width), float(height - depth), float(depth))
+
+
+@functools.lru_cache(maxsize=4096)
+def glyphs(text: str, size: float) -> Glyphs | None:
+    """``text`` (plain, or with ``$…$`` mathematics) laid out by matplotlib at ``size`` points, or ``None``
+    if mathtext rejects it. Each text is parsed once (at :data:`REFERENCE_SIZE`) and scaled, and HTML (as
+    SVG) and PDF (as a path) draw the same outlines."""
+    g = _laid_out(text)
+    if g is None or size == REFERENCE_SIZE:
+        return g
+    from matplotlib.transforms import Affine2D
+
+    f = size / REFERENCE_SIZE
+    return Glyphs(g.path.transformed(Affine2D().scale(f)), g.width * f, g.ascent * f, g.depth * f)
 
 
 def glyphs_svg(g: Glyphs, *, pad: float = 1.0) -> str:
@@ -274,6 +330,7 @@ def chunks(line: str) -> list[str]:
     return glued
 
 
+@functools.lru_cache(maxsize=4096)
 def layout_lines(
     latex: str, width: float, *, display_size: float = DISPLAY_SIZE, inline_size: float = INLINE_SIZE
 ) -> list[tuple[list[tuple[Glyphs, float]], float]] | None:
@@ -301,14 +358,20 @@ def layout_lines(
             if not text:
                 x += space
                 continue
-            g = glyphs(text, inline_size)
-            if g is None:
+            # a glued chunk ("Bias$^2$,") is laid out piece by piece, so that each formula is the one
+            # already laid out for the HTML
+            pieces = [glyphs(f"${p}$" if is_math else p.replace("$", r"\$"), inline_size)
+                      for is_math, p in (split_math(text) if "$" in text.replace(r"\$", "") else [(False, text)])]
+            if any(g is None for g in pieces):
                 return None
-            if placed and x + g.width > width:
+            chunk_width = sum(g.width for g in pieces)
+            if placed and x + chunk_width > width:
                 out.append((placed, 1.0))
                 placed, x = [], 0.0
-            placed.append((g, x))
-            x += g.width + (space if chunk.endswith(" ") else 0.0)
+            for g in pieces:
+                placed.append((g, x))
+                x += g.width
+            x += space if chunk.endswith(" ") else 0.0
         if placed:
             longest = max(gx + g.width for g, gx in placed)
             out.append((placed, min(1.0, width / longest) if longest > 0 else 1.0))

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from verify.report.build import Report
+from verify.report.files import replace_atomically
 
 __all__ = ["SCHEMA", "jsonable", "report_json", "write_json"]
 
@@ -63,8 +64,8 @@ def report_json(report: Report) -> dict[str, Any]:
 
 
 def write_json(report: Report, path: str | os.PathLike[str]) -> str:
-    """Write ``results.json`` to ``path``; returns the path written."""
-    with open(path, "w", encoding="utf-8") as handle:
-        json.dump(report_json(report), handle, indent=2, allow_nan=False)
-        handle.write("\n")
+    """Write ``results.json`` to ``path`` (atomically); returns the path written."""
+    text = json.dumps(report_json(report), indent=2, allow_nan=False) + "\n"
+    with replace_atomically(path) as handle:
+        handle.write(text.encode("utf-8"))
     return os.fspath(path)
