@@ -258,13 +258,23 @@ def row_max(row):
 
 
 @_element
+def exp_of_excess(z, e):
+    """``e[r, c] = exp(z[r, c] − e[r, c])`` over a block (``e`` holding each entry's shift, e.g. its row's maximum
+    broadcast), by one loop over the whole block: contiguous memory, so it vectorises, where a loop over one row
+    of K = 10 would leave a scalar remainder costing as much as its vector part."""
+    zf = z.reshape(-1)
+    ef = e.reshape(-1)
+    for j in range(zf.shape[0]):
+        ef[j] = exp_diff(zf[j], ef[j])
+
+
+@_element
 def shifted_exps(z, e, work):
     """For each row r of a block: ``work[0, r] = m_r``, its largest entry, and ``work[1, r] = S_r − 1``, the sum of
     ``exp(z[r, k] − m_r)`` over every entry but one maximum (:func:`others`).
 
-    Where ``e`` holds float64, ``e[r, k] = exp(z[r, k] − m_r)`` too, by one loop over the whole block
-    (contiguous memory: it vectorises, where a loop over one row of K = 10 would leave a scalar remainder
-    costing as much as its vector part; the maximum is broadcast into ``e`` first). A float32 ``e`` would
+    Where ``e`` holds float64, ``e[r, k] = exp(z[r, k] − m_r)`` too (:func:`exp_of_excess`, the maximum
+    broadcast into ``e`` first). A float32 ``e`` would
     round them, so there they are not kept and :func:`row_exp` computes them again: every result is computed
     in float64 and rounded once, in either dtype."""
     rows = z.shape[0]
@@ -275,10 +285,7 @@ def shifted_exps(z, e, work):
             work[0, r] = m
             for c in range(k_max):
                 e[r, c] = m
-        zf = z.reshape(-1)
-        ef = e.reshape(-1)
-        for j in range(rows * k_max):
-            ef[j] = exp_diff(zf[j], ef[j])
+        exp_of_excess(z, e)
     else:
         for r in range(rows):
             work[0, r] = row_max(z[r])

@@ -48,7 +48,7 @@ from collections.abc import Callable
 import numpy as np
 
 from verify._jit import jit
-from verify.kernels.activations import row_exp, row_max, shifted_exps
+from verify.kernels.activations import exp_of_excess, row_exp, row_max, shifted_exps
 from verify.kernels.catalogue import (
     REDUCTIONS,
     SOURCES,
@@ -490,10 +490,7 @@ def _softmax_cross_entropy_labels(z, t, values, g, denom):
             zt = np.float64(z[r, t[r]])
             for c in range(k_max):
                 g[r, c] = zt
-        zf = z.reshape(-1)
-        gf = g.reshape(-1)
-        for j in range(rows * k_max):
-            gf[j] = exp_diff(zf[j], gf[j])
+        exp_of_excess(z, g)
     for r in range(rows):
         ti = t[r]
         zt = np.float64(z[r, ti])
