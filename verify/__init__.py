@@ -56,11 +56,16 @@ _ADAPTERS = ("torch", "jax")
 __all__ = ["__version__", *_EXPORTS, *_SUBMODULES]
 
 
+def _lazy_export(namespace: dict[str, Any], exports: dict[str, str], name: str) -> Any:
+    """``name`` from the module ``exports[name]``, stored in the package's ``namespace`` (imported once)."""
+    value = getattr(importlib.import_module(exports[name]), name)
+    namespace[name] = value
+    return value
+
+
 def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
-        globals()[name] = value
-        return value
+        return _lazy_export(globals(), _EXPORTS, name)
     if name in _SUBMODULES or name in _ADAPTERS:
         module = importlib.import_module(f"verify.{name}")
         globals()[name] = module

@@ -169,13 +169,18 @@ CONFUSIONS = [
 ]
 
 
-@pytest.mark.parametrize(("rule", "run", "hyper", "variant", "phrase"), CONFUSIONS,
-                         ids=[c[3] for c in CONFUSIONS])
-def test_weight_decay_and_amsgrad_confusions_are_named(rule, run, hyper, variant, phrase):
+def _assert_confusion_named(rule, run, hyper, variant, phrase):
+    """``check_optimizer`` fails ``run`` and its diagnosis names ``variant`` and says ``phrase``."""
     with pytest.raises(CheckFailure) as caught:
         check_optimizer(rule, run, max_examples=30, **hyper)
     assert variant in caught.value.details["diagnosis"], str(caught.value)
     assert phrase in str(caught.value).split("Diagnosis:")[1]
+
+
+@pytest.mark.parametrize(("rule", "run", "hyper", "variant", "phrase"), CONFUSIONS,
+                         ids=[c[3] for c in CONFUSIONS])
+def test_weight_decay_and_amsgrad_confusions_are_named(rule, run, hyper, variant, phrase):
+    _assert_confusion_named(rule, run, hyper, variant, phrase)
 
 
 def _adadelta(theta0, grads, lr, rho, eps, *, update_accumulator=True):
@@ -242,10 +247,7 @@ OTHER_CONFUSIONS = [
 @pytest.mark.parametrize(("rule", "run", "hyper", "variant", "phrase"), OTHER_CONFUSIONS,
                          ids=[c[3] for c in OTHER_CONFUSIONS])
 def test_the_other_named_confusions(rule, run, hyper, variant, phrase):
-    with pytest.raises(CheckFailure) as caught:
-        check_optimizer(rule, run, max_examples=30, **hyper)
-    assert variant in caught.value.details["diagnosis"], str(caught.value)
-    assert phrase in str(caught.value).split("Diagnosis:")[1]
+    _assert_confusion_named(rule, run, hyper, variant, phrase)
 
 
 def test_the_correct_forms_of_those_rules_pass():

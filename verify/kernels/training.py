@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from verify._validate import as_float_array, describe, require_finite, require_scalar
+from verify._validate import as_float_array, describe, require_finite, require_positive_int, require_scalar
 from verify.kernels.optimizers import apply_step, init_state, rule_spec, validate_hyperparameters
 from verify.kernels.schedules import Schedule
 
@@ -58,14 +58,6 @@ class TrainingResult:
     steps: int
     rule: str
     state: dict = field(default_factory=dict)
-
-
-def _positive_int(value: object, name: str) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer; got {value!r} ({type(value).__name__})")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1; got {int(value)}")
-    return int(value)
 
 
 def _step_size(lr: float | Callable[[int], float], t: int):
@@ -146,8 +138,8 @@ def minibatch_sgd(
         **hyper: the rule's other hyperparameters (e.g. ``momentum=0.9``).
     """
     theta, inputs, targets, lr = _prepare(rule, theta0, inputs, targets, lr, hyper)
-    batch_size = _positive_int(batch_size, "batch_size")
-    epochs = _positive_int(epochs, "epochs")
+    batch_size = require_positive_int(batch_size, "batch_size")
+    epochs = require_positive_int(epochs, "epochs")
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"seed must be an integer; got {seed!r}")
     rng = np.random.default_rng(seed)
@@ -183,7 +175,7 @@ def full_batch_gd(
     Arguments as for :func:`minibatch_sgd`; ``steps`` ≥ 1 is the number of updates.
     """
     theta, inputs, targets, lr = _prepare(rule, theta0, inputs, targets, lr, hyper)
-    steps = _positive_int(steps, "steps")
+    steps = require_positive_int(steps, "steps")
     state = init_state(rule, theta.size, dtype=theta.dtype, **hyper)
     losses = []
     for t in range(1, steps + 1):
