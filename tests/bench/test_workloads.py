@@ -205,3 +205,17 @@ def test_network_parameters_are_stored_like_torch_linear():
     weights, biases = workloads._network_parameters(np.random.default_rng(0), (784, 256, 10))
     assert [w.shape for w in weights] == [(256, 784), (10, 256)]
     assert [b.shape for b in biases] == [(256,), (10,)]
+
+
+def test_layer_corpus_rows_count_caught_and_false_alarms_per_tool(monkeypatch):
+    pytest.importorskip("torch")
+    from verify.checks import layer_corpus
+
+    dense = tuple(c for c in layer_corpus.LAYER_CASES if c.layer == "dense" and c.framework == "torch")
+    monkeypatch.setattr(layer_corpus, "LAYER_CASES", dense)
+    result = workloads.WORKLOADS["layer_corpus"](QUICK)
+    rows = {m.implementation: m for m in result.measurements}
+    mine = rows["verify"].extra
+    assert mine["wrong"] == sum(c.wrong for c in dense) and mine["caught"] == mine["wrong"]
+    assert mine["right"] == sum(not c.wrong for c in dense) and mine["false_alarms"] == 0
+    assert rows["torch.autograd.gradcheck"].extra["wrong"] == mine["wrong"]

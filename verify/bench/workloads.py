@@ -26,6 +26,7 @@ from verify.bench.harness import (
     BenchConfig,
     Measurement,
     Target,
+    Timing,
     WorkloadResult,
     compute_ratios,
     measure,
@@ -53,6 +54,7 @@ __all__ = [
     "lion",
     "bias_variance",
     "check_gradient_throughput",
+    "layer_corpus",
     "claim_suite",
     "load_torch",
 ]
@@ -145,6 +147,8 @@ _TITLES = {
     "lion": "one Lion step in place, float64",
     "bias_variance": "bias-variance Monte Carlo",
     "check_gradient_throughput": "check_gradient: examples verified per second vs torch.autograd.gradcheck",
+    "layer_corpus": "the layer corpus: caught, false alarms and time per check, verify vs gradcheck, gradgradcheck "
+                    "and check_grads",
     "claim_suite": "the full claim suite, once",
 }
 
@@ -549,6 +553,42 @@ def check_gradient_throughput(config: BenchConfig) -> WorkloadResult:
 
 
 @_workload
+def layer_corpus(config: BenchConfig) -> WorkloadResult:
+    """The layer corpus (:mod:`verify.checks.layer_corpus`: dense, conv1d, residual, layer norm, softmax and
+    attention as torch Functions and JAX custom_vjp rules, right and with planted bugs, the built-ins, second-order
+    cases) through verify's checkers, ``torch.autograd.gradcheck`` / ``gradgradcheck`` and
+    ``jax.test_util.check_grads``: one row per tool with its per-check times, caught / planted bugs and false
+    alarms / right implementations (``extra``). The dense layer's cases only under ``--quick``.
+    """
+    corpus = _module("verify.checks.layer_corpus")
+    cases = tuple(c for c in corpus.LAYER_CASES if not config.quick or c.layer == "dense")
+    tools = corpus.TOOLS if config.peers else ("verify",)
+    rows = corpus.compare_layers(cases, tools=tools)
+    result = WorkloadResult("layer_corpus", _TITLES["layer_corpus"], f"{len(cases)} cases", item_name="check")
+    for tool in tools:
+        mine = [r for r in rows if r["tool"] == tool and r["outcome"] != "n/a"]
+        if not mine:
+            result.measurements.append(skipped(tool, "peer", f"{tool.split('.')[0]} is not installed"))
+            continue
+        seconds = tuple(r["seconds"] for r in mine if math.isfinite(r["seconds"]))
+        m = Measurement(tool, "kernel" if tool == "verify" else "peer",
+                        timing=Timing(seconds, warmup=1) if seconds else None,
+                        skipped=None if seconds else "every check raised")
+        wrong = [r for r in mine if r["bug"]]
+        right = [r for r in mine if not r["bug"]]
+        m.extra.update({"caught": sum(r["outcome"] == "caught" for r in wrong), "wrong": len(wrong),
+                        "false_alarms": sum(r["outcome"] == "false alarm" for r in right), "right": len(right),
+                        "errors": sum(r["outcome"].startswith("error") for r in mine)})
+        result.measurements.append(m)
+    result.notes.append("outcomes per tool: " + "; ".join(
+        f"{m.implementation}: caught {m.extra['caught']}/{m.extra['wrong']}, false alarms {m.extra['false_alarms']}/"
+        f"{m.extra['right']}, errors {m.extra['errors']}" for m in result.measurements if m.extra))
+    result.notes.append("each check timed once after one untimed run (tracing, compilation); a tool runs only the "
+                        "cases of its framework")
+    return result
+
+
+@_workload
 def claim_suite(config: BenchConfig) -> WorkloadResult:
     """Every registered claim run once (``Context(quick=config.quick)``): the cost of checking the notes."""
     registry = _module("verify.claims.registry")
@@ -581,7 +621,7 @@ def claim_suite(config: BenchConfig) -> WorkloadResult:
 WORKLOADS: dict[str, Callable[[BenchConfig], WorkloadResult]] = {
     f.__name__: f
     for f in (softmax_cross_entropy, logistic, hinge, network, adam, adamw, momentum, adagrad, rmsprop, adamax,
-              nadam, radam, adadelta, lion, bias_variance, check_gradient_throughput, claim_suite)
+              nadam, radam, adadelta, lion, bias_variance, check_gradient_throughput, layer_corpus, claim_suite)
 }
 
 

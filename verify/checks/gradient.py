@@ -437,6 +437,8 @@ class _Checker:
     worst: int
     sympy_ref: _SympyReference | None
     ev: _Evaluator
+    f_error: float = 0.0
+    grad_noise: np.ndarray | None = None
     examples: int = 0
     worst_ratio: float = 0.0
     worst_ulps: float = 0.0
@@ -464,6 +466,10 @@ class _Checker:
         # f's rounding is that of the dtype it computes in (float32 if it casts its input down).
         eps_f = _EPS64 if isinstance(raw, float) or np.asarray(raw).dtype != _FLOAT32 else _EPS[_FLOAT32]
         central = _central(self.ev, args, x64, f0, eps_f)
+        if self.f_error:
+            # f is itself an approximation with error f_error: the Richardson combination of central
+            # differences amplifies an error e of f's values to at most 6·e/h (as it does the rounding η).
+            central.error = central.error + 6.0 * self.f_error / _steps(x64.ravel(), eps_f)
         refs = self._references(args, x64, central)
         result = self._judge(args, x, x64, g, central, refs)
         self.examples += 1
@@ -476,7 +482,7 @@ class _Checker:
         if self.sympy_ref is not None and self.reference in ("auto", "sympy"):
             value = self.sympy_ref(args, x64)
             refs.append(_Reference("sympy", value, 0.5 * np.spacing(np.abs(value)), "sympy.diff, mpmath 40 digits"))
-        if self.reference in ("auto", "complex step"):
+        if self.reference in ("auto", "complex step") and not self.f_error:  # an approximate f: no complex step
             imag, step = _complex_step(self.ev, args, x64)
             if imag is not None:
                 # Coarse cross-validation: the complex step must agree with the central differences
@@ -505,6 +511,13 @@ class _Checker:
     def _judge(self, args: tuple, x: np.ndarray, x64: np.ndarray, g: np.ndarray, central: _Central,
                refs: list[_Reference]) -> _PointResult:
         primary = refs[0]
+        if self.grad_noise is not None:
+            if self.grad_noise.shape != x.shape:
+                raise ValueError(f"grad_noise has shape {self.grad_noise.shape} but args[{self.wrt}] has shape {x.shape}")
+            # the caller's measured rounding of grad, added to each entry's tolerance (the kernels add
+            # 2 × the reference's error: half of the noise rides on it)
+            primary = _Reference(primary.name, primary.value, primary.error + 0.5 * self.grad_noise.ravel(),
+                                 primary.detail)
         dt = x.dtype
         eps_d = _EPS[dt]
         gf = g.astype(np.float64, copy=False).ravel()
@@ -604,7 +617,8 @@ class _Checker:
             f"reference: {primary.name} ({primary.detail})",
             f"cross-checked by: {others}",
             f"tolerance per entry: {self.ulps:g} ULPs of {x.dtype} + {self.ulps:g}·eps·|f''|·|x| (conditioning) "
-            f"+ atol {self.atol:g} + 2 × the reference's error estimate",
+            f"+ atol {self.atol:g} + 2 × the reference's error estimate"
+            + (" + grad's rounding measured by the caller (grad_noise)" if self.grad_noise is not None else ""),
             *(["kinks met at entries " + str([int(i) for i in np.flatnonzero(kink)])
                + " (any value in [left slope, right slope] accepted there)"] if kink.any() else []),
             "failing input:",
@@ -672,6 +686,8 @@ def check_gradient(
     max_examples: int | None = None,
     vectorized: bool | None = None,
     worst: int = 10,
+    f_error: float = 0.0,
+    grad_noise: np.ndarray | None = None,
 ) -> GradientReport:
     """Check that ``grad(*args)`` is the gradient of ``f(*args)`` with respect to ``args[wrt]``.
 
@@ -692,6 +708,13 @@ def check_gradient(
       max_examples: for a strategy, overrides the active Hypothesis profile's ``max_examples``.
       vectorized: whether ``f`` takes a stack of points along a new leading axis; None detects it.
       worst: rows of the worst-entries table in a failure message.
+      f_error: an absolute bound on the error of each value of ``f`` near the point, for an ``f`` that
+        is itself an approximation (``check_hessian`` passes a directional derivative computed by
+        differences); carried into the reference's error estimate. Default 0: ``f`` is exact up to
+        its rounding. An ``f`` with ``f_error > 0`` is not differentiated by the complex step.
+      grad_noise: an absolute bound per entry (shaped like ``args[wrt]``) on the rounding error of ``grad``
+        at the point, measured by the caller where the judge cannot (``check_vjp`` measures a VJP's along
+        its cotangent, which it is linear in); added to each entry's tolerance. For one point only.
 
     Returns:
       A :class:`GradientReport` (examples tried, worst error, references used, kinks met).
@@ -708,15 +731,24 @@ def check_gradient(
         raise ValueError(f"reference must be one of {('auto', *REFERENCES)}; got {reference!r}")
     if reference == "sympy" and sympy_expr is None:
         raise ValueError("reference='sympy' needs sympy_expr=")
-    for name, value in (("ulps", ulps), ("atol", atol)):
+    if reference == "complex step" and f_error:
+        raise ValueError(f"reference='complex step' cannot differentiate an approximate f (f_error={f_error!r})")
+    for name, value in (("ulps", ulps), ("atol", atol), ("f_error", f_error)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
             raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
     if max_examples is not None and (not isinstance(max_examples, int) or max_examples < 1):
         raise ValueError(f"max_examples must be a positive integer; got {max_examples!r}")
+    if grad_noise is not None:
+        noise = np.asarray(grad_noise, dtype=np.float64)
+        if not (np.all(np.isfinite(noise)) and np.all(noise >= 0)):
+            raise ValueError("grad_noise must be finite and >= 0 in every entry")
+        if _is_strategy(inputs):
+            raise ValueError("grad_noise is measured at one point: it cannot go with a strategy of points")
     checker = _Checker(
         f=f, grad=grad, wrt=wrt, ulps=float(ulps), atol=float(atol), reference=reference, worst=worst,
         sympy_ref=_SympyReference(sympy_expr, wrt) if sympy_expr is not None else None,
-        ev=_Evaluator(f, wrt, vectorized),
+        ev=_Evaluator(f, wrt, vectorized), f_error=float(f_error),
+        grad_noise=None if grad_noise is None else np.asarray(grad_noise, dtype=np.float64),
     )
     start = time.perf_counter()
     if _is_strategy(inputs):

@@ -84,6 +84,7 @@ TOPIC_MODULES: tuple[str, ...] = (
     "backprop",
     "approximation",
     "weight_decay",
+    "checkers",
 )
 
 
@@ -100,6 +101,8 @@ TOPIC_TITLES: dict[str, str] = {
     "linear": "Linear decision rules",
     "backprop": "The chain rule and backpropagation",
     "approximation": "Universal approximation",
+    "weight_decay": "Weight decay: L2 regularisation and decoupled decay",
+    "checkers": "verify's checkers beside their peers",
     "template": "The template's example claims",
     "load errors": "Claims files that could not be loaded",
 }
