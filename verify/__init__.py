@@ -21,9 +21,15 @@ _EXPORTS: dict[str, str] = {
     # the checkers (the contract other projects rely on)
     "CheckFailure": "verify.checks",
     "check_gradient": "verify.checks",
+    "check_vjp": "verify.checks",
+    "check_jvp": "verify.checks",
+    "check_hessian": "verify.checks",
     "check_loss": "verify.checks",
     "check_optimizer": "verify.checks",
     "GradientReport": "verify.checks",
+    "VJPReport": "verify.checks",
+    "JVPReport": "verify.checks",
+    "HessianReport": "verify.checks",
     "LossReport": "verify.checks",
     "OptimizerReport": "verify.checks",
     # backends
@@ -43,15 +49,24 @@ _EXPORTS: dict[str, str] = {
 
 _SUBMODULES = ("kernels", "symbolic", "strategies", "checks", "stats", "sweep", "claims", "report", "bench")
 
+# The framework adapters: ``verify.torch.check_function`` … imports torch only when used. Not in __all__:
+# ``from verify import *`` must neither import the frameworks nor shadow a user's own ``torch``/``jax``.
+_ADAPTERS = ("torch", "jax")
+
 __all__ = ["__version__", *_EXPORTS, *_SUBMODULES]
+
+
+def _lazy_export(namespace: dict[str, Any], exports: dict[str, str], name: str) -> Any:
+    """``name`` from the module ``exports[name]``, stored in the package's ``namespace`` (imported once)."""
+    value = getattr(importlib.import_module(exports[name]), name)
+    namespace[name] = value
+    return value
 
 
 def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
-        globals()[name] = value
-        return value
-    if name in _SUBMODULES:
+        return _lazy_export(globals(), _EXPORTS, name)
+    if name in _SUBMODULES or name in _ADAPTERS:
         module = importlib.import_module(f"verify.{name}")
         globals()[name] = module
         return module
@@ -59,4 +74,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(__all__)
+    return sorted([*__all__, *_ADAPTERS])

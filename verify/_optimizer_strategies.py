@@ -26,7 +26,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from verify.kernels.optimizers import RULES, rule_spec, validate_hyperparameters
+from verify.kernels.optimizers import HYPERPARAMETERS, RULES, rule_spec, validate_hyperparameters
 
 __all__ = [
     "GRADIENT_KINDS",
@@ -124,22 +124,21 @@ def parameter_vectors(draw, n: int, *, dtype=np.float64) -> np.ndarray:
 
 
 def _hyperparameter(name: str, dt: np.dtype) -> st.SearchStrategy[float]:
+    """The values practitioners use first (:data:`~verify.kernels.optimizers.HYPERPARAMETERS`), then any in range."""
+    spec = HYPERPARAMETERS[name]
     width = 32 if dt == np.float32 else 64
-    if name == "lr":
-        common, lo, hi = [0.1, 0.01, 0.5, 1.0, 1e-3], 1e-4, 1.0
-    elif name == "eps":
-        common, lo, hi = [1e-8, 1e-3, 1.0, 1e-12, 0.1], 1e-12, 1.0
-    else:  # decay rates in [0, 1)
-        common, lo, hi = [0.9, 0.5, 0.99, 0.999, 0.0, 0.25], 0.0, 0.999
-    common = [_in_dtype(x, dt) for x in common]
+    lo, hi = spec.draw
+    common = [_in_dtype(x, dt) for x in spec.typical]
     return st.one_of(st.sampled_from(common), st.floats(_in_dtype(lo, dt), _in_dtype(hi, dt), width=width))
 
 
 @st.composite
 def optimizer_hyperparameters(draw, rule: str, *, fixed: dict | None = None, dtype=np.float64) -> dict:
-    """The numeric hyperparameters of ``rule`` not in ``fixed``, drawn; ``fixed`` ones kept as given.
+    """The required numeric hyperparameters of ``rule`` not in ``fixed``, drawn; ``fixed`` ones kept as given.
 
-    Options (``eps_mode``) are never drawn: a convention is part of what is being checked.
+    Options (``eps_mode``) and optional hyperparameters (``weight_decay``…) are never drawn: a convention is part of
+    what is being checked, and an optional feature is checked when the caller names it. Combinations the rule does
+    not define are avoided (Nesterov momentum is drawn > 0).
     """
     spec = rule_spec(rule)
     dt = _dtype(dtype)
@@ -148,7 +147,10 @@ def optimizer_hyperparameters(draw, rule: str, *, fixed: dict | None = None, dty
     out = dict(fixed)
     for name in spec.hyperparameters:
         if name not in fixed:
-            out[name] = draw(_hyperparameter(name, dt))
+            value = draw(_hyperparameter(name, dt))
+            if rule == "nesterov" and name == "momentum" and value == 0.0:
+                value = _in_dtype(0.5, dt)
+            out[name] = value
     return out
 
 

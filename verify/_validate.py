@@ -23,18 +23,29 @@ __all__ = [
     "require_labels",
     "require_sign_labels",
     "require_scalar",
+    "require_positive_int",
     "require_choice",
     "describe",
+    "float_dtype",
 ]
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def float_dtype(dtype: object) -> np.dtype:
+    """``dtype`` as a NumPy dtype, float32 or float64, else ``ValueError`` naming it."""
+    dt = np.dtype(dtype)
+    if dt not in FLOAT_DTYPES:
+        raise ValueError(f"dtype must be float32 or float64; got {dt}")
+    return dt
 
 
 def describe(value: object, limit: int = 6) -> str:
     """A short, exact description of ``value`` for an error message."""
     if isinstance(value, np.ndarray):
         flat = value.ravel()
-        shown = ", ".join(repr(x.item()) for x in flat[:limit])
+        # object arrays hold Python objects (None, str, …), which have no .item()
+        shown = ", ".join(repr(x.item() if isinstance(x, np.generic) else x) for x in flat[:limit])
         more = f", … ({flat.size - limit} more)" if flat.size > limit else ""
         return f"array(shape={value.shape}, dtype={value.dtype}, values=[{shown}{more}])"
     return repr(value)
@@ -57,16 +68,12 @@ def as_float_array(
             raise TypeError(f"{name} must be a float array; got {value!r}")
         try:
             value = np.asarray(value)
-        except Exception as exc:  # pragma: no cover - defensive
-            raise TypeError(f"{name} must be array-like; got {type(value).__name__}") from exc
+        except (TypeError, ValueError) as exc:  # ragged nested lists, objects without an array form
+            raise TypeError(f"{name} must be a float array; got {type(value).__name__} ({exc})") from None
         if value.dtype.kind in "iub":
             raise TypeError(f"{name} must hold floats, got integer/bool data {describe(value)}; pass floats")
-        if value.dtype.kind == "f" and value.dtype not in FLOAT_DTYPES:
-            raise TypeError(f"{name} must be float32 or float64; got dtype {value.dtype}")
-        if value.dtype.kind != "f":
-            raise TypeError(f"{name} must be a float array; got dtype {value.dtype}")
-    elif value.dtype not in FLOAT_DTYPES:
-        raise TypeError(f"{name} must have dtype float32 or float64; got dtype {value.dtype}")
+    if value.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name} must have dtype float32 or float64; got dtype {value.dtype}: {describe(value)}")
     if dtype is not None and value.dtype != np.dtype(dtype):
         raise TypeError(f"{name} must have dtype {np.dtype(dtype)}; got {value.dtype}")
     if ndim is not None:
@@ -173,6 +180,15 @@ def require_scalar(
     if high is not None and (x > high or (x == high and not high_inclusive)):
         raise ValueError(f"{name} must be {'<=' if high_inclusive else '<'} {high}; got {x!r}")
     return x
+
+
+def require_positive_int(value: object, name: str) -> int:
+    """An integer ≥ 1 (not a bool, not a float that happens to be whole)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be a positive int; got {value!r} ({type(value).__name__})")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1; got {int(value)}")
+    return int(value)
 
 
 def require_choice(value: object, name: str, choices: Iterable[str]) -> str:

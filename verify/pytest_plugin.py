@@ -10,15 +10,20 @@
   ``--hypothesis-profile NAME`` or ``VERIFY_HYPOTHESIS_PROFILE`` overrides.
 - ``--backends numpy,cpu,parallel`` (or ``VERIFY_TEST_BACKENDS``): the backends a test that takes a
   ``backend`` argument is run over (chex-style variants). ``cuda`` is included only when asked for.
-- Fixtures ``check_gradient`` and ``check_loss`` for another project's test suite: the checkers of
-  ``verify`` (same signatures), whose reports are recorded in the test's ``user_properties`` (so
-  they reach JUnit XML) and listed in a "verify checks" section of the terminal summary with
-  ``--verify-summary`` (examples tried, worst error / tolerance, references, kinks met).
+- Fixtures for another project's test suite, one per checker: ``check_gradient``, ``check_vjp``,
+  ``check_jvp``, ``check_hessian``, ``check_loss``, ``check_optimizer``, ``check_torch_function``,
+  ``check_torch_module`` and ``check_jax_function`` (the last three import their framework only when
+  used). Each is the checker itself (same signature); its report — or its failure, recorded before the
+  ``CheckFailure`` propagates — goes into the test's ``user_properties`` (so it reaches JUnit XML) and,
+  with ``--verify-summary``, into a "verify checks" section of the terminal summary (passed and failed
+  counts; per check the examples tried, worst error / tolerance, references, kinks met, or the failure's
+  headline and likely mistake).
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -61,23 +66,51 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--verify-summary", action="store_true", default=False,
-        help="list every check run through the check_gradient / check_loss fixtures in the terminal summary",
+        help="list every check run through verify's fixtures (check_gradient, check_vjp, …), passed or failed, in "
+             "the terminal summary",
     )
 
 
 _REPORTS = pytest.StashKey[list]()
 
 
-def _recording(request: pytest.FixtureRequest, checker_name: str, module: str):
+@dataclass(frozen=True)
+class _Failed:
+    """A check that raised ``CheckFailure``: its message (the summary shows the headline and the likely
+    mistake)."""
+
+    message: str
+
+    def headline(self) -> list[str]:
+        lines = self.message.splitlines()
+        picked = lines[:1] + [line for line in lines[1:] if line.lstrip().startswith(("check_", "likely mistake"))]
+        return ["FAILED: " + picked[0], *picked[1:4]] if picked else ["FAILED"]
+
+    def __str__(self) -> str:
+        return "\n".join(self.headline())
+
+
+def _recording(request: pytest.FixtureRequest, checker_name: str, module: str, attribute: str | None = None):
+    """The checker ``module.attribute``, recording its report — or its failure, before re-raising it — in the
+    test's ``user_properties`` and in the session's list for ``--verify-summary``."""
     import importlib
 
-    checker = getattr(importlib.import_module(module), checker_name)
+    from verify.checks.failure import CheckFailure
+
+    checker = getattr(importlib.import_module(module), attribute or checker_name)
+
+    def record(outcome: object) -> None:
+        request.node.user_properties.append((f"verify.{checker_name}", str(outcome)))
+        request.config.stash.setdefault(_REPORTS, []).append((request.node.nodeid, checker_name, outcome))
 
     def run(*args, **kwargs):
         __tracebackhide__ = True  # a failure points at the user's test line, not at this wrapper
-        report = checker(*args, **kwargs)
-        request.node.user_properties.append((f"verify.{checker_name}", str(report)))
-        request.config.stash.setdefault(_REPORTS, []).append((request.node.nodeid, checker_name, report))
+        try:
+            report = checker(*args, **kwargs)
+        except CheckFailure as failure:
+            record(_Failed(str(failure)))
+            raise
+        record(report)
         return report
 
     run.__doc__ = checker.__doc__
@@ -92,19 +125,63 @@ def check_gradient(request: pytest.FixtureRequest):
 
 
 @pytest.fixture
+def check_vjp(request: pytest.FixtureRequest):
+    """``verify.check_vjp``, with its report (or failure) recorded."""
+    return _recording(request, "check_vjp", "verify.checks.vjp")
+
+
+@pytest.fixture
+def check_jvp(request: pytest.FixtureRequest):
+    """``verify.check_jvp``, with its report (or failure) recorded."""
+    return _recording(request, "check_jvp", "verify.checks.vjp")
+
+
+@pytest.fixture
+def check_hessian(request: pytest.FixtureRequest):
+    """``verify.check_hessian``, with its report (or failure) recorded."""
+    return _recording(request, "check_hessian", "verify.checks.hessian")
+
+
+@pytest.fixture
 def check_loss(request: pytest.FixtureRequest):
     """``verify.check_loss``, with its report recorded (user_properties, ``--verify-summary``)."""
     return _recording(request, "check_loss", "verify.checks.loss")
+
+
+@pytest.fixture
+def check_optimizer(request: pytest.FixtureRequest):
+    """``verify.check_optimizer``, with its report (or failure) recorded."""
+    return _recording(request, "check_optimizer", "verify.checks.optimizer")
+
+
+@pytest.fixture
+def check_torch_function(request: pytest.FixtureRequest):
+    """``verify.torch.check_function`` (imports torch when used), with its report (or failure) recorded."""
+    return _recording(request, "check_torch_function", "verify.torch", "check_function")
+
+
+@pytest.fixture
+def check_torch_module(request: pytest.FixtureRequest):
+    """``verify.torch.check_module`` (imports torch when used), with its report (or failure) recorded."""
+    return _recording(request, "check_torch_module", "verify.torch", "check_module")
+
+
+@pytest.fixture
+def check_jax_function(request: pytest.FixtureRequest):
+    """``verify.jax.check_function`` (imports jax when used), with its report (or failure) recorded."""
+    return _recording(request, "check_jax_function", "verify.jax", "check_function")
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     reports = config.stash.get(_REPORTS, [])
     if not reports or not config.getoption("--verify-summary"):
         return
+    failed = sum(isinstance(outcome, _Failed) for _, _, outcome in reports)
     terminalreporter.section("verify checks")
-    for nodeid, name, report in reports:
-        terminalreporter.write_line(f"{nodeid} — {name}")
-        for line in str(report).splitlines():
+    terminalreporter.write_line(f"{len(reports) - failed} passed, {failed} failed")
+    for nodeid, name, outcome in reports:
+        terminalreporter.write_line(f"{nodeid} — {name}" + (" FAILED" if isinstance(outcome, _Failed) else ""))
+        for line in str(outcome).splitlines():
             terminalreporter.write_line(f"    {line}")
 
 

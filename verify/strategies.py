@@ -9,8 +9,10 @@ small, ordinary values. Magnitudes reach the extremes of the dtype on purpose: l
 - distributions: :func:`simplex_rows` (with or without zeros; rows sum to 1 within ``K·eps``, the
   tolerance of :func:`verify._validate.require_simplex_rows`), :func:`one_hot_rows`, :func:`probabilities`;
 - labels: :func:`class_labels` (integers), :func:`sign_labels` (±1), :func:`binary_labels` (0/1);
-- everything a loss kernel takes: :func:`loss_arguments` (one tuple of positional arguments for
-  ``verify.kernels.losses.LOSSES[name]``).
+- everything a loss takes, generated from its record (:data:`verify.kernels.losses.RECORDS`: the kinds of its
+  arguments, its options, its kinks): :func:`loss_arguments` (the positional arguments, extremes up to the
+  dtype's limits, for the kernels), :func:`loss_calls` (arguments and drawn options) and :func:`loss_inputs`
+  (ordinary values and the extremes a careful implementation must survive, for ``check_loss``).
 """
 
 from __future__ import annotations
@@ -19,21 +21,12 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from verify._network_strategies import (
-    network_architectures,
-    network_inputs,
-    network_parameters,
-    network_problems,
-    network_targets,
-)
-from verify._optimizer_strategies import (
-    GRADIENT_KINDS,
-    gradient_range,
-    gradient_sequences,
-    optimizer_hyperparameters,
-    optimizer_problems,
-    parameter_vectors,
-)
+from verify import _network_strategies, _optimizer_strategies
+from verify._network_strategies import *  # noqa: F403 - re-exported, listed in __all__ below
+from verify._optimizer_strategies import *  # noqa: F403 - re-exported, listed in __all__ below
+from verify._validate import float_dtype
+from verify.kernels.catalogue import LossRecord, Option
+from verify.kernels.losses import RECORDS
 
 __all__ = [
     "FLOAT_DTYPES",
@@ -49,19 +42,12 @@ __all__ = [
     "sign_labels",
     "binary_labels",
     "loss_arguments",
-    # networks (defined in verify._network_strategies)
-    "network_architectures",
-    "network_parameters",
-    "network_inputs",
-    "network_targets",
-    "network_problems",
-    # optimizers (defined in verify._optimizer_strategies)
-    "GRADIENT_KINDS",
-    "gradient_range",
-    "gradient_sequences",
-    "parameter_vectors",
-    "optimizer_hyperparameters",
-    "optimizer_problems",
+    "loss_calls",
+    "loss_options",
+    "loss_inputs",
+    # networks and optimizers, defined in verify._network_strategies and verify._optimizer_strategies
+    *_network_strategies.__all__,
+    *_optimizer_strategies.__all__,
 ]
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -72,11 +58,7 @@ _SPECIAL = (0.0, 1.0, -1.0, 0.5, 20.0, -20.0, 37.5, -37.5, 88.7, -88.7, -103.9, 
             709.8, -709.8, -745.0, 1e-300, -1e-300, 5e-324)
 
 
-def _dtype(dtype: object) -> np.dtype:
-    dt = np.dtype(dtype)
-    if dt not in FLOAT_DTYPES:
-        raise ValueError(f"dtype must be float32 or float64; got {dt}")
-    return dt
+_dtype = float_dtype
 
 
 def batch_shapes(*, min_rows: int = 1, max_rows: int = 6, min_classes: int = 1, max_classes: int = 6):
@@ -173,33 +155,134 @@ def binary_labels(n: int):
     return hnp.arrays(np.int64, (n,), elements=st.sampled_from([0, 1]))
 
 
+# --------------------------------------------------------------------------- losses, from their records
+
+
+def _record(name: str) -> LossRecord:
+    if name not in RECORDS:
+        raise ValueError(f"unknown loss {name!r}; the catalogue has {tuple(RECORDS)}")
+    return RECORDS[name]
+
+
+def _argument(draw, kind: str, first: bool, n: int, k: int, dt: np.dtype, row: str, real, zeros: bool,
+              options: dict):
+    """One argument of ``kind`` for the kernels: extremes up to the dtype's limits."""
+    shape = (n,) if row == "scalar" else (n, k)
+    if kind == "reals":  # bounded so that ½‖F − c‖² (and δ(|d| − δ/2)) stays finite
+        return draw(hnp.arrays(dt, shape, elements=finite_floats(dt, limit=1e150 if dt == np.float64 else 1e18)))
+    if kind == "logits":
+        return draw(hnp.arrays(dt, shape, elements=real))
+    if kind == "probabilities":
+        return draw(probabilities(n, dt))
+    if kind == "simplex":
+        rows = simplex_rows(n, k, dt, zeros=zeros)
+        return draw(rows if first else st.one_of(rows, one_hot_rows(n, k, dt)))
+    if kind == "labels":
+        return draw(class_labels(n, k))
+    if kind == "signs" or options.get("labels") == "plus_minus_one":
+        return draw(sign_labels(n))
+    return draw(binary_labels(n))
+
+
+def _draw_arguments(draw, record: LossRecord, options: dict, strategy, *, alike: bool = True) -> tuple:
+    drawn: dict[str, np.ndarray] = {}
+    for index, argument in enumerate(record.arguments):
+        if alike and argument.like in drawn and draw(st.booleans()):
+            drawn[argument.name] = drawn[argument.like].copy()  # q = p: a divergence of 0, kept accurate
+            continue
+        kind = draw(st.sampled_from(argument.kinds))
+        drawn[argument.name] = strategy(draw, kind, index == 0, argument, options)
+    args = tuple(drawn.values())
+    if record.kink is not None and draw(st.integers(0, 3)) == 0:  # a quarter of the draws sit on a kink
+        args = record.kink(args)
+    return args
+
+
+def _option_values(option: Option):
+    if option.choices:
+        return st.sampled_from(option.choices)
+    low, high, low_inclusive, high_inclusive = option.interval
+    high = min(high, max(1e3, 2 * float(option.default)))
+    ordinary = st.floats(low, high, exclude_min=not low_inclusive, exclude_max=not high_inclusive)
+    edges = [v for v in (low, high) if (v == low and low_inclusive) or (v == high and high_inclusive)]
+    return st.one_of(st.just(option.default), ordinary, *([st.sampled_from(edges)] if edges else []))
+
+
+def loss_options(name: str):
+    """The options of loss ``name`` (a dict, possibly empty): defaults, ordinary values and the edges of their
+    intervals (``label_smoothing`` 0 and 1), every named convention."""
+    record = _record(name)
+    return st.fixed_dictionaries({o.name: _option_values(o) for o in record.options})
+
+
+@st.composite
+def loss_calls(draw, name: str, dtype=np.float64, *, extreme: bool = True, max_rows: int = 4, max_classes: int = 5,
+               zeros: bool = True):
+    """``(args, options)``: the positional arguments of ``LOSSES[name]`` and its keyword options (see
+    :func:`loss_arguments` and :func:`loss_options`); binary labels follow the drawn ``labels`` convention."""
+    options = draw(loss_options(name))
+    return draw(loss_arguments(name, dtype, extreme=extreme, max_rows=max_rows, max_classes=max_classes,
+                               zeros=zeros, options=options)), options
+
+
 @st.composite
 def loss_arguments(draw, name: str, dtype=np.float64, *, extreme: bool = True, max_rows: int = 4,
-                   max_classes: int = 5, zeros: bool = True):
-    """The positional arguments of ``LOSSES[name]`` (and of ``SYMBOLIC_LOSSES[name].reference``)."""
+                   max_classes: int = 5, zeros: bool = True, options: dict | None = None):
+    """The positional arguments of ``LOSSES[name]`` (and of ``SYMBOLIC_LOSSES[name].reference``), from the kinds
+    of its record's arguments: logits up to ±1e300 (``extreme``), probability rows down to the subnormal range
+    with exact zeros (``zeros``), every kind of target the loss takes, points on its kinks; ``q`` sometimes
+    equal to ``p``. ``options``: the call's options (the ``labels`` convention decides 0/1 or ±1 labels)."""
     dt = _dtype(dtype)
-    min_classes = 2 if name == "multiclass_hinge" else 1
-    n, k = draw(batch_shapes(max_rows=max_rows, min_classes=min_classes, max_classes=max_classes))
+    record = _record(name)
+    n, k = draw(batch_shapes(max_rows=max_rows, min_classes=record.min_classes, max_classes=max_classes))
     real = logits(dt, extreme=extreme)
-    if name == "least_squares":
-        bounded = finite_floats(dt, limit=1e150 if dt == np.float64 else 1e18)  # ½‖F − c‖² stays finite
-        return draw(hnp.arrays(dt, (n, k), elements=bounded)), draw(hnp.arrays(dt, (n, k), elements=bounded))
-    if name in ("hinge", "logistic_from_logit"):
-        labels = sign_labels(n) if name == "hinge" else binary_labels(n)
-        return draw(hnp.arrays(dt, (n,), elements=real)), draw(labels)
-    if name == "logistic_from_probability":
-        return draw(probabilities(n, dt)), draw(binary_labels(n))
-    if name == "multiclass_hinge":
-        return draw(hnp.arrays(dt, (n, k), elements=real)), draw(class_labels(n, k))
-    if name in ("categorical_cross_entropy", "softmax_cross_entropy"):
-        prediction = (draw(simplex_rows(n, k, dt, zeros=zeros)) if name.startswith("categorical")
-                      else draw(hnp.arrays(dt, (n, k), elements=real)))
-        target = draw(st.one_of(class_labels(n, k), one_hot_rows(n, k, dt), simplex_rows(n, k, dt, zeros=zeros)))
-        return prediction, target
-    if name == "entropy":
-        return (draw(simplex_rows(n, k, dt, zeros=zeros)),)
-    if name in ("cross_entropy", "kl_divergence"):
-        p = draw(simplex_rows(n, k, dt, zeros=zeros))
-        q = draw(st.one_of(simplex_rows(n, k, dt, zeros=zeros), st.just(p.copy())))
-        return p, q
-    raise ValueError(f"unknown loss {name!r}")
+
+    def strategy(draw_, kind, first, argument, opts):
+        return _argument(draw_, kind, first, n, k, dt, record.row, real, zeros, opts)
+
+    return _draw_arguments(draw, record, options or {}, strategy)
+
+
+# The values of check_loss's search: ordinary ones and the extremes a careful float implementation must survive,
+# up to logits of 1e7–1e8, where logsumexp(z) − z_t loses everything in float32.
+_EXTREME = (1000.0, -1000.0, 745.0, -745.0, 40.0, -40.0, 0.0)
+_HUGE = (1e8, -1e8, 1e7, -1e7)
+
+
+@st.composite
+def loss_inputs(draw, name: str, dtype=np.float64, *, rows: int = 3, classes: int = 4):
+    """Argument tuples for ``check_loss``'s search of loss ``name``, ``rows`` × ``classes``: ordinary values
+    (|x| ≤ 20) mixed with ±40, ±745 and ±1000 (±80 in float32) and ±1e7, ±1e8, probability rows with exact zeros where the
+    loss stays finite (never in an argument that the loss divides by: ``q``, ``ŷ``, the entropy's ``p``),
+    every kind of target, and points on the kinks."""
+    dt = _dtype(dtype)
+    record = _record(name)
+    width = 32 if dt == np.float32 else 64
+    big = 1000.0 if dt == np.float64 else 80.0
+    real = st.one_of(st.floats(-20.0, 20.0, width=width),
+                     st.sampled_from([v for v in _EXTREME if abs(v) <= big] + [big, -big, *_HUGE]))
+    shape = (rows,) if record.row == "scalar" else (rows, classes)
+    weight = st.one_of(st.just(0.0), st.floats(1e-30, 1.0), st.just(1.0))
+    positive_weight = st.one_of(st.floats(1e-30, 1.0), st.just(1.0))
+
+    def simplex(elements):
+        def build(w):
+            w = np.where(w.sum(axis=-1, keepdims=True) > 0, w, 1.0)
+            return (w / w.sum(axis=-1, keepdims=True)).astype(dt)
+        return hnp.arrays(np.float64, (rows, classes), elements=elements).map(build)
+
+    def strategy(draw_, kind, first, argument, opts):
+        if kind in ("reals", "logits"):
+            return draw_(hnp.arrays(dt, shape, elements=real))
+        if kind == "probabilities":
+            return draw_(hnp.arrays(dt, rows, elements=st.floats(0.0, 1.0, exclude_min=True, exclude_max=True,
+                                                                 width=width)))
+        if kind == "simplex":
+            return draw_(simplex(positive_weight if argument.positive else weight))
+        if kind == "labels":
+            return draw_(hnp.arrays(np.int64, rows, elements=st.integers(0, classes - 1)))
+        if kind == "signs":
+            return draw_(hnp.arrays(dt, rows, elements=st.sampled_from([-1.0, 1.0])))
+        return draw_(hnp.arrays(np.int64, rows, elements=st.integers(0, 1)))
+
+    return _draw_arguments(draw, record, {}, strategy, alike=False)

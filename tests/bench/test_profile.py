@@ -37,9 +37,7 @@ def test_packed_instruction_counter_tells_vectorised_from_scalar_loops():
 
 def test_softmax_ce_profile_has_every_phase():
     out = profile.profile_softmax_cross_entropy(QUICK)
-    if "missing" in out:
-        pytest.skip(out["missing"])
-    for key in ("validate prediction ms", "validate labels ms", "row loop cpu ms", "row loop parallel ms",
+    for key in ("validate arguments ms", "row loop cpu ms", "row loop parallel ms",
                 "sum of row losses ms"):
         assert math.isfinite(out[key]) and out[key] >= 0
     assert out["exp bound ms (n(k-1) exps)"] == pytest.approx(20_000 * 9 / 1e8 * 1e3)

@@ -18,7 +18,8 @@ def _names(result):
     return [m.implementation for m in result.measurements]
 
 
-@pytest.mark.parametrize("name", ["softmax_cross_entropy", "logistic", "hinge", "adam", "momentum"])
+@pytest.mark.parametrize("name", ["softmax_cross_entropy", "logistic", "hinge", "adam", "adamw", "momentum", "nadam",
+                                  "lion"])
 def test_kernel_workloads_time_numpy_baseline_and_each_backend(name):
     result = workloads.WORKLOADS[name](QUICK)
     assert result.skipped is None
@@ -64,10 +65,20 @@ def test_softmax_ce_counts_bytes_and_exps_and_carries_the_issue_targets():
 
 
 def test_optimizer_byte_counts_follow_the_arrays_each_step_moves():
-    for rule, arrays in (("adam", 7), ("momentum", 5)):
+    for rule, arrays in (("adam", 7), ("momentum", 5), ("adadelta", 7)):  # adadelta: theta, g, v, u read; theta, v, u written
         result = workloads.WORKLOADS[rule](QUICK)
         assert result.bytes_per_call == arrays * 8 * 100_000
         assert not result.write_allocate_bytes  # in place: every array written was read first
+
+
+def test_adam_and_adamw_carry_the_target_against_torchs_fused_step_and_every_torch_form_is_timed():
+    result = workloads.adamw(QUICK)
+    assert "parallel speedup_over_torch >= 1" in [v["target"] for v in result.target_verdicts()]
+    peers = [m.implementation for m in result.measurements if m.role == "peer"]
+    assert peers == ["torch", "torch-foreach", "torch-fused"] or peers == ["torch"]  # "torch" alone: skipped
+    assert [m.implementation for m in workloads.rmsprop(QUICK).measurements if m.role == "peer"] in (
+        ["torch", "torch-foreach"], ["torch"])
+    assert workloads.lion(QUICK).get("torch").skipped == "torch.optim has no lion"
 
 
 def test_backends_are_chosen_by_the_config_and_numpy_is_always_the_baseline():
@@ -194,3 +205,17 @@ def test_network_parameters_are_stored_like_torch_linear():
     weights, biases = workloads._network_parameters(np.random.default_rng(0), (784, 256, 10))
     assert [w.shape for w in weights] == [(256, 784), (10, 256)]
     assert [b.shape for b in biases] == [(256,), (10,)]
+
+
+def test_layer_corpus_rows_count_caught_and_false_alarms_per_tool(monkeypatch):
+    pytest.importorskip("torch")
+    from verify.checks import layer_corpus
+
+    dense = tuple(c for c in layer_corpus.LAYER_CASES if c.layer == "dense" and c.framework == "torch")
+    monkeypatch.setattr(layer_corpus, "LAYER_CASES", dense)
+    result = workloads.WORKLOADS["layer_corpus"](QUICK)
+    rows = {m.implementation: m for m in result.measurements}
+    mine = rows["verify"].extra
+    assert mine["wrong"] == sum(c.wrong for c in dense) and mine["caught"] == mine["wrong"]
+    assert mine["right"] == sum(not c.wrong for c in dense) and mine["false_alarms"] == 0
+    assert rows["torch.autograd.gradcheck"].extra["wrong"] == mine["wrong"]

@@ -135,11 +135,21 @@ def test_statistical_claims_declare_their_false_fail_rate(quick_records):
             assert rec.to_json()["false_fail_rate"] == declared[rec.id]
 
 
+def _without_timings(value):
+    """Evidence less the measured times (keys naming seconds): the seed determines everything else."""
+    if isinstance(value, dict):
+        return {k: _without_timings(v) for k, v in value.items() if "seconds" not in str(k)}
+    if isinstance(value, list):
+        return [_without_timings(v) for v in value]
+    return value
+
+
 def test_the_catalogue_is_deterministic_for_a_fixed_seed(quick_records):
     again = run_catalogue(seed=11, quick=True, backend="cpu")
     for a, b in zip(quick_records, again, strict=True):
         assert (a.id, a.verdict) == (b.id, b.verdict)
-        assert json.dumps(a.evidence, sort_keys=True) == json.dumps(b.evidence, sort_keys=True), a.id
+        assert json.dumps(_without_timings(a.evidence), sort_keys=True) == \
+            json.dumps(_without_timings(b.evidence), sort_keys=True), a.id
 
 
 def test_every_figure_renders_with_labelled_axes_and_its_legend_outside_the_data(quick_records):

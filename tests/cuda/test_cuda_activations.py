@@ -165,8 +165,7 @@ def test_bad_input_gets_clear_errors():
         ca.softmax(cuda.to_device(np.ones((2, 2), dtype=np.int64)))
     with pytest.raises(ValueError, match="name must be one of"):
         ca.activation("gelu", np.ones(2))
-    with pytest.raises(ValueError, match="C-contiguous"):
-        ca.softmax(np.ones((4, 4))[:, ::2])
+    np.testing.assert_array_equal(ca.softmax(np.ones((4, 4))[:, ::2]), np.full((4, 2), 0.5))  # host: copied anyway
     with pytest.raises(ValueError, match="C-contiguous"):
         ca.activation("tanh", cuda.to_device(np.ones(8))[::2])
     with pytest.raises(ValueError, match=r"z must be finite; z\[1, 0\] = nan"):

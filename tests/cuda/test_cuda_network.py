@@ -109,5 +109,9 @@ def test_bad_input_gets_clear_errors():
         cn.network_forward(SQUARES, params, y.astype(np.float32))
     with pytest.raises(ValueError, match=r"params must hold 2 \(weight, bias\) pairs"):
         cn.network_forward(SQUARES, params[:1], y)
-    with pytest.raises(ValueError, match="C-contiguous"):
-        cn.network_forward(SQUARES, [(params[0][0].T.copy().T, params[0][1]), params[1]], y)
+    with pytest.raises(ValueError, match="C-contiguous"):  # a device array is used in place, never copied
+        cn.network_forward(SQUARES, [(cuda.to_device(params[0][0].T.copy()).T, params[0][1]), params[1]], y)
+    with pytest.raises(ValueError, match=r"tape.inputs\[0\] must have shape"):
+        tape = cn.network_forward(SQUARES, params, y)
+        cn.network_backward(SQUARES, params, cpu.Tape((tape.inputs[0][:, :2], tape.inputs[1]), tape.slopes,
+                                                      tape.output), np.ones(tape.output.shape))

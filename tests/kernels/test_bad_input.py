@@ -1,75 +1,206 @@
-"""Bad input gets a ValueError/TypeError naming the argument and showing the offending value;
-nothing is renormalised, clipped or cast."""
+"""Bad input gets a ValueError/TypeError naming the argument and showing the offending value, on every backend
+alike; nothing is renormalised, clipped or cast.
+
+The cases of the losses are generated from their records (:data:`verify.kernels.losses.RECORDS`): for each
+argument, the ways its kinds can be wrong (dtype, rank, shape, NaN/inf, values outside the domain, ``None``,
+object arrays), each option outside its domain, and an unknown reduction. With ``--backends cuda`` under
+``NUMBA_ENABLE_CUDASIM=1`` the same cases run on the CUDA backend.
+"""
+
+from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from verify.kernels import activations as act
 from verify.kernels import losses as los
-
-F = np.array([[0.2, 0.8], [0.5, 0.5]])
-Z = np.array([[1.0, -2.0], [0.5, 3.0]])
-T = np.array([0, 1])
-
-CASES = [
-    # (call, exception, fragments the message must contain)
-    (lambda: act.activation("sigmoid", np.array([1.0, np.nan])), ValueError, ["x", "nan"]),
-    (lambda: act.activation("sigmoid", np.array([np.inf])), ValueError, ["x", "inf"]),
-    (lambda: act.activation("swish", np.zeros(2)), ValueError, ["name", "'swish'"]),
-    (lambda: act.activation("relu", np.array([1, 2])), TypeError, ["x", "int"]),
-    (lambda: act.activation_derivative("tanh", np.zeros(2, np.float16)), TypeError, ["x", "float16"]),
-    (lambda: act.softmax(np.zeros(3)), ValueError, ["z", "(3,)"]),
-    (lambda: act.logsumexp(np.array([[1.0, -np.inf]])), ValueError, ["z", "-inf"]),
-    (lambda: act.softmax(Z, backend="tpu"), ValueError, ["backend", "'tpu'"]),
-    (lambda: los.least_squares(Z, np.zeros((2, 3))), ValueError, ["target", "(2, 3)"]),
-    (lambda: los.least_squares(Z, Z.astype(np.float32)), TypeError, ["target", "float32"]),
-    (lambda: los.least_squares(np.array([[1, 2]]), np.array([[1, 2]])), TypeError, ["prediction", "int"]),
-    (lambda: los.least_squares(Z, Z, reduction="avg"), ValueError, ["reduction", "'avg'"]),
-    (lambda: los.hinge(np.array([0.5, 1.0]), np.array([1, 0])), ValueError, ["target", "0"]),
-    (lambda: los.hinge(np.array([0.5, 1.0]), np.array([1, -1, 1])), ValueError, ["target", "(3,)"]),
-    (lambda: los.hinge(np.array([0.5, np.nan]), np.array([1, -1])), ValueError, ["prediction", "nan"]),
-    (lambda: los.multiclass_hinge(Z, np.array([0, 2])), ValueError, ["target", "2"]),
-    (lambda: los.multiclass_hinge(Z, np.array([0.0, 1.0])), TypeError, ["target", "float64"]),
-    (lambda: los.multiclass_hinge(np.zeros((2, 1)), np.array([0, 0])), ValueError, ["prediction", "2 classes"]),
-    (lambda: los.logistic_from_probability(np.array([0.5, 1.5]), np.array([1, 0])), ValueError,
-     ["prediction", "1.5"]),
-    (lambda: los.logistic_from_probability(np.array([0.5, 0.5]), np.array([1, -1])), ValueError,
-     ["target", "-1", "plus_minus_one"]),
-    (lambda: los.logistic_from_logit(np.array([0.5]), np.array([2]), labels="plus_minus_one"), ValueError,
-     ["target", "2"]),
-    (lambda: los.logistic_from_logit(np.array([0.5]), np.array([1]), labels="pm1"), ValueError, ["labels", "'pm1'"]),
-    (lambda: los.categorical_cross_entropy(np.array([[0.2, 0.7]]), np.array([0])), ValueError,
-     ["prediction", "sum to 1", "0.89999"]),
-    (lambda: los.categorical_cross_entropy(np.array([[1.2, -0.2]]), np.array([0])), ValueError,
-     ["prediction", "-0.2"]),
-    (lambda: los.categorical_cross_entropy(F, np.array([[0.5, 0.6], [0.5, 0.5]])), ValueError,
-     ["target", "sum to 1", "1.1"]),
-    (lambda: los.softmax_cross_entropy(Z, np.array([0, 5])), ValueError, ["target", "5"]),
-    (lambda: los.softmax_cross_entropy(Z, np.array([0.0, 1.0])), TypeError, ["target", "integer class indices"]),
-    (lambda: los.softmax_cross_entropy(Z, np.array([[1.0, 0.0]])), ValueError, ["target", "(1, 2)"]),
-    (lambda: los.softmax_cross_entropy(Z.astype(np.float32), F), TypeError, ["target", "float32"]),
-    (lambda: los.softmax_cross_entropy(np.array([[np.inf, 0.0]]), np.array([0])), ValueError,
-     ["prediction", "inf"]),
-    (lambda: los.entropy(np.array([0.5, 0.5])), ValueError, ["p", "(2,)"]),
-    (lambda: los.entropy(np.array([[0.5, 0.25]])), ValueError, ["p", "sum to 1", "0.75"]),
-    (lambda: los.cross_entropy(F, np.array([[0.2, 0.8]])), ValueError, ["q", "(1, 2)"]),
-    (lambda: los.kl_divergence(F, np.array([[0.5, 0.5], [0.5, np.nan]])), ValueError, ["q", "nan"]),
-    (lambda: los.kl_divergence(F, [[1, 0], [0, 1]]), TypeError, ["q", "integer"]),
-    (lambda: los.kl_divergence(F.astype(np.float32), F), TypeError, ["q", "float32"]),
-]
+from verify.kernels import network as net
+from verify.kernels.catalogue import KINDS, LossRecord
 
 
-@pytest.mark.parametrize(("call", "exception", "fragments"), CASES, ids=[f"case{i}" for i in range(len(CASES))])
-def test_bad_input_is_refused_with_a_clear_message(call, exception, fragments):
+def _replace(args: tuple, index: int, value) -> tuple:
+    return tuple(value if i == index else a for i, a in enumerate(args))
+
+
+def _cases(record: LossRecord) -> list[tuple[str, tuple, dict, type, list[str]]]:
+    """``(case id, args, options, exception, fragments of the message)`` for every way the record's arguments
+    and options can be wrong."""
+    args = record.edge_cases(np.dtype(np.float64))[0]
+    n = args[0].shape[0]
+    k = args[0].shape[1] if args[0].ndim == 2 else 1
+    out = []
+    for i, argument in enumerate(record.arguments):
+        name = argument.name
+        good = args[i]
+
+        def add(what, value, exc, *fragments, i=i, name=name):
+            out.append((f"{name}-{what}", _replace(args, i, value), {}, exc, [name, *fragments]))
+
+        add("none", None, TypeError, "None")
+        add("object", np.array([None] * n, dtype=object), TypeError, "None")
+        add("strings", ["a"] * n, TypeError)
+        kind = KINDS[argument.kinds[0]]
+        if kind.floats:
+            add("nan", np.where(np.arange(good.size).reshape(good.shape) == 0, np.nan, good), ValueError, "nan")
+            add("inf", np.where(np.arange(good.size).reshape(good.shape) == 1, -np.inf, good), ValueError, "-inf")
+            add("float16", good.astype(np.float16), TypeError, "float16")
+            if i == 0:
+                add("integers", good.astype(np.int64), TypeError, "int")
+                add("rank", good.reshape(-1) if good.ndim == 2 else good.reshape(-1, 1), ValueError, "ndim")
+                add("no-rows", good[:0], ValueError, "at least one row")
+            else:
+                add("float32", good.astype(np.float32), TypeError, "float32")
+                add("rows", good[:-1], ValueError, "shape")
+        if argument.kinds[0] == "probabilities":
+            add("above-one", np.where(np.arange(n) == 1, 1.5, good), ValueError, "1.5")
+            add("negative", np.where(np.arange(n) == 2, -0.5, good), ValueError, "-0.5")
+        if "simplex" in argument.kinds and argument.kinds[0] == "simplex":
+            bad = good.copy()
+            bad[1] = 0.0
+            bad[1, 0] = 0.75
+            add("sum", bad, ValueError, "sum to 1", "0.75", "never renormalises")
+            bad = good.copy()
+            bad[0, :2] = [1.5, -0.5]
+            bad[0, 2:] = 0.0
+            add("negative", bad, ValueError, "non-negative", "-0.5")
+        if "labels" in argument.kinds:
+            add("class-k", np.where(np.arange(n) == 1, k, np.zeros(n, np.int64)), ValueError, f"[0, {k})", f"= {k}")
+            add("class-minus-one", np.where(np.arange(n) == 2, -1, np.zeros(n, np.int64)), ValueError, "= -1")
+            add("class-rows", np.zeros(n + 1, np.int64), ValueError, f"({n},)")
+            add("float-classes", np.zeros(n), TypeError, "integer class indices")
+        if argument.kinds[0] == "signs":
+            add("zero", np.where(np.arange(n) == 1, 0, np.ones(n, np.int64)), ValueError, "-1 and +1", "= 0")
+            add("sign-rows", np.ones(n + 1, np.int64), ValueError, f"({n},)")
+        if argument.kinds[0] == "binary":
+            add("minus-one", np.where(np.arange(n) == 0, -1, np.ones(n, np.int64)), ValueError, "0 and 1",
+                "plus_minus_one")
+            add("two", np.where(np.arange(n) == 3, 2, np.ones(n, np.int64)), ValueError, "= 2")
+            add("nan-label", np.where(np.arange(n) == 3, np.nan, np.ones(n)), ValueError, "nan")
+    for option in record.options:
+        if option.choices:
+            bad_values = ["bogus"]
+        else:
+            low, high, low_inclusive, high_inclusive = option.interval
+            bad_values = [low - 1.0, np.nan, "1", None] + ([] if low_inclusive else [low])
+            bad_values += [high + 0.5] if np.isfinite(high) else [np.inf]
+        for value in bad_values:
+            exc = TypeError if isinstance(value, str) and not option.choices or value is None else ValueError
+            out.append((f"option-{option.name}-{value!r}", args, {option.name: value}, exc, [option.name]))
+    out.append(("reduction-avg", args, {"reduction": "avg"}, ValueError, ["reduction", "'avg'"]))
+    return out
+
+
+LOSS_CASES = [(record.name, *case) for record in los.RECORDS.values() for case in _cases(record)]
+
+
+@pytest.mark.parametrize(("name", "case", "args", "options", "exception", "fragments"), LOSS_CASES,
+                         ids=[f"{c[0]}-{c[1]}" for c in LOSS_CASES])
+def test_bad_loss_input_is_refused_with_a_clear_message(name, case, args, options, exception, fragments, backend):
     with pytest.raises(exception) as info:
-        call()
+        los.LOSSES[name](*args, backend=backend, **options)
     message = str(info.value)
     for fragment in fragments:
         assert fragment in message, f"{fragment!r} not in {message!r}"
 
 
-def test_probabilities_are_never_renormalised():
+@pytest.mark.parametrize("name", sorted(los.RECORDS))
+def test_missing_arguments_and_unknown_keywords_are_python_type_errors(name):
+    args = los.RECORDS[name].edge_cases(np.dtype(np.float64))[0]
+    with pytest.raises(TypeError, match="missing"):
+        los.LOSSES[name](*args[:-1])
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        los.LOSSES[name](*args, reductions="sum")
+
+
+def test_unknown_backend():
+    with pytest.raises(ValueError, match="backend must be one of .*'tpu'"):
+        los.softmax_cross_entropy(np.zeros((1, 2)), np.array([0]), backend="tpu")
+    with pytest.raises(ValueError, match="backend must be one of .*'tpu'"):
+        act.softmax(np.zeros((1, 2)), backend="tpu")
+
+
+Z = np.array([[1.0, -2.0], [0.5, 3.0]])
+
+ACTIVATION_CASES = [
+    # (call, exception, fragments the message must contain)
+    (lambda b: act.activation("sigmoid", np.array([1.0, np.nan]), backend=b), ValueError, ["x", "nan"]),
+    (lambda b: act.activation("sigmoid", np.array([np.inf]), backend=b), ValueError, ["x", "inf"]),
+    (lambda b: act.activation("swish", np.zeros(2), backend=b), ValueError, ["name", "'swish'"]),
+    (lambda b: act.activation("relu", np.array([1, 2]), backend=b), TypeError, ["x", "int"]),
+    (lambda b: act.activation("relu", None, backend=b), TypeError, ["x", "None"]),
+    (lambda b: act.activation_derivative("tanh", np.zeros(2, np.float16), backend=b), TypeError, ["x", "float16"]),
+    (lambda b: act.softmax(np.zeros(3), backend=b), ValueError, ["z", "(3,)"]),
+    (lambda b: act.softmax(np.zeros((2, 0)), backend=b), ValueError, ["z", "column"]),
+    (lambda b: act.logsumexp(np.array([[1.0, -np.inf]]), backend=b), ValueError, ["z", "-inf"]),
+    (lambda b: act.log_softmax(np.array([["a", "b"]]), backend=b), TypeError, ["z"]),
+]
+
+
+@pytest.mark.parametrize(("call", "exception", "fragments"), ACTIVATION_CASES,
+                         ids=[f"case{i}" for i in range(len(ACTIVATION_CASES))])
+def test_bad_activation_input_is_refused_with_a_clear_message(call, exception, fragments, backend):
+    with pytest.raises(exception) as info:
+        call(backend)
+    message = str(info.value)
+    for fragment in fragments:
+        assert fragment in message, f"{fragment!r} not in {message!r}"
+
+
+def test_probabilities_are_never_renormalised(backend):
     almost = np.array([[0.5, 0.5 - 1e-9]])
     with pytest.raises(ValueError, match="never renormalises"):
-        los.entropy(almost)
+        los.entropy(almost, backend=backend)
     assert almost.tolist() == [[0.5, 0.5 - 1e-9]]  # the caller's array is untouched
+
+
+# --------------------------------------------------------------------------------------------------
+# networks: the tape, the error bound's arguments
+
+
+def _network():
+    network = net.Network((net.dense_layer(3, 3), net.dense_layer(3, 2)), "softmax_cross_entropy")
+    params = net.init_parameters(network, np.random.default_rng(0))
+    return network, params, np.random.default_rng(1).standard_normal((4, 3)), np.array([0, 1, 1, 0])
+
+
+def test_a_tape_of_another_network_is_refused(backend):
+    network, params, y, _ = _network()
+    wider = net.Network((net.dense_layer(3, 2), net.dense_layer(2, 2)), "softmax_cross_entropy")
+    wider_params = net.init_parameters(wider, np.random.default_rng(2))
+    tape = net.network_forward(wider, wider_params, y, backend="numpy")  # layer 0 of width 2, not 3
+    with pytest.raises(ValueError, match=r"tape.slopes\[0\] must have shape \(4, 3\).*got \(4, 2\)"):
+        net.network_backward(network, params, tape, np.ones((4, 2)), backend=backend)
+    short = net.Tape(tape.inputs[:1], tape.slopes[:1], tape.output)
+    with pytest.raises(ValueError, match=r"tape.inputs must hold one array per layer \(2\); got 1"):
+        net.network_backward(network, params, short, np.ones((4, 2)), backend=backend)
+    with pytest.raises(TypeError, match="tape must be the Tape"):
+        net.network_backward(network, params, (tape.inputs, tape.slopes, tape.output), np.ones((4, 2)),
+                             backend=backend)
+    good = net.network_forward(network, params, y, backend="numpy")
+    nan_slopes = net.Tape(good.inputs, (np.full((4, 3), np.nan), good.slopes[1]), good.output)
+    with pytest.raises(ValueError, match=r"tape.slopes\[0\] must be finite"):
+        net.network_backward(network, params, nan_slopes, np.ones((4, 2)), backend=backend)
+    f32 = net.Tape(tuple(a.astype(np.float32) for a in good.inputs), good.slopes, good.output)
+    with pytest.raises(TypeError, match=r"tape.inputs\[0\] must have dtype float64"):
+        net.network_backward(network, params, f32, np.ones((4, 2)), backend=backend)
+
+
+def test_error_bound_checks_its_arguments_like_the_network():
+    network, params, y, target = _network()
+    net.backward_error_bound(network, params, y, target)
+    with pytest.raises(ValueError, match="reduction must be one of .*'avg'"):
+        net.backward_error_bound(network, params, y, target, reduction="avg")
+    with pytest.raises(ValueError, match=r"target must lie in \[0, 2\); target\[1\] = -1"):
+        net.backward_error_bound(network, params, y, np.array([0, -1, 1, 0]))
+    with pytest.raises(TypeError, match="target must be an array; got None"):
+        net.backward_error_bound(network, params, y, None)
+    with pytest.raises(ValueError, match="y must have shape"):
+        net.backward_error_bound(network, params, np.ones((4, 5)), target)
+
+
+def test_network_target_none_or_objects(backend):
+    network, params, y, _ = _network()
+    with pytest.raises(TypeError, match="target must be an array; got None"):
+        net.network_value_and_grad(network, params, y, None, backend=backend)
+    with pytest.raises(TypeError, match="target must be .*None"):
+        net.network_loss(network, params, y, np.array([None] * 4), backend=backend)

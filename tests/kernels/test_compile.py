@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from verify._jit import jit
-from verify.kernels._compile import COMPILED, blockwise, elementwise
+from verify.kernels._compile import COMPILED, blockwise, elementwise, reduction, switch
+from verify.kernels.network import _sum_rows  # a column sum over a part of the rows
 
 
 @jit(inline="always", cache=False)
@@ -114,3 +115,102 @@ def test_a_name_is_generated_once():
 def test_rows_per_block_must_be_positive():
     with pytest.raises(ValueError, match="rows_per_block must be an integer >= 1; got 0"):
         blockwise(_row_logsumexp, name="test_compile_zero_rows", arrays=("z", "out"), rows_per_block=0, cache=False)
+
+
+# ------------------------------------------------------------------------------ scratch, reduction, switch
+
+
+@jit(inline="always", cache=False)
+def _two_pass_log_sum(z, out, work):
+    # per-row values kept in the scratch rows between two loops over the block
+    for r in range(z.shape[0]):
+        work[0, r] = z[r, 0] + z[r, 1]
+        work[1, r] = z[r, 0] * z[r, 1]
+    for r in range(z.shape[0]):
+        out[r] = work[0, r] - work[1, r]
+
+
+@jit(inline="always", cache=False)
+def _first_negative(x, out, first):
+    out[0] = 0
+    out[1] = -1
+    for i in range(x.shape[0]):
+        if x[i] < 0.0:
+            if out[0] == 0:
+                out[1] = first + i
+            out[0] += 1
+
+
+SCRATCH = blockwise(_two_pass_log_sum, name="test_compile_scratch", arrays=("z", "out"), rows_per_block=7,
+                    scratch=2, cache=False)
+COLUMN_SUMS = reduction(_sum_rows, name="test_compile_column_sums", arrays=("x", "out"), out="out", cache=False)
+FIRST_NEGATIVE = reduction(_first_negative, name="test_compile_first_negative", arrays=("x", "out"), out="out",
+                           cache=False)
+
+
+@pytest.mark.parametrize("variant", ["cpu", "parallel"])
+def test_blockwise_scratch_holds_per_row_values_of_the_block(variant):
+    z = np.random.default_rng(4).normal(size=(50, 2))
+    out = np.full(50, np.nan)
+    getattr(SCRATCH, variant)(z, out)
+    np.testing.assert_array_equal(out, (z[:, 0] + z[:, 1]) - z[:, 0] * z[:, 1])
+
+
+@pytest.mark.parametrize("parts", [1, 3, 64])
+@pytest.mark.parametrize("variant", ["cpu", "parallel"])
+def test_reduction_parts_cover_every_row_once_and_do_not_depend_on_threads(variant, parts):
+    x = np.random.default_rng(5).normal(size=(1001, 3))
+    partial = np.full((parts, 3), np.nan)
+    getattr(COLUMN_SUMS, variant)(x, partial)
+    bounds = [p * 1001 // parts for p in range(parts + 1)]
+    want = np.array([x[lo:hi].sum(axis=0) if hi > lo else np.zeros(3) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)])
+    np.testing.assert_allclose(partial, want, rtol=1e-13, atol=1e-13)
+    other = np.empty_like(partial)
+    getattr(COLUMN_SUMS, "parallel" if variant == "cpu" else "cpu")(x, other)
+    np.testing.assert_array_equal(other, partial)  # the same sums in the same order: the same bits
+
+
+@pytest.mark.parametrize("variant", ["cpu", "parallel"])
+def test_reduction_passes_the_first_row_of_each_part(variant):
+    x = np.zeros(100)
+    x[[37, 38, 90]] = -1.0
+    partial = np.zeros((8, 2), dtype=np.int64)
+    getattr(FIRST_NEGATIVE, variant)(x, partial)
+    assert partial[:, 0].sum() == 3
+    assert min(int(i) for c, i in partial if c) == 37
+
+
+def test_a_reduction_needs_out_among_the_arrays_and_another_array():
+    with pytest.raises(ValueError, match="out must be one of arrays"):
+        reduction(_sum_rows, name="test_compile_bad_out", arrays=("x", "out"), out="y", cache=False)
+    with pytest.raises(ValueError, match="out must be one of arrays"):
+        reduction(_sum_rows, name="test_compile_only_out", arrays=("out",), out="out", cache=False)
+
+
+@jit(inline="always", cache=False)
+def _double(x):
+    return 2.0 * x
+
+
+@jit(inline="always", cache=False)
+def _square(x):
+    return x * x
+
+
+_SQUARE_OR_DOUBLE = switch((_double, _square), name="test_compile_switch")
+
+
+@jit(cache=False)
+def _apply_switch(code, x):
+    return _SQUARE_OR_DOUBLE(code, x)
+
+
+def test_switch_calls_the_function_of_the_code():
+    assert _apply_switch(0, 3.0) == 6.0 and _apply_switch(1, 3.0) == 9.0
+    with pytest.raises(ValueError, match="at least one function"):
+        switch((), name="test_compile_empty_switch")
+
+
+def test_scratch_must_be_a_nonnegative_integer():
+    with pytest.raises(ValueError, match="scratch must be an integer >= 0; got -1"):
+        blockwise(_row_logsumexp, name="test_compile_bad_scratch", arrays=("z", "out"), scratch=-1, cache=False)

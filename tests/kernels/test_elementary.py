@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from numba import njit
 
-from verify.kernels.elementary import exp_diff, exp_nonpositive, log1p_nonnegative
+from verify.kernels.elementary import exp_diff, exp_pair, log1p_nonnegative
 
 MAX_ULPS = 2.0
 _MP_PREC = 120
@@ -25,7 +25,7 @@ _MP_PREC = 120
 @njit
 def _exp_loop(x, out):
     for j in range(x.shape[0]):
-        out[j] = exp_nonpositive(x[j], 0.0)
+        out[j] = exp_pair(x[j], 0.0)
 
 
 @njit
@@ -41,10 +41,14 @@ def _log1p_loop(s, out):
 
 
 def _ulps(computed: np.ndarray, exact: list) -> np.ndarray:
-    """|computed − exact| in ULPs of the correctly rounded result (2^−1074 for a subnormal one)."""
+    """|computed − exact| in ULPs of the correctly rounded result (2^−1074 for a subnormal one); a result beyond
+    the largest float must be +∞ exactly."""
     out = np.empty(len(exact))
     for j, (c, r) in enumerate(zip(computed, exact, strict=True)):
         rounded = float(r)
+        if math.isinf(rounded) or math.isinf(c):
+            out[j] = 0.0 if c == rounded else math.inf
+            continue
         spacing = float(np.spacing(abs(rounded))) if rounded != 0.0 else 5e-324
         out[j] = float(abs(mpmath.mpf(float(c)) - r) / spacing)
     return out
@@ -115,6 +119,9 @@ def _exp_grid() -> np.ndarray:
         (-np.arange(1, 40)[:, None] * math.log(2.0) + np.array([-1e-12, 0.0, 1e-12])).ravel(),  # k steps
         np.array([0.0, -0.0, -5e-324, -708.39641853226408, -744.44007192138122, -745.13321910194111, -746.0,
                   -1e16]),
+        np.linspace(0.0, 709.78, 2001),  # positive arguments, up to the largest float
+        (np.arange(1, 40)[:, None] * math.log(2.0) + np.array([-1e-12, 0.0, 1e-12])).ravel(),
+        np.array([5e-324, 1.0, 709.782712893384, 709.7827128933841, 710.0, 800.0, 1e300]),  # overflow: +inf
     ])
 
 
@@ -132,7 +139,7 @@ def _log1p_grid() -> np.ndarray:
 # -------------------------------------------------------------------------------- tests
 
 
-def test_exp_nonpositive_within_two_ulps_on_a_grid_through_the_subnormals():
+def test_exp_pair_within_two_ulps_on_a_grid_through_the_subnormals():
     assert worst_exp_ulps(_exp_loop, _exp_grid()) <= MAX_ULPS
 
 
@@ -140,19 +147,18 @@ def test_exp_bound_rejects_a_truncated_polynomial():
     assert worst_exp_ulps(_exp_degree_9, -np.linspace(0.0, 20.0, 401)) > MAX_ULPS
 
 
-@given(hnp.arrays(np.float64, st.integers(1, 64), elements=st.floats(-800.0, 0.0)))
-def test_exp_nonpositive_within_two_ulps(x):
+@given(hnp.arrays(np.float64, st.integers(1, 64), elements=st.floats(-800.0, 800.0)))
+def test_exp_pair_within_two_ulps(x):
     assert worst_exp_ulps(_exp_loop, x) <= MAX_ULPS
 
 
 @st.composite
 def ordered_pairs(draw):
-    """(a, b) with a ≤ b, spanning huge magnitudes and differences inside exp's range."""
+    """(a, b) spanning huge magnitudes, with differences of either sign through exp's range."""
     n = draw(st.integers(1, 32))
     b = draw(hnp.arrays(np.float64, n, elements=st.floats(-1e15, 1e15)))
-    gap = draw(hnp.arrays(np.float64, n, elements=st.floats(0.0, 760.0)))
-    a = b - gap
-    return np.minimum(a, b), b
+    gap = draw(hnp.arrays(np.float64, n, elements=st.floats(-720.0, 760.0)))
+    return b - gap, b
 
 
 @given(ordered_pairs())
@@ -188,3 +194,16 @@ def test_log1p_of_a_tiny_argument_is_the_argument(s):
     out = np.empty(1)
     _log1p_loop(np.array([s]), out)
     assert out[0] == s
+
+
+@given(st.floats(-1e300, 1e300), st.floats(-1e300, 1e300))
+def test_exp_diff_of_any_finite_pair_is_never_nan(a, b):
+    """Beyond exp's range the rounding error of a − b (up to 1e284 here) must not reach the polynomial:
+    exp(+huge) is +∞ and exp(−huge) is 0, never NaN."""
+    out = np.empty(1)
+    _exp_diff_loop(np.array([a]), np.array([b]), out)
+    assert not np.isnan(out[0])
+    if a - b > 710:
+        assert out[0] == np.inf
+    if a - b < -746:
+        assert out[0] == 0.0

@@ -85,8 +85,9 @@ def test_second_process_loads_network_kernels_from_the_cache(tmp_path):
     assert "parallel=True" not in stderr, stderr  # every parallel_jit kernel has a prange loop to run
     first = _snapshot(cache)
     network_entries = [name for name in first if "network." in name and name.endswith(".nbc")]
-    expected = [f"_{kernel}_cpu-" for kernel in ("dense_forward", "conv_forward", "dense_backward", "conv_backward")]
-    expected += ["_conv_forward_parallel-", "_conv_backward_parallel-"]  # dense layers use the cpu loops (see network.py)
+    passes = ("activate", "correlate", "scale_and_sum", "theta_taps", "sum_rows")
+    expected = [f"network_{kernel}__cpu-" for kernel in passes]
+    expected += [f"network_{kernel}__parallel-" for kernel in passes]  # the convolution's passes use the threads
     for kernel in expected:
         assert any(kernel in name for name in network_entries), (kernel, first)
 

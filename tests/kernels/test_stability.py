@@ -85,3 +85,17 @@ def test_named_extreme_cases_within_a_few_ulps(z, label, backend):
     tol = (ULPS_BASE + row_terms(z.shape[1])) * eps
     assert np.all(np.abs(value - ref_value) <= tol * vmag + 1e-323)
     assert np.all(np.abs(grad - ref_grad) <= tol * gmag + 1e-323)
+
+
+BIG = float(np.finfo(np.float64).max)
+
+
+@pytest.mark.parametrize("which", ["softmax", "log_softmax", "logsumexp"])
+@pytest.mark.parametrize("row", [[-BIG, BIG], [BIG, -BIG, 0.0], [BIG, BIG], [-BIG, -BIG], [BIG, BIG * 0.5, -BIG]])
+def test_softmax_family_at_the_largest_floats(which, row, backend):
+    """Issue 18 item 7: a row holding both −max and +max gave NaN on the NumPy backend (z − m overflowing
+    made TwoSum's error term NaN); every backend now gives the correctly rounded value (±inf where it is)."""
+    z = np.array([row])
+    out = getattr(act, which)(z, backend=backend)
+    assert not np.isnan(out).any()
+    verify_softmax(lambda v: getattr(act, which)(v, backend=backend), which, z)

@@ -181,6 +181,13 @@ def _fake_cli(mode: str, *args: str, **kwargs) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True, cwd=HERE, **kwargs)
 
 
+def _fake_report(mode: str, out: Path, *, timeout: float) -> tuple[int, str]:
+    """``report`` of the two quick fake claims into ``out``, the fake CLI in ``mode``: (exit status, stderr)."""
+    process = _fake_cli(mode, "report", "--out", str(out), "--quick", "--only", "fake.mean_zero,fake.inconclusive")
+    _, err = process.communicate(timeout=timeout)
+    return process.returncode, err
+
+
 def _snapshot(directory: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(directory.iterdir())}
 
@@ -188,9 +195,8 @@ def _snapshot(directory: Path) -> dict[str, bytes]:
 @pytest.fixture(scope="module")
 def previous_report(tmp_path_factory):
     out = tmp_path_factory.mktemp("previous")
-    process = _fake_cli("plain", "report", "--out", str(out), "--quick", "--only", "fake.mean_zero,fake.inconclusive")
-    _, err = process.communicate(timeout=300)
-    assert process.returncode == 0, err
+    status, err = _fake_report("plain", out, timeout=300)
+    assert status == 0, err
     snapshot = _snapshot(out)
     assert set(snapshot) == {"index.html", "report.pdf", "results.json"}
     return out, snapshot
@@ -217,19 +223,15 @@ def test_ctrl_c_during_a_report_ends_quietly_and_keeps_the_previous_report(previ
 
 def test_ctrl_c_while_writing_keeps_the_previous_report(previous_report):
     out, before = previous_report
-    process = _fake_cli("interrupt-while-writing", "report", "--out", str(out), "--quick",
-                        "--only", "fake.mean_zero,fake.inconclusive")
-    _, err = process.communicate(timeout=120)
-    assert process.returncode == 130, err
+    status, err = _fake_report("interrupt-while-writing", out, timeout=120)
+    assert status == 130, err
     assert "Traceback" not in err
     assert _snapshot(out) == before
 
 
 def test_a_crash_while_writing_is_an_internal_error_and_keeps_the_previous_report(previous_report):
     out, before = previous_report
-    process = _fake_cli("crash-while-writing", "report", "--out", str(out), "--quick",
-                        "--only", "fake.mean_zero,fake.inconclusive")
-    _, err = process.communicate(timeout=120)
-    assert process.returncode == 3, err
+    status, err = _fake_report("crash-while-writing", out, timeout=120)
+    assert status == 3, err
     assert "deliberate bug while writing" in err and "internal error" in err
     assert _snapshot(out) == before

@@ -56,12 +56,23 @@ def _points(symbols, rng, *, positive=False, simplex_groups=()):
     return values
 
 
-CASES = [
-    ("least_squares", 3, None), ("hinge", 1, 1), ("hinge", 1, -1), ("multiclass_hinge", 3, (0, 2)),
-    ("logistic_from_probability", 1, 0), ("logistic_from_probability", 1, 1), ("logistic_from_logit", 1, 0),
-    ("logistic_from_logit", 1, 1), ("categorical_cross_entropy", 3, None), ("softmax_cross_entropy", 3, None),
-    ("entropy", 3, None), ("cross_entropy", 3, None), ("kl_divergence", 3, None),
-]
+def _cases() -> list[tuple[str, int, object]]:
+    """(loss, k, key) for every record: the keys its edge cases reach (each label of a binary loss, each
+    (t, j) of the multi-class hinge), rows of 3 entries (1 for one entry per example)."""
+    from verify.symbolic.losses import _prepare
+
+    out = []
+    for name, loss in sorted(SYMBOLIC_LOSSES.items()):
+        k = 1 if loss.row_shape == "scalar" else 3
+        keys = set()
+        for args in loss.record.edge_cases(np.dtype(np.float64)):
+            rows, row_keys, _ = _prepare(loss, args, "zero_one")
+            keys |= {key for row, key in zip(rows, row_keys, strict=True) if len(row[0]) == k}
+        out += [(name, k, key) for key in sorted(keys, key=repr)]
+    return out
+
+
+CASES = _cases()
 
 
 @pytest.mark.parametrize(("name", "k", "key"), CASES)
@@ -74,9 +85,11 @@ def test_evaluation_form_equals_the_definition_and_its_derivative(name, k, key):
     for _ in range(5):
         point = _points(forms.flat_symbols, rng, positive=name.startswith("logistic_from_p"),
                         simplex_groups=probability_groups)
-        if name == "multiclass_hinge":  # make j = 2 the highest-scoring wrong class, margin positive
-            point[forms.symbols[0][2]] = point[forms.symbols[0][1]] + 1
-            point[forms.symbols[0][0]] = point[forms.symbols[0][2]] + sp.Float("0.25", 30)
+        if isinstance(key, tuple):  # (t, j): make j the highest-scoring wrong class, the margin positive
+            t, j = key
+            y = forms.symbols[0]
+            point[y[j]] = max([point[y[i]] for i in range(k) if i not in (t, j)], default=0) + 1
+            point[y[t]] = point[y[j]] + sp.Float("0.25", 30)
         definition = sp.N(forms.definition.subs(point), 25)
         value = sp.N(forms.value.subs(point), 25)
         assert abs(definition - value) <= 1e-20 * (1 + abs(definition)), (name, point)
@@ -157,4 +170,19 @@ def test_known_values_and_reductions():
     rows, g_rows = SYMBOLIC_LOSSES["entropy"].reference(p)
     mean, g_mean = SYMBOLIC_LOSSES["entropy"].reference(p, reduction="mean")
     assert mean == pytest.approx(rows.mean(), rel=1e-16) and np.array_equal(g_mean, g_rows / 2)
-    assert SYMBOLIC_LOSSES["softmax_cross_entropy"].source.startswith("002_1388b78ad9a2d202.txt")
+    assert "(002_1388b78ad9a2d202.txt)" in SYMBOLIC_LOSSES["softmax_cross_entropy"].source  # title, file beside it
+
+
+def test_every_record_has_cases_and_its_options_enter_the_reference():
+    assert {name for name, _, _ in CASES} == set(SYMBOLIC_LOSSES)
+    huber = SYMBOLIC_LOSSES["huber"]
+    f, c = np.array([[3.0, 0.25]]), np.zeros((1, 2))
+    assert huber.reference(f, c, delta=1.0)[0][0] == 2.5 + 0.03125
+    assert huber.reference(f, c, delta=4.0)[0][0] == 4.5 + 0.03125
+    z, t = np.array([[0.0, 0.0]]), np.array([0])
+    value, grad = SYMBOLIC_LOSSES["label_smoothed_cross_entropy"].reference(z, t, label_smoothing=0.5)
+    assert value[0] == math.log(2) and grad[0].tolist() == [-0.25, 0.25]
+    with pytest.raises(ValueError, match="label_smoothing must be <= 1.0"):
+        SYMBOLIC_LOSSES["label_smoothed_cross_entropy"].reference(z, t, label_smoothing=1.5)
+    with pytest.raises(TypeError, match="unknown option"):
+        SYMBOLIC_LOSSES["least_squares"].reference(f, c, delta=1.0)

@@ -12,8 +12,9 @@ Imported lazily: ``import verify.bench`` compiles nothing and does not import to
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
+
+from verify import _lazy_export
 
 _LAZY = {
     "run_bench": "verify.bench.command",
@@ -30,7 +31,5 @@ __all__ = list(_LAZY)
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
+        return _lazy_export(globals(), _LAZY, name)
     raise AttributeError(f"module 'verify.bench' has no attribute {name!r}")

@@ -1,9 +1,10 @@
 """Where the time goes: phase timings of the kernels that ``verify bench`` measures (``--profile``).
 
 A public kernel call is validation + allocation + the compiled loop + a reduction. Each phase is timed
-alone on the workload's data by calling the kernel module's internal pieces directly, so the phases are
-only as stable as those internals: a phase whose internal name is gone is reported as missing, never
-guessed. Alongside, whether the compiled serial loop is vectorised (packed AVX instructions in its
+alone on the workload's data by calling the pieces the public function is built from: for a loss, its record's
+argument checks and compiled kernels (:mod:`verify.kernels.catalogue`); for an optimizer, the finiteness scan
+and the generated update loop (whose internal names belong to :mod:`verify.kernels.optimizers`: a phase whose
+internal name is gone is reported as missing, never guessed). Alongside, whether the compiled serial loop is vectorised (packed AVX instructions in its
 machine code), which decides whether a bandwidth-bound kernel can reach the triad.
 """
 
@@ -43,51 +44,63 @@ def packed_instructions(dispatcher: Any) -> dict[str, int]:
 
 
 def profile_softmax_cross_entropy(config: BenchConfig) -> dict[str, Any]:
-    """Validation, the row loop (cpu, parallel) and the final sum of ``softmax_cross_entropy``."""
-    from verify.kernels import losses
+    """Validation, the row loop (cpu, parallel) and the final sum of ``softmax_cross_entropy``.
+
+    The phases are the pieces the public function is built from (:func:`verify.kernels.catalogue.evaluate_loss`):
+    the argument checks of the loss's record, its compiled kernel for integer labels (whose serial and parallel
+    variants check the logits' finiteness as they read them) and the sum of the per-row values."""
+    from verify.kernels.catalogue import array_backend, validate_arguments
+    from verify.kernels.losses import RECORDS
 
     n, k = (20_000, 10) if config.quick else (1_000_000, 10)
     rng = np.random.default_rng([config.seed, 1])
     z, labels = 3.0 * rng.standard_normal((n, k)), rng.integers(0, k, n)
+    record = RECORDS["softmax_cross_entropy"]
+    arrays = array_backend("cpu")
+    options = record.check_options({})
+
+    def validate():
+        return validate_arguments(arrays, record, (z, labels), options, prediction_finite=not record.checks_finite)
+
+    checked, kind = validate()
+    kernel = record.kernels[kind]
     out: dict[str, Any] = {"size": f"{n} x {k}"}
-    try:
-        prediction, target = losses._prediction, losses._class_target
-        loops = {"cpu": losses._sce_labels_cpu, "parallel": losses._sce_labels_parallel}
-    except AttributeError as exc:
-        return {**out, "missing": str(exc)}
-    out["validate prediction ms"] = _ms(lambda: prediction(z, 2), config)
-    out["validate labels ms"] = _ms(lambda: target(labels, z), config)
+    out["validate arguments ms"] = _ms(validate, config)
     vals, grad = np.empty(n), np.empty_like(z)
-    for name, loop in loops.items():
-        out[f"row loop {name} ms"] = _ms(lambda loop=loop: loop(z, labels, 0, float(n), vals, grad), config)
-    out["sum of row losses ms"] = _ms(lambda: float(np.sum(vals)), config)
+    args = (*checked, vals, grad, float(n))
+    out["row loop cpu ms"] = _ms(lambda: kernel.cpu(*args), config)
+    out["row loop parallel ms"] = _ms(lambda: kernel.run_parallel(*args), config)
+    out["sum of row losses ms"] = _ms(lambda: arrays.total(vals), config)
     if config.exps_per_second:
         # every logit but the row maximum needs one exp (the maximum's is 1 exactly)
         out["exp bound ms (n(k-1) exps)"] = n * (k - 1) / config.exps_per_second * 1e3
-    out["row loop cpu instructions"] = packed_instructions(loops["cpu"])
+    out["row loop cpu instructions"] = packed_instructions(kernel.cpu)
     return out
 
 
 def profile_optimizer(config: BenchConfig, rule: str) -> dict[str, Any]:
-    """The finiteness check of ``grad``, the update loop (cpu, parallel) of ``adam`` or ``momentum``."""
+    """The finiteness check of ``grad`` and the generated update loop (cpu, parallel) of an optimizer rule."""
     from verify.kernels import optimizers as opt
+    from verify.kernels._finite import count_nonfinite, count_nonfinite_parallel
 
     n = 100_000 if config.quick else 10_000_000
     rng = np.random.default_rng([config.seed, 5])
     theta, grad = rng.standard_normal(n), rng.standard_normal(n)
-    m, v = np.zeros(n), np.zeros(n)
+    hyper = {"adam": {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
+             "momentum": {"lr": 1e-3, "momentum": 0.9}}.get(rule)
     out: dict[str, Any] = {"size": f"{n} parameters"}
+    if hyper is None:
+        return {**out, "missing": f"no profile for {rule!r}"}
     try:
-        finite = {"cpu": opt._count_nonfinite_cpu, "parallel": opt._count_nonfinite_parallel}
-        if rule == "adam":
-            c1, c2 = opt.bias_correction(0.9, 1), opt.bias_correction(0.999, 1)
-            loops = {"cpu": opt._adam_cpu, "parallel": opt._adam_parallel}
-            args = (theta, grad, m, v, 1e-3, 0.9, 0.1, 0.999, 0.001, 1e-8, c1, c2, 1e-3, 0)
-            arrays = 7
-        else:
-            loops = {"cpu": opt._momentum_cpu, "parallel": opt._momentum_parallel}
-            args = (theta, grad, m, 1e-3, 0.9)
-            arrays = 5
+        finite = {"cpu": count_nonfinite, "parallel": count_nonfinite_parallel}
+        spec = opt.rule_spec(rule)
+        h = opt.validate_hyperparameters(rule, hyper)
+        state = opt.init_state(rule, n, **hyper)
+        scalars = opt._scalars(spec, h, 2, state)
+        layout = opt._layout_for(rule, tuple(state), scalars)
+        args = (theta, grad, *state.values(), *(np.float64(scalars[s]) for s in layout.scalars))
+        loops = {"cpu": layout.compiled.cpu, "parallel": layout.compiled.parallel}
+        arrays = 3 + 2 * len(state)
     except AttributeError as exc:
         return {**out, "missing": str(exc)}
     for name in ("cpu", "parallel"):

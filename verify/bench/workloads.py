@@ -43,10 +43,19 @@ __all__ = [
     "hinge",
     "network",
     "adam",
+    "adamw",
     "momentum",
+    "adagrad",
+    "rmsprop",
+    "adamax",
+    "nadam",
+    "radam",
+    "adadelta",
+    "lion",
     "bias_variance",
     "check_gradient_throughput",
     "gradient_corpus",
+    "layer_corpus",
     "claim_suite",
     "load_torch",
 ]
@@ -128,11 +137,21 @@ _TITLES = {
     "hinge": "binary hinge loss, loss + gradient, float64",
     "network": "MLP forward + backward, tanh, softmax-CE head, float64",
     "adam": "one Adam step in place, float64",
+    "adamw": "one AdamW step in place, float64",
     "momentum": "one heavy-ball momentum step in place, float64",
+    "adagrad": "one AdaGrad step in place, float64",
+    "rmsprop": "one RMSprop step in place, float64",
+    "adamax": "one AdaMax step in place, float64",
+    "nadam": "one NAdam step in place, float64",
+    "radam": "one RAdam step in place, float64",
+    "adadelta": "one Adadelta step in place, float64",
+    "lion": "one Lion step in place, float64",
     "bias_variance": "bias-variance Monte Carlo",
     "check_gradient_throughput": "check_gradient: examples verified per second vs torch.autograd.gradcheck",
     "gradient_corpus": "the gradient corpus: caught, false alarms and time per check, check_gradient vs gradcheck "
                        "vs check_grads",
+    "layer_corpus": "the layer corpus: caught, false alarms and time per check, verify vs gradcheck, gradgradcheck "
+                    "and check_grads",
     "claim_suite": "the full claim suite, once",
 }
 
@@ -302,45 +321,69 @@ def _network_parameters(rng: np.random.Generator, sizes: tuple[int, ...]) -> tup
 # =========================================================================== optimizers
 
 
+#: Each benchmarked rule: its hyperparameters (PyTorch's defaults where it has them), the torch.optim class and
+#: keyword arguments of the same step (None: no torch counterpart), and the torch forms that class has on the CPU.
+_OPTIMIZER_BENCH: dict[str, tuple[dict, str | None, dict, tuple[str, ...]]] = {
+    "adam": ({"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}, "Adam",
+             {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8}, ("foreach", "fused")),
+    "adamw": ({"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 1e-2}, "AdamW",
+              {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 1e-2}, ("foreach", "fused")),
+    "momentum": ({"lr": 1e-3, "momentum": 0.9}, "SGD", {"lr": 1e-3, "momentum": 0.9}, ("foreach", "fused")),
+    "adagrad": ({"lr": 1e-2, "eps": 1e-10, "eps_mode": "outside"}, "Adagrad", {"lr": 1e-2, "eps": 1e-10},
+                ("foreach", "fused")),
+    "rmsprop": ({"lr": 1e-2, "rho": 0.99, "eps": 1e-8}, "RMSprop", {"lr": 1e-2, "alpha": 0.99, "eps": 1e-8},
+                ("foreach",)),
+    "adamax": ({"lr": 2e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}, "Adamax",
+               {"lr": 2e-3, "betas": (0.9, 0.999), "eps": 1e-8}, ("foreach",)),
+    "nadam": ({"lr": 2e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "momentum_decay": 4e-3}, "NAdam",
+              {"lr": 2e-3, "betas": (0.9, 0.999), "eps": 1e-8, "momentum_decay": 4e-3}, ("foreach",)),
+    "radam": ({"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}, "RAdam",
+              {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8}, ("foreach",)),
+    "adadelta": ({"lr": 1.0, "rho": 0.9, "eps": 1e-6}, "Adadelta", {"lr": 1.0, "rho": 0.9, "eps": 1e-6},
+                 ("foreach",)),
+    "lion": ({"lr": 1e-4, "beta1": 0.9, "beta2": 0.99, "weight_decay": 1e-3}, None, {}, ()),
+}
+
+
 def _optimizer_workload(config: BenchConfig, rule: str) -> WorkloadResult:
     opt = _module("verify.kernels.optimizers")
+    apply_step = _attribute(opt, "apply_step")
+    hyper, torch_class, torch_kwargs, forms = _OPTIMIZER_BENCH[rule]
     n = 100_000 if config.quick else 10_000_000
     rng = _rng(config, 5)
     theta0 = rng.standard_normal(n)
     grad = rng.standard_normal(n)
-    if rule == "adam":
-        step = _attribute(opt, "adam_step")
-        arrays, hyper = 7, {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
-        state = {b: (theta0.copy(), np.zeros(n), np.zeros(n)) for b in ("numpy", *config.backends)}
+    names = [s for s in opt.state_names(rule, hyper) if s not in opt.rule_spec(rule).scalar_state]
+    arrays = 3 + 2 * len(names)  # read theta, grad and the state, write theta and the state
+    # a step that is not the first (t = 2): the bias corrections and PyTorch's first momentum step are behind it
+    state = {b: (theta0.copy(), opt.init_state(rule, n, **hyper)) for b in ("numpy", *config.backends)}
 
-        def call_for(backend):
-            theta, m, v = state[backend]
-            return lambda: step(theta, grad, m, v, 1, backend=backend, **hyper)
-        bytes_note = "Adam reads theta, g, m, v and writes theta, m, v: 7 arrays x 8 bytes per parameter"
-    else:
-        step = _attribute(opt, "momentum_step")
-        arrays, hyper = 5, {"lr": 1e-3, "momentum": 0.9}
-        state = {b: (theta0.copy(), np.zeros(n)) for b in ("numpy", *config.backends)}
-
-        def call_for(backend):
-            theta, buf = state[backend]
-            return lambda: step(theta, grad, buf, backend=backend, **hyper)
-        bytes_note = "momentum reads theta, g, b and writes theta, b: 5 arrays x 8 bytes per parameter"
+    def call_for(backend):
+        theta, st = state[backend]
+        return lambda: apply_step(rule, theta, grad, st, 2, backend=backend, **hyper)
+    state_text = ", ".join(names)
+    bytes_note = (f"{rule} reads theta, g, {state_text} and writes theta, {state_text}: {arrays} arrays x 8 bytes "
+                  "per parameter")
+    targets = [Target("fraction_of_triad", "parallel", 0.70)]
+    if rule in ("adam", "adamw"):
+        targets.append(Target("speedup_over_torch", "parallel", 1.0))
     result = WorkloadResult(rule, _TITLES[rule], f"{n} parameters", bytes_per_call=8.0 * arrays * n,
-                            targets=(Target("fraction_of_triad", "parallel", 0.70),), notes=[bytes_note])
+                            targets=tuple(targets), notes=[bytes_note])
     result.measurements += _kernel_measurements(config, call_for)
+    if torch_class is None:
+        result.measurements.append(skipped("torch", "peer", f"torch.optim has no {rule}"))
+        return result
     torch, skip = _torch_or_skip(config)
     if torch is None:
         result.measurements.append(skip)
         return result
-    for variant, options in (("torch", {}), ("torch-foreach", {"foreach": True}), ("torch-fused", {"fused": True})):
+    variants = [("torch", {"foreach": False})] + [(f"torch-{form}", {form: True}) for form in forms]
+    for variant, options in variants:
         p = torch.from_numpy(theta0.copy()).requires_grad_(True)
         p.grad = torch.from_numpy(grad)
         try:
-            if rule == "adam":
-                optimizer = torch.optim.Adam([p], lr=hyper["lr"], betas=(0.9, 0.999), eps=1e-8, **options)
-            else:
-                optimizer = torch.optim.SGD([p], lr=hyper["lr"], momentum=hyper["momentum"], **options)
+            optimizer = getattr(torch.optim, torch_class)([p], **torch_kwargs, **options)
+            optimizer.step()  # creates the state; the timed steps are the same "not the first" step as ours
         except Exception as exc:  # noqa: BLE001 - an option this torch build lacks
             result.measurements.append(skipped(variant, "peer", f"{type(exc).__name__}: {exc}"))
             continue
@@ -348,22 +391,46 @@ def _optimizer_workload(config: BenchConfig, rule: str) -> WorkloadResult:
     return result
 
 
-@_workload
-def adam(config: BenchConfig) -> WorkloadResult:
-    """One Adam step over 1e7 parameters (Kingma & Ba, Algorithm 1), in place.
+def _optimizer(rule: str, doc: str) -> Callable[[BenchConfig], WorkloadResult]:
+    def workload(config: BenchConfig) -> WorkloadResult:
+        return _optimizer_workload(config, rule)
 
-    Peers: ``torch.optim.Adam`` with its default (single-tensor), ``foreach`` and ``fused`` CPU paths.
-    """
-    return _optimizer_workload(config, "adam")
+    workload.__name__ = workload.__qualname__ = rule
+    workload.__doc__ = doc
+    return _workload(workload)
 
 
-@_workload
-def momentum(config: BenchConfig) -> WorkloadResult:
-    """One heavy-ball momentum step over 1e7 parameters, in place.
+adam = _optimizer("adam", """One Adam step over 1e7 parameters (Kingma & Ba, Algorithm 1), in place.
 
-    Peers: ``torch.optim.SGD(momentum=0.9)``, default, ``foreach`` and ``fused`` paths.
-    """
-    return _optimizer_workload(config, "momentum")
+    Peers: ``torch.optim.Adam`` single-tensor, ``foreach`` and ``fused``. Target: the parallel step at least as
+    fast as torch's fastest (the fused step).""")
+adamw = _optimizer("adamw", """One AdamW step over 1e7 parameters (decoupled weight decay), in place.
+
+    Peers: ``torch.optim.AdamW`` single-tensor, ``foreach`` and ``fused``; same target as Adam.""")
+momentum = _optimizer("momentum", """One heavy-ball momentum step over 1e7 parameters, in place.
+
+    Peers: ``torch.optim.SGD(momentum=0.9)``, single-tensor, ``foreach`` and ``fused``.""")
+adagrad = _optimizer("adagrad", """One AdaGrad step over 1e7 parameters (ε outside the root, as torch), in place.
+
+    Peers: ``torch.optim.Adagrad`` single-tensor, ``foreach`` and ``fused``.""")
+rmsprop = _optimizer("rmsprop", """One RMSprop step over 1e7 parameters, in place.
+
+    Peers: ``torch.optim.RMSprop`` single-tensor and ``foreach`` (torch has no fused RMSprop).""")
+adamax = _optimizer("adamax", """One AdaMax step over 1e7 parameters, in place.
+
+    Peers: ``torch.optim.Adamax`` single-tensor and ``foreach``.""")
+nadam = _optimizer("nadam", """One NAdam step over 1e7 parameters (PyTorch's momentum_decay form), in place.
+
+    Peers: ``torch.optim.NAdam`` single-tensor and ``foreach``.""")
+radam = _optimizer("radam", """One RAdam step over 1e7 parameters, in place.
+
+    Peers: ``torch.optim.RAdam`` single-tensor and ``foreach``.""")
+adadelta = _optimizer("adadelta", """One Adadelta step over 1e7 parameters, in place.
+
+    Peers: ``torch.optim.Adadelta`` single-tensor and ``foreach``.""")
+lion = _optimizer("lion", """One Lion step over 1e7 parameters (Chen et al. 2023, as in optax), in place.
+
+    No torch counterpart: the NumPy baseline and our backends only.""")
 
 
 # =========================================================================== Monte Carlo, checkers, claims
@@ -488,6 +555,15 @@ def check_gradient_throughput(config: BenchConfig) -> WorkloadResult:
     return result
 
 
+def _checker_measurement(tool: str, seconds: tuple[float, ...], outcomes: dict[str, Any]) -> Measurement:
+    """One checker's row of a corpus workload: its per-check times and its outcome counts (``extra``)."""
+    m = Measurement(tool, "kernel" if tool == "verify" else "peer",
+                    timing=Timing(seconds, warmup=1) if seconds else None,
+                    skipped=None if seconds else "every check raised")
+    m.extra.update(outcomes)
+    return m
+
+
 @_workload
 def gradient_corpus(config: BenchConfig) -> WorkloadResult:
     """A seeded sample of the gradient corpus (``verify.checks.corpus``: correct gradients, torch/jax
@@ -507,11 +583,7 @@ def gradient_corpus(config: BenchConfig) -> WorkloadResult:
     for record in corpus_run.summary_rows(rows):
         tool = record.pop("tool")
         seconds = tuple(r["ms"] / 1e3 for r in rows if r["tool"] == tool and math.isfinite(r["ms"]))
-        m = Measurement(tool, "kernel" if tool == "verify" else "peer",
-                        timing=Timing(seconds, warmup=1) if seconds else None,
-                        skipped=None if seconds else "every check raised")
-        m.extra.update(record)
-        result.measurements.append(m)
+        result.measurements.append(_checker_measurement(tool, seconds, record))
     for tool in zoo.TOOLS:
         if config.peers and result.get(tool) is None:
             result.measurements.append(skipped(tool, "peer", f"{tool.split('.')[0]} is not installed"))
@@ -520,6 +592,39 @@ def gradient_corpus(config: BenchConfig) -> WorkloadResult:
         f"unverified {r['unverified']}, errors {r['errors']}" for r in corpus_run.summary_rows(rows)))
     result.notes.append("each check timed once, after one untimed check per tool; jax's time includes re-tracing "
                         "its custom_vjp wrapper at every check")
+    return result
+
+
+@_workload
+def layer_corpus(config: BenchConfig) -> WorkloadResult:
+    """The layer corpus (:mod:`verify.checks.layer_corpus`: dense, conv1d, residual, layer norm, softmax and
+    attention as torch Functions and JAX custom_vjp rules, right and with planted bugs, the built-ins, second-order
+    cases) through verify's checkers, ``torch.autograd.gradcheck`` / ``gradgradcheck`` and
+    ``jax.test_util.check_grads``: one row per tool with its per-check times, caught / planted bugs and false
+    alarms / right implementations (``extra``). The dense layer's cases only under ``--quick``.
+    """
+    corpus = _module("verify.checks.layer_corpus")
+    cases = tuple(c for c in corpus.LAYER_CASES if not config.quick or c.layer == "dense")
+    tools = corpus.TOOLS if config.peers else ("verify",)
+    rows = corpus.compare_layers(cases, tools=tools)
+    result = WorkloadResult("layer_corpus", _TITLES["layer_corpus"], f"{len(cases)} cases", item_name="check")
+    for tool in tools:
+        mine = [r for r in rows if r["tool"] == tool and r["outcome"] != "n/a"]
+        if not mine:
+            result.measurements.append(skipped(tool, "peer", f"{tool.split('.')[0]} is not installed"))
+            continue
+        seconds = tuple(r["seconds"] for r in mine if math.isfinite(r["seconds"]))
+        wrong = [r for r in mine if r["bug"]]
+        right = [r for r in mine if not r["bug"]]
+        result.measurements.append(_checker_measurement(tool, seconds, {
+            "caught": sum(r["outcome"] == "caught" for r in wrong), "wrong": len(wrong),
+            "false_alarms": sum(r["outcome"] == "false alarm" for r in right), "right": len(right),
+            "errors": sum(r["outcome"].startswith("error") for r in mine)}))
+    result.notes.append("outcomes per tool: " + "; ".join(
+        f"{m.implementation}: caught {m.extra['caught']}/{m.extra['wrong']}, false alarms {m.extra['false_alarms']}/"
+        f"{m.extra['right']}, errors {m.extra['errors']}" for m in result.measurements if m.extra))
+    result.notes.append("each check timed once after one untimed run (tracing, compilation); a tool runs only the "
+                        "cases of its framework")
     return result
 
 
@@ -555,8 +660,9 @@ def claim_suite(config: BenchConfig) -> WorkloadResult:
 #: Every workload, in the order ``verify bench`` runs them.
 WORKLOADS: dict[str, Callable[[BenchConfig], WorkloadResult]] = {
     f.__name__: f
-    for f in (softmax_cross_entropy, logistic, hinge, network, adam, momentum, bias_variance,
-              check_gradient_throughput, gradient_corpus, claim_suite)
+    for f in (softmax_cross_entropy, logistic, hinge, network, adam, adamw, momentum, adagrad, rmsprop, adamax,
+              nadam, radam, adadelta, lion, bias_variance, check_gradient_throughput, gradient_corpus, layer_corpus,
+              claim_suite)
 }
 
 
@@ -588,11 +694,10 @@ def _probe_optimizer(rule: str, backend: str):
     def prepare():
         from verify.kernels import optimizers
 
-        theta, g, m, v = np.zeros(8), np.ones(8), np.zeros(8), np.zeros(8)
-        if rule == "adam":
-            return lambda: optimizers.adam_step(theta, g, m, v, 1, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
-                                                backend=backend)
-        return lambda: optimizers.momentum_step(theta, g, m, lr=1e-3, momentum=0.9, backend=backend)
+        hyper = _OPTIMIZER_BENCH[rule][0]
+        theta, g = np.zeros(8), np.ones(8)
+        state = optimizers.init_state(rule, 8, **hyper)
+        return lambda: optimizers.apply_step(rule, theta, g, state, 2, backend=backend, **hyper)
     return prepare
 
 
@@ -617,7 +722,7 @@ for _backend in ("cpu", "parallel"):
                                   ("logistic", "logistic_from_logit"), ("hinge", "hinge")):
         COMPILE_PROBES[f"{_workload_name}.{_backend}"] = _probe_loss(_loss, _backend)
         WORKLOAD_PROBES[_workload_name] = (*WORKLOAD_PROBES.get(_workload_name, ()), f"{_workload_name}.{_backend}")
-    for _rule in ("adam", "momentum"):
+    for _rule in _OPTIMIZER_BENCH:
         COMPILE_PROBES[f"{_rule}.{_backend}"] = _probe_optimizer(_rule, _backend)
         WORKLOAD_PROBES[_rule] = (*WORKLOAD_PROBES.get(_rule, ()), f"{_rule}.{_backend}")
     COMPILE_PROBES[f"network.{_backend}"] = _probe_network(_backend)

@@ -1,4 +1,5 @@
-"""What users import: ``check_gradient``, ``check_loss``, ``check_optimizer`` and ``CheckFailure``.
+"""What users import: ``check_gradient``, ``check_vjp``, ``check_jvp``, ``check_hessian``, ``check_loss``,
+``check_optimizer`` and ``CheckFailure``.
 
 All checkers raise :class:`CheckFailure` (an ``AssertionError``) on a wrong implementation and
 return a report object on success.
@@ -14,6 +15,12 @@ from verify.checks.failure import CheckFailure
 _LAZY = {
     "check_gradient": "verify.checks.gradient",
     "GradientReport": "verify.checks.gradient",
+    "check_vjp": "verify.checks.vjp",
+    "VJPReport": "verify.checks.vjp",
+    "check_jvp": "verify.checks.vjp",
+    "JVPReport": "verify.checks.vjp",
+    "check_hessian": "verify.checks.hessian",
+    "HessianReport": "verify.checks.hessian",
     "check_loss": "verify.checks.loss",
     "LossReport": "verify.checks.loss",
     "check_optimizer": "verify.checks.optimizer",

@@ -78,8 +78,6 @@ from verify.checks.failure import CheckFailure, error_table, format_arguments
 __all__ = ["check_loss", "LossReport", "edge_cases", "loss_inputs"]
 
 _REDUCTIONS = ("mean", "sum", "none")
-_EXTREME = (1000.0, -1000.0, 745.0, -745.0, 40.0, -40.0, 0.0)
-_HUGE = (1e8, -1e8, 1e7, -1e7)  # logits where logsumexp(z) − z_t loses everything in float32
 _MASKABLE = ("softmax_cross_entropy",)
 _TARGETS = ("both", "labels", "distributions")
 _TWO_KINDS = ("softmax_cross_entropy", "categorical_cross_entropy")
@@ -130,94 +128,49 @@ class LossReport:
 # ------------------------------------------------------------------------------ the inputs
 
 
-def _simplex(weights: np.ndarray, dtype) -> np.ndarray:
+def _simplex(weights, dtype) -> np.ndarray:
     w = np.asarray(weights, dtype=np.float64)
     return (w / w.sum(axis=-1, keepdims=True)).astype(dtype)
 
 
 def edge_cases(name: str, dtype=np.float64) -> list[tuple]:
-    """Fixed inputs at the edges of ``name``'s domain: extreme logits (±1000, and 1e7–1e8 with ties), ties,
-    zeros on the simplex, kinks, masked ``−∞`` logits."""
+    """Fixed inputs at the edges of ``name``'s domain: the record's (extreme logits, ties, zeros on the simplex,
+    kinks; :data:`verify.kernels.losses.RECORDS`) and check_loss's own, which the kernels' tests do not take:
+    magnitudes of 1e7–1e8 (with ties), where ``logsumexp(z) − z_t`` cancels to nothing in float32, and masked
+    ``−∞`` logits."""
+    from verify.kernels.losses import RECORDS
+
     dt = np.dtype(dtype)
-    big = 1000.0 if dt == np.float64 else 80.0
-    logits = np.array([[big, 0.0, -big], [0.0, 0.0, 0.0], [-big, -big, big], [3.0, 3.0, -2.0]], dtype=dt)
+    return RECORDS[name].edge_cases(dt) + _beyond_the_kernels(name, dt)
+
+
+def _beyond_the_kernels(name: str, dt: np.dtype) -> list[tuple]:
     huge = np.array([[1e8, 1e8, 0.0], [-1e8, 1e8, -1e8], [1e7, 1e7 + 1.0, 1e7], [1e8, -1e8, 1e8]], dtype=dt)
     masked = np.array([[-np.inf, 0.5, 1.0], [2.0, -np.inf, -np.inf], [0.0, 0.0, -np.inf], [3.0, 3.0, -2.0]],
                       dtype=dt)
     labels = np.array([0, 1, 2, 2])
-    masked_labels = np.array([2, 0, 1, 1])
     simplex_with_zeros = _simplex([[1.0, 0.0, 0.0], [0.5, 0.5, 0.0], [1.0, 1.0, 1.0], [1e-300, 1.0, 2.0]], dt)
     masked_targets = _simplex([[0.0, 1.0, 3.0], [1.0, 0.0, 0.0], [1.0, 1.0, 0.0], [1.0, 1.0, 1.0]], dt)
-    positive = _simplex([[0.7, 0.2, 0.1], [1e-30, 0.5, 0.5], [1.0, 1.0, 1.0], [1.0, 1e-10, 1.0]], dt)
-    scores = np.array([1.0, -1.0, 0.5, big, -big, 0.0], dtype=dt)
     huge_scores = np.array([1e8, -1e8, 1e7, -1e7, 3.0, -3.0], dtype=dt)
     signs = np.array([1.0, -1.0, 1.0, 1.0, 1.0, -1.0], dtype=dt)
     binary = np.array([1, 0, 1, 0, 1, 0])
-    probabilities = np.array([1e-300 if dt == np.float64 else 1e-38, 0.5, 1 - 2.0 ** -20, 0.25, 0.999, 1e-5], dt)
     cases = {
-        "least_squares": [(logits, logits.copy()), (logits, np.zeros_like(logits)), (huge, huge[::-1].copy())],
-        "hinge": [(scores, signs), (huge_scores, signs)],
-        "multiclass_hinge": [(np.array([[1.0, 1.0, 0.0], [2.0, 1.0, 1.0], [0.0, 0.0, 0.0], [big, 0.0, -big]], dt),
-                              labels), (huge, labels)],
-        "logistic_from_probability": [(probabilities, binary)],
-        "logistic_from_logit": [(scores, binary), (-scores, binary), (huge_scores, binary)],
-        "categorical_cross_entropy": [(positive, labels), (positive, simplex_with_zeros)],
-        "softmax_cross_entropy": [(logits, labels), (logits, simplex_with_zeros), (huge, labels),
-                                  (huge, simplex_with_zeros), (masked, masked_labels), (masked, masked_targets)],
-        "entropy": [(positive,)],
-        "cross_entropy": [(simplex_with_zeros, positive)],
-        "kl_divergence": [(simplex_with_zeros, positive)],
+        "least_squares": [(huge, huge[::-1].copy())],
+        "hinge": [(huge_scores, signs)],
+        "multiclass_hinge": [(huge, labels)],
+        "logistic_from_logit": [(huge_scores, binary)],
+        "softmax_cross_entropy": [(huge, labels), (huge, simplex_with_zeros), (masked, np.array([2, 0, 1, 1])),
+                                  (masked, masked_targets)],
     }
-    return cases[name]
+    return cases.get(name, [])
 
 
 def loss_inputs(name: str, dtype=np.float64, *, rows: int = 3, classes: int = 4) -> Any:
-    """A Hypothesis strategy of argument tuples for ``name``, mixing extreme (up to ±1e8) and ordinary values."""
-    from hypothesis import strategies as st
-    from hypothesis.extra import numpy as hnp
+    """A Hypothesis strategy of argument tuples for ``name``, mixing extreme (up to ±1e8) and ordinary values
+    (:func:`verify.strategies.loss_inputs`, generated from the loss's record)."""
+    from verify.strategies import loss_inputs as record_inputs
 
-    dt = np.dtype(dtype)
-    width = 32 if dt == np.float32 else 64
-    big = 1000.0 if dt == np.float64 else 80.0
-    ordinary = st.floats(-20.0, 20.0, width=width)
-    extreme = [v for v in _EXTREME if abs(v) <= big] + [big, -big, *_HUGE]
-    real = st.one_of(ordinary, st.sampled_from(extreme))
-    n, k = rows, classes
-
-    def matrix(elements):
-        return hnp.arrays(dt, (n, k), elements=elements)
-
-    def vector(elements):
-        return hnp.arrays(dt, n, elements=elements)
-
-    weight = st.one_of(st.just(0.0), st.floats(1e-30, 1.0), st.just(1.0))
-    positive_weight = st.one_of(st.floats(1e-30, 1.0), st.just(1.0))
-
-    def simplex(elements):
-        def build(w):
-            w = np.where(w.sum(axis=-1, keepdims=True) > 0, w, 1.0)
-            return _simplex(w, dt)
-        return hnp.arrays(np.float64, (n, k), elements=elements).map(build)
-
-    classes_ = hnp.arrays(np.int64, n, elements=st.integers(0, k - 1))
-    sign = vector(st.sampled_from([-1.0, 1.0]))
-    binary = hnp.arrays(np.int64, n, elements=st.integers(0, 1))
-    on_margin = st.tuples(sign, st.just(None)).map(lambda t: (t[0].copy(), t[0]))  # y·ỹ = 1 exactly
-    strategies = {
-        "least_squares": st.tuples(matrix(real), matrix(real)),
-        "hinge": st.one_of(st.tuples(vector(real), sign), on_margin),
-        "multiclass_hinge": st.tuples(matrix(st.one_of(real, st.sampled_from([0.0, 1.0]))), classes_),
-        "logistic_from_probability": st.tuples(
-            vector(st.floats(0.0, 1.0, exclude_min=True, exclude_max=True, width=width)), binary),
-        "logistic_from_logit": st.tuples(vector(real), binary),
-        "categorical_cross_entropy": st.one_of(
-            st.tuples(simplex(positive_weight), classes_), st.tuples(simplex(positive_weight), simplex(weight))),
-        "softmax_cross_entropy": st.one_of(st.tuples(matrix(real), classes_), st.tuples(matrix(real), simplex(weight))),
-        "entropy": st.tuples(simplex(positive_weight)),
-        "cross_entropy": st.tuples(simplex(weight), simplex(positive_weight)),
-        "kl_divergence": st.tuples(simplex(weight), simplex(positive_weight)),
-    }
-    return strategies[name]
+    return record_inputs(name, dtype, rows=rows, classes=classes)
 
 
 # ------------------------------------------------------------------------------ validation

@@ -20,7 +20,7 @@ family           kernels (each generic over its catalogue)        reference and 
 ================ ================================================ ============================================
 
 Activations, softmax and losses are compared within the dtype- and conditioning-derived tolerance of
-:func:`verify.symbolic.tolerance.compare`. A new loss, activation, layer kind or rule added to its catalogue
+:func:`verify.checks.compare.compare`. A new loss, activation, layer kind or rule added to its catalogue
 (with its reference and strategy) is checked here without editing this module.
 
 **Inputs: edge cases plus a seeded sample, not a long search.** The edge cases come from the catalogues and
@@ -53,6 +53,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
 from verify._progress import Progress
+from verify.checks.compare import compare
 from verify.checks.failure import CheckFailure, error_table
 from verify.kernels import activations as act
 from verify.kernels import losses as los
@@ -67,7 +68,7 @@ from verify.symbolic.activations import (
     softmax_reference,
 )
 from verify.symbolic.losses import SYMBOLIC_LOSSES
-from verify.symbolic.tolerance import compare, row_terms
+from verify.symbolic.tolerance import row_terms
 
 __all__ = [
     "SEED",
@@ -147,18 +148,19 @@ def verify_softmax(kernel: Callable, which: str, z: np.ndarray, *, reference: np
 
 
 def verify_loss(kernel: Callable, name: str, args: tuple, *, reduction: str = "mean",
-                reference: tuple | None = None) -> float:
-    """Compare ``kernel(*args, reduction=reduction)`` → ``(value, grad)`` with the reference of ``name``.
+                reference: tuple | None = None, options: dict | None = None) -> float:
+    """Compare ``kernel(*args, reduction=reduction, **options)`` → ``(value, grad)`` with the reference of ``name``.
 
-    ``reference``: ``SYMBOLIC_LOSSES[name].reference_and_magnitudes(*args, reduction=reduction)`` if
-    already computed.
+    ``reference``: ``SYMBOLIC_LOSSES[name].reference_and_magnitudes(*args, reduction=reduction, **options)`` if
+    already computed; ``options``: the loss's keyword options (Huber's ``delta``, ``label_smoothing``).
     """
     ref = SYMBOLIC_LOSSES[name]
     dtype = np.asarray(args[ref.wrt]).dtype
+    options = options or {}
     with np.errstate(all="ignore"):
-        value, grad = kernel(*args, reduction=reduction)
+        value, grad = kernel(*args, reduction=reduction, **options)
         if reference is None:
-            reference = ref.reference_and_magnitudes(*args, reduction=reduction)
+            reference = ref.reference_and_magnitudes(*args, reduction=reduction, **options)
     ref_value, ref_grad, value_mag, grad_mag = reference
     wrt = np.asarray(args[ref.wrt])
     if np.shape(grad) != wrt.shape or np.asarray(grad).dtype != dtype:
@@ -169,7 +171,8 @@ def verify_loss(kernel: Callable, name: str, args: tuple, *, reduction: str = "m
     if reduction != "none" and not isinstance(value, float):
         raise CheckFailure(f"{name}: reduction {reduction!r} must give a Python float; got {type(value).__name__}")
     k = wrt.shape[1] if wrt.ndim == 2 else 1
-    context = f" (reduction={reduction!r}) at arguments [{', '.join(_show(a) for a in args)}]"
+    shown = "".join(f", {option}={setting!r}" for option, setting in options.items())
+    context = f" (reduction={reduction!r}{shown}) at arguments [{', '.join(_show(a) for a in args)}]"
     worst = compare(value, ref_value, value_mag, dtype=dtype, terms=row_terms(k, wrt.shape[0], reduction),
                     what=f"{name} value", context=context)
     return max(worst, compare(grad, ref_grad, grad_mag, dtype=dtype, terms=row_terms(k), what=f"{name} gradient",
@@ -638,10 +641,15 @@ def _optimizer_problems(rule: str, dtype: np.dtype, sample: Sample) -> list[tupl
 
 
 def _option_choices(spec) -> list[dict[str, str]]:
-    """The rule's defaults (``{}``), then every other choice of each option, one at a time."""
+    """The rule's defaults (``{}``), then every other choice of each option, one at a time (with the choices it
+    applies only together with, :data:`verify.kernels.optimizers.OPTION_PREREQUISITES`, where the rule has them)."""
     choices: list[dict[str, str]] = [{}]
     for option, values in spec.options.items():
-        choices += [{option: v} for v in values if v != spec.defaults.get(option)]
+        for v in values:
+            if v == spec.defaults.get(option):
+                continue
+            needed = opt.OPTION_PREREQUISITES.get((option, v), {})
+            choices.append({k: c for k, c in needed.items() if k in spec.options} | {option: v})
     return choices
 
 

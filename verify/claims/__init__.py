@@ -83,6 +83,8 @@ TOPIC_MODULES: tuple[str, ...] = (
     "losses",
     "backprop",
     "approximation",
+    "weight_decay",
+    "checkers",
 )
 
 
@@ -99,6 +101,8 @@ TOPIC_TITLES: dict[str, str] = {
     "linear": "Linear decision rules",
     "backprop": "The chain rule and backpropagation",
     "approximation": "Universal approximation",
+    "weight_decay": "Weight decay: L2 regularisation and decoupled decay",
+    "checkers": "verify's checkers beside their peers",
     "template": "The template's example claims",
     "load errors": "Claims files that could not be loaded",
 }

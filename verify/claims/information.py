@@ -49,22 +49,23 @@ def entropy_reference(p: np.ndarray) -> float:
     return float(-np.sum(p[s] * np.log(p[s])))
 
 
-def cross_entropy_reference(p: np.ndarray, q: np.ndarray) -> float:
-    r"""$H(p,q) = \sum_x p(x)\log(1/q(x))$; $+\infty$ where $p(x) > 0 = q(x)$."""
+def _sum_over_support(p: np.ndarray, q: np.ndarray, term: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> float:
+    """``sum term(p(x), q(x))`` over the support of ``p``; ``+inf`` where ``p(x) > 0 = q(x)`` (a log of 0)."""
     p, q = np.asarray(p, dtype=np.float64), np.asarray(q, dtype=np.float64)
     s = p > 0
     if np.any(q[s] == 0):
         return math.inf
-    return float(-np.sum(p[s] * np.log(q[s])))
+    return float(np.sum(term(p[s], q[s])))
+
+
+def cross_entropy_reference(p: np.ndarray, q: np.ndarray) -> float:
+    r"""$H(p,q) = \sum_x p(x)\log(1/q(x))$; $+\infty$ where $p(x) > 0 = q(x)$."""
+    return _sum_over_support(p, q, lambda p, q: -p * np.log(q))
 
 
 def kl_reference(p: np.ndarray, q: np.ndarray) -> float:
     r"""$D_{KL}(p\|q) = \sum_x p(x)\log(p(x)/q(x))$; $+\infty$ where $p(x) > 0 = q(x)$."""
-    p, q = np.asarray(p, dtype=np.float64), np.asarray(q, dtype=np.float64)
-    s = p > 0
-    if np.any(q[s] == 0):
-        return math.inf
-    return float(np.sum(p[s] * np.log(p[s] / q[s])))
+    return _sum_over_support(p, q, lambda p, q: p * np.log(p / q))
 
 
 def kernel_information(backend: str) -> dict[str, Info]:

@@ -12,11 +12,28 @@ Two shapes of kernel cover the package:
         for _i in range(a.shape[0]):         # prange in the parallel variant; one thread per _i on CUDA
             a[_i], m[_i] = element(a[_i], g[_i], m[_i], s_1, s_2)
 
+    With ``count_nonfinite=("a", "m")`` the same pass also counts, per named array, the entries that were NaN
+    or ±inf *before* the update (the CPU variants return the counts as a tuple; the CUDA kernel adds them
+    atomically into a trailing int64 array ``_counts`` of that length). The update is applied everywhere:
+    the count is a check fused into the one pass over memory, for callers that refuse non-finite input
+    without paying a second pass.
+
 ``blockwise(block, name=..., arrays=..., scalars=..., rows_per_block=...)``
     ``block(a[lo:hi], b[lo:hi], ..., s_1, ...)`` on consecutive blocks of rows (leading-axis slices are views:
     the function writes its outputs into the arrays it is given). Losses and network passes need a whole row
     (its maximum, its sums) and vectorise over a block of rows; on CUDA each thread takes one row (a block of
-    one row), so the function must be correct for any block size.
+    one row), so the function must be correct for any block size. With ``scratch=S`` the function also
+    gets a float64 work array of shape ``(S, rows in the block)`` after the arrays (allocated per block on the
+    CPU, a per-thread local array on CUDA): per-row values that a later loop over the block reads back.
+
+``reduction(block, name=..., arrays=..., out=..., scalars=...)``
+    ``block(a[lo:hi], ..., out[p], lo, s_1, ...)`` on the ``P = out.shape[0]`` parts ``lo = p·n // P`` of the
+    rows of the other arrays: each part writes its partial result into its row of ``out`` (column sums,
+    counts of bad entries). The partition depends on ``P`` only, never on the threads, so the serial,
+    parallel and CUDA kernels add the same numbers in the same order (on CUDA one thread takes one part).
+
+``switch(functions, name=...)`` is a ``@jit`` function ``(code, *args)`` calling ``functions[code](*args)``:
+the dispatch of a kernel over a catalogue (the activations) generated from the catalogue itself.
 
 Every variant is compiled from the *same Python source*: the CPU variants call ``element``'s Numba dispatcher
 (inlined), and the CUDA kernel calls ``cuda.jit(device=True)(element.py_func)``. The generated functions get
@@ -48,10 +65,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numba
+import numpy as np
 
 from verify._jit import jit, parallel_jit
 
-__all__ = ["Compiled", "elementwise", "blockwise", "COMPILED"]
+__all__ = ["Compiled", "elementwise", "blockwise", "reduction", "switch", "COMPILED"]
 
 _PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
@@ -64,7 +82,8 @@ class Compiled:
     """The generated kernels of one function: ``cpu`` and ``parallel`` dispatchers, ``cuda`` on first use.
 
     ``source`` is the generated Python of the CPU loop (``range`` written as ``RANGE``), kept for errors and
-    for the tests; ``signatures`` are the CUDA kernel's signatures (for PTX compilation), may be empty.
+    for the tests; ``signatures`` are the CUDA kernel's signatures (for PTX compilation), may be empty;
+    ``chunk``: iterations of the parallel loop handed to a thread at a time (:meth:`run_parallel`).
     """
 
     name: str
@@ -76,6 +95,19 @@ class Compiled:
     parallel: Callable
     signatures: tuple[str, ...] = ()
     options: dict = field(default_factory=dict)
+    chunk: int = 0
+
+    def run_parallel(self, *args) -> None:
+        """``parallel(*args)`` with its loop handed out ``chunk`` iterations at a time to whichever thread is free
+        (Numba's ``set_parallel_chunksize``), not split evenly up front: on a machine shared with other work a
+        descheduled thread then no longer holds up the others (on 2 shared cores the even split made the
+        parallel kernels slower than the serial ones). The iterations, and so the results, do not depend on
+        it. (Set around the call: a chunk size set inside compiled code would make it uncachable.)"""
+        previous = numba.set_parallel_chunksize(self.chunk)
+        try:
+            self.parallel(*args)
+        finally:
+            numba.set_parallel_chunksize(previous)
 
     @functools.cached_property
     def cuda(self) -> Callable:
@@ -84,8 +116,12 @@ class Compiled:
 
         from verify.kernels.cuda._device import register
 
-        device = cuda.jit(device=True)(_python_function(self.function))
-        kernel = _generate(self.cuda_source, f"{self.name}__cuda", self.function, {"_fn": device, "_cuda": cuda})
+        if numba.config.ENABLE_CUDASIM:
+            device = _simulated_device(self.function)
+        else:
+            device = cuda.jit(device=True)(_python_function(self.function))
+        namespace = {"_fn": device, "_cuda": cuda, "_float64": np.float64}
+        kernel = _generate(self.cuda_source, f"{self.name}__cuda", self.function, namespace)
         return register(*self.signatures)(kernel)
 
 
@@ -97,6 +133,7 @@ def elementwise(
     assigned: Sequence[str],
     scalars: Sequence[str] = (),
     signatures: Sequence[str] = (),
+    count_nonfinite: Sequence[str] = (),
     **options,
 ) -> Compiled:
     """Kernels applying ``element`` at every index of the 1-D ``arrays`` (see the module docstring).
@@ -109,79 +146,177 @@ def elementwise(
       arrays: the kernel's array parameters (all of one length; the first one sets the loop's length).
       assigned: the arrays written back from ``element``'s result.
       scalars: the kernel's scalar parameters, passed through unchanged.
-      signatures: CUDA signatures of the kernel (``verify.kernels.cuda._device.float_signatures``).
+      signatures: CUDA signatures of the kernel (``verify.kernels.cuda._device.float_signatures``; with
+        ``count_nonfinite``, ending in the ``int64[::1]`` of ``_counts``).
+      count_nonfinite: arrays whose NaN/±inf entries before the update are counted (see the module docstring).
       **options: Numba options of the CPU variants (e.g. ``error_model="numpy"``, ``fastmath=...``).
 
     Raises:
-      ValueError: a name is not an identifier, is repeated, or an assigned array is not among ``arrays``.
+      ValueError: a name is not an identifier, is repeated, or an assigned or counted array is not among
+        ``arrays``.
     """
     arrays, assigned, scalars = tuple(arrays), tuple(assigned), tuple(scalars)
+    counted = tuple(count_nonfinite)
     _check_names(name, arrays, scalars)
     if not arrays:
         raise ValueError(f"{name}: arrays must name at least one array")
     if not assigned or any(a not in arrays for a in assigned):
         raise ValueError(f"{name}: assigned must be a non-empty subset of arrays {arrays}; got {assigned}")
+    if any(a not in arrays for a in counted) or len(set(counted)) != len(counted):
+        raise ValueError(f"{name}: count_nonfinite must name distinct arrays of {arrays}; got {counted}")
     targets = ", ".join(f"{a}[_i]" for a in assigned) + ("," if len(assigned) == 1 else "")
     call = "_fn(" + ", ".join([*(f"{a}[_i]" for a in arrays), *scalars]) + ")"
     params = ", ".join((*arrays, *scalars))
-    cpu = f"def NAME({params}):\n    for _i in RANGE({arrays[0]}.shape[0]):\n        {targets} = {call}\n"
-    gpu = (f"def NAME({params}):\n    _i = _cuda.grid(1)\n    if _i < {arrays[0]}.shape[0]:\n"
-           f"        {targets} = {call}\n")
-    return _build(name, element, (*arrays, *scalars), cpu, gpu, tuple(signatures), options)
+    n = f"{arrays[0]}.shape[0]"
+    # x - x is 0 for finite x and NaN for NaN and ±inf: one subtraction and one comparison per entry,
+    # which vectorises (math.isfinite does not, in Numba 0.68)
+    bad = {a: f"{a}[_i] - {a}[_i] != 0" for a in counted}
+    if counted:
+        counts = "".join(f"    _n{k} = 0\n" for k in range(len(counted)))
+        tally = "".join(f"        _n{k} += 1 if {bad[a]} else 0\n" for k, a in enumerate(counted))
+        returned = ", ".join(f"_n{k}" for k in range(len(counted))) + ("," if len(counted) == 1 else "")
+        cpu = (f"def NAME({params}):\n{counts}    for _i in RANGE({n}):\n{tally}        {targets} = {call}\n"
+               f"    return ({returned})\n")
+        atomics = "".join(f"        if {bad[a]}:\n            _cuda.atomic.add(_counts, {k}, 1)\n"
+                          for k, a in enumerate(counted))
+        gpu = (f"def NAME({params}, _counts):\n    _i = _cuda.grid(1)\n    if _i < {n}:\n{atomics}"
+               f"        {targets} = {call}\n")
+    else:
+        cpu = f"def NAME({params}):\n    for _i in RANGE({n}):\n        {targets} = {call}\n"
+        gpu = f"def NAME({params}):\n    _i = _cuda.grid(1)\n    if _i < {n}:\n        {targets} = {call}\n"
+    return _build(name, element, (*arrays, *scalars), cpu, gpu, tuple(signatures), options, 4096)
 
 
-def blockwise(
-    block: Callable,
-    *,
-    name: str,
-    arrays: Sequence[str],
-    scalars: Sequence[str] = (),
-    rows_per_block: int = 256,
-    signatures: Sequence[str] = (),
-    **options,
-) -> Compiled:
+def blockwise(block: Callable, *, name: str, arrays: Sequence[str], scalars: Sequence[str] = (),
+              rows_per_block: int = 256, elements_per_block: int | None = None, scratch: int = 0,
+              whole: Sequence[str] = (), signatures: Sequence[str] = (), **options) -> Compiled:
     """Kernels applying ``block`` to consecutive blocks of rows of ``arrays`` (see the module docstring).
 
-    The CPU variants split the leading axis of ``arrays[0]`` into blocks of ``rows_per_block`` rows (the
-    parallel one runs the blocks on all threads); the CUDA kernel gives each thread one row. ``block`` takes
-    the slices ``a[lo:hi]`` of every array, in the order of ``arrays``, then the ``scalars``, and returns
-    nothing: it writes its results into the slices of its output arrays.
+    The CPU variants split the leading axis of ``arrays[0]`` into blocks of ``rows_per_block`` rows (or, with
+    ``elements_per_block``, of ``max(1, elements_per_block // arrays[0].shape[1])`` rows: blocks of one size in
+    memory whatever the width, e.g. to stay in the L1 cache); the parallel one runs the blocks on all threads.
+    The CUDA kernel gives each thread one row. ``block`` takes
+    the slices ``a[lo:hi]`` of every array, in the order of ``arrays``, then (``scratch > 0``) a float64 work
+    array of shape ``(scratch, hi − lo)``, then the ``scalars``, and returns nothing: it writes its results
+    into the slices of its output arrays. The arrays named in ``whole`` (a bias, a kernel θ) are passed whole,
+    not sliced; ``arrays[0]`` must not be one of them.
 
     Raises:
-      ValueError: a bad name (as :func:`elementwise`) or ``rows_per_block`` < 1.
+      ValueError: a bad name (as :func:`elementwise`), ``rows_per_block`` < 1, ``scratch`` < 0, or ``whole``
+        naming ``arrays[0]`` or an array not in ``arrays``.
     """
     arrays, scalars = tuple(arrays), tuple(scalars)
     _check_names(name, arrays, scalars)
+    _check_whole(name, arrays, whole)
     if not arrays:
         raise ValueError(f"{name}: arrays must name at least one array")
-    if not isinstance(rows_per_block, int) or rows_per_block < 1:
-        raise ValueError(f"{name}: rows_per_block must be an integer >= 1; got {rows_per_block!r}")
+    for what, value, low in (("rows_per_block", rows_per_block, 1), ("scratch", scratch, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValueError(f"{name}: {what} must be an integer >= {low}; got {value!r}")
+    if elements_per_block is not None and (isinstance(elements_per_block, bool) or
+                                           not isinstance(elements_per_block, int) or elements_per_block < 1):
+        raise ValueError(f"{name}: elements_per_block must be an integer >= 1; got {elements_per_block!r}")
     params = ", ".join((*arrays, *scalars))
     n = f"{arrays[0]}.shape[0]"
-    sliced = ", ".join([*(f"{a}[_lo:_hi]" for a in arrays), *scalars])
-    cpu = (f"def NAME({params}):\n    for _b in RANGE(({n} + {rows_per_block - 1}) // {rows_per_block}):\n"
-           f"        _lo = _b * {rows_per_block}\n        _hi = min(_lo + {rows_per_block}, {n})\n"
-           f"        _fn({sliced})\n")
+    sliced = ", ".join([*(a if a in whole else f"{a}[_lo:_hi]" for a in arrays), *(["_s"] if scratch else []),
+                        *scalars])
+    rows = (f"max(1, {elements_per_block} // max(1, {arrays[0]}.shape[1]))" if elements_per_block
+            else str(rows_per_block))
+    cpu_scratch = f"        _s = _np.empty(({scratch}, _hi - _lo))\n" if scratch else ""
+    gpu_scratch = f"        _s = _cuda.local.array(({scratch}, 1), _float64)\n" if scratch else ""
+    cpu = (f"def NAME({params}):\n    _rows = {rows}\n    for _b in RANGE(({n} + _rows - 1) // _rows):\n"
+           f"        _lo = _b * _rows\n        _hi = min(_lo + _rows, {n})\n"
+           f"{cpu_scratch}        _fn({sliced})\n")
     gpu = (f"def NAME({params}):\n    _lo = _cuda.grid(1)\n    if _lo < {n}:\n        _hi = _lo + 1\n"
-           f"        _fn({sliced})\n")
-    return _build(name, block, (*arrays, *scalars), cpu, gpu, tuple(signatures), options)
+           f"{gpu_scratch}        _fn({sliced})\n")
+    return _build(name, block, (*arrays, *scalars), cpu, gpu, tuple(signatures), options, 4)
 
 
-def _build(name, function, arguments, cpu_source, cuda_source, signatures, options) -> Compiled:
+def reduction(block: Callable, *, name: str, arrays: Sequence[str], out: str, scalars: Sequence[str] = (),
+              whole: Sequence[str] = (), signatures: Sequence[str] = (), **options) -> Compiled:
+    """Kernels applying ``block`` to the ``P = out.shape[0]`` parts of the rows of ``arrays`` (module docstring).
+
+    Part ``p`` is rows ``lo = p·n // P`` to ``hi = (p + 1)·n // P`` of every array but ``out`` (``n`` the length
+    of the first of them); ``block`` takes their slices ``a[lo:hi]`` in the order of ``arrays``, with ``out[p]``
+    in the place of ``out``, then ``lo`` (an int64: the part's first row), then the ``scalars``, and writes its
+    partial result into ``out[p]``. The CPU variants loop over the parts (the parallel one over all threads),
+    the CUDA kernel gives each thread one part. Combining the partial results (a sum of the rows of ``out``:
+    this pattern again, with one part) is the caller's. Arrays named in ``whole`` are passed whole.
+
+    Raises:
+      ValueError: a bad name (as :func:`elementwise`), ``out`` not among ``arrays``, or no other array.
+    """
+    arrays, scalars = tuple(arrays), tuple(scalars)
+    _check_names(name, arrays, scalars)
+    _check_whole(name, tuple(a for a in arrays if a != out), whole)
+    rows = [a for a in arrays if a != out and a not in whole]
+    if out not in arrays or not rows:
+        raise ValueError(f"{name}: out must be one of arrays {arrays} and at least one other array is needed; "
+                         f"got out={out!r}")
+    params = ", ".join((*arrays, *scalars))
+    parts = f"{out}.shape[0]"
+    args = ", ".join([*(f"{out}[_p]" if a == out else a if a in whole else f"{a}[_lo:_hi]" for a in arrays), "_lo",
+                      *scalars])
+    bounds = (f"        _lo = (_p * {rows[0]}.shape[0]) // {parts}\n"
+              f"        _hi = ((_p + 1) * {rows[0]}.shape[0]) // {parts}\n        _fn({args})\n")
+    cpu = f"def NAME({params}):\n    for _p in RANGE({parts}):\n{bounds}"
+    gpu = f"def NAME({params}):\n    _p = _cuda.grid(1)\n    if _p < {parts}:\n{bounds}"
+    return _build(name, block, (*arrays, *scalars), cpu, gpu, tuple(signatures), options, 1, outlined=True)
+
+
+def switch(functions: Sequence[Callable], *, name: str) -> Callable:
+    """A ``@jit(inline="always")`` function ``NAME(code, *args)`` returning ``functions[code](*args)``.
+
+    Every function takes the same arguments (those of ``functions[0]``) and returns the same type; a ``code``
+    outside ``range(len(functions))`` runs the last one (the callers validate codes). The generated function
+    compiles for the CPU and, called from a kernel of this module, for CUDA.
+
+    Raises:
+      ValueError: ``functions`` is empty or ``name`` is not an identifier.
+    """
+    functions = tuple(functions)
+    _check_names(name, (), ())
+    if not functions:
+        raise ValueError(f"{name}: switch needs at least one function")
+    params = list(inspect.signature(_python_function(functions[0])).parameters)
+    call = ", ".join(params)
+    lines = [f"def NAME(_code, {call}):"]
+    lines += [f"    if _code == {i}:\n        return _f{i}({call})" for i in range(len(functions) - 1)]
+    lines.append(f"    return _f{len(functions) - 1}({call})")
+    namespace = {f"_f{i}": f for i, f in enumerate(functions)}
+    generated = _generate("\n".join(lines) + "\n", name, functions[0], namespace)
+    options = {} if _in_package(_source_file(functions[0])) else {"cache": False}
+    return jit(inline="always", **options)(generated)
+
+
+def _build(name, function, arguments, cpu_source, cuda_source, signatures, options, chunk,
+           outlined: bool = False) -> Compiled:
     if name in COMPILED:
         raise ValueError(f"a kernel named {name!r} was already generated")
     if not _in_package(_source_file(function)):
         options = {"cache": False, **options}  # the package's cache locator files only the package's kernels
-    serial = _generate(cpu_source.replace("RANGE", "range"), f"{name}__cpu", function, {"_fn": function})
+    serial = _generate(cpu_source.replace("RANGE", "range"), f"{name}__cpu", function, {"_fn": function, "_np": np})
+    # A reduction's parallel loop calls its part function through a wrapper Numba does not inline: inlined into
+    # the body of the prange loop, a part's accumulating loop ran 60 times slower (a count over 1e6 entries in
+    # 64 parts: 12 ms instead of 0.2). A blockwise kernel keeps its block function inlined: outlined, the
+    # softmax cross-entropy of 1e6 × 10 lost its second thread (48 ms instead of 24 on 2 idle cores).
+    body = _outlined(function, f"{name}__block", options) if outlined else function
     threaded = _generate(cpu_source.replace("RANGE", "_prange"), f"{name}__parallel", function,
-                         {"_fn": function, "_prange": numba.prange})
+                         {"_fn": body, "_prange": numba.prange, "_np": np})
     compiled = Compiled(
         name=name, function=function, arguments=arguments, source=cpu_source, cuda_source=cuda_source,
         cpu=jit(**options)(serial), parallel=parallel_jit(**options)(threaded), signatures=signatures,
-        options=dict(options),
+        options=dict(options), chunk=chunk,
     )
     COMPILED[name] = compiled
     return compiled
+
+
+def _outlined(function: Callable, qualname: str, options: dict) -> Callable:
+    """A ``@jit`` function with ``function``'s parameters that calls it, compiled on its own (not inlined)."""
+    params = ", ".join(inspect.signature(_python_function(function)).parameters)
+    source = f"def NAME({params}):\n    _fn({params})\n"
+    return jit(**options)(_generate(source, qualname, function, {"_fn": function}))
 
 
 def _generate(source: str, qualname: str, function: Callable, namespace: dict) -> Callable:
@@ -199,6 +334,25 @@ def _generate(source: str, qualname: str, function: Callable, namespace: dict) -
     return generated
 
 
+def _simulated_device(function: Callable) -> Callable:
+    """On Numba's CUDA simulator the device function is the CPU-compiled ``function`` itself, called with the
+    NumPy arrays behind the simulator's device arrays: the simulator runs the generated kernel (its threads,
+    rows, slices and scratch) in Python, and the per-element arithmetic with Numba's typing rules, which the
+    CUDA target shares (the function's Python source run as Python would follow NumPy's promotion rules
+    instead, and could not call helpers that take arrays). That the same source compiles for a GPU is checked
+    by PTX compilation (:func:`verify.kernels.cuda.compile_all_ptx`)."""
+
+    def device(*args):
+        return function(*(_host_array(a) for a in args))
+
+    return device
+
+
+def _host_array(value):
+    item = getattr(value, "_item", value)  # the simulator's in-kernel array wraps a FakeCUDAArray …
+    return getattr(item, "_ary", value)  # … which wraps a NumPy array
+
+
 def _python_function(function: Callable) -> Callable:
     return getattr(function, "py_func", function)
 
@@ -210,6 +364,11 @@ def _source_file(function: Callable) -> str:
 
 def _in_package(filename: str) -> bool:
     return Path(filename).resolve().is_relative_to(_PACKAGE_ROOT)
+
+
+def _check_whole(name: str, arrays: tuple[str, ...], whole: Sequence[str]) -> None:
+    if any(w not in arrays for w in whole) or (arrays and arrays[0] in whole):
+        raise ValueError(f"{name}: whole must name arrays of {arrays} other than the first; got {tuple(whole)}")
 
 
 def _check_names(name: str, arrays: tuple[str, ...], scalars: tuple[str, ...]) -> None:

@@ -1,33 +1,157 @@
-"""Compiled finiteness scans for argument validation: one pass that counts NaN/±inf entries, so that a
-valid array is accepted without allocating NumPy's boolean mask (the mask is built only to name the first
-bad entry in the error message, by :func:`verify._validate.require_finite`)."""
+"""Compiled scans for argument validation, written once for every backend.
+
+A scan counts the entries of an array that break one rule (not finite, outside [0, 1], negative, not ±1,
+not 0/1, a class index outside ``[0, K)``; for probability rows: a row sum farther than a tolerance from 1)
+and finds the first of them, without allocating NumPy's boolean mask. Each is a :func:`reduction` of
+:mod:`verify.kernels._compile`: the same function scans host arrays (its ``cpu``/``parallel`` kernels) and
+device arrays (its CUDA kernel), so a bad argument gets the same verdict and the same message on every
+backend. :func:`first_bad` runs one on a host array; the CUDA backend launches ``.cuda`` the same way.
+"""
 
 from __future__ import annotations
 
-import math
+import numpy as np
 
-from numba import prange
+from verify._jit import jit
+from verify.kernels._compile import reduction
 
-from verify._jit import jit, parallel_jit
+__all__ = [
+    "NONFINITE",
+    "OUTSIDE_UNIT",
+    "NEGATIVE",
+    "NOT_SIGN",
+    "NOT_BINARY",
+    "OUTSIDE_RANGE",
+    "SCAN_VALUES",
+    "SCAN_ROW_SUMS",
+    "scan_parts",
+    "combine",
+    "first_bad",
+    "first_bad_row",
+    "count_nonfinite",
+    "count_nonfinite_parallel",
+]
 
-__all__ = ["count_nonfinite", "count_nonfinite_parallel"]
+# The rules of SCAN_VALUES (its ``mode``): what makes an entry v bad.
+NONFINITE = 0  # NaN or ±inf
+OUTSIDE_UNIT = 1  # v < 0 or v > 1 (a probability)
+NEGATIVE = 2  # v < 0
+NOT_SIGN = 3  # v ∉ {−1, +1}
+NOT_BINARY = 4  # v ∉ {0, 1}
+OUTSIDE_RANGE = 5  # v < 0 or v ≥ bound (a class index)
 
 
-@jit(error_model="numpy")
-def count_nonfinite(x):
-    """The number of NaN/±inf entries of a 1-D array."""
-    bad = 0
-    for i in range(x.size):
-        if not math.isfinite(x[i]):
-            bad += 1
-    return bad
+@jit(inline="always", error_model="numpy")
+def _bad(v, mode, bound):
+    if mode == NONFINITE:
+        return not (v - v == 0.0)  # x − x is 0 for a finite x, NaN for ±inf and NaN
+    if mode == OUTSIDE_UNIT:
+        return v < 0 or v > 1
+    if mode == NEGATIVE:
+        return v < 0
+    if mode == NOT_SIGN:
+        return v != 1 and v != -1
+    if mode == NOT_BINARY:
+        return v != 0 and v != 1
+    return v < 0 or v >= bound
 
 
-@parallel_jit(error_model="numpy")
-def count_nonfinite_parallel(x):
+@jit(inline="always", error_model="numpy")
+def _count(x, mode, bound):
+    count = 0
+    for i in range(x.shape[0]):  # a counting loop without an early exit vectorises
+        count += 1 if _bad(x[i], mode, bound) else 0
+    return count
+
+
+@jit(inline="always", error_model="numpy")
+def _scan_values(x, out, first, mode, bound):
+    """``out = (number of bad entries of x, index of the first one + first, or −1)``. The loop is written once
+    per rule (its mode a constant there), so that each one vectorises."""
+    if mode == NONFINITE:
+        count = _count(x, NONFINITE, bound)
+    elif mode == OUTSIDE_UNIT:
+        count = _count(x, OUTSIDE_UNIT, bound)
+    elif mode == NEGATIVE:
+        count = _count(x, NEGATIVE, bound)
+    elif mode == NOT_SIGN:
+        count = _count(x, NOT_SIGN, bound)
+    elif mode == NOT_BINARY:
+        count = _count(x, NOT_BINARY, bound)
+    else:
+        count = _count(x, OUTSIDE_RANGE, bound)
+    at = -1
+    if count:
+        for i in range(x.shape[0]):
+            if _bad(x[i], mode, bound):
+                at = first + i
+                break
+    out[0] = count
+    out[1] = at
+
+
+@jit(inline="always", error_model="numpy")
+def _scan_row_sums(p, out, first, tol):
+    """``out = (number of rows of p whose float64 sum is farther than tol from 1, first such row or −1)``."""
+    count = 0
+    at = -1
+    for r in range(p.shape[0]):
+        total = 0.0
+        for k in range(p.shape[1]):
+            total += p[r, k]
+        if abs(total - 1.0) > tol:
+            if count == 0:
+                at = first + r
+            count += 1
+    out[0] = count
+    out[1] = at
+
+
+_FLOATS = ("float32", "float64")
+SCAN_VALUES = reduction(
+    _scan_values, name="scan_values", arrays=("x", "out"), out="out", scalars=("mode", "bound"),
+    signatures=tuple(f"void({t}[::1], int64[:, ::1], int64, int64)" for t in (*_FLOATS, "int64")),
+    error_model="numpy",
+)
+SCAN_ROW_SUMS = reduction(
+    _scan_row_sums, name="scan_row_sums", arrays=("p", "out"), out="out", scalars=("tol",),
+    signatures=tuple(f"void({t}[:, ::1], int64[:, ::1], float64)" for t in _FLOATS),
+    error_model="numpy",
+)
+
+
+def scan_parts(n: int, parts: int) -> np.ndarray:
+    """The (parts, 2) int64 array a scan of ``n`` rows writes into (at least one part, at most one per row)."""
+    return np.zeros((max(1, min(n, parts)), 2), dtype=np.int64)
+
+
+def combine(partial: np.ndarray) -> tuple[int, int]:
+    """``(count, first index)`` over the parts of a scan (the first index is −1 when the count is 0)."""
+    count = int(partial[:, 0].sum())
+    firsts = [int(i) for c, i in partial if c]
+    return count, (min(firsts) if firsts else -1)
+
+
+def first_bad(x: np.ndarray, mode: int, bound: int = 0, *, parallel: bool = False) -> tuple[int, int]:
+    """``(count, first flat index)`` of the entries of a C-contiguous host array breaking rule ``mode``."""
+    flat = x.reshape(-1)
+    partial = scan_parts(flat.shape[0], 64 if parallel else 1)
+    (SCAN_VALUES.run_parallel if parallel else SCAN_VALUES.cpu)(flat, partial, mode, bound)
+    return combine(partial)
+
+
+def first_bad_row(p: np.ndarray, tol: float, *, parallel: bool = False) -> tuple[int, int]:
+    """``(count, first row)`` of the rows of a C-contiguous (N, K) host array not summing to 1 within ``tol``."""
+    partial = scan_parts(p.shape[0], 64 if parallel else 1)
+    (SCAN_ROW_SUMS.run_parallel if parallel else SCAN_ROW_SUMS.cpu)(p, partial, float(tol))
+    return combine(partial)
+
+
+def count_nonfinite(x: np.ndarray) -> int:
+    """The number of NaN/±inf entries of a C-contiguous float array (one serial pass)."""
+    return first_bad(np.ascontiguousarray(x), NONFINITE)[0]
+
+
+def count_nonfinite_parallel(x: np.ndarray) -> int:
     """:func:`count_nonfinite` over the threads."""
-    bad = 0
-    for i in prange(x.size):
-        if not math.isfinite(x[i]):
-            bad += 1
-    return bad
+    return first_bad(np.ascontiguousarray(x), NONFINITE, parallel=True)[0]

@@ -12,9 +12,10 @@ error budget in each docstring: at most 2 ULPs of the result (an ULP of a subnor
 ``2^−1074``).
 
 - :func:`two_diff` — ``a − b = d + e`` exactly (Knuth's TwoSum).
-- :func:`exp_nonpositive` — ``exp(x + e)`` for ``x ≤ 0`` and a small correction ``e``.
-- :func:`exp_diff` — ``exp(a − b)`` for ``a ≤ b``, however large ``b − a`` (the rounding of the difference is
-  carried into the exponential).
+- :func:`exp_pair` — ``exp(x + e)`` for a float pair: ``x`` and a small correction ``e`` (``+∞`` above
+  ``x ≈ 709.78``, 0 below ``x ≈ −745``).
+- :func:`exp_diff` — ``exp(a − b)``, however large ``|a − b|`` (the rounding of the difference is carried into
+  the exponential).
 - :func:`log1p_nonnegative` — ``log(1 + s)`` for finite ``s ≥ 0``, with full relative accuracy for tiny ``s``.
 
 References: W. J. Cody and W. Waite, *Software Manual for the Elementary Functions* (1980), for the
@@ -30,11 +31,11 @@ import math
 import numpy as np
 from llvmlite import ir
 from numba import types
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 from verify._jit import jit
 
-__all__ = ["two_diff", "exp_nonpositive", "exp_diff", "log1p_nonnegative"]
+__all__ = ["two_diff", "exp_pair", "exp_diff", "log1p_nonnegative", "holds_float64"]
 
 # fastmath={"contract"} only allows fusing a·b + c into an FMA; no reassociation, and inf/NaN keep their
 # IEEE meaning. These functions are not inlined at the Numba level (that would drop the flag): LLVM
@@ -64,6 +65,30 @@ def _from_bits(typingctx, i):
     return signature, codegen
 
 
+def holds_float64(arr) -> bool:
+    """Whether ``arr`` holds float64 (so that a float64 intermediate can be kept in it without rounding); in
+    compiled code a constant of the array's type, so the other branch is not compiled (CPU and CUDA alike)."""
+    return np.asarray(arr).dtype == np.float64
+
+
+@overload(holds_float64)
+def _holds_float64(arr):
+    wide = arr.dtype == types.float64
+    return lambda arr: wide
+
+
+@intrinsic
+def _floor(typingctx, x):
+    """``floor(x)`` of a float64 as LLVM's ``llvm.floor.f64``: a vector rounding instruction on the CPU and
+    ``cvt.rmi`` on CUDA (``np.floor`` has no CUDA lowering)."""
+    signature = types.float64(types.float64)
+
+    def codegen(context, builder, sig, args):
+        return builder.call(builder.module.declare_intrinsic("llvm.floor", [ir.DoubleType()]), args)
+
+    return signature, codegen
+
+
 @intrinsic
 def _shift_right_52(typingctx, i):
     """``i >> 52`` as a logical shift (AVX2 has no 64-bit arithmetic shift; the inputs here are ≥ 0)."""
@@ -74,6 +99,8 @@ def _shift_right_52(typingctx, i):
 
     return signature, codegen
 
+
+_LARGEST = 1.7976931348623157e308  # the largest finite float64
 
 # 1.5·2^52: for an integer-valued |h| < 2^51, the low bits of the pattern of h + _ROUNDER hold h.
 _ROUNDER = 6755399441055744.0
@@ -89,35 +116,44 @@ def _pow2(h):
 
 @jit(inline="always")
 def two_diff(a, b):
-    """``(d, e)`` with ``d = fl(a − b)`` and ``a − b = d + e`` exactly (Knuth's TwoSum; no overflow assumed)."""
+    """``(d, e)`` with ``d = fl(a − b)`` and ``a − b = d + e`` exactly (Knuth's TwoSum) for finite ``a``, ``b``.
+
+    Where ``a − b`` overflows, ``d = ±∞`` (the correctly rounded difference) and ``e = 0`` (TwoSum's error term
+    would be NaN there), so ``d + (x + e)`` stays the correctly signed infinity."""
     a = np.float64(a)
     b = np.float64(b)
     d = a - b
     bv = d - a
     av = d - bv
-    return d, (a - av) - (b + bv)
+    e = (a - av) - (b + bv)
+    return d, (e if abs(d) <= _LARGEST else 0.0)
 
 
 _INV_LN2 = 1.4426950408889634
 _LN2_HI = 0.6931471803691238  # ln 2 to 32 bits: k·_LN2_HI is exact for |k| < 2^21
 _LN2_LO = 1.9082149292705877e-10  # ln 2 − _LN2_HI
 _C = tuple(1.0 / math.factorial(i) for i in range(14))
+_E_LIMIT = 2.0**-30
 
 
 @_elementary
-def exp_nonpositive(x, e):
-    """``exp(x + e)`` for ``x ≤ 0`` and ``|e| ≤ ulp(x)``, to within 2 ULPs.
+def exp_pair(x, e):
+    """``exp(x + e)`` for ``|e| ≤ ulp(x)``, to within 2 ULPs (``+∞`` where it exceeds the largest float).
 
     ``x = k·ln 2 + r`` with ``k = round(x/ln 2)`` and ``|r| ≤ ½ ln 2`` (Cody–Waite: ``k·ln2_hi`` is exact,
     so ``r`` carries only the rounding of ``k·ln2_lo``, about ``2^−60``, plus ``e``). ``exp(r)`` is the
     Taylor polynomial of degree 13, whose truncation error on that interval is below ``2^−57`` relative,
     evaluated by Estrin's scheme (rounding error about one ULP: every term after ``1 + r`` is below
     ``r²/2 ≤ 0.06``). ``2^k`` is applied as two exact powers of two so that a subnormal result is rounded
-    once. Below ``x = −746`` the result is 0.
+    once, and a result beyond the largest float is ``+∞``. Below ``x = −746`` the result is 0; ``x`` is
+    clamped to [−746, 710] (exp(710) overflows), so that ``k`` stays inside the exponent range.
     """
-    e = e if x > -746.0 else 0.0  # the result is 0 there; a large |e| (x ≈ −1e16) must not revive it
-    x = max(x, -746.0)
-    kf = np.floor(x * _INV_LN2 + 0.5)
+    # Outside [−746, 710] the result is 0 or +∞ whatever e is, and there |e| can be huge (the error of a
+    # difference near 1e300): clamped to ±2^−30 (far above any e of an x inside, |e| ≤ ulp(746)/2 < 2^−43), it
+    # cannot revive a 0 or turn +∞ into NaN. Two min/max each: no comparison and select in the vector loop.
+    e = min(max(e, -_E_LIMIT), _E_LIMIT)
+    x = min(max(x, -746.0), 710.0)
+    kf = _floor(x * _INV_LN2 + 0.5)
     r = ((x - kf * _LN2_HI) - kf * _LN2_LO) + e
     r2 = r * r
     r4 = r2 * r2
@@ -131,16 +167,16 @@ def exp_nonpositive(x, e):
     above_4 = (a2 + a3 * r2) + above_8 * r4  # Σ_{i=4..13} r^{i−4}/i!
     above_2 = a1 + above_4 * r2  # Σ_{i=2..13} r^{i−2}/i!
     p = 1.0 + (r + above_2 * r2)
-    half = np.floor(kf * 0.5)
+    half = _floor(kf * 0.5)
     return (p * _pow2(half)) * _pow2(kf - half)
 
 
 @jit(inline="always")
 def exp_diff(a, b):
-    """``exp(a − b)`` to within 2 ULPs for ``a ≤ b``, however large ``|a − b|`` is (the rounding of the
-    difference is carried as ``e`` and applied inside the exponential)."""
+    """``exp(a − b)`` to within 2 ULPs, however large ``|a − b|`` is (the rounding of the difference is carried
+    as ``e`` and applied inside the exponential)."""
     d, e = two_diff(a, b)
-    return exp_nonpositive(d, e)
+    return exp_pair(d, e)
 
 
 _SQRT_HALF_BITS = 0x3FE6A09E667F3BCD  # the pattern of the float64 nearest √½

@@ -1,362 +1,162 @@
-"""Losses with their gradients, batched over rows, on the backends ``numpy``, ``cpu`` and ``parallel``.
+"""Losses with their gradients, batched over rows, on every backend (``numpy``, ``cpu``, ``parallel``, ``cuda``).
 
-Every loss is ``loss(prediction, target, *, reduction="mean", backend=None) -> (value, grad)``
-(``entropy`` takes only ``p``):
+Every loss is ``loss(*arguments, *, <options>, reduction="mean", backend=None) -> (value, grad)``:
 
-- ``reduction="none"``: ``value`` is an ``(N,)`` array of per-row losses ``ℓ_i`` (dtype of
-  ``prediction``) and row ``i`` of ``grad`` holds ``∂ℓ_i/∂prediction_i``;
+- ``reduction="none"``: ``value`` is an ``(N,)`` array of per-row losses ``ℓ_i`` (dtype of the prediction)
+  and row ``i`` of ``grad`` holds ``∂ℓ_i/∂prediction_i``;
 - ``"sum"``: ``value = Σ_i ℓ_i`` (a Python float), ``grad`` its gradient;
 - ``"mean"`` (the default): ``value = (1/N) Σ_i ℓ_i`` — the average over *rows* (examples), as in
-  ``L(θ) = (1/n) Σ_i l(NN_θ(x⁽ⁱ⁾), y⁽ⁱ⁾)`` of ``001_02deb113427fab16.txt`` ("Chain rule and
-  Backpropagation") — and ``grad`` its gradient (``1/N`` times the per-row gradients).
+  ``L(θ) = (1/n) Σ_i l(NN_θ(x⁽ⁱ⁾), y⁽ⁱ⁾)`` of *CS3485 Deep Learning for Computer Vision*, Lecture 4
+  (``001_02deb113427fab16.txt``), "Chain rule and Backpropagation" — and ``grad`` its gradient. Where
+  ``Σ_i ℓ_i`` overflows although every ``ℓ_i`` is finite, the mean is ``Σ_i (ℓ_i / N)`` (never ``inf``).
 
-``grad`` always has the shape and dtype of ``prediction``. The Numba kernels compute each row in
-float64 (for float32 input too) and round once; the per-row losses are summed with NumPy's pairwise
-sum. Conventions that differ between libraries are named here and in each docstring:
+``grad`` always has the shape and dtype of the differentiated argument. The compiled kernels compute each
+row in float64 (for float32 input too) and round once; the per-row losses are summed with NumPy's pairwise
+sum (a tree reduction on CUDA).
+
+**One record per loss.** Each loss below is a :class:`~verify.kernels.catalogue.LossRecord` (formula,
+source, arguments with their kinds, options, kinks, conventions, edge cases) beside its row function (one
+function per kind of target, compiled into the serial, parallel and CUDA kernels by
+:mod:`verify.kernels._compile`) and its vectorised NumPy form (the readable reference and the benchmark
+baseline). The public function, its docstring, its validation (the same on every backend), the symbolic
+reference's wiring, the strategies, ``check_loss``'s inputs, the tests and the README's table are generated
+from the record (:mod:`verify.kernels.catalogue`). Adding a loss is: its record, its row function and its
+NumPy form here, and its SymPy builder in :mod:`verify.symbolic.losses`.
+
+Conventions that differ between libraries are named in each record:
 
 - kinks: the hinge losses take the gradient ``0`` at ``margin = 0`` (an element of the subdifferential);
   ties for the highest-scoring wrong class go to the lowest index;
 - ``0·log 0 = 0``; a term ``p_k log(1/q_k)`` with ``q_k = 0 < p_k`` is ``+∞`` (and its gradient
   ``−p_k/q_k = −∞``); where ``p_k = 0`` the gradient with respect to ``q_k`` is ``0``;
-- logistic loss labels: ``labels="zero_one"`` (``y ∈ {0, 1}``, the seed's convention) or
-  ``labels="plus_minus_one"`` (``y ∈ {−1, +1}``, mapped to ``(1 + y)/2``).
+- logistic loss labels: ``labels="zero_one"`` (``y ∈ {0, 1}``, the source's convention) or
+  ``labels="plus_minus_one"`` (``y ∈ {−1, +1}``, mapped to ``(1 + y)/2``);
+- ``huber``: PyTorch's ``HuberLoss(delta)`` (``SmoothL1Loss(beta)`` is ``huber/β`` with ``δ = β``);
+- ``label_smoothed_cross_entropy``: PyTorch's ``cross_entropy(label_smoothing=ε)`` target
+  ``(1 − ε)c + ε/K``.
 
 Bad input (NaN/inf, wrong shapes or dtypes, labels outside their set, probability rows that do not sum
-to 1) raises ``ValueError``/``TypeError`` naming the argument and the value; nothing is renormalised,
-clipped or cast.
+to 1, an unknown option) raises ``ValueError``/``TypeError`` naming the argument and the value; nothing is
+renormalised, clipped or cast.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
-from numba import prange
 
-from verify._jit import jit, parallel_jit
-from verify._validate import (
-    as_float_array,
-    describe,
-    require_choice,
-    require_finite,
-    require_labels,
-    require_shape,
-    require_sign_labels,
-    require_simplex_rows,
+from verify._jit import jit
+from verify.kernels.activations import exp_of_excess, row_exp, row_max, shifted_exps
+from verify.kernels.catalogue import (
+    REDUCTIONS,
+    SOURCES,
+    Argument,
+    LossRecord,
+    Option,
+    loss_record,
+    public_function,
 )
-from verify.kernels._backend import cuda_route, dispatch
-from verify.kernels._finite import count_nonfinite
-from verify.kernels.activations import row_max
-from verify.kernels.elementary import exp_diff, exp_nonpositive, log1p_nonnegative, two_diff
+from verify.kernels.elementary import exp_diff, exp_pair, holds_float64, log1p_nonnegative, two_diff
 
 __all__ = [
     "REDUCTIONS",
     "LOGISTIC_LABELS",
+    "RECORDS",
     "LOSSES",
     "least_squares",
+    "huber",
     "hinge",
     "multiclass_hinge",
     "logistic_from_probability",
     "logistic_from_logit",
     "categorical_cross_entropy",
     "softmax_cross_entropy",
+    "label_smoothed_cross_entropy",
     "entropy",
     "cross_entropy",
     "kl_divergence",
 ]
 
-REDUCTIONS: tuple[str, ...] = ("mean", "sum", "none")
 LOGISTIC_LABELS: tuple[str, ...] = ("zero_one", "plus_minus_one")
 
-# Division by zero is meaningful here (−1/q at q = 0 is −∞), so the NumPy error model: no exceptions.
-_kernel = jit(error_model="numpy")
-_parallel_kernel = parallel_jit(error_model="numpy")
+# Row functions: division by zero is meaningful here (−1/q at q = 0 is −∞), hence the NumPy error model
+# (``math.log(0)`` is then −∞ too; ``math``, not NumPy's ufuncs, because the CUDA target has no lowering of
+# ``np.log1p``); inlined into the generated loops so that they vectorise.
+_row = jit(error_model="numpy", inline="always")
 
-# Modes of the shared kernels.
-_HINGE, _LOGISTIC_PROB, _LOGISTIC_LOGIT = 0, 1, 2
-_CROSS_ENTROPY, _KL = 0, 1
-
-
-# =========================================================================== scalar building blocks
+_S000, _S001, _S002 = SOURCES["000"], SOURCES["001"], SOURCES["002"]
+_LARGEST = float(np.finfo(np.float64).max)
 
 
-@_kernel
-def _softplus(x):
-    """log(1 + e^x) = max(x, 0) + log1p(e^{−|x|}): both terms ≥ 0, no overflow."""
-    return max(x, 0.0) + np.log1p(np.exp(-abs(x)))
+# =========================================================================== edge values shared by the records
 
 
-@_kernel
-def _sigmoid64(x):
-    if x >= 0.0:
-        return 1.0 / (1.0 + np.exp(-x))
-    e = np.exp(x)
-    return e / (1.0 + e)
+class _Edges:
+    """Fixed arguments at the edges of the domains, in ``dtype`` (``big``: logits where exp over/underflows)."""
+
+    def __init__(self, dtype) -> None:
+        dt = self.dtype = np.dtype(dtype)
+        self.big = big = 1000.0 if dt == np.float64 else 80.0
+        self.logits = np.array([[big, 0.0, -big], [0.0, 0.0, 0.0], [-big, -big, big], [3.0, 3.0, -2.0]], dtype=dt)
+        self.labels = np.array([0, 1, 2, 2])
+        self.simplex_with_zeros = _simplex([[1.0, 0.0, 0.0], [0.5, 0.5, 0.0], [1.0, 1.0, 1.0], [1e-300, 1.0, 2.0]], dt)
+        self.positive = _simplex([[0.7, 0.2, 0.1], [1e-30, 0.5, 0.5], [1.0, 1.0, 1.0], [1.0, 1e-10, 1.0]], dt)
+        self.scores = np.array([1.0, -1.0, 0.5, big, -big, 0.0], dtype=dt)
+        self.signs = np.array([1.0, -1.0, 1.0, 1.0, 1.0, -1.0], dtype=dt)
+        self.binary = np.array([1, 0, 1, 0, 1, 0])
+        tiny = 1e-300 if dt == np.float64 else 1e-38
+        self.probabilities = np.array([tiny, 0.5, 1 - 2.0**-20, 0.25, 0.999, 1e-5], dt)
 
 
-@_kernel
+def _simplex(weights, dtype) -> np.ndarray:
+    w = np.asarray(weights, dtype=np.float64)
+    return (w / w.sum(axis=-1, keepdims=True)).astype(dtype)
+
+
+def _one_hot(labels: np.ndarray, like: np.ndarray) -> np.ndarray:
+    out = np.zeros_like(like)
+    out[np.arange(like.shape[0]), labels] = 1
+    return out
+
+
+# =========================================================================== shared row helpers
+
+
+@_row
+def _nll_term(ck, m, zk, log_s):
+    """``c_k·((m − z_k) + log S)`` (``c_k ≥ 0``, ``m ≥ z_k``), with ``m − z_k`` exact (TwoSum) and no spurious
+    overflow: where ``m − z_k`` exceeds the largest float but the product does not (``c_k < 1``), the halves
+    ``m/2 − z_k/2`` are used."""
+    d, e = two_diff(m, zk)
+    if abs(d) <= _LARGEST:
+        return ck * (d + (log_s + e))
+    return 2.0 * (ck * ((0.5 * m - 0.5 * np.float64(zk)) + 0.5 * log_s))
+
+
+def _np_nll_terms(c, z, m, d, e, log_s):
+    """The terms ``c_k((m − z_k) + log S)`` of :func:`_nll_term` on arrays (``d + e = z − m``)."""
+    terms = c * ((-d) + (log_s - e))
+    halves = 2 * (c * ((0.5 * m - 0.5 * z) + 0.5 * log_s))
+    return np.where(c != 0, np.where(np.isfinite(d), terms, halves), 0)
+
+
+@_row
 def _log_ratio(p, q):
     """log(p/q) for p, q > 0 to a few ULPs: log1p((p − q)/q) near 1 (p − q is exact there, Sterbenz),
     log(p/q) elsewhere, log p − log q when p/q would over/underflow (then |log(p/q)| > 690)."""
     ratio = p / q
     if 0.5 <= ratio <= 2.0:
-        return np.log1p((p - q) / q)
+        return math.log1p((p - q) / q)
     if 1e-300 < ratio < 1e300:
-        return np.log(ratio)
-    return np.log(p) - np.log(q)
+        return math.log(ratio)
+    return math.log(p) - math.log(q)
 
 
-# =========================================================================== row kernels
-
-
-@_kernel
-def _binary_row(mode, x, s, denom):
-    """(loss, dloss/dx) of one example with sign label s ∈ {−1, +1}."""
-    x = np.float64(x)
-    if mode == 0:  # hinge: max(0, 1 − s·x); gradient 0 at the kink
-        margin = 1.0 - s * x
-        if margin > 0.0:
-            return margin, -s / denom
-        return 0.0, 0.0
-    if mode == 1:  # logistic from a probability x = ŷ
-        if s > 0.0:
-            return -np.log(x), -1.0 / (x * denom)
-        return -np.log1p(-x), 1.0 / ((1.0 - x) * denom)
-    # logistic from a logit: softplus(−s·x), gradient −s·σ(−s·x)
-    return _softplus(-s * x), -s * _sigmoid64(-s * x) / denom
-
-
-@jit(error_model="numpy", inline="always")
-def _logistic_logit_row(x, s, denom):
-    """``(softplus(y), −s·σ(y)/denom)`` with ``y = −s·x``, from one ``e = exp(−|y|)`` and branch-free, so that a
-    loop over it vectorises: ``softplus(y) = max(y, 0) + log1p(e)``, ``σ(y) = 1/(1 + e)`` for ``y ≥ 0`` and
-    ``e/(1 + e)`` below (the forms of :func:`_softplus` and :func:`_sigmoid64`)."""
-    y = -s * np.float64(x)
-    e = exp_nonpositive(-abs(y), 0.0)
-    r = 1.0 / (1.0 + e)
-    sigma = r if y >= 0.0 else e * r
-    return max(y, 0.0) + log1p_nonnegative(e), -s * sigma / denom
-
-
-@_kernel
-def _binary_cpu(x, s, mode, denom, vals, grad):
-    if mode == _LOGISTIC_LOGIT:
-        for i in range(x.shape[0]):
-            vals[i], grad[i] = _logistic_logit_row(x[i], s[i], denom)
-        return
-    for i in range(x.shape[0]):
-        vals[i], grad[i] = _binary_row(mode, x[i], s[i], denom)
-
-
-@_parallel_kernel
-def _binary_parallel(x, s, mode, denom, vals, grad):
-    if mode == _LOGISTIC_LOGIT:
-        for i in prange(x.shape[0]):
-            vals[i], grad[i] = _logistic_logit_row(x[i], s[i], denom)
-        return
-    for i in prange(x.shape[0]):
-        vals[i], grad[i] = _binary_row(mode, x[i], s[i], denom)
-
-
-@_kernel
-def _least_squares_row(f, c, denom, g):
-    total = 0.0
-    for k in range(f.shape[0]):
-        d = np.float64(f[k]) - np.float64(c[k])
-        total += (0.5 * d) * d  # (½d)·d: no spurious overflow of d² when ½d² is finite
-        g[k] = d / denom
-    return total
-
-
-@_kernel
-def _least_squares_cpu(f, c, mode, denom, vals, grad):
-    for i in range(f.shape[0]):
-        vals[i] = _least_squares_row(f[i], c[i], denom, grad[i])
-
-
-@_parallel_kernel
-def _least_squares_parallel(f, c, mode, denom, vals, grad):
-    for i in prange(f.shape[0]):
-        vals[i] = _least_squares_row(f[i], c[i], denom, grad[i])
-
-
-@_kernel
-def _multiclass_hinge_row(y, t, denom, g):
-    j = -1
-    best = 0.0
-    for k in range(y.shape[0]):
-        g[k] = 0.0
-        if k != t and (j < 0 or y[k] > best):
-            j = k
-            best = np.float64(y[k])
-    margin = 1.0 - (np.float64(y[t]) - best)
-    if margin > 0.0:
-        g[t] = -1.0 / denom
-        g[j] = 1.0 / denom
-        return margin
-    return 0.0
-
-
-@_kernel
-def _multiclass_hinge_cpu(y, t, mode, denom, vals, grad):
-    for i in range(y.shape[0]):
-        vals[i] = _multiclass_hinge_row(y[i], t[i], denom, grad[i])
-
-
-@_parallel_kernel
-def _multiclass_hinge_parallel(y, t, mode, denom, vals, grad):
-    for i in prange(y.shape[0]):
-        vals[i] = _multiclass_hinge_row(y[i], t[i], denom, grad[i])
-
-
-# Softmax cross-entropy with class indices runs over blocks of rows so that the exponentials, the
-# logarithms and the scaling are loops over contiguous memory that LLVM vectorises (a loop over one row
-# of K = 10 leaves a scalar remainder that costs as much as the vector part).
-_BLOCK_ELEMENTS = 4096  # float64 scratch per block: 32 KiB, within L1/L2
-_BLOCKS_PER_TASK = 16  # blocks one parallel task works through with one scratch allocation
-
-
-@jit(inline="always")
-def _rows_per_block(k):
-    return max(1, _BLOCK_ELEMENTS // k)
-
-
-@jit(fastmath={"reassoc"}, error_model="numpy")
-def _sums_without(work, start, k_max, best, t):
-    """``(Σ_{k≠best} w_k, Σ_{k≠t} w_k)`` over ``work[start:start + k_max]``, in any order (the order is
-    free for the vectoriser; each sum of ``K`` nonnegative terms is within ``(K − 1)/2`` ULPs either way)."""
-    s_other = 0.0
-    s_not_t = 0.0
-    for k in range(k_max):
-        v = work[start + k]
-        s_other += v if k != best else 0.0
-        s_not_t += v if k != t else 0.0
-    return s_other, s_not_t
-
-
-@jit(error_model="numpy")
-def _sce_labels_block(z, t, denom, vals, g, lo, hi, work, best, s_other, log_s):
-    """Rows ``lo:hi``: the value −log σ(z_i)_t and the gradient (σ(z_i) − e_t)/denom, in float64 scratch
-    (``work``: (hi − lo)·K; ``best``, ``s_other``, ``log_s``: hi − lo), rounded once into ``g``."""
-    k_max = z.shape[1]
-    rows = hi - lo
-    for r in range(rows):
-        i = lo + r
-        b = 0
-        m = np.float64(z[i, 0])
-        for k in range(1, k_max):
-            if z[i, k] > m:
-                m = np.float64(z[i, k])
-                b = k
-        best[r] = b
-        for k in range(k_max):
-            work[r * k_max + k] = m
-    flat = z[lo:hi].reshape(-1)
-    for j in range(rows * k_max):
-        work[j] = exp_diff(flat[j], work[j])  # exp(z_k − m), exactly 1 at k = best
-    for r in range(rows):
-        i = lo + r
-        ti = t[i]
-        others, not_t = _sums_without(work, r * k_max, k_max, best[r], ti)  # S − 1 and S − exp(z_t − m)
-        inv = 1.0 / ((1.0 + others) * denom)
-        for k in range(k_max):
-            g[i, k] = work[r * k_max + k] * inv
-        g[i, ti] = -not_t * inv
-        s_other[r] = others
-    for r in range(rows):
-        log_s[r] = log1p_nonnegative(s_other[r])
-    for r in range(rows):
-        i = lo + r
-        ti = t[i]
-        d, e = two_diff(np.float64(z[i, best[r]]), z[i, ti])  # m − z_t exactly
-        vals[i] = d + (log_s[r] + e)
-
-
-@jit(error_model="numpy", inline="always")
-def _sce_labels_range(z, t, denom, vals, g, lo, hi):
-    rows = _rows_per_block(z.shape[1])
-    work = np.empty(rows * z.shape[1])
-    best = np.empty(rows, dtype=np.int64)
-    s_other = np.empty(rows)
-    log_s = np.empty(rows)
-    for start in range(lo, hi, rows):
-        _sce_labels_block(z, t, denom, vals, g, start, min(start + rows, hi), work, best, s_other, log_s)
-
-
-@_kernel
-def _sce_labels_cpu(z, t, mode, denom, vals, grad):
-    _sce_labels_range(z, t, denom, vals, grad, 0, z.shape[0])
-
-
-@_parallel_kernel
-def _sce_labels_parallel(z, t, mode, denom, vals, grad):
-    n = z.shape[0]
-    rows = _rows_per_block(z.shape[1]) * _BLOCKS_PER_TASK
-    for task in prange((n + rows - 1) // rows):
-        lo = task * rows
-        _sce_labels_range(z, t, denom, vals, grad, lo, min(lo + rows, n))
-
-
-@_kernel
-def _sce_dist_row(z, c, denom, g):
-    """−Σ_k c_k log σ(z)_k = Σ_k c_k ((m − z_k) + log S): every term ≥ 0; gradient (Σc)·σ(z) − c."""
-    best, m = row_max(z)
-    s_other = 0.0
-    c_sum = 0.0
-    for k in range(z.shape[0]):
-        v = 1.0 if k == best else exp_diff(z[k], m)
-        g[k] = v
-        if k != best:
-            s_other += v
-        c_sum += np.float64(c[k])
-    log_s = np.log1p(s_other)
-    scale = c_sum / (1.0 + s_other)
-    total = 0.0
-    for k in range(z.shape[0]):
-        ck = np.float64(c[k])
-        if ck != 0.0:
-            d, e = two_diff(m, z[k])
-            total += ck * (d + (log_s + e))
-        g[k] = (np.float64(g[k]) * scale - ck) / denom
-    return total
-
-
-@_kernel
-def _sce_dist_cpu(z, c, mode, denom, vals, grad):
-    for i in range(z.shape[0]):
-        vals[i] = _sce_dist_row(z[i], c[i], denom, grad[i])
-
-
-@_parallel_kernel
-def _sce_dist_parallel(z, c, mode, denom, vals, grad):
-    for i in prange(z.shape[0]):
-        vals[i] = _sce_dist_row(z[i], c[i], denom, grad[i])
-
-
-@_kernel
-def _cce_labels_row(q, t, denom, g):
-    for k in range(q.shape[0]):
-        g[k] = 0.0
-    qt = np.float64(q[t])
-    g[t] = -1.0 / (qt * denom)  # −∞ when q_t = 0
-    return -np.log(qt)  # +∞ when q_t = 0
-
-
-@_kernel
-def _cce_labels_cpu(q, t, mode, denom, vals, grad):
-    for i in range(q.shape[0]):
-        vals[i] = _cce_labels_row(q[i], t[i], denom, grad[i])
-
-
-@_parallel_kernel
-def _cce_labels_parallel(q, t, mode, denom, vals, grad):
-    for i in prange(q.shape[0]):
-        vals[i] = _cce_labels_row(q[i], t[i], denom, grad[i])
-
-
-@_kernel
-def _pq_row(mode, p, q, denom, g):
-    """H(p, q) (mode 0) or D(p‖q) (mode 1) of one row, and the gradient −p/q with respect to q."""
+@_row
+def _cross_entropy_row(p, q, g, denom, kl):
+    """H(p, q) (``kl`` false) or D(p‖q) of one row, and the gradient −p/q with respect to q into ``g``."""
     total = 0.0
     for k in range(p.shape[0]):
         pk = np.float64(p[k])
@@ -367,96 +167,19 @@ def _pq_row(mode, p, q, denom, g):
         g[k] = -pk / (qk * denom)
         if qk == 0.0:
             total += np.inf
-        elif mode == 0:
-            total -= pk * np.log(qk)
-        else:
+        elif kl:
             total += pk * _log_ratio(pk, qk)
+        else:
+            total -= pk * math.log(qk)
     return total
-
-
-@_kernel
-def _pq_cpu(p, q, mode, denom, vals, grad):
-    for i in range(p.shape[0]):
-        vals[i] = _pq_row(mode, p[i], q[i], denom, grad[i])
-
-
-@_parallel_kernel
-def _pq_parallel(p, q, mode, denom, vals, grad):
-    for i in prange(p.shape[0]):
-        vals[i] = _pq_row(mode, p[i], q[i], denom, grad[i])
-
-
-@_kernel
-def _entropy_row(p, denom, g):
-    total = 0.0
-    for k in range(p.shape[0]):
-        pk = np.float64(p[k])
-        log_p = np.log(pk)  # −∞ at p_k = 0: the gradient −(log p + 1) is +∞ there
-        g[k] = -(log_p + 1.0) / denom
-        if pk != 0.0:
-            total -= pk * log_p
-    return total
-
-
-@_kernel
-def _entropy_cpu(p, unused, mode, denom, vals, grad):
-    for i in range(p.shape[0]):
-        vals[i] = _entropy_row(p[i], denom, grad[i])
-
-
-@_parallel_kernel
-def _entropy_parallel(p, unused, mode, denom, vals, grad):
-    for i in prange(p.shape[0]):
-        vals[i] = _entropy_row(p[i], denom, grad[i])
-
-
-# =========================================================================== NumPy implementations
-# Vectorised in the dtype of the input: the readable reference and the benchmark baseline.
 
 
 def _np_two_diff(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """TwoSum on arrays, with the error term 0 where the difference overflows (as :func:`two_diff`)."""
     d = a - b
     bv = d - a
-    return d, (a - (d - bv)) - (b + bv)
-
-
-def _np_binary(x, s, mode, denom, vals, grad):
-    s = s.astype(x.dtype)
-    with np.errstate(divide="ignore", over="ignore", under="ignore"):
-        if mode == _HINGE:
-            margin = 1 - s * x
-            vals[...] = np.maximum(margin, 0)
-            grad[...] = np.where(margin > 0, -s, 0) / denom
-        elif mode == _LOGISTIC_PROB:
-            pos = s > 0
-            vals[...] = np.where(pos, -np.log(x), -np.log1p(-x))
-            grad[...] = np.where(pos, -1 / x, 1 / (1 - x)) / denom
-        else:
-            u = -s * x
-            vals[...] = np.maximum(u, 0) + np.log1p(np.exp(-np.abs(u)))
-            e = np.exp(-np.abs(u))
-            sig = np.where(u >= 0, 1 / (1 + e), e / (1 + e))
-            grad[...] = -s * sig / denom
-
-
-def _np_least_squares(f, c, mode, denom, vals, grad):
-    d = f - c
-    vals[...] = ((0.5 * d) * d).sum(axis=1)
-    grad[...] = d / denom
-
-
-def _np_multiclass_hinge(y, t, mode, denom, vals, grad):
-    n = y.shape[0]
-    rows = np.arange(n)
-    others = y.copy()
-    others[rows, t] = -np.inf
-    j = np.argmax(others, axis=1)
-    margin = 1 - (y[rows, t] - y[rows, j])
-    vals[...] = np.maximum(margin, 0)
-    on = (margin > 0).astype(y.dtype) / denom
-    grad[...] = 0
-    grad[rows, t] -= on
-    grad[rows, j] += on
+    e = (a - (d - bv)) - (b + bv)
+    return d, np.where(np.isfinite(d), e, 0)
 
 
 def _np_shifted_exp(z: np.ndarray):
@@ -465,14 +188,390 @@ def _np_shifted_exp(z: np.ndarray):
     best = np.argmax(z, axis=1)
     m = z[rows, best][:, None]
     d, e = _np_two_diff(z, m)
-    with np.errstate(under="ignore"):
-        t = np.exp(d)
-        t += t * e  # exp(d + e) = exp(d)(1 + e) to within e²/2
+    t = np.exp(d)
+    t += t * e  # exp(d + e) = exp(d)(1 + e) to within e²/2
     t[rows, best] = 0
     return best, m, d, e, t
 
 
-def _np_sce_labels(z, labels, mode, denom, vals, grad):
+# =========================================================================== least squares and Huber
+
+
+@_row
+def _least_squares_rows(f, c, values, g, denom):
+    for r in range(f.shape[0]):
+        total = 0.0
+        for k in range(f.shape[1]):
+            d = np.float64(f[r, k]) - np.float64(c[r, k])
+            total += (0.5 * d) * d  # (½d)·d: no spurious overflow of d² when ½d² is finite
+            g[r, k] = d / denom
+        values[r] = total
+
+
+def _np_least_squares(f, c, values, grad, denom):
+    d = f - c
+    values[...] = ((0.5 * d) * d).sum(axis=1)
+    grad[...] = d / denom
+
+
+def _reals_edges(dtype) -> list[tuple]:
+    e = _Edges(dtype)
+    return [(e.logits, e.logits.copy()), (e.logits, np.zeros_like(e.logits))]
+
+
+_REALS = (Argument("prediction", ("reals",), "F", "predictions"), Argument("target", ("reals",), "c", "targets"))
+
+LEAST_SQUARES = loss_record(
+    name="least_squares",
+    formula="½‖F − c‖²₂",
+    summary="Least squares ``ℓ_i = ½‖F_i − c_i‖²₂``; gradient ``F_i − c_i``.",
+    source=f"{_S002}, 'Loss Functions': L_LS(F, c) = ½‖F(y, θ) − c‖²₂",
+    arguments=_REALS,
+    rows={"reals": (_least_squares_rows, _np_least_squares)},
+    edge_cases=_reals_edges,
+    example=">>> least_squares(np.array([[1.0, 2.0]]), np.array([[0.0, 0.0]]))\n(2.5, array([[1., 2.]]))",
+)
+
+
+@_row
+def _huber_rows(f, c, values, g, denom, delta):
+    for r in range(f.shape[0]):
+        total = 0.0
+        for k in range(f.shape[1]):
+            d = np.float64(f[r, k]) - np.float64(c[r, k])
+            a = abs(d)
+            inside = a <= delta
+            total += (0.5 * d) * d if inside else delta * (a - 0.5 * delta)  # a − δ/2 > δ/2: no cancellation
+            g[r, k] = (d if inside else math.copysign(delta, d)) / denom
+        values[r] = total
+
+
+def _np_huber(f, c, values, grad, denom, delta):
+    d = f - c
+    a = np.abs(d)
+    inside = a <= delta
+    values[...] = np.where(inside, (0.5 * d) * d, delta * (a - 0.5 * delta)).sum(axis=1)
+    grad[...] = np.where(inside, d, np.copysign(delta, d).astype(d.dtype)) / denom
+
+
+def _huber_edges(dtype) -> list[tuple]:
+    e = _Edges(dtype)
+    at_delta = np.array([[1.0, -1.0, 0.5], [2.0, -3.0, 1.0 + 2.0**-20], [0.0, 1e-30, -1.0], [1e3, -1e3, 1.0]], e.dtype)
+    return [*_reals_edges(dtype), (at_delta, np.zeros_like(at_delta))]  # |d| = δ = 1: the quadratic meets the line
+
+
+HUBER = loss_record(
+    name="huber",
+    formula="Σ_k h_δ(F_k − c_k), h_δ(d) = ½d² for |d| ≤ δ, δ(|d| − ½δ) beyond",
+    summary="Huber loss (smooth L1) ``ℓ_i = Σ_k h_δ(F_ik − c_ik)``; gradient ``d`` for ``|d| ≤ δ``, ``δ·sign(d)`` beyond.",
+    source="P. J. Huber, 'Robust Estimation of a Location Parameter', Ann. Math. Statist. 35 (1964); "
+           "torch.nn.HuberLoss(delta)",
+    arguments=_REALS,
+    rows={"reals": (_huber_rows, _np_huber)},
+    options=(Option("delta", 1.0, "where the quadratic becomes linear", interval=(0.0, math.inf, False, False),
+                    kernel=True),),
+    conventions=("PyTorch's HuberLoss(delta); SmoothL1Loss(beta) is this loss divided by β (with δ = β), "
+                 "and PyTorch's reduction='mean' averages over all N·K entries where this one averages over "
+                 "the N rows.",),
+    notes=("Differentiable everywhere: at |d| = δ the two pieces meet with the same slope ±δ (only the second "
+           "derivative jumps), so there is no kink.",),
+    edge_cases=_huber_edges,
+    example=">>> huber(np.array([[0.5, 3.0]]), np.zeros((1, 2)), delta=1.0)\n(2.625, array([[0.5, 1. ]]))",
+)
+
+
+# =========================================================================== binary losses (one entry per example)
+
+
+@_row
+def _hinge_element(x, s, value, g, denom):
+    margin = 1.0 - s * np.float64(x)
+    on = margin > 0.0
+    return (margin if on else 0.0), (-s / denom if on else 0.0)
+
+
+@_row
+def _logistic_probability_element(x, s, value, g, denom):
+    x = np.float64(x)
+    if s > 0.0:
+        return -math.log(x), -1.0 / (x * denom)  # +∞ and −∞ at ŷ = 0
+    return -math.log1p(-x), 1.0 / ((1.0 - x) * denom)  # +∞ and +∞ at ŷ = 1
+
+
+@_row
+def _logistic_logit_element(x, s, value, g, denom):
+    """``(softplus(u), −s·σ(u)/denom)`` with ``u = −s·x``, from one ``e = exp(−|u|)``, branch-free so that the
+    loop vectorises: ``softplus(u) = max(u, 0) + log1p(e)``, ``σ(u) = 1/(1 + e)`` for ``u ≥ 0``, ``e/(1 + e)``
+    below."""
+    u = -s * np.float64(x)
+    e = exp_pair(-abs(u), 0.0)
+    r = 1.0 / (1.0 + e)
+    sigma = r if u >= 0.0 else e * r
+    return max(u, 0.0) + log1p_nonnegative(e), -s * sigma / denom
+
+
+def _np_hinge(x, s, values, grad, denom):
+    s = s.astype(x.dtype)
+    margin = 1 - s * x
+    values[...] = np.maximum(margin, 0)
+    grad[...] = np.where(margin > 0, -s, 0) / denom
+
+
+def _np_logistic_probability(x, s, values, grad, denom):
+    pos = s > 0
+    values[...] = np.where(pos, -np.log(x), -np.log1p(-x))
+    grad[...] = np.where(pos, -1 / x, 1 / (1 - x)) / denom
+
+
+def _np_logistic_logit(x, s, values, grad, denom):
+    s = s.astype(x.dtype)
+    u = -s * x
+    e = np.exp(-np.abs(u))
+    values[...] = np.maximum(u, 0) + np.log1p(e)
+    grad[...] = -s * np.where(u >= 0, 1 / (1 + e), e / (1 + e)) / denom
+
+
+def _hinge_kink(args: tuple) -> tuple:
+    """ỹ = y: the margin 1 − y·ỹ is exactly 0."""
+    return args[1].astype(args[0].dtype), args[1]
+
+
+_BINARY_LABELS = Option("labels", "zero_one", "the label convention: y ∈ {0, 1} or y ∈ {−1, +1}",
+                        choices=LOGISTIC_LABELS)
+_SCORES = Argument("prediction", ("logits",), "ỹ", "scores")
+_SIGNS = Argument("target", ("signs",), "y", "labels")
+_BINARY = Argument("target", ("binary",), "y", "labels")
+
+HINGE = loss_record(
+    name="hinge",
+    formula="max(0, 1 − y·ỹ)",
+    summary="Binary hinge ``ℓ_i = max(0, 1 − y_i·ỹ_i)``; gradient ``−y_i`` where ``1 − y_i ỹ_i > 0``, else 0.",
+    source=f"{_S000}, 'LOSS FUNCTIONS — HINGE (binary) LOSS': L(ỹ, y) = max(0, 1 − y·ỹ), y ∈ {{+1, −1}}",
+    arguments=(_SCORES, _SIGNS),
+    row="scalar",
+    rows={"signs": (_hinge_element, _np_hinge)},
+    kinks="at y_i·ỹ_i = 1 the gradient is 0 (any value between 0 and −y_i is a subgradient).",
+    kink=_hinge_kink,
+    edge_cases=lambda dtype: [(_Edges(dtype).scores, _Edges(dtype).signs)],
+    example=">>> hinge(np.array([0.5, 2.0]), np.array([1, 1]))\n(0.25, array([-0.5,  0. ]))",
+)
+
+LOGISTIC_FROM_PROBABILITY = loss_record(
+    name="logistic_from_probability",
+    formula="−y log ŷ − (1 − y) log(1 − ŷ)",
+    summary="Logistic loss (binary cross-entropy) of a probability ``ŷ = P(y = 1 | x)``: "
+            "``ℓ_i = −y log ŷ − (1 − y) log(1 − ŷ)``; gradient ``−1/ŷ`` (y = 1) or ``1/(1 − ŷ)`` (y = 0).",
+    source=f"{_S000}, 'LOSS FUNCTIONS — LOGISTIC LOSS (BINARY CROSS ENTROPY)'",
+    arguments=(Argument("prediction", ("probabilities",), "ŷ", "predicted probabilities of y = 1"), _BINARY),
+    row="scalar",
+    rows={"binary": (_logistic_probability_element, _np_logistic_probability)},
+    options=(_BINARY_LABELS,),
+    conventions=("ŷ = 0 with y = 1 (or ŷ = 1 with y = 0) gives +∞; log(1 − ŷ) is evaluated as log1p(−ŷ).",),
+    edge_cases=lambda dtype: [(_Edges(dtype).probabilities, _Edges(dtype).binary)],
+    example=">>> logistic_from_probability(np.array([0.5, 0.5]), np.array([1, 0]))[0] == math.log(2)\nTrue",
+)
+
+LOGISTIC_FROM_LOGIT = loss_record(
+    name="logistic_from_logit",
+    formula="−y log σ(ỹ) − (1 − y) log(1 − σ(ỹ)), σ(x) = 1/(1 + e^{−x})",
+    summary="Logistic loss of a logit ``ỹ`` (``ŷ = σ(ỹ)``): ``ℓ_i = log(1 + e^{−s ỹ})`` with ``s = 2y − 1``; "
+            "gradient ``σ(ỹ) − y = −s·σ(−s ỹ)``.",
+    source=f"{_S000}, 'LOGISTIC LOSS (BINARY CROSS ENTROPY)' with ŷ = σ(ỹ)",
+    arguments=(Argument("prediction", ("logits",), "ỹ", "logits"), _BINARY),
+    row="scalar",
+    rows={"binary": (_logistic_logit_element, _np_logistic_logit)},
+    options=(_BINARY_LABELS,),
+    notes=("Computed as softplus(u) = max(u, 0) + log1p(e^{−|u|}), u = −s ỹ: finite and accurate for logits up "
+           "to the largest float.",),
+    edge_cases=lambda dtype: [(_Edges(dtype).scores, _Edges(dtype).binary), (-_Edges(dtype).scores,
+                                                                              _Edges(dtype).binary)],
+    example=">>> logistic_from_logit(np.array([0.0]), np.array([1]))[0] == math.log(2)\nTrue",
+)
+
+
+# =========================================================================== multi-class losses of scores and logits
+
+
+@_row
+def _multiclass_hinge_rows(y, t, values, g, denom):
+    for r in range(y.shape[0]):
+        ti = t[r]
+        j = -1
+        best = 0.0
+        for k in range(y.shape[1]):
+            g[r, k] = 0.0
+            if k != ti and (j < 0 or y[r, k] > best):
+                j = k
+                best = np.float64(y[r, k])
+        d, e = two_diff(y[r, ti], best)  # y_t − y_j = d + e exactly
+        margin = (1.0 - d) - e  # 1 − d is exact near the kink (Sterbenz): the margin's sign is right
+        if margin > 0.0:
+            g[r, ti] = -1.0 / denom
+            g[r, j] = 1.0 / denom
+            values[r] = margin
+        else:
+            values[r] = 0.0
+
+
+def _np_multiclass_hinge(y, t, values, grad, denom):
+    rows = np.arange(y.shape[0])
+    others = y.copy()
+    others[rows, t] = -np.inf
+    j = np.argmax(others, axis=1)
+    d, e = _np_two_diff(y[rows, t], y[rows, j])
+    margin = (1 - d) - e
+    values[...] = np.maximum(margin, 0)
+    on = (margin > 0).astype(y.dtype) / denom
+    grad[...] = 0
+    grad[rows, t] -= on
+    grad[rows, j] += on
+
+
+def _multiclass_hinge_kink(args: tuple) -> tuple:
+    """ŷ_t = ŷ_j + 1 for the first highest-scoring wrong class j: the margin is exactly 0 (where that sum is exact)."""
+    y, t = args[0].copy(), args[1]
+    for i, ti in enumerate(t):
+        wrong = np.delete(y[i], ti)
+        y[i, ti] = wrong.max() + 1
+    return y, t
+
+
+_MULTICLASS_SCORES = Argument("prediction", ("logits",), "ŷ", "scores, K ≥ 2")
+_LABELS = Argument("target", ("labels",), "t", "classes")
+
+MULTICLASS_HINGE = loss_record(
+    name="multiclass_hinge",
+    formula="max(0, 1 − (ŷ_[t] − ŷ_[j])), j = argmax_{j≠t} ŷ_[j]",
+    summary="Multi-class hinge ``ℓ_i = max(0, 1 − (ŷ_[t] − ŷ_[j]))``, ``j`` the highest-scoring wrong class; "
+            "gradient −1 at ``t`` and +1 at ``j`` where the margin is positive, else 0.",
+    source=f"{_S000}, 'LOSS FUNCTIONS — HINGE (multi-class) LOSS'",
+    arguments=(_MULTICLASS_SCORES, _LABELS),
+    rows={"labels": (_multiclass_hinge_rows, _np_multiclass_hinge)},
+    min_classes=2,
+    kinks="at margin 0 the gradient is 0 (the subdifferential: [−1, 0] at t, [0, 1] at the tied wrong classes).",
+    conventions=("ties for the highest-scoring wrong class go to the lowest index.",),
+    kink=_multiclass_hinge_kink,
+    edge_cases=lambda dtype: [(np.array([[1.0, 1.0, 0.0], [2.0, 1.0, 1.0], [0.0, 0.0, 0.0],
+                                         [_Edges(dtype).big, 0.0, -_Edges(dtype).big]], dtype), _Edges(dtype).labels)],
+    example=">>> multiclass_hinge(np.array([[0.5, 1.0, 1.0]]), np.array([0]), reduction='sum')\n"
+            "(1.5, array([[-1.,  1.,  0.]]))",
+)
+
+
+@jit(fastmath={"reassoc"}, error_model="numpy")
+def _finite_row(row):
+    """Whether every entry of a 1-D array is finite (Σ (x − x) is 0, or NaN for a NaN or an infinity)."""
+    total = 0.0
+    for k in range(row.shape[0]):
+        v = np.float64(row[k])
+        total += v - v
+    return total == 0.0
+
+
+_SHIFT_LIMIT = 2.0**64  # Σ_{k≠t} exp(z_k − z_t) below it: 1/((1 + s)·N) stays a normal float for N < 2^900
+
+
+@_row
+def _softmax_cross_entropy_labels(z, t, values, g, denom):
+    """Rows of −log σ(z)_t and (σ(z) − e_t)/denom over a block of rows small enough to stay in cache.
+
+    Shifted by the label's own logit: with ``e_k = exp(z_k − z_t)`` and ``s = Σ_{k≠t} e_k`` (summed directly),
+    ``−log σ(z)_t = log1p(s)`` and ``σ(z)_k = e_k/(1 + s)``, ``σ(z)_t − 1 = −s/(1 + s)``: the evaluation form of
+    the reference itself, with no maximum to find and no difference ``m − z_t`` to carry. A row where ``s``
+    reaches 2^64 (some logit above z_t by more than about 44, ``e_k`` possibly beyond the largest float) is
+    done by the maximum's shift instead (:func:`_softmax_cross_entropy_row`); its loss, above 44, is kept as
+    ``−loss`` so that the loop taking the logarithms of the other rows' ``s`` (over the whole block: it
+    vectorises) can tell it apart. ``g`` holds the exponentials until they are scaled (float64; float32
+    computes them again, see :func:`verify.kernels.activations.shifted_exps`)."""
+    rows = z.shape[0]
+    k_max = z.shape[1]
+    if holds_float64(g):
+        for r in range(rows):
+            zt = np.float64(z[r, t[r]])
+            for c in range(k_max):
+                g[r, c] = zt
+        exp_of_excess(z, g)
+    for r in range(rows):
+        ti = t[r]
+        zt = np.float64(z[r, ti])
+        s, finite = _sum_without(z, g, r, ti, zt)
+        if finite != 0.0:  # a NaN or an infinity in the row (checks_finite)
+            values[r] = np.nan
+        elif s < _SHIFT_LIMIT:
+            inv = 1.0 / ((1.0 + s) * denom)
+            for c in range(k_max):
+                g[r, c] = row_exp(z, g, r, c, zt) * inv
+            g[r, ti] = -s * inv
+            values[r] = s
+        else:
+            values[r] = -_softmax_cross_entropy_row(z[r], ti, g[r], denom)
+    for r in range(rows):
+        v = values[r]
+        values[r] = log1p_nonnegative(v) if v >= 0.0 else -v
+
+
+@jit(fastmath={"reassoc"}, error_model="numpy")
+def _sum_without(z, e, r, skip, shift):
+    """``(Σ_{c ≠ skip} exp(z[r, c] − shift), Σ_c (z[r, c] − z[r, c]))`` in any order (left to the vectoriser; a
+    sum of K nonnegative terms is within (K − 1)/2 ULPs either way). The second sum is 0 for a finite row and
+    NaN if the row has a NaN or an infinity: the row is checked as it is read. Not inlined by Numba, which
+    would drop the flag."""
+    s = 0.0
+    finite = 0.0
+    for c in range(z.shape[1]):
+        v = np.float64(z[r, c])
+        s += row_exp(z, e, r, c, shift) if c != skip else 0.0
+        finite += v - v
+    return s, finite
+
+
+@_row
+def _softmax_cross_entropy_row(z, t, g, denom):
+    """One row shifted by its maximum m: −log σ(z)_t = (m − z_t) + log1p(S − 1), the gradient (σ(z) − e_t)/denom,
+    exponentials computed twice (the rows of a dominating wrong class only, see above)."""
+    m = row_max(z)
+    s_other = 0.0  # S − 1: every term but one maximum's exp(0) = 1
+    not_t = 0.0  # S − exp(z_t − m), summed directly
+    ones = 0.0
+    for c in range(z.shape[0]):
+        v = exp_diff(z[c], m)
+        below = v < 1.0
+        s_other += v if below else 0.0
+        ones += 0.0 if below else 1.0
+        not_t += v if c != t else 0.0
+    s_other += ones - 1.0
+    inv = 1.0 / ((1.0 + s_other) * denom)
+    for c in range(z.shape[0]):
+        g[c] = exp_diff(z[c], m) * inv
+    g[t] = -not_t * inv
+    d, e = two_diff(m, z[t])
+    return d + (log1p_nonnegative(s_other) + e)
+
+
+@_row
+def _softmax_cross_entropy_distribution(z, c, values, g, work, denom):
+    """Rows of Σ_k c_k((m − z_k) + log S) (every term ≥ 0) and ((Σc)·σ(z) − c)/denom."""
+    shifted_exps(z, g, work)
+    for r in range(z.shape[0]):
+        if not _finite_row(z[r]):  # checks_finite: the value NaN marks the row
+            values[r] = np.nan
+            continue
+        m = work[0, r]
+        log_s = log1p_nonnegative(work[1, r])
+        c_sum = 0.0
+        total = 0.0
+        for k in range(z.shape[1]):
+            ck = np.float64(c[r, k])
+            c_sum += ck
+            if ck != 0.0:
+                total += _nll_term(ck, m, z[r, k], log_s)
+        scale = c_sum / (1.0 + work[1, r])
+        for k in range(z.shape[1]):
+            g[r, k] = (row_exp(z, g, r, k, m) * scale - np.float64(c[r, k])) / denom
+        values[r] = total
+
+
+def _np_softmax_cross_entropy_labels(z, labels, values, grad, denom):
     rows = np.arange(z.shape[0])
     best, m, d, e, t = _np_shifted_exp(z)
     s_other = t.sum(axis=1)
@@ -484,308 +583,290 @@ def _np_sce_labels(z, labels, mode, denom, vals, grad):
     inv = 1 / ((1 + s_other) * denom)
     np.multiply(t, inv[:, None], out=grad)
     grad[rows, labels] = -s_not_t * inv
-    vals[...] = -(d[rows, labels] + e[rows, labels]) + np.log1p(s_other)
+    values[...] = -(d[rows, labels] + e[rows, labels]) + np.log1p(s_other)
 
 
-def _np_sce_dist(z, c, mode, denom, vals, grad):
+def _np_softmax_cross_entropy_distribution(z, c, values, grad, denom):
     rows = np.arange(z.shape[0])
     best, m, d, e, t = _np_shifted_exp(z)
     s_other = t.sum(axis=1)
     t[rows, best] = 1
     log_s = np.log1p(s_other)
-    terms = c * ((-d) + (log_s[:, None] - e))
-    vals[...] = np.where(c != 0, terms, 0).sum(axis=1)
+    values[...] = _np_nll_terms(c, z, m, d, e, log_s[:, None]).sum(axis=1)
     grad[...] = (t * (c.sum(axis=1) / (1 + s_other))[:, None] - c) / denom
 
 
-def _np_cce_labels(q, labels, mode, denom, vals, grad):
+def _class_edges(dtype) -> list[tuple]:
+    e = _Edges(dtype)
+    return [(e.logits, e.labels), (e.logits, e.simplex_with_zeros)]
+
+
+_LOGITS = Argument("prediction", ("logits",), "z", "logits")
+_CLASSES = Argument("target", ("labels", "simplex"), "c", "classes or target distributions")
+
+SOFTMAX_CROSS_ENTROPY = loss_record(
+    name="softmax_cross_entropy",
+    formula="−cᵀ log σ(z), σ(z) = exp(z)/1ᵀexp(z)",
+    summary="Cross-entropy of logits: ``ℓ_i = −Σ_k c_k log σ(z_i)_k`` (or ``−log σ(z_i)_t`` for a class index t), "
+            "``σ`` the softmax; gradient ``(Σ_k c_k)·σ(z_i) − c_i`` (``σ(z_i) − e_t``).",
+    source=f"{_S002}, 'Loss Functions': L_CE(F, c) = −cᵀ log σ(F); {_S001}, 'Chain rule and Backpropagation'",
+    arguments=(_LOGITS, _CLASSES),
+    rows={"labels": (_softmax_cross_entropy_labels, _np_softmax_cross_entropy_labels),
+          "simplex": (_softmax_cross_entropy_distribution, _np_softmax_cross_entropy_distribution)},
+    scratch={"labels": 0, "simplex": 2},
+    checks_finite=True,  # one pass over the logits instead of two (the benchmark's loss)
+    elements_per_block=2048,  # z and the gradient of a block: 2 × 16 KiB of float64, in L1
+    notes=("One fused pass over a block of rows held in cache (max, shifted exponentials, value and gradient; the "
+           "exponentials and logarithms are loops over the block that vectorise); z_k − m is carried exactly "
+           "(TwoSum), so the result is accurate to a few ULPs for logits up to the largest float.",),
+    edge_cases=_class_edges,
+    example=">>> value, grad = softmax_cross_entropy(np.array([[0.0, 0.0]]), np.array([1]))\n"
+            ">>> value == math.log(2), grad.tolist()\n(True, [[0.5, -0.5]])",
+)
+
+
+@_row
+def _smoothed_rows(z, t, is_labels, values, g, work, denom, epsilon):
+    """Rows of Σ_k c'_k((m − z_k) + log S) with c' = (1 − ε)c + ε/K (c one-hot at ``t[r]`` when ``is_labels``,
+    else the row ``t[r]``), every term ≥ 0, and (σ(z) Σc' − c')/denom."""
+    shifted_exps(z, g, work)
+    k_max = z.shape[1]
+    uniform = epsilon / k_max
+    for r in range(z.shape[0]):
+        m = work[0, r]
+        log_s = log1p_nonnegative(work[1, r])
+        c_sum = 0.0
+        total = 0.0
+        for k in range(k_max):
+            ck = _smoothed_target(t, is_labels, r, k, epsilon, uniform)
+            c_sum += ck
+            if ck != 0.0:
+                total += _nll_term(ck, m, z[r, k], log_s)
+        scale = c_sum / (1.0 + work[1, r])
+        for k in range(k_max):
+            target = _smoothed_target(t, is_labels, r, k, epsilon, uniform)
+            g[r, k] = (row_exp(z, g, r, k, m) * scale - target) / denom
+        values[r] = total
+
+
+@_row
+def _smoothed_target(t, is_labels, r, k, epsilon, uniform):
+    if is_labels:
+        return (1.0 - epsilon if k == t[r, 0] else 0.0) + uniform
+    return (1.0 - epsilon) * np.float64(t[r, k]) + uniform
+
+
+@_row
+def _label_smoothed_labels(z, t, values, g, work, denom, epsilon):
+    _smoothed_rows(z, t.reshape((t.shape[0], 1)), True, values, g, work, denom, epsilon)
+
+
+@_row
+def _label_smoothed_distribution(z, c, values, g, work, denom, epsilon):
+    _smoothed_rows(z, c, False, values, g, work, denom, epsilon)
+
+
+def _np_smoothed(z, c, values, grad, denom, epsilon):
+    c = (1 - epsilon) * (_one_hot(c, z) if c.dtype.kind in "iu" else c) + epsilon / z.shape[1]
+    _np_softmax_cross_entropy_distribution(z, c.astype(z.dtype), values, grad, denom)
+
+
+LABEL_SMOOTHED_CROSS_ENTROPY = loss_record(
+    name="label_smoothed_cross_entropy",
+    formula="−c'ᵀ log σ(z), c' = (1 − ε)c + ε/K",
+    summary="Softmax cross-entropy against the smoothed target ``c' = (1 − ε)c + ε/K``: "
+            "``ℓ_i = −Σ_k c'_k log σ(z_i)_k``; gradient ``(Σ_k c'_k)·σ(z_i) − c'``.",
+    source="Szegedy et al., 'Rethinking the Inception Architecture for Computer Vision', CVPR 2016, §7; "
+           "torch.nn.functional.cross_entropy(label_smoothing=ε)",
+    arguments=(_LOGITS, _CLASSES),
+    rows={"labels": (_label_smoothed_labels, _np_smoothed), "simplex": (_label_smoothed_distribution, _np_smoothed)},
+    scratch=2,
+    options=(Option("label_smoothing", 0.1, "ε, the mass moved to the uniform distribution",
+                    interval=(0.0, 1.0, True, True), kernel=True),),
+    conventions=("PyTorch's label_smoothing: the target c (one-hot for a class index) becomes (1 − ε)c + ε/K, "
+                 "also for distributions; ε = 0 is softmax_cross_entropy.",),
+    edge_cases=_class_edges,
+    example=">>> value, grad = label_smoothed_cross_entropy(np.array([[0.0, 0.0]]), np.array([1]), label_smoothing=0.2)\n"
+            ">>> value == math.log(2), grad.tolist()\n(True, [[0.4, -0.4]])",
+)
+
+
+# =========================================================================== losses of distributions
+
+
+@_row
+def _categorical_labels_rows(q, t, values, g, denom):
+    for r in range(q.shape[0]):
+        for k in range(q.shape[1]):
+            g[r, k] = 0.0
+        qt = np.float64(q[r, t[r]])
+        g[r, t[r]] = -1.0 / (qt * denom)  # −∞ when q_t = 0
+        values[r] = -math.log(qt)  # +∞ when q_t = 0
+
+
+@_row
+def _categorical_distribution_rows(q, c, values, g, denom):
+    for r in range(q.shape[0]):
+        values[r] = _cross_entropy_row(c[r], q[r], g[r], denom, False)
+
+
+@_row
+def _cross_entropy_rows(p, q, values, g, denom):
+    for r in range(p.shape[0]):
+        values[r] = _cross_entropy_row(p[r], q[r], g[r], denom, False)
+
+
+@_row
+def _kl_divergence_rows(p, q, values, g, denom):
+    for r in range(p.shape[0]):
+        values[r] = _cross_entropy_row(p[r], q[r], g[r], denom, True)
+
+
+@_row
+def _entropy_rows(p, values, g, denom):
+    for r in range(p.shape[0]):
+        total = 0.0
+        for k in range(p.shape[1]):
+            pk = np.float64(p[r, k])
+            log_p = math.log(pk)  # −∞ at p_k = 0: the gradient −(log p + 1) is +∞ there
+            g[r, k] = -(log_p + 1.0) / denom
+            if pk != 0.0:
+                total -= pk * log_p
+        values[r] = total
+
+
+def _np_categorical_labels(q, labels, values, grad, denom):
     rows = np.arange(q.shape[0])
     qt = q[rows, labels]
     grad[...] = 0
-    with np.errstate(divide="ignore"):
-        grad[rows, labels] = -1 / (qt * denom)
-        vals[...] = -np.log(qt)
+    grad[rows, labels] = -1 / (qt * denom)
+    values[...] = -np.log(qt)
 
 
 def _np_log_ratio(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", over="ignore", under="ignore", invalid="ignore"):
-        ratio = p / q
-        near = (ratio >= 0.5) & (ratio <= 2)
-        normal = (ratio > 1e-300) & (ratio < 1e300)
-        return np.where(near, np.log1p((p - q) / q), np.where(normal, np.log(ratio), np.log(p) - np.log(q)))
+    ratio = p / q
+    near = (ratio >= 0.5) & (ratio <= 2)
+    normal = (ratio > 1e-300) & (ratio < 1e300)
+    return np.where(near, np.log1p((p - q) / q), np.where(normal, np.log(ratio), np.log(p) - np.log(q)))
 
 
-def _np_pq(p, q, mode, denom, vals, grad):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if mode == _CROSS_ENTROPY:
-            terms = -p * np.log(q)
-        else:
-            terms = p * _np_log_ratio(p, q)
-        terms = np.where(p == 0, 0, np.where(q == 0, np.inf, terms))
-        vals[...] = terms.sum(axis=1)
-        grad[...] = np.where(p == 0, 0, -p / (q * denom))
+def _np_cross_entropy_terms(p, q, values, grad, denom, kl: bool):
+    terms = p * _np_log_ratio(p, q) if kl else -p * np.log(q)
+    terms = np.where(p == 0, 0, np.where(q == 0, np.inf, terms))
+    values[...] = terms.sum(axis=1)
+    grad[...] = np.where(p == 0, 0, -p / (q * denom))
 
 
-def _np_entropy(p, unused, mode, denom, vals, grad):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_p = np.log(p)
-        vals[...] = np.where(p == 0, 0, -p * log_p).sum(axis=1)
-        grad[...] = -(log_p + 1) / denom
+def _np_categorical_distribution(q, c, values, grad, denom):
+    _np_cross_entropy_terms(c, q, values, grad, denom, False)
 
 
-def _table(numpy_impl: Callable, cpu: Callable, parallel: Callable) -> dict[str, Callable]:
-    return {"numpy": numpy_impl, "cpu": cpu, "parallel": parallel}
+def _np_cross_entropy(p, q, values, grad, denom):
+    _np_cross_entropy_terms(p, q, values, grad, denom, False)
 
 
-_BINARY = _table(_np_binary, _binary_cpu, _binary_parallel)
-_LEAST_SQUARES = _table(_np_least_squares, _least_squares_cpu, _least_squares_parallel)
-_MULTICLASS_HINGE = _table(_np_multiclass_hinge, _multiclass_hinge_cpu, _multiclass_hinge_parallel)
-_SCE_LABELS = _table(_np_sce_labels, _sce_labels_cpu, _sce_labels_parallel)
-_SCE_DIST = _table(_np_sce_dist, _sce_dist_cpu, _sce_dist_parallel)
-_CCE_LABELS = _table(_np_cce_labels, _cce_labels_cpu, _cce_labels_parallel)
-_PQ = _table(_np_pq, _pq_cpu, _pq_parallel)
-_ENTROPY = _table(_np_entropy, _entropy_cpu, _entropy_parallel)
+def _np_kl_divergence(p, q, values, grad, denom):
+    _np_cross_entropy_terms(p, q, values, grad, denom, True)
 
 
-# =========================================================================== validation and driver
+def _np_entropy(p, values, grad, denom):
+    log_p = np.log(p)
+    values[...] = np.where(p == 0, 0, -p * log_p).sum(axis=1)
+    grad[...] = -(log_p + 1) / denom
 
 
-def _prediction(value: object, ndim: int) -> np.ndarray:
-    arr = np.ascontiguousarray(as_float_array(value, "prediction", ndim=ndim))
-    # One pass that proves every entry finite; only when it fails, look entry by entry for the message.
-    if count_nonfinite(arr.reshape(-1)):
-        require_finite(arr, "prediction")
-    if arr.shape[0] == 0:
-        raise ValueError(f"prediction must have at least one row; got shape {arr.shape}")
-    if ndim == 2 and arr.shape[1] == 0:
-        raise ValueError(f"prediction must have at least one column (class); got shape {arr.shape}")
-    return arr
+_PROBABILITIES = Argument("prediction", ("simplex",), "ŷ", "predicted probabilities", positive=True)
+_P = Argument("p", ("simplex",), "p", "distribution")
+_Q = Argument("q", ("simplex",), "q", "distribution (the gradient is with respect to q)", like="p", positive=True)
 
 
-def _float_target(value: object, name: str, like: np.ndarray) -> np.ndarray:
-    arr = as_float_array(value, name, dtype=like.dtype)
-    require_shape(arr, name, like.shape)
-    require_finite(arr, name)
-    return np.ascontiguousarray(arr)
+def _categorical_edges(dtype) -> list[tuple]:
+    e = _Edges(dtype)
+    return [(e.positive, e.labels), (e.positive, e.simplex_with_zeros)]
 
 
-def _probabilities(value: object, name: str, like: np.ndarray | None = None) -> np.ndarray:
-    arr = as_float_array(value, name, ndim=2, dtype=None if like is None else like.dtype)
-    if like is not None:
-        require_shape(arr, name, like.shape)
-    elif arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(f"{name} must have at least one row and one column; got shape {arr.shape}")
-    require_simplex_rows(arr, name)
-    return np.ascontiguousarray(arr)
+CATEGORICAL_CROSS_ENTROPY = loss_record(
+    name="categorical_cross_entropy",
+    formula="−Σ_i y_[i] log ŷ_[i]  (−log ŷ_[t] for a class t)",
+    summary="Categorical cross-entropy of predicted probabilities ``ŷ`` (N, K): ``ℓ_i = −Σ_k y_[k] log ŷ_[k]`` "
+            "(distributions y) or ``−log ŷ_[t]`` (class indices t); gradient ``−y_[k]/ŷ_[k]`` (0 where ``y_[k] = 0``).",
+    source=f"{_S000}, 'NEGATIVE LOG LIKELIHOOD (CATEGORICAL CROSS-ENTROPY LOSS)'",
+    arguments=(_PROBABILITIES, _CLASSES),
+    rows={"labels": (_categorical_labels_rows, _np_categorical_labels),
+          "simplex": (_categorical_distribution_rows, _np_categorical_distribution)},
+    conventions=("0·log 0 = 0; ŷ_k = 0 < y_k gives +∞ (gradient −∞). Rows of ŷ must sum to 1: never renormalised.",),
+    edge_cases=_categorical_edges,
+    example=">>> categorical_cross_entropy(np.array([[0.5, 0.5]]), np.array([0]))[0] == math.log(2)\nTrue",
+)
+
+ENTROPY = loss_record(
+    name="entropy",
+    formula="H(p) = Σ_x p(x) log(1/p(x))",
+    summary="Entropy ``H(p_i) = Σ_k p_k log(1/p_k)`` of each row (0·log 0 = 0); gradient ``−(log p_k + 1)``.",
+    source=f"{_S002}, 'Cross Entropy + KL Divergence — Entropy (Expected Surprise!)'",
+    arguments=(Argument("p", ("simplex",), "p", "distribution", positive=True),),
+    rows={"simplex": (_entropy_rows, _np_entropy)},
+    conventions=("0·log 0 = 0; the gradient at p_k = 0 is +∞, the one-sided limit.",),
+    edge_cases=lambda dtype: [(_Edges(dtype).positive,)],
+    example=">>> entropy(np.array([[0.5, 0.5]]))[0] == math.log(2)\nTrue",
+)
 
 
-def _class_target(target: object, prediction: np.ndarray) -> tuple[str, np.ndarray]:
-    """Integer class indices (N,) or distributions (N, K) over the classes."""
-    arr = target if isinstance(target, np.ndarray) else np.asarray(target)
-    if arr.dtype.kind in "iu":
-        n, k = prediction.shape
-        return "labels", require_labels(arr, "target", n, k)
-    if arr.dtype.kind == "f" and arr.ndim == 2:
-        return "distribution", _probabilities(arr, "target", prediction)
-    raise TypeError(
-        "target must be integer class indices of shape (N,) or float distributions of shape (N, K) "
-        f"with the dtype of prediction ({prediction.dtype}); got {describe(arr)}"
-    )
+def _pq_edges(dtype) -> list[tuple]:
+    e = _Edges(dtype)
+    return [(e.simplex_with_zeros, e.positive)]
 
 
-def _binary_labels(y: object, name: str, n: int, convention: str) -> np.ndarray:
-    """Labels as float64 signs ±1 for the kernels, after checking them against ``convention``."""
-    arr = y if isinstance(y, np.ndarray) else np.asarray(y)
-    if arr.dtype.kind not in "iuf":
-        raise TypeError(f"{name} must be an integer or float array of labels; got dtype {arr.dtype} {describe(arr)}")
-    require_shape(arr, name, (n,))
-    if convention == "plus_minus_one":
-        require_sign_labels(arr, name)
-        return arr.astype(np.float64)
-    bad = (arr != 0) & (arr != 1)
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise ValueError(
-            f"{name} must contain only 0 and 1 (labels='zero_one'); {name}[{i}] = {arr[i].item()!r}"
-            + ("; for ±1 labels pass labels='plus_minus_one'" if arr[i] == -1 else "")
-        )
-    return 2.0 * arr.astype(np.float64) - 1.0
+CROSS_ENTROPY = loss_record(
+    name="cross_entropy",
+    formula="H(p, q) = Σ_x p(x) log(1/q(x))",
+    summary="Cross-entropy ``H(p_i, q_i) = Σ_k p_k log(1/q_k)``; gradient with respect to ``q``: ``−p_k/q_k``.",
+    source=f"{_S002}, 'Cross Entropy + KL Divergence — Cross Entropy'",
+    arguments=(_P, _Q),
+    wrt=1,
+    rows={"simplex": (_cross_entropy_rows, _np_cross_entropy)},
+    conventions=("0·log 0 = 0; q_k = 0 < p_k gives +∞ (gradient −∞).",),
+    edge_cases=_pq_edges,
+    example=">>> cross_entropy(np.array([[1.0, 0.0]]), np.array([[0.5, 0.5]]))[0] == math.log(2)\nTrue",
+)
+
+KL_DIVERGENCE = loss_record(
+    name="kl_divergence",
+    formula="D_KL(p‖q) = Σ_x p(x) log(p(x)/q(x))",
+    summary="Kullback–Leibler divergence ``D(p_i‖q_i) = Σ_k p_k log(p_k/q_k)``; gradient w.r.t. ``q``: ``−p_k/q_k``.",
+    source=f"{_S002}, 'Kullback-Leibler Divergence (Expected Relative Entropy)'",
+    arguments=(_P, _Q),
+    wrt=1,
+    rows={"simplex": (_kl_divergence_rows, _np_kl_divergence)},
+    conventions=("0·log(0/q) = 0; D = +∞ where some q_k = 0 < p_k.",),
+    notes=("log(p/q) is evaluated as log1p((p − q)/q) when p/q ∈ [½, 2] (p − q exact there), so D keeps its "
+           "relative accuracy as q → p.",),
+    edge_cases=_pq_edges,
+    example=">>> kl_divergence(np.array([[0.5, 0.5]]), np.array([[0.5, 0.5]]))[0]\n0.0",
+)
 
 
-def _run(table, kernel: str, prediction, target, mode: int, reduction: object, backend: str | None):
-    require_choice(reduction, "reduction", REDUCTIONS)
-    impl = dispatch(table, backend, kernel)
-    n = prediction.shape[0]
-    denom = float(n) if reduction == "mean" else 1.0
-    grad = np.empty_like(prediction)
-    vals = np.empty(n, dtype=np.float64 if table["numpy"] is not impl else prediction.dtype)
-    impl(prediction, target, mode, denom, vals, grad)
-    if reduction == "none":
-        return vals.astype(prediction.dtype, copy=False), grad
-    total = float(np.add.reduce(vals, dtype=np.float64))  # NumPy's pairwise sum, without np.sum's wrapper
-    return (total / n if reduction == "mean" else total), grad
+# =========================================================================== the catalogue
 
+RECORDS: dict[str, LossRecord] = {r.name: r for r in (
+    LEAST_SQUARES, HUBER, HINGE, MULTICLASS_HINGE, LOGISTIC_FROM_PROBABILITY, LOGISTIC_FROM_LOGIT,
+    CATEGORICAL_CROSS_ENTROPY, SOFTMAX_CROSS_ENTROPY, LABEL_SMOOTHED_CROSS_ENTROPY, ENTROPY, CROSS_ENTROPY,
+    KL_DIVERGENCE,
+)}
+"""Every loss's record, by name."""
 
-# =========================================================================== public losses
+LOSSES: dict[str, Callable] = {name: public_function(record, __name__) for name, record in RECORDS.items()}
+"""Every loss's public function, by name (generated from :data:`RECORDS`)."""
 
-
-@cuda_route("losses")
-def least_squares(prediction, target, *, reduction="mean", backend=None):
-    """Least squares ``ℓ_i = ½‖F_i − c_i‖²₂``; gradient ``F_i − c_i``.
-
-    Source: ``002_1388b78ad9a2d202.txt``, "Loss Functions": ``L_LS(F, c) = ½‖F(y, θ) − c‖²₂``.
-    ``prediction`` F and ``target`` c: finite float arrays of the same shape (N, K) and dtype.
-    """
-    f = _prediction(prediction, 2)
-    c = _float_target(target, "target", f)
-    return _run(_LEAST_SQUARES, "least_squares", f, c, 0, reduction, backend)
-
-
-@cuda_route("losses")
-def hinge(prediction, target, *, reduction="mean", backend=None):
-    """Binary hinge ``ℓ_i = max(0, 1 − y_i·ỹ_i)``; gradient ``−y_i`` where ``1 − y_i ỹ_i > 0``, else 0
-    (0 at the kink ``y_i ỹ_i = 1``).
-
-    Source: ``000_42086e2af0f76780.txt``, "LOSS FUNCTIONS — HINGE (binary) LOSS":
-    ``L(ỹ, y) = max(0, 1 − y·ỹ)`` with ``y ∈ {+1, −1}``. ``prediction`` ỹ: (N,) scores; ``target`` y:
-    (N,) labels in {−1, +1} (integers or floats).
-    """
-    x = _prediction(prediction, 1)
-    s = _binary_labels(target, "target", x.shape[0], "plus_minus_one")
-    return _run(_BINARY, "hinge", x, s, _HINGE, reduction, backend)
-
-
-@cuda_route("losses")
-def multiclass_hinge(prediction, target, *, reduction="mean", backend=None):
-    """Multi-class hinge ``ℓ_i = max(0, 1 − (ŷ_[t] − ŷ_[j]))``, ``j`` the highest-scoring wrong class.
-
-    Source: ``000_42086e2af0f76780.txt``, "LOSS FUNCTIONS — HINGE (multi-class) LOSS". Gradient: −1 at
-    ``t`` and +1 at ``j`` where the margin is positive, else 0 (0 at the kink); ties for ``j`` go to the
-    lowest index. ``prediction``: scores (N, K), K ≥ 2; ``target``: integer class indices t (N,).
-    """
-    y = _prediction(prediction, 2)
-    if y.shape[1] < 2:
-        raise ValueError(f"prediction must have at least 2 classes for the multi-class hinge; got shape {y.shape}")
-    t = require_labels(target, "target", y.shape[0], y.shape[1])
-    return _run(_MULTICLASS_HINGE, "multiclass_hinge", y, t, 0, reduction, backend)
-
-
-@cuda_route("losses")
-def logistic_from_probability(prediction, target, *, labels="zero_one", reduction="mean", backend=None):
-    """Logistic loss (binary cross-entropy) of a probability ``ŷ = P(y = 1 | x)``:
-    ``ℓ_i = −y log ŷ − (1 − y) log(1 − ŷ)``; gradient ``−1/ŷ`` (y = 1) or ``1/(1 − ŷ)`` (y = 0).
-
-    Source: ``000_42086e2af0f76780.txt``, "LOSS FUNCTIONS — LOGISTIC LOSS (BINARY CROSS ENTROPY)",
-    with ``y ∈ {0, 1}`` (``labels="zero_one"``, the default); ``labels="plus_minus_one"`` accepts
-    ``y ∈ {−1, +1}`` instead (−1 ↔ 0). ``prediction``: (N,) probabilities in [0, 1] (``ŷ = 0`` with
-    y = 1 gives ``+∞``); ``log(1 − ŷ)`` is evaluated as ``log1p(−ŷ)``.
-    """
-    require_choice(labels, "labels", LOGISTIC_LABELS)
-    x = _prediction(prediction, 1)
-    outside = (x < 0) | (x > 1)
-    if outside.any():
-        i = int(np.argmax(outside))
-        raise ValueError(f"prediction must be probabilities in [0, 1]; prediction[{i}] = {x[i].item()!r}")
-    s = _binary_labels(target, "target", x.shape[0], labels)
-    return _run(_BINARY, "logistic_from_probability", x, s, _LOGISTIC_PROB, reduction, backend)
-
-
-@cuda_route("losses")
-def logistic_from_logit(prediction, target, *, labels="zero_one", reduction="mean", backend=None):
-    """Logistic loss of a logit ``ỹ`` (``ŷ = σ(ỹ)``): ``ℓ_i = log(1 + e^{−s ỹ})`` with ``s = 2y − 1``;
-    gradient ``σ(ỹ) − y = −s·σ(−s ỹ)``.
-
-    Source: ``000_42086e2af0f76780.txt``, "LOGISTIC LOSS (BINARY CROSS ENTROPY)" with ``ŷ = σ(ỹ)``,
-    ``σ(x) = 1/(1 + e^{−x})``. Computed as ``softplus(u) = max(u, 0) + log1p(e^{−|u|})``: finite and
-    accurate for logits up to the largest float. Labels as in :func:`logistic_from_probability`.
-    """
-    require_choice(labels, "labels", LOGISTIC_LABELS)
-    x = _prediction(prediction, 1)
-    s = _binary_labels(target, "target", x.shape[0], labels)
-    return _run(_BINARY, "logistic_from_logit", x, s, _LOGISTIC_LOGIT, reduction, backend)
-
-
-@cuda_route("losses")
-def categorical_cross_entropy(prediction, target, *, reduction="mean", backend=None):
-    """Categorical cross-entropy of predicted probabilities ``ŷ`` (N, K):
-    ``ℓ_i = −Σ_k y_[k] log ŷ_[k]`` (distributions y) or ``−log ŷ_[t]`` (class indices t).
-
-    Source: ``000_42086e2af0f76780.txt``, "NEGATIVE LOG LIKELIHOOD (CATEGORICAL CROSS-ENTROPY LOSS)".
-    Gradient ``−y_[k]/ŷ_[k]`` (0 where ``y_[k] = 0``). ``prediction`` rows must sum to 1 (never
-    renormalised); ``ŷ_[k] = 0 < y_[k]`` gives ``+∞``. ``target``: integer (N,) or float (N, K) rows
-    summing to 1, with the dtype of ``prediction``.
-    """
-    q = _probabilities(prediction, "prediction")
-    kind, target_arr = _class_target(target, q)
-    if kind == "labels":
-        return _run(_CCE_LABELS, "categorical_cross_entropy", q, target_arr, 0, reduction, backend)
-    return _run(_PQ, "categorical_cross_entropy", target_arr, q, _CROSS_ENTROPY, reduction, backend)
-
-
-@cuda_route("losses")
-def softmax_cross_entropy(prediction, target, *, reduction="mean", backend=None):
-    """Cross-entropy of logits: ``ℓ_i = −Σ_k c_k log σ(z_i)_k`` (or ``−log σ(z_i)_t`` for a class index t),
-    ``σ`` the softmax; gradient ``(Σ_k c_k)·σ(z_i) − c_i`` (``σ(z_i) − e_t``).
-
-    Source: ``002_1388b78ad9a2d202.txt``, "Loss Functions": ``L_CE(F, c) = −cᵀ log σ(F)``;
-    ``001_02deb113427fab16.txt``, "Chain rule and Backpropagation". One fused pass over a block of rows held
-    in cache (max, shifted exponentials, value and gradient; with class indices the exponentials, sums and
-    logarithms are vectorised loops over the block); finite and accurate to a few ULPs for logits up to ±1e300.
-    ``prediction``: logits (N, K); ``target``: integer (N,) or float (N, K) rows summing to 1.
-    """
-    z = _prediction(prediction, 2)
-    kind, target_arr = _class_target(target, z)
-    table = _SCE_LABELS if kind == "labels" else _SCE_DIST
-    return _run(table, "softmax_cross_entropy", z, target_arr, 0, reduction, backend)
-
-
-@cuda_route("losses")
-def entropy(p, *, reduction="mean", backend=None):
-    """Entropy ``H(p_i) = Σ_k p_k log(1/p_k)`` of each row (0·log 0 = 0); gradient ``−(log p_k + 1)``
-    (``+∞`` at ``p_k = 0``, the one-sided limit).
-
-    Source: ``002_1388b78ad9a2d202.txt``, "Cross Entropy + KL Divergence — Entropy (Expected Surprise!)".
-    ``p``: (N, K) rows summing to 1.
-    """
-    arr = _probabilities(p, "p")
-    return _run(_ENTROPY, "entropy", arr, arr, 0, reduction, backend)
-
-
-@cuda_route("losses")
-def cross_entropy(p, q, *, reduction="mean", backend=None):
-    """Cross-entropy ``H(p_i, q_i) = Σ_k p_k log(1/q_k)``; gradient with respect to ``q``: ``−p_k/q_k``.
-
-    Source: ``002_1388b78ad9a2d202.txt``, "Cross Entropy + KL Divergence — Cross Entropy". 0·log 0 = 0;
-    ``q_k = 0 < p_k`` gives ``+∞`` (gradient ``−∞``). ``p``, ``q``: (N, K) rows summing to 1, same dtype.
-    """
-    pa = _probabilities(p, "p")
-    qa = _probabilities(q, "q", pa)
-    return _run(_PQ, "cross_entropy", pa, qa, _CROSS_ENTROPY, reduction, backend)
-
-
-@cuda_route("losses")
-def kl_divergence(p, q, *, reduction="mean", backend=None):
-    """Kullback–Leibler divergence ``D(p_i‖q_i) = Σ_k p_k log(p_k/q_k)``; gradient w.r.t. ``q``: ``−p_k/q_k``.
-
-    Source: ``002_1388b78ad9a2d202.txt``, "Kullback-Leibler Divergence (Expected Relative Entropy)".
-    0·log(0/q) = 0; ``D = +∞`` where some ``q_k = 0 < p_k``. ``log(p/q)`` is evaluated as
-    ``log1p((p − q)/q)`` when ``p/q ∈ [½, 2]`` (``p − q`` exact there), so ``D`` keeps its relative
-    accuracy as ``q → p``. ``p``, ``q``: (N, K) rows summing to 1, same dtype.
-    """
-    pa = _probabilities(p, "p")
-    qa = _probabilities(q, "q", pa)
-    return _run(_PQ, "kl_divergence", pa, qa, _KL, reduction, backend)
-
-
-LOSSES: dict[str, Callable] = {
-    "least_squares": least_squares,
-    "hinge": hinge,
-    "multiclass_hinge": multiclass_hinge,
-    "logistic_from_probability": logistic_from_probability,
-    "logistic_from_logit": logistic_from_logit,
-    "categorical_cross_entropy": categorical_cross_entropy,
-    "softmax_cross_entropy": softmax_cross_entropy,
-    "entropy": entropy,
-    "cross_entropy": cross_entropy,
-    "kl_divergence": kl_divergence,
-}
+least_squares = LOSSES["least_squares"]
+huber = LOSSES["huber"]
+hinge = LOSSES["hinge"]
+multiclass_hinge = LOSSES["multiclass_hinge"]
+logistic_from_probability = LOSSES["logistic_from_probability"]
+logistic_from_logit = LOSSES["logistic_from_logit"]
+categorical_cross_entropy = LOSSES["categorical_cross_entropy"]
+softmax_cross_entropy = LOSSES["softmax_cross_entropy"]
+label_smoothed_cross_entropy = LOSSES["label_smoothed_cross_entropy"]
+entropy = LOSSES["entropy"]
+cross_entropy = LOSSES["cross_entropy"]
+kl_divergence = LOSSES["kl_divergence"]

@@ -25,9 +25,12 @@ Backpropagation (``002_1388b78ad9a2d202.txt``, slide "Backward Propagation: Chai
 
 The forward pass keeps, per layer, its input U_{j−1} and the slope σ'(z_j) (a :class:`Tape`); the
 backward pass needs nothing else. Backends: ``numpy`` (vectorised, the conv layer as the dense matrix
-K(θ)), ``cpu`` (``@njit``) and ``parallel`` (``@njit(parallel=True)``, ``prange`` over examples); all
-three keep the matrix products in BLAS (``np.dot``) and, on the Numba backends, fuse the elementwise
-work (bias, activation, slope, residual add) into one pass over the product.
+K(θ): the readable reference), and ``cpu``, ``parallel`` and ``cuda``, which run one driver: the matrix
+products by BLAS (on CUDA by a tiled kernel), and every elementwise pass — bias, activation and slope,
+residual add fused into one; δ ⊙ σ' with the bias gradient's partial column sums; the convolution, its
+adjoint and its θ-gradient — as one row function each, compiled into the serial, parallel and CUDA kernels
+by :mod:`verify.kernels._compile`. Column sums are taken over a fixed partition of the rows (at most 64
+parts), so the three compiled backends add the same numbers in the same order: the same bits.
 
 Example::
 
@@ -38,24 +41,19 @@ Example::
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from numba import prange
 
-from verify._jit import jit, parallel_jit
-from verify._validate import as_float_array, describe, require_choice, require_finite
+from verify._jit import jit
+from verify._validate import describe, require_choice, require_positive_int
 from verify.kernels import losses as _losses
-from verify.kernels._backend import cuda_route, dispatch, resolve_backend
-from verify.kernels.activations import (
-    ACTIVATION_CODES,
-    ACTIVATIONS,
-    activation,
-    activation_derivative,
-)
-from verify.kernels.elementary import exp_nonpositive
+from verify.kernels._compile import blockwise, reduction
+from verify.kernels._finite import NONFINITE
+from verify.kernels.activations import ACTIVATION_CODES, ACTIVATIONS, activate
+from verify.kernels.activations import RECORDS as _ACTIVATIONS
+from verify.kernels.catalogue import HostArrays, array_backend, require_rule, validate_arguments
 
 __all__ = [
     "LAYER_KINDS",
@@ -89,14 +87,6 @@ REDUCTIONS: tuple[str, ...] = ("mean", "sum")
 # --------------------------------------------------------------------------------------------------
 
 
-def _positive_int(value: object, name: str) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be a positive int; got {value!r} ({type(value).__name__})")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1; got {value!r}")
-    return int(value)
-
-
 @dataclass(frozen=True)
 class Layer:
     """One layer u_out = [u_in +] σ(K u_in + b); see the module docstring for the three kinds.
@@ -113,8 +103,8 @@ class Layer:
     def __post_init__(self) -> None:
         require_choice(self.kind, "kind", LAYER_KINDS)
         require_choice(self.activation, "activation", ACTIVATIONS)
-        object.__setattr__(self, "n_in", _positive_int(self.n_in, "n_in"))
-        object.__setattr__(self, "n_out", _positive_int(self.n_out, "n_out"))
+        object.__setattr__(self, "n_in", require_positive_int(self.n_in, "n_in"))
+        object.__setattr__(self, "n_out", require_positive_int(self.n_out, "n_out"))
         if self.kind == "residual" and self.n_in != self.n_out:
             raise ValueError(
                 f"a residual layer u + σ(Ku + b) needs n_in == n_out; got n_in={self.n_in}, n_out={self.n_out}"
@@ -153,8 +143,8 @@ def residual_layer(width: int, activation: str = "tanh") -> Layer:
 def conv1d_layer(n_in: int, kernel_size: int, activation: str = "tanh") -> Layer:
     """u_j = σ(K(θ_j) u_{j−1} + b_j) with θ_j ∈ R^{kernel_size} (``002_1388b78ad9a2d202.txt``,
     "Convolutional Layers"); the output has ``n_in − kernel_size + 1`` entries."""
-    n_in = _positive_int(n_in, "n_in")
-    kernel_size = _positive_int(kernel_size, "kernel_size")
+    n_in = require_positive_int(n_in, "n_in")
+    kernel_size = require_positive_int(kernel_size, "kernel_size")
     if kernel_size > n_in:
         raise ValueError(f"kernel_size must be <= n_in={n_in}; got {kernel_size}")
     return Layer("conv1d", n_in, n_in - kernel_size + 1, activation)
@@ -254,6 +244,10 @@ def validate_parameters(
 
     Raises ``TypeError``/``ValueError`` naming the offending entry, e.g. ``params[1][0]``.
     """
+    return _check_parameters(HostArrays("cpu"), network, params, dtype)
+
+
+def _check_parameters(arrays, network: Network, params: object, dtype=None) -> list:
     if not isinstance(network, Network):
         raise TypeError(f"network must be a Network; got {network!r}")
     if not isinstance(params, (list, tuple)):
@@ -267,32 +261,33 @@ def validate_parameters(
         checked = []
         for slot, (value, shape) in enumerate(((pair[0], layer.weight_shape), (pair[1], layer.bias_shape))):
             name = f"params[{j}][{slot}]"
-            array = as_float_array(value, name, dtype=dtype)
+            array = arrays.floats(value, name, dtype=dtype)
             dtype = array.dtype
-            if array.shape != shape:
+            if tuple(array.shape) != shape:
                 what = ("θ" if layer.kind == "conv1d" else "K") if slot == 0 else "b"
                 raise ValueError(
-                    f"{name} ({what} of layer {j}: {layer.describe()}) must have shape {shape}; got {array.shape}"
+                    f"{name} ({what} of layer {j}: {layer.describe()}) must have shape {shape}; "
+                    f"got {tuple(array.shape)}"
                 )
-            require_finite(array, name)
-            checked.append(np.ascontiguousarray(array))
+            require_rule(arrays, array, name, NONFINITE, "must be finite")
+            checked.append(array)
         out.append((checked[0], checked[1]))
     return out
 
 
-def _validate_input(network: Network, y: object, dtype: np.dtype) -> np.ndarray:
-    y = as_float_array(y, "y", ndim=2)
+def _check_input(arrays, network: Network, y: object, dtype: np.dtype):
+    y = arrays.floats(y, "y", ndim=2)
     if y.dtype != dtype:
-        raise TypeError(f"y must have the dtype of the parameters ({dtype}); got {y.dtype}")
+        raise TypeError(f"y must have the dtype of the parameters ({np.dtype(dtype)}); got {y.dtype}")
     if y.shape[1] != network.input_width:
         raise ValueError(
             f"y must have shape (N, {network.input_width}) (one example per row, the network's input width); "
-            f"got {y.shape}"
+            f"got {tuple(y.shape)}"
         )
     if y.shape[0] == 0:
-        raise ValueError("y must hold at least one example (row); got shape " + str(y.shape))
-    require_finite(y, "y")
-    return np.ascontiguousarray(y)
+        raise ValueError(f"y must hold at least one example (row); got shape {tuple(y.shape)}")
+    require_rule(arrays, y, "y", NONFINITE, "must be finite")
+    return y
 
 
 @dataclass(frozen=True)
@@ -306,6 +301,34 @@ class Tape:
     inputs: tuple[np.ndarray, ...]
     slopes: tuple[np.ndarray, ...]
     output: np.ndarray
+
+
+def _check_tape(arrays, network: Network, tape: object, dtype: np.dtype) -> Tape:
+    """``tape`` checked against ``network``: one input and one slope per layer, each of its layer's width, all
+    with one number of rows and the parameters' dtype, finite. A tape of another network is refused, never
+    read with the wrong widths."""
+    if not isinstance(tape, Tape):
+        raise TypeError(f"tape must be the Tape returned by network_forward for this network; got {describe(tape)}")
+    for what, arrays_ in (("inputs", tape.inputs), ("slopes", tape.slopes)):
+        if not isinstance(arrays_, (tuple, list)) or len(arrays_) != network.depth:
+            got = len(arrays_) if isinstance(arrays_, (tuple, list)) else describe(arrays_)
+            raise ValueError(f"tape.{what} must hold one array per layer ({network.depth}); got {got}")
+    output = arrays.floats(tape.output, "tape.output", ndim=2, dtype=dtype)
+    n = output.shape[0]
+    checked: dict[str, list] = {"inputs": [], "slopes": []}
+    for j, layer in enumerate(network.layers):
+        for what, width in (("inputs", layer.n_in), ("slopes", layer.n_out)):
+            name = f"tape.{what}[{j}]"
+            arr = arrays.floats(getattr(tape, what)[j], name, ndim=2, dtype=dtype)
+            if tuple(arr.shape) != (n, width):
+                raise ValueError(f"{name} must have shape ({n}, {width}) (layer {j}: {layer.describe()}, the rows of "
+                                 f"tape.output); got {tuple(arr.shape)}: is the tape from another network?")
+            require_rule(arrays, arr, name, NONFINITE, "must be finite")
+            checked[what].append(arr)
+    if output.shape[1] != network.output_width:
+        raise ValueError(f"tape.output must have shape ({n}, {network.output_width}); got {tuple(output.shape)}")
+    return Tape(tuple(checked["inputs"]), tuple(checked["slopes"]), output)
+
 
 
 # --------------------------------------------------------------------------------------------------
@@ -323,8 +346,9 @@ def _forward_numpy(network, params, y):
     for layer, (weight, bias) in zip(network.layers, params, strict=True):
         z = u @ _layer_matrix(layer, weight).T + bias
         inputs.append(u)
-        slopes.append(activation_derivative(layer.activation, z, backend="numpy"))
-        value = activation(layer.activation, z, backend="numpy")
+        with np.errstate(over="ignore", under="ignore"):
+            value, slope = _ACTIVATIONS[layer.activation].numpy(z)
+        slopes.append(slope)
         u = u + value if layer.kind == "residual" else value
     return Tape(tuple(inputs), tuple(slopes), u)
 
@@ -344,307 +368,167 @@ def _backward_numpy(network, params, tape, delta, input_grad):
 
 
 # --------------------------------------------------------------------------------------------------
-# Numba backends: BLAS products, one fused elementwise pass per layer and direction
+# Compiled backends (cpu, parallel, cuda): one row function per elementwise pass
 # --------------------------------------------------------------------------------------------------
 
-
-def _lambert_tanh_coefficients(depth: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Lambert's continued fraction tanh x = x / (1 + x²/(3 + x²/(5 + ⋯ + x²/(2·depth + 1)))), truncated,
-    as x·P(x²)/Q(x²): the integer coefficients of P and Q (lowest power first), exact in float64."""
-    q, p = [2 * depth + 1], [1]  # the tail 2·depth + 1 as q/p, polynomials in w = x²
-    for k in range(depth - 1, -1, -1):  # tail_k = (2k + 1) + w / tail_{k+1}
-        head = [(2 * k + 1) * c for c in q] + [0]
-        for i, c in enumerate(p):
-            head[i + 1] += c
-        q, p = head, q
-    while p[-1] == 0:
-        p.pop()
-    while q[-1] == 0:
-        q.pop()
-    return tuple(float(c) for c in p), tuple(float(c) for c in q)
+_pass = jit(inline="always", error_model="numpy")  # 1 + e and Q(w) are ≥ 1: no ZeroDivisionError branch needed
+_FLOATS = ("float32", "float64")
+_PARTS = 64  # the fixed partition of the rows for column sums (see the module docstring)
 
 
-# depth 7: the truncation error is below 2e-19·tanh x for |x| ≤ ½ (measured at 500 points in mpmath).
-_TANH_P, _TANH_Q = _lambert_tanh_coefficients(7)
+def _signatures(template: str) -> tuple[str, ...]:
+    return tuple(template.format(f=f) for f in _FLOATS)
 
 
-@jit(inline="always")
-def _tanh_and_slope(x):
-    """``(tanh x, tanh' x)`` for a float64 ``x``: for |x| < ½ from Lambert's continued fraction (:data:`_TANH_P`,
-    :data:`_TANH_Q`; no exponential, no cancellation) with tanh' = 1 − tanh² ≥ 0.78 there; above, from
-    e = e^{−2|x|}: tanh|x| = (1 − e)/(1 + e), tanh' = 4e/(1 + e)². Both branches are computed and one is
-    selected, so that a loop over it vectorises (exp from :mod:`verify.kernels.elementary`)."""
-    a = abs(x)
-    w = a * a
-    p = ((_TANH_P[3] * w + _TANH_P[2]) * w + _TANH_P[1]) * w + _TANH_P[0]
-    q = (((_TANH_Q[4] * w + _TANH_Q[3]) * w + _TANH_Q[2]) * w + _TANH_Q[1]) * w + _TANH_Q[0]
-    t_small = a * p / q
-    e = exp_nonpositive(-2.0 * a, 0.0)
-    r = 1.0 / (1.0 + e)
-    small = a < 0.5
-    t = t_small if small else (1.0 - e) * r
-    slope = 1.0 - t_small * t_small if small else 4.0 * e * r * r
-    return math.copysign(t, x), slope
-
-
-@jit
-def _value_and_slope(code, z):
-    """(σ(z), σ'(z)) for the activation ``code``, from at most one exponential, both to a few ulps.
-
-    The derivatives use the forms of :mod:`verify.kernels.activations` (σ' = e^{−|z|}/(1+e^{−|z|})²,
-    tanh' = 4e^{−2|z|}/(1+e^{−2|z|})², never 1 − tanh² where it cancels) and share the exponential with
-    the value; tanh is :func:`_tanh_and_slope`. ReLU'(0) = 0, as in ``activations.py``.
-    """
-    x = np.float64(z)
-    if code == 0:
-        return x, 1.0
-    if code == 3:
-        if x > 0.0:
-            return x, 1.0
-        return 0.0, 0.0
-    if code == 1:
-        e = math.exp(-abs(x))
-        r = 1.0 / (1.0 + e)
-        value = r if x >= 0.0 else e * r
-        return value, e * r * r
-    return _tanh_and_slope(x)
-
-
-@jit(error_model="numpy")  # no ZeroDivisionError branch (1 + e and Q(w) are ≥ 1): the tanh loop vectorises
-def _activate_row(pre, bias, u, code, residual, slope, i):
-    if code == 2:
+@_pass
+def _activate_rows(pre, u, slope, bias, code, residual):
+    """pre ← [u +] σ(pre + b) in place, slope ← σ'(pre + b), in float64 rounded once (one exponential each)."""
+    for r in range(pre.shape[0]):
         for j in range(pre.shape[1]):
-            value, slope[i, j] = _tanh_and_slope(np.float64(pre[i, j] + bias[j]))
-            pre[i, j] = value + u[i, j] if residual else value
-        return
-    for j in range(pre.shape[1]):
-        value, slope[i, j] = _value_and_slope(code, pre[i, j] + bias[j])
-        pre[i, j] = value + u[i, j] if residual else value
+            value, slope[r, j] = activate(code, np.float64(pre[r, j]) + bias[j])
+            pre[r, j] = value + u[r, j] if residual else value
 
 
-@jit
-def _conv_row(u, theta, out, i):
-    for p in range(out.shape[1]):
-        acc = 0.0
-        for l in range(theta.shape[0]):
-            acc += theta[l] * u[i, p + l]
-        out[i, p] = acc
+@_pass
+def _correlate_rows(src, out, theta, step):
+    """out[r, p] = Σ_l θ_l src[r, p + step·l] over the taps inside ``src``: with ``step = 1`` the valid
+    cross-correlation K(θ)u, with ``step = −1`` its adjoint K(θ)ᵀΔ (out[r, c] = Σ_l Δ[r, c − l] θ_l)."""
+    for r in range(src.shape[0]):
+        for p in range(out.shape[1]):
+            acc = 0.0
+            for l in range(theta.shape[0]):
+                q = p + step * l
+                if 0 <= q < src.shape[1]:
+                    acc += np.float64(theta[l]) * src[r, q]
+            out[r, p] = acc
 
 
-@jit
-def _conv_adjoint_row(dz, theta, out, i):
-    for p in range(out.shape[1]):
-        out[i, p] = 0.0
-    for q in range(dz.shape[1]):
-        for l in range(theta.shape[0]):
-            out[i, q + l] += dz[i, q] * theta[l]
-
-
-@jit
-def _scale_block(delta, slope, dz, partial, block, blocks):
-    """Δ = δ ⊙ σ' on the rows of ``block`` (of ``blocks`` equal blocks) and their column sums."""
-    n = delta.shape[0]
-    for j in range(delta.shape[1]):
-        partial[block, j] = 0.0
-    for i in range(block * n // blocks, (block + 1) * n // blocks):
+@_pass
+def _scale_and_sum(delta, slope, dz, partial, first):
+    """Δ = δ ⊙ σ' on a part's rows, and the part's column sums of Δ (float64) into ``partial``."""
+    for j in range(partial.shape[0]):
+        partial[j] = 0.0
+    for r in range(delta.shape[0]):
         for j in range(delta.shape[1]):
-            value = delta[i, j] * slope[i, j]
-            dz[i, j] = value
-            partial[block, j] += value
+            value = delta[r, j] * slope[r, j]
+            dz[r, j] = value
+            partial[j] += value
 
 
-@jit
-def _add_row(out, delta, i):
-    for j in range(out.shape[1]):
-        out[i, j] += delta[i, j]
+@_pass
+def _theta_taps(dz, u, partial, first):
+    """partial[l] = Σ_{rows of the part} Σ_q Δ[r, q] u[r, q + l]: a part of ∇_θ L = adjoint of θ ↦ K(θ)."""
+    for l in range(partial.shape[0]):
+        acc = 0.0
+        for r in range(dz.shape[0]):
+            for q in range(dz.shape[1]):
+                acc += np.float64(dz[r, q]) * u[r, q + l]
+        partial[l] = acc
 
 
-@jit
-def _theta_grad_tap(dz, u, l):
-    acc = 0.0
-    for i in range(dz.shape[0]):
-        for q in range(dz.shape[1]):
-            acc += dz[i, q] * u[i, q + l]
-    return acc
+@_pass
+def _sum_rows(x, out, first):
+    """out[j] = Σ_r x[r, j] (the partial sums of the parts, added in their order)."""
+    for j in range(out.shape[0]):
+        out[j] = 0.0
+    for r in range(x.shape[0]):
+        for j in range(x.shape[1]):
+            out[j] += x[r, j]
 
 
-# The layer kernels of the two Numba backends. Each is a module-level function with no free variables:
-# Numba keys an on-disk cache entry on the pickled contents of a closure's cells, and a captured
-# dispatcher pickles with a fresh id in every process, so closures were recompiled by every process.
-# The serial (``range``) and parallel (``prange``) copies differ only in their loop and decorator; the
-# work of each iteration lives in the shared row-level ``@jit`` helpers above. A function without a loop
-# of its own (a BLAS product around a call) is plain ``@jit`` in both backends, as ``parallel=True``
-# would have nothing to parallelise there.
+_ACTIVATE = blockwise(_activate_rows, name="network_activate", arrays=("pre", "u", "slope", "bias"), whole=("bias",),
+                      scalars=("code", "residual"), rows_per_block=32,
+                      signatures=_signatures("void({f}[:, ::1], {f}[:, ::1], {f}[:, ::1], {f}[::1], int64, boolean)"),
+                      error_model="numpy")
+_CORRELATE = blockwise(_correlate_rows, name="network_correlate", arrays=("src", "out", "theta"), whole=("theta",),
+                       scalars=("step",), rows_per_block=32, error_model="numpy",
+                       signatures=_signatures("void({f}[:, ::1], {f}[:, ::1], {f}[::1], int64)"))
+_SCALE_AND_SUM = reduction(_scale_and_sum, name="network_scale_and_sum", arrays=("delta", "slope", "dz", "partial"),
+                           out="partial", error_model="numpy",
+                           signatures=_signatures("void({f}[:, ::1], {f}[:, ::1], {f}[:, ::1], float64[:, ::1])"))
+_THETA_TAPS = reduction(_theta_taps, name="network_theta_taps", arrays=("dz", "u", "partial"), out="partial",
+                        signatures=_signatures("void({f}[:, ::1], {f}[:, ::1], float64[:, ::1])"), error_model="numpy")
+_SUM_ROWS = reduction(_sum_rows, name="network_sum_rows", arrays=("x", "out"), out="out", error_model="numpy",
+                      signatures=("void(float64[:, ::1], float64[:, ::1])",))
 
 
-@jit
-def _activate_cpu(pre, bias, u, code, residual):
-    """U = [u +] σ(pre + b) in place of ``pre``, and the slopes σ'(pre + b), row by row."""
-    slope = np.empty_like(pre)
-    for i in range(pre.shape[0]):
-        _activate_row(pre, bias, u, code, residual, slope, i)
-    return pre, slope
+def _column_sums(arrays, partial, dtype):
+    """Σ over the rows of ``partial`` (float64), as a 1-D array of ``dtype``."""
+    total = arrays.empty((1, partial.shape[1]), np.float64)
+    arrays.run(_SUM_ROWS, 1, partial, total)
+    return arrays.cast(total.reshape(partial.shape[1]), dtype)
 
 
-@parallel_jit
-def _activate_parallel(pre, bias, u, code, residual):
-    slope = np.empty_like(pre)
-    for i in prange(pre.shape[0]):
-        _activate_row(pre, bias, u, code, residual, slope, i)
-    return pre, slope
-
-
-@jit
-def _dense_forward_cpu(u, weight, bias, code, residual):
-    return _activate_cpu(np.dot(u, weight.T), bias, u, code, residual)
-
-
-@jit
-def _conv_forward_cpu(u, theta, bias, code):
-    pre = np.empty((u.shape[0], bias.shape[0]), dtype=u.dtype)
-    for i in range(u.shape[0]):
-        _conv_row(u, theta, pre, i)
-    return _activate_cpu(pre, bias, u, code, False)
-
-
-@parallel_jit
-def _conv_forward_parallel(u, theta, bias, code):
-    pre = np.empty((u.shape[0], bias.shape[0]), dtype=u.dtype)
-    for i in prange(u.shape[0]):
-        _conv_row(u, theta, pre, i)
-    return _activate_parallel(pre, bias, u, code, False)
-
-
-@jit
-def _scale_and_sum_cpu(delta, slope):
-    """(Δ, Σ_rows Δ) with Δ = δ ⊙ σ'. A fixed number of row blocks, so that the order of the bias sums
-    does not depend on the threads and both backends give the same bits."""
-    blocks = min(delta.shape[0], 64)
-    dz = np.empty_like(delta)
-    partial = np.empty((blocks, delta.shape[1]), dtype=delta.dtype)
-    for block in range(blocks):
-        _scale_block(delta, slope, dz, partial, block, blocks)
-    return dz, partial.sum(axis=0)
-
-
-@parallel_jit
-def _scale_and_sum_parallel(delta, slope):
-    blocks = min(delta.shape[0], 64)
-    dz = np.empty_like(delta)
-    partial = np.empty((blocks, delta.shape[1]), dtype=delta.dtype)
-    for block in prange(blocks):
-        _scale_block(delta, slope, dz, partial, block, blocks)
-    return dz, partial.sum(axis=0)
-
-
-@jit
-def _dense_grads(u, weight, dz, need_previous):
-    """(Δᵀ U, Δ K) by BLAS; Δ K is an empty (0, 0) array when the caller needs no input gradient."""
-    grad_weight = np.dot(dz.T, u)
-    if not need_previous:
-        return grad_weight, np.empty((0, 0), dtype=dz.dtype)
-    return grad_weight, np.dot(dz, weight)
-
-
-@jit
-def _dense_backward_cpu(u, weight, slope, delta, residual, need_previous):
-    dz, grad_bias = _scale_and_sum_cpu(delta, slope)
-    grad_weight, previous = _dense_grads(u, weight, dz, need_previous)
-    if need_previous and residual:
-        for i in range(delta.shape[0]):
-            _add_row(previous, delta, i)
-    return grad_weight, grad_bias, previous
-
-
-@jit
-def _conv_backward_cpu(u, theta, slope, delta, need_previous):
-    dz, grad_bias = _scale_and_sum_cpu(delta, slope)
-    grad_theta = np.empty_like(theta)
-    for l in range(theta.shape[0]):
-        grad_theta[l] = _theta_grad_tap(dz, u, l)
-    if not need_previous:
-        return grad_theta, grad_bias, np.empty((0, 0), dtype=delta.dtype)
-    previous = np.empty_like(u)
-    for i in range(u.shape[0]):
-        _conv_adjoint_row(dz, theta, previous, i)
-    return grad_theta, grad_bias, previous
-
-
-@parallel_jit
-def _conv_backward_parallel(u, theta, slope, delta, need_previous):
-    dz, grad_bias = _scale_and_sum_parallel(delta, slope)
-    grad_theta = np.empty_like(theta)
-    for l in prange(theta.shape[0]):
-        grad_theta[l] = _theta_grad_tap(dz, u, l)
-    if not need_previous:
-        return grad_theta, grad_bias, np.empty((0, 0), dtype=delta.dtype)
-    previous = np.empty_like(u)
-    for i in prange(u.shape[0]):
-        _conv_adjoint_row(dz, theta, previous, i)
-    return grad_theta, grad_bias, previous
-
-
-_LAYER_KERNELS = {
-    "cpu": {
-        "dense_forward": _dense_forward_cpu,
-        "conv_forward": _conv_forward_cpu,
-        "dense_backward": _dense_backward_cpu,
-        "conv_backward": _conv_backward_cpu,
-    },
-    # Dense layers are threaded by BLAS (the two products per layer are most of the time). A prange
-    # pass between the products left Numba's OpenMP threads spinning against the BLAS threads:
-    # measured by `verify bench --only network` on 2 cores, 74 ms with prange against 35 ms without.
-    # So the parallel backend runs the dense layers' elementwise pass serially; the convolution,
-    # which is all loops, keeps its prange.
-    "parallel": {
-        "dense_forward": _dense_forward_cpu,
-        "conv_forward": _conv_forward_parallel,
-        "dense_backward": _dense_backward_cpu,
-        "conv_backward": _conv_backward_parallel,
-    },
-}
-
-
-def _forward_numba(kernels, network, params, y):
+def _forward_compiled(arrays, network: Network, params, y) -> Tape:
     inputs, slopes = [], []
     u = y
+    n = y.shape[0]
     for layer, (weight, bias) in zip(network.layers, params, strict=True):
-        inputs.append(u)
-        code = ACTIVATION_CODES[layer.activation]
-        if layer.kind == "conv1d":
-            u, slope = kernels["conv_forward"](u, weight, bias, code)
+        conv = layer.kind == "conv1d"
+        if conv:
+            pre = arrays.empty((n, layer.n_out), y.dtype)
+            arrays.run(_CORRELATE, n, u, pre, weight, 1)
         else:
-            u, slope = kernels["dense_forward"](u, weight, bias, code, layer.kind == "residual")
+            pre = arrays.matmul(u, weight, tb=True)
+        slope = arrays.empty((n, layer.n_out), y.dtype)
+        # Dense layers are threaded by BLAS (the two products per layer are most of the time). A prange
+        # pass between the products left Numba's OpenMP threads spinning against the BLAS threads:
+        # measured by `verify bench --only network` on 2 cores, 74 ms with prange against 35 ms without.
+        # So the parallel backend runs the dense layers' elementwise passes serially; the convolution,
+        # which is all loops, keeps its threads.
+        arrays.run(_ACTIVATE, n, pre, u, slope, bias, ACTIVATION_CODES[layer.activation], layer.kind == "residual",
+                   threaded=conv)
+        inputs.append(u)
         slopes.append(slope)
+        u = pre
     return Tape(tuple(inputs), tuple(slopes), u)
 
 
-def _backward_numba(kernels, network, params, tape, delta, input_grad):
+def _backward_compiled(arrays, network: Network, params, tape: Tape, delta, input_grad: bool):
     grads: list = [None] * network.depth
+    n = delta.shape[0]
+    parts = max(1, min(n, _PARTS))
     for j in range(network.depth - 1, -1, -1):
         layer, (weight, _) = network.layers[j], params[j]
+        conv = layer.kind == "conv1d"
+        u = tape.inputs[j]
+        dz = arrays.empty((n, layer.n_out), delta.dtype)
+        partial = arrays.empty((parts, layer.n_out), np.float64)
+        arrays.run(_SCALE_AND_SUM, parts, delta, tape.slopes[j], dz, partial, threaded=conv)
+        grad_bias = _column_sums(arrays, partial, delta.dtype)
         need_previous = j > 0 or input_grad
-        if layer.kind == "conv1d":
-            outputs = kernels["conv_backward"](tape.inputs[j], weight, tape.slopes[j], delta, need_previous)
+        previous = None
+        if conv:
+            taps = arrays.empty((parts, weight.shape[0]), np.float64)
+            arrays.run(_THETA_TAPS, parts, dz, u, taps)
+            grad_weight = _column_sums(arrays, taps, delta.dtype)
+            if need_previous:
+                previous = arrays.empty((n, layer.n_in), delta.dtype)
+                arrays.run(_CORRELATE, n, dz, previous, weight, -1)
         else:
-            outputs = kernels["dense_backward"](
-                tape.inputs[j], weight, tape.slopes[j], delta, layer.kind == "residual", need_previous
-            )
-        grad_weight, grad_bias, delta = outputs
+            grad_weight = arrays.matmul(dz, u, ta=True)
+            if need_previous:
+                previous = arrays.matmul(dz, weight, add=delta if layer.kind == "residual" else None)
         grads[j] = (grad_weight, grad_bias)
+        delta = previous
     return grads, (delta if input_grad else None)
 
 
-_FORWARD = {
-    "numpy": _forward_numpy,
-    "cpu": lambda *a: _forward_numba(_LAYER_KERNELS["cpu"], *a),
-    "parallel": lambda *a: _forward_numba(_LAYER_KERNELS["parallel"], *a),
-}
-_BACKWARD = {
-    "numpy": _backward_numpy,
-    "cpu": lambda *a: _backward_numba(_LAYER_KERNELS["cpu"], *a),
-    "parallel": lambda *a: _backward_numba(_LAYER_KERNELS["parallel"], *a),
-}
+def _forward(arrays, network, params, y) -> Tape:
+    if arrays.backend == "numpy":
+        return _forward_numpy(network, params, y)
+    return _forward_compiled(arrays, network, params, y)
+
+
+def _backward(arrays, network, params, tape, delta, input_grad):
+    if arrays.backend == "numpy":
+        return _backward_numpy(network, params, tape, delta, input_grad)
+    return _backward_compiled(arrays, network, params, tape, delta, input_grad)
+
+
+def _results(arrays, grads, grad_y):
+    return ([(arrays.result(w), arrays.result(b)) for w, b in grads],
+            None if grad_y is None else arrays.result(grad_y))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -652,20 +536,20 @@ _BACKWARD = {
 # --------------------------------------------------------------------------------------------------
 
 
-@cuda_route("network")
 def network_forward(network: Network, params: object, y: object, *, backend: str | None = None) -> Tape:
     """Forward pass U_j = [U_{j−1} +] σ(U_{j−1} K_jᵀ + b_j) over a batch ``y`` of shape (N, n_0).
 
     Returns the :class:`Tape` (``tape.output`` is F(y, θ), shape (N, n_d)). ``params`` is
     ``[(K_1 or θ_1, b_1), …]`` in one float dtype, which ``y`` must share.
     """
-    impl = dispatch(_FORWARD, backend, "network_forward")
-    checked = validate_parameters(network, params)
-    y = _validate_input(network, y, checked[0][0].dtype)
-    return impl(network, checked, y)
+    arrays = array_backend(backend)
+    checked = _check_parameters(arrays, network, params)
+    y = _check_input(arrays, network, y, checked[0][0].dtype)
+    tape = _forward(arrays, network, checked, y)
+    return Tape(tuple(map(arrays.result, tape.inputs)), tuple(map(arrays.result, tape.slopes)),
+                arrays.result(tape.output))
 
 
-@cuda_route("network")
 def network_backward(
     network: Network,
     params: object,
@@ -678,30 +562,30 @@ def network_backward(
     """Backpropagate ``grad_output`` = ∇_F L (shape of ``tape.output``) through the network.
 
     Returns ``(grads, grad_y)``: ``grads[j] = (∇_{K_j} L or ∇_{θ_j} L, ∇_{b_j} L)`` and
-    ``grad_y = ∇_y L`` (``None`` when ``input_grad=False``, which skips the product Δ_1 K_1).
+    ``grad_y = ∇_y L`` (``None`` when ``input_grad=False``, which skips the product Δ_1 K_1). ``tape`` must be
+    this network's (checked: one input and slope per layer, of the layer's widths, the parameters' dtype).
     """
-    impl = dispatch(_BACKWARD, backend, "network_backward")
-    checked = validate_parameters(network, params)
-    if not isinstance(tape, Tape) or len(tape.inputs) != network.depth:
-        raise TypeError(f"tape must be the Tape returned by network_forward for this network; got {tape!r}")
+    arrays = array_backend(backend)
+    checked = _check_parameters(arrays, network, params)
     dtype = checked[0][0].dtype
-    delta = as_float_array(grad_output, "grad_output", ndim=2)
+    tape = _check_tape(arrays, network, tape, dtype)
+    delta = arrays.floats(grad_output, "grad_output", ndim=2)
     if delta.dtype != dtype:
         raise TypeError(f"grad_output must have the dtype of the parameters ({dtype}); got {delta.dtype}")
-    if delta.shape != tape.output.shape:
-        raise ValueError(f"grad_output must have the shape of tape.output {tape.output.shape}; got {delta.shape}")
-    require_finite(delta, "grad_output")
-    return impl(network, checked, tape, np.ascontiguousarray(delta), bool(input_grad))
+    if tuple(delta.shape) != tuple(tape.output.shape):
+        raise ValueError(f"grad_output must have the shape of tape.output {tuple(tape.output.shape)}; "
+                         f"got {tuple(delta.shape)}")
+    require_rule(arrays, delta, "grad_output", NONFINITE, "must be finite")
+    return _results(arrays, *_backward(arrays, network, checked, tape, delta, bool(input_grad)))
 
 
-def _loss_head(network: Network, output: np.ndarray, target: object, reduction: str, backend: str):
-    loss = getattr(_losses, network.loss)
-    # The head is (N, n_d), tiny next to the products; a prange region here would leave OpenMP
-    # threads spinning into the backward pass's BLAS calls (see _LAYER_KERNELS), so it runs serially.
-    return loss(output, target, reduction=reduction, backend="cpu" if backend == "parallel" else backend)
+def _loss_head(arrays, network: Network, output, target, reduction: str):
+    # The head is (N, n_d), tiny next to the products; a prange region here would leave OpenMP threads
+    # spinning into the backward pass's BLAS calls, so the parallel backend runs it serially.
+    backend = "cpu" if arrays.backend == "parallel" else arrays.backend
+    return getattr(_losses, network.loss)(output, target, reduction=reduction, backend=backend)
 
 
-@cuda_route("network")
 def network_loss(
     network: Network, params: object, y: object, target: object, *, reduction: str = "mean",
     backend: str | None = None,
@@ -709,13 +593,13 @@ def network_loss(
     """L(θ) = reduce_i loss(F(y_i, θ), c_i) with the network's loss head (``least_squares``: c of shape
     (N, n_d); ``softmax_cross_entropy``: integer labels (N,) or distributions (N, n_d))."""
     require_choice(reduction, "reduction", REDUCTIONS)
-    name = resolve_backend(backend)
-    tape = network_forward(network, params, y, backend=name)
-    value, _ = _loss_head(network, tape.output, target, reduction, name)
+    arrays = array_backend(backend)
+    checked = _check_parameters(arrays, network, params)
+    tape = _forward(arrays, network, checked, _check_input(arrays, network, y, checked[0][0].dtype))
+    value, _ = _loss_head(arrays, network, tape.output, target, reduction)
     return float(value)
 
 
-@cuda_route("network")
 def network_value_and_grad(
     network: Network,
     params: object,
@@ -729,14 +613,12 @@ def network_value_and_grad(
     """``(L, grads, grad_y)``: the loss of :func:`network_loss` and its gradient with respect to every
     K_j (θ_j), b_j and the input y, by one forward and one backward pass."""
     require_choice(reduction, "reduction", REDUCTIONS)
-    name = resolve_backend(backend)
-    forward = dispatch(_FORWARD, name, "network_forward")
-    backward = dispatch(_BACKWARD, name, "network_backward")
-    checked = validate_parameters(network, params)  # once: the arrays are not changed below
-    tape = forward(network, checked, _validate_input(network, y, checked[0][0].dtype))
-    value, grad_output = _loss_head(network, tape.output, target, reduction, name)
-    grads, grad_y = backward(network, checked, tape, np.ascontiguousarray(grad_output), bool(input_grad))
-    return float(value), grads, grad_y
+    arrays = array_backend(backend)
+    checked = _check_parameters(arrays, network, params)  # once: the arrays are not changed below
+    tape = _forward(arrays, network, checked, _check_input(arrays, network, y, checked[0][0].dtype))
+    value, grad_output = _loss_head(arrays, network, tape.output, target, reduction)
+    grads, grad_y = _backward(arrays, network, checked, tape, grad_output, bool(input_grad))
+    return (float(value), *_results(arrays, grads, grad_y))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -787,13 +669,21 @@ def backward_error_bound(
       errors of its factors times the magnitudes of the others, plus its own γ_n.
 
     Second-order terms (products of two errors, O(u²)) are dropped, so callers allow a factor 2.
+
+    Arguments are checked as :func:`network_value_and_grad` checks them (``reduction`` one of
+    :data:`REDUCTIONS`, ``target`` valid for the loss head: class indices in ``[0, n_d)``).
     """
-    checked = validate_parameters(network, params)
+    require_choice(reduction, "reduction", REDUCTIONS)
+    arrays = HostArrays("numpy")
+    checked = _check_parameters(arrays, network, params)
+    y = _check_input(arrays, network, y, checked[0][0].dtype)
+    head = _losses.RECORDS[network.loss]
+    validate_arguments(arrays, head, (np.zeros((y.shape[0], network.output_width), y.dtype), target), {})
     dtype = np.dtype(dtype if dtype is not None else checked[0][0].dtype)
     u = float(np.finfo(dtype).eps) / 2.0
     act_err = _ELEMENTWISE_ULPS * 2.0 * u
     params64 = [(w.astype(np.float64), b.astype(np.float64)) for w, b in checked]
-    y64 = np.asarray(y, dtype=np.float64)
+    y64 = y.astype(np.float64)
     n = y64.shape[0]
     scale = 1.0 / n if reduction == "mean" else 1.0
     tape = _forward_numpy(network, params64, y64)

@@ -34,8 +34,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from verify._validate import as_float_array, describe, require_finite, require_scalar
+from verify._validate import as_float_array, describe, require_finite, require_positive_int, require_scalar
 from verify.kernels.optimizers import apply_step, init_state, rule_spec, validate_hyperparameters
+from verify.kernels.schedules import Schedule
 
 __all__ = ["TrainingResult", "minibatch_sgd", "full_batch_gd", "minibatch_partition"]
 
@@ -59,15 +60,9 @@ class TrainingResult:
     state: dict = field(default_factory=dict)
 
 
-def _positive_int(value: object, name: str) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer; got {value!r} ({type(value).__name__})")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1; got {int(value)}")
-    return int(value)
-
-
-def _step_size(lr: float | Callable[[int], float], t: int) -> float:
+def _step_size(lr: float | Callable[[int], float], t: int):
+    if isinstance(lr, Schedule):  # the step evaluates it (and reads its multiplier for decay_scale="schedule")
+        return lr
     if callable(lr):
         value = lr(t)
         try:
@@ -143,12 +138,12 @@ def minibatch_sgd(
         **hyper: the rule's other hyperparameters (e.g. ``momentum=0.9``).
     """
     theta, inputs, targets, lr = _prepare(rule, theta0, inputs, targets, lr, hyper)
-    batch_size = _positive_int(batch_size, "batch_size")
-    epochs = _positive_int(epochs, "epochs")
+    batch_size = require_positive_int(batch_size, "batch_size")
+    epochs = require_positive_int(epochs, "epochs")
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"seed must be an integer; got {seed!r}")
     rng = np.random.default_rng(seed)
-    state = init_state(rule, theta.size, dtype=theta.dtype)
+    state = init_state(rule, theta.size, dtype=theta.dtype, **hyper)
     losses, epoch_of_step = [], []
     t = 0
     for epoch in range(1, epochs + 1):
@@ -180,8 +175,8 @@ def full_batch_gd(
     Arguments as for :func:`minibatch_sgd`; ``steps`` ≥ 1 is the number of updates.
     """
     theta, inputs, targets, lr = _prepare(rule, theta0, inputs, targets, lr, hyper)
-    steps = _positive_int(steps, "steps")
-    state = init_state(rule, theta.size, dtype=theta.dtype)
+    steps = require_positive_int(steps, "steps")
+    state = init_state(rule, theta.size, dtype=theta.dtype, **hyper)
     losses = []
     for t in range(1, steps + 1):
         value, grad = _gradient(loss_and_grad, theta, inputs, targets, t)

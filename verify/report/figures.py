@@ -174,6 +174,19 @@ def ulp_error_figure(
     return figure
 
 
+def _finish_axes(ax, *, xlabel: str, ylabel: str, title: str, logx: bool, logy: bool) -> None:
+    """Scales, labels, the title (when given) and the legend of a curves-against-x plot."""
+    if logx:
+        ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend()
+
+
 def band_figure(
     x: Sequence[float] | np.ndarray,
     curves: Mapping[str, tuple[Any, Any, Any] | Any],
@@ -202,15 +215,7 @@ def band_figure(
         ax.axvline(value, color="black", linestyle="--", linewidth=1.0)
         ax.annotate(label, (value, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -12),
                     textcoords="offset points", fontsize=9)
-    if logx:
-        ax.set_xscale("log")
-    if logy:
-        ax.set_yscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title)
-    ax.legend()
+    _finish_axes(ax, xlabel=xlabel, ylabel=ylabel, title=title, logx=logx, logy=logy)
     return figure
 
 
@@ -237,11 +242,5 @@ def log_error_figure(
     t = np.arange(1, first.size + 1)
     for label, slope in (references or {}).items():
         ax.plot(t, first[0] * t**slope, ":", color="gray", label=label)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title)
-    ax.legend()
+    _finish_axes(ax, xlabel=xlabel, ylabel=ylabel, title=title, logx=True, logy=True)
     return figure

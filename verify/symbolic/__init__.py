@@ -2,8 +2,8 @@
 
 API (all names in ``__all__``):
 
-- ``SYMBOLIC_LOSSES[name]`` — a :class:`SymbolicLoss` for every loss of
-  :data:`verify.kernels.losses.LOSSES` (same names, same positional arguments as the kernel):
+- ``SYMBOLIC_LOSSES[name]`` — a :class:`SymbolicLoss` for every record of
+  :data:`verify.kernels.losses.RECORDS` (same names, arguments and options as the kernel):
 
   - ``.formula`` (text), ``.source`` (seed file and slide), ``.arguments`` / ``.argument_descriptions``,
     ``.wrt`` (which argument the gradient is taken with respect to), ``.target_kinds``;
@@ -22,13 +22,14 @@ API (all names in ``__all__``):
 - High precision: ``Compiled`` (lambdify once, evaluate at increasing mpmath precision until two agree),
   ``to_float64`` / ``mp_to_float64`` (correct rounding, subnormals included), ``PRECISIONS``,
   ``HighPrecisionError``.
-- Tolerances: ``allowed_error(magnitude, dtype, terms)``, ``row_terms(k, n, reduction)``,
-  ``compare(computed, reference, magnitude, dtype=..., terms=...)`` (raises ``verify.CheckFailure``
-  with the worst-entries table), ``ULPS_BASE``.
+- Tolerances: ``allowed_error(magnitude, dtype, terms)``, ``row_terms(k, n, reduction)``, ``ULPS_BASE``.
+  The comparison that judges and raises ``verify.CheckFailure`` is ``verify.checks.compare.compare``
+  (checks import the references, never the other way round).
 
 Example::
 
-    from verify.symbolic import SYMBOLIC_LOSSES, compare, row_terms
+    from verify.checks.compare import compare
+    from verify.symbolic import SYMBOLIC_LOSSES, row_terms
     ref = SYMBOLIC_LOSSES["softmax_cross_entropy"]
     value, grad, vmag, gmag = ref.reference_and_magnitudes(z, labels_, reduction="mean")
     compare(my_value, value, vmag, dtype=z.dtype, terms=row_terms(z.shape[1], z.shape[0], "mean"))
@@ -44,7 +45,7 @@ from verify.symbolic.activations import (
 )
 from verify.symbolic.highprec import PRECISIONS, Compiled, HighPrecisionError, mp_to_float64, to_float64
 from verify.symbolic.losses import SYMBOLIC_LOSSES, Forms, SymbolicLoss
-from verify.symbolic.tolerance import ULPS_BASE, allowed_error, compare, row_terms
+from verify.symbolic.tolerance import ULPS_BASE, allowed_error, row_terms
 
 __all__ = [
     "SYMBOLIC_LOSSES",
@@ -64,5 +65,4 @@ __all__ = [
     "ULPS_BASE",
     "allowed_error",
     "row_terms",
-    "compare",
 ]

@@ -1,9 +1,10 @@
 """SymPy definitions of the activations and of the softmax family, with high-precision references.
 
-Every activation carries its ``definition`` as written in the source, its ``derivative`` obtained by
-``sympy.diff``, and the equal forms used for evaluation (``stable_*``: the same function, written so
-that mpmath never absorbs a tiny term — e.g. ``tanh' = 1 − tanh² = sech²``). Tests check that the
-stable forms equal the definitions.
+Every activation of :data:`verify.kernels.activations.RECORDS` carries its ``definition`` as written in the
+source, its ``derivative`` obtained by ``sympy.diff``, and the equal forms used for evaluation (``stable_*``:
+the same function, written so that mpmath never absorbs a tiny term — e.g. ``tanh' = 1 − tanh² = sech²``).
+Tests check that the stable forms equal the definitions. The name and source come from the record; only
+the SymPy forms are written here (:data:`FORMS`), and importing this module checks that every record has them.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ import numpy as np
 import sympy as sp
 from sympy.codegen.cfunctions import log1p
 
+from verify.kernels.activations import RECORDS
 from verify.symbolic.highprec import Compiled
 
 __all__ = [
     "X",
     "SymbolicActivation",
     "SYMBOLIC_ACTIVATIONS",
+    "FORMS",
     "softmax_definition",
     "softmax_reference",
     "log_softmax_reference",
@@ -61,19 +64,21 @@ class SymbolicActivation:
 
 
 _RELU = sp.Piecewise((X, X > 0), (0, True))  # diff → Piecewise((1, x > 0), (0, True)): ReLU'(0) = 0
-_ACTIVATION_SOURCE = "002_1388b78ad9a2d202.txt, slide 'affine transformation + activation'"
+
+FORMS: dict[str, tuple[sp.Expr, sp.Expr, sp.Expr]] = {
+    # name: (definition as written, stable definition, stable derivative)
+    "identity": (X, X, sp.Integer(1)),
+    "sigmoid": (1 / (1 + sp.exp(-X)), 1 / (1 + sp.exp(-X)), sp.exp(-X) / (1 + sp.exp(-X)) ** 2),
+    "tanh": (sp.tanh(X), sp.tanh(X), sp.sech(X) ** 2),
+    "relu": (sp.Max(X, 0), _RELU, sp.Piecewise((1, X > 0), (0, True))),
+}
+"""The SymPy forms of every activation record (the builders: all that is written here per activation)."""
+
+if set(FORMS) != set(RECORDS):
+    raise ImportError(f"the activation records {sorted(RECORDS)} and their SymPy forms {sorted(FORMS)} disagree")
 
 SYMBOLIC_ACTIVATIONS: dict[str, SymbolicActivation] = {
-    "identity": SymbolicActivation("identity", X, X, sp.Integer(1), "the identity (linear output layer)"),
-    "sigmoid": SymbolicActivation(
-        "sigmoid",
-        1 / (1 + sp.exp(-X)),
-        1 / (1 + sp.exp(-X)),
-        sp.exp(-X) / (1 + sp.exp(-X)) ** 2,
-        _ACTIVATION_SOURCE + "; 000_42086e2af0f76780.txt, 'Log-Linear Binary Classification'",
-    ),
-    "tanh": SymbolicActivation("tanh", sp.tanh(X), sp.tanh(X), sp.sech(X) ** 2, _ACTIVATION_SOURCE),
-    "relu": SymbolicActivation("relu", sp.Max(X, 0), _RELU, sp.Piecewise((1, X > 0), (0, True)), _ACTIVATION_SOURCE),
+    name: SymbolicActivation(name, *FORMS[name], record.source) for name, record in RECORDS.items()
 }
 
 

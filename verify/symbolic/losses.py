@@ -1,18 +1,22 @@
 """SymPy definitions of every loss, their gradients by ``sympy.diff``, and high-precision references.
 
-``SYMBOLIC_LOSSES[name]`` is a :class:`SymbolicLoss` for each kernel of
-:mod:`verify.kernels.losses`, called with the kernel's arguments in the kernel's order:
+``SYMBOLIC_LOSSES[name]`` is a :class:`SymbolicLoss` for each record of :data:`verify.kernels.losses.RECORDS`
+(the same names, arguments, options and conventions: everything but the SymPy builder comes from the record),
+called with the kernel's arguments in the kernel's order:
 
 - ``definition(k, key)``: the loss of one row as written in the source (``k`` entries per row;
   ``key`` fixes discrete labels, see :meth:`SymbolicLoss.forms`);
-- ``forms(k, key)``: the symbols, the definition, the *evaluation form* of the value (the same
+- ``forms(k, key, **options)``: the symbols, the definition, the *evaluation form* of the value (the same
   function written so that mpmath never absorbs a tiny term: ``log1p``, exponentials of differences)
   and its gradient by ``sympy.diff``;
-- ``reference(*args, reduction="none")``: ``(value, grad)`` exactly as the kernel returns them, in
+- ``reference(*args, reduction="none", **options)``: ``(value, grad)`` exactly as the kernel returns them, in
   correctly rounded float64 (mpmath, see :mod:`verify.symbolic.highprec`);
-- ``reference_and_magnitudes(*args, reduction=...)``: the same plus the *magnitudes* that set the
+- ``reference_and_magnitudes(*args, reduction=..., **options)``: the same plus the *magnitudes* that set the
   tolerance: the sum of the absolute values of what is added up (the condition number of the final
   sums), see :mod:`verify.symbolic.tolerance`.
+
+Adding a loss: its record and row function in :mod:`verify.kernels.losses`, and its builder here (a
+:class:`Builder` in :data:`BUILDERS`); importing this module checks that every record has a builder.
 
 Conventions match the kernels: 0·log 0 = 0; at a hinge's kink the gradient is 0; the wrong class of
 the multi-class hinge is the first highest-scoring one; at ``q_k = 0 < p_k`` values are ``+∞`` and
@@ -22,7 +26,7 @@ gradients the one-sided limits (``−∞``); the entropy's gradient at ``p_k = 0
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import mpmath
@@ -30,9 +34,11 @@ import numpy as np
 import sympy as sp
 from sympy.codegen.cfunctions import log1p
 
+from verify.kernels.catalogue import KINDS, LossRecord, check_agreement
+from verify.kernels.losses import RECORDS
 from verify.symbolic.highprec import PRECISIONS, Compiled, mp_to_float64
 
-__all__ = ["Forms", "SymbolicLoss", "SYMBOLIC_LOSSES", "REDUCTIONS"]
+__all__ = ["Forms", "Builder", "BUILDERS", "SymbolicLoss", "SYMBOLIC_LOSSES", "REDUCTIONS"]
 
 REDUCTIONS: tuple[str, ...] = ("mean", "sum", "none")
 
@@ -55,6 +61,11 @@ def _vec(name: str, k: int, **assumptions) -> tuple[sp.Symbol, ...]:
     return tuple(sp.symbols(f"{name}0:{k}", real=True, **assumptions))
 
 
+def _exact(x: float) -> sp.Rational:
+    """The float ``x`` as the exact rational it is (an option such as δ or ε enters the reference exactly)."""
+    return sp.Rational(*float(x).as_integer_ratio())
+
+
 def _xlogy_zero(a: sp.Symbol, expr: sp.Expr) -> sp.Expr:
     """``a·expr`` with the convention ``0·(anything) = 0`` (so 0·log 0 = 0)."""
     return sp.Piecewise((0, sp.Eq(a, 0)), (a * expr, True))
@@ -69,12 +80,20 @@ def _sigmoid(x: sp.Expr) -> sp.Expr:
 
 
 # --------------------------------------------------------------------------- the forms of each loss
-# Each builder: (k, key) -> (symbols per argument, definition, evaluation form[, explicit gradient]).
+# Each builder: (k, key, **options) -> (symbols per argument, definition, evaluation form[, explicit gradient]).
 
 
 def _least_squares(k, key):
     f, c = _vec("F", k), _vec("c", k)
     value = sum((fi - ci) ** 2 for fi, ci in zip(f, c, strict=True)) / 2
+    return (f, c), value, value
+
+
+def _huber(k, key, delta):
+    f, c = _vec("F", k), _vec("c", k)
+    d = _exact(delta)
+    value = sum((sp.Piecewise(((fi - ci) ** 2 / 2, sp.Abs(fi - ci) <= d), (d * (sp.Abs(fi - ci) - d / 2), True))
+                 for fi, ci in zip(f, c, strict=True)), sp.Integer(0))
     return (f, c), value, value
 
 
@@ -112,12 +131,24 @@ def _categorical_cross_entropy(k, key):
     return (q, c), value, value
 
 
+def _cross_entropy_of_logits(z, weights):
+    """−Σ_i w_i log σ(z)_i as written, and as Σ_i w_i log1p(Σ_{j≠i} e^{z_j − z_i}) (every term ≥ 0)."""
+    total = sum(sp.exp(zj) for zj in z)
+    definition = -sum(wi * sp.log(sp.exp(zi) / total) for zi, wi in zip(z, weights, strict=True))
+    value = sum(weights[i] * log1p(_others(z, i)) for i in range(len(z)))
+    return definition, value
+
+
 def _softmax_cross_entropy(k, key):
     z, c = _vec("z", k), _vec("c", k, nonnegative=True)
-    total = sum(sp.exp(zj) for zj in z)
-    definition = -sum(ci * sp.log(sp.exp(zi) / total) for zi, ci in zip(z, c, strict=True))
-    value = sum(c[i] * log1p(_others(z, i)) for i in range(k))  # −log σ(z)_i = log1p(Σ_{j≠i} e^{z_j − z_i})
-    return (z, c), definition, value
+    return (z, c), *_cross_entropy_of_logits(z, c)
+
+
+def _label_smoothed_cross_entropy(k, key, label_smoothing):
+    z, c = _vec("z", k), _vec("c", k, nonnegative=True)
+    epsilon = _exact(label_smoothing)
+    smoothed = [(1 - epsilon) * ci + epsilon / k for ci in c]  # PyTorch's label_smoothing
+    return (z, c), *_cross_entropy_of_logits(z, smoothed)
 
 
 def _entropy(k, key):
@@ -142,53 +173,142 @@ def _kl_divergence(k, key):
     return (p, q), definition, value
 
 
+# --------------------------------------------------------------------------- discrete keys and magnitudes
+
+
+def _multiclass_keys(arrays, labels):
+    """(t, j) per row: the true class and the first highest-scoring wrong class."""
+    keys = []
+    for row, ti in zip(arrays[0].astype(np.float64), arrays[1], strict=True):
+        others = [(v, i) for i, v in enumerate(row) if i != int(ti)]
+        best = max(v for v, _ in others)
+        keys.append((int(ti), next(i for v, i in others if v == best)))
+    return keys
+
+
+def _kl_magnitudes(args, values, grads):
+    p, q = (np.asarray(a, dtype=np.float64) for a in args)
+    terms = np.where(p == 0, 0.0, np.abs(p * (np.log(p) - np.log(q))))
+    return terms.sum(axis=1), np.abs(grads)
+
+
+def _entropy_magnitudes(args, values, grads):
+    return np.abs(values), np.abs(np.log(np.asarray(args[0], dtype=np.float64))) + 1.0
+
+
+def _softmax_magnitudes(z, c):
+    """(Σc)·σ(z) + |c|: the two terms of the gradient (Σc)σ − c, which cancel where σ ≈ c."""
+    shifted = np.exp(z - z.max(axis=1, keepdims=True))
+    s = shifted / shifted.sum(axis=1, keepdims=True)
+    return c.sum(axis=1, keepdims=True) * s + np.abs(c)
+
+
+def _sce_magnitudes(args, values, grads):
+    if np.asarray(args[1]).dtype.kind != "f":
+        return np.abs(values), np.abs(grads)
+    return np.abs(values), _softmax_magnitudes(np.asarray(args[0], dtype=np.float64),
+                                               np.asarray(args[1], dtype=np.float64))
+
+
+def _smoothed_magnitudes(args, values, grads, label_smoothing):
+    z = np.asarray(args[0], dtype=np.float64)
+    c = _distribution(np.asarray(args[1]), z.shape)
+    smoothed = (1 - label_smoothing) * c + label_smoothing / z.shape[1]
+    return np.abs(values), _softmax_magnitudes(z, smoothed)
+
+
 # --------------------------------------------------------------------------- the catalogue entry
 
 
 @dataclass(frozen=True)
+class Builder:
+    """The SymPy side of one loss: ``forms(k, key, **options)`` (symbols, definition, evaluation form[,
+    gradients]); ``keys(arrays, labels)`` the per-row discrete key when the form depends on more than the
+    labels (default: the label of a binary loss, nothing otherwise); ``magnitudes(args, values, grads,
+    **options)`` where the magnitudes are not ``|value|`` and ``|grad|``."""
+
+    forms: Callable
+    keys: Callable | None = None
+    magnitudes: Callable | None = None
+
+
+BUILDERS: dict[str, Builder] = {
+    "least_squares": Builder(_least_squares),
+    "huber": Builder(_huber),
+    "hinge": Builder(_hinge),
+    "multiclass_hinge": Builder(_multiclass_hinge, keys=_multiclass_keys),
+    "logistic_from_probability": Builder(_logistic_probability),
+    "logistic_from_logit": Builder(_logistic_logit),
+    "categorical_cross_entropy": Builder(_categorical_cross_entropy),
+    "softmax_cross_entropy": Builder(_softmax_cross_entropy, magnitudes=_sce_magnitudes),
+    "label_smoothed_cross_entropy": Builder(_label_smoothed_cross_entropy, magnitudes=_smoothed_magnitudes),
+    "entropy": Builder(_entropy, magnitudes=_entropy_magnitudes),
+    "cross_entropy": Builder(_cross_entropy),
+    "kl_divergence": Builder(_kl_divergence, magnitudes=_kl_magnitudes),
+}
+
+
+@dataclass(frozen=True)
 class SymbolicLoss:
-    """One loss of the catalogue. ``arguments`` are the kernel's positional arguments, ``wrt`` the
-    index of the one the gradient is taken with respect to; ``target_kinds`` the accepted kinds of
-    targets: ``values`` (floats like the prediction), ``sign`` (±1), ``binary`` (0/1, or ±1 with
-    ``labels="plus_minus_one"``), ``labels`` (integer classes), ``distribution`` (rows of the simplex)."""
+    """One loss of the catalogue: its record (``name``, ``formula``, ``source``, ``arguments``,
+    ``argument_descriptions``, ``wrt``, ``target_kinds``, ``row_shape`` and the options come from it) and its
+    :class:`Builder`."""
 
-    name: str
-    formula: str
-    source: str
-    arguments: tuple[str, ...]
-    argument_descriptions: tuple[str, ...]
-    wrt: int
-    target_kinds: tuple[str, ...]
-    builder: Callable
-    row_shape: str  # "vector": (N, K) rows; "scalar": (N,) entries
+    record: LossRecord
+    builder: Builder
 
-    def forms(self, k: int, key: object = None) -> Forms:
+    name = property(lambda self: self.record.name)
+    formula = property(lambda self: self.record.formula)
+    source = property(lambda self: self.record.source)
+    wrt = property(lambda self: self.record.wrt)
+    target_kinds = property(lambda self: self.record.target_kinds)
+    row_shape = property(lambda self: self.record.row)
+
+    @property
+    def arguments(self) -> tuple[str, ...]:
+        return tuple(a.name for a in self.record.arguments)
+
+    @property
+    def argument_descriptions(self) -> tuple[str, ...]:
+        return self.record.describe_arguments()
+
+    def forms(self, k: int, key: object = None, **options) -> Forms:
         """Symbols, definition, evaluation form and gradient (``sympy.diff``) of one row of ``k`` entries.
         ``key``: the label of a binary loss (±1 for ``hinge``, 0/1 for the logistic losses) or
-        ``(t, j)`` (true class, first highest-scoring wrong class) for ``multiclass_hinge``."""
-        return _forms(self.name, k, key)
+        ``(t, j)`` (true class, first highest-scoring wrong class) for ``multiclass_hinge``; ``options``: the
+        record's numeric options (default: their defaults)."""
+        return _forms(self.name, k, key, tuple(sorted(self._options(options).items())))
 
-    def definition(self, k: int, key: object = None) -> sp.Expr:
-        return self.forms(k, key).definition
+    def definition(self, k: int, key: object = None, **options) -> sp.Expr:
+        return self.forms(k, key, **options).definition
 
-    def reference(self, *args, reduction: str = "none", labels: str = "zero_one"):
+    def reference(self, *args, reduction: str = "none", labels: str = "zero_one", **options):
         """``(value, grad)`` as the kernel returns them, correctly rounded float64."""
-        value, grad, _, _ = self.reference_and_magnitudes(*args, reduction=reduction, labels=labels)
+        value, grad, _, _ = self.reference_and_magnitudes(*args, reduction=reduction, labels=labels, **options)
         return value, grad
 
-    def reference_and_magnitudes(self, *args, reduction: str = "none", labels: str = "zero_one"):
-        """``(value, grad, value_magnitude, grad_magnitude)``; magnitudes are float64 arrays/floats."""
+    def reference_and_magnitudes(self, *args, reduction: str = "none", labels: str = "zero_one", **options):
+        """``(value, grad, value_magnitude, grad_magnitude)``; magnitudes are float64 arrays/floats.
+
+        ``labels``: the label convention of the logistic losses (ignored by losses without that option);
+        ``options``: the record's numeric options (those passed to its kernels), their defaults if omitted.
+        """
         if reduction not in REDUCTIONS:
             raise ValueError(f"reduction must be one of {REDUCTIONS}; got {reduction!r}")
+        numeric = tuple(sorted(self._options(options).items()))
         rows, keys, shape = _prepare(self, args, labels)
         mp_values, mp_grads = [], []
         for row, key in zip(rows, keys, strict=True):
-            _, mp_out = _compiled(self.name, len(row[0]), key).evaluate([v for part in row for v in part])
+            _, mp_out = _compiled(self.name, len(row[0]), key, numeric).evaluate([v for part in row for v in part])
             mp_values.append(mp_out[0])
             mp_grads.append(mp_out[1:])
         values = np.array([mp_to_float64(v) for v in mp_values])
         grads = np.array([[mp_to_float64(g) for g in gs] for gs in mp_grads]).reshape(shape)
-        value_mag, grad_mag = _magnitudes(self.name, args, rows, values, grads, labels)
+        with np.errstate(all="ignore"):
+            if self.builder.magnitudes is None:
+                value_mag, grad_mag = np.abs(values), np.abs(grads)
+            else:
+                value_mag, grad_mag = self.builder.magnitudes(args, values, grads, **dict(numeric))
         n = len(rows)
         if reduction == "none":
             return values, grads, value_mag, grad_mag
@@ -198,132 +318,67 @@ class SymbolicLoss:
             grads = np.array([[mp_to_float64(g / divisor) for g in gs] for gs in mp_grads]).reshape(shape)
         return mp_to_float64(total), grads, float(np.sum(value_mag)) / divisor, grad_mag / divisor
 
+    def _options(self, options: Mapping[str, object]) -> dict[str, float]:
+        """The record's numeric options (checked as the kernels check them); ``labels`` is not one of them."""
+        known = {o.name for o in self.record.options if o.kernel}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise TypeError(f"{self.name} reference: unknown option(s) {unknown}; it takes {sorted(known)}")
+        checked = self.record.check_options(options)
+        return {name: float(checked[name]) for name in known}
+
 
 @functools.cache
-def _forms(name: str, k: int, key: object) -> Forms:
-    built = _BUILDERS[name](k, key)
+def _forms(name: str, k: int, key: object, options: tuple) -> Forms:
+    built = BUILDERS[name].forms(k, key, **dict(options))
     symbols, definition, value = built[0], built[1], built[2]
-    wrt = SYMBOLIC_LOSSES[name].wrt
+    wrt = RECORDS[name].wrt
     grads = built[3] if len(built) > 3 else tuple(sp.diff(value, s) for s in symbols[wrt])
     return Forms(tuple(symbols), definition, value, tuple(grads))
 
 
 @functools.cache
-def _compiled(name: str, k: int, key: object) -> Compiled:
-    forms = _forms(name, k, key)
-    wrt = SYMBOLIC_LOSSES[name].wrt
+def _compiled(name: str, k: int, key: object, options: tuple) -> Compiled:
+    forms = _forms(name, k, key, options)
+    wrt = RECORDS[name].wrt
     return Compiled(forms.flat_symbols, [forms.value, *forms.grads], limit_symbols=forms.symbols[wrt])
+
+
+def _distribution(arr: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Class indices as one-hot rows of ``shape``; distributions as they are (float64)."""
+    if arr.dtype.kind in "iu":
+        one_hot = np.zeros(shape)
+        one_hot[np.arange(shape[0]), arr] = 1.0
+        return one_hot
+    return arr.astype(np.float64)
 
 
 def _prepare(loss: SymbolicLoss, args, labels: str):
     """Per-row argument tuples, per-row keys and the gradient's shape."""
-    if len(args) != len(loss.arguments):
+    record = loss.record
+    if len(args) != len(record.arguments):
         raise TypeError(f"{loss.name} reference takes {loss.arguments}; got {len(args)} arguments")
     arrays = [np.asarray(a) for a in args]
-    if loss.row_shape == "scalar":
-        x = arrays[0].astype(np.float64)
-        y = arrays[1]
-        if loss.name == "hinge":
-            keys = [int(v) for v in y]
-        else:
-            keys = [int(v) if labels == "zero_one" else (int(v) + 1) // 2 for v in y]
-        return [((float(v),),) for v in x], keys, x.shape
-    wrt_shape = arrays[loss.wrt].shape
-    if loss.name == "multiclass_hinge":
-        y, t = arrays[0].astype(np.float64), arrays[1]
-        keys = []
-        for row, ti in zip(y, t, strict=True):
-            others = [(v, i) for i, v in enumerate(row) if i != int(ti)]
-            best = max(v for v, _ in others)
-            keys.append((int(ti), next(i for v, i in others if v == best)))
-        return [(tuple(map(float, row)),) for row in y], keys, wrt_shape
-    floats = []
-    for a in arrays:
-        if a.dtype.kind in "iu":  # class indices → one-hot distributions
-            one_hot = np.zeros(wrt_shape)
-            one_hot[np.arange(wrt_shape[0]), a] = 1.0
-            a = one_hot
-        floats.append(a.astype(np.float64))
-    rows = [tuple(tuple(map(float, arr[i])) for arr in floats) for i in range(wrt_shape[0])]
-    return rows, [None] * len(rows), wrt_shape
+    if loss.builder.keys is not None:
+        keys = loss.builder.keys(arrays, labels)
+    elif record.row == "scalar":
+        target = record.arguments[-1].kinds[0]
+        zero_one = target == "binary" and labels == "zero_one"
+        keys = [int(v) if target == "signs" or zero_one else (int(v) + 1) // 2 for v in arrays[-1]]
+    else:
+        keys = [None] * arrays[0].shape[0]
+    if record.row == "scalar":
+        return [((float(v),),) for v in arrays[0].astype(np.float64)], keys, arrays[0].shape
+    wrt_shape = arrays[record.wrt].shape
+    floats = [a.astype(np.float64) if a.dtype.kind == "f" else None for a in arrays]
+    if loss.builder.keys is None:
+        floats = [_distribution(a, wrt_shape) if KINDS["labels"].name in arg.kinds else a.astype(np.float64)
+                  for a, arg in zip(arrays, record.arguments, strict=True)]
+    rows = [tuple(tuple(map(float, arr[i])) for arr in floats if arr is not None) for i in range(wrt_shape[0])]
+    return rows, keys, wrt_shape
 
 
-def _magnitudes(name: str, args, rows, values: np.ndarray, grads: np.ndarray, labels: str):
-    """Per-row value magnitudes and per-entry gradient magnitudes (see the module docstring)."""
-    value_mag, grad_mag = np.abs(values), np.abs(grads)
-    with np.errstate(all="ignore"):
-        if name == "kl_divergence":
-            p, q = (np.asarray(a, dtype=np.float64) for a in args)
-            terms = np.where(p == 0, 0.0, np.abs(p * (np.log(p) - np.log(q))))
-            value_mag = terms.sum(axis=1)
-        elif name == "entropy":
-            p = np.asarray(args[0], dtype=np.float64)
-            grad_mag = np.abs(np.log(p)) + 1.0
-        elif name == "softmax_cross_entropy" and np.asarray(args[1]).dtype.kind == "f":
-            z = np.asarray(args[0], dtype=np.float64)
-            c = np.asarray(args[1], dtype=np.float64)
-            shifted = np.exp(z - z.max(axis=1, keepdims=True))
-            s = shifted / shifted.sum(axis=1, keepdims=True)
-            grad_mag = c.sum(axis=1, keepdims=True) * s + np.abs(c)
-    return value_mag, grad_mag
+SYMBOLIC_LOSSES: dict[str, SymbolicLoss] = {name: SymbolicLoss(record, BUILDERS[name])
+                                             for name, record in RECORDS.items() if name in BUILDERS}
 
-
-_BUILDERS: dict[str, Callable] = {
-    "least_squares": _least_squares,
-    "hinge": _hinge,
-    "multiclass_hinge": _multiclass_hinge,
-    "logistic_from_probability": _logistic_probability,
-    "logistic_from_logit": _logistic_logit,
-    "categorical_cross_entropy": _categorical_cross_entropy,
-    "softmax_cross_entropy": _softmax_cross_entropy,
-    "entropy": _entropy,
-    "cross_entropy": _cross_entropy,
-    "kl_divergence": _kl_divergence,
-}
-
-_S000 = "000_42086e2af0f76780.txt"
-_S002 = "002_1388b78ad9a2d202.txt"
-_PRED_TARGET = ("prediction", "target")
-
-
-def _entry(name, formula, source, descriptions, target_kinds, *, arguments=_PRED_TARGET, wrt=0, row="vector"):
-    return SymbolicLoss(name, formula, source, arguments, descriptions, wrt, target_kinds, _BUILDERS[name], row)
-
-
-SYMBOLIC_LOSSES: dict[str, SymbolicLoss] = {
-    e.name: e
-    for e in (
-        _entry("least_squares", "½‖F − c‖²₂", f"{_S002}, 'Loss Functions — Least Squares'",
-               ("F: (N, K) floats", "c: (N, K) floats"), ("values",)),
-        _entry("hinge", "max(0, 1 − y·ỹ)", f"{_S000}, 'LOSS FUNCTIONS — HINGE (binary) LOSS'",
-               ("ỹ: (N,) scores", "y: (N,) labels in {−1, +1}"), ("sign",), row="scalar"),
-        _entry("multiclass_hinge", "max(0, 1 − (ŷ_[t] − ŷ_[j])), j = argmax_{j≠t} ŷ_[j]",
-               f"{_S000}, 'LOSS FUNCTIONS — HINGE (multi-class) LOSS'",
-               ("ŷ: (N, K) scores, K ≥ 2", "t: (N,) integer classes"), ("labels",)),
-        _entry("logistic_from_probability", "−y log ŷ − (1 − y) log(1 − ŷ)",
-               f"{_S000}, 'LOSS FUNCTIONS — LOGISTIC LOSS (BINARY CROSS ENTROPY)'",
-               ("ŷ: (N,) probabilities in [0, 1]", "y: (N,) labels in {0, 1}"), ("binary",), row="scalar"),
-        _entry("logistic_from_logit", "−y log σ(ỹ) − (1 − y) log(1 − σ(ỹ)), σ(x) = 1/(1 + e^{−x})",
-               f"{_S000}, 'LOSS FUNCTIONS — LOGISTIC LOSS (BINARY CROSS ENTROPY)'",
-               ("ỹ: (N,) logits", "y: (N,) labels in {0, 1}"), ("binary",), row="scalar"),
-        _entry("categorical_cross_entropy", "−Σ_i y_[i] log ŷ_[i]  (−log ŷ_[t] for a class t)",
-               f"{_S000}, 'NEGATIVE LOG LIKELIHOOD (CATEGORICAL CROSS-ENTROPY LOSS)'",
-               ("ŷ: (N, K) probability rows", "y: (N,) integer classes or (N, K) probability rows"),
-               ("labels", "distribution")),
-        _entry("softmax_cross_entropy", "−cᵀ log σ(z), σ(z) = exp(z)/1ᵀexp(z)",
-               f"{_S002}, 'Loss Functions — Cross Entropy'; 001_02deb113427fab16.txt, 'Chain rule and Backpropagation'",
-               ("z: (N, K) logits", "c: (N,) integer classes or (N, K) probability rows"),
-               ("labels", "distribution")),
-        _entry("entropy", "H(p) = Σ_x p(x) log(1/p(x))", f"{_S002}, 'Entropy (Expected Surprise!)'",
-               ("p: (N, K) probability rows",), (), arguments=("p",)),
-        _entry("cross_entropy", "H(p, q) = Σ_x p(x) log(1/q(x))", f"{_S002}, 'Cross Entropy + KL Divergence'",
-               ("p: (N, K) probability rows", "q: (N, K) probability rows (gradient w.r.t. q)"),
-               ("distribution",), arguments=("p", "q"), wrt=1),
-        _entry("kl_divergence", "D_KL(p‖q) = Σ_x p(x) log(p(x)/q(x))",
-               f"{_S002}, 'Kullback-Leibler Divergence (Expected Relative Entropy)'",
-               ("p: (N, K) probability rows", "q: (N, K) probability rows (gradient w.r.t. q)"),
-               ("distribution",), arguments=("p", "q"), wrt=1),
-    )
-}
-
-
+check_agreement(RECORDS, symbolic=BUILDERS)

@@ -1,4 +1,4 @@
-"""Tolerances derived from the dtype and the conditioning of the problem, and the comparison itself.
+"""Tolerances derived from the dtype and the conditioning of the problem.
 
 A kernel output ``c`` is accepted against the correctly rounded reference ``r`` when
 
@@ -17,7 +17,9 @@ A kernel output ``c`` is accepted against the correctly rounded reference ``r`` 
 - the subnormal term: below the normal range every operation rounds to an absolute grid.
 
 Non-finite references (``±∞`` at ``q = 0 < p``, or a finite value beyond the dtype's largest float,
-which rounds to ``±∞`` in that dtype) must be matched exactly.
+which rounds to ``±∞`` in that dtype) must be matched exactly. The comparison itself, which judges and
+raises :class:`verify.CheckFailure`, is :func:`verify.checks.compare.compare` (the flow of DESIGN.md: the
+references give the truth and its magnitudes, the checks judge).
 """
 
 from __future__ import annotations
@@ -26,9 +28,7 @@ import math
 
 import numpy as np
 
-from verify.checks.failure import CheckFailure, error_table
-
-__all__ = ["ULPS_BASE", "allowed_error", "row_terms", "compare"]
+__all__ = ["ULPS_BASE", "allowed_error", "row_terms"]
 
 ULPS_BASE = 8
 
@@ -44,42 +44,3 @@ def allowed_error(magnitude: np.ndarray, dtype: np.dtype, terms: int = 0) -> np.
     info = np.finfo(np.dtype(dtype))
     mag = np.abs(np.asarray(magnitude, dtype=np.float64))
     return (ULPS_BASE + terms) * float(info.eps) * mag + ULPS_BASE * float(info.smallest_subnormal)
-
-
-def compare(
-    computed: object,
-    reference: object,
-    magnitude: object,
-    *,
-    dtype: np.dtype,
-    terms: int = 0,
-    what: str = "value",
-    context: str = "",
-) -> float:
-    """Raise :class:`CheckFailure` unless ``computed`` matches ``reference`` within :func:`allowed_error`.
-
-    Returns the largest error as a fraction of the allowed one (≤ 1 on success).
-    """
-    c = np.asarray(computed, dtype=np.float64)
-    r = np.asarray(reference, dtype=np.float64)
-    with np.errstate(over="ignore"):  # a finite reference beyond the dtype's range is ±∞ in that dtype
-        r = np.where(np.isfinite(r), r.astype(np.dtype(dtype)).astype(np.float64), r)
-    if c.shape != r.shape:
-        raise CheckFailure(f"{what}{context}: shape {c.shape} where the reference has {r.shape}")
-    allowed = allowed_error(np.broadcast_to(magnitude, r.shape), dtype, terms)
-    finite = np.isfinite(r)
-    with np.errstate(invalid="ignore"):
-        error = np.where(finite, np.abs(c - r), np.where((c == r) | (np.isnan(c) & np.isnan(r)), 0.0, np.inf))
-    error = np.where(np.isnan(error), np.inf, error)
-    with np.errstate(over="ignore", invalid="ignore"):
-        ratio = np.where(error == 0, 0.0, error / np.where(allowed > 0, allowed, np.inf))
-    worst = float(np.max(ratio, initial=0.0))
-    if worst > 1.0:
-        table = error_table(c.reshape(r.shape) if r.ndim else c.reshape(1), r if r.ndim else r.reshape(1),
-                            dtype=np.dtype(dtype))
-        raise CheckFailure(
-            f"{what}{context} disagrees with the high-precision reference: worst error is {worst:.3g}× the "
-            f"allowed (ULPS_BASE + {terms}) · eps({np.dtype(dtype)}) · magnitude\n{table}",
-            details={"what": what, "worst_ratio": worst, "computed": c, "reference": r},
-        )
-    return worst

@@ -1,6 +1,7 @@
-"""The ``"cuda"`` backend: ``numba.cuda`` kernels mirroring :mod:`verify.kernels` (activations, losses,
-network, optimizers), one module per concern, each function with the CPU kernel's signature minus
-``backend``.
+"""The ``"cuda"`` backend: :mod:`verify.kernels`' functions (activations, losses, network, optimizers) on
+``numba.cuda``, one module per concern, each function with the CPU function's signature minus ``backend``.
+The activations, losses and network passes are not written again here: their row functions are compiled
+for CUDA by :mod:`verify.kernels._compile` and run by the same drivers on ``_device.DeviceArrays``.
 
 Importing this package does not import ``numba.cuda``; its modules do, on first use. Without a GPU the
 kernels run on Numba's CUDA simulator (``NUMBA_ENABLE_CUDASIM=1`` set before Numba is first imported).

@@ -9,20 +9,30 @@ Rules (the same for every public function of :mod:`verify.kernels.cuda`):
   arrays; otherwise they are copied back to the host once, at the end. Reduced scalars (a ``"mean"``
   loss) are always Python floats. Nothing is copied back and forth inside a loop.
 - **Bad input.** Wrong dtype → ``TypeError``; wrong number of dimensions, non-contiguous layout or
-  NaN/inf → ``ValueError``; each message names the argument and the offending value. Non-contiguous
-  arrays are refused rather than silently copied: call ``numpy.ascontiguousarray`` yourself. NaN/inf in
-  a device array are found by a device-side scan (one small copy of a counter back to the host).
-- **Launch sizes.** Blocks of :data:`BLOCK` threads for element-wise kernels; row-wise kernels put
-  ``threads_per_row`` threads on each row (a power of two ≥ K, at most :data:`BLOCK`) and several rows
-  in one block, reducing through shared memory (no warp shuffles, so Numba's CUDA simulator runs them).
+  NaN/inf → ``ValueError``; each message names the argument and the offending value. A device array that
+  is not contiguous is refused rather than silently copied (a host array is copied to the device anyway,
+  so the losses, activations and networks take any layout, as on the CPU backends). NaN/inf in a device
+  array are found by a device-side scan (one small copy of the parts' counts back to the host).
+- **Launch sizes.** Blocks of :data:`BLOCK` threads, one thread per element (element-wise kernels), per
+  row (the losses' and softmax's row functions, the network's passes) or per part of the rows (the
+  reductions of :mod:`verify.kernels._compile`).
 
 Every kernel is registered with its signatures (:func:`register`) so that :func:`compile_all_ptx` can
-compile each one for a real GPU, which catches the typing errors the simulator never sees.
+compile each one for a real GPU, which catches the typing errors the simulator never sees; the kernels
+written once in :mod:`verify.kernels._compile` register their CUDA variant when it is built, and
+:func:`compile_all_ptx` builds every one of them first.
+
+:class:`DeviceArrays` is the ``"cuda"`` array backend of :mod:`verify.kernels.catalogue` (the twin of its
+``HostArrays``): the loss, activation and network drivers run unchanged on it. Host arguments are checked
+on the host and copied to the device once, when a kernel first needs them; device arguments are checked on
+the device by the same compiled scans (:mod:`verify.kernels._finite`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -34,6 +44,7 @@ from verify._validate import FLOAT_DTYPES
 
 __all__ = [
     "BLOCK",
+    "TILE",
     "KernelSpec",
     "KERNELS",
     "register",
@@ -41,9 +52,11 @@ __all__ = [
     "simulator_enabled",
     "is_device_array",
     "DeviceArgs",
+    "DeviceArrays",
+    "on_cuda",
     "elementwise_grid",
-    "row_layout",
     "device_sum",
+    "gemm",
     "first_nonfinite",
     "compile_all_ptx",
 ]
@@ -100,6 +113,10 @@ def compile_all_ptx(cc: tuple[int, int] = (8, 0)) -> dict[str, list[str]]:
     if simulator_enabled():
         raise RuntimeError("PTX compilation needs Numba's real CUDA target; unset NUMBA_ENABLE_CUDASIM")
     _import_all_kernel_modules()
+    from verify.kernels._compile import COMPILED
+
+    for compiled in list(COMPILED.values()):
+        compiled.cuda  # noqa: B018 - builds and registers the CUDA variant
     out: dict[str, list[str]] = {}
     with _target_device(cc):
         for spec in KERNELS.values():
@@ -132,6 +149,7 @@ def _import_all_kernel_modules() -> None:
 
     for module in ("activations", "losses", "network", "optimizers"):
         try:
+            importlib.import_module(f"verify.kernels.{module}")
             importlib.import_module(f"verify.kernels.cuda.{module}")
         except ModuleNotFoundError as exc:  # pragma: no cover - a module not written yet
             if exc.name != f"verify.kernels.cuda.{module}":
@@ -265,47 +283,46 @@ def _check_device_contiguous(arr, name: str) -> None:
         )
 
 
-@register(*float_signatures("void({f}[::1], int64[::1])"))
-def _scan_nonfinite(x, found):
-    # found[0]: number of NaN/inf entries; found[1]: the smallest such index (starts at x.size).
-    i = cuda.grid(1)
-    stride = cuda.gridsize(1)
-    while i < x.size:
-        v = x[i]
-        if not math.isfinite(v):
-            cuda.atomic.add(found, 0, 1)
-            cuda.atomic.min(found, 1, i)
-        i += stride
+def _scan_parts(n: int) -> int:
+    # one thread per part: few on the simulator (each thread is a Python thread), many on a GPU
+    return max(1, min(n, 32 if simulator_enabled() else 4096))
 
 
-@register("void(int64[::1], int64, int64[::1])")
-def _scan_bad_labels(labels, n_classes, found):
-    i = cuda.grid(1)
-    stride = cuda.gridsize(1)
-    while i < labels.size:
-        v = labels[i]
-        if v < 0 or v >= n_classes:
-            cuda.atomic.add(found, 0, 1)
-            cuda.atomic.min(found, 1, i)
-        i += stride
+def scan(arr, rule: int, bound: int = 0) -> tuple[int, int]:
+    """``(count, first flat index)`` of the entries of a device array breaking ``rule`` of
+    :mod:`verify.kernels._finite`, by the scan the host arrays get (its CUDA variant); one small copy back."""
+    from verify.kernels import _finite
+
+    flat = arr.reshape(arr.size)
+    partial = cuda.to_device(_finite.scan_parts(flat.shape[0], _scan_parts(flat.shape[0])))
+    launch(_finite.SCAN_VALUES, partial.shape[0], flat, partial, rule, bound)
+    return _finite.combine(partial.copy_to_host())
 
 
-def _scan(kernel, flat, *extra) -> tuple[int, int]:
-    found = cuda.to_device(np.array([0, flat.size], dtype=np.int64))
-    blocks, threads = elementwise_grid(flat.size)
-    kernel[blocks, threads](flat, *extra, found)
-    count, first = found.copy_to_host()
-    return int(count), int(first)
+def scan_rows(arr, tol: float) -> tuple[int, int]:
+    """``(count, first row)`` of the rows of a device (N, K) array whose sum is farther than ``tol`` from 1."""
+    from verify.kernels import _finite
+
+    partial = cuda.to_device(_finite.scan_parts(arr.shape[0], _scan_parts(arr.shape[0])))
+    launch(_finite.SCAN_ROW_SUMS, partial.shape[0], arr, partial, float(tol))
+    return _finite.combine(partial.copy_to_host())
+
+
+def launch(compiled, threads: int, *args) -> None:
+    """Run the CUDA variant of a kernel written once with ``threads`` threads (one per element, row or part)."""
+    blocks, per_block = elementwise_grid(threads)
+    compiled.cuda[blocks, per_block](*args)
 
 
 def first_nonfinite(arr) -> tuple[int, tuple[int, ...], float] | None:
     """``(count, index, value)`` of the first NaN/inf entry of a device array (one scan), else None."""
-    flat = arr.reshape(arr.size)
-    count, first = _scan(_scan_nonfinite, flat)
+    from verify.kernels._finite import NONFINITE
+
+    count, first = scan(arr, NONFINITE)
     if not count:
         return None
     index = tuple(int(i) for i in np.unravel_index(first, tuple(arr.shape)))
-    return count, index, flat[first : first + 1].copy_to_host()[0]
+    return count, index, arr.reshape(arr.size)[first : first + 1].copy_to_host()[0]
 
 
 def _require_device_finite(arr, name: str) -> None:
@@ -320,7 +337,9 @@ def _require_device_finite(arr, name: str) -> None:
 
 
 def _require_device_labels(arr, name: str, n_classes: int) -> None:
-    count, first = _scan(_scan_bad_labels, arr, n_classes)
+    from verify.kernels._finite import OUTSIDE_RANGE
+
+    count, first = scan(arr, OUTSIDE_RANGE, n_classes)
     if count:
         value = arr[first : first + 1].copy_to_host()[0]
         raise ValueError(f"{name} must lie in [0, {n_classes}); {name}[{first}] = {int(value)}")
@@ -340,33 +359,19 @@ def _next_pow2(n: int) -> int:
     return 1 << max(0, int(n) - 1).bit_length()
 
 
-def row_layout(n_rows: int, n_cols: int) -> tuple[int, tuple[int, int], int]:
-    """``(blocks, (threads_per_row, rows_per_block), rows_per_block)`` for a row-wise reduction.
-
-    ``threads_per_row`` is the smallest power of two ≥ ``n_cols`` (at most :data:`BLOCK`); each block
-    holds ``BLOCK // threads_per_row`` rows, so a block is always :data:`BLOCK` threads and the shared
-    buffer of a row is the slice ``[ty * threads_per_row, (ty + 1) * threads_per_row)``.
-    """
-    tpr = min(BLOCK, _next_pow2(max(1, n_cols)))
-    rows = BLOCK // tpr
-    if n_rows < rows:  # small batches: do not launch idle rows (they still pay for every barrier)
-        rows = _next_pow2(max(1, n_rows))
-    return max(1, math.ceil(n_rows / rows)), (tpr, rows), rows
-
-
 # --------------------------------------------------------------------------------------------------
 # A deterministic device-wide sum (tree reduction in shared memory, then again over the partial sums)
 
 
-@register(*float_signatures("void({f}[::1], float64[::1])"))
-def _block_sums(x, partial):
+@register(*float_signatures("void({f}[::1], float64[::1], float64)"))
+def _block_sums(x, partial, divisor):
     buf = cuda.shared.array(BLOCK, dtype=np.float64)
     tx = cuda.threadIdx.x
     i = cuda.blockIdx.x * cuda.blockDim.x + tx
     acc = 0.0
     stride = cuda.gridsize(1)
     while i < x.size:
-        acc += np.float64(x[i])
+        acc += np.float64(x[i]) / divisor
         i += stride
     buf[tx] = acc
     cuda.syncthreads()
@@ -380,18 +385,232 @@ def _block_sums(x, partial):
         partial[cuda.blockIdx.x] = buf[0]
 
 
-def device_sum(values) -> float:
-    """The sum of a 1-D device array as a Python float, accumulated in float64 in a fixed order.
+def device_sum(values, divisor: float = 1.0) -> float:
+    """``Σ_i values_i / divisor`` of a 1-D device array as a Python float, accumulated in float64 in a fixed order.
 
     Deterministic (no atomics): blocks reduce in shared memory, then the block sums are reduced again,
-    and one float is copied back to the host.
+    and one float is copied back to the host. Each term is divided before it is added (``divisor``: a
+    mean whose sum would overflow).
     """
     current = values
     while True:
         blocks, threads = elementwise_grid(current.size)
         blocks = min(blocks, BLOCK)  # grid-stride: at most BLOCK partial sums per pass
         partial = cuda.device_array(blocks, dtype=np.float64)
-        _block_sums[blocks, threads](current, partial)
+        _block_sums[blocks, threads](current, partial, float(divisor))
+        divisor = 1.0
         if blocks == 1:
             return float(partial.copy_to_host()[0])
         current = partial
+
+
+# --------------------------------------------------------------------------------------------------
+# Matrix products (the CPU backends call BLAS)
+
+TILE = 4 if simulator_enabled() else 16
+"""Side of the square tiles of :func:`gemm`: 16 on a GPU (256 threads a block); 4 on Numba's simulator, where
+every thread is a Python thread and a 256-thread barrier costs ~10 ms, so small test matrices would pay
+mostly for padding."""
+
+
+@cuda.jit(device=True)
+def _stage(tile, x, transposed, p0, q0, tx, ty, n_p, n_q):
+    """tile[p, q] = op(x)[p0 + p, q0 + q] (0 outside op(x), which is n_p × n_q); op(x) = xᵀ when ``transposed``.
+    The thread index that varies fastest (tx) walks a contiguous row of the stored x: coalesced loads."""
+    if transposed == 1:
+        p, q = tx, ty
+    else:
+        p, q = ty, tx
+    inside = p0 + p < n_p and q0 + q < n_q
+    if transposed == 1:
+        tile[p, q] = x[q0 + q, p0 + p] if inside else 0.0
+    else:
+        tile[p, q] = x[p0 + p, q0 + q] if inside else 0.0
+
+
+@register(*float_signatures("void({f}[:, ::1], {f}[:, ::1], {f}[:, ::1], int64, int64, int64)"))
+def _gemm_kernel(a, b, c, ta, tb, accumulate):
+    """c = op(a)·op(b) (+ c when accumulate == 1); op(x) = xᵀ where its flag is 1."""
+    sa = cuda.shared.array((TILE, TILE), dtype=np.float64)
+    sb = cuda.shared.array((TILE, TILE), dtype=np.float64)
+    tx = cuda.threadIdx.x
+    ty = cuda.threadIdx.y
+    row0 = cuda.blockIdx.y * TILE
+    col0 = cuda.blockIdx.x * TILE
+    m = c.shape[0]
+    n = c.shape[1]
+    inner = a.shape[0] if ta == 1 else a.shape[1]
+    acc = 0.0
+    for t0 in range(0, inner, TILE):
+        _stage(sa, a, ta, row0, t0, tx, ty, m, inner)  # op(a)[row0:row0+TILE, t0:t0+TILE]
+        _stage(sb, b, tb, t0, col0, tx, ty, inner, n)  # op(b)[t0:t0+TILE, col0:col0+TILE]
+        cuda.syncthreads()
+        for kk in range(TILE):
+            acc += sa[ty, kk] * sb[kk, tx]
+        cuda.syncthreads()
+    row = row0 + ty
+    col = col0 + tx
+    if row < m and col < n:
+        if accumulate == 1:
+            acc += c[row, col]
+        c[row, col] = acc
+
+
+def gemm(a, b, ta: bool = False, tb: bool = False, add=None):
+    """``op(a) @ op(b) [+ add]`` of device arrays by a tiled shared-memory kernel (float64 accumulation, one
+    rounding); op(x) = xᵀ where its flag is set."""
+    m = a.shape[1] if ta else a.shape[0]
+    n = b.shape[0] if tb else b.shape[1]
+    out = cuda.device_array((m, n), dtype=a.dtype)
+    if add is not None:
+        out.copy_to_device(add)
+    grid = ((n + TILE - 1) // TILE, (m + TILE - 1) // TILE)
+    if m and n:
+        _gemm_kernel[grid, (TILE, TILE)](a, b, out, int(ta), int(tb), int(add is not None))
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# The array backend of the drivers
+
+
+class DeviceArrays:
+    """The ``"cuda"`` array backend (see the module docstring); the methods of ``catalogue.HostArrays``.
+
+    Host arguments stay host arrays while they are checked (by the host scans) and go to the device once,
+    when a kernel or a product first needs them; results are device arrays when any argument was one, else
+    copied back once.
+    """
+
+    backend = "cuda"
+
+    def __init__(self) -> None:
+        from verify.kernels.catalogue import HostArrays
+
+        self.on_device = False
+        self._host = HostArrays("cpu")  # host arguments are checked as on the CPU backends
+        self._uploaded: dict[int, tuple[np.ndarray, object]] = {}
+
+    # ------------------------------------------------------------------ arguments in
+    def is_device(self, value: object) -> bool:
+        return is_device_array(value)
+
+    def floats(self, value: object, name: str, *, ndim=None, dtype=None):
+        if not is_device_array(value):
+            return self._host.floats(value, name, ndim=ndim, dtype=dtype)
+        arr = self._in_place(value, name)
+        _check_device_float(arr, name, ndim=ndim, dtype=dtype)
+        return arr
+
+    def numbers(self, value: object, name: str):
+        return self._in_place(value, name) if is_device_array(value) else self._host.numbers(value, name)
+
+    def _in_place(self, value, name: str):
+        """A device argument, used where it is (so it must be contiguous: it is never copied)."""
+        self.on_device = True
+        arr = _as_device_view(value)
+        _check_device_contiguous(arr, name)
+        return arr
+
+    def scan(self, arr, rule: int, bound: int = 0) -> tuple[int, int]:
+        if isinstance(arr, np.ndarray):
+            from verify.kernels._finite import first_bad
+
+            return first_bad(arr, rule, bound)
+        return scan(arr, rule, bound)
+
+    def scan_rows(self, arr, tol: float) -> tuple[int, int]:
+        if isinstance(arr, np.ndarray):
+            from verify.kernels._finite import first_bad_row
+
+            return first_bad_row(arr, tol)
+        return scan_rows(arr, tol)
+
+    def entry(self, arr, index: int):
+        flat = arr.reshape(arr.size)
+        return (flat[index] if isinstance(arr, np.ndarray) else flat[index : index + 1].copy_to_host()[0]).item()
+
+    def row_sum(self, arr, r: int) -> float:
+        row = arr[r] if isinstance(arr, np.ndarray) else arr[r : r + 1].copy_to_host()[0]
+        total = 0.0
+        for v in np.asarray(row, dtype=np.float64).tolist():
+            total += v
+        return total
+
+    def signs(self, arr, zero_one: bool):
+        if isinstance(arr, np.ndarray):
+            signs = arr.astype(np.float64)
+            return 2.0 * signs - 1.0 if zero_one else signs
+        if np.dtype(arr.dtype) not in (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64)):
+            raise TypeError(f"target must be float or int64 labels on the device; got dtype {arr.dtype}")
+        from verify.kernels.catalogue import SIGNS
+
+        out = cuda.device_array(arr.shape[0], dtype=np.float64)
+        launch(SIGNS, arr.shape[0], out, arr, bool(zero_one))
+        return out
+
+    def int64(self, arr):
+        if isinstance(arr, np.ndarray):
+            return arr.astype(np.int64, copy=False)
+        if np.dtype(arr.dtype) != np.int64:
+            raise TypeError(f"target must be int64 class indices on the device; got {_describe_device(arr)}")
+        return arr
+
+    # ------------------------------------------------------------------ computing
+    def device(self, arr):
+        """``arr`` on the device: a host array is copied once (and the copy reused)."""
+        if not isinstance(arr, np.ndarray):
+            return arr
+        key = id(arr)
+        if key not in self._uploaded:
+            self._uploaded[key] = (arr, cuda.to_device(np.ascontiguousarray(arr)))
+        return self._uploaded[key][1]
+
+    def empty(self, shape, dtype):
+        return cuda.device_array(shape, dtype=dtype)
+
+    def run(self, compiled, rows: int, *args, threaded: bool = True) -> None:
+        launch(compiled, rows, *(self.device(a) if isinstance(a, np.ndarray) else a for a in args))
+
+    def matmul(self, a, b, *, ta: bool = False, tb: bool = False, add=None):
+        return gemm(self.device(a), self.device(b), ta, tb, None if add is None else self.device(add))
+
+    def total(self, values, divisor: float = 1.0) -> float:
+        return device_sum(self.device(values), divisor)
+
+    def all_finite(self, values) -> bool:
+        from verify.kernels._finite import NONFINITE
+
+        return self.scan(values, NONFINITE)[0] == 0
+
+    def cast(self, values, dtype):
+        values = self.device(values)
+        if np.dtype(values.dtype) == np.dtype(dtype):
+            return values
+        from verify.kernels.catalogue import CAST
+
+        out = cuda.device_array(values.shape, dtype=dtype)
+        launch(CAST, values.shape[0], out, values)
+        return out
+
+    # ------------------------------------------------------------------ results out
+    def result(self, arr):
+        if self.on_device:
+            return self.device(arr)
+        return arr if isinstance(arr, np.ndarray) else arr.copy_to_host()
+
+
+def on_cuda(function: Callable) -> Callable:
+    """``function`` (a public kernel of :mod:`verify.kernels`) with ``backend="cuda"``: the same signature
+    without ``backend``."""
+
+    @functools.wraps(function)
+    def on_the_device(*args, **kwargs):
+        if "backend" in kwargs:
+            raise TypeError(f"{function.__name__}() of verify.kernels.cuda takes no backend argument")
+        return function(*args, backend="cuda", **kwargs)
+
+    signature = inspect.signature(function)
+    on_the_device.__signature__ = signature.replace(
+        parameters=[p for p in signature.parameters.values() if p.name != "backend"])
+    return on_the_device

@@ -1,0 +1,146 @@
+"""What ``verify.torch`` and ``verify.jax`` share: the loop over the differentiated inputs, forward mode
+probed before it is checked, failures renamed after the input, and the report.
+
+A framework adapter provides, per differentiated input ("slot"), a *call* object with ``name``,
+``reference(*arrays)`` (the function at the judge's points, float64 there), ``vjp(u, *arrays)`` and
+``jvp(v, *arrays)`` (the framework's own derivatives at the inputs' dtypes), ``no_path`` (set when the
+framework found no dependence of the output on the input) and ``unsupported(exc)`` (whether an
+exception of its forward mode means "not supported by this function").
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from verify.checks.failure import CheckFailure
+
+__all__ = ["SlotReport", "AdapterReport", "Slot", "check_slots", "options"]
+
+
+def _first(report: Any) -> str:
+    return "; ".join(line.strip() for line in str(report).splitlines()[:3])
+
+
+@dataclass(frozen=True)
+class SlotReport:
+    """One differentiated input or parameter: its reverse-mode report (:class:`verify.VJPReport`), and its
+    forward-mode report (:class:`verify.JVPReport`) or why there is none (``forward``)."""
+
+    name: str
+    shape: tuple
+    dtype: str
+    vjp: Any
+    jvp: Any | None
+    forward: str
+
+    def __str__(self) -> str:
+        return "\n".join([f"{self.name} {self.shape} {self.dtype}:",
+                          "  reverse mode: " + _first(self.vjp),
+                          "  forward mode: " + (_first(self.jvp) if self.jvp is not None else self.forward)])
+
+
+@dataclass(frozen=True)
+class AdapterReport:
+    """What an adapter's checker verified: one :class:`SlotReport` per differentiated input or parameter
+    (``report["fc.weight"]``, ``report["inputs[0]"]``), notes (copies made, forward mode missing), seconds."""
+
+    checker: str
+    slots: tuple[SlotReport, ...]
+    notes: tuple[str, ...]
+    seconds: float
+
+    def __getitem__(self, name: str) -> SlotReport:
+        for slot in self.slots:
+            if slot.name == name:
+                return slot
+        raise KeyError(f"{name!r} was not checked; checked: {[s.name for s in self.slots]}")
+
+    @property
+    def forward_checked(self) -> int:
+        return sum(s.jvp is not None for s in self.slots)
+
+    def __str__(self) -> str:
+        lines = [f"{self.checker}: {len(self.slots)} input(s)/parameter(s) passed in {self.seconds:.3g} s "
+                 f"(reverse mode for all, forward mode for {self.forward_checked})"]
+        for slot in self.slots:
+            lines.extend("  " + line for line in str(slot).splitlines())
+        lines.extend(f"  note: {note}" for note in self.notes)
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A differentiated argument: its index in ``arrays``, its name, its call object, and whether the
+    caller's own tensor required grad (a note says when a copy that does was made)."""
+
+    index: int
+    name: str
+    call: Any
+    requires_grad: bool = True
+
+
+def options(directions: int, seed: int, jacobian_max: int, ulps: float, atol: float, worst: int) -> dict:
+    return {"directions": directions, "seed": seed, "jacobian_max": jacobian_max, "ulps": ulps, "atol": atol,
+            "worst": worst}
+
+
+def _forward_support(slot: Slot, arrays: tuple, checker: str) -> str:
+    """"" when forward mode runs at the point, else "forward mode not supported by this function (…)"."""
+    x = np.asarray(arrays[slot.index])
+    try:
+        slot.call.jvp(np.full(x.shape, 0.75, dtype=x.dtype), *arrays)
+    except Exception as exc:  # noqa: BLE001 - classified by the adapter; anything else is re-raised
+        text = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        if slot.call.unsupported(exc):
+            return f"forward mode not supported by this function ({text[:200]})"
+        raise ValueError(f"{checker}: forward-mode AD of {slot.name} raised {text}") from exc
+    return ""
+
+
+def _rename(failure: CheckFailure, checker: str, name: str, mode: str) -> CheckFailure:
+    details = dict(failure.details)
+    details.update({"slot": name, "mode": mode})
+    return CheckFailure(f"{checker}: {mode} derivative w.r.t. {name} is wrong.\n{failure}", details=details)
+
+
+def check_slots(checker: str, arrays: tuple, slots: Sequence[Slot], forward: bool | str, opts: dict,
+                notes: list[str] | None = None) -> AdapterReport:
+    """Every slot through ``check_vjp`` (reverse mode) and, where the function supports it and ``forward``
+    is not False, ``check_jvp``; ``forward=True`` makes missing forward mode an error."""
+    __tracebackhide__ = True
+    from verify.checks.vjp import check_jvp, check_vjp
+
+    if forward not in (True, False, "auto"):
+        raise ValueError(f"{checker}: forward must be True, False or 'auto'; got {forward!r}")
+    notes = [] if notes is None else notes
+    start = time.perf_counter()
+    reports = []
+    for slot in slots:
+        if not slot.requires_grad:
+            notes.append(f"{slot.name} did not require grad: checked on a copy that does")
+        slot.call.reference(*arrays)  # a floating array at the point, else a TypeError naming the function
+        try:
+            vjp_report = check_vjp(slot.call.reference, slot.call.vjp, arrays, wrt=slot.index, **opts)
+        except CheckFailure as failure:
+            raise _rename(failure, checker, slot.name, "the reverse-mode (backward)") from None
+        if slot.call.no_path:
+            notes.append(f"autodiff found no path from {slot.name} to the output: its derivative was taken as zeros")
+        jvp_report, why = None, "not asked for (forward=False)"
+        if forward:
+            why = _forward_support(slot, arrays, checker)
+            if why and forward is True:
+                raise ValueError(f"{checker}: forward=True but {why}")
+            if not why:
+                try:
+                    jvp_report = check_jvp(slot.call.reference, slot.call.jvp, arrays, wrt=slot.index, **opts)
+                except CheckFailure as failure:
+                    raise _rename(failure, checker, slot.name, "the forward-mode (jvp)") from None
+        x = np.asarray(arrays[slot.index])
+        reports.append(SlotReport(name=slot.name, shape=x.shape, dtype=str(x.dtype), vjp=vjp_report, jvp=jvp_report,
+                                  forward=why))
+    return AdapterReport(checker=checker, slots=tuple(reports), notes=tuple(notes), seconds=time.perf_counter() - start)

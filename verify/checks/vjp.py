@@ -1,0 +1,586 @@
+"""``check_vjp`` and ``check_jvp``: is a hand-written backward (forward-mode) rule the derivative of ``f``?
+
+``f(*args)`` returns an array of any shape ``S`` (a layer's output); ``args[wrt]`` is the argument
+differentiated, of shape ``X``. With ``J = ∂f/∂args[wrt]`` (``S × X``):
+
+- ``vjp(u, *args) = uᵀJ``, shaped like ``args[wrt]``, for a cotangent ``u`` shaped like ``f``'s output
+  (reverse mode: what a ``backward`` returns for ``grad_output = u``);
+- ``jvp(v, *args) = J v``, shaped like ``f``'s output, for a tangent ``v`` shaped like ``args[wrt]``
+  (forward mode).
+
+There is no second judge: every verdict is :func:`verify.check_gradient`'s (its references, measured
+tolerances, kinks, *unverified* entries), on scalar views of ``f``:
+
+- ``vjp(u)`` is checked as the gradient of ``φ_u(args) = ⟨u, f(args)⟩`` (the identity
+  ``∇⟨u, f⟩ = uᵀJ``; Griewank & Walther, *Evaluating Derivatives*, 2nd ed., SIAM 2008, ch. 3), for
+  ``directions`` cotangents drawn at random at every point (seeded; entries of magnitude in [0.5, 2),
+  the first of both signs, the second positive; never all ones, so a backward that ignores
+  ``grad_output`` — which then returns the VJP of the all-ones cotangent — is caught);
+- ``jvp(v)`` is checked, for ``directions`` tangents ``v`` drawn at random (entries ``±[0.5, 1)·max(1, |x_j|)``,
+  so the line ``x + t·v`` moves every entry by a like relative amount) and two cotangents ``w`` each, as
+  the derivative at ``t = 0`` of ``t ↦ ⟨w, f(x + t·v)⟩`` against ``⟨w, jvp(v)⟩``. ``w`` takes the signs of
+  ``jvp(v)`` (magnitudes drawn), so the contraction of the JVP under test adds terms of one sign and
+  loses none of its accuracy to cancellation, while a wrong sign in any entry still changes the sum;
+- at small sizes the whole Jacobian: when ``f``'s output has at most ``jacobian_max`` entries,
+  ``vjp(e_k)`` for every unit cotangent (row ``k`` of ``J``, the gradient of ``f_k``); when ``args[wrt]``
+  has at most ``jacobian_max`` entries, ``jvp(e_j)`` for every unit tangent, the columns assembled into
+  ``J`` and each row judged as the gradient of ``f_k``.
+
+On a failure the message shows the direction, the failing input (shrunk by Hypothesis when ``inputs`` is
+a strategy), the judge's table of the worst entries in the argument's own shape and index (for a JVP:
+in the shape of ``f``'s output, entry by entry), and the likely mistake when the judge accepts one
+(:mod:`verify.checks._mistakes`: the incoming gradient ignored, a flipped sign, a constant factor, a
+transposed weight gradient).
+
+``f`` is evaluated on the float64 promotion of ``args[wrt]`` for the references (the judge's rule), so a
+float32 rule is judged as float32 against a float64 reference; ``f`` is memoised for one point, so the
+many scalar views cost one evaluation of ``f`` per distinct point.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from verify.checks._mistakes import Probe, name_mistakes
+from verify.checks._probes import (
+    Computed,
+    JudgeOptions,
+    Line,
+    LineDerivative,
+    Memo,
+    Projected,
+    Tally,
+    draw_cotangents,
+    draw_tangents,
+    flat_to_index,
+    indent,
+    judge,
+    linear_noise,
+    mistake_lines,
+    output_at_point,
+    point_rng,
+    run_points,
+    search_key,
+    unit,
+    validate_common,
+    validate_point,
+    worst_ratio_of,
+)
+from verify.checks.failure import CheckFailure, error_table, format_arguments
+
+__all__ = ["check_vjp", "check_jvp", "VJPReport", "JVPReport"]
+
+
+def _references_text(references: dict[str, int]) -> str:
+    return ", ".join(f"{name} ×{count}" for name, count in references.items() if count) or "none"
+
+
+@dataclass(frozen=True)
+class VJPReport:
+    """What ``check_vjp`` verified.
+
+    ``examples`` points; ``cotangents`` drawn-cotangent checks and ``jacobian_rows`` unit-cotangent checks
+    (rows of the Jacobian), all judged by ``check_gradient``; ``worst_ratio`` the largest error /
+    tolerance over them (≤ 1 on success); ``references`` how often each reference decided; ``kinks`` and
+    ``unverified`` the judge's counts of entries at kinks and entries no reference could resolve.
+    """
+
+    examples: int
+    cotangents: int
+    jacobian_rows: int
+    worst_ratio: float
+    worst_ulps: float
+    worst_abs_error: float
+    references: dict[str, int]
+    kinks: int
+    unverified: int
+    output_shape: tuple
+    dtype: str
+    seed: int
+    seconds: float
+    notes: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        lines = [
+            f"check_vjp: {self.examples} example(s) passed in {self.seconds:.3g} s ({self.dtype}, output shape "
+            f"{self.output_shape}): {self.cotangents} drawn cotangent(s), {self.jacobian_rows} Jacobian row(s), "
+            f"seed {self.seed}",
+            f"  worst error: {self.worst_ratio:.3g} of the tolerance, {self.worst_ulps:.3g} ULPs",
+            f"  decided by: {_references_text(self.references)}",
+            f"  kinks met: {self.kinks}",
+        ]
+        if self.unverified:
+            lines.append(f"  UNVERIFIED entries (no reference could resolve them): {self.unverified}")
+        lines.extend(f"  note: {note}" for note in self.notes)
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class JVPReport:
+    """What ``check_jvp`` verified: ``tangents`` drawn tangents, each judged through ``cotangent_checks``
+    contractions in all, and ``jacobian_columns`` unit tangents (the whole Jacobian, row by row)."""
+
+    examples: int
+    tangents: int
+    cotangent_checks: int
+    jacobian_columns: int
+    worst_ratio: float
+    worst_ulps: float
+    worst_abs_error: float
+    references: dict[str, int]
+    kinks: int
+    unverified: int
+    output_shape: tuple
+    dtype: str
+    seed: int
+    seconds: float
+    notes: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        lines = [
+            f"check_jvp: {self.examples} example(s) passed in {self.seconds:.3g} s ({self.dtype}, output shape "
+            f"{self.output_shape}): {self.tangents} drawn tangent(s) ({self.cotangent_checks} contractions), "
+            f"{self.jacobian_columns} Jacobian column(s), seed {self.seed}",
+            f"  worst error: {self.worst_ratio:.3g} of the tolerance, {self.worst_ulps:.3g} ULPs",
+            f"  decided by: {_references_text(self.references)}",
+            f"  kinks met: {self.kinks}",
+        ]
+        if self.unverified:
+            lines.append(f"  UNVERIFIED entries (no reference could resolve them): {self.unverified}")
+        lines.extend(f"  note: {note}" for note in self.notes)
+        return "\n".join(lines)
+
+
+
+
+
+
+
+
+
+
+# ---------------------------------------------------------------------------------------------
+# VJP
+
+
+@dataclass
+class _VJPChecker:
+    f: Callable
+    vjp: Callable
+    wrt: int
+    directions: int
+    seed: int
+    jacobian_max: int
+    options: JudgeOptions
+    tally: Tally = field(default_factory=Tally)
+    examples: int = 0
+    cotangents: int = 0
+    rows: int = 0
+    output_shape: tuple = ()
+    dtype: str = ""
+
+    def check_point(self, point: Sequence, diagnose: bool) -> float:
+        __tracebackhide__ = True
+        args, x = validate_point(point, self.wrt, "check_vjp")
+        y0 = output_at_point(self.f, args, checker="check_vjp")
+        memo = Memo(self.f, args, self.wrt, y0.shape)
+        us = draw_cotangents(point_rng(self.seed, x), y0.shape, y0.dtype, self.directions)
+
+        def computed(u: np.ndarray) -> Computed:
+            return Computed(self.vjp, "vjp(u, *args)", u, args, self.wrt, x.shape, "check_vjp", f"args[{self.wrt}]")
+
+        def view(u: np.ndarray | None = None, index: int | None = None) -> Projected:
+            return Projected(memo, x.ndim, weights=u, index=index)
+
+        probes: list[Probe] = []
+        failures: list[tuple[str, np.ndarray, CheckFailure]] = []
+        reports = []
+        for i, u in enumerate(us):
+            comp = computed(u)
+            at_point = comp(x)
+            report, failure = judge(view(u), comp.as_grad(), args, self.wrt, self.options, noise=comp.noise(x))
+            if failure is not None:
+                failures.append((f"cotangent #{i + 1} of {len(us)} drawn", u, failure))
+            else:
+                reports.append(report)
+            probes.append(Probe(u, comp, at_point, None if failure is None else failure.details.get("expected"),
+                                failure is not None, noise=comp.noise(x)))
+        rows = 0
+        if not failures and y0.size <= self.jacobian_max:
+            for k in range(y0.size):
+                e = unit(y0.shape, y0.dtype, k)
+                row = computed(e)
+                report, failure = judge(view(index=k), row.as_grad(), args, self.wrt, self.options, noise=row.noise(x))
+                rows += 1
+                if failure is not None:
+                    failures.append((f"row {flat_to_index(y0.shape, k)} of the Jacobian (the unit cotangent at output "
+                                     f"index {flat_to_index(y0.shape, k)})", e, failure))
+                else:
+                    reports.append(report)
+        if failures:
+            raise self._failure(args, x, y0, failures, probes, memo, diagnose, point)
+        for report in reports:
+            self.tally.add(report)
+        self.examples += 1
+        self.cotangents += len(us)
+        self.rows += rows
+        self.output_shape = y0.shape
+        self.dtype = str(x.dtype)
+        return max((float(r.worst_ratio) for r in reports), default=0.0)
+
+    def _failure(self, args, x, y0, failures, probes, memo, diagnose, point) -> CheckFailure:
+        worst_label, worst_u, worst = max(failures, key=lambda item: worst_ratio_of(item[2]))
+        named: list[str] = []
+        if diagnose:
+            def accepts(u: np.ndarray, candidate: Callable[[np.ndarray], np.ndarray], noise: np.ndarray | None) -> bool:
+                view = Projected(memo, x.ndim, weights=u)
+                return judge(view, lambda *a: candidate(np.asarray(a[self.wrt])), args, self.wrt, self.options,
+                             noise=None if noise is None else (lambda: noise))[1] is None
+
+            def row_probe(u: np.ndarray, f: CheckFailure) -> Probe:
+                comp = Computed(self.vjp, "vjp(u, *args)", u, args, self.wrt, x.shape, "check_vjp", f"args[{self.wrt}]")
+                return Probe(u, comp, f.details.get("computed"), f.details.get("expected"), True, noise=comp.noise(x))
+
+            diagnosis_probes = probes if any(p.failed for p in probes) else [row_probe(u, f) for _, u, f in failures]
+            named = name_mistakes(diagnosis_probes, accepts, derivative="vjp(u)", kind="VJP", direction="cotangent",
+                                  incoming="the incoming gradient (the cotangent u, grad_output)",
+                                  sizes=(*x.shape, *y0.shape))
+        where = (f"{len(failures)} of the {len(probes)} cotangents drawn at this point" if any(p.failed for p in probes)
+                 else f"{len(failures)} of the {y0.size} rows of the Jacobian (unit cotangents), though the "
+                      f"{len(probes)} drawn cotangents passed")
+        lines = [
+            f"check_vjp: vjp(u, *args) is wrong for {where}; the worst is {worst_label}, at {worst_ratio_of(worst):.3g} × "
+            "the tolerance.",
+            *(mistake_lines(named, "ignored cotangent, flipped sign, constant factor, transpose") if diagnose else []),
+            f"cotangent u (shaped like f's output {y0.shape}, {y0.dtype}):",
+            format_arguments((worst_u,), names=("u",)),
+            f"how it was judged: vjp(u, *args) against the gradient of φ_u(args) = ⟨u, f(args)⟩ w.r.t. "
+            f"args[{self.wrt}]; check_gradient said:",
+            indent(str(worst)),
+        ]
+        details = dict(worst.details)
+        details.update({"checker": "check_vjp", "direction": worst_u, "mistakes": named, "judged": worst,
+                        "point": tuple(point), "failures": len(failures)})
+        return CheckFailure("\n".join(lines), details=details)
+
+    def report(self, seconds: float) -> VJPReport:
+        t = self.tally
+        return VJPReport(
+            examples=self.examples, cotangents=self.cotangents, jacobian_rows=self.rows, worst_ratio=t.worst_ratio,
+            worst_ulps=t.worst_ulps, worst_abs_error=t.worst_abs_error, references=dict(t.references), kinks=t.kinks,
+            unverified=t.unverified, output_shape=self.output_shape, dtype=self.dtype, seed=self.seed,
+            seconds=seconds, notes=tuple(t.notes),
+        )
+
+
+
+
+
+
+def check_vjp(
+    f: Callable[..., np.ndarray],
+    vjp: Callable[..., np.ndarray],
+    inputs: object,
+    *,
+    wrt: int = 0,
+    directions: int = 3,
+    seed: int = 0,
+    jacobian_max: int = 32,
+    ulps: float = 32.0,
+    atol: float = 0.0,
+    max_examples: int | None = None,
+    worst: int = 10,
+) -> VJPReport:
+    """Check that ``vjp(u, *args) = uᵀ ∂f/∂args[wrt]`` for cotangents ``u`` drawn at random.
+
+    Args:
+      f: ``f(*args) -> array`` of any shape ``S`` (float32 or float64). Written with NumPy ufuncs it
+        usually also takes complex input (the judge's complex-step reference) and a stack of points.
+      vjp: ``vjp(u, *args) -> array`` shaped like ``args[wrt]``: the backward rule under test, with ``u``
+        (shape ``S``, the dtype of ``f``'s output) the incoming gradient. Judged in ``args[wrt]``'s dtype.
+      inputs: one point, a tuple ``(arg0, arg1, …)``, or a Hypothesis strategy of such tuples.
+      wrt: index of the argument differentiated; the others are held fixed (any type ``f`` takes).
+      directions: cotangents drawn per point (see the module docstring; never all ones).
+      seed: with the point's bytes, seeds the cotangents (recorded in the report).
+      jacobian_max: also check every row of the Jacobian (unit cotangents) when ``f``'s output has at
+        most this many entries; 0 never does.
+      ulps, atol, worst: passed to ``check_gradient`` for every check.
+      max_examples: for a strategy, overrides the active Hypothesis profile's ``max_examples``.
+
+    Returns:
+      A :class:`VJPReport`.
+
+    Raises:
+      CheckFailure: ``vjp`` is wrong at some point; the message names the cotangent, the failing input,
+        the worst entries (index in ``args[wrt]``) and the likely mistake.
+      TypeError / ValueError: bad input — ``f`` returns something other than a real float array, ``vjp``
+        returns another shape than ``args[wrt]``'s (a transpose is named), ``wrt`` out of range, ``f``
+        not finite or not deterministic at the point.
+
+    Example — a dense layer ``f(x, W) = x W``, whose weight gradient is ``xᵀ u``:
+
+    >>> import numpy as np, verify
+    >>> x, W = np.array([[1.0, -2.0]]), np.array([[0.5, 1.0, -1.0], [2.0, 0.0, 3.0]])
+    >>> report = verify.check_vjp(lambda x, W: x @ W, lambda u, x, W: x.T @ u, (x, W), wrt=1)
+    >>> report.cotangents, report.jacobian_rows
+    (3, 3)
+    """
+    __tracebackhide__ = True
+    if not callable(f) or not callable(vjp):
+        raise TypeError(f"check_vjp: f and vjp must be callables; got {type(f).__name__} and {type(vjp).__name__}")
+    options = validate_common(directions=directions, seed=seed, jacobian_max=jacobian_max, ulps=ulps, atol=atol,
+                              max_examples=max_examples, worst=worst)
+    checker = _VJPChecker(f=f, vjp=vjp, wrt=wrt, directions=int(directions), seed=int(seed),
+                          jacobian_max=int(jacobian_max), options=options)
+    start = time.perf_counter()
+    run_points(checker.check_point, inputs, max_examples, search_key("vjp", f, vjp, wrt=wrt, seed=seed, strategy=inputs))
+    return checker.report(time.perf_counter() - start)
+
+
+# ---------------------------------------------------------------------------------------------
+# JVP
+
+
+def _aligned_cotangents(rng: np.random.Generator, jv: np.ndarray, count: int) -> list[np.ndarray]:
+    """Cotangents with the signs of ``jv`` (+ where it is 0 or NaN) and magnitudes drawn in [0.5, 2)."""
+    sign = np.where(np.asarray(jv, dtype=np.float64) < 0, -1.0, 1.0)
+    return [sign * rng.uniform(0.5, 2.0, sign.shape) for _ in range(count)]
+
+
+@dataclass
+class _JVPChecker:
+    f: Callable
+    jvp: Callable
+    wrt: int
+    directions: int
+    seed: int
+    jacobian_max: int
+    options: JudgeOptions
+    tally: Tally = field(default_factory=Tally)
+    examples: int = 0
+    tangents: int = 0
+    contractions: int = 0
+    columns: int = 0
+    output_shape: tuple = ()
+    dtype: str = ""
+
+    def _computed(self, v: np.ndarray, args: tuple, shape: tuple) -> Computed:
+        return Computed(self.jvp, "jvp(v, *args)", v, args, self.wrt, shape, "check_jvp", "f(*args)")
+
+    def _contractions(self, memo: Memo, x: np.ndarray, v: np.ndarray, candidate: Callable, dtype: np.dtype,
+                      rng: np.random.Generator, noise: np.ndarray | None = None) -> tuple[list, list[CheckFailure]]:
+        t0 = np.zeros(1, dtype=dtype)
+        reports, failures = [], []
+        for w in _aligned_cotangents(rng, candidate(x), 2):
+            derivative = LineDerivative(candidate, x, v, dtype, weights=w)
+            if noise is None:
+                measured = derivative.noise()
+            else:
+                measured = (lambda w=w: np.array([float(np.sum(np.abs(np.ravel(w)) * np.ravel(noise)))]))
+            report, failure = judge(Line(memo, x, v, weights=w), derivative, (t0,), 0, self.options, noise=measured)
+            if failure is None:
+                reports.append(report)
+            else:
+                failures.append(failure)
+        return reports, failures
+
+    def check_point(self, point: Sequence, diagnose: bool) -> float:
+        __tracebackhide__ = True
+        args, x = validate_point(point, self.wrt, "check_jvp")
+        y0 = output_at_point(self.f, args, checker="check_jvp")
+        memo = Memo(self.f, args, self.wrt, y0.shape)
+        rng = point_rng(self.seed, x)
+        vs = draw_tangents(rng, x, self.directions)
+        reports, probes = [], []
+        failing: list[tuple[int, np.ndarray, Computed, CheckFailure]] = []
+        for i, v in enumerate(vs):
+            comp = self._computed(v, args, y0.shape)
+            at_point = comp(x)
+            ok, bad = self._contractions(memo, x, v, comp, y0.dtype, rng)
+            reports.extend(ok)
+            if bad:
+                failing.append((i, v, comp, bad[0]))
+            fit = (np.concatenate([np.ravel(b.details.get("computed", np.nan)) for b in bad]),
+                   np.concatenate([np.ravel(b.details.get("expected", np.nan)) for b in bad])) if bad else None
+            probes.append(Probe(v, comp, at_point, None, bool(bad), fit, noise=comp.noise(x)))
+        columns = 0
+        column_failures: list[tuple[int, CheckFailure]] = []
+        if not failing and x.size <= self.jacobian_max:
+            units = [unit(x.shape, x.dtype, j) for j in range(x.size)]
+            cols = [self._computed(e, args, y0.shape) for e in units]
+
+            def row(k: int) -> Callable[..., np.ndarray]:
+                def grad(*a: Any) -> np.ndarray:
+                    value = np.asarray(a[self.wrt])
+                    return np.array([np.asarray(c(value)).ravel()[k] for c in cols]).reshape(x.shape)
+                return grad
+
+            columns = x.size
+            measured: list[np.ndarray | None] = []
+
+            def column_noise(k: int) -> np.ndarray | None:  # (m, n): measured once, for every row
+                if not measured:
+                    measured.append(linear_noise(
+                        lambda c: np.stack([np.asarray(col.scaled(c, x), dtype=np.float64).ravel() for col in cols],
+                                           axis=1), x.dtype))
+                return None if measured[0] is None else measured[0][k].reshape(x.shape)
+
+            for k in range(y0.size):
+                report, failure = judge(Projected(memo, x.ndim, index=k), row(k), args, self.wrt, self.options,
+                                        noise=lambda k=k: column_noise(k))
+                if failure is None:
+                    reports.append(report)
+                else:
+                    column_failures.append((k, failure))
+        if failing or column_failures:
+            raise self._failure(args, x, y0, memo, rng, failing, column_failures, probes, diagnose, point)
+        for report in reports:
+            self.tally.add(report)
+        self.examples += 1
+        self.tangents += len(vs)
+        self.contractions += 2 * len(vs)
+        self.columns += columns
+        self.output_shape = y0.shape
+        self.dtype = str(x.dtype)
+        return max((float(r.worst_ratio) for r in reports), default=0.0)
+
+    def _entry_table(self, memo: Memo, x: np.ndarray, y0: np.ndarray, v: np.ndarray, comp: Computed) -> tuple[str, str]:
+        """The JVP judged entry by entry (the derivative of ``t ↦ f(x + t·v)[k]``): a table of the failing
+        entries, index in ``f``'s output, and the references used."""
+        t0 = np.zeros(1, dtype=y0.dtype)
+        at_point = np.asarray(comp(x), dtype=np.float64).ravel()
+        rows, refs = [], set()
+        for k in range(y0.size):
+            derivative = LineDerivative(comp, x, v, y0.dtype, index=k)
+            _, failure = judge(Line(memo, x, v, index=k), derivative, (t0,), 0, self.options, noise=derivative.noise())
+            if failure is not None:
+                expected = np.asarray(failure.details.get("expected", [np.nan]), dtype=np.float64).ravel()[0]
+                rows.append((k, at_point[k], expected, worst_ratio_of(failure)))
+                refs.add(str(failure.details.get("reference", "?")))
+        if not rows:
+            return "", ""
+        rows.sort(key=lambda r: -r[3])
+        labels = [str(flat_to_index(y0.shape, k)) for k, *_ in rows]
+        table = error_table(np.array([r[1] for r in rows]), np.array([r[2] for r in rows]), worst=self.options.worst,
+                            dtype=y0.dtype, order_by=np.array([r[3] for r in rows]), labels=labels,
+                            extra={"error/tol": np.array([r[3] for r in rows])})
+        return (f"{len(rows)} of {y0.size} entries of jvp(v) are wrong (index in f's output, shape {y0.shape}; "
+                f"worst {min(self.options.worst, len(rows))} shown):\n{table}"), ", ".join(sorted(refs))
+
+    def _failure(self, args, x, y0, memo, rng, failing, column_failures, probes, diagnose, point) -> CheckFailure:
+        named: list[str] = []
+        if failing:
+            i, v, comp, worst = max(failing, key=lambda item: worst_ratio_of(item[3]))
+            if diagnose:
+                def accepts(direction: np.ndarray, candidate: Callable[[np.ndarray], np.ndarray],
+                            noise: np.ndarray | None) -> bool:
+                    return not self._contractions(memo, x, direction, candidate, y0.dtype, rng, noise)[1]
+
+                named = name_mistakes(probes, accepts, derivative="jvp(v)", kind="JVP", direction="tangent",
+                                      incoming="the tangent v", sizes=(*x.shape, *y0.shape))
+            table, refs = self._entry_table(memo, x, y0, v, comp) if diagnose else ("", "")
+            lines = [
+                f"check_jvp: jvp(v, *args) is wrong for {len(failing)} of the {len(probes)} tangents drawn at this "
+                f"point; the worst is tangent #{i + 1}, at {worst_ratio_of(worst):.3g} × the tolerance.",
+                *(mistake_lines(named, "ignored tangent, flipped sign, constant factor, transpose")
+                  if diagnose else []),
+                f"tangent v (shaped like args[{self.wrt}] {x.shape}, {x.dtype}):",
+                format_arguments((v,), names=("v",)),
+                "failing input:",
+                format_arguments(args),
+            ]
+            if table:
+                lines += [f"how it was judged: jvp(v)[k] against the derivative of t ↦ f(x + t·v)[k] at t = 0, for "
+                          f"every entry k, by check_gradient (reference: {refs}):", table]
+            else:
+                lines += ["how it was judged: ⟨w, jvp(v)⟩ against the derivative of t ↦ ⟨w, f(x + t·v)⟩ at t = 0 "
+                          "(w with the signs of jvp(v)); check_gradient said:", indent(str(worst))]
+            direction, judged = v, worst
+        else:
+            k, worst = max(column_failures, key=lambda item: worst_ratio_of(item[1]))
+            lines = [
+                f"check_jvp: the Jacobian assembled from jvp(e_j, *args) (every unit tangent e_j) is wrong in "
+                f"{len(column_failures)} of its {y0.size} rows, though the drawn tangents passed; the worst is row "
+                f"{flat_to_index(y0.shape, k)} (output index), at {worst_ratio_of(worst):.3g} × the tolerance.",
+                f"how it was judged: [jvp(e_j)[k] for every j] against the gradient of f_k w.r.t. args[{self.wrt}] "
+                "(entry j of the table is jvp(e_j)[k]); check_gradient said:",
+                indent(str(worst)),
+            ]
+            direction, judged = unit(y0.shape, y0.dtype, k), worst
+        details = dict(judged.details)
+        details.update({"checker": "check_jvp", "direction": direction, "mistakes": named, "judged": judged,
+                        "point": tuple(point), "args": args})
+        return CheckFailure("\n".join(lines), details=details)
+
+    def report(self, seconds: float) -> JVPReport:
+        t = self.tally
+        return JVPReport(
+            examples=self.examples, tangents=self.tangents, cotangent_checks=self.contractions,
+            jacobian_columns=self.columns, worst_ratio=t.worst_ratio, worst_ulps=t.worst_ulps,
+            worst_abs_error=t.worst_abs_error, references=dict(t.references), kinks=t.kinks, unverified=t.unverified,
+            output_shape=self.output_shape, dtype=self.dtype, seed=self.seed, seconds=seconds, notes=tuple(t.notes),
+        )
+
+
+def check_jvp(
+    f: Callable[..., np.ndarray],
+    jvp: Callable[..., np.ndarray],
+    inputs: object,
+    *,
+    wrt: int = 0,
+    directions: int = 3,
+    seed: int = 0,
+    jacobian_max: int = 32,
+    ulps: float = 32.0,
+    atol: float = 0.0,
+    max_examples: int | None = None,
+    worst: int = 10,
+) -> JVPReport:
+    """Check that ``jvp(v, *args) = ∂f/∂args[wrt] · v`` for tangents ``v`` drawn at random.
+
+    Args:
+      f: ``f(*args) -> array`` of any shape ``S`` (float32 or float64).
+      jvp: ``jvp(v, *args) -> array`` shaped like ``f``'s output: the forward-mode rule under test, with
+        ``v`` shaped like ``args[wrt]`` (its dtype). Judged in the dtype of ``f``'s output.
+      inputs: one point (a tuple of arguments) or a Hypothesis strategy of such tuples.
+      wrt: index of the argument differentiated.
+      directions: tangents drawn per point (each judged through two contractions; module docstring).
+      seed: with the point's bytes, seeds the tangents and cotangents.
+      jacobian_max: also check the whole Jacobian, from the JVPs of every unit tangent, when ``args[wrt]``
+        has at most this many entries; 0 never does.
+      ulps, atol, worst: passed to ``check_gradient`` for every check.
+      max_examples: for a strategy, overrides the active Hypothesis profile's ``max_examples``.
+
+    Returns:
+      A :class:`JVPReport`.
+
+    Raises:
+      CheckFailure: ``jvp`` is wrong; the message names the tangent, the failing input, the wrong entries
+        (index in ``f``'s output) and the likely mistake.
+      TypeError / ValueError: bad input, as for :func:`check_vjp` (``jvp`` must return ``f``'s shape).
+
+    Example — softmax, whose JVP is ``p ⊙ (v − ⟨p, v⟩)``:
+
+    >>> import numpy as np, verify
+    >>> softmax = lambda z: np.exp(z - z.max(-1, keepdims=True)) / np.exp(z - z.max(-1, keepdims=True)).sum(-1, keepdims=True)
+    >>> def softmax_jvp(v, z):
+    ...     p = softmax(z)
+    ...     return p * (v - np.sum(p * v, axis=-1, keepdims=True))
+    >>> verify.check_jvp(softmax, softmax_jvp, (np.array([0.5, -1.0, 2.0]),)).jacobian_columns
+    3
+    """
+    __tracebackhide__ = True
+    if not callable(f) or not callable(jvp):
+        raise TypeError(f"check_jvp: f and jvp must be callables; got {type(f).__name__} and {type(jvp).__name__}")
+    options = validate_common(directions=directions, seed=seed, jacobian_max=jacobian_max, ulps=ulps, atol=atol,
+                              max_examples=max_examples, worst=worst)
+    checker = _JVPChecker(f=f, jvp=jvp, wrt=wrt, directions=int(directions), seed=int(seed),
+                          jacobian_max=int(jacobian_max), options=options)
+    start = time.perf_counter()
+    run_points(checker.check_point, inputs, max_examples, search_key("jvp", f, jvp, wrt=wrt, seed=seed, strategy=inputs))
+    return checker.report(time.perf_counter() - start)

@@ -1,0 +1,212 @@
+"""JAX code through verify's checkers: ``check_function``, custom_vjp / custom_jvp rules included.
+
+Each floating input of a JAX function is checked through JAX's own derivatives, by the same checkers
+and judge as NumPy code:
+
+- reverse mode: ``jax.vjp(fn, …)`` pulled back along cotangents drawn at random (never all ones) and,
+  at small sizes, every unit cotangent — judged by :func:`verify.check_vjp`. A ``jax.custom_vjp`` rule
+  is what ``jax.vjp`` runs, and a ``jax.custom_jvp`` rule is transposed into it, so hand-written rules
+  are checked as written;
+- forward mode: ``jax.jvp`` — judged by :func:`verify.check_jvp` — where the function supports it
+  (a ``custom_vjp`` function does not: the report says "forward mode not supported by this function").
+
+**Precision.** The derivative under test runs as the caller configured JAX. The reference evaluates the
+function at float64: inside ``jax.enable_x64(True)``, a context manager that restores the setting on exit
+(the global ``jax_enable_x64`` flag is never flipped). A float64 *input* while ``jax_enable_x64`` is off
+is refused with a ValueError: JAX would silently compute it in float32.
+
+Importing ``verify.jax`` does not import JAX; calling ``check_function`` does (``pip install verify[jax]``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from verify._adapters import AdapterReport, Slot, SlotReport, check_slots, options
+
+__all__ = ["check_function", "AdapterReport", "SlotReport"]
+
+_UNSUPPORTED = ("custom_vjp", "forward-mode", "forward mode", "jvp")
+_FLOATING = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _jax():
+    try:
+        import jax
+    except ImportError as exc:  # pragma: no cover - exercised only without jax
+        raise ImportError("verify.jax needs JAX: pip install 'verify[jax]' (jax==0.10.2)") from exc
+    return jax
+
+
+def _x64_enabled() -> bool:
+    return bool(_jax().config.jax_enable_x64)
+
+
+def _output(y: Any) -> Any:
+    jax = _jax()
+    if not isinstance(y, (jax.Array, np.ndarray)):
+        raise TypeError(f"verify.jax.check_function: the function must return one array; got {type(y).__name__} "
+                        "(check each output of a tuple or pytree separately, or concatenate them)")
+    return y
+
+
+class _Compiled:
+    """``fn`` as a function of its floating arguments alone (the others fixed as the caller gave them), under
+    ``jax.jit``, shared by every checked argument: the values, the pullback of all floating arguments at once
+    and the pushforward compile once per dtype, instead of once per operation and shape."""
+
+    def __init__(self, fn: Callable, floating: Sequence[bool], originals: Sequence[Any]) -> None:
+        jax = _jax()
+        self.fn = fn
+        self.floating = list(floating)
+        self.originals = list(originals)
+        self.value = jax.jit(lambda *floats: self._call(floats))
+        self.pullback = jax.jit(lambda floats, u: jax.vjp(lambda *a: self._call(a), *floats)[1](u))
+        self.pushforward = jax.jit(lambda floats, tangents: jax.jvp(lambda *a: self._call(a), floats, tangents)[1])
+
+    def _call(self, floats: Sequence[Any]) -> Any:
+        it = iter(floats)
+        return _output(self.fn(*[next(it) if f else o for f, o in zip(self.floating, self.originals, strict=True)]))
+
+
+class _Call:
+    """The JAX function seen through NumPy arrays for one checked argument (see :mod:`verify._adapters`)."""
+
+    def __init__(self, compiled: _Compiled, slot: int, shape: tuple, name: str) -> None:
+        self.compiled = compiled
+        self.slot = slot
+        self.position = sum(compiled.floating[:slot])  # its index among the floating arguments
+        self.shape = shape
+        self.name = name
+        self.no_path = False
+
+    @staticmethod
+    def unsupported(exc: Exception) -> bool:
+        text = str(exc).lower()
+        return isinstance(exc, (TypeError, NotImplementedError, ValueError)) and any(k in text for k in _UNSUPPORTED)
+
+    def _floats(self, arrays: Sequence[Any], dtype: Any | None = None) -> tuple:
+        import jax.numpy as jnp
+
+        return tuple(jnp.asarray(a, dtype=dtype) for a, f in zip(arrays, self.compiled.floating, strict=True) if f)
+
+    def reference(self, *arrays: Any) -> np.ndarray:
+        """At float64 (complex128 for the complex step) when any floating array is: under ``jax.enable_x64``.
+        One point at a time (a stack of points is refused, so the checkers evaluate point by point)."""
+        jax = _jax()
+        import jax.numpy as jnp
+
+        if np.ndim(arrays[self.slot]) != len(self.shape):
+            raise TypeError("one point at a time")
+        floating = [np.asarray(a) for a, f in zip(arrays, self.compiled.floating, strict=True) if f]
+        complex_ = any(np.iscomplexobj(a) for a in floating)
+        if not complex_ and not any(a.dtype == np.float64 for a in floating):
+            out = np.asarray(self.compiled.value(*self._floats(arrays)))
+        else:
+            with jax.enable_x64(True):
+                out = np.asarray(self.compiled.value(*self._floats(arrays, jnp.complex128 if complex_ else jnp.float64)))
+        if out.dtype.kind not in "fc":
+            raise TypeError(f"verify.jax.check_function: the function returned {out.dtype} values; their derivative "
+                            "is not defined")
+        return out
+
+    def vjp(self, u: np.ndarray, *arrays: Any) -> np.ndarray:
+        import jax.numpy as jnp
+
+        floats = self._floats(arrays)
+        y_dtype = self.compiled.value(*floats).dtype  # the output's dtype at the caller's precision
+        return np.asarray(self.compiled.pullback(floats, jnp.asarray(u, dtype=y_dtype))[self.position])
+
+    def jvp(self, v: np.ndarray, *arrays: Any) -> np.ndarray:
+        import jax.numpy as jnp
+
+        floats = self._floats(arrays)
+        tangents = tuple(jnp.asarray(v, dtype=x.dtype) if i == self.position else jnp.zeros_like(x)
+                         for i, x in enumerate(floats))
+        return np.asarray(self.compiled.pushforward(floats, tangents))
+
+
+def check_function(
+    fn: Callable[..., Any],
+    inputs: Any,
+    *,
+    wrt: int | Sequence[int] | None = None,
+    forward: bool | str = "auto",
+    directions: int = 3,
+    seed: int = 0,
+    jacobian_max: int = 32,
+    ulps: float = 32.0,
+    atol: float = 0.0,
+    worst: int = 10,
+) -> AdapterReport:
+    """Check JAX's derivatives of ``fn(*inputs)`` w.r.t. every floating-point input.
+
+    Args:
+      fn: a JAX function returning one array (jitted or not; ``jax.custom_vjp`` / ``jax.custom_jvp``
+        functions included).
+      inputs: an array or a tuple of arguments. float32 / float64 arrays (NumPy or JAX) are differentiated;
+        integer arrays and other objects are passed as they are.
+      wrt: the index (or indices) of the inputs to check; default every floating array.
+      forward: ``"auto"`` checks forward mode where the function supports it and says why not otherwise;
+        ``True`` requires it; ``False`` skips it.
+      directions, seed, jacobian_max, ulps, atol, worst: as for :func:`verify.check_vjp`.
+
+    Returns:
+      An :class:`AdapterReport` (``report["inputs[0]"].vjp`` …).
+
+    Raises:
+      CheckFailure: a derivative is wrong (the message names the input, the mode, the direction, the worst
+        entries and the likely mistake).
+      TypeError / ValueError: ``fn`` does not return an array, an input to check is not floating, a float64
+        input while ``jax_enable_x64`` is off, a rule that returns another shape.
+
+    Example:
+
+    >>> import jax.numpy as jnp, verify.jax
+    >>> verify.jax.check_function(jnp.tanh, (jnp.array([0.5, -1.0, 2.0]),)).slots[0].dtype
+    'float32'
+    """
+    __tracebackhide__ = True
+    if not callable(fn):
+        raise TypeError(f"verify.jax.check_function: fn must be callable; got {type(fn).__name__}")
+    jax = _jax()
+    values = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    names = [f"inputs[{i}]" for i in range(len(values))]
+    arrays, floating = [], []
+    for name, value in zip(names, values, strict=True):
+        is_array = isinstance(value, (jax.Array, np.ndarray))
+        dtype = np.dtype(value.dtype) if is_array else None
+        if is_array and dtype.kind == "c":
+            raise TypeError(f"verify.jax.check_function: {name} is complex ({dtype}): verify checks real functions")
+        if is_array and dtype.kind == "f" and dtype not in _FLOATING:
+            raise TypeError(f"verify.jax.check_function: {name} has dtype {dtype}: verify judges float32 and float64 "
+                            "derivatives")
+        if is_array and dtype == np.float64 and not _x64_enabled():
+            raise ValueError(
+                f"verify.jax.check_function: {name} is float64 but jax_enable_x64 is off, so JAX would compute it in "
+                "float32. Enable it (jax.config.update('jax_enable_x64', True), or JAX_ENABLE_X64=1) or pass float32; "
+                "verify does not change the flag for you"
+            )
+        floating.append(bool(is_array and dtype in _FLOATING))
+        arrays.append(np.array(value) if floating[-1] else value)
+    candidates = [i for i, f in enumerate(floating) if f]
+    if wrt is None:
+        indices = candidates
+        if not indices:
+            raise TypeError("verify.jax.check_function: no float32/float64 array among the inputs; there is nothing to "
+                            "differentiate")
+    else:
+        indices = [wrt] if isinstance(wrt, (int, np.integer)) else list(wrt)
+        for i in indices:
+            if not isinstance(i, (int, np.integer)) or not 0 <= i < len(values):
+                raise ValueError(f"verify.jax.check_function: wrt={i!r} is not an index of the {len(values)} inputs")
+            if not floating[i]:
+                raise TypeError(f"verify.jax.check_function: inputs[{i}] is not a float32/float64 array; only those "
+                                "can be differentiated")
+    compiled = _Compiled(fn, floating, values)
+    slots = [Slot(i, names[i], _Call(compiled, i, np.shape(arrays[i]), names[i])) for i in indices]
+    return check_slots("verify.jax.check_function", tuple(arrays), slots, forward,
+                       options(directions, seed, jacobian_max, ulps, atol, worst))
