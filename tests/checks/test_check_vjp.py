@@ -73,12 +73,6 @@ def test_softmax_passes():
     check_vjp(softmax, softmax_vjp, (np.array([[0.5, -1.0, 2.0], [3.0, 0.1, -0.2]]),))
 
 
-OLD_JUDGE = ("false alarm of check_gradient's judge on main (issue 13): the tolerance knows only the ULPs of the "
-             "result, not the rounding of a correct sum that cancels; expected to pass with the measured-noise "
-             "judge — remove this mark once branch judge is merged")
-
-
-@pytest.mark.xfail(strict=True, reason=OLD_JUDGE)
 def test_a_tanh_layer_weight_gradient_passes():  # entry (0, 1) of xᵀ(u ⊙ (1 − y²)) cancels to 0.0032
     check_vjp(tanh_layer, tanh_layer_vjp_w, (X, W), wrt=1)
 

@@ -12,18 +12,8 @@ from verify.checks.layer_corpus import LAYER_CASES, compare_layers, format_layer
 
 pytestmark = pytest.mark.peers
 
-OLD_JUDGE = ("false alarm of check_gradient's judge on main (issue 13): entries of xᵀ(g ⊙ (1 − tanh²)) whose "
-             "correct rounding (1 − tanh² near saturation, in a sum that cancels; 96–117 ULPs) exceeds the 32-ULP "
-             "tolerance; expected to pass with the measured-noise judge — remove this mark once branch judge is merged")
-OLD_JUDGE_FALSE_ALARMS = {"jax_residual_custom_vjp", "jax_residual_builtin"}
 
-
-def _param(case):
-    marks = [pytest.mark.xfail(strict=True, reason=OLD_JUDGE)] if case.name in OLD_JUDGE_FALSE_ALARMS else []
-    return pytest.param(case, id=case.name, marks=marks)
-
-
-@pytest.mark.parametrize("case", [_param(case) for case in LAYER_CASES])
+@pytest.mark.parametrize("case", [pytest.param(case, id=case.name) for case in LAYER_CASES])
 def test_verify_catches_every_planted_bug_and_accepts_every_right_implementation(case):
     pytest.importorskip(case.framework)
     (row,) = compare_layers((case,), tools=("verify",), repeats=0)
