@@ -44,3 +44,25 @@ def test_without_the_frameworks_it_says_why(monkeypatch):
     monkeypatch.setattr(topic, "_missing_frameworks", lambda: ["jax"])
     record = run_claim(get_claim("checkers.layer_corpus"), Context(quick=True))
     assert record.verdict == "inconclusive" and "verify[torch,jax]" in record.why
+
+
+def test_the_gradient_corpus_claim_holds_with_the_peers_rows_beside_it():
+    from verify.checks.zoo import TOOLS
+
+    record = run_claim(get_claim("checkers.gradient_corpus"), Context(quick=True))
+    assert record.verdict == "holds", record.counterexample or record.error
+    tools = {row["tool"]: row for row in record.evidence["tools"]}
+    assert set(tools) == set(TOOLS)
+    assert tools["verify"]["false alarms"].startswith("0/") and tools["verify"]["errors"] == 0
+    assert len(get_claim("checkers.gradient_corpus").figure(record.outcome).axes) == 2
+
+
+@pytest.mark.parametrize("verdict, outcome", [("passed", "missed"), ("failed", "false alarm")])
+def test_a_gradient_checker_that_says_the_same_of_everything_refutes_it(monkeypatch, verdict, outcome):
+    from verify.checks import zoo
+
+    module, _ = zoo._TOOLS["verify"]
+    monkeypatch.setitem(zoo._TOOLS, "verify", (module, lambda case: (verdict, "")))
+    record = run_claim(get_claim("checkers.gradient_corpus"), Context(quick=True))
+    assert record.verdict == "refuted"
+    assert outcome in {row["outcome"] for row in record.counterexample["cases check_gradient got wrong"]}
