@@ -334,11 +334,18 @@ def _torch_check(case) -> tuple[str, str]:
 
 
 def _jax_check(case) -> tuple[str, str]:
+    """check_grads at float64 under the scoped ``jax.enable_x64`` (the caller's global setting is left alone)."""
+    import jax
+
+    with jax.enable_x64(True):
+        return _jax_check_float64(case)
+
+
+def _jax_check_float64(case) -> tuple[str, str]:
     import jax
     import jax.numpy as jnp
     from jax.test_util import check_grads
 
-    jax.config.update("jax_enable_x64", True)
     x64, rest, dtype = _as_float64(case)
 
     def f_host(a):
