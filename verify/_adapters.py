@@ -11,7 +11,7 @@ exception of its forward mode means "not supported by this function").
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,7 @@ import numpy as np
 
 from verify.checks.failure import CheckFailure
 
-__all__ = ["SlotReport", "AdapterReport", "Slot", "check_slots", "options"]
+__all__ = ["SlotReport", "AdapterReport", "Slot", "check_slots", "options", "differentiated"]
 
 
 def _first(report: Any) -> str:
@@ -87,6 +87,25 @@ class Slot:
 def options(directions: int, seed: int, jacobian_max: int, ulps: float, atol: float, worst: int) -> dict:
     return {"directions": directions, "seed": seed, "jacobian_max": jacobian_max, "ulps": ulps, "atol": atol,
             "worst": worst}
+
+
+def differentiated(checker: str, wrt: object, floating: Sequence[bool], kind: str,
+                   why_not: Callable[[int], str]) -> list[int]:
+    """The indices of the inputs to check: ``wrt`` (an index or a sequence of them, each a floating input) or,
+    when it is None, every floating input. ``kind`` names what a floating input is ("tensor", "array");
+    ``why_not(i)`` says why input ``i`` cannot be differentiated."""
+    if wrt is None:
+        indices = [i for i, f in enumerate(floating) if f]
+        if not indices:
+            raise TypeError(f"{checker}: no float32/float64 {kind} among the inputs; there is nothing to differentiate")
+        return indices
+    indices = [wrt] if isinstance(wrt, (int, np.integer)) else list(wrt)
+    for i in indices:
+        if not isinstance(i, (int, np.integer)) or not 0 <= i < len(floating):
+            raise ValueError(f"{checker}: wrt={i!r} is not an index of the {len(floating)} inputs")
+        if not floating[i]:
+            raise TypeError(f"{checker}: inputs[{i}] {why_not(i)}")
+    return indices
 
 
 def _forward_support(slot: Slot, arrays: tuple, checker: str) -> str:

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from verify._adapters import AdapterReport, Slot, SlotReport, check_slots, options
+from verify._adapters import AdapterReport, Slot, SlotReport, check_slots, differentiated, options
 
 __all__ = ["check_function", "AdapterReport", "SlotReport"]
 
@@ -192,20 +192,8 @@ def check_function(
             )
         floating.append(bool(is_array and dtype in _FLOATING))
         arrays.append(np.array(value) if floating[-1] else value)
-    candidates = [i for i, f in enumerate(floating) if f]
-    if wrt is None:
-        indices = candidates
-        if not indices:
-            raise TypeError("verify.jax.check_function: no float32/float64 array among the inputs; there is nothing to "
-                            "differentiate")
-    else:
-        indices = [wrt] if isinstance(wrt, (int, np.integer)) else list(wrt)
-        for i in indices:
-            if not isinstance(i, (int, np.integer)) or not 0 <= i < len(values):
-                raise ValueError(f"verify.jax.check_function: wrt={i!r} is not an index of the {len(values)} inputs")
-            if not floating[i]:
-                raise TypeError(f"verify.jax.check_function: inputs[{i}] is not a float32/float64 array; only those "
-                                "can be differentiated")
+    indices = differentiated("verify.jax.check_function", wrt, floating, "array",
+                             lambda i: "is not a float32/float64 array; only those can be differentiated")
     compiled = _Compiled(fn, floating, values)
     slots = [Slot(i, names[i], _Call(compiled, i, np.shape(arrays[i]), names[i])) for i in indices]
     return check_slots("verify.jax.check_function", tuple(arrays), slots, forward,

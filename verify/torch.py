@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from verify._adapters import AdapterReport, Slot, SlotReport, check_slots, options
+from verify._adapters import AdapterReport, Slot, SlotReport, check_slots, differentiated, options
 
 __all__ = ["check_function", "check_module", "AdapterReport", "SlotReport"]
 
@@ -309,21 +309,12 @@ def check_function(
         raise TypeError(f"verify.torch.check_function: fn must be callable; got {type(fn).__name__}")
     names = [f"inputs[{i}]" for i in range(len(values))]
     specs = [_spec_of(v, n) for v, n in zip(values, names, strict=True)]
-    floating = [i for i, s in enumerate(specs) if s.floating]
-    if wrt is None:
-        slots = floating
-        if not slots:
-            raise TypeError("verify.torch.check_function: no float32/float64 tensor among the inputs; there is nothing "
-                            "to differentiate")
-    else:
-        slots = [wrt] if isinstance(wrt, (int, np.integer)) else list(wrt)
-        for i in slots:
-            if not isinstance(i, (int, np.integer)) or not 0 <= i < len(values):
-                raise ValueError(f"verify.torch.check_function: wrt={i!r} is not an index of the {len(values)} inputs")
-            if not specs[i].floating:
-                what = f"a {specs[i].dtype} tensor" if specs[i].tensor else f"a {type(values[i]).__name__}"
-                raise TypeError(f"verify.torch.check_function: inputs[{i}] is {what}, not a floating-point tensor; "
-                                "only float32/float64 tensors can be differentiated")
+
+    def why_not(i: int) -> str:
+        what = f"a {specs[i].dtype} tensor" if specs[i].tensor else f"a {type(values[i]).__name__}"
+        return f"is {what}, not a floating-point tensor; only float32/float64 tensors can be differentiated"
+
+    slots = differentiated("verify.torch.check_function", wrt, [s.floating for s in specs], "tensor", why_not)
 
     def run(tensors: list, mode: str) -> Any:
         return fn(*tensors)
