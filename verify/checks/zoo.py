@@ -247,11 +247,16 @@ RIGHT: tuple[ZooCase, ...] = (
 ZOO: tuple[ZooCase, ...] = WRONG + RIGHT
 
 
-def get_case(name: str) -> ZooCase:
-    for case in ZOO:
+def case_named(cases: tuple[Any, ...], name: str, corpus: str) -> Any:
+    """The case called ``name`` among ``cases`` (of this corpus or the layer corpus), else a KeyError listing them."""
+    for case in cases:
         if case.name == name:
             return case
-    raise KeyError(f"no zoo case {name!r}; choose from {[c.name for c in ZOO]}")
+    raise KeyError(f"no {corpus} case {name!r}; choose from {[c.name for c in cases]}")
+
+
+def get_case(name: str) -> ZooCase:
+    return case_named(ZOO, name, "zoo")
 
 
 # --- the peers --------------------------------------------------------------------------------------
@@ -333,6 +338,26 @@ _TOOLS: dict[str, tuple[str, Callable[[ZooCase], bool]]] = {
 }
 
 
+def verdict(wrong: bool, passed: bool | None) -> str:
+    """A tool's verdict on a case: ``caught`` / ``missed`` for a planted bug, ``ok`` / ``false alarm`` for a right
+    implementation, ``n/a`` where the tool does not apply (``passed`` None)."""
+    if passed is None:
+        return "n/a"
+    if wrong:
+        return "missed" if passed else "caught"
+    return "ok" if passed else "false alarm"
+
+
+def median_seconds(run: Callable[[Any], object], case: Any, repeats: int) -> float:
+    """The median wall time of ``run(case)`` over ``repeats`` runs (NaN for none)."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run(case)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times)) if times else float("nan")
+
+
 def _available(module: str) -> bool:
     import importlib.util
 
@@ -360,16 +385,8 @@ def compare_with_peers(
         for case in cases:
             try:
                 passed = run(case)
-                times = []
-                for _ in range(repeats):
-                    start = time.perf_counter()
-                    run(case)
-                    times.append(time.perf_counter() - start)
-                ms = 1e3 * float(np.median(times))
-                if case.wrong:
-                    outcome = "missed" if passed else "caught"
-                else:
-                    outcome = "ok" if passed else "false alarm"
+                ms = 1e3 * median_seconds(run, case, repeats)
+                outcome = verdict(case.wrong, passed)
             except Exception as exc:  # noqa: BLE001 - a peer that crashes is a finding, not a stop
                 passed, ms, outcome = None, float("nan"), f"error: {type(exc).__name__}: {exc}"[:120]
             rows.append({"case": case.name, "bug": case.bug, "tool": tool, "passed": passed,
