@@ -4,8 +4,8 @@ probed before it is checked, failures renamed after the input, and the report.
 A framework adapter provides, per differentiated input ("slot"), a *call* object with ``name``,
 ``reference(*arrays)`` (the function at the judge's points, float64 there), ``vjp(u, *arrays)`` and
 ``jvp(v, *arrays)`` (the framework's own derivatives at the inputs' dtypes), ``no_path`` (set when the
-framework found no dependence of the output on the input) and ``unsupported(exc)`` (whether an
-exception of its forward mode means "not supported by this function").
+framework found no dependence of the output on the input), and ``unsupported``: the exception types and
+the words (lower case) by which an exception of its forward mode means "not supported by this function".
 """
 
 from __future__ import annotations
@@ -108,6 +108,13 @@ def differentiated(checker: str, wrt: object, floating: Sequence[bool], kind: st
     return indices
 
 
+def _says_unsupported(exc: Exception, unsupported: tuple[tuple[type, ...], tuple[str, ...]]) -> bool:
+    """Whether ``exc`` is one of the types and its message holds one of the words of ``unsupported``."""
+    types, words = unsupported
+    text = str(exc).lower()
+    return isinstance(exc, types) and any(word in text for word in words)
+
+
 def _forward_support(slot: Slot, arrays: tuple, checker: str) -> str:
     """"" when forward mode runs at the point, else "forward mode not supported by this function (…)"."""
     x = np.asarray(arrays[slot.index])
@@ -115,7 +122,7 @@ def _forward_support(slot: Slot, arrays: tuple, checker: str) -> str:
         slot.call.jvp(np.full(x.shape, 0.75, dtype=x.dtype), *arrays)
     except Exception as exc:  # noqa: BLE001 - classified by the adapter; anything else is re-raised
         text = f"{type(exc).__name__}: {exc}".splitlines()[0]
-        if slot.call.unsupported(exc):
+        if _says_unsupported(exc, slot.call.unsupported):
             return f"forward mode not supported by this function ({text[:200]})"
         raise ValueError(f"{checker}: forward-mode AD of {slot.name} raised {text}") from exc
     return ""

@@ -29,7 +29,8 @@ from verify._adapters import AdapterReport, Slot, SlotReport, check_slots, diffe
 
 __all__ = ["check_function", "AdapterReport", "SlotReport"]
 
-_UNSUPPORTED = ("custom_vjp", "forward-mode", "forward mode", "jvp")
+# what an exception of forward-mode AD says when the function does not support it
+_UNSUPPORTED = ((TypeError, NotImplementedError, ValueError), ("custom_vjp", "forward-mode", "forward mode", "jvp"))
 _FLOATING = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -75,6 +76,8 @@ class _Compiled:
 class _Call:
     """The JAX function seen through NumPy arrays for one checked argument (see :mod:`verify._adapters`)."""
 
+    unsupported = _UNSUPPORTED
+
     def __init__(self, compiled: _Compiled, slot: int, shape: tuple, name: str) -> None:
         self.compiled = compiled
         self.slot = slot
@@ -82,11 +85,6 @@ class _Call:
         self.shape = shape
         self.name = name
         self.no_path = False
-
-    @staticmethod
-    def unsupported(exc: Exception) -> bool:
-        text = str(exc).lower()
-        return isinstance(exc, (TypeError, NotImplementedError, ValueError)) and any(k in text for k in _UNSUPPORTED)
 
     def _floats(self, arrays: Sequence[Any], dtype: Any | None = None) -> tuple:
         import jax.numpy as jnp

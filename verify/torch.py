@@ -38,7 +38,9 @@ from verify._adapters import AdapterReport, Slot, SlotReport, check_slots, diffe
 
 __all__ = ["check_function", "check_module", "AdapterReport", "SlotReport"]
 
-_UNSUPPORTED = ("not implemented", "forward ad", "forward-mode", "forward mode", "jvp", "dual")
+# what an exception of forward-mode AD says when the function does not support it
+_UNSUPPORTED = ((RuntimeError, NotImplementedError),
+                ("not implemented", "forward ad", "forward-mode", "forward mode", "jvp", "dual"))
 _MODE_DTYPES = {"float64": lambda: _torch().float64, "complex128": lambda: _torch().complex128}
 
 
@@ -125,6 +127,8 @@ class _Call:
     dtypes, through torch's backward / forward-mode AD.
     """
 
+    unsupported = _UNSUPPORTED
+
     def __init__(self, run: Callable[[list, str], Any], specs: Sequence[_Spec], slot: int, shape: tuple, name: str,
                  checker: str) -> None:
         self.run = run  # run(tensors, mode) -> output tensor; mode: "test", "float64" or "complex128"
@@ -134,12 +138,6 @@ class _Call:
         self.name = name
         self.checker = checker
         self.no_path = False
-
-    @staticmethod
-    def unsupported(exc: Exception) -> bool:
-        """Whether an exception of forward-mode AD means the function does not support it."""
-        text = str(exc).lower()
-        return isinstance(exc, (RuntimeError, NotImplementedError)) and any(k in text for k in _UNSUPPORTED)
 
     def _tensors(self, arrays: Sequence[Any], mode: str) -> list:
         torch = _torch()
