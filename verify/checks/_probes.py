@@ -37,7 +37,7 @@ __all__ = [
     "validate_point", "output_at_point", "point_rng", "draw_cotangents", "draw_tangents", "judge",
     "is_strategy", "run_points", "replaced", "copies", "validate_common", "tangent_scale", "linear_noise",
     "NOISE_BOUND", "indent", "unit", "flat_to_index", "mistake_lines", "worst_ratio_of", "search_key",
-    "references_text", "report_text", "judged_probe", "DirectionalChecker", "run_check",
+    "references_text", "report_text", "judged_probe", "checker_failure", "DirectionalChecker", "run_check",
 ]
 
 _CACHE_BYTES = 256 * 2**20  # what one point's memo may hold; beyond it f is re-evaluated instead
@@ -620,6 +620,16 @@ def judged_probe(computed: Computed, x: np.ndarray, at_point: Any, failure: Chec
 
     return Probe(computed.direction, computed, at_point, None if failure is None else failure.details.get("expected"),
                  failure is not None, noise=computed.noise(x))
+
+
+def checker_failure(lines: Sequence[str], checker: str, judged: CheckFailure, direction: Any, mistakes: list[str],
+                    point: Sequence, **details: Any) -> CheckFailure:
+    """A checker's failure: its message ``lines``; its details those of the judge's failure ``judged`` with the
+    checker, the failing direction, the mistakes named, the point and the checker's own ``details`` added."""
+    merged = dict(judged.details)
+    merged.update({"checker": checker, "direction": direction, "mistakes": mistakes, "judged": judged,
+                   "point": tuple(point), **details})
+    return CheckFailure("\n".join(lines), details=merged)
 
 
 @dataclass

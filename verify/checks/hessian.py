@@ -54,6 +54,7 @@ from verify.checks._probes import (
     Computed,
     DirectionalChecker,
     Memo,
+    checker_failure,
     draw_tangents,
     indent,
     judge,
@@ -347,10 +348,7 @@ class _HessianChecker(DirectionalChecker):
             f"derivative ∇f·v (computed from f by the {d.method}, error {d.error:.3g} carried); check_gradient said:",
             indent(str(worst)),
         ]
-        details = dict(worst.details)
-        details.update({"checker": "check_hessian", "direction": v, "mistakes": named, "judged": worst,
-                        "point": tuple(point), "directional": d.method})
-        return CheckFailure("\n".join(lines), details=details)
+        return checker_failure(lines, "check_hessian", worst, v, named, point, directional=d.method)
 
     def report(self, seconds: float) -> HessianReport:
         t = self.tally

@@ -53,6 +53,7 @@ from verify.checks._probes import (
     LineDerivative,
     Memo,
     Projected,
+    checker_failure,
     draw_cotangents,
     draw_tangents,
     flat_to_index,
@@ -230,10 +231,7 @@ class _VJPChecker(DirectionalChecker):
             f"args[{self.wrt}]; check_gradient said:",
             indent(str(worst)),
         ]
-        details = dict(worst.details)
-        details.update({"checker": "check_vjp", "direction": worst_u, "mistakes": named, "judged": worst,
-                        "point": tuple(point), "failures": len(failures)})
-        return CheckFailure("\n".join(lines), details=details)
+        return checker_failure(lines, "check_vjp", worst, worst_u, named, point, failures=len(failures))
 
     def report(self, seconds: float) -> VJPReport:
         t = self.tally
@@ -458,10 +456,7 @@ class _JVPChecker(DirectionalChecker):
                 indent(str(worst)),
             ]
             direction, judged = unit(y0.shape, y0.dtype, k), worst
-        details = dict(judged.details)
-        details.update({"checker": "check_jvp", "direction": direction, "mistakes": named, "judged": judged,
-                        "point": tuple(point), "args": args})
-        return CheckFailure("\n".join(lines), details=details)
+        return checker_failure(lines, "check_jvp", judged, direction, named, point, args=args)
 
     def report(self, seconds: float) -> JVPReport:
         t = self.tally
