@@ -77,14 +77,14 @@ class _Failed:
         return "\n".join(self.headline())
 
 
-def _recording(request: pytest.FixtureRequest, checker_name: str, module: str, attribute: str | None = None):
+def _recording(request: pytest.FixtureRequest, checker_name: str, module: str, attribute: str):
     """The checker ``module.attribute``, recording its report — or its failure, before re-raising it — in the
     test's ``user_properties`` and in the session's list for ``--verify-summary``."""
     import importlib
 
     from verify.checks.failure import CheckFailure
 
-    checker = getattr(importlib.import_module(module), attribute or checker_name)
+    checker = getattr(importlib.import_module(module), attribute)
 
     def record(outcome: object) -> None:
         request.node.user_properties.append((f"verify.{checker_name}", str(outcome)))
@@ -132,6 +132,7 @@ def _checker_fixture(name: str, module: str, attribute: str, imports: str):
 
 for _name, _module, _attribute, _imports in _FIXTURES:
     globals()[_name] = _checker_fixture(_name, _module, _attribute, _imports)
+del _name, _module, _attribute, _imports
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
