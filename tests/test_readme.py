@@ -7,7 +7,8 @@ import pytest
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
-def _python_blocks(text: str) -> list[str]:
+def python_blocks(text: str) -> list[str]:
+    """The README's ```python blocks, in order (also used by test_readme_layers)."""
     blocks, inside, lines = [], False, []
     for line in text.splitlines():
         if line.strip() == "```python":
@@ -21,7 +22,7 @@ def _python_blocks(text: str) -> list[str]:
 
 
 def test_quick_start_runs_and_its_checks_pass(capsys):
-    quick_start = _python_blocks(README.read_text())[0]
+    quick_start = python_blocks(README.read_text())[0]
     assert "check_gradient" in quick_start and "check_loss" in quick_start and "check_optimizer" in quick_start
     exec(compile(quick_start, "README.md (quick start)", "exec"), {})
     out = capsys.readouterr().out

@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-
-README = Path(__file__).resolve().parents[1] / "README.md"
+from test_readme import README, python_blocks
 
 
 def _block(first_line: str) -> str:
-    blocks, inside, lines = [], False, []
-    for line in README.read_text().splitlines():
-        if line.strip() == "```python":
-            inside, lines = True, []
-        elif inside and line.strip() == "```":
-            inside = False
-            blocks.append("\n".join(lines) + "\n")
-        elif inside:
-            lines.append(line)
-    (block,) = [b for b in blocks if b.startswith(first_line)]
+    (block,) = [b for b in python_blocks(README.read_text()) if b.startswith(first_line)]
     return block
 
 

@@ -4,14 +4,14 @@ probed before it is checked, failures renamed after the input, and the report.
 A framework adapter provides, per differentiated input ("slot"), a *call* object with ``name``,
 ``reference(*arrays)`` (the function at the judge's points, float64 there), ``vjp(u, *arrays)`` and
 ``jvp(v, *arrays)`` (the framework's own derivatives at the inputs' dtypes), ``no_path`` (set when the
-framework found no dependence of the output on the input) and ``unsupported(exc)`` (whether an
-exception of its forward mode means "not supported by this function").
+framework found no dependence of the output on the input), and ``unsupported``: the exception types and
+the words (lower case) by which an exception of its forward mode means "not supported by this function".
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,7 @@ import numpy as np
 
 from verify.checks.failure import CheckFailure
 
-__all__ = ["SlotReport", "AdapterReport", "Slot", "check_slots", "options"]
+__all__ = ["SlotReport", "AdapterReport", "Slot", "check_slots", "options", "differentiated"]
 
 
 def _first(report: Any) -> str:
@@ -89,6 +89,32 @@ def options(directions: int, seed: int, jacobian_max: int, ulps: float, atol: fl
             "worst": worst}
 
 
+def differentiated(checker: str, wrt: object, floating: Sequence[bool], kind: str,
+                   why_not: Callable[[int], str]) -> list[int]:
+    """The indices of the inputs to check: ``wrt`` (an index or a sequence of them, each a floating input) or,
+    when it is None, every floating input. ``kind`` names what a floating input is ("tensor", "array");
+    ``why_not(i)`` says why input ``i`` cannot be differentiated."""
+    if wrt is None:
+        indices = [i for i, f in enumerate(floating) if f]
+        if not indices:
+            raise TypeError(f"{checker}: no float32/float64 {kind} among the inputs; there is nothing to differentiate")
+        return indices
+    indices = [wrt] if isinstance(wrt, (int, np.integer)) else list(wrt)
+    for i in indices:
+        if not isinstance(i, (int, np.integer)) or not 0 <= i < len(floating):
+            raise ValueError(f"{checker}: wrt={i!r} is not an index of the {len(floating)} inputs")
+        if not floating[i]:
+            raise TypeError(f"{checker}: inputs[{i}] {why_not(i)}")
+    return indices
+
+
+def _says_unsupported(exc: Exception, unsupported: tuple[tuple[type, ...], tuple[str, ...]]) -> bool:
+    """Whether ``exc`` is one of the types and its message holds one of the words of ``unsupported``."""
+    types, words = unsupported
+    text = str(exc).lower()
+    return isinstance(exc, types) and any(word in text for word in words)
+
+
 def _forward_support(slot: Slot, arrays: tuple, checker: str) -> str:
     """"" when forward mode runs at the point, else "forward mode not supported by this function (…)"."""
     x = np.asarray(arrays[slot.index])
@@ -96,7 +122,7 @@ def _forward_support(slot: Slot, arrays: tuple, checker: str) -> str:
         slot.call.jvp(np.full(x.shape, 0.75, dtype=x.dtype), *arrays)
     except Exception as exc:  # noqa: BLE001 - classified by the adapter; anything else is re-raised
         text = f"{type(exc).__name__}: {exc}".splitlines()[0]
-        if slot.call.unsupported(exc):
+        if _says_unsupported(exc, slot.call.unsupported):
             return f"forward mode not supported by this function ({text[:200]})"
         raise ValueError(f"{checker}: forward-mode AD of {slot.name} raised {text}") from exc
     return ""

@@ -25,11 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from verify._adapters import AdapterReport, Slot, SlotReport, check_slots, options
+from verify._adapters import AdapterReport, Slot, SlotReport, check_slots, differentiated, options
 
 __all__ = ["check_function", "AdapterReport", "SlotReport"]
 
-_UNSUPPORTED = ("custom_vjp", "forward-mode", "forward mode", "jvp")
+# what an exception of forward-mode AD says when the function does not support it
+_UNSUPPORTED = ((TypeError, NotImplementedError, ValueError), ("custom_vjp", "forward-mode", "forward mode", "jvp"))
 _FLOATING = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -75,6 +76,8 @@ class _Compiled:
 class _Call:
     """The JAX function seen through NumPy arrays for one checked argument (see :mod:`verify._adapters`)."""
 
+    unsupported = _UNSUPPORTED
+
     def __init__(self, compiled: _Compiled, slot: int, shape: tuple, name: str) -> None:
         self.compiled = compiled
         self.slot = slot
@@ -82,11 +85,6 @@ class _Call:
         self.shape = shape
         self.name = name
         self.no_path = False
-
-    @staticmethod
-    def unsupported(exc: Exception) -> bool:
-        text = str(exc).lower()
-        return isinstance(exc, (TypeError, NotImplementedError, ValueError)) and any(k in text for k in _UNSUPPORTED)
 
     def _floats(self, arrays: Sequence[Any], dtype: Any | None = None) -> tuple:
         import jax.numpy as jnp
@@ -192,20 +190,8 @@ def check_function(
             )
         floating.append(bool(is_array and dtype in _FLOATING))
         arrays.append(np.array(value) if floating[-1] else value)
-    candidates = [i for i, f in enumerate(floating) if f]
-    if wrt is None:
-        indices = candidates
-        if not indices:
-            raise TypeError("verify.jax.check_function: no float32/float64 array among the inputs; there is nothing to "
-                            "differentiate")
-    else:
-        indices = [wrt] if isinstance(wrt, (int, np.integer)) else list(wrt)
-        for i in indices:
-            if not isinstance(i, (int, np.integer)) or not 0 <= i < len(values):
-                raise ValueError(f"verify.jax.check_function: wrt={i!r} is not an index of the {len(values)} inputs")
-            if not floating[i]:
-                raise TypeError(f"verify.jax.check_function: inputs[{i}] is not a float32/float64 array; only those "
-                                "can be differentiated")
+    indices = differentiated("verify.jax.check_function", wrt, floating, "array",
+                             lambda i: "is not a float32/float64 array; only those can be differentiated")
     compiled = _Compiled(fn, floating, values)
     slots = [Slot(i, names[i], _Call(compiled, i, np.shape(arrays[i]), names[i])) for i in indices]
     return check_slots("verify.jax.check_function", tuple(arrays), slots, forward,

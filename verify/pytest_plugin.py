@@ -90,14 +90,14 @@ class _Failed:
         return "\n".join(self.headline())
 
 
-def _recording(request: pytest.FixtureRequest, checker_name: str, module: str, attribute: str | None = None):
+def _recording(request: pytest.FixtureRequest, checker_name: str, module: str, attribute: str):
     """The checker ``module.attribute``, recording its report — or its failure, before re-raising it — in the
     test's ``user_properties`` and in the session's list for ``--verify-summary``."""
     import importlib
 
     from verify.checks.failure import CheckFailure
 
-    checker = getattr(importlib.import_module(module), attribute or checker_name)
+    checker = getattr(importlib.import_module(module), attribute)
 
     def record(outcome: object) -> None:
         request.node.user_properties.append((f"verify.{checker_name}", str(outcome)))
@@ -118,58 +118,34 @@ def _recording(request: pytest.FixtureRequest, checker_name: str, module: str, a
     return run
 
 
-@pytest.fixture
-def check_gradient(request: pytest.FixtureRequest):
-    """``verify.check_gradient``, with its report recorded (user_properties, ``--verify-summary``)."""
-    return _recording(request, "check_gradient", "verify.checks.gradient")
+_FIXTURES = (
+    # (fixture name, module, attribute, what its docstring adds)
+    ("check_gradient", "verify.checks.gradient", "check_gradient", ""),
+    ("check_vjp", "verify.checks.vjp", "check_vjp", ""),
+    ("check_jvp", "verify.checks.vjp", "check_jvp", ""),
+    ("check_hessian", "verify.checks.hessian", "check_hessian", ""),
+    ("check_loss", "verify.checks.loss", "check_loss", ""),
+    ("check_optimizer", "verify.checks.optimizer", "check_optimizer", ""),
+    ("check_torch_function", "verify.torch", "check_function", " (imports torch when used)"),
+    ("check_torch_module", "verify.torch", "check_module", " (imports torch when used)"),
+    ("check_jax_function", "verify.jax", "check_function", " (imports jax when used)"),
+)
+"""One fixture per checker: the checker ``module.attribute`` under the fixture's name, recording its reports."""
 
 
-@pytest.fixture
-def check_vjp(request: pytest.FixtureRequest):
-    """``verify.check_vjp``, with its report (or failure) recorded."""
-    return _recording(request, "check_vjp", "verify.checks.vjp")
+def _checker_fixture(name: str, module: str, attribute: str, imports: str):
+    def fixture(request: pytest.FixtureRequest):
+        return _recording(request, name, module, attribute)
+
+    fixture.__name__ = fixture.__qualname__ = name
+    public = "verify" if module.startswith("verify.checks.") else module  # the checkers are re-exported by verify
+    fixture.__doc__ = f"``{public}.{attribute}``{imports}, with its report (or failure) recorded."
+    return pytest.fixture(name=name)(fixture)
 
 
-@pytest.fixture
-def check_jvp(request: pytest.FixtureRequest):
-    """``verify.check_jvp``, with its report (or failure) recorded."""
-    return _recording(request, "check_jvp", "verify.checks.vjp")
-
-
-@pytest.fixture
-def check_hessian(request: pytest.FixtureRequest):
-    """``verify.check_hessian``, with its report (or failure) recorded."""
-    return _recording(request, "check_hessian", "verify.checks.hessian")
-
-
-@pytest.fixture
-def check_loss(request: pytest.FixtureRequest):
-    """``verify.check_loss``, with its report recorded (user_properties, ``--verify-summary``)."""
-    return _recording(request, "check_loss", "verify.checks.loss")
-
-
-@pytest.fixture
-def check_optimizer(request: pytest.FixtureRequest):
-    """``verify.check_optimizer``, with its report (or failure) recorded."""
-    return _recording(request, "check_optimizer", "verify.checks.optimizer")
-
-
-@pytest.fixture
-def check_torch_function(request: pytest.FixtureRequest):
-    """``verify.torch.check_function`` (imports torch when used), with its report (or failure) recorded."""
-    return _recording(request, "check_torch_function", "verify.torch", "check_function")
-
-
-@pytest.fixture
-def check_torch_module(request: pytest.FixtureRequest):
-    """``verify.torch.check_module`` (imports torch when used), with its report (or failure) recorded."""
-    return _recording(request, "check_torch_module", "verify.torch", "check_module")
-
-
-@pytest.fixture
-def check_jax_function(request: pytest.FixtureRequest):
-    """``verify.jax.check_function`` (imports jax when used), with its report (or failure) recorded."""
-    return _recording(request, "check_jax_function", "verify.jax", "check_function")
+for _name, _module, _attribute, _imports in _FIXTURES:
+    globals()[_name] = _checker_fixture(_name, _module, _attribute, _imports)
+del _name, _module, _attribute, _imports
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:

@@ -34,11 +34,13 @@ from typing import Any
 
 import numpy as np
 
-from verify._adapters import AdapterReport, Slot, SlotReport, check_slots, options
+from verify._adapters import AdapterReport, Slot, SlotReport, check_slots, differentiated, options
 
 __all__ = ["check_function", "check_module", "AdapterReport", "SlotReport"]
 
-_UNSUPPORTED = ("not implemented", "forward ad", "forward-mode", "forward mode", "jvp", "dual")
+# what an exception of forward-mode AD says when the function does not support it
+_UNSUPPORTED = ((RuntimeError, NotImplementedError),
+                ("not implemented", "forward ad", "forward-mode", "forward mode", "jvp", "dual"))
 _MODE_DTYPES = {"float64": lambda: _torch().float64, "complex128": lambda: _torch().complex128}
 
 
@@ -125,6 +127,8 @@ class _Call:
     dtypes, through torch's backward / forward-mode AD.
     """
 
+    unsupported = _UNSUPPORTED
+
     def __init__(self, run: Callable[[list, str], Any], specs: Sequence[_Spec], slot: int, shape: tuple, name: str,
                  checker: str) -> None:
         self.run = run  # run(tensors, mode) -> output tensor; mode: "test", "float64" or "complex128"
@@ -134,12 +138,6 @@ class _Call:
         self.name = name
         self.checker = checker
         self.no_path = False
-
-    @staticmethod
-    def unsupported(exc: Exception) -> bool:
-        """Whether an exception of forward-mode AD means the function does not support it."""
-        text = str(exc).lower()
-        return isinstance(exc, (RuntimeError, NotImplementedError)) and any(k in text for k in _UNSUPPORTED)
 
     def _tensors(self, arrays: Sequence[Any], mode: str) -> list:
         torch = _torch()
@@ -309,21 +307,12 @@ def check_function(
         raise TypeError(f"verify.torch.check_function: fn must be callable; got {type(fn).__name__}")
     names = [f"inputs[{i}]" for i in range(len(values))]
     specs = [_spec_of(v, n) for v, n in zip(values, names, strict=True)]
-    floating = [i for i, s in enumerate(specs) if s.floating]
-    if wrt is None:
-        slots = floating
-        if not slots:
-            raise TypeError("verify.torch.check_function: no float32/float64 tensor among the inputs; there is nothing "
-                            "to differentiate")
-    else:
-        slots = [wrt] if isinstance(wrt, (int, np.integer)) else list(wrt)
-        for i in slots:
-            if not isinstance(i, (int, np.integer)) or not 0 <= i < len(values):
-                raise ValueError(f"verify.torch.check_function: wrt={i!r} is not an index of the {len(values)} inputs")
-            if not specs[i].floating:
-                what = f"a {specs[i].dtype} tensor" if specs[i].tensor else f"a {type(values[i]).__name__}"
-                raise TypeError(f"verify.torch.check_function: inputs[{i}] is {what}, not a floating-point tensor; "
-                                "only float32/float64 tensors can be differentiated")
+
+    def why_not(i: int) -> str:
+        what = f"a {specs[i].dtype} tensor" if specs[i].tensor else f"a {type(values[i]).__name__}"
+        return f"is {what}, not a floating-point tensor; only float32/float64 tensors can be differentiated"
+
+    slots = differentiated("verify.torch.check_function", wrt, [s.floating for s in specs], "tensor", why_not)
 
     def run(tensors: list, mode: str) -> Any:
         return fn(*tensors)

@@ -6,30 +6,17 @@ import numpy as np
 import pytest
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from test_check_vjp import WSQ, X, dense, softmax, softmax_vjp
 
 import verify
 from verify.checks import CheckFailure, JVPReport, check_jvp
-
-X = np.array([[1.0, -2.0, 0.5], [0.3, 0.7, -1.1]])  # (2, 3)
-WSQ = np.array([[0.5, 1.0, -0.4], [2.0, -3.0, 0.1], [-0.25, 0.75, 1.3]])  # (3, 3)
-
-
-def dense(x, W):
-    return x @ W
 
 
 def dense_jvp_w(V, x, W):  # ∂(xW)/∂W · V = x V
     return x @ V
 
 
-def softmax(z):
-    e = np.exp(z - np.max(z.real, axis=-1, keepdims=True))
-    return e / np.sum(e, axis=-1, keepdims=True)
-
-
-def softmax_jvp(v, z):
-    p = softmax(z)
-    return p * (v - np.sum(p * v, axis=-1, keepdims=True))
+softmax_jvp = softmax_vjp  # softmax's Jacobian diag(p) − p pᵀ is symmetric: its JVP is its VJP
 
 
 def cube_sin(x):

@@ -84,9 +84,15 @@ def test_a_wrong_gradient_fails_the_test_with_the_table(pytester):
     ])
 
 
+def junit_xml(pytester, selected: str, **outcomes: int) -> str:
+    """The JUnit XML of the tests of ``pytester``'s files selected by ``-k selected``, whose outcomes must be
+    ``outcomes`` (also used by test_plugin_fixtures)."""
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--junitxml=out.xml", "-k", selected)
+    result.assert_outcomes(**outcomes)
+    return (pytester.path / "out.xml").read_text()
+
+
 def test_reports_reach_user_properties(pytester):
     pytester.makepyfile(test_my_gradients=README_EXAMPLE)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--junitxml=out.xml", "-k", "softplus")
-    result.assert_outcomes(passed=1)
-    xml = (pytester.path / "out.xml").read_text()
+    xml = junit_xml(pytester, "softplus", passed=1)
     assert 'name="verify.check_gradient"' in xml and "example(s) passed" in xml

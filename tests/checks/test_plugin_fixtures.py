@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from test_plugin_example import junit_xml
 
 pytest_plugins = ["pytester"]
 
@@ -81,9 +82,7 @@ def test_every_fixture_records_its_report_and_the_summary_lists_failures(pyteste
 
 def test_a_failure_reaches_user_properties(pytester):
     pytester.makepyfile(test_suite=SUITE)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--junitxml=out.xml", "-k", "dropped")
-    result.assert_outcomes(failed=1)
-    xml = (pytester.path / "out.xml").read_text()
+    xml = junit_xml(pytester, "dropped", failed=1)
     assert 'name="verify.check_vjp"' in xml and "FAILED: check_vjp" in xml
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -14,22 +16,29 @@ jnp = jax.numpy
 pytestmark = pytest.mark.peers
 
 
+@contextlib.contextmanager
+def _jax_x64(enabled: bool):
+    """jax_enable_x64 set to ``enabled`` inside, restored after."""
+    previous = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", enabled)
+    try:
+        yield
+    finally:
+        jax.config.update("jax_enable_x64", previous)
+
+
 @pytest.fixture
 def x64():
     """jax_enable_x64 on for the test, restored after."""
-    previous = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
-    yield
-    jax.config.update("jax_enable_x64", previous)
+    with _jax_x64(True):
+        yield
 
 
 @pytest.fixture
 def x32():
     """jax_enable_x64 off for the test (another test may have left it on), restored after."""
-    previous = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", False)
-    yield
-    jax.config.update("jax_enable_x64", previous)
+    with _jax_x64(False):
+        yield
 
 
 def _dense_vjp(backward):

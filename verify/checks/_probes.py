@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +37,7 @@ __all__ = [
     "validate_point", "output_at_point", "point_rng", "draw_cotangents", "draw_tangents", "judge",
     "is_strategy", "run_points", "replaced", "copies", "validate_common", "tangent_scale", "linear_noise",
     "NOISE_BOUND", "indent", "unit", "flat_to_index", "mistake_lines", "worst_ratio_of", "search_key",
+    "references_text", "report_text", "judged_probe", "checker_failure", "DirectionalChecker", "run_check",
 ]
 
 _CACHE_BYTES = 256 * 2**20  # what one point's memo may hold; beyond it f is re-evaluated instead
@@ -595,3 +597,73 @@ def worst_ratio_of(failure: CheckFailure) -> float:
 def search_key(checker: str, *callables: Any, wrt: int, seed: int, strategy: object) -> str:
     names = "|".join(repr(getattr(c, "__qualname__", c)) for c in callables)
     return f"{checker}|{names}|{strategy!r}|{wrt}|{seed}"
+
+
+def references_text(counts: dict[str, int]) -> str:
+    """``"name ×count, …"`` for the counts that are not zero, or ``"none"``."""
+    return ", ".join(f"{name} ×{count}" for name, count in counts.items() if count) or "none"
+
+
+def report_text(headline: str, lines: Sequence[str], unverified: int, notes: Sequence[str]) -> str:
+    """A checker's report as text: the headline, its lines indented, the unverified entries when any, the notes."""
+    out = [headline, *(f"  {line}" for line in lines)]
+    if unverified:
+        out.append(f"  UNVERIFIED entries (no reference could resolve them): {unverified}")
+    out.extend(f"  note: {note}" for note in notes)
+    return "\n".join(out)
+
+
+def judged_probe(computed: Computed, x: np.ndarray, at_point: Any, failure: CheckFailure | None) -> Any:
+    """A :class:`verify.checks._mistakes.Probe` of the direction of ``computed``, judged at ``x`` (``failure``
+    None when it passed; its reference, when it failed, is what a mistake is fitted to)."""
+    from verify.checks._mistakes import Probe
+
+    return Probe(computed.direction, computed, at_point, None if failure is None else failure.details.get("expected"),
+                 failure is not None, noise=computed.noise(x))
+
+
+def checker_failure(lines: Sequence[str], checker: str, judged: CheckFailure, direction: Any, mistakes: list[str],
+                    point: Sequence, **details: Any) -> CheckFailure:
+    """A checker's failure: its message ``lines``; its details those of the judge's failure ``judged`` with the
+    checker, the failing direction, the mistakes named, the point and the checker's own ``details`` added."""
+    merged = dict(judged.details)
+    merged.update({"checker": checker, "direction": direction, "mistakes": mistakes, "judged": judged,
+                   "point": tuple(point), **details})
+    return CheckFailure("\n".join(lines), details=merged)
+
+
+@dataclass
+class DirectionalChecker:
+    """What a checker of this family holds over its points: ``f``, the linear map under test (``rule``: a VJP,
+    JVP or HVP taking its direction first), the options, and the judge's reports summed. A subclass provides
+    ``check_point(point, diagnose) -> worst ratio`` (for :func:`run_points`) and ``report(seconds)``."""
+
+    f: Callable
+    rule: Callable
+    wrt: int
+    directions: int
+    seed: int
+    jacobian_max: int
+    options: JudgeOptions
+    tally: Tally = field(default_factory=Tally)
+    examples: int = 0
+    dtype: str = ""
+
+
+def run_check(checker: type[DirectionalChecker], name: str, f: Any, rule: Any, rule_name: str, inputs: object, *,
+              wrt: int, directions: int, seed: int, jacobian_max: int, ulps: float, atol: float,
+              max_examples: int | None, worst: int) -> Any:
+    """The body of ``check_vjp``, ``check_jvp`` and ``check_hessian`` (``name``): the arguments validated, every
+    point of ``inputs`` checked by a ``checker``, its report returned."""
+    __tracebackhide__ = True
+    if not callable(f) or not callable(rule):
+        raise TypeError(f"{name}: f and {rule_name} must be callables; got {type(f).__name__} and "
+                        f"{type(rule).__name__}")
+    options = validate_common(directions=directions, seed=seed, jacobian_max=jacobian_max, ulps=ulps, atol=atol,
+                              max_examples=max_examples, worst=worst)
+    state = checker(f=f, rule=rule, wrt=wrt, directions=int(directions), seed=int(seed),
+                    jacobian_max=int(jacobian_max), options=options)
+    start = time.perf_counter()
+    key = search_key(name.removeprefix("check_"), f, rule, wrt=wrt, seed=seed, strategy=inputs)
+    run_points(state.check_point, inputs, max_examples, key)
+    return state.report(time.perf_counter() - start)

@@ -42,7 +42,6 @@ cancels (log-sum-exp's ``p ⊙ v − p⟨p, v⟩`` at a saturated softmax) retur
 
 from __future__ import annotations
 
-import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -53,20 +52,21 @@ import numpy as np
 from verify.checks._mistakes import Probe, name_mistakes
 from verify.checks._probes import (
     Computed,
-    JudgeOptions,
+    DirectionalChecker,
     Memo,
-    Tally,
+    checker_failure,
     draw_tangents,
     indent,
     judge,
+    judged_probe,
     mistake_lines,
     output_at_point,
     point_rng,
-    run_points,
-    search_key,
+    references_text,
+    report_text,
+    run_check,
     tangent_scale,
     unit,
-    validate_common,
     validate_point,
     worst_ratio_of,
 )
@@ -106,21 +106,16 @@ class HessianReport:
     notes: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        refs = ", ".join(f"{n} ×{c}" for n, c in self.references.items() if c) or "none"
-        dirs = ", ".join(f"{n} ×{c}" for n, c in self.directional.items() if c) or "none"
-        lines = [
+        return report_text(
             f"check_hessian: {self.examples} example(s) passed in {self.seconds:.3g} s ({self.dtype}): "
             f"{self.directions} drawn direction(s), {self.columns} Hessian column(s), {self.symmetry_pairs} "
             f"symmetry pair(s), seed {self.seed}",
-            f"  worst error: {self.worst_ratio:.3g} of the tolerance, {self.worst_ulps:.3g} ULPs; worst asymmetry "
-            f"{self.worst_symmetry:.3g} of its tolerance",
-            f"  directional derivatives by: {dirs}; H·v decided by: {refs}",
-            f"  kinks of the gradient met: {self.gradient_kinks}",
-        ]
-        if self.unverified:
-            lines.append(f"  UNVERIFIED entries (no reference could resolve them): {self.unverified}")
-        lines.extend(f"  note: {note}" for note in self.notes)
-        return "\n".join(lines)
+            [f"worst error: {self.worst_ratio:.3g} of the tolerance, {self.worst_ulps:.3g} ULPs; worst asymmetry "
+             f"{self.worst_symmetry:.3g} of its tolerance",
+             f"directional derivatives by: {references_text(self.directional)}; H·v decided by: "
+             f"{references_text(self.references)}",
+             f"kinks of the gradient met: {self.gradient_kinks}"],
+            self.unverified, self.notes)
 
 
 class _Directional:
@@ -198,26 +193,16 @@ class _Directional:
 
 
 @dataclass
-class _HessianChecker:
-    f: Callable
-    hvp: Callable
-    wrt: int
-    directions: int
-    seed: int
-    jacobian_max: int
-    options: JudgeOptions
-    tally: Tally = field(default_factory=Tally)
-    examples: int = 0
+class _HessianChecker(DirectionalChecker):
     drawn: int = 0
     columns: int = 0
     pairs: int = 0
     worst_symmetry: float = 0.0
     directional: dict[str, int] = field(default_factory=lambda: {"complex step": 0, "central differences": 0})
     complex_ok: bool = True
-    dtype: str = ""
 
     def _computed(self, v: np.ndarray, args: tuple, x: np.ndarray) -> Computed:
-        return Computed(self.hvp, "hvp(v, *args)", v, args, self.wrt, x.shape, "check_hessian", f"args[{self.wrt}]")
+        return Computed(self.rule, "hvp(v, *args)", v, args, self.wrt, x.shape, "check_hessian", f"args[{self.wrt}]")
 
     def _directional(self, memo: Memo, x: np.ndarray, v: np.ndarray, eps_f: float) -> _Directional:
         d = _Directional(memo, x, v, eps_f, self.complex_ok)
@@ -257,8 +242,7 @@ class _HessianChecker:
             else:
                 failures.append((label, v, d, failure))
             if i < len(vs):
-                probes.append(Probe(v, comp, at_point, None if failure is None else failure.details.get("expected"),
-                                    failure is not None, noise=comp.noise(x)))
+                probes.append(judged_probe(comp, x, at_point, failure))
             elif failures:
                 break
         if failures:
@@ -349,8 +333,7 @@ class _HessianChecker:
                              f_error=max(dd.error, 1e-300), noise=None if noise is None else (lambda: noise))[1] is None
 
             def probe(v_: np.ndarray, f: CheckFailure) -> Probe:
-                comp = self._computed(v_, args, x)
-                return Probe(v_, comp, f.details.get("computed"), f.details.get("expected"), True, noise=comp.noise(x))
+                return judged_probe(self._computed(v_, args, x), x, f.details.get("computed"), f)
 
             use = probes if any(p.failed for p in probes) else [probe(v_, f) for _, v_, _, f in failures]
             named = name_mistakes(use, accepts, derivative="hvp(v)", kind="HVP", direction="direction",
@@ -365,10 +348,7 @@ class _HessianChecker:
             f"derivative ∇f·v (computed from f by the {d.method}, error {d.error:.3g} carried); check_gradient said:",
             indent(str(worst)),
         ]
-        details = dict(worst.details)
-        details.update({"checker": "check_hessian", "direction": v, "mistakes": named, "judged": worst,
-                        "point": tuple(point), "directional": d.method})
-        return CheckFailure("\n".join(lines), details=details)
+        return checker_failure(lines, "check_hessian", worst, v, named, point, directional=d.method)
 
     def report(self, seconds: float) -> HessianReport:
         t = self.tally
@@ -430,12 +410,5 @@ def check_hessian(
     3
     """
     __tracebackhide__ = True
-    if not callable(f) or not callable(hvp):
-        raise TypeError(f"check_hessian: f and hvp must be callables; got {type(f).__name__} and {type(hvp).__name__}")
-    options = validate_common(directions=directions, seed=seed, jacobian_max=jacobian_max, ulps=ulps, atol=atol,
-                              max_examples=max_examples, worst=worst)
-    checker = _HessianChecker(f=f, hvp=hvp, wrt=wrt, directions=int(directions), seed=int(seed),
-                              jacobian_max=int(jacobian_max), options=options)
-    start = time.perf_counter()
-    run_points(checker.check_point, inputs, max_examples, search_key("hessian", f, hvp, wrt=wrt, seed=seed, strategy=inputs))
-    return checker.report(time.perf_counter() - start)
+    return run_check(_HessianChecker, "check_hessian", f, hvp, "hvp", inputs, wrt=wrt, directions=directions, seed=seed,
+                     jacobian_max=jacobian_max, ulps=ulps, atol=atol, max_examples=max_examples, worst=worst)

@@ -28,13 +28,14 @@ float64 and fixed (seeded), so the table is reproducible.
 from __future__ import annotations
 
 import math
-import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from verify.checks.zoo import case_named, median_seconds, verdict
 
 __all__ = ["LayerCase", "LAYER_CASES", "get_layer_case", "compare_layers", "format_layer_table", "TOOLS"]
 
@@ -367,10 +368,7 @@ LAYER_CASES: tuple[LayerCase, ...] = _cases()
 
 
 def get_layer_case(name: str) -> LayerCase:
-    for case in LAYER_CASES:
-        if case.name == name:
-            return case
-    raise KeyError(f"no layer case {name!r}; cases: {[c.name for c in LAYER_CASES]}")
+    return case_named(LAYER_CASES, name, "layer")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -504,18 +502,8 @@ def compare_layers(cases: tuple[LayerCase, ...] = LAYER_CASES, *, tools: tuple[s
                 continue
             try:
                 passed = run(case)
-                times = []
-                for _ in range(repeats if passed is not None else 0):
-                    start = time.perf_counter()
-                    run(case)
-                    times.append(time.perf_counter() - start)
-                seconds = float(np.median(times)) if times else float("nan")
-                if passed is None:
-                    outcome = "n/a"
-                elif case.wrong:
-                    outcome = "missed" if passed else "caught"
-                else:
-                    outcome = "ok" if passed else "false alarm"
+                seconds = median_seconds(run, case, repeats if passed is not None else 0)
+                outcome = verdict(case.wrong, passed)
             except Exception as exc:  # noqa: BLE001 - a tool that crashes is a finding, not a stop
                 passed, seconds, outcome = None, float("nan"), f"error: {type(exc).__name__}: {exc}"[:160]
             rows.append({"case": case.name, "layer": case.layer, "framework": case.framework, "bug": case.bug,

@@ -39,9 +39,8 @@ many scalar views cost one evaluation of ``f`` per distinct point.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -49,25 +48,26 @@ import numpy as np
 from verify.checks._mistakes import Probe, name_mistakes
 from verify.checks._probes import (
     Computed,
-    JudgeOptions,
+    DirectionalChecker,
     Line,
     LineDerivative,
     Memo,
     Projected,
-    Tally,
+    checker_failure,
     draw_cotangents,
     draw_tangents,
     flat_to_index,
     indent,
     judge,
+    judged_probe,
     linear_noise,
     mistake_lines,
     output_at_point,
     point_rng,
-    run_points,
-    search_key,
+    references_text,
+    report_text,
+    run_check,
     unit,
-    validate_common,
     validate_point,
     worst_ratio_of,
 )
@@ -76,8 +76,10 @@ from verify.checks.failure import CheckFailure, error_table, format_arguments
 __all__ = ["check_vjp", "check_jvp", "VJPReport", "JVPReport"]
 
 
-def _references_text(references: dict[str, int]) -> str:
-    return ", ".join(f"{name} ×{count}" for name, count in references.items() if count) or "none"
+def _judged_lines(report: VJPReport | JVPReport) -> list[str]:
+    return [f"worst error: {report.worst_ratio:.3g} of the tolerance, {report.worst_ulps:.3g} ULPs",
+            f"decided by: {references_text(report.references)}",
+            f"kinks met: {report.kinks}"]
 
 
 @dataclass(frozen=True)
@@ -106,18 +108,10 @@ class VJPReport:
     notes: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        lines = [
+        return report_text(
             f"check_vjp: {self.examples} example(s) passed in {self.seconds:.3g} s ({self.dtype}, output shape "
             f"{self.output_shape}): {self.cotangents} drawn cotangent(s), {self.jacobian_rows} Jacobian row(s), "
-            f"seed {self.seed}",
-            f"  worst error: {self.worst_ratio:.3g} of the tolerance, {self.worst_ulps:.3g} ULPs",
-            f"  decided by: {_references_text(self.references)}",
-            f"  kinks met: {self.kinks}",
-        ]
-        if self.unverified:
-            lines.append(f"  UNVERIFIED entries (no reference could resolve them): {self.unverified}")
-        lines.extend(f"  note: {note}" for note in self.notes)
-        return "\n".join(lines)
+            f"seed {self.seed}", _judged_lines(self), self.unverified, self.notes)
 
 
 @dataclass(frozen=True)
@@ -142,26 +136,11 @@ class JVPReport:
     notes: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        lines = [
+        return report_text(
             f"check_jvp: {self.examples} example(s) passed in {self.seconds:.3g} s ({self.dtype}, output shape "
             f"{self.output_shape}): {self.tangents} drawn tangent(s) ({self.cotangent_checks} contractions), "
-            f"{self.jacobian_columns} Jacobian column(s), seed {self.seed}",
-            f"  worst error: {self.worst_ratio:.3g} of the tolerance, {self.worst_ulps:.3g} ULPs",
-            f"  decided by: {_references_text(self.references)}",
-            f"  kinks met: {self.kinks}",
-        ]
-        if self.unverified:
-            lines.append(f"  UNVERIFIED entries (no reference could resolve them): {self.unverified}")
-        lines.extend(f"  note: {note}" for note in self.notes)
-        return "\n".join(lines)
-
-
-
-
-
-
-
-
+            f"{self.jacobian_columns} Jacobian column(s), seed {self.seed}", _judged_lines(self), self.unverified,
+            self.notes)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -169,20 +148,10 @@ class JVPReport:
 
 
 @dataclass
-class _VJPChecker:
-    f: Callable
-    vjp: Callable
-    wrt: int
-    directions: int
-    seed: int
-    jacobian_max: int
-    options: JudgeOptions
-    tally: Tally = field(default_factory=Tally)
-    examples: int = 0
+class _VJPChecker(DirectionalChecker):
     cotangents: int = 0
     rows: int = 0
     output_shape: tuple = ()
-    dtype: str = ""
 
     def check_point(self, point: Sequence, diagnose: bool) -> float:
         __tracebackhide__ = True
@@ -192,7 +161,7 @@ class _VJPChecker:
         us = draw_cotangents(point_rng(self.seed, x), y0.shape, y0.dtype, self.directions)
 
         def computed(u: np.ndarray) -> Computed:
-            return Computed(self.vjp, "vjp(u, *args)", u, args, self.wrt, x.shape, "check_vjp", f"args[{self.wrt}]")
+            return Computed(self.rule, "vjp(u, *args)", u, args, self.wrt, x.shape, "check_vjp", f"args[{self.wrt}]")
 
         def view(u: np.ndarray | None = None, index: int | None = None) -> Projected:
             return Projected(memo, x.ndim, weights=u, index=index)
@@ -208,8 +177,7 @@ class _VJPChecker:
                 failures.append((f"cotangent #{i + 1} of {len(us)} drawn", u, failure))
             else:
                 reports.append(report)
-            probes.append(Probe(u, comp, at_point, None if failure is None else failure.details.get("expected"),
-                                failure is not None, noise=comp.noise(x)))
+            probes.append(judged_probe(comp, x, at_point, failure))
         rows = 0
         if not failures and y0.size <= self.jacobian_max:
             for k in range(y0.size):
@@ -243,8 +211,8 @@ class _VJPChecker:
                              noise=None if noise is None else (lambda: noise))[1] is None
 
             def row_probe(u: np.ndarray, f: CheckFailure) -> Probe:
-                comp = Computed(self.vjp, "vjp(u, *args)", u, args, self.wrt, x.shape, "check_vjp", f"args[{self.wrt}]")
-                return Probe(u, comp, f.details.get("computed"), f.details.get("expected"), True, noise=comp.noise(x))
+                comp = Computed(self.rule, "vjp(u, *args)", u, args, self.wrt, x.shape, "check_vjp", f"args[{self.wrt}]")
+                return judged_probe(comp, x, f.details.get("computed"), f)
 
             diagnosis_probes = probes if any(p.failed for p in probes) else [row_probe(u, f) for _, u, f in failures]
             named = name_mistakes(diagnosis_probes, accepts, derivative="vjp(u)", kind="VJP", direction="cotangent",
@@ -263,10 +231,7 @@ class _VJPChecker:
             f"args[{self.wrt}]; check_gradient said:",
             indent(str(worst)),
         ]
-        details = dict(worst.details)
-        details.update({"checker": "check_vjp", "direction": worst_u, "mistakes": named, "judged": worst,
-                        "point": tuple(point), "failures": len(failures)})
-        return CheckFailure("\n".join(lines), details=details)
+        return checker_failure(lines, "check_vjp", worst, worst_u, named, point, failures=len(failures))
 
     def report(self, seconds: float) -> VJPReport:
         t = self.tally
@@ -276,10 +241,6 @@ class _VJPChecker:
             unverified=t.unverified, output_shape=self.output_shape, dtype=self.dtype, seed=self.seed,
             seconds=seconds, notes=tuple(t.notes),
         )
-
-
-
-
 
 
 def check_vjp(
@@ -331,15 +292,8 @@ def check_vjp(
     (3, 3)
     """
     __tracebackhide__ = True
-    if not callable(f) or not callable(vjp):
-        raise TypeError(f"check_vjp: f and vjp must be callables; got {type(f).__name__} and {type(vjp).__name__}")
-    options = validate_common(directions=directions, seed=seed, jacobian_max=jacobian_max, ulps=ulps, atol=atol,
-                              max_examples=max_examples, worst=worst)
-    checker = _VJPChecker(f=f, vjp=vjp, wrt=wrt, directions=int(directions), seed=int(seed),
-                          jacobian_max=int(jacobian_max), options=options)
-    start = time.perf_counter()
-    run_points(checker.check_point, inputs, max_examples, search_key("vjp", f, vjp, wrt=wrt, seed=seed, strategy=inputs))
-    return checker.report(time.perf_counter() - start)
+    return run_check(_VJPChecker, "check_vjp", f, vjp, "vjp", inputs, wrt=wrt, directions=directions, seed=seed,
+                     jacobian_max=jacobian_max, ulps=ulps, atol=atol, max_examples=max_examples, worst=worst)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -353,24 +307,14 @@ def _aligned_cotangents(rng: np.random.Generator, jv: np.ndarray, count: int) ->
 
 
 @dataclass
-class _JVPChecker:
-    f: Callable
-    jvp: Callable
-    wrt: int
-    directions: int
-    seed: int
-    jacobian_max: int
-    options: JudgeOptions
-    tally: Tally = field(default_factory=Tally)
-    examples: int = 0
+class _JVPChecker(DirectionalChecker):
     tangents: int = 0
     contractions: int = 0
     columns: int = 0
     output_shape: tuple = ()
-    dtype: str = ""
 
     def _computed(self, v: np.ndarray, args: tuple, shape: tuple) -> Computed:
-        return Computed(self.jvp, "jvp(v, *args)", v, args, self.wrt, shape, "check_jvp", "f(*args)")
+        return Computed(self.rule, "jvp(v, *args)", v, args, self.wrt, shape, "check_jvp", "f(*args)")
 
     def _contractions(self, memo: Memo, x: np.ndarray, v: np.ndarray, candidate: Callable, dtype: np.dtype,
                       rng: np.random.Generator, noise: np.ndarray | None = None) -> tuple[list, list[CheckFailure]]:
@@ -512,10 +456,7 @@ class _JVPChecker:
                 indent(str(worst)),
             ]
             direction, judged = unit(y0.shape, y0.dtype, k), worst
-        details = dict(judged.details)
-        details.update({"checker": "check_jvp", "direction": direction, "mistakes": named, "judged": judged,
-                        "point": tuple(point), "args": args})
-        return CheckFailure("\n".join(lines), details=details)
+        return checker_failure(lines, "check_jvp", judged, direction, named, point, args=args)
 
     def report(self, seconds: float) -> JVPReport:
         t = self.tally
@@ -575,12 +516,5 @@ def check_jvp(
     3
     """
     __tracebackhide__ = True
-    if not callable(f) or not callable(jvp):
-        raise TypeError(f"check_jvp: f and jvp must be callables; got {type(f).__name__} and {type(jvp).__name__}")
-    options = validate_common(directions=directions, seed=seed, jacobian_max=jacobian_max, ulps=ulps, atol=atol,
-                              max_examples=max_examples, worst=worst)
-    checker = _JVPChecker(f=f, jvp=jvp, wrt=wrt, directions=int(directions), seed=int(seed),
-                          jacobian_max=int(jacobian_max), options=options)
-    start = time.perf_counter()
-    run_points(checker.check_point, inputs, max_examples, search_key("jvp", f, jvp, wrt=wrt, seed=seed, strategy=inputs))
-    return checker.report(time.perf_counter() - start)
+    return run_check(_JVPChecker, "check_jvp", f, jvp, "jvp", inputs, wrt=wrt, directions=directions, seed=seed,
+                     jacobian_max=jacobian_max, ulps=ulps, atol=atol, max_examples=max_examples, worst=worst)

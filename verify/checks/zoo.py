@@ -267,11 +267,16 @@ RIGHT: tuple[ZooCase, ...] = (
 ZOO: tuple[ZooCase, ...] = WRONG + RIGHT
 
 
-def get_case(name: str) -> ZooCase:
-    for case in ZOO:
+def case_named(cases: tuple[Any, ...], name: str, corpus: str) -> Any:
+    """The case called ``name`` among ``cases`` (of this corpus or the layer corpus), else a KeyError listing them."""
+    for case in cases:
         if case.name == name:
             return case
-    raise KeyError(f"no zoo case {name!r}; choose from {[c.name for c in ZOO]}")
+    raise KeyError(f"no {corpus} case {name!r}; choose from {[c.name for c in cases]}")
+
+
+def get_case(name: str) -> ZooCase:
+    return case_named(ZOO, name, "zoo")
 
 
 # --- the peers --------------------------------------------------------------------------------------
@@ -386,6 +391,26 @@ TOOLS = tuple(_TOOLS)
 OUTCOMES = ("caught", "missed", "passed", "false alarm", "unverified", "error")
 
 
+def verdict(wrong: bool, passed: bool | None) -> str:
+    """A tool's verdict on a case: ``caught`` / ``missed`` for a planted bug, ``ok`` / ``false alarm`` for a right
+    implementation, ``n/a`` where the tool does not apply (``passed`` None)."""
+    if passed is None:
+        return "n/a"
+    if wrong:
+        return "missed" if passed else "caught"
+    return "ok" if passed else "false alarm"
+
+
+def median_seconds(run: Callable[[Any], object], case: Any, repeats: int) -> float:
+    """The median wall time of ``run(case)`` over ``repeats`` runs (NaN for none)."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run(case)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times)) if times else float("nan")
+
+
 def _available(module: str) -> bool:
     import importlib.util
 
@@ -436,16 +461,11 @@ def compare_with_peers(
         for case in cases:
             try:
                 start = time.perf_counter()
-                verdict, detail = run(case)
+                said, detail = run(case)
                 first = time.perf_counter() - start
-                times = []
-                for _ in range(repeats):
-                    start = time.perf_counter()
-                    run(case)
-                    times.append(time.perf_counter() - start)
-                ms = 1e3 * float(np.median(times)) if times else 1e3 * first
-                outcome = _outcome(case.wrong, verdict)
-                passed = None if verdict == "unverified" else verdict == "passed"
+                ms = 1e3 * (median_seconds(run, case, repeats) if repeats else first)
+                outcome = _outcome(case.wrong, said)
+                passed = None if said == "unverified" else said == "passed"
             except Exception as exc:  # noqa: BLE001 - a tool that crashes is a finding, not a stop
                 passed, ms, outcome = None, float("nan"), "error"
                 detail = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
