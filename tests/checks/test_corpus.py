@@ -27,6 +27,7 @@ import verify.checks.corpus as corpus_module
 from verify.checks.corpus import MUTATIONS, SEED, cases, excluded, framework_cases
 from verify.checks.corpus.build import build, build_with_exclusions
 from verify.checks.corpus.mutations import jump_is_real, with_jump
+from verify.checks.corpus.reach import OUT_OF_REACH
 from verify.checks.corpus.run import finding_lines
 from verify.checks.corpus.truth import MUTANT_MARGIN, K, bound, correct_error_ratio, rounding_unit, truth
 from verify.checks.zoo import OUTCOMES, compare_with_peers
@@ -37,21 +38,6 @@ REQUIRED_FAMILIES = {"dense_tanh", "dense_relu", "residual", "conv1d_kernel", "c
 REGIMES = {"typical", "zero", "tie", "saturation", "huge", "tiny", "masked", "at kink", "near kink"}
 
 # Mutants check_gradient does not resolve at their point: name -> why. Every other miss is a failure.
-_ELU_TINY = ("elu at inputs within 1e-38 (float32) or 1e-300 (float64) of its kink at 0: f's rounding level as "
-             "measured there (~2.5e-9, the noise probe's table of f) ends the kink ladder near 1e-7, so the kink is "
-             "located at the point and any value between the one-sided slopes (α and 1) is accepted — the other "
-             "side's slope, or a wrong α inside that interval; the ladder's tail from |x_j|/2 starts only below the "
-             "main ladder's finest step")
-OUT_OF_REACH: dict[str, str] = {
-    **dict.fromkeys([
-        "elu/float32/09/stable~slope next to a kink",
-        "elu/float64/09/stable~slope next to a kink",
-        "elu/float64/09/stable~wrong constant",
-    ], _ELU_TINY),
-    "sin/float32/06/stable~jump": (
-        "f = Σ v·sin(x) + J·[x₀ ≥ 1e8] at x₀ = 1e8: the central step (eps^(1/5)·|x₀| ≈ 7e4) spans ~1e4 periods of sin "
-        "and the entries at ±1e8 are reported UNVERIFIED (reference too coarse), the jump entry among them"),
-}
 
 
 @pytest.fixture(scope="module")

@@ -44,6 +44,42 @@ def _inputs(ctx: Context):
     return theta0, grads
 
 
+def weight_decay_figure(outcome: Outcome):
+    data = outcome.data
+    fig, axes = new_figure(2, 1, width=9.6, height=3.6)
+    left, right = axes[0, 0], axes[0, 1]
+    if not data:
+        return fig
+    steps = data["steps"]
+    for k, style in ((0, "-"), (1, "--")):
+        left.plot(steps, data["sgd_l2"][:, k], style, color="C0", lw=2.5, alpha=0.5, label=f"L2, θ[{k}]")
+        left.plot(steps, data["sgd_decoupled"][:, k], style, color="C1", lw=1, label=f"decoupled αλ, θ[{k}]")
+    left.set_title("SGD: L2 λ and decoupled λ' = αλ coincide")
+    left.set_xlabel("step t")
+    left.set_ylabel("θ_t")
+    left.legend(fontsize=7)
+    for name, label, color in (("adam_rescaled", "AdamW, λ' = αλ", "C1"),
+                               ("adam_best", f"AdamW, best λ' = {data['best_decay']:.2g}", "C2")):
+        right.semilogy(steps, np.maximum(np.abs(data[name] - data["adam_l2"]).max(axis=1), 1e-300), color=color,
+                       label=label)
+    right.set_title("Adam: no decoupled λ' reproduces L2")
+    right.set_xlabel("step t")
+    right.set_ylabel("max |θ_decoupled − θ_L2|")
+    right.legend(fontsize=7)
+    return fig
+
+
+@claim(
+    id="weight_decay.l2_vs_decoupled",
+    statement=(r"L2 regularisation $\lambda\|\theta\|^2/2$ and decoupled weight decay "
+               r"$\theta \leftarrow (1-\lambda')\theta$ coincide for SGD with $\lambda' = \alpha\lambda$, "
+               r"and differ for Adam whatever $\lambda'$"),
+    source=cite(SEED_000, "Training as optimization", _PAPER),
+    kind="identity",
+    topic="weight_decay",
+    title="L2 regularisation vs decoupled weight decay",
+    figure=weight_decay_figure,
+)
 def check_l2_and_decoupled_decay(ctx: Context) -> Outcome:
     from scipy.optimize import minimize_scalar
 
@@ -106,43 +142,3 @@ def check_l2_and_decoupled_decay(ctx: Context) -> Outcome:
             {"rule": "Adam", "best decoupled λ'": best_decay, "gap": gap_best,
              "tolerance": float(np.max(tolerance))}))
     return Outcome("holds", jsonable(evidence), data=data, pair=pair)
-
-
-def weight_decay_figure(outcome: Outcome):
-    data = outcome.data
-    fig, axes = new_figure(2, 1, width=9.6, height=3.6)
-    left, right = axes[0, 0], axes[0, 1]
-    if not data:
-        return fig
-    steps = data["steps"]
-    for k, style in ((0, "-"), (1, "--")):
-        left.plot(steps, data["sgd_l2"][:, k], style, color="C0", lw=2.5, alpha=0.5, label=f"L2, θ[{k}]")
-        left.plot(steps, data["sgd_decoupled"][:, k], style, color="C1", lw=1, label=f"decoupled αλ, θ[{k}]")
-    left.set_title("SGD: L2 λ and decoupled λ' = αλ coincide")
-    left.set_xlabel("step t")
-    left.set_ylabel("θ_t")
-    left.legend(fontsize=7)
-    for name, label, color in (("adam_rescaled", "AdamW, λ' = αλ", "C1"),
-                               ("adam_best", f"AdamW, best λ' = {data['best_decay']:.2g}", "C2")):
-        right.semilogy(steps, np.maximum(np.abs(data[name] - data["adam_l2"]).max(axis=1), 1e-300), color=color,
-                       label=label)
-    right.set_title("Adam: no decoupled λ' reproduces L2")
-    right.set_xlabel("step t")
-    right.set_ylabel("max |θ_decoupled − θ_L2|")
-    right.legend(fontsize=7)
-    return fig
-
-
-@claim(
-    id="weight_decay.l2_vs_decoupled",
-    statement=(r"L2 regularisation $\lambda\|\theta\|^2/2$ and decoupled weight decay "
-               r"$\theta \leftarrow (1-\lambda')\theta$ coincide for SGD with $\lambda' = \alpha\lambda$, "
-               r"and differ for Adam whatever $\lambda'$"),
-    source=cite(SEED_000, "Training as optimization", _PAPER),
-    kind="identity",
-    topic="weight_decay",
-    title="L2 regularisation vs decoupled weight decay",
-    figure=weight_decay_figure,
-)
-def _l2_vs_decoupled(ctx: Context) -> Outcome:
-    return check_l2_and_decoupled_decay(ctx)
