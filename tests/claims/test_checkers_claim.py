@@ -44,6 +44,9 @@ def test_without_the_frameworks_it_says_why(monkeypatch):
     monkeypatch.setattr(topic, "_missing_frameworks", lambda: ["jax"])
     record = run_claim(get_claim("checkers.layer_corpus"), Context(quick=True))
     assert record.verdict == "inconclusive" and "verify[torch,jax]" in record.why
+    figure = get_claim("checkers.layer_corpus").figure(record.outcome)
+    texts = [t.get_text() for ax in figure.axes for t in ax.texts]
+    assert texts and all("not installed" in t for t in texts)  # said in words, not two empty bar charts
 
 
 def test_the_gradient_corpus_claim_holds_with_the_peers_rows_beside_it():

@@ -205,6 +205,8 @@ def label_axes(ax: Any, xlabel: str, ylabel: str, title: str = "", *, legend: st
     ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title, fontsize=10)
+    if not ax.get_legend_handles_labels()[0]:
+        legend = None  # nothing labelled was drawn (an empty panel): no legend, and no matplotlib warning
     if legend == "outside":
         ax.legend(fontsize=fontsize, ncol=ncol, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     elif legend == "below":

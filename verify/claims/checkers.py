@@ -60,6 +60,13 @@ def _corpus_panels(outcome: Outcome, corpus: str):
     fig, axes = new_figure(2, 1, width=9.6, height=3.4)
     caught, alarms = axes[0, 0], axes[0, 1]
     tools = (outcome.data or {}).get("tools", [])
+    if not tools:  # the frameworks are not installed: say so instead of drawing empty axes
+        for ax in (caught, alarms):
+            ax.text(0.5, 0.5, "not run: torch and jax are not installed", ha="center", va="center",
+                    transform=ax.transAxes)
+            ax.set_xlabel("planted bugs caught (%)" if ax is caught else "right implementations flagged (%)")
+            ax.set_ylabel("checker")
+        return fig
     names = [row["tool"].replace("torch.autograd.", "").replace("jax.test_util.", "") for row in tools]
     y = np.arange(len(tools))
     caught.barh(y, [100 * _fraction(row["planted bugs caught"]) for row in tools], color="C0")
@@ -85,8 +92,8 @@ def gradient_corpus_figure(outcome: Outcome):
 
 @claim(
     id="checkers.layer_corpus",
-    statement=(r"check\_vjp and check\_hessian catch every planted bug of the layer corpus and flag no right "
-               r"implementation; gradcheck, gradgradcheck and check\_grads run on the same cases"),
+    statement=(r"check_vjp and check_hessian catch every planted bug of the layer corpus and flag no right "
+               r"implementation; gradcheck, gradgradcheck and check_grads run on the same cases"),
     source=cite(SEED_002, "Backward Propagation: Chain Rule",
                 "the layer corpus of verify.checks.layer_corpus; peers: torch.autograd.gradcheck and gradgradcheck "
                 "(PyTorch 2.13), jax.test_util.check_grads (JAX 0.10)"),
@@ -132,9 +139,9 @@ _GRADIENT_SAMPLE = {True: 30, False: 120}
 
 @claim(
     id="checkers.gradient_corpus",
-    statement=(r"check\_gradient raises no false alarm on right gradients and catches every wrong one it can "
+    statement=(r"check_gradient raises no false alarm on right gradients and catches every wrong one it can "
                r"resolve (the corpus names the few it cannot), on a sample of the gradient corpus; gradcheck and "
-               r"check\_grads run on the same cases"),
+               r"check_grads run on the same cases"),
     source=cite(SEED_002, "Backward Propagation: Chain Rule",
                 "the gradient corpus of verify.checks.corpus; peers: torch.autograd.gradcheck (PyTorch 2.13), "
                 "jax.test_util.check_grads (JAX 0.10)"),
@@ -165,7 +172,8 @@ def check_gradient_corpus(ctx: Context) -> Outcome:
              or (r["outcome"] in ("missed", "unverified") and r["mutation"] and r["case"] not in OUT_OF_REACH)]
     evidence = {"cases": size, "peers not installed": ", ".join(t for t in TOOLS if t not in installed) or "none",
                 "tools": table,
-                "misses named out of reach": [{"case": r["case"], "why": OUT_OF_REACH[r["case"]]} for r in known]}
+                "misses named out of reach": [{"case": r["case"], "why": OUT_OF_REACH[r["case"]]} for r in known]
+                or "none in this sample"}
     pair = Pair("false alarms, errors and misses of check_gradient on the sample, less the misses named out of reach",
                 len(wrong), 0, "=",
                 note=f"{mine['caught']}/{mine['wrong']} mutants caught; the corpus names {len(OUT_OF_REACH)} mutants "
