@@ -130,6 +130,34 @@ def test_torch_binary_cross_entropy_with_logits_gradient_passes_at_logit_3():
     assert report.worst_grad_ratio <= 1.0 and report.noise_measured >= 1
 
 
+_SATURATED = (np.array([[0.0, 40.0, 40.0, 40.0], [20.0, 0.0, 40.0, 40.0], [40.0, 40.0, 40.0, 40.0]]),
+              np.array([0, 0, 0]))  # σ of the logits at 0 and 20 is e^-40 and e^-20: tiny, formed in log space
+
+
+def test_torch_cross_entropy_gradient_passes_where_its_log_softmax_rounds():
+    torch = pytest.importorskip("torch")
+
+    def ce(z, t):  # exp(log_softmax): the exponent −40.69 carries eps·40 of rounding, 25 ULPs of σ = 7.1e-19
+        zt = torch.tensor(z, requires_grad=True)
+        loss = torch.nn.functional.cross_entropy(zt, torch.tensor(t))
+        (g,) = torch.autograd.grad(loss, zt)
+        return loss.item(), g.numpy()
+
+    report = check_loss("softmax_cross_entropy", value_and_grad=ce, inputs=_SATURATED)
+    assert report.worst_grad_ratio <= 1.0
+
+
+def test_a_softmax_rounded_to_float32_is_still_caught_where_log_space_rounding_is_allowed():
+    def ce_grad(z, t):  # σ − onehot with σ through float32: 1e-8 relative, far beyond eps·|log σ|
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        p = (e / e.sum(axis=1, keepdims=True)).astype(np.float32).astype(np.float64)
+        p[np.arange(len(t)), t] -= 1.0
+        return p / len(t)
+
+    with pytest.raises(CheckFailure, match="the grad is wrong"):
+        check_loss("softmax_cross_entropy", grad=ce_grad, inputs=_SATURATED)
+
+
 def test_sigmoid_minus_one_that_underflows_is_still_caught():
     grad = lambda x, y: (1.0 / (1.0 + np.exp(-x)) - y) / x.shape[0]  # σ(40) − 1 = 0, truth −4.2e-18
     with pytest.raises(CheckFailure, match="the grad is wrong"):

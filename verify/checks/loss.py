@@ -46,7 +46,8 @@ reference and its magnitudes are computed from the one-hot rows in both cases.
     |c − r| ≤ (ulps + terms)·eps(dtype)·magnitude + ulps·smallest_subnormal(dtype) + atol + N
 
 ``magnitude`` is the sum of the absolute values of what the result is added up from (from the reference,
-:meth:`SymbolicLoss.reference_and_magnitudes`), ``terms`` the additions behind it (``K − 1`` per row, plus
+:meth:`SymbolicLoss.reference_and_magnitudes`; for the softmax family also ``σ·|log σ|``, the rounding of σ
+formed in log space as PyTorch forms it, ``exp(log_softmax(z))``), ``terms`` the additions behind it (``K − 1`` per row, plus
 ``⌈log₂ N⌉`` for a reduction over rows), ``ulps`` (default 8) the roundings of one output, and ``N`` the
 measured rounding noise of the implementation at the point, measured only where the other terms do not
 suffice (:mod:`verify.checks._measure`, as in :func:`verify.check_gradient`): ``σ(ỹ) − 1`` at ``ỹ = 3`` (PyTorch's

@@ -197,17 +197,19 @@ def _entropy_magnitudes(args, values, grads):
 
 
 def _softmax_magnitudes(z, c):
-    """(Σc)·σ(z) + |c|: the two terms of the gradient (Σc)σ − c, which cancel where σ ≈ c."""
+    """(Σc)·σ(z)·(1 + |log σ(z)|) + |c|: the two terms of the gradient (Σc)σ − c, which cancel where σ ≈ c, and
+    the rounding of σ formed in log space, σ = exp(z − logsumexp z) (PyTorch's log_softmax then exp): the
+    exponent carries eps·|log σ| of rounding, which exp turns into that much relative error of σ."""
     shifted = np.exp(z - z.max(axis=1, keepdims=True))
     s = shifted / shifted.sum(axis=1, keepdims=True)
-    return c.sum(axis=1, keepdims=True) * s + np.abs(c)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_space = np.where(s > 0, s * np.abs(np.log(s)), 0.0)
+    return c.sum(axis=1, keepdims=True) * (s + log_space) + np.abs(c)
 
 
 def _sce_magnitudes(args, values, grads):
-    if np.asarray(args[1]).dtype.kind != "f":
-        return np.abs(values), np.abs(grads)
-    return np.abs(values), _softmax_magnitudes(np.asarray(args[0], dtype=np.float64),
-                                               np.asarray(args[1], dtype=np.float64))
+    z = np.asarray(args[0], dtype=np.float64)
+    return np.abs(values), _softmax_magnitudes(z, _distribution(np.asarray(args[1]), z.shape))
 
 
 def _smoothed_magnitudes(args, values, grads, label_smoothing):
