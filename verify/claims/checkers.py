@@ -57,7 +57,7 @@ def _fraction(text: str) -> float:
 
 def _corpus_panels(outcome: Outcome, corpus: str):
     """Two panels over the tools of a corpus claim: the planted bugs each catches, the right ones each flags."""
-    fig, axes = new_figure(2, 1, width=9.6, height=3.4)
+    fig, axes = new_figure(2, 1, width=9.6, height=2.2)
     caught, alarms = axes[0, 0], axes[0, 1]
     tools = (outcome.data or {}).get("tools", [])
     if not tools:  # the frameworks are not installed: say so instead of drawing empty axes
