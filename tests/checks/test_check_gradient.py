@@ -648,3 +648,40 @@ def test_a_wrong_slope_next_to_a_kink_1e300_away_is_caught():
     for wrong in (lambda x: v * (x >= -1e-200), lambda x: right(x) * np.array([1.0 + 1e-6, 1.0])):
         with pytest.raises(CheckFailure, match="grad is wrong at 1 of 2"):
             check_gradient(f, wrong, x)
+
+
+# --- entries at kinks judged together (a new user's report: a tie counted twice passed) ------------------------
+
+_MAX = lambda x: np.max(x, axis=-1)  # noqa: E731
+
+
+@pytest.mark.parametrize("x, grad", [
+    (np.array([2.0, 2.0, 1.0]), lambda x: (x == x.max()) * 1.0),  # the tie counted twice: (1, 1, 0)
+    (np.array([2.0, 2.0, 1.0]), lambda x: np.zeros_like(x)),  # the tie counted not at all
+    (np.array([3.0, 3.0, 3.0]), lambda x: np.ones_like(x)),
+], ids=["tie twice", "tie never", "triple tie"])
+def test_a_vector_of_one_sided_slopes_that_is_no_subgradient_at_a_tie_is_caught(x, grad):
+    with pytest.raises(CheckFailure, match="no subgradient at the kink shared by"):
+        check_gradient(_MAX, grad, (x,))
+
+
+@pytest.mark.parametrize("x, grad", [
+    (np.array([2.0, 2.0, 1.0]), lambda x: (x == x.max()) / np.sum(x == x.max())),  # the tie split
+    (np.array([2.0, 2.0, 1.0]), lambda x: (np.arange(x.size) == np.argmax(x)) * 1.0),  # the first of the tie
+    (np.array([3.0, 3.0, 3.0]), lambda x: (np.arange(3) == 2) * 1.0),
+], ids=["split", "first", "last of three"])
+def test_every_subgradient_at_a_tie_passes(x, grad):
+    check_gradient(_MAX, grad, (x,))
+
+
+def test_the_norm_at_zero_takes_its_unit_ball_and_nothing_outside():
+    norm = lambda x: np.sqrt(np.sum(x * x, axis=-1))  # noqa: E731
+    check_gradient(norm, lambda x: np.zeros_like(x), (np.zeros(2),))
+    with pytest.raises(CheckFailure, match="no subgradient"):
+        check_gradient(norm, lambda x: np.ones_like(x), (np.zeros(2),))
+
+
+def test_separate_kinks_keep_every_combination_of_their_subgradients():
+    f = lambda x: np.maximum(x[..., 0], 0) - np.maximum(x[..., 1], 0)  # noqa: E731  relu(a) − relu(b) at 0
+    for g in ([1.0, 0.0], [0.0, -1.0], [1.0, -1.0], [0.0, 0.0]):
+        check_gradient(f, lambda x, g=g: np.array(g), (np.zeros(2),))

@@ -89,8 +89,11 @@ still wrong.
 the rounding allows, the steps are shrunk geometrically down to the resolution ``f`` allows. A kink *at the
 point* (ReLU at 0, the hinge at its margin, ``max`` at a tie; or one closer than ``f`` can resolve) accepts
 any value between the one-sided limits; a kink *next to* the point does not: the ordinary derivative is
-demanded, from steps that stay on one side (``|x|`` at ``x = −5e-8``). Coordinates are judged one at a
-time, so at a tie of ``max`` the box ``[0, 1]^k`` is accepted, which contains the true subdifferential. Where
+demanded, from steps that stay on one side (``|x|`` at ``x = −5e-8``). Each coordinate at a kink is judged
+against its own limits, and then pairs of them together (ties first, at most 12 pairs): along ``d = e_i ± e_j``
+``⟨g, d⟩`` must lie within the limits of f's slopes along ``d`` at ``x`` (one-sided) and from the four diagonal
+directions next to it — so ``(x == max(x))`` at a tie of ``max``, which counts the tie twice, fails, while every
+convex combination of the tied entries passes. Where
 ``f`` is not continuous (``|f(x ± t e_j) − f(x)|`` does not shrink with ``t``), the check fails with
 "f is not continuous at …", unless ``jumps="allow"`` declares such points: then the entry is reported as
 not differentiable, counted, and not judged.
@@ -170,6 +173,16 @@ _NOT_FINITE = ("f is not finite within the central-difference step of the entry"
 _NO_RESOLUTION = ("the reference's error bound cannot tell the computed value from 0 or from twice itself",
                   "pass sympy_expr=, write f so that it takes complex input (complex-analytic), or compute f in "
                   "float64")
+#: At most this many pairs of kink entries are judged together at a point (those closest in value first: ties).
+_JOINT_PAIRS = 12
+
+
+def _sqrt_eps(pt) -> float:
+    """√eps of f's working precision: the offset of the points next to a kink (float64 1.5e-8, float32 3.5e-4),
+    small against the pieces' bending, large against f's rounding over the slopes' steps (δ/8)."""
+    return float(np.finfo(pt.x.dtype if pt.x.dtype == np.float32 else np.float64).eps) ** 0.5
+
+
 _KINK_UNLOCATED = ("a kink could not be located at the resolution f allows",
                    "pass sympy_expr= or check at a point away from the kink")
 _NOT_DIFFERENTIABLE = "not differentiable (a jump of f, declared with jumps='allow')"
@@ -559,6 +572,8 @@ class _Checker:
         worst = float(np.max(np.where(judged, v.ratio, 0.0), initial=0.0))
         if (n_jumps and not self.jumps_allowed) or worst > 1.0:
             raise CheckFailure(self._message(pt, v), details=self._details(pt, v))
+        if n_kinks >= 2:
+            self._joint_kinks(pt, v, eta_f)
         if n_unverified == v.r.size and not n_kinks:
             first = int(np.argmax(v.unverified))
             reason = (_NOT_FINITE, _NO_RESOLUTION, _KINK_UNLOCATED)[v.unverified[first] - 1]
@@ -575,6 +590,74 @@ class _Checker:
         self._count(refs, n_kinks, n_unverified, n_jumps, int(np.count_nonzero(v.noise)), worst, worst_ulps,
                     worst_abs)
         return _PointResult(v.ratio, v.abs_err, v.ulps, n_kinks, refs[0].name, n_unverified)
+
+    def _joint_kinks(self, pt: _Point, v: _Verdict, eta: float) -> None:
+        """Entries at kinks judged together, pairwise: each alone may lie between its own one-sided slopes while
+        the vector is no subgradient (``(x == max(x))`` at a tie counts the tied entries twice). Along
+        ``d = e_i ± e_j`` the component ⟨g, d⟩ of any (Clarke) subgradient lies within the slopes of f along d
+        at x and near it; they are sampled at x (one-sided, both ways) and at the four points x ± δe_i ± δe_j
+        (central slopes at two steps, their change counted as their error). A pair whose ⟨g, d⟩ falls outside,
+        by more than the entries' own allowed errors and the slopes' rounding and change, fails."""
+        __tracebackhide__ = True
+        kinks = np.flatnonzero(v.kink & (v.unverified == 0) & ~v.jump)
+        flat = pt.x64.ravel()
+        pairs = sorted(((int(i), int(j)) for k, i in enumerate(kinks) for j in kinks[k + 1:]),
+                       key=lambda ij: abs(flat[ij[0]] - flat[ij[1]]))[:_JOINT_PAIRS]  # ties first
+        for i, j in pairs:
+            delta = max(1.0, abs(flat[i]), abs(flat[j])) * _sqrt_eps(pt)
+            step = delta / 8.0
+            for sign in (1.0, -1.0):
+                d = np.zeros(flat.size)
+                d[i], d[j] = 1.0, sign
+                slopes, spread = self._slopes_along(pt, d, delta, step)
+                if slopes is None:
+                    continue
+                along = float(pt.gf[i] + sign * pt.gf[j])
+                allowed = float(v.tol[i] + v.tol[j]) + 4.0 * eta / step + spread
+                low, high = float(np.min(slopes)), float(np.max(slopes))
+                if low - allowed <= along <= high + allowed:
+                    continue
+                where = f"args[{self.wrt}]{_index(pt.x.shape, i)} and args[{self.wrt}]{_index(pt.x.shape, j)}"
+                raise CheckFailure(
+                    f"check_gradient: grad is no subgradient at the kink shared by {where}: along "
+                    f"d = e_i {'+' if sign > 0 else '−'} e_j, ⟨grad, d⟩ = {along:.6g} but every slope of f along d "
+                    f"at x and next to it lies in [{low:.6g}, {high:.6g}] (allowed error {allowed:.3g}); each entry "
+                    f"alone is between its one-sided slopes, together they are not (a tie counted twice, or "
+                    f"not at all?)\n{format_arguments(pt.args)}",
+                    details={"entries": (i, j), "direction_sign": sign, "along": along, "slopes": (low, high),
+                             "allowed": allowed})
+
+    def _slopes_along(self, pt: _Point, d: np.ndarray, delta: float, step: float):
+        """The limits of f's slopes along ``d`` as x is approached: one-sided at x (both ways), and from each of
+        the four diagonal directions ±e_i ± e_j (central slopes at x + δ·(±e_i ± e_j) and at twice that offset,
+        extrapolated linearly to x, so a piece that bends is followed to its limit). Returns (limits, their
+        error: the extrapolations' change plus rounding's share already in the caller) or (None, 0) where f is
+        not finite."""
+        x = pt.x64.ravel()
+        i, j = np.flatnonzero(d)
+        points = [x, x + step * d, x - step * d, x + step / 2 * d, x - step / 2 * d]
+        for si in (1.0, -1.0):
+            for sj in (1.0, -1.0):
+                for k in (1.0, 2.0):
+                    y = x.copy()
+                    y[i] += k * si * delta
+                    y[j] += k * sj * delta
+                    points += [y + step * d, y - step * d]
+        stack = np.stack(points).reshape((len(points),) + pt.x.shape)
+        with np.errstate(all="ignore"):
+            values = self.ev.many(pt.args, stack, pt.f0)
+        if not np.all(np.isfinite(values)):
+            return None, 0.0
+        right, left = (values[1] - values[0]) / step, (values[0] - values[2]) / step
+        right_half, left_half = (values[3] - values[0]) / (step / 2), (values[0] - values[4]) / (step / 2)
+        limits = [2.0 * right_half - right, 2.0 * left_half - left]  # one-sided slopes, Richardson to t → 0
+        error = max(abs(right - right_half), abs(left - left_half))
+        for k in range(4):
+            near_a, near_b, far_a, far_b = values[5 + 4 * k: 9 + 4 * k]
+            near, far = (near_a - near_b) / (2 * step), (far_a - far_b) / (2 * step)
+            limits.append(2.0 * near - far)  # the slope at offset δ and 2δ, extrapolated to the offset 0
+            error = max(error, abs(near - far))
+        return np.array(limits), 2.0 * error
 
     def _doubtful(self, pt: _Point, cen: Central, cs: ComplexStep | None, resolution: np.ndarray) -> np.ndarray:
         """Smooth entries whose central-difference value decides or rejects, and does not settle the entry:
