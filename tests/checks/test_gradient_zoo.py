@@ -79,3 +79,22 @@ def test_every_case_is_vectorised_and_named_uniquely():
         x = case.point[0]
         stacked = case.f(np.stack([x, x]), *case.point[1:])
         assert np.shape(stacked) == (2,)
+
+
+# --- false alarms the soak profile found (issue 13, still open): each reproduced at its shrunk point ------------
+
+_SOAK = "issue 13: found by the verify-soak profile, not yet fixed — remove the mark when it passes"
+
+
+@pytest.mark.xfail(strict=True, raises=CheckFailure, reason=_SOAK + " (the complex step underflows to 0 where the "
+                   "derivative of entry 0 is the subnormal 2.2e-311)")
+def test_the_chain_at_subnormal_entries_passes():
+    case = get_case("chain")
+    check_gradient(case.f, case.grad, (np.array([1.0625] + [2.225073858507e-311] * 5),))
+
+
+@pytest.mark.xfail(strict=True, raises=CheckFailure, reason=_SOAK + " (float32 tanh at ±14: the reference from a "
+                   "float32 f flat across cells is 0.8 % off, its error bound far smaller)")
+def test_float32_tanh_at_saturation_passes():
+    case = get_case("float32_tanh")
+    check_gradient(case.f, case.grad, (np.array([-14.0, 14.0, 0.0, 0.0], dtype=np.float32),))
