@@ -608,18 +608,14 @@ def layer_corpus(config: BenchConfig) -> WorkloadResult:
     tools = corpus.TOOLS if config.peers else ("verify",)
     rows = corpus.compare_layers(cases, tools=tools)
     result = WorkloadResult("layer_corpus", _TITLES["layer_corpus"], f"{len(cases)} cases", item_name="check")
+    tallies = corpus.tally_layers(rows)
     for tool in tools:
-        mine = [r for r in rows if r["tool"] == tool and r["outcome"] != "n/a"]
-        if not mine:
+        tally = tallies.get(tool)
+        if tally is None or not tally["wrong"] + tally["right"]:
             result.measurements.append(skipped(tool, "peer", f"{tool.split('.')[0]} is not installed"))
             continue
-        seconds = tuple(r["seconds"] for r in mine if math.isfinite(r["seconds"]))
-        wrong = [r for r in mine if r["bug"]]
-        right = [r for r in mine if not r["bug"]]
-        result.measurements.append(_checker_measurement(tool, seconds, {
-            "caught": sum(r["outcome"] == "caught" for r in wrong), "wrong": len(wrong),
-            "false_alarms": sum(r["outcome"] == "false alarm" for r in right), "right": len(right),
-            "errors": sum(r["outcome"].startswith("error") for r in mine)}))
+        result.measurements.append(_checker_measurement(tool, tally["seconds"], {
+            key: tally[key] for key in ("caught", "wrong", "false_alarms", "right", "errors")}))
     result.notes.append("outcomes per tool: " + "; ".join(
         f"{m.implementation}: caught {m.extra['caught']}/{m.extra['wrong']}, false alarms {m.extra['false_alarms']}/"
         f"{m.extra['right']}, errors {m.extra['errors']}" for m in result.measurements if m.extra))

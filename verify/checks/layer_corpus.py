@@ -37,7 +37,8 @@ import numpy as np
 
 from verify.checks.zoo import case_named, median_seconds, verdict
 
-__all__ = ["LayerCase", "LAYER_CASES", "get_layer_case", "compare_layers", "format_layer_table", "TOOLS"]
+__all__ = ["LayerCase", "LAYER_CASES", "get_layer_case", "compare_layers", "tally_layers", "format_layer_table",
+           "TOOLS"]
 
 TOOLS = ("verify", "torch.autograd.gradcheck", "torch.autograd.gradgradcheck", "jax.test_util.check_grads")
 
@@ -511,6 +512,23 @@ def compare_layers(cases: tuple[LayerCase, ...] = LAYER_CASES, *, tools: tuple[s
     return rows
 
 
+def tally_layers(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per tool (in the rows' order), over the cases it applies to: ``caught`` of ``wrong`` planted bugs,
+    ``false_alarms`` of ``right`` implementations, ``errors``, the finite ``seconds`` per check and the planted
+    bugs ``missed`` (sorted) — what the summary line, ``verify bench`` and the report's claim show."""
+    out: dict[str, dict[str, Any]] = {}
+    for tool in dict.fromkeys(row["tool"] for row in rows):
+        mine = [row for row in rows if row["tool"] == tool and row["outcome"] != "n/a"]
+        wrong = [row for row in mine if row["bug"]]
+        right = [row for row in mine if not row["bug"]]
+        out[tool] = {"caught": sum(row["outcome"] == "caught" for row in wrong), "wrong": len(wrong),
+                     "false_alarms": sum(row["outcome"] == "false alarm" for row in right), "right": len(right),
+                     "errors": sum(row["outcome"].startswith("error") for row in mine),
+                     "seconds": tuple(row["seconds"] for row in mine if not math.isnan(row["seconds"])),
+                     "missed": sorted({row["bug"] for row in wrong if row["outcome"] != "caught"})}
+    return out
+
+
 def format_layer_table(rows: list[dict[str, Any]]) -> str:
     """The rows of :func:`compare_layers` as a Markdown table (one line per case) and a summary per tool."""
     tools = list(dict.fromkeys(row["tool"] for row in rows))
@@ -529,17 +547,13 @@ def format_layer_table(rows: list[dict[str, Any]]) -> str:
                              else row["outcome"])
         lines.append(f"| {name} | {bug or '—'} | " + " | ".join(cells) + " |")
     lines.append("")
+    tallies = tally_layers(rows)
     for t in tools:
-        mine = [row for row in rows if row["tool"] == t and row["outcome"] != "n/a"]
-        wrong = [row for row in mine if row["bug"]]
-        right = [row for row in mine if not row["bug"]]
-        caught = sum(row["outcome"] == "caught" for row in wrong)
-        alarms = sum(row["outcome"] == "false alarm" for row in right)
-        errors = sum(row["outcome"].startswith("error") for row in mine)
-        seconds = [row["seconds"] for row in mine if not math.isnan(row["seconds"])]
-        missed = sorted({row["bug"] for row in wrong if row["outcome"] != "caught"})
-        lines.append(f"{t}: caught {caught}/{len(wrong)} planted bugs, {alarms}/{len(right)} false alarms"
-                     + (f", {errors} errors" if errors else "")
+        tally = tallies[t]
+        seconds, missed = tally["seconds"], tally["missed"]
+        lines.append(f"{t}: caught {tally['caught']}/{tally['wrong']} planted bugs, {tally['false_alarms']}/"
+                     f"{tally['right']} false alarms"
+                     + (f", {tally['errors']} errors" if tally["errors"] else "")
                      + (f", median {np.median(seconds):.3f} s per check" if seconds else "")
                      + (f"; misses: {', '.join(missed)}" if missed else ""))
     return "\n".join(lines)
