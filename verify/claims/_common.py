@@ -6,6 +6,7 @@ check asks and report what they find.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -98,6 +99,32 @@ class _Violation(Exception):
     pass
 
 
+@contextlib.contextmanager
+def _without_local_constants():
+    """Hypothesis draws, now and then, constants it mines from the source of every *local* module imported so
+    far (an editable install of this package, a user's claims file): the values a seeded search draws would then
+    depend on what the process happened to import before it, and a claim's evidence on the order claims and tests
+    ran (found as a flaky determinism test). Within a search the mined set is empty, so the seed alone decides.
+    Hypothesis has no public switch for it; where its internals differ, nothing is changed."""
+    try:
+        from hypothesis.internal.conjecture import providers
+    except ImportError:  # pragma: no cover - another Hypothesis layout
+        yield
+        return
+    mined = getattr(providers, "_get_local_constants", None)
+    cache = getattr(providers, "CONSTANTS_CACHE", None)
+    if mined is None or cache is None or not hasattr(providers, "Constants"):  # pragma: no cover
+        yield
+        return
+    providers._get_local_constants = providers.Constants
+    cache.cache.clear()  # permitted constants were cached with the mined ones
+    try:
+        yield
+    finally:
+        providers._get_local_constants = mined
+        cache.cache.clear()
+
+
 def hypothesis_search(
     strategy: Any,
     violation: Callable[[Any], dict[str, Any] | None],
@@ -131,7 +158,8 @@ def hypothesis_search(
             raise _Violation
 
     try:
-        run()
+        with _without_local_constants():
+            run()
     except _Violation:
         return tried[0], found[-1]
     except ExceptionGroup as group:  # several distinct violations: any one of them is a counterexample
