@@ -219,3 +219,18 @@ def test_layer_corpus_rows_count_caught_and_false_alarms_per_tool(monkeypatch):
     assert mine["wrong"] == sum(c.wrong for c in dense) and mine["caught"] == mine["wrong"]
     assert mine["right"] == sum(not c.wrong for c in dense) and mine["false_alarms"] == 0
     assert rows["torch.autograd.gradcheck"].extra["wrong"] == mine["wrong"]
+
+
+def test_the_torch_peer_computes_the_gradient_afresh_on_every_timed_call():
+    torch = pytest.importorskip("torch")
+    x = torch.tensor([1.0, -2.0, 3.0], dtype=torch.float64, requires_grad=True)
+    calls = []
+
+    def loss():
+        calls.append(1)
+        return (x * x).sum()
+
+    measured = workloads._torch_backward_peer(QUICK, lambda t: ([x], loss))
+    assert measured.timing is not None and len(calls) >= 2
+    # cleared before each call: one call's gradient 2x, not the sum over every call (accumulated: len(calls)·2x)
+    assert torch.equal(x.grad, 2 * x.detach())

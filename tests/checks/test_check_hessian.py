@@ -165,18 +165,3 @@ def test_bad_input():
 
 def test_the_top_level_exports():
     assert verify.check_hessian is check_hessian and verify.HessianReport is HessianReport
-
-
-def test_grad_noise_is_added_to_the_tolerance():  # the hook check_vjp / check_jvp / check_hessian rely on
-    x = (np.array([0.3, 1.0, -2.0]),)
-    f = lambda x: np.sum(np.sin(x), axis=-1)  # noqa: E731
-    off = lambda x: np.cos(x) + np.array([0.0, 1e-13, 0.0])  # noqa: E731 - 1e-13 off at entry 1
-    with pytest.raises(CheckFailure):
-        check_gradient(f, off, x)
-    check_gradient(f, off, x, grad_noise=np.array([0.0, 2e-13, 0.0]))
-    with pytest.raises(CheckFailure):
-        check_gradient(f, off, x, grad_noise=np.array([2e-13, 0.0, 2e-13]))
-    with pytest.raises(ValueError, match="grad_noise must be finite and >= 0"):
-        check_gradient(f, off, x, grad_noise=np.array([-1.0, 0.0, 0.0]))
-    with pytest.raises(ValueError, match=r"grad_noise has shape \(2,\)"):
-        check_gradient(f, off, x, grad_noise=np.zeros(2))

@@ -115,6 +115,29 @@ def _torch_or_skip(config: BenchConfig) -> tuple[ModuleType | None, Measurement 
     return torch, None if torch is not None else skipped("torch", "peer", why)
 
 
+def _torch_backward_peer(
+    config: BenchConfig, build: Callable[[ModuleType], tuple[list[Any], Callable[[], Any]]],
+) -> Measurement:
+    """PyTorch as the peer of a loss kernel: the loss's value and its gradient by ``backward()``.
+
+    ``build(torch)`` returns the leaf tensors (``requires_grad``) and a function computing the loss from them;
+    their gradients are cleared before each timed call, outside the timing, so every call computes them afresh.
+    """
+    torch, skip = _torch_or_skip(config)
+    if torch is None:
+        return skip
+    leaves, loss = build(torch)
+
+    def value_and_backward():
+        loss().backward()
+
+    def clear():
+        for leaf in leaves:
+            leaf.grad = None
+
+    return time_implementation("torch", "peer", value_and_backward, config, setup=clear)
+
+
 def _workload(fn: Callable[[BenchConfig], WorkloadResult]) -> Callable[[BenchConfig], WorkloadResult]:
     """Run ``fn``; a missing module becomes a skipped workload with its reason, ratios are filled in."""
 
@@ -179,20 +202,12 @@ def softmax_cross_entropy(config: BenchConfig) -> WorkloadResult:
         targets=(Target("speedup_over_numpy", "parallel", 3.0), Target("speedup_over_torch", "parallel", 2.5)),
     )
     result.measurements += _kernel_measurements(config, lambda b: lambda: fn(z, labels, backend=b))
-    torch, skip = _torch_or_skip(config)
-    if torch is None:
-        result.measurements.append(skip)
-        return result
-    zt = torch.from_numpy(z).requires_grad_(True)
-    yt = torch.from_numpy(labels)
 
-    def torch_call():
-        torch.nn.functional.cross_entropy(zt, yt).backward()
+    def torch_loss(torch):
+        zt, yt = torch.from_numpy(z).requires_grad_(True), torch.from_numpy(labels)
+        return [zt], lambda: torch.nn.functional.cross_entropy(zt, yt)
 
-    def clear():
-        zt.grad = None
-
-    result.measurements.append(time_implementation("torch", "peer", torch_call, config, setup=clear))
+    result.measurements.append(_torch_backward_peer(config, torch_loss))
     return result
 
 
@@ -212,23 +227,14 @@ def _binary_workload(config: BenchConfig, name: str, salt: int) -> WorkloadResul
     result = WorkloadResult(name, _TITLES[name], f"{n}", bytes_per_call=8.0 * 3 * n, write_allocate_bytes=8.0 * n,
                             exps_per_call=exps)
     result.measurements += _kernel_measurements(config, lambda b: lambda: fn(x, y, backend=b))
-    torch, skip = _torch_or_skip(config)
-    if torch is None:
-        result.measurements.append(skip)
-        return result
-    xt = torch.from_numpy(x).requires_grad_(True)
-    yt = torch.from_numpy(y)
-    if name == "logistic":
-        def torch_call():
-            torch.nn.functional.binary_cross_entropy_with_logits(xt, yt).backward()
-    else:
-        def torch_call():
-            torch.clamp_min(1.0 - yt * xt, 0.0).mean().backward()
 
-    def clear():
-        xt.grad = None
+    def torch_loss(torch):
+        xt, yt = torch.from_numpy(x).requires_grad_(True), torch.from_numpy(y)
+        if name == "logistic":
+            return [xt], lambda: torch.nn.functional.binary_cross_entropy_with_logits(xt, yt)
+        return [xt], lambda: torch.clamp_min(1.0 - yt * xt, 0.0).mean()
 
-    result.measurements.append(time_implementation("torch", "peer", torch_call, config, setup=clear))
+    result.measurements.append(_torch_backward_peer(config, torch_loss))
     return result
 
 
@@ -283,28 +289,25 @@ def network(config: BenchConfig) -> WorkloadResult:
         return lambda: value_and_grad(network_spec, params, x, labels, input_grad=False, backend=backend)
 
     result.measurements += _kernel_measurements(config, call_for)
-    torch, skip = _torch_or_skip(config)
-    if torch is None:
-        result.measurements.append(skip)
-        return result
-    tensors = []
-    for w, b in zip(weights, biases, strict=True):
-        tensors += [torch.from_numpy(w.copy()).requires_grad_(True), torch.from_numpy(b.copy()).requires_grad_(True)]
-    xt, yt = torch.from_numpy(x), torch.from_numpy(labels)
 
-    def torch_call():
-        h = xt
-        for i in range(0, len(tensors), 2):
-            h = torch.nn.functional.linear(h, tensors[i], tensors[i + 1])
-            if i + 2 < len(tensors):
-                h = torch.tanh(h)
-        torch.nn.functional.cross_entropy(h, yt).backward()
+    def torch_loss(torch):
+        tensors = []
+        for w, b in zip(weights, biases, strict=True):
+            tensors += [torch.from_numpy(w.copy()).requires_grad_(True),
+                        torch.from_numpy(b.copy()).requires_grad_(True)]
+        xt, yt = torch.from_numpy(x), torch.from_numpy(labels)
 
-    def clear():
-        for p in tensors:
-            p.grad = None
+        def loss():
+            h = xt
+            for i in range(0, len(tensors), 2):
+                h = torch.nn.functional.linear(h, tensors[i], tensors[i + 1])
+                if i + 2 < len(tensors):
+                    h = torch.tanh(h)
+            return torch.nn.functional.cross_entropy(h, yt)
 
-    result.measurements.append(time_implementation("torch", "peer", torch_call, config, setup=clear))
+        return tensors, loss
+
+    result.measurements.append(_torch_backward_peer(config, torch_loss))
     return result
 
 

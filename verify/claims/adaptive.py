@@ -21,6 +21,7 @@ from verify.claims._common import (
     hypothesis_search,
     label_axes,
     new_figure,
+    refuted_as_written,
     rng_for,
     stat_pair,
     stat_row,
@@ -127,17 +128,18 @@ def check_epsilon_placement_as_written(ctx: Context, *, placement: str = "numera
     pair = Pair("entries of the first step that are finite at a zero gradient", int(np.sum(np.isfinite(step))), 3, "=")
     if finite:
         return Outcome("holds", evidence, pair=pair)
-    fixed = check_epsilon_placement_as_written(ctx, placement="denominator")
-    correction = Correction(
-        r"\eta_t = \eta \,/\, \sqrt{\epsilon + \sum_{j=1}^t \|\nabla f(x_j)\|^2}",
-        r"$\epsilon$ belongs in the denominator, as the slide's own formula writes it: added to the numerator it "
-        r"leaves $0/0$ at a zero gradient, which is what it was meant to prevent.",
-        check=fixed, checked_by="the same first step at a zero gradient")
-    return Outcome("refuted", evidence, pair=pair, correction=correction,
-                   counterexample={"gradient at x₁": "0 (all three entries)", "first step with ε in the numerator":
-                                   "0/0 = nan in every entry"},
-                   counterexample_explained=("At a zero gradient the accumulated sum is 0, so with ε only in the "
-                                             "numerator the step divides 0 by 0."))
+    return refuted_as_written(
+        evidence, pair, {"gradient at x₁": "0 (all three entries)",
+                         f"first step with ε in the {placement}": "0/0 = nan in every entry"},
+        corrected_form=placement == "denominator",
+        correction=Correction(
+            r"\eta_t = \eta \,/\, \sqrt{\epsilon + \sum_{j=1}^t \|\nabla f(x_j)\|^2}",
+            r"$\epsilon$ belongs in the denominator, as the slide's own formula writes it: added to the numerator "
+            r"it leaves $0/0$ at a zero gradient, which is what it was meant to prevent.",
+            checked_by="the same first step at a zero gradient"),
+        check_corrected=lambda: check_epsilon_placement_as_written(ctx, placement="denominator"),
+        explained="At a zero gradient the accumulated sum is 0, so with ε only in the numerator the step divides "
+                  "0 by 0.")
 
 
 identity(

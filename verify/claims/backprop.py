@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from verify.claims._common import EPS64, SEED_001, SEED_002, cite, kernel_backend, rng_for
+from verify.claims._common import EPS64, SEED_001, SEED_002, cite, kernel_backend, refuted_as_written, rng_for
 from verify.claims.registry import Context, Correction, Outcome, Pair, claim
 
 __all__ = [
@@ -175,21 +175,20 @@ def check_worked_example_as_written(ctx: Context, *, formulas: str = "as written
                 note="0 up to rounding (64 ε)")
     if not wrong:
         return Outcome("holds", evidence, pair=pair)
-    if formulas == "corrected":
-        return Outcome("refuted", evidence, pair=pair, counterexample={"corrected formulas that fail": wrong})
-    fixed = check_worked_example_as_written(ctx, formulas="corrected")
-    correction = Correction(
-        ";\\ ".join(rf"\nabla_{{{'u_1' if k == 'u1' else k}}} L = {corrected_tex[k]}" for k in wrong),
-        r"Two errors run through the slide's gradients: the residual has the wrong sign (the gradient of "
-        r"$-c^\top\log\sigma(u_2)$ with respect to $u_2$ is $\sigma(u_2) - c$, not $c - \sigma(u_2)$), and the "
-        r"gradients with respect to $K$, $b$ and $y$ drop the factor $W^\top$ that carries the gradient back through "
-        r"$u_2 = W u_1$; $\nabla_{u_1} L$ also writes $\sigma(z)$ for $\sigma(u_2)$.",
-        check=fixed, checked_by="the same comparison with SymPy's gradients at the same point")
     key = wrong[0]
     counter = {"point": {k: v[k].ravel().tolist() for k in ("K", "W", "b", "y", "c")}, "gradient": names[key],
-               "as written there": written[key].ravel().tolist(), "SymPy there": grads[key].ravel().tolist(),
+               f"{formulas} there": tested[key].ravel().tolist(), "SymPy there": grads[key].ravel().tolist(),
                "formulas that fail": [names[k] for k in wrong]}
-    return Outcome("refuted", evidence, counterexample=counter, pair=pair, correction=correction)
+    return refuted_as_written(
+        evidence, pair, counter, corrected_form=formulas == "corrected",
+        correction=Correction(
+            ";\\ ".join(rf"\nabla_{{{'u_1' if k == 'u1' else k}}} L = {corrected_tex[k]}" for k in wrong),
+            r"Two errors run through the slide's gradients: the residual has the wrong sign (the gradient of "
+            r"$-c^\top\log\sigma(u_2)$ with respect to $u_2$ is $\sigma(u_2) - c$, not $c - \sigma(u_2)$), and the "
+            r"gradients with respect to $K$, $b$ and $y$ drop the factor $W^\top$ that carries the gradient back "
+            r"through $u_2 = W u_1$; $\nabla_{u_1} L$ also writes $\sigma(z)$ for $\sigma(u_2)$.",
+            checked_by="the same comparison with SymPy's gradients at the same point"),
+        check_corrected=lambda: check_worked_example_as_written(ctx, formulas="corrected"))
 
 
 @claim(id="backprop.chain_as_written", kind="as-written", title="The backward-propagation chain, as written",
@@ -247,19 +246,18 @@ def check_chain_as_written(ctx: Context, *, lines: str = "as written") -> Outcom
                 note="0 up to 1e-12 (30-digit evaluation)")
     if not wrong:
         return Outcome("holds", evidence, pair=pair)
-    if lines == "corrected":
-        return Outcome("refuted", evidence, pair=pair, counterexample={"corrected lines that fail": wrong})
-    fixed = check_chain_as_written(ctx, lines="corrected")
-    correction = Correction(
-        ";\\ ".join(text for text, _, _ in CHAIN_CORRECTED(d)),
-        r"The second line multiplies by $\nabla_{\theta_3} u_3$ where the chain needs $\nabla_{u_2} u_3$: "
-        r"$\theta_2$ reaches $L$ through $u_2$, then $u_3$. The third line is the chain for $\theta_1$ but is "
-        r"labelled $\nabla_{\theta_2} L$.",
-        check=fixed, checked_by="the same 30-digit comparison with SymPy's gradients")
     counter = {"point": evidence["point"], "lines that fail": [f"${w}$" for w in wrong],
                "their values": [r["value of the product"] for r in rows if not r["matches"]],
                "SymPy's gradients": [r["SymPy's gradient"] for r in rows if not r["matches"]]}
-    return Outcome("refuted", evidence, counterexample=counter, pair=pair, correction=correction)
+    return refuted_as_written(
+        evidence, pair, counter, corrected_form=lines == "corrected",
+        correction=Correction(
+            ";\\ ".join(text for text, _, _ in CHAIN_CORRECTED(d)),
+            r"The second line multiplies by $\nabla_{\theta_3} u_3$ where the chain needs $\nabla_{u_2} u_3$: "
+            r"$\theta_2$ reaches $L$ through $u_2$, then $u_3$. The third line is the chain for $\theta_1$ but is "
+            r"labelled $\nabla_{\theta_2} L$.",
+            checked_by="the same 30-digit comparison with SymPy's gradients"),
+        check_corrected=lambda: check_chain_as_written(ctx, lines="corrected"))
 
 
 def CHAIN_CORRECTED(d: dict[str, Any]) -> list[tuple[str, str, Any]]:  # noqa: N802 - a table, named as one
@@ -293,6 +291,7 @@ def check_u6_as_written(ctx: Context, *, u6: str = "as written") -> Outcome:
         return float(-(y @ (s - s.max() - np.log(np.sum(np.exp(s - s.max()))))))
 
     inner = {"as written": lambda z: z.T @ x, "corrected": lambda z: z @ x}
+    inner_formula = {"as written": "u₆(z) = zᵀx", "corrected": "u₆(W₀) = W₀x"}
     if u6 not in inner:
         raise ValueError(f"u6 must be 'as written' or 'corrected'; got {u6!r}")
     direct = loss(W0 @ x)
@@ -304,20 +303,19 @@ def check_u6_as_written(ctx: Context, *, u6: str = "as written") -> Outcome:
                 note=f"0 up to rounding ({tol:.2g})")
     if abs(composed - direct) <= tol:
         return Outcome("holds", evidence, pair=pair)
-    if u6 == "corrected":
-        return Outcome("refuted", evidence, pair=pair, counterexample={"loss": direct, "composition": composed})
-    fixed = check_u6_as_written(ctx, u6="corrected")
-    correction = Correction(
-        r"u_6(W_0) = W_0\,x",
-        r"$u_6$ must map the weight matrix $W_0$ to the hidden pre-activation $W_0 x$ (a matrix–vector product). "
-        r"As written, $u_6(z) = z^\top x$ gives $W_0^\top x$, the transposed weights, so the composition is not the "
-        r"loss $u_0(W_0) = -y^\top\log\mathrm{softmax}(W_1 a(W_0 x))$ it decomposes.",
-        check=fixed, checked_by="the same composition at the same point")
-    return Outcome("refuted", evidence, pair=pair, correction=correction,
-                   counterexample={"W₀": W0.tolist(), "x": x.tolist(), "the loss": direct,
-                                   "the composition with u₆(z) = zᵀx": composed},
-                   counterexample_explained="With u₆(z) = zᵀx the composition evaluates the network at W₀ᵀx instead "
-                                            "of W₀x, and the two losses differ at this random point.")
+    return refuted_as_written(
+        evidence, pair, {"W₀": W0.tolist(), "x": x.tolist(), "the loss": direct,
+                         f"the composition with {inner_formula[u6]}": composed},
+        corrected_form=u6 == "corrected",
+        correction=Correction(
+            r"u_6(W_0) = W_0\,x",
+            r"$u_6$ must map the weight matrix $W_0$ to the hidden pre-activation $W_0 x$ (a matrix–vector "
+            r"product). As written, $u_6(z) = z^\top x$ gives $W_0^\top x$, the transposed weights, so the "
+            r"composition is not the loss $u_0(W_0) = -y^\top\log\mathrm{softmax}(W_1 a(W_0 x))$ it decomposes.",
+            checked_by="the same composition at the same point"),
+        check_corrected=lambda: check_u6_as_written(ctx, u6="corrected"),
+        explained="With u₆(z) = zᵀx the composition evaluates the network at W₀ᵀx instead of W₀x, and the two "
+                  "losses differ at this random point.")
 
 
 @claim(id="backprop.gradient_of_average", kind="identity", title="The gradient of the average loss",

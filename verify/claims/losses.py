@@ -22,6 +22,7 @@ from verify.claims._common import (
     kernel_backend,
     label_axes,
     new_figure,
+    refuted_as_written,
     rng_for,
 )
 from verify.claims.builders import derivative
@@ -206,16 +207,17 @@ def check_logistic_as_written_float64(ctx: Context, *, form: str = "through the 
                 note="accurate means within 1e-6 here")
     if worst is None:
         return Outcome("holds", evidence, pair=pair)
-    fixed = check_logistic_as_written_float64(ctx, form="from the logit")
-    correction = Correction(
-        r"L = \log(1 + e^{\tilde y}) - y\,\tilde y",
-        r"Composed through $\hat y = \sigma(\tilde y)$, float64 rounds $\sigma(\tilde y)$ to 1 (or to 0) once "
-        r"$|\tilde y| \gtrsim 37$, and $\log(1 - \hat y)$ becomes $\log 0 = -\infty$ while the true loss is about "
-        r"$|\tilde y|$; written from the logit (softplus), the loss is accurate for every $\tilde y$.",
-        check=fixed, checked_by="the same float64 evaluation against 50-digit values")
-    return Outcome("refuted", evidence, counterexample=worst, pair=pair, correction=correction,
-                   counterexample_explained=(f"At ỹ = {worst['logit ỹ']:g} with y = {worst['label y']:g}, float64 gives "
-                                             f"{worst['float64']:g} while the loss is {worst['exact']:.6g}."))
+    return refuted_as_written(
+        evidence, pair, worst, corrected_form=form == "from the logit",
+        correction=Correction(
+            r"L = \log(1 + e^{\tilde y}) - y\,\tilde y",
+            r"Composed through $\hat y = \sigma(\tilde y)$, float64 rounds $\sigma(\tilde y)$ to 1 (or to 0) once "
+            r"$|\tilde y| \gtrsim 37$, and $\log(1 - \hat y)$ becomes $\log 0 = -\infty$ while the true loss is "
+            r"about $|\tilde y|$; written from the logit (softplus), the loss is accurate for every $\tilde y$.",
+            checked_by="the same float64 evaluation against 50-digit values"),
+        check_corrected=lambda: check_logistic_as_written_float64(ctx, form="from the logit"),
+        explained=(f"At ỹ = {worst['logit ỹ']:g} with y = {worst['label y']:g}, float64 gives {worst['float64']:g} "
+                   f"while the loss is {worst['exact']:.6g}."))
 
 
 @claim(id="loss.hinge_bounds_zero_one", kind="inequality", title="Hinge losses bound the 0-1 loss",
@@ -376,15 +378,15 @@ def check_simplex_as_written(ctx: Context, *, total: int = 0) -> Outcome:
     pair = Pair("the slides' distributions the definition accepts", len(members) - len(rejected), len(members), "=")
     if not rejected:
         return Outcome("holds", evidence, pair=pair)
-    fixed = check_simplex_as_written(ctx, total=1)
-    correction = Correction(
-        r"\Delta^m = \{x\in\mathbb{R}^m : \mathbf{1}^\top x = 1,\ x_i \ge 0\}",
-        r"The entries of a point of the simplex sum to 1, not to 0: nonnegative entries summing to 0 are all 0, so the "
-        r"set as written holds only the zero vector and none of the distributions the slides put in it (the same "
-        r"slide also writes $\mathbb{R}^n$ for $\mathbb{R}^m$).",
-        check=fixed, checked_by="the same membership test on the slides' own distributions")
-    return Outcome("refuted", evidence, counterexample={"c": "(1/2, 1/2)", "1ᵀc": "1, not 0"}, pair=pair,
-                   correction=correction)
+    return refuted_as_written(
+        evidence, pair, {"c": "(1/2, 1/2)", "1ᵀc": f"1, not {total}"}, corrected_form=total == 1,
+        correction=Correction(
+            r"\Delta^m = \{x\in\mathbb{R}^m : \mathbf{1}^\top x = 1,\ x_i \ge 0\}",
+            r"The entries of a point of the simplex sum to 1, not to 0: nonnegative entries summing to 0 are all 0, so "
+            r"the set as written holds only the zero vector and none of the distributions the slides put in it (the "
+            r"same slide also writes $\mathbb{R}^n$ for $\mathbb{R}^m$).",
+            checked_by="the same membership test on the slides' own distributions"),
+        check_corrected=lambda: check_simplex_as_written(ctx, total=1))
 
 
 derivative(
@@ -458,13 +460,14 @@ def check_decision_rule_as_written(ctx: Context, *, dupont_if_zero: bool = True)
     pair = Pair("points given exactly one class", sum(len(r["classes assigned"]) == 1 for r in rows), len(rows), "=")
     if counter is None:
         return Outcome("holds", evidence, pair=pair)
-    fixed = check_decision_rule_as_written(ctx, dupont_if_zero=False)
-    correction = Correction(
-        r"\text{Fairfax if }\hat y \ge 0,\ \text{Dupont Circle if }\hat y < 0",
-        r"The two conditions overlap at $\hat y = 0$ (a point on the decision boundary), which the rule as written "
-        r"puts in both classes; one of the inequalities must be strict.",
-        check=fixed, checked_by="the same exact points")
-    return Outcome("refuted", evidence, counterexample=counter, pair=pair, correction=correction)
+    return refuted_as_written(
+        evidence, pair, counter, corrected_form=not dupont_if_zero,
+        correction=Correction(
+            r"\text{Fairfax if }\hat y \ge 0,\ \text{Dupont Circle if }\hat y < 0",
+            r"The two conditions overlap at $\hat y = 0$ (a point on the decision boundary), which the rule as "
+            r"written puts in both classes; one of the inequalities must be strict.",
+            checked_by="the same exact points"),
+        check_corrected=lambda: check_decision_rule_as_written(ctx, dupont_if_zero=False))
 
 
 @claim(id="linear.logistic_rule_is_sign_rule", kind="identity", title="The logistic prediction rule is the sign rule",

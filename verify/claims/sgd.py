@@ -22,6 +22,7 @@ from verify.claims._common import (
     declared_alpha,
     label_axes,
     new_figure,
+    refuted_as_written,
     rng_for,
     stat_pair,
     stat_row,
@@ -547,13 +548,14 @@ def check_pytorch_loop_as_written(ctx: Context, *, code: str = PYTORCH_LOOP_AS_W
         words = ("As printed, the code does not run at all: the body of the outer loop is indented deeper than its "
                  "first line and the inner loop rebinds epoch while the body uses i, so Python stops with "
                  f"{error.split(':')[0]}. Read with the evident indentation and i as the loop variable: " + words)
-    fixed = check_pytorch_loop_as_written(ctx, code=PYTORCH_LOOP_CORRECTED)
-    correction = Correction(
-        r"\mathrm{batch}_k = (\pi_{kb+1}, \ldots, \pi_{\min((k+1)b,\,n)}),\; b = \lceil n/n_b\rceil,\; "
-        r"k = 0, \ldots, n_b - 1",
-        r"Batch $k$ of the shuffled indices $\pi$ must be sliced by the batch size $b = \lceil n/n_b\rceil$, not by "
-        r"the number of batches $n_b$, and the inner loop must run over $k$ (the slide's $i$) with the body indented "
-        r"under it; then every sample is visited exactly once per epoch.",
-        check=fixed, checked_by="the same run of the loop on stubs")
-    return Outcome("refuted", evidence, counterexample=counter, counterexample_explained=words, pair=pair,
-                   correction=correction)
+    return refuted_as_written(
+        evidence, pair, counter, corrected_form=code == PYTORCH_LOOP_CORRECTED,
+        correction=Correction(
+            r"\mathrm{batch}_k = (\pi_{kb+1}, \ldots, \pi_{\min((k+1)b,\,n)}),\; b = \lceil n/n_b\rceil,\; "
+            r"k = 0, \ldots, n_b - 1",
+            r"Batch $k$ of the shuffled indices $\pi$ must be sliced by the batch size $b = \lceil n/n_b\rceil$, not "
+            r"by the number of batches $n_b$, and the inner loop must run over $k$ (the slide's $i$) with the body "
+            r"indented under it; then every sample is visited exactly once per epoch.",
+            checked_by="the same run of the loop on stubs"),
+        check_corrected=lambda: check_pytorch_loop_as_written(ctx, code=PYTORCH_LOOP_CORRECTED),
+        explained=words)

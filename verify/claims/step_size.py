@@ -23,7 +23,16 @@ from typing import Any
 
 import numpy as np
 
-from verify.claims._common import SEED_001, SEED_002, cite, hypothesis_search, label_axes, new_figure, rng_for
+from verify.claims._common import (
+    SEED_001,
+    SEED_002,
+    cite,
+    hypothesis_search,
+    label_axes,
+    new_figure,
+    refuted_as_written,
+    rng_for,
+)
 from verify.claims.registry import Context, Correction, Outcome, Pair, claim
 
 __all__ = [
@@ -513,11 +522,11 @@ def check_first_step_as_written(ctx: Context, *, step: Step = gd_step,
     pair = Pair(f"runs in which {words}", holding, len(rows), "=")
     if counter is None:
         return Outcome("holds", evidence, pair=pair)
-    fixed = check_first_step_as_written(ctx, step=step, comparison=FIRST_STEP_CORRECTED)
-    correction = Correction(
-        r"f(x_1) < f(x_0)", r"Each GD step with $0 < \eta < 2/L$ lowers $f$, so $x_1$ improves on the start $x_0$; "
-        r"$f(x_2)$ is lower still, so $f(x_1) < f(x_2)$ is backwards (a typo for $x_0$).",
-        check=fixed, checked_by="the same exact GD runs")
-    return Outcome("refuted", evidence, counterexample=counter, pair=pair, correction=correction,
-                   counterexample_explained="GD on $x^2$ lowers $f$ at every step: $f(x_2) < f(x_1)$, never the "
-                                            "other way round.")
+    return refuted_as_written(
+        evidence, pair, counter, corrected_form=comparison == FIRST_STEP_CORRECTED,
+        correction=Correction(
+            r"f(x_1) < f(x_0)", r"Each GD step with $0 < \eta < 2/L$ lowers $f$, so $x_1$ improves on the start "
+            r"$x_0$; $f(x_2)$ is lower still, so $f(x_1) < f(x_2)$ is backwards (a typo for $x_0$).",
+            checked_by="the same exact GD runs"),
+        check_corrected=lambda: check_first_step_as_written(ctx, step=step, comparison=FIRST_STEP_CORRECTED),
+        explained="GD on $x^2$ lowers $f$ at every step: $f(x_2) < f(x_1)$, never the other way round.")
