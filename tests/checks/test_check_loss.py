@@ -120,14 +120,20 @@ def test_bad_arguments():
 def test_torch_binary_cross_entropy_with_logits_gradient_passes_at_logit_3():
     torch = pytest.importorskip("torch")
 
-    def bce(x, y):  # PyTorch's σ(x) − y: 1 − σ(3) cancels to a few ULPs, its real rounding
+    def bce(x, y):  # PyTorch's σ(x) − y: σ(3) and 1 cancel to a few ULPs of the result (the terms' magnitude)
         xt = torch.tensor(x, requires_grad=True)
         loss = torch.nn.functional.binary_cross_entropy_with_logits(xt, torch.tensor(y, dtype=xt.dtype))
         loss.backward()
         return float(loss.detach()), xt.grad.numpy()
 
     report = check_loss("logistic_from_logit", value_and_grad=bce, inputs=(np.array([3.0]), np.array([1])))
-    assert report.worst_grad_ratio <= 1.0 and report.noise_measured >= 1
+    assert report.worst_grad_ratio <= 1.0
+
+
+def test_a_value_that_cancels_beyond_its_magnitudes_is_judged_by_its_measured_rounding():
+    naive = lambda x, y: float(np.mean(-np.log(1.0 / (1.0 + np.exp(-x)))))  # log of σ ≈ 1: ~20 ULPs, all rounding
+    report = check_loss("logistic_from_logit", value=naive, inputs=(np.array([3.0, 2.5]), np.array([1, 1])))
+    assert report.worst_value_ratio <= 1.0 and report.noise_measured >= 1
 
 
 _SATURATED = (np.array([[0.0, 40.0, 40.0, 40.0], [20.0, 0.0, 40.0, 40.0], [40.0, 40.0, 40.0, 40.0]]),
@@ -158,10 +164,37 @@ def test_a_softmax_rounded_to_float32_is_still_caught_where_log_space_rounding_i
         check_loss("softmax_cross_entropy", grad=ce_grad, inputs=_SATURATED)
 
 
-def test_sigmoid_minus_one_that_underflows_is_still_caught():
-    grad = lambda x, y: (1.0 / (1.0 + np.exp(-x)) - y) / x.shape[0]  # σ(40) − 1 = 0, truth −4.2e-18
+def test_the_textbook_sigmoid_minus_label_passes_at_saturation_as_softmax_minus_onehot_does():
+    # σ(40) − 1 = 0 where the truth is −4.2e-18: the terms σ and y cancel, as softmax − onehot does at the
+    # logits (0, 40) — the same loss, judged by one rule (PyTorch's binary_cross_entropy_with_logits backward)
+    grad = lambda x, y: (1.0 / (1.0 + np.exp(-x)) - y) / x.shape[0]
+    check_loss("logistic_from_logit", grad=grad, inputs=(np.array([40.0, 3.0]), np.array([1, 1])))
+    softmax_grad = lambda z, t: (np.exp(z) / np.exp(z).sum(axis=1, keepdims=True) - np.eye(2)[t]) / z.shape[0]
+    check_loss("softmax_cross_entropy", grad=softmax_grad, inputs=(np.array([[0.0, 40.0], [0.0, 3.0]]), np.array([1, 1])))
+
+
+def test_an_underflow_to_0_where_nothing_cancels_is_still_caught():
+    grad = lambda x, y: (1.0 - 1.0 / (1.0 + np.exp(x)) - y) / x.shape[0]  # σ(−40) as 1 − σ(40) = 0, truth 4.2e-18
+    with pytest.raises(CheckFailure, match="the grad is wrong"):
+        check_loss("logistic_from_logit", grad=grad, inputs=(np.array([-40.0, 3.0]), np.array([0, 1])))
+
+
+def test_a_sigmoid_rounded_to_float32_is_still_caught_where_the_terms_cancel():
+    grad = lambda x, y: ((1.0 / (1.0 + np.exp(-x))).astype(np.float32).astype(np.float64) - y) / x.shape[0]
     with pytest.raises(CheckFailure, match="the grad is wrong"):
         check_loss("logistic_from_logit", grad=grad, inputs=(np.array([40.0, 3.0]), np.array([1, 1])))
+
+
+def test_kl_as_plogp_minus_plogq_in_float32_passes_and_a_dropped_term_fails():
+    # PyTorch's kl_div form: Σ p log p − Σ p log q cancels where q ≈ p (the terms are 0.35, the value 7.7e-6)
+    p = np.full((3, 4), 0.25, dtype=np.float32)
+    q = np.array([[0.24705882, 0.2509804, 0.2509804, 0.2509804]] + [[0.25] * 4] * 2, dtype=np.float32)
+    q /= q.sum(axis=1, keepdims=True, dtype=np.float32)
+    kl = lambda p, q: float(np.mean(np.sum(p * np.log(p) - p * np.log(q), axis=1, dtype=np.float32)))
+    check_loss("kl_divergence", value=kl, dtype=np.float32, inputs=(p, q))
+    dropped = lambda p, q: float(np.mean(np.sum(-p * np.log(q), axis=1, dtype=np.float32)))  # cross-entropy
+    with pytest.raises(CheckFailure, match="the value is wrong"):
+        check_loss("kl_divergence", value=dropped, dtype=np.float32, inputs=(p, q))
 
 
 def test_a_point_outside_the_domain_is_a_value_error_naming_the_argument_before_any_call():

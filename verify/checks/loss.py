@@ -50,9 +50,12 @@ reference and its magnitudes are computed from the one-hot rows in both cases.
 formed in log space as PyTorch forms it, ``exp(log_softmax(z))``), ``terms`` the additions behind it (``K − 1`` per row, plus
 ``⌈log₂ N⌉`` for a reduction over rows), ``ulps`` (default 8) the roundings of one output, and ``N`` the
 measured rounding noise of the implementation at the point, measured only where the other terms do not
-suffice (:mod:`verify.checks._measure`, as in :func:`verify.check_gradient`): ``σ(ỹ) − 1`` at ``ỹ = 3`` (PyTorch's
-``binary_cross_entropy_with_logits`` gradient) is judged by its real rounding, while an underflow to 0
-(``σ(40) − 1``) shows no noise and fails.
+suffice (:mod:`verify.checks._measure`, as in :func:`verify.check_gradient`): ``−log σ(ỹ)`` written naively
+at ``ỹ = 3`` is judged by its real rounding. The logistic loss of a logit is softmax cross-entropy of the logits
+``(0, ỹ)`` and is judged by the same rule: its gradient ``σ(ỹ) − y`` has the magnitudes ``σ(ỹ)`` and ``y``, so
+PyTorch's ``binary_cross_entropy_with_logits`` backward passes at ``ỹ = 40`` (``σ(40) − 1 = 0``, truth −4.2e-18,
+as ``softmax − onehot`` does), while an underflow to 0 where nothing cancels (``σ(−40)`` as ``1 − σ(40)``) fails.
+``kl_divergence`` has the magnitudes of ``Σ p log p − Σ p log q`` (PyTorch's ``kl_div``), which cancel where ``q ≈ p``.
 
 **Diagnosis.** A failure names the common mistake the implementation reproduces, when one does (as
 :func:`verify.check_optimizer` names conventions): the sum where the mean is asked (or the mean where the

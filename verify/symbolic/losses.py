@@ -187,8 +187,12 @@ def _multiclass_keys(arrays, labels):
 
 
 def _kl_magnitudes(args, values, grads):
+    """``Σ p·(|log p| + |log q|)``: the terms of ``Σ p log p − Σ p log q``, the form PyTorch's ``kl_div`` (and
+    ``−H(p) + CE(p, q)``) computes, which cancel where ``q ≈ p``; ``p·log(p/q)`` is the same sum with the
+    cancellation inside the logarithm, whose rounding is smaller."""
     p, q = (np.asarray(a, dtype=np.float64) for a in args)
-    terms = np.where(p == 0, 0.0, np.abs(p * (np.log(p) - np.log(q))))
+    with np.errstate(divide="ignore"):
+        terms = np.where(p == 0, 0.0, p * (np.abs(np.log(p)) + np.abs(np.log(q))))
     return terms.sum(axis=1), np.abs(grads)
 
 
@@ -205,6 +209,18 @@ def _softmax_magnitudes(z, c):
     with np.errstate(divide="ignore", invalid="ignore"):
         log_space = np.where(s > 0, s * np.abs(np.log(s)), 0.0)
     return c.sum(axis=1, keepdims=True) * (s + log_space) + np.abs(c)
+
+
+def _logistic_logit_magnitudes(args, values, grads):
+    """The logistic loss of a logit ``ỹ`` is softmax cross-entropy of the logits ``(0, ỹ)`` with the one-hot target
+    of ``y``; its gradient ``σ(ỹ) − y`` gets the same magnitudes (one rule for both): the terms ``σ(ỹ)`` and ``y``,
+    which cancel where ``σ(ỹ) ≈ y`` (``σ(40) − 1``, PyTorch's ``binary_cross_entropy_with_logits`` backward),
+    and σ's rounding in log space. ``y == 1`` is the positive class under both label conventions."""
+    x = np.asarray(args[0], dtype=np.float64).reshape(-1)
+    positive = (np.asarray(args[1]).reshape(-1) == 1).astype(np.float64)
+    z = np.stack([np.zeros_like(x), x], axis=1)
+    c = np.stack([1.0 - positive, positive], axis=1)
+    return np.abs(values), _softmax_magnitudes(z, c)[:, 1].reshape(np.shape(grads))
 
 
 def _sce_magnitudes(args, values, grads):
@@ -240,7 +256,7 @@ BUILDERS: dict[str, Builder] = {
     "hinge": Builder(_hinge),
     "multiclass_hinge": Builder(_multiclass_hinge, keys=_multiclass_keys),
     "logistic_from_probability": Builder(_logistic_probability),
-    "logistic_from_logit": Builder(_logistic_logit),
+    "logistic_from_logit": Builder(_logistic_logit, magnitudes=_logistic_logit_magnitudes),
     "categorical_cross_entropy": Builder(_categorical_cross_entropy),
     "softmax_cross_entropy": Builder(_softmax_cross_entropy, magnitudes=_sce_magnitudes),
     "label_smoothed_cross_entropy": Builder(_label_smoothed_cross_entropy, magnitudes=_smoothed_magnitudes),
