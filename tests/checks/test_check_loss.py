@@ -78,10 +78,13 @@ def test_mean_vs_sum_gradient_is_caught():
         check_loss("softmax_cross_entropy", grad=sce_grad_sum)
 
 
-def test_absorbed_tiny_loss_is_caught_in_relative_terms():
-    # log(1 + e^x) at x = −40 is 4.2e-18, but 1 + e^−40 rounds to 1: the value loses everything.
+def test_a_tiny_loss_absorbed_by_the_log_of_a_shifted_sum_is_its_rounding_but_a_missing_log_is_caught():
+    # log(1 + e^x) at x = −40 is 4.2e-18, but 1 + e^−40 rounds to 1: an absolute eps, the rounding of log-sum-exp
+    # as PyTorch's binary_cross_entropy_with_logits and log_softmax form it (log, not log1p, of a sum ≥ 1)
+    check_loss("logistic_from_logit", value=logistic_value_naive, inputs=(np.array([-40.0]), np.array([0])))
+    no_log = lambda x, y: float(np.mean(np.maximum(np.where(y == 1, -x, x), 0.0)))  # the log1p term dropped
     with pytest.raises(CheckFailure, match="the value is wrong"):
-        check_loss("logistic_from_logit", value=logistic_value_naive, inputs=(np.array([-40.0]), np.array([0])))
+        check_loss("logistic_from_logit", value=no_log, inputs=(np.array([-7.0]), np.array([0])))
 
 
 def test_hinge_sign_error_is_caught_and_both_subgradients_at_the_margin_pass():
@@ -130,10 +133,34 @@ def test_torch_binary_cross_entropy_with_logits_gradient_passes_at_logit_3():
     assert report.worst_grad_ratio <= 1.0
 
 
+def test_pytorch_cross_entropy_values_pass_where_log_of_the_shifted_sum_rounds():
+    # log_softmax forms log(1 + e⁻⁷) with log, not log1p: an absolute eps on a 9.1e-4 value (550 ULPs of it),
+    # the rounding of every framework's log-sum-exp; logsumexp(z) − z_t stays caught (the test below)
+    torch = pytest.importorskip("torch")
+
+    def ce(z, t):
+        zt = torch.tensor(z, requires_grad=True)
+        loss = torch.nn.functional.cross_entropy(zt, torch.tensor(t))
+        loss.backward()
+        return loss.item(), zt.grad.numpy()
+
+    def bce(x, y):
+        xt = torch.tensor(x, requires_grad=True)
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(xt, torch.tensor(y, dtype=xt.dtype))
+        loss.backward()
+        return loss.item(), xt.grad.numpy()
+
+    check_loss("softmax_cross_entropy", value_and_grad=ce, inputs=(np.array([[0.0, -7.0], [0.0, -7.0]]), np.array([0, 0])))
+    check_loss("logistic_from_logit", value_and_grad=bce, inputs=(np.array([2.0, -7.0, -7.0]), np.array([1, 0, 0])))
+
+
 def test_a_value_that_cancels_beyond_its_magnitudes_is_judged_by_its_measured_rounding():
-    naive = lambda x, y: float(np.mean(-np.log(1.0 / (1.0 + np.exp(-x)))))  # log of σ ≈ 1: ~20 ULPs, all rounding
-    report = check_loss("logistic_from_logit", value=naive, inputs=(np.array([3.0, 2.5]), np.array([1, 1])))
+    expanded = lambda f, c: float(np.mean(np.sum(0.5 * (f * f - 2 * f * c + c * c), axis=1)))  # ½(F² − 2Fc + c²)
+    inputs = (np.array([[1000.1, 2.0], [1.7, 0.2]]), np.array([[1000.0, 2.5], [1.5, 0.1]]))
+    report = check_loss("least_squares", value=expanded, inputs=inputs)  # F² ≈ 1e6 cancels to 0.005
     assert report.worst_value_ratio <= 1.0 and report.noise_measured >= 1
+    with pytest.raises(CheckFailure, match="the value is wrong"):  # the ½ forgotten: not rounding
+        check_loss("least_squares", value=lambda f, c: 2 * expanded(f, c), inputs=inputs)
 
 
 _SATURATED = (np.array([[0.0, 40.0, 40.0, 40.0], [20.0, 0.0, 40.0, 40.0], [40.0, 40.0, 40.0, 40.0]]),

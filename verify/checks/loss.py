@@ -55,6 +55,9 @@ at ``ỹ = 3`` is judged by its real rounding. The logistic loss of a logit is s
 ``(0, ỹ)`` and is judged by the same rule: its gradient ``σ(ỹ) − y`` has the magnitudes ``σ(ỹ)`` and ``y``, so
 PyTorch's ``binary_cross_entropy_with_logits`` backward passes at ``ỹ = 40`` (``σ(40) − 1 = 0``, truth −4.2e-18,
 as ``softmax − onehot`` does), while an underflow to 0 where nothing cancels (``σ(−40)`` as ``1 − σ(40)``) fails.
+The softmax family's values have the terms of log-softmax, ``c·(log S − (z − max z))`` with ``S = Σ exp(z − max z)``
+and an absolute ``eps`` for the log of a rounded ``S ≥ 1`` (PyTorch's and JAX's log-sum-exp: ``log(1 + e⁻⁷)`` is
+550 ULPs of its 9.1e-4 value there), but not ``|max z|``: ``logsumexp(z) − z_t`` at ``[1e8, 1e8]`` in float32 fails.
 ``kl_divergence`` has the magnitudes of ``Σ p log p − Σ p log q`` (PyTorch's ``kl_div``), which cancel where ``q ≈ p``.
 
 **Diagnosis.** A failure names the common mistake the implementation reproduces, when one does (as

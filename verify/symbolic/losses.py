@@ -211,6 +211,18 @@ def _softmax_magnitudes(z, c):
     return c.sum(axis=1, keepdims=True) * (s + log_space) + np.abs(c)
 
 
+def _softmax_value_magnitudes(z, c):
+    """``Σ_k c_k·(|z_k − m| + log S + 1)`` per row, ``m = max z``, ``S = Σ exp(z − m) ≥ 1``: the terms of the value as
+    log-softmax forms it (PyTorch, JAX), ``c·(log S − (z − m))``; ``log S`` of a rounded ``S`` carries an absolute
+    ``eps`` however small ``log S`` is (``log(1 + e⁻⁷)``). ``logsumexp(z) − z_t`` has the far larger terms ``|m|``
+    and ``|z_t|`` and is not covered: it loses ``log 2`` at ``[1e8, 1e8]`` in float32 and fails."""
+    m = z.max(axis=1, keepdims=True)
+    log_s = np.log(np.exp(z - m).sum(axis=1, keepdims=True))
+    with np.errstate(invalid="ignore"):
+        terms = np.where(c > 0, c * (np.abs(z - m) + log_s + 1.0), 0.0)
+    return terms.sum(axis=1)
+
+
 def _logistic_logit_magnitudes(args, values, grads):
     """The logistic loss of a logit ``ỹ`` is softmax cross-entropy of the logits ``(0, ỹ)`` with the one-hot target
     of ``y``; its gradient ``σ(ỹ) − y`` gets the same magnitudes (one rule for both): the terms ``σ(ỹ)`` and ``y``,
@@ -220,19 +232,20 @@ def _logistic_logit_magnitudes(args, values, grads):
     positive = (np.asarray(args[1]).reshape(-1) == 1).astype(np.float64)
     z = np.stack([np.zeros_like(x), x], axis=1)
     c = np.stack([1.0 - positive, positive], axis=1)
-    return np.abs(values), _softmax_magnitudes(z, c)[:, 1].reshape(np.shape(grads))
+    return _softmax_value_magnitudes(z, c), _softmax_magnitudes(z, c)[:, 1].reshape(np.shape(grads))
 
 
 def _sce_magnitudes(args, values, grads):
     z = np.asarray(args[0], dtype=np.float64)
-    return np.abs(values), _softmax_magnitudes(z, _distribution(np.asarray(args[1]), z.shape))
+    c = _distribution(np.asarray(args[1]), z.shape)
+    return _softmax_value_magnitudes(z, c), _softmax_magnitudes(z, c)
 
 
 def _smoothed_magnitudes(args, values, grads, label_smoothing):
     z = np.asarray(args[0], dtype=np.float64)
     c = _distribution(np.asarray(args[1]), z.shape)
     smoothed = (1 - label_smoothing) * c + label_smoothing / z.shape[1]
-    return np.abs(values), _softmax_magnitudes(z, smoothed)
+    return _softmax_value_magnitudes(z, smoothed), _softmax_magnitudes(z, smoothed)
 
 
 # --------------------------------------------------------------------------- the catalogue entry
