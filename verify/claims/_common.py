@@ -33,7 +33,6 @@ __all__ = [
     "stat_row",
     "stat_pair",
     "calibrated_outcome",
-    "refuted_as_written",
 ]
 
 
@@ -217,35 +216,12 @@ def calibrated_outcome(results: list[Any], rows: list[dict[str, Any]], evidence:
     from verify.claims.registry import Outcome
     from verify.stats import combine
 
-    verdict = combine([r.verdict for r in results])
     refuted = [k for k, r in enumerate(results) if r.verdict == "refuted"]
     counterexample = rows[max(refuted, key=lambda k: abs(results[k].estimate - results[k].theoretical))] \
         if refuted else None
-    return Outcome(verdict, evidence, counterexample=counterexample, why=why if verdict == "inconclusive" else None,
-                   pair=pair, data=data)
-
-
-def refuted_as_written(evidence: dict[str, Any], pair: Any, counterexample: dict[str, Any], *, corrected_form: bool,
-                       correction: Any, check_corrected: Callable[[], Any], explained: str | None = None,
-                       data: Any = None) -> Any:
-    """The refuted outcome of an ``as-written`` check, with its correction checked by the same check.
-
-    A formula as the notes write it that fails its check gets ``correction`` (a
-    :class:`~verify.claims.registry.Correction` without its ``check``) with ``check_corrected()`` as that check:
-    the same check run on the corrected form, so the correction counts as verified only if it holds there;
-    ``explained`` says in words what the counterexample shows. Where the run was itself of the corrected form
-    (``corrected_form``), it is refuted with its counterexample alone: no correction, no second run, and no
-    words written for the form as written.
-    """
-    import dataclasses
-
-    from verify.claims.registry import Outcome
-
-    if corrected_form:
-        return Outcome("refuted", evidence, counterexample=counterexample, pair=pair, data=data)
-    return Outcome("refuted", evidence, counterexample=counterexample, pair=pair, data=data,
-                   correction=dataclasses.replace(correction, check=check_corrected()),
-                   counterexample_explained=explained)
+    return Outcome.from_findings(evidence, counterexample=counterexample,
+                                 decided=combine([r.verdict for r in results]) != "inconclusive", why=why,
+                                 pair=pair, data=data)
 
 
 def label_axes(ax: Any, xlabel: str, ylabel: str, title: str = "", *, legend: str | None = "outside",

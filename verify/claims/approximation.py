@@ -76,11 +76,8 @@ def check_universal_approximation(ctx: Context) -> Outcome:
     pair = Pair(f"sup error at width {WIDTHS[-1]} (sigmoid)", errors["sigmoid"][-1], EPSILON, "<",
                 note="the theorem: below any ε > 0 for some width; here ε = 0.01")
     data = {"errors": errors}
-    if falls and reached and identity_floor > EPSILON:
-        return Outcome("holds", evidence, data=data, pair=pair)
-    if not (falls and reached):
-        return Outcome("refuted", evidence, data=data, pair=pair,
-                       counterexample={"widths": list(WIDTHS), "sup error": errors["sigmoid"]})
-    return Outcome("inconclusive", evidence, data=data, pair=pair, why="the polynomial activation also reached epsilon")
+    counter = None if falls and reached else {"widths": list(WIDTHS), "sup error": errors["sigmoid"]}
+    return Outcome.from_findings(evidence, data=data, pair=pair, counterexample=counter,
+                                 decided=identity_floor > EPSILON, why="the polynomial activation also reached epsilon")
 
 

@@ -365,12 +365,9 @@ def _tradeoff(ctx: Context, kind: str, falling: str, rising: str) -> Outcome:
                           "(must be < 0)")
     verdict = combine([r["verdict"] for r in results])
     data = {"rows": rows}
-    if verdict == "refuted":
-        return Outcome("refuted", evidence, counterexample=next(r for r in results if r["verdict"] == "refuted"),
-                       data=data, pair=pair)
-    if verdict == "inconclusive":
-        return Outcome("inconclusive", evidence, why="the endpoint intervals overlap", data=data, pair=pair)
-    return Outcome("holds", evidence, data=data, pair=pair)
+    return Outcome.from_findings(evidence, data=data, pair=pair,
+                                 counterexample=next((r for r in results if r["verdict"] == "refuted"), None),
+                                 decided=verdict != "inconclusive", why="the endpoint intervals overlap")
 
 
 @claim(id="bias_variance.complexity_tradeoff", kind="empirical", title="The complexity trade-off",

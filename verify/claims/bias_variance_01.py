@@ -192,15 +192,12 @@ def check_zero_one_decomposition(ctx: Context, *, terms: Any = None) -> Outcome:
     pair = Pair("largest |E[L] − (c₁N + B + c₂V)| over test points, k and both class counts", str(residual), 0, "=",
                 note="exact rational arithmetic")
     data = {"two classes": two}
-    if residual != 0:
-        bad = next(r for r in two + three if r["residual"] != 0)
-        return Outcome("refuted", evidence, data=data, pair=pair,
-                       counterexample={"k": bad["k"], "largest |E[L] − (c₁N + B + c₂V)|": str(bad["residual"])})
-    if unsigned == 0:
-        return Outcome("inconclusive", evidence, data=data, pair=pair,
-                       why="the unsigned sum N + B + V matched the loss too: no biased point had variance, so the "
-                           "signs were not tested")
-    return Outcome("holds", evidence, data=data, pair=pair)
+    bad = next((r for r in two + three if r["residual"] != 0), None)
+    return Outcome.from_findings(
+        evidence, data=data, pair=pair,
+        counterexample=None if bad is None else {"k": bad["k"], "largest |E[L] − (c₁N + B + c₂V)|": str(bad["residual"])},
+        decided=unsigned != 0,
+        why="the unsigned sum N + B + V matched the loss too: no biased point had variance, so the signs were not tested")
 
 
 class _Recorder:
