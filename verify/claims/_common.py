@@ -27,6 +27,7 @@ __all__ = [
     "rng_for",
     "hypothesis_search",
     "new_figure",
+    "new_panel",
     "jsonable",
     "EPS64",
     "kernel_backend",
@@ -176,6 +177,12 @@ def new_figure(ncols: int = 1, nrows: int = 1, width: float = 6.4, height: float
     fig = Figure(figsize=(width, height * nrows), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False)
     return fig, axes
+
+
+def new_panel(width: float = 6.4, height: float = 3.6):
+    """A figure of one panel (:func:`new_figure` with one axes): ``(fig, ax)``."""
+    fig, axes = new_figure(1, 1, width=width, height=height)
+    return fig, axes[0, 0]
 
 
 def stat_row(result: Any, quantity: str) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from verify.claims._common import (
     declared_alpha,
     hypothesis_search,
     label_axes,
-    new_figure,
+    new_panel,
     rng_for,
     stat_pair,
     stat_row,
@@ -158,8 +158,7 @@ identity(
 
 
 def adam_figure(outcome: Outcome):
-    fig, axes = new_figure(1, 1)
-    ax = axes[0, 0]
+    fig, ax = new_panel()
     res = (outcome.data or {}).get("results") or []
     for k, r in enumerate(res):
         ax.errorbar([k], [r.estimate / r.theoretical], yerr=[[(r.estimate - r.ci[0]) / r.theoretical],

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from verify.claims._common import SEED_000, cite, label_axes, new_figure, rng_for
+from verify.claims._common import SEED_000, cite, label_axes, new_panel, rng_for
 from verify.claims.bias_variance import bootstrap_terms, fit_predict
 from verify.claims.registry import Context, Outcome, Pair, claim
 
@@ -143,8 +143,7 @@ def _sweep(ctx: Context, classes: int, R: int, terms_of: Any = None) -> list[dic
 
 
 def zero_one_figure(outcome: Outcome):
-    fig, axes = new_figure(1, 1, width=8.0, height=4.0)
-    ax = axes[0, 0]
+    fig, ax = new_panel(width=8.0, height=4.0)
     rows = (outcome.data or {}).get("two classes") or []
     if rows:
         ks = [r["k"] for r in rows]
@@ -219,8 +218,7 @@ class _Recorder:
 
 
 def mlxtend_zero_one_figure(outcome: Outcome):
-    fig, axes = new_figure(1, 1, width=8.0, height=3.8)
-    ax = axes[0, 0]
+    fig, ax = new_panel(width=8.0, height=3.8)
     rows = (outcome.data or {}).get("rows") or []
     if rows:
         xs = np.arange(len(rows))

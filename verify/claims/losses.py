@@ -21,7 +21,7 @@ from verify.claims._common import (
     hypothesis_search,
     kernel_backend,
     label_axes,
-    new_figure,
+    new_panel,
     rng_for,
 )
 from verify.claims.builders import derivative
@@ -105,8 +105,7 @@ def check_softmax_distribution(ctx: Context) -> Outcome:
 def sigmoid_figure(outcome: Outcome):
     from verify.kernels.activations import activation
 
-    fig, axes = new_figure(1, 1)
-    ax = axes[0, 0]
+    fig, ax = new_panel()
     x = np.linspace(30, 45, 400)
     ax.semilogy(x, 1 - activation("sigmoid", x, backend="numpy") + 1e-18, label=r"$1 - \sigma(x)$ in float64 (+1e-18)")
     ax.semilogy(x, np.exp(-x), "--", label=r"exact $\approx e^{-x}$")

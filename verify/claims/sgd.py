@@ -21,7 +21,7 @@ from verify.claims._common import (
     cite,
     declared_alpha,
     label_axes,
-    new_figure,
+    new_panel,
     rng_for,
     stat_pair,
     stat_row,
@@ -94,8 +94,7 @@ def sgd_mse_exact(alphas: np.ndarray, mu: float, sigma: float, theta0: float) ->
 
 
 def robbins_monro_figure(outcome: Outcome):
-    fig, axes = new_figure(1, 1, width=8.0, height=4.0)
-    ax = axes[0, 0]
+    fig, ax = new_panel(width=8.0, height=4.0)
     for label, e in ((outcome.data or {}).get("curves") or {}).items():
         ax.loglog(np.arange(1, e.size), e[1:], label=label, ls="--" if "constant" in label else "-")
     label_axes(ax, "iteration k", r"$E[(\theta_k - \theta^*)^2]$ (exact)",
@@ -191,8 +190,7 @@ def per_example_gradients(X: np.ndarray, y: np.ndarray, theta: np.ndarray) -> np
 
 
 def minibatch_figure(outcome: Outcome):
-    fig, axes = new_figure(1, 1)
-    ax = axes[0, 0]
+    fig, ax = new_panel()
     s = (outcome.data or {}).get("scaling")
     if s:
         ax.loglog(s["m"], s["theory"], "k--", label=r"theory tr$(\Sigma)/m$")

@@ -30,6 +30,7 @@ from verify.claims._common import (
     hypothesis_search,
     label_axes,
     new_figure,
+    new_panel,
     rng_for,
 )
 from verify.claims.registry import Context, Correction, Outcome, Pair, claim
@@ -356,8 +357,7 @@ def _dt_bound(L: Any, R2: Any, N: int, eta: Any) -> Any:
 def drori_figure(outcome: Outcome):
     """The bound and the worst case over ηL in (0, 2): tight (the Huber case attains it) up to ηL = 1, and
     crossed by the quadratic past the theorem's range; the y-axis spans the values plotted, no more."""
-    fig, axes = new_figure(1, 1, width=8.5, height=4.0)
-    ax = axes[0, 0]
+    fig, ax = new_panel(width=8.5, height=4.0)
     d = outcome.data or {}
     if "hs" in d:
         hs, bound, quad = d["hs"], d["dt"], d["quad"]
