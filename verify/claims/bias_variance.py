@@ -34,17 +34,8 @@ from typing import Any
 import numpy as np
 from numpy.polynomial import legendre
 
-from verify.claims._common import (
-    SEED_000,
-    calibrated_outcome,
-    cite,
-    declared_alpha,
-    label_axes,
-    new_panel,
-    rng_for,
-    stat_pair,
-    stat_row,
-)
+from verify.claims._calibrated import calibrated_outcome, declared_alpha, stat_pair, stat_row
+from verify.claims._common import SEED_000, cite, label_axes, new_panel, rng_for
 from verify.claims.registry import Context, Correction, Outcome, Pair, claim
 from verify.stats import DEFAULT_ALPHA, ErrorBudget, StatResult, combine, decide, mean_interval, sample_size
 from verify.sweep import run_sweep

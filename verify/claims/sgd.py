@@ -13,19 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from verify.claims._common import (
-    SEED_000,
-    SEED_001,
-    SEED_002,
-    calibrated_outcome,
-    cite,
-    declared_alpha,
-    label_axes,
-    new_panel,
-    rng_for,
-    stat_pair,
-    stat_row,
-)
+from verify.claims._calibrated import calibrated_outcome, declared_alpha, stat_pair, stat_row
+from verify.claims._common import SEED_000, SEED_001, SEED_002, cite, label_axes, new_panel, rng_for
 from verify.claims.registry import Context, Correction, Outcome, Pair, claim
 from verify.stats import (
     DEFAULT_ALPHA,
