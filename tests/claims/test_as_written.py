@@ -62,16 +62,44 @@ def test_a_correction_may_depend_on_what_failed(declared):
     assert out.correction.formula == "x = 1" and out.correction.verified
 
 
+def _form_check(ctx, *, form="as written"):
+    return Outcome("holds", {})
+
+
 def test_a_correction_is_declared_with_its_corrected_form_on_an_as_written_claim_only():
     with pytest.raises(ClaimDefinitionError, match="corrected"):
-        claim(id="test.half_declared", statement="$1$", source="a test", kind="as-written", correction=FIX)
+        claim(id="test.half_declared", statement="$1$", source="a test", kind="as-written",
+              correction=FIX)(_form_check)
     with pytest.raises(ClaimDefinitionError, match="as-written"):
         claim(id="test.not_as_written", statement="$1$", source="a test", kind="identity", correction=FIX,
-              corrected={"form": "corrected"})
-    with pytest.raises(ClaimDefinitionError, match="no argument 'form'"):
+              corrected={"form": "corrected"})(_form_check)
+    with pytest.raises(ClaimDefinitionError, match="no argument 'formula'"):
         claim(id="test.no_such_argument", statement="$1$", source="a test", kind="as-written", correction=FIX,
-              corrected={"form": "corrected"})(lambda ctx: Outcome("holds", {}))
+              corrected={"formula": "corrected"})(_form_check)
     assert not {"test.half_declared", "test.not_as_written", "test.no_such_argument"} & set(_REGISTRY)
+
+
+def test_a_claims_file_with_a_half_declared_correction_names_it_and_loads_its_other_claims(tmp_path):
+    from verify.claims import load_claims
+
+    path = tmp_path / "half_correction_claims.py"
+    path.write_text(
+        "from verify.claims import Correction, Outcome, claim\n"
+        "@claim(id='notes.half', statement='$1$', source='notes', kind='as-written',\n"
+        "       correction=Correction('x = 1', 'words'))\n"
+        "def half(ctx, *, form='as written'):\n"
+        "    return Outcome('holds', {})\n"
+        "@claim(id='notes.whole', statement='$1$', source='notes', kind='identity')\n"
+        "def whole(ctx):\n"
+        "    return Outcome('holds', {})\n")
+    before = set(_REGISTRY)
+    try:
+        got, failures = load_claims([str(path)])
+        assert [c.id for c in got] == ["notes.whole"] and "notes.half" not in _REGISTRY
+        assert [(f.claim_id, "corrected form together" in f.problem) for f in failures] == [("notes.half", True)]
+    finally:
+        for claim_id in set(_REGISTRY) - before:
+            del _REGISTRY[claim_id]
 
 
 def test_a_wrong_step_refutes_the_corrected_first_step_claim_without_recursing():

@@ -465,11 +465,13 @@ def claim(
     >>> _ = _REGISTRY.pop("doc.one_plus_one")
     """
     origin = _caller_module(1)
-    if (correction is None) != (corrected is None) or (correction is not None and kind != "as-written"):
-        definition_failed(id, "an as-written claim declares its correction and the arguments of its corrected "
-                              "form together (correction=..., corrected=...); other kinds declare neither")
 
     def wrap(check: Callable[..., Outcome]) -> Callable[..., Outcome]:
+        problem = _correction_problem(check, kind, correction, corrected)
+        if problem:  # raised; or, while a claims file loads, recorded and the claim left out
+            definition_failed(id, problem)
+            check.claim = None  # type: ignore[attr-defined]
+            return check
         if correction is not None and corrected is not None:
             check = _with_correction(check, correction, dict(corrected))
         c = Claim(id=id, statement=statement, source=source, kind=kind, check=check, figure=figure,
@@ -483,6 +485,20 @@ def claim(
     return wrap
 
 
+def _correction_problem(check: Callable[..., Outcome], kind: str, correction: Any,
+                        corrected: Mapping[str, Any] | None) -> str | None:
+    """What is wrong with a claim's declared correction, if anything (words for :func:`definition_failed`)."""
+    if correction is None and corrected is None:
+        return None
+    if correction is None or corrected is None or kind != "as-written":
+        return ("an as-written claim declares its correction and the arguments of its corrected form together "
+                "(correction=..., corrected=...); other kinds declare neither")
+    unknown = sorted(set(corrected) - set(inspect.signature(check).parameters))
+    if unknown:
+        return f"{getattr(check, '__name__', 'the check')} has no argument {unknown[0]!r} to test its corrected form with"
+    return None
+
+
 def _with_correction(check: Callable[..., Outcome], correction: Correction | Callable[[Outcome], Correction],
                      corrected: dict[str, Any]) -> Callable[..., Outcome]:
     """``check`` with the as-written rule: a refuted run of the form as written gets ``correction`` with, as its
@@ -491,9 +507,6 @@ def _with_correction(check: Callable[..., Outcome], correction: Correction | Cal
     keeps its counterexample alone: no correction, no second run, and no words (``counterexample_explained``)
     written about the form as written."""
     signature = inspect.signature(check)
-    unknown = sorted(set(corrected) - set(signature.parameters))
-    if unknown:
-        raise ClaimDefinitionError(f"{check.__name__} has no argument {unknown[0]!r} to test its corrected form with")
 
     @functools.wraps(check)
     def checked(ctx: Context, **options: Any) -> Outcome:
