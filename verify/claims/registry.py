@@ -247,7 +247,7 @@ class Outcome:
         """The verdict derived from what the check found, in the order every check decides it: ``refuted`` where
         it found a ``counterexample``; else ``inconclusive`` with ``why`` where it could not decide (``decided``
         false: a search past the claim's conditions that found nothing, so it lacked power; an interval too
-        wide); else ``holds``. ``rest`` (``pair``, ``data``, ``counterexample_explained``…) goes to the outcome.
+        wide); else ``holds``. ``rest`` (``pair``, ``data``) goes to the outcome whatever its verdict.
 
         >>> Outcome.from_findings({}, counterexample=None, decided=False, why="the search found nothing").verdict
         'inconclusive'
