@@ -1,4 +1,5 @@
-"""Helpers shared by the topic modules: seeded generators, Hypothesis searches, figures, sources.
+"""Helpers shared by the topic modules: seeded generators, Hypothesis searches, figures, sources
+(a statistical claim's calibrated sub-checks: :mod:`verify.claims._calibrated`).
 
 Nothing here knows which formula of the source material is right or wrong: the helpers run what a
 check asks and report what they find.
@@ -13,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from verify.claims.registry import Context, jsonable
-from verify.stats import DEFAULT_ALPHA, claim_rng
+from verify.stats import claim_rng
 
 __all__ = [
     "Notes",
@@ -22,18 +23,14 @@ __all__ = [
     "SEED_002",
     "NOTES",
     "cite",
-    "declared_alpha",
     "latex",
     "rng_for",
     "hypothesis_search",
     "new_figure",
+    "new_panel",
     "jsonable",
     "EPS64",
     "kernel_backend",
-    "stat_row",
-    "stat_pair",
-    "calibrated_outcome",
-    "refuted_as_written",
 ]
 
 
@@ -70,12 +67,6 @@ def cite(notes: Notes, slide: str, extra: str = "") -> str:
         raise TypeError(f"notes must be one of SEED_000, SEED_001, SEED_002; got {notes!r}")
     text = f'{notes.title} ({notes}), slide "{slide}"'
     return f"{text}; {extra}" if extra else text
-
-
-def declared_alpha(ctx: Context) -> float:
-    """The false-fail rate a statistical check may spend: the one its claim declared (``ctx.alpha``, set by
-    :func:`~verify.claims.registry.run_claim`), or the library's default when the check is called directly."""
-    return ctx.alpha if ctx.alpha is not None else DEFAULT_ALPHA
 
 
 def latex(expr: Any) -> str:
@@ -179,73 +170,10 @@ def new_figure(ncols: int = 1, nrows: int = 1, width: float = 6.4, height: float
     return fig, axes
 
 
-def stat_row(result: Any, quantity: str) -> dict[str, Any]:
-    """One calibrated sub-check (:class:`verify.stats.StatResult`) as a table row in words."""
-    row: dict[str, Any] = {"quantity": quantity, "estimate": float(result.estimate),
-                           "confidence interval": [float(result.ci[0]), float(result.ci[1])],
-                           "theoretical": float(result.theoretical), "false-fail rate": float(result.alpha),
-                           "samples": int(result.n), "verdict": result.verdict}
-    if result.effect is not None:
-        row["smallest deviation detected"] = float(result.effect)
-    if result.note:
-        row["note"] = result.note
-    return row
-
-
-def stat_pair(results: list[Any], quantities: list[str], note: str = "") -> Any:
-    """The headline measured/theoretical pair of a set of sub-checks: the one farthest from its theory,
-    relative to its allowed deviation (or the first refuted one)."""
-    from verify.claims.registry import Pair
-
-    def distance(r: Any) -> float:
-        scale = r.effect if r.effect else (abs(r.theoretical) or 1.0)
-        return abs(r.estimate - r.theoretical) / scale
-
-    refuted = [k for k, r in enumerate(results) if r.verdict == "refuted"]
-    k = max(refuted or range(len(results)), key=lambda j: distance(results[j]))
-    r = results[k]
-    ci = f"interval [{r.ci[0]:.4g}, {r.ci[1]:.4g}] at false-fail rate {r.alpha:.2g}"
-    return Pair(quantities[k], float(r.estimate), float(r.theoretical), "≈", note=f"{ci}" + (f"; {note}" if note else ""))
-
-
-def calibrated_outcome(results: list[Any], rows: list[dict[str, Any]], evidence: dict[str, Any], *, pair: Any,
-                       data: Any = None, why: str = "an interval is wider than the effect it must detect, within "
-                                                    "the sample cap") -> Any:
-    """The outcome of a statistical claim from its calibrated sub-checks (:class:`verify.stats.StatResult`):
-    refuted if one is (the row of the farthest refuted one is the counterexample), inconclusive if one is
-    (with ``why``), else holds."""
-    from verify.claims.registry import Outcome
-    from verify.stats import combine
-
-    verdict = combine([r.verdict for r in results])
-    refuted = [k for k, r in enumerate(results) if r.verdict == "refuted"]
-    counterexample = rows[max(refuted, key=lambda k: abs(results[k].estimate - results[k].theoretical))] \
-        if refuted else None
-    return Outcome(verdict, evidence, counterexample=counterexample, why=why if verdict == "inconclusive" else None,
-                   pair=pair, data=data)
-
-
-def refuted_as_written(evidence: dict[str, Any], pair: Any, counterexample: dict[str, Any], *, corrected_form: bool,
-                       correction: Any, check_corrected: Callable[[], Any], explained: str | None = None,
-                       data: Any = None) -> Any:
-    """The refuted outcome of an ``as-written`` check, with its correction checked by the same check.
-
-    A formula as the notes write it that fails its check gets ``correction`` (a
-    :class:`~verify.claims.registry.Correction` without its ``check``) with ``check_corrected()`` as that check:
-    the same check run on the corrected form, so the correction counts as verified only if it holds there;
-    ``explained`` says in words what the counterexample shows. Where the run was itself of the corrected form
-    (``corrected_form``), it is refuted with its counterexample alone: no correction, no second run, and no
-    words written for the form as written.
-    """
-    import dataclasses
-
-    from verify.claims.registry import Outcome
-
-    if corrected_form:
-        return Outcome("refuted", evidence, counterexample=counterexample, pair=pair, data=data)
-    return Outcome("refuted", evidence, counterexample=counterexample, pair=pair, data=data,
-                   correction=dataclasses.replace(correction, check=check_corrected()),
-                   counterexample_explained=explained)
+def new_panel(width: float = 6.4, height: float = 3.6):
+    """A figure of one panel (:func:`new_figure` with one axes): ``(fig, ax)``."""
+    fig, axes = new_figure(1, 1, width=width, height=height)
+    return fig, axes[0, 0]
 
 
 def label_axes(ax: Any, xlabel: str, ylabel: str, title: str = "", *, legend: str | None = "outside",

@@ -12,20 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from verify.claims._common import (
-    SEED_001,
-    SEED_002,
-    calibrated_outcome,
-    cite,
-    declared_alpha,
-    hypothesis_search,
-    label_axes,
-    new_figure,
-    refuted_as_written,
-    rng_for,
-    stat_pair,
-    stat_row,
-)
+from verify.claims._calibrated import calibrated_outcome, declared_alpha, stat_pair, stat_row
+from verify.claims._common import SEED_001, SEED_002, cite, hypothesis_search, label_axes, new_panel, rng_for
 from verify.claims.builders import identity
 from verify.claims.registry import Context, Correction, Outcome, Pair, claim
 from verify.stats import DEFAULT_ALPHA, ErrorBudget, StatResult, decide, mean_interval, sample_size
@@ -99,16 +87,19 @@ def check_adagrad_step_never_grows(ctx: Context, *, steps: Steps = adagrad_norm_
                 "past the condition: RMSprop's moving average instead of the sum": {
                     "sequences searched": past_tried, "a step that grows": past}}
     pair = Pair(r"largest ratio of consecutive steps $\eta_{t+1}/\eta_t$ over the sequences searched", largest[0], 1.0, "<=")
-    if counter is not None:
-        return Outcome("refuted", evidence, counterexample=counter, pair=pair)
-    if past is None:
-        return Outcome("inconclusive", evidence, why="the moving-average variant never grew either", pair=pair)
-    return Outcome("holds", evidence, pair=pair)
+    return Outcome.from_findings(evidence, pair=pair, counterexample=counter, decided=past is not None,
+                                 why="the moving-average variant never grew either")
 
 
 @claim(id="adaptive.epsilon_placement_as_written", kind="as-written", title="Where AdaGrad's epsilon sits, as written",
        statement=r"$\epsilon$ is a small number added to the numerator to avoid division by zero",
-       source=cite(SEED_001, "Adding adaptive learning rates"))
+       source=cite(SEED_001, "Adding adaptive learning rates"),
+       correction=Correction(
+           r"\eta_t = \eta \,/\, \sqrt{\epsilon + \sum_{j=1}^t \|\nabla f(x_j)\|^2}",
+           r"$\epsilon$ belongs in the denominator, as the slide's own formula writes it: added to the numerator "
+           r"it leaves $0/0$ at a zero gradient, which is what it was meant to prevent.",
+           checked_by="the same first step at a zero gradient"),
+       corrected={"placement": "denominator"})
 def check_epsilon_placement_as_written(ctx: Context, *, placement: str = "numerator") -> Outcome:
     """The lecture says epsilon is "added to the numerator to avoid division by zero". Evaluate AdaGrad-Norm's
     first step at a zero gradient with epsilon where ``placement`` says (``"numerator"``: the text,
@@ -128,18 +119,11 @@ def check_epsilon_placement_as_written(ctx: Context, *, placement: str = "numera
     pair = Pair("entries of the first step that are finite at a zero gradient", int(np.sum(np.isfinite(step))), 3, "=")
     if finite:
         return Outcome("holds", evidence, pair=pair)
-    return refuted_as_written(
-        evidence, pair, {"gradient at x₁": "0 (all three entries)",
-                         f"first step with ε in the {placement}": "0/0 = nan in every entry"},
-        corrected_form=placement == "denominator",
-        correction=Correction(
-            r"\eta_t = \eta \,/\, \sqrt{\epsilon + \sum_{j=1}^t \|\nabla f(x_j)\|^2}",
-            r"$\epsilon$ belongs in the denominator, as the slide's own formula writes it: added to the numerator "
-            r"it leaves $0/0$ at a zero gradient, which is what it was meant to prevent.",
-            checked_by="the same first step at a zero gradient"),
-        check_corrected=lambda: check_epsilon_placement_as_written(ctx, placement="denominator"),
-        explained="At a zero gradient the accumulated sum is 0, so with ε only in the numerator the step divides "
-                  "0 by 0.")
+    return Outcome("refuted", evidence, pair=pair,
+                   counterexample={"gradient at x₁": "0 (all three entries)",
+                                   f"first step with ε in the {placement}": "0/0 = nan in every entry"},
+                   counterexample_explained="At a zero gradient the accumulated sum is 0, so with ε only in the "
+                                            "numerator the step divides 0 by 0.")
 
 
 identity(
@@ -163,8 +147,7 @@ identity(
 
 
 def adam_figure(outcome: Outcome):
-    fig, axes = new_figure(1, 1)
-    ax = axes[0, 0]
+    fig, ax = new_panel()
     res = (outcome.data or {}).get("results") or []
     for k, r in enumerate(res):
         ax.errorbar([k], [r.estimate / r.theoretical], yerr=[[(r.estimate - r.ci[0]) / r.theoretical],

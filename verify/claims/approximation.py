@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from verify.claims._common import SEED_002, cite, kernel_backend, label_axes, new_figure, rng_for
+from verify.claims._common import SEED_002, cite, kernel_backend, label_axes, new_panel, rng_for
 from verify.claims.registry import Context, Outcome, Pair, claim
 
 __all__ = ["WIDTHS", "EPSILON", "sup_error", "check_universal_approximation"]
@@ -40,8 +40,7 @@ def sup_error(width: int, activation: str, rng: np.random.Generator, backend: st
 
 
 def approximation_figure(outcome: Outcome):
-    fig, axes = new_figure(1, 1)
-    ax = axes[0, 0]
+    fig, ax = new_panel()
     errors = (outcome.data or {}).get("errors") or {}
     for name, errs in errors.items():
         ax.loglog(WIDTHS, errs, marker="o", label=rf"$\sigma$ = {name}")
@@ -76,11 +75,8 @@ def check_universal_approximation(ctx: Context) -> Outcome:
     pair = Pair(f"sup error at width {WIDTHS[-1]} (sigmoid)", errors["sigmoid"][-1], EPSILON, "<",
                 note="the theorem: below any ε > 0 for some width; here ε = 0.01")
     data = {"errors": errors}
-    if falls and reached and identity_floor > EPSILON:
-        return Outcome("holds", evidence, data=data, pair=pair)
-    if not (falls and reached):
-        return Outcome("refuted", evidence, data=data, pair=pair,
-                       counterexample={"widths": list(WIDTHS), "sup error": errors["sigmoid"]})
-    return Outcome("inconclusive", evidence, data=data, pair=pair, why="the polynomial activation also reached epsilon")
+    counter = None if falls and reached else {"widths": list(WIDTHS), "sup error": errors["sigmoid"]}
+    return Outcome.from_findings(evidence, data=data, pair=pair, counterexample=counter,
+                                 decided=identity_floor > EPSILON, why="the polynomial activation also reached epsilon")
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from verify.claims._common import EPS64, SEED_001, SEED_002, cite, kernel_backend, refuted_as_written, rng_for
+from verify.claims._common import EPS64, SEED_001, SEED_002, cite, kernel_backend, rng_for
 from verify.claims.registry import Context, Correction, Outcome, Pair, claim
 
 __all__ = [
@@ -122,12 +122,34 @@ def _softmax_col(u: np.ndarray) -> np.ndarray:
     return e / e.sum()
 
 
+#: The corrected gradients of the worked example, by the name the evidence gives each.
+_WORKED_EXAMPLE_CORRECTED = {
+    "∇_W L": r"\nabla_{W} L = (\sigma(u_2) - c)u_1^\top",
+    "∇_u₁ L": r"\nabla_{u_1} L = W^\top(\sigma(u_2) - c)",
+    "∇_K L": r"\nabla_{K} L = \mathrm{diag}(a'(Ky+b))W^\top(\sigma(u_2) - c)y^\top",
+    "∇_b L": r"\nabla_{b} L = \mathrm{diag}(a'(Ky+b))W^\top(\sigma(u_2) - c)",
+    "∇_y L": r"\nabla_{y} L = K^\top\mathrm{diag}(a'(Ky+b))W^\top(\sigma(u_2) - c)",
+}
+
+
+def _worked_example_correction(refuted: Outcome) -> Correction:
+    """The correction of the gradients that failed (the counterexample names them)."""
+    return Correction(
+        ";\\ ".join(_WORKED_EXAMPLE_CORRECTED[name] for name in refuted.counterexample["formulas that fail"]),
+        r"Two errors run through the slide's gradients: the residual has the wrong sign (the gradient of "
+        r"$-c^\top\log\sigma(u_2)$ with respect to $u_2$ is $\sigma(u_2) - c$, not $c - \sigma(u_2)$), and the "
+        r"gradients with respect to $K$, $b$ and $y$ drop the factor $W^\top$ that carries the gradient back "
+        r"through $u_2 = W u_1$; $\nabla_{u_1} L$ also writes $\sigma(z)$ for $\sigma(u_2)$.",
+        checked_by="the same comparison with SymPy's gradients at the same point")
+
+
 @claim(id="backprop.worked_example_as_written", kind="as-written",
        title="The worked backpropagation example, as written",
        statement=r"For $F = W a(Ky+b)$, $L = -c^\top\log\sigma(u_2)$: $\nabla_W L = (c-\sigma(u_2))u_1^\top$, "
                  r"$\nabla_{u_1}L = W^\top(c - \sigma(z))$, $\nabla_K L = \mathrm{diag}(a'(Ky+b))(c-\sigma(u_2))y^\top$, "
                  r"$\nabla_b L = \mathrm{diag}(a')(c-\sigma(u_2))$, $\nabla_y L = K^\top\mathrm{diag}(a')(c-\sigma(u_2))$",
-       source=cite(SEED_002, "Example: Backward Propagation"))
+       source=cite(SEED_002, "Example: Backward Propagation"),
+       correction=_worked_example_correction, corrected={"formulas": "corrected"})
 def check_worked_example_as_written(ctx: Context, *, formulas: str = "as written") -> Outcome:
     """The five gradients of the worked example against SymPy's at a drawn point (30 digits), with the slide's
     formulas (``formulas="as written"``) or the corrected ones (``"corrected"``)."""
@@ -151,13 +173,6 @@ def check_worked_example_as_written(ctx: Context, *, formulas: str = "as written
         "b": da @ v["W"].T @ (-r),
         "y": v["K"].T @ da @ v["W"].T @ (-r),
     }
-    corrected_tex = {
-        "W": r"(\sigma(u_2) - c)u_1^\top",
-        "u1": r"W^\top(\sigma(u_2) - c)",
-        "K": r"\mathrm{diag}(a'(Ky+b))W^\top(\sigma(u_2) - c)y^\top",
-        "b": r"\mathrm{diag}(a'(Ky+b))W^\top(\sigma(u_2) - c)",
-        "y": r"K^\top\mathrm{diag}(a'(Ky+b))W^\top(\sigma(u_2) - c)",
-    }
     tested = written if formulas == "as written" else corrected
     names = {"W": "∇_W L", "u1": "∇_u₁ L", "K": "∇_K L", "b": "∇_b L", "y": "∇_y L"}
     rows, wrong, worst = [], [], 0.0
@@ -179,23 +194,30 @@ def check_worked_example_as_written(ctx: Context, *, formulas: str = "as written
     counter = {"point": {k: v[k].ravel().tolist() for k in ("K", "W", "b", "y", "c")}, "gradient": names[key],
                f"{formulas} there": tested[key].ravel().tolist(), "SymPy there": grads[key].ravel().tolist(),
                "formulas that fail": [names[k] for k in wrong]}
-    return refuted_as_written(
-        evidence, pair, counter, corrected_form=formulas == "corrected",
-        correction=Correction(
-            ";\\ ".join(rf"\nabla_{{{'u_1' if k == 'u1' else k}}} L = {corrected_tex[k]}" for k in wrong),
-            r"Two errors run through the slide's gradients: the residual has the wrong sign (the gradient of "
-            r"$-c^\top\log\sigma(u_2)$ with respect to $u_2$ is $\sigma(u_2) - c$, not $c - \sigma(u_2)$), and the "
-            r"gradients with respect to $K$, $b$ and $y$ drop the factor $W^\top$ that carries the gradient back "
-            r"through $u_2 = W u_1$; $\nabla_{u_1} L$ also writes $\sigma(z)$ for $\sigma(u_2)$.",
-            checked_by="the same comparison with SymPy's gradients at the same point"),
-        check_corrected=lambda: check_worked_example_as_written(ctx, formulas="corrected"))
+    return Outcome("refuted", evidence, counterexample=counter, pair=pair)
+
+
+#: The corrected second and third backward lines: (LaTeX, the variable, the local derivatives whose product it is).
+CHAIN_CORRECTED: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    (r"\nabla_{\theta_2} L = \nabla_{\theta_2} u_2\, \nabla_{u_2} u_3\, \nabla_{u_3} L", "theta2",
+     ("th2_u2", "u2_u3", "u3_L")),
+    (r"\nabla_{\theta_1} L = \nabla_{\theta_1} u_1\, \nabla_{u_1} u_2\, \nabla_{u_2} u_3\, \nabla_{u_3} L", "theta1",
+     ("th1_u1", "u1_u2", "u2_u3", "u3_L")),
+)
 
 
 @claim(id="backprop.chain_as_written", kind="as-written", title="The backward-propagation chain, as written",
        statement=r"$\nabla_{\theta_3}L = \nabla_{\theta_3}u_3\nabla_{u_3}L$; $\nabla_{\theta_2}L = \nabla_{\theta_2}u_2"
                  r"\nabla_{\theta_3}u_3\nabla_{u_3}L$; $\nabla_{\theta_2}L = \nabla_{\theta_1}u_1\nabla_{u_1}u_2"
                  r"\nabla_{u_2}u_3\nabla_{u_3}L$",
-       source=cite(SEED_002, "Backward Propagation: Chain Rule"))
+       source=cite(SEED_002, "Backward Propagation: Chain Rule"),
+       correction=Correction(
+           ";\\ ".join(text for text, _, _ in CHAIN_CORRECTED),
+           r"The second line multiplies by $\nabla_{\theta_3} u_3$ where the chain needs $\nabla_{u_2} u_3$: "
+           r"$\theta_2$ reaches $L$ through $u_2$, then $u_3$. The third line is the chain for $\theta_1$ but is "
+           r"labelled $\nabla_{\theta_2} L$.",
+           checked_by="the same 30-digit comparison with SymPy's gradients"),
+       corrected={"lines": "corrected"})
 def check_chain_as_written(ctx: Context, *, lines: str = "as written") -> Outcome:
     """The three backward lines of the notes on scalar layers ``u_k = tanh(theta_k u_{k-1})``, ``L = u_3^2/2``,
     each product of local derivatives evaluated at a drawn point (30 digits) against SymPy's gradient;
@@ -229,7 +251,7 @@ def check_chain_as_written(ctx: Context, *, lines: str = "as written") -> Outcom
                   (r"\nabla_{\theta_2} L = \nabla_{\theta_1} u_1\, \nabla_{u_1} u_2\, \nabla_{u_2} u_3\, \nabla_{u_3} L",
                    "theta2", d["th1_u1"] * d["u1_u2"] * d["u2_u3"] * d["u3_L"])]
     else:
-        tested = [first] + CHAIN_CORRECTED(d)
+        tested = [first] + [(text, wrt, sp.Mul(*(d[k] for k in factors))) for text, wrt, factors in CHAIN_CORRECTED]
     rows, wrong, worst = [], [], 0.0
     for text, wrt, expr in tested:
         val = ev(expr)
@@ -249,32 +271,21 @@ def check_chain_as_written(ctx: Context, *, lines: str = "as written") -> Outcom
     counter = {"point": evidence["point"], "lines that fail": [f"${w}$" for w in wrong],
                "their values": [r["value of the product"] for r in rows if not r["matches"]],
                "SymPy's gradients": [r["SymPy's gradient"] for r in rows if not r["matches"]]}
-    return refuted_as_written(
-        evidence, pair, counter, corrected_form=lines == "corrected",
-        correction=Correction(
-            ";\\ ".join(text for text, _, _ in CHAIN_CORRECTED(d)),
-            r"The second line multiplies by $\nabla_{\theta_3} u_3$ where the chain needs $\nabla_{u_2} u_3$: "
-            r"$\theta_2$ reaches $L$ through $u_2$, then $u_3$. The third line is the chain for $\theta_1$ but is "
-            r"labelled $\nabla_{\theta_2} L$.",
-            checked_by="the same 30-digit comparison with SymPy's gradients"),
-        check_corrected=lambda: check_chain_as_written(ctx, lines="corrected"))
-
-
-def CHAIN_CORRECTED(d: dict[str, Any]) -> list[tuple[str, str, Any]]:  # noqa: N802 - a table, named as one
-    """The corrected second and third backward lines, as (LaTeX, variable, product of local derivatives)."""
-    return [
-        (r"\nabla_{\theta_2} L = \nabla_{\theta_2} u_2\, \nabla_{u_2} u_3\, \nabla_{u_3} L", "theta2",
-         d["th2_u2"] * d["u2_u3"] * d["u3_L"]),
-        (r"\nabla_{\theta_1} L = \nabla_{\theta_1} u_1\, \nabla_{u_1} u_2\, \nabla_{u_2} u_3\, \nabla_{u_3} L", "theta1",
-         d["th1_u1"] * d["u1_u2"] * d["u2_u3"] * d["u3_L"]),
-    ]
+    return Outcome("refuted", evidence, counterexample=counter, pair=pair)
 
 
 @claim(id="backprop.u6_as_written", kind="as-written",
        title="The decomposition of the one-hidden-layer loss, as written",
        statement=r"$u_0 = u_1(u_2(u_3(u_4(u_5(u_6(W_0))))))$ with $u_1(z) = -y^\top z$, $u_2 = \log$, $u_3 = \mathrm{softmax}$, "
                  r"$u_4(z) = W_1 z$, $u_5 = a$, $u_6(z) = z^\top x$",
-       source=cite(SEED_001, "Chain rule and Backpropagation", "the third slide of that title"))
+       source=cite(SEED_001, "Chain rule and Backpropagation", "the third slide of that title"),
+       correction=Correction(
+           r"u_6(W_0) = W_0\,x",
+           r"$u_6$ must map the weight matrix $W_0$ to the hidden pre-activation $W_0 x$ (a matrix–vector "
+           r"product). As written, $u_6(z) = z^\top x$ gives $W_0^\top x$, the transposed weights, so the "
+           r"composition is not the loss $u_0(W_0) = -y^\top\log\mathrm{softmax}(W_1 a(W_0 x))$ it decomposes.",
+           checked_by="the same composition at the same point"),
+       corrected={"u6": "corrected"})
 def check_u6_as_written(ctx: Context, *, u6: str = "as written") -> Outcome:
     """The lecture decomposes ``u_0(W_0) = -y^T log softmax(W_1 a(W_0 x))`` into ``u_1 ∘ … ∘ u_6``; compose it with
     ``u_6(z) = z^T x`` (``u6="as written"``) or ``u_6(W_0) = W_0 x`` (``"corrected"``) at a drawn point and compare
@@ -303,19 +314,11 @@ def check_u6_as_written(ctx: Context, *, u6: str = "as written") -> Outcome:
                 note=f"0 up to rounding ({tol:.2g})")
     if abs(composed - direct) <= tol:
         return Outcome("holds", evidence, pair=pair)
-    return refuted_as_written(
-        evidence, pair, {"W₀": W0.tolist(), "x": x.tolist(), "the loss": direct,
-                         f"the composition with {inner_formula[u6]}": composed},
-        corrected_form=u6 == "corrected",
-        correction=Correction(
-            r"u_6(W_0) = W_0\,x",
-            r"$u_6$ must map the weight matrix $W_0$ to the hidden pre-activation $W_0 x$ (a matrix–vector "
-            r"product). As written, $u_6(z) = z^\top x$ gives $W_0^\top x$, the transposed weights, so the "
-            r"composition is not the loss $u_0(W_0) = -y^\top\log\mathrm{softmax}(W_1 a(W_0 x))$ it decomposes.",
-            checked_by="the same composition at the same point"),
-        check_corrected=lambda: check_u6_as_written(ctx, u6="corrected"),
-        explained="With u₆(z) = zᵀx the composition evaluates the network at W₀ᵀx instead of W₀x, and the two "
-                  "losses differ at this random point.")
+    return Outcome("refuted", evidence, pair=pair,
+                   counterexample={"W₀": W0.tolist(), "x": x.tolist(), "the loss": direct,
+                                   f"the composition with {inner_formula[u6]}": composed},
+                   counterexample_explained="With u₆(z) = zᵀx the composition evaluates the network at W₀ᵀx instead "
+                                            "of W₀x, and the two losses differ at this random point.")
 
 
 @claim(id="backprop.gradient_of_average", kind="identity", title="The gradient of the average loss",

@@ -34,17 +34,8 @@ from typing import Any
 import numpy as np
 from numpy.polynomial import legendre
 
-from verify.claims._common import (
-    SEED_000,
-    calibrated_outcome,
-    cite,
-    declared_alpha,
-    label_axes,
-    new_figure,
-    rng_for,
-    stat_pair,
-    stat_row,
-)
+from verify.claims._calibrated import calibrated_outcome, declared_alpha, stat_pair, stat_row
+from verify.claims._common import SEED_000, cite, label_axes, new_panel, rng_for
 from verify.claims.registry import Context, Correction, Outcome, Pair, claim
 from verify.stats import DEFAULT_ALPHA, ErrorBudget, StatResult, combine, decide, mean_interval, sample_size
 from verify.sweep import run_sweep
@@ -217,8 +208,7 @@ def _identity_outcome(rows: list[dict[str, Any]], budget: ErrorBudget, label: st
 def decomposition_figure(outcome: Outcome):
     """The identity's residual Err − (Bias² + Variance + σ²) at each setting, with its interval, against
     the band of violations the check is built to detect."""
-    fig, axes = new_figure(1, 1, width=7.5, height=3.8)
-    ax = axes[0, 0]
+    fig, ax = new_panel(width=7.5, height=3.8)
     results = (outcome.data or {}).get("results") or []
     xs = np.arange(len(results))
     for x, r in zip(xs, results, strict=True):
@@ -307,8 +297,7 @@ def _curve(rows: list[dict[str, Any]], kind: str, key: str) -> tuple[np.ndarray,
 def _sweep_figure(outcome: Outcome, kind: str, xlabel: str, title: str):
     """Bias², Variance and the measured error along one sweep (bands: ±5 standard errors); the axis starts
     at 0 (all three are nonnegative; an unbiased Bias² estimate a hair below 0 is drawn at its value)."""
-    fig, axes = new_figure(1, 1, width=7.5, height=3.8)
-    ax = axes[0, 0]
+    fig, ax = new_panel(width=7.5, height=3.8)
     rows = (outcome.data or {}).get("rows") or []
     if any(r["kind"] == kind for r in rows):
         for key, label in (("bias2", r"Bias$^2$"), ("var", "Variance"), ("err", "Err (measured)")):
@@ -365,12 +354,9 @@ def _tradeoff(ctx: Context, kind: str, falling: str, rising: str) -> Outcome:
                           "(must be < 0)")
     verdict = combine([r["verdict"] for r in results])
     data = {"rows": rows}
-    if verdict == "refuted":
-        return Outcome("refuted", evidence, counterexample=next(r for r in results if r["verdict"] == "refuted"),
-                       data=data, pair=pair)
-    if verdict == "inconclusive":
-        return Outcome("inconclusive", evidence, why="the endpoint intervals overlap", data=data, pair=pair)
-    return Outcome("holds", evidence, data=data, pair=pair)
+    return Outcome.from_findings(evidence, data=data, pair=pair,
+                                 counterexample=next((r for r in results if r["verdict"] == "refuted"), None),
+                                 decided=verdict != "inconclusive", why="the endpoint intervals overlap")
 
 
 @claim(id="bias_variance.complexity_tradeoff", kind="empirical", title="The complexity trade-off",
@@ -415,8 +401,7 @@ def bootstrap_bias_variance(
 
 
 def mlxtend_figure(outcome: Outcome):
-    fig, axes = new_figure(1, 1, width=8.0, height=3.8)
-    ax = axes[0, 0]
+    fig, ax = new_panel(width=8.0, height=3.8)
     table = [r for r in ((outcome.data or {}).get("table") or []) if "true Bias²" in r]
     if table:
         labels = [str(r["degree"]) for r in table]

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from verify.claims._common import SEED_000, cite, label_axes, new_figure, rng_for
+from verify.claims._common import SEED_000, cite, label_axes, new_panel, rng_for
 from verify.claims.bias_variance import bootstrap_terms, fit_predict
 from verify.claims.registry import Context, Outcome, Pair, claim
 
@@ -143,8 +143,7 @@ def _sweep(ctx: Context, classes: int, R: int, terms_of: Any = None) -> list[dic
 
 
 def zero_one_figure(outcome: Outcome):
-    fig, axes = new_figure(1, 1, width=8.0, height=4.0)
-    ax = axes[0, 0]
+    fig, ax = new_panel(width=8.0, height=4.0)
     rows = (outcome.data or {}).get("two classes") or []
     if rows:
         ks = [r["k"] for r in rows]
@@ -192,15 +191,12 @@ def check_zero_one_decomposition(ctx: Context, *, terms: Any = None) -> Outcome:
     pair = Pair("largest |E[L] − (c₁N + B + c₂V)| over test points, k and both class counts", str(residual), 0, "=",
                 note="exact rational arithmetic")
     data = {"two classes": two}
-    if residual != 0:
-        bad = next(r for r in two + three if r["residual"] != 0)
-        return Outcome("refuted", evidence, data=data, pair=pair,
-                       counterexample={"k": bad["k"], "largest |E[L] − (c₁N + B + c₂V)|": str(bad["residual"])})
-    if unsigned == 0:
-        return Outcome("inconclusive", evidence, data=data, pair=pair,
-                       why="the unsigned sum N + B + V matched the loss too: no biased point had variance, so the "
-                           "signs were not tested")
-    return Outcome("holds", evidence, data=data, pair=pair)
+    bad = next((r for r in two + three if r["residual"] != 0), None)
+    return Outcome.from_findings(
+        evidence, data=data, pair=pair,
+        counterexample=None if bad is None else {"k": bad["k"], "largest |E[L] − (c₁N + B + c₂V)|": str(bad["residual"])},
+        decided=unsigned != 0,
+        why="the unsigned sum N + B + V matched the loss too: no biased point had variance, so the signs were not tested")
 
 
 class _Recorder:
@@ -222,8 +218,7 @@ class _Recorder:
 
 
 def mlxtend_zero_one_figure(outcome: Outcome):
-    fig, axes = new_figure(1, 1, width=8.0, height=3.8)
-    ax = axes[0, 0]
+    fig, ax = new_panel(width=8.0, height=3.8)
     rows = (outcome.data or {}).get("rows") or []
     if rows:
         xs = np.arange(len(rows))

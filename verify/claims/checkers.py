@@ -15,6 +15,7 @@ PEPit puts the measured value beside the theoretical one.
 from __future__ import annotations
 
 import importlib.util
+from typing import Any
 
 import numpy as np
 
@@ -83,16 +84,27 @@ def gradient_corpus_figure(outcome: Outcome):
     return _corpus_panels(outcome, "gradient corpus sample")
 
 
-@claim(
+def _corpus_claim(*, id: str, statement: str, title: str, corpus: str, module: str, gradcheck: str, figure: Any):
+    """A claim of this module, declared alike: verify's checkers beside their peers on ``corpus`` (built by
+    ``module``; ``gradcheck``: the PyTorch peers that run on it), with the figure of the tools' two rates."""
+    return claim(id=id, statement=statement, title=title, kind="empirical", topic="checkers", figure=figure,
+                 source=cite(SEED_002, "Backward Propagation: Chain Rule",
+                             f"the {corpus} of {module}; peers: {gradcheck} "
+                             "(PyTorch 2.13), jax.test_util.check_grads (JAX 0.10)"))
+
+
+def _outcome(evidence: dict, data: dict, pair: Pair, wrong_cases: str, wrong: list[dict]) -> Outcome:
+    """Refuted with the cases the checker got wrong (named ``wrong_cases``), if any; else holds."""
+    return Outcome.from_findings(jsonable(evidence), data=data, pair=pair,
+                                 counterexample=jsonable({wrong_cases: wrong}) if wrong else None)
+
+
+@_corpus_claim(
     id="checkers.layer_corpus",
     statement=(r"check_vjp and check_hessian catch every planted bug of the layer corpus and flag no right "
                r"implementation; gradcheck, gradgradcheck and check_grads run on the same cases"),
-    source=cite(SEED_002, "Backward Propagation: Chain Rule",
-                "the layer corpus of verify.checks.layer_corpus; peers: torch.autograd.gradcheck and gradgradcheck "
-                "(PyTorch 2.13), jax.test_util.check_grads (JAX 0.10)"),
-    kind="empirical",
-    topic="checkers",
     title="Layer backward passes: verify and its peers on the layer corpus",
+    corpus="layer corpus", module="verify.checks.layer_corpus", gradcheck="torch.autograd.gradcheck and gradgradcheck",
     figure=layer_corpus_figure,
 )
 def check_layer_corpus(ctx: Context) -> Outcome:
@@ -120,11 +132,8 @@ def check_layer_corpus(ctx: Context) -> Outcome:
                 note="every right case must pass and every planted bug fail")
     data = {"tools": [_counts(tool, t["caught"], t["wrong"], t["false_alarms"], t["right"])
                       for tool, t in tallies.items()]}
-    if failures:
-        return Outcome("refuted", jsonable(evidence), data=data, pair=pair, counterexample=jsonable({
-            "cases verify got wrong": [{"case": row["case"], "bug": row["bug"] or "none", "outcome": row["outcome"]}
-                                       for row in failures]}))
-    return Outcome("holds", jsonable(evidence), data=data, pair=pair)
+    return _outcome(evidence, data, pair, "cases verify got wrong",
+                    [{"case": row["case"], "bug": row["bug"] or "none", "outcome": row["outcome"]} for row in failures])
 
 
 #: Cases drawn from the gradient corpus for the claim: a seeded sample, half right and half mutants (the whole
@@ -132,17 +141,13 @@ def check_layer_corpus(ctx: Context) -> Outcome:
 _GRADIENT_SAMPLE = {True: 30, False: 120}
 
 
-@claim(
+@_corpus_claim(
     id="checkers.gradient_corpus",
     statement=(r"check_gradient raises no false alarm on right gradients and catches every wrong one it can "
                r"resolve (the corpus names the few it cannot), on a sample of the gradient corpus; gradcheck and "
                r"check_grads run on the same cases"),
-    source=cite(SEED_002, "Backward Propagation: Chain Rule",
-                "the gradient corpus of verify.checks.corpus; peers: torch.autograd.gradcheck (PyTorch 2.13), "
-                "jax.test_util.check_grads (JAX 0.10)"),
-    kind="empirical",
-    topic="checkers",
     title="Gradients: check_gradient and its peers on the gradient corpus",
+    corpus="gradient corpus", module="verify.checks.corpus", gradcheck="torch.autograd.gradcheck",
     figure=gradient_corpus_figure,
 )
 def check_gradient_corpus(ctx: Context) -> Outcome:
@@ -174,7 +179,5 @@ def check_gradient_corpus(ctx: Context) -> Outcome:
                 note=f"{mine['caught']}/{mine['wrong']} mutants caught; the corpus names {len(OUT_OF_REACH)} mutants "
                      "out of reach, each with why (verify.checks.corpus.reach)")
     data = {"tools": [_counts(r["tool"], r["caught"], r["wrong"], r["false_alarms"], r["right"]) for r in summary]}
-    if wrong:
-        return Outcome("refuted", jsonable(evidence), data=data, pair=pair, counterexample=jsonable({
-            "cases check_gradient got wrong": [{"case": r["case"], "outcome": r["outcome"]} for r in wrong]}))
-    return Outcome("holds", jsonable(evidence), data=data, pair=pair)
+    return _outcome(evidence, data, pair, "cases check_gradient got wrong",
+                    [{"case": r["case"], "outcome": r["outcome"]} for r in wrong])

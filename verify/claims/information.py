@@ -281,16 +281,10 @@ def check_gibbs(
     }
     pair = Pair("smallest D(p‖q) over 300 random pairs (p, q), zeros included (nats)", float(np.min(ds)), 0.0, ">=")
     data = {"gaps": np.asarray(gaps), "D": np.asarray(ds), "past": past_found}
-    if not all(symbolic.values()):
-        failed = [k for k, v in symbolic.items() if not v]
-        return Outcome("refuted", evidence, counterexample={"identities SymPy could not prove": failed}, data=data,
-                       pair=pair)
-    if counter is not None or eq_fail is not None:
-        return Outcome("refuted", evidence, counterexample=counter or eq_fail, data=data, pair=pair)
-    if past_found is None:
-        return Outcome("inconclusive", evidence, data=data, pair=pair,
-                       why="no violation found past the conditions (q of mass > 1): the search lacks power")
-    return Outcome("holds", evidence, data=data, pair=pair)
+    unproved = [k for k, v in symbolic.items() if not v]
+    found = {"identities SymPy could not prove": unproved} if unproved else counter or eq_fail
+    return Outcome.from_findings(evidence, data=data, pair=pair, counterexample=found, decided=past_found is not None,
+                                 why="no violation found past the conditions (q of mass > 1): the search lacks power")
 
 
 identity(

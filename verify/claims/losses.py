@@ -21,8 +21,7 @@ from verify.claims._common import (
     hypothesis_search,
     kernel_backend,
     label_axes,
-    new_figure,
-    refuted_as_written,
+    new_panel,
     rng_for,
 )
 from verify.claims.builders import derivative
@@ -106,8 +105,7 @@ def check_softmax_distribution(ctx: Context) -> Outcome:
 def sigmoid_figure(outcome: Outcome):
     from verify.kernels.activations import activation
 
-    fig, axes = new_figure(1, 1)
-    ax = axes[0, 0]
+    fig, ax = new_panel()
     x = np.linspace(30, 45, 400)
     ax.semilogy(x, 1 - activation("sigmoid", x, backend="numpy") + 1e-18, label=r"$1 - \sigma(x)$ in float64 (+1e-18)")
     ax.semilogy(x, np.exp(-x), "--", label=r"exact $\approx e^{-x}$")
@@ -169,7 +167,14 @@ def check_sigmoid_range(ctx: Context) -> Outcome:
        statement=r"$L_{\text{logistic}}(\hat y, y) = -y\log\hat y - (1-y)\log(1-\hat y)$ with $\hat y = \sigma(\tilde y)$, "
                  r"evaluated in float64 as written, is accurate for every logit $\tilde y$",
        source=cite(SEED_000, "LOSS FUNCTIONS", "LOGISTIC LOSS (BINARY CROSS ENTROPY)"),
-       topic="losses")
+       topic="losses",
+       correction=Correction(
+           r"L = \log(1 + e^{\tilde y}) - y\,\tilde y",
+           r"Composed through $\hat y = \sigma(\tilde y)$, float64 rounds $\sigma(\tilde y)$ to 1 (or to 0) once "
+           r"$|\tilde y| \gtrsim 37$, and $\log(1 - \hat y)$ becomes $\log 0 = -\infty$ while the true loss is "
+           r"about $|\tilde y|$; written from the logit (softplus), the loss is accurate for every $\tilde y$.",
+           checked_by="the same float64 evaluation against 50-digit values"),
+       corrected={"form": "from the logit"})
 def check_logistic_as_written_float64(ctx: Context, *, form: str = "through the sigmoid") -> Outcome:
     """Evaluate the logistic loss in float64 against the exact value (mpmath, 50 digits) at logits from -60 to 60:
     ``form="through the sigmoid"``: ``-y log y_hat - (1-y) log(1 - y_hat)`` with ``y_hat = sigma(y_tilde)``, as
@@ -207,17 +212,9 @@ def check_logistic_as_written_float64(ctx: Context, *, form: str = "through the 
                 note="accurate means within 1e-6 here")
     if worst is None:
         return Outcome("holds", evidence, pair=pair)
-    return refuted_as_written(
-        evidence, pair, worst, corrected_form=form == "from the logit",
-        correction=Correction(
-            r"L = \log(1 + e^{\tilde y}) - y\,\tilde y",
-            r"Composed through $\hat y = \sigma(\tilde y)$, float64 rounds $\sigma(\tilde y)$ to 1 (or to 0) once "
-            r"$|\tilde y| \gtrsim 37$, and $\log(1 - \hat y)$ becomes $\log 0 = -\infty$ while the true loss is "
-            r"about $|\tilde y|$; written from the logit (softplus), the loss is accurate for every $\tilde y$.",
-            checked_by="the same float64 evaluation against 50-digit values"),
-        check_corrected=lambda: check_logistic_as_written_float64(ctx, form="from the logit"),
-        explained=(f"At ỹ = {worst['logit ỹ']:g} with y = {worst['label y']:g}, float64 gives {worst['float64']:g} "
-                   f"while the loss is {worst['exact']:.6g}."))
+    return Outcome("refuted", evidence, counterexample=worst, pair=pair,
+                   counterexample_explained=(f"At ỹ = {worst['logit ỹ']:g} with y = {worst['label y']:g}, float64 "
+                                             f"gives {worst['float64']:g} while the loss is {worst['exact']:.6g}."))
 
 
 @claim(id="loss.hinge_bounds_zero_one", kind="inequality", title="Hinge losses bound the 0-1 loss",
@@ -346,19 +343,22 @@ def check_ce_convexity(ctx: Context) -> Outcome:
                 "past the condition: a target outside the simplex where L_CE is not convex": past}
     pair = Pair("largest (L((a+b)/2) − (L(a) + L(b))/2) / (|L(a)| + |L(b)| + 1) over the midpoint checks", excess, 0.0,
                 "<=", note="0 up to rounding")
-    if not (symbolic_ce and symbolic_ls):
-        return Outcome("refuted", evidence, counterexample={"SymPy": "a Hessian identity failed"}, pair=pair)
-    if worst is not None:
-        return Outcome("refuted", evidence, counterexample=worst, pair=pair)
-    if past is None:
-        return Outcome("inconclusive", evidence, why="no non-convex case found outside the simplex", pair=pair)
-    return Outcome("holds", evidence, pair=pair)
+    counter = worst if symbolic_ce and symbolic_ls else {"SymPy": "a Hessian identity failed"}
+    return Outcome.from_findings(evidence, pair=pair, counterexample=counter, decided=past is not None,
+                                 why="no non-convex case found outside the simplex")
 
 
 @claim(id="loss.simplex_as_written", kind="as-written", title="The definition of the unit simplex, as written",
        statement=r"$\Delta^m = \{x \in \mathbb{R}^n \mid \mathbf 1^\top x = 0,\ x_i \ge 0\}$ is the unit simplex",
        source=cite(SEED_002, "Loss Functions"),
-       topic="losses")
+       topic="losses",
+       correction=Correction(
+           r"\Delta^m = \{x\in\mathbb{R}^m : \mathbf{1}^\top x = 1,\ x_i \ge 0\}",
+           r"The entries of a point of the simplex sum to 1, not to 0: nonnegative entries summing to 0 are all 0, so "
+           r"the set as written holds only the zero vector and none of the distributions the slides put in it (the "
+           r"same slide also writes $\mathbb{R}^n$ for $\mathbb{R}^m$).",
+           checked_by="the same membership test on the slides' own distributions"),
+       corrected={"total": 1})
 def check_simplex_as_written(ctx: Context, *, total: int = 0) -> Outcome:
     r"""The notes define $\Delta^m = \{x : 1^\top x = 0, x_i \ge 0\}$ (``total=0``); test the slides' own members
     against the set $\{x : 1^\top x = \text{total}, x_i \ge 0\}$."""
@@ -378,15 +378,7 @@ def check_simplex_as_written(ctx: Context, *, total: int = 0) -> Outcome:
     pair = Pair("the slides' distributions the definition accepts", len(members) - len(rejected), len(members), "=")
     if not rejected:
         return Outcome("holds", evidence, pair=pair)
-    return refuted_as_written(
-        evidence, pair, {"c": "(1/2, 1/2)", "1ᵀc": f"1, not {total}"}, corrected_form=total == 1,
-        correction=Correction(
-            r"\Delta^m = \{x\in\mathbb{R}^m : \mathbf{1}^\top x = 1,\ x_i \ge 0\}",
-            r"The entries of a point of the simplex sum to 1, not to 0: nonnegative entries summing to 0 are all 0, so "
-            r"the set as written holds only the zero vector and none of the distributions the slides put in it (the "
-            r"same slide also writes $\mathbb{R}^n$ for $\mathbb{R}^m$).",
-            checked_by="the same membership test on the slides' own distributions"),
-        check_corrected=lambda: check_simplex_as_written(ctx, total=1))
+    return Outcome("refuted", evidence, counterexample={"c": "(1/2, 1/2)", "1ᵀc": f"1, not {total}"}, pair=pair)
 
 
 derivative(
@@ -438,7 +430,13 @@ def check_nll_one_hot(ctx: Context) -> Outcome:
 
 @claim(id="linear.decision_rule_as_written", kind="as-written", title="The binary decision rule, as written",
        statement=r"The prediction is Fairfax if $\hat y \ge 0$ and Dupont Circle if $\hat y \le 0$ (one class per point)",
-       source=cite(SEED_000, "LINEAR MODELS"))
+       source=cite(SEED_000, "LINEAR MODELS"),
+       correction=Correction(
+           r"\text{Fairfax if }\hat y \ge 0,\ \text{Dupont Circle if }\hat y < 0",
+           r"The two conditions overlap at $\hat y = 0$ (a point on the decision boundary), which the rule as "
+           r"written puts in both classes; one of the inequalities must be strict.",
+           checked_by="the same exact points"),
+       corrected={"dupont_if_zero": False})
 def check_decision_rule_as_written(ctx: Context, *, dupont_if_zero: bool = True) -> Outcome:
     """The notes: "Fairfax if y_hat >= 0 and Dupont Circle if y_hat <= 0" (``dupont_if_zero=True``; ``False``
     reads the second condition as y_hat < 0): does the rule assign exactly one class to every point? Exact
@@ -458,16 +456,7 @@ def check_decision_rule_as_written(ctx: Context, *, dupont_if_zero: bool = True)
     evidence = {"rule": "Fairfax if ŷ ≥ 0, Dupont Circle if ŷ " + ("≤ 0" if dupont_if_zero else "< 0"),
                 "points (exact, one on the boundary)": rows}
     pair = Pair("points given exactly one class", sum(len(r["classes assigned"]) == 1 for r in rows), len(rows), "=")
-    if counter is None:
-        return Outcome("holds", evidence, pair=pair)
-    return refuted_as_written(
-        evidence, pair, counter, corrected_form=not dupont_if_zero,
-        correction=Correction(
-            r"\text{Fairfax if }\hat y \ge 0,\ \text{Dupont Circle if }\hat y < 0",
-            r"The two conditions overlap at $\hat y = 0$ (a point on the decision boundary), which the rule as "
-            r"written puts in both classes; one of the inequalities must be strict.",
-            checked_by="the same exact points"),
-        check_corrected=lambda: check_decision_rule_as_written(ctx, dupont_if_zero=False))
+    return Outcome.from_findings(evidence, counterexample=counter, pair=pair)
 
 
 @claim(id="linear.logistic_rule_is_sign_rule", kind="identity", title="The logistic prediction rule is the sign rule",

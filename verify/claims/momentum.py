@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from verify.claims._common import SEED_001, SEED_002, cite, label_axes, new_figure, rng_for
+from verify.claims._common import SEED_001, SEED_002, cite, label_axes, new_panel, rng_for
 from verify.claims.registry import Context, Outcome, Pair, claim
 
 __all__ = [
@@ -81,8 +81,7 @@ def _run(step: MomentumStep, lam: float, eta: float, beta: float, steps: int) ->
 
 
 def stability_map_figure(outcome: Outcome):
-    fig, axes = new_figure(1, 1, width=6.4, height=4.2)
-    ax = axes[0, 0]
+    fig, ax = new_panel(width=6.4, height=4.2)
     d = outcome.data or {}
     if "radius" in d:
         mesh = ax.pcolormesh(d["hs"], d["bs"], np.minimum(d["radius"], 1.5), shading="auto", cmap="viridis")
@@ -194,8 +193,7 @@ def check_momentum_widens_range(ctx: Context) -> Outcome:
 
 
 def too_much_figure(outcome: Outcome):
-    fig, axes = new_figure(1, 1)
-    ax = axes[0, 0]
+    fig, ax = new_panel()
     d = outcome.data or {}
     if "betas" in d:
         ax.plot(d["betas"], d["rates"])

@@ -50,11 +50,13 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import dataclasses
+import functools
+import inspect
 import math
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Executor
 from typing import Any, Literal
 
@@ -239,6 +241,25 @@ class Outcome:
             elif self.corrected != self.correction.formula:
                 raise ValueError("corrected and correction.formula differ; give one of them")
 
+    @classmethod
+    def from_findings(cls, evidence: dict[str, Any], *, counterexample: dict[str, Any] | None = None,
+                      decided: bool = True, why: str | None = None, **rest: Any) -> Outcome:
+        """The verdict derived from what the check found, in the order every check decides it: ``refuted`` where
+        it found a ``counterexample``; else ``inconclusive`` with ``why`` where it could not decide (``decided``
+        false: a search past the claim's conditions that found nothing, so it lacked power; an interval too
+        wide); else ``holds``. ``rest`` (``pair``, ``data``) goes to the outcome whatever its verdict.
+
+        >>> Outcome.from_findings({}, counterexample=None, decided=False, why="the search found nothing").verdict
+        'inconclusive'
+        >>> Outcome.from_findings({}, counterexample={"x": 1}, decided=False, why="unused").verdict
+        'refuted'
+        """
+        if counterexample is not None:
+            return cls("refuted", evidence, counterexample=counterexample, **rest)
+        if not decided:
+            return cls("inconclusive", evidence, why=why, **rest)
+        return cls("holds", evidence, **rest)
+
     def to_json(self) -> dict[str, Any]:
         """The serialisable part: ``verdict``, ``evidence`` (with ``pair``) and the optional keys."""
         evidence = jsonable(self.evidence)
@@ -410,10 +431,20 @@ def claim(
     title: str = "",
     figure: Callable[[Outcome], Any] | None = None,
     false_fail_rate: float | None = None,
+    correction: Correction | Callable[[Outcome], Correction] | None = None,
+    corrected: Mapping[str, Any] | None = None,
 ) -> Callable[[Callable[..., Outcome]], Callable[..., Outcome]]:
-    """Decorator on a check: registers the claim it decides and returns the check unchanged.
+    """Decorator on a check: registers the claim it decides and returns the check (unchanged, but for an
+    ``as-written`` claim that declares its correction).
 
     ``topic`` defaults to the id's first part (``"sgd"`` for ``"sgd.robbins_monro"``).
+
+    An ``as-written`` claim (a formula as the source writes it) may declare its ``correction`` (a
+    :class:`Correction` without its ``check``, or a function of the refuted outcome that returns one, where
+    the corrected formula depends on what failed) and ``corrected``, the keyword arguments with which its
+    check tests the corrected form instead. The returned check then applies the as-written rule
+    (:func:`_with_correction`): a refuted form as written carries the correction, checked by the same check
+    run on the corrected form.
 
     The check is called as ``check(ctx)``; keyword arguments with defaults (an implementation to
     test, a formula to evaluate) stay available to tests. ``check.claim`` is the registered
@@ -436,6 +467,13 @@ def claim(
     origin = _caller_module(1)
 
     def wrap(check: Callable[..., Outcome]) -> Callable[..., Outcome]:
+        problem = _correction_problem(check, kind, correction, corrected)
+        if problem:  # raised; or, while a claims file loads, recorded and the claim left out
+            definition_failed(id, problem)
+            check.claim = None  # type: ignore[attr-defined]
+            return check
+        if correction is not None and corrected is not None:
+            check = _with_correction(check, correction, dict(corrected))
         c = Claim(id=id, statement=statement, source=source, kind=kind, check=check, figure=figure,
                   topic=topic or id.split(".")[0],
                   title=title or id, false_fail_rate=false_fail_rate,
@@ -445,6 +483,45 @@ def claim(
         return check
 
     return wrap
+
+
+def _correction_problem(check: Callable[..., Outcome], kind: str, correction: Any,
+                        corrected: Mapping[str, Any] | None) -> str | None:
+    """What is wrong with a claim's declared correction, if anything (words for :func:`definition_failed`)."""
+    if correction is None and corrected is None:
+        return None
+    if correction is None or corrected is None or kind != "as-written":
+        return ("an as-written claim declares its correction and the arguments of its corrected form together "
+                "(correction=..., corrected=...); other kinds declare neither")
+    unknown = sorted(set(corrected) - set(inspect.signature(check).parameters))
+    if unknown:
+        return f"{getattr(check, '__name__', 'the check')} has no argument {unknown[0]!r} to test its corrected form with"
+    return None
+
+
+def _with_correction(check: Callable[..., Outcome], correction: Correction | Callable[[Outcome], Correction],
+                     corrected: dict[str, Any]) -> Callable[..., Outcome]:
+    """``check`` with the as-written rule: a refuted run of the form as written gets ``correction`` with, as its
+    ``check``, the outcome of the same check run with the same arguments but ``corrected`` (the corrected form),
+    so the correction counts as verified only where it holds there. A refuted run of the corrected form itself
+    keeps its counterexample alone: no correction, no second run, and no words (``counterexample_explained``)
+    written about the form as written."""
+    signature = inspect.signature(check)
+
+    @functools.wraps(check)
+    def checked(ctx: Context, **options: Any) -> Outcome:
+        outcome = check(ctx, **options)
+        if outcome.verdict != "refuted":
+            return outcome
+        bound = signature.bind(ctx, **options)
+        bound.apply_defaults()
+        if all(bound.arguments[name] == value for name, value in corrected.items()):
+            return dataclasses.replace(outcome, counterexample_explained=None)
+        fix = correction if isinstance(correction, Correction) else correction(outcome)
+        return dataclasses.replace(outcome, correction=dataclasses.replace(
+            fix, check=checked(ctx, **{**options, **corrected})))
+
+    return checked
 
 
 def _load_topics() -> None:

@@ -13,20 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from verify.claims._common import (
-    SEED_000,
-    SEED_001,
-    SEED_002,
-    calibrated_outcome,
-    cite,
-    declared_alpha,
-    label_axes,
-    new_figure,
-    refuted_as_written,
-    rng_for,
-    stat_pair,
-    stat_row,
-)
+from verify.claims._calibrated import calibrated_outcome, declared_alpha, stat_pair, stat_row
+from verify.claims._common import SEED_000, SEED_001, SEED_002, cite, label_axes, new_panel, rng_for
 from verify.claims.registry import Context, Correction, Outcome, Pair, claim
 from verify.stats import (
     DEFAULT_ALPHA,
@@ -95,8 +83,7 @@ def sgd_mse_exact(alphas: np.ndarray, mu: float, sigma: float, theta0: float) ->
 
 
 def robbins_monro_figure(outcome: Outcome):
-    fig, axes = new_figure(1, 1, width=8.0, height=4.0)
-    ax = axes[0, 0]
+    fig, ax = new_panel(width=8.0, height=4.0)
     for label, e in ((outcome.data or {}).get("curves") or {}).items():
         ax.loglog(np.arange(1, e.size), e[1:], label=label, ls="--" if "constant" in label else "-")
     label_axes(ax, "iteration k", r"$E[(\theta_k - \theta^*)^2]$ (exact)",
@@ -166,15 +153,13 @@ def check_robbins_monro(ctx: Context) -> Outcome:
                          "still converges here, only more slowly")}
     pair = stat_pair(stat_results, quantities, note="theoretical: the exact second moment of the recursion")
     data = {"curves": curves}
+    bad = None
     if not (admissible_ok and stalls and floor_ok) or mc_verdict == "refuted":
         bad = next((r for r in rows if r["Robbins-Monro conditions"] and not r["converging"]), None) or \
             next((r for r in rows if not r["Σ α_i = ∞"] and r["converging"]), None) or \
             next((s for s in stat_rows if s["verdict"] == "refuted"), None) or {"noise floors": floors}
-        return Outcome("refuted", evidence, counterexample=bad, data=data, pair=pair)
-    if mc_verdict == "inconclusive":
-        return Outcome("inconclusive", evidence, why="Monte-Carlo interval wider than the effect", data=data,
-                       pair=pair)
-    return Outcome("holds", evidence, data=data, pair=pair)
+    return Outcome.from_findings(evidence, data=data, pair=pair, counterexample=bad,
+                                 decided=mc_verdict != "inconclusive", why="Monte-Carlo interval wider than the effect")
 
 
 
@@ -194,8 +179,7 @@ def per_example_gradients(X: np.ndarray, y: np.ndarray, theta: np.ndarray) -> np
 
 
 def minibatch_figure(outcome: Outcome):
-    fig, axes = new_figure(1, 1)
-    ax = axes[0, 0]
+    fig, ax = new_panel()
     s = (outcome.data or {}).get("scaling")
     if s:
         ax.loglog(s["m"], s["theory"], "k--", label=r"theory tr$(\Sigma)/m$")
@@ -312,12 +296,9 @@ def check_sgd_progress_per_epoch(ctx: Context) -> Outcome:
                 "SGD step 1/max‖xᵢ‖²": eta, "GD step 1/L": 1.0 / L}
     pair = Pair("mean loss after one SGD epoch − after one GD step", mean, 0.0, "<",
                 note=f"interval [{lo:.4g}, {hi:.4g}] at false-fail rate {alpha:.2g}")
-    if verdict == "refuted":
-        return Outcome("refuted", evidence, counterexample={"mean loss difference": mean, "interval": [lo, hi]},
-                       pair=pair)
-    if verdict == "inconclusive":
-        return Outcome("inconclusive", evidence, why="interval contains 0", pair=pair)
-    return Outcome("holds", evidence, pair=pair)
+    counter = {"mean loss difference": mean, "interval": [lo, hi]} if verdict == "refuted" else None
+    return Outcome.from_findings(evidence, pair=pair, counterexample=counter, decided=verdict != "inconclusive",
+                                 why="interval contains 0")
 
 
 @claim(id="sgd.escapes_saddle", kind="empirical", title="SGD escapes a saddle that traps GD",
@@ -349,13 +330,9 @@ def check_saddle_escape(ctx: Context) -> Outcome:
                 "GD's end point": gd_end.tolist(), "GD stays at the saddle": bool(gd_stuck), "SGD escapes": row,
                 "SGD's mean |y_T|": float(np.mean(np.abs(P[1])))}
     pair = stat_pair([res], [row["quantity"]])
-    if not gd_stuck:
-        return Outcome("refuted", evidence, counterexample={"GD's end point": gd_end.tolist()}, pair=pair)
-    if res.verdict == "refuted":
-        return Outcome("refuted", evidence, counterexample=row, pair=pair)
-    if res.verdict == "inconclusive":
-        return Outcome("inconclusive", evidence, why="escape probability interval too wide", pair=pair)
-    return Outcome("holds", evidence, pair=pair)
+    counter = {"GD's end point": gd_end.tolist()} if not gd_stuck else row if res.verdict == "refuted" else None
+    return Outcome.from_findings(evidence, pair=pair, counterexample=counter, decided=res.verdict != "inconclusive",
+                                 why="escape probability interval too wide")
 
 
 @claim(id="sgd.expected_decrease", kind="inequality", title="SG convergence: assumptions and the expected decrease",
@@ -404,12 +381,11 @@ def check_expected_decrease(ctx: Context, *, smoothness_factor: float = 1.0) -> 
                 "past assumption 3: E_w[∇Φᵀ∇Φᵢ] − ‖∇Φ‖² under non-uniform sampling": biased_gap}
     pair = Pair("largest relative excess of Φ(θ − α∇Φᵢ) over the first line's bound", worst_line1, 0.0, "<=",
                 note=f"0 up to float64 rounding ({tol:.2g}); the expectation over i computed exactly")
-    if worst_lipschitz > 1 + 1e-12 or worst_line1 > tol or worst_line2 > tol or unbiased_err > 1e-12 * (1 + L):
-        return Outcome("refuted", evidence, pair=pair, counterexample={
-            "Lipschitz ratio": worst_lipschitz, "first line excess": worst_line1, "second line gap": worst_line2})
-    if abs(biased_gap) < 1e-8:
-        return Outcome("inconclusive", evidence, why="non-uniform sampling did not break unbiasedness", pair=pair)
-    return Outcome("holds", evidence, pair=pair)
+    violated = worst_lipschitz > 1 + 1e-12 or worst_line1 > tol or worst_line2 > tol or unbiased_err > 1e-12 * (1 + L)
+    counter = {"Lipschitz ratio": worst_lipschitz, "first line excess": worst_line1,
+               "second line gap": worst_line2} if violated else None
+    return Outcome.from_findings(evidence, pair=pair, counterexample=counter, decided=abs(biased_gap) >= 1e-8,
+                                 why="non-uniform sampling did not break unbiasedness")
 
 
 @claim(id="sgd.no_guaranteed_decrease", kind="empirical", title="Descent for GD, none guaranteed for SG",
@@ -444,11 +420,8 @@ def check_no_guaranteed_decrease(ctx: Context) -> Outcome:
                 "an SG step that increased Φ": sg_increase}
     pair = Pair("largest increase of Φ by one SG step over the draws (a GD step never increases it)",
                 largest_sg_rise, 0.0, ">", note=f"largest change by a GD step: {largest_gd_rise:.3g} (≤ 0)")
-    if gd_increase is not None:
-        return Outcome("refuted", evidence, counterexample=gd_increase, pair=pair)
-    if sg_increase is None:
-        return Outcome("inconclusive", evidence, why="no increasing SG step found in 200 draws", pair=pair)
-    return Outcome("holds", evidence, pair=pair)
+    return Outcome.from_findings(evidence, pair=pair, counterexample=gd_increase, decided=sg_increase is not None,
+                                 why="no increasing SG step found in 200 draws")
 
 
 #: The "PyTorch Code" of 002, slide "Mini-Batch Stochastic Gradient", character for character (minus
@@ -516,7 +489,15 @@ def _evident_intent(code: str) -> str:
 
 @claim(id="sgd.pytorch_loop_as_written", kind="as-written", title="The minibatch PyTorch loop, as written",
        statement=r"The slide's PyTorch loop visits every training sample exactly once per epoch",
-       source=cite(SEED_002, "Mini-Batch Stochastic Gradient", "PyTorch Code"))
+       source=cite(SEED_002, "Mini-Batch Stochastic Gradient", "PyTorch Code"),
+       correction=Correction(
+           r"\mathrm{batch}_k = (\pi_{kb+1}, \ldots, \pi_{\min((k+1)b,\,n)}),\; b = \lceil n/n_b\rceil,\; "
+           r"k = 0, \ldots, n_b - 1",
+           r"Batch $k$ of the shuffled indices $\pi$ must be sliced by the batch size $b = \lceil n/n_b\rceil$, not "
+           r"by the number of batches $n_b$, and the inner loop must run over $k$ (the slide's $i$) with the body "
+           r"indented under it; then every sample is visited exactly once per epoch.",
+           checked_by="the same run of the loop on stubs"),
+       corrected={"code": PYTORCH_LOOP_CORRECTED})
 def check_pytorch_loop_as_written(ctx: Context, *, code: str = PYTORCH_LOOP_AS_WRITTEN) -> Outcome:
     """Run ``code`` (default: the slide's loop) on stubs for one epoch: is every sample visited exactly once?
     Where it does not run as printed, its evidently intended reading is run too, for the mathematical
@@ -548,14 +529,4 @@ def check_pytorch_loop_as_written(ctx: Context, *, code: str = PYTORCH_LOOP_AS_W
         words = ("As printed, the code does not run at all: the body of the outer loop is indented deeper than its "
                  "first line and the inner loop rebinds epoch while the body uses i, so Python stops with "
                  f"{error.split(':')[0]}. Read with the evident indentation and i as the loop variable: " + words)
-    return refuted_as_written(
-        evidence, pair, counter, corrected_form=code == PYTORCH_LOOP_CORRECTED,
-        correction=Correction(
-            r"\mathrm{batch}_k = (\pi_{kb+1}, \ldots, \pi_{\min((k+1)b,\,n)}),\; b = \lceil n/n_b\rceil,\; "
-            r"k = 0, \ldots, n_b - 1",
-            r"Batch $k$ of the shuffled indices $\pi$ must be sliced by the batch size $b = \lceil n/n_b\rceil$, not "
-            r"by the number of batches $n_b$, and the inner loop must run over $k$ (the slide's $i$) with the body "
-            r"indented under it; then every sample is visited exactly once per epoch.",
-            checked_by="the same run of the loop on stubs"),
-        check_corrected=lambda: check_pytorch_loop_as_written(ctx, code=PYTORCH_LOOP_CORRECTED),
-        explained=words)
+    return Outcome("refuted", evidence, counterexample=counter, pair=pair, counterexample_explained=words)

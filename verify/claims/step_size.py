@@ -30,7 +30,7 @@ from verify.claims._common import (
     hypothesis_search,
     label_axes,
     new_figure,
-    refuted_as_written,
+    new_panel,
     rng_for,
 )
 from verify.claims.registry import Context, Correction, Outcome, Pair, claim
@@ -328,11 +328,8 @@ def check_descent_lemma(ctx: Context, *, smoothness_factor: float = 1.0) -> Outc
                 "violated past the condition": bool(past_violated)}
     pair = Pair("largest (f(y) − bound) / (sum of the magnitudes) over the searched points", worst[0], 0.0, "<=",
                 note="0 up to float64 rounding (16 ε)")
-    if counter is not None:
-        return Outcome("refuted", evidence, counterexample=counter, pair=pair)
-    if not past_violated:
-        return Outcome("inconclusive", evidence, why="the bound with L shrunk by 1% was not violated", pair=pair)
-    return Outcome("holds", evidence, pair=pair)
+    return Outcome.from_findings(evidence, pair=pair, counterexample=counter, decided=bool(past_violated),
+                                 why="the bound with L shrunk by 1% was not violated")
 
 
 def huber_worst_case(L: Fraction, R: Fraction, N: int, h: Fraction):
@@ -360,8 +357,7 @@ def _dt_bound(L: Any, R2: Any, N: int, eta: Any) -> Any:
 def drori_figure(outcome: Outcome):
     """The bound and the worst case over ηL in (0, 2): tight (the Huber case attains it) up to ηL = 1, and
     crossed by the quadratic past the theorem's range; the y-axis spans the values plotted, no more."""
-    fig, axes = new_figure(1, 1, width=8.5, height=4.0)
-    ax = axes[0, 0]
+    fig, ax = new_panel(width=8.5, height=4.0)
     d = outcome.data or {}
     if "hs" in d:
         hs, bound, quad = d["hs"], d["dt"], d["quad"]
@@ -481,15 +477,12 @@ def check_drori_teboulle(ctx: Context, *, step: Step = gd_step) -> Outcome:
     pair = Pair("(f(x_N) − f*) / bound on the Huber worst case (exact)", str(huber_ratio), 1, "=",
                 note=f"largest ratio over {runs} other convex L-smooth runs: {worst_ratio:.4g} (≤ 1)")
     data = {"attained": attained, "hs": hs, "quad": quad_gap, "dt": dt, "huber": huber_points, "crossing": crossing}
-    if violation is not None:
-        return Outcome("refuted", evidence, counterexample=violation, data=data, pair=pair)
-    if not all(a["equal"] for a in attained):
-        bad = next(a for a in attained if not a["equal"])
-        return Outcome("refuted", evidence, counterexample={"bound not attained": bad}, data=data, pair=pair)
-    if past is None or not past["exceeded"]:
-        return Outcome("inconclusive", evidence, data=data, pair=pair,
-                       why="no function exceeding the bound past eta = 1/L was found")
-    return Outcome("holds", evidence, data=data, pair=pair)
+    not_attained = next((a for a in attained if not a["equal"]), None)
+    if violation is None and not_attained is not None:
+        violation = {"bound not attained": not_attained}
+    return Outcome.from_findings(evidence, data=data, pair=pair, counterexample=violation,
+                                 decided=past is not None and bool(past["exceeded"]),
+                                 why="no function exceeding the bound past eta = 1/L was found")
 
 
 FIRST_STEP_AS_WRITTEN = ("f(x_1) < f(x_2)", 1, 2)
@@ -498,7 +491,12 @@ FIRST_STEP_CORRECTED = ("f(x_1) < f(x_0)", 1, 0)
 
 @claim(id="step_size.first_step_as_written", kind="as-written", title="What one GD step achieves, as written",
        statement=r"GD, starting from some $x_0$, finds $x_1$ such that $f(x_1)$ is lower than $f(x_2)$",
-       source=cite(SEED_001, "Minimization Techniques"))
+       source=cite(SEED_001, "Minimization Techniques"),
+       correction=Correction(
+           r"f(x_1) < f(x_0)", r"Each GD step with $0 < \eta < 2/L$ lowers $f$, so $x_1$ improves on the start "
+           r"$x_0$; $f(x_2)$ is lower still, so $f(x_1) < f(x_2)$ is backwards (a typo for $x_0$).",
+           checked_by="the same exact GD runs"),
+       corrected={"comparison": FIRST_STEP_CORRECTED})
 def check_first_step_as_written(ctx: Context, *, step: Step = gd_step,
                                 comparison: tuple[str, int, int] = FIRST_STEP_AS_WRITTEN) -> Outcome:
     """The lecture writes: GD "starting from some x_0, finds x_1 such that f(x_1) is lower than f(x_2)".
@@ -522,11 +520,6 @@ def check_first_step_as_written(ctx: Context, *, step: Step = gd_step,
     pair = Pair(f"runs in which {words}", holding, len(rows), "=")
     if counter is None:
         return Outcome("holds", evidence, pair=pair)
-    return refuted_as_written(
-        evidence, pair, counter, corrected_form=comparison == FIRST_STEP_CORRECTED,
-        correction=Correction(
-            r"f(x_1) < f(x_0)", r"Each GD step with $0 < \eta < 2/L$ lowers $f$, so $x_1$ improves on the start "
-            r"$x_0$; $f(x_2)$ is lower still, so $f(x_1) < f(x_2)$ is backwards (a typo for $x_0$).",
-            checked_by="the same exact GD runs"),
-        check_corrected=lambda: check_first_step_as_written(ctx, step=step, comparison=FIRST_STEP_CORRECTED),
-        explained="GD on $x^2$ lowers $f$ at every step: $f(x_2) < f(x_1)$, never the other way round.")
+    return Outcome("refuted", evidence, counterexample=counter, pair=pair,
+                   counterexample_explained="GD on $x^2$ lowers $f$ at every step: $f(x_2) < f(x_1)$, never the other "
+                                            "way round.")

@@ -24,7 +24,14 @@ backend, ``quick``) and returns an :class:`~verify.claims.Outcome` whose verdict
 * ``evidence``: a mapping with words as keys (inline math between ``$``), tables as lists of mappings;
 * ``pair``: the measured value beside the theoretical one (:class:`~verify.claims.Pair`);
 * ``counterexample`` when refuted (with ``counterexample_explained`` when its numbers need words),
-  ``why`` when inconclusive, a :class:`~verify.claims.Correction` when an as-written formula is refuted.
+  ``why`` when inconclusive. :meth:`Outcome.from_findings <verify.claims.Outcome.from_findings>` derives the
+  verdict from what the check found: refuted with the counterexample, else inconclusive with ``why`` where it
+  could not decide (``decided=False``), else holds.
+
+A check of a formula as the notes write it (``kind="as-written"``) declares its correction on the decorator:
+``correction=Correction(formula, explanation, checked_by=...)`` and ``corrected={argument: value}``, the
+arguments with which the same check tests the corrected form. A refuted run of the form as written then
+carries the correction, checked by that run of the corrected form (shown as verified only if it holds).
 
 Keep the implementation under test injectable (a keyword argument with the library's default), so a test
 can hand the check a wrong implementation and see the verdict change. A statistical check declares its
