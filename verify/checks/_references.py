@@ -18,6 +18,7 @@ from verify.checks._gradient_kernels import (
     central_estimates,
     complex_points,
     complex_step_estimates,
+    largest_values,
     perturbed_points,
 )
 from verify.checks.failure import format_arguments
@@ -76,11 +77,7 @@ class Central:
         (``|f(x)|`` at an infinite entry, which is not moved)."""
         if self.values is None:
             return np.full(self.value.size, abs(self.f0))
-        v = np.abs(self.values)
-        finite = np.isfinite(v)
-        if _NONZERO(finite) != v.size:
-            v = np.where(finite, v, 0.0)
-        return np.maximum(_MAX(v.reshape(-1, v.shape[-1]), axis=0), abs(self.f0))
+        return largest_values(self.values, self.f0)
 
     @property
     def quantum(self) -> float:

@@ -138,7 +138,7 @@ import numpy as np
 from verify._validate import FLOAT_DTYPES
 from verify.checks import _kinks
 from verify.checks._evaluate import Evaluator, as_scalar, fresh
-from verify.checks._gradient_kernels import judge_smooth, warm_up
+from verify.checks._gradient_kernels import judge_smooth_point, resolution_terms, warm_up, warm_up_point
 from verify.checks._measure import backward_spread, coarse_format, complex_step_noise, f_noise, gradient_noise
 from verify.checks._references import (
     Central,
@@ -174,6 +174,7 @@ _NOT_FINITE = ("f is not finite within the central-difference step of the entry"
 _NO_RESOLUTION = ("the reference's error bound cannot tell the computed value from 0 or from twice itself",
                   "pass sympy_expr=, write f so that it takes complex input (complex-analytic), or compute f in "
                   "float64")
+_NO_NOISE = np.empty(0)  # no grad_noise= (judge_smooth_point adds nothing)
 #: At most this many pairs of kink entries are judged together at a point (those closest in value first: ties).
 _JOINT_PAIRS = 12
 
@@ -510,12 +511,14 @@ class _Checker:
             usable &= cen.finite & ~cen.flat
         if _NONZERO(usable) != usable.size:
             return None
+        eps_d = _EPS[dt]
         with np.errstate(invalid="ignore", over="ignore"):
             ulp_r = np.spacing(np.abs(r).astype(dt)).astype(np.float64) if dt == _FLOAT32 else np.spacing(np.abs(r))
-        xf = np.where(cen.infinite, 0.0, pt.x64.ravel()) if _NONZERO(cen.infinite) else pt.x64.ravel()
-        ratio, abs_err, ulps, tol, worst, worst_ulps, worst_abs = judge_smooth(
-            pt.gf, r, ulp_r, cen.curvature, xf, e, usable, self.ulps, _EPS[dt], self.atol,
-            self._resolution(pt, cen, _EPS[dt], 0.0) + self._grad_noise(pt))
+        # term (d) with η_f = 0, the caller's grad_noise and judge_smooth, in one compiled call
+        values = cen.values if cen.values is not None else np.full((1, 1, r.size), cen.f0)
+        ratio, abs_err, ulps, tol, worst, worst_ulps, worst_abs = judge_smooth_point(
+            pt.gf, r, ulp_r, cen.curvature, pt.x64.ravel(), cen.infinite, e, usable, self.ulps, eps_d, self.atol,
+            values, cen.f0, _NO_NOISE if self.grad_noise is None else self.grad_noise)
         if worst > 1.0:
             return None
         if primary.name == "central differences" or not whole:
@@ -531,8 +534,7 @@ class _Checker:
 
     def _resolution(self, pt: _Point, cen: Central, eps_d: float, eta: float) -> np.ndarray:
         """Term (d), per entry: ``ulps·(eps_d·F_j + η_f) / max(1, |x_j|)`` (0 at an infinite entry)."""
-        with np.errstate(invalid="ignore", over="ignore"):
-            return self.ulps * (eps_d * cen.f_scale + eta) / np.maximum(1.0, np.abs(pt.x64.ravel()))
+        return resolution_terms(cen.f_scale, pt.x64.ravel(), self.ulps, eps_d, float(eta))
 
     def _count(self, refs, n_kinks, n_unverified, n_jumps, n_noise, worst, worst_ulps, worst_abs) -> None:
         self.decided[refs[0].name] += 1
@@ -1176,7 +1178,7 @@ def check_gradient(
         raise ValueError("reference='sympy' needs sympy_expr=")
     if jumps not in JUMPS:
         raise ValueError(f"jumps must be one of {JUMPS}; got {jumps!r}")
-    if isinstance(wrt, (bool, np.bool_)) or not isinstance(wrt, numbers.Integral):
+    if type(wrt) is not int and (isinstance(wrt, (bool, np.bool_)) or not isinstance(wrt, numbers.Integral)):
         raise TypeError(f"wrt must be an integer index into the arguments; got {wrt!r}")
     ulps = _number(ulps, "ulps")
     atol = _number(atol, "atol")
@@ -1203,6 +1205,7 @@ def check_gradient(
     start = time.perf_counter()
     if _is_strategy(inputs):
         warm_up()  # compile before the search
+        warm_up_point()
         _search(checker, inputs, max_examples)
     else:
         checker.check_point(inputs)
