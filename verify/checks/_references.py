@@ -107,10 +107,10 @@ def central(ev: Evaluator, args: tuple, x64: np.ndarray, f0: float, eps_f: float
     infinite = ~np.isfinite(flat)
     if not _NONZERO(infinite):
         h, taken, stack = perturbed_points(flat, eps_f ** 0.2)
-        values = ev.many(args, stack.reshape((6 * n + 1,) + shape), f0)
-        est, kink, finite, candidates, quartile = central_estimates(values[1:].reshape(3, 2, n), taken, h, f0, eps_f)
+        values = ev.many(args, stack.reshape((6 * n + 1,) + shape), f0)[1:].reshape(3, 2, n)
+        est, kink, finite, candidates, quartile = central_estimates(values, taken, h, f0, eps_f)
         record = _central_record(est, kink, finite, candidates, quartile, eps_f, h[0], infinite)
-        record.values, record.f0 = values[1:].reshape(3, 2, n), f0
+        record.values, record.f0 = values, f0
         return record
     idx = np.flatnonzero(~infinite)
     m = idx.size

@@ -331,9 +331,10 @@ def _computed_gradient(grad: Callable, args: tuple, x: np.ndarray, wrt: int) -> 
             f"grad returned shape {g.shape} but args[{wrt}] has shape {x.shape}: grad(*args) must return "
             f"∂f/∂args[{wrt}], shaped like args[{wrt}]"
         )
-    if g.dtype.kind == "c":
+    kind = g.dtype.kind
+    if kind == "c":
         raise TypeError(f"grad returned complex values (dtype {g.dtype}) for real input")
-    if g.dtype.kind not in "fiub":
+    if kind not in "fiub":
         raise TypeError(f"grad must return a numeric array; got dtype {g.dtype}")
     return g
 
