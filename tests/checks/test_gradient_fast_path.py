@@ -1,6 +1,6 @@
 """check_gradient's fast path computes term (d) and the smooth judgement in one compiled call
-(``judge_smooth_point``): it must give bitwise the floats of the NumPy statement of the same formulas
-(module docstring of verify.checks.gradient, "(d) Below f's resolution")."""
+(``judge_smooth_point``), and the complex step as a reference in another (``complex_step_reference``): each must
+give bitwise the floats of the NumPy statement of the same formulas (module docstring of verify.checks.gradient)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,14 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from verify.checks._gradient_kernels import judge_smooth, judge_smooth_point, largest_values, resolution_terms
+from verify.checks._gradient_kernels import (
+    complex_step_estimates,
+    complex_step_reference,
+    judge_smooth,
+    judge_smooth_point,
+    largest_values,
+    resolution_terms,
+)
 
 _SPECIAL = (np.inf, -np.inf, np.nan, 0.0, -0.0, 5e-324, 1.7976931348623157e308)
 
@@ -79,3 +86,65 @@ def test_a_value_that_is_not_finite_does_not_set_f_scale():
     values[2, 1, 1] = np.nan
     assert largest_values(values, -2.5).tolist() == [2.5, 2.5]
     assert largest_values(values, 0.5).tolist() == [1.0, 1.0]
+
+
+def _complex_step_numpy(imag, step, value, error, third, finite, kink, infinite, eps, truncation, floor):
+    """The complex step as a reference, stated with NumPy (verify.checks._references.accept_complex_step)."""
+    finite_cs = np.isfinite(imag)
+    smooth = finite & ~kink & ~infinite & np.isfinite(value) & np.isfinite(error) & finite_cs
+    cs, cs_error, first = complex_step_estimates(imag, step, value, error, third, smooth, eps)
+    with np.errstate(all="ignore"):
+        if truncation.size:
+            cs_error = np.where(np.isnan(truncation), cs_error, 4.0 * eps * np.abs(cs) + truncation)
+        if floor.size:
+            cs_error = np.maximum(cs_error, floor)
+        lost = ((np.abs(imag) < np.finfo(np.float64).tiny) & (imag != 0.0) | ~finite_cs) & ~infinite
+    cs_error = np.where(lost, np.inf, cs_error)
+    return np.where(infinite, 0.0, cs), np.where(infinite, 0.0, cs_error), first
+
+
+def _same_or_nan(a: np.ndarray, b: np.ndarray) -> bool:
+    """Bitwise equal, a NaN matching any NaN (its sign and payload are never looked at)."""
+    return a.shape == b.shape and bool(np.all((a.view(np.int64) == b.view(np.int64)) | (np.isnan(a) & np.isnan(b))))
+
+
+@st.composite
+def _complex_steps(draw):
+    n = draw(st.integers(1, 6))
+
+    def floats(**kw):
+        return np.array(draw(st.lists(_floats, min_size=n, max_size=n)), **kw)
+
+    def mask():
+        return np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
+
+    imag, value = floats(), floats()
+    if draw(st.booleans()):  # a point where the two references agree, as at a correct gradient
+        with np.errstate(over="ignore", invalid="ignore"):
+            value = imag * 1e20
+    step = np.full(n, 1e-20)
+    error, third = np.abs(floats()), np.abs(floats())
+    truncation = draw(st.sampled_from(["none", "nan", "drawn"]))
+    truncation = (np.empty(0) if truncation == "none" else np.full(n, np.nan) if truncation == "nan"
+                  else np.abs(floats()))
+    floor = np.abs(floats()) if draw(st.booleans()) else np.empty(0)
+    eps = draw(st.sampled_from([2.0**-52, 2.0**-23]))
+    return imag, step, value, error, third, mask(), mask(), mask(), eps, truncation, floor
+
+
+@settings(deadline=None, max_examples=300)
+@given(_complex_steps())
+def test_the_compiled_complex_step_reference_gives_the_floats_of_its_numpy_statement(case):
+    expected = _complex_step_numpy(*case)
+    got = complex_step_reference(*case)
+    assert expected[2] == got[2]
+    assert _same_or_nan(expected[0], got[0]) and _same_or_nan(expected[1], got[1])
+
+
+def test_a_complex_step_below_the_normal_range_says_nothing():
+    """A kernel that kept an Im f below the normal range (lost relative precision) would decide there."""
+    imag = np.array([1e-310, 1e-12])
+    cs, error, first = complex_step_reference(imag, np.full(2, 1e-20), imag * 1e20, np.full(2, 1e-6), np.zeros(2),
+                                              np.ones(2, bool), np.zeros(2, bool), np.zeros(2, bool), 2.0**-52,
+                                              np.empty(0), np.empty(0))
+    assert first == -1 and error[0] == np.inf and np.isfinite(error[1])

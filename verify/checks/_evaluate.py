@@ -138,8 +138,11 @@ class Evaluator:
         if self.complex_status not in (None, "ok"):
             return None
         try:
-            with warnings.catch_warnings(action="error", category=np.exceptions.ComplexWarning):
-                warnings.simplefilter("ignore", RuntimeWarning)
+            # RuntimeWarnings (overflow at a perturbed point) are ignored. So is ComplexWarning, a RuntimeWarning:
+            # an "error" filter for it, inserted before this one as this code had it, is shadowed by it (a
+            # dropped imaginary part is caught by the dtype test below and by the cross-check with the central
+            # differences, not by the warning)
+            with warnings.catch_warnings(action="ignore", category=RuntimeWarning):
                 if self.vectorized:
                     out = np.asarray(self.call(args, stack, owned=True))
                     if out.shape != (stack.shape[0],):

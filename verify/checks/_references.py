@@ -17,7 +17,7 @@ from verify.checks._evaluate import Evaluator
 from verify.checks._gradient_kernels import (
     central_estimates,
     complex_points,
-    complex_step_estimates,
+    complex_step_reference,
     largest_values,
     perturbed_points,
 )
@@ -266,28 +266,14 @@ def _imaginary_parts(ev: Evaluator, args: tuple, x64: np.ndarray, idx: np.ndarra
 def accept_complex_step(cs: ComplexStep, c: Central) -> tuple[Reference | None, int]:
     """The complex step as a reference, or ``(None, j)`` with ``j`` the first smooth entry where it disagrees
     with the central differences beyond their error (``f`` is not complex-analytic there)."""
-    # a NaN or infinite value of the complex step at an entry says nothing there (lost below), it is no disagreement
-    finite_cs = np.isfinite(cs.imag)  # NaN or ±inf where f gave them: no disagreement (the steps are positive)
-    smooth = c.finite & ~c.kink & ~c.infinite & np.isfinite(c.value) & np.isfinite(c.error) & finite_cs
-    # its rounding is that of the arithmetic f computes in (eps_f: float32's for a function that computes in float32)
-    eps = max(_EPS64, c.eps_f)
-    value, error, j = complex_step_estimates(cs.imag, cs.step, c.value, c.error, c.third, smooth, eps)
-    if cs.truncation is not None and cs.truncation.size:
-        # where measured, the truncation replaces the bound from the central differences' third derivative
-        error = np.where(np.isnan(cs.truncation), error, 4.0 * eps * np.abs(value) + cs.truncation)
-    if cs.floor is not None:
-        error = np.maximum(error, cs.floor)
-    # Im f(x + ih) below the normal range has lost relative precision (a tiny step times a tiny derivative)
-    magnitude = np.abs(cs.imag)
-    lost = (magnitude < _TINY64) & (cs.imag != 0.0) | ~finite_cs
-    infinite = _NONZERO(c.infinite)
-    if infinite and _NONZERO(lost):
-        lost &= ~c.infinite
-    if _NONZERO(lost):
-        error = np.where(lost, np.inf, error)
-    if infinite:
-        value = np.where(c.infinite, 0.0, value)
-        error = np.where(c.infinite, 0.0, error)
+    # A NaN or infinite value of the complex step at an entry says nothing there (lost), it is no disagreement;
+    # where measured, the truncation replaces the bound from the central differences' third derivative; Im f(x + ih)
+    # below the normal range has lost relative precision (a tiny step times a tiny derivative). Its rounding is that
+    # of the arithmetic f computes in (eps_f: float32's for a function that computes in float32). All in one
+    # compiled pass (its docstring states each step).
+    value, error, j = complex_step_reference(
+        cs.imag, cs.step, c.value, c.error, c.third, c.finite, c.kink, c.infinite, max(_EPS64, c.eps_f),
+        _NOTHING if cs.truncation is None else cs.truncation, _NOTHING if cs.floor is None else cs.floor)
     if j >= 0:
         return None, int(j)
     return Reference("complex step", value, error, CS_DETAIL), -1
