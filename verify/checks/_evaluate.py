@@ -26,7 +26,7 @@ _LEARNED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 def fresh(args: tuple) -> tuple:
     """``args`` with every ndarray copied (other values are passed as they are)."""
-    return tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
+    return tuple([a.copy() if isinstance(a, np.ndarray) else a for a in args])
 
 
 def replaced(args: tuple, wrt: int, value: Any) -> tuple:
@@ -70,8 +70,10 @@ class Evaluator:
     def call(self, args: tuple, value: np.ndarray, *, owned: bool = False) -> Any:
         """``f`` with ``args[wrt]`` replaced by ``value``, on copies; ``owned``: ``value`` is the judge's own array,
         not looked at again after the call, so it is passed without a copy."""
-        out = fresh(args)
-        return self.f(*out[:self.wrt], value if owned else value.copy(), *out[self.wrt + 1:])
+        wrt = self.wrt
+        out = [a.copy() if i != wrt and isinstance(a, np.ndarray) else a for i, a in enumerate(args)]
+        out[wrt] = value if owned else value.copy()  # args[wrt] itself is replaced: not copied
+        return self.f(*out)
 
     def scalar(self, args: tuple, value: np.ndarray) -> float:
         return as_scalar(self.call(args, value), "f")
@@ -136,9 +138,11 @@ class Evaluator:
         if self.complex_status not in (None, "ok"):
             return None
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", np.exceptions.ComplexWarning)
-                warnings.simplefilter("ignore", RuntimeWarning)
+            # RuntimeWarnings (overflow at a perturbed point) are ignored. So is ComplexWarning, a RuntimeWarning:
+            # an "error" filter for it, inserted before this one as this code had it, is shadowed by it (a
+            # dropped imaginary part is caught by the dtype test below and by the cross-check with the central
+            # differences, not by the warning)
+            with warnings.catch_warnings(action="ignore", category=RuntimeWarning):
                 if self.vectorized:
                     out = np.asarray(self.call(args, stack, owned=True))
                     if out.shape != (stack.shape[0],):

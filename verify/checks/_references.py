@@ -17,7 +17,8 @@ from verify.checks._evaluate import Evaluator
 from verify.checks._gradient_kernels import (
     central_estimates,
     complex_points,
-    complex_step_estimates,
+    complex_step_reference,
+    largest_values,
     perturbed_points,
 )
 from verify.checks.failure import format_arguments
@@ -30,6 +31,9 @@ _TINY64 = float(np.finfo(np.float64).tiny)
 CS_STEP = 1e-20
 CS_RELATIVE = 1e-10  # below |x| = CS_STEP / CS_RELATIVE the step is CS_RELATIVE·|x| (truncation (h/x)² ≤ 1e-20)
 _NOTHING = np.empty(0)  # a truncation looked for and not needed anywhere
+# On the few dozen entries of a typical point a NumPy call costs more than its arithmetic: the ufuncs' own
+# reductions (no Python wrapper, as np.max's) and ``count_nonzero`` (for ``any``/``all``) are the cheapest.
+_MAX, _MIN, _NONZERO = np.maximum.reduce, np.minimum.reduce, np.count_nonzero
 CS_TEST = 2.0**40 * CS_STEP  # where Im f(x + i h e_j) = 0: is it identically 0, or did h·f' underflow?
 CS_DETAIL = f"Im f(x + i·h·e_j)/h, h = {CS_STEP:g}·max(1,|x_j|) ({CS_RELATIVE:g}·|x_j| for 0 < |x_j| < 1e-10)"
 
@@ -73,10 +77,7 @@ class Central:
         (``|f(x)|`` at an infinite entry, which is not moved)."""
         if self.values is None:
             return np.full(self.value.size, abs(self.f0))
-        v = np.abs(self.values)
-        if not np.isfinite(v).all():
-            v = np.where(np.isfinite(v), v, 0.0)
-        return np.maximum(v.max(axis=(0, 1)), abs(self.f0))
+        return largest_values(self.values, self.f0)
 
     @property
     def quantum(self) -> float:
@@ -104,12 +105,12 @@ def central(ev: Evaluator, args: tuple, x64: np.ndarray, f0: float, eps_f: float
     shape, flat = x64.shape, x64.ravel()
     n = flat.size
     infinite = ~np.isfinite(flat)
-    if not infinite.any():
+    if not _NONZERO(infinite):
         h, taken, stack = perturbed_points(flat, eps_f ** 0.2)
-        values = ev.many(args, stack.reshape((6 * n + 1,) + shape), f0)
-        est, kink, finite, candidates, quartile = central_estimates(values[1:].reshape(3, 2, n), taken, h, f0, eps_f)
+        values = ev.many(args, stack.reshape((6 * n + 1,) + shape), f0)[1:].reshape(3, 2, n)
+        est, kink, finite, candidates, quartile = central_estimates(values, taken, h, f0, eps_f)
         record = _central_record(est, kink, finite, candidates, quartile, eps_f, h[0], infinite)
-        record.values, record.f0 = values[1:].reshape(3, 2, n), f0
+        record.values, record.f0 = values, f0
         return record
     idx = np.flatnonzero(~infinite)
     m = idx.size
@@ -204,7 +205,7 @@ def complex_step(ev: Evaluator, args: tuple, x64: np.ndarray) -> ComplexStep:
     """
     flat = x64.ravel()
     infinite = ~np.isfinite(flat)
-    if not infinite.any():  # the common case: every entry, one kernel-built stack
+    if not _NONZERO(infinite):  # the common case: every entry, one kernel-built stack
         idx = None
         got = _imaginary_parts(ev, args, x64, np.arange(flat.size), None)
         if got is None:
@@ -221,7 +222,7 @@ def complex_step(ev: Evaluator, args: tuple, x64: np.ndarray) -> ComplexStep:
             return ComplexStep(None, step)
         imag[idx], step[idx] = got
     a = np.abs(flat)
-    if (a < CS_STEP / CS_RELATIVE).any():
+    if _NONZERO(a < CS_STEP / CS_RELATIVE):
         tiny = np.flatnonzero(~infinite & (a * CS_RELATIVE < CS_STEP) & (a * CS_RELATIVE > 0.0))
     else:
         tiny = ()
@@ -230,7 +231,7 @@ def complex_step(ev: Evaluator, args: tuple, x64: np.ndarray) -> ComplexStep:
         if small is not None:
             keep = np.abs(small[0]) >= _TINY64
             imag[tiny[keep]], step[tiny[keep]] = small[0][keep], small[1][keep]
-    zero = np.flatnonzero(~infinite & (imag == 0.0)) if not imag.all() else ()
+    zero = np.flatnonzero(~infinite & (imag == 0.0)) if _NONZERO(imag) != imag.size else ()
     if len(zero):
         # Im f = 0: f's imaginary part is identically 0 along e_j (a dead unit, an even power at 0), or
         # h·f' underflowed. A step 2^40 times larger tells them apart: still 0, the derivative is 0;
@@ -265,27 +266,14 @@ def _imaginary_parts(ev: Evaluator, args: tuple, x64: np.ndarray, idx: np.ndarra
 def accept_complex_step(cs: ComplexStep, c: Central) -> tuple[Reference | None, int]:
     """The complex step as a reference, or ``(None, j)`` with ``j`` the first smooth entry where it disagrees
     with the central differences beyond their error (``f`` is not complex-analytic there)."""
-    # a NaN or infinite value of the complex step at an entry says nothing there (lost below), it is no disagreement
-    finite_cs = np.isfinite(cs.imag)  # NaN or ±inf where f gave them: no disagreement (the steps are positive)
-    smooth = c.finite & ~c.kink & ~c.infinite & np.isfinite(c.value) & np.isfinite(c.error) & finite_cs
-    # its rounding is that of the arithmetic f computes in (eps_f: float32's for a function that computes in float32)
-    eps = max(_EPS64, c.eps_f)
-    value, error, j = complex_step_estimates(cs.imag, cs.step, c.value, c.error, c.third, smooth, eps)
-    if cs.truncation is not None and cs.truncation.size:
-        # where measured, the truncation replaces the bound from the central differences' third derivative
-        error = np.where(np.isnan(cs.truncation), error, 4.0 * eps * np.abs(value) + cs.truncation)
-    if cs.floor is not None:
-        error = np.maximum(error, cs.floor)
-    # Im f(x + ih) below the normal range has lost relative precision (a tiny step times a tiny derivative)
-    magnitude = np.abs(cs.imag)
-    lost = (magnitude < _TINY64) & (cs.imag != 0.0) | ~finite_cs
-    if lost.any() and c.infinite.any():
-        lost &= ~c.infinite
-    if lost.any():
-        error = np.where(lost, np.inf, error)
-    if c.infinite.any():
-        value = np.where(c.infinite, 0.0, value)
-        error = np.where(c.infinite, 0.0, error)
+    # A NaN or infinite value of the complex step at an entry says nothing there (lost), it is no disagreement;
+    # where measured, the truncation replaces the bound from the central differences' third derivative; Im f(x + ih)
+    # below the normal range has lost relative precision (a tiny step times a tiny derivative). Its rounding is that
+    # of the arithmetic f computes in (eps_f: float32's for a function that computes in float32). All in one
+    # compiled pass (its docstring states each step).
+    value, error, j = complex_step_reference(
+        cs.imag, cs.step, c.value, c.error, c.third, c.finite, c.kink, c.infinite, max(_EPS64, c.eps_f),
+        _NOTHING if cs.truncation is None else cs.truncation, _NOTHING if cs.floor is None else cs.floor)
     if j >= 0:
         return None, int(j)
     return Reference("complex step", value, error, CS_DETAIL), -1
@@ -300,13 +288,13 @@ def measure_truncation(ev: Evaluator, args: tuple, x64: np.ndarray, cs: ComplexS
     if cs.imag is None or cs.truncation is not None:
         return
     value = cs.imag / cs.step
-    largest = float(np.max(cs.step)) ** 2 * float(np.max(c.third)) / 6.0
-    if not largest > 4.0 * max(_EPS64, c.eps_f) * float(np.min(np.abs(value))):  # nowhere, in one comparison
+    largest = float(_MAX(cs.step)) ** 2 * float(_MAX(c.third)) / 6.0
+    if not largest > 4.0 * max(_EPS64, c.eps_f) * float(_MIN(np.abs(value))):  # nowhere, in one comparison
         cs.truncation = _NOTHING
         return
     bound = cs.step * cs.step * c.third / 6.0
     dominant = bound > 4.0 * max(_EPS64, c.eps_f) * np.abs(value)
-    if not dominant.any():
+    if not _NONZERO(dominant):
         cs.truncation = _NOTHING
         return
     needed = np.flatnonzero(dominant & np.isfinite(value) & ~c.infinite)

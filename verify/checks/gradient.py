@@ -138,7 +138,7 @@ import numpy as np
 from verify._validate import FLOAT_DTYPES
 from verify.checks import _kinks
 from verify.checks._evaluate import Evaluator, as_scalar, fresh
-from verify.checks._gradient_kernels import judge_smooth, warm_up
+from verify.checks._gradient_kernels import judge_smooth_point, resolution_terms, warm_up, warm_up_point
 from verify.checks._measure import backward_spread, coarse_format, complex_step_noise, f_noise, gradient_noise
 from verify.checks._references import (
     Central,
@@ -165,6 +165,7 @@ _FLOAT32_MAX = float(np.finfo(np.float32).max)
 _DTYPE_NAMES = {dt: str(dt) for dt in FLOAT_DTYPES}
 REFERENCES = ("sympy", "complex step", "central differences")
 JUMPS = ("fail", "allow")
+_NONZERO, _MAX = np.count_nonzero, np.maximum.reduce  # cheaper than .any()/np.max on a few dozen entries
 _CENTRAL_DETAIL = "Richardson on steps h, h/2, h/4 with h = eps_f^(1/5)·max(1,|x_j|)"
 
 # Why an entry is unverified, and how to get a verdict.
@@ -173,6 +174,7 @@ _NOT_FINITE = ("f is not finite within the central-difference step of the entry"
 _NO_RESOLUTION = ("the reference's error bound cannot tell the computed value from 0 or from twice itself",
                   "pass sympy_expr=, write f so that it takes complex input (complex-analytic), or compute f in "
                   "float64")
+_NO_NOISE = np.empty(0)  # no grad_noise= (judge_smooth_point adds nothing)
 #: At most this many pairs of kink entries are judged together at a point (those closest in value first: ties).
 _JOINT_PAIRS = 12
 
@@ -314,7 +316,7 @@ def _validate_point(point: object, wrt: int) -> tuple[tuple, np.ndarray]:
     if x.size == 0:
         raise ValueError(f"args[{wrt}] is empty (shape {x.shape}): there is no gradient to check")
     nan = np.isnan(x)
-    if nan.any():
+    if _NONZERO(nan):
         index = tuple(int(i) for i in np.argwhere(nan)[0])
         raise ValueError(f"args[{wrt}] must not be NaN; args[{wrt}][{', '.join(map(str, index))}] = nan "
                          f"({int(nan.sum())} NaN entr{'y' if nan.sum() == 1 else 'ies'}); ±inf is allowed where f "
@@ -329,9 +331,10 @@ def _computed_gradient(grad: Callable, args: tuple, x: np.ndarray, wrt: int) -> 
             f"grad returned shape {g.shape} but args[{wrt}] has shape {x.shape}: grad(*args) must return "
             f"∂f/∂args[{wrt}], shaped like args[{wrt}]"
         )
-    if g.dtype.kind == "c":
+    kind = g.dtype.kind
+    if kind == "c":
         raise TypeError(f"grad returned complex values (dtype {g.dtype}) for real input")
-    if g.dtype.kind not in "fiub":
+    if kind not in "fiub":
         raise TypeError(f"grad must return a numeric array; got dtype {g.dtype}")
     return g
 
@@ -494,26 +497,29 @@ class _Checker:
     def _fast(self, pt: _Point, cen: Central, cs: ComplexStep | None) -> _PointResult | None:
         """The verdict from the cheap terms, when they decide: every entry passes, none is a kink candidate,
         every one is resolved by its reference. Otherwise None (the measured judgement follows)."""
-        if cen.kink.any():
+        if _NONZERO(cen.kink):
             return None
         refs, rejected = self._references(pt, cen, cs)
         if rejected:
             return None
         primary = refs[0]
-        whole = bool(np.isfinite(primary.error).all())  # the primary reference has something to say everywhere
+        finite_e = np.isfinite(primary.error)
+        whole = _NONZERO(finite_e) == finite_e.size  # the primary reference has something to say everywhere
         r, e = (primary.value, primary.error) if whole or len(refs) == 1 else self._entrywise(refs)
         dt = pt.x.dtype
-        usable = np.isfinite(r) & np.isfinite(e)
+        usable = np.isfinite(r) & (finite_e if e is primary.error else np.isfinite(e))
         if primary.name == "central differences":
             usable &= cen.finite & ~cen.flat
-        if not usable.all():
+        if _NONZERO(usable) != usable.size:
             return None
+        eps_d = _EPS[dt]
         with np.errstate(invalid="ignore", over="ignore"):
             ulp_r = np.spacing(np.abs(r).astype(dt)).astype(np.float64) if dt == _FLOAT32 else np.spacing(np.abs(r))
-        xf = np.where(cen.infinite, 0.0, pt.x64.ravel()) if cen.infinite.any() else pt.x64.ravel()
-        ratio, abs_err, ulps, tol, worst, worst_ulps, worst_abs = judge_smooth(
-            pt.gf, r, ulp_r, cen.curvature, xf, e, usable, self.ulps, _EPS[dt], self.atol,
-            self._resolution(pt, cen, _EPS[dt], 0.0) + self._grad_noise(pt))
+        # term (d) with η_f = 0, the caller's grad_noise and judge_smooth, in one compiled call
+        values = cen.values if cen.values is not None else np.full((1, 1, r.size), cen.f0)
+        ratio, abs_err, ulps, tol, worst, worst_ulps, worst_abs = judge_smooth_point(
+            pt.gf, r, ulp_r, cen.curvature, pt.x64.ravel(), cen.infinite, e, usable, self.ulps, eps_d, self.atol,
+            values, cen.f0, _NO_NOISE if self.grad_noise is None else self.grad_noise)
         if worst > 1.0:
             return None
         if primary.name == "central differences" or not whole:
@@ -529,8 +535,7 @@ class _Checker:
 
     def _resolution(self, pt: _Point, cen: Central, eps_d: float, eta: float) -> np.ndarray:
         """Term (d), per entry: ``ulps·(eps_d·F_j + η_f) / max(1, |x_j|)`` (0 at an infinite entry)."""
-        with np.errstate(invalid="ignore", over="ignore"):
-            return self.ulps * (eps_d * cen.f_scale + eta) / np.maximum(1.0, np.abs(pt.x64.ravel()))
+        return resolution_terms(cen.f_scale, pt.x64.ravel(), self.ulps, eps_d, float(eta))
 
     def _count(self, refs, n_kinks, n_unverified, n_jumps, n_noise, worst, worst_ulps, worst_abs) -> None:
         self.decided[refs[0].name] += 1
@@ -984,7 +989,7 @@ def _with_f_error(cen: Central, f_error: float) -> Central:
 def _noisier_than(cen: Central, level: float) -> bool:
     """``f``'s rounding level measured in its differences exceeds ``level`` at most entries (the lower quartile: a
     few entries inflated by a kink or a jump do not count)."""
-    if not cen.measured.max(initial=0.0) > level:
+    if not _MAX(cen.measured, initial=0.0) > level:
         return False
     # every finite entry: where f computes in float32, its rounding makes kink candidates of all of them
     measured = cen.measured[~cen.infinite]
@@ -1010,6 +1015,8 @@ def _index(shape: tuple, flat: int) -> str:
 
 
 def _is_strategy(inputs: object) -> bool:
+    if type(inputs) is tuple:  # one point (the common case), without the import below
+        return False
     try:
         from hypothesis.strategies import SearchStrategy
     except ImportError:  # pragma: no cover - hypothesis is a core dependency
@@ -1172,7 +1179,7 @@ def check_gradient(
         raise ValueError("reference='sympy' needs sympy_expr=")
     if jumps not in JUMPS:
         raise ValueError(f"jumps must be one of {JUMPS}; got {jumps!r}")
-    if isinstance(wrt, (bool, np.bool_)) or not isinstance(wrt, numbers.Integral):
+    if type(wrt) is not int and (isinstance(wrt, (bool, np.bool_)) or not isinstance(wrt, numbers.Integral)):
         raise TypeError(f"wrt must be an integer index into the arguments; got {wrt!r}")
     ulps = _number(ulps, "ulps")
     atol = _number(atol, "atol")
@@ -1199,6 +1206,7 @@ def check_gradient(
     start = time.perf_counter()
     if _is_strategy(inputs):
         warm_up()  # compile before the search
+        warm_up_point()
         _search(checker, inputs, max_examples)
     else:
         checker.check_point(inputs)

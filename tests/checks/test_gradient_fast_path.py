@@ -1,0 +1,150 @@
+"""check_gradient's fast path computes term (d) and the smooth judgement in one compiled call
+(``judge_smooth_point``), and the complex step as a reference in another (``complex_step_reference``): each must
+give bitwise the floats of the NumPy statement of the same formulas (module docstring of verify.checks.gradient)."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from verify.checks._gradient_kernels import (
+    complex_step_estimates,
+    complex_step_reference,
+    judge_smooth,
+    judge_smooth_point,
+    largest_values,
+    resolution_terms,
+)
+
+_SPECIAL = (np.inf, -np.inf, np.nan, 0.0, -0.0, 5e-324, 1.7976931348623157e308)
+
+
+def _largest_numpy(values: np.ndarray, f0: float) -> np.ndarray:
+    """``F_j``: the largest finite |f| over f(x) and entry j's six central-difference values."""
+    v = np.abs(values)
+    v = np.where(np.isfinite(v), v, 0.0)
+    return np.maximum(v.max(axis=(0, 1)), abs(f0))
+
+
+def _resolution_numpy(largest: np.ndarray, x: np.ndarray, ulps: float, eps_d: float, eta: float) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        return ulps * (eps_d * largest + eta) / np.maximum(1.0, np.abs(x))
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape and np.array_equal(np.ascontiguousarray(a).view(np.int64),
+                                                 np.ascontiguousarray(b).view(np.int64))
+
+
+_floats = st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=64), st.sampled_from(_SPECIAL))
+
+
+@st.composite
+def _points(draw):
+    n = draw(st.integers(1, 6))
+    values = np.array(draw(st.lists(_floats, min_size=6 * n, max_size=6 * n))).reshape(3, 2, n)
+    f0 = draw(st.floats(allow_nan=False, allow_infinity=False, width=64))
+    x = np.array(draw(st.lists(st.floats(allow_nan=False, width=64), min_size=n, max_size=n)))
+    g = np.array(draw(st.lists(st.floats(-10, 10), min_size=n, max_size=n)))
+    r = g + np.array(draw(st.lists(st.floats(-1e-6, 1e-6), min_size=n, max_size=n)))
+    usable = np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
+    extra = np.array(draw(st.lists(st.floats(0, 1e-12), min_size=n, max_size=n))) if draw(st.booleans()) \
+        else np.empty(0)
+    ulps = draw(st.sampled_from([32.0, 1.0, 4.5]))
+    eps_d = draw(st.sampled_from([2.0**-52, 2.0**-23]))
+    eta = draw(st.sampled_from([0.0, 1e-12, 3.0]))
+    return values, f0, x, g, r, usable, extra, ulps, eps_d, eta
+
+
+@settings(deadline=None, max_examples=300)
+@given(_points())
+def test_the_fused_judgement_gives_the_floats_of_the_numpy_formulas(point):
+    values, f0, x, g, r, usable, extra, ulps, eps_d, eta = point
+    largest = largest_values(values, f0)
+    assert _same(largest, _largest_numpy(values, f0))
+    assert _same(resolution_terms(largest, x, ulps, eps_d, eta), _resolution_numpy(largest, x, ulps, eps_d, eta))
+    infinite = ~np.isfinite(x)
+    ulp_r = np.spacing(np.abs(r))
+    curvature, error = np.abs(g), np.full(g.size, 1e-15)
+    resolution = _resolution_numpy(_largest_numpy(values, f0), x, ulps, eps_d, 0.0)
+    if extra.size:
+        resolution = resolution + extra
+    expected = judge_smooth(g, r, ulp_r, curvature, np.where(infinite, 0.0, x), error, usable, ulps, eps_d, 0.0,
+                            resolution)
+    got = judge_smooth_point(g, r, ulp_r, curvature, x, infinite, error, usable, ulps, eps_d, 0.0, values, f0, extra)
+    for a, b in zip(expected[:4], got[:4], strict=True):
+        assert _same(a, b)
+    assert _same(np.array(expected[4:], dtype=np.float64), np.array(got[4:], dtype=np.float64))
+
+
+def test_a_value_that_is_not_finite_does_not_set_f_scale():
+    """The case a kernel that forgot the zeroing of inf/NaN values would get wrong (F_j = inf: term (d) would excuse
+    any error at that entry)."""
+    values = np.ones((3, 2, 2))
+    values[1, 0, 0] = np.inf
+    values[2, 1, 1] = np.nan
+    assert largest_values(values, -2.5).tolist() == [2.5, 2.5]
+    assert largest_values(values, 0.5).tolist() == [1.0, 1.0]
+
+
+def _complex_step_numpy(imag, step, value, error, third, finite, kink, infinite, eps, truncation, floor):
+    """The complex step as a reference, stated with NumPy (verify.checks._references.accept_complex_step)."""
+    finite_cs = np.isfinite(imag)
+    smooth = finite & ~kink & ~infinite & np.isfinite(value) & np.isfinite(error) & finite_cs
+    cs, cs_error, first = complex_step_estimates(imag, step, value, error, third, smooth, eps)
+    with np.errstate(all="ignore"):
+        if truncation.size:
+            cs_error = np.where(np.isnan(truncation), cs_error, 4.0 * eps * np.abs(cs) + truncation)
+        if floor.size:
+            cs_error = np.maximum(cs_error, floor)
+        lost = ((np.abs(imag) < np.finfo(np.float64).tiny) & (imag != 0.0) | ~finite_cs) & ~infinite
+    cs_error = np.where(lost, np.inf, cs_error)
+    return np.where(infinite, 0.0, cs), np.where(infinite, 0.0, cs_error), first
+
+
+def _same_or_nan(a: np.ndarray, b: np.ndarray) -> bool:
+    """Bitwise equal, a NaN matching any NaN (its sign and payload are never looked at)."""
+    return a.shape == b.shape and bool(np.all((a.view(np.int64) == b.view(np.int64)) | (np.isnan(a) & np.isnan(b))))
+
+
+@st.composite
+def _complex_steps(draw):
+    n = draw(st.integers(1, 6))
+
+    def floats(**kw):
+        return np.array(draw(st.lists(_floats, min_size=n, max_size=n)), **kw)
+
+    def mask():
+        return np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
+
+    imag, value = floats(), floats()
+    if draw(st.booleans()):  # a point where the two references agree, as at a correct gradient
+        with np.errstate(over="ignore", invalid="ignore"):
+            value = imag * 1e20
+    step = np.full(n, 1e-20)
+    error, third = np.abs(floats()), np.abs(floats())
+    truncation = draw(st.sampled_from(["none", "nan", "drawn"]))
+    truncation = (np.empty(0) if truncation == "none" else np.full(n, np.nan) if truncation == "nan"
+                  else np.abs(floats()))
+    floor = np.abs(floats()) if draw(st.booleans()) else np.empty(0)
+    eps = draw(st.sampled_from([2.0**-52, 2.0**-23]))
+    return imag, step, value, error, third, mask(), mask(), mask(), eps, truncation, floor
+
+
+@settings(deadline=None, max_examples=300)
+@given(_complex_steps())
+def test_the_compiled_complex_step_reference_gives_the_floats_of_its_numpy_statement(case):
+    expected = _complex_step_numpy(*case)
+    got = complex_step_reference(*case)
+    assert expected[2] == got[2]
+    assert _same_or_nan(expected[0], got[0]) and _same_or_nan(expected[1], got[1])
+
+
+def test_a_complex_step_below_the_normal_range_says_nothing():
+    """A kernel that kept an Im f below the normal range (lost relative precision) would decide there."""
+    imag = np.array([1e-310, 1e-12])
+    cs, error, first = complex_step_reference(imag, np.full(2, 1e-20), imag * 1e20, np.full(2, 1e-6), np.zeros(2),
+                                              np.ones(2, bool), np.zeros(2, bool), np.zeros(2, bool), 2.0**-52,
+                                              np.empty(0), np.empty(0))
+    assert first == -1 and error[0] == np.inf and np.isfinite(error[1])
