@@ -118,10 +118,29 @@ class _Call:
         y_dtype = self.compiled.value(*floats).dtype  # the output's dtype at the caller's precision
         return np.asarray(self.compiled.pullback(floats, jnp.asarray(u, dtype=y_dtype))[self.position])
 
-    def jvp(self, v: np.ndarray, *arrays: Any) -> np.ndarray:
+    def vjp_float64(self, u: np.ndarray, *arrays: Any) -> np.ndarray:
+        """The same pullback with every floating input at float64 (under ``jax.enable_x64``)."""
+        jax = _jax()
         import jax.numpy as jnp
 
-        floats = self._floats(arrays)
+        with jax.enable_x64(True):
+            floats = self._floats(arrays, jnp.float64)
+            return np.asarray(self.compiled.pullback(floats, jnp.asarray(u, dtype=jnp.float64))[self.position])
+
+    def jvp(self, v: np.ndarray, *arrays: Any) -> np.ndarray:
+        return self._jvp(v, self._floats(arrays))
+
+    def jvp_float64(self, v: np.ndarray, *arrays: Any) -> np.ndarray:
+        """The same pushforward with every floating input at float64 (under ``jax.enable_x64``)."""
+        jax = _jax()
+        import jax.numpy as jnp
+
+        with jax.enable_x64(True):
+            return self._jvp(v, self._floats(arrays, jnp.float64))
+
+    def _jvp(self, v: np.ndarray, floats: tuple) -> np.ndarray:
+        import jax.numpy as jnp
+
         tangents = tuple(jnp.asarray(v, dtype=x.dtype) if i == self.position else jnp.zeros_like(x)
                          for i, x in enumerate(floats))
         return np.asarray(self.compiled.pushforward(floats, tangents))

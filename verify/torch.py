@@ -193,12 +193,19 @@ class _Call:
         return torch.func.vmap(one)(batch)
 
     def vjp(self, u: np.ndarray, *arrays: Any) -> np.ndarray:
+        return self._vjp(u, arrays, "test")
+
+    def vjp_float64(self, u: np.ndarray, *arrays: Any) -> np.ndarray:
+        """The same backward with every floating input (and a module's parameters) at float64."""
+        return self._vjp(u, arrays, "float64")
+
+    def _vjp(self, u: np.ndarray, arrays: Sequence[Any], mode: str) -> np.ndarray:
         torch = _torch()
-        tensors = self._tensors(arrays, "test")
+        tensors = self._tensors(arrays, mode)
         x = tensors[self.slot].detach().requires_grad_(True)
         tensors[self.slot] = x
         with torch.enable_grad():
-            y = self._output(self.run(tensors, "test"))
+            y = self._output(self.run(tensors, mode))
             if not y.requires_grad:
                 self.no_path = True
                 return np.zeros(np.shape(arrays[self.slot]), dtype=_numpy_dtype(self.specs[self.slot]))
@@ -213,15 +220,21 @@ class _Call:
         return g.detach().cpu().numpy()
 
     def jvp(self, v: np.ndarray, *arrays: Any) -> np.ndarray:
+        return self._jvp(v, arrays, "test")
+
+    def jvp_float64(self, v: np.ndarray, *arrays: Any) -> np.ndarray:
+        """The same forward-mode derivative with every floating input at float64."""
+        return self._jvp(v, arrays, "float64")
+
+    def _jvp(self, v: np.ndarray, arrays: Sequence[Any], mode: str) -> np.ndarray:
         torch = _torch()
         import torch.autograd.forward_ad as fwad
 
-        tensors = self._tensors(arrays, "test")
-        tangent = torch.from_numpy(np.array(v)).to(dtype=tensors[self.slot].dtype,
-                                                                 device=tensors[self.slot].device)
+        tensors = self._tensors(arrays, mode)
+        tangent = torch.from_numpy(np.array(v)).to(dtype=tensors[self.slot].dtype, device=tensors[self.slot].device)
         with fwad.dual_level():
             tensors[self.slot] = fwad.make_dual(tensors[self.slot], tangent)
-            y = self._output(self.run(tensors, "test"))
+            y = self._output(self.run(tensors, mode))
             out = fwad.unpack_dual(y).tangent
             value = fwad.unpack_dual(y).primal
         if out is None:

@@ -369,9 +369,14 @@ class _JVPChecker(DirectionalChecker):
 
             def column_noise(k: int) -> np.ndarray | None:  # (m, n): measured once, for every row
                 if not measured:
-                    measured.append(linear_noise(
+                    linear = linear_noise(
                         lambda c: np.stack([np.asarray(col.scaled(c, x), dtype=np.float64).ravel() for col in cols],
-                                           axis=1), x.dtype))
+                                           axis=1), x.dtype)
+                    twins = [col.precision_error(x) for col in cols]
+                    if all(t is not None for t in twins):
+                        twin = np.stack([t.ravel() for t in twins], axis=1)
+                        linear = twin if linear is None else linear + twin
+                    measured.append(linear)
                 return None if measured[0] is None else measured[0][k].reshape(x.shape)
 
             for k in range(y0.size):
