@@ -58,23 +58,17 @@ def _signs(x: np.ndarray, salt: bytes) -> np.ndarray:
 
 
 def f_noise(ev: Evaluator, args: tuple, x64: np.ndarray, f0: float,
-            skip: np.ndarray | None = None, *, widest: bool = False) -> tuple:
+            skip: np.ndarray | None = None) -> tuple[float | None, str]:
     """``(η, kind)``: a bound on the rounding error of one value of ``f`` near ``x``. ``kind`` is ``"measured"``
     (``η`` from the first spacing whose table shows noise), ``"exact"`` (no spacing up to ``2⁻⁸`` shows noise, and
     ``f`` already changed smoothly at the smallest one: its rounding is below what the table resolves) or
     ``"flat"`` (``f`` did not change at the smallest spacings and no spacing shows noise: it moves in steps
     coarser than the probe, as a sum of saturated terms does); ``η`` is None unless measured. Entries in
-    ``skip`` (kink candidates: a kink or jump there is not noise) are not moved.
-
-    ``widest=True`` adds a third value: the largest level any spacing shows (None where none shows noise). It
-    bounds the rounding of differences of ``f`` over steps of those sizes where the first level does not: a
-    formula that cancels inside a product, gelu's ``x·½(1 + erf(x/√2))`` at ``x = −5`` in float64, rounds
-    ``1 + erf`` to cells 4e-11 wide and is ``x`` times a constant inside each, so the finest spacings see only
-    the product's rounding (2e-21) and spacings of 1e-9 and more the cells' (1e-15)."""
+    ``skip`` (kink candidates: a kink or jump there is not noise) are not moved."""
     flat = x64.ravel()
     finite = np.isfinite(flat) & (True if skip is None else ~skip)
     if not finite.any():
-        return (None, "exact") + ((None,) if widest else ())  # nothing to move: no measurement, the model stands
+        return None, "exact"  # nothing to move: no measurement, the model stands
     scale = np.where(finite, np.abs(flat), 0.0)
     if not scale.any():
         scale = np.where(finite, 1.0, 0.0)
@@ -91,9 +85,9 @@ def f_noise(ev: Evaluator, args: tuple, x64: np.ndarray, f0: float,
     sigma, order, status = noise_levels(table)
     found = np.flatnonzero(status == 1)
     if found.size == 0:
-        return (None, "exact" if status[0] == 3 else "flat") + ((None,) if widest else ())
-    levels = noise_bound(sigma[found], order[found])
-    return (float(levels[0]), "measured") + ((float(levels.max()),) if widest else ())
+        return None, "exact" if status[0] == 3 else "flat"
+    first = found[0]
+    return float(noise_bound(sigma[first:first + 1], order[first:first + 1])[0]), "measured"
 
 
 def coarse_format(dtype: np.dtype) -> np.dtype:

@@ -550,18 +550,13 @@ class _Checker:
     def _slow(self, pt: _Point, cen: Central, cs: ComplexStep | None) -> _PointResult:
         __tracebackhide__ = True
         self._cs = cs
-        eta, kind, eta_widest = f_noise(self.ev, pt.args, pt.x64, pt.f0, skip=cen.kink, widest=True)
+        eta, kind = f_noise(self.ev, pt.args, pt.x64, pt.f0, skip=cen.kink)
         cen = with_noise(cen, eta, kind)
         # the rounding level for locating kinks: measured, else 8·eps_f·|f(x)| and the lower quartile of the levels
         # measured at the entries that are not kink candidates (f's value grid is not used: a step function's
         # values lie on a grid of its step)
         eta_f = eta if eta is not None else max(8.0 * cen.eps_f * abs(pt.f0), cen.quartile)
         eta_f = max(eta_f, self.f_error)  # an approximate f's values are no finer than their error
-        if not self.f_error:
-            # the shrinking steps difference f over spacings far wider than the finest, where its rounding may be far
-            # larger (a product with a cancelling factor, constant across that factor's cells): the widest level
-            # measured bounds it (an approximate f's declared error is its model instead)
-            eta_f = max(eta_f, eta_widest or 0.0)
         resolution = self._resolution(pt, cen, _EPS[pt.x.dtype], eta if eta is not None and math.isfinite(eta) else 0.0)
         cen, jump_entries, next_to_kink, unlocated, jump_texts = self._locate(
             pt, cen, eta_f, self._doubtful(pt, cen, cs, resolution),
