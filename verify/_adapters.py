@@ -3,8 +3,8 @@ probed before it is checked, failures renamed after the input, and the report.
 
 A framework adapter provides, per differentiated input ("slot"), a *call* object with ``name``,
 ``reference(*arrays)`` (the function at the judge's points, float64 there), ``vjp(u, *arrays)`` and
-``jvp(v, *arrays)`` (the framework's own derivatives at the inputs' dtypes), ``vjp_float64`` and
-``jvp_float64`` (the same derivatives, the same code, with every floating input at float64), ``no_path`` (set
+``jvp(v, *arrays)`` (the framework's own derivatives at the inputs' dtypes), ``widened()`` (the call with
+every floating input at float64: the same derivatives, the same code), ``no_path`` (set
 when the framework found no dependence of the output on the input), and ``unsupported``: the exception types
 and the words (lower case) by which an exception of its forward mode means "not supported by this function".
 
@@ -171,8 +171,9 @@ def check_slots(checker: str, arrays: tuple, slots: Sequence[Slot], forward: boo
         if not slot.requires_grad:
             notes.append(f"{slot.name} did not require grad: checked on a copy that does")
         slot.call.reference(*arrays)  # a floating array at the point, else a TypeError naming the function
+        wide = slot.call.widened()
         try:
-            vjp_report = check_vjp(slot.call.reference, WithFloat64(slot.call.vjp, slot.call.vjp_float64), arrays,
+            vjp_report = check_vjp(slot.call.reference, WithFloat64(slot.call.vjp, wide.vjp), arrays,
                                    wrt=slot.index, **opts)
         except CheckFailure as failure:
             raise _rename(failure, checker, slot.name, "the reverse-mode (backward)") from None
@@ -185,8 +186,8 @@ def check_slots(checker: str, arrays: tuple, slots: Sequence[Slot], forward: boo
                 raise ValueError(f"{checker}: forward=True but {why}")
             if not why:
                 try:
-                    jvp_report = check_jvp(slot.call.reference, WithFloat64(slot.call.jvp, slot.call.jvp_float64),
-                                           arrays, wrt=slot.index, **opts)
+                    jvp_report = check_jvp(slot.call.reference, WithFloat64(slot.call.jvp, wide.jvp), arrays,
+                                           wrt=slot.index, **opts)
                 except CheckFailure as failure:
                     raise _rename(failure, checker, slot.name, "the forward-mode (jvp)") from None
         x = np.asarray(arrays[slot.index])

@@ -532,6 +532,12 @@ class Tally:
     unverified: int = 0
     notes: list[str] = field(default_factory=list)
 
+    def summary(self) -> dict[str, Any]:
+        """The fields a checker's report takes from the sum of its judge's reports."""
+        return {"worst_ratio": self.worst_ratio, "worst_ulps": self.worst_ulps, "worst_abs_error": self.worst_abs_error,
+                "references": dict(self.references), "kinks": self.kinks, "unverified": self.unverified,
+                "notes": tuple(self.notes)}
+
     def add(self, report: Any) -> None:
         self.checks += 1
         self.worst_ratio = max(self.worst_ratio, float(report.worst_ratio))
@@ -679,6 +685,14 @@ class DirectionalChecker:
     tally: Tally = field(default_factory=Tally)
     examples: int = 0
     dtype: str = ""
+
+    def passed(self, reports: Sequence[Any], x: np.ndarray) -> float:
+        """A point passed: its judge's reports summed into the tally and the point counted; its worst ratio."""
+        for report in reports:
+            self.tally.add(report)
+        self.examples += 1
+        self.dtype = str(x.dtype)
+        return max((float(r.worst_ratio) for r in reports), default=0.0)
 
 
 def run_check(checker: type[DirectionalChecker], name: str, f: Any, rule: Any, rule_name: str, inputs: object, *,
