@@ -313,9 +313,9 @@ def test_a_linear_layer_whose_vjp_cancels_passes():
     check_vjp(lambda x, W, b: x @ W + b, lambda u, x, W, b: u @ W.T, (x, Wm, b))
 
 
-# gelu(x) = x·½(1 + erf(x/√2)) at x = −5: 1 + erf cancels, so f is x times a constant across cells 4e-11 wide and
-# only its rounding at wider spacings tells the judge how fine a step may go. Written on the real part (no complex
-# step): central differences alone must keep the product rule's x·φ(x) term (they once took Φ(−5) for gelu').
+# gelu(x) = x·½(1 + erf(x/√2)) at x = −5: 1 + erf cancels, so f is x times a constant across cells 4e-11 wide, and
+# steps inside one cell see the slope Φ(−5) alone. Written on the real part (no complex step): the central
+# differences alone must keep the product rule's x·φ(x) term (their shrinking steps once took Φ(−5) for gelu').
 def _gelu(x):
     from scipy.special import erf
 
