@@ -13,13 +13,17 @@ and judge as NumPy code:
 **Precision.** The derivative under test runs as the caller configured JAX. The reference evaluates the
 function at float64: inside ``jax.enable_x64(True)``, a context manager that restores the setting on exit
 (the global ``jax_enable_x64`` flag is never flipped). A float64 *input* while ``jax_enable_x64`` is off
-is refused with a ValueError: JAX would silently compute it in float32.
+is refused with a ValueError: JAX would silently compute it in float32. Where the judge's own terms do not
+cover a float32 derivative, its rounding is measured as its difference to the same derivative run at float64
+under ``jax.enable_x64(True)`` (:mod:`verify._adapters`).
 
 Importing ``verify.jax`` does not import JAX; calling ``check_function`` does (``pip install verify[jax]``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -85,6 +89,7 @@ class _Call:
         self.shape = shape
         self.name = name
         self.no_path = False
+        self.wide = False  # True: the derivatives at float64 (widened())
 
     def _floats(self, arrays: Sequence[Any], dtype: Any | None = None) -> tuple:
         import jax.numpy as jnp
@@ -111,20 +116,37 @@ class _Call:
                             "is not defined")
         return out
 
+    def widened(self) -> _Call:
+        """This call with every floating input at float64 (under ``jax.enable_x64``): the same derivatives, the
+        same code, at float64 (:mod:`verify._adapters`)."""
+        wide = copy.copy(self)
+        wide.wide = True
+        return wide
+
+    def _precision(self) -> tuple[Any, Any]:
+        """The context and dtype of this call's derivatives: the inputs' own, or float64 under ``jax.enable_x64``."""
+        import jax.numpy as jnp
+
+        return (_jax().enable_x64(True), jnp.float64) if self.wide else (contextlib.nullcontext(), None)
+
     def vjp(self, u: np.ndarray, *arrays: Any) -> np.ndarray:
         import jax.numpy as jnp
 
-        floats = self._floats(arrays)
-        y_dtype = self.compiled.value(*floats).dtype  # the output's dtype at the caller's precision
-        return np.asarray(self.compiled.pullback(floats, jnp.asarray(u, dtype=y_dtype))[self.position])
+        context, dtype = self._precision()
+        with context:
+            floats = self._floats(arrays, dtype)
+            y_dtype = self.compiled.value(*floats).dtype  # the output's dtype at the call's precision
+            return np.asarray(self.compiled.pullback(floats, jnp.asarray(u, dtype=y_dtype))[self.position])
 
     def jvp(self, v: np.ndarray, *arrays: Any) -> np.ndarray:
         import jax.numpy as jnp
 
-        floats = self._floats(arrays)
-        tangents = tuple(jnp.asarray(v, dtype=x.dtype) if i == self.position else jnp.zeros_like(x)
-                         for i, x in enumerate(floats))
-        return np.asarray(self.compiled.pushforward(floats, tangents))
+        context, dtype = self._precision()
+        with context:
+            floats = self._floats(arrays, dtype)
+            tangents = tuple(jnp.asarray(v, dtype=x.dtype) if i == self.position else jnp.zeros_like(x)
+                             for i, x in enumerate(floats))
+            return np.asarray(self.compiled.pushforward(floats, tangents))
 
 
 def check_function(

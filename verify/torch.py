@@ -12,8 +12,11 @@ torch's own derivatives, by the same checkers and judge as NumPy code:
 
 The reference evaluates the function itself at float64 (every floating input, and a float64 copy of the
 module's parameters and buffers); the derivative under test is computed at the inputs' own dtypes, so a
-float32 backward is judged as float32 against a float64 reference. ``autograd.Function.apply`` is a
-callable like any other, so a hand-written ``backward`` is checked exactly as written.
+float32 backward is judged as float32 against a float64 reference. Where the judge's own terms do not cover a
+float32 derivative, its rounding is measured as its difference to the same derivative run at float64 (a formula
+that cancels, as gelu's ``½(1 + erf)`` at ``x ≪ 0``, shows it; a wrong rule is wrong at float64 too:
+:mod:`verify._adapters`). ``autograd.Function.apply`` is a callable like any other, so a hand-written
+``backward`` is checked exactly as written.
 
 Inputs are never modified: every evaluation builds fresh tensors from a copy of the point, and a module
 is only ever called through deep copies of it, so its parameters, ``.grad``, buffers, train/eval mode
@@ -124,7 +127,7 @@ class _Call:
     ``reference(*arrays)``: every floating array as float64 (complex128 when one is complex, for the complex
     step) when any is float64 or complex — i.e. at the judge's reference points — else at their own dtypes;
     the output as an array. ``vjp`` / ``jvp``: the derivative under test of slot ``slot`` at the inputs' own
-    dtypes, through torch's backward / forward-mode AD.
+    dtypes (at float64 for :meth:`widened`), through torch's backward / forward-mode AD.
     """
 
     unsupported = _UNSUPPORTED
@@ -138,6 +141,7 @@ class _Call:
         self.name = name
         self.checker = checker
         self.no_path = False
+        self.mode = "test"  # the derivatives at the inputs' own dtypes ("float64": widened())
 
     def _tensors(self, arrays: Sequence[Any], mode: str) -> list:
         torch = _torch()
@@ -192,13 +196,21 @@ class _Call:
 
         return torch.func.vmap(one)(batch)
 
+    def widened(self) -> _Call:
+        """This call with every floating input (and a module's parameters) at float64: the same derivatives, the
+        same code, at float64 (:mod:`verify._adapters`)."""
+        wide = copy.copy(self)
+        wide.mode = "float64"
+        return wide
+
     def vjp(self, u: np.ndarray, *arrays: Any) -> np.ndarray:
         torch = _torch()
-        tensors = self._tensors(arrays, "test")
+        mode = self.mode
+        tensors = self._tensors(arrays, mode)
         x = tensors[self.slot].detach().requires_grad_(True)
         tensors[self.slot] = x
         with torch.enable_grad():
-            y = self._output(self.run(tensors, "test"))
+            y = self._output(self.run(tensors, mode))
             if not y.requires_grad:
                 self.no_path = True
                 return np.zeros(np.shape(arrays[self.slot]), dtype=_numpy_dtype(self.specs[self.slot]))
@@ -216,12 +228,12 @@ class _Call:
         torch = _torch()
         import torch.autograd.forward_ad as fwad
 
-        tensors = self._tensors(arrays, "test")
-        tangent = torch.from_numpy(np.array(v)).to(dtype=tensors[self.slot].dtype,
-                                                                 device=tensors[self.slot].device)
+        mode = self.mode
+        tensors = self._tensors(arrays, mode)
+        tangent = torch.from_numpy(np.array(v)).to(dtype=tensors[self.slot].dtype, device=tensors[self.slot].device)
         with fwad.dual_level():
             tensors[self.slot] = fwad.make_dual(tensors[self.slot], tangent)
-            y = self._output(self.run(tensors, "test"))
+            y = self._output(self.run(tensors, mode))
             out = fwad.unpack_dual(y).tangent
             value = fwad.unpack_dual(y).primal
         if out is None:

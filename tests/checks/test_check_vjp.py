@@ -311,3 +311,29 @@ def test_a_linear_layer_whose_vjp_cancels_passes():
 
     x, Wm, b = _inputs((3, 3), (3, 3), (3,), seed=1)
     check_vjp(lambda x, W, b: x @ W + b, lambda u, x, W, b: u @ W.T, (x, Wm, b))
+
+
+# gelu(x) = x·½(1 + erf(x/√2)) at x = −5: 1 + erf cancels, so f is x times a constant across cells 4e-11 wide, and
+# steps inside one cell see the slope Φ(−5) alone. Written on the real part (no complex step): the central
+# differences alone must keep the product rule's x·φ(x) term (their shrinking steps once took Φ(−5) for gelu').
+def _gelu(x):
+    from scipy.special import erf
+
+    x = np.real(x)
+    return x * 0.5 * (1.0 + erf(x / np.sqrt(2.0)))
+
+
+def _gelu_rule(keep_pdf: float):
+    def vjp(u, x):
+        from scipy.special import erf
+
+        return u * (0.5 * (1.0 + erf(x / np.sqrt(2.0))) + keep_pdf * x * np.exp(-0.5 * x * x) / np.sqrt(2.0 * np.pi))
+    return vjp
+
+
+def test_gelu_where_its_formula_cancels_keeps_both_terms_of_the_product_rule():
+    x = (np.array([-5.0]),)
+    check_vjp(_gelu, _gelu_rule(1.0), x)
+    for wrong in (0.0, -1.0):  # Φ(x) alone (the classic bug), a sign error in x·φ(x)
+        with pytest.raises(CheckFailure, match="vjp"):
+            check_vjp(_gelu, _gelu_rule(wrong), x)

@@ -133,3 +133,42 @@ def test_integer_inputs_pass_through_and_bad_input_is_refused(x64):
         vj.check_function(pick, (X[:2], jnp.array([2, 0])), wrt=1)
     with pytest.raises(TypeError, match="no float32/float64 array"):
         vj.check_function(lambda y: y * 2, (jnp.array([1, 2]),))
+
+
+# gelu' = Φ(x) + x·φ(x): at x ≪ 0 both Φ = ½(1 + erf(x/√2)) and the sum cancel (see test_verify_torch.py)
+_GELU_POINTS = ([-5.0, -0.5, 0.0, 3.0], [-6.0, -5.5, -4.5, -4.0, 1.0])
+
+
+def test_jax_gelu_in_float32_passes(x32):
+    for point in _GELU_POINTS:
+        vj.check_function(lambda x: jax.nn.gelu(x, approximate=False), (jnp.array(point, dtype=jnp.float32),))
+
+
+def _gelu_vjp(rule):
+    """Exact gelu as a jax.custom_vjp whose backward is ``g · rule(x)``."""
+
+    @jax.custom_vjp
+    def gelu(x):
+        return jax.nn.gelu(x, approximate=False)
+
+    gelu.defvjp(lambda x: (gelu(x), x), lambda x, g: (g * rule(x),))
+    return gelu
+
+
+def _cdf(x):
+    return 0.5 * (1.0 + jax.scipy.special.erf(x / np.sqrt(2.0).astype(x.dtype)))
+
+
+def _pdf(x):
+    return jnp.exp(-0.5 * x * x) / np.sqrt(2.0 * np.pi).astype(x.dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_hand_written_gelu_vjps_at_minus_five_are_judged_right_and_wrong(dtype):
+    # the classic bug (Φ(x) alone) and a sign error in x·φ(x): at x = -5 the reference must keep the x·φ(x) term
+    with _jax_x64(dtype == "float64"):
+        x = jnp.array([-5.0], dtype=dtype)
+        vj.check_function(_gelu_vjp(lambda x: _cdf(x) + x * _pdf(x)), (x,))
+        for wrong in (_cdf, lambda x: _cdf(x) - x * _pdf(x)):
+            with pytest.raises(CheckFailure, match="reverse-mode"):
+                vj.check_function(_gelu_vjp(wrong), (x,))

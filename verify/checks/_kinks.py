@@ -192,6 +192,21 @@ def _classify_one(out: Located, i: int, f0: float, fr: np.ndarray, fl: np.ndarra
         err = conv_r + conv_l + 2.0 * noise  # NaN at the first limit: no predecessor to measure convergence by
         apart = gap > err
         together = gap <= 2.0 * noise
+    # Limits that agreed at a coarser step and come apart at a finer one show f's rounding beyond η there, not a
+    # kink: a kink at distance d keeps them apart at every step beyond d, one at the point at every step (its gap is
+    # fixed, the rounding's grows as 1/t). Such rounding is a staircase whose cells are wider than the spacings that
+    # measured η: gelu's x·½(1 + erf(x/√2)) at x = −5 rounds the cancelling 1 + erf to cells 4e-11 wide, and inside
+    # one f is x times a constant, smooth to its last digit, whose slope ½(1 + erf) = Φ(−5) loses the product rule's
+    # x·φ(x) term. The ladder ends at the last level where they agreed before coming apart.
+    came_apart = np.flatnonzero(apart & (np.cumsum(together) > together))
+    if came_apart.size:
+        last = int(np.flatnonzero(together[:came_apart[0]])[-1]) + 2  # limit k uses the steps k and k + 1
+        if last < 3:
+            out.finest[i] = min(tr[last - 1], tl[last - 1])
+            return
+        _classify_one(out, i, f0, fr[:last], fl[:last], tr[:last], tl[:last], eta[:last], slope=slope, x_j=x_j,
+                      drift_level=None if drift_level is None else drift_level[:last])
+        return
     if apart[-1] and apart[-2]:
         # A kink at the point: the limits from the level, among those from which they stay apart down to the
         # finest, whose error is the smallest (coarse steps carry less rounding when f is piecewise smooth).

@@ -387,8 +387,29 @@ class Computed:
         return np.asarray(self.fn(direction, *replaced(self.args, self.wrt, value.copy())))
 
     def noise(self, value: np.ndarray) -> Callable[[], np.ndarray | None]:
-        """:func:`linear_noise` of this map at ``value``, shaped like its output (evaluated when called)."""
-        return lambda: linear_noise(lambda c: self.scaled(c, value), self.direction.dtype)
+        """:func:`linear_noise` of this map at ``value``, plus its :meth:`precision_error` where it has one, shaped
+        like its output (evaluated when called)."""
+        def measured() -> np.ndarray | None:
+            linear = linear_noise(lambda c: self.scaled(c, value), self.direction.dtype)
+            twin = self.precision_error(value)
+            return linear if twin is None else twin if linear is None else linear + twin
+        return measured
+
+    def precision_error(self, value: np.ndarray) -> np.ndarray | None:
+        """``|m₃₂ − m₆₄|`` at a float32 ``value``, where the map offers its float64 twin (``fn.float64``: the same
+        code with every floating input at float64, as ``verify.torch`` and ``verify.jax`` pass): the rounding the
+        float32 computation made, measured whole (a formula that cancels on terms far above its result shows it,
+        where no perturbation of the point does). A wrong map is wrong at float64 too, and its twin agrees with it.
+        None without a twin, at float64, or where either is not finite."""
+        twin = getattr(self.fn, "float64", None)
+        if twin is None or value.dtype != np.float32:
+            return None
+        own = np.asarray(self(value), dtype=np.float64)
+        wide = np.asarray(twin(self.direction.astype(np.float64), *replaced(self.args, self.wrt, value.copy())),
+                          dtype=np.float64)
+        if wide.shape != own.shape or not (np.all(np.isfinite(own)) and np.all(np.isfinite(wide))):
+            return None
+        return np.abs(own - wide)
 
     def as_grad(self) -> Callable[..., np.ndarray]:
         """As ``check_gradient``'s ``grad(*args)``."""
@@ -418,11 +439,21 @@ class LineDerivative:
         return np.array([self._reduce(self.computed(point))], dtype=self.dtype)
 
     def noise(self) -> Callable[[], np.ndarray | None]:
-        """:func:`linear_noise` of the judged value at ``t = 0`` (the JVP is linear in its tangent)."""
+        """:func:`linear_noise` of the judged value at ``t = 0`` (the JVP is linear in its tangent), plus the
+        contraction of the JVP's :meth:`Computed.precision_error` (by ``|weights|``) where it has one."""
         scaled = getattr(self.computed, "scaled", None)
         if scaled is None:
             return lambda: None
-        return lambda: linear_noise(lambda c: np.array([self._reduce(scaled(c, self.x))]), self.v.dtype)
+
+        def measured() -> np.ndarray | None:
+            linear = linear_noise(lambda c: np.array([self._reduce(scaled(c, self.x))]), self.v.dtype)
+            twin = self.computed.precision_error(self.x)
+            if twin is None:
+                return linear
+            flat = twin.ravel()
+            bound = np.array([flat[self.index] if self.index is not None else np.sum(np.abs(self.weights) * flat)])
+            return bound if linear is None else linear + bound
+        return measured
 
 
 # ---------------------------------------------------------------------------------------------
@@ -500,6 +531,12 @@ class Tally:
     kinks: int = 0
     unverified: int = 0
     notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        """The fields a checker's report takes from the sum of its judge's reports."""
+        return {"worst_ratio": self.worst_ratio, "worst_ulps": self.worst_ulps, "worst_abs_error": self.worst_abs_error,
+                "references": dict(self.references), "kinks": self.kinks, "unverified": self.unverified,
+                "notes": tuple(self.notes)}
 
     def add(self, report: Any) -> None:
         self.checks += 1
@@ -648,6 +685,14 @@ class DirectionalChecker:
     tally: Tally = field(default_factory=Tally)
     examples: int = 0
     dtype: str = ""
+
+    def passed(self, reports: Sequence[Any], x: np.ndarray) -> float:
+        """A point passed: its judge's reports summed into the tally and the point counted; its worst ratio."""
+        for report in reports:
+            self.tally.add(report)
+        self.examples += 1
+        self.dtype = str(x.dtype)
+        return max((float(r.worst_ratio) for r in reports), default=0.0)
 
 
 def run_check(checker: type[DirectionalChecker], name: str, f: Any, rule: Any, rule_name: str, inputs: object, *,

@@ -248,17 +248,13 @@ class _HessianChecker(DirectionalChecker):
         if failures:
             raise self._failure(args, x, memo, eps_f, failures, probes, diagnose, point)
         symmetry = self._symmetry(args, x, vs, drawn_directionals, rng, point)
-        for report in reports:
-            self.tally.add(report)
         for method in methods:
             self.directional[method] += 1
-        self.examples += 1
         self.drawn += len(vs)
         self.columns += len(units)
         self.pairs += max(len(vs) - 1, 0)
         self.worst_symmetry = max(self.worst_symmetry, symmetry)
-        self.dtype = str(x.dtype)
-        return max([float(r.worst_ratio) for r in reports] + [symmetry])
+        return max(self.passed(reports, x), symmetry)
 
     def _symmetry(self, args: tuple, x: np.ndarray, vs: list[np.ndarray], directionals: list[_Directional],
                   rng: np.random.Generator, point) -> float:

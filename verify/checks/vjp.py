@@ -192,14 +192,10 @@ class _VJPChecker(DirectionalChecker):
                     reports.append(report)
         if failures:
             raise self._failure(args, x, y0, failures, probes, memo, diagnose, point)
-        for report in reports:
-            self.tally.add(report)
-        self.examples += 1
         self.cotangents += len(us)
         self.rows += rows
         self.output_shape = y0.shape
-        self.dtype = str(x.dtype)
-        return max((float(r.worst_ratio) for r in reports), default=0.0)
+        return self.passed(reports, x)
 
     def _failure(self, args, x, y0, failures, probes, memo, diagnose, point) -> CheckFailure:
         worst_label, worst_u, worst = max(failures, key=lambda item: worst_ratio_of(item[2]))
@@ -234,13 +230,9 @@ class _VJPChecker(DirectionalChecker):
         return checker_failure(lines, "check_vjp", worst, worst_u, named, point, failures=len(failures))
 
     def report(self, seconds: float) -> VJPReport:
-        t = self.tally
-        return VJPReport(
-            examples=self.examples, cotangents=self.cotangents, jacobian_rows=self.rows, worst_ratio=t.worst_ratio,
-            worst_ulps=t.worst_ulps, worst_abs_error=t.worst_abs_error, references=dict(t.references), kinks=t.kinks,
-            unverified=t.unverified, output_shape=self.output_shape, dtype=self.dtype, seed=self.seed,
-            seconds=seconds, notes=tuple(t.notes),
-        )
+        return VJPReport(examples=self.examples, cotangents=self.cotangents, jacobian_rows=self.rows,
+                         output_shape=self.output_shape, dtype=self.dtype, seed=self.seed, seconds=seconds,
+                         **self.tally.summary())
 
 
 def check_vjp(
@@ -369,9 +361,14 @@ class _JVPChecker(DirectionalChecker):
 
             def column_noise(k: int) -> np.ndarray | None:  # (m, n): measured once, for every row
                 if not measured:
-                    measured.append(linear_noise(
+                    linear = linear_noise(
                         lambda c: np.stack([np.asarray(col.scaled(c, x), dtype=np.float64).ravel() for col in cols],
-                                           axis=1), x.dtype))
+                                           axis=1), x.dtype)
+                    twins = [col.precision_error(x) for col in cols]
+                    if all(t is not None for t in twins):
+                        twin = np.stack([t.ravel() for t in twins], axis=1)
+                        linear = twin if linear is None else linear + twin
+                    measured.append(linear)
                 return None if measured[0] is None else measured[0][k].reshape(x.shape)
 
             for k in range(y0.size):
@@ -383,15 +380,11 @@ class _JVPChecker(DirectionalChecker):
                     column_failures.append((k, failure))
         if failing or column_failures:
             raise self._failure(args, x, y0, memo, rng, failing, column_failures, probes, diagnose, point)
-        for report in reports:
-            self.tally.add(report)
-        self.examples += 1
         self.tangents += len(vs)
         self.contractions += 2 * len(vs)
         self.columns += columns
         self.output_shape = y0.shape
-        self.dtype = str(x.dtype)
-        return max((float(r.worst_ratio) for r in reports), default=0.0)
+        return self.passed(reports, x)
 
     def _entry_table(self, memo: Memo, x: np.ndarray, y0: np.ndarray, v: np.ndarray, comp: Computed) -> tuple[str, str]:
         """The JVP judged entry by entry (the derivative of ``t ↦ f(x + t·v)[k]``): a table of the failing
@@ -459,13 +452,9 @@ class _JVPChecker(DirectionalChecker):
         return checker_failure(lines, "check_jvp", judged, direction, named, point, args=args)
 
     def report(self, seconds: float) -> JVPReport:
-        t = self.tally
-        return JVPReport(
-            examples=self.examples, tangents=self.tangents, cotangent_checks=self.contractions,
-            jacobian_columns=self.columns, worst_ratio=t.worst_ratio, worst_ulps=t.worst_ulps,
-            worst_abs_error=t.worst_abs_error, references=dict(t.references), kinks=t.kinks, unverified=t.unverified,
-            output_shape=self.output_shape, dtype=self.dtype, seed=self.seed, seconds=seconds, notes=tuple(t.notes),
-        )
+        return JVPReport(examples=self.examples, tangents=self.tangents, cotangent_checks=self.contractions,
+                         jacobian_columns=self.columns, output_shape=self.output_shape, dtype=self.dtype,
+                         seed=self.seed, seconds=seconds, **self.tally.summary())
 
 
 def check_jvp(
