@@ -560,7 +560,9 @@ class _Checker:
         # measured at the entries that are not kink candidates (f's value grid is not used: a step function's
         # values lie on a grid of its step)
         eta_f = eta if eta is not None else max(8.0 * cen.eps_f * abs(pt.f0), cen.quartile)
-        eta_f = max(eta_f, self.f_error)  # an approximate f's values are no finer than their error
+        # an approximate f's values are no finer than their error, nor the values of the code under test than its
+        # rounding (f_noise: a float32 function whose float64 promotion is evaluated here shows no jump or kink below it)
+        eta_f = max(eta_f, self.f_error, self.f_noise)
         resolution = self._resolution(pt, cen, _EPS[pt.x.dtype], eta if eta is not None and math.isfinite(eta) else 0.0)
         cen, jump_entries, next_to_kink, unlocated, jump_texts = self._locate(
             pt, cen, eta_f, self._doubtful(pt, cen, cs, resolution),
