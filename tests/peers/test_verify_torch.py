@@ -249,10 +249,10 @@ def test_a_float32_module_passes():  # its gradients are float32 sums that cance
     vt.check_module(module, torch.randn(6, 5))
 
 
-@pytest.mark.xfail(strict=True, raises=CheckFailure,
-                   reason="issue 13 (found by a new user, not yet root-caused): at x = -5 in float32, the reference for "
-                          "the unit cotangent's row is 2.87e-7 = Φ(-5), not the derivative -7.15e-6; float64 passes")
 def test_pytorch_gelu_in_float32_passes():
+    # issue 13: at x = -5 the unit cotangent's row was judged against 2.87e-7 = Φ(-5), not the derivative -7.15e-6.
+    # check_vjp now passes the float32 function's own measured rounding (check_gradient(f_noise=)), at which the
+    # judge refines its reference: -7.15e-6, and the float32 backward's 3e-3 relative error is its measured rounding
     vt.check_function(torch.nn.functional.gelu, (torch.tensor([-5.0, -0.5, 0.0, 3.0]),))
 
 
