@@ -41,7 +41,8 @@ OFFSET = [1e4, 1e4 + 1.0, 1e4 + 2.0, 1e4 - 3.0]
 MASKED = [-math.inf, 0.5, 1.0, 2.0]
 
 BUILTINS = {
-    "tanh": torch.tanh, "sigmoid": torch.sigmoid, "gelu": F.gelu, "silu": F.silu, "mish": F.mish, "elu": F.elu,
+    "tanh": torch.tanh, "sigmoid": torch.sigmoid, "gelu": F.gelu,
+    "gelu_tanh": lambda x: F.gelu(x, approximate="tanh"), "silu": F.silu, "mish": F.mish, "elu": F.elu,
     "selu": F.selu, "softplus": F.softplus, "logsigmoid": F.logsigmoid, "hardswish": F.hardswish,
     "softsign": F.softsign, "tanhshrink": F.tanhshrink, "leaky_relu": F.leaky_relu, "relu": F.relu,
     "softmax": lambda x: F.softmax(x, -1), "log_softmax": lambda x: F.log_softmax(x, -1),
@@ -60,7 +61,8 @@ BUILTINS = {
 
 # (function, points): each checked in float32 and float64
 CORRECT = [
-    ("tanh", [SAT, BIG]), ("sigmoid", [SAT, BIG]), ("gelu", [SAT, BIG]), ("silu", [SAT, MID]),
+    ("tanh", [SAT, BIG]), ("sigmoid", [SAT, BIG]), ("gelu", [SAT, BIG, MID]), ("gelu_tanh", [MID, SAT]),
+    ("silu", [SAT, MID]),
     ("mish", [SAT]), ("elu", [MID, SAT]), ("selu", [BIG]), ("logsigmoid", [SAT, BIG]), ("hardswish", [MID]),
     ("softsign", [SAT]), ("tanhshrink", [SAT, BIG]), ("leaky_relu", [ZEROS]), ("relu", [ZEROS, BIG]),
     ("softmax", [SAT, TIES, OFFSET, MASKED]), ("log_softmax", [SAT, TIES, OFFSET]),

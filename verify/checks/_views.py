@@ -44,8 +44,8 @@ FLAT_REASON = ("an output of f is bitwise constant along e_j near x in the code 
                "error this small (below the rounding scale of the computation's largest magnitudes) from 0: its "
                "value may be exact or may have lost every digit (remedy: check that output with "
                "check_gradient(sympy_expr=) or an mpmath reference, or where f keeps its digits)")
-# float32 spacings of the noise probe, relative to |x_i|: 1, 4, …, 4⁷ float32 ULPs (≈ 1e-7 … 2e-3)
-_F32_SPACINGS = float(np.finfo(np.float32).eps) * 4.0 ** np.arange(8)
+# float32 spacings of the noise probe, relative to |x_i|: 1, 4, …, 4⁹ float32 ULPs (≈ 1.2e-7 … 3e-2)
+_F32_SPACINGS = float(np.finfo(np.float32).eps) * 4.0 ** np.arange(10)
 
 
 def terms_noise(y0: np.ndarray, weights: np.ndarray | None) -> float:
@@ -72,9 +72,14 @@ def _directions(x: np.ndarray) -> np.ndarray:
 
 def float32_noise(view: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> float:
     """The rounding level of one value of a view of a float32 function, measured on the function itself at float32
-    points: ``view(stack) -> values`` at ``x + k·t·d`` (``k = −4…4``, ``d_i = ±|x_i|``, rounded to float32) for the
-    spacings ``t`` of 1 to 4⁷ float32 ULPs; the first whose difference table shows noise gives
-    ``NOISE_BOUND·σ`` (:mod:`verify.checks._noise`). 0 where none does (the view is exact, flat or smooth there)."""
+    points ``x + k·t·d`` (``k = −4…4``, ``d_i = ±|x_i|``, rounded to float32) for the spacings ``t`` of 1 to 4⁹ float32
+    ULPs: the table of ``view(p) − view(float64(p))`` — the float32 function less its float64 promotion at the same
+    points, so the smooth part is gone and only the float32 rounding is left, at any spacing (a float32 value that
+    stays on one step of its grid over many ULPs of x, as ``1 + tanh`` near saturation does, shows its rounding only
+    at spacings beyond the step; at smaller ones the table holds only the float64 promotion's own rounding). The
+    largest ``NOISE_BOUND·σ`` over the spacings whose difference table shows noise (:mod:`verify.checks._noise`: a
+    table of differences is noise only, so no spacing is too large for it; a constant offset between the two cancels
+    in the differences and counts for nothing). 0 where none does."""
     if x.dtype != np.float32:
         return 0.0
     flat = x.astype(np.float64).ravel()
@@ -83,12 +88,12 @@ def float32_noise(view: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> fl
     points = flat[None, None, :] + (_F32_SPACINGS[:, None, None] * k[None, :, None]) * d[None, None, :]
     with np.errstate(all="ignore"):
         stack = points.reshape((-1,) + x.shape).astype(np.float32)
-        values = np.asarray(view(stack), dtype=np.float64).reshape(_F32_SPACINGS.size, k.size)
+        low = np.asarray(view(stack), dtype=np.float64)
+        high = np.asarray(view(stack.astype(np.float64)), dtype=np.float64)
+        values = (low - high).reshape(_F32_SPACINGS.size, k.size)
     sigma, order, status = noise_levels(values.T)
-    found = np.flatnonzero(status == 1)
-    if found.size == 0:
-        return 0.0
-    return float(noise_bound(sigma[found[:1]], order[found[:1]])[0])
+    found = status == 1
+    return float(np.max(noise_bound(np.where(found, sigma, 0.0), order), initial=0.0))
 
 
 def computation_scale(y0: np.ndarray, args: tuple) -> float:
