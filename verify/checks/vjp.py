@@ -35,6 +35,12 @@ transposed weight gradient).
 ``f`` is evaluated on the float64 promotion of ``args[wrt]`` for the references (the judge's rule), so a
 float32 rule is judged as float32 against a float64 reference; ``f`` is memoised for one point, so the
 many scalar views cost one evaluation of ``f`` per distinct point.
+
+Where a view fails, what its values cannot show the judge is measured and given to it
+(:mod:`verify.checks._views`): the rounding of the terms of ``⟨u, f⟩`` (a sum that cancels keeps the rounding of
+its terms), the float32 function's own rounding (its float64 promotion has none of it), and, for an output that
+is bitwise constant along ``e_j`` in the code under test, an error below the computation's rounding scale is
+*unverified* — a value that lost every digit looks the same as an exact constant.
 """
 
 from __future__ import annotations
