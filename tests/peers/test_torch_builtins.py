@@ -14,7 +14,7 @@ term, a float32 constant or float32 arithmetic in a float64 backward, an underfl
 truth, a wrong slope at or next to a kink, a jump), each caught; its correct twin passes, so the failure is the
 mistake's and not the harness's.
 
-Runtime: about 40 s on one core (the machine shared).
+Runtime: 192 tests, 126 s on the shared 2-core machine at load 16 (the first 160 took 22 s at a lighter load).
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ CORRECT = [
     ("normalize", [SAT]), ("rms_norm", [SAT]), ("vector_norm", [OFFSET]), ("cross_entropy", [SAT, TIES, MASKED]),
     ("bce_logits", [SAT, BIG]), ("huber", [ZEROS]), ("mse", [OFFSET]), ("kl_div", [SAT]), ("amax", [TIES]),
     ("prod", [ZEROS]), ("cumprod", [MID]), ("std", [OFFSET]), ("logcumsumexp", [SAT]),
-    ("group_norm", [OFFSET]), ("batch_norm", [OFFSET, MID]), ("smooth_l1", [ZEROS, MID]), ("soft_margin", [SAT]),
+    ("group_norm", [MID]), ("batch_norm", [MID]), ("smooth_l1", [ZEROS, MID]), ("soft_margin", [SAT]),
     ("nll_log_softmax", [SAT]), ("cosine", [MID]), ("max_ties", [TIES]), ("sorted_weighted", [MID]),
     ("var", [OFFSET]), ("mean", [OFFSET]), ("cumsum", [SAT]),
 ]
