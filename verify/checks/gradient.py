@@ -1160,8 +1160,9 @@ def check_gradient(
         measured or derived by the caller where the judge cannot see it: the judge evaluates ``f`` on the float64
         promotion of ``args[wrt]``, so the rounding of a function that computes in float32 is not in its values,
         and a scalarisation ``⟨u, f⟩`` whose terms cancel has a rounding of its terms' size, not its value's
-        (``check_vjp`` passes both). Used only in term (d), as ``η_f`` where it is larger than the level measured;
-        the references are unchanged. Default 0. One point only (not with a strategy).
+        (``check_vjp`` passes both). Used in term (d), as ``η_f`` where it is larger than the level measured, and as
+        the least rounding level at which kinks and jumps are located (the code under test shows none below its
+        rounding); the references are unchanged. Default 0. One point only (not with a strategy).
 
     Returns:
       A :class:`GradientReport` (examples tried, worst error, references used, kinks met, unverified
