@@ -259,6 +259,9 @@ _GELU_DEEP = [-6.0, -5.5, -4.5, 1.0]
 
 
 def test_pytorch_gelu_in_float32_passes():
+    # issue 13: at x = -5 the unit cotangent's row was judged against 2.87e-7 = Φ(-5), not the derivative -7.15e-6.
+    # the judge now stops refining its central differences where the one-sided slopes agreed at a larger step
+    # (verify.checks._kinks: -7.15e-6), and the float32 backward's 3e-3 relative error is its measured rounding
     vt.check_function(torch.nn.functional.gelu, (torch.tensor([-5.0, -0.5, 0.0, 3.0]),))
     vt.check_function(torch.nn.functional.gelu, (torch.tensor(_GELU_DEEP),))
 

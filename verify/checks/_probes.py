@@ -497,12 +497,15 @@ def linear_noise(evaluate: Callable[[float], np.ndarray], dtype: np.dtype) -> np
 
 
 def judge(f: Callable, grad: Callable, args: tuple, wrt: int, options: JudgeOptions, f_error: float = 0.0,
-          noise: Callable[[], np.ndarray | None] | None = None) -> tuple[Any, CheckFailure | None]:
+          noise: Callable[[], np.ndarray | None] | None = None,
+          f_noise: Callable[[], float] | None = None) -> tuple[Any, CheckFailure | None]:
     """``check_gradient(f, grad, args)``: ``(report, None)`` when it passes, ``(None, failure)`` when not.
 
     Where it fails and ``noise`` is given (the rounding of ``grad`` measured along its direction,
     :func:`linear_noise`, shaped like ``args[wrt]``), it is measured then — only where the judge's own terms
-    do not suffice — and the check is judged again with it (``check_gradient(grad_noise=)``).
+    do not suffice — and the check is judged again with it (``check_gradient(grad_noise=)``); so is ``f_noise``,
+    the rounding of one value of the view as the code under test computes it (:mod:`verify.checks._views`),
+    passed as ``check_gradient(f_noise=)``.
     """
     from verify.checks.gradient import check_gradient
 
@@ -511,10 +514,15 @@ def judge(f: Callable, grad: Callable, args: tuple, wrt: int, options: JudgeOpti
         return check_gradient(f, grad, args, wrt=wrt, **options.kwargs(), **extra), None
     except CheckFailure as failure:
         measured = noise() if noise is not None else None
-        if measured is None or not np.any(measured > 0):
+        level = f_noise() if f_noise is not None else 0.0
+        if measured is not None and np.any(measured > 0):
+            extra["grad_noise"] = measured
+        if level > 0:
+            extra["f_noise"] = level
+        if "grad_noise" not in extra and "f_noise" not in extra:
             return None, failure
     try:
-        return check_gradient(f, grad, args, wrt=wrt, **options.kwargs(), **extra, grad_noise=measured), None
+        return check_gradient(f, grad, args, wrt=wrt, **options.kwargs(), **extra), None
     except CheckFailure as failure:
         return None, failure
 

@@ -62,7 +62,8 @@ relative: a gradient that underflows to 0 where the truth is 1e-18 fails by abou
 
 **(d) Below f's resolution.** ``F_j`` is the largest ``|f|`` over the point and the central-difference points of
 entry ``j`` (``x ± h e_j``, ``x ± h/2 e_j``, ``x ± h/4 e_j``), ``η_f`` the rounding level of one value of ``f`` where it
-is measured (0 where it is not), ``eps_d`` the machine epsilon of the gradient's dtype and ``max(1, |x_j|)`` the
+is measured (0 where it is not; the caller's ``f_noise=`` where larger: the rounding of a float32 ``f`` whose float64
+promotion the judge evaluates, or of the terms of a scalarisation ``⟨u, f⟩`` that cancels), ``eps_d`` the machine epsilon of the gradient's dtype and ``max(1, |x_j|)`` the
 entry's own scale (the scale the central-difference steps use). An error ``δ`` in entry ``j`` predicts a change
 ``δ·max(1, |x_j|)`` in ``f`` over a displacement of ``x_j`` by its own scale; where that change is below ``ulps``
 roundings of ``f`` there (``ulps·(eps_d·F_j + η_f)``), no evaluation of ``f`` along ``e_j`` can observe the error,
@@ -376,6 +377,7 @@ class _Checker:
     f_error: float = 0.0  # an absolute bound on the error of f's values (f itself an approximation)
     grad_noise: np.ndarray | None = None  # flat: the caller's bound on grad's rounding per entry
     grad_noise_shape: tuple | None = None
+    f_noise: float = 0.0  # the caller's bound on the rounding of one value of f as the code under test computes it
     examples: int = 0
     worst_ratio: float = 0.0
     worst_ulps: float = 0.0
@@ -534,8 +536,9 @@ class _Checker:
         return 0.0 if self.grad_noise is None else self.grad_noise
 
     def _resolution(self, pt: _Point, cen: Central, eps_d: float, eta: float) -> np.ndarray:
-        """Term (d), per entry: ``ulps·(eps_d·F_j + η_f) / max(1, |x_j|)`` (0 at an infinite entry)."""
-        return resolution_terms(cen.f_scale, pt.x64.ravel(), self.ulps, eps_d, float(eta))
+        """Term (d), per entry: ``ulps·(eps_d·F_j + η_f) / max(1, |x_j|)`` (0 at an infinite entry); ``η_f`` is the
+        larger of the level measured here and the caller's ``f_noise``."""
+        return resolution_terms(cen.f_scale, pt.x64.ravel(), self.ulps, eps_d, float(max(eta, self.f_noise)))
 
     def _count(self, refs, n_kinks, n_unverified, n_jumps, n_noise, worst, worst_ulps, worst_abs) -> None:
         self.decided[refs[0].name] += 1
@@ -561,14 +564,16 @@ class _Checker:
         # measured at the entries that are not kink candidates (f's value grid is not used: a step function's
         # values lie on a grid of its step)
         eta_f = eta if eta is not None else max(8.0 * cen.eps_f * abs(pt.f0), cen.quartile)
-        eta_f = max(eta_f, self.f_error)  # an approximate f's values are no finer than their error
+        # an approximate f's values are no finer than their error, nor the values of the code under test than its
+        # rounding (f_noise: a float32 function whose float64 promotion is evaluated here shows no jump or kink below it)
+        eta_f = max(eta_f, self.f_error, self.f_noise)
         resolution = self._resolution(pt, cen, _EPS[pt.x.dtype], eta if eta is not None and math.isfinite(eta) else 0.0)
         cen, jump_entries, next_to_kink, unlocated, jump_texts = self._locate(
             pt, cen, eta_f, self._doubtful(pt, cen, cs, resolution),
             measured=eta if eta is not None and math.isfinite(eta) and not self.f_error else None)
         refs, _ = self._references(pt, cen, cs)
         v = self._judge(pt, cen, refs, jump_entries, next_to_kink, unlocated, resolution)
-        v.f_scale, v.eta = float(np.max(cen.f_scale)), eta or 0.0
+        v.f_scale, v.eta = float(np.max(cen.f_scale)), max(eta or 0.0, self.f_noise)
         v.jumps = jump_texts
         n_kinks = int(np.count_nonzero(v.kink))
         n_unverified = int(np.count_nonzero(v.unverified))
@@ -926,7 +931,9 @@ class _Checker:
             f"tolerance per entry: {self.ulps:g} ULPs of {x.dtype} + {self.ulps:g}·eps·|f''|·|x| (conditioning) "
             f"+ the measured rounding noise of grad (Moré–Wild, where needed) + atol {self.atol:g} "
             f"+ {self.ulps:g}·(eps·F_j + η_f)/max(1,|x_j|) (below f's resolution: F_j ≤ {v.f_scale:.3g} the largest "
-            f"|f| near x along e_j, η_f = {v.eta:.3g} f's measured rounding) + 2 × the reference's error bound"
+            f"|f| near x along e_j, η_f = {v.eta:.3g} f's measured rounding"
+            + (f", the caller's f_noise {self.f_noise:.3g} where larger" if self.f_noise else "")
+            + ") + 2 × the reference's error bound"
             + (" + grad's rounding measured by the caller (grad_noise)" if self.grad_noise is not None else ""),
         ]
         if self.f_error:
@@ -1122,6 +1129,7 @@ def check_gradient(
     jumps: str = "fail",
     f_error: float = 0.0,
     grad_noise: np.ndarray | None = None,
+    f_noise: float = 0.0,
 ) -> GradientReport:
     """Check that ``grad(*args)`` is the gradient of ``f(*args)`` with respect to ``args[wrt]``.
 
@@ -1154,6 +1162,13 @@ def check_gradient(
         of ``grad`` at the point, measured by the caller where the judge cannot (``check_vjp`` measures a VJP's
         along its cotangent, which it is linear in); added to each entry's tolerance. One point only (not with a
         strategy).
+      f_noise: an absolute bound on the rounding error of one value of ``f`` as the code under test computes it,
+        measured or derived by the caller where the judge cannot see it: the judge evaluates ``f`` on the float64
+        promotion of ``args[wrt]``, so the rounding of a function that computes in float32 is not in its values,
+        and a scalarisation ``⟨u, f⟩`` whose terms cancel has a rounding of its terms' size, not its value's
+        (``check_vjp`` passes both). Used in term (d), as ``η_f`` where it is larger than the level measured, and as
+        the least rounding level at which kinks and jumps are located (the code under test shows none below its
+        rounding); the references are unchanged. Default 0. One point only (not with a strategy).
 
     Returns:
       A :class:`GradientReport` (examples tried, worst error, references used, kinks met, unverified
@@ -1196,12 +1211,16 @@ def check_gradient(
             raise ValueError(f"grad_noise must be finite and >= 0 in every entry; got {grad_noise!r}")
         if _is_strategy(inputs):
             raise ValueError("grad_noise is measured at one point: it cannot go with a strategy of points")
+    f_noise = _number(f_noise, "f_noise")
+    if f_noise and _is_strategy(inputs):
+        raise ValueError("f_noise is measured at one point: it cannot go with a strategy of points")
     checker = _Checker(
         f=f, grad=grad, wrt=int(wrt), ulps=ulps, atol=atol, reference=reference, worst=worst,
         jumps_allowed=jumps == "allow",
         sympy_ref=SympyReference(sympy_expr, int(wrt)) if sympy_expr is not None else None,
         ev=Evaluator(f, int(wrt), vectorized), f_error=f_error,
         grad_noise=None if noise is None else noise.ravel(), grad_noise_shape=None if noise is None else noise.shape,
+        f_noise=f_noise,
     )
     start = time.perf_counter()
     if _is_strategy(inputs):

@@ -35,6 +35,12 @@ transposed weight gradient).
 ``f`` is evaluated on the float64 promotion of ``args[wrt]`` for the references (the judge's rule), so a
 float32 rule is judged as float32 against a float64 reference; ``f`` is memoised for one point, so the
 many scalar views cost one evaluation of ``f`` per distinct point.
+
+Where a view fails, what its values cannot show the judge is measured and given to it
+(:mod:`verify.checks._views`): the rounding of the terms of ``⟨u, f⟩`` (a sum that cancels keeps the rounding of
+its terms), the float32 function's own rounding (its float64 promotion has none of it), and, for an output that
+is bitwise constant along ``e_j`` in the code under test, an error below the computation's rounding scale is
+*unverified* — a value that lost every digit looks the same as an exact constant.
 """
 
 from __future__ import annotations
@@ -71,6 +77,7 @@ from verify.checks._probes import (
     validate_point,
     worst_ratio_of,
 )
+from verify.checks._views import judge_view
 from verify.checks.failure import CheckFailure, error_table, format_arguments
 
 __all__ = ["check_vjp", "check_jvp", "VJPReport", "JVPReport"]
@@ -172,7 +179,8 @@ class _VJPChecker(DirectionalChecker):
         for i, u in enumerate(us):
             comp = computed(u)
             at_point = comp(x)
-            report, failure = judge(view(u), comp.as_grad(), args, self.wrt, self.options, noise=comp.noise(x))
+            report, failure = judge_view(view(u), comp.as_grad(), args, self.wrt, self.options, y0, weights=u,
+                                         noise=comp.noise(x))
             if failure is not None:
                 failures.append((f"cotangent #{i + 1} of {len(us)} drawn", u, failure))
             else:
@@ -183,7 +191,8 @@ class _VJPChecker(DirectionalChecker):
             for k in range(y0.size):
                 e = unit(y0.shape, y0.dtype, k)
                 row = computed(e)
-                report, failure = judge(view(index=k), row.as_grad(), args, self.wrt, self.options, noise=row.noise(x))
+                report, failure = judge_view(view(index=k), row.as_grad(), args, self.wrt, self.options, y0,
+                                             noise=row.noise(x))
                 rows += 1
                 if failure is not None:
                     failures.append((f"row {flat_to_index(y0.shape, k)} of the Jacobian (the unit cotangent at output "
@@ -311,6 +320,7 @@ class _JVPChecker(DirectionalChecker):
     def _contractions(self, memo: Memo, x: np.ndarray, v: np.ndarray, candidate: Callable, dtype: np.dtype,
                       rng: np.random.Generator, noise: np.ndarray | None = None) -> tuple[list, list[CheckFailure]]:
         t0 = np.zeros(1, dtype=dtype)
+        y0 = memo.one(x)
         reports, failures = [], []
         for w in _aligned_cotangents(rng, candidate(x), 2):
             derivative = LineDerivative(candidate, x, v, dtype, weights=w)
@@ -318,7 +328,8 @@ class _JVPChecker(DirectionalChecker):
                 measured = derivative.noise()
             else:
                 measured = (lambda w=w: np.array([float(np.sum(np.abs(np.ravel(w)) * np.ravel(noise)))]))
-            report, failure = judge(Line(memo, x, v, weights=w), derivative, (t0,), 0, self.options, noise=measured)
+            report, failure = judge_view(Line(memo, x, v, weights=w), derivative, (t0,), 0, self.options, y0, weights=w,
+                                         noise=measured, inputs=memo.args)
             if failure is None:
                 reports.append(report)
             else:
@@ -372,8 +383,8 @@ class _JVPChecker(DirectionalChecker):
                 return None if measured[0] is None else measured[0][k].reshape(x.shape)
 
             for k in range(y0.size):
-                report, failure = judge(Projected(memo, x.ndim, index=k), row(k), args, self.wrt, self.options,
-                                        noise=lambda k=k: column_noise(k))
+                report, failure = judge_view(Projected(memo, x.ndim, index=k), row(k), args, self.wrt, self.options,
+                                             y0, noise=lambda k=k: column_noise(k))
                 if failure is None:
                     reports.append(report)
                 else:
