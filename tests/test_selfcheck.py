@@ -149,6 +149,13 @@ def test_a_disagreement_found_in_a_worker_process_is_reported(monkeypatch):
     assert result.outcomes["cpu"].failure.details == {}
 
 
+def test_an_error_inside_a_worker_process_reaches_the_caller():
+    """Not a disagreement but a bug (here: a kernel the worker's catalogue does not have): raised, not hung on."""
+    ghost = selfcheck.Item("losses", "no_such_loss", "rows", lambda dtype, sample: None)
+    with pytest.raises(KeyError, match="no_such_loss"):
+        list(selfcheck._results([ghost, _item("hinge")], [np.dtype(np.float64)], ("numpy",), TINY, jobs=2))
+
+
 def test_kernels_sharing_compiled_code_are_chained_in_one_process():
     items = selfcheck.catalogue()
     keys = {i.name: selfcheck._chain_key(i) for i in items}

@@ -1002,9 +1002,8 @@ def _results(items: Sequence[Item], dtypes: Sequence[np.dtype], backends: Sequen
                     continue
                 pending -= 1
                 yield result
-        except BaseException:
-            for future in futures:
-                future.cancel()
+        except BaseException:  # an error in a worker, Ctrl-C: the chains not started are dropped
+            pool.shutdown(wait=False, cancel_futures=True)
             raise
 
 
