@@ -59,6 +59,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
 from verify._progress import Progress
+from verify._seeded import without_local_constants
 from verify.checks.compare import compare
 from verify.checks.failure import CheckFailure, error_table
 from verify.kernels import activations as act
@@ -266,7 +267,8 @@ def seeded_draws(strategy: st.SearchStrategy, n: int, seed: int) -> list:
     def collect(example):
         out.append(example)
 
-    collect()
+    with without_local_constants():  # the same draws in any process, whatever it imported before
+        collect()
     return out[:n]
 
 
