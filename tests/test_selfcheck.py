@@ -82,7 +82,7 @@ def test_edge_values_and_seeded_draws_are_reproducible():
 
 def test_selfcheck_passes_and_prints_an_aligned_table(capsys):
     status = selfcheck.run(_args("--examples=2", "--only=tanh,relu',hinge,sgd,minibatch_sgd[sgd]",
-                                 "--dtypes=float64"))
+                                 "--dtypes=float64", "--jobs=1"))
     out = capsys.readouterr().out
     assert status == 0, out
     sgd_items = 1 + sum(v != opt.RULES["sgd"].defaults[o] for o, vs in opt.RULES["sgd"].options.items() for v in vs)
@@ -106,6 +106,64 @@ def test_unknown_names_and_bad_options_are_errors(capsys):
     assert selfcheck.run(_args("--backends=cuda")) == 2
     assert selfcheck.run(_args("--dtypes=float16")) == 2
     assert selfcheck.run(_args("--examples=0")) == 2
+    assert selfcheck.run(_args("--jobs=0")) == 2
+
+
+def _judged_rows(out: str) -> list[list[str]]:
+    """The table's rows without the two time columns (which differ from run to run)."""
+    rows = [line.split() for line in out.splitlines() if line.startswith(("activations", "losses", "optim"))]
+    return sorted(row[:-2] for row in rows)
+
+
+def test_several_processes_judge_the_same_inputs_as_one(capsys):
+    """--jobs divides the work between processes: the same kernels, inputs and verdicts (to the last digit of
+    each worst error) as in one process, and the time split into compiling and checking."""
+    argv = ("--only=tanh,hinge,sgd[maximize=True]",)  # 8 draws: enough for Hypothesis to mine the source's constants
+    assert selfcheck.run(_args(*argv, "--jobs=1")) == 0
+    alone = capsys.readouterr().out
+    assert selfcheck.run(_args(*argv, "--jobs=2")) == 0
+    shared = capsys.readouterr().out
+    assert _judged_rows(shared) == _judged_rows(alone) and len(_judged_rows(alone)) == 6
+    assert "; 2 processes" in shared and "in 2 processes: compiling" in shared
+    assert "s of work: compiling" in alone
+
+
+def test_a_disagreement_found_in_a_worker_process_is_reported(monkeypatch):
+    """What a worker sends back keeps the failure's message (its details, which may not pickle, stay behind)."""
+    import queue
+
+    real = act.activation
+
+    def wrong(name, x, backend=None):
+        out = real(name, x, backend=backend)
+        return out * 1.001 if backend == "cpu" else out
+
+    monkeypatch.setattr(act, "activation", wrong)
+    sent = queue.Queue()
+    monkeypatch.setattr(selfcheck, "_WORKER", {})
+    selfcheck._worker_start(sent, ("numpy", "cpu"), TINY)
+    assert selfcheck._worker_chain([("tanh", "float64")]) == 1
+    result = sent.get_nowait()
+    assert result.outcomes["numpy"].agrees and not result.outcomes["cpu"].agrees
+    assert "tanh" in str(result.outcomes["cpu"].failure)
+    assert result.outcomes["cpu"].failure.details == {}
+
+
+def test_an_error_inside_a_worker_process_reaches_the_caller():
+    """Not a disagreement but a bug (here: a kernel the worker's catalogue does not have): raised, not hung on."""
+    ghost = selfcheck.Item("losses", "no_such_loss", "rows", lambda dtype, sample: None)
+    with pytest.raises(KeyError, match="no_such_loss"):
+        list(selfcheck._results([ghost, _item("hinge")], [np.dtype(np.float64)], ("numpy",), TINY, jobs=2))
+
+
+def test_kernels_sharing_compiled_code_are_chained_in_one_process():
+    items = selfcheck.catalogue()
+    keys = {i.name: selfcheck._chain_key(i) for i in items}
+    assert keys["adamw"] == keys["adam"] and keys["nesterov"] == keys["momentum"]
+    assert len({k for n, k in keys.items() if n.startswith(("tanh", "relu"))}) == 1  # one activation kernel
+    chains = selfcheck._chains(items, [np.dtype(np.float64)])
+    assert sum(len(c) for c in chains) == len(items)
+    assert all(name.startswith(("minibatch_sgd", "full_batch_gd")) for name, _ in chains[-1])  # training last
 
 
 def test_list_names_every_kernel(capsys):

@@ -77,10 +77,12 @@ class Progress:
         if self._bar is not None:
             self._bar.update(self._task, item=label)
 
-    def done(self, label: str, outcome: str = "") -> None:
-        """Count ``label`` as finished, with a short ``outcome`` (a verdict, a time)."""
+    def done(self, label: str, outcome: str = "", *, seconds: float | None = None) -> None:
+        """Count ``label`` as finished, with a short ``outcome`` (a verdict, a time). ``seconds``: how long it
+        took, when it was done elsewhere (another process); by default the time since ``start(label)``."""
         self.finished += 1
-        seconds = time.perf_counter() - self._item_began
+        if seconds is None:
+            seconds = time.perf_counter() - self._item_began
         if self._bar is not None:
             self._bar.update(self._task, advance=1, item=f"{label}: {outcome}" if outcome else label)
             return

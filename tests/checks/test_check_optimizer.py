@@ -458,3 +458,24 @@ def test_bad_use_of_the_checker_is_refused():
         check_optimizer("adam", run, theta0=np.zeros(2), **ADAM)
     with pytest.raises(TypeError, match="run must be callable"):
         check_optimizer("adam", None)
+
+
+def test_the_exact_run_is_shared_only_by_identical_inputs():
+    """One exact run judges every backend that returned the same iterates; any other input gets its own, and the
+    kept arrays cannot be changed by a caller (a schedule, whose identity is no key, is never kept)."""
+    from verify.checks import optimizer as checker
+    from verify.kernels.optimizers import validate_hyperparameters
+
+    full = validate_hyperparameters("adam", {"lr": 0.25, "beta1": 0.875, "beta2": 0.9375, "eps": 2.0**-20})
+    theta0, grads = np.array([1.0, -2.0]), np.array([[0.5, 0.25], [-1.0, 2.0]])
+    forced = np.array([[0.75, -2.25], [1.0, -2.0]])
+    first = checker._exact_run("adam", theta0, grads, forced, np.dtype(np.float64), full)
+    assert checker._exact_run("adam", theta0, grads, forced.copy(), np.dtype(np.float64), full) is first
+    other = checker._exact_run("adam", theta0, grads, forced + 2.0**-40, np.dtype(np.float64), full)
+    assert other is not first and not np.array_equal(other.iterates, first.iterates)
+    assert checker._exact_run("adam", theta0, grads, forced, np.dtype(np.float32), full) is not first
+    with pytest.raises(ValueError):
+        first.iterates[0, 0] = 0.0
+    scheduled = validate_hyperparameters("sgd", {"lr": CosineAnnealing(0.5, T_max=4)})
+    once = checker._exact_run("sgd", theta0, grads, forced, np.dtype(np.float64), scheduled)
+    assert checker._exact_run("sgd", theta0, grads, forced, np.dtype(np.float64), scheduled) is not once

@@ -32,6 +32,12 @@ every backend is judged on it. Inputs are **batched**: the rows of every draw go
 shape), and a tiled copy of the batch of at least :data:`TILE_ELEMENTS` entries drives the parallel kernels
 through several chunks. On a disagreement the smallest failing input is found and shown.
 
+**Time.** ``--jobs`` processes (default: the CPUs this process may use) divide the (kernel, dtype) tasks; items
+whose kernels overlap (every activation, every network head, rules stepping with another rule's kernels) run
+one after the other in one process, so a kernel is compiled once, and the training loops run last, when their
+rules' kernels are in Numba's on-disk cache. A first run is mostly compilation (every kernel × dtype × serial and
+parallel variant); the table's last column and the summary line say how much (Numba's compile events).
+
 The comparison functions :func:`verify_activation`, :func:`verify_softmax`, :func:`verify_loss` and
 :func:`verify_network` are the ones the test-suite uses, for the real kernels and for deliberately wrong ones.
 """
@@ -53,6 +59,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
 from verify._progress import Progress
+from verify._seeded import without_local_constants
 from verify.checks.compare import compare
 from verify.checks.failure import CheckFailure, error_table
 from verify.kernels import activations as act
@@ -260,7 +267,8 @@ def seeded_draws(strategy: st.SearchStrategy, n: int, seed: int) -> list:
     def collect(example):
         out.append(example)
 
-    collect()
+    with without_local_constants():  # the same draws in any process, whatever it imported before
+        collect()
     return out[:n]
 
 
@@ -839,7 +847,173 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dtypes", default="float64,float32", help="comma-separated float dtypes")
     parser.add_argument("--only", default=None,
                         help="comma-separated kernel names or families (" + ", ".join(FAMILIES) + "); default: all")
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="processes checking kernels side by side (default: the CPUs this process may use); "
+                             "each kernel is compiled and checked once, in one of them")
     parser.add_argument("--list", action="store_true", help="list the kernels and exit")
+
+
+# =========================================================================== running: in this process or in several
+
+
+class _CompileClock:
+    """Seconds spent compiling (outermost ``numba:compile`` events: a kernel's compilation, its callees included)
+    and the number of specialisations compiled, in this process. Loading a kernel from the on-disk cache is not
+    compiling and is not counted."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.count = 0
+        self._depth = 0
+        self._began = 0.0
+
+    def on_start(self, event) -> None:
+        if self._depth == 0:
+            self._began = time.perf_counter()
+        self._depth += 1
+
+    def on_end(self, event) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            self.seconds += time.perf_counter() - self._began
+            self.count += 1
+
+
+def _compile_clock() -> _CompileClock:
+    """The process's clock, listening to Numba's compile events from the first call on."""
+    global _CLOCK
+    if _CLOCK is None:
+        from numba.core import event
+
+        class Listener(event.Listener):
+            def on_start(self, ev) -> None:
+                clock.on_start(ev)
+
+            def on_end(self, ev) -> None:
+                clock.on_end(ev)
+
+        clock = _CompileClock()
+        event.register("numba:compile", Listener())
+        _CLOCK = clock
+    return _CLOCK
+
+
+_CLOCK: _CompileClock | None = None
+
+
+@dataclasses.dataclass
+class _Result:
+    """One (kernel, dtype) judged on every backend, as it travels back from a worker process: the outcomes
+    (a failure as its message), the seconds it took and the part of them spent compiling."""
+
+    name: str
+    dtype: str
+    outcomes: dict[str, Outcome]
+    seconds: float
+    compile_seconds: float
+    compiled: int
+
+
+def _judge_task(item: Item, dtype: np.dtype, backends: Sequence[str], sample: Sample) -> _Result:
+    clock = _compile_clock()
+    seconds, count = clock.seconds, clock.count
+    t0 = time.perf_counter()
+    outcomes = judge_item(item, backends, dtype, sample)
+    return _Result(item.name, dtype.name, outcomes, time.perf_counter() - t0, clock.seconds - seconds,
+                   clock.count - count)
+
+
+def _chain_key(item: Item) -> str:
+    """Items whose kernels overlap run one after the other in one process, so that a kernel is compiled once:
+    every activation (one kernel switches over the catalogue), every network head (one set of layer passes),
+    the training loops (run last: their rules' kernels are then in the on-disk cache), optimizer rules sharing
+    a rule's kernels (``adamw`` runs Adam's: the rule of the kernel that ``run_optimizer`` would pick)."""
+    if item.family in ("activations", "networks", "training"):
+        return item.family
+    if item.family == "optimizers":
+        rule = next(iter(item.names))
+        return "optimizers:" + _KERNEL_RULE.get(rule, rule)
+    return f"{item.family}:{item.name}"
+
+
+#: Rules stepping with another rule's compiled kernels (``verify.kernels.optimizers``: the same element function
+#: with other scalars or state names). Only the order of the work depends on it, never a result.
+_KERNEL_RULE = {"nesterov": "momentum", "ema_momentum": "momentum", "adamw": "adam", "adagrad_norm": "sgd"}
+
+
+def _chains(items: Sequence[Item], dtypes: Sequence[np.dtype]) -> list[list[tuple[str, str]]]:
+    """The (kernel, dtype) tasks grouped by :func:`_chain_key` (in the catalogue's order, training last)."""
+    chains: dict[str, list[tuple[str, str]]] = {}
+    for item in items:
+        chains.setdefault(_chain_key(item), []).extend((item.name, d.name) for d in dtypes)
+    return sorted(chains.values(), key=lambda chain: chain is chains.get("training"))
+
+
+_WORKER: dict = {}
+
+
+def _worker_start(queue, backends: tuple[str, ...], sample: Sample) -> None:
+    _WORKER.update(queue=queue, backends=backends, sample=sample, items={i.name: i for i in catalogue()})
+    _compile_clock()
+
+
+def _worker_chain(chain: list[tuple[str, str]]) -> int:
+    for name, dtype in chain:
+        result = _judge_task(_WORKER["items"][name], np.dtype(dtype), _WORKER["backends"], _WORKER["sample"])
+        for outcome in result.outcomes.values():  # a message travels; the exception's details may not pickle
+            if outcome.failure is not None:
+                outcome.failure = CheckFailure(str(outcome.failure))
+        _WORKER["queue"].put(result)
+    return len(chain)
+
+
+def _results(items: Sequence[Item], dtypes: Sequence[np.dtype], backends: Sequence[str], sample: Sample,
+             jobs: int, on_start: Callable[[str], None] = lambda label: None) -> Iterable[_Result]:
+    """Every (kernel, dtype) judged, in the order they finish: here (``jobs == 1``) or in ``jobs`` processes.
+
+    Several processes divide the compilation (most of a cold run) and the checks between the CPUs; each task is
+    judged exactly as in one process, on the same seeded inputs. Kernels compiled by one process reach the others
+    through the on-disk cache."""
+    if jobs == 1:
+        for item, dtype in itertools.product(items, dtypes):
+            on_start(f"{item.name} {dtype.name}")
+            yield _judge_task(item, dtype, backends, sample)
+        return
+    import concurrent.futures
+    import multiprocessing
+    import queue as queues
+
+    context = multiprocessing.get_context("spawn")  # a forked child would inherit Numba's thread pool
+    results = context.Queue()
+    chains = _chains(items, dtypes)
+    pending = sum(len(c) for c in chains)
+    with concurrent.futures.ProcessPoolExecutor(max_workers=min(jobs, len(chains)), mp_context=context,
+                                                initializer=_worker_start,
+                                                initargs=(results, tuple(backends), sample)) as pool:
+        futures = [pool.submit(_worker_chain, chain) for chain in chains]
+        try:
+            while pending:
+                try:
+                    result = results.get(timeout=0.5)
+                except queues.Empty:
+                    result = None
+                if result is None:  # a worker that died or raised says so here
+                    failed = [f.exception() for f in futures if f.done() and f.exception() is not None]
+                    if failed:
+                        raise failed[0]
+                    continue
+                pending -= 1
+                yield result
+        except BaseException:  # an error in a worker, Ctrl-C: the chains not started are dropped
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+
+def _default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def _cell(outcome: Outcome) -> str:
@@ -900,31 +1074,45 @@ def run(args: argparse.Namespace) -> int:
                   f"families {list(FAMILIES)}", file=sys.stderr)
             return 2
         items = [i for i in items if i.matches(wanted)]
+    jobs = _default_jobs() if getattr(args, "jobs", None) is None else args.jobs
+    if jobs < 1:
+        print(f"verify selfcheck: --jobs must be >= 1; got {jobs}", file=sys.stderr)
+        return 2
     sample = Sample(examples=args.examples, seed=args.seed)
     total = len(items) * len(backends) * len(dtypes)
     print(f"verify selfcheck: {len(items)} kernels × {len(backends)} backends × {len(dtypes)} dtypes = {total} "
-          f"checks; edge cases + {sample.examples} seeded draws per kernel and dtype (seed {sample.seed})", flush=True)
-    rows, failures = [], []
+          f"checks; edge cases + {sample.examples} seeded draws per kernel and dtype (seed {sample.seed})"
+          + (f"; {jobs} processes" if jobs > 1 else ""), flush=True)
+    by_task: dict[tuple[str, str], _Result] = {}
     start = time.perf_counter()
     with Progress(len(items) * len(dtypes), "selfcheck") as progress:
-        for item, dtype in itertools.product(items, dtypes):
-            label = f"{item.name} {dtype.name}"
-            progress.start(label)
-            t0 = time.perf_counter()
-            outcomes = judge_item(item, backends, dtype, sample)
-            seconds = time.perf_counter() - t0
-            bad_backends = [b for b, o in outcomes.items() if not o.agrees]
-            failures += [(item.name, b, dtype, outcomes[b].failure) for b in bad_backends]
-            inputs = max(o.inputs for o in outcomes.values())
-            rows.append([item.family, item.name, dtype.name, f"{inputs} {item.unit}" if inputs else "-",
-                         *(_cell(outcomes[b]) for b in backends), f"{seconds:.2f}"])
-            progress.done(label, "DISAGREES on " + ", ".join(bad_backends) if bad_backends else "agrees")
-    print(_table(rows, ["family", "kernel", "dtype", "inputs", *backends, "s"]))
-    print("(each backend column: worst error as a fraction of the allowed one; agreeing means ≤ 1)")
+        for result in _results(items, dtypes, backends, sample, jobs, progress.start):
+            label = f"{result.name} {result.dtype}"
+            bad_backends = [b for b, o in result.outcomes.items() if not o.agrees]
+            progress.done(label, "DISAGREES on " + ", ".join(bad_backends) if bad_backends else "agrees",
+                          seconds=result.seconds)
+            by_task[result.name, result.dtype] = result
+    wall = time.perf_counter() - start
+    rows, failures = [], []
+    for item, dtype in itertools.product(items, dtypes):
+        result = by_task[item.name, dtype.name]
+        outcomes = result.outcomes
+        failures += [(item.name, b, dtype, outcomes[b].failure) for b in backends if not outcomes[b].agrees]
+        inputs = max(o.inputs for o in outcomes.values())
+        rows.append([item.family, item.name, dtype.name, f"{inputs} {item.unit}" if inputs else "-",
+                     *(_cell(outcomes[b]) for b in backends), f"{result.seconds:.2f}", f"{result.compile_seconds:.2f}"])
+    compile_seconds = sum(r.compile_seconds for r in by_task.values())
+    busy = sum(r.seconds for r in by_task.values())
+    compiled = sum(r.compiled for r in by_task.values())
+    print(_table(rows, ["family", "kernel", "dtype", "inputs", *backends, "s", "compiling"]))
+    print("(each backend column: worst error as a fraction of the allowed one; agreeing means ≤ 1; s: seconds "
+          "for the kernel and dtype, of which compiling: Numba compiling kernels not found in its on-disk cache)")
     unverified = sum("unverified" in c for r in rows for c in r)
     print(f"\n{total - len(failures)}/{total} checks agree ({len(items)} kernels × {len(backends)} backends × "
-          f"{len(dtypes)} dtypes) in {time.perf_counter() - start:.1f} s"
+          f"{len(dtypes)} dtypes) in {wall:.1f} s"
           + (f"; {unverified} with inputs no reference could judge (a ReLU kink)" if unverified else ""))
+    print(f"time: {busy:.1f} s of work{f' in {jobs} processes' if jobs > 1 else ''}: compiling {compile_seconds:.1f} s "
+          f"({compiled} specialisations not in the on-disk cache), checking {busy - compile_seconds:.1f} s")
     for name, backend, dtype, exc in failures:
         print(f"\n== {name} on {backend} ({dtype.name}) ==\n{exc}")
     return 1 if failures else 0

@@ -7,12 +7,12 @@ check asks and report what they find.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from verify._seeded import without_local_constants as _without_local_constants
 from verify.claims.registry import Context, jsonable
 from verify.stats import claim_rng
 
@@ -89,32 +89,6 @@ def rng_for(ctx: Context, name: str, *extra: int) -> np.random.Generator:
 
 class _Violation(Exception):
     pass
-
-
-@contextlib.contextmanager
-def _without_local_constants():
-    """Hypothesis draws, now and then, constants it mines from the source of every *local* module imported so
-    far (an editable install of this package, a user's claims file): the values a seeded search draws would then
-    depend on what the process happened to import before it, and a claim's evidence on the order claims and tests
-    ran (found as a flaky determinism test). Within a search the mined set is empty, so the seed alone decides.
-    Hypothesis has no public switch for it; where its internals differ, nothing is changed."""
-    try:
-        from hypothesis.internal.conjecture import providers
-    except ImportError:  # pragma: no cover - another Hypothesis layout
-        yield
-        return
-    mined = getattr(providers, "_get_local_constants", None)
-    cache = getattr(providers, "CONSTANTS_CACHE", None)
-    if mined is None or cache is None or not hasattr(providers, "Constants"):  # pragma: no cover
-        yield
-        return
-    providers._get_local_constants = providers.Constants
-    cache.cache.clear()  # permitted constants were cached with the mined ones
-    try:
-        yield
-    finally:
-        providers._get_local_constants = mined
-        cache.cache.clear()
 
 
 def hypothesis_search(
