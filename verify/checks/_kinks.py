@@ -50,6 +50,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from verify.checks._gradient_kernels import underflow_unit
+
 __all__ = ["SMOOTH", "KINK", "JUMP", "UNRESOLVED", "Located", "refine_steps", "classify"]
 
 SMOOTH, KINK, JUMP, UNRESOLVED = 0, 1, 2, 3
@@ -106,13 +108,15 @@ def classify(f0: float, right: list[np.ndarray], left: list[np.ndarray], taken_r
     against it (at least one rounding of f's values, ``eps_f·|f|``) rather than against the ``8·eps_f·|f|`` model.
     """
     c = len(right)
+    unit = underflow_unit(eps_f) if eps_f > 0 else 0.0
     out = Located(kind=np.full(c, UNRESOLVED), value=np.zeros(c), error=np.full(c, np.inf), low=np.zeros(c),
                   high=np.zeros(c), side=np.zeros(c), jump=np.zeros(c), finest=np.zeros(c))
     for i in range(c):
-        # the rounding level at each step: the measured one, or 8·eps_f·|f| of the values there if larger
+        # the rounding level at each step: the measured one, or 8·(eps_f·|f| + u) of the values there if larger (u:
+        # the underflow unit, the absolute rounding of values below the normal range)
         size = np.maximum(abs(f0), np.maximum(np.abs(right[i]), np.abs(left[i])))
-        level = np.maximum(eta, 8.0 * eps_f * size)
-        drift_level = level if measured is None else np.minimum(level, np.maximum(measured, eps_f * size))
+        level = np.maximum(eta, 8.0 * (eps_f * size + unit))
+        drift_level = level if measured is None else np.minimum(level, np.maximum(measured, eps_f * size + unit))
         options = dict(coarse=eps_f > float(np.finfo(np.float64).eps),
                        slope=0.0 if slopes is None else float(slopes[i]), x_j=0.0 if x is None else float(x[i]))
         tr, tl = taken_right[i], taken_left[i]

@@ -138,8 +138,9 @@ import numpy as np
 from verify._validate import FLOAT_DTYPES
 from verify.checks import _kinks
 from verify.checks._evaluate import Evaluator, as_scalar, fresh
-from verify.checks._gradient_kernels import judge_smooth, warm_up
+from verify.checks._gradient_kernels import judge_smooth, underflow_unit, warm_up
 from verify.checks._measure import backward_spread, coarse_format, complex_step_noise, f_noise, gradient_noise
+from verify.checks._noise import noise_bound, noise_levels, probe_offsets
 from verify.checks._references import (
     Central,
     ComplexStep,
@@ -552,10 +553,11 @@ class _Checker:
         self._cs = cs
         eta, kind = f_noise(self.ev, pt.args, pt.x64, pt.f0, skip=cen.kink)
         cen = with_noise(cen, eta, kind)
-        # the rounding level for locating kinks: measured, else 8·eps_f·|f(x)| and the lower quartile of the levels
+        # the rounding level for locating kinks: measured, else 8·(eps_f·|f(x)| + u) (u the underflow unit: values of f
+        # below the normal range are off by whole subnormals) and the lower quartile of the levels
         # measured at the entries that are not kink candidates (f's value grid is not used: a step function's
         # values lie on a grid of its step)
-        eta_f = eta if eta is not None else max(8.0 * cen.eps_f * abs(pt.f0), cen.quartile)
+        eta_f = eta if eta is not None else max(8.0 * (cen.eps_f * abs(pt.f0) + underflow_unit(cen.eps_f)), cen.quartile)
         eta_f = max(eta_f, self.f_error)  # an approximate f's values are no finer than their error
         resolution = self._resolution(pt, cen, _EPS[pt.x.dtype], eta if eta is not None and math.isfinite(eta) else 0.0)
         cen, jump_entries, next_to_kink, unlocated, jump_texts = self._locate(
@@ -728,6 +730,21 @@ class _Checker:
             at += 2 * m
         found = _kinks.classify(pt.f0, right, left, taken_r, taken_l, eta, cen.eps_f, scale[candidates],
                                 flat[candidates], measured)
+        for i in np.flatnonzero(found.kind == _kinks.JUMP):
+            # A jump is a change that does not shrink with the step; f's rounding along e_j can do that too, and it
+            # need not show along the direction f's noise was measured on (layer norm at 1e6 + [2, 5, 5, 5]: the
+            # rounding of mean(x) moves f by 4e-11 whenever x_j moves by one of its ULPs, while a move of every
+            # entry by a few ULPs that keeps the mean shows 1e-15). So the rounding along e_j itself is measured on
+            # either side, off the point, and the candidate is classified again at that level: a jump stands only
+            # where it exceeds f's own rounding there.
+            j = int(candidates[i])
+            side = self._side_noise(pt, j, float(found.finest[i]))
+            if side > eta:
+                again = _kinks.classify(pt.f0, right[i:i + 1], left[i:i + 1], taken_r[i:i + 1], taken_l[i:i + 1],
+                                        side, cen.eps_f, scale[candidates][i:i + 1], flat[candidates][i:i + 1],
+                                        side)
+                for name in ("kind", "value", "error", "low", "high", "side", "jump", "finest"):
+                    getattr(found, name)[i] = getattr(again, name)[0]
         value, error, kink = cen.value.copy(), cen.error.copy(), cen.kink.copy()
         low, high, side = cen.low.copy(), cen.high.copy(), cen.side_error.copy()
         curvature = cen.curvature.copy()
@@ -756,6 +773,28 @@ class _Checker:
                 value[j], error[j] = np.nan, np.inf
         return (replace(cen, value=value, error=error, kink=kink, low=low, high=high, side_error=side,
                         curvature=curvature), jumps, near, unlocated, texts)
+
+    def _side_noise(self, pt: _Point, j: int, finest: float) -> float:
+        """The rounding level of one value of ``f`` along ``e_j``, measured on either side of the point and off it
+        (Moré–Wild difference tables, :mod:`verify.checks._noise`): nine points ``x ± (5 + k)·δ·e_j``, ``k = −4…4``,
+        at the spacings ``δ = t/4, t, 4t`` with ``t`` the finest step of the jump test (the scales it looked at);
+        the largest bound measured (0 where no table shows noise: a piece that is smooth, or constant, at those
+        scales). The tables do not reach ``x`` itself, so a jump at ``x`` is not taken for noise."""
+        flat = pt.x64.ravel()
+        k = probe_offsets()
+        rows = []
+        for delta in (finest / 4.0, finest, 4.0 * finest):
+            for sign in (1.0, -1.0):
+                moved = np.broadcast_to(flat, (k.size, flat.size)).copy()
+                moved[:, j] = flat[j] + sign * (5.0 + k) * delta
+                rows.append(moved)
+        stack = np.concatenate([flat[None, :]] + rows)
+        with np.errstate(all="ignore"):
+            values = self.ev.many(pt.args, stack.reshape((stack.shape[0],) + pt.x64.shape), pt.f0)[1:]
+        table = values.reshape(len(rows), k.size).T
+        sigma, order, status = noise_levels(table)
+        bound = noise_bound(np.where(status == 1, sigma, 0.0), order)
+        return float(np.max(bound, initial=0.0))
 
     def _judge(self, pt: _Point, cen: Central, refs: list[Reference], jumps: np.ndarray, near: np.ndarray,
                unlocated: np.ndarray, resolution: np.ndarray) -> _Verdict:
