@@ -66,19 +66,21 @@ def lowest_bit(v):
 @_kernel
 def _value_grid(v, f0, j):
     """The grid the values of entry ``j`` (its six central-difference values and ``f(x)``) lie on: the largest power of
-    2 dividing every nonzero one; 0 where they all equal ``f(x)`` (nothing moved: no grid seen)."""
-    moved = False
+    2 dividing every nonzero one — where every one of the six differs from ``f(x)`` (f moves at every step on both
+    sides, as a cancelling sum does); else 0. A side on which ``f`` does not move at all (a ReLU off, a step
+    function's flat piece, an exactly constant term next to a jump) says nothing of rounding: its few-bit values
+    (0, 1) are exact, and taking their grid as rounding would hide a jump of 1."""
     grid = np.inf
     if f0 != 0.0 and np.isfinite(f0):
         grid = lowest_bit(f0)
     for level in range(3):
         for s in range(2):
             x = v[level, s, j]
-            if x != f0:
-                moved = True
-            if x != 0.0 and np.isfinite(x):
+            if x == f0 or not np.isfinite(x):
+                return 0.0
+            if x != 0.0:
                 grid = min(grid, lowest_bit(x))
-    if not moved or not np.isfinite(grid):
+    if not np.isfinite(grid):
         return 0.0
     return grid
 

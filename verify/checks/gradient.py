@@ -519,7 +519,8 @@ class _Checker:
             return None
         if primary.name == "central differences" or not whole:
             from_central = (e == cen.error) & (r == cen.value)
-            if from_central.any() and np.any(_vague(e, tol - 2.0 * e, pt.gf, r, self.ulps, _EPS[dt]) & from_central):
+            if from_central.any() and np.any((_vague(e, tol - 2.0 * e, pt.gf, r, self.ulps, _EPS[dt])
+                                              | _not_asymptotic(cen) | _rough(cen)) & from_central):
                 return None
         self._count(refs, 0, 0, 0, 0, worst, worst_ulps, worst_abs)
         return _PointResult(ratio, abs_err, ulps, 0, primary.name, 0)
@@ -561,7 +562,7 @@ class _Checker:
         eta_f = max(eta_f, self.f_error)  # an approximate f's values are no finer than their error
         resolution = self._resolution(pt, cen, _EPS[pt.x.dtype], eta if eta is not None and math.isfinite(eta) else 0.0)
         cen, jump_entries, next_to_kink, unlocated, jump_texts = self._locate(
-            pt, cen, eta_f, self._doubtful(pt, cen, cs, resolution),
+            pt, cen, eta_f, self._doubtful(pt, cen, cs, resolution, eta_f),
             measured=eta if eta is not None and math.isfinite(eta) and not self.f_error else None)
         refs, _ = self._references(pt, cen, cs)
         v = self._judge(pt, cen, refs, jump_entries, next_to_kink, unlocated, resolution)
@@ -661,7 +662,8 @@ class _Checker:
             error = max(error, abs(near - far))
         return np.array(limits), 2.0 * error
 
-    def _doubtful(self, pt: _Point, cen: Central, cs: ComplexStep | None, resolution: np.ndarray) -> np.ndarray:
+    def _doubtful(self, pt: _Point, cen: Central, cs: ComplexStep | None, resolution: np.ndarray,
+                  eta: float = 0.0) -> np.ndarray:
         """Smooth entries whose central-difference value decides or rejects, and does not settle the entry:
         they are examined at shrinking steps too (a step far beyond the scale on which f varies — layer norm
         of inputs 1e8 ± 1, sin(x²) at x = 25 — gives a value its Richardson estimate cannot vouch for)."""
@@ -679,7 +681,8 @@ class _Checker:
             failing = np.abs(pt.gf - r) > rest + 2.0 * e
         # where the complex step decides a failing entry, the refined central differences cross-check it: f's
         # formula may cancel in its imaginary part (a complex division at a saturated softmax)
-        return smooth & (failing | (central & _vague(e, rest, pt.gf, r, self.ulps, _EPS[dt])))
+        return smooth & (failing | (central & (_vague(e, rest, pt.gf, r, self.ulps, _EPS[dt]) | _not_asymptotic(cen)
+                                               | _rough(cen, eta))))
 
     def _locate(self, pt: _Point, cen: Central, eta: float, doubtful: np.ndarray | None = None,
                 measured: float | None = None):
@@ -1028,6 +1031,24 @@ def _noisier_than(cen: Central, level: float) -> bool:
     # every finite entry: where f computes in float32, its rounding makes kink candidates of all of them
     measured = cen.measured[~cen.infinite]
     return bool(measured.size) and float(np.sort(measured)[measured.size // 4]) > level
+
+
+def _not_asymptotic(cen: Central) -> np.ndarray:
+    """Entries whose central differences changed beyond their rounding from step to step (the order was measured)
+    but not as ``h²`` does (observed order outside (1, 3)): the steps are beyond the scale on which ``f`` varies, where
+    Richardson's estimate of its own error means nothing (``floor(x) + x`` at ``3e4 + 0.5``: steps of 22 see floor's
+    average slope, 2.1 ± 0.28, where the derivative is 1). They are examined at shrinking steps."""
+    order = cen.order
+    with np.errstate(invalid="ignore"):
+        return ~np.isnan(order) & ~((order > 1.0) & (order < 3.0))
+
+
+def _rough(cen: Central, eta: float = 0.0) -> np.ndarray:
+    """Entries whose six central-difference values depart from a quadratic by more than 64 times f's rounding (the
+    model, or ``eta`` measured along a direction): not rounding but structure below the steps (``floor(x) + x`` at
+    ``3e4 + 0.5``: a staircase whose steps of 1 the central steps of 22 average into a slope of 2.1, with a
+    Richardson error of 0.28 where the derivative is 1). They are examined at shrinking steps."""
+    return cen.measured > 64.0 * np.maximum(cen.model, eta)
 
 
 def _vague(e: np.ndarray, rest: np.ndarray, g: np.ndarray, r: np.ndarray, ulps: float, eps_d: float) -> np.ndarray:
