@@ -19,7 +19,10 @@ extrapolated as for a Richardson table with ratio 4, ``L±(k) = (4 s±(k+1) − 
   and exceeds ``4·S·t_K``, what a slope of size ``S`` could make over the finest step, ``S`` the largest of the
   one-sided slopes at the first step, the gradient under test and the complex step at the entry (a kink a few
   subnormals from ``x`` is not a jump, nor is ``f`` that oscillates on a scale below the finest step the rounding
-  allows: ``sin(x²)`` at ``x = 20`` computed in float32);
+  allows: ``sin(x²)`` at ``x = 20`` computed in float32). ``η`` here is f's rounding as modelled
+  (``8·(eps_f·|f| + u)``, ``u`` the underflow unit) or measured along a direction; the caller
+  (:meth:`verify.checks.gradient._Checker._locate`) measures f's rounding along ``e_j`` itself, on either side off
+  the point, for every jump found, and classifies the entry again at that level where it is higher;
 - **kink at the point**: at the two finest levels the extrapolated limits differ, ``|L₊ − L₋| > E₊ + E₋``,
   and each limit at the finest level agrees with the one taken (the level of least error) within the latter's
   error and twice the finest one's rounding (limits that still drift mean another kink a little way off, closer

@@ -19,7 +19,11 @@ report and in every failure message:
 3. **Central differences with Richardson extrapolation**: steps ``h, h/2, h/4`` with
    ``h = eps_f^(1/5)·max(1, |x_j|)``, ``D(h) = (f(x+h e_j) − f(x−h e_j)) / 2h``, ``R = (4 D(h/4) − D(h/2)) / 3``;
    error bound ``|R(h/2..h) − R(h/4..h/2)|`` (the truncation, measured) ``+ 6η/h`` (the rounding of ``f``). The
-   rounding level ``η`` of one value of ``f`` is ``8·eps_f·max|f|`` or the level measured in the stack itself;
+   rounding level ``η`` of one value of ``f`` is ``8·(eps_f·max|f| + u)`` (``u`` the smallest subnormal of f's format:
+   below the normal range values are off by whole units of it, however small ``eps·|f|``), or the grid the entry's
+   values lie on where that is coarser and ``f`` moved at every step (a sum of terms of size ``M`` that cancels is a
+   multiple of ``ulp(M)``: ``Σ tanh`` at ``±14`` is ``3e-14`` on a grid of ``1.1e-16``), or the level measured in the
+   stack itself;
    where that is not enough to decide, it is *measured* (Moré & Wild, "Estimating computational noise",
    SIAM J. Sci. Comput. 33(3), 2011; :mod:`verify.checks._measure`). ``eps_f`` is the precision ``f``
    really computes in: that of the dtype it returns, or float32's where ``f``'s measured noise is 64× above
@@ -30,7 +34,10 @@ where one has nothing to say at an entry; the others cross-check it. Where a ref
 does not pass, its own error is measured, not assumed: the complex step's rounding (``f``'s formula may cancel in
 its imaginary part) from steps with other bits, its truncation from a step twice as large; the central
 differences at steps shrinking by 4 down to the resolution ``f`` allows (a step beyond the scale on which ``f``
-varies gives a value its Richardson estimate cannot vouch for), keeping the best converged one. ``f`` is evaluated on the float64
+varies gives a value its Richardson estimate cannot vouch for), keeping the best converged one. So are the entries
+whose central value decides and whose stencil betrays structure below the steps: an observed order that is not 2, or
+six values departing from a quadratic by 64× f's rounding (``floor(x) + x`` at ``3e4 + 0.5``: steps of 22 average
+floor's jumps into a slope of 2.1 ± 0.28 where the derivative is 1). ``f`` is evaluated on the float64
 (complex128) promotion of ``args[wrt]``, so a float32 point is judged against a float64 reference.
 
 **Tolerance.** Entry ``j`` of the computed gradient ``g`` (dtype ``d``, that of ``args[wrt]``) passes when
@@ -94,7 +101,10 @@ against its own limits, and then pairs of them together (ties first, at most 12 
 ``⟨g, d⟩`` must lie within the limits of f's slopes along ``d`` at ``x`` (one-sided) and from the four diagonal
 directions next to it — so ``(x == max(x))`` at a tie of ``max``, which counts the tie twice, fails, while every
 convex combination of the tied entries passes. Where
-``f`` is not continuous (``|f(x ± t e_j) − f(x)|`` does not shrink with ``t``), the check fails with
+``f`` is not continuous (``|f(x ± t e_j) − f(x)|`` does not shrink with ``t``, and exceeds ``f``'s rounding along ``e_j``
+measured on either side of the point — Moré–Wild tables off the point at the finest steps: the rounding of
+``mean(x)`` in a layer norm at ``1e6 + [2, 5, 5, 5]`` moves ``f`` by ``4e-11`` per ULP of ``x_0``, invisible along the
+direction ``f``'s noise is first measured on), the check fails with
 "f is not continuous at …", unless ``jumps="allow"`` declares such points: then the entry is reported as
 not differentiable, counted, and not judged.
 
