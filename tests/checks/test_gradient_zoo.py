@@ -152,3 +152,26 @@ def test_a_one_percent_error_at_saturation_is_caught_by_the_complex_step():
     one_percent = lambda x: (np.where(np.abs(x) > 10, 1.01, 1.0) / np.cosh(x) ** 2).astype(x.dtype)
     with pytest.raises(CheckFailure, match="grad is wrong at 2 of 4"):
         check_gradient(get_case("float32_tanh").f, one_percent, (_SATURATED,))
+
+
+_NEXT_TO_RELU_KINK = np.array([0.0, 1e-5, 1e-5, 1e-5])
+
+
+def test_relu_with_entries_next_to_its_kink_passes():
+    # Every entry is a kink candidate (the kink at 0 lies within each one's steps of 7.4e-4). The rounding level the
+    # kink ladder stops at came from the lower quartile of the entries' stencil levels, all inflated by the kink
+    # (1.3e-6): the ladder stopped at 4.6e-5, above the distance 1e-5 to the kink. Now the least inflated level is
+    # taken; the entries at 1e-5 are resolved as next to the kink, entry 0 as at it.
+    case = get_case("relu_at_kink")
+    report = check_gradient(case.f, case.grad, (_NEXT_TO_RELU_KINK,))
+    assert report.kinks == 1 and report.unverified == 0 and report.worst_ratio <= 1.0
+    for sub in (0.5, 1.0):  # any subgradient at the kink itself
+        assert check_gradient(case.f, lambda x, s=sub: np.array([s, 1.0, 1.0, 1.0]), (_NEXT_TO_RELU_KINK,)).kinks == 1
+
+
+@pytest.mark.parametrize("wrong", [[0.5, 0.0, 1.0, 1.0], [1.5, 1.0, 1.0, 1.0], [0.0, 1.0, 0.5, 1.0]],
+                         ids=["kink_slope_next_to_it", "outside_the_subdifferential", "half_slope"])
+def test_wrong_relu_gradients_next_to_its_kink_are_caught(wrong):
+    case = get_case("relu_at_kink")
+    with pytest.raises(CheckFailure, match="grad is wrong at 1 of 4"):
+        check_gradient(case.f, lambda x: np.array(wrong), (_NEXT_TO_RELU_KINK,))

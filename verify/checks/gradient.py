@@ -568,7 +568,8 @@ class _Checker:
         # below the normal range are off by whole subnormals) and the lower quartile of the levels
         # measured at the entries that are not kink candidates (f's value grid is not used: a step function's
         # values lie on a grid of its step)
-        eta_f = eta if eta is not None else max(8.0 * (cen.eps_f * abs(pt.f0) + underflow_unit(cen.eps_f)), cen.quartile)
+        eta_f = eta if eta is not None else max(8.0 * (cen.eps_f * abs(pt.f0) + underflow_unit(cen.eps_f)),
+                                                _stencil_level(cen))
         eta_f = max(eta_f, self.f_error)  # an approximate f's values are no finer than their error
         resolution = self._resolution(pt, cen, _EPS[pt.x.dtype], eta if eta is not None and math.isfinite(eta) else 0.0)
         cen, jump_entries, next_to_kink, unlocated, jump_texts = self._locate(
@@ -1041,6 +1042,21 @@ def _noisier_than(cen: Central, level: float) -> bool:
     # every finite entry: where f computes in float32, its rounding makes kink candidates of all of them
     measured = cen.measured[~cen.infinite]
     return bool(measured.size) and float(np.sort(measured)[measured.size // 4]) > level
+
+
+def _stencil_level(cen: Central) -> float:
+    """f's rounding level as its central differences measured it: the lower quartile of the entries' own levels,
+    over the entries that are no kink candidates (a kink within an entry's steps inflates its level by the kink's
+    bend, not by rounding); where every entry is a candidate, the smallest of their levels. (ReLU at
+    ``[0, 1e-5, 1e-5, 1e-5]``: three entries have the kink at 0 within their steps of 7.4e-4, so the lower quartile
+    over all four, 1.3e-6, was taken for rounding and the kink ladder stopped at 4.6e-5, above the distance 1e-5 to
+    the kink: those entries were left unlocated and entry 0 judged by the complex step's slope of 1 at 0.)"""
+    usable = cen.finite & ~cen.infinite
+    measured = cen.measured[usable & ~cen.kink]
+    if measured.size:
+        return float(np.sort(measured)[measured.size // 4])
+    measured = cen.measured[usable]
+    return float(measured.min()) if measured.size else 0.0
 
 
 def _not_asymptotic(cen: Central) -> np.ndarray:
