@@ -29,8 +29,8 @@ extrapolated as for a Richardson table with ratio 4, ``L±(k) = (4 s±(k+1) − 
   than the coarse levels tell: unresolved);
   the accepted subgradients are ``[min(L₊, L₋), max(L₊, L₋)]`` widened by the limits' errors;
 - **differentiable at the point** (the kink is elsewhere, or the entry is a smooth one whose central value was
-  doubtful): the limits agree at every level from some level ``k*`` down; the central differences ``D(k)`` there
-  are Richardson-extrapolated between neighbouring steps, ``R(k) = (16 D(k+1) − D(k))/15``, each with the error
+  doubtful): the limits agree at every level from some level ``k*`` down, the two finest levels at least; the
+  central differences ``D(k)`` there are Richardson-extrapolated between neighbouring steps, ``R(k) = (16 D(k+1) − D(k))/15``, each with the error
   ``|R(k) − R(k+1)| + 4η/t_{k+1}·16/15`` (its measured change to the next finer estimate, and rounding), and the
   ``R(k)``, ``k ≥ k*``, with the smallest error is the derivative: steps that stay on one side of the kink and
   within the scale on which ``f`` varies;
@@ -224,7 +224,11 @@ def _classify_one(out: Located, i: int, f0: float, fr: np.ndarray, fl: np.ndarra
         out.high[i] = max(lim_r[k], lim_l[k])
         out.error[i] = err[k]
         return
-    if not together[-1]:
+    if not together[-1] or (together.size >= 2 and not together[-2]):
+        # The limits must agree at the two finest levels: agreement at the finest alone is rounding swamping a kink
+        # closer than the ladder reaches (a ReLU layer with a pre-activation 3.6e-12 from 0: the right slope drifts
+        # from −3.29 to −0.82 over the last levels, where the rounding is 0.12), and one difference of a central value
+        # straddling that kink is no error bound for it.
         return
     # Differentiable: the limits agree from some level down to the finest (steps that stay on one side of a kink
     # nearby). The central differences there, Richardson-extrapolated between neighbouring steps; each estimate's
