@@ -29,8 +29,9 @@ extrapolated as for a Richardson table with ratio 4, ``L±(k) = (4 s±(k+1) − 
   than the coarse levels tell: unresolved);
   the accepted subgradients are ``[min(L₊, L₋), max(L₊, L₋)]`` widened by the limits' errors;
 - **differentiable at the point** (the kink is elsewhere, or the entry is a smooth one whose central value was
-  doubtful): the limits agree at every level from some level ``k*`` down, the two finest levels at least; the
-  central differences ``D(k)`` there are Richardson-extrapolated between neighbouring steps, ``R(k) = (16 D(k+1) − D(k))/15``, each with the error
+  doubtful): the limits agree at every level from some level ``k*`` down, and the one-sided slopes have settled at
+  the two finest steps (changed by at most 4× their rounding); the central differences ``D(k)`` there are
+  Richardson-extrapolated between neighbouring steps, ``R(k) = (16 D(k+1) − D(k))/15``, each with the error
   ``|R(k) − R(k+1)| + 4η/t_{k+1}·16/15`` (its measured change to the next finer estimate, and rounding), and the
   ``R(k)``, ``k ≥ k*``, with the smallest error is the derivative: steps that stay on one side of the kink and
   within the scale on which ``f`` varies;
@@ -224,12 +225,17 @@ def _classify_one(out: Located, i: int, f0: float, fr: np.ndarray, fl: np.ndarra
         out.high[i] = max(lim_r[k], lim_l[k])
         out.error[i] = err[k]
         return
-    if not together[-1] or (together.size >= 2 and not together[-2]):
-        # The limits must agree at the two finest levels: agreement at the finest alone is rounding swamping a kink
-        # closer than the ladder reaches (a ReLU layer with a pre-activation 3.6e-12 from 0: the right slope drifts
-        # from −3.29 to −0.82 over the last levels, where the rounding is 0.12), and one difference of a central value
-        # straddling that kink is no error bound for it.
+    if not together[-1]:
         return
+    # The one-sided slopes must also have settled at the two finest steps (each changed by at most 4× its rounding
+    # there): limits that agree at the finest level only because its rounding swamps a kink closer than the ladder
+    # reaches (a ReLU layer with a pre-activation 3.6e-12 from 0: the right slope drifts from −2.67 to −0.82 over the
+    # last two steps, where the rounding is 0.1) say nothing of the derivative, and one difference of a central value
+    # straddling that kink is no error bound for it.
+    if step.size >= 2:
+        settle = 4.0 * (2.0 * eta[-1] / step[-1] + 2.0 * eta[-2] / step[-2])
+        if abs(s_right[-1] - s_right[-2]) > settle or abs(s_left[-1] - s_left[-2]) > settle:
+            return
     # Differentiable: the limits agree from some level down to the finest (steps that stay on one side of a kink
     # nearby). The central differences there, Richardson-extrapolated between neighbouring steps; each estimate's
     # error is its measured change to the next finer one (the truncation) plus its rounding, and the estimate with
