@@ -233,9 +233,10 @@ def _classify_one(out: Located, i: int, f0: float, fr: np.ndarray, fl: np.ndarra
     # last two steps, where the rounding is 0.1) say nothing of the derivative, and one difference of a central value
     # straddling that kink is no error bound for it.
     if step.size >= 2:
-        settle = 4.0 * (2.0 * eta[-1] / step[-1] + 2.0 * eta[-2] / step[-2])
-        if abs(s_right[-1] - s_right[-2]) > settle or abs(s_left[-1] - s_left[-2]) > settle:
-            return
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # steps of 1e-300: an infinite allowance
+            settle = 4.0 * (2.0 * eta[-1] / step[-1] + 2.0 * eta[-2] / step[-2])
+            if abs(s_right[-1] - s_right[-2]) > settle or abs(s_left[-1] - s_left[-2]) > settle:
+                return
     # Differentiable: the limits agree from some level down to the finest (steps that stay on one side of a kink
     # nearby). The central differences there, Richardson-extrapolated between neighbouring steps; each estimate's
     # error is its measured change to the next finer one (the truncation) plus its rounding, and the estimate with
