@@ -65,14 +65,14 @@ def lowest_bit(v):
 
 @_kernel
 def _value_grid(v, f0, j):
-    """The grid the six central-difference values of entry ``j`` lie on: the largest power of 2 dividing every nonzero
-    one — where every one of them differs from ``f(x)`` (f moves at every step on both sides, as a cancelling sum
-    does); else 0. A side on which ``f`` does not move at all (a ReLU off, a step function's flat piece, an exactly
-    constant term next to a jump) says nothing of rounding: its few-bit values (0, 1) are exact, and taking their
-    grid as rounding would hide a jump of 1. ``f(x)`` itself is left out: its terms need not be those of the moved
-    points (the chain ``Σ x_i x_{i+1}`` at ``[−3, −2.4e-258, 3 − 4.4e-16, …]`` is 1e-257 at ``x``, and a sum of
-    terms ±2.2e-3 that cancel to 3e-19, on a grid of 4.3e-19, at ``x ± h e_1``)."""
+    """The grid the values of entry ``j`` (its six central-difference values and ``f(x)``) lie on: the largest power of
+    2 dividing every nonzero one — where every one of the six differs from ``f(x)`` (f moves at every step on both
+    sides, as a cancelling sum does); else 0. A side on which ``f`` does not move at all (a ReLU off, a step
+    function's flat piece, an exactly constant term next to a jump) says nothing of rounding: its few-bit values
+    (0, 1) are exact, and taking their grid as rounding would hide a jump of 1."""
     grid = np.inf
+    if f0 != 0.0 and np.isfinite(f0):
+        grid = lowest_bit(f0)
     for level in range(3):
         for s in range(2):
             x = v[level, s, j]

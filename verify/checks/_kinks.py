@@ -119,7 +119,7 @@ def classify(f0: float, right: list[np.ndarray], left: list[np.ndarray], taken_r
         # the rounding level at each step: the measured one, or 8·(eps_f·|f| + u) of the values there if larger (u:
         # the underflow unit, the absolute rounding of values below the normal range)
         size = np.maximum(abs(f0), np.maximum(np.abs(right[i]), np.abs(left[i])))
-        level = np.maximum(np.maximum(eta, 8.0 * (eps_f * size + unit)), _step_grid(f0, right[i], left[i]))
+        level = np.maximum(eta, 8.0 * (eps_f * size + unit))
         drift_level = level if measured is None else np.minimum(level, np.maximum(measured, eps_f * size + unit))
         options = dict(coarse=eps_f > float(np.finfo(np.float64).eps),
                        slope=0.0 if slopes is None else float(slopes[i]), x_j=0.0 if x is None else float(x[i]))
@@ -141,21 +141,6 @@ def classify(f0: float, right: list[np.ndarray], left: list[np.ndarray], taken_r
                 if lo <= hi:
                     out.kind[i], out.low[i], out.high[i], out.error[i] = KINK, lo, hi, main.error[0]
     return out
-
-
-def _step_grid(f0: float, right: np.ndarray, left: np.ndarray) -> np.ndarray:
-    """Per step, the grid the two values there lie on (the largest power of 2 dividing both), where both differ from
-    ``f(x)`` and are finite and nonzero; else 0. A sum of terms that cancels carries the rounding of its terms, not of
-    its value (the chain at ``[−3, −2.4e-258, 3 − 4.4e-16, …]`` along ``e_1``: values ``±2^-61`` from terms ``±2.2e-3``);
-    see :func:`verify.checks._gradient_kernels.central_estimates` for the same floor at the central steps."""
-    pair = np.stack([right, left])
-    usable = np.all(np.isfinite(pair) & (pair != f0) & (pair != 0.0), axis=0)
-    if not usable.any():
-        return np.zeros(right.shape)
-    mantissa, exponent = np.frexp(np.abs(np.where(usable, pair, 1.0)))
-    digits = (mantissa * 2.0**53).astype(np.int64)
-    grid = np.ldexp((digits & -digits).astype(np.float64), exponent - 53).min(axis=0)
-    return np.where(usable, grid, 0.0)
 
 
 def _jumps(delta: np.ndarray, steps: np.ndarray, eta: np.ndarray, slope: float) -> bool:
