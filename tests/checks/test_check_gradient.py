@@ -435,6 +435,76 @@ def test_a_jump_near_but_not_at_the_point_is_not_one():
     assert check_gradient(floor_plus_x, np.ones_like, (np.array([2.0 - 1e-9, 0.5]),)).jumps == 0
 
 
+def layer_norm_tanh(x):  # Σ w·tanh(x̂): smooth everywhere
+    c = x - x.mean(axis=-1, keepdims=True)
+    s = np.sqrt((c * c).mean(axis=-1, keepdims=True) + 1e-5)
+    return np.sum(W_LN * np.tanh(c / s), axis=-1)
+
+
+def layer_norm_tanh_backward(x):
+    c = x - x.mean()
+    s = np.sqrt((c * c).mean() + 1e-5)
+    xh = c / s
+    v = W_LN * (1.0 - np.tanh(xh) ** 2)
+    return (v - v.mean() - xh * np.mean(v * xh)) / s
+
+
+@pytest.mark.parametrize("offset", [3e4, 1e6, 1e8])
+@pytest.mark.parametrize("f, backward", [(layer_norm, layer_norm_backward), (layer_norm_tanh, layer_norm_tanh_backward)],
+                         ids=["layer_norm", "layer_norm_tanh"])
+def test_a_smooth_layer_norm_at_a_large_offset_is_continuous(f, backward, offset):
+    # At 1e6 + [2, 5, 5, 5] the rounding of mean(x) moves f by 4e-11 whenever x_0 moves by one of its ULPs: at the
+    # jump test's finest steps (a few ULPs of x_0) that change does not shrink, and it is far above the rounding
+    # measured along a random direction (1.7e-15). It is f's rounding along e_0, measured there: no jump.
+    x = offset + np.array([2.0, 5.0, 5.0, 5.0])
+    report = check_gradient(f, backward, (x,))
+    assert report.jumps == 0 and report.worst_ratio <= 1.0
+    with pytest.raises(CheckFailure, match="grad is wrong at"):  # the x̂·mean(w·x̂) term dropped: still caught
+        check_gradient(f, lambda x: backward(x) + np.array([0.0, 0.0, 1e-3, 0.0]), (x,))
+
+
+@pytest.mark.parametrize("x0", [3e4, 1e6, 1e8])
+@pytest.mark.parametrize("slope", [1.0, 2.0, 9.0])
+def test_a_jump_at_a_large_offset_fails_whatever_the_gradient(x0, slope):
+    with pytest.raises(CheckFailure, match=r"f is not continuous at 1 entry of args\[0\]") as info:
+        check_gradient(floor_plus_x, lambda x: np.full_like(x, slope), (np.array([x0, 0.5]),))
+    assert info.value.details["jumps"].tolist() == [True, False]
+
+
+def test_a_jump_is_not_taken_for_the_rounding_of_few_bit_values():
+    # f's values next to the jump are exactly 1 and 2 (a constant piece on the right): their grid is no rounding
+    f = lambda x: x[..., 1] ** 2 + (x[..., 0] >= 0.3)
+    with pytest.raises(CheckFailure, match=r"f is not continuous at 1 entry of args\[0\]"):
+        check_gradient(f, lambda x: np.array([0.0, 2.0]), (np.array([0.3, 1.0]),))
+    # nor below a cancelling sum's grid (ulp(1) = 1.1e-16 in Σ tanh at ±14): a jump of 1 stands far above it
+    g = lambda x: np.sum(np.tanh(x), axis=-1) + (x[..., 0] >= -14.0)
+    with pytest.raises(CheckFailure, match=r"f is not continuous at 1 entry of args\[0\]"):
+        check_gradient(g, lambda x: 1.0 / np.cosh(x) ** 2, (np.array([-14.0, 14.0, 0.0, 0.0]),))
+
+
+def test_an_oscillation_below_the_central_steps_is_not_averaged_into_a_verdict():
+    # sin(50x)/50 at x ≈ 20…200, not complex-analytic: the central steps (7.4e-4·|x|) span much of a period. The
+    # right gradient passes; one 2 % off fails or is reported unverified — it never passes as verified.
+    f = lambda x: np.sum(np.sin(50.0 * np.real(x)) / 50.0, axis=-1)
+    rng = np.random.default_rng(1)
+    for _ in range(12):
+        x = np.array([rng.uniform(20.0, 200.0), rng.uniform(-1.0, 1.0)])
+        assert check_gradient(f, lambda x: np.cos(50.0 * x), (x,)).worst_ratio <= 1.0
+        try:
+            report = check_gradient(f, lambda x: np.cos(50.0 * x) * np.array([1.02, 1.0]), (x,))
+        except CheckFailure:
+            continue
+        assert report.unverified >= 1, (x, report)
+
+
+def test_next_to_the_jumps_of_floor_at_a_large_offset_the_slope_is_judged():
+    # x_0 = 3e4 + 0.5: the central steps (22) span 44 jumps of floor, yet f is differentiable there, slope 1
+    x = np.array([3e4 + 0.5, 0.5])
+    assert check_gradient(floor_plus_x, np.ones_like, (x,)).jumps == 0
+    with pytest.raises(CheckFailure, match="grad is wrong at 1 of 2"):  # floor's average slope, 2, is wrong there
+        check_gradient(floor_plus_x, lambda x: np.array([2.0, 1.0]), (x,))
+
+
 def lse(x):
     m = np.max(x.real, axis=-1, keepdims=True)
     return m[..., 0] + np.log(np.sum(np.exp(x - m), axis=-1))

@@ -12,12 +12,13 @@ Layout: level ``l ∈ {0, 1, 2}`` is the step ``h/2^l``; sign ``s ∈ {0, 1}`` i
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
 from verify._jit import jit
 
-__all__ = ["perturbed_points", "central_estimates", "complex_points", "complex_step_estimates", "judge_smooth",
+__all__ = ["underflow_unit", "perturbed_points", "central_estimates", "complex_points", "complex_step_estimates", "judge_smooth",
            "warm_up"]
 
 _kernel = jit(error_model="numpy")  # divisions by 0 give ±inf/NaN as in NumPy, never an exception
@@ -37,6 +38,51 @@ def _minimum(a, b):
     if a != a or b != b:
         return np.nan
     return a if a < b else b
+
+
+@_kernel
+def underflow_unit(eps_f):
+    """The absolute rounding unit below the normal range of the format whose machine epsilon is ``eps_f``: its
+    smallest subnormal, ``eps_f·tiny`` (float64 ``2⁻¹⁰⁷⁴``, float32 ``2⁻¹⁴⁹``). With gradual underflow every operation
+    rounds as ``fl(a ∘ b) = (a ∘ b)(1 + δ) + η``, ``|δ| ≤ eps/2``, ``|η| ≤ that unit / 2`` (Higham, *Accuracy and
+    Stability of Numerical Algorithms*, 2nd ed., §2.1): a value of ``f`` made of subnormal terms is off by whole
+    units of it, however small ``eps·|f|`` is."""
+    if eps_f <= 2.0**-52:
+        return 2.0**-1074
+    if eps_f <= 2.0**-23:
+        return 2.0**-149
+    return 2.0**-24  # float16: eps 2⁻¹⁰, smallest subnormal 2⁻²⁴
+
+
+@_kernel
+def lowest_bit(v):
+    """The largest power of 2 that divides the finite nonzero float64 ``v`` (the spacing of the coarsest grid it lies
+    on): ``2^(e − 53)`` times the lowest set bit of its 53-bit significand."""
+    m, e = math.frexp(abs(v))
+    digits = np.int64(m * 9007199254740992.0)  # 2**53: the significand as an integer
+    return math.ldexp(float(digits & -digits), e - 53)
+
+
+@_kernel
+def _value_grid(v, f0, j):
+    """The grid the values of entry ``j`` (its six central-difference values and ``f(x)``) lie on: the largest power of
+    2 dividing every nonzero one — where every one of the six differs from ``f(x)`` (f moves at every step on both
+    sides, as a cancelling sum does); else 0. A side on which ``f`` does not move at all (a ReLU off, a step
+    function's flat piece, an exactly constant term next to a jump) says nothing of rounding: its few-bit values
+    (0, 1) are exact, and taking their grid as rounding would hide a jump of 1."""
+    grid = np.inf
+    if f0 != 0.0 and np.isfinite(f0):
+        grid = lowest_bit(f0)
+    for level in range(3):
+        for s in range(2):
+            x = v[level, s, j]
+            if x == f0 or not np.isfinite(x):
+                return 0.0
+            if x != 0.0:
+                grid = min(grid, lowest_bit(x))
+    if not np.isfinite(grid):
+        return 0.0
+    return grid
 
 
 @_kernel
@@ -90,7 +136,7 @@ def central_estimates(v, taken, h, f0, eps_f):
     Returns ``(estimates, kink, finite, candidates, quartile)``: ``estimates`` (12, n) holds the rows value
     (Richardson ``R(h/4..h/2)``), error, low, high, side_error, curvature, order, third, noise (the rounding
     level ``e`` of one value of ``f`` used for the entry's error), flat (1 where all six values equal ``f(x)``:
-    the differences resolved nothing), model (``8·eps_f·max|f|``) and measured (the entry's own rounding level
+    the differences resolved nothing), model (``8·(eps_f·max|f| + u)``, ``u`` the format's underflow unit) and measured (the entry's own rounding level
     from its differences); ``candidates`` says whether any entry was a kink candidate (low, high and
     side_error mean nothing otherwise); ``quartile`` is the lower quartile of the measured rounding levels
     (robust to the few entries a kink or jump inflates).
@@ -102,6 +148,7 @@ def central_estimates(v, taken, h, f0, eps_f):
     finite = np.empty(n, dtype=np.bool_)
     d = np.empty((3, n))
     eta = np.empty(n)
+    underflow = underflow_unit(eps_f)
     for j in range(n):
         ok = True
         largest = abs(f0)
@@ -112,7 +159,10 @@ def central_estimates(v, taken, h, f0, eps_f):
                 largest = _maximum(largest, abs(x))
             d[level, j] = (v[level, 0, j] - v[level, 1, j]) / (taken[level, 0, j] - taken[level, 1, j])
         finite[j] = ok
-        eta[j] = 8.0 * eps_f * largest
+        # the model, or the grid the entry's values lie on where it is coarser: a sum of terms of size M that cancels
+        # to a small value (Σ tanh at ±14: 3e-14 from terms ±1) is a multiple of ulp(M), and carries that rounding,
+        # not eps·|f| (one value's rounding is up to a spacing of that grid: its terms', summed exactly)
+        eta[j] = _maximum(8.0 * (eps_f * largest + underflow), _value_grid(v, f0, j))
     measured = _noise_measured(d, h[0])
     pooled = 4.0 * _median(measured)
     quartile = np.sort(measured)[n // 4]

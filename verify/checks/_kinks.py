@@ -19,15 +19,19 @@ extrapolated as for a Richardson table with ratio 4, ``L±(k) = (4 s±(k+1) − 
   and exceeds ``4·S·t_K``, what a slope of size ``S`` could make over the finest step, ``S`` the largest of the
   one-sided slopes at the first step, the gradient under test and the complex step at the entry (a kink a few
   subnormals from ``x`` is not a jump, nor is ``f`` that oscillates on a scale below the finest step the rounding
-  allows: ``sin(x²)`` at ``x = 20`` computed in float32);
+  allows: ``sin(x²)`` at ``x = 20`` computed in float32). ``η`` here is f's rounding as modelled
+  (``8·(eps_f·|f| + u)``, ``u`` the underflow unit) or measured along a direction; the caller
+  (:meth:`verify.checks.gradient._Checker._locate`) measures f's rounding along ``e_j`` itself, on either side off
+  the point, for every jump found, and classifies the entry again at that level where it is higher;
 - **kink at the point**: at the two finest levels the extrapolated limits differ, ``|L₊ − L₋| > E₊ + E₋``,
   and each limit at the finest level agrees with the one taken (the level of least error) within the latter's
   error and twice the finest one's rounding (limits that still drift mean another kink a little way off, closer
   than the coarse levels tell: unresolved);
   the accepted subgradients are ``[min(L₊, L₋), max(L₊, L₋)]`` widened by the limits' errors;
 - **differentiable at the point** (the kink is elsewhere, or the entry is a smooth one whose central value was
-  doubtful): the limits agree at every level from some level ``k*`` down; the central differences ``D(k)`` there
-  are Richardson-extrapolated between neighbouring steps, ``R(k) = (16 D(k+1) − D(k))/15``, each with the error
+  doubtful): the limits agree at every level from some level ``k*`` down, and the one-sided slopes have settled at
+  the two finest steps (changed by at most 4× their rounding); the central differences ``D(k)`` there are
+  Richardson-extrapolated between neighbouring steps, ``R(k) = (16 D(k+1) − D(k))/15``, each with the error
   ``|R(k) − R(k+1)| + 4η/t_{k+1}·16/15`` (its measured change to the next finer estimate, and rounding), and the
   ``R(k)``, ``k ≥ k*``, with the smallest error is the derivative: steps that stay on one side of the kink and
   within the scale on which ``f`` varies;
@@ -49,6 +53,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from verify.checks._gradient_kernels import underflow_unit
 
 __all__ = ["SMOOTH", "KINK", "JUMP", "UNRESOLVED", "Located", "refine_steps", "classify"]
 
@@ -106,13 +112,15 @@ def classify(f0: float, right: list[np.ndarray], left: list[np.ndarray], taken_r
     against it (at least one rounding of f's values, ``eps_f·|f|``) rather than against the ``8·eps_f·|f|`` model.
     """
     c = len(right)
+    unit = underflow_unit(eps_f) if eps_f > 0 else 0.0
     out = Located(kind=np.full(c, UNRESOLVED), value=np.zeros(c), error=np.full(c, np.inf), low=np.zeros(c),
                   high=np.zeros(c), side=np.zeros(c), jump=np.zeros(c), finest=np.zeros(c))
     for i in range(c):
-        # the rounding level at each step: the measured one, or 8·eps_f·|f| of the values there if larger
+        # the rounding level at each step: the measured one, or 8·(eps_f·|f| + u) of the values there if larger (u:
+        # the underflow unit, the absolute rounding of values below the normal range)
         size = np.maximum(abs(f0), np.maximum(np.abs(right[i]), np.abs(left[i])))
-        level = np.maximum(eta, 8.0 * eps_f * size)
-        drift_level = level if measured is None else np.minimum(level, np.maximum(measured, eps_f * size))
+        level = np.maximum(eta, 8.0 * (eps_f * size + unit))
+        drift_level = level if measured is None else np.minimum(level, np.maximum(measured, eps_f * size + unit))
         options = dict(coarse=eps_f > float(np.finfo(np.float64).eps),
                        slope=0.0 if slopes is None else float(slopes[i]), x_j=0.0 if x is None else float(x[i]))
         tr, tl = taken_right[i], taken_left[i]
@@ -234,6 +242,16 @@ def _classify_one(out: Located, i: int, f0: float, fr: np.ndarray, fl: np.ndarra
         return
     if not together[-1]:
         return
+    # The one-sided slopes must also have settled at the two finest steps (each changed by at most 4× its rounding
+    # there): limits that agree at the finest level only because its rounding swamps a kink closer than the ladder
+    # reaches (a ReLU layer with a pre-activation 3.6e-12 from 0: the right slope drifts from −2.67 to −0.82 over the
+    # last two steps, where the rounding is 0.1) say nothing of the derivative, and one difference of a central value
+    # straddling that kink is no error bound for it.
+    if step.size >= 2:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # steps of 1e-300: an infinite allowance
+            settle = 4.0 * (2.0 * eta[-1] / step[-1] + 2.0 * eta[-2] / step[-2])
+            if abs(s_right[-1] - s_right[-2]) > settle or abs(s_left[-1] - s_left[-2]) > settle:
+                return
     # Differentiable: the limits agree from some level down to the finest (steps that stay on one side of a kink
     # nearby). The central differences there, Richardson-extrapolated between neighbouring steps; each estimate's
     # error is its measured change to the next finer one (the truncation) plus its rounding, and the estimate with

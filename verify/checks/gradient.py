@@ -19,7 +19,11 @@ report and in every failure message:
 3. **Central differences with Richardson extrapolation**: steps ``h, h/2, h/4`` with
    ``h = eps_f^(1/5)·max(1, |x_j|)``, ``D(h) = (f(x+h e_j) − f(x−h e_j)) / 2h``, ``R = (4 D(h/4) − D(h/2)) / 3``;
    error bound ``|R(h/2..h) − R(h/4..h/2)|`` (the truncation, measured) ``+ 6η/h`` (the rounding of ``f``). The
-   rounding level ``η`` of one value of ``f`` is ``8·eps_f·max|f|`` or the level measured in the stack itself;
+   rounding level ``η`` of one value of ``f`` is ``8·(eps_f·max|f| + u)`` (``u`` the smallest subnormal of f's format:
+   below the normal range values are off by whole units of it, however small ``eps·|f|``), or the grid the entry's
+   values lie on where that is coarser and ``f`` moved at every step (a sum of terms of size ``M`` that cancels is a
+   multiple of ``ulp(M)``: ``Σ tanh`` at ``±14`` is ``3e-14`` on a grid of ``1.1e-16``), or the level measured in the
+   stack itself;
    where that is not enough to decide, it is *measured* (Moré & Wild, "Estimating computational noise",
    SIAM J. Sci. Comput. 33(3), 2011; :mod:`verify.checks._measure`). ``eps_f`` is the precision ``f``
    really computes in: that of the dtype it returns, or float32's where ``f``'s measured noise is 64× above
@@ -30,7 +34,10 @@ where one has nothing to say at an entry; the others cross-check it. Where a ref
 does not pass, its own error is measured, not assumed: the complex step's rounding (``f``'s formula may cancel in
 its imaginary part) from steps with other bits, its truncation from a step twice as large; the central
 differences at steps shrinking by 4 down to the resolution ``f`` allows (a step beyond the scale on which ``f``
-varies gives a value its Richardson estimate cannot vouch for), keeping the best converged one. ``f`` is evaluated on the float64
+varies gives a value its Richardson estimate cannot vouch for), keeping the best converged one. So are the entries
+whose central value decides and whose stencil betrays structure below the steps: an observed order that is not 2, or
+six values departing from a quadratic by 64× f's rounding (``floor(x) + x`` at ``3e4 + 0.5``: steps of 22 average
+floor's jumps into a slope of 2.1 ± 0.28 where the derivative is 1). ``f`` is evaluated on the float64
 (complex128) promotion of ``args[wrt]``, so a float32 point is judged against a float64 reference.
 
 **Tolerance.** Entry ``j`` of the computed gradient ``g`` (dtype ``d``, that of ``args[wrt]``) passes when
@@ -95,7 +102,10 @@ against its own limits, and then pairs of them together (ties first, at most 12 
 ``⟨g, d⟩`` must lie within the limits of f's slopes along ``d`` at ``x`` (one-sided) and from the four diagonal
 directions next to it — so ``(x == max(x))`` at a tie of ``max``, which counts the tie twice, fails, while every
 convex combination of the tied entries passes. Where
-``f`` is not continuous (``|f(x ± t e_j) − f(x)|`` does not shrink with ``t``), the check fails with
+``f`` is not continuous (``|f(x ± t e_j) − f(x)|`` does not shrink with ``t``, and exceeds ``f``'s rounding along ``e_j``
+measured on either side of the point — Moré–Wild tables off the point at the finest steps: the rounding of
+``mean(x)`` in a layer norm at ``1e6 + [2, 5, 5, 5]`` moves ``f`` by ``4e-11`` per ULP of ``x_0``, invisible along the
+direction ``f``'s noise is first measured on), the check fails with
 "f is not continuous at …", unless ``jumps="allow"`` declares such points: then the entry is reported as
 not differentiable, counted, and not judged.
 
@@ -139,8 +149,9 @@ import numpy as np
 from verify._validate import FLOAT_DTYPES
 from verify.checks import _kinks
 from verify.checks._evaluate import Evaluator, as_scalar, fresh
-from verify.checks._gradient_kernels import judge_smooth_point, resolution_terms, warm_up, warm_up_point
+from verify.checks._gradient_kernels import judge_smooth_point, resolution_terms, underflow_unit, warm_up, warm_up_point
 from verify.checks._measure import backward_spread, coarse_format, complex_step_noise, f_noise, gradient_noise
+from verify.checks._noise import noise_bound, noise_levels, probe_offsets
 from verify.checks._references import (
     Central,
     ComplexStep,
@@ -526,7 +537,8 @@ class _Checker:
             return None
         if primary.name == "central differences" or not whole:
             from_central = (e == cen.error) & (r == cen.value)
-            if from_central.any() and np.any(_vague(e, tol - 2.0 * e, pt.gf, r, self.ulps, _EPS[dt]) & from_central):
+            if from_central.any() and np.any((_vague(e, tol - 2.0 * e, pt.gf, r, self.ulps, _EPS[dt])
+                                              | _not_asymptotic(cen) | _rough(cen)) & from_central):
                 return None
         self._count(refs, 0, 0, 0, 0, worst, worst_ulps, worst_abs)
         return _PointResult(ratio, abs_err, ulps, 0, primary.name, 0)
@@ -560,16 +572,18 @@ class _Checker:
         self._cs = cs
         eta, kind = f_noise(self.ev, pt.args, pt.x64, pt.f0, skip=cen.kink)
         cen = with_noise(cen, eta, kind)
-        # the rounding level for locating kinks: measured, else 8·eps_f·|f(x)| and the lower quartile of the levels
+        # the rounding level for locating kinks: measured, else 8·(eps_f·|f(x)| + u) (u the underflow unit: values of f
+        # below the normal range are off by whole subnormals) and the lower quartile of the levels
         # measured at the entries that are not kink candidates (f's value grid is not used: a step function's
         # values lie on a grid of its step)
-        eta_f = eta if eta is not None else max(8.0 * cen.eps_f * abs(pt.f0), cen.quartile)
+        eta_f = eta if eta is not None else max(8.0 * (cen.eps_f * abs(pt.f0) + underflow_unit(cen.eps_f)),
+                                                _stencil_level(cen))
         # an approximate f's values are no finer than their error, nor the values of the code under test than its
         # rounding (f_noise: a float32 function whose float64 promotion is evaluated here shows no jump or kink below it)
         eta_f = max(eta_f, self.f_error, self.f_noise)
         resolution = self._resolution(pt, cen, _EPS[pt.x.dtype], eta if eta is not None and math.isfinite(eta) else 0.0)
         cen, jump_entries, next_to_kink, unlocated, jump_texts = self._locate(
-            pt, cen, eta_f, self._doubtful(pt, cen, cs, resolution),
+            pt, cen, eta_f, self._doubtful(pt, cen, cs, resolution, eta_f),
             measured=eta if eta is not None and math.isfinite(eta) and not self.f_error else None)
         refs, _ = self._references(pt, cen, cs)
         v = self._judge(pt, cen, refs, jump_entries, next_to_kink, unlocated, resolution)
@@ -669,7 +683,8 @@ class _Checker:
             error = max(error, abs(near - far))
         return np.array(limits), 2.0 * error
 
-    def _doubtful(self, pt: _Point, cen: Central, cs: ComplexStep | None, resolution: np.ndarray) -> np.ndarray:
+    def _doubtful(self, pt: _Point, cen: Central, cs: ComplexStep | None, resolution: np.ndarray,
+                  eta: float = 0.0) -> np.ndarray:
         """Smooth entries whose central-difference value decides or rejects, and does not settle the entry:
         they are examined at shrinking steps too (a step far beyond the scale on which f varies — layer norm
         of inputs 1e8 ± 1, sin(x²) at x = 25 — gives a value its Richardson estimate cannot vouch for)."""
@@ -687,7 +702,8 @@ class _Checker:
             failing = np.abs(pt.gf - r) > rest + 2.0 * e
         # where the complex step decides a failing entry, the refined central differences cross-check it: f's
         # formula may cancel in its imaginary part (a complex division at a saturated softmax)
-        return smooth & (failing | (central & _vague(e, rest, pt.gf, r, self.ulps, _EPS[dt])))
+        return smooth & (failing | (central & (_vague(e, rest, pt.gf, r, self.ulps, _EPS[dt]) | _not_asymptotic(cen)
+                                               | _rough(cen, eta))))
 
     def _locate(self, pt: _Point, cen: Central, eta: float, doubtful: np.ndarray | None = None,
                 measured: float | None = None):
@@ -738,6 +754,21 @@ class _Checker:
             at += 2 * m
         found = _kinks.classify(pt.f0, right, left, taken_r, taken_l, eta, cen.eps_f, scale[candidates],
                                 flat[candidates], measured)
+        for i in np.flatnonzero(found.kind == _kinks.JUMP):
+            # A jump is a change that does not shrink with the step; f's rounding along e_j can do that too, and it
+            # need not show along the direction f's noise was measured on (layer norm at 1e6 + [2, 5, 5, 5]: the
+            # rounding of mean(x) moves f by 4e-11 whenever x_j moves by one of its ULPs, while a move of every
+            # entry by a few ULPs that keeps the mean shows 1e-15). So the rounding along e_j itself is measured on
+            # either side, off the point, and the candidate is classified again at that level: a jump stands only
+            # where it exceeds f's own rounding there.
+            j = int(candidates[i])
+            side = self._side_noise(pt, j, float(found.finest[i]))
+            if side > eta:
+                again = _kinks.classify(pt.f0, right[i:i + 1], left[i:i + 1], taken_r[i:i + 1], taken_l[i:i + 1],
+                                        side, cen.eps_f, scale[candidates][i:i + 1], flat[candidates][i:i + 1],
+                                        side)
+                for name in ("kind", "value", "error", "low", "high", "side", "jump", "finest"):
+                    getattr(found, name)[i] = getattr(again, name)[0]
         value, error, kink = cen.value.copy(), cen.error.copy(), cen.kink.copy()
         low, high, side = cen.low.copy(), cen.high.copy(), cen.side_error.copy()
         curvature = cen.curvature.copy()
@@ -766,6 +797,28 @@ class _Checker:
                 value[j], error[j] = np.nan, np.inf
         return (replace(cen, value=value, error=error, kink=kink, low=low, high=high, side_error=side,
                         curvature=curvature), jumps, near, unlocated, texts)
+
+    def _side_noise(self, pt: _Point, j: int, finest: float) -> float:
+        """The rounding level of one value of ``f`` along ``e_j``, measured on either side of the point and off it
+        (Moré–Wild difference tables, :mod:`verify.checks._noise`): nine points ``x ± (5 + k)·δ·e_j``, ``k = −4…4``,
+        at the spacings ``δ = t/4, t, 4t`` with ``t`` the finest step of the jump test (the scales it looked at);
+        the largest bound measured (0 where no table shows noise: a piece that is smooth, or constant, at those
+        scales). The tables do not reach ``x`` itself, so a jump at ``x`` is not taken for noise."""
+        flat = pt.x64.ravel()
+        k = probe_offsets()
+        rows = []
+        for delta in (finest / 4.0, finest, 4.0 * finest):
+            for sign in (1.0, -1.0):
+                moved = np.broadcast_to(flat, (k.size, flat.size)).copy()
+                moved[:, j] = flat[j] + sign * (5.0 + k) * delta
+                rows.append(moved)
+        stack = np.concatenate([flat[None, :]] + rows)
+        with np.errstate(all="ignore"):
+            values = self.ev.many(pt.args, stack.reshape((stack.shape[0],) + pt.x64.shape), pt.f0)[1:]
+        table = values.reshape(len(rows), k.size).T
+        sigma, order, status = noise_levels(table)
+        bound = noise_bound(np.where(status == 1, sigma, 0.0), order)
+        return float(np.max(bound, initial=0.0))
 
     def _judge(self, pt: _Point, cen: Central, refs: list[Reference], jumps: np.ndarray, near: np.ndarray,
                unlocated: np.ndarray, resolution: np.ndarray) -> _Verdict:
@@ -1001,6 +1054,40 @@ def _noisier_than(cen: Central, level: float) -> bool:
     # every finite entry: where f computes in float32, its rounding makes kink candidates of all of them
     measured = cen.measured[~cen.infinite]
     return bool(measured.size) and float(np.sort(measured)[measured.size // 4]) > level
+
+
+def _stencil_level(cen: Central) -> float:
+    """f's rounding level as its central differences measured it: the lower quartile of the entries' own levels,
+    over the entries that are no kink candidates (a kink within an entry's steps inflates its level by the kink's
+    bend, not by rounding); where every entry is a candidate, the smallest of their levels. (ReLU at
+    ``[0, 1e-5, 1e-5, 1e-5]``: three entries have the kink at 0 within their steps of 7.4e-4, so the lower quartile
+    over all four, 1.3e-6, was taken for rounding and the kink ladder stopped at 4.6e-5, above the distance 1e-5 to
+    the kink: those entries were left unlocated and entry 0 judged by the complex step's slope of 1 at 0.)"""
+    usable = cen.finite & ~cen.infinite
+    measured = cen.measured[usable & ~cen.kink]
+    if measured.size:
+        return float(np.sort(measured)[measured.size // 4])
+    measured = cen.measured[usable]
+    return float(measured.min()) if measured.size else 0.0
+
+
+def _not_asymptotic(cen: Central) -> np.ndarray:
+    """Entries whose central differences changed beyond their rounding from step to step (the order was measured)
+    but not as ``h²`` does (observed order outside (1, 3)): the steps are beyond the scale on which ``f`` varies, where
+    Richardson's estimate of its own error means nothing (``sin(50x)/50`` at ``x ≈ 100`` with no complex step: steps
+    of 0.07 span most of a period, and a gradient 2 % off passed at 13 of 30 points). They are examined at shrinking
+    steps."""
+    order = cen.order
+    with np.errstate(invalid="ignore"):
+        return ~np.isnan(order) & ~((order > 1.0) & (order < 3.0))
+
+
+def _rough(cen: Central, eta: float = 0.0) -> np.ndarray:
+    """Entries whose six central-difference values depart from a quadratic by more than 64 times f's rounding (the
+    model, or ``eta`` measured along a direction): not rounding but structure below the steps (``floor(x) + x`` at
+    ``3e4 + 0.5``: a staircase whose steps of 1 the central steps of 22 average into a slope of 2.1, with a
+    Richardson error of 0.28 where the derivative is 1). They are examined at shrinking steps."""
+    return cen.measured > 64.0 * np.maximum(cen.model, eta)
 
 
 def _vague(e: np.ndarray, rest: np.ndarray, g: np.ndarray, r: np.ndarray, ulps: float, eps_d: float) -> np.ndarray:
