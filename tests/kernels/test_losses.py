@@ -269,3 +269,12 @@ PLAUSIBLE_BUGS = {f.__name__[1:]: f for f in (
 @pytest.mark.parametrize("name", sorted(PLAUSIBLE_BUGS))
 def test_plausible_bug_is_caught(name):
     _assert_caught(PLAUSIBLE_BUGS[name], name)
+
+
+@pytest.mark.parametrize("reduction", los.REDUCTIONS)
+def test_huber_with_a_delta_below_float32s_normal_range_matches_the_reference(backend, reduction):
+    # found by the verify-soak profile: the NumPy form let the Python float δ = 6.6e-43 meet float32 arrays as a
+    # float32 subnormal (NEP 50), off by 9 subnormal spacings in δ·(|d| − δ/2)
+    args = (np.array([[0.0, 2.0]], dtype=np.float32), np.array([[43.0, 2.0]], dtype=np.float32))
+    fn = functools.partial(los.LOSSES["huber"], backend=backend)
+    verify_loss(fn, "huber", args, reduction=reduction, options={"delta": 6.597305574284204e-43})

@@ -249,9 +249,12 @@ def _huber_rows(f, c, values, g, denom, delta):
 def _np_huber(f, c, values, grad, denom, delta):
     d = f - c
     a = np.abs(d)
+    # δ as float64: a Python float meets float32 arrays as float32 (NEP 50), and a δ below float32's normal range
+    # (6.6e-43) would lose bits before the row is formed; the row functions keep δ in float64 too
+    delta = np.float64(delta)
     inside = a <= delta
     values[...] = np.where(inside, (0.5 * d) * d, delta * (a - 0.5 * delta)).sum(axis=1)
-    grad[...] = np.where(inside, d, np.copysign(delta, d).astype(d.dtype)) / denom
+    grad[...] = np.where(inside, d, np.copysign(delta, d)) / denom
 
 
 def _huber_edges(dtype) -> list[tuple]:
