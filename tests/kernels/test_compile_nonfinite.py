@@ -40,3 +40,42 @@ def test_counted_arrays_must_be_distinct_arrays_of_the_kernel():
 def test_the_cuda_variant_takes_a_trailing_counts_array():
     assert COUNTED.cuda_source.startswith("def NAME(a, b, s, _counts):")
     assert "_cuda.atomic.add(_counts, 1, 1)" in COUNTED.cuda_source
+
+
+REFUSING = elementwise(_scale, name="test_compile_refusing", arrays=("a", "b"), assigned=("a", "b"), scalars=("s",),
+                       count_nonfinite=("a",), refuse_nonfinite=("b",), cache=False)
+
+
+@pytest.mark.parametrize("variant", ["cpu", "parallel"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("where", [0, 4_999, 9_999])
+def test_a_refused_array_with_a_nan_or_inf_means_nothing_is_written(variant, bad, where):
+    a, b = np.arange(10_000.0), np.ones(10_000)
+    b[where] = bad
+    a[3] = np.nan  # counted, but the update never runs: its count is 0
+    before_a, before_b = a.copy(), b.copy()
+    assert getattr(REFUSING, variant)(a, b, 2.0) == (1, 0)
+    np.testing.assert_array_equal(a, before_a)
+    np.testing.assert_array_equal(b, before_b)
+    # the same kernel merely counting b (the check as it writes) has stepped every other entry by then
+    assert COUNTED.cpu(a, b, 2.0)[1] == 1 and not np.array_equal(a, before_a)
+
+
+@pytest.mark.parametrize("variant", ["cpu", "parallel"])
+def test_finite_refused_arrays_let_the_update_run_with_its_counts(variant):
+    a, b = np.array([1.0, np.inf, 3.0]), np.array([1.0, 2.0, 3.0])
+    assert getattr(REFUSING, variant)(a, b, 2.0) == (0, 1)
+    assert a[0] == 2.0 and b[0] == 2.0 and b[2] == 6.0
+    assert getattr(REFUSING, variant)(np.empty(0), np.empty(0), 2.0) == (0, 0)
+
+
+def test_refused_arrays_must_be_distinct_arrays_of_the_kernel():
+    with pytest.raises(ValueError, match="refuse_nonfinite must name distinct arrays"):
+        elementwise(_scale, name="test_compile_refused_bad", arrays=("a", "b"), assigned=("a",), scalars=("s",),
+                    refuse_nonfinite=("c",), cache=False)
+
+
+def test_the_cuda_variant_leaves_the_scan_of_refused_arrays_to_its_caller():
+    # a grid cannot wait for a scan over all its blocks: the CUDA launcher scans first (DeviceArgs finite=True)
+    assert REFUSING.cuda_source.startswith("def NAME(a, b, s, _counts):")
+    assert "b[_i] - b[_i]" not in REFUSING.cuda_source and "a[_i] - a[_i]" in REFUSING.cuda_source
