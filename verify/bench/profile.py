@@ -79,10 +79,7 @@ def profile_softmax_cross_entropy(config: BenchConfig) -> dict[str, Any]:
 
 
 def profile_optimizer(config: BenchConfig, rule: str) -> dict[str, Any]:
-    """The finiteness check of ``grad`` alone and the generated update loop (cpu, parallel) of an optimizer rule.
-
-    The update loop is the whole compiled call: it scans ``grad`` first (a NaN/inf is refused before anything is
-    written), so the finite check alone shows what that scan costs within it."""
+    """The finiteness check of ``grad`` and the generated update loop (cpu, parallel) of an optimizer rule."""
     from verify.kernels import optimizers as opt
     from verify.kernels._finite import count_nonfinite, count_nonfinite_parallel
 

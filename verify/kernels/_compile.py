@@ -18,13 +18,6 @@ Two shapes of kernel cover the package:
     the count is a check fused into the one pass over memory, for callers that refuse non-finite input
     without paying a second pass.
 
-    With ``refuse_nonfinite=("g",)`` the CPU variants first count the NaN/±inf entries of the named arrays (a
-    read-only loop, ``prange`` in the parallel variant) and run the update only when there are none: a refused
-    call writes nothing. The counts come first in the returned tuple (then those of ``count_nonfinite``, zeros
-    when refused), so the caller raises its error with every array as it was. Scan and update are one compiled
-    call (no second launch from Python, no mask allocated). A CUDA grid cannot wait for a scan over all its
-    blocks, so the CUDA kernel does not scan these arrays: its caller checks them before the launch.
-
 ``blockwise(block, name=..., arrays=..., scalars=..., rows_per_block=...)``
     ``block(a[lo:hi], b[lo:hi], ..., s_1, ...)`` on consecutive blocks of rows (leading-axis slices are views:
     the function writes its outputs into the arrays it is given). Losses and network passes need a whole row
@@ -141,7 +134,6 @@ def elementwise(
     scalars: Sequence[str] = (),
     signatures: Sequence[str] = (),
     count_nonfinite: Sequence[str] = (),
-    refuse_nonfinite: Sequence[str] = (),
     **options,
 ) -> Compiled:
     """Kernels applying ``element`` at every index of the 1-D ``arrays`` (see the module docstring).
@@ -157,49 +149,40 @@ def elementwise(
       signatures: CUDA signatures of the kernel (``verify.kernels.cuda._device.float_signatures``; with
         ``count_nonfinite``, ending in the ``int64[::1]`` of ``_counts``).
       count_nonfinite: arrays whose NaN/±inf entries before the update are counted (see the module docstring).
-      refuse_nonfinite: arrays scanned before the update on the CPU; the update runs only when they are finite
-        (see the module docstring).
       **options: Numba options of the CPU variants (e.g. ``error_model="numpy"``, ``fastmath=...``).
 
     Raises:
-      ValueError: a name is not an identifier, is repeated, or an assigned, counted or refused array is not
-        among ``arrays``.
+      ValueError: a name is not an identifier, is repeated, or an assigned or counted array is not among
+        ``arrays``.
     """
     arrays, assigned, scalars = tuple(arrays), tuple(assigned), tuple(scalars)
-    counted, refused = tuple(count_nonfinite), tuple(refuse_nonfinite)
+    counted = tuple(count_nonfinite)
     _check_names(name, arrays, scalars)
     if not arrays:
         raise ValueError(f"{name}: arrays must name at least one array")
     if not assigned or any(a not in arrays for a in assigned):
         raise ValueError(f"{name}: assigned must be a non-empty subset of arrays {arrays}; got {assigned}")
-    for what, names in (("count_nonfinite", counted), ("refuse_nonfinite", refused)):
-        if any(a not in arrays for a in names) or len(set(names)) != len(names):
-            raise ValueError(f"{name}: {what} must name distinct arrays of {arrays}; got {names}")
+    if any(a not in arrays for a in counted) or len(set(counted)) != len(counted):
+        raise ValueError(f"{name}: count_nonfinite must name distinct arrays of {arrays}; got {counted}")
     targets = ", ".join(f"{a}[_i]" for a in assigned) + ("," if len(assigned) == 1 else "")
     call = "_fn(" + ", ".join([*(f"{a}[_i]" for a in arrays), *scalars]) + ")"
     params = ", ".join((*arrays, *scalars))
     n = f"{arrays[0]}.shape[0]"
     # x - x is 0 for finite x and NaN for NaN and ±inf: one subtraction and one comparison per entry,
     # which vectorises (math.isfinite does not, in Numba 0.68)
-    bad = {a: f"{a}[_i] - {a}[_i] != 0" for a in (*refused, *counted)}
-    tallies = [f"_r{k}" for k in range(len(refused))] + [f"_n{k}" for k in range(len(counted))]
-    returned = f"({', '.join(tallies)}{',' if len(tallies) == 1 else ''})"
-    scan = ""
-    if refused:
-        scan = ("".join(f"    _r{k} = 0\n" for k in range(len(refused))) + f"    for _i in RANGE({n}):\n"
-                + "".join(f"        _r{k} += 1 if {bad[a]} else 0\n" for k, a in enumerate(refused))
-                + f"    if {' + '.join(tallies[:len(refused)])} != 0:\n"
-                + f"        return ({', '.join([*tallies[:len(refused)], *('0' * len(counted))])},)\n")
-    counts = "".join(f"    _n{k} = 0\n" for k in range(len(counted)))
-    tally = "".join(f"        _n{k} += 1 if {bad[a]} else 0\n" for k, a in enumerate(counted))
-    cpu = (f"def NAME({params}):\n{scan}{counts}    for _i in RANGE({n}):\n{tally}        {targets} = {call}\n"
-           + (f"    return {returned}\n" if tallies else ""))
+    bad = {a: f"{a}[_i] - {a}[_i] != 0" for a in counted}
     if counted:
+        counts = "".join(f"    _n{k} = 0\n" for k in range(len(counted)))
+        tally = "".join(f"        _n{k} += 1 if {bad[a]} else 0\n" for k, a in enumerate(counted))
+        returned = ", ".join(f"_n{k}" for k in range(len(counted))) + ("," if len(counted) == 1 else "")
+        cpu = (f"def NAME({params}):\n{counts}    for _i in RANGE({n}):\n{tally}        {targets} = {call}\n"
+               f"    return ({returned})\n")
         atomics = "".join(f"        if {bad[a]}:\n            _cuda.atomic.add(_counts, {k}, 1)\n"
                           for k, a in enumerate(counted))
         gpu = (f"def NAME({params}, _counts):\n    _i = _cuda.grid(1)\n    if _i < {n}:\n{atomics}"
                f"        {targets} = {call}\n")
     else:
+        cpu = f"def NAME({params}):\n    for _i in RANGE({n}):\n        {targets} = {call}\n"
         gpu = f"def NAME({params}):\n    _i = _cuda.grid(1)\n    if _i < {n}:\n        {targets} = {call}\n"
     return _build(name, element, (*arrays, *scalars), cpu, gpu, tuple(signatures), options, 4096)
 
