@@ -414,6 +414,27 @@ def test_bad_arrays_are_refused_by_name(backend):
     assert np.array_equal(theta, np.ones(3)), "a non-finite grad is refused before anything changes"
 
 
+
+@pytest.mark.parametrize("rule", list(RULES))
+@pytest.mark.parametrize("extra", [{}, {"weight_decay": 0.1, "maximize": True}], ids=["lean", "decayed"])
+def test_a_nan_or_inf_in_grad_is_refused_before_any_entry_changes(rule, extra, backend):
+    # the compiled kernels scan grad in the same call as the update: the bad entry is the last one, so a kernel
+    # checking as it writes would already have stepped every other entry of theta and the state (5000 entries: the
+    # parallel kernel splits them between threads; the simulated CUDA one runs each thread in Python, so 64 there)
+    n = 64 if backend == "cuda" else 5_000
+    theta = np.linspace(-1.0, 1.0, n)
+    state = init_state(rule, n, **typical(rule))
+    apply_step(rule, theta, np.full(n, 0.5), state, 1, backend=backend, **typical(rule, **extra))
+    grad = np.full(n, 0.25)
+    grad[-1] = -np.inf
+    before = theta.copy(), {k: v.copy() for k, v in state.items()}
+    with pytest.raises(ValueError, match=rf"grad must be finite; grad\[{n - 1}\] = -inf"):
+        apply_step(rule, theta, grad, state, 2, backend=backend, **typical(rule, **extra))
+    np.testing.assert_array_equal(theta, before[0])
+    for k, v in state.items():
+        np.testing.assert_array_equal(v, before[1][k], err_msg=k)
+
+
 # --------------------------------------------------------------------------- training drivers
 
 

@@ -366,7 +366,8 @@ def _optimizer_workload(config: BenchConfig, rule: str) -> WorkloadResult:
         return lambda: apply_step(rule, theta, grad, st, 2, backend=backend, **hyper)
     state_text = ", ".join(names)
     bytes_note = (f"{rule} reads theta, g, {state_text} and writes theta, {state_text}: {arrays} arrays x 8 bytes "
-                  "per parameter")
+                  "per parameter; verify's step reads g once more first, on one thread (a NaN/inf in g is refused before "
+                  f"anything changes): {arrays + 1} arrays of traffic, torch's steps check nothing")
     targets = [Target("fraction_of_triad", "parallel", 0.70)]
     if rule in ("adam", "adamw"):
         targets.append(Target("speedup_over_torch", "parallel", 1.0))
@@ -380,6 +381,10 @@ def _optimizer_workload(config: BenchConfig, rule: str) -> WorkloadResult:
     if torch is None:
         result.measurements.append(skip)
         return result
+    import numba
+
+    result.notes.append(f"threads: verify's parallel step on {numba.get_num_threads()} Numba threads, torch's steps "
+                        f"on {torch.get_num_threads()} intra-op threads (set equal by load_torch)")
     variants = [("torch", {"foreach": False})] + [(f"torch-{form}", {form: True}) for form in forms]
     for variant, options in variants:
         p = torch.from_numpy(theta0.copy()).requires_grad_(True)
