@@ -670,8 +670,11 @@ def _label_smoothed_distribution(z, c, values, g, work, denom, epsilon):
 
 
 def _np_smoothed(z, c, values, grad, denom, epsilon):
+    # the smoothed target in float64, as the row functions form it: ε as a Python float would meet float32 arrays
+    # as float32 (NEP 50), and ε/K below float32's normal range (ε = 1.4e-45) would lose its bits
+    epsilon = np.float64(epsilon)
     c = (1 - epsilon) * (_one_hot(c, z) if c.dtype.kind in "iu" else c) + epsilon / z.shape[1]
-    _np_softmax_cross_entropy_distribution(z, c.astype(z.dtype), values, grad, denom)
+    _np_softmax_cross_entropy_distribution(z, c, values, grad, denom)
 
 
 LABEL_SMOOTHED_CROSS_ENTROPY = loss_record(

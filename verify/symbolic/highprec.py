@@ -109,6 +109,25 @@ def _same(a: Sequence[float], b: Sequence[float]) -> bool:
     return all(x == y or (math.isnan(x) and math.isnan(y)) for x, y in zip(a, b, strict=True))
 
 
+def _ties_to_even(rounded: list[float], previous: list[float], out: Sequence, prec: int) -> list[float] | None:
+    """``rounded`` with each entry that flips between two neighbouring float64 values from one precision to the next
+    replaced by the even one of them, where the value lies within ``2^−(prec − 64)`` (relative) of their midpoint: an
+    exact value *on* a midpoint (``(1 − ε)/3`` with ``1 − ε`` a 55-bit float ratio) is approached from either side
+    at every precision, so no two precisions agree, and its correct rounding is the tie's even neighbour. ``None``
+    where any other entry differs."""
+    resolved = list(rounded)
+    for i, (x, y) in enumerate(zip(rounded, previous, strict=True)):
+        if x == y or (math.isnan(x) and math.isnan(y)):
+            continue
+        if not (math.isfinite(x) and math.isfinite(y)) or math.nextafter(x, y) != y:
+            return None
+        midpoint = (mpmath.mpf(x) + mpmath.mpf(y)) / 2
+        if abs(mpmath.mpf(out[i]) - midpoint) > abs(midpoint) * mpmath.ldexp(1, -(prec - 64)):
+            return None
+        resolved[i] = x if math.frexp(x)[0] * 2.0**53 % 2 == 0 else y
+    return resolved
+
+
 class Compiled:
     """A list of SymPy expressions in ``symbols``, lambdified once for mpmath."""
 
@@ -161,6 +180,8 @@ class Compiled:
                 rounded = [mp_to_float64(mpmath.mpf(v)) for v in out]
             if previous is not None and _same(rounded, previous):
                 return rounded, out
+            if previous is not None and (tie := _ties_to_even(rounded, previous, out, prec)) is not None:
+                return tie, out
             previous = rounded
         raise HighPrecisionError(
             f"{self.expressions} at {exact}: no two consecutive precisions up to {precisions[-1]} bits agreed"
