@@ -87,11 +87,19 @@ CORRECT = [
 FLOAT32_ONLY = {("softplus", tuple(SAT))}
 
 
+# issue 13, left open: float64 1 + tanh(·) in gelu(approximate="tanh") cancels into cells wider than the spacings at
+# which f's rounding is measured; the ladder takes the plateau inside one cell (see test_verify_torch._GELU_STAIRCASE)
+KNOWN_OPEN = {("gelu_tanh", "float64", tuple(MID)): "issue 13: PyTorch's float64 gelu(tanh) at −5, a plateau of the "
+                                                    "cancelling 1 + tanh taken for the derivative"}
+
+
 def _cases():
     for name, points in CORRECT:
         for point in points:
             for dtype in ("float32", "float64"):
-                yield pytest.param(name, dtype, point, id=f"{name}-{dtype}-{point}")
+                reason = KNOWN_OPEN.get((name, dtype, tuple(point)))
+                marks = [pytest.mark.xfail(strict=True, raises=CheckFailure, reason=reason)] if reason else []
+                yield pytest.param(name, dtype, point, id=f"{name}-{dtype}-{point}", marks=marks)
     for name, point in FLOAT32_ONLY:
         yield pytest.param(name, "float32", list(point), id=f"{name}-float32-{list(point)}")
 
