@@ -59,7 +59,6 @@ from verify.checks._gradient_kernels import underflow_unit
 __all__ = ["SMOOTH", "KINK", "JUMP", "UNRESOLVED", "Located", "refine_steps", "classify"]
 
 SMOOTH, KINK, JUMP, UNRESOLVED = 0, 1, 2, 3
-_SAFE = 2.0  # Ridders' factor: an estimate whose error is more than twice the best so far ends the ladder
 _MAX_LEVELS = 40
 _TAIL = 6
 
@@ -268,20 +267,7 @@ def _classify_one(out: Located, i: int, f0: float, fr: np.ndarray, fl: np.ndarra
         change = np.abs(np.diff(rich))  # rich[k] − rich[k + 1]: len − 1 of them
     candidates = np.arange(first, change.size)
     if candidates.size:
-        # an estimate's error is its change to the next finer one and from the next coarser one in the run: two
-        # steps inside one cell of a staircase agree with each other, but not with the estimate before them
-        previous = np.concatenate(([0.0], change[:-1]))
-        previous[first] = 0.0
-        error = np.maximum(change[candidates], previous[candidates]) + rounding[candidates]
-        # Ridders' stopping rule (Numerical Recipes §5.7, SAFE = 2): once an estimate's error exceeds twice the best
-        # so far, finer steps are dominated by rounding the model of η does not see, and the estimates below are not
-        # candidates: inside one cell of a staircase (gelu's cancelling 1 + erf(x/√2) at x = −5 and −6, rounded to
-        # cells the spacings that measured η are smaller than) f is exactly linear and its slope ½(1 + erf) = Φ(x)
-        # agrees with itself to the last digit at every finer step, a plateau that has lost the x·φ(x) term
-        best = np.minimum.accumulate(np.where(np.isfinite(error), error, np.inf))
-        worse = np.flatnonzero(error[1:] > _SAFE * best[:-1])
-        if worse.size:
-            candidates, error = candidates[:worse[0] + 1], error[:worse[0] + 1]
+        error = change[candidates] + rounding[candidates]
         error = np.where(np.isfinite(error), error, np.inf)
         k = int(candidates[np.argmin(error)])
         value, bound = rich[k], float(error[k - first])
