@@ -28,13 +28,13 @@ remedy), never a pass; one above it (a leaky-ReLU slope of 0.01 where ReLU is fl
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from verify.checks._measure import _signs
 from verify.checks._noise import noise_bound, noise_levels, probe_offsets
 from verify.checks.failure import CheckFailure
 
@@ -62,9 +62,7 @@ def terms_noise(y0: np.ndarray, weights: np.ndarray | None) -> float:
 def _directions(x: np.ndarray) -> np.ndarray:
     """``±|x_i|`` with signs reproducible for the point (``±1`` where ``x_i`` is 0; 0 where it is infinite)."""
     flat = x.astype(np.float64).ravel()
-    digest = hashlib.blake2b(np.ascontiguousarray(x).view(np.uint8).tobytes() + b"f32", digest_size=8).digest()
-    rng = np.random.default_rng(int.from_bytes(digest, "little"))
-    signs = rng.choice(np.array([-1.0, 1.0]), size=flat.size)
+    signs = _signs(x, b"f32").ravel()
     scale = np.where(np.isfinite(flat), np.abs(flat), 0.0)
     scale = np.where(np.isfinite(flat) & (scale == 0.0), 1.0, scale)
     return signs * scale
