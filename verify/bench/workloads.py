@@ -366,7 +366,7 @@ def _optimizer_workload(config: BenchConfig, rule: str) -> WorkloadResult:
         return lambda: apply_step(rule, theta, grad, st, 2, backend=backend, **hyper)
     state_text = ", ".join(names)
     bytes_note = (f"{rule} reads theta, g, {state_text} and writes theta, {state_text}: {arrays} arrays x 8 bytes "
-                  "per parameter; verify's step reads g once more first, on one thread (a NaN/inf in g is refused before "
+                  "per parameter; verify's step reads g once more first, on the backend's threads (a NaN/inf in g is refused before "
                   f"anything changes): {arrays + 1} arrays of traffic, torch's steps check nothing")
     targets = [Target("fraction_of_triad", "parallel", 0.70)]
     if rule in ("adam", "adamw"):
