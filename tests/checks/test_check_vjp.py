@@ -331,10 +331,6 @@ def _gelu_rule(keep_pdf: float):
     return vjp
 
 
-@pytest.mark.xfail(strict=True, raises=CheckFailure,
-                   reason="issue 13, left open: float64 1 + erf(x/√2) at x = −5 cancels into cells wider than the "
-                          "spacings at which f's rounding is measured; the ladder's reference is 1.9e-4 off with an "
-                          "error bound that cannot see it (tests/peers/test_verify_torch.py, _GELU_STAIRCASE)")
 def test_gelu_where_its_formula_cancels_keeps_both_terms_of_the_product_rule():
     x = (np.array([-5.0]),)
     check_vjp(_gelu, _gelu_rule(1.0), x)

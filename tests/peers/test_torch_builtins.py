@@ -35,6 +35,8 @@ pytestmark = pytest.mark.peers
 SAT = [-20.0, 20.0, 1e-3, -1e-3]  # saturation, and the two signs of tiny
 BIG = [12.0, -12.0, 7.0, 0.5]  # gelu(−12) is exactly 0 in float64 (1 + erf cancels)
 MID = [-5.0, -0.5, 0.0, 3.0]
+# the staircase of gelu's cancelling 1 + erf(x/√2) (and 1 + tanh(·) in its tanh form) over [−8, −3] (issue 13)
+TAIL = [-3.0, -4.0, -5.0, -5.5, -6.0, -6.5, -7.0, -7.5, -8.0]
 TIES = [1.0, 1.0, 1.0, -2.0]
 ZEROS = [0.0, 0.0, 0.5, -0.5]
 OFFSET = [1e4, 1e4 + 1.0, 1e4 + 2.0, 1e4 - 3.0]
@@ -69,7 +71,7 @@ BUILTINS = {
 
 # (function, points): each checked in float32 and float64
 CORRECT = [
-    ("tanh", [SAT, BIG]), ("sigmoid", [SAT, BIG]), ("gelu", [SAT, BIG, MID]), ("gelu_tanh", [MID, SAT]),
+    ("tanh", [SAT, BIG]), ("sigmoid", [SAT, BIG]), ("gelu", [SAT, BIG, MID, TAIL]), ("gelu_tanh", [MID, SAT, TAIL]),
     ("silu", [SAT, MID]),
     ("mish", [SAT]), ("elu", [MID, SAT]), ("selu", [BIG]), ("logsigmoid", [SAT, BIG]), ("hardswish", [MID]),
     ("softsign", [SAT]), ("tanhshrink", [SAT, BIG]), ("leaky_relu", [ZEROS]), ("relu", [ZEROS, BIG]),
@@ -87,21 +89,11 @@ CORRECT = [
 FLOAT32_ONLY = {("softplus", tuple(SAT))}
 
 
-# issue 13, left open: float64 1 + tanh(·) in gelu(approximate="tanh") cancels into cells wider than the spacings at
-# which f's rounding is measured; the ladder takes the plateau inside one cell (see test_verify_torch._GELU_STAIRCASE)
-KNOWN_OPEN = {("gelu_tanh", "float64", tuple(MID)): "issue 13: PyTorch's float64 gelu(tanh) at −5, a plateau of the "
-                                                    "cancelling 1 + tanh taken for the derivative",
-              ("gelu", "float64", tuple(MID)): "issue 13: PyTorch's float64 gelu at −5, a plateau of the cancelling "
-                                               "1 + erf taken for the derivative"}
-
-
 def _cases():
     for name, points in CORRECT:
         for point in points:
             for dtype in ("float32", "float64"):
-                reason = KNOWN_OPEN.get((name, dtype, tuple(point)))
-                marks = [pytest.mark.xfail(strict=True, raises=CheckFailure, reason=reason)] if reason else []
-                yield pytest.param(name, dtype, point, id=f"{name}-{dtype}-{point}", marks=marks)
+                yield pytest.param(name, dtype, point, id=f"{name}-{dtype}-{point}")
     for name, point in FLOAT32_ONLY:
         yield pytest.param(name, "float32", list(point), id=f"{name}-float32-{list(point)}")
 

@@ -75,6 +75,7 @@ class Located:
     side: np.ndarray  # JUMP: +1 right, −1 left
     jump: np.ndarray  # JUMP: f(x ± t_K e_j) − f(x) at the finest step
     finest: np.ndarray  # t_K, the resolution reached
+    unsettled: np.ndarray | None = None  # SMOOTH: the finest step at which the one-sided limits disagreed (0: none)
 
 
 def refine_steps(x: np.ndarray, h: np.ndarray, slope_jump: np.ndarray, eta: float) -> list[np.ndarray]:
@@ -102,7 +103,7 @@ def refine_steps(x: np.ndarray, h: np.ndarray, slope_jump: np.ndarray, eta: floa
 def classify(f0: float, right: list[np.ndarray], left: list[np.ndarray], taken_right: list[np.ndarray],
              taken_left: list[np.ndarray], eta: float, eps_f: float = 0.0,
              slopes: np.ndarray | None = None, x: np.ndarray | None = None,
-             measured: float | None = None) -> Located:
+             measured: float | None = None, values_level: float | None = None) -> Located:
     """Classify each candidate from ``f`` at ``x + t_k e_j`` (``right``) and ``x − t_k e_j`` (``left``).
 
     ``taken_right[c][k] > 0`` and ``taken_left[c][k] > 0`` are the steps actually taken; ``slopes[c]`` a slope
@@ -110,21 +111,26 @@ def classify(f0: float, right: list[np.ndarray], left: list[np.ndarray], taken_r
     ``x[c]`` the coordinate itself (the float32 cell of a float32 f); ``measured`` f's rounding level measured
     along a direction (Moré–Wild), when it was: the drift of the one-sided limits at the finest level is judged
     against it (at least one rounding of f's values, ``eps_f·|f|``) rather than against the ``8·eps_f·|f|`` model.
+    ``values_level`` is the rounding of the values themselves where ``eta`` is higher for another reason (the caller's
+    ``f_noise``: the code under test is a float32 function, whose float64 promotion gives these values): kinks and
+    jumps are located at ``eta`` (the code under test has none below its rounding), while the derivative estimated
+    from the values is bounded by the values' own rounding.
     """
     c = len(right)
     unit = underflow_unit(eps_f) if eps_f > 0 else 0.0
     out = Located(kind=np.full(c, UNRESOLVED), value=np.zeros(c), error=np.full(c, np.inf), low=np.zeros(c),
-                  high=np.zeros(c), side=np.zeros(c), jump=np.zeros(c), finest=np.zeros(c))
+                  high=np.zeros(c), side=np.zeros(c), jump=np.zeros(c), finest=np.zeros(c), unsettled=np.zeros(c))
     for i in range(c):
         # the rounding level at each step: the measured one, or 8·(eps_f·|f| + u) of the values there if larger (u:
         # the underflow unit, the absolute rounding of values below the normal range)
         size = np.maximum(abs(f0), np.maximum(np.abs(right[i]), np.abs(left[i])))
         level = np.maximum(eta, 8.0 * (eps_f * size + unit))
+        own = level if values_level is None else np.maximum(values_level, 8.0 * (eps_f * size + unit))
         drift_level = level if measured is None else np.minimum(level, np.maximum(measured, eps_f * size + unit))
         options = dict(coarse=eps_f > float(np.finfo(np.float64).eps),
                        slope=0.0 if slopes is None else float(slopes[i]), x_j=0.0 if x is None else float(x[i]))
         tr, tl = taken_right[i], taken_left[i]
-        _classify_one(out, i, f0, right[i], left[i], tr, tl, level, drift_level=drift_level, **options)
+        _classify_one(out, i, f0, right[i], left[i], tr, tl, level, drift_level=drift_level, values_eta=own, **options)
         gap = np.flatnonzero(tr[:-1] > 8.0 * tr[1:]) if tr.size > 1 else np.zeros(0, dtype=np.int64)
         if gap.size and out.kind[i] == SMOOTH:
             # A ladder with a tail from |x_j|/2 (refine_steps): the main ladder's verdict alone, a kink at the
@@ -132,9 +138,10 @@ def classify(f0: float, right: list[np.ndarray], left: list[np.ndarray], taken_r
             # their intersection is accepted (as at a kink: the interval, widened by the main limits' error).
             m = int(gap[0]) + 1
             main = Located(kind=np.full(1, UNRESOLVED), value=np.zeros(1), error=np.full(1, np.inf),
-                           low=np.zeros(1), high=np.zeros(1), side=np.zeros(1), jump=np.zeros(1), finest=np.zeros(1))
+                           low=np.zeros(1), high=np.zeros(1), side=np.zeros(1), jump=np.zeros(1), finest=np.zeros(1),
+                           unsettled=np.zeros(1))
             _classify_one(main, 0, f0, right[i][:m], left[i][:m], tr[:m], tl[:m], level[:m],
-                          drift_level=drift_level[:m], **options)
+                          drift_level=drift_level[:m], values_eta=own[:m], **options)
             if main.kind[0] == KINK:
                 lo = max(main.low[0] - main.error[0], out.value[i] - out.error[i])
                 hi = min(main.high[0] + main.error[0], out.value[i] + out.error[i])
@@ -155,7 +162,10 @@ def _jumps(delta: np.ndarray, steps: np.ndarray, eta: np.ndarray, slope: float) 
 
 def _classify_one(out: Located, i: int, f0: float, fr: np.ndarray, fl: np.ndarray, tr: np.ndarray,
                   tl: np.ndarray, eta: np.ndarray, coarse: bool = False, slope: float = 0.0,
-                  x_j: float = 0.0, drift_level: np.ndarray | None = None) -> None:
+                  x_j: float = 0.0, drift_level: np.ndarray | None = None,
+                  values_eta: np.ndarray | None = None) -> None:
+    if values_eta is None:
+        values_eta = eta
     # For f that computes in a coarser format than float64 (``coarse``), steps at which f does not change at all,
     # after it did at larger ones, are below the resolution of its values (a function computed in float32 is
     # constant across a float32 cell): the ladder ends before them — but only where the step is below that
@@ -175,7 +185,7 @@ def _classify_one(out: Located, i: int, f0: float, fr: np.ndarray, fl: np.ndarra
         if last < 3:
             out.finest[i] = min(tr[last - 1], tl[last - 1])
             return  # resolved at fewer than three steps: nothing can be said
-        fr, fl, tr, tl, eta = fr[:last], fl[:last], tr[:last], tl[:last], eta[:last]
+        fr, fl, tr, tl, eta, values_eta = fr[:last], fl[:last], tr[:last], tl[:last], eta[:last], values_eta[:last]
         drift_level = None if drift_level is None else drift_level[:last]
     out.finest[i] = min(tr[-1], tl[-1])
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
@@ -213,7 +223,7 @@ def _classify_one(out: Located, i: int, f0: float, fr: np.ndarray, fl: np.ndarra
             out.finest[i] = min(tr[last - 1], tl[last - 1])
             return
         _classify_one(out, i, f0, fr[:last], fl[:last], tr[:last], tl[:last], eta[:last], slope=slope, x_j=x_j,
-                      drift_level=None if drift_level is None else drift_level[:last])
+                      drift_level=None if drift_level is None else drift_level[:last], values_eta=values_eta[:last])
         return
     if apart[-1] and apart[-2]:
         # A kink at the point: the limits from the level, among those from which they stay apart down to the
@@ -263,7 +273,7 @@ def _classify_one(out: Located, i: int, f0: float, fr: np.ndarray, fl: np.ndarra
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         central = (fr - fl) / (tr + tl)
         rich = (16.0 * central[1:] - central[:-1]) / 15.0  # between steps k and k + 1
-        rounding = 2.0 * (2.0 * eta[1:]) / (tr[1:] + tl[1:]) * 16.0 / 15.0
+        rounding = 2.0 * (2.0 * values_eta[1:]) / (tr[1:] + tl[1:]) * 16.0 / 15.0
         change = np.abs(np.diff(rich))  # rich[k] − rich[k + 1]: len − 1 of them
     candidates = np.arange(first, change.size)
     if candidates.size:
@@ -278,3 +288,6 @@ def _classify_one(out: Located, i: int, f0: float, fr: np.ndarray, fl: np.ndarra
     out.kind[i] = SMOOTH
     out.value[i] = value
     out.error[i] = bound
+    # limits apart at the coarser steps and together from `first` down: a kink or jump next to the point — or f's
+    # rounding above the level given, at the scale of those steps (the caller measures it there: a staircase)
+    out.unsettled[i] = step[first - 1] if first > 0 else 0.0

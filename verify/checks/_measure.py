@@ -4,7 +4,9 @@ is :mod:`verify.checks._noise`).
 **f.** ``f`` is evaluated at ``x + k·t·u`` (``k = −4…4``) along one direction ``u_i = ±|x_i|`` (random signs,
 seeded by the point; ``±1`` where every ``x_i`` is 0), at the relative spacings ``t = eps64·16^l``,
 ``l = 0…11`` (one stack): the first spacing at which the difference table shows noise gives ``σ_f``, and
-``η = NOISE_BOUND·σ_f`` bounds the rounding error of one value of ``f``. A function that computes in float32
+``η = NOISE_BOUND·σ_f`` bounds the rounding error of one value of ``f`` — unless coarser spacings, up to the central
+differences' stencil, refute it with a confirmed higher level: ``f`` is then a staircase, rounded to cells wider than
+the finer spacings, and its rounding is the cells' (:func:`staircase_level`). A function that computes in float32
 and returns a Python float shows float32 noise here, whatever type it returns.
 
 **The gradient.** ``grad`` is re-evaluated at ``x + k·δ`` (``k = −4…4``), ``δ_i = ±s·ulp_d(x_i)`` (whole ULPs of
@@ -39,10 +41,11 @@ import numpy as np
 from verify.checks._evaluate import Evaluator
 from verify.checks._noise import noise_bound, noise_levels, probe_offsets
 
-__all__ = ["f_noise", "GradientNoise", "gradient_noise", "coarse_format", "complex_step_noise", "backward_spread"]
+__all__ = ["f_noise", "staircase_level", "confirmed_level", "GradientNoise", "gradient_noise", "coarse_format", "complex_step_noise", "backward_spread"]
 
 _EPS64 = float(np.finfo(np.float64).eps)
-_F_SPACINGS = _EPS64 * 16.0 ** np.arange(12)
+_SPACING_RATIO = 16.0
+_F_SPACINGS = _EPS64 * _SPACING_RATIO ** np.arange(12)
 _COARSER = {np.dtype(np.float64): np.dtype(np.float32), np.dtype(np.float32): np.dtype(np.float16)}
 # The largest step of the gradient probe, relative to |x_i|: for float64 √eps64 (≈ eps32/8: the nine points stay
 # within about one float32 cell of every input, so a gradient computed in float32 shows no noise), for float32
@@ -58,13 +61,16 @@ def _signs(x: np.ndarray, salt: bytes) -> np.ndarray:
 
 
 def f_noise(ev: Evaluator, args: tuple, x64: np.ndarray, f0: float,
-            skip: np.ndarray | None = None) -> tuple[float | None, str]:
+            skip: np.ndarray | None = None, reach: float | None = None) -> tuple[float | None, str]:
     """``(η, kind)``: a bound on the rounding error of one value of ``f`` near ``x``. ``kind`` is ``"measured"``
     (``η`` from the first spacing whose table shows noise), ``"exact"`` (no spacing up to ``2⁻⁸`` shows noise, and
     ``f`` already changed smoothly at the smallest one: its rounding is below what the table resolves) or
     ``"flat"`` (``f`` did not change at the smallest spacings and no spacing shows noise: it moves in steps
     coarser than the probe, as a sum of saturated terms does); ``η`` is None unless measured. Entries in
-    ``skip`` (kink candidates: a kink or jump there is not noise) are not moved."""
+    ``skip`` (kink candidates: a kink or jump there is not noise) are not moved. With ``reach`` (the largest relative
+    spacing whose table stays within the central differences' stencil, ``eps_f^(1/5)/4``), a bound refuted by the
+    levels at coarser spacings up to ``reach`` is raised to theirs: f's rounding is a staircase
+    (:func:`staircase_level`)."""
     flat = x64.ravel()
     finite = np.isfinite(flat) & (True if skip is None else ~skip)
     if not finite.any():
@@ -87,7 +93,64 @@ def f_noise(ev: Evaluator, args: tuple, x64: np.ndarray, f0: float,
     if found.size == 0:
         return None, "exact" if status[0] == 3 else "flat"
     first = found[0]
-    return float(noise_bound(sigma[first:first + 1], order[first:first + 1])[0]), "measured"
+    eta = float(noise_bound(sigma[first:first + 1], order[first:first + 1])[0])
+    if reach is not None:
+        eta = staircase_level(sigma, order, status, first, eta, int(np.count_nonzero(_F_SPACINGS <= reach)))
+    return eta, "measured"
+
+
+def staircase_level(sigma: np.ndarray, order: np.ndarray, status: np.ndarray, first: int, eta: float,
+                    usable: int) -> float:
+    """f's rounding bound ``eta`` (from the finest spacing ``first`` that shows noise) raised where the tables at
+    coarser spacings contradict it: f's rounding is then a *staircase*, not independent from point to point.
+
+    A formula that cancels (gelu's ``x·½(1 + erf(x/√2))`` at ``x = −5``: ``1 + erf`` is ``5.7e-7`` on float64's grid of
+    ``1.1e-16`` near ``erf = −1``) rounds to cells: ``1 + erf`` is constant across an interval of ``x`` of width
+    ``W = ulp(1)/|d erf/dx| = 3.7e-11``, so ``f`` is ``x`` times a constant there, and its error ``e(x)`` is a sawtooth
+    of amplitude ``A = |x|·ulp(1)/4`` and period ``W``. A table at a spacing below ``W`` sees only the rounding of the
+    last product (``eps·|f| ≈ 1.6e-22``), or none; one at a spacing of ``W`` or more sees errors of size ``A`` (``7e-17``
+    measured) at every point — and a difference of ``f`` over a step ``t`` carries up to ``2A``, not ``2η``, however
+    small ``t``: inside one cell the slope of ``f`` is ``Φ(x)``, without the product rule's ``x·φ(x)`` (gelu's
+    derivative off by ``1.9e-4`` relative at ``x = −5``).
+
+    So: independent rounding shows the same level at every spacing above its resolution; a staircase shows a level
+    that grows with the spacing up to ``W`` and stays there. The level ``σ_l`` at spacing ``l`` counts where it is
+    *confirmed* — the tables at ``l`` and ``l + 1`` both show noise at levels within 4× of each other (:func:`_agree`:
+    √16, the geometric midpoint between rounding's 1× and a crossed kink's 16×) — and where it exceeds the current bound
+    (``σ_l > eta``: a root-mean-square error above the bound refutes it: some error exceeds ``eta``); ``eta`` becomes
+    the larger of the two tables' bounds, and the search goes on to coarser spacings. A kink crossed by the table
+    reads as a level proportional to the spacing (its second difference is the slope's jump times the spacing), 16×
+    from one spacing to the next here: not confirmed; nor is truncation, which grows faster still. Only the first
+    ``usable`` spacings are used: tables that span at most the central differences' stencil, ``[x − h, x + h]``
+    (spacing ≤ ``h/4``), the only distances at which f's rounding enters a difference quotient of the judge; a
+    staircase with cells wider than ``h`` cannot be seen at any of its steps (f is exactly linear across them).
+    """
+    for level in range(first + 1, usable - 1):
+        pair = slice(level, level + 2)
+        if _agree(sigma[pair], status[pair], _SPACING_RATIO) and float(np.min(sigma[pair])) > eta:
+            eta = max(eta, float(np.max(noise_bound(sigma[pair], order[pair]))))
+    return eta
+
+
+def _agree(sigma: np.ndarray, status: np.ndarray, ratio: float) -> bool:
+    """Two tables at spacings ``ratio`` apart both show noise, at levels within ``√ratio`` of each other: the geometric
+    midpoint between what rounding does (the same level at both) and what a kink crossed by the tables does (a level
+    proportional to the spacing, ``ratio`` times larger; truncation grows faster still)."""
+    if not np.all(status == 1):
+        return False
+    low, high = float(np.min(sigma)), float(np.max(sigma))
+    return high <= np.sqrt(ratio) * low
+
+
+def confirmed_level(sigma: np.ndarray, order: np.ndarray, status: np.ndarray, ratio: float) -> float:
+    """The largest rounding bound ``NOISE_BOUND·σ`` confirmed by two neighbouring tables (spacings ``ratio`` apart, in
+    increasing order) whose levels agree (:func:`_agree`); 0 where no two do."""
+    level = 0.0
+    for i in range(sigma.size - 1):
+        pair = slice(i, i + 2)
+        if _agree(sigma[pair], status[pair], ratio):
+            level = max(level, float(np.max(noise_bound(sigma[pair], order[pair]))))
+    return level
 
 
 def coarse_format(dtype: np.dtype) -> np.dtype:

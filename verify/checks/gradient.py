@@ -25,7 +25,13 @@ report and in every failure message:
    multiple of ``ulp(M)``: ``Σ tanh`` at ``±14`` is ``3e-14`` on a grid of ``1.1e-16``), or the level measured in the
    stack itself;
    where that is not enough to decide, it is *measured* (Moré & Wild, "Estimating computational noise",
-   SIAM J. Sci. Comput. 33(3), 2011; :mod:`verify.checks._measure`). ``eps_f`` is the precision ``f``
+   SIAM J. Sci. Comput. 33(3), 2011; :mod:`verify.checks._measure`), at spacings up to the stencil's: a formula that
+   cancels may round to cells far wider than its ULPs (gelu's ``x·½(1 + erf(x/√2))`` at ``x ≪ 0``: ``1 + erf`` on
+   float64's grid near 1, cells 3.7e-11 wide at −5, 1.1e-2 at −8), inside which ``f`` is smooth with the wrong slope
+   (``Φ(x)``, the product rule's ``x·φ(x)`` lost) — a *staircase*, whose rounding is that of its cells, seen where the
+   tables cross them (:func:`verify.checks._measure.staircase_level`; along ``e_j`` off the point where the kink
+   ladder's one-sided limits disagree at its coarser steps, or before a gradient is blamed on a ladder inside one or
+   two cells). ``eps_f`` is the precision ``f``
    really computes in: that of the dtype it returns, or float32's where ``f``'s measured noise is 64× above
    its dtype's (a function that computes in float32 and returns a Python float).
 
@@ -150,7 +156,14 @@ from verify._validate import FLOAT_DTYPES
 from verify.checks import _kinks
 from verify.checks._evaluate import Evaluator, as_scalar, fresh
 from verify.checks._gradient_kernels import judge_smooth_point, resolution_terms, underflow_unit, warm_up, warm_up_point
-from verify.checks._measure import backward_spread, coarse_format, complex_step_noise, f_noise, gradient_noise
+from verify.checks._measure import (
+    backward_spread,
+    coarse_format,
+    complex_step_noise,
+    confirmed_level,
+    f_noise,
+    gradient_noise,
+)
 from verify.checks._noise import noise_bound, noise_levels, probe_offsets
 from verify.checks._references import (
     Central,
@@ -570,7 +583,9 @@ class _Checker:
     def _slow(self, pt: _Point, cen: Central, cs: ComplexStep | None) -> _PointResult:
         __tracebackhide__ = True
         self._cs = cs
-        eta, kind = f_noise(self.ev, pt.args, pt.x64, pt.f0, skip=cen.kink)
+        # f's rounding as it enters the differences: measured at spacings up to the stencil's (h/4), so that a
+        # staircase (a cancelling formula rounded to cells wider than the finest spacings) counts at its cells' level
+        eta, kind = f_noise(self.ev, pt.args, pt.x64, pt.f0, skip=cen.kink, reach=cen.eps_f ** 0.2 / 4.0)
         cen = with_noise(cen, eta, kind)
         # the rounding level for locating kinks: measured, else 8·(eps_f·|f(x)| + u) (u the underflow unit: values of f
         # below the normal range are off by whole subnormals) and the lower quartile of the levels
@@ -579,12 +594,16 @@ class _Checker:
         eta_f = eta if eta is not None else max(8.0 * (cen.eps_f * abs(pt.f0) + underflow_unit(cen.eps_f)),
                                                 _stencil_level(cen))
         # an approximate f's values are no finer than their error, nor the values of the code under test than its
-        # rounding (f_noise: a float32 function whose float64 promotion is evaluated here shows no jump or kink below it)
+        # rounding (f_noise: a float32 function whose float64 promotion is evaluated here shows no jump or kink below it);
+        # the derivative the ladder estimates from the values evaluated here is bounded by their own rounding, not by
+        # f_noise (a float32 gelu at −5, 4.9e-7, made the float64 reference's bound 1.1e-3 and every backward unverified)
+        values_level = max(eta_f, self.f_error)
         eta_f = max(eta_f, self.f_error, self.f_noise)
         resolution = self._resolution(pt, cen, _EPS[pt.x.dtype], eta if eta is not None and math.isfinite(eta) else 0.0)
         cen, jump_entries, next_to_kink, unlocated, jump_texts = self._locate(
             pt, cen, eta_f, self._doubtful(pt, cen, cs, resolution, eta_f),
-            measured=eta if eta is not None and math.isfinite(eta) and not self.f_error else None)
+            measured=eta if eta is not None and math.isfinite(eta) and not self.f_error else None,
+            values_level=values_level)
         refs, _ = self._references(pt, cen, cs)
         v = self._judge(pt, cen, refs, jump_entries, next_to_kink, unlocated, resolution)
         v.f_scale, v.eta = float(np.max(cen.f_scale)), max(eta or 0.0, self.f_noise)
@@ -706,7 +725,7 @@ class _Checker:
                                                | _rough(cen, eta))))
 
     def _locate(self, pt: _Point, cen: Central, eta: float, doubtful: np.ndarray | None = None,
-                measured: float | None = None):
+                measured: float | None = None, values_level: float | None = None):
         """Kink candidates (and ``doubtful`` smooth entries) examined at shrinking steps: ``(central, jumps,
         next_to_kink, unlocated, jump_texts)``, the central differences with each one's verdict folded in
         (:mod:`verify.checks._kinks`)."""
@@ -753,7 +772,7 @@ class _Checker:
             taken_l.append(flat[j] - (flat[j] - ladder))
             at += 2 * m
         found = _kinks.classify(pt.f0, right, left, taken_r, taken_l, eta, cen.eps_f, scale[candidates],
-                                flat[candidates], measured)
+                                flat[candidates], measured, values_level)
         for i in np.flatnonzero(found.kind == _kinks.JUMP):
             # A jump is a change that does not shrink with the step; f's rounding along e_j can do that too, and it
             # need not show along the direction f's noise was measured on (layer norm at 1e6 + [2, 5, 5, 5]: the
@@ -768,6 +787,37 @@ class _Checker:
                                         side, cen.eps_f, scale[candidates][i:i + 1], flat[candidates][i:i + 1],
                                         side)
                 for name in ("kind", "value", "error", "low", "high", "side", "jump", "finest"):
+                    getattr(found, name)[i] = getattr(again, name)[0]
+        with np.errstate(invalid="ignore", over="ignore"):
+            blamed = np.abs(pt.gf[candidates] - found.value) > (2.0 * found.error
+                                                                 + self.ulps * np.spacing(np.abs(found.value)))
+        first_steps = np.array([ladder[0] for ladder in ladders])
+        unsettled = np.where(found.unsettled > 0, found.unsettled, np.where(blamed, first_steps / 4.0, 0.0))
+        for i in np.flatnonzero((found.kind == _kinks.SMOOTH) & (unsettled > 0)):
+            # f's rounding along e_j at the scale of the steps, where the ladder's value may be a plateau:
+            # - the one-sided limits disagreed at the coarser steps and agree at the finer (found.unsettled): a kink or
+            #   jump next to the point, or f's rounding above eta at the scale of those steps — a staircase whose cells
+            #   are wider than the spacings f's rounding was measured at (gelu's cancelling 1 + erf(x/√2) at x = −7.5:
+            #   cells 2.3e-4 wide, inside which f is x times a constant and its slope Φ(x) lacks the product rule's
+            #   x·φ(x); the limits disagree by the cells' jumps, |Δ₊ − Δ₋| ≈ 4e-16 at every coarser step t, the 1/t
+            #   of rounding);
+            # - the gradient under test is about to be blamed on a value from the ladder (it is outside the value's
+            #   error): where the cells are wider than the ladder's first step h (gelu's 1 + tanh(·) in its tanh
+            #   form at x = −7, cells 1.4e-2 wide, h = 5.2e-3), every step lies in one cell and nothing in the
+            #   ladder disagrees; the tables at spacings h/4, h, 4h, off the point, cross the cells.
+            # f's rounding along e_j is measured off the point, on either side, at the scales of that step, confirmed
+            # by two neighbouring spacings on each side (_staircase_along), and where it exceeds eta the entry is
+            # classified again at that level, as its values' rounding too.
+            j = int(candidates[i])
+            # (Before blaming the gradient under test, noise seen on both sides is enough: a kink on each side within
+            # 36h could make the entry unverified where it is wrong, never blame it where it is right.)
+            level = self._staircase_along(pt, j, float(unsettled[i]), float(first_steps[i]),
+                                          confirm=bool(found.unsettled[i] > 0))
+            if level > max(eta, values_level or 0.0):
+                again = _kinks.classify(pt.f0, right[i:i + 1], left[i:i + 1], taken_r[i:i + 1], taken_l[i:i + 1],
+                                        level, cen.eps_f, scale[candidates][i:i + 1], flat[candidates][i:i + 1],
+                                        level, level)
+                for name in ("kind", "value", "error", "low", "high", "side", "jump", "finest", "unsettled"):
                     getattr(found, name)[i] = getattr(again, name)[0]
         value, error, kink = cen.value.copy(), cen.error.copy(), cen.kink.copy()
         low, high, side = cen.low.copy(), cen.high.copy(), cen.side_error.copy()
@@ -798,16 +848,15 @@ class _Checker:
         return (replace(cen, value=value, error=error, kink=kink, low=low, high=high, side_error=side,
                         curvature=curvature), jumps, near, unlocated, texts)
 
-    def _side_noise(self, pt: _Point, j: int, finest: float) -> float:
-        """The rounding level of one value of ``f`` along ``e_j``, measured on either side of the point and off it
-        (Moré–Wild difference tables, :mod:`verify.checks._noise`): nine points ``x ± (5 + k)·δ·e_j``, ``k = −4…4``,
-        at the spacings ``δ = t/4, t, 4t`` with ``t`` the finest step of the jump test (the scales it looked at);
-        the largest bound measured (0 where no table shows noise: a piece that is smooth, or constant, at those
-        scales). The tables do not reach ``x`` itself, so a jump at ``x`` is not taken for noise."""
+    def _side_tables(self, pt: _Point, j: int, spacings: tuple[float, ...]):
+        """Moré–Wild difference tables of ``f`` along ``e_j`` on either side of the point and off it: nine points
+        ``x ± (5 + k)·δ·e_j``, ``k = −4…4``, for each spacing ``δ``; ``(sigma, order, status)`` of
+        :func:`verify.checks._noise.noise_levels`, shaped ``(len(spacings), 2)`` (sides +, −). The tables do not reach
+        ``x`` itself, so a jump at ``x`` is not taken for noise."""
         flat = pt.x64.ravel()
         k = probe_offsets()
         rows = []
-        for delta in (finest / 4.0, finest, 4.0 * finest):
+        for delta in spacings:
             for sign in (1.0, -1.0):
                 moved = np.broadcast_to(flat, (k.size, flat.size)).copy()
                 moved[:, j] = flat[j] + sign * (5.0 + k) * delta
@@ -817,8 +866,36 @@ class _Checker:
             values = self.ev.many(pt.args, stack.reshape((stack.shape[0],) + pt.x64.shape), pt.f0)[1:]
         table = values.reshape(len(rows), k.size).T
         sigma, order, status = noise_levels(table)
+        shape = (len(spacings), 2)
+        return sigma.reshape(shape), order.reshape(shape), status.reshape(shape)
+
+    def _side_noise(self, pt: _Point, j: int, finest: float) -> float:
+        """The rounding level of one value of ``f`` along ``e_j``, measured on either side of the point and off it
+        (:meth:`_side_tables`) at the spacings ``δ = t/4, t, 4t`` with ``t`` the finest step of the jump test (the
+        scales it looked at): the largest bound measured (0 where no table shows noise: a piece that is smooth, or
+        constant, at those scales)."""
+        sigma, order, status = self._side_tables(pt, j, (finest / 4.0, finest, 4.0 * finest))
         bound = noise_bound(np.where(status == 1, sigma, 0.0), order)
         return float(np.max(bound, initial=0.0))
+
+    def _staircase_along(self, pt: _Point, j: int, step: float, h: float, confirm: bool = True) -> float:
+        """f's rounding along ``e_j`` where it is a staircase at the scale of ``step`` (0 where it is not seen):
+        :meth:`_side_tables` at ``δ = t, 4t, 16t`` up to ``4h`` (``h`` the entry's central step: cells wider than the
+        stencil show only beyond it, and one ×4 beyond is as far as the judge reads f's rounding — further out f
+        itself varies faster than a table resolves: ``gelu(sin x)`` computed in float32, whose steps are already 0.6,
+        aliases sin's period into "noise" at 16 times that), and on each side the level confirmed by two neighbouring
+        spacings (:func:`verify.checks._measure.confirmed_level`: rounding shows the same level at every spacing that
+        crosses its cells, a kink crossed by a table a level proportional to the spacing); the smaller of the two
+        sides (a staircase is on both, a kink next to the point on one). Without ``confirm``, the smaller of the two
+        sides' largest bounds: noise seen on both sides at any of the spacings."""
+        spacings = tuple(d for d in (step, 4.0 * step, 16.0 * step) if d <= 4.0 * h * (1.0 + 1e-12))
+        if len(spacings) < 2:
+            return 0.0
+        sigma, order, status = self._side_tables(pt, j, spacings)
+        if not confirm:  # seen on both sides, at any of the spacings
+            bound = noise_bound(np.where(status == 1, sigma, 0.0), order)
+            return float(np.min(np.max(bound, axis=0)))
+        return min(confirmed_level(sigma[:, side], order[:, side], status[:, side], ratio=4.0) for side in (0, 1))
 
     def _judge(self, pt: _Point, cen: Central, refs: list[Reference], jumps: np.ndarray, near: np.ndarray,
                unlocated: np.ndarray, resolution: np.ndarray) -> _Verdict:
