@@ -41,7 +41,7 @@ import numpy as np
 from verify.checks._evaluate import Evaluator
 from verify.checks._noise import noise_bound, noise_levels, probe_offsets
 
-__all__ = ["f_noise", "staircase_level", "confirmed_level", "GradientNoise", "gradient_noise", "coarse_format", "complex_step_noise", "backward_spread"]
+__all__ = ["f_noise", "staircase_level", "confirmed_level", "two_sided_level", "GradientNoise", "gradient_noise", "coarse_format", "complex_step_noise", "backward_spread"]
 
 _EPS64 = float(np.finfo(np.float64).eps)
 _SPACING_RATIO = 16.0
@@ -151,6 +151,19 @@ def confirmed_level(sigma: np.ndarray, order: np.ndarray, status: np.ndarray, ra
         if _agree(sigma[pair], status[pair], ratio):
             level = max(level, float(np.max(noise_bound(sigma[pair], order[pair]))))
     return level
+
+
+def two_sided_level(sigma: np.ndarray, order: np.ndarray, status: np.ndarray, ratio: float,
+                    confirm: bool = True) -> float:
+    """f's rounding bound from difference tables on either side of a point along a line (columns: the ``+`` and ``−``
+    side; rows: spacings ``ratio`` apart, increasing). A staircase is on both sides, a kink next to the point on one:
+    the smaller side's level counts. With ``confirm`` a side's level is one :func:`confirmed_level` (rounding is the
+    same at every spacing that crosses its cells; a kink crossed by a table grows with the spacing); without, the
+    largest bound the side shows at any spacing."""
+    if confirm:
+        return min(confirmed_level(sigma[:, side], order[:, side], status[:, side], ratio) for side in (0, 1))
+    bound = noise_bound(np.where(status == 1, sigma, 0.0), order)
+    return float(np.min(np.max(bound, axis=0)))
 
 
 def coarse_format(dtype: np.dtype) -> np.dtype:

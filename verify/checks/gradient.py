@@ -160,9 +160,9 @@ from verify.checks._measure import (
     backward_spread,
     coarse_format,
     complex_step_noise,
-    confirmed_level,
     f_noise,
     gradient_noise,
+    two_sided_level,
 )
 from verify.checks._noise import noise_bound, noise_levels, probe_offsets
 from verify.checks._references import (
@@ -811,7 +811,7 @@ class _Checker:
             j = int(candidates[i])
             # (Before blaming the gradient under test, noise seen on both sides is enough: a kink on each side within
             # 36h could make the entry unverified where it is wrong, never blame it where it is right.)
-            level = self._staircase_along(pt, j, float(unsettled[i]), float(first_steps[i]),
+            level = self._staircase_along(pt, j, float(unsettled[i]), float(first_steps[i]), cen.eps_f,
                                           confirm=bool(found.unsettled[i] > 0))
             if level > max(eta, values_level or 0.0):
                 again = _kinks.classify(pt.f0, right[i:i + 1], left[i:i + 1], taken_r[i:i + 1], taken_l[i:i + 1],
@@ -878,7 +878,7 @@ class _Checker:
         bound = noise_bound(np.where(status == 1, sigma, 0.0), order)
         return float(np.max(bound, initial=0.0))
 
-    def _staircase_along(self, pt: _Point, j: int, step: float, h: float, confirm: bool = True) -> float:
+    def _staircase_along(self, pt: _Point, j: int, step: float, h: float, eps_f: float, confirm: bool = True) -> float:
         """f's rounding along ``e_j`` where it is a staircase at the scale of ``step`` (0 where it is not seen):
         :meth:`_side_tables` at ``δ = t, 4t, 16t`` up to ``4h`` (``h`` the entry's central step: cells wider than the
         stencil show only beyond it, and one ×4 beyond is as far as the judge reads f's rounding — further out f
@@ -892,10 +892,13 @@ class _Checker:
         if len(spacings) < 2:
             return 0.0
         sigma, order, status = self._side_tables(pt, j, spacings)
-        if not confirm:  # seen on both sides, at any of the spacings
-            bound = noise_bound(np.where(status == 1, sigma, 0.0), order)
-            return float(np.min(np.max(bound, axis=0)))
-        return min(confirmed_level(sigma[:, side], order[:, side], status[:, side], ratio=4.0) for side in (0, 1))
+        # rounding is at most about one ULP of the largest magnitude the computation holds in view (its inputs and f):
+        # a cancelling 1 + erf in gelu at x = −8 rounds at 2.5e-16 ≤ eps·8; floor's jumps in floor(x) + x at
+        # x = 3e4 + 0.5, a staircase of f itself whose steps of 1 are far above eps·3e4, are no rounding
+        finite = np.abs(pt.x64[np.isfinite(pt.x64)])
+        scale = max(float(np.max(finite, initial=0.0)), abs(pt.f0))
+        status = np.where(sigma <= eps_f * scale, status, 3)
+        return two_sided_level(sigma, order, status, ratio=4.0, confirm=confirm)
 
     def _judge(self, pt: _Point, cen: Central, refs: list[Reference], jumps: np.ndarray, near: np.ndarray,
                unlocated: np.ndarray, resolution: np.ndarray) -> _Verdict:
