@@ -34,7 +34,10 @@ extrapolated as for a Richardson table with ratio 4, ``L±(k) = (4 s±(k+1) − 
   Richardson-extrapolated between neighbouring steps, ``R(k) = (16 D(k+1) − D(k))/15``, each with the error
   ``|R(k) − R(k+1)| + 4η/t_{k+1}·16/15`` (its measured change to the next finer estimate, and rounding), and the
   ``R(k)``, ``k ≥ k*``, with the smallest error is the derivative: steps that stay on one side of the kink and
-  within the scale on which ``f`` varies;
+  within the scale on which ``f`` varies. Where ``k* > 0`` the step ``t_{k*−1}`` is reported (``unsettled``): limits
+  apart at the coarser steps are a kink or jump next to the point — or ``f``'s rounding above ``η`` there, a
+  staircase whose cells the finer steps lie inside (the caller measures ``f``'s rounding along ``e_j`` at that scale
+  and classifies the entry again where it is higher);
 - **unresolved**: none of these (the slopes do not settle at the resolution ``f`` allows): no verdict.
 
 Where ``|x_j|`` is far below the ladder's finest step (``1e-300`` next to a kink at 0), the ladder goes on with six
