@@ -36,6 +36,17 @@ transposed weight gradient).
 float32 rule is judged as float32 against a float64 reference; ``f`` is memoised for one point, so the
 many scalar views cost one evaluation of ``f`` per distinct point.
 
+**Kinks along a tangent's line.** The line ``t ↦ ⟨w, f(x + t·v)⟩`` moves every entry at once; where it meets the kinks
+of several entries at ``t = 0`` its one-sided slopes combine theirs (hardtanh at ``[1, −1]``: a concave and a convex
+kink give the line slopes ``w₀v₀`` and ``w₁v₁``) and no longer bound what a correct choice per entry gives (PyTorch's
+0 at both ends, JAX's 1). Such a tangent — the judge finds the line at a kink at ``t = 0``, at one it cannot locate,
+or next to one — is judged entry by entry, as the reverse mode is: ``jvp(v)`` must be ``J·v`` for the Jacobian ``J``
+of the unit tangents ``jvp(e_j)``, to rounding (``ulps·eps·(Σ_j |J_kj v_j| + |jvp(v)_k|)``, then the rounding of
+``J`` and of ``jvp(v)`` measured), and ``wᵀJ`` must pass as the gradient of ``⟨w, f⟩`` (each entry at a kink anywhere
+within its one-sided slopes). A rule that ignores its tangent is not ``J·v``; a wrong slope or sign on a smooth
+entry, or a slope outside a kink's, fails ``wᵀJ``. The Jacobian is assembled only up to ``2²²`` entries; beyond,
+the failure says that a kink may be the cause.
+
 Where a view fails, what its values cannot show the judge is measured and given to it
 (:mod:`verify.checks._views`): the rounding of the terms of ``⟨u, f⟩`` (a sum that cancels keeps the rounding of
 its terms), the float32 function's own rounding (its float64 promotion has none of it), and, for an output that
@@ -207,7 +218,8 @@ class _VJPChecker(DirectionalChecker):
         return self.passed(reports, x)
 
     def _failure(self, args, x, y0, failures, probes, memo, diagnose, point) -> CheckFailure:
-        worst_label, worst_u, worst = max(failures, key=lambda item: worst_ratio_of(item[2]))
+        jumped = [item for item in failures if _jumps(item[2])]
+        worst_label, worst_u, worst = jumped[0] if jumped else max(failures, key=lambda item: worst_ratio_of(item[2]))
         named: list[str] = []
         if diagnose:
             def accepts(u: np.ndarray, candidate: Callable[[np.ndarray], np.ndarray], noise: np.ndarray | None) -> bool:
@@ -226,10 +238,17 @@ class _VJPChecker(DirectionalChecker):
         where = (f"{len(failures)} of the {len(probes)} cotangents drawn at this point" if any(p.failed for p in probes)
                  else f"{len(failures)} of the {y0.size} rows of the Jacobian (unit cotangents), though the "
                       f"{len(probes)} drawn cotangents passed")
+        headline = (f"check_vjp: vjp(u, *args) is wrong for {where}; the worst is {worst_label}, at "
+                    f"{worst_ratio_of(worst):.3g} × the tolerance.")
+        if jumped:
+            headline = (f"check_vjp: f is not continuous at this point: it jumps along "
+                        f"{_jump_text(worst, x.shape, f'args[{self.wrt}]')} (below: the jump, which does not shrink "
+                        f"with the step), so no vjp can be its derivative there; seen for {where}, first for "
+                        f"{worst_label}.")
         lines = [
-            f"check_vjp: vjp(u, *args) is wrong for {where}; the worst is {worst_label}, at {worst_ratio_of(worst):.3g} × "
-            "the tolerance.",
-            *(mistake_lines(named, "ignored cotangent, flipped sign, constant factor, transpose") if diagnose else []),
+            headline,
+            *(mistake_lines(named, "ignored cotangent, flipped sign, constant factor, transpose")
+              if diagnose and not jumped else []),
             f"cotangent u (shaped like f's output {y0.shape}, {y0.dtype}):",
             format_arguments((worst_u,), names=("u",)),
             f"how it was judged: vjp(u, *args) against the gradient of φ_u(args) = ⟨u, f(args)⟩ w.r.t. "
@@ -311,6 +330,18 @@ _PER_ENTRY_MAX = 2**22  # entries of the Jacobian a judgement entry by entry ass
 _PER_ENTRY_NOTE = ("a tangent's line met kinks of several entries at the point: it was judged entry by entry, as the "
                    "reverse mode is (jvp(v) = J·v for the Jacobian J of the unit tangents, and wᵀJ a gradient of ⟨w, f⟩ "
                    "with each entry at a kink anywhere within its one-sided slopes)")
+
+
+def _jumps(failure: CheckFailure) -> bool:
+    """The judge found ``f`` not continuous at the point along some entry of the view it judged."""
+    return bool(np.any(failure.details.get("jumps", False)))
+
+
+def _jump_text(failure: CheckFailure, shape: tuple, name: str) -> str:
+    """The entries along which the judge found ``f`` jumping, as ``args[0][1]`` (at most 4 named)."""
+    where = np.flatnonzero(np.ravel(failure.details.get("jumps", False)))
+    named = [f"{name}{list(flat_to_index(shape, int(j)))}" for j in where[:4]]
+    return ", ".join(named) + (f" and {where.size - 4} more" if where.size > 4 else "")
 
 
 def _at_kink(failure: CheckFailure) -> bool:
@@ -524,7 +555,8 @@ class _JVPChecker(DirectionalChecker):
     def _failure(self, args, x, y0, memo, rng, failing, column_failures, probes, diagnose, point) -> CheckFailure:
         named: list[str] = []
         if failing:
-            i, v, comp, worst = max(failing, key=lambda item: worst_ratio_of(item[3]))
+            jumped = [item for item in failing if _jumps(item[3])]
+            i, v, comp, worst = jumped[0] if jumped else max(failing, key=lambda item: worst_ratio_of(item[3]))
             if diagnose:
                 def accepts(direction: np.ndarray, candidate: Callable[[np.ndarray], np.ndarray],
                             noise: np.ndarray | None) -> bool:
@@ -533,11 +565,16 @@ class _JVPChecker(DirectionalChecker):
                 named = name_mistakes(probes, accepts, derivative="jvp(v)", kind="JVP", direction="tangent",
                                       incoming="the tangent v", sizes=(*x.shape, *y0.shape))
             table, refs = self._entry_table(memo, x, y0, v, comp) if diagnose else ("", "")
+            headline = (f"check_jvp: jvp(v, *args) is wrong for {len(failing)} of the {len(probes)} tangents drawn at "
+                        f"this point; the worst is tangent #{i + 1}, at {worst_ratio_of(worst):.3g} × the tolerance.")
+            if jumped:
+                headline = (f"check_jvp: f is not continuous at this point: it jumps along the line x + t·v of tangent "
+                            f"#{i + 1} at t = 0 (below: the jump, which does not shrink with the step), so no jvp can "
+                            f"be its derivative there; seen for {len(failing)} of the {len(probes)} tangents drawn.")
             lines = [
-                f"check_jvp: jvp(v, *args) is wrong for {len(failing)} of the {len(probes)} tangents drawn at this "
-                f"point; the worst is tangent #{i + 1}, at {worst_ratio_of(worst):.3g} × the tolerance.",
+                headline,
                 *(mistake_lines(named, "ignored tangent, flipped sign, constant factor, transpose")
-                  if diagnose else []),
+                  if diagnose and not jumped else []),
                 *([f"note: {self.unjudged}"] if self.unjudged else []),
                 f"tangent v (shaped like args[{self.wrt}] {x.shape}, {x.dtype}):",
                 format_arguments((v,), names=("v",)),
@@ -552,11 +589,18 @@ class _JVPChecker(DirectionalChecker):
                           "(w with the signs of jvp(v)); check_gradient said:", indent(str(worst))]
             direction, judged = v, worst
         else:
-            k, worst = max(column_failures, key=lambda item: worst_ratio_of(item[1]))
+            jumped = [item for item in column_failures if _jumps(item[1])]
+            k, worst = jumped[0] if jumped else max(column_failures, key=lambda item: worst_ratio_of(item[1]))
+            headline = (f"check_jvp: the Jacobian assembled from jvp(e_j, *args) (every unit tangent e_j) is wrong in "
+                        f"{len(column_failures)} of its {y0.size} rows, though the drawn tangents passed; the worst is "
+                        f"row {flat_to_index(y0.shape, k)} (output index), at {worst_ratio_of(worst):.3g} × the "
+                        "tolerance.")
+            if jumped:
+                headline = (f"check_jvp: f is not continuous at this point: output {flat_to_index(y0.shape, k)} jumps "
+                            f"along {_jump_text(worst, x.shape, f'args[{self.wrt}]')} (below: the jump, which does not "
+                            "shrink with the step), so no jvp can be its derivative there.")
             lines = [
-                f"check_jvp: the Jacobian assembled from jvp(e_j, *args) (every unit tangent e_j) is wrong in "
-                f"{len(column_failures)} of its {y0.size} rows, though the drawn tangents passed; the worst is row "
-                f"{flat_to_index(y0.shape, k)} (output index), at {worst_ratio_of(worst):.3g} × the tolerance.",
+                headline,
                 f"how it was judged: [jvp(e_j)[k] for every j] against the gradient of f_k w.r.t. args[{self.wrt}] "
                 "(entry j of the table is jvp(e_j)[k]); check_gradient said:",
                 indent(str(worst)),
