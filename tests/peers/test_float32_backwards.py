@@ -25,7 +25,7 @@ F = torch.nn.functional
 
 pytestmark = pytest.mark.peers
 
-POINTS = [[-5.0, -0.5, 0.0, 3.0], [0.1, 0.2, 0.3, 0.4], [-1.5, 2.5, -3.5, 4.5]]
+POINTS = [[-5.0, -0.5, 0.0, 3.0], [0.1, -0.2, 0.3, -0.4], [-1.5, 2.5, -3.5, 4.5]]  # each with x < 0 (ELU's mistake)
 
 
 def _elu_slope(x):

@@ -323,11 +323,11 @@ _GELU_BACKWARDS = {
 def _gelu_backward_cases():
     for name in _GELU_BACKWARDS:
         for dtype, label in ((torch.float32, "float32"), (torch.float64, "float64")):
-            missed = dtype == torch.float32 and name.startswith(("cdf only", "sign error"))
+            # the two float32 misses (cdf only, sign error) are caught since the error of a smooth entry's central
+            # differences comes from the rounding of the float64 promotion they difference, not from the float32
+            # code's f_noise (helper fwd, issue 13 item 3); the float64 false alarm stays open
             false_alarm = dtype == torch.float64 and name == "right"
-            marks = [pytest.mark.xfail(strict=True, raises=pytest.fail.Exception,
-                                       reason=_GELU_STAIRCASE + "; in float32 the float64 promotion's plateau is the "
-                                              "reference, so these two wrong backwards pass")] if missed else []
+            marks = []
             if false_alarm:
                 marks = [pytest.mark.xfail(strict=True, raises=CheckFailure, reason=_GELU_STAIRCASE)]
             yield pytest.param(name, dtype, id=f"{name}-{label}", marks=marks)
