@@ -11,7 +11,7 @@ float64. The wrong twins (``torch.autograd.Function`` with a correct ``backward`
 plant one mistake each: the tangent ignored (the JVP of the all-ones tangent), a wrong slope on the smooth side, a
 flipped sign, a slope outside the subdifferential at the kink, a tie counted twice; the correct twin of each passes.
 
-Runtime: about 60 s on the shared 2-core machine.
+Runtime: 161 tests, about 3 min on the shared 2-core machine at load 5–7 (65 s of CPU).
 """
 
 from __future__ import annotations
@@ -78,6 +78,14 @@ REDUCTIONS_TORCH = {
     "maximum": (lambda x: torch.maximum(x, torch.tensor([1.0, 0.0, 0.5, 0.0], dtype=x.dtype)),
                 [[1.0, 0.0, -0.5, 2.0]]),
     "sum_hardtanh": (lambda x: F.hardtanh(x).sum(), [[1.0, -1.0, 0.3, -2.0]]),
+    "softshrink": (F.softshrink, [[0.5, -0.5, 0.2, 1.0]]),
+    "relu_difference": (lambda x: F.relu(x[:2]) - F.relu(x[2:]), [[0.0, 0.0, 0.0, 0.0]]),
+    "hinge": (lambda x: torch.clamp(1 - x * torch.tensor([1.0, -1.0, 1.0], dtype=x.dtype), min=0).mean(),
+              [[1.0, -1.0, 0.5]]),
+    "l1_loss": (lambda x: F.l1_loss(x, torch.tensor([1.0, 2.0, 0.0], dtype=x.dtype)), [[1.0, 2.0, 0.5]]),
+    "relu_layer": (lambda x: torch.relu(x @ torch.tensor([[1.0, -1.0], [1.0, 1.0]], dtype=x.dtype))
+                   @ torch.tensor([1.0, -2.0], dtype=x.dtype), [[2.0, -2.0]]),
+    "clamp_256": (lambda x: torch.clamp(x, 0, 1), [[0.0, 1.0, 0.5, 2.0] * 64]),  # an image with saturated pixels
 }
 REDUCTIONS_JAX = {
     "max": (jnp.max, TIES), "min": (jnp.min, MIN_TIES),
@@ -92,17 +100,21 @@ DTYPES = ("float32", "float64")
 REVERSE_WRONG = {("hardsigmoid", "float64")}
 
 
+def _label(point):
+    return str(point) if len(point) <= 8 else f"{len(point)} entries"
+
+
 def _builtin_cases(table, reductions):
     for name, fn in table.items():
         for point in ELEMENTWISE[name][2]:
             for dtype in DTYPES:
                 if table is TORCH_BUILTINS and (name, dtype) in REVERSE_WRONG:
                     continue
-                yield pytest.param(fn, point, dtype, id=f"{name}-{dtype}-{point}")
+                yield pytest.param(fn, point, dtype, id=f"{name}-{dtype}-{_label(point)}")
     for name, (fn, points) in reductions.items():
         for point in points:
             for dtype in DTYPES:
-                yield pytest.param(fn, point, dtype, id=f"{name}-{dtype}-{point}")
+                yield pytest.param(fn, point, dtype, id=f"{name}-{dtype}-{_label(point)}")
 
 
 @pytest.mark.parametrize(("fn", "point", "dtype"), list(_builtin_cases(TORCH_BUILTINS, REDUCTIONS_TORCH)))
