@@ -476,6 +476,7 @@ class _JVPChecker(DirectionalChecker):
         memo = Memo(self.f, args, self.wrt, y0.shape)
         rng = point_rng(self.seed, x)
         vs = draw_tangents(rng, x, self.directions)
+        self.unjudged = ""
         reports, probes = [], []
         failing: list[tuple[int, np.ndarray, Computed, CheckFailure]] = []
         columns = _Columns([self._computed(unit(x.shape, x.dtype, j), args, y0.shape) for j in range(x.size)], x,
