@@ -152,6 +152,9 @@ class WithFloat64:
 def _rename(failure: CheckFailure, checker: str, name: str, mode: str) -> CheckFailure:
     details = dict(failure.details)
     details.update({"slot": name, "mode": mode})
+    if np.any(details.get("jumps", False)):
+        return CheckFailure(f"{checker}: the function is not continuous at the point along {name}, so {mode} "
+                            f"derivative cannot be right there.\n{failure}", details=details)
     return CheckFailure(f"{checker}: {mode} derivative w.r.t. {name} is wrong.\n{failure}", details=details)
 
 

@@ -337,3 +337,38 @@ def test_gelu_where_its_formula_cancels_keeps_both_terms_of_the_product_rule():
     for wrong in (0.0, -1.0):  # Φ(x) alone (the classic bug), a sign error in x·φ(x)
         with pytest.raises(CheckFailure, match="vjp"):
             check_vjp(_gelu, _gelu_rule(wrong), x)
+
+
+# --- check_jvp at the kinks of several entries (issue 13) ----------------------------------------------------------
+
+
+def _hardtanh(x):
+    return np.clip(x, -1.0, 1.0)
+
+
+def _hardtanh_jvp(v, x):  # 0 at both kinks, as PyTorch chooses: within each entry's one-sided slopes
+    return v * (np.abs(x) < 1.0)
+
+
+KINKS_BOTH_WAYS = (np.array([1.0, -1.0, 0.3, -2.0]),)
+
+
+def test_a_jvp_at_kinks_facing_both_ways_is_judged_entry_by_entry():
+    from verify.checks import check_jvp
+
+    report = check_jvp(_hardtanh, _hardtanh_jvp, KINKS_BOTH_WAYS)
+    assert any("judged entry by entry" in note for note in report.notes)
+    for wrong in (lambda v, x: 1.0 * (np.abs(x) < 1.0),  # the tangent ignored
+                  lambda v, x: -_hardtanh_jvp(v, x),  # a flipped sign
+                  lambda v, x: v * ((np.abs(x) < 1.0) + 2.0 * (np.abs(x) == 1.0))):  # a slope beyond the kinks'
+        with pytest.raises(CheckFailure):
+            check_jvp(_hardtanh, wrong, KINKS_BOTH_WAYS)
+
+
+def test_without_the_jacobian_the_failure_says_a_kink_may_be_the_cause(monkeypatch):
+    import verify.checks.vjp as vjp_module
+    from verify.checks import check_jvp
+
+    monkeypatch.setattr(vjp_module, "_PER_ENTRY_MAX", 1)
+    with pytest.raises(CheckFailure, match="only a judgement entry by entry can tell"):
+        check_jvp(_hardtanh, _hardtanh_jvp, KINKS_BOTH_WAYS)

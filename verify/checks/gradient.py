@@ -1020,7 +1020,9 @@ class _Checker:
         expected = np.where(v.kink, np.clip(pt.gf, v.low, v.high), v.r)
         return {"ratio": v.ratio.reshape(shape), "reference": v.primary.name, "computed": pt.g,
                 "expected": expected.reshape(shape), "args": pt.args, "tolerance": v.tol.reshape(shape),
-                "unverified": (v.unverified > 0).reshape(shape), "jumps": v.jump.reshape(shape)}
+                "unverified": (v.unverified > 0).reshape(shape), "jumps": v.jump.reshape(shape),
+                "kinks": v.kink.reshape(shape),
+                "near_kink": np.array([n.startswith("next to a kink") for n in v.note]).reshape(shape)}
 
     def _message(self, pt: _Point, v: _Verdict) -> str:
         x, g = pt.x, pt.g

@@ -99,9 +99,9 @@ def _kind_of_target(point: tuple) -> str | None:
 
 @dataclass(frozen=True)
 class LossReport:
-    """What ``check_loss`` verified: examples tried (edge cases included), the worst error as a
-    fraction of the allowed one for the value and the gradient, the edge cases met, the entries judged with
-    their measured rounding noise, and the library's masked cases the implementation refused."""
+    """What ``check_loss`` verified: examples tried (the search's and, on top, ``edge_cases`` of the library's own),
+    the worst error as a fraction of the allowed one for the value and the gradient, the entries judged with their
+    measured rounding noise, and the library's masked cases the implementation refused."""
 
     name: str
     reduction: str
@@ -121,7 +121,10 @@ class LossReport:
     def __str__(self) -> str:
         lines = [
             f"check_loss({self.name!r}, reduction={self.reduction!r}, {self.dtype}): {self.examples} example(s) "
-            f"passed ({self.edge_cases} edge cases) in {self.seconds:.3g} s",
+            f"passed in {self.seconds:.3g} s: " + (f"{self.examples - self.edge_cases} drawn by the search and "
+                                                   f"{self.edge_cases} of the library's edge cases, run before it "
+                                                   "(max_examples counts only the search's)" if self.edge_cases
+                                                   else "all given or drawn by the search"),
             f"  checked: {', '.join(self.checked)}; reference: {self.reference}",
             f"  worst error / allowed: value {self.worst_value_ratio:.3g}, grad {self.worst_grad_ratio:.3g} "
             f"(ulps {self.ulps:g}, atol {self.atol:g})",
@@ -489,8 +492,8 @@ class _LossChecker:
         table = error_table(shaped(c), shaped(r), worst=self.worst, dtype=dtype, order_by=shaped(ratio),
                             extra={"allowed": shaped(allowed), "error/allowed": shaped(ratio),
                                    "note": shaped(note)})
-        names = [f"{a} ({d})" for a, d in zip(self.symbolic.arguments, self.symbolic.argument_descriptions,
-                                              strict=True)]
+        names = [f"{a} ({_described(d, v)})" for a, d, v in zip(self.symbolic.arguments,
+                                                               self.symbolic.argument_descriptions, args, strict=True)]
         failing = int((ratio > 1.0).sum())
         lines = [
             f"check_loss({self.name!r}): the {what} is wrong at {failing} of {ratio.size} entr"
@@ -499,6 +502,11 @@ class _LossChecker:
         ]
         if diagnosis:
             lines.append("Diagnosis: the implementation computes " + "; or ".join(diagnosis) + ".")
+        if np.isnan(c).any() and np.isfinite(r).all() and any(_masked_count(a) for a in args):
+            lines.append("The implementation returned NaN where the logits hold masked (−∞) entries: a term 0·(−∞) — a "
+                         "target of 0 times log σ = −∞ at a masked entry — is NaN in floating point, while the loss "
+                         "and its gradient are finite there (a masked entry with no target mass contributes 0: the "
+                         "limit 0·log 0 = 0); leave such terms out (e.g. torch.where / jnp.where on the target).")
         lines += [
             f"reference: {self.symbolic.formula} — SymPy, gradient by sympy.diff, evaluated with mpmath and "
             f"correctly rounded to float64 (source: {self.symbolic.source})",
@@ -511,6 +519,23 @@ class _LossChecker:
             table,
         ]
         return "\n".join(lines)
+
+
+def _masked_count(value: object) -> int:
+    """How many masked (``−∞``) entries a floating argument holds (0 for anything else)."""
+    if not isinstance(value, np.ndarray) or value.dtype.kind != "f":
+        return 0
+    return int(np.count_nonzero(np.isneginf(value)))
+
+
+def _described(description: str, value: object) -> str:
+    """An argument's description for a failing input: its kinds as the catalogue states them, except that logits
+    holding masked (``−∞``) entries are not called finite."""
+    masked = _masked_count(value)
+    if not masked:
+        return description
+    return (description.replace("finite logits", "logits")
+            + f"; here with {masked} masked entr{'y' if masked == 1 else 'ies'} (−∞)")
 
 
 def _row_terms(k: int, n: int = 1, reduction: str = "none") -> int:
@@ -575,7 +600,8 @@ def check_loss(
       dtype: float64 or float32: the dtype of the drawn inputs and of the accuracy demanded.
       inputs: None (the library's edge cases, then a Hypothesis search), one point (a tuple of
         arguments, validated as the kernels validate theirs) or a Hypothesis strategy of points.
-      max_examples: overrides the active Hypothesis profile for the search.
+      max_examples: overrides the active Hypothesis profile for the search; the library's edge cases (when
+        ``inputs`` is None) run before it and are counted on top (``LossReport.edge_cases``).
       worst: rows of the worst-entries table in a failure message.
       ulps: roundings allowed per output (default 8; see the module docstring).
       atol: absolute allowance per entry, default 0.

@@ -36,6 +36,17 @@ transposed weight gradient).
 float32 rule is judged as float32 against a float64 reference; ``f`` is memoised for one point, so the
 many scalar views cost one evaluation of ``f`` per distinct point.
 
+**Kinks along a tangent's line.** The line ``t ↦ ⟨w, f(x + t·v)⟩`` moves every entry at once; where it meets the kinks
+of several entries at ``t = 0`` its one-sided slopes combine theirs (hardtanh at ``[1, −1]``: a concave and a convex
+kink give the line slopes ``w₀v₀`` and ``w₁v₁``) and no longer bound what a correct choice per entry gives (PyTorch's
+0 at both ends, JAX's 1). Such a tangent — the judge finds the line at a kink at ``t = 0``, at one it cannot locate,
+or next to one — is judged entry by entry, as the reverse mode is: ``jvp(v)`` must be ``J·v`` for the Jacobian ``J``
+of the unit tangents ``jvp(e_j)``, to rounding (``ulps·eps·(Σ_j |J_kj v_j| + |jvp(v)_k|)``, then the rounding of
+``J`` and of ``jvp(v)`` measured), and ``wᵀJ`` must pass as the gradient of ``⟨w, f⟩`` (each entry at a kink anywhere
+within its one-sided slopes). A rule that ignores its tangent is not ``J·v``; a wrong slope or sign on a smooth
+entry, or a slope outside a kink's, fails ``wᵀJ``. The Jacobian is assembled only up to ``2²²`` entries; beyond,
+the failure says that a kink may be the cause.
+
 Where a view fails, what its values cannot show the judge is measured and given to it
 (:mod:`verify.checks._views`): the rounding of the terms of ``⟨u, f⟩`` (a sum that cancels keeps the rounding of
 its terms), the float32 function's own rounding (its float64 promotion has none of it), and, for an output that
@@ -207,7 +218,8 @@ class _VJPChecker(DirectionalChecker):
         return self.passed(reports, x)
 
     def _failure(self, args, x, y0, failures, probes, memo, diagnose, point) -> CheckFailure:
-        worst_label, worst_u, worst = max(failures, key=lambda item: worst_ratio_of(item[2]))
+        jumped = [item for item in failures if _jumps(item[2])]
+        worst_label, worst_u, worst = jumped[0] if jumped else max(failures, key=lambda item: worst_ratio_of(item[2]))
         named: list[str] = []
         if diagnose:
             def accepts(u: np.ndarray, candidate: Callable[[np.ndarray], np.ndarray], noise: np.ndarray | None) -> bool:
@@ -226,10 +238,17 @@ class _VJPChecker(DirectionalChecker):
         where = (f"{len(failures)} of the {len(probes)} cotangents drawn at this point" if any(p.failed for p in probes)
                  else f"{len(failures)} of the {y0.size} rows of the Jacobian (unit cotangents), though the "
                       f"{len(probes)} drawn cotangents passed")
+        headline = (f"check_vjp: vjp(u, *args) is wrong for {where}; the worst is {worst_label}, at "
+                    f"{worst_ratio_of(worst):.3g} × the tolerance.")
+        if jumped:
+            headline = (f"check_vjp: f is not continuous at this point: it jumps along "
+                        f"{_jump_text(worst, x.shape, f'args[{self.wrt}]')} (below: the jump, which does not shrink "
+                        f"with the step), so no vjp can be its derivative there; seen for {where}, first for "
+                        f"{worst_label}.")
         lines = [
-            f"check_vjp: vjp(u, *args) is wrong for {where}; the worst is {worst_label}, at {worst_ratio_of(worst):.3g} × "
-            "the tolerance.",
-            *(mistake_lines(named, "ignored cotangent, flipped sign, constant factor, transpose") if diagnose else []),
+            headline,
+            *(mistake_lines(named, "ignored cotangent, flipped sign, constant factor, transpose")
+              if diagnose and not jumped else []),
             f"cotangent u (shaped like f's output {y0.shape}, {y0.dtype}):",
             format_arguments((worst_u,), names=("u",)),
             f"how it was judged: vjp(u, *args) against the gradient of φ_u(args) = ⟨u, f(args)⟩ w.r.t. "
@@ -307,22 +326,109 @@ def _aligned_cotangents(rng: np.random.Generator, jv: np.ndarray, count: int) ->
     return [sign * rng.uniform(0.5, 2.0, sign.shape) for _ in range(count)]
 
 
+_PER_ENTRY_MAX = 2**22  # entries of the Jacobian a judgement entry by entry assembles (32 MiB of float64)
+_PER_ENTRY_NOTE = ("a tangent's line met kinks of several entries at the point: it was judged entry by entry, as the "
+                   "reverse mode is (jvp(v) = J·v for the Jacobian J of the unit tangents, and wᵀJ a gradient of ⟨w, f⟩ "
+                   "with each entry at a kink anywhere within its one-sided slopes)")
+
+
+def _jumps(failure: CheckFailure) -> bool:
+    """The judge found ``f`` not continuous at the point along some entry of the view it judged."""
+    return bool(np.any(failure.details.get("jumps", False)))
+
+
+def _jump_text(failure: CheckFailure, shape: tuple, name: str) -> str:
+    """The entries along which the judge found ``f`` jumping, as ``args[0][1]`` (at most 4 named)."""
+    where = np.flatnonzero(np.ravel(failure.details.get("jumps", False)))
+    named = [f"{name}{list(flat_to_index(shape, int(j)))}" for j in where[:4]]
+    return ", ".join(named) + (f" and {where.size - 4} more" if where.size > 4 else "")
+
+
+def _at_kink(failure: CheckFailure) -> bool:
+    """The judge found the line not smooth at ``t = 0``: a kink there, a kink it could not locate (unverified, the
+    error beyond even the tolerance), or one it placed next to the point. A line through the kinks of several
+    entries of a float32 function, whose rounding (measured, ~1e-6) sets the finest step the kink ladder may take,
+    is seen each of these ways; all three are judged entry by entry."""
+    d = failure.details
+    return bool(np.any(d.get("kinks", False)) or np.any(d.get("unverified", False))
+                or np.any(d.get("near_kink", False)))
+
+
+class _Columns:
+    """The Jacobian of the JVP under test assembled from its unit tangents, ``J[:, j] = jvp(e_j)`` (float64 of the
+    values returned), memoised per point, and its rounding measured once at the point ``x``."""
+
+    def __init__(self, units: list[Computed], x: np.ndarray, ulps: float) -> None:
+        self.units = units
+        self.x = x
+        self.ulps = ulps
+        self.measured: list[np.ndarray | None] = []
+
+    def at(self, value: np.ndarray) -> np.ndarray:
+        """``J`` at ``value``, shape (size of f's output, size of x)."""
+        return np.stack([np.asarray(c(value), dtype=np.float64).ravel() for c in self.units], axis=1)
+
+    def noise(self) -> np.ndarray | None:
+        """A bound on the rounding of every entry of ``J`` at ``x``, (m, n): :func:`linear_noise` over scalings of
+        all unit tangents at once, plus the float32 columns' difference to their float64 twins where they have one
+        (:meth:`Computed.precision_error`). None where it cannot be measured."""
+        if not self.measured:
+            linear = linear_noise(
+                lambda c: np.stack([np.asarray(col.scaled(c, self.x), dtype=np.float64).ravel() for col in self.units],
+                                   axis=1), self.x.dtype)
+            twins = [col.precision_error(self.x) for col in self.units]
+            if all(t is not None for t in twins):
+                twin = np.stack([t.ravel() for t in twins], axis=1)
+                linear = twin if linear is None else linear + twin
+            self.measured.append(linear)
+        return self.measured[0]
+
+    def linear(self, v: np.ndarray, jv: np.ndarray, noise: Callable[[], np.ndarray | None] | None = None) -> bool:
+        """Whether ``jv = jvp(v)`` is ``J·v`` at ``x`` to rounding, entry by entry: within
+        ``ulps·eps_d·(Σ_j |J_kj v_j| + |jv_k|)`` (the rounding of a sum of the products and of its result, ``d`` the
+        output's dtype, in ULPs as the judge counts them), and where that does not suffice, within the measured rounding
+        of ``J`` times ``|v|`` plus that of ``jv`` (``noise``). A rule that ignores its tangent, or is not linear in it,
+        is not."""
+        J = self.at(self.x)
+        flat_v = np.asarray(v, dtype=np.float64).ravel()
+        value = np.asarray(jv, dtype=np.float64).ravel()
+        eps = float(np.finfo(np.asarray(jv).dtype if np.asarray(jv).dtype == np.float32 else np.float64).eps)
+        with np.errstate(all="ignore"):
+            gap = np.abs(value - J @ flat_v)
+            bound = self.ulps * eps * (np.abs(J) @ np.abs(flat_v) + np.abs(value))
+            if not np.all(np.isfinite(gap)):
+                return False
+            if np.all(gap <= bound):
+                return True
+            measured = self.noise()
+            own = noise() if noise is not None else None
+            if measured is None or own is None:
+                return False
+            return bool(np.all(gap <= bound + measured @ np.abs(flat_v) + np.ravel(own)))
+
+
 @dataclass
 class _JVPChecker(DirectionalChecker):
     tangents: int = 0
     contractions: int = 0
     columns: int = 0
     output_shape: tuple = ()
+    unjudged: str = ""
 
     def _computed(self, v: np.ndarray, args: tuple, shape: tuple) -> Computed:
         return Computed(self.rule, "jvp(v, *args)", v, args, self.wrt, shape, "check_jvp", "f(*args)")
 
     def _contractions(self, memo: Memo, x: np.ndarray, v: np.ndarray, candidate: Callable, dtype: np.dtype,
-                      rng: np.random.Generator, noise: np.ndarray | None = None) -> tuple[list, list[CheckFailure]]:
+                      rng: np.random.Generator, noise: np.ndarray | None = None,
+                      cotangents: list | None = None) -> tuple[list, list[CheckFailure]]:
+        """The two contractions of tangent ``v`` judged along the line; the cotangents drawn are appended to
+        ``cotangents`` (when given) in the order of the judgements."""
         t0 = np.zeros(1, dtype=dtype)
         y0 = memo.one(x)
         reports, failures = [], []
         for w in _aligned_cotangents(rng, candidate(x), 2):
+            if cotangents is not None:
+                cotangents.append(w)
             derivative = LineDerivative(candidate, x, v, dtype, weights=w)
             if noise is None:
                 measured = derivative.noise()
@@ -336,6 +442,33 @@ class _JVPChecker(DirectionalChecker):
                 failures.append(failure)
         return reports, failures
 
+    def _per_entry(self, memo: Memo, x: np.ndarray, y0: np.ndarray, v: np.ndarray, comp: Computed,
+                   cotangents: list[np.ndarray], columns: _Columns, args: tuple) -> list | None:
+        """A tangent whose line meets kinks at ``t = 0`` judged entry by entry, as the reverse mode is (module
+        docstring, "Kinks"): ``jvp(v)`` must be ``J·v`` for the Jacobian ``J`` assembled from the unit tangents
+        (to rounding), and ``wᵀJ`` must pass as the gradient of ``⟨w, f⟩`` for each cotangent ``w`` of the tangent
+        (each entry at a kink anywhere within its one-sided slopes). The judge's reports, or None (the failure of
+        the line stands)."""
+        if not columns.linear(v, comp(x), comp.noise(x)):
+            return None
+        reports = []
+        for w in cotangents:
+            flat_w = np.asarray(w, dtype=np.float64).ravel()
+
+            def contracted(*a: Any, w: np.ndarray = flat_w) -> np.ndarray:
+                return (w @ columns.at(np.asarray(a[self.wrt]))).reshape(x.shape)
+
+            def noise(w: np.ndarray = flat_w) -> np.ndarray | None:
+                measured = columns.noise()
+                return None if measured is None else (np.abs(w) @ measured).reshape(x.shape)
+
+            report, failure = judge_view(Projected(memo, x.ndim, weights=w), contracted, args, self.wrt, self.options,
+                                         y0, weights=w, noise=noise)
+            if failure is not None:
+                return None
+            reports.append(report)
+        return reports
+
     def check_point(self, point: Sequence, diagnose: bool) -> float:
         __tracebackhide__ = True
         args, x = validate_point(point, self.wrt, "check_jvp")
@@ -343,45 +476,45 @@ class _JVPChecker(DirectionalChecker):
         memo = Memo(self.f, args, self.wrt, y0.shape)
         rng = point_rng(self.seed, x)
         vs = draw_tangents(rng, x, self.directions)
+        self.unjudged = ""
         reports, probes = [], []
         failing: list[tuple[int, np.ndarray, Computed, CheckFailure]] = []
+        columns = _Columns([self._computed(unit(x.shape, x.dtype, j), args, y0.shape) for j in range(x.size)], x,
+                           self.options.ulps)
         for i, v in enumerate(vs):
             comp = self._computed(v, args, y0.shape)
             at_point = comp(x)
-            ok, bad = self._contractions(memo, x, v, comp, y0.dtype, rng)
+            drawn: list[np.ndarray] = []
+            ok, bad = self._contractions(memo, x, v, comp, y0.dtype, rng, cotangents=drawn)
+            if bad and all(_at_kink(b) for b in bad) and x.size * y0.size > _PER_ENTRY_MAX:
+                self.unjudged = (f"the line of a failing tangent met kinks at the point, where only a judgement entry by "
+                                 f"entry can tell (not run: its Jacobian would have {x.size} × {y0.size} entries, more "
+                                 f"than {_PER_ENTRY_MAX}); check a smaller input to tell a wrong rule from a kink")
+            elif bad and all(_at_kink(b) for b in bad):
+                entrywise = self._per_entry(memo, x, y0, v, comp, drawn, columns, args)
+                if entrywise is not None:
+                    ok, bad = ok + entrywise, []
+                    if _PER_ENTRY_NOTE not in self.tally.notes:
+                        self.tally.notes.append(_PER_ENTRY_NOTE)
             reports.extend(ok)
             if bad:
                 failing.append((i, v, comp, bad[0]))
             fit = (np.concatenate([np.ravel(b.details.get("computed", np.nan)) for b in bad]),
                    np.concatenate([np.ravel(b.details.get("expected", np.nan)) for b in bad])) if bad else None
             probes.append(Probe(v, comp, at_point, None, bool(bad), fit, noise=comp.noise(x)))
-        columns = 0
         column_failures: list[tuple[int, CheckFailure]] = []
+        n_columns = 0
         if not failing and x.size <= self.jacobian_max:
-            units = [unit(x.shape, x.dtype, j) for j in range(x.size)]
-            cols = [self._computed(e, args, y0.shape) for e in units]
-
             def row(k: int) -> Callable[..., np.ndarray]:
                 def grad(*a: Any) -> np.ndarray:
-                    value = np.asarray(a[self.wrt])
-                    return np.array([np.asarray(c(value)).ravel()[k] for c in cols]).reshape(x.shape)
+                    return columns.at(np.asarray(a[self.wrt]))[k].reshape(x.shape)
                 return grad
 
-            columns = x.size
-            measured: list[np.ndarray | None] = []
+            def column_noise(k: int) -> np.ndarray | None:
+                measured = columns.noise()
+                return None if measured is None else measured[k].reshape(x.shape)
 
-            def column_noise(k: int) -> np.ndarray | None:  # (m, n): measured once, for every row
-                if not measured:
-                    linear = linear_noise(
-                        lambda c: np.stack([np.asarray(col.scaled(c, x), dtype=np.float64).ravel() for col in cols],
-                                           axis=1), x.dtype)
-                    twins = [col.precision_error(x) for col in cols]
-                    if all(t is not None for t in twins):
-                        twin = np.stack([t.ravel() for t in twins], axis=1)
-                        linear = twin if linear is None else linear + twin
-                    measured.append(linear)
-                return None if measured[0] is None else measured[0][k].reshape(x.shape)
-
+            n_columns = x.size
             for k in range(y0.size):
                 report, failure = judge_view(Projected(memo, x.ndim, index=k), row(k), args, self.wrt, self.options,
                                              y0, noise=lambda k=k: column_noise(k))
@@ -393,7 +526,7 @@ class _JVPChecker(DirectionalChecker):
             raise self._failure(args, x, y0, memo, rng, failing, column_failures, probes, diagnose, point)
         self.tangents += len(vs)
         self.contractions += 2 * len(vs)
-        self.columns += columns
+        self.columns += n_columns
         self.output_shape = y0.shape
         return self.passed(reports, x)
 
@@ -423,7 +556,8 @@ class _JVPChecker(DirectionalChecker):
     def _failure(self, args, x, y0, memo, rng, failing, column_failures, probes, diagnose, point) -> CheckFailure:
         named: list[str] = []
         if failing:
-            i, v, comp, worst = max(failing, key=lambda item: worst_ratio_of(item[3]))
+            jumped = [item for item in failing if _jumps(item[3])]
+            i, v, comp, worst = jumped[0] if jumped else max(failing, key=lambda item: worst_ratio_of(item[3]))
             if diagnose:
                 def accepts(direction: np.ndarray, candidate: Callable[[np.ndarray], np.ndarray],
                             noise: np.ndarray | None) -> bool:
@@ -432,11 +566,17 @@ class _JVPChecker(DirectionalChecker):
                 named = name_mistakes(probes, accepts, derivative="jvp(v)", kind="JVP", direction="tangent",
                                       incoming="the tangent v", sizes=(*x.shape, *y0.shape))
             table, refs = self._entry_table(memo, x, y0, v, comp) if diagnose else ("", "")
+            headline = (f"check_jvp: jvp(v, *args) is wrong for {len(failing)} of the {len(probes)} tangents drawn at "
+                        f"this point; the worst is tangent #{i + 1}, at {worst_ratio_of(worst):.3g} × the tolerance.")
+            if jumped:
+                headline = (f"check_jvp: f is not continuous at this point: it jumps along the line x + t·v of tangent "
+                            f"#{i + 1} at t = 0 (below: the jump, which does not shrink with the step), so no jvp can "
+                            f"be its derivative there; seen for {len(failing)} of the {len(probes)} tangents drawn.")
             lines = [
-                f"check_jvp: jvp(v, *args) is wrong for {len(failing)} of the {len(probes)} tangents drawn at this "
-                f"point; the worst is tangent #{i + 1}, at {worst_ratio_of(worst):.3g} × the tolerance.",
+                headline,
                 *(mistake_lines(named, "ignored tangent, flipped sign, constant factor, transpose")
-                  if diagnose else []),
+                  if diagnose and not jumped else []),
+                *([f"note: {self.unjudged}"] if self.unjudged else []),
                 f"tangent v (shaped like args[{self.wrt}] {x.shape}, {x.dtype}):",
                 format_arguments((v,), names=("v",)),
                 "failing input:",
@@ -450,11 +590,18 @@ class _JVPChecker(DirectionalChecker):
                           "(w with the signs of jvp(v)); check_gradient said:", indent(str(worst))]
             direction, judged = v, worst
         else:
-            k, worst = max(column_failures, key=lambda item: worst_ratio_of(item[1]))
+            jumped = [item for item in column_failures if _jumps(item[1])]
+            k, worst = jumped[0] if jumped else max(column_failures, key=lambda item: worst_ratio_of(item[1]))
+            headline = (f"check_jvp: the Jacobian assembled from jvp(e_j, *args) (every unit tangent e_j) is wrong in "
+                        f"{len(column_failures)} of its {y0.size} rows, though the drawn tangents passed; the worst is "
+                        f"row {flat_to_index(y0.shape, k)} (output index), at {worst_ratio_of(worst):.3g} × the "
+                        "tolerance.")
+            if jumped:
+                headline = (f"check_jvp: f is not continuous at this point: output {flat_to_index(y0.shape, k)} jumps "
+                            f"along {_jump_text(worst, x.shape, f'args[{self.wrt}]')} (below: the jump, which does not "
+                            "shrink with the step), so no jvp can be its derivative there.")
             lines = [
-                f"check_jvp: the Jacobian assembled from jvp(e_j, *args) (every unit tangent e_j) is wrong in "
-                f"{len(column_failures)} of its {y0.size} rows, though the drawn tangents passed; the worst is row "
-                f"{flat_to_index(y0.shape, k)} (output index), at {worst_ratio_of(worst):.3g} × the tolerance.",
+                headline,
                 f"how it was judged: [jvp(e_j)[k] for every j] against the gradient of f_k w.r.t. args[{self.wrt}] "
                 "(entry j of the table is jvp(e_j)[k]); check_gradient said:",
                 indent(str(worst)),
