@@ -489,6 +489,18 @@ def judge_complex_point(imag, step, value, error, third, finite, kink, infinite,
     for j in range(n):
         if not np.isfinite(r[j]):
             return FAST_SLOW, True, nothing, nothing, nothing, 0.0, 0.0, 0.0
+    ratio, abs_error, ulps_off, _, worst, worst_ulps, worst_abs = _judge_resolved(
+        g, r, e, curvature, x, infinite, values, f0, float32, ulps, eps_d, atol, extra)
+    if worst > 1.0:
+        return FAST_SLOW, True, nothing, nothing, nothing, 0.0, 0.0, 0.0
+    return FAST_PASS, True, ratio, abs_error, ulps_off, worst, worst_ulps, worst_abs
+
+
+@_kernel
+def _judge_resolved(g, r, e, curvature, x, infinite, values, f0, float32, ulps, eps_d, atol, extra):
+    """:func:`judge_smooth_point` where every entry is usable (its reference resolved it), with ``ulp(r)`` in the
+    gradient's dtype: NumPy's ``spacing`` of ``|r|``, or of its float32 rounding (``float32``)."""
+    n = r.shape[0]
     ulp_r = np.empty(n)
     usable = np.empty(n, dtype=np.bool_)
     for j in range(n):
@@ -497,8 +509,50 @@ def judge_complex_point(imag, step, value, error, third, finite, kink, infinite,
         else:
             ulp_r[j] = np.spacing(abs(r[j]))
         usable[j] = True
-    ratio, abs_error, ulps_off, _, worst, worst_ulps, worst_abs = judge_smooth_point(
-        g, r, ulp_r, curvature, x, infinite, e, usable, ulps, eps_d, atol, values, f0, extra)
+    return judge_smooth_point(g, r, ulp_r, curvature, x, infinite, e, usable, ulps, eps_d, atol, values, f0, extra)
+
+
+__all__ += ["judge_central_point"]
+
+
+@_kernel
+def judge_central_point(value, error, finite, kink, flat, order, measured, model, g, curvature, x, infinite, values,
+                        f0, float32, ulps, eps_d, atol, extra):
+    """check_gradient's fast path at a point whose only reference is the central differences (``f`` takes no
+    complex input, no SymPy twin), in one compiled call: ``(outcome, ratio, abs_error, ulps_off, worst_ratio,
+    worst_ulps, worst_abs)``, ``outcome`` ``FAST_PASS`` or ``FAST_SLOW`` (the arrays empty then).
+
+    The steps of ``_Checker._fast`` (:mod:`verify.checks.gradient`) in its order: a kink candidate, an entry whose
+    value or error bound is not finite, whose six values are not all finite or all equal ``f(x)`` (resolved
+    nothing) → ``FAST_SLOW``; the judgement of :func:`_judge_resolved`: an entry beyond its tolerance →
+    ``FAST_SLOW``; an entry whose reference is too vague to decide (``_vague``: ``2e > max(τ − 2e, |g|/2,
+    ulps·eps_d·S)``), whose differences do not converge as ``h²`` (``_not_asymptotic``) or depart from a quadratic
+    beyond 64 times f's rounding (``_rough``) → ``FAST_SLOW``; else ``FAST_PASS``."""
+    n = value.shape[0]
+    nothing = np.empty(0)
+    for j in range(n):
+        if kink[j]:
+            return FAST_SLOW, nothing, nothing, nothing, 0.0, 0.0, 0.0
+    for j in range(n):
+        if not (np.isfinite(value[j]) and np.isfinite(error[j]) and finite[j] and not flat[j]):
+            return FAST_SLOW, nothing, nothing, nothing, 0.0, 0.0, 0.0
+    ratio, abs_error, ulps_off, tol, worst, worst_ulps, worst_abs = _judge_resolved(
+        g, value, error, curvature, x, infinite, values, f0, float32, ulps, eps_d, atol, extra)
     if worst > 1.0:
-        return FAST_SLOW, True, nothing, nothing, nothing, 0.0, 0.0, 0.0
-    return FAST_PASS, True, ratio, abs_error, ulps_off, worst, worst_ulps, worst_abs
+        return FAST_SLOW, nothing, nothing, nothing, 0.0, 0.0, 0.0
+    # _vague's scale: ulps·eps_d times the largest finite |entry| of g or of the reference
+    largest = 0.0
+    for j in range(n):
+        if np.isfinite(g[j]):
+            largest = _maximum(largest, abs(g[j]))
+    for j in range(n):
+        if np.isfinite(value[j]):
+            largest = _maximum(largest, abs(value[j]))
+    scale = ulps * eps_d * largest
+    for j in range(n):
+        vague = 2.0 * error[j] > _maximum(_maximum(tol[j] - 2.0 * error[j], 0.5 * abs(g[j])), scale)
+        not_asymptotic = not np.isnan(order[j]) and not (order[j] > 1.0 and order[j] < 3.0)
+        rough = measured[j] > 64.0 * _maximum(model[j], 0.0)
+        if vague or not_asymptotic or rough:
+            return FAST_SLOW, nothing, nothing, nothing, 0.0, 0.0, 0.0
+    return FAST_PASS, ratio, abs_error, ulps_off, worst, worst_ulps, worst_abs
