@@ -120,15 +120,11 @@ class Evaluator:
     def many(self, args: tuple, stack: np.ndarray, known: float) -> np.ndarray:
         """``f`` at every ``stack[k]``; ``stack[0]`` is a point where ``f`` is already ``known``."""
         if self.vectorized is not False:
-            out = self._try_batch(args, stack, known)
+            out = self._batch(args, stack, known)
+            self.learned["vectorized"] = self.vectorized
             if out is not None:
                 return out
         return np.array([known] + [self.scalar(args, point) for point in stack[1:]], dtype=np.float64)
-
-    def _try_batch(self, args: tuple, stack: np.ndarray, known: float) -> np.ndarray | None:
-        out = self._batch(args, stack, known)
-        self.learned["vectorized"] = self.vectorized
-        return out
 
     def _batch(self, args: tuple, stack: np.ndarray, known: float) -> np.ndarray | None:
         forced = self.forced
@@ -152,9 +148,8 @@ class Evaluator:
         out = out.astype(np.float64, copy=False)
         # Verified at every point against the scalar value, and once more at the last point when
         # the decision is first made.
-        checks = [(0, known)]
-        if self.vectorized is None:
-            checks.append((stack.shape[0] - 1, self.scalar(args, stack[-1])))
+        checks = ((0, known),) if self.vectorized is not None else (
+            (0, known), (stack.shape[0] - 1, self.scalar(args, stack[-1])))
         for k, single in checks:
             scale = max(abs(single), abs(out[k]), _TINY64)
             # Batched and single calls may sum in another order: allow a few ULPs of |f| per term.
