@@ -4,10 +4,17 @@ give bitwise the floats of the NumPy statement of the same formulas (module docs
 
 from __future__ import annotations
 
+import warnings
+from dataclasses import asdict
+
 import numpy as np
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+import verify.checks.gradient as gradient_module
+from verify.checks import CheckFailure, check_gradient
+from verify.checks._evaluate import _runtime_warnings_ignored
 from verify.checks._gradient_kernels import (
     complex_step_estimates,
     complex_step_reference,
@@ -157,13 +164,6 @@ def test_a_complex_step_below_the_normal_range_says_nothing():
 # NumPy) where there is more to do than judge. Whatever the point, the gradient and f, the report (every field but the
 # time) or the failure message must be the same either way.
 
-from dataclasses import asdict  # noqa: E402
-
-import pytest  # noqa: E402
-
-import verify.checks.gradient as gradient_module  # noqa: E402
-from verify.checks import CheckFailure, check_gradient  # noqa: E402
-
 
 def _softmax_ce(z, labels):
     m = z.real.max(axis=-1, keepdims=True)
@@ -293,3 +293,34 @@ def test_a_smooth_point_is_judged_in_one_compiled_call(f, grad, point, kernel, d
         assert calls == [gradient_module.FAST_PASS] and report.references[decided] == 1
         with pytest.raises(CheckFailure):
             check_gradient(f, lambda *a: 1.001 * np.asarray(grad(*a)), point)
+
+
+# --- RuntimeWarnings at complex points are ignored as warnings.catch_warnings ignores them ------------------------------
+
+
+def _warn_all():
+    warnings.warn("overflow at a perturbed point", RuntimeWarning, stacklevel=1)
+    warnings.warn("casting complex values to real", np.exceptions.ComplexWarning, stacklevel=1)
+    warnings.warn("something else", UserWarning, stacklevel=1)
+
+
+@pytest.mark.parametrize("context", [_runtime_warnings_ignored,
+                                     lambda: warnings.catch_warnings(action="ignore", category=RuntimeWarning)])
+def test_runtime_warnings_are_ignored_inside_and_the_warnings_state_is_restored(context):
+    """The same for the standard context manager and the one the evaluator uses: under an 'error' filter (pytest -W
+    error) RuntimeWarnings inside are ignored, any other warning still raises, and on leaving — normally or by an
+    exception — the filter list and the display hook are the caller's again."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        filters, show = warnings.filters, warnings.showwarning
+        with pytest.raises(UserWarning, match="something else"):
+            with context():
+                _warn_all()
+        assert warnings.filters is filters and warnings.showwarning is show
+        with context():
+            warnings.warn("overflow", RuntimeWarning, stacklevel=1)
+            warnings.simplefilter("always")  # f changing the filters changes them only inside
+            warnings.showwarning = print
+        assert warnings.filters is filters and warnings.showwarning is show
+        with pytest.raises(RuntimeWarning):
+            warnings.warn("outside", RuntimeWarning, stacklevel=1)
