@@ -416,6 +416,11 @@ def warm_up_point() -> None:
                        32.0, 2.0**-52, 0.0, np.ones((3, 2, 1)), 1.0, np.empty(0))
     no = np.zeros(1, dtype=np.bool_)
     complex_step_reference(flat, np.ones(1), flat, flat, flat, ~no, no, no, 2.0**-52, np.empty(0), np.empty(0))
+    values = np.ones((3, 2, 1))
+    judge_complex_point(flat, np.ones(1), flat, flat, flat, ~no, no, no, 2.0**-52, np.empty(0), flat, flat, flat, values,
+                        1.0, False, 32.0, 2.0**-52, 0.0, np.empty(0))
+    judge_central_point(flat, flat, ~no, no, no, flat, flat, flat, flat, flat, flat, no, values, 1.0, False, 32.0,
+                        2.0**-52, 0.0, np.empty(0))
 
 
 # -- check_gradient's fast path where the complex step decides, in one compiled call ----------------------------
