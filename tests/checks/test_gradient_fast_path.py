@@ -4,10 +4,17 @@ give bitwise the floats of the NumPy statement of the same formulas (module docs
 
 from __future__ import annotations
 
+import warnings
+from dataclasses import asdict
+
 import numpy as np
-from hypothesis import given, settings
+import pytest
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+import verify.checks.gradient as gradient_module
+from verify.checks import CheckFailure, check_gradient
+from verify.checks._evaluate import _runtime_warnings_ignored
 from verify.checks._gradient_kernels import (
     complex_step_estimates,
     complex_step_reference,
@@ -148,3 +155,172 @@ def test_a_complex_step_below_the_normal_range_says_nothing():
                                               np.ones(2, bool), np.zeros(2, bool), np.zeros(2, bool), 2.0**-52,
                                               np.empty(0), np.empty(0))
     assert first == -1 and error[0] == np.inf and np.isfinite(error[1])
+
+
+# --- the compiled fast paths give the verdicts of the general one ----------------------------------------------------
+#
+# ``_Checker._fast`` judges a point whose deciding reference is the complex step (``judge_complex_point``) or the central
+# differences alone (``judge_central_point``) in one compiled call, handing back to ``_fast_general`` (the same steps in
+# NumPy) where there is more to do than judge. Whatever the point, the gradient and f, the report (every field but the
+# time) or the failure message must be the same either way.
+
+
+def _softmax_ce(z, labels):
+    m = z.real.max(axis=-1, keepdims=True)
+    lse = m[..., 0] + np.log(np.exp(z - m).sum(axis=-1))
+    return (lse - z[..., np.arange(z.shape[-2]), labels]).mean(axis=-1)
+
+
+def _softmax_ce_grad(z, labels):
+    p = np.exp(z - z.max(axis=-1, keepdims=True))
+    p /= p.sum(axis=-1, keepdims=True)
+    p[np.arange(z.shape[0]), labels] -= 1.0
+    return p / z.shape[0]
+
+
+def _one_at_a_time(f):
+    """``f`` one point per call (no stack): the evaluator falls back to scalar calls."""
+    def at(x, *rest):
+        if x.ndim > 1:
+            raise ValueError("one point at a time")
+        return f(x, *rest)
+    return at
+
+
+# name -> (f, its gradient, point maker); the complex-analytic ones are decided by the complex step, the others by the
+# central differences alone (abs, a float32 computation, a function that takes no complex input)
+_FUNCTIONS = {
+    "sin": (lambda x: np.sum(np.sin(x), axis=-1), np.cos),
+    "cubic": (lambda x: np.sum(x**3, axis=-1), lambda x: 3.0 * x**2),
+    "exp": (lambda x: np.sum(np.exp(x), axis=-1), np.exp),
+    "sin_x2": (lambda x: np.sum(np.sin(x * x), axis=-1), lambda x: 2.0 * x * np.cos(x * x)),
+    "tanh": (lambda x: np.sum(np.tanh(x), axis=-1), lambda x: 1.0 - np.tanh(x) ** 2),
+    "abs": (lambda x: np.sum(np.abs(x), axis=-1), np.sign),
+    "real_only_sin": (lambda x: np.sum(np.sin(np.asarray(x).real.astype(np.float64)), axis=-1), np.cos),
+    "float32_sin": (lambda x: float(np.sum(np.sin(np.asarray(x, dtype=np.float32)))), np.cos),
+    "scalar_calls_sin": (_one_at_a_time(lambda x: np.sum(np.sin(x), axis=-1)), np.cos),
+    # complex-analytic pieces with a kink at 0 (the central differences find it; the complex step does not)
+    "leaky_relu": (lambda x: np.sum(np.where(np.real(x) > 0, x, 0.01 * x), axis=-1),
+                   lambda x: np.where(x > 0, 1.0, 0.01)),
+    # a staircase: structure below the central steps at large x (no complex input: floor)
+    "staircase": (lambda x: np.sum(np.floor(x) + x, axis=-1), np.ones_like),
+}
+
+
+def _outcome(f, grad, point):
+    try:
+        report = check_gradient(f, grad, point)
+    except CheckFailure as failure:
+        return "failed", str(failure)
+    fields = asdict(report)
+    fields.pop("seconds")
+    return "passed", fields
+
+
+def _case(name, x, mutation="none", size=0.0, k=0):
+    """``(name, f, grad, point)``: ``grad`` is the gradient of ``f`` with ``mutation`` applied: "relative" (a factor
+    ``1 + size``), "one entry" (entry ``k`` off by ``size`` relative), "one entry negated", "zero"."""
+    f, grad = _FUNCTIONS[name]
+
+    def g(xx):
+        out = np.array(grad(np.asarray(xx, dtype=np.float64)), dtype=np.float64)
+        if mutation == "relative":
+            out = out * (1.0 + size)
+        elif mutation == "one entry negated":
+            out[k] = -out[k]
+        elif mutation == "one entry":
+            out[k] += size * max(1.0, abs(out[k]))
+        elif mutation == "zero":
+            out[:] = 0.0
+        return out.astype(xx.dtype)
+
+    return name, f, g, (x,)
+
+
+@st.composite
+def _cases(draw):
+    name = draw(st.sampled_from(sorted(_FUNCTIONS)))
+    n = draw(st.integers(1, 5))
+    dtype = draw(st.sampled_from([np.float64, np.float32]))
+    scale = draw(st.sampled_from([1e-12, 1e-3, 1.0, 30.0, 1e4]))
+    x = np.array(draw(st.lists(st.floats(-1.0, 1.0), min_size=n, max_size=n))) * scale
+    if name in ("exp", "cubic"):
+        x = np.clip(x, -30.0, 30.0)
+    if draw(st.booleans()):
+        x[draw(st.integers(0, n - 1))] = 0.0  # at a kink of the piecewise ones
+    mutation = draw(st.sampled_from(["none", "relative", "relative", "one entry", "one entry negated", "zero"]))
+    # errors of 0.1 to 10 times the tolerance's leading term (32 ULPs of the dtype), so that many land near it
+    size = 10.0 ** draw(st.floats(-1.0, 1.0)) * 32.0 * float(np.finfo(dtype).eps)
+    return _case(name, x.astype(dtype), mutation, size, draw(st.integers(0, n - 1)))
+
+
+@settings(deadline=None, max_examples=200)
+@given(_cases())
+@example(_case("leaky_relu", np.array([0.0, 0.5])))  # a kink candidate: the measured judgement
+@example(_case("staircase", np.array([3e4 + 0.5])))  # structure below the steps
+@example(_case("sin", np.array([0.5, 2.0]), "relative", 1.5 * 32.0 * 2.0**-52))  # just beyond the cheap tolerance
+@example(_case("sin", np.array([0.5, 2.0], dtype=np.float32), "relative", 0.5 * 32.0 * 2.0**-23))
+def test_the_compiled_fast_paths_give_the_verdicts_of_the_general_one(case):
+    _, f, g, point = case
+    fused = _outcome(f, g, point)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(gradient_module._Checker, "_fast", gradient_module._Checker._fast_general)
+        general = _outcome(f, g, point)
+    assert fused == general
+
+
+@pytest.mark.parametrize("f, grad, point, kernel, decided", [
+    (lambda x: np.sum(np.sin(x), axis=-1), np.cos, (np.array([0.5, -2.0, 3.0]),), "judge_complex_point",
+     "complex step"),
+    (_FUNCTIONS["abs"][0], np.sign, (np.array([0.5, -2.0, 3.0]),), "judge_central_point", "central differences"),
+    (_softmax_ce, _softmax_ce_grad, (np.linspace(-2.0, 3.0, 12).reshape(3, 4), np.array([0, 3, 1])),
+     "judge_complex_point", "complex step"),
+])
+def test_a_smooth_point_is_judged_in_one_compiled_call(f, grad, point, kernel, decided):
+    """The fast paths are taken (a test of their equivalence that never reached them would prove nothing), and a
+    wrong gradient at the same point still fails."""
+    calls = []
+    original = getattr(gradient_module, kernel)
+
+    def spy(*args):
+        out = original(*args)
+        calls.append(out[0])
+        return out
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(gradient_module, kernel, spy)
+        report = check_gradient(f, grad, point)
+        assert calls == [gradient_module.FAST_PASS] and report.references[decided] == 1
+        with pytest.raises(CheckFailure):
+            check_gradient(f, lambda *a: 1.001 * np.asarray(grad(*a)), point)
+
+
+# --- RuntimeWarnings at complex points are ignored as warnings.catch_warnings ignores them ------------------------------
+
+
+def _warn_all():
+    warnings.warn("overflow at a perturbed point", RuntimeWarning, stacklevel=1)
+    warnings.warn("casting complex values to real", np.exceptions.ComplexWarning, stacklevel=1)
+    warnings.warn("something else", UserWarning, stacklevel=1)
+
+
+@pytest.mark.parametrize("context", [_runtime_warnings_ignored,
+                                     lambda: warnings.catch_warnings(action="ignore", category=RuntimeWarning)])
+def test_runtime_warnings_are_ignored_inside_and_the_warnings_state_is_restored(context):
+    """The same for the standard context manager and the one the evaluator uses: under an 'error' filter (pytest -W
+    error) RuntimeWarnings inside are ignored, any other warning still raises, and on leaving — normally or by an
+    exception — the filter list and the display hook are the caller's again."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        filters, show = warnings.filters, warnings.showwarning
+        with pytest.raises(UserWarning, match="something else"):
+            with context():
+                _warn_all()
+        assert warnings.filters is filters and warnings.showwarning is show
+        with context():
+            warnings.warn("overflow", RuntimeWarning, stacklevel=1)
+            warnings.simplefilter("always")  # f changing the filters changes them only inside
+            warnings.showwarning = print
+        assert warnings.filters is filters and warnings.showwarning is show
+        with pytest.raises(RuntimeWarning):
+            warnings.warn("outside", RuntimeWarning, stacklevel=1)

@@ -98,7 +98,8 @@ def perturbed_points(flat, step0):
     taken = np.empty((3, 2, n))
     stack = np.empty((6 * n + 1, n))
     for p in range(6 * n + 1):
-        stack[p, :] = flat
+        for j in range(n):  # element by element: faster than a row slice assignment here
+            stack[p, j] = flat[j]
     for j in range(n):
         base = step0 * max(1.0, abs(flat[j]))
         for level in range(3):
@@ -169,9 +170,9 @@ def central_estimates(v, taken, h, f0, eps_f):
     out = np.empty((12, n))
     kink = np.empty(n, dtype=np.bool_)
     candidates = False
+    sided = np.empty((3, 2))  # the one-sided slopes of entry j (every element written before it is read)
     for j in range(n):
         e = _maximum(_maximum(eta[j], measured[j]), pooled)
-        sided = np.empty((3, 2))
         for level in range(3):
             for s in range(2):
                 sign = 1.0 if s == 0 else -1.0
@@ -415,3 +416,149 @@ def warm_up_point() -> None:
                        32.0, 2.0**-52, 0.0, np.ones((3, 2, 1)), 1.0, np.empty(0))
     no = np.zeros(1, dtype=np.bool_)
     complex_step_reference(flat, np.ones(1), flat, flat, flat, ~no, no, no, 2.0**-52, np.empty(0), np.empty(0))
+    values = np.ones((3, 2, 1))
+    judge_complex_point(flat, np.ones(1), flat, flat, flat, ~no, no, no, 2.0**-52, np.empty(0), flat, flat, flat, values,
+                        1.0, False, 32.0, 2.0**-52, 0.0, np.empty(0))
+    judge_central_point(flat, flat, ~no, no, no, flat, flat, flat, flat, flat, flat, no, values, 1.0, False, 32.0,
+                        2.0**-52, 0.0, np.empty(0))
+
+
+# -- check_gradient's fast path where the complex step decides, in one compiled call ----------------------------
+__all__ += ["judge_complex_point", "FAST_PASS", "FAST_SLOW", "FAST_GENERAL"]
+
+#: Outcomes of :func:`judge_complex_point`: the point passes on the cheap terms; the measured judgement follows
+#: (a kink candidate, an entry no reference resolves, or an entry that does not pass); the general fast path decides
+#: (the complex step's truncation to be measured, its rejection to be noted, or an entry it says nothing about).
+FAST_PASS, FAST_SLOW, FAST_GENERAL = 0, 1, 2
+
+
+@_kernel
+def _complex_truncation_needed(imag, step, third, eps):
+    """Whether the complex step's truncation bound ``step²·|f'''|/6`` exceeds its rounding ``4·eps·|cs|`` anywhere (then
+    it is measured, :func:`verify.checks._references.measure_truncation`): first in one comparison of the largest bound
+    with the smallest rounding, then entry by entry — the same floats and the same NaN propagation as its NumPy
+    statement there."""
+    n = imag.shape[0]
+    largest_step = step[0]
+    largest_third = third[0]
+    smallest = abs(imag[0] / step[0])
+    for j in range(1, n):
+        largest_step = _maximum(largest_step, step[j])
+        largest_third = _maximum(largest_third, third[j])
+        smallest = _minimum(smallest, abs(imag[j] / step[j]))
+    largest = largest_step ** 2 * largest_third / 6.0
+    if not largest > 4.0 * eps * smallest:
+        return False
+    for j in range(n):
+        if step[j] * step[j] * third[j] / 6.0 > 4.0 * eps * abs(imag[j] / step[j]):
+            return True
+    return False
+
+
+@_kernel
+def _spacing32(v):
+    """``numpy.spacing`` of the float32 rounding of ``v`` (``inf`` beyond float32's range: NaN), as float64."""
+    w = np.float32(v)
+    return np.float64(np.spacing(w))
+
+
+@_kernel
+def judge_complex_point(imag, step, value, error, third, finite, kink, infinite, eps_cs, floor, g, curvature, x, values,
+                        f0, float32, ulps, eps_d, atol, extra):
+    """check_gradient's fast path at a point whose deciding reference is the complex step (no SymPy twin, reference
+    ``"auto"``), in one compiled call instead of some twenty NumPy calls: ``(outcome, no_truncation, ratio,
+    abs_error, ulps_off, worst_ratio, worst_ulps, worst_abs)``.
+
+    The steps of ``_Checker._fast`` (:mod:`verify.checks.gradient`) in its order: a kink candidate → ``FAST_SLOW``;
+    the complex step's truncation to be measured → ``FAST_GENERAL``; else ``no_truncation`` is True (none is
+    needed: the caller records it, as ``measure_truncation`` does) and the complex step becomes the reference
+    (:func:`complex_step_reference`, no truncation measured, ``floor`` as given); rejected by the central
+    differences (``value``, ``error``) → ``FAST_GENERAL`` (which notes why); an entry whose error bound is not finite
+    → ``FAST_GENERAL`` (the central differences stand in there); a reference value that is not finite → ``FAST_SLOW``;
+    then ``ulp(r)`` in the gradient's dtype (``float32``: NumPy's ``spacing`` of the float32 rounding of ``|r|``) and
+    :func:`judge_smooth_point`: an entry beyond its tolerance → ``FAST_SLOW``, else ``FAST_PASS`` with the per-entry
+    ratio, error and ULPs and their maxima. The arrays are empty unless the outcome is ``FAST_PASS``."""
+    n = imag.shape[0]
+    nothing = np.empty(0)
+    for j in range(n):
+        if kink[j]:
+            return FAST_SLOW, False, nothing, nothing, nothing, 0.0, 0.0, 0.0
+    if _complex_truncation_needed(imag, step, third, eps_cs):
+        return FAST_GENERAL, False, nothing, nothing, nothing, 0.0, 0.0, 0.0
+    r, e, first = complex_step_reference(imag, step, value, error, third, finite, kink, infinite, eps_cs, nothing,
+                                         floor)
+    if first >= 0:
+        return FAST_GENERAL, True, nothing, nothing, nothing, 0.0, 0.0, 0.0
+    for j in range(n):
+        if not np.isfinite(e[j]):
+            return FAST_GENERAL, True, nothing, nothing, nothing, 0.0, 0.0, 0.0
+    for j in range(n):
+        if not np.isfinite(r[j]):
+            return FAST_SLOW, True, nothing, nothing, nothing, 0.0, 0.0, 0.0
+    ratio, abs_error, ulps_off, _, worst, worst_ulps, worst_abs = _judge_resolved(
+        g, r, e, curvature, x, infinite, values, f0, float32, ulps, eps_d, atol, extra)
+    if worst > 1.0:
+        return FAST_SLOW, True, nothing, nothing, nothing, 0.0, 0.0, 0.0
+    return FAST_PASS, True, ratio, abs_error, ulps_off, worst, worst_ulps, worst_abs
+
+
+@_kernel
+def _judge_resolved(g, r, e, curvature, x, infinite, values, f0, float32, ulps, eps_d, atol, extra):
+    """:func:`judge_smooth_point` where every entry is usable (its reference resolved it), with ``ulp(r)`` in the
+    gradient's dtype: NumPy's ``spacing`` of ``|r|``, or of its float32 rounding (``float32``)."""
+    n = r.shape[0]
+    ulp_r = np.empty(n)
+    usable = np.empty(n, dtype=np.bool_)
+    for j in range(n):
+        if float32:
+            ulp_r[j] = _spacing32(abs(r[j]))
+        else:
+            ulp_r[j] = np.spacing(abs(r[j]))
+        usable[j] = True
+    return judge_smooth_point(g, r, ulp_r, curvature, x, infinite, e, usable, ulps, eps_d, atol, values, f0, extra)
+
+
+__all__ += ["judge_central_point"]
+
+
+@_kernel
+def judge_central_point(value, error, finite, kink, flat, order, measured, model, g, curvature, x, infinite, values,
+                        f0, float32, ulps, eps_d, atol, extra):
+    """check_gradient's fast path at a point whose only reference is the central differences (``f`` takes no
+    complex input, no SymPy twin), in one compiled call: ``(outcome, ratio, abs_error, ulps_off, worst_ratio,
+    worst_ulps, worst_abs)``, ``outcome`` ``FAST_PASS`` or ``FAST_SLOW`` (the arrays empty then).
+
+    The steps of ``_Checker._fast`` (:mod:`verify.checks.gradient`) in its order: a kink candidate, an entry whose
+    value or error bound is not finite, whose six values are not all finite or all equal ``f(x)`` (resolved
+    nothing) → ``FAST_SLOW``; the judgement of :func:`_judge_resolved`: an entry beyond its tolerance →
+    ``FAST_SLOW``; an entry whose reference is too vague to decide (``_vague``: ``2e > max(τ − 2e, |g|/2,
+    ulps·eps_d·S)``), whose differences do not converge as ``h²`` (``_not_asymptotic``) or depart from a quadratic
+    beyond 64 times f's rounding (``_rough``) → ``FAST_SLOW``; else ``FAST_PASS``."""
+    n = value.shape[0]
+    nothing = np.empty(0)
+    for j in range(n):
+        if kink[j]:
+            return FAST_SLOW, nothing, nothing, nothing, 0.0, 0.0, 0.0
+    for j in range(n):
+        if not (np.isfinite(value[j]) and np.isfinite(error[j]) and finite[j] and not flat[j]):
+            return FAST_SLOW, nothing, nothing, nothing, 0.0, 0.0, 0.0
+    ratio, abs_error, ulps_off, tol, worst, worst_ulps, worst_abs = _judge_resolved(
+        g, value, error, curvature, x, infinite, values, f0, float32, ulps, eps_d, atol, extra)
+    if worst > 1.0:
+        return FAST_SLOW, nothing, nothing, nothing, 0.0, 0.0, 0.0
+    # _vague's scale: ulps·eps_d times the largest finite |entry| of g or of the reference
+    largest = 0.0
+    for j in range(n):
+        if np.isfinite(g[j]):
+            largest = _maximum(largest, abs(g[j]))
+    for j in range(n):
+        if np.isfinite(value[j]):
+            largest = _maximum(largest, abs(value[j]))
+    scale = ulps * eps_d * largest
+    for j in range(n):
+        vague = 2.0 * error[j] > _maximum(_maximum(tol[j] - 2.0 * error[j], 0.5 * abs(g[j])), scale)
+        not_asymptotic = not np.isnan(order[j]) and not (order[j] > 1.0 and order[j] < 3.0)
+        rough = measured[j] > 64.0 * _maximum(model[j], 0.0)
+        if vague or not_asymptotic or rough:
+            return FAST_SLOW, nothing, nothing, nothing, 0.0, 0.0, 0.0
+    return FAST_PASS, ratio, abs_error, ulps_off, worst, worst_ulps, worst_abs

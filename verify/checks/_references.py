@@ -207,7 +207,7 @@ def complex_step(ev: Evaluator, args: tuple, x64: np.ndarray) -> ComplexStep:
     infinite = ~np.isfinite(flat)
     if not _NONZERO(infinite):  # the common case: every entry, one kernel-built stack
         idx = None
-        got = _imaginary_parts(ev, args, x64, np.arange(flat.size), None)
+        got = _imaginary_parts(ev, args, x64, None, None)
         if got is None:
             return ComplexStep(None, np.ones(flat.size))
         imag, step = got
@@ -222,7 +222,7 @@ def complex_step(ev: Evaluator, args: tuple, x64: np.ndarray) -> ComplexStep:
             return ComplexStep(None, step)
         imag[idx], step[idx] = got
     a = np.abs(flat)
-    if _NONZERO(a < CS_STEP / CS_RELATIVE):
+    if _MIN(a) < CS_STEP / CS_RELATIVE:
         tiny = np.flatnonzero(~infinite & (a * CS_RELATIVE < CS_STEP) & (a * CS_RELATIVE > 0.0))
     else:
         tiny = ()
@@ -256,17 +256,17 @@ def complex_step(ev: Evaluator, args: tuple, x64: np.ndarray) -> ComplexStep:
     return ComplexStep(imag, step)
 
 
-def _imaginary_parts(ev: Evaluator, args: tuple, x64: np.ndarray, idx: np.ndarray,
+def _imaginary_parts(ev: Evaluator, args: tuple, x64: np.ndarray, idx: np.ndarray | None,
                      h: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
-    """``(Im f(x + i h_j e_j), h_j)`` for the entries ``idx`` (``h`` None: the standard steps)."""
+    """``(Im f(x + i h_j e_j), h_j)`` for the entries ``idx`` (None: every entry; ``h`` None: the standard steps)."""
     flat = x64.ravel()
-    if h is None and idx.size == flat.size:
+    if idx is None or (h is None and idx.size == flat.size):
         step, stack = complex_points(flat, CS_STEP)
     else:
         step = CS_STEP * np.maximum(1.0, np.abs(flat[idx])) if h is None else h
         stack = np.broadcast_to(flat.astype(np.complex128), (idx.size, flat.size)).copy()
         stack[np.arange(idx.size), idx] += 1j * step
-    imag = ev.many_complex(args, stack.reshape((idx.size,) + x64.shape))
+    imag = ev.many_complex(args, stack.reshape((stack.shape[0],) + x64.shape))
     return None if imag is None else (imag, step)
 
 

@@ -155,7 +155,17 @@ import numpy as np
 from verify._validate import FLOAT_DTYPES
 from verify.checks import _kinks
 from verify.checks._evaluate import Evaluator, as_scalar, fresh
-from verify.checks._gradient_kernels import judge_smooth_point, resolution_terms, underflow_unit, warm_up, warm_up_point
+from verify.checks._gradient_kernels import (
+    FAST_PASS,
+    FAST_SLOW,
+    judge_central_point,
+    judge_complex_point,
+    judge_smooth_point,
+    resolution_terms,
+    underflow_unit,
+    warm_up,
+    warm_up_point,
+)
 from verify.checks._measure import (
     backward_spread,
     coarse_format,
@@ -200,6 +210,7 @@ _NO_RESOLUTION = ("the reference's error bound cannot tell the computed value fr
                   "pass sympy_expr=, write f so that it takes complex input (complex-analytic), or compute f in "
                   "float64")
 _NO_NOISE = np.empty(0)  # no grad_noise= (judge_smooth_point adds nothing)
+_NOTHING = np.empty(0)  # no complex-step floor / no truncation to measure (as verify.checks._references has it)
 #: At most this many pairs of kink entries are judged together at a point (those closest in value first: ties).
 _JOINT_PAIRS = 12
 
@@ -469,7 +480,11 @@ class _Checker:
     def _complex(self, args: tuple, x64: np.ndarray) -> ComplexStep | None:
         if self.reference not in ("auto", "complex step") or self.f_error:
             return None  # an approximate f (f_error > 0) is not differentiated by the complex step
-        cs = complex_step(self.ev, args, x64)
+        if self.ev.complex_status not in (None, "ok") and _NONZERO(np.isfinite(x64)):
+            cs = ComplexStep(None, _NO_NOISE)  # known to take no complex input: no stack built for it (an all-±∞ point
+            # needs none: complex_step gives its exact zeros)
+        else:
+            cs = complex_step(self.ev, args, x64)
         if cs.imag is None:
             if self.reference == "complex step":
                 raise ValueError(f"reference='complex step' but {self.ev.complex_status}")
@@ -522,7 +537,55 @@ class _Checker:
 
     def _fast(self, pt: _Point, cen: Central, cs: ComplexStep | None) -> _PointResult | None:
         """The verdict from the cheap terms, when they decide: every entry passes, none is a kink candidate,
-        every one is resolved by its reference. Otherwise None (the measured judgement follows)."""
+        every one is resolved by its reference. Otherwise None (the measured judgement follows).
+
+        Where the complex step decides (no SymPy twin, ``reference="auto"``), the steps below run as one compiled
+        call (:func:`verify.checks._gradient_kernels.judge_complex_point`); it hands back to them where they have
+        more to do than judge (a truncation to measure, a rejection to note, an entry the complex step leaves to
+        the central differences). So do they where the central differences are the only reference
+        (:func:`verify.checks._gradient_kernels.judge_central_point`)."""
+        if (cs is not None and cs.truncation is None and self.sympy_ref is None and self.reference == "auto"
+                and cen.values is not None):
+            dt = pt.x.dtype
+            outcome, no_truncation, ratio, abs_err, ulps, worst, worst_ulps, worst_abs = judge_complex_point(
+                cs.imag, cs.step, cen.value, cen.error, cen.third, cen.finite, cen.kink, cen.infinite,
+                max(_EPS64, cen.eps_f), _NOTHING if cs.floor is None else cs.floor, pt.gf, cen.curvature,
+                pt.x64.ravel(), cen.values, cen.f0, dt == _FLOAT32, self.ulps, _EPS[dt], self.atol,
+                _NO_NOISE if self.grad_noise is None else self.grad_noise)
+            if no_truncation:
+                cs.truncation = _NOTHING  # as measure_truncation records it: none needed
+            if outcome == FAST_PASS:
+                self._count_fast(worst, worst_ulps, worst_abs)
+                return _PointResult(ratio, abs_err, ulps, 0, "complex step", 0)
+            if outcome == FAST_SLOW:
+                return None
+        elif cs is None and self.sympy_ref is None and cen.values is not None:
+            dt = pt.x.dtype
+            outcome, ratio, abs_err, ulps, worst, worst_ulps, worst_abs = judge_central_point(
+                cen.value, cen.error, cen.finite, cen.kink, cen.flat, cen.order, cen.measured, cen.model, pt.gf,
+                cen.curvature, pt.x64.ravel(), cen.infinite, cen.values, cen.f0, dt == _FLOAT32, self.ulps, _EPS[dt],
+                self.atol, _NO_NOISE if self.grad_noise is None else self.grad_noise)
+            if outcome != FAST_PASS:
+                return None
+            self._count_fast(worst, worst_ulps, worst_abs, "central differences")
+            return _PointResult(ratio, abs_err, ulps, 0, "central differences", 0)
+        return self._fast_general(pt, cen, cs)
+
+    def _count_fast(self, worst: float, worst_ulps: float, worst_abs: float, decided: str = "complex step") -> None:
+        """``_count`` of a point decided on the cheap terms by the complex step (the central differences
+        cross-checking) or by the central differences alone."""
+        self.decided[decided] += 1
+        if decided == "complex step":
+            self.cross["central differences"] += 1
+        if worst > self.worst_ratio:
+            self.worst_ratio = worst
+        if worst_ulps > self.worst_ulps:
+            self.worst_ulps = worst_ulps
+        if worst_abs > self.worst_abs:
+            self.worst_abs = worst_abs
+
+    def _fast_general(self, pt: _Point, cen: Central, cs: ComplexStep | None) -> _PointResult | None:
+        """``_fast`` for any reference (the steps ``judge_complex_point`` compiles for the complex step)."""
         if _NONZERO(cen.kink):
             return None
         refs, rejected = self._references(pt, cen, cs)
