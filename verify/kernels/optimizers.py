@@ -936,9 +936,9 @@ def _require_finite_grad(grad: np.ndarray, backend: str) -> None:
     The compiled backends scan on the calling thread, four streams at once (:func:`verify.kernels._finite.
     count_nonfinite`), for the parallel backend too: the update is then the step's only parallel region, as
     torch's fused step has one. A second region costs a scheduling delay whenever the cores are busy, and one
-    thread reading four streams is as fast as two threads reading one each. Adam on 1e7 float64, interleaved with
-    torch's fused step (300 rounds, load 5.4–6.1 on 2 cores): 45.9 ms with this scan, 50.3 ms with a parallel one,
-    torch 46.3 ms."""
+    thread reading four streams is about as fast as two threads reading one each. Adam on 1e7 float64, interleaved
+    with torch's fused step (150 rounds, load 6.2–8.3 on 2 cores, medians): 57.3 ms with this scan, 72.7 ms with
+    the scan on all threads before it, torch 64.9 ms."""
     if backend == "numpy":
         ok = bool(np.isfinite(grad).all())
     else:
