@@ -79,7 +79,8 @@ def profile_softmax_cross_entropy(config: BenchConfig) -> dict[str, Any]:
 
 
 def profile_optimizer(config: BenchConfig, rule: str) -> dict[str, Any]:
-    """The finiteness check of ``grad`` and the generated update loop (cpu, parallel) of an optimizer rule."""
+    """The finiteness check of ``grad`` (on one thread, as the step runs it for every backend, and on all threads for
+    comparison) and the generated update loop (cpu, parallel) of an optimizer rule."""
     from verify.kernels import optimizers as opt
     from verify.kernels._finite import count_nonfinite, count_nonfinite_parallel
 
@@ -92,7 +93,7 @@ def profile_optimizer(config: BenchConfig, rule: str) -> dict[str, Any]:
     if hyper is None:
         return {**out, "missing": f"no profile for {rule!r}"}
     try:
-        finite = {"cpu": count_nonfinite, "parallel": count_nonfinite_parallel}
+        finite = {"one thread": count_nonfinite, "all threads": count_nonfinite_parallel}
         spec = opt.rule_spec(rule)
         h = opt.validate_hyperparameters(rule, hyper)
         state = opt.init_state(rule, n, **hyper)
@@ -103,8 +104,9 @@ def profile_optimizer(config: BenchConfig, rule: str) -> dict[str, Any]:
         arrays = 3 + 2 * len(state)
     except AttributeError as exc:
         return {**out, "missing": str(exc)}
+    for name, check in finite.items():
+        out[f"finite check {name} ms"] = _ms(lambda check=check: check(grad), config)
     for name in ("cpu", "parallel"):
-        out[f"finite check {name} ms"] = _ms(lambda name=name: finite[name](grad), config)
         loop_ms = _ms(lambda name=name: loops[name](*args), config)
         out[f"update loop {name} ms"] = loop_ms
         out[f"update loop {name} GB/s"] = arrays * 8 * n / loop_ms / 1e6

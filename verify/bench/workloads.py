@@ -366,8 +366,9 @@ def _optimizer_workload(config: BenchConfig, rule: str) -> WorkloadResult:
         return lambda: apply_step(rule, theta, grad, st, 2, backend=backend, **hyper)
     state_text = ", ".join(names)
     bytes_note = (f"{rule} reads theta, g, {state_text} and writes theta, {state_text}: {arrays} arrays x 8 bytes "
-                  "per parameter; verify's step reads g once more first, on the backend's threads (a NaN/inf in g is refused before "
-                  f"anything changes): {arrays + 1} arrays of traffic, torch's steps check nothing")
+                  "per parameter; verify's step reads g once more first, on the calling thread (a NaN/inf in g is "
+                  "refused before anything changes; the update is the parallel step's one parallel region): "
+                  f"{arrays + 1} arrays of traffic, torch's steps check nothing")
     targets = [Target("fraction_of_triad", "parallel", 0.70)]
     if rule in ("adam", "adamw"):
         targets.append(Target("speedup_over_torch", "parallel", 1.0))

@@ -65,11 +65,34 @@ def _count(x, mode, bound):
 
 
 @jit(inline="always", error_model="numpy")
+def _nonfinite(v):
+    return 1 if v - v != 0.0 else 0  # x − x is 0 for a finite x, NaN for ±inf and NaN
+
+
+@jit(inline="always", error_model="numpy")
+def _count_nonfinite(x):
+    """The number of NaN/±inf entries of ``x``, read as four streams (its quarters, side by side), then the rest.
+
+    Reading four places of the array at once keeps more cache lines in flight than one stream does, so one thread
+    reads faster: 2.6 ms instead of 3.9 ms of CPU time for 1e7 float64 on the 2-core bench machine (median of 60
+    interleaved runs, load 6). Only this rule is read so: the same four-stream loop for all six rules made the
+    scan's first compile 8 times slower (40 s instead of 5)."""
+    q = x.shape[0] // 4
+    a, b, c, d = x[:q], x[q:2 * q], x[2 * q:3 * q], x[3 * q:4 * q]
+    count = 0
+    for i in range(q):
+        count += _nonfinite(a[i]) + _nonfinite(b[i]) + _nonfinite(c[i]) + _nonfinite(d[i])
+    for i in range(4 * q, x.shape[0]):
+        count += _nonfinite(x[i])
+    return count
+
+
+@jit(inline="always", error_model="numpy")
 def _scan_values(x, out, first, mode, bound):
     """``out = (number of bad entries of x, index of the first one + first, or −1)``. The loop is written once
     per rule (its mode a constant there), so that each one vectorises."""
     if mode == NONFINITE:
-        count = _count(x, NONFINITE, bound)
+        count = _count_nonfinite(x)
     elif mode == OUTSIDE_UNIT:
         count = _count(x, OUTSIDE_UNIT, bound)
     elif mode == NEGATIVE:
