@@ -304,3 +304,31 @@ def test_the_cache_is_never_written_into_the_package(probe_package, tmp_path):
     result, stderr = _probe_run(probe_package, blocked / "cache")  # no cache directory at all
     assert result["values"] == _EXPECTED and result["dir"] == "None" and stderr.count("verify: ") == 1
     assert not [p for p in probe_package.rglob("*") if p.suffix in (".nbi", ".nbc")]
+
+
+def test_kernels_build_no_cfunc_wrapper_unless_asked():
+    kernel = _jit.jit(lambda x: x + 1.0, cache=False)
+    asked = _jit.jit(lambda x: x + 1.0, cache=False, no_cfunc_wrapper=False)
+    assert kernel(1.0) == asked(1.0) == 2.0
+    assert kernel.targetoptions["no_cfunc_wrapper"] is True
+    assert asked.targetoptions["no_cfunc_wrapper"] is False
+
+
+def test_a_forceinline_helper_is_compiled_once_for_all_its_callers():
+    """LLVM inlines a ``forceinline=True`` helper into each caller; Numba types and lowers it once per signature
+    (``inline="always"`` would copy and re-type its IR into every caller instead)."""
+
+    @_jit.jit(forceinline=True, cache=False)
+    def helper(x):
+        return x * 2.0 + 1.0
+
+    @_jit.jit(cache=False)
+    def first(x):
+        return helper(x)
+
+    @_jit.jit(cache=False)
+    def second(x):
+        return helper(x) - 1.0
+
+    assert (first(1.5), second(1.5)) == (4.0, 3.0)
+    assert len(helper.signatures) == 1

@@ -387,8 +387,21 @@ def jit(func=None, **options):
 
     ``cache=False`` compiles in memory; otherwise a function defined in this package is cached on disk
     when :func:`caching_enabled` (a function defined elsewhere is never cached).
+
+    Compile-time policy (``verify selfcheck`` compiles a few hundred specialisations on a first run):
+
+    - no C-callable wrapper (``no_cfunc_wrapper=True`` unless given): Numba otherwise builds, optimises and
+      emits one for every specialisation, for use as a first-class function value (a ``cfunc`` pointer),
+      which no kernel of the package is; calls from Python (the CPython wrapper) and between ``@jit``
+      functions do not use it;
+    - helpers meant to disappear into a caller's loop are declared ``forceinline=True``: LLVM inlines them
+      (``alwaysinline``) into every caller, where they vectorise with the loop, while Numba types and lowers
+      each of them once per signature. Numba's own ``inline="always"`` copies and re-types the callee's IR at
+      every call site of every specialisation (most of the compile time of the kernels built on it) and
+      drops the callee's own ``fastmath`` flags.
     """
     cache = options.pop("cache", True)
+    options.setdefault("no_cfunc_wrapper", True)
 
     def decorate(f):
         dispatcher = numba.njit(f, **options)

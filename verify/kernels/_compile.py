@@ -47,7 +47,7 @@ The CUDA variant is built on first use of :attr:`Compiled.cuda` (importing a CPU
 
 >>> import numpy as np
 >>> from verify._jit import jit
->>> @jit(inline="always", cache=False)
+>>> @jit(forceinline=True, cache=False)
 ... def _axpy(y, x, a):
 ...     return (y + a * x,)
 >>> axpy = elementwise(_axpy, name="doctest_axpy", arrays=("y", "x"), assigned=("y",), scalars=("a",))
@@ -139,7 +139,7 @@ def elementwise(
     """Kernels applying ``element`` at every index of the 1-D ``arrays`` (see the module docstring).
 
     Args:
-      element: a Numba ``@jit`` function (``inline="always"`` lets the loop vectorise) taking one value of
+      element: a Numba ``@jit`` function (``forceinline=True`` lets the loop vectorise) taking one value of
         each array, in the order of ``arrays``, then the ``scalars``; it returns a tuple with the new value of
         each array of ``assigned``, in that order.
       name: a unique identifier; the generated kernels are ``<name>__cpu``, ``<name>__parallel``, ``<name>__cuda``.
@@ -265,7 +265,7 @@ def reduction(block: Callable, *, name: str, arrays: Sequence[str], out: str, sc
 
 
 def switch(functions: Sequence[Callable], *, name: str) -> Callable:
-    """A ``@jit(inline="always")`` function ``NAME(code, *args)`` returning ``functions[code](*args)``.
+    """A ``@jit(forceinline=True)`` function ``NAME(code, *args)`` returning ``functions[code](*args)``.
 
     Every function takes the same arguments (those of ``functions[0]``) and returns the same type; a ``code``
     outside ``range(len(functions))`` runs the last one (the callers validate codes). The generated function
@@ -286,7 +286,7 @@ def switch(functions: Sequence[Callable], *, name: str) -> Callable:
     namespace = {f"_f{i}": f for i, f in enumerate(functions)}
     generated = _generate("\n".join(lines) + "\n", name, functions[0], namespace)
     options = {} if _in_package(_source_file(functions[0])) else {"cache": False}
-    return jit(inline="always", **options)(generated)
+    return jit(forceinline=True, **options)(generated)
 
 
 def _build(name, function, arguments, cpu_source, cuda_source, signatures, options, chunk,

@@ -41,7 +41,7 @@ NOT_BINARY = 4  # v ∉ {0, 1}
 OUTSIDE_RANGE = 5  # v < 0 or v ≥ bound (a class index)
 
 
-@jit(inline="always", error_model="numpy")
+@jit(forceinline=True, error_model="numpy")
 def _bad(v, mode, bound):
     if mode == NONFINITE:
         return not (v - v == 0.0)  # x − x is 0 for a finite x, NaN for ±inf and NaN
@@ -56,7 +56,7 @@ def _bad(v, mode, bound):
     return v < 0 or v >= bound
 
 
-@jit(inline="always", error_model="numpy")
+@jit(forceinline=True, error_model="numpy")
 def _count(x, mode, bound):
     count = 0
     for i in range(x.shape[0]):  # a counting loop without an early exit vectorises
@@ -64,12 +64,12 @@ def _count(x, mode, bound):
     return count
 
 
-@jit(inline="always", error_model="numpy")
+@jit(forceinline=True, error_model="numpy")
 def _nonfinite(v):
     return 1 if v - v != 0.0 else 0  # x − x is 0 for a finite x, NaN for ±inf and NaN
 
 
-@jit(inline="always", error_model="numpy")
+@jit(forceinline=True, error_model="numpy")
 def _count_nonfinite(x):
     """The number of NaN/±inf entries of ``x``, read as four streams (its quarters, side by side), then the rest.
 
@@ -87,7 +87,7 @@ def _count_nonfinite(x):
     return count
 
 
-@jit(inline="always", error_model="numpy")
+@jit(forceinline=True, error_model="numpy")
 def _scan_values(x, out, first, mode, bound):
     """``out = (number of bad entries of x, index of the first one + first, or −1)``. The loop is written once
     per rule (its mode a constant there), so that each one vectorises."""
@@ -113,7 +113,7 @@ def _scan_values(x, out, first, mode, bound):
     out[1] = at
 
 
-@jit(inline="always", error_model="numpy")
+@jit(forceinline=True, error_model="numpy")
 def _scan_row_sums(p, out, first, tol):
     """``out = (number of rows of p whose float64 sum is farther than tol from 1, first such row or −1)``."""
     count = 0

@@ -74,7 +74,7 @@ __all__ = [
     "exp_diff",
 ]
 
-_element = jit(inline="always", error_model="numpy")
+_element = jit(forceinline=True, error_model="numpy")
 _SOURCE = f"{SOURCES['002']}, slide 'affine transformation + activation'"
 
 

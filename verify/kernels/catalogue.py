@@ -322,13 +322,13 @@ def _signature(kinds: Sequence[str], row: str, f: str, n_options: int) -> str:
 # =========================================================================== host arrays
 
 
-@jit(inline="always", error_model="numpy")
+@jit(forceinline=True, error_model="numpy")
 def _sign(out, y, zero_one):
     v = np.float64(y)
     return (2.0 * v - 1.0 if zero_one else v),
 
 
-@jit(inline="always")
+@jit(forceinline=True)
 def _copy(dst, src):
     return (src,)
 

@@ -107,14 +107,14 @@ _ROUNDER = 6755399441055744.0
 _ROUNDER_BITS = 0x4338000000000000
 
 
-@jit(inline="always")
+@jit(forceinline=True)
 def _pow2(h):
     """``2.0**h`` for an integer-valued float64 ``h`` in [−1022, 1023]: ``h + 1023`` written into the exponent
     field (the bits of ``_ROUNDER`` are shifted out)."""
     return _from_bits((_bits(h + _ROUNDER) + 1023) << 52)
 
 
-@jit(inline="always")
+@jit(forceinline=True)
 def two_diff(a, b):
     """``(d, e)`` with ``d = fl(a − b)`` and ``a − b = d + e`` exactly (Knuth's TwoSum) for finite ``a``, ``b``.
 
@@ -171,7 +171,7 @@ def exp_pair(x, e):
     return (p * _pow2(half)) * _pow2(kf - half)
 
 
-@jit(inline="always")
+@jit(forceinline=True)
 def exp_diff(a, b):
     """``exp(a − b)`` to within 2 ULPs, however large ``|a − b|`` is (the rounding of the difference is carried
     as ``e`` and applied inside the exponential)."""

@@ -84,7 +84,7 @@ LOGISTIC_LABELS: tuple[str, ...] = ("zero_one", "plus_minus_one")
 # Row functions: division by zero is meaningful here (−1/q at q = 0 is −∞), hence the NumPy error model
 # (``math.log(0)`` is then −∞ too; ``math``, not NumPy's ufuncs, because the CUDA target has no lowering of
 # ``np.log1p``); inlined into the generated loops so that they vectorise.
-_row = jit(error_model="numpy", inline="always")
+_row = jit(error_model="numpy", forceinline=True)
 
 _S000, _S001, _S002 = SOURCES["000"], SOURCES["001"], SOURCES["002"]
 _LARGEST = float(np.finfo(np.float64).max)

@@ -371,7 +371,7 @@ def _backward_numpy(network, params, tape, delta, input_grad):
 # Compiled backends (cpu, parallel, cuda): one row function per elementwise pass
 # --------------------------------------------------------------------------------------------------
 
-_pass = jit(inline="always", error_model="numpy")  # 1 + e and Q(w) are ≥ 1: no ZeroDivisionError branch needed
+_pass = jit(forceinline=True, error_model="numpy")  # 1 + e and Q(w) are ≥ 1: no ZeroDivisionError branch needed
 _FLOATS = ("float32", "float64")
 _PARTS = 64  # the fixed partition of the rows for column sums (see the module docstring)
 
