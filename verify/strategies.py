@@ -100,8 +100,11 @@ def activation_inputs(dtype=np.float64, *, max_side: int = 5):
 
 @st.composite
 def _simplex_row(draw, k: int, dt: np.dtype, zeros: bool):
-    # weights m·2^−e: entries from ~1 down to the subnormal range, so rows mix 1 − tiny with tiny
-    max_exponent = 140 if dt == np.float32 else 1060
+    # weights m·2^−e: entries from ~1 down to the subnormal range, so rows mix 1 − tiny with tiny; the exponent stops
+    # where m·2^−e over the sum (at most k·2^20) is still at least twice the smallest subnormal, so no entry rounds to
+    # 0 (the soak drew 2^−1060 over a sum of 2^20 and got an exact 0 with zeros=False)
+    tiny_exponent = -int(np.log2(float(np.finfo(dt).smallest_subnormal)))  # 149 or 1074
+    max_exponent = tiny_exponent - 21 - int(np.ceil(np.log2(max(k, 1))))
     exponents = draw(st.lists(st.integers(0, max_exponent) | st.integers(0, 8), min_size=k, max_size=k))
     mantissas = draw(st.lists(st.integers(1, 2**20), min_size=k, max_size=k))
     weights = np.array([np.ldexp(float(m), -e) for m, e in zip(mantissas, exponents, strict=True)])
