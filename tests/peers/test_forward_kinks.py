@@ -28,17 +28,7 @@ vj = pytest.importorskip("verify.jax")
 jnp = jax.numpy
 F = torch.nn.functional
 
-pytestmark = pytest.mark.peers
-
-
-@pytest.fixture(autouse=True)
-def _x64():
-    previous = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
-    try:
-        yield
-    finally:
-        jax.config.update("jax_enable_x64", previous)
+pytestmark = [pytest.mark.peers, pytest.mark.usefixtures("x64")]
 
 
 # name: (f, its slope with the twin's choice at the kinks, the points: kinks both ways, and kinks among smooth entries)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 import pytest
 
@@ -14,31 +12,6 @@ vj = pytest.importorskip("verify.jax")
 jnp = jax.numpy
 
 pytestmark = pytest.mark.peers
-
-
-@contextlib.contextmanager
-def _jax_x64(enabled: bool):
-    """jax_enable_x64 set to ``enabled`` inside, restored after."""
-    previous = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", enabled)
-    try:
-        yield
-    finally:
-        jax.config.update("jax_enable_x64", previous)
-
-
-@pytest.fixture
-def x64():
-    """jax_enable_x64 on for the test, restored after."""
-    with _jax_x64(True):
-        yield
-
-
-@pytest.fixture
-def x32():
-    """jax_enable_x64 off for the test (another test may have left it on), restored after."""
-    with _jax_x64(False):
-        yield
 
 
 def _dense_vjp(backward):
@@ -164,11 +137,11 @@ def _pdf(x):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_hand_written_gelu_vjps_at_minus_five_are_judged_right_and_wrong(dtype):
+def test_hand_written_gelu_vjps_at_minus_five_are_judged_right_and_wrong(dtype, request):
     # the classic bug (Φ(x) alone) and a sign error in x·φ(x): at x = -5 the reference must keep the x·φ(x) term
-    with _jax_x64(dtype == "float64"):
-        x = jnp.array([-5.0], dtype=dtype)
-        vj.check_function(_gelu_vjp(lambda x: _cdf(x) + x * _pdf(x)), (x,))
-        for wrong in (_cdf, lambda x: _cdf(x) - x * _pdf(x)):
-            with pytest.raises(CheckFailure, match="reverse-mode"):
-                vj.check_function(_gelu_vjp(wrong), (x,))
+    request.getfixturevalue("x64" if dtype == "float64" else "x32")
+    x = jnp.array([-5.0], dtype=dtype)
+    vj.check_function(_gelu_vjp(lambda x: _cdf(x) + x * _pdf(x)), (x,))
+    for wrong in (_cdf, lambda x: _cdf(x) - x * _pdf(x)):
+        with pytest.raises(CheckFailure, match="reverse-mode"):
+            vj.check_function(_gelu_vjp(wrong), (x,))
