@@ -211,6 +211,9 @@ _NO_RESOLUTION = ("the reference's error bound cannot tell the computed value fr
                   "float64")
 _NO_NOISE = np.empty(0)  # no grad_noise= (judge_smooth_point adds nothing)
 _NOTHING = np.empty(0)  # no complex-step floor / no truncation to measure (as verify.checks._references has it)
+#: The fields of a kink candidate's verdict (verify.checks._kinks.Located) replaced when it is classified again at a
+#: measured level (a jump's only where its own side noise stands; ``unsettled`` too after a staircase's level).
+_RECLASSIFIED = ("kind", "value", "error", "low", "high", "side", "jump", "finest")
 #: At most this many pairs of kink entries are judged together at a point (those closest in value first: ties).
 _JOINT_PAIRS = 12
 
@@ -395,6 +398,12 @@ def _number(value: object, name: str, *, integer: bool = False, positive: bool =
 
 # ---------------------------------------------------------------------------------------------
 # the verdict at one point
+
+
+def _take_row(found: _kinks.Located, i: int, again: _kinks.Located, names: tuple[str, ...]) -> None:
+    """Entry ``i`` of ``found`` replaced, in the fields ``names``, by the one entry of ``again`` (its reclassification)."""
+    for name in names:
+        getattr(found, name)[i] = getattr(again, name)[0]
 
 
 @dataclass
@@ -849,8 +858,7 @@ class _Checker:
                 again = _kinks.classify(pt.f0, right[i:i + 1], left[i:i + 1], taken_r[i:i + 1], taken_l[i:i + 1],
                                         side, cen.eps_f, scale[candidates][i:i + 1], flat[candidates][i:i + 1],
                                         side)
-                for name in ("kind", "value", "error", "low", "high", "side", "jump", "finest"):
-                    getattr(found, name)[i] = getattr(again, name)[0]
+                _take_row(found, i, again, _RECLASSIFIED)
         with np.errstate(invalid="ignore", over="ignore"):
             blamed = np.abs(pt.gf[candidates] - found.value) > (2.0 * found.error
                                                                  + self.ulps * np.spacing(np.abs(found.value)))
@@ -880,8 +888,7 @@ class _Checker:
                 again = _kinks.classify(pt.f0, right[i:i + 1], left[i:i + 1], taken_r[i:i + 1], taken_l[i:i + 1],
                                         level, cen.eps_f, scale[candidates][i:i + 1], flat[candidates][i:i + 1],
                                         level, level)
-                for name in ("kind", "value", "error", "low", "high", "side", "jump", "finest", "unsettled"):
-                    getattr(found, name)[i] = getattr(again, name)[0]
+                _take_row(found, i, again, _RECLASSIFIED + ("unsettled",))
         value, error, kink = cen.value.copy(), cen.error.copy(), cen.kink.copy()
         low, high, side = cen.low.copy(), cen.high.copy(), cen.side_error.copy()
         curvature = cen.curvature.copy()

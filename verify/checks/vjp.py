@@ -486,16 +486,18 @@ class _JVPChecker(DirectionalChecker):
             at_point = comp(x)
             drawn: list[np.ndarray] = []
             ok, bad = self._contractions(memo, x, v, comp, y0.dtype, rng, cotangents=drawn)
-            if bad and all(_at_kink(b) for b in bad) and x.size * y0.size > _PER_ENTRY_MAX:
-                self.unjudged = (f"the line of a failing tangent met kinks at the point, where only a judgement entry by "
-                                 f"entry can tell (not run: its Jacobian would have {x.size} × {y0.size} entries, more "
-                                 f"than {_PER_ENTRY_MAX}); check a smaller input to tell a wrong rule from a kink")
-            elif bad and all(_at_kink(b) for b in bad):
-                entrywise = self._per_entry(memo, x, y0, v, comp, drawn, columns, args)
-                if entrywise is not None:
-                    ok, bad = ok + entrywise, []
-                    if _PER_ENTRY_NOTE not in self.tally.notes:
-                        self.tally.notes.append(_PER_ENTRY_NOTE)
+            if bad and all(_at_kink(b) for b in bad):
+                if x.size * y0.size > _PER_ENTRY_MAX:
+                    self.unjudged = (f"the line of a failing tangent met kinks at the point, where only a judgement "
+                                     f"entry by entry can tell (not run: its Jacobian would have {x.size} × {y0.size} "
+                                     f"entries, more than {_PER_ENTRY_MAX}); check a smaller input to tell a wrong rule "
+                                     f"from a kink")
+                else:
+                    entrywise = self._per_entry(memo, x, y0, v, comp, drawn, columns, args)
+                    if entrywise is not None:
+                        ok, bad = ok + entrywise, []
+                        if _PER_ENTRY_NOTE not in self.tally.notes:
+                            self.tally.notes.append(_PER_ENTRY_NOTE)
             reports.extend(ok)
             if bad:
                 failing.append((i, v, comp, bad[0]))
