@@ -52,9 +52,12 @@ its ``betas`` and ``rho`` for RMSprop's ``alpha``.
 **Bad input** gets ``ValueError``/``TypeError`` naming the argument and the value, on every backend alike:
 a negative ``lr``, ``eps`` or ``weight_decay``; a decay rate outside [0, 1); Nesterov without momentum or
 with dampening; a schedule that returns a negative rate; ``theta`` or a state array that is not an array
-(a list would silently lose the update); two arrays sharing memory (``m is v``); a NaN or inf in ``grad``
-(refused before anything changes) or in ``theta`` or the state (found in the same pass as the update, which
-has then been applied: the error says so). Float32 arrays are updated in float32 arithmetic (the
+(a list would silently lose the update); two arrays sharing memory (``m is v``); a NaN or inf in ``grad``,
+``theta`` or the state. Those are counted in the same pass as the update — one pass over memory, as torch's
+fused step makes (which checks nothing) — so the step has been applied when the ``ValueError`` is raised: it
+names each array with its count and first bad entry, and says that the NaN/inf have propagated at those
+entries. A scan of ``grad`` ahead of the update would leave everything unchanged, but it is one more array
+of memory traffic, 8 instead of Adam's 7 (``verify bench``: 0.82× torch's fused step instead of 1.05×). Float32 arrays are updated in float32 arithmetic (the
 hyperparameters are rounded to float32 first), so every backend computes in the dtype it is given.
 
 >>> import numpy as np
@@ -83,7 +86,6 @@ from verify._jit import jit, parallel_jit
 from verify._validate import FLOAT_DTYPES, as_float_array, describe, require_choice, require_finite, require_scalar
 from verify.kernels._backend import cuda_route, resolve_backend
 from verify.kernels._compile import Compiled, elementwise
-from verify.kernels._finite import count_nonfinite as _count_nonfinite
 from verify.kernels.schedules import Schedule, step_number
 
 __all__ = [
@@ -319,6 +321,10 @@ def _wrapper(core: Callable, state: tuple[str, ...], present: tuple[str, ...], s
     return jit(inline="always", error_model="numpy")(function)
 
 
+#: The arrays every kernel counts NaN/inf in (before the update, in its one pass), then its state, in this order.
+COUNTED = ("grad", "theta")
+
+
 @dataclass(frozen=True)
 class _Layout:
     """One kernel of a rule: the state arrays it updates, its scalar arguments, and its compiled variants."""
@@ -327,6 +333,11 @@ class _Layout:
     scalars: tuple[str, ...]
     compiled: Compiled
     numpy: Callable
+
+    @property
+    def counted(self) -> tuple[str, ...]:
+        """The names of the counts the kernel returns (CPU) or adds into ``_counts`` (CUDA), in order."""
+        return COUNTED + self.state
 
 
 def _layouts(rule: str, core: Callable, state: tuple[str, ...], scalars: tuple[str, ...],
@@ -349,7 +360,7 @@ def _layouts(rule: str, core: Callable, state: tuple[str, ...], scalars: tuple[s
                                   *(("decayed",) if decayed else ())))
                 compiled = elementwise(element, name=f"optimizer_{label}", arrays=arrays,
                                        assigned=("theta", *present), scalars=names,
-                                       count_nonfinite=("theta", *present), signatures=_float_signatures(sig),
+                                       count_nonfinite=COUNTED + present, signatures=_float_signatures(sig),
                                        error_model="numpy")
                 out[present, decayed, values] = _Layout(present, names, compiled, _numpy_twin(element))
     return out
@@ -930,37 +941,28 @@ def _arrays(spec: RuleSpec, names: tuple[str, ...], theta, grad, state: Mapping)
     return theta, grad, checked
 
 
-def _require_finite_grad(grad: np.ndarray, backend: str) -> None:
-    """Refuse a NaN/inf in ``grad`` before anything changes: one read of ``grad`` ahead of the update.
-
-    The compiled backends scan on the calling thread, four streams at once (:func:`verify.kernels._finite.
-    count_nonfinite`), for the parallel backend too: the update is then the step's only parallel region, as
-    torch's fused step has one. A second region costs a scheduling delay whenever the cores are busy, and one
-    thread reading four streams is about as fast as two threads reading one each. Adam on 1e7 float64, interleaved
-    with torch's fused step (150 rounds, load 6.2–8.3 on 2 cores, medians): 57.3 ms with this scan, 72.7 ms with
-    the scan on all threads before it, torch 64.9 ms."""
-    if backend == "numpy":
-        ok = bool(np.isfinite(grad).all())
-    else:
-        ok = _count_nonfinite(grad) == 0
-    if not ok:
-        require_finite(grad, "grad")  # raises, naming the first bad entry
-
-
 def nonfinite_error(counts: Mapping[str, int], arrays: Mapping[str, object], to_host=np.asarray) -> ValueError:
-    """The error for NaN/inf found in ``theta`` or the state during a step (see the module docstring)."""
+    """The error for NaN/inf found in ``grad``, ``theta`` or the state during a step (see the module docstring).
+
+    ``counts``: entries that were NaN/inf before the update, by array name (``grad`` first); ``arrays``: those
+    arrays after the step. The message starts ``"<first array with a count> must be finite; "``."""
     parts = []
     for name, count in counts.items():
         if not count:
             continue
         values = to_host(arrays[name])
         bad = np.flatnonzero(~np.isfinite(values))
-        now = f"; now {name}[{bad[0]}] = {values[bad[0]].item()!r}" if bad.size else ""
-        parts.append(f"{name} held {count} NaN/inf entr{'y' if count == 1 else 'ies'} before this step{now}")
+        entries = f"{count} NaN/inf entr{'y' if count == 1 else 'ies'}"
+        if name == "grad":  # read only: as it was given
+            parts.append(f"{name}[{bad[0]}] = {values[bad[0]].item()!r} ({entries})")
+        else:
+            now = f"; now {name}[{bad[0]}] = {values[bad[0]].item()!r}" if bad.size else ""
+            parts.append(f"{name} held {entries} before this step{now}")
     first = next(name for name, count in counts.items() if count)
-    return ValueError(f"{first} must be finite: " + "; ".join(parts) + ". theta and the state are checked in the "
-                      "same pass as the update (one pass over memory), so the step has been applied to every "
-                      "entry and the NaN/inf have propagated: restore theta and the state from a copy.")
+    return ValueError(f"{first} must be finite; " + "; ".join(parts) + ". grad, theta and the state are checked in "
+                      "the same pass as the update (one pass over memory), so the step has been applied to every "
+                      "entry and the NaN/inf have propagated into theta and the state at those entries: restore "
+                      "them from a copy.")
 
 
 # =========================================================================== one step
@@ -977,7 +979,6 @@ def _step(rule: str, theta, grad, state: Mapping, t, backend, hyper: Mapping) ->
     t = _step_number(spec, h, t)
     names = state_names(rule, h)
     theta, grad, arrays = _arrays(spec, names, theta, grad, state)
-    _require_finite_grad(grad, name)
     cast = theta.dtype.type
     scalars = _scalars(spec, h, t, arrays)
     if rule == "adagrad_norm":
@@ -988,7 +989,7 @@ def _step(rule: str, theta, grad, state: Mapping, t, backend, hyper: Mapping) ->
     if rule == "nadam":
         arrays["mu_product"][0] = cast(scalars["mu_product"])
     if any(counts.values()):
-        raise nonfinite_error(counts, {"theta": theta, **arrays})
+        raise nonfinite_error(counts, {"theta": theta, "grad": grad, **arrays})
     return None
 
 
@@ -1004,16 +1005,16 @@ def _step_number(spec: RuleSpec, h: dict, t) -> int:
 def _launch(layout: _Layout, theta, grad, state: dict, scalars: dict, cast, backend: str) -> dict:
     args = [theta, grad, *(state[s] for s in layout.state)]
     values = [cast(scalars[s]) for s in layout.scalars]
-    names = ("theta", *layout.state)
+    named = {"theta": theta, "grad": grad, **state}
     if backend == "numpy":
-        counts = {n: int(np.count_nonzero(~np.isfinite(a))) for n, a in zip(names, [theta, *args[2:]], strict=True)}
+        counts = {n: int(np.count_nonzero(~np.isfinite(named[n]))) for n in layout.counted}
         with np.errstate(all="ignore"):
             new = layout.numpy(*args, *values)
         for target, value in zip([theta, *args[2:]], new, strict=True):
             target[...] = value
         return counts
     kernel = layout.compiled.parallel if backend == "parallel" else layout.compiled.cpu
-    return dict(zip(names, kernel(*args, *values), strict=True))
+    return dict(zip(layout.counted, kernel(*args, *values), strict=True))
 
 
 def _adagrad_norm(theta, grad, acc, scalars: dict, cast, backend: str) -> dict:

@@ -12,7 +12,8 @@ Arrays: device arrays are updated in place on the device. Host arrays are copied
 copied back into the caller's arrays (one round trip per call); for many steps use device arrays or
 :func:`run_optimizer`, which moves ``theta0`` and ``grads`` to the device once and the iterates back once.
 Bad input is refused as on the CPU: ``theta`` or a state array that is a list, two arrays sharing memory, NaN
-or inf in ``grad`` (before anything changes) or in ``theta`` and the state (counted in the update's pass).
+or inf in ``grad``, ``theta`` or the state (counted in the update's pass, which has then been applied: the
+error says so).
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def _shares_memory(a, b) -> bool:
 class _Step:
     """The arrays of one step on the device, and how to hand results back to host callers."""
 
-    def __init__(self, spec, names, theta, grad, state: dict, *, check_grad: bool = True):
+    def __init__(self, spec, names, theta, grad, state: dict):
         self.args = DeviceArgs()
         self.host: list = []
         given = {"theta": theta, "grad": grad, **state}
@@ -68,7 +69,7 @@ class _Step:
         self.theta = self._updated(theta, "theta", None, None)
         dtype = np.dtype(self.theta.dtype)
         n = self.theta.shape[0]
-        self.grad = self.args.float(grad, "grad", ndim=1, dtype=dtype, finite=check_grad)
+        self.grad = self.args.float(grad, "grad", ndim=1, dtype=dtype, finite=False)  # counted in the update's pass
         if self.grad.shape[0] != n:
             raise ValueError(f"grad must have the shape of theta {(n,)}; got {tuple(self.grad.shape)}")
         missing = [s for s in names if state.get(s) is None]
@@ -98,8 +99,8 @@ class _Step:
         return arr
 
     def launch(self, layout, scalars: dict) -> dict[str, int]:
-        """Run a generated kernel; the counts of NaN/inf found in theta and the state, by name."""
-        names = ("theta", *layout.state)
+        """Run a generated kernel; the counts of NaN/inf found in grad, theta and the state, by name."""
+        names = layout.counted
         counts = cuda.to_device(np.zeros(len(names), dtype=np.int64))
         values = [self.cast(scalars[s]) for s in layout.scalars]
         if self.theta.shape[0]:
@@ -131,12 +132,12 @@ def _adagrad_norm(s: _Step, scalars: dict) -> dict[str, int]:
     return counts
 
 
-def _apply(rule: str, theta, grad, state: dict, t, hyper: dict, *, check_grad: bool = True) -> None:
+def _apply(rule: str, theta, grad, state: dict, t, hyper: dict) -> None:
     spec = rule_spec(rule)
     h = validate_hyperparameters(rule, hyper)
     t = _rules._step_number(spec, h, t)
     names = state_names(rule, h)
-    s = _Step(spec, names, theta, grad, state, check_grad=check_grad)
+    s = _Step(spec, names, theta, grad, state)
     host_state = {"mu_product": s.state["mu_product"].copy_to_host()} if "mu_product" in s.state else {}
     scalars = _rules._scalars(spec, h, t, host_state)
     if rule == "adagrad_norm":
@@ -147,7 +148,7 @@ def _apply(rule: str, theta, grad, state: dict, t, hyper: dict, *, check_grad: b
         s.state["mu_product"].copy_to_device(np.array([scalars["mu_product"]], dtype=np.dtype(s.theta.dtype)))
     s.finish()
     if any(counts.values()):
-        arrays = {"theta": s.theta, **s.state}
+        arrays = {"theta": s.theta, "grad": s.grad, **s.state}
         raise _rules.nonfinite_error(counts, arrays, to_host=lambda a: a.copy_to_host())
 
 
@@ -203,7 +204,7 @@ def run_optimizer(rule: str, theta0, grads, *, return_state: bool = False, **hyp
     iterates = cuda.device_array((n_steps, n), dtype=dtype)
     history = {k: cuda.device_array((n_steps, v.shape[0]), dtype=dtype) for k, v in state.items()}
     for t in range(1, n_steps + 1):
-        _apply(rule, theta, d_grads[t - 1], state, t, hyper, check_grad=False)
+        _apply(rule, theta, d_grads[t - 1], state, t, hyper)
         iterates[t - 1].copy_to_device(theta)
         for k, v in state.items():
             history[k][t - 1].copy_to_device(v)
