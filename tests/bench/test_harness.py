@@ -69,6 +69,34 @@ def test_ratios_against_numpy_the_fastest_torch_variant_triad_and_exp_bound():
     assert verdicts[1]["value"] == pytest.approx(2.0)
 
 
+def test_paired_timing_alternates_which_call_goes_first_and_gives_peer_over_ours(monkeypatch):
+    clock = iter(range(1000))
+    order = []
+
+    def call(name, cost):
+        def run():
+            order.append(name)
+            for _ in range(cost - 1):  # each perf_counter read advances the fake clock by one tick
+                next(clock)
+        return run
+    monkeypatch.setattr(harness.time, "perf_counter", lambda: float(next(clock)))
+    speedups = harness.measure_paired(call("ours", 2), call("peer", 3), rounds=4, warmup=0)
+    assert order == ["ours", "peer", "peer", "ours", "ours", "peer", "peer", "ours"]
+    assert speedups == pytest.approx((1.5,) * 4)  # the peer's call takes 3 ticks, ours 2
+    with pytest.raises(ValueError, match="rounds must be"):
+        harness.measure_paired(lambda: None, lambda: None, rounds=0)
+
+
+def test_a_paired_speedup_replaces_the_ratio_of_medians():
+    # timed apart, the medians say 0.5x (the machine slowed down while ours ran); timed in pairs, 1.2x
+    ours = _m("parallel", "kernel", 0.020)
+    ours.extra.update(paired_speedups=harness.spread([1.1, 1.2, 1.3]), torch_reference="torch-fused")
+    result = _result(ours, _m("torch-fused", "peer", 0.010), targets=(Target("speedup_over_torch", "parallel", 1.0),))
+    harness.compute_ratios(result, BenchConfig())
+    assert ours.ratios["speedup_over_torch"] == pytest.approx(1.2)
+    assert result.target_verdicts()[0]["met"] is True
+
+
 def test_throughput_ratios_count_items_per_call():
     # ours verifies 10 examples in 20 ms, theirs 1 in 10 ms: 500/s vs 100/s, a 5x throughput
     result = _result(_m("check_gradient", "kernel", 0.020, items=10), _m("gradcheck", "peer", 0.010))

@@ -49,6 +49,7 @@ __all__ = [
     "WorkloadResult",
     "BenchConfig",
     "measure",
+    "measure_paired",
     "time_implementation",
     "skipped",
     "compute_ratios",
@@ -131,6 +132,28 @@ def measure(
         if gc_was_enabled:
             gc.enable()
     return Timing(tuple(seconds), warmup)
+
+
+def measure_paired(ours: Callable[[], object], peer: Callable[[], object], *, rounds: int,
+                   warmup: int = 1) -> tuple[float, ...]:
+    """Speedups ``t_peer / t_ours`` of ``rounds`` pairs of calls made back to back, ours first in even rounds and
+    the peer first in odd ones. Both calls of a pair see the same load, so their ratio survives a machine whose
+    speed changes from second to second (a shared machine), which a ratio of two medians taken seconds apart
+    does not: on 2 cores shared with other work, Adam's ratio of medians read 0.36× to 2.1× in three runs."""
+    if not isinstance(rounds, int) or rounds < 1:
+        raise ValueError(f"rounds must be an integer >= 1; got {rounds!r}")
+    for _ in range(warmup):
+        ours()
+        peer()
+    speedups = []
+    for r in range(rounds):
+        seconds = {}
+        for name, call in ((("ours", ours), ("peer", peer)) if r % 2 == 0 else (("peer", peer), ("ours", ours))):
+            start = time.perf_counter()
+            call()
+            seconds[name] = time.perf_counter() - start
+        speedups.append(seconds["peer"] / seconds["ours"])
+    return tuple(speedups)
 
 
 @dataclasses.dataclass
@@ -310,7 +333,9 @@ def compute_ratios(result: WorkloadResult, config: BenchConfig) -> WorkloadResul
     """Fill each measured implementation's ratios, in place; returns ``result``.
 
     - ``speedup_over_numpy``: throughput / NumPy baseline's throughput;
-    - ``speedup_over_torch``: throughput / the fastest peer variant's throughput (torch default, fused…);
+    - ``speedup_over_torch``: throughput / the fastest peer variant's throughput (torch default, fused…), or,
+      where the workload timed the two in pairs (``extra["paired_speedups"]``, see :func:`measure_paired`),
+      the median of the pairs' speedups over the peer named in ``extra["torch_reference"]``;
     - ``gbps``: ``bytes_per_call / median``; ``traffic_gbps``: the true traffic (with write-allocate) per
       second; ``fraction_of_triad``: ``traffic_gbps`` over the limit ``config.triad_bytes_per_second``;
     - ``exp_bound_ms`` and ``fraction_of_exp_bound``: ``exps_per_call / exps_per_second`` over the median.
@@ -322,7 +347,9 @@ def compute_ratios(result: WorkloadResult, config: BenchConfig) -> WorkloadResul
             continue
         if baseline is not None and m is not baseline:
             m.ratios["speedup_over_numpy"] = m.throughput / baseline.throughput
-        if peer is not None and m.role != "peer":
+        if "paired_speedups" in m.extra:
+            m.ratios["speedup_over_torch"] = m.extra["paired_speedups"]["median"]
+        elif peer is not None and m.role != "peer":
             m.ratios["speedup_over_torch"] = m.throughput / peer.throughput
             m.extra.setdefault("torch_reference", peer.implementation)
         if result.bytes_per_call is not None:
@@ -641,7 +668,7 @@ def _workload_extras(r: WorkloadResult) -> list[str]:
     lines = []
     for v in r.target_verdicts():
         state = {True: "met", False: "SHORT", None: "not measured"}[v["met"]]
-        value = "-" if v["value"] is None else format(v["value"], ".3g")
+        value = "-" if v["value"] is None else format(v["value"], ".4g")
         lines.append(f"target {v['target']}: {value} -> {state}")
     lines += [f"note: {note}" for note in r.notes]
     if r.profile:
