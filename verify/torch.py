@@ -37,15 +37,7 @@ from typing import Any, Unpack
 
 import numpy as np
 
-from verify._adapters import (
-    AdapterReport,
-    JudgeOptions,
-    Slot,
-    SlotReport,
-    check_slots,
-    differentiated,
-    judge_options,
-)
+from verify._adapters import AdapterReport, JudgeOptions, Slot, SlotReport, check_slots, differentiated, judge_options
 
 __all__ = ["check_function", "check_module", "AdapterReport", "SlotReport"]
 
