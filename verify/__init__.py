@@ -17,35 +17,16 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_EXPORTS: dict[str, str] = {
+#: The public names, each group under the module it is imported from (on first use: see ``__getattr__``).
+_EXPORTED_FROM: dict[str, tuple[str, ...]] = {
     # the checkers (the contract other projects rely on)
-    "CheckFailure": "verify.checks",
-    "check_gradient": "verify.checks",
-    "check_vjp": "verify.checks",
-    "check_jvp": "verify.checks",
-    "check_hessian": "verify.checks",
-    "check_loss": "verify.checks",
-    "check_optimizer": "verify.checks",
-    "GradientReport": "verify.checks",
-    "VJPReport": "verify.checks",
-    "JVPReport": "verify.checks",
-    "HessianReport": "verify.checks",
-    "LossReport": "verify.checks",
-    "OptimizerReport": "verify.checks",
-    # backends
-    "BACKENDS": "verify.kernels._backend",
-    "get_default_backend": "verify.kernels._backend",
-    "set_default_backend": "verify.kernels._backend",
-    "use_backend": "verify.kernels._backend",
-    # claims
-    "Claim": "verify.claims.registry",
-    "ClaimRecord": "verify.claims.registry",
-    "Context": "verify.claims.registry",
-    "Outcome": "verify.claims.registry",
-    "all_claims": "verify.claims.registry",
-    "get_claim": "verify.claims.registry",
-    "run_claim": "verify.claims.registry",
+    "verify.checks": ("CheckFailure", "check_gradient", "check_vjp", "check_jvp", "check_hessian", "check_loss",
+                      "check_optimizer", "GradientReport", "VJPReport", "JVPReport", "HessianReport", "LossReport",
+                      "OptimizerReport"),
+    "verify.kernels._backend": ("BACKENDS", "get_default_backend", "set_default_backend", "use_backend"),
+    "verify.claims.registry": ("Claim", "ClaimRecord", "Context", "Outcome", "all_claims", "get_claim", "run_claim"),
 }
+_EXPORTS: dict[str, str] = {name: module for module, names in _EXPORTED_FROM.items() for name in names}
 
 _SUBMODULES = ("kernels", "symbolic", "strategies", "checks", "stats", "sweep", "claims", "report", "bench")
 

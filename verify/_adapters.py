@@ -21,13 +21,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
 from verify.checks.failure import CheckFailure
 
-__all__ = ["SlotReport", "AdapterReport", "Slot", "WithFloat64", "check_slots", "options", "differentiated"]
+__all__ = ["SlotReport", "AdapterReport", "Slot", "WithFloat64", "JudgeOptions", "check_slots", "judge_options",
+           "differentiated"]
 
 
 def _first(report: Any) -> str:
@@ -92,9 +93,33 @@ class Slot:
     requires_grad: bool = True
 
 
-def options(directions: int, seed: int, jacobian_max: int, ulps: float, atol: float, worst: int) -> dict:
-    return {"directions": directions, "seed": seed, "jacobian_max": jacobian_max, "ulps": ulps, "atol": atol,
-            "worst": worst}
+class JudgeOptions(TypedDict, total=False):
+    """The keyword options an adapter passes on, as they are, to :func:`verify.check_vjp` and
+    :func:`verify.check_jvp`: documented there, and their defaults are theirs (an adapter restates none)."""
+
+    directions: int
+    seed: int
+    jacobian_max: int
+    ulps: float
+    atol: float
+    worst: int
+
+
+def judge_options(checker: str, options: dict[str, Any]) -> JudgeOptions:
+    """``options`` (an adapter's ``**options``) when each is one of :class:`JudgeOptions`, else a TypeError that
+    names the checker, the unknown keyword and the options there are. The values are checked by ``check_vjp``.
+
+    >>> judge_options("verify.torch.check_function", {"ulps": 64.0})
+    {'ulps': 64.0}
+    >>> judge_options("verify.torch.check_function", {"ulp": 64.0})
+    Traceback (most recent call last):
+    TypeError: verify.torch.check_function got an unexpected keyword argument 'ulp'; its options for check_vjp and check_jvp: directions, seed, jacobian_max, ulps, atol, worst
+    """
+    for name in options:
+        if name not in JudgeOptions.__annotations__:
+            raise TypeError(f"{checker} got an unexpected keyword argument {name!r}; its options for check_vjp and "
+                            f"check_jvp: {', '.join(JudgeOptions.__annotations__)}")
+    return JudgeOptions(**options)
 
 
 def differentiated(checker: str, wrt: object, floating: Sequence[bool], kind: str,
@@ -158,7 +183,7 @@ def _rename(failure: CheckFailure, checker: str, name: str, mode: str) -> CheckF
     return CheckFailure(f"{checker}: {mode} derivative w.r.t. {name} is wrong.\n{failure}", details=details)
 
 
-def check_slots(checker: str, arrays: tuple, slots: Sequence[Slot], forward: bool | str, opts: dict,
+def check_slots(checker: str, arrays: tuple, slots: Sequence[Slot], forward: bool | str, opts: JudgeOptions,
                 notes: list[str] | None = None) -> AdapterReport:
     """Every slot through ``check_vjp`` (reverse mode) and, where the function supports it and ``forward``
     is not False, ``check_jvp``; ``forward=True`` makes missing forward mode an error."""

@@ -25,11 +25,11 @@ from __future__ import annotations
 import contextlib
 import copy
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 
-from verify._adapters import AdapterReport, Slot, SlotReport, check_slots, differentiated, options
+from verify._adapters import AdapterReport, JudgeOptions, Slot, SlotReport, check_slots, differentiated, judge_options
 
 __all__ = ["check_function", "AdapterReport", "SlotReport"]
 
@@ -155,12 +155,7 @@ def check_function(
     *,
     wrt: int | Sequence[int] | None = None,
     forward: bool | str = "auto",
-    directions: int = 3,
-    seed: int = 0,
-    jacobian_max: int = 32,
-    ulps: float = 32.0,
-    atol: float = 0.0,
-    worst: int = 10,
+    **options: Unpack[JudgeOptions],
 ) -> AdapterReport:
     """Check JAX's derivatives of ``fn(*inputs)`` w.r.t. every floating-point input.
 
@@ -172,7 +167,8 @@ def check_function(
       wrt: the index (or indices) of the inputs to check; default every floating array.
       forward: ``"auto"`` checks forward mode where the function supports it and says why not otherwise;
         ``True`` requires it; ``False`` skips it.
-      directions, seed, jacobian_max, ulps, atol, worst: as for :func:`verify.check_vjp`.
+      **options: ``directions``, ``seed``, ``jacobian_max``, ``ulps``, ``atol``, ``worst``, passed to
+        :func:`verify.check_vjp` and :func:`verify.check_jvp` (their meaning and defaults are theirs).
 
     Returns:
       An :class:`AdapterReport` (``report["inputs[0]"].vjp`` …).
@@ -190,6 +186,7 @@ def check_function(
     'float32'
     """
     __tracebackhide__ = True
+    opts = judge_options("verify.jax.check_function", options)
     if not callable(fn):
         raise TypeError(f"verify.jax.check_function: fn must be callable; got {type(fn).__name__}")
     jax = _jax()
@@ -216,5 +213,4 @@ def check_function(
                              lambda i: "is not a float32/float64 array; only those can be differentiated")
     compiled = _Compiled(fn, floating, values)
     slots = [Slot(i, names[i], _Call(compiled, i, np.shape(arrays[i]), names[i])) for i in indices]
-    return check_slots("verify.jax.check_function", tuple(arrays), slots, forward,
-                       options(directions, seed, jacobian_max, ulps, atol, worst))
+    return check_slots("verify.jax.check_function", tuple(arrays), slots, forward, opts)

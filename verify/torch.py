@@ -33,11 +33,11 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 
-from verify._adapters import AdapterReport, Slot, SlotReport, check_slots, differentiated, options
+from verify._adapters import AdapterReport, JudgeOptions, Slot, SlotReport, check_slots, differentiated, judge_options
 
 __all__ = ["check_function", "check_module", "AdapterReport", "SlotReport"]
 
@@ -276,12 +276,7 @@ def check_function(
     *,
     wrt: int | Sequence[int] | None = None,
     forward: bool | str = "auto",
-    directions: int = 3,
-    seed: int = 0,
-    jacobian_max: int = 32,
-    ulps: float = 32.0,
-    atol: float = 0.0,
-    worst: int = 10,
+    **options: Unpack[JudgeOptions],
 ) -> AdapterReport:
     """Check torch's derivatives of ``fn(*inputs)`` w.r.t. every floating-point input.
 
@@ -295,7 +290,8 @@ def check_function(
       wrt: the index (or indices) of the inputs to check; default every floating tensor.
       forward: ``"auto"`` checks forward mode where the function supports it and says why not otherwise;
         ``True`` requires it; ``False`` skips it.
-      directions, seed, jacobian_max, ulps, atol, worst: as for :func:`verify.check_vjp`.
+      **options: ``directions``, ``seed``, ``jacobian_max``, ``ulps``, ``atol``, ``worst``, passed to
+        :func:`verify.check_vjp` and :func:`verify.check_jvp` (their meaning and defaults are theirs).
 
     Returns:
       A :class:`AdapterReport` (``report["inputs[0]"].vjp`` …).
@@ -314,6 +310,7 @@ def check_function(
     'inputs[0]'
     """
     __tracebackhide__ = True
+    opts = judge_options("verify.torch.check_function", options)
     values = _as_tuple(inputs, "verify.torch.check_function")
     if not callable(fn):
         raise TypeError(f"verify.torch.check_function: fn must be callable; got {type(fn).__name__}")
@@ -330,8 +327,7 @@ def check_function(
         return fn(*tensors)
 
     arrays, checked = _slots("verify.torch.check_function", run, values, names, list(slots))
-    return check_slots("verify.torch.check_function", arrays, checked, forward,
-                       options(directions, seed, jacobian_max, ulps, atol, worst))
+    return check_slots("verify.torch.check_function", arrays, checked, forward, opts)
 
 
 def check_module(
@@ -341,12 +337,7 @@ def check_module(
     parameters: Sequence[str] | None = None,
     check_inputs: bool = True,
     forward: bool | str = "auto",
-    directions: int = 3,
-    seed: int = 0,
-    jacobian_max: int = 32,
-    ulps: float = 32.0,
-    atol: float = 0.0,
-    worst: int = 10,
+    **options: Unpack[JudgeOptions],
 ) -> AdapterReport:
     """Check torch's gradients of ``module(*inputs)`` w.r.t. its floating inputs and each parameter.
 
@@ -359,7 +350,7 @@ def check_module(
       inputs: a tensor or a tuple of arguments for ``module(*inputs)``.
       parameters: names of the parameters to check (default all, as ``module.named_parameters()``).
       check_inputs: also check the gradient w.r.t. every floating input.
-      forward, directions, seed, jacobian_max, ulps, atol, worst: as for :func:`check_function`.
+      forward, **options: as for :func:`check_function`.
 
     Returns:
       A :class:`AdapterReport` (``report["fc.weight"]`` …).
@@ -381,6 +372,7 @@ def check_module(
     ['inputs[0]', 'weight', 'bias']
     """
     __tracebackhide__ = True
+    opts = judge_options("verify.torch.check_module", options)
     torch = _torch()
     if not isinstance(module, torch.nn.Module):
         raise TypeError(f"verify.torch.check_module: module must be a torch.nn.Module; got {type(module).__name__}")
@@ -399,7 +391,6 @@ def check_module(
     for name in chosen:
         _spec_of(named[name], f"parameter {name!r}")
     copies = _Copies(module)
-    opts = options(directions, seed, jacobian_max, ulps, atol, worst)
     checker = "verify.torch.check_module"
     notes: list[str] = []
     slot_reports: list[SlotReport] = []

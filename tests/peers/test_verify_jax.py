@@ -106,6 +106,9 @@ def test_integer_inputs_pass_through_and_bad_input_is_refused(x64):
         vj.check_function(pick, (X[:2], jnp.array([2, 0])), wrt=1)
     with pytest.raises(TypeError, match="no float32/float64 array"):
         vj.check_function(lambda y: y * 2, (jnp.array([1, 2]),))
+    with pytest.raises(TypeError, match="check_function got an unexpected keyword argument 'ulp'"):
+        vj.check_function(jnp.tanh, (X,), ulp=64.0)
+    assert vj.check_function(jnp.tanh, (X,), seed=7, directions=1).slots[0].vjp.cotangents == 1
 
 
 # gelu' = Φ(x) + x·φ(x): at x ≪ 0 both Φ = ½(1 + erf(x/√2)) and the sum cancel (see test_verify_torch.py)

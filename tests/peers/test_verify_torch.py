@@ -177,6 +177,19 @@ def test_bad_input_is_a_clear_type_or_value_error():
         vt.check_function(NonSquare.apply, (X, _x(3, 2)))
 
 
+def test_the_options_go_to_check_vjp_and_check_jvp_and_nothing_else_is_taken():
+    report = vt.check_function(torch.tanh, (X,), seed=7, directions=1, jacobian_max=0)
+    assert (report.slots[0].vjp.seed, report.slots[0].vjp.cotangents, report.slots[0].vjp.jacobian_rows) == (7, 1, 0)
+    assert (report.slots[0].jvp.seed, report.slots[0].jvp.tangents) == (7, 1)
+    with pytest.raises(TypeError, match="check_function got an unexpected keyword argument 'ulp'; its options for "
+                                        "check_vjp and check_jvp: directions, seed, jacobian_max, ulps, atol, worst"):
+        vt.check_function(torch.tanh, (X,), ulp=64.0)
+    with pytest.raises(TypeError, match="check_module got an unexpected keyword argument 'max_examples'"):
+        vt.check_module(torch.nn.Linear(3, 2).double(), (X,), max_examples=5)
+    with pytest.raises(ValueError, match="directions"):  # the values are check_vjp's to judge
+        vt.check_function(torch.tanh, (X,), directions=-1)
+
+
 def test_a_cuda_tensor_without_a_gpu_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(ValueError, match=r"inputs\[0\] is on cuda:0 but no CUDA GPU is available here"):

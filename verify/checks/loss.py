@@ -70,7 +70,6 @@ from __future__ import annotations
 
 import functools
 import math
-import numbers
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -559,18 +558,6 @@ def _ratio(c: np.ndarray, r: np.ndarray, allowed: np.ndarray) -> np.ndarray:
         return np.where(error == 0.0, 0.0, error / allowed)
 
 
-def _number(value: object, name: str, *, integer: bool = False) -> float | int:
-    kind = numbers.Integral if integer else numbers.Real
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, kind):
-        raise ValueError(f"{name} must be {'a positive integer' if integer else 'a finite number >= 0'}; "
-                         f"got {value!r}")
-    number = int(value) if integer else float(value)
-    if (integer and number < 1) or (not integer and (not math.isfinite(number) or number < 0)):
-        raise ValueError(f"{name} must be {'a positive integer' if integer else 'a finite number >= 0'}; "
-                         f"got {value!r}")
-    return number
-
-
 def check_loss(
     name: str,
     *,
@@ -644,6 +631,8 @@ def check_loss(
         raise TypeError(f"dtype must be float32 or float64; got {dt}")
     if targets not in _TARGETS:
         raise ValueError(f"targets must be one of {_TARGETS}; got {targets!r}")
+    from verify.checks.gradient import _number
+
     ulps = _number(ulps, "ulps")
     atol = _number(atol, "atol")
     worst = _number(worst, "worst", integer=True)

@@ -94,25 +94,17 @@ from verify.checks.failure import CheckFailure, error_table, format_arguments
 __all__ = ["check_vjp", "check_jvp", "VJPReport", "JVPReport"]
 
 
-def _judged_lines(report: VJPReport | JVPReport) -> list[str]:
-    return [f"worst error: {report.worst_ratio:.3g} of the tolerance, {report.worst_ulps:.3g} ULPs",
-            f"decided by: {references_text(report.references)}",
-            f"kinks met: {report.kinks}"]
-
-
-@dataclass(frozen=True)
-class VJPReport:
-    """What ``check_vjp`` verified.
-
-    ``examples`` points; ``cotangents`` drawn-cotangent checks and ``jacobian_rows`` unit-cotangent checks
-    (rows of the Jacobian), all judged by ``check_gradient``; ``worst_ratio`` the largest error /
-    tolerance over them (≤ 1 on success); ``references`` how often each reference decided; ``kinks`` and
-    ``unverified`` the judge's counts of entries at kinks and entries no reference could resolve.
+@dataclass(frozen=True, kw_only=True)
+class _ViewsReport:
+    """What ``check_vjp`` and ``check_jvp`` report alike: ``examples`` points; over every scalar view judged by
+    ``check_gradient``, ``worst_ratio`` the largest error / tolerance (≤ 1 on success) and ``worst_ulps``,
+    ``worst_abs_error`` the largest errors, ``references`` how often each reference decided, ``kinks`` and
+    ``unverified`` the judge's counts of entries at kinks and entries no reference could resolve
+    (:meth:`verify.checks._probes.Tally.summary`); ``f``'s ``output_shape``, the ``dtype`` judged, the ``seed``
+    of the directions, the ``seconds`` taken and the judge's ``notes``.
     """
 
     examples: int
-    cotangents: int
-    jacobian_rows: int
     worst_ratio: float
     worst_ulps: float
     worst_abs_error: float
@@ -125,40 +117,43 @@ class VJPReport:
     seconds: float
     notes: tuple[str, ...] = ()
 
-    def __str__(self) -> str:
-        return report_text(
-            f"check_vjp: {self.examples} example(s) passed in {self.seconds:.3g} s ({self.dtype}, output shape "
-            f"{self.output_shape}): {self.cotangents} drawn cotangent(s), {self.jacobian_rows} Jacobian row(s), "
-            f"seed {self.seed}", _judged_lines(self), self.unverified, self.notes)
+    def _text(self, headline: str) -> str:
+        """This report as text under ``headline``: the judge's worst error, references and kinks."""
+        return report_text(headline, [f"worst error: {self.worst_ratio:.3g} of the tolerance, {self.worst_ulps:.3g} ULPs",
+                                      f"decided by: {references_text(self.references)}",
+                                      f"kinks met: {self.kinks}"], self.unverified, self.notes)
 
 
 @dataclass(frozen=True)
-class JVPReport:
-    """What ``check_jvp`` verified: ``tangents`` drawn tangents, each judged through ``cotangent_checks``
-    contractions in all, and ``jacobian_columns`` unit tangents (the whole Jacobian, row by row)."""
+class VJPReport(_ViewsReport):
+    """What ``check_vjp`` verified: ``cotangents`` drawn-cotangent checks and ``jacobian_rows`` unit-cotangent
+    checks (rows of the Jacobian), and what every checker of scalar views reports (:class:`_ViewsReport`)."""
 
-    examples: int
+    cotangents: int
+    jacobian_rows: int
+
+    def __str__(self) -> str:
+        return self._text(
+            f"check_vjp: {self.examples} example(s) passed in {self.seconds:.3g} s ({self.dtype}, output shape "
+            f"{self.output_shape}): {self.cotangents} drawn cotangent(s), {self.jacobian_rows} Jacobian row(s), "
+            f"seed {self.seed}")
+
+
+@dataclass(frozen=True)
+class JVPReport(_ViewsReport):
+    """What ``check_jvp`` verified: ``tangents`` drawn tangents, each judged through ``cotangent_checks``
+    contractions in all, and ``jacobian_columns`` unit tangents (the whole Jacobian, row by row); and what every
+    checker of scalar views reports (:class:`_ViewsReport`)."""
+
     tangents: int
     cotangent_checks: int
     jacobian_columns: int
-    worst_ratio: float
-    worst_ulps: float
-    worst_abs_error: float
-    references: dict[str, int]
-    kinks: int
-    unverified: int
-    output_shape: tuple
-    dtype: str
-    seed: int
-    seconds: float
-    notes: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        return report_text(
+        return self._text(
             f"check_jvp: {self.examples} example(s) passed in {self.seconds:.3g} s ({self.dtype}, output shape "
             f"{self.output_shape}): {self.tangents} drawn tangent(s) ({self.cotangent_checks} contractions), "
-            f"{self.jacobian_columns} Jacobian column(s), seed {self.seed}", _judged_lines(self), self.unverified,
-            self.notes)
+            f"{self.jacobian_columns} Jacobian column(s), seed {self.seed}")
 
 
 # ---------------------------------------------------------------------------------------------
