@@ -80,12 +80,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
-from numba import prange
 
-from verify._jit import jit, parallel_jit
+from verify._jit import jit
 from verify._validate import FLOAT_DTYPES, as_float_array, describe, require_choice, require_finite, require_scalar
 from verify.kernels._backend import cuda_route, resolve_backend
-from verify.kernels._compile import Compiled, elementwise
+from verify.kernels._compile import Compiled, elementwise, reduction
 from verify.kernels.schedules import Schedule, step_number
 
 __all__ = [
@@ -416,20 +415,27 @@ SQUARES = elementwise(_square_into, name="optimizer_squared_gradient", arrays=("
                       error_model="numpy")
 
 
-@jit(error_model="numpy")
-def _sum_of_squares_cpu(theta, grad, sign, l2):
-    s = 0.0
-    for i in range(grad.shape[0]):
-        s += np.float64(_squared_gradient(theta[i], grad[i], sign, l2))
-    return s
+@jit(forceinline=True, error_model="numpy")
+def _sum_of_squares_part(theta, g, out, first, sign, l2):
+    # AdaGrad-Norm on the CPU: one part's Σ g'² in float64, the squares rounded in the dtype first
+    total = 0.0
+    for i in range(g.shape[0]):
+        total += np.float64(_squared_gradient(theta[i], g[i], sign, l2))
+    out[0] = total
 
 
-@parallel_jit(error_model="numpy")
-def _sum_of_squares_parallel(theta, grad, sign, l2):
-    s = 0.0
-    for i in prange(grad.shape[0]):
-        s += np.float64(_squared_gradient(theta[i], grad[i], sign, l2))
-    return s
+SUM_OF_SQUARES = reduction(_sum_of_squares_part, name="optimizer_sum_of_squared_gradients",
+                           arrays=("theta", "grad", "out"), out="out", scalars=("sign", "l2"),
+                           signatures=_float_signatures("void({f}[::1], {f}[::1], float64[:, ::1], int64, {f}, {f})"),
+                           error_model="numpy")
+#: The parts of ‖g'‖²: the same for the serial and the parallel kernel, so both add the same numbers in one order.
+_SQUARE_PARTS = 64
+
+
+def _sum_of_squares(theta, grad, sign, l2, backend: str) -> float:
+    partial = np.zeros((max(1, min(grad.shape[0], _SQUARE_PARTS)), 1))
+    (SUM_OF_SQUARES.run_parallel if backend == "parallel" else SUM_OF_SQUARES.cpu)(theta, grad, partial, sign, l2)
+    return math.fsum(partial[:, 0])
 
 
 # =========================================================================== the catalogue of rules
@@ -1025,7 +1031,7 @@ def _adagrad_norm(theta, grad, acc, scalars: dict, cast, backend: str) -> dict:
             squares = _numpy_twin(_squared_gradient)(theta, grad, sign, l2).astype(np.float64)
         total = float(np.sum(squares))
     else:
-        total = (_sum_of_squares_parallel if backend == "parallel" else _sum_of_squares_cpu)(theta, grad, sign, l2)
+        total = _sum_of_squares(theta, grad, sign, l2, backend)
     new_acc = cast(before + cast(total))
     scale = float(cast(scalars["lr"])) / math.sqrt(float(new_acc) + float(cast(scalars["eps"])))
     counts = _launch(_layout_for("adagrad_norm", ("acc",), scalars), theta, grad, {}, dict(scalars, lr=scale), cast,
