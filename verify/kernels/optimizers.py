@@ -290,24 +290,31 @@ def _float_signatures(template: str) -> tuple[str, ...]:
     return tuple(template.format(f=f) for f in ("float32", "float64"))
 
 
+def _shared(decayed: bool) -> tuple[str, ...]:
+    """The scalars of the pieces every rule shares: decoupled decay's factor f always (f = 1 is exact: 1·θ = θ
+    for every θ, NaN and inf included), maximize's sign and L2's λ only in the ``decayed`` kernels."""
+    return ("sign", "l2", "factor") if decayed else ("factor",)
+
+
 def _wrapper(core: Callable, state: tuple[str, ...], present: tuple[str, ...], scalars: tuple[str, ...],
              modes: Mapping[str, int], *, decayed: bool) -> Callable:
     """The per-element function of one kernel: ``core`` composed with the pieces every rule shares.
 
-    ``decayed=False`` (no maximize, no weight decay): θ' = θ − Δ(g). ``decayed=True``: θ' = fθ − Δ(±g + λθ).
+    ``decayed=False`` (no maximize, no L2 weight decay): θ' = fθ − Δ(g), with f = 1 − αλ for decoupled weight
+    decay (AdamW, Lion) and f = 1 otherwise. ``decayed=True``: θ' = fθ − Δ(±g + λθ).
     State of ``state`` not in ``present`` (optional state this configuration does not use) enters as ``zero``
     and its new value is dropped. ``modes`` (conventions, as integers) are written into the call as constants, so
     that the compiled loop has no branch left (LLVM vectorises a branch-free loop; it does not unswitch every
     branch). Generated source, compiled like a hand-written function of this module.
     """
     absent = [s for s in state if s not in present]
-    params = ["theta", "g", *present, *scalars, *(("sign", "l2", "factor") if decayed else ()),
+    params = ["theta", "g", *present, *scalars, *_shared(decayed),
               *(("zero",) if absent and "zero" not in scalars else ())]
     gradient = "_gradient(g, theta, sign, l2)" if decayed else "g"
     outs = ["_d", *(s if s in present else f"_{s}" for s in state)]
     inputs = [s if s in present else "zero" for s in state]
     arguments = [gradient, *inputs, *scalars, *(str(int(v)) for v in modes.values())]
-    theta = "theta * factor - _d" if decayed else "theta - _d"
+    theta = "theta * factor - _d"
     label = "_".join((*present, *(f"{k}{v}" for k, v in modes.items()))) or "stateless"
     name = f"_{core.__name__.lstrip('_')}_{label}{'_decayed' if decayed else ''}"
     source = (f"def {name}({', '.join(params)}):\n"
@@ -350,7 +357,7 @@ def _layouts(rule: str, core: Callable, state: tuple[str, ...], scalars: tuple[s
         for values in itertools.product(*choices.values()):
             chosen = dict(zip(choices, values, strict=True))
             for decayed in (False, True):
-                names = (*scalars, *(("sign", "l2", "factor") if decayed else ()),
+                names = (*scalars, *_shared(decayed),
                          *(("zero",) if len(present) < len(state) and "zero" not in scalars else ()))
                 element = _wrapper(core, state, present, scalars, chosen, decayed=decayed)
                 arrays = ("theta", "grad", *present)
@@ -394,10 +401,11 @@ _MODES.update(nesterov=_MODES["momentum"], ema_momentum=_MODES["momentum"], adam
 
 
 def _layout_for(rule: str, names: tuple[str, ...], scalars: Mapping) -> _Layout:
-    """The kernel of ``rule`` for this state and step: the lean one unless maximize or weight decay is on."""
+    """The kernel of ``rule`` for this state and step: the lean one unless maximize or L2 weight decay is on
+    (decoupled decay is a factor in both)."""
     spec = RULES[rule]
     present = tuple(n for n in names if n not in spec.scalar_state)
-    decayed = not (scalars["sign"] == 1.0 and scalars["l2"] == 0.0 and scalars["factor"] == 1.0)
+    decayed = not (scalars["sign"] == 1.0 and scalars["l2"] == 0.0)
     modes = tuple(int(scalars[m]) for m in _MODES.get(rule, ()))
     return _LAYOUTS["sgd" if rule == "adagrad_norm" else rule][present, decayed, modes]
 
