@@ -106,6 +106,8 @@ class Evaluator:
         except TypeError:  # not weak-referenceable (e.g. a builtin): learn afresh each call
             learned = {}
         self.learned = learned
+        self._args: tuple | None = None  # the last arguments called with, and the positions of their arrays
+        self._arrays: tuple[int, ...] = ()
         # None: not decided yet
         self.vectorized = vectorized if vectorized is not None else learned.get("vectorized")
         # None: untried; "ok"; else the reason it is unusable
@@ -114,9 +116,13 @@ class Evaluator:
     def call(self, args: tuple, value: np.ndarray, *, owned: bool = False) -> Any:
         """``f`` with ``args[wrt]`` replaced by ``value``, on copies; ``owned``: ``value`` is the judge's own array,
         not looked at again after the call, so it is passed without a copy."""
-        wrt = self.wrt
-        out = [a.copy() if i != wrt and isinstance(a, np.ndarray) else a for i, a in enumerate(args)]
-        out[wrt] = value if owned else value.copy()  # args[wrt] itself is replaced: not copied
+        if args is not self._args:  # the arrays among the other arguments, found once per point (its tuple is kept)
+            self._args = args
+            self._arrays = tuple(i for i, a in enumerate(args) if i != self.wrt and isinstance(a, np.ndarray))
+        out = list(args)
+        for i in self._arrays:
+            out[i] = out[i].copy()
+        out[self.wrt] = value if owned else value.copy()  # args[wrt] itself is replaced: not copied
         return self.f(*out)
 
     def scalar(self, args: tuple, value: np.ndarray) -> float:

@@ -168,6 +168,11 @@ def _median_of_sorted(s):
 
 
 @_kernel
+def _median(values):
+    return _median_of_sorted(np.sort(values))
+
+
+@_kernel
 def central_estimates(v, taken, h, f0, eps_f):
     """The central-difference reference from ``v[l, s, j] = f(x ± h_l e_j)``.
 

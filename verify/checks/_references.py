@@ -151,10 +151,9 @@ def _central_record(est, kink, finite, candidates, quartile, eps_f, h0, infinite
     value, error, low, high, side_error, curvature, order, third, noise, flat, model, measured = est
     if not candidates:
         low = high = side_error = None
-    return Central(value=value, error=error, kink=kink, low=low, high=high, side_error=side_error,
-                   curvature=curvature, order=order, finite=finite, eps_f=eps_f, third=third, noise=noise,
-                   flat=flat.astype(bool), h=h0, quartile=float(quartile), infinite=infinite, model=model,
-                   measured=measured)
+    # positional, in the order of Central's fields (keywords cost as much again on this path, once per point)
+    return Central(value, error, kink, low, high, side_error, curvature, order, finite, eps_f, third, noise,
+                   flat.astype(bool), h0, float(quartile), infinite, model, measured)
 
 
 def _infinite_only(n: int, eps_f: float, infinite: np.ndarray) -> Central:

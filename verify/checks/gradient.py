@@ -432,8 +432,8 @@ class _Checker:
     jumps: int = 0
     noise_measured: int = 0
     dtype: str = ""
-    decided: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REFERENCES, 0))
-    cross: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REFERENCES, 0))
+    decided: dict[str, int] = field(default_factory=dict.fromkeys(REFERENCES, 0).copy)
+    cross: dict[str, int] = field(default_factory=dict.fromkeys(REFERENCES, 0).copy)
     notes: list[str] = field(default_factory=list)
     reasons: dict[str, None] = field(default_factory=dict)
     _validated: bool = False
@@ -1213,8 +1213,8 @@ def _with_f_error(cen: Central, f_error: float) -> Central:
 
 
 def _noisier_than(cen: Central, level: float) -> bool:
-    """``f``'s rounding level measured in its differences exceeds ``level`` at most entries (the lower quartile: a
-    few entries inflated by a kink or a jump do not count)."""
+    """``f``'s rounding level measured in its differences exceeds ``level`` (``>= 0``) at most entries (the lower
+    quartile: a few entries inflated by a kink or a jump do not count)."""
     # every finite entry: where f computes in float32, its rounding makes kink candidates of all of them. That lower
     # quartile, over the finite entries, is ``cen.quartile`` (central() keeps it; 0 where every entry is infinite)
     return cen.quartile > level
@@ -1465,11 +1465,11 @@ def check_gradient(
     f_noise = _number(f_noise, "f_noise")
     if f_noise and _is_strategy(inputs):
         raise ValueError("f_noise is measured at one point: it cannot go with a strategy of points")
-    checker = _Checker(
-        f=f, grad=grad, wrt=int(wrt), ulps=ulps, atol=atol, reference=reference, worst=worst,
-        jumps_allowed=jumps == "allow",
-        sympy_ref=SympyReference(sympy_expr, int(wrt)) if sympy_expr is not None else None,
-        ev=Evaluator(f, int(wrt), vectorized), f_error=f_error,
+    wrt = int(wrt)
+    checker = _Checker(  # the fields without defaults in their order: positional, a few µs less per check
+        f, grad, wrt, ulps, atol, reference, worst, jumps == "allow",
+        SympyReference(sympy_expr, wrt) if sympy_expr is not None else None, Evaluator(f, wrt, vectorized),
+        f_error=f_error,
         grad_noise=None if noise is None else noise.ravel(), grad_noise_shape=None if noise is None else noise.shape,
         f_noise=f_noise,
     )
