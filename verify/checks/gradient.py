@@ -148,6 +148,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from dataclasses import fields as dataclass_fields
 from typing import Any
 
 import numpy as np
@@ -1170,13 +1171,13 @@ class _Checker:
         )
 
 
-_REPORT_FIELDS = frozenset(GradientReport.__dataclass_fields__)
+_REPORT_FIELDS = frozenset(f.name for f in dataclass_fields(GradientReport))
 
 
 def _new_report(**fields: Any) -> GradientReport:
     """``GradientReport(**fields)`` given every field: the frozen dataclass's ``__init__`` sets its 18 fields one by one
     through ``object.__setattr__``, a few µs, a measurable part of a check at a small point; here they are stored at
-    once (the class has no ``__post_init__``; tests/checks/test_gradient_fast_path.py compares both)."""
+    once (the class has no ``__post_init__``; tests/checks/test_judge_shortcuts.py compares both)."""
     if fields.keys() != _REPORT_FIELDS:
         return GradientReport(**fields)  # a field missing or unknown: the dataclass says which
     report = object.__new__(GradientReport)
