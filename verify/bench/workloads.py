@@ -514,6 +514,10 @@ def _stacked_loss(loss: Callable, z: np.ndarray, labels: np.ndarray) -> np.ndarr
     return per_row.reshape(z.shape[:-1]).mean(axis=-1)
 
 
+#: The least warm-up calls of every row of ``check_gradient_throughput`` (see its docstring).
+STEADY_WARMUP = 12
+
+
 @_workload
 def check_gradient_throughput(config: BenchConfig) -> WorkloadResult:
     """``check_gradient`` on softmax cross-entropy of (4, 10) logits vs ``torch.autograd.gradcheck``.
@@ -525,6 +529,12 @@ def check_gradient_throughput(config: BenchConfig) -> WorkloadResult:
     input, so central differences decide); and the loss kernel one point per call (no target: ``6n + 2``
     calls of about 15 µs each, shown for what it costs). torch checks the autograd gradient of
     ``F.cross_entropy``. One example = one point verified; throughput = 1 / median.
+
+    Every row, ours and torch's alike, is warmed up with at least ``STEADY_WARMUP`` calls (outside ``--quick``): a
+    throughput is a steady state, and CPython (3.11+) specialises a function's bytecode only after it has run some
+    eight times. ``check_gradient`` runs most of its Python once per example, so with the bench's default two
+    warm-up calls five of the seven timed ones ran unspecialised, 12–20 % slower than the calls after them (measured
+    on 2 shared cores, calls 3–9 vs 10–16 of a fresh process). gradcheck's rows get the same warm-up.
     """
     checks = _module("verify.checks.gradient")
     check_gradient = _attribute(checks, "check_gradient")
@@ -547,9 +557,11 @@ def check_gradient_throughput(config: BenchConfig) -> WorkloadResult:
     def grad_kernel(zz, yy):
         return sce(zz, yy, backend="cpu")[1]
 
+    warmup = config.warmup if config.quick else max(config.warmup, STEADY_WARMUP)
     for name, f in (("check_gradient, numpy f", _softmax_ce_numpy), ("check_gradient, stacked kernel f", f_stacked),
                     ("check_gradient, kernel f one point per call", f_kernel)):
-        m = time_implementation(name, "kernel", lambda f=f: check_gradient(f, grad_kernel, (z, labels)), config)
+        m = time_implementation(name, "kernel", lambda f=f: check_gradient(f, grad_kernel, (z, labels)), config,
+                                warmup=warmup)
         if m.timing is not None:
             report = check_gradient(f, grad_kernel, (z, labels))
             m.extra["decided_by"] = {k: v for k, v in report.references.items() if v}
@@ -566,13 +578,13 @@ def check_gradient_throughput(config: BenchConfig) -> WorkloadResult:
         if not torch.autograd.gradcheck(lambda a: torch.nn.functional.cross_entropy(a, yt), (zt,)):
             raise RuntimeError("gradcheck rejected torch's own cross_entropy gradient")
 
-    result.measurements.append(time_implementation("gradcheck", "peer", theirs, config))
+    result.measurements.append(time_implementation("gradcheck", "peer", theirs, config, warmup=warmup))
     # A 4 x 10 problem gains nothing from a second thread and loses to its wake-ups on a busy machine:
     # time torch on one thread too; the ratio is taken against the faster of the two.
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        result.measurements.append(time_implementation("gradcheck, 1 thread", "peer", theirs, config))
+        result.measurements.append(time_implementation("gradcheck, 1 thread", "peer", theirs, config, warmup=warmup))
     finally:
         torch.set_num_threads(threads)
     return result

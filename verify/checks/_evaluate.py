@@ -7,6 +7,7 @@ gradient nor make a wrong one pass).
 
 from __future__ import annotations
 
+import math
 import sys
 import warnings
 import weakref
@@ -76,6 +77,8 @@ def replaced(args: tuple, wrt: int, value: Any) -> tuple:
 
 def as_scalar(value: object, what: str) -> float:
     """A real scalar from ``f``, or a TypeError that says what came back."""
+    if type(value) is float or type(value) is np.float64:
+        return float(value)  # the common case, without the checks below (a real scalar)
     arr = np.asarray(value)
     if arr.ndim != 0:
         raise TypeError(
@@ -97,10 +100,14 @@ class Evaluator:
         self.wrt = wrt
         self.forced = vectorized is True
         try:
-            learned = _LEARNED.setdefault(f, {})
+            learned = _LEARNED.get(f)  # (no new weak reference with a callback, as setdefault makes, once f is known)
+            if learned is None:
+                learned = _LEARNED.setdefault(f, {})
         except TypeError:  # not weak-referenceable (e.g. a builtin): learn afresh each call
             learned = {}
         self.learned = learned
+        self._args: tuple | None = None  # the last arguments called with, and the positions of their arrays
+        self._arrays: tuple[int, ...] = ()
         # None: not decided yet
         self.vectorized = vectorized if vectorized is not None else learned.get("vectorized")
         # None: untried; "ok"; else the reason it is unusable
@@ -109,9 +116,13 @@ class Evaluator:
     def call(self, args: tuple, value: np.ndarray, *, owned: bool = False) -> Any:
         """``f`` with ``args[wrt]`` replaced by ``value``, on copies; ``owned``: ``value`` is the judge's own array,
         not looked at again after the call, so it is passed without a copy."""
-        wrt = self.wrt
-        out = [a.copy() if i != wrt and isinstance(a, np.ndarray) else a for i, a in enumerate(args)]
-        out[wrt] = value if owned else value.copy()  # args[wrt] itself is replaced: not copied
+        if args is not self._args:  # the arrays among the other arguments, found once per point (its tuple is kept)
+            self._args = args
+            self._arrays = tuple(i for i, a in enumerate(args) if i != self.wrt and isinstance(a, np.ndarray))
+        out = list(args)
+        for i in self._arrays:
+            out[i] = out[i].copy()
+        out[self.wrt] = value if owned else value.copy()  # args[wrt] itself is replaced: not copied
         return self.f(*out)
 
     def scalar(self, args: tuple, value: np.ndarray) -> float:
@@ -151,9 +162,10 @@ class Evaluator:
         checks = ((0, known),) if self.vectorized is not None else (
             (0, known), (stack.shape[0] - 1, self.scalar(args, stack[-1])))
         for k, single in checks:
-            scale = max(abs(single), abs(out[k]), _TINY64)
+            batched = float(out[k])  # a Python float: the same IEEE comparisons, without NumPy scalar arithmetic
             # Batched and single calls may sum in another order: allow a few ULPs of |f| per term.
-            if not (abs(single - out[k]) <= 64 * _EPS64 * scale or (np.isnan(single) and np.isnan(out[k]))):
+            if not (abs(single - batched) <= 64 * _EPS64 * max(abs(single), abs(batched), _TINY64)
+                    or (math.isnan(single) and math.isnan(batched))):
                 if forced:
                     raise ValueError(f"vectorized=True but f on a stack disagrees with f on point {k}: "
                                      f"{out[k]!r} vs {single!r}")

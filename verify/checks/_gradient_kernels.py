@@ -19,7 +19,7 @@ import numpy as np
 from verify._jit import jit
 
 __all__ = ["underflow_unit", "perturbed_points", "central_estimates", "complex_points", "complex_step_estimates", "judge_smooth",
-           "warm_up"]
+           "warm_up", "finite_perturbed_points", "finite_complex_points"]
 
 _kernel = jit(error_model="numpy")  # divisions by 0 give ±inf/NaN as in NumPy, never an exception
 
@@ -64,22 +64,41 @@ def lowest_bit(v):
 
 
 @_kernel
-def _value_grid(v, f0, j):
+def _lowest_bit_read(v, scratch, bits):
+    """:func:`lowest_bit` read off the bits of ``v`` (``scratch``: a float64 array of one element, ``bits``: its int64
+    view), without the ``frexp`` and ``ldexp`` calls that cost most of :func:`central_estimates` (seven per entry). The
+    same float: ``|v| = M·2^e`` with ``M`` the integer significand (the hidden bit set; a subnormal's own bits, with
+    ``e = −1074``), and the largest power of 2 dividing it is ``(M & −M)·2^e``, a product of powers of 2 that is
+    representable (it divides ``v``), so exact."""
+    scratch[0] = abs(v)
+    b = bits[0]
+    field = b >> 52
+    significand = b & 0xFFFFFFFFFFFFF
+    e = -1074
+    if field:
+        significand |= 0x10000000000000
+        e = field - 1075
+    bits[0] = (e + 1023) << 52 if e >= -1022 else np.int64(1) << (e + 1074)  # 2^e, normal or subnormal
+    return float(significand & -significand) * scratch[0]
+
+
+@_kernel
+def _value_grid(v, f0, j, grid0, scratch, bits):
     """The grid the values of entry ``j`` (its six central-difference values and ``f(x)``) lie on: the largest power of
     2 dividing every nonzero one — where every one of the six differs from ``f(x)`` (f moves at every step on both
     sides, as a cancelling sum does); else 0. A side on which ``f`` does not move at all (a ReLU off, a step
     function's flat piece, an exactly constant term next to a jump) says nothing of rounding: its few-bit values
-    (0, 1) are exact, and taking their grid as rounding would hide a jump of 1."""
-    grid = np.inf
-    if f0 != 0.0 and np.isfinite(f0):
-        grid = lowest_bit(f0)
+    (0, 1) are exact, and taking their grid as rounding would hide a jump of 1. ``grid0``: that of ``f(x)`` alone
+    (``inf`` where it is 0 or not finite), the same for every entry; ``scratch``, ``bits``: see
+    :func:`_lowest_bit_read`."""
+    grid = grid0
     for level in range(3):
         for s in range(2):
             x = v[level, s, j]
             if x == f0 or not np.isfinite(x):
                 return 0.0
             if x != 0.0:
-                grid = min(grid, lowest_bit(x))
+                grid = min(grid, _lowest_bit_read(x, scratch, bits))
     if not np.isfinite(grid):
         return 0.0
     return grid
@@ -113,6 +132,25 @@ def perturbed_points(flat, step0):
 
 
 @_kernel
+def finite_perturbed_points(flat, step0):
+    """The test for infinite entries and :func:`perturbed_points`, in one call: ``(infinite, count, h, taken, stack)``,
+    ``infinite[j]`` whether ``flat[j]`` is not finite (``~numpy.isfinite``) and ``count`` how many are; the points are
+    built only where every entry is finite (``count == 0``; else the arrays are empty: the caller perturbs the finite
+    entries alone)."""
+    n = flat.shape[0]
+    infinite = np.empty(n, dtype=np.bool_)
+    count = 0
+    for j in range(n):
+        infinite[j] = not np.isfinite(flat[j])
+        if infinite[j]:
+            count += 1
+    if count:
+        return infinite, count, np.empty((3, 0)), np.empty((3, 2, 0)), np.empty((0, 0))
+    h, taken, stack = perturbed_points(flat, step0)
+    return infinite, count, h, taken, stack
+
+
+@_kernel
 def _noise_measured(d, h0):
     """``|D(h) − 5 D(h/2) + 4 D(h/4)|·h/27`` per entry, 0 where not finite."""
     n = d.shape[1]
@@ -124,10 +162,14 @@ def _noise_measured(d, h0):
 
 
 @_kernel
-def _median(values):
-    s = np.sort(values)
+def _median_of_sorted(s):
     k = s.size // 2
     return s[k] if s.size % 2 else (s[k - 1] + s[k]) / 2.0
+
+
+@_kernel
+def _median(values):
+    return _median_of_sorted(np.sort(values))
 
 
 @_kernel
@@ -150,6 +192,9 @@ def central_estimates(v, taken, h, f0, eps_f):
     d = np.empty((3, n))
     eta = np.empty(n)
     underflow = underflow_unit(eps_f)
+    scratch = np.empty(1)
+    bits = scratch.view(np.int64)
+    grid0 = lowest_bit(f0) if f0 != 0.0 and np.isfinite(f0) else np.inf
     for j in range(n):
         ok = True
         largest = abs(f0)
@@ -163,10 +208,11 @@ def central_estimates(v, taken, h, f0, eps_f):
         # the model, or the grid the entry's values lie on where it is coarser: a sum of terms of size M that cancels
         # to a small value (Σ tanh at ±14: 3e-14 from terms ±1) is a multiple of ulp(M), and carries that rounding,
         # not eps·|f| (one value's rounding is up to a spacing of that grid: its terms', summed exactly)
-        eta[j] = _maximum(8.0 * (eps_f * largest + underflow), _value_grid(v, f0, j))
+        eta[j] = _maximum(8.0 * (eps_f * largest + underflow), _value_grid(v, f0, j, grid0, scratch, bits))
     measured = _noise_measured(d, h[0])
-    pooled = 4.0 * _median(measured)
-    quartile = np.sort(measured)[n // 4]
+    ordered = np.sort(measured)  # one sort for the median and the lower quartile
+    pooled = 4.0 * _median_of_sorted(ordered)
+    quartile = ordered[n // 4]
     out = np.empty((12, n))
     kink = np.empty(n, dtype=np.bool_)
     candidates = False
@@ -286,6 +332,24 @@ def complex_points(flat, cs_step):
 
 
 @_kernel
+def finite_complex_points(flat, cs_step):
+    """The test for infinite entries and :func:`complex_points`, in one call: ``(count, smallest, step, stack)``,
+    ``count`` the number of entries of ``flat`` that are not finite and ``smallest`` the least ``|x_j|``; the points are
+    built only where every entry is finite (``count == 0``; else ``smallest`` is NaN and the arrays are empty)."""
+    n = flat.shape[0]
+    count = 0
+    smallest = np.inf
+    for j in range(n):
+        if not np.isfinite(flat[j]):
+            count += 1
+        smallest = min(smallest, abs(flat[j]))
+    if count:
+        return count, np.nan, np.empty(0), np.empty((0, 0), dtype=np.complex128)
+    step, stack = complex_points(flat, cs_step)
+    return count, smallest, step, stack
+
+
+@_kernel
 def complex_step_estimates(imag, step, value, error, third, smooth, eps):
     """``(cs, cs_error, first_disagreement)`` from ``imag[j] = Im f(x + i·step_j·e_j)``.
 
@@ -317,6 +381,8 @@ def warm_up() -> None:
     estimates, _, finite, _, _ = central_estimates(values[1:].reshape(3, 2, 1), taken, h, 1.0, 2.0**-52)
     judge_smooth(flat, estimates[0], np.ones(1), estimates[5], flat, estimates[1], finite, 32.0, 2.0**-52, 0.0, flat)
     step, points = complex_points(flat, 1e-20)
+    finite_perturbed_points(flat, 1e-3)
+    finite_complex_points(flat, 1e-20)
     complex_step_estimates(points[:, 0].imag.copy(), step, estimates[0], estimates[1], estimates[7], finite, 2.0**-52)
 
 

@@ -18,6 +18,8 @@ from verify.checks._gradient_kernels import (
     central_estimates,
     complex_points,
     complex_step_reference,
+    finite_complex_points,
+    finite_perturbed_points,
     largest_values,
     perturbed_points,
 )
@@ -104,9 +106,8 @@ def central(ev: Evaluator, args: tuple, x64: np.ndarray, f0: float, eps_f: float
     evaluated entry by entry in :mod:`verify.checks._gradient_kernels`; infinite entries are not perturbed."""
     shape, flat = x64.shape, x64.ravel()
     n = flat.size
-    infinite = ~np.isfinite(flat)
-    if not _NONZERO(infinite):
-        h, taken, stack = perturbed_points(flat, eps_f ** 0.2)
+    infinite, count, h, taken, stack = finite_perturbed_points(flat, eps_f ** 0.2)
+    if not count:
         values = ev.many(args, stack.reshape((6 * n + 1,) + shape), f0)[1:].reshape(3, 2, n)
         est, kink, finite, candidates, quartile = central_estimates(values, taken, h, f0, eps_f)
         record = _central_record(est, kink, finite, candidates, quartile, eps_f, h[0], infinite)
@@ -150,10 +151,9 @@ def _central_record(est, kink, finite, candidates, quartile, eps_f, h0, infinite
     value, error, low, high, side_error, curvature, order, third, noise, flat, model, measured = est
     if not candidates:
         low = high = side_error = None
-    return Central(value=value, error=error, kink=kink, low=low, high=high, side_error=side_error,
-                   curvature=curvature, order=order, finite=finite, eps_f=eps_f, third=third, noise=noise,
-                   flat=flat.astype(bool), h=h0, quartile=float(quartile), infinite=infinite, model=model,
-                   measured=measured)
+    # positional, in the order of Central's fields (keywords cost as much again on this path, once per point)
+    return Central(value, error, kink, low, high, side_error, curvature, order, finite, eps_f, third, noise,
+                   flat.astype(bool), h0, float(quartile), infinite, model, measured)
 
 
 def _infinite_only(n: int, eps_f: float, infinite: np.ndarray) -> Central:
@@ -204,14 +204,16 @@ def complex_step(ev: Evaluator, args: tuple, x64: np.ndarray) -> ComplexStep:
     derivative: there the larger step and its truncation bound are kept).
     """
     flat = x64.ravel()
-    infinite = ~np.isfinite(flat)
-    if not _NONZERO(infinite):  # the common case: every entry, one kernel-built stack
-        idx = None
-        got = _imaginary_parts(ev, args, x64, None, None)
-        if got is None:
+    count, smallest, step, stack = finite_complex_points(flat, CS_STEP)
+    if not count:  # the common case: every entry, one kernel-built stack
+        imag = ev.many_complex(args, stack.reshape((flat.size,) + x64.shape))
+        if imag is None:
             return ComplexStep(None, np.ones(flat.size))
-        imag, step = got
+        if not smallest < CS_STEP / CS_RELATIVE and _NONZERO(imag) == imag.size:
+            return ComplexStep(imag, step)  # no entry takes the smaller step, none has Im f = 0: nothing below to do
+        infinite = np.zeros(flat.size, dtype=bool)
     else:
+        infinite = ~np.isfinite(flat)
         idx = np.flatnonzero(~infinite)
         step = np.ones(flat.size)
         imag = np.zeros(flat.size)
