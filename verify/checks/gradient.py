@@ -397,6 +397,13 @@ def _number(value: object, name: str, *, integer: bool = False, positive: bool =
     return number
 
 
+def _judge_options(ulps, atol, worst, max_examples) -> tuple:
+    """``(ulps, atol, worst, max_examples)`` checked as :func:`check_gradient` and ``check_loss`` take them: each a
+    number of the right kind or a ValueError naming it; ``max_examples`` may be None."""
+    return (_number(ulps, "ulps"), _number(atol, "atol"), _number(worst, "worst", integer=True),
+            None if max_examples is None else _number(max_examples, "max_examples", integer=True))
+
+
 # ---------------------------------------------------------------------------------------------
 # the verdict at one point
 
@@ -1448,11 +1455,7 @@ def check_gradient(
         raise ValueError(f"jumps must be one of {JUMPS}; got {jumps!r}")
     if type(wrt) is not int and (isinstance(wrt, (bool, np.bool_)) or not isinstance(wrt, numbers.Integral)):
         raise TypeError(f"wrt must be an integer index into the arguments; got {wrt!r}")
-    ulps = _number(ulps, "ulps")
-    atol = _number(atol, "atol")
-    worst = _number(worst, "worst", integer=True)
-    if max_examples is not None:
-        max_examples = _number(max_examples, "max_examples", integer=True)
+    ulps, atol, worst, max_examples = _judge_options(ulps, atol, worst, max_examples)
     f_error = _number(f_error, "f_error")
     if reference == "complex step" and f_error:
         raise ValueError(f"reference='complex step' cannot differentiate an approximate f (f_error={f_error!r})")

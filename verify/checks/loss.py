@@ -631,13 +631,9 @@ def check_loss(
         raise TypeError(f"dtype must be float32 or float64; got {dt}")
     if targets not in _TARGETS:
         raise ValueError(f"targets must be one of {_TARGETS}; got {targets!r}")
-    from verify.checks.gradient import _number
+    from verify.checks.gradient import _judge_options
 
-    ulps = _number(ulps, "ulps")
-    atol = _number(atol, "atol")
-    worst = _number(worst, "worst", integer=True)
-    if max_examples is not None:
-        max_examples = _number(max_examples, "max_examples", integer=True)
+    ulps, atol, worst, max_examples = _judge_options(ulps, atol, worst, max_examples)
     checker = _LossChecker(name, SYMBOLIC_LOSSES[name], value, grad, value_and_grad, reduction, labels, worst,
                            ulps, atol)
     checker.checked = [w for w, fn in (("value", value), ("grad", grad)) if fn is not None] or ["value", "grad"]
