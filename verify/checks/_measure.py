@@ -89,14 +89,26 @@ def f_noise(ev: Evaluator, args: tuple, x64: np.ndarray, f0: float,
     table[others] = values[1:].reshape(_F_SPACINGS.size, -1).T
     table[~others] = f0
     sigma, order, status = noise_levels(table)
-    found = np.flatnonzero(status == 1)
-    if found.size == 0:
+    found = [int(i) for i in np.flatnonzero(status == 1) if _first_level_stands(sigma, status, int(i))]
+    if not found:
         return None, "exact" if status[0] == 3 else "flat"
     first = found[0]
     eta = float(noise_bound(sigma[first:first + 1], order[first:first + 1])[0])
     if reach is not None:
         eta = staircase_level(sigma, order, status, first, eta, int(np.count_nonzero(_F_SPACINGS <= reach)))
     return eta, "measured"
+
+
+def _first_level_stands(sigma: np.ndarray, status: np.ndarray, i: int) -> bool:
+    """The level at spacing ``i``, the finest one showing noise, is f's rounding — unless f did not change at all at
+    the spacing before (``status 2``) and the next coarser table does not confirm it (:func:`_agree`). Rounding shows at
+    the finest spacing at which f changes; a level that appears from nothing, where f stood still, is f's cells (a
+    staircase, whose level holds at coarser spacings) or a kink crossed by the table — several entries moved at once
+    cross theirs at several places, which the table alone cannot tell from noise (clamp at ``1 + 3e-4`` in three
+    entries, spacing ``2.4e-4``: a level of ``6.8e-5`` in values that are exact), and which grows with the spacing."""
+    if i == 0 or status[i - 1] != 2:
+        return True
+    return i + 1 < sigma.size and _agree(sigma[i:i + 2], status[i:i + 2], _SPACING_RATIO)
 
 
 def staircase_level(sigma: np.ndarray, order: np.ndarray, status: np.ndarray, first: int, eta: float,

@@ -663,8 +663,12 @@ class _Checker:
         # below the normal range are off by whole subnormals) and the lower quartile of the levels
         # measured at the entries that are not kink candidates (f's value grid is not used: a step function's
         # values lie on a grid of its step)
-        eta_f = eta if eta is not None else max(8.0 * (cen.eps_f * abs(pt.f0) + underflow_unit(cen.eps_f)),
-                                                _stencil_level(cen))
+        eta_f = eta
+        if eta_f is None:
+            eta_f = 8.0 * (cen.eps_f * abs(pt.f0) + underflow_unit(cen.eps_f))
+            level, j = _stencil_level(cen)
+            if level > eta_f:
+                eta_f = max(eta_f, self._rounding_along(pt, j, float(cen.h[j])))
         # an approximate f's values are no finer than their error, nor the values of the code under test than its
         # rounding (f_noise: a float32 function whose float64 promotion is evaluated here shows no jump or kink below it);
         # the derivative the ladder estimates from the values evaluated here is bounded by their own rounding, not by
@@ -948,6 +952,20 @@ class _Checker:
         bound = noise_bound(np.where(status == 1, sigma, 0.0), order)
         return float(np.max(bound, initial=0.0))
 
+    def _rounding_along(self, pt: _Point, j: int, h: float) -> float:
+        """f's rounding along ``e_j`` where no direction showed it (:func:`verify.checks._measure.f_noise` found f exact
+        or flat) and entry ``j``'s central differences suggest a level above the model: :meth:`_side_tables` at
+        ``δ = h/16, h/64, …, h/4⁸`` on either side of the point, off it, and the level confirmed by two neighbouring
+        spacings on each side, the smaller side's (:func:`verify.checks._measure.two_sided_level`). A level read from
+        the stencil itself is never taken for rounding: the stencil's values need not lie on one smooth piece of f (relu
+        at ``x_j = −1e-4``, steps of 7.4e-4 that cross its kink at 0, whose bend reads as a level of 1.3e-5 though f's
+        values are exact, stopped the kink ladder of another entry at 4.6e-5 where its one-sided slopes 0 and 1 could
+        not be told apart). Rounding is the same at every spacing above its resolution and on both sides; a kink or jump
+        crossed by a table grows with the spacing or is a step, and one beside the point is on one side only."""
+        spacings = tuple(h / 16.0 * 4.0 ** -np.arange(7))
+        sigma, order, status = self._side_tables(pt, j, spacings)
+        return two_sided_level(sigma, order, status, ratio=4.0)
+
     def _staircase_along(self, pt: _Point, j: int, step: float, h: float, eps_f: float, confirm: bool = True) -> float:
         """f's rounding along ``e_j`` where it is a staircase at the scale of ``step`` (0 where it is not seen):
         :meth:`_side_tables` at ``δ = t, 4t, 16t`` up to ``4h`` (``h`` the entry's central step: cells wider than the
@@ -1208,19 +1226,23 @@ def _noisier_than(cen: Central, level: float) -> bool:
     return bool(measured.size) and float(np.sort(measured)[measured.size // 4]) > level
 
 
-def _stencil_level(cen: Central) -> float:
-    """f's rounding level as its central differences measured it: the lower quartile of the entries' own levels,
-    over the entries that are no kink candidates (a kink within an entry's steps inflates its level by the kink's
-    bend, not by rounding); where every entry is a candidate, the smallest of their levels. (ReLU at
-    ``[0, 1e-5, 1e-5, 1e-5]``: three entries have the kink at 0 within their steps of 7.4e-4, so the lower quartile
-    over all four, 1.3e-6, was taken for rounding and the kink ladder stopped at 4.6e-5, above the distance 1e-5 to
-    the kink: those entries were left unlocated and entry 0 judged by the complex step's slope of 1 at 0.)"""
-    usable = cen.finite & ~cen.infinite
-    measured = cen.measured[usable & ~cen.kink]
-    if measured.size:
-        return float(np.sort(measured)[measured.size // 4])
-    measured = cen.measured[usable]
-    return float(measured.min()) if measured.size else 0.0
+def _stencil_level(cen: Central) -> tuple[float, int]:
+    """``(level, j)``: f's rounding level as its central differences suggest it, and the entry ``j`` whose stencil
+    gave it — the lower quartile of the entries' own levels, over the entries that are no kink candidates (a kink
+    within an entry's steps inflates its level by the kink's bend, not by rounding); where every entry is a
+    candidate, the smallest of their levels (ReLU at ``[0, 1e-5, 1e-5, 1e-5]``: three entries have the kink at 0
+    within their steps). Only a suggestion: a stencil that crosses a kink of f that is no candidate (relu at
+    ``−1e-4`` with steps of 7.4e-4) reads as a level the size of the kink's bend; the caller measures f's rounding along
+    ``e_j`` itself (:meth:`_Checker._rounding_along`). (−1, 0) where no entry has one."""
+    usable = np.flatnonzero(cen.finite & ~cen.infinite)
+    pool = usable[~cen.kink[usable]]
+    if pool.size:
+        j = int(pool[np.argsort(cen.measured[pool], kind="stable")[pool.size // 4]])
+        return float(cen.measured[j]), j
+    if usable.size:
+        j = int(usable[np.argmin(cen.measured[usable])])
+        return float(cen.measured[j]), j
+    return -1.0, 0
 
 
 def _not_asymptotic(cen: Central) -> np.ndarray:
