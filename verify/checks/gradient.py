@@ -968,25 +968,42 @@ class _Checker:
 
     def _staircase_along(self, pt: _Point, j: int, step: float, h: float, eps_f: float, confirm: bool = True) -> float:
         """f's rounding along ``e_j`` where it is a staircase at the scale of ``step`` (0 where it is not seen):
-        :meth:`_side_tables` at ``δ = t, 4t, 16t`` up to ``4h`` (``h`` the entry's central step: cells wider than the
-        stencil show only beyond it, and one ×4 beyond is as far as the judge reads f's rounding — further out f
-        itself varies faster than a table resolves: ``gelu(sin x)`` computed in float32, whose steps are already 0.6,
-        aliases sin's period into "noise" at 16 times that), and on each side the level confirmed by two neighbouring
-        spacings (:func:`verify.checks._measure.confirmed_level`: rounding shows the same level at every spacing that
-        crosses its cells, a kink crossed by a table a level proportional to the spacing); the smaller of the two
-        sides (a staircase is on both, a kink next to the point on one). Without ``confirm``, the smaller of the two
-        sides' largest bounds: noise seen on both sides at any of the spacings."""
-        spacings = tuple(d for d in (step, 4.0 * step, 16.0 * step) if d <= 4.0 * h * (1.0 + 1e-12))
-        if len(spacings) < 2:
+        :meth:`_side_tables` at ``δ = t, 4t, 16t`` and at ``δ = t/√2, 4t/√2, 16t/√2``, up to ``4h`` (``h`` the entry's
+        central step: cells wider than the stencil show only beyond it, and one ×4 beyond is as far as the judge reads
+        f's rounding — further out f itself varies faster than a table resolves: ``gelu(sin x)`` computed in float32,
+        whose steps are already 0.6, aliases sin's period into "noise" at 16 times that), and on each side the level
+        confirmed by two neighbouring spacings of one ladder (:func:`verify.checks._measure.confirmed_level`: rounding
+        shows the same level at every spacing that crosses its cells, a kink crossed by a table a level proportional
+        to the spacing), the larger of the two ladders'; the smaller of the two sides (a staircase is on both, a kink
+        next to the point on one). Without ``confirm``, the smaller of the two sides' largest bounds: noise seen on both
+        sides at any of the spacings.
+
+        Two ladders, because ``t`` is where the ladder's one-sided limits came apart: about the cells' width ``W``
+        itself, and a table whose spacing is close to a whole multiple of ``W`` samples the sawtooth at nearly the same
+        phase at every point — it reads as smooth (gelu's tanh form at ``x = −6.4`` along a tangent, cells of ``3e-6``
+        and ``t = 2.9e-6``: no noise at ``t``, ``4t``, ``16t``, and the plateau slope ``Φ`` was demanded). Spacings ``√2``
+        apart cannot both be near multiples of one ``W``."""
+        levels = []
+        for base in (step, step / np.sqrt(2.0)):
+            spacings = tuple(d for d in (base, 4.0 * base, 16.0 * base) if d <= 4.0 * h * (1.0 + 1e-12))
+            if len(spacings) < 2:
+                continue
+            sigma, order, status = self._side_tables(pt, j, spacings)
+            # rounding is at most about one ULP of the largest magnitude the computation holds in view (its inputs and
+            # f): a cancelling 1 + erf in gelu at x = −8 rounds at 2.5e-16 ≤ eps·8; floor's jumps in floor(x) + x at
+            # x = 3e4 + 0.5, a staircase of f itself whose steps of 1 are far above eps·3e4, are no rounding. (A view of
+            # f along a line, t ↦ f(x + t·v), holds x + t·v, not t: its own scale, ``input_scale``.)
+            finite = np.abs(pt.x64[np.isfinite(pt.x64)])
+            scale = max(float(np.max(finite, initial=0.0)), abs(pt.f0), float(getattr(self.f, "input_scale", 0.0)))
+            status = np.where(sigma <= eps_f * scale, status, 3)
+            levels.append(two_sided_level(sigma, order, status, ratio=4.0, confirm=confirm) if confirm else
+                          (sigma, order, status))
+        if not levels:
             return 0.0
-        sigma, order, status = self._side_tables(pt, j, spacings)
-        # rounding is at most about one ULP of the largest magnitude the computation holds in view (its inputs and f):
-        # a cancelling 1 + erf in gelu at x = −8 rounds at 2.5e-16 ≤ eps·8; floor's jumps in floor(x) + x at
-        # x = 3e4 + 0.5, a staircase of f itself whose steps of 1 are far above eps·3e4, are no rounding
-        finite = np.abs(pt.x64[np.isfinite(pt.x64)])
-        scale = max(float(np.max(finite, initial=0.0)), abs(pt.f0))
-        status = np.where(sigma <= eps_f * scale, status, 3)
-        return two_sided_level(sigma, order, status, ratio=4.0, confirm=confirm)
+        if confirm:
+            return max(levels)
+        sigma, order, status = (np.concatenate([part[i] for part in levels]) for i in range(3))
+        return two_sided_level(sigma, order, status, ratio=4.0, confirm=False)
 
     def _judge(self, pt: _Point, cen: Central, refs: list[Reference], jumps: np.ndarray, near: np.ndarray,
                unlocated: np.ndarray, resolution: np.ndarray) -> _Verdict:
