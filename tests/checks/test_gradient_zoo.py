@@ -189,15 +189,18 @@ def test_the_chain_where_a_derivative_cancels_passes():
     check_gradient(case.f, case.grad, (_CANCELLING_CHAIN,))
 
 
-@pytest.mark.xfail(strict=True, raises=CheckFailure, reason="issue 13: a soak find (seed 1130), not yet fixed — relu "
-                   "at 0 with every other entry at −1e-4: the other entries' central stencils (step 7.4e-4) cross their own "
-                   "kinks unflagged, the fallback rounding level taken from those stencils (1.3e-5, f's values are exact) "
-                   "stops the ladder at 4.6e-5 where slopes 0 and 1 cannot be told apart, so the kink at 0 is taken as "
-                   "smooth and the complex step's one-sided 1 is demanded")
+# A soak find (seed 1130): relu at 0 with every other entry at −1e-4. The other entries' central stencils (step 7.4e-4)
+# cross their own kinks unflagged; the fallback rounding level read from those stencils (1.3e-5, where f's values are
+# exact) stopped the kink ladder at 4.6e-5, where slopes 0 and 1 cannot be told apart, so the kink at 0 was taken as
+# smooth and the complex step's one-sided 1 demanded. A stencil's level is now only a suggestion, measured along its
+# axis off the point (_Checker._rounding_along); the sweep over neighbour distances: test_gradient_kink_neighbours.py.
 @pytest.mark.parametrize("others", [[-1e-4], [-1.0029353254692e-4] * 3])
 def test_relu_at_its_kink_beside_entries_just_below_theirs_passes(others):
     case = get_case("relu_at_kink")
-    check_gradient(case.f, case.grad, (np.array([0.0] + others),))
+    report = check_gradient(case.f, case.grad, (np.array([0.0] + others),))
+    assert report.kinks == 1 and report.unverified == 0
+    with pytest.raises(CheckFailure, match="grad is wrong at 1 of"):  # its wrong twin: slope 1 on the flat side
+        check_gradient(case.f, lambda x: np.array([0.0, 1.0] + [0.0] * (len(others) - 1)), (np.array([0.0] + others),))
 
 
 def test_relu_at_its_kink_beside_entries_far_from_theirs_passes():

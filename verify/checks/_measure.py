@@ -89,14 +89,28 @@ def f_noise(ev: Evaluator, args: tuple, x64: np.ndarray, f0: float,
     table[others] = values[1:].reshape(_F_SPACINGS.size, -1).T
     table[~others] = f0
     sigma, order, status = noise_levels(table)
-    found = np.flatnonzero(status == 1)
-    if found.size == 0:
+    found = [int(i) for i in np.flatnonzero(status == 1) if _first_level_stands(sigma, status, int(i))]
+    if not found:
         return None, "exact" if status[0] == 3 else "flat"
     first = found[0]
     eta = float(noise_bound(sigma[first:first + 1], order[first:first + 1])[0])
     if reach is not None:
         eta = staircase_level(sigma, order, status, first, eta, int(np.count_nonzero(_F_SPACINGS <= reach)))
     return eta, "measured"
+
+
+def _first_level_stands(sigma: np.ndarray, status: np.ndarray, i: int) -> bool:
+    """The level at spacing ``i``, the finest one showing noise, is f's rounding — unless f did not change at all at
+    the spacing before (``status 2``) and the next coarser table refutes it: no noise there, or a level more than
+    ``√16 = 4×`` higher (a kink crossed grows with the spacing, 16× here; rounding stays). A level that appears from
+    nothing, where f stood still, is f's own rounding where f computes in a coarser format (float32 f moves only once
+    its input crosses a float32 cell, and shows float32's rounding at every coarser spacing) — or a kink crossed by the
+    table: a direction that moves several entries crosses theirs at several places, which the table alone cannot tell
+    from noise (clamp at ``1 + 3e-4`` in three entries, spacing ``2.4e-4``: a level of ``6.8e-5`` in values that are
+    exact)."""
+    if i == 0 or status[i - 1] != 2 or i + 1 >= sigma.size:
+        return True
+    return bool(status[i + 1] == 1 and sigma[i + 1] <= np.sqrt(_SPACING_RATIO) * sigma[i])
 
 
 def staircase_level(sigma: np.ndarray, order: np.ndarray, status: np.ndarray, first: int, eta: float,

@@ -9,7 +9,13 @@ smooth part and leave the noise, so, for noise of standard deviation ``σ`` that
 agree within a factor 4 and ``Δʲc`` changes sign (noise, not a smooth trend); when half of the first
 differences are exactly 0 the spacing is *too small* (the computation does not see the perturbation);
 when no order agrees it is *too large* (the smooth part dominates), and so is a table where one first
-difference is 16× the median of the others (a step: a jump or a branch of the computation, not noise).
+difference is 16× the median of the others (a step: a jump or a branch of the computation, not noise), or whose second
+or third differences lie, to 90 % of their absolute sum, at two neighbouring places of one sign (a kink of the
+computation or of its slope crossed by the table: piecewise polynomial of degree < j on either side, its ``j``-th
+differences are zero but where they straddle the kink, with the sign of the bend — white to the estimator, which would
+read the bend as noise; rounding spreads over every difference: one rounded value among exact ones, ``(1, −2, 1)`` at
+order 2, holds 3/4 at two places of opposite signs, as does a small jump inside a trend, ``(s, −s)``, a staircase's
+cell boundary).
 Both are reported, never guessed.
 
 Each column of ``values`` is one quantity (an entry of a gradient, or ``f``); the estimate is per column.
@@ -69,6 +75,7 @@ def noise_levels(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
         too_small = np.count_nonzero(diffs == 0.0, axis=0) >= (POINTS - 1) / 2
         # One difference far above the others is a step of the computation (a jump, a branch), not noise.
         step = np.abs(diffs).max(axis=0) > 16.0 * np.median(np.abs(diffs), axis=0)
+        step |= _kinked(diffs)
         levels = np.empty((_MAX_ORDER + 2, cols))
         sign_change = np.empty((_MAX_ORDER + 2, cols), dtype=bool)
         d = v
@@ -87,6 +94,26 @@ def noise_levels(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
         undecided &= ~hit
     status[finite & too_small] = 2
     return sigma * scale, order, status
+
+
+def _kinked(diffs: np.ndarray) -> np.ndarray:
+    """Per column: the second or the third differences (of the first differences ``diffs``) are nonzero, and two
+    neighbouring ones of one sign hold at least 90 % of their absolute sum: a kink crossed by the table (order 2) or a
+    kink of the slope (order 3), not rounding (module docstring)."""
+    out = np.zeros(diffs.shape[1], dtype=bool)
+    d = diffs
+    for _ in (2, 3):
+        d = np.diff(d, axis=0)
+        a = np.abs(d)
+        total = a.sum(axis=0)
+        pairs = a[1:] + a[:-1]
+        at = np.argmax(pairs, axis=0)
+        cols = np.arange(d.shape[1])
+        # one sign (or one of the two zero): a bend; a small jump inside a trend — a cell boundary of a staircase, which
+        # is rounding — reads as +s, −s
+        bend = d[at, cols] * d[at + 1, cols] >= 0.0
+        out |= (total > 0.0) & (pairs[at, cols] >= 0.9 * total) & bend
+    return out
 
 
 def noise_bound(sigma: np.ndarray, order: np.ndarray) -> np.ndarray:

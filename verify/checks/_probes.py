@@ -330,6 +330,13 @@ class Line:
         self.weights = None if weights is None else weights.astype(np.float64).ravel()
         self.index = index
 
+    @property
+    def input_scale(self) -> float:
+        """The largest finite magnitude of ``x`` and ``v``: what the computation holds in view near ``t = 0`` (its inputs
+        are ``x + t·v``; the judge sees only ``t``)."""
+        both = np.abs(np.concatenate([self.x.ravel(), self.v.ravel()]).astype(np.float64))
+        return float(np.max(both[np.isfinite(both)], initial=0.0))
+
     def points(self, ts: np.ndarray) -> np.ndarray:
         dt = np.result_type(self.x.dtype, ts.dtype)
         steps = ts[:, 0].astype(dt).reshape((-1,) + (1,) * self.x.ndim)

@@ -171,6 +171,7 @@ from verify.checks._measure import (
     backward_spread,
     coarse_format,
     complex_step_noise,
+    confirmed_level,
     f_noise,
     gradient_noise,
     two_sided_level,
@@ -671,8 +672,12 @@ class _Checker:
         # below the normal range are off by whole subnormals) and the lower quartile of the levels
         # measured at the entries that are not kink candidates (f's value grid is not used: a step function's
         # values lie on a grid of its step)
-        eta_f = eta if eta is not None else max(8.0 * (cen.eps_f * abs(pt.f0) + underflow_unit(cen.eps_f)),
-                                                _stencil_level(cen))
+        eta_f = eta
+        if eta_f is None:
+            eta_f = 8.0 * (cen.eps_f * abs(pt.f0) + underflow_unit(cen.eps_f))
+            level, j = _stencil_level(cen)
+            if level > eta_f:
+                eta_f = max(eta_f, self._rounding_along(pt, j, float(cen.h[j])))
         # an approximate f's values are no finer than their error, nor the values of the code under test than its
         # rounding (f_noise: a float32 function whose float64 promotion is evaluated here shows no jump or kink below it);
         # the derivative the ladder estimates from the values evaluated here is bounded by their own rounding, not by
@@ -888,10 +893,16 @@ class _Checker:
             # by two neighbouring spacings on each side (_staircase_along), and where it exceeds eta the entry is
             # classified again at that level, as its values' rounding too.
             j = int(candidates[i])
-            # (Before blaming the gradient under test, noise seen on both sides is enough: a kink on each side within
-            # 36h could make the entry unverified where it is wrong, never blame it where it is right.)
+            # (Before blaming the gradient under test, noise seen on either side is enough — also where the limits came
+            # apart and no level was confirmed: a staircase may end on one side, and its cells may be wider than 4h;
+            # what is read is only what rounding can be, and at worst it makes a wrong entry unverified.)
             level = self._staircase_along(pt, j, float(unsettled[i]), float(first_steps[i]), cen.eps_f,
                                           confirm=bool(found.unsettled[i] > 0))
+            if found.unsettled[i] > 0 and blamed[i] and level <= _CELLS_ABOVE * max(eta, values_level or 0.0):
+                # no cells confirmed (only f's own rounding, within _CELLS_ABOVE of what was measured): before blaming,
+                # what the tables show at any spacing, as for an entry whose limits never came apart
+                level = max(level, self._staircase_along(pt, j, float(first_steps[i]) / 4.0, float(first_steps[i]),
+                                                         cen.eps_f, confirm=False))
             if level > max(eta, values_level or 0.0):
                 again = _kinks.classify(pt.f0, right[i:i + 1], left[i:i + 1], taken_r[i:i + 1], taken_l[i:i + 1],
                                         level, cen.eps_f, scale[candidates][i:i + 1], flat[candidates][i:i + 1],
@@ -956,27 +967,84 @@ class _Checker:
         bound = noise_bound(np.where(status == 1, sigma, 0.0), order)
         return float(np.max(bound, initial=0.0))
 
-    def _staircase_along(self, pt: _Point, j: int, step: float, h: float, eps_f: float, confirm: bool = True) -> float:
-        """f's rounding along ``e_j`` where it is a staircase at the scale of ``step`` (0 where it is not seen):
-        :meth:`_side_tables` at ``δ = t, 4t, 16t`` up to ``4h`` (``h`` the entry's central step: cells wider than the
-        stencil show only beyond it, and one ×4 beyond is as far as the judge reads f's rounding — further out f
-        itself varies faster than a table resolves: ``gelu(sin x)`` computed in float32, whose steps are already 0.6,
-        aliases sin's period into "noise" at 16 times that), and on each side the level confirmed by two neighbouring
-        spacings (:func:`verify.checks._measure.confirmed_level`: rounding shows the same level at every spacing that
-        crosses its cells, a kink crossed by a table a level proportional to the spacing); the smaller of the two
-        sides (a staircase is on both, a kink next to the point on one). Without ``confirm``, the smaller of the two
-        sides' largest bounds: noise seen on both sides at any of the spacings."""
-        spacings = tuple(d for d in (step, 4.0 * step, 16.0 * step) if d <= 4.0 * h * (1.0 + 1e-12))
-        if len(spacings) < 2:
-            return 0.0
+    def _rounding_along(self, pt: _Point, j: int, h: float) -> float:
+        """f's rounding along ``e_j`` where no direction showed it (:func:`verify.checks._measure.f_noise` found f exact
+        or flat) and entry ``j``'s central differences suggest a level above the model: :meth:`_side_tables` at
+        ``δ = h/16, h/64, …, h/4⁸`` on either side of the point, off it, and the level confirmed by two neighbouring
+        spacings on each side, the smaller side's (:func:`verify.checks._measure.two_sided_level`). A level read from
+        the stencil itself is never taken for rounding: the stencil's values need not lie on one smooth piece of f (relu
+        at ``x_j = −1e-4``, steps of 7.4e-4 that cross its kink at 0, whose bend reads as a level of 1.3e-5 though f's
+        values are exact, stopped the kink ladder of another entry at 4.6e-5 where its one-sided slopes 0 and 1 could
+        not be told apart). Rounding is the same at every spacing above its resolution and on both sides; a kink or jump
+        crossed by a table grows with the spacing or is a step, and one beside the point is on one side only."""
+        spacings = tuple(h / 16.0 * 4.0 ** -np.arange(7))
         sigma, order, status = self._side_tables(pt, j, spacings)
-        # rounding is at most about one ULP of the largest magnitude the computation holds in view (its inputs and f):
-        # a cancelling 1 + erf in gelu at x = −8 rounds at 2.5e-16 ≤ eps·8; floor's jumps in floor(x) + x at
-        # x = 3e4 + 0.5, a staircase of f itself whose steps of 1 are far above eps·3e4, are no rounding
+        return two_sided_level(sigma, order, status, ratio=4.0)
+
+    def _staircase_along(self, pt: _Point, j: int, step: float, h: float, eps_f: float, confirm: bool = True) -> float:
+        """f's rounding along ``e_j`` where it is a staircase at the scale of ``step`` (0 where it is not seen), from
+        :meth:`_side_tables` on two ladders of spacings, ``δ = t·4ᵏ`` and ``δ = t·4ᵏ/√2``:
+
+        - with ``confirm`` (the one-sided limits came apart at ``t``: a kink or jump next to the point, or cells), the
+          spacings up to ``4h`` (``h`` the entry's central step: cells wider than the stencil show only beyond it), and
+          on each side the level confirmed by two neighbouring spacings of one ladder
+          (:func:`verify.checks._measure.confirmed_level`: rounding shows the same level at every spacing that crosses
+          its cells, a kink crossed by a table a level proportional to the spacing), the larger of the two ladders'; the
+          smaller of the two sides (a staircase is on both, a kink next to the point on one);
+        - without (the gradient under test is about to be blamed on a ladder that may lie inside one cell), the spacings
+          up to ``16h`` (at float64's steps; ``4h`` at a float32 f's, already 5.6 times wider) and on each side the
+          largest bound seen at any of them (at a float32 f's steps, by both ladders); the smaller side's — or, where f
+          is exactly constant at every spacing beyond ``4h`` on one side, the other side's: cells that end in a constant
+          (gelu's tanh form at ``x = −7.1``, where ``1 + tanh`` takes the values 0, 1 and 2 ULPs of 1 over cells
+          ``4.7e-2`` wide, 9h, and f is exactly 0 a few cells further out) show on one side only, and only beyond
+          ``4h``. At worst such a level makes a wrong entry unverified; it never blames a right one.
+
+        Only what rounding can be counts: a level at most ``eps_f`` times the largest magnitude the computation holds in
+        view (its inputs and f: a cancelling 1 + erf in gelu at x = −8 rounds at 2.5e-16 ≤ eps·8; floor's jumps in
+        floor(x) + x at x = 3e4 + 0.5, a staircase of f itself whose steps of 1 are far above eps·3e4, are no rounding;
+        a view of f along a line, t ↦ f(x + t·v), holds x + t·v, not t: its own scale, ``input_scale``). So ``f`` that
+        varies faster than a table resolves at the far spacings (``gelu(sin x)`` in float32 aliases sin's period into
+        "noise") is not taken for rounding.
+
+        Two ladders, because ``t`` is where the ladder's one-sided limits came apart: about the cells' width ``W``
+        itself, and a table whose spacing is close to a whole multiple of ``W`` samples the sawtooth at nearly the same
+        phase at every point — it reads as smooth (gelu's tanh form at ``x = −6.4`` along a tangent, cells of ``3e-6``
+        and ``t = 2.9e-6``: no noise at ``t``, ``4t``, ``16t``, and the plateau slope ``Φ`` was demanded). Spacings ``√2``
+        apart cannot both be near multiples of one ``W``."""
         finite = np.abs(pt.x64[np.isfinite(pt.x64)])
-        scale = max(float(np.max(finite, initial=0.0)), abs(pt.f0))
-        status = np.where(sigma <= eps_f * scale, status, 3)
-        return two_sided_level(sigma, order, status, ratio=4.0, confirm=confirm)
+        scale = max(float(np.max(finite, initial=0.0)), abs(pt.f0), float(getattr(self.f, "input_scale", 0.0)))
+        # (the far spacings only at float64's steps: a float32 f's steps, already eps32^(1/5)·|x| = 4e-2·|x|, at 16 times
+        # that span the scale on which f itself varies, which the loose float32 filter below takes for rounding)
+        far = not confirm and eps_f <= _EPS64
+        reach = (_BLAMED_REACH if far else 4.0) * h * (1.0 + 1e-12)
+        tables = []
+        for base in (step, step / np.sqrt(2.0)):
+            spacings = tuple(float(d) for d in base * 4.0 ** np.arange(8) if d <= reach)
+            if len(spacings) < 2:
+                continue
+            sigma, order, status = self._side_tables(pt, j, spacings)
+            tables.append((sigma, order, np.where(sigma <= eps_f * scale, status, 3), np.array(spacings) > 4.0 * h))
+        if not tables:
+            return 0.0
+        if confirm:  # per side the smaller of the levels the two ladders confirm, then the quieter side's
+            sides = []
+            for side in (0, 1):
+                found = [confirmed_level(sigma[:, side], order[:, side], status[:, side], 4.0)
+                         for sigma, order, status, _ in tables]
+                sides.append(min((level for level in found if level > 0), default=0.0))
+            return min(sides)
+        sides, flat = [], []
+        for side in (0, 1):
+            found = [float(np.max(noise_bound(np.where(status[:, side] == 1, sigma[:, side], 0.0), order[:, side]),
+                                  initial=0.0)) for sigma, order, status, _ in tables]
+            # noise seen at any spacing of either ladder; at a float32 f's steps, by both (its far tables span the scale
+            # on which f varies, which the float32 filter is loose enough to take for rounding)
+            sides.append(max(found) if far else min((level for level in found if level > 0), default=0.0))
+            # f exactly constant at every spacing beyond 4h on this side: the cells end there
+            flat.append(all(bool(far.any() and np.all(status[far, side] == 2)) for _, _, status, far in tables))
+        if flat[0] or flat[1]:
+            return max(sides)  # cells that end in a constant on one side (f exactly 0 there) show on the other only
+        return min(sides)
 
     def _judge(self, pt: _Point, cen: Central, refs: list[Reference], jumps: np.ndarray, near: np.ndarray,
                unlocated: np.ndarray, resolution: np.ndarray) -> _Verdict:
@@ -1228,19 +1296,29 @@ def _noisier_than(cen: Central, level: float) -> bool:
     return cen.quartile > level
 
 
-def _stencil_level(cen: Central) -> float:
-    """f's rounding level as its central differences measured it: the lower quartile of the entries' own levels,
-    over the entries that are no kink candidates (a kink within an entry's steps inflates its level by the kink's
-    bend, not by rounding); where every entry is a candidate, the smallest of their levels. (ReLU at
-    ``[0, 1e-5, 1e-5, 1e-5]``: three entries have the kink at 0 within their steps of 7.4e-4, so the lower quartile
-    over all four, 1.3e-6, was taken for rounding and the kink ladder stopped at 4.6e-5, above the distance 1e-5 to
-    the kink: those entries were left unlocated and entry 0 judged by the complex step's slope of 1 at 0.)"""
-    usable = cen.finite & ~cen.infinite
-    measured = cen.measured[usable & ~cen.kink]
-    if measured.size:
-        return float(np.sort(measured)[measured.size // 4])
-    measured = cen.measured[usable]
-    return float(measured.min()) if measured.size else 0.0
+_BLAMED_REACH = 16.0  # before a gradient is blamed on a ladder inside one cell: f's rounding read out to 16h (_staircase_along)
+# a level confirmed along e_j within this factor of f's rounding measured at the point is that rounding, not cells (a
+# staircase's cells are orders of magnitude above the rounding of its last operation: 1e-16 against 1e-30 in gelu)
+_CELLS_ABOVE = 64.0
+
+
+def _stencil_level(cen: Central) -> tuple[float, int]:
+    """``(level, j)``: f's rounding level as its central differences suggest it, and the entry ``j`` whose stencil
+    gave it — the lower quartile of the entries' own levels, over the entries that are no kink candidates (a kink
+    within an entry's steps inflates its level by the kink's bend, not by rounding); where every entry is a
+    candidate, the smallest of their levels (ReLU at ``[0, 1e-5, 1e-5, 1e-5]``: three entries have the kink at 0
+    within their steps). Only a suggestion: a stencil that crosses a kink of f that is no candidate (relu at
+    ``−1e-4`` with steps of 7.4e-4) reads as a level the size of the kink's bend; the caller measures f's rounding along
+    ``e_j`` itself (:meth:`_Checker._rounding_along`). (−1, 0) where no entry has one."""
+    usable = np.flatnonzero(cen.finite & ~cen.infinite)
+    pool = usable[~cen.kink[usable]]
+    if pool.size:
+        j = int(pool[np.argsort(cen.measured[pool], kind="stable")[pool.size // 4]])
+        return float(cen.measured[j]), j
+    if usable.size:
+        j = int(usable[np.argmin(cen.measured[usable])])
+        return float(cen.measured[j]), j
+    return -1.0, 0
 
 
 def _not_asymptotic(cen: Central) -> np.ndarray:
