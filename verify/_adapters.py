@@ -35,6 +35,16 @@ def _first(report: Any) -> str:
     return "; ".join(line.strip() for line in str(report).splitlines()[:3])
 
 
+def _mode_lines(mode: str, report: Any) -> list[str]:
+    """One mode's report in a slot: its first lines, then its unverified entries and the judge's notes (the
+    reasons and remedies), which a one-line summary would drop."""
+    lines = [f"  {mode}: " + _first(report)]
+    if report.unverified:
+        lines.append(f"    UNVERIFIED entries (no reference could resolve them): {report.unverified}")
+    lines.extend(f"    note: {note}" for note in report.notes)
+    return lines
+
+
 @dataclass(frozen=True)
 class SlotReport:
     """One differentiated input or parameter: its reverse-mode report (:class:`verify.VJPReport`), and its
@@ -48,9 +58,8 @@ class SlotReport:
     forward: str
 
     def __str__(self) -> str:
-        return "\n".join([f"{self.name} {self.shape} {self.dtype}:",
-                          "  reverse mode: " + _first(self.vjp),
-                          "  forward mode: " + (_first(self.jvp) if self.jvp is not None else self.forward)])
+        forward = _mode_lines("forward mode", self.jvp) if self.jvp is not None else [f"  forward mode: {self.forward}"]
+        return "\n".join([f"{self.name} {self.shape} {self.dtype}:", *_mode_lines("reverse mode", self.vjp), *forward])
 
 
 @dataclass(frozen=True)
