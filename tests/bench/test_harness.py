@@ -69,7 +69,7 @@ def test_ratios_against_numpy_the_fastest_torch_variant_triad_and_exp_bound():
     assert verdicts[1]["value"] == pytest.approx(2.0)
 
 
-def test_paired_timing_alternates_which_call_goes_first_and_gives_peer_over_ours(monkeypatch):
+def test_paired_timing_alternates_which_block_goes_first_and_gives_peer_over_ours(monkeypatch):
     clock = iter(range(1000))
     order = []
 
@@ -80,11 +80,13 @@ def test_paired_timing_alternates_which_call_goes_first_and_gives_peer_over_ours
                 next(clock)
         return run
     monkeypatch.setattr(harness.time, "perf_counter", lambda: float(next(clock)))
-    speedups = harness.measure_paired(call("ours", 2), call("peer", 3), rounds=4, warmup=0)
-    assert order == ["ours", "peer", "peer", "ours", "ours", "peer", "peer", "ours"]
-    assert speedups == pytest.approx((1.5,) * 4)  # the peer's call takes 3 ticks, ours 2
+    speedups = harness.measure_paired(call("ours", 2), call("peer", 3), rounds=3, calls=2, warmup=0)
+    assert order == ["ours"] * 2 + ["peer"] * 4 + ["ours"] * 4 + ["peer"] * 2  # blocks of 2, alternating
+    assert speedups == pytest.approx((1.5,) * 3)  # the peer's call takes 3 ticks, ours 2
     with pytest.raises(ValueError, match="rounds must be"):
         harness.measure_paired(lambda: None, lambda: None, rounds=0)
+    with pytest.raises(ValueError, match="calls must be"):
+        harness.measure_paired(lambda: None, lambda: None, rounds=1, calls=0)
 
 
 def test_a_paired_speedup_replaces_the_ratio_of_medians():

@@ -403,12 +403,13 @@ def _optimizer_workload(config: BenchConfig, rule: str) -> WorkloadResult:
         result.measurements.append(time_implementation(variant, "peer", optimizer.step, config))
     ours = result.get("parallel")
     if rule in ("adam", "adamw") and "torch-fused" in steps and ours is not None and ours.timing is not None:
-        rounds = 3 * config.repeats
-        speedups = measure_paired(call_for("parallel"), steps["torch-fused"], rounds=rounds, warmup=config.warmup)
+        rounds = config.repeats
+        speedups = measure_paired(call_for("parallel"), steps["torch-fused"], rounds=rounds, calls=5,
+                                  warmup=config.warmup)
         ours.extra.update(paired_speedups=spread(speedups), torch_reference="torch-fused")
         low, _, high = statistics.quantiles(speedups, n=4) if len(speedups) > 1 else speedups * 3
-        result.notes.append(f"x torch of parallel: the median of {rounds} pairs of steps timed back to back with "
-                            f"torch-fused (alternating which goes first), {statistics.median(speedups):.3g}x "
+        result.notes.append(f"x torch of parallel: the median of {rounds} pairs of blocks of 5 steps timed back to "
+                            f"back with torch-fused (alternating which goes first), {statistics.median(speedups):.3g}x "
                             f"(quartiles {low:.3g}-{high:.3g}): "
                             "a ratio that the machine's changing load cancels out of")
     return result
