@@ -443,6 +443,37 @@ def test_a_nan_or_inf_in_grad_is_an_error_after_the_one_pass(rule, extra, bad, b
     np.testing.assert_array_equal(theta[:-1], twin_theta[:-1])
 
 
+@pytest.mark.parametrize("rule, extra", [(r, {}) for r in RULES] + [("adam", {"amsgrad": True})], ids=str)
+def test_after_a_nan_in_grad_every_cpu_backend_leaves_the_same_arrays(rule, extra):
+    # the step is applied before the error: the NumPy twins must then compute what the kernels compute, max and
+    # min included (Python's max(a, nan) is a, NumPy's maximum is nan: AdaMax's u and AMSGrad's maximum differed)
+    out = {}
+    for backend in ("numpy", "cpu", "parallel"):
+        theta = np.linspace(-1.0, 1.0, 6)
+        state = init_state(rule, 6, **typical(rule, **extra))
+        apply_step(rule, theta, np.full(6, 0.5), state, 1, backend=backend, **typical(rule, **extra))
+        grad = np.full(6, 0.25)
+        grad[2] = np.nan
+        with pytest.raises(ValueError, match=r"grad must be finite; grad\[2\] = nan"):
+            apply_step(rule, theta, grad, state, 2, backend=backend, **typical(rule, **extra))
+        out[backend] = theta, state
+    for backend in ("cpu", "parallel"):
+        np.testing.assert_array_equal(out[backend][0], out["numpy"][0], err_msg=f"theta, {backend}")
+        for k, v in out[backend][1].items():
+            np.testing.assert_array_equal(v, out["numpy"][1][k], err_msg=f"{k}, {backend}")
+
+
+def test_run_optimizer_refuses_a_bad_grads_row_before_any_step_naming_the_entry():
+    grads = np.ones((3, 1000))
+    grads[1, 700] = np.nan
+    with pytest.raises(ValueError, match=r"grads\[1\] \(step 2\) is not finite: grads\[1, 700\] = nan"):
+        run_optimizer("sgd", np.zeros(1000), grads, lr=0.1, backend="cpu")
+    overflow = np.ones((4, 3))
+    overflow[2, 1] = 1e308
+    with pytest.raises(ValueError, match=r"step 4 of 4: theta must be finite.*theta0 and grads are unchanged"):
+        run_optimizer("sgd", np.zeros(3), overflow, lr=10.0, backend="cpu")
+
+
 # --------------------------------------------------------------------------- training drivers
 
 

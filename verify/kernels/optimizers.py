@@ -264,7 +264,16 @@ _NUMPY_MATH = types.SimpleNamespace(sqrt=np.sqrt, copysign=np.copysign)
 _NUMPY_TWINS: dict[str, Callable] = {
     "_sign": lambda x, one, zero: np.where(x != zero, np.copysign(one, x), zero).astype(np.result_type(one)),
 }
-_NUMPY_BUILTINS = {**vars(builtins), "max": np.maximum, "min": np.minimum, "abs": np.abs}
+def _python_max(a, b):
+    # Python's (and Numba's) max(a, b): b if b > a else a — with a NaN it keeps a, where np.maximum gives NaN
+    return np.where(b > a, b, a)
+
+
+def _python_min(a, b):
+    return np.where(b < a, b, a)
+
+
+_NUMPY_BUILTINS = {**vars(builtins), "max": _python_max, "min": _python_min, "abs": np.abs}
 
 
 def _numpy_twin(element: Callable) -> Callable:
@@ -975,8 +984,8 @@ def nonfinite_error(counts: Mapping[str, int], arrays: Mapping[str, object], to_
     first = next(name for name, count in counts.items() if count)
     return ValueError(f"{first} must be finite; " + "; ".join(parts) + ". grad, theta and the state are checked in "
                       "the same pass as the update (one pass over memory), so the step has been applied to every "
-                      "entry and the NaN/inf have propagated into theta and the state at those entries: restore "
-                      "them from a copy.")
+                      "entry, those included: theta and the state are not to be trusted after it (where the rule "
+                      "couples entries, as AdaGrad-Norm's ‖g‖² does, not anywhere): restore them from a copy.")
 
 
 # =========================================================================== one step
@@ -1133,6 +1142,11 @@ def run_optimizer(rule: str, theta0, grads, *, backend=None, return_state: bool 
     if grads.shape[1] != theta0.shape[0]:
         raise ValueError(f"grads must have shape (T, {theta0.shape[0]}) to match theta0; got {grads.shape}")
     require_finite(theta0, "theta0")
+    bad = np.argwhere(~np.isfinite(grads))
+    if bad.size:  # the whole sequence is given: refused before any step, as on the CUDA backend
+        row, column = (int(i) for i in bad[0])
+        raise ValueError(f"grads[{row}] (step {row + 1}) is not finite: grads[{row}, {column}] = "
+                         f"{grads[row, column].item()!r}")
     validate_hyperparameters(rule, hyper)
     theta = theta0.copy()
     state = init_state(rule, theta.size, dtype=theta.dtype, **hyper)
@@ -1142,10 +1156,9 @@ def run_optimizer(rule: str, theta0, grads, *, backend=None, return_state: bool 
         grad = np.ascontiguousarray(grads[t - 1])
         try:
             apply_step(rule, theta, grad, state, t, backend=backend, **hyper)
-        except ValueError as exc:
-            if str(exc).startswith("grad must be finite"):
-                raise ValueError(f"grads[{t - 1}] (step {t}) is not finite: {describe(grad)}") from exc
-            raise
+        except ValueError as exc:  # theta or the state overflowed in an earlier step
+            raise ValueError(f"step {t} of {grads.shape[0]}: {exc} (run_optimizer works on copies: theta0 and grads "
+                             "are unchanged)") from exc
         iterates[t - 1] = theta
         for k, v in state.items():
             history[k][t - 1] = v
