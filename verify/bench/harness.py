@@ -140,10 +140,10 @@ def measure_paired(ours: Callable[[], object], peer: Callable[[], object], *, ro
     back to back (ours first in even rounds, the peer first in odd ones); each block's time is the median of its
     calls. Both blocks of a pair see nearly the same load, so their ratio survives a machine whose speed changes
     from second to second (a shared machine), which a ratio of two medians taken seconds apart does not: on 2
-    cores shared with other work, Adam's and AdamW's ratios of medians read 0.36× to 2.1× in three runs. Blocks, not single
-    calls: a call right after the other library's is slowed by what that one leaves behind (its threads still
-    spinning, its data in the cache) — alternating single calls read Adam 5 % faster than blocks did, quiet.
-    A block's median is not moved by its first call alone, the one that pays for the switch."""
+    cores shared with other work, Adam's and AdamW's ratios of medians read 0.36× to 2.1× in three runs. Blocks,
+    not single calls: a call right after the other library's is slowed by what that one leaves behind (its
+    threads still spinning, its data in the cache) — alternating single calls read Adam 5 % faster than blocks
+    did, quiet. A block's median is not moved by its first call alone, the one that pays for the switch."""
     if not isinstance(rounds, int) or rounds < 1:
         raise ValueError(f"rounds must be an integer >= 1; got {rounds!r}")
     if not isinstance(calls, int) or calls < 1:
