@@ -152,22 +152,14 @@ def measure_paired(ours: Callable[[], object], peer: Callable[[], object], *, ro
         ours()
         peer()
 
-    def block(call: Callable[[], object]) -> float:
-        seconds = []
-        for _ in range(calls):
-            start = time.perf_counter()
-            call()
-            seconds.append(time.perf_counter() - start)
-        return statistics.median(seconds)
-
     speedups = []
     for r in range(rounds):
         if r % 2 == 0:
-            mine = block(ours)
-            theirs = block(peer)
+            mine = measure(ours, repeats=calls, warmup=0).median
+            theirs = measure(peer, repeats=calls, warmup=0).median
         else:
-            theirs = block(peer)
-            mine = block(ours)
+            theirs = measure(peer, repeats=calls, warmup=0).median
+            mine = measure(ours, repeats=calls, warmup=0).median
         speedups.append(theirs / mine)
     return tuple(speedups)
 

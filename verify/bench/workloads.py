@@ -406,11 +406,12 @@ def _optimizer_workload(config: BenchConfig, rule: str) -> WorkloadResult:
         rounds = config.repeats
         speedups = measure_paired(call_for("parallel"), steps["torch-fused"], rounds=rounds, calls=5,
                                   warmup=config.warmup)
-        ours.extra.update(paired_speedups=spread(speedups), paired_with="torch-fused")
+        paired = spread(speedups)
+        ours.extra.update(paired_speedups=paired, paired_with="torch-fused")
         low, _, high = statistics.quantiles(speedups, n=4) if len(speedups) > 1 else speedups * 3
         result.notes.append(f"the target is paired: parallel vs torch-fused in {rounds} pairs of blocks of 5 steps "
                             f"timed back to back (alternating which goes first), median speedup "
-                            f"{statistics.median(speedups):.4g}x (quartiles {low:.3g}-{high:.3g}), so that a change "
+                            f"{paired['median']:.4g}x (quartiles {low:.3g}-{high:.3g}), so that a change "
                             "in the machine's load between two timings largely cancels; the x torch column is the "
                             "ratio of medians timed apart, against the fastest torch row")
     return result

@@ -84,6 +84,7 @@ import numpy as np
 
 from verify._jit import jit
 from verify._validate import FLOAT_DTYPES, as_float_array, describe, require_choice, require_finite, require_scalar
+from verify.kernels import _finite
 from verify.kernels._backend import cuda_route, resolve_backend
 from verify.kernels._compile import Compiled, elementwise, reduction
 from verify.kernels.schedules import Schedule, step_number
@@ -987,8 +988,14 @@ def nonfinite_error(counts: Mapping[str, int], arrays: Mapping[str, object], to_
     first = next(name for name, count in counts.items() if count)
     return ValueError(f"{first} must be finite; " + "; ".join(parts) + ". grad, theta and the state are checked in "
                       "the same pass as the update (one pass over memory), so the step has been applied to every "
-                      "entry, those included: theta and the state are not to be trusted after it (where the rule "
-                      "couples entries, as AdaGrad-Norm's ‖g‖² does, not anywhere): restore them from a copy.")
+                      "entry, those included: theta and the state are not to be trusted after it (at those entries, "
+                      "or at every entry where the rule couples them, as AdaGrad-Norm's ‖g‖² does): restore them "
+                      "from a copy.")
+
+
+def nonfinite_step_error(row: int, column: int, value) -> ValueError:
+    """``run_optimizer``'s error for a NaN/inf in ``grads`` (every backend): the row, its step and the entry."""
+    return ValueError(f"grads[{row}] (step {row + 1}) is not finite: grads[{row}, {column}] = {value.item()!r}")
 
 
 # =========================================================================== one step
@@ -1145,11 +1152,10 @@ def run_optimizer(rule: str, theta0, grads, *, backend=None, return_state: bool 
     if grads.shape[1] != theta0.shape[0]:
         raise ValueError(f"grads must have shape (T, {theta0.shape[0]}) to match theta0; got {grads.shape}")
     require_finite(theta0, "theta0")
-    bad = np.argwhere(~np.isfinite(grads))
-    if bad.size:  # the whole sequence is given: refused before any step, as on the CUDA backend
-        row, column = (int(i) for i in bad[0])
-        raise ValueError(f"grads[{row}] (step {row + 1}) is not finite: grads[{row}, {column}] = "
-                         f"{grads[row, column].item()!r}")
+    count, first = _finite.first_bad(np.ascontiguousarray(grads), _finite.NONFINITE)
+    if count:  # the whole sequence is given: refused before any step, as on the CUDA backend
+        row, column = divmod(first, grads.shape[1])
+        raise nonfinite_step_error(row, column, grads[row, column])
     validate_hyperparameters(rule, hyper)
     theta = theta0.copy()
     state = init_state(rule, theta.size, dtype=theta.dtype, **hyper)

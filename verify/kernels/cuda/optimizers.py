@@ -175,11 +175,11 @@ globals().update({f"{rule}_step": step for rule, step in OPTIMIZERS.items()})
 
 
 def _require_finite_steps(d_grads) -> None:
-    """Every row of ``grads`` finite, checked in one scan; the CPU backends' message names the step."""
+    """Every row of ``grads`` finite, checked in one scan; the error is the CPU backends' (it names the step)."""
     found = first_nonfinite(d_grads) if d_grads.size else None
     if found:
         _, (row, column), value = found
-        raise ValueError(f"grads[{row}] (step {row + 1}) is not finite: grads[{row}, {column}] = {value.item()!r}")
+        raise _rules.nonfinite_step_error(row, column, value)
 
 
 def run_optimizer(rule: str, theta0, grads, *, return_state: bool = False, **hyper):
