@@ -1041,7 +1041,7 @@ class _Checker:
             # on which f varies, which the float32 filter is loose enough to take for rounding)
             sides.append(max(found) if far else min((level for level in found if level > 0), default=0.0))
             # f exactly constant at every spacing beyond 4h on this side: the cells end there
-            flat.append(all(bool(far.any() and np.all(status[far, side] == 2)) for _, _, status, far in tables))
+            flat.append(all(bool(beyond.any() and np.all(status[beyond, side] == 2)) for _, _, status, beyond in tables))
         if flat[0] or flat[1]:
             return max(sides)  # cells that end in a constant on one side (f exactly 0 there) show on the other only
         return min(sides)
