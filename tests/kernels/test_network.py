@@ -151,6 +151,20 @@ def test_saturated_tanh_slope_keeps_relative_accuracy(backend):
     assert tape.slopes[0][0, 0] == pytest.approx(1.0 / np.cosh(25.0) ** 2, rel=4e-16)
 
 
+@pytest.mark.parametrize("weight, flagged", [(1.3843430370615815e-233, True), (1e-100, False)])
+def test_a_pre_activation_that_underflows_to_zero_is_next_to_the_kink(weight, flagged):
+    # Found by the soak: w·y = 1.9e-466 > 0 in exact arithmetic underflows to 0, where the kernel takes
+    # ReLU's slope 0 and the exact reference 1. No rounding bound holds there, so the bound must flag it;
+    # at 1e-100 (w·y = 1e-200, a normal number) the slope is 1 on both sides and nothing is flagged.
+    network = Network((dense_layer(2, 1, "relu"),), "least_squares")
+    params = [(np.array([[weight, 0.0]]), np.array([0.0]))]
+    y, target = np.array([[weight, 0.0]]), np.array([[1.0]])
+    bound = backward_error_bound(network, params, y, target)
+    assert bound.near_kink is flagged
+    if not flagged:
+        check_against_symbolic((network, params, y, target), "mean", kernel("numpy"), drawn=False)
+
+
 def test_conv_matrix_and_adjoint():
     theta = np.array([1.0, 2.0, 3.0])
     np.testing.assert_array_equal(conv_matrix(theta, 4), [[1, 2, 3, 0], [0, 1, 2, 3]])

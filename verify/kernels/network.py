@@ -666,7 +666,10 @@ def backward_error_bound(
     - loss head: ∇_F ℓ = F − c errs by E_F; softmax − c by ½ max E_F (the rows of the softmax
       Jacobian diag(p) − ppᵀ have absolute sums 2p_i(1 − p_i) ≤ ½) plus a few ulps;
     - backward: every product Δ = δ ⊙ σ' and every matrix product (Δᵀ U, Δ K, Σ_rows Δ) propagates the
-      errors of its factors times the magnitudes of the others, plus its own γ_n.
+      errors of its factors times the magnitudes of the others, plus its own γ_n;
+    - underflow (Higham §2.1, the model fl(x·y) = x·y(1 + δ) + η with |η| ≤ ½ the smallest subnormal; sums
+      of subnormals are exact): a length-n dot product adds n·η, so a pre-activation whose products all
+      underflow to 0 is flagged ``near_kink`` like any other within its rounding error of the ReLU's kink.
 
     Second-order terms (products of two errors, O(u²)) are dropped, so callers allow a factor 2.
 
@@ -681,6 +684,7 @@ def backward_error_bound(
     validate_arguments(arrays, head, (np.zeros((y.shape[0], network.output_width), y.dtype), target), {})
     dtype = np.dtype(dtype if dtype is not None else checked[0][0].dtype)
     u = float(np.finfo(dtype).eps) / 2.0
+    eta = float(np.finfo(dtype).smallest_subnormal) / 2.0
     act_err = _ELEMENTWISE_ULPS * 2.0 * u
     params64 = [(w.astype(np.float64), b.astype(np.float64)) for w, b in checked]
     y64 = y.astype(np.float64)
@@ -692,7 +696,7 @@ def backward_error_bound(
         matrix = _layer_matrix(layer, weight)
         a_prev, e_prev = magnitudes[-1], errors[-1]
         p = a_prev @ np.abs(matrix).T + np.abs(bias)
-        e_z = _gamma(layer.n_in + 1, u) * p + e_prev @ np.abs(matrix).T
+        e_z = _gamma(layer.n_in + 1, u) * p + e_prev @ np.abs(matrix).T + (layer.n_in + 1) * eta
         pre_errors.append(e_z)
         l1, _ = _LIPSCHITZ[layer.activation]
         value = tape.inputs[j + 1] if j + 1 < network.depth else tape.output
@@ -703,7 +707,9 @@ def backward_error_bound(
             e_u = e_u + e_prev + u * (np.abs(tape.inputs[j]) + np.abs(value))
         if layer.activation == "relu":
             z = tape.inputs[j] @ matrix.T + bias
-            near_kink |= bool(np.any((np.abs(z) <= 2.0 * e_z) & (p > 0)))
+            # Some product is nonzero in exact arithmetic, even where every one of them underflows (p == 0).
+            nonzero_terms = ((a_prev != 0) @ (matrix != 0).T.astype(np.float64) > 0) | (bias != 0)
+            near_kink |= bool(np.any((np.abs(z) <= 2.0 * e_z) & nonzero_terms))
         out = tape.inputs[j + 1] if j + 1 < network.depth else tape.output
         magnitudes.append(np.abs(out))
         errors.append(e_u)
@@ -737,7 +743,8 @@ def backward_error_bound(
         e_dz = e_delta * slope + delta * e_slope + u * m_dz
         a_prev, e_prev = magnitudes[j], errors[j]
         sums = n * layer.n_out if layer.kind == "conv1d" else n
-        bound_matrix = _gamma(sums, u) * (m_dz.T @ a_prev) + e_dz.T @ a_prev + m_dz.T @ e_prev
+        e_dz = e_dz + eta
+        bound_matrix = _gamma(sums, u) * (m_dz.T @ a_prev) + e_dz.T @ a_prev + m_dz.T @ e_prev + sums * eta
         if layer.kind == "conv1d":
             bound_weight = conv_matrix_adjoint(bound_matrix, weight.shape[0])
         else:
@@ -745,7 +752,7 @@ def backward_error_bound(
         bound_bias = _gamma(n, u) * m_dz.sum(axis=0) + e_dz.sum(axis=0)
         bounds[j] = (bound_weight, bound_bias)
         previous = m_dz @ matrix
-        e_previous = _gamma(layer.n_out, u) * previous + e_dz @ matrix
+        e_previous = _gamma(layer.n_out, u) * previous + e_dz @ matrix + layer.n_out * eta
         if layer.kind == "residual":
             e_previous = e_previous + e_delta + u * (previous + delta)
             previous = previous + delta
