@@ -80,8 +80,9 @@ def test_an_identity_sympy_cannot_prove_in_time_and_the_search_cannot_refute_is_
 
     from verify.claims import builders
 
-    def hangs(expr):  # a simplification that would never return
-        time.sleep(30)
+    def hangs(expr):  # a simplification that would never return, busy (the limit counts CPU time)
+        while True:
+            pass
 
     monkeypatch.setattr(builders, "_steps", lambda: [("simplify", hangs)])
     start = time.perf_counter()
@@ -254,9 +255,28 @@ def test_outside_the_main_thread_sympy_runs_in_a_process_with_the_same_time_limi
         assert rec.verdict == "holds" and rec.evidence["SymPy"]["verdict"] == "proved"
 
         def slow():
-            import time
-
-            time.sleep(5)
+            while True:
+                pass
 
         with pytest.raises(_OutOfTime):
             pool.submit(_time_limited, slow, 0.2).result()
+
+
+def test_the_sympy_limit_counts_cpu_time_so_the_machine_load_cannot_change_a_verdict():
+    # A wait that uses no CPU (as a process starved by other work on the machine) is not cut off; the same
+    # limit stops a busy one. A wall-clock limit let the README's worked example turn inconclusive under load.
+    import time
+
+    from verify.claims.builders import _OutOfTime, _time_limited
+
+    def waits():
+        time.sleep(0.5)
+        return "done"
+
+    def busy():
+        while True:
+            pass
+
+    assert _time_limited(waits, 0.2) == "done"
+    with pytest.raises(_OutOfTime):
+        _time_limited(busy, 0.2)

@@ -17,8 +17,9 @@ How a verdict is reached, in this order:
 
 1. **SymPy** tries to *prove* the claim under the domains' assumptions (``simplify``, ``expand_log``,
    ``expand``, ``trigsimp`` of the difference; for an inequality, SymPy's sign reasoning on the simplified
-   difference — no equation solving). Each attempt has a time limit (:data:`SYMPY_SECONDS`), so a hard
-   expression cannot hang the run; running out of time is reported, never guessed.
+   difference — no equation solving). Each attempt has a limit of CPU time (:data:`SYMPY_SECONDS`), so a
+   hard expression cannot hang the run and the machine's load cannot change a verdict; running out of time
+   is reported, never guessed.
 2. **Hypothesis** searches the domains for a counterexample (always, also where SymPy proves the claim: a
    proof made on the interior of a domain must not hide a failure on its boundary). A quarter of the
    search runs first, and SymPy is asked only when it finds nothing (a counterexample decides alone); where
@@ -69,7 +70,7 @@ __all__ = ["identity", "inequality", "derivative", "DIGITS", "GUARD", "SYMPY_SEC
 DIGITS = 50
 #: Digits kept back from DIGITS for the rounding bound: a difference must exceed 10^-(DIGITS - GUARD) relative.
 GUARD = 10
-#: Seconds each SymPy attempt may take before it is abandoned (and said so).
+#: CPU seconds each SymPy attempt may take before it is abandoned (and said so).
 SYMPY_SECONDS = 5.0
 #: Points searched by Hypothesis (quick runs use half); after a SymPy proof, a quarter.
 EXAMPLES = 200
@@ -202,40 +203,57 @@ class _OutOfTime(Exception):
     pass
 
 
-def _time_limited(fn: Callable[[], Any], seconds: float) -> Any:
-    """``fn()``, abandoned after ``seconds`` with :class:`_OutOfTime` (SIGALRM in the main thread; elsewhere
-    in a forked process, killed on time)."""
-    if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
-        def alarm(signum: int, frame: Any) -> None:
-            raise _OutOfTime
+#: Outside the main thread the parent gives up on the forked child after this many times its CPU limit in
+#: wall time (a child starved of CPU by a load above this factor counts as out of time).
+_WALL_BACKSTOP = 10.0
 
-        previous = signal.signal(signal.SIGALRM, alarm)
-        signal.setitimer(signal.ITIMER_REAL, seconds)
-        try:
-            return fn()
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
+
+def _cpu_limited(fn: Callable[[], Any], seconds: float) -> Any:
+    """``fn()`` in the main thread, abandoned with :class:`_OutOfTime` after ``seconds`` of this process's CPU
+    time (``ITIMER_PROF``: user + system). CPU time, not wall time: whether SymPy finishes, and so the verdict,
+    must not depend on what else the machine is running."""
+
+    def out_of_time(signum: int, frame: Any) -> None:
+        raise _OutOfTime
+
+    previous = signal.signal(signal.SIGPROF, out_of_time)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
+    try:
+        return fn()
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
+
+
+def _time_limited(fn: Callable[[], Any], seconds: float) -> Any:
+    """``fn()``, abandoned after ``seconds`` of CPU time with :class:`_OutOfTime` (:func:`_cpu_limited`; outside
+    the main thread, where no signal can be caught, in a forked process that limits itself the same way)."""
+    if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
+        return _cpu_limited(fn, seconds)
     import multiprocessing
 
     ctx = multiprocessing.get_context("fork")
     receive, send = ctx.Pipe(duplex=False)
 
-    def child() -> None:
+    def child() -> None:  # the forked process has one thread, its main thread
         try:
-            send.send(("ok", fn()))
+            send.send(("ok", _cpu_limited(fn, seconds)))
+        except _OutOfTime:
+            send.send(("out of time", None))
         except BaseException as exc:  # noqa: BLE001 - handed back to the parent
             send.send(("error", repr(exc)))
 
     proc = ctx.Process(target=child, daemon=True)
     proc.start()
     try:
-        if not receive.poll(seconds):
+        if not receive.poll(_WALL_BACKSTOP * seconds):
             raise _OutOfTime
         status, value = receive.recv()
     finally:
         proc.kill()
         proc.join()
+    if status == "out of time":
+        raise _OutOfTime
     if status == "error":
         raise RuntimeError(value)
     return value
@@ -545,7 +563,7 @@ def decide(formula: Formula, ctx: Context, *, sympy_seconds: float = SYMPY_SECON
                                                                       if proof["assumed"] else {})}
     else:
         sympy_words = {"verdict": "not proved", "difference after simplification": proof["residual"],
-                       **({"ran out of time": f"{', '.join(proof['timed_out'])} (limit {sympy_seconds:g} s each)"}
+                       **({"ran out of time": f"{', '.join(proof['timed_out'])} (limit {sympy_seconds:g} CPU s each)"}
                           if proof["timed_out"] else {})}
         if proof.get("candidates"):
             sympy_words["critical points or ends where it fails"] = [f"${n} = {sp.latex(c)}$"
@@ -569,7 +587,7 @@ def decide(formula: Formula, ctx: Context, *, sympy_seconds: float = SYMPY_SECON
                            f"ill-conditioned at each of the {stats.evaluated} points searched")
     if proof["proved"]:
         return Outcome("holds", evidence, pair=pair)
-    limit = (f"; SymPy ran out of time ({sympy_seconds:g} s) on: {', '.join(proof['timed_out'])}"
+    limit = (f"; SymPy ran out of time ({sympy_seconds:g} CPU s) on: {', '.join(proof['timed_out'])}"
              if proof["timed_out"] else "")
     return Outcome("inconclusive", evidence, pair=pair,
                    why=(f"SymPy could not prove it{limit}, and {stats.evaluated} points of the domains found no "
