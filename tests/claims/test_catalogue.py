@@ -68,6 +68,9 @@ def test_every_record_has_the_schema_and_a_computed_verdict(quick_records):
 
 def test_every_record_has_the_measured_and_theoretical_pair(quick_records):
     for rec in quick_records:
+        if "frameworks missing" in rec.evidence:  # nothing measured without the optional extras; it says so
+            assert rec.verdict == "inconclusive" and "pip install" in rec.why, rec.id
+            continue
         pair = rec.evidence.get("pair")
         assert isinstance(pair, dict), rec.id
         assert {"quantity", "measured", "theoretical", "relation"} <= set(pair), rec.id
