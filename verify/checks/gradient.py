@@ -177,6 +177,7 @@ from verify.checks._measure import (
     two_sided_level,
 )
 from verify.checks._noise import noise_bound, noise_levels, probe_offsets
+from verify.checks._probes import validate_point
 from verify.checks._references import (
     Central,
     ComplexStep,
@@ -339,32 +340,6 @@ class _Verdict:
 # argument handling
 
 
-def _validate_point(point: object, wrt: int) -> tuple[tuple, np.ndarray]:
-    if isinstance(point, np.ndarray) or not isinstance(point, (tuple, list)):
-        raise TypeError(
-            f"inputs must be a tuple of arguments for f (e.g. (x,) or (logits, labels)) or a Hypothesis "
-            f"strategy of such tuples; got {type(point).__name__}"
-        )
-    args = tuple(point)
-    if not 0 <= wrt < len(args):
-        raise ValueError(f"wrt={wrt} is out of range for {len(args)} argument(s)")
-    x = args[wrt]
-    if not isinstance(x, np.ndarray):
-        x = np.asarray(x)
-    if x.dtype not in FLOAT_DTYPES:
-        raise TypeError(f"args[{wrt}] (the argument differentiated) must be a float32 or float64 array; "
-                        f"got dtype {x.dtype}")
-    if x.size == 0:
-        raise ValueError(f"args[{wrt}] is empty (shape {x.shape}): there is no gradient to check")
-    nan = np.isnan(x)
-    if _NONZERO(nan):
-        index = tuple(int(i) for i in np.argwhere(nan)[0])
-        raise ValueError(f"args[{wrt}] must not be NaN; args[{wrt}][{', '.join(map(str, index))}] = nan "
-                         f"({int(nan.sum())} NaN entr{'y' if nan.sum() == 1 else 'ies'}); ±inf is allowed where f "
-                         "is finite")
-    return args, x
-
-
 def _computed_gradient(grad: Callable, args: tuple, x: np.ndarray, wrt: int) -> np.ndarray:
     g = np.asarray(grad(*fresh(args)))
     if g.shape != x.shape:
@@ -450,7 +425,7 @@ class _Checker:
 
     def check_point(self, point: object) -> _PointResult:
         __tracebackhide__ = True
-        args, x = _validate_point(point, self.wrt)
+        args, x = validate_point(point, self.wrt, "check_gradient", copy=False, refuse_nan=True)
         g = _computed_gradient(self.grad, args, x, self.wrt)
         x64 = x.astype(np.float64)
         raw = self.ev.call(args, x64)
