@@ -232,32 +232,45 @@ _KINK_UNLOCATED = ("a kink could not be located at the resolution f allows",
 _NOT_DIFFERENTIABLE = "not differentiable (a jump of f, declared with jumps='allow')"
 
 
-@dataclass(frozen=True)
-class GradientReport:
-    """What ``check_gradient`` verified.
+@dataclass(frozen=True, kw_only=True)
+class JudgeSummary:
+    """What the judge reports, in every checker's report alike (the judge is ``check_gradient``; the checkers of
+    scalar views — VJP, JVP, HVP — report the sum of its reports over their views).
 
     ``worst_ratio`` is the largest error / tolerance over all entries and examples (≤ 1 on success);
-    ``worst_ulps`` the largest error in ULPs of the gradient's dtype at a smooth entry; ``references`` counts,
-    per reference, the examples it decided; ``kinks`` counts entries judged by their subdifferential;
-    ``unverified`` counts entries no reference could resolve, with ``unverified_reasons`` (each reason and its
-    remedy); ``jumps`` counts entries where ``f`` jumps, declared with ``jumps="allow"``.
+    ``worst_ulps`` the largest error in ULPs of the gradient's dtype at a smooth entry and ``worst_abs_error``
+    the largest absolute error; ``references`` counts, per reference, the examples (views) it decided; ``kinks``
+    counts entries judged by their subdifferential; ``unverified`` counts entries no reference could resolve;
+    ``notes`` are the judge's remarks.
     """
 
-    examples: int
     worst_ratio: float
     worst_ulps: float
     worst_abs_error: float
     references: dict[str, int]
-    cross_checks: dict[str, int]
     kinks: int
-    kink_examples: int
     unverified: int
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class GradientReport(JudgeSummary):
+    """What ``check_gradient`` verified: the judge's summary (:class:`JudgeSummary`) over ``examples`` points,
+    with ``cross_checks`` (per reference, the examples it confirmed), ``kink_examples`` (the examples with a
+    kink), ``unverified_reasons`` (each reason for an unverified entry and its remedy), ``jumps`` (entries where
+    ``f`` jumps, declared with ``jumps="allow"``) and ``noise_measured`` (entries whose tolerance took measured
+    noise); the ``dtype`` judged, the tolerance's ``ulps`` and ``atol``, whether ``f`` was ``vectorized`` and
+    the ``seconds`` taken.
+    """
+
+    examples: int
+    cross_checks: dict[str, int]
+    kink_examples: int
     vectorized: bool
     dtype: str
     ulps: float
     atol: float
     seconds: float
-    notes: tuple[str, ...] = ()
     jumps: int = 0
     unverified_reasons: tuple[str, ...] = ()
     noise_measured: int = 0
