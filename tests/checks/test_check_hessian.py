@@ -82,6 +82,9 @@ def test_kinks_of_the_gradient_are_reported():
 
     report = check_hessian(relu_squared, lambda v, x: (x > 0) * v, (np.array([-2.0, 0.0, 3.0]),))
     assert report.gradient_kinks > 0
+    assert report.gradient_kinks == report.kinks  # the judge's kinks (JudgeSummary): here kinks of the gradient
+    assert f"kinks of the gradient met: {report.kinks}" in str(report)
+    assert np.isfinite(report.worst_abs_error) and report.worst_abs_error >= 0.0
 
 
 def test_a_flipped_sign_a_factor_and_an_ignored_direction_are_named():

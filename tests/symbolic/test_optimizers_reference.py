@@ -305,6 +305,16 @@ def test_every_alternative_form_differs_from_the_rule_on_a_generic_input(rule):
         assert ("reset" in names) == bool(RULES[rule].state)
 
 
+@pytest.mark.parametrize("rule", list(RULES))
+def test_the_catalogue_lists_each_alternative_form_of_a_rule_once_and_those_of_its_record(rule):
+    spec = RULES[rule]
+    for hyper in _with_options(rule):
+        names = [v.name for v in variants(rule, hyper)]
+        assert len(names) == len(set(names)), names
+        assert ("t_stuck" in names) == spec.step_dependent  # from the record: every rule that counts its steps
+        assert all(v.rule in RULES for v in variants(rule, hyper))  # each runs a rule's reference
+
+
 def test_the_arithmetic_is_exact_where_it_can_be():
     assert EXACT_RULES == {"sgd", "momentum", "ema_momentum", "nesterov", "lion"}
     rms = reference_run("rmsprop", np.zeros(1), np.ones((1, 1)), lr=0.1, rho=0.9, eps=1e-8)

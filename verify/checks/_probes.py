@@ -87,8 +87,16 @@ def replaced(args: tuple, wrt: int, value: Any) -> tuple:
     return tuple(value if i == wrt else _copy(a) for i, a in enumerate(args))
 
 
-def validate_point(point: object, wrt: object, checker: str) -> tuple[tuple, np.ndarray]:
-    """``(args, x)``: the arguments (arrays copied) and ``x = args[wrt]``, a float32/float64 array."""
+def validate_point(point: object, wrt: object, checker: str, *, copy: bool = True,
+                   refuse_nan: bool = False) -> tuple[tuple, np.ndarray]:
+    """``(args, x)``: the arguments and ``x = args[wrt]``, a float32/float64 array, for every checker alike.
+
+    ``copy``: every array argument copied and ``args[wrt]`` replaced by ``x`` (a checker that calls user code on
+    ``args`` as they are); without it ``args`` is the point as given (a checker that copies before every call).
+    ``refuse_nan``: a NaN in ``x`` is a ``ValueError`` naming its first index (``check_gradient``'s rule; ±inf is
+    allowed there where ``f`` is finite). ``TypeError``/``ValueError`` prefixed with ``checker`` otherwise: a
+    point that is not a tuple, ``wrt`` not an integer or out of range, ``x`` not float32/float64 or empty.
+    """
     if isinstance(point, np.ndarray) or not isinstance(point, (tuple, list)):
         raise TypeError(
             f"{checker}: inputs must be a tuple of arguments for f (e.g. (x,) or (x, W)) or a Hypothesis "
@@ -107,6 +115,15 @@ def validate_point(point: object, wrt: object, checker: str) -> tuple[tuple, np.
                         f"array; got dtype {x.dtype}")
     if x.size == 0:
         raise ValueError(f"{checker}: args[{wrt}] is empty (shape {x.shape}): there is nothing to differentiate")
+    if refuse_nan:
+        nan = np.isnan(x)
+        count = int(np.count_nonzero(nan))
+        if count:
+            index = ", ".join(str(int(i)) for i in np.argwhere(nan)[0])
+            raise ValueError(f"{checker}: args[{wrt}] must not be NaN; args[{wrt}][{index}] = nan ({count} NaN "
+                             f"entr{'y' if count == 1 else 'ies'}); ±inf is allowed where f is finite")
+    if not copy:
+        return args, x
     args = tuple(np.array(a) if i == int(wrt) else _copy(a) for i, a in enumerate(args))
     return args, args[int(wrt)]
 

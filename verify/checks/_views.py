@@ -29,7 +29,7 @@ remedy), never a pass; one above it (a leaky-ReLU slope of 0.01 where ReLU is fl
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -37,6 +37,7 @@ import numpy as np
 from verify.checks._measure import _signs
 from verify.checks._noise import noise_bound, noise_levels, probe_offsets
 from verify.checks.failure import CheckFailure
+from verify.checks.gradient import JudgeSummary
 
 __all__ = ["terms_noise", "float32_noise", "computation_scale", "settle_flat", "judge_view", "Settled", "FLAT_REASON"]
 
@@ -127,18 +128,10 @@ def _constant_along(along: Callable[[np.ndarray], float], x: np.ndarray, j: int,
     return True
 
 
-@dataclass(frozen=True)
-class Settled:
+@dataclass(frozen=True, kw_only=True)
+class Settled(JudgeSummary):
     """A view whose failing entries were all unverified (an output constant along them): what the checker tallies
     in place of the judge's report."""
-
-    worst_ratio: float
-    worst_ulps: float
-    worst_abs_error: float
-    references: dict[str, int]
-    kinks: int
-    unverified: int
-    notes: tuple[str, ...] = field(default_factory=tuple)
 
 
 def settle_flat(failure: CheckFailure, along: Callable[[np.ndarray], float], x: np.ndarray, scale: float,

@@ -177,6 +177,7 @@ from verify.checks._measure import (
     two_sided_level,
 )
 from verify.checks._noise import noise_bound, noise_levels, probe_offsets
+from verify.checks._probes import validate_point
 from verify.checks._references import (
     Central,
     ComplexStep,
@@ -231,32 +232,45 @@ _KINK_UNLOCATED = ("a kink could not be located at the resolution f allows",
 _NOT_DIFFERENTIABLE = "not differentiable (a jump of f, declared with jumps='allow')"
 
 
-@dataclass(frozen=True)
-class GradientReport:
-    """What ``check_gradient`` verified.
+@dataclass(frozen=True, kw_only=True)
+class JudgeSummary:
+    """What the judge reports, in every checker's report alike (the judge is ``check_gradient``; the checkers of
+    scalar views — VJP, JVP, HVP — report the sum of its reports over their views).
 
     ``worst_ratio`` is the largest error / tolerance over all entries and examples (≤ 1 on success);
-    ``worst_ulps`` the largest error in ULPs of the gradient's dtype at a smooth entry; ``references`` counts,
-    per reference, the examples it decided; ``kinks`` counts entries judged by their subdifferential;
-    ``unverified`` counts entries no reference could resolve, with ``unverified_reasons`` (each reason and its
-    remedy); ``jumps`` counts entries where ``f`` jumps, declared with ``jumps="allow"``.
+    ``worst_ulps`` the largest error in ULPs of the gradient's dtype at a smooth entry and ``worst_abs_error``
+    the largest absolute error; ``references`` counts, per reference, the examples (views) it decided; ``kinks``
+    counts entries judged by their subdifferential; ``unverified`` counts entries no reference could resolve;
+    ``notes`` are the judge's remarks.
     """
 
-    examples: int
     worst_ratio: float
     worst_ulps: float
     worst_abs_error: float
     references: dict[str, int]
-    cross_checks: dict[str, int]
     kinks: int
-    kink_examples: int
     unverified: int
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class GradientReport(JudgeSummary):
+    """What ``check_gradient`` verified: the judge's summary (:class:`JudgeSummary`) over ``examples`` points,
+    with ``cross_checks`` (per reference, the examples it confirmed), ``kink_examples`` (the examples with a
+    kink), ``unverified_reasons`` (each reason for an unverified entry and its remedy), ``jumps`` (entries where
+    ``f`` jumps, declared with ``jumps="allow"``) and ``noise_measured`` (entries whose tolerance took measured
+    noise); the ``dtype`` judged, the tolerance's ``ulps`` and ``atol``, whether ``f`` was ``vectorized`` and
+    the ``seconds`` taken.
+    """
+
+    examples: int
+    cross_checks: dict[str, int]
+    kink_examples: int
     vectorized: bool
     dtype: str
     ulps: float
     atol: float
     seconds: float
-    notes: tuple[str, ...] = ()
     jumps: int = 0
     unverified_reasons: tuple[str, ...] = ()
     noise_measured: int = 0
@@ -337,32 +351,6 @@ class _Verdict:
 
 # ---------------------------------------------------------------------------------------------
 # argument handling
-
-
-def _validate_point(point: object, wrt: int) -> tuple[tuple, np.ndarray]:
-    if isinstance(point, np.ndarray) or not isinstance(point, (tuple, list)):
-        raise TypeError(
-            f"inputs must be a tuple of arguments for f (e.g. (x,) or (logits, labels)) or a Hypothesis "
-            f"strategy of such tuples; got {type(point).__name__}"
-        )
-    args = tuple(point)
-    if not 0 <= wrt < len(args):
-        raise ValueError(f"wrt={wrt} is out of range for {len(args)} argument(s)")
-    x = args[wrt]
-    if not isinstance(x, np.ndarray):
-        x = np.asarray(x)
-    if x.dtype not in FLOAT_DTYPES:
-        raise TypeError(f"args[{wrt}] (the argument differentiated) must be a float32 or float64 array; "
-                        f"got dtype {x.dtype}")
-    if x.size == 0:
-        raise ValueError(f"args[{wrt}] is empty (shape {x.shape}): there is no gradient to check")
-    nan = np.isnan(x)
-    if _NONZERO(nan):
-        index = tuple(int(i) for i in np.argwhere(nan)[0])
-        raise ValueError(f"args[{wrt}] must not be NaN; args[{wrt}][{', '.join(map(str, index))}] = nan "
-                         f"({int(nan.sum())} NaN entr{'y' if nan.sum() == 1 else 'ies'}); ±inf is allowed where f "
-                         "is finite")
-    return args, x
 
 
 def _computed_gradient(grad: Callable, args: tuple, x: np.ndarray, wrt: int) -> np.ndarray:
@@ -450,7 +438,7 @@ class _Checker:
 
     def check_point(self, point: object) -> _PointResult:
         __tracebackhide__ = True
-        args, x = _validate_point(point, self.wrt)
+        args, x = validate_point(point, self.wrt, "check_gradient", copy=False, refuse_nan=True)
         g = _computed_gradient(self.grad, args, x, self.wrt)
         x64 = x.astype(np.float64)
         raw = self.ev.call(args, x64)

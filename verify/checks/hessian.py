@@ -71,6 +71,7 @@ from verify.checks._probes import (
     worst_ratio_of,
 )
 from verify.checks.failure import CheckFailure, format_arguments
+from verify.checks.gradient import JudgeSummary
 
 __all__ = ["check_hessian", "HessianReport"]
 
@@ -78,32 +79,32 @@ _EPS = {np.dtype(np.float32): float(np.finfo(np.float32).eps), np.dtype(np.float
 _CS_STEP = 1e-20
 
 
-@dataclass(frozen=True)
-class HessianReport:
+@dataclass(frozen=True, kw_only=True)
+class HessianReport(JudgeSummary):
     """What ``check_hessian`` verified.
 
     ``directions`` drawn-direction checks and ``columns`` unit-vector checks (the whole Hessian), each a
-    ``check_gradient`` of a directional derivative; ``directional`` how often each method computed
-    those directional derivatives; ``symmetry_pairs`` pairs tested for ``⟨w, Hv⟩ = ⟨v, Hw⟩`` and
-    ``worst_symmetry`` the largest asymmetry / its tolerance; ``gradient_kinks`` entries where the judge met
-    a kink of the gradient (any value between the one-sided limits accepted there).
+    ``check_gradient`` of a directional derivative, whose judge's summary (:class:`~verify.checks.gradient.JudgeSummary`)
+    is summed over them — its ``kinks`` are kinks of the gradient (any value between the one-sided limits accepted
+    there; also read as ``gradient_kinks``); ``directional`` how often each method computed those directional
+    derivatives; ``symmetry_pairs`` pairs tested for ``⟨w, Hv⟩ = ⟨v, Hw⟩`` and ``worst_symmetry`` the largest
+    asymmetry / its tolerance; the ``dtype`` judged, the ``seed`` of the directions and the ``seconds`` taken.
     """
 
     examples: int
     directions: int
     columns: int
     symmetry_pairs: int
-    worst_ratio: float
-    worst_ulps: float
     worst_symmetry: float
-    references: dict[str, int]
     directional: dict[str, int]
-    gradient_kinks: int
-    unverified: int
     dtype: str
     seed: int
     seconds: float
-    notes: tuple[str, ...] = ()
+
+    @property
+    def gradient_kinks(self) -> int:
+        """Entries where the judge met a kink of the gradient (the judge's ``kinks``)."""
+        return self.kinks
 
     def __str__(self) -> str:
         return report_text(
@@ -114,7 +115,7 @@ class HessianReport:
              f"{self.worst_symmetry:.3g} of its tolerance",
              f"directional derivatives by: {references_text(self.directional)}; H·v decided by: "
              f"{references_text(self.references)}",
-             f"kinks of the gradient met: {self.gradient_kinks}"],
+             f"kinks of the gradient met: {self.kinks}"],
             self.unverified, self.notes)
 
 
@@ -347,12 +348,10 @@ class _HessianChecker(DirectionalChecker):
         return checker_failure(lines, "check_hessian", worst, v, named, point, directional=d.method)
 
     def report(self, seconds: float) -> HessianReport:
-        t = self.tally
         return HessianReport(
             examples=self.examples, directions=self.drawn, columns=self.columns, symmetry_pairs=self.pairs,
-            worst_ratio=t.worst_ratio, worst_ulps=t.worst_ulps, worst_symmetry=self.worst_symmetry,
-            references=dict(t.references), directional=dict(self.directional), gradient_kinks=t.kinks,
-            unverified=t.unverified, dtype=self.dtype, seed=self.seed, seconds=seconds, notes=tuple(t.notes),
+            worst_symmetry=self.worst_symmetry, directional=dict(self.directional), dtype=self.dtype, seed=self.seed,
+            seconds=seconds, **self.tally.summary(),
         )
 
 

@@ -90,32 +90,24 @@ from verify.checks._probes import (
 )
 from verify.checks._views import judge_view
 from verify.checks.failure import CheckFailure, error_table, format_arguments
+from verify.checks.gradient import JudgeSummary
 
 __all__ = ["check_vjp", "check_jvp", "VJPReport", "JVPReport"]
 
 
 @dataclass(frozen=True, kw_only=True)
-class _ViewsReport:
-    """What ``check_vjp`` and ``check_jvp`` report alike: ``examples`` points; over every scalar view judged by
-    ``check_gradient``, ``worst_ratio`` the largest error / tolerance (≤ 1 on success) and ``worst_ulps``,
-    ``worst_abs_error`` the largest errors, ``references`` how often each reference decided, ``kinks`` and
-    ``unverified`` the judge's counts of entries at kinks and entries no reference could resolve
+class _ViewsReport(JudgeSummary):
+    """What ``check_vjp`` and ``check_jvp`` report alike: ``examples`` points; the judge's summary
+    (:class:`~verify.checks.gradient.JudgeSummary`) summed over every scalar view judged by ``check_gradient``
     (:meth:`verify.checks._probes.Tally.summary`); ``f``'s ``output_shape``, the ``dtype`` judged, the ``seed``
-    of the directions, the ``seconds`` taken and the judge's ``notes``.
+    of the directions and the ``seconds`` taken.
     """
 
     examples: int
-    worst_ratio: float
-    worst_ulps: float
-    worst_abs_error: float
-    references: dict[str, int]
-    kinks: int
-    unverified: int
     output_shape: tuple
     dtype: str
     seed: int
     seconds: float
-    notes: tuple[str, ...] = ()
 
     def _text(self, headline: str) -> str:
         """This report as text under ``headline``: the judge's worst error, references and kinks."""

@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 import mpmath
@@ -896,24 +896,128 @@ def _option_variants(rule: str, h: Mapping) -> list[Variant]:
     return out
 
 
-def _common(rule: str) -> list[Variant]:
-    out = [
-        Variant("lr_squared", "the learning rate applied twice (α² in place of α)", "mistake", rule,
-                _with(lr=lambda h: _scaled(h["lr"], h["lr"]))),
-        Variant("double_step", "the update applied twice per step (2α in place of α)", "mistake", rule,
-                _with(lr=lambda h: _scaled(h["lr"], 2.0))),
-    ]
-    if RULES[rule].state:
-        out.append(Variant("reset", "the optimizer state reset to zero before every step (no memory across steps)",
-                           "mistake", rule, reset=True))
-    return out
-
-
 def _scaled(lr, factor):
     """α × factor for a number; a schedule is left alone (the variant then equals the rule and never matches)."""
     if isinstance(lr, (int, float)) and isinstance(factor, (int, float)):
         return lr * factor
     return lr
+
+
+@dataclass(frozen=True)
+class _Form:
+    """An entry of the catalogue: ``variant`` for every rule in ``rules`` whose hyperparameters satisfy ``when``
+    (a ``variant.rule`` of ``""`` runs the checked rule itself, with other flags, counter or state)."""
+
+    rules: frozenset[str]
+    variant: Variant
+    when: Callable[[Mapping], bool] | None = None
+
+    def applies(self, rule: str, h: Mapping) -> bool:
+        return rule in self.rules and (self.when is None or bool(self.when(h)))
+
+    def of(self, rule: str) -> Variant:
+        return self.variant if self.variant.rule else replace(self.variant, rule=rule)
+
+
+def _form(rules, name: str, description: str, kind: str, runs: str = "", transform=None, *, when=None,
+          **fields) -> _Form:
+    """A catalogue entry: a :class:`Variant` of each of ``rules`` (names, or one name) running ``runs``."""
+    names = frozenset((rules,) if isinstance(rules, str) else rules)
+    if names - set(RULES):
+        raise ValueError(f"variants of unknown rules {sorted(names - set(RULES))}")
+    return _Form(names, Variant(name, description, kind, runs, transform, **fields), when)
+
+
+_ADAM_FAMILY = ("adam", "adamw")
+_STEP_DEPENDENT = tuple(name for name, spec in RULES.items() if spec.step_dependent)
+_STATEFUL = tuple(name for name, spec in RULES.items() if spec.state)
+
+# Every known alternative form, each written once with the rules it is a form of; a rule's variants are the
+# entries that apply to it, in this order (conventions and mistakes specific to the rule, then those of every rule).
+_CATALOGUE: tuple[_Form, ...] = (
+    _form("momentum", "ema_momentum", "EMA momentum m ← μ m + (1 − μ) g (seed 002's SGM) instead of heavy ball "
+          "b ← μ b + g", "convention", "ema_momentum", _only("lr", beta=lambda h: h["momentum"])),
+    _form("momentum", "nesterov", "Nesterov momentum θ ← θ − α (g + μ b) (PyTorch nesterov=True)", "convention",
+          "nesterov", _only("lr", "momentum"), when=lambda h: h.get("momentum", 1.0) > 0),
+    _form("momentum", "dampened_first_step", "the first step dampened too (b₁ = (1 − d) g; PyTorch starts the "
+          "buffer as a copy of g)", "convention", "momentum", flags={"damp_first": True},
+          when=lambda h: h.get("dampening", 0.0) and h.get("momentum", 0.0)),
+    _form("ema_momentum", "heavy_ball", "heavy-ball momentum b ← β b + g: the factor (1 − β) on the gradient is "
+          "missing", "mistake", "momentum", _only("lr", momentum=lambda h: h["beta"])),
+    _form("ema_momentum", "swapped_weights", "β and 1 − β swapped: m ← (1 − β) m + β g", "mistake",
+          transform=_with(beta=lambda h: 1 - h["beta"] if h["beta"] > 0 else h["beta"])),
+    _form("nesterov", "heavy_ball", "heavy-ball momentum θ ← θ − α b (the Nesterov look-ahead term μ b is missing)",
+          "convention", "momentum", _only("lr", "momentum")),
+    _form("adagrad", "stale_accumulator", "the accumulator used before adding the current g² (v updated after the "
+          "step)", "mistake", flags={"include_current": False}),
+    _form("adagrad", "no_sqrt", "the square root missing: α g / (v + ε)", "mistake", flags={"root": False}),
+    _form("adagrad", "initial_accumulator_ignored", "the initial accumulator ignored (v starts at 0, not at "
+          "initial_accumulator_value)", "mistake", initial=False, when=lambda h: h.get("initial_accumulator_value", 0.0)),
+    _form("adagrad", "lr_decay_from_t", "lr_decay applied from the first step: α/(1 + tδ) instead of "
+          "α/(1 + (t − 1)δ)", "mistake", flags={"decay_from_1": True}, when=lambda h: h.get("lr_decay", 0.0)),
+    _form("adagrad_norm", "per_coordinate", "a per-coordinate accumulator v ← v + g² (AdaGrad) instead of the scalar "
+          "Σ‖g‖²", "convention", "adagrad", _only("lr", "eps", eps_mode=lambda h: "inside")),
+    _form("adagrad_norm", "eps_outside", "ε outside the square root: α g / (√a + ε)", "convention",
+          flags={"eps_outside": True}),
+    _form("adagrad_norm", "stale_accumulator", "the accumulator used before adding the current ‖g‖²", "mistake",
+          flags={"include_current": False}),
+    _form("rmsprop", "bias_corrected", "with Adam's bias correction v̂ = v / (1 − ρᵗ) (Adam with β₁ = 0)",
+          "convention", flags={"bias_correction": True}),
+    _form("rmsprop", "missing_one_minus_rho", "the factor (1 − ρ) missing: v ← ρ v + g²", "mistake",
+          flags={"ema": False}),
+    _form("rmsprop", "swapped_weights", "ρ and 1 − ρ swapped: v ← (1 − ρ) v + ρ g²", "mistake",
+          transform=_with(rho=lambda h: 1 - h["rho"] if h["rho"] > 0 else h["rho"])),
+    _form("rmsprop", "adagrad", "AdaGrad's running sum v ← v + g² instead of a moving average", "mistake", "adagrad",
+          _only("lr", "eps", "eps_mode")),
+    _form("nadam", "constant_momentum", "no momentum schedule: μ_t = β₁ at every step (optax.nadam's form, Dozat "
+          "2016 §3 without the warming schedule)", "convention", flags={"constant_momentum": True}),
+    _form("nadam", "mu_next_as_mu", "μ_{t+1} replaced by μ_t in the momentum term", "mistake",
+          flags={"next_as_current": True}),
+    _form("radam", "always_rectified", "the rectified adaptive step at every t (no ρ_t > 5 test)", "mistake",
+          flags={"rectify": "always"}),
+    _form("radam", "never_rectified", "the un-adapted step α m̂ at every t (the adaptive branch never taken)",
+          "mistake", flags={"rectify": "never"}),
+    _form("adadelta", "no_update_accumulator", "Adadelta without its update accumulator (E[Δθ²] never updated: the "
+          "numerator stays √ε)", "mistake", flags={"accumulate_updates": False}),
+    _form("adadelta", "no_numerator", "the numerator √(E[Δθ²] + ε) left out (RMSprop with ε inside and lr)",
+          "mistake", flags={"numerator": False}),
+    _form(_ADAM_FAMILY, "bias_plus", "bias corrections 1 + βᵗ instead of 1 − βᵗ, as written in seed 002 "
+          "(002_1388b78ad9a2d202.txt, 'Adaptive Momentum (Adam)')", "mistake", flags={"bias": 1}),
+    _form((*_ADAM_FAMILY, "adamax"), "no_bias_correction", "no bias correction (m̂ = m, v̂ = v)", "mistake",
+          flags={"bias": 0}),
+    _form((*_ADAM_FAMILY, "adamax"), "t_from_0", "the step counter t counted from 0 (bias corrections 1 − β^(t−1): "
+          "division by zero at the first step)", "mistake", t_map=lambda t: t - 1),
+    _form(_STEP_DEPENDENT, "t_stuck", "the step counter never advanced (t = 1 at every step)", "mistake",
+          t_map=lambda t: 1),
+    _form(_ADAM_FAMILY, "swapped_betas", "β₁ and β₂ swapped", "mistake",
+          transform=_with(beta1=lambda h: h["beta2"], beta2=lambda h: h["beta1"])),
+    _form(_ADAM_FAMILY, "missing_one_minus_beta1", "the factor (1 − β₁) missing: m ← β₁ m + g", "mistake",
+          flags={"ema1": False}),
+    _form(_ADAM_FAMILY, "missing_one_minus_beta2", "the factor (1 − β₂) missing: v ← β₂ v + g²", "mistake",
+          flags={"ema2": False}),
+    _form(_ADAM_FAMILY, "no_first_moment", "β₁ ignored (m = g: RMSprop with bias correction)", "mistake",
+          transform=_with(beta1=lambda h: 0.0)),
+    _form("adam", "adamw", "decoupled weight decay θ(1 − αλ) (AdamW) instead of L2", "convention", "adamw",
+          _only("lr", "beta1", "beta2", "eps", "eps_mode", "amsgrad", "amsgrad_max"),
+          when=lambda h: h.get("weight_decay", 0.0) and not h.get("decoupled_weight_decay", False)),
+    _form("adamw", "l2_decay", "L2 weight decay λθ added to the gradient instead of decoupled decay (Adam with "
+          "weight_decay, not AdamW)", "mistake", "adam",
+          _only("lr", "beta1", "beta2", "eps", "eps_mode", "amsgrad", "amsgrad_max",
+                decoupled_weight_decay=lambda h: False)),
+    _form("lion", "swapped_betas", "β₁ and β₂ swapped (the direction interpolated with β₂, the momentum kept with "
+          "β₁)", "mistake",
+          transform=_with(beta1=lambda h: h["beta2"], beta2=lambda h: h["beta1"])),
+    _form("lion", "sign_of_momentum", "the sign of the updated momentum instead of the interpolation "
+          "β₁m + (1 − β₁)g", "mistake", flags={"direction_from": "momentum"}),
+    _form("lion", "l2_decay", "L2 weight decay λθ added to the gradient instead of decoupled decay", "mistake",
+          flags={"_decoupled": False}, when=lambda h: h.get("weight_decay", 0.0)),
+    _form(tuple(RULES), "lr_squared", "the learning rate applied twice (α² in place of α)", "mistake",
+          transform=_with(lr=lambda h: _scaled(h["lr"], h["lr"]))),
+    _form(tuple(RULES), "double_step", "the update applied twice per step (2α in place of α)", "mistake",
+          transform=_with(lr=lambda h: _scaled(h["lr"], 2.0))),
+    _form(_STATEFUL, "reset", "the optimizer state reset to zero before every step (no memory across steps)",
+          "mistake", reset=True),
+)
 
 
 def variants(rule: str, hyper: Mapping | None = None) -> list[Variant]:
@@ -925,173 +1029,5 @@ def variants(rule: str, hyper: Mapping | None = None) -> list[Variant]:
     rule_spec(rule)
     h = validate_hyperparameters(rule, dict(hyper or {}), partial=True)
     out = _option_variants(rule, h)
-    out.extend(_SPECIFIC.get(rule, lambda h: [])(h))
-    out.extend(_common(rule))
+    out.extend(form.of(rule) for form in _CATALOGUE if form.applies(rule, h))
     return out
-
-
-def _momentum_variants(h) -> list[Variant]:
-    out = [
-        Variant("ema_momentum", "EMA momentum m ← μ m + (1 − μ) g (seed 002's SGM) instead of heavy ball "
-                "b ← μ b + g", "convention", "ema_momentum", _only("lr", beta=lambda h: h["momentum"])),
-    ]
-    if h.get("momentum", 1.0) > 0:
-        out.append(Variant("nesterov", "Nesterov momentum θ ← θ − α (g + μ b) (PyTorch nesterov=True)", "convention",
-                           "nesterov", _only("lr", "momentum")))
-    if h.get("dampening", 0.0) and h.get("momentum", 0.0):
-        out.append(Variant("dampened_first_step", "the first step dampened too (b₁ = (1 − d) g; PyTorch starts the "
-                           "buffer as a copy of g)", "convention", "momentum", flags={"damp_first": True}))
-    return out
-
-
-def _ema_variants(h) -> list[Variant]:
-    return [
-        Variant("heavy_ball", "heavy-ball momentum b ← β b + g: the factor (1 − β) on the gradient is missing",
-                "mistake", "momentum", _only("lr", momentum=lambda h: h["beta"])),
-        Variant("swapped_weights", "β and 1 − β swapped: m ← (1 − β) m + β g", "mistake", "ema_momentum",
-                _with(beta=lambda h: 1 - h["beta"] if h["beta"] > 0 else h["beta"])),
-    ]
-
-
-def _nesterov_variants(h) -> list[Variant]:
-    return [Variant("heavy_ball", "heavy-ball momentum θ ← θ − α b (the Nesterov look-ahead term μ b is missing)",
-                    "convention", "momentum", _only("lr", "momentum"))]
-
-
-def _adagrad_variants(h) -> list[Variant]:
-    out = [
-        Variant("stale_accumulator", "the accumulator used before adding the current g² (v updated after the "
-                "step)", "mistake", "adagrad", flags={"include_current": False}),
-        Variant("no_sqrt", "the square root missing: α g / (v + ε)", "mistake", "adagrad", flags={"root": False}),
-    ]
-    if h.get("initial_accumulator_value", 0.0):
-        out.append(Variant("initial_accumulator_ignored", "the initial accumulator ignored (v starts at 0, not at "
-                           "initial_accumulator_value)", "mistake", "adagrad", initial=False))
-    if h.get("lr_decay", 0.0):
-        out.append(Variant("lr_decay_from_t", "lr_decay applied from the first step: α/(1 + tδ) instead of "
-                           "α/(1 + (t − 1)δ)", "mistake", "adagrad", flags={"decay_from_1": True}))
-    return out
-
-
-def _adagrad_norm_variants(h) -> list[Variant]:
-    return [
-        Variant("per_coordinate", "a per-coordinate accumulator v ← v + g² (AdaGrad) instead of the scalar Σ‖g‖²",
-                "convention", "adagrad", _only("lr", "eps", eps_mode=lambda h: "inside")),
-        Variant("eps_outside", "ε outside the square root: α g / (√a + ε)", "convention", "adagrad_norm",
-                flags={"eps_outside": True}),
-        Variant("stale_accumulator", "the accumulator used before adding the current ‖g‖²", "mistake",
-                "adagrad_norm", flags={"include_current": False}),
-    ]
-
-
-def _rmsprop_variants(h) -> list[Variant]:
-    return [
-        Variant("bias_corrected", "with Adam's bias correction v̂ = v / (1 − ρᵗ) (Adam with β₁ = 0)", "convention",
-                "rmsprop", flags={"bias_correction": True}),
-        Variant("missing_one_minus_rho", "the factor (1 − ρ) missing: v ← ρ v + g²", "mistake", "rmsprop",
-                flags={"ema": False}),
-        Variant("swapped_weights", "ρ and 1 − ρ swapped: v ← (1 − ρ) v + ρ g²", "mistake", "rmsprop",
-                _with(rho=lambda h: 1 - h["rho"] if h["rho"] > 0 else h["rho"])),
-        Variant("adagrad", "AdaGrad's running sum v ← v + g² instead of a moving average", "mistake", "adagrad",
-                _only("lr", "eps", "eps_mode")),
-    ]
-
-
-def _bias_variants(rule: str, h) -> list[Variant]:
-    return [
-        Variant("bias_plus", "bias corrections 1 + βᵗ instead of 1 − βᵗ, as written in seed 002 "
-                "(002_1388b78ad9a2d202.txt, 'Adaptive Momentum (Adam)')", "mistake", rule, flags={"bias": 1}),
-        Variant("no_bias_correction", "no bias correction (m̂ = m, v̂ = v)", "mistake", rule, flags={"bias": 0}),
-        Variant("t_from_0", "the step counter t counted from 0 (bias corrections 1 − β^(t−1): division by zero at "
-                "the first step)", "mistake", rule, t_map=lambda t: t - 1),
-        Variant("t_stuck", "the step counter never advanced (t = 1 at every step)", "mistake", rule,
-                t_map=lambda t: 1),
-    ]
-
-
-def _adam_variants(h, rule="adam") -> list[Variant]:
-    out = _bias_variants(rule, h) + [
-        Variant("swapped_betas", "β₁ and β₂ swapped", "mistake", rule,
-                _with(beta1=lambda h: h["beta2"], beta2=lambda h: h["beta1"])),
-        Variant("missing_one_minus_beta1", "the factor (1 − β₁) missing: m ← β₁ m + g", "mistake", rule,
-                flags={"ema1": False}),
-        Variant("missing_one_minus_beta2", "the factor (1 − β₂) missing: v ← β₂ v + g²", "mistake", rule,
-                flags={"ema2": False}),
-        Variant("no_first_moment", "β₁ ignored (m = g: RMSprop with bias correction)", "mistake", rule,
-                _with(beta1=lambda h: 0.0)),
-    ]
-    if rule == "adam" and h.get("weight_decay", 0.0) and not h.get("decoupled_weight_decay", False):
-        out.append(Variant("adamw", "decoupled weight decay θ(1 − αλ) (AdamW) instead of L2", "convention", "adamw",
-                           _only("lr", "beta1", "beta2", "eps", "eps_mode", "amsgrad", "amsgrad_max")))
-    return out
-
-
-def _adamw_variants(h) -> list[Variant]:
-    return _adam_variants(h, "adamw") + [
-        Variant("l2_decay", "L2 weight decay λθ added to the gradient instead of decoupled decay (Adam with "
-                "weight_decay, not AdamW)", "mistake", "adam",
-                _only("lr", "beta1", "beta2", "eps", "eps_mode", "amsgrad", "amsgrad_max",
-                      decoupled_weight_decay=lambda h: False)),
-    ]
-
-
-def _adamax_variants(h) -> list[Variant]:
-    return [v for v in _bias_variants("adamax", h) if v.name != "bias_plus"]
-
-
-def _nadam_variants(h) -> list[Variant]:
-    return [
-        Variant("constant_momentum", "no momentum schedule: μ_t = β₁ at every step (optax.nadam's form, Dozat "
-                "2016 §3 without the warming schedule)", "convention", "nadam", flags={"constant_momentum": True}),
-        Variant("mu_next_as_mu", "μ_{t+1} replaced by μ_t in the momentum term", "mistake", "nadam",
-                flags={"next_as_current": True}),
-        Variant("t_stuck", "the step counter never advanced (t = 1 at every step)", "mistake", "nadam",
-                t_map=lambda t: 1),
-    ]
-
-
-def _radam_variants(h) -> list[Variant]:
-    return [
-        Variant("always_rectified", "the rectified adaptive step at every t (no ρ_t > 5 test)", "mistake", "radam",
-                flags={"rectify": "always"}),
-        Variant("never_rectified", "the un-adapted step α m̂ at every t (the adaptive branch never taken)",
-                "mistake", "radam", flags={"rectify": "never"}),
-        Variant("t_stuck", "the step counter never advanced (t = 1 at every step)", "mistake", "radam",
-                t_map=lambda t: 1),
-    ]
-
-
-def _adadelta_variants(h) -> list[Variant]:
-    return [
-        Variant("no_update_accumulator", "Adadelta without its update accumulator (E[Δθ²] never updated: the "
-                "numerator stays √ε)", "mistake", "adadelta", flags={"accumulate_updates": False}),
-        Variant("no_numerator", "the numerator √(E[Δθ²] + ε) left out (RMSprop with ε inside and lr)", "mistake",
-                "adadelta", flags={"numerator": False}),
-    ]
-
-
-def _lion_variants(h) -> list[Variant]:
-    return [
-        Variant("swapped_betas", "β₁ and β₂ swapped (the direction interpolated with β₂, the momentum kept with β₁)",
-                "mistake", "lion", _with(beta1=lambda h: h["beta2"], beta2=lambda h: h["beta1"])),
-        Variant("sign_of_momentum", "the sign of the updated momentum instead of the interpolation "
-                "β₁m + (1 − β₁)g", "mistake", "lion", flags={"direction_from": "momentum"}),
-    ] + ([Variant("l2_decay", "L2 weight decay λθ added to the gradient instead of decoupled decay", "mistake",
-                  "lion", flags={"_decoupled": False})] if h.get("weight_decay", 0.0) else [])
-
-
-_SPECIFIC: dict[str, Callable[[Mapping], list[Variant]]] = {
-    "momentum": _momentum_variants,
-    "ema_momentum": _ema_variants,
-    "nesterov": _nesterov_variants,
-    "adagrad": _adagrad_variants,
-    "adagrad_norm": _adagrad_norm_variants,
-    "rmsprop": _rmsprop_variants,
-    "adam": _adam_variants,
-    "adamw": _adamw_variants,
-    "adamax": _adamax_variants,
-    "nadam": _nadam_variants,
-    "radam": _radam_variants,
-    "adadelta": _adadelta_variants,
-    "lion": _lion_variants,
-}
