@@ -44,3 +44,20 @@ def test_a_count_that_skipped_the_remainder_or_a_quarter_would_be_caught():
     x[[16, 21, 22]] = np.nan
     assert _finite.count_nonfinite(x) == 3
     assert _finite.first_bad(x, _finite.NONFINITE) == (3, 16)
+
+
+@given(hnp.arrays(st.sampled_from([np.float64, np.float32]), st.integers(0, 40),
+                  elements=st.sampled_from([0.0, -1.5, 1e300, np.nan, np.inf, -np.inf])))
+def test_the_nonfinite_scan_and_the_scan_of_every_rule_agree(x):
+    # first_bad takes SCAN_NONFINITE for NaN/inf in floats; SCAN_VALUES (the CUDA backend's) must say the same
+    for parts in (1, 3):
+        alone, every = _finite.scan_parts(x.size, parts), _finite.scan_parts(x.size, parts)
+        _finite.SCAN_NONFINITE.cpu(x, alone)
+        _finite.SCAN_VALUES.cpu(x, every, _finite.NONFINITE, 0)
+        assert _finite.combine(alone) == _finite.combine(every) == _expected(x)
+
+
+def test_first_bad_sends_each_rule_to_a_scan_that_applies_it():
+    x = np.array([1.0, np.nan, 2.0])
+    assert _finite.first_bad(x, _finite.NONFINITE) == (1, 1)
+    assert _finite.first_bad(x, _finite.NEGATIVE) == (0, -1)  # the other rules still go through SCAN_VALUES
