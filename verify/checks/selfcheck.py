@@ -628,11 +628,17 @@ def _optimizer_problem(draw, rule: str, dtype: np.dtype, kinds: tuple[str, ...],
     return draw(parameter_vectors(grads.shape[1], dtype=dtype)), grads, hyper
 
 
+#: A run with the hyperparameters practitioners use first is this long: RAdam's variance rectification (ρ_t > 5,
+#: Liu et al. 2020) starts at t = 6 for β₂ = 0.9 and no drawn run need reach it.
+_TYPICAL_STEPS = 12
+
+
 @functools.lru_cache(maxsize=256)
 def _optimizer_problems(rule: str, dtype: np.dtype, sample: Sample) -> list[tuple]:
     """A random problem (T ≤ 6) of each gradient kind of ``GRADIENT_KINDS``; the simplest problem (one step,
-    one parameter); a long vector (n = 8·threads + 3: every thread gets a share, unevenly; T = 3); and
-    ``max(1, examples // 6)`` long runs (T ≤ 50, any kind)."""
+    one parameter); a long vector (n = 8·threads + 3: every thread gets a share, unevenly; T = 3);
+    ``max(1, examples // 6)`` long runs (T ≤ 50, any kind); and a run of :data:`_TYPICAL_STEPS` steps with each
+    required hyperparameter at its most used value."""
     import numba
 
     from verify._optimizer_strategies import GRADIENT_KINDS
@@ -645,19 +651,59 @@ def _optimizer_problems(rule: str, dtype: np.dtype, sample: Sample) -> list[tupl
                              sample.seed)[-1:]
     problems += seeded_draws(_optimizer_problem(rule, dtype, GRADIENT_KINDS, 50), 1 + max(1, sample.examples // 6),
                              sample.seed)[1:]
-    return problems
+    theta0, grads, _ = seeded_draws(_optimizer_problem(rule, dtype, ("general",), _TYPICAL_STEPS, n=3,
+                                                       steps=_TYPICAL_STEPS), 2, sample.seed)[-1]
+    return [*problems, (theta0, grads, _typical_hyperparameters(rule, np.dtype(dtype)))]
 
 
-def _option_choices(spec) -> list[dict[str, str]]:
+def _typical_hyperparameters(rule: str, dtype: np.dtype) -> dict[str, float]:
+    """Each required hyperparameter at the value practitioners use first (momentum > 0 where the rule needs it),
+    rounded to ``dtype``."""
+    hyper = {name: opt.HYPERPARAMETERS[name].typical[0] for name in opt.rule_spec(rule).hyperparameters}
+    try:
+        opt.validate_hyperparameters(rule, hyper)
+    except ValueError:  # Nesterov without momentum
+        hyper["momentum"] = _typical("momentum")
+    return {name: float(dtype.type(value)) for name, value in hyper.items()}
+
+
+def _typical(name: str) -> float:
+    """The first nonzero value practitioners use for hyperparameter ``name`` (``HYPERPARAMETERS[name].typical``)."""
+    return next(x for x in opt.HYPERPARAMETERS[name].typical if x != 0.0)
+
+
+def _optional_features(spec) -> dict[str, float]:
+    """Every optional hyperparameter of the rule that it accepts switched on at once, each at its first typical
+    nonzero value (Nesterov defines no dampening: the rule's own validation leaves that one out)."""
+    features: dict[str, float] = {}
+    for name in spec.optional:
+        trial = features | {name: _typical(name)}
+        try:
+            opt.validate_hyperparameters(spec.name, trial, partial=True)
+        except ValueError:
+            continue
+        features = trial
+    return features
+
+
+def _option_choices(spec) -> list[dict[str, object]]:
     """The rule's defaults (``{}``), then every other choice of each option, one at a time (with the choices it
-    applies only together with, :data:`verify.kernels.optimizers.OPTION_PREREQUISITES`, where the rule has them)."""
-    choices: list[dict[str, str]] = [{}]
+    applies only together with, :data:`verify.kernels.optimizers.OPTION_PREREQUISITES`, where the rule has them),
+    then every optional hyperparameter switched on (:func:`_optional_features`). Without a ``weight_decay`` an
+    option about weight decay changes nothing, so those choices get one."""
+    choices: list[dict[str, object]] = [{}]
     for option, values in spec.options.items():
         for v in values:
             if v == spec.defaults.get(option):
                 continue
             needed = opt.OPTION_PREREQUISITES.get((option, v), {})
-            choices.append({k: c for k, c in needed.items() if k in spec.options} | {option: v})
+            choice: dict[str, object] = {k: c for k, c in needed.items() if k in spec.options} | {option: v}
+            if ("decoupled_weight_decay" in choice or option == "decay_scale") and "weight_decay" in spec.optional:
+                choice["weight_decay"] = _typical("weight_decay")
+            choices.append(choice)
+    features = _optional_features(spec)
+    if features:
+        choices.append(features)
     return choices
 
 
