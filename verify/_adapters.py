@@ -73,7 +73,10 @@ class SlotReport:
 @dataclass(frozen=True)
 class AdapterReport:
     """What an adapter's checker verified: one :class:`SlotReport` per differentiated input or parameter
-    (``report["fc.weight"]``, ``report["inputs[0]"]``), notes (copies made, forward mode missing), seconds."""
+    (``report["fc.weight"]``, ``report["inputs[0]"]``), notes (copies made, forward mode missing, how to get a verdict
+    on unverified entries), seconds. ``entries`` counts the entries judged over every slot, mode and scalar view,
+    ``unverified`` those no reference could resolve (each mode's notes give the reasons and remedies), ``verified``
+    the rest; the first line of the text says so: ``"… passed: 48 of 50 entries verified, 2 UNVERIFIED (…)"``."""
 
     checker: str
     slots: tuple[SlotReport, ...]

@@ -15,7 +15,9 @@ report and in every failure message:
    within their error bound; otherwise the complex step is rejected at that point and the report says why.
    Its error: ``4·eps·|value| + h²·|f'''|/6``; an entry where ``Im f`` fell below the normal range (a tiny
    step times a tiny derivative) is left to the central differences; where ``Im f = 0`` exactly, a step 2⁴⁰
-   times larger tells an identically real ``f`` (derivative 0: a dead unit) from an underflow of ``h·f'``.
+   times larger tells an identically real ``f`` (derivative 0: a dead unit) from an underflow of ``h·f'``, and
+   steps of 1/8 and 1/4 tell it from an ``Im f`` lost to absolute rounding (JAX's complex softplus wraps ``Im`` into
+   ``[−π, π]``: at ``x = −30`` it stays 0 at both small steps while ``f' = 9.4e-14``), left to the central differences.
 3. **Central differences with Richardson extrapolation**: steps ``h, h/2, h/4`` with
    ``h = eps_f^(1/5)·max(1, |x_j|)``, ``D(h) = (f(x+h e_j) − f(x−h e_j)) / 2h``, ``R = (4 D(h/4) − D(h/2)) / 3``;
    error bound ``|R(h/2..h) − R(h/4..h/2)|`` (the truncation, measured) ``+ 6η/h`` (the rounding of ``f``). The
@@ -97,7 +99,12 @@ reason and the remedy, never a failure and never a silent pass — ``f`` not fin
 a kink that cannot be located at the resolution ``f`` allows; a central-difference reference whose error bound cannot tell
 the computed value from 0 or from twice itself (``2e_j > max(τ_j − 2e_j, |g_j|/2, ulps·eps_d·S)``, ``S`` the largest
 entry of the gradient at the point: a 9e-16 derivative next to ``|f| ≈ 1`` when ``f`` is not complex-analytic). An unverified entry whose error exceeds even ``τ_j`` is
-still wrong.
+still wrong. Flat central differences (all six values equal ``f(x)``) are examined further out first: where ``f`` is
+bitwise constant along ``e_j`` at every step ``4ᵏ·h`` out to ``16·max(1, |x_j|)`` on both sides (an output that does
+not depend on ``x_j``: the off-diagonal Jacobian entries of ``torch.erf``), the slope is 0 to within ``6η/R`` at that
+reach ``R``, and the entry is judged — verified, or wrong where its error also exceeds what digits lost at the
+computation's scale could hide; a constant that ends sooner (ReLU below 0, gelu's tail, where the constant is a
+rounding of a slope that is not 0) leaves it unverified.
 
 **Kinks and jumps** (:mod:`verify.checks._kinks`). Where the one-sided slopes at ``h`` differ by more than
 the rounding allows, the steps are shrunk geometrically down to the resolution ``f`` allows. A kink *at the
