@@ -266,10 +266,10 @@ def complex_step(ev: Evaluator, args: tuple, x64: np.ndarray) -> ComplexStep:
             floor[still] = _TINY64 / test[1][~moved]
             if still.size:
                 d = np.full(still.size, CS_DETECT)
-                wide, twice = _imaginary_parts(ev, args, x64, still, d), _imaginary_parts(ev, args, x64, still, 2.0 * d)
-                if wide is not None and twice is not None:
+                both = _imaginary_parts(ev, args, x64, np.concatenate([still, still]), np.concatenate([d, 2.0 * d]))
+                if both is not None:  # one stack: both steps of every entry
                     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-                        slope, slope2 = wide[0] / wide[1], twice[0] / twice[1]
+                        slope, slope2 = both[0][:still.size] / d, both[0][still.size:] / (2.0 * d)
                         lost = (np.abs(slope) > floor[still]) & (np.abs(slope2 - slope) <= 0.25 * np.abs(slope))
                     imag[still[lost]] = np.nan
                     floor[still[lost]] = 0.0
