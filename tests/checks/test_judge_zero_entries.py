@@ -49,6 +49,7 @@ def test_a_constant_that_ends_within_the_reach_stays_unverified_with_its_reason(
     report = check_gradient(relu_sum, lambda x: (x > 0).astype(float), (np.array([-5.0, 2.0]),))
     assert report.unverified == 1
     assert report.unverified_reasons and all("remedy" in r for r in report.unverified_reasons)
+    assert "bitwise constant along the entry near x but not out to" in report.unverified_reasons[0]
 
 
 def _wrapped_softplus_sum(weights):

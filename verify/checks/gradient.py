@@ -247,6 +247,13 @@ _REJECTED_BECAUSE = {
 _KINK_UNLOCATED = ("a kink could not be located at the resolution f allows",
                    "pass sympy_expr= or check at a point away from the kink")
 _NOT_DIFFERENTIABLE = "not differentiable (a jump of f, declared with jumps='allow')"
+_FLAT_NEAR = ("f is bitwise constant along the entry near x but not out to 16·max(1,|x_j|) (a constant that ends: ReLU "
+              "below 0, max away from its maximum, a tail rounded to a constant), so its values resolve no slope finer "
+              "than the central differences' bound",
+              "pass sympy_expr=, or write f so that it takes complex input (np.where on the real part keeps Im f exactly "
+              "0 where f is flat, and the complex step resolves the 0)")
+#: The reasons of the unverified codes 1, 2, 3, 4 of _Verdict.unverified, with their remedies.
+_UNVERIFIED_WHY = (_NOT_FINITE, _NO_RESOLUTION, _KINK_UNLOCATED, _FLAT_NEAR)
 
 
 @dataclass(frozen=True)
@@ -743,13 +750,13 @@ class _Checker:
             self._joint_kinks(pt, v, eta_f)
         if n_unverified == v.r.size and not n_kinks:
             first = int(np.argmax(v.unverified))
-            reason = (_NOT_FINITE, _NO_RESOLUTION, _KINK_UNLOCATED)[v.unverified[first] - 1]
+            reason = _UNVERIFIED_WHY[v.unverified[first] - 1]
             if reason is _NOT_FINITE:
                 raise ValueError(
                     "f is not finite near the input, so no reference can be computed there (central differences "
                     f"step {steps(pt.x64.ravel()[:1], cen.eps_f)[0]:.3g} away):\n{format_arguments(pt.args)}")
         for code in np.unique(v.unverified[v.unverified > 0]):
-            reason, remedy = (_NOT_FINITE, _NO_RESOLUTION, _KINK_UNLOCATED)[code - 1]
+            reason, remedy = _UNVERIFIED_WHY[code - 1]
             self.reasons[f"{reason} (remedy: {remedy})"] = None
         smooth = ~v.kink & ~v.jump & (v.unverified == 0)
         worst_ulps = float(np.max(np.where(smooth, v.ulps, 0.0), initial=0.0))
@@ -774,7 +781,7 @@ class _Checker:
         - otherwise unverified, as before (an ``f`` that lost the digits of a tiny slope is constant too).
 
         A constant that ends within the reach (ReLU below 0, gelu's tail: the constant is a rounding of a slope that
-        is not 0) resolves nothing and the entry stays unverified."""
+        is not 0) resolves nothing and the entry stays unverified, with that reason (``_FLAT_NEAR``)."""
         flat = pt.x64.ravel()
         n = flat.size
         candidates = np.flatnonzero((v.unverified == 2) & cen.flat & (v.r == 0.0) & ~v.kink & ~v.jump & cen.finite
@@ -800,6 +807,8 @@ class _Checker:
         computation = max([abs(pt.f0), *[float(m) for m in floating]])
         for i, j in enumerate(candidates):
             if not constant[i]:
+                v.unverified[j] = 4
+                v.note[j] = "UNVERIFIED: f constant only near x"
                 continue
             error = 6.0 * level / float(ladder[i, -1])
             tol = 2.0 * error + sum(float(np.broadcast_to(part, v.r.shape)[j]) for name, part in v.parts.items()
@@ -1238,8 +1247,8 @@ class _Checker:
             elif jumps[j]:
                 note[j] = "f jumps here (not continuous)"
             elif unverified[j]:
-                note[j] = "UNVERIFIED: " + ("f not finite around", "reference too coarse", "kink not located")[
-                    unverified[j] - 1]
+                note[j] = "UNVERIFIED: " + ("f not finite around", "reference too coarse", "kink not located",
+                                            "f constant only near x")[unverified[j] - 1]
             elif measured[j] > 0 and abs_err[j] <= measured[j]:
                 note[j] = "at rounding level (measured)"
             elif below_resolution[j]:
