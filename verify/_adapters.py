@@ -32,17 +32,15 @@ __all__ = ["SlotReport", "AdapterReport", "Slot", "WithFloat64", "JudgeOptions",
 
 
 def _first(report: Any) -> str:
-    return "; ".join(line.strip() for line in str(report).splitlines()[:3])
+    """A checker's report in one line: its headline, the share of entries verified, the worst error, the
+    references (its first four lines)."""
+    return "; ".join(line.strip() for line in str(report).splitlines()[:4])
 
 
 def _mode_lines(mode: str, report: Any) -> list[str]:
-    """One mode's report in a slot: its first lines, then its unverified entries and the judge's notes (the
-    reasons and remedies), which a one-line summary would drop."""
-    lines = [f"  {mode}: " + _first(report)]
-    if report.unverified:
-        lines.append(f"    UNVERIFIED entries (no reference could resolve them): {report.unverified}")
-    lines.extend(f"    note: {note}" for note in report.notes)
-    return lines
+    """One mode's report in a slot: its first lines (the share of entries verified among them), then the judge's
+    notes (the reasons and remedies of unverified entries among them), which a one-line summary would drop."""
+    return [f"  {mode}: " + _first(report), *(f"    note: {note}" for note in report.notes)]
 
 
 @dataclass(frozen=True)
@@ -57,6 +55,16 @@ class SlotReport:
     jvp: Any | None
     forward: str
 
+    @property
+    def entries(self) -> int:
+        """Entries judged over every scalar view of both modes (:attr:`verify.VJPReport.entries`)."""
+        return sum(int(getattr(r, "entries", 0)) for r in (self.vjp, self.jvp) if r is not None)
+
+    @property
+    def unverified(self) -> int:
+        """Entries no reference could resolve, over both modes (their reasons are in the modes' notes)."""
+        return sum(int(r.unverified) for r in (self.vjp, self.jvp) if r is not None)
+
     def __str__(self) -> str:
         forward = _mode_lines("forward mode", self.jvp) if self.jvp is not None else [f"  forward mode: {self.forward}"]
         return "\n".join([f"{self.name} {self.shape} {self.dtype}:", *_mode_lines("reverse mode", self.vjp), *forward])
@@ -65,7 +73,10 @@ class SlotReport:
 @dataclass(frozen=True)
 class AdapterReport:
     """What an adapter's checker verified: one :class:`SlotReport` per differentiated input or parameter
-    (``report["fc.weight"]``, ``report["inputs[0]"]``), notes (copies made, forward mode missing), seconds."""
+    (``report["fc.weight"]``, ``report["inputs[0]"]``), notes (copies made, forward mode missing, how to get a verdict
+    on unverified entries), seconds. ``entries`` counts the entries judged over every slot, mode and scalar view,
+    ``unverified`` those no reference could resolve (each mode's notes give the reasons and remedies), ``verified``
+    the rest; the first line of the text says so: ``"… passed: 48 of 50 entries verified, 2 UNVERIFIED (…)"``."""
 
     checker: str
     slots: tuple[SlotReport, ...]
@@ -82,9 +93,31 @@ class AdapterReport:
     def forward_checked(self) -> int:
         return sum(s.jvp is not None for s in self.slots)
 
+    @property
+    def entries(self) -> int:
+        """Entries judged over every slot, mode and scalar view."""
+        return sum(s.entries for s in self.slots)
+
+    @property
+    def unverified(self) -> int:
+        """Entries no reference could resolve (counted in ``entries``; never failures, never passes)."""
+        return sum(s.unverified for s in self.slots)
+
+    @property
+    def verified(self) -> int:
+        return max(self.entries - self.unverified, 0)
+
+    def headline(self) -> str:
+        """``"passed: 16 of 28 entries verified, 12 unverified (…)"``: what passing means here, in one line."""
+        share = f"{self.verified} of {self.entries} entries verified"
+        if self.unverified:
+            share += (f", {self.unverified} UNVERIFIED (no reference could resolve them; the reasons and remedies are "
+                      "in the notes)")
+        return (f"{self.checker} passed: {share}; {len(self.slots)} input(s)/parameter(s) in {self.seconds:.3g} s "
+                f"(reverse mode for all, forward mode for {self.forward_checked})")
+
     def __str__(self) -> str:
-        lines = [f"{self.checker}: {len(self.slots)} input(s)/parameter(s) passed in {self.seconds:.3g} s "
-                 f"(reverse mode for all, forward mode for {self.forward_checked})"]
+        lines = [self.headline()]
         for slot in self.slots:
             lines.extend("  " + line for line in str(slot).splitlines())
         lines.extend(f"  note: {note}" for note in self.notes)
@@ -114,20 +147,40 @@ class JudgeOptions(TypedDict, total=False):
     worst: int
 
 
+_INTEGER_OPTIONS = {"directions": 1, "seed": 0, "jacobian_max": 0, "worst": 1}  # the least value each takes
+_NUMBER_OPTIONS = ("ulps", "atol")
+
+
 def judge_options(checker: str, options: dict[str, Any]) -> JudgeOptions:
-    """``options`` (an adapter's ``**options``) when each is one of :class:`JudgeOptions`, else a TypeError that
-    names the checker, the unknown keyword and the options there are. The values are checked by ``check_vjp``.
+    """``options`` (an adapter's ``**options``) when each is one of :class:`JudgeOptions` with a value of its type and
+    range, else an error that names the checker called, the option and the value: a TypeError for an unknown keyword
+    or a value of the wrong type (``directions="3"``), a ValueError for one out of range (``ulps=-1``).
 
     >>> judge_options("verify.torch.check_function", {"ulps": 64.0})
     {'ulps': 64.0}
     >>> judge_options("verify.torch.check_function", {"ulp": 64.0})
     Traceback (most recent call last):
     TypeError: verify.torch.check_function got an unexpected keyword argument 'ulp'; its options for check_vjp and check_jvp: directions, seed, jacobian_max, ulps, atol, worst
+    >>> judge_options("verify.jax.check_function", {"directions": "3"})
+    Traceback (most recent call last):
+    TypeError: verify.jax.check_function: directions must be an integer >= 1; got '3' (a str)
     """
-    for name in options:
+    for name, value in options.items():
         if name not in JudgeOptions.__annotations__:
             raise TypeError(f"{checker} got an unexpected keyword argument {name!r}; its options for check_vjp and "
                             f"check_jvp: {', '.join(JudgeOptions.__annotations__)}")
+        if name in _INTEGER_OPTIONS:
+            what = f"an integer >= {_INTEGER_OPTIONS[name]}"
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+                raise TypeError(f"{checker}: {name} must be {what}; got {value!r} (a {type(value).__name__})")
+            if value < _INTEGER_OPTIONS[name]:
+                raise ValueError(f"{checker}: {name} must be {what}; got {value!r}")
+        elif name in _NUMBER_OPTIONS:
+            what = "a finite number >= 0"
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+                raise TypeError(f"{checker}: {name} must be {what}; got {value!r} (a {type(value).__name__})")
+            if not (np.isfinite(value) and value >= 0):
+                raise ValueError(f"{checker}: {name} must be {what}; got {value!r}")
     return JudgeOptions(**options)
 
 
@@ -230,4 +283,19 @@ def check_slots(checker: str, arrays: tuple, slots: Sequence[Slot], forward: boo
         x = np.asarray(arrays[slot.index])
         reports.append(SlotReport(name=slot.name, shape=x.shape, dtype=str(x.dtype), vjp=vjp_report, jvp=jvp_report,
                                   forward=why))
+        if reports[-1].unverified:
+            remedy = unverified_remedy(checker, x.dtype)
+            if remedy not in notes:
+                notes.append(remedy)
     return AdapterReport(checker=checker, slots=tuple(reports), notes=tuple(notes), seconds=time.perf_counter() - start)
+
+
+def unverified_remedy(checker: str, dtype: np.dtype) -> str:
+    """How a user of an adapter gets a verdict on entries the judge left unverified: the adapter takes no reference
+    of its own (``sympy_expr=`` is :func:`verify.check_gradient`'s), so the remedies the judge names are reached
+    through the point, the dtype, or a NumPy twin of the output concerned."""
+    wider = "in float64 (the float32 derivatives have float64 twins), " if np.dtype(dtype) == np.float32 else ""
+    return (f"to get a verdict on the UNVERIFIED entries: {checker} takes no reference of its own, so check them "
+            f"{wider}at a point where f keeps its digits (away from saturation and exact constants), or write the "
+            "output concerned as a NumPy function that takes complex input, or check it with "
+            "verify.check_gradient(f_k, grad_k, inputs, sympy_expr=...) against its exact SymPy derivative")

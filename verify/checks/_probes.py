@@ -579,7 +579,9 @@ class Tally:
             self.references[name] = self.references.get(name, 0) + int(count)
         self.kinks += int(report.kinks)
         self.unverified += int(report.unverified)
-        for note in report.notes:
+        # a GradientReport's unverified entries come with their reasons and remedies: kept, never dropped
+        reasons = tuple(f"UNVERIFIED: {reason}" for reason in getattr(report, "unverified_reasons", ()))
+        for note in (*reasons, *report.notes):
             if note not in self.notes:
                 self.notes.append(note)
 

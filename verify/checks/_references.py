@@ -37,6 +37,7 @@ _NOTHING = np.empty(0)  # a truncation looked for and not needed anywhere
 # reductions (no Python wrapper, as np.max's) and ``count_nonzero`` (for ``any``/``all``) are the cheapest.
 _MAX, _MIN, _NONZERO = np.maximum.reduce, np.minimum.reduce, np.count_nonzero
 CS_TEST = 2.0**40 * CS_STEP  # where Im f(x + i h e_j) = 0: is it identically 0, or did h·f' underflow?
+CS_DETECT = 0.125  # where Im f is still 0 at CS_TEST: steps of 1/8 and 1/4 tell a lost Im f (complex_step)
 CS_DETAIL = f"Im f(x + i·h·e_j)/h, h = {CS_STEP:g}·max(1,|x_j|) ({CS_RELATIVE:g}·|x_j| for 0 < |x_j| < 1e-10)"
 
 
@@ -251,9 +252,27 @@ def complex_step(ev: Evaluator, args: tuple, x64: np.ndarray) -> ComplexStep:
             lost = np.abs(test[0] / test[1]) * step[zero] >= _TINY64
             imag[zero[moved]] = np.where(normal[moved] & ~lost[moved], test[0][moved], np.nan)
             step[zero[moved]] = test[1][moved]
-            # still 0: the derivative is 0, or below what even the larger step carries (tiny/h)
+            # still 0 at 2⁴⁰·h: the derivative is 0, or below what even the larger step carries (tiny/2⁴⁰h) — or Im f
+            # was lost to absolute rounding at both steps (JAX's complex softplus at x = −30: Im = 1e-8·9.4e-14 is
+            # below ulp(π), the grid its wrap of Im into [−π, π] leaves). Steps D = 1/8 and 2D tell them apart (large
+            # enough to lift D·f' of a slope the judge resolves above that grid, small enough for exp's first-order
+            # term to dominate): Im f growing linearly there (Im(2D)/2D within a quarter of Im(D)/D)
+            # with a slope above that floor is the first-order term D·f' of a derivative the small steps lost, and the
+            # complex step says nothing at that entry (NaN; the central differences decide); Im f exactly 0 (a dead
+            # unit, ReLU below 0 as where(x.real > 0, …)), within the floor, or not linear (a step that reaches a
+            # singularity: √(1 + x²) at x = 5e-324 meets its branch point at ±i) leaves the floor standing
+            still = zero[~moved]
             floor = np.zeros(flat.size)
-            floor[zero[~moved]] = _TINY64 / test[1][~moved]
+            floor[still] = _TINY64 / test[1][~moved]
+            if still.size:
+                d = np.full(still.size, CS_DETECT)
+                both = _imaginary_parts(ev, args, x64, np.concatenate([still, still]), np.concatenate([d, 2.0 * d]))
+                if both is not None:  # one stack: both steps of every entry
+                    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+                        slope, slope2 = both[0][:still.size] / d, both[0][still.size:] / (2.0 * d)
+                        lost = (np.abs(slope) > floor[still]) & (np.abs(slope2 - slope) <= 0.25 * np.abs(slope))
+                    imag[still[lost]] = np.nan
+                    floor[still[lost]] = 0.0
             return ComplexStep(imag, step, floor=floor)
     return ComplexStep(imag, step)
 

@@ -7,6 +7,10 @@ Error measures, for a computed value ``c`` and a reference ``r`` (both finite):
 - ULPs: ``|c − r| / ulp(r)`` where ``ulp(r) = numpy.spacing(|r|)`` in the dtype of ``c``. At
   ``r = 0`` the spacing is the smallest subnormal, so a result that is wrong by being tiny is
   *not* hidden, and one that underflows to 0 where ``r = 1e-18`` scores about 1e-18 / 1.9e-34 ≈ 5e15 ULPs.
+  A checker whose tolerance is set at a coarser scale than ``r``'s own (a derivative near 0 next to an ``f`` of
+  size 1: the judge's "below f's resolution") passes that scale's unit as ``floor``: the ULPs are then counted in
+  ``max(ulp(r), floor)``, so a figure near 0 says how many roundings at the scale that decides the error is, not
+  how many subnormals.
 """
 
 from __future__ import annotations
@@ -31,11 +35,18 @@ class CheckFailure(AssertionError):
         self.details = details or {}
 
 
-def ulp_error(computed: np.ndarray, reference: np.ndarray, dtype: np.dtype | None = None) -> np.ndarray:
-    """``|computed − reference|`` in units of the last place of ``reference`` in ``dtype``.
+def ulp_error(computed: np.ndarray, reference: np.ndarray, dtype: np.dtype | None = None,
+              floor: np.ndarray | float | None = None) -> np.ndarray:
+    """``|computed − reference|`` in units of the last place of ``reference`` in ``dtype`` (or of ``floor``, per
+    entry, where that unit is larger: module docstring).
 
     ``reference`` should be more accurate than ``dtype`` (float64 from a high-precision value, or
     exact). Both infinities equal → 0; a mismatch in non-finite values → ``inf``.
+
+    >>> float(ulp_error(np.float64(1e-17), 0.0))  # in subnormals of 0
+    2.0240225330731063e+306
+    >>> float(ulp_error(np.float64(1e-17), 0.0, floor=2.2e-16))  # in the unit the tolerance uses there
+    0.045454545454545456
     """
     c = np.asarray(computed)
     dt = np.dtype(dtype) if dtype is not None else (c.dtype if c.dtype.kind == "f" else np.dtype(np.float64))
@@ -43,6 +54,8 @@ def ulp_error(computed: np.ndarray, reference: np.ndarray, dtype: np.dtype | Non
     c64 = c.astype(np.float64)
     with np.errstate(invalid="ignore", over="ignore"):
         spacing = np.spacing(np.abs(r).astype(dt)).astype(np.float64)
+        if floor is not None:
+            spacing = np.maximum(spacing, np.nan_to_num(np.asarray(floor, dtype=np.float64), nan=0.0))
         out = np.abs(c64 - r) / spacing
     same = (c64 == r) | (np.isnan(c64) & np.isnan(r))
     out = np.where(same, 0.0, out)
@@ -67,13 +80,16 @@ def error_table(
     order_by: str | np.ndarray = "ulps",
     labels: Sequence[str] | None = None,
     extra: dict[str, np.ndarray] | None = None,
+    ulp_floor: np.ndarray | None = None,
 ) -> str:
     """A plain-text table of the ``worst`` entries: index, reference, computed, abs, rel, ULPs.
 
     Numbers are printed with ``repr`` precision (17 significant digits) and never elided.
     ``order_by`` is ``"ulps"``, ``"abs"``, ``"rel"`` or an array (shaped like ``computed``) whose
     largest entries come first, e.g. error / tolerance. ``extra`` adds columns (name → array shaped
-    like ``computed``, printed with 4 significant digits), e.g. the tolerance of each entry.
+    like ``computed``, printed with 4 significant digits), e.g. the tolerance of each entry. ``ulp_floor`` (shaped
+    like ``computed``) is the ``floor`` of :func:`ulp_error`: the unit of the ULPs column where it is coarser than
+    the reference's own.
     """
     c = np.asarray(computed)
     r = np.asarray(reference, dtype=np.float64)
@@ -83,7 +99,7 @@ def error_table(
         absolute = np.abs(c.astype(np.float64) - r)
     absolute = np.where(c == r, 0.0, absolute)
     rel = relative_error(c, r)
-    ulps = ulp_error(c, r, dtype)
+    ulps = ulp_error(c, r, dtype, ulp_floor)
     if isinstance(order_by, str):
         key = {"ulps": ulps, "abs": absolute, "rel": rel}[order_by]
     else:

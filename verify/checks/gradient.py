@@ -15,7 +15,9 @@ report and in every failure message:
    within their error bound; otherwise the complex step is rejected at that point and the report says why.
    Its error: ``4·eps·|value| + h²·|f'''|/6``; an entry where ``Im f`` fell below the normal range (a tiny
    step times a tiny derivative) is left to the central differences; where ``Im f = 0`` exactly, a step 2⁴⁰
-   times larger tells an identically real ``f`` (derivative 0: a dead unit) from an underflow of ``h·f'``.
+   times larger tells an identically real ``f`` (derivative 0: a dead unit) from an underflow of ``h·f'``, and
+   steps of 1/8 and 1/4 tell it from an ``Im f`` lost to absolute rounding (JAX's complex softplus wraps ``Im`` into
+   ``[−π, π]``: at ``x = −30`` it stays 0 at both small steps while ``f' = 9.4e-14``), left to the central differences.
 3. **Central differences with Richardson extrapolation**: steps ``h, h/2, h/4`` with
    ``h = eps_f^(1/5)·max(1, |x_j|)``, ``D(h) = (f(x+h e_j) − f(x−h e_j)) / 2h``, ``R = (4 D(h/4) − D(h/2)) / 3``;
    error bound ``|R(h/2..h) − R(h/4..h/2)|`` (the truncation, measured) ``+ 6η/h`` (the rounding of ``f``). The
@@ -97,7 +99,12 @@ reason and the remedy, never a failure and never a silent pass — ``f`` not fin
 a kink that cannot be located at the resolution ``f`` allows; a central-difference reference whose error bound cannot tell
 the computed value from 0 or from twice itself (``2e_j > max(τ_j − 2e_j, |g_j|/2, ulps·eps_d·S)``, ``S`` the largest
 entry of the gradient at the point: a 9e-16 derivative next to ``|f| ≈ 1`` when ``f`` is not complex-analytic). An unverified entry whose error exceeds even ``τ_j`` is
-still wrong.
+still wrong. Flat central differences (all six values equal ``f(x)``) are examined further out first: where ``f`` is
+bitwise constant along ``e_j`` at every step ``4ᵏ·h`` out to ``16·max(1, |x_j|)`` on both sides (an output that does
+not depend on ``x_j``: the off-diagonal Jacobian entries of ``torch.erf``), the slope is 0 to within ``6η/R`` at that
+reach ``R``, and the entry is judged — verified, or wrong where its error also exceeds what digits lost at the
+computation's scale could hide; a constant that ends sooner (ReLU below 0, gelu's tail, where the constant is a
+rounding of a slope that is not 0) leaves it unverified.
 
 **Kinks and jumps** (:mod:`verify.checks._kinks`). Where the one-sided slopes at ``h`` differ by more than
 the rounding allows, the steps are shrunk geometrically down to the resolution ``f`` allows. A kink *at the
@@ -227,9 +234,27 @@ def _sqrt_eps(pt) -> float:
     return float(np.finfo(pt.x.dtype if pt.x.dtype == np.float32 else np.float64).eps) ** 0.5
 
 
+#: What a rejection of the complex step measured, by whether f's values along the entry were bitwise constant at
+#: every central-difference step (then they show no slope at all: gelu's x·½(1 + erf(x/√2)) at x = −12 is exactly 0
+#: in float64, while its analytic slope is −2.6e-31 — f is analytic, its values lost those digits).
+_REJECTED_BECAUSE = {
+    False: "f is likely not complex-analytic there (abs, .real, conj, a comparison of complex values), or its complex "
+           "arithmetic loses digits its real arithmetic keeps; the central differences decide",
+    True: "f is bitwise constant along that entry at every central-difference step, so its values show no slope at "
+          "all (a formula that lost the digits of a tiny slope to rounding, as x·(1 + erf(x/√2)) does far in its tail, "
+          "or a true constant): this is no sign that f is not analytic, only that its values cannot confirm the complex "
+          "step; the central differences decide",
+}
 _KINK_UNLOCATED = ("a kink could not be located at the resolution f allows",
                    "pass sympy_expr= or check at a point away from the kink")
 _NOT_DIFFERENTIABLE = "not differentiable (a jump of f, declared with jumps='allow')"
+_FLAT_NEAR = ("f is bitwise constant along the entry near x but not out to 16·max(1,|x_j|) (a constant that ends: ReLU "
+              "below 0, max away from its maximum, a tail rounded to a constant), so its values resolve no slope finer "
+              "than the central differences' bound",
+              "pass sympy_expr=, or write f so that it takes complex input (np.where on the real part keeps Im f exactly "
+              "0 where f is flat, and the complex step resolves the 0)")
+#: The reasons of the unverified codes 1, 2, 3, 4 of _Verdict.unverified, with their remedies.
+_UNVERIFIED_WHY = (_NOT_FINITE, _NO_RESOLUTION, _KINK_UNLOCATED, _FLAT_NEAR)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -238,8 +263,10 @@ class JudgeSummary:
     scalar views — VJP, JVP, HVP — report the sum of its reports over their views).
 
     ``worst_ratio`` is the largest error / tolerance over all entries and examples (≤ 1 on success);
-    ``worst_ulps`` the largest error in ULPs of the gradient's dtype at a smooth entry and ``worst_abs_error``
-    the largest absolute error; ``references`` counts, per reference, the examples (views) it decided; ``kinks``
+    ``worst_ulps`` the largest error in ULPs of the gradient's dtype at a smooth entry (ULPs of the reference, or of
+    f's resolution along the entry where that unit is coarser: term (d) per ``ulps``, so an entry near 0 next to an
+    ``f`` of size 1 counts its error in roundings of that scale, not in subnormals) and ``worst_abs_error`` the
+    largest absolute error; ``references`` counts, per reference, the examples (views) it decided; ``kinks``
     counts entries judged by their subdifferential; ``unverified`` counts entries no reference could resolve;
     ``notes`` are the judge's remarks.
     """
@@ -510,8 +537,8 @@ class _Checker:
             if ref is None:
                 rejected = True
                 note = (f"complex step rejected at a point: it gives {float(cs.imag[j] / cs.step[j])!r} at entry {j} "
-                        f"where central differences give {float(cen.value[j])!r} ± {cen.error[j]:.2g} "
-                        "(f is not analytic there)")
+                        f"where central differences give {float(cen.value[j])!r} ± {cen.error[j]:.2g}, beyond their "
+                        "error bound; " + _REJECTED_BECAUSE[bool(cen.flat[j])])
                 if self.reference == "complex step":
                     raise ValueError(f"reference='complex step' but {note}")
                 self._remember_note(note)
@@ -561,6 +588,8 @@ class _Checker:
             if no_truncation:
                 cs.truncation = _NOTHING  # as measure_truncation records it: none needed
             if outcome == FAST_PASS:
+                if worst_ulps > self.ulps:
+                    ulps, worst_ulps = self._coarser_ulps(pt, cen, ulps, abs_err)
                 self._count_fast(worst, worst_ulps, worst_abs)
                 return _PointResult(ratio, abs_err, ulps, 0, "complex step", 0)
             if outcome == FAST_SLOW:
@@ -573,9 +602,22 @@ class _Checker:
                 self.atol, _NO_NOISE if self.grad_noise is None else self.grad_noise)
             if outcome != FAST_PASS:
                 return None
+            if worst_ulps > self.ulps:
+                ulps, worst_ulps = self._coarser_ulps(pt, cen, ulps, abs_err)
             self._count_fast(worst, worst_ulps, worst_abs, "central differences")
             return _PointResult(ratio, abs_err, ulps, 0, "central differences", 0)
         return self._fast_general(pt, cen, cs)
+
+    def _coarser_ulps(self, pt: _Point, cen: Central, ulps: np.ndarray, abs_err: np.ndarray) -> tuple[np.ndarray, float]:
+        """A passing point's ULPs counted as the slow judgement counts them: in the unit of f's resolution along e_j
+        (term (d) with η_f = 0, per ulps) where that is coarser than the reference's ULP (a reference near 0 next to
+        an f of size 1, whose subnormal ULPs made "7.7e15 ULPs" of an error at the rounding level); only where some
+        entry's figure exceeds ``ulps`` (rarely: the fast paths pay nothing otherwise)."""
+        unit = self._resolution(pt, cen, _EPS[pt.x.dtype], 0.0) / self.ulps
+        with np.errstate(invalid="ignore", divide="ignore"):
+            coarse = np.where(unit > 0.0, abs_err / unit, np.inf)
+        ulps = np.minimum(ulps, coarse)
+        return ulps, float(np.max(ulps, initial=0.0))
 
     def _count_fast(self, worst: float, worst_ulps: float, worst_abs: float, decided: str = "complex step") -> None:
         """``_count`` of a point decided on the cheap terms by the complex step (the central differences
@@ -617,6 +659,8 @@ class _Checker:
             values, cen.f0, _NO_NOISE if self.grad_noise is None else self.grad_noise)
         if worst > 1.0:
             return None
+        if worst_ulps > self.ulps:
+            ulps, worst_ulps = self._coarser_ulps(pt, cen, ulps, abs_err)
         if primary.name == "central differences" or not whole:
             from_central = (e == cen.error) & (r == cen.value)
             if from_central.any() and np.any((_vague(e, tol - 2.0 * e, pt.gf, r, self.ulps, _EPS[dt])
@@ -679,6 +723,8 @@ class _Checker:
             values_level=values_level)
         refs, _ = self._references(pt, cen, cs)
         v = self._judge(pt, cen, refs, jump_entries, next_to_kink, unlocated, resolution)
+        if np.any((v.unverified == 2) & cen.flat):
+            self._constant_far(pt, cen, v, max(eta_f, 8.0 * (cen.eps_f * abs(pt.f0) + underflow_unit(cen.eps_f))))
         v.f_scale, v.eta = float(np.max(cen.f_scale)), max(eta or 0.0, self.f_noise)
         v.jumps = jump_texts
         n_kinks = int(np.count_nonzero(v.kink))
@@ -692,13 +738,13 @@ class _Checker:
             self._joint_kinks(pt, v, eta_f)
         if n_unverified == v.r.size and not n_kinks:
             first = int(np.argmax(v.unverified))
-            reason = (_NOT_FINITE, _NO_RESOLUTION, _KINK_UNLOCATED)[v.unverified[first] - 1]
+            reason = _UNVERIFIED_WHY[v.unverified[first] - 1]
             if reason is _NOT_FINITE:
                 raise ValueError(
                     "f is not finite near the input, so no reference can be computed there (central differences "
                     f"step {steps(pt.x64.ravel()[:1], cen.eps_f)[0]:.3g} away):\n{format_arguments(pt.args)}")
         for code in np.unique(v.unverified[v.unverified > 0]):
-            reason, remedy = (_NOT_FINITE, _NO_RESOLUTION, _KINK_UNLOCATED)[code - 1]
+            reason, remedy = _UNVERIFIED_WHY[code - 1]
             self.reasons[f"{reason} (remedy: {remedy})"] = None
         smooth = ~v.kink & ~v.jump & (v.unverified == 0)
         worst_ulps = float(np.max(np.where(smooth, v.ulps, 0.0), initial=0.0))
@@ -706,6 +752,69 @@ class _Checker:
         self._count(refs, n_kinks, n_unverified, n_jumps, int(np.count_nonzero(v.noise)), worst, worst_ulps,
                     worst_abs)
         return _PointResult(v.ratio, v.abs_err, v.ulps, n_kinks, refs[0].name, n_unverified)
+
+    def _constant_far(self, pt: _Point, cen: Central, v: _Verdict, level: float) -> None:
+        """Entries left unverified because their central differences are flat (all six values equal ``f(x)``: the
+        value 0 with an error bound that cannot tell the computed value from 0), examined further out: where ``f`` is
+        bitwise constant along ``e_j`` at every step ``4ᵏ·h`` up to the first beyond ``_FAR_REACH·max(1, |x_j|)``
+        on both sides (an output that does not depend on ``x_j``: the off-diagonal entries of an elementwise
+        function's Jacobian), the central difference at that step ``R`` is exactly 0 at every scale, so the derivative
+        is 0 to within ``6·η/R`` (``η`` f's rounding level, as the central differences' own bound at step ``R``). The
+        verdict then follows from that reference, in ``v`` (entry by entry):
+
+        - within the tolerance with that error: verified;
+        - outside it, by more than what a value that lost its digits at the computation's scale could hide
+          (``|g_j|·max(1, |x_j|) > ulps·eps_f·S``, ``S`` the largest magnitude of ``f(x)`` and the floating
+          arguments: the rule of :func:`verify.checks._views.settle_flat`): wrong;
+        - otherwise unverified, as before (an ``f`` that lost the digits of a tiny slope is constant too).
+
+        A constant that ends within the reach (ReLU below 0, gelu's tail: the constant is a rounding of a slope that
+        is not 0) resolves nothing and the entry stays unverified, with that reason (``_FLAT_NEAR``)."""
+        flat = pt.x64.ravel()
+        n = flat.size
+        candidates = np.flatnonzero((v.unverified == 2) & cen.flat & (v.r == 0.0) & ~v.kink & ~v.jump & cen.finite
+                                    & ~cen.infinite & np.isfinite(flat))
+        if candidates.size == 0:
+            return
+        scale = np.maximum(1.0, np.abs(flat[candidates]))
+        count = int(np.ceil(np.log(_FAR_REACH / cen.eps_f ** 0.2) / np.log(4.0)))
+        ladder = cen.h[candidates][:, None] * 4.0 ** np.arange(1, count + 1)[None, :]  # (m, count), last ≥ reach
+        rows = []
+        for i, j in enumerate(candidates):
+            for sign in (1.0, -1.0):
+                moved = np.broadcast_to(flat, (count, n)).copy()
+                moved[:, j] = flat[j] + sign * ladder[i]
+                rows.append(moved)
+        stack = np.concatenate(rows)
+        with np.errstate(all="ignore"):
+            values = self.ev.many(pt.args, stack.reshape((stack.shape[0],) + pt.x64.shape), pt.f0)
+        constant = np.all(values.reshape(candidates.size, 2 * count) == pt.f0, axis=1)
+        dt = pt.x.dtype
+        floating = [np.abs(a[np.isfinite(a)]).max(initial=0.0) for a in pt.args
+                    if isinstance(a, np.ndarray) and a.dtype.kind == "f" and a.size]
+        computation = max([abs(pt.f0), *[float(m) for m in floating]])
+        for i, j in enumerate(candidates):
+            if not constant[i]:
+                v.unverified[j] = 4
+                v.note[j] = "UNVERIFIED: f constant only near x"
+                continue
+            error = 6.0 * level / float(ladder[i, -1])
+            tol = 2.0 * error + sum(float(np.broadcast_to(part, v.r.shape)[j]) for name, part in v.parts.items()
+                                    if name != "reference")
+            err = float(v.abs_err[j])
+            ratio = 0.0 if err == 0.0 else err / tol
+            if ratio <= 1.0:
+                v.unverified[j] = 0
+                v.note[j] = f"f constant along e_j out to ±{float(ladder[i, -1]):.3g}"
+            elif err * float(scale[i]) > self.ulps * cen.eps_f * computation:
+                v.unverified[j] = 0
+                v.note[j] = f"f constant along e_j out to ±{float(ladder[i, -1]):.3g}: its slope is 0"
+            else:
+                continue
+            v.e[j], v.tol[j], v.ratio[j] = error, tol, ratio
+            v.parts["reference"][j] = 2.0 * error
+            v.ulps[j] = 0.0 if err == 0.0 else err / max(float(np.spacing(np.abs(v.r[j]).astype(dt))),
+                                                            float(v.parts["f's resolution"][j]) / self.ulps)
 
     def _joint_kinks(self, pt: _Point, v: _Verdict, eta: float) -> None:
         """Entries at kinks judged together, pairwise: each alone may lie between its own one-sided slopes while
@@ -1106,7 +1215,10 @@ class _Checker:
             measured = noise_bound + parts.get("backward", 0.0)
             ratio = np.where(np.isnan(ratio) | ~np.isfinite(gf), np.inf, ratio)
             ratio = np.where(no_reference | jumps, 0.0, ratio)
-            ulps = np.where((abs_err == 0.0) | no_reference | kink | jumps, 0.0, abs_err / ulp_r)
+            # in ULPs of the reference, or of f's resolution along e_j where coarser (term (d) per ulps: a reference
+            # near 0 next to an f of size 1 is judged at that scale, and its own subnormal ULPs mean nothing there)
+            ulps = np.where((abs_err == 0.0) | no_reference | kink | jumps, 0.0,
+                            abs_err / np.maximum(ulp_r, resolution / self.ulps))
             # only a central-difference value can be too coarse to decide: SymPy's and the complex step's error
             # bounds are rounding and truncation bounds of a few ULPs (or a step's underflow bound)
             vague = (_vague(e, tol - parts["reference"], gf, r, self.ulps, eps_d) & ~kink & ~jumps & ~no_reference
@@ -1123,8 +1235,8 @@ class _Checker:
             elif jumps[j]:
                 note[j] = "f jumps here (not continuous)"
             elif unverified[j]:
-                note[j] = "UNVERIFIED: " + ("f not finite around", "reference too coarse", "kink not located")[
-                    unverified[j] - 1]
+                note[j] = "UNVERIFIED: " + ("f not finite around", "reference too coarse", "kink not located",
+                                            "f constant only near x")[unverified[j] - 1]
             elif measured[j] > 0 and abs_err[j] <= measured[j]:
                 note[j] = "at rounding level (measured)"
             elif below_resolution[j]:
@@ -1170,6 +1282,7 @@ class _Checker:
             worst=self.worst, dtype=x.dtype, order_by=np.where(v.jump, np.inf, v.ratio).reshape(x.shape),
             extra={"tolerance": v.tol.reshape(x.shape), "error/tol": v.ratio.reshape(x.shape),
                    "largest part": largest.reshape(x.shape), "note": np.array(v.note).reshape(x.shape)},
+            ulp_floor=(v.parts["f's resolution"] / self.ulps).reshape(x.shape),
         )
         cen = v.central
         orders = cen.order[cen.finite & ~cen.kink & np.isfinite(cen.order)]
@@ -1197,7 +1310,8 @@ class _Checker:
         lines += [
             f"reference: {v.primary.name} ({details[v.primary.name]})",
             f"cross-checked by: {others}",
-            f"tolerance per entry: {self.ulps:g} ULPs of {x.dtype} + {self.ulps:g}·eps·|f''|·|x| (conditioning) "
+            f"tolerance per entry: {self.ulps:g} ULPs of {x.dtype} (of the reference, or of f's resolution, the term "
+            f"below, where that is coarser: the ULPs column counts in that unit) + {self.ulps:g}·eps·|f''|·|x| (conditioning) "
             f"+ the measured rounding noise of grad (Moré–Wild, where needed) + atol {self.atol:g} "
             f"+ {self.ulps:g}·(eps·F_j + η_f)/max(1,|x_j|) (below f's resolution: F_j ≤ {v.f_scale:.3g} the largest "
             f"|f| near x along e_j, η_f = {v.eta:.3g} f's measured rounding"
@@ -1288,6 +1402,10 @@ _BLAMED_REACH = 16.0  # before a gradient is blamed on a ladder inside one cell:
 # a level confirmed along e_j within this factor of f's rounding measured at the point is that rounding, not cells (a
 # staircase's cells are orders of magnitude above the rounding of its last operation: 1e-16 against 1e-30 in gelu)
 _CELLS_ABOVE = 64.0
+#: How far out, in units of max(1, |x_j|), f must be bitwise constant along e_j for its flat central differences to
+#: resolve a slope of 0 (_Checker._constant_far): beyond the entry's own scale, so that a constant that is a rounding
+#: of a slope (gelu's tail ends near 0, ReLU's at 0) never reaches it.
+_FAR_REACH = 16.0
 
 
 def _stencil_level(cen: Central) -> tuple[float, int]:

@@ -109,9 +109,20 @@ class _ViewsReport(JudgeSummary):
     seed: int
     seconds: float
 
+    @property
+    def verified(self) -> int:
+        """Entries judged right (at a kink: within its one-sided slopes), over every scalar view: ``entries`` less the
+        ``unverified`` ones."""
+        return max(int(getattr(self, "entries", 0)) - self.unverified, 0)
+
     def _text(self, headline: str) -> str:
-        """This report as text under ``headline``: the judge's worst error, references and kinks."""
-        return report_text(headline, [f"worst error: {self.worst_ratio:.3g} of the tolerance, {self.worst_ulps:.3g} ULPs",
+        """This report as text under ``headline``: the share of entries verified, the judge's worst error, references
+        and kinks."""
+        entries = int(getattr(self, "entries", 0))
+        share = (f"entries judged over every view: {entries}, {self.verified} verified"
+                 + (f", {self.unverified} UNVERIFIED (reasons in the notes)" if self.unverified else ""))
+        return report_text(headline, [share,
+                                      f"worst error: {self.worst_ratio:.3g} of the tolerance, {self.worst_ulps:.3g} ULPs",
                                       f"decided by: {references_text(self.references)}",
                                       f"kinks met: {self.kinks}"], self.unverified, self.notes)
 
@@ -123,6 +134,7 @@ class VJPReport(_ViewsReport):
 
     cotangents: int
     jacobian_rows: int
+    entries: int = 0  # entries judged over every view (each view's gradient has args[wrt]'s size)
 
     def __str__(self) -> str:
         return self._text(
@@ -140,6 +152,7 @@ class JVPReport(_ViewsReport):
     tangents: int
     cotangent_checks: int
     jacobian_columns: int
+    entries: int = 0  # entries judged over every view (1 per contraction along a line, args[wrt]'s size per row)
 
     def __str__(self) -> str:
         return self._text(
@@ -157,6 +170,7 @@ class _VJPChecker(DirectionalChecker):
     cotangents: int = 0
     rows: int = 0
     output_shape: tuple = ()
+    entries: int = 0
 
     def check_point(self, point: Sequence, diagnose: bool) -> float:
         __tracebackhide__ = True
@@ -202,6 +216,7 @@ class _VJPChecker(DirectionalChecker):
         self.cotangents += len(us)
         self.rows += rows
         self.output_shape = y0.shape
+        self.entries += len(reports) * x.size
         return self.passed(reports, x)
 
     def _failure(self, args, x, y0, failures, probes, memo, diagnose, point) -> CheckFailure:
@@ -247,7 +262,7 @@ class _VJPChecker(DirectionalChecker):
     def report(self, seconds: float) -> VJPReport:
         return VJPReport(examples=self.examples, cotangents=self.cotangents, jacobian_rows=self.rows,
                          output_shape=self.output_shape, dtype=self.dtype, seed=self.seed, seconds=seconds,
-                         **self.tally.summary())
+                         entries=self.entries, **self.tally.summary())
 
 
 def check_vjp(
@@ -401,6 +416,7 @@ class _JVPChecker(DirectionalChecker):
     columns: int = 0
     output_shape: tuple = ()
     unjudged: str = ""
+    entries: int = 0
 
     def _computed(self, v: np.ndarray, args: tuple, shape: tuple) -> Computed:
         return Computed(self.rule, "jvp(v, *args)", v, args, self.wrt, shape, "check_jvp", "f(*args)")
@@ -465,6 +481,7 @@ class _JVPChecker(DirectionalChecker):
         vs = draw_tangents(rng, x, self.directions)
         self.unjudged = ""
         reports, probes = [], []
+        judged = 0  # entries judged at this point: 1 per line view, x.size per view of args[wrt]
         failing: list[tuple[int, np.ndarray, Computed, CheckFailure]] = []
         columns = _Columns([self._computed(unit(x.shape, x.dtype, j), args, y0.shape) for j in range(x.size)], x,
                            self.options.ulps)
@@ -473,6 +490,7 @@ class _JVPChecker(DirectionalChecker):
             at_point = comp(x)
             drawn: list[np.ndarray] = []
             ok, bad = self._contractions(memo, x, v, comp, y0.dtype, rng, cotangents=drawn)
+            judged += len(ok)
             if bad and all(_at_kink(b) for b in bad):
                 if x.size * y0.size > _PER_ENTRY_MAX:
                     self.unjudged = (f"the line of a failing tangent met kinks at the point, where only a judgement "
@@ -482,6 +500,7 @@ class _JVPChecker(DirectionalChecker):
                 else:
                     entrywise = self._per_entry(memo, x, y0, v, comp, drawn, columns, args)
                     if entrywise is not None:
+                        judged += len(entrywise) * x.size
                         ok, bad = ok + entrywise, []
                         if _PER_ENTRY_NOTE not in self.tally.notes:
                             self.tally.notes.append(_PER_ENTRY_NOTE)
@@ -509,6 +528,7 @@ class _JVPChecker(DirectionalChecker):
                                              y0, noise=lambda k=k: column_noise(k))
                 if failure is None:
                     reports.append(report)
+                    judged += x.size
                 else:
                     column_failures.append((k, failure))
         if failing or column_failures:
@@ -516,6 +536,7 @@ class _JVPChecker(DirectionalChecker):
         self.tangents += len(vs)
         self.contractions += 2 * len(vs)
         self.columns += n_columns
+        self.entries += judged
         self.output_shape = y0.shape
         return self.passed(reports, x)
 
@@ -601,7 +622,7 @@ class _JVPChecker(DirectionalChecker):
     def report(self, seconds: float) -> JVPReport:
         return JVPReport(examples=self.examples, tangents=self.tangents, cotangent_checks=self.contractions,
                          jacobian_columns=self.columns, output_shape=self.output_shape, dtype=self.dtype,
-                         seed=self.seed, seconds=seconds, **self.tally.summary())
+                         seed=self.seed, seconds=seconds, entries=self.entries, **self.tally.summary())
 
 
 def check_jvp(
