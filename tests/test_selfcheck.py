@@ -47,15 +47,33 @@ def test_the_catalogue_is_built_from_the_kernel_catalogues():
                 if v != spec.defaults.get(option):
                     needed = {k: c for k, c in opt.OPTION_PREREQUISITES.get((option, v), {}).items()
                               if k in spec.options}
-                    expected.append(f"{rule}[" + ", ".join(f"{k}={c}" for k, c in (needed | {option: v}).items())
-                                    + "]")
+                    choice = needed | {option: v}
+                    if {"decoupled_weight_decay", "decay_scale"} & set(choice) and "weight_decay" in spec.optional:
+                        choice["weight_decay"] = 0.01  # a decay option means nothing with no decay
+                    expected.append(f"{rule}[" + ", ".join(f"{k}={c}" for k, c in choice.items()) + "]")
     assert set(expected) <= set(names)
-    assert "sgd[decoupled_weight_decay=True, decay_scale=schedule]" in names
+    assert "sgd[decoupled_weight_decay=True, decay_scale=schedule, weight_decay=0.01]" in names
+    # every optional hyperparameter switched on, once per rule that has them (Nesterov defines no dampening)
+    assert "rmsprop[weight_decay=0.01, momentum=0.9]" in names
+    assert "adagrad[weight_decay=0.01, lr_decay=0.01, initial_accumulator_value=0.1]" in names
+    assert "momentum[weight_decay=0.01, dampening=0.1]" in names and "nesterov[weight_decay=0.01]" in names
     assert "adamw[amsgrad=True, amsgrad_max=v_hat]" in names
     families = {i.family for i in items}
     assert families == set(selfcheck.FAMILIES)
     assert {n.split("[")[0] for n in names if n.startswith(("minibatch_sgd", "full_batch_gd"))} == {
         "minibatch_sgd", "full_batch_gd"}
+
+
+def test_the_optimizer_problems_reach_radams_rectified_step():
+    # RAdam switches to its rectified step once rho_t > 5 (Liu et al. 2020); no drawn run reached it.
+    for dtype in (np.float64, np.float32):
+        problems = selfcheck._optimizer_problems("radam", np.dtype(dtype), selfcheck.Sample())
+        rho = []
+        for _, grads, hyper in problems:
+            b2 = float(hyper["beta2"])
+            rho_inf = 2.0 / (1.0 - b2) - 1.0
+            rho += [rho_inf - 2.0 * t * b2**t / (1.0 - b2**t) for t in range(1, grads.shape[0] + 1)]
+        assert max(rho) > 5.0
 
 
 def test_the_network_of_the_catalogue_holds_every_layer_kind_with_every_activation():
