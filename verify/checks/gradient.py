@@ -159,10 +159,15 @@ from verify.checks._evaluate import Evaluator, as_scalar, fresh
 from verify.checks._gradient_kernels import (
     FAST_PASS,
     FAST_SLOW,
+    central_point,
+    float32_values,
     judge_central_point,
     judge_complex_point,
     judge_smooth_point,
+    judge_straight,
     resolution_terms,
+    straight_complex_points,
+    straight_points,
     underflow_unit,
     warm_up,
     warm_up_point,
@@ -178,13 +183,17 @@ from verify.checks._measure import (
 )
 from verify.checks._noise import noise_bound, noise_levels, probe_offsets
 from verify.checks._references import (
+    CS_RELATIVE,
+    CS_STEP,
     Central,
     ComplexStep,
     Reference,
     SympyReference,
     accept_complex_step,
     central,
+    central_from,
     complex_step,
+    complex_step_from,
     measure_truncation,
     require_agreement,
     steps,
@@ -197,8 +206,8 @@ __all__ = ["check_gradient", "GradientReport"]
 _EPS = {dt: float(np.finfo(dt).eps) for dt in FLOAT_DTYPES}
 _EPS64 = _EPS[np.dtype(np.float64)]
 _EPS32 = _EPS[np.dtype(np.float32)]
+_STEP64 = _EPS64 ** 0.2  # the central differences' first step per unit of max(1, |x_j|) for a float64 f (steps())
 _FLOAT32 = np.dtype(np.float32)
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
 _DTYPE_NAMES = {dt: str(dt) for dt in FLOAT_DTYPES}
 REFERENCES = ("sympy", "complex step", "central differences")
 JUMPS = ("fail", "allow")
@@ -466,7 +475,21 @@ class _Checker:
         # f's rounding is that of the dtype it computes in: float32 if it returns float32, or if its
         # measured noise is far above its return dtype's (a float32 computation returned as a Python float).
         eps_f = _EPS64 if isinstance(raw, float) or np.asarray(raw).dtype != _FLOAT32 else _EPS32
-        cen = central(self.ev, args, x64, f0, eps_f)
+        if eps_f < _EPS32 and self.sympy_ref is None and self.reference == "auto" and not self.f_error:
+            result = self._straight(pt, raw)
+        else:
+            result = self._general(pt, raw, eps_f)
+        self.examples += 1
+        self.dtype = _DTYPE_NAMES[x.dtype]  # str(dtype) costs microseconds per example
+        return result
+
+    def _general(self, pt: _Point, raw: object, eps_f: float, cen: Central | None = None) -> _PointResult:
+        """The verdict at a point from its central differences on (``cen``: already computed with ``eps_f``); ``raw`` is
+        ``f(x)`` as f returned it."""
+        __tracebackhide__ = True
+        args, x64, f0 = pt.args, pt.x64, pt.f0
+        if cen is None:
+            cen = central(self.ev, args, x64, f0, eps_f)
         if eps_f < _EPS32 and (_float32_values(f0, cen) or (
                 _noisier_than(cen, 64.0 * eps_f * abs(f0))
                 and (f_noise(self.ev, args, x64, f0, skip=cen.kink)[0] or 0.0) > max(64.0 * float(np.max(cen.model)),
@@ -486,12 +509,51 @@ class _Checker:
         if self.f_error:
             cen = _with_f_error(cen, self.f_error)
         cs = self._complex(args, x64)
-        result = self._fast(pt, cen, cs)
-        if result is None:
-            result = self._slow(pt, cen, cs)
-        self.examples += 1
-        self.dtype = _DTYPE_NAMES[x.dtype]  # str(dtype) costs microseconds per example
-        return result
+        return self._fast(pt, cen, cs) or self._slow(pt, cen, cs)
+
+    def _straight(self, pt: _Point, raw: object) -> _PointResult:
+        """:meth:`_general` in one straight line where it is most often taken (f returns float64, no SymPy twin,
+        ``reference="auto"``, no ``f_error``, no infinite entry): the same evaluations of f in the same order and the
+        same compiled judgement (:func:`verify.checks._gradient_kernels.judge_complex_point`), with kernels that write
+        into arrays allocated here (``straight_points``, ``central_point``, ``straight_complex_points``,
+        ``judge_straight``) and without the records (``Central``, ``ComplexStep``) the general steps read — built only
+        where the point leaves this line, and handed to those steps at the one they have reached: f rounding to float32
+        or noisier than float64 (the float32 test), a complex step with more to do than one stack (a tiny entry,
+        ``Im f = 0``), f that takes no complex input, or a point the compiled judgement does not pass."""
+        __tracebackhide__ = True
+        ev, args, x64, f0 = self.ev, pt.args, pt.x64, pt.f0
+        flat = x64.ravel()
+        n = flat.size
+        h, taken, stack = np.empty((3, n)), np.empty((3, 2, n)), np.empty((6 * n + 1, n))
+        if straight_points(flat, _STEP64, h, taken, stack):
+            return self._general(pt, raw, _EPS64)  # an infinite entry
+        values = ev.many(args, stack.reshape((6 * n + 1,) + x64.shape), f0)[1:].reshape(3, 2, n)
+        est, kink, finite = np.empty((12, n)), np.empty(n, dtype=bool), np.empty(n, dtype=bool)
+        candidates, quartile, float32 = central_point(values, taken, h, f0, _EPS64, est, kink, finite)
+        estimates = (est, kink, finite, candidates, quartile)
+        if float32 or quartile > 64.0 * _EPS64 * abs(f0):  # _general's float32 test decides (_noisier_than)
+            return self._general(pt, raw, _EPS64, central_from(estimates, values, f0, _EPS64, h, np.zeros(n, bool)))
+        if ev.complex_status is None or ev.complex_status == "ok":
+            step, points = np.empty(n), np.empty((n, n), dtype=np.complex128)
+            smallest = straight_complex_points(flat, CS_STEP, step, points)
+            imag = ev.many_complex(args, points.reshape((n,) + x64.shape))
+        else:
+            imag = None  # known to take no complex input (_complex)
+        if imag is not None and not smallest < CS_STEP / CS_RELATIVE and _NONZERO(imag) == n:
+            dt = pt.x.dtype
+            out = np.empty((3, n))
+            outcome, no_truncation, worst, worst_ulps, worst_abs = judge_straight(
+                imag, step, est, finite, kink, pt.gf, flat, values, f0, dt == _FLOAT32, self.ulps, _EPS[dt], self.atol,
+                _NO_NOISE if self.grad_noise is None else self.grad_noise, out)
+            if outcome == FAST_PASS:
+                self._count_fast(worst, worst_ulps, worst_abs)
+                return _PointResult(out[0], out[1], out[2], 0, "complex step", 0)
+            cen = central_from(estimates, values, f0, _EPS64, h, np.zeros(n, bool))
+            cs = ComplexStep(imag, step)
+            return self._not_passed(pt, cen, cs, outcome, no_truncation) or self._slow(pt, cen, cs)
+        cen = central_from(estimates, values, f0, _EPS64, h, np.zeros(n, bool))
+        cs = None if imag is None else complex_step_from(ev, args, x64, imag, step, smallest)
+        return self._fast(pt, cen, cs) or self._slow(pt, cen, cs)
 
     # -- references --------------------------------------------------------------------------
 
@@ -570,14 +632,11 @@ class _Checker:
                 max(_EPS64, cen.eps_f), _NOTHING if cs.floor is None else cs.floor, pt.gf, cen.curvature,
                 pt.x64.ravel(), cen.values, cen.f0, dt == _FLOAT32, self.ulps, _EPS[dt], self.atol,
                 _NO_NOISE if self.grad_noise is None else self.grad_noise)
-            if no_truncation:
-                cs.truncation = _NOTHING  # as measure_truncation records it: none needed
             if outcome == FAST_PASS:
                 self._count_fast(worst, worst_ulps, worst_abs)
                 return _PointResult(ratio, abs_err, ulps, 0, "complex step", 0)
-            if outcome == FAST_SLOW:
-                return None
-        elif cs is None and self.sympy_ref is None and cen.values is not None:
+            return self._not_passed(pt, cen, cs, outcome, no_truncation)
+        if cs is None and self.sympy_ref is None and cen.values is not None:
             dt = pt.x.dtype
             outcome, ratio, abs_err, ulps, worst, worst_ulps, worst_abs = judge_central_point(
                 cen.value, cen.error, cen.finite, cen.kink, cen.flat, cen.order, cen.measured, cen.model, pt.gf,
@@ -588,6 +647,14 @@ class _Checker:
             self._count_fast(worst, worst_ulps, worst_abs, "central differences")
             return _PointResult(ratio, abs_err, ulps, 0, "central differences", 0)
         return self._fast_general(pt, cen, cs)
+
+    def _not_passed(self, pt: _Point, cen: Central, cs: ComplexStep, outcome: int,
+                    no_truncation: bool) -> _PointResult | None:
+        """``_fast`` where :func:`verify.checks._gradient_kernels.judge_complex_point` did not pass the point: None for
+        the measured judgement (``FAST_SLOW``), else the general fast path."""
+        if no_truncation:
+            cs.truncation = _NOTHING  # as measure_truncation records it: none needed
+        return None if outcome == FAST_SLOW else self._fast_general(pt, cen, cs)
 
     def _count_fast(self, worst: float, worst_ulps: float, worst_abs: float, decided: str = "complex step") -> None:
         """``_count`` of a point decided on the cheap terms by the complex step (the central differences
@@ -1270,12 +1337,7 @@ def _holds_coarse(g: np.ndarray, dt: np.dtype) -> bool:
 def _float32_values(f0: float, cen: Central) -> bool:
     """``f(x)`` and every finite value of ``f`` over the central-difference stack are float32 numbers, one of them
     with more than 8 significant bits (not merely a small dyadic number): ``f`` rounds its result to float32."""
-    if not abs(f0) <= _FLOAT32_MAX or float(np.float32(f0)) != f0 or cen.values is None:
-        return False  # (beyond float32's range f0 is no float32 number: no overflowing cast, no warning)
-    values = cen.values[np.isfinite(cen.values)]
-    from verify.checks._measure import _holds_coarse_numbers
-
-    return _holds_coarse_numbers(np.append(values, f0), _FLOAT32)
+    return cen.values is not None and float32_values(cen.values, f0)
 
 
 def _with_f_error(cen: Central, f_error: float) -> Central:
