@@ -18,6 +18,13 @@ import verify.checks.gradient as gradient_module
 from verify.checks._evaluate import Evaluator
 from verify.checks._gradient_kernels import (
     FAST_PASS,
+    FAST_REFINE,
+    STRAIGHT_EST,
+    STRAIGHT_H,
+    STRAIGHT_OUT,
+    STRAIGHT_ROWS,
+    STRAIGHT_STEP,
+    STRAIGHT_TAKEN,
     _lowest_bit_read,
     central_estimates,
     central_point,
@@ -29,7 +36,6 @@ from verify.checks._gradient_kernels import (
     judge_straight,
     lowest_bit,
     perturbed_points,
-    straight_complex_points,
     straight_points,
 )
 from verify.checks._measure import _holds_coarse_numbers
@@ -222,9 +228,9 @@ def test_the_float32_test_tells_float32_results_from_others():
 @example([0.5, np.inf, -2.0], 2.0**-52, 0)
 @example([1e-300, 0.0, 3.0], 2.0**-52, 1)
 def test_the_straight_kernels_write_what_the_allocating_ones_return(entries, eps_f, seed):
-    """``straight_points``, ``central_point``, ``straight_complex_points`` and ``judge_straight`` (check_gradient's
-    straight path) write into the caller's arrays the floats that ``finite_perturbed_points``, ``central_estimates`` with
-    ``float32_values``, ``finite_complex_points`` and ``judge_complex_point`` return."""
+    """``straight_points``, ``central_point`` and ``judge_straight`` (check_gradient's straight path) write into the
+    caller's arrays the floats that ``finite_perturbed_points``, ``central_estimates`` with ``float32_values``,
+    ``finite_complex_points`` and ``judge_complex_point`` return."""
     _compare_straight_kernels(np.array(entries, dtype=np.float64), eps_f, np.random.default_rng(seed))
 
 
@@ -232,19 +238,22 @@ def test_the_straight_kernels_are_compared_where_the_point_passes_and_where_it_d
     flat = np.array([0.5, -1.25, 2.0])
     assert _compare_straight_kernels(flat, 2.0**-52, np.random.default_rng(0), smooth=True) == FAST_PASS
     assert _compare_straight_kernels(flat, 2.0**-52, np.random.default_rng(0), smooth=True, off=1e-3) != FAST_PASS
+    assert _compare_straight_kernels(np.array([0.5, 1e-12]), 2.0**-52, np.random.default_rng(0), smooth=True) \
+        == FAST_REFINE  # a tiny entry: the complex step's smaller step
 
 
 def _compare_straight_kernels(flat, eps_f, rng, smooth=False, off=0.0):
     """Returns the outcome judged (None where an infinite entry sends the point to the general path)."""
     n = flat.size
     step0 = eps_f ** 0.2
-    h, taken, stack = np.full((3, n), -1.0), np.full((3, 2, n), -1.0), np.full((6 * n + 1, n), -1.0)
-    count = straight_points(flat, step0, h, taken, stack)
+    work, stack = np.full((STRAIGHT_ROWS, n), -1.0), np.full((6 * n + 1, n), -1.0)
+    count = straight_points(flat, step0, work, stack)
     infinite, want_count, *want = finite_perturbed_points(flat, step0)
     assert count == want_count
     if count:
-        assert np.all(h == -1.0) and np.all(stack == -1.0)  # nothing written: the general path takes the point
+        assert np.all(work == -1.0) and np.all(stack == -1.0)  # nothing written: the general path takes the point
         return None
+    h, taken = work[STRAIGHT_H:STRAIGHT_TAKEN], work[STRAIGHT_TAKEN:STRAIGHT_EST].reshape(3, 2, n)
     for got, expected in zip((h, taken, stack), want, strict=True):
         assert _same_bits(got, expected)
     f0 = float(rng.standard_normal())
@@ -257,15 +266,19 @@ def _compare_straight_kernels(flat, eps_f, rng, smooth=False, off=0.0):
             with np.errstate(over="ignore"):
                 values = values.astype(np.float32).astype(np.float64)
             f0 = float(np.float32(f0))
-    est, kink, finite = np.empty((12, n)), np.empty(n, bool), np.empty(n, bool)
-    candidates, quartile, is_float32 = central_point(values, taken, h, f0, eps_f, est, kink, finite)
+    flags = np.ones((2, n), bool)
+    points = np.full((n, n), -1.0 + 0j)
+    candidates, quartile, is_float32, smallest = central_point(values, work, f0, eps_f, flags, flat, 1e-20, points)
     w_est, w_kink, w_finite, w_candidates, w_quartile = central_estimates(values, taken, h, f0, eps_f)
-    assert _same_bits(est, w_est) and np.array_equal(kink, w_kink) and np.array_equal(finite, w_finite)
+    est = work[STRAIGHT_EST:STRAIGHT_OUT]
+    assert _same_bits(est, w_est) and np.array_equal(flags[0], w_kink) and np.array_equal(flags[1], w_finite)
     assert candidates == w_candidates and quartile == w_quartile
     assert is_float32 == _float32_values_numpy(values, f0)
-    step, points = np.empty(n), np.empty((n, n), dtype=np.complex128)
-    smallest = straight_complex_points(flat, 1e-20, step, points)
+    if is_float32 or quartile > 64.0 * eps_f * abs(f0):  # the float32 test takes the point: no complex points
+        assert np.isnan(smallest) and np.all(points == -1.0) and np.all(work[STRAIGHT_STEP] == -1.0)
+        return None
     _, w_smallest, w_step, w_points = finite_complex_points(flat, 1e-20)
+    step = work[STRAIGHT_STEP]
     assert smallest == w_smallest and _same_bits(step, w_step)
     assert _same_bits(points.view(np.float64), w_points.view(np.float64))
     if smooth:
@@ -275,10 +288,13 @@ def _compare_straight_kernels(flat, eps_f, rng, smooth=False, off=0.0):
         slope = (values[2, 0] - values[2, 1]) / (taken[2, 0] - taken[2, 1])
         imag = slope * step * (1.0 + rng.standard_normal(n) * 10.0 ** rng.integers(-16, -6))
         g = imag / step * (1.0 + rng.standard_normal(n) * 10.0 ** rng.integers(-16, -10))
-    out = np.full((3, n), -1.0)
-    judged = judge_straight(imag, step, est, finite, kink, g, flat, values, f0, False, 32.0, 2.0**-52, 0.0,
-                            np.empty(0), out)
-    want = judge_complex_point(imag, step, est[0], est[1], est[7], finite, kink, np.zeros(n, bool), 2.0**-52,
+    judged = judge_straight(imag, work, flags, g, flat, values, f0, False, 32.0, 2.0**-52, 0.0, np.empty(0),
+                            smallest, 1e-10)
+    out = work[STRAIGHT_OUT:STRAIGHT_STEP]
+    if smallest < 1e-10 or np.count_nonzero(imag) < n:  # the complex step has more to do: nothing judged
+        assert judged[0] == FAST_REFINE and np.all(out == -1.0)
+        return FAST_REFINE
+    want = judge_complex_point(imag, step, est[0], est[1], est[7], flags[1], flags[0], np.zeros(n, bool), 2.0**-52,
                                np.empty(0), g, est[5], flat, values, f0, False, 32.0, 2.0**-52, 0.0, np.empty(0))
     assert judged == (want[0], want[1], *want[5:])
     if want[0] == FAST_PASS:

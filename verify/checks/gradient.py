@@ -158,7 +158,14 @@ from verify.checks import _kinks
 from verify.checks._evaluate import Evaluator, as_scalar, fresh
 from verify.checks._gradient_kernels import (
     FAST_PASS,
+    FAST_REFINE,
     FAST_SLOW,
+    STRAIGHT_EST,
+    STRAIGHT_H,
+    STRAIGHT_OUT,
+    STRAIGHT_ROWS,
+    STRAIGHT_STEP,
+    STRAIGHT_TAKEN,
     central_point,
     float32_values,
     judge_central_point,
@@ -166,7 +173,6 @@ from verify.checks._gradient_kernels import (
     judge_smooth_point,
     judge_straight,
     resolution_terms,
-    straight_complex_points,
     straight_points,
     underflow_unit,
     warm_up,
@@ -207,6 +213,8 @@ _EPS = {dt: float(np.finfo(dt).eps) for dt in FLOAT_DTYPES}
 _EPS64 = _EPS[np.dtype(np.float64)]
 _EPS32 = _EPS[np.dtype(np.float32)]
 _STEP64 = _EPS64 ** 0.2  # the central differences' first step per unit of max(1, |x_j|) for a float64 f (steps())
+_CS_LIMIT = CS_STEP / CS_RELATIVE  # below this |x_j| the complex step takes a smaller step too (complex_step)
+_NO_POINTS = np.empty((0, 0), dtype=np.complex128)  # the straight path: f takes no complex input
 _FLOAT32 = np.dtype(np.float32)
 _DTYPE_NAMES = {dt: str(dt) for dt in FLOAT_DTYPES}
 REFERENCES = ("sympy", "complex step", "central differences")
@@ -515,45 +523,51 @@ class _Checker:
         """:meth:`_general` in one straight line where it is most often taken (f returns float64, no SymPy twin,
         ``reference="auto"``, no ``f_error``, no infinite entry): the same evaluations of f in the same order and the
         same compiled judgement (:func:`verify.checks._gradient_kernels.judge_complex_point`), with kernels that write
-        into arrays allocated here (``straight_points``, ``central_point``, ``straight_complex_points``,
-        ``judge_straight``) and without the records (``Central``, ``ComplexStep``) the general steps read — built only
-        where the point leaves this line, and handed to those steps at the one they have reached: f rounding to float32
-        or noisier than float64 (the float32 test), a complex step with more to do than one stack (a tiny entry,
-        ``Im f = 0``), f that takes no complex input, or a point the compiled judgement does not pass."""
+        into arrays allocated here (``straight_points``, ``central_point``, ``judge_straight``) and without the records
+        (``Central``, ``ComplexStep``) the general steps read — built only where the point leaves this line, and handed
+        to those steps at the one they have reached: f rounding to float32 or noisier than float64 (the float32 test),
+        a complex step with more to do than one stack (a tiny entry, ``Im f = 0``), f that takes no complex input, or a
+        point the compiled judgement does not pass."""
         __tracebackhide__ = True
         ev, args, x64, f0 = self.ev, pt.args, pt.x64, pt.f0
         flat = x64.ravel()
         n = flat.size
-        h, taken, stack = np.empty((3, n)), np.empty((3, 2, n)), np.empty((6 * n + 1, n))
-        if straight_points(flat, _STEP64, h, taken, stack):
+        work, stack = np.empty((STRAIGHT_ROWS, n)), np.empty((6 * n + 1, n))
+        if straight_points(flat, _STEP64, work, stack):
             return self._general(pt, raw, _EPS64)  # an infinite entry
         values = ev.many(args, stack.reshape((6 * n + 1,) + x64.shape), f0)[1:].reshape(3, 2, n)
-        est, kink, finite = np.empty((12, n)), np.empty(n, dtype=bool), np.empty(n, dtype=bool)
-        candidates, quartile, float32 = central_point(values, taken, h, f0, _EPS64, est, kink, finite)
-        estimates = (est, kink, finite, candidates, quartile)
+        flags = np.empty((2, n), dtype=bool)
+        status = ev.complex_status  # None or "ok": f may take complex input (else _complex takes none)
+        points = np.empty((n, n), dtype=np.complex128) if status is None or status == "ok" else _NO_POINTS
+        candidates, quartile, float32, smallest = central_point(values, work, f0, _EPS64, flags, flat, CS_STEP, points)
         if float32 or quartile > 64.0 * _EPS64 * abs(f0):  # _general's float32 test decides (_noisier_than)
-            return self._general(pt, raw, _EPS64, central_from(estimates, values, f0, _EPS64, h, np.zeros(n, bool)))
-        if ev.complex_status is None or ev.complex_status == "ok":
-            step, points = np.empty(n), np.empty((n, n), dtype=np.complex128)
-            smallest = straight_complex_points(flat, CS_STEP, step, points)
-            imag = ev.many_complex(args, points.reshape((n,) + x64.shape))
-        else:
-            imag = None  # known to take no complex input (_complex)
-        if imag is not None and not smallest < CS_STEP / CS_RELATIVE and _NONZERO(imag) == n:
+            return self._general(pt, raw, _EPS64, self._central_of(work, flags, candidates, quartile, values, f0))
+        imag = ev.many_complex(args, points.reshape((n,) + x64.shape)) if points.size else None
+        if imag is not None:
             dt = pt.x.dtype
-            out = np.empty((3, n))
             outcome, no_truncation, worst, worst_ulps, worst_abs = judge_straight(
-                imag, step, est, finite, kink, pt.gf, flat, values, f0, dt == _FLOAT32, self.ulps, _EPS[dt], self.atol,
-                _NO_NOISE if self.grad_noise is None else self.grad_noise, out)
+                imag, work, flags, pt.gf, flat, values, f0, dt == _FLOAT32, self.ulps, _EPS[dt], self.atol,
+                _NO_NOISE if self.grad_noise is None else self.grad_noise, smallest, _CS_LIMIT)
             if outcome == FAST_PASS:
                 self._count_fast(worst, worst_ulps, worst_abs)
-                return _PointResult(out[0], out[1], out[2], 0, "complex step", 0)
-            cen = central_from(estimates, values, f0, _EPS64, h, np.zeros(n, bool))
-            cs = ComplexStep(imag, step)
-            return self._not_passed(pt, cen, cs, outcome, no_truncation) or self._slow(pt, cen, cs)
-        cen = central_from(estimates, values, f0, _EPS64, h, np.zeros(n, bool))
-        cs = None if imag is None else complex_step_from(ev, args, x64, imag, step, smallest)
+                return _PointResult(work[STRAIGHT_OUT], work[STRAIGHT_OUT + 1], work[STRAIGHT_OUT + 2], 0,
+                                    "complex step", 0)
+            cen = self._central_of(work, flags, candidates, quartile, values, f0)
+            if outcome != FAST_REFINE:
+                cs = ComplexStep(imag, work[STRAIGHT_STEP])
+                return self._not_passed(pt, cen, cs, outcome, no_truncation) or self._slow(pt, cen, cs)
+            cs = complex_step_from(ev, args, x64, imag, work[STRAIGHT_STEP], smallest)
+        else:
+            cen, cs = self._central_of(work, flags, candidates, quartile, values, f0), None
         return self._fast(pt, cen, cs) or self._slow(pt, cen, cs)
+
+    @staticmethod
+    def _central_of(work: np.ndarray, flags: np.ndarray, candidates: bool, quartile: float, values: np.ndarray,
+                    f0: float) -> Central:
+        """The record ``central()`` makes, from the straight path's arrays (:func:`_straight`)."""
+        n = work.shape[1]
+        return central_from((work[STRAIGHT_EST:STRAIGHT_OUT], flags[0], flags[1], candidates, quartile), values, f0,
+                            _EPS64, work[STRAIGHT_H:STRAIGHT_TAKEN], np.zeros(n, dtype=bool))
 
     # -- references --------------------------------------------------------------------------
 
