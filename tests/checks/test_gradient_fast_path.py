@@ -12,6 +12,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+import verify.checks._evaluate as evaluate_module
 import verify.checks.gradient as gradient_module
 from verify.checks import CheckFailure, check_gradient
 from verify.checks._evaluate import _runtime_warnings_ignored
@@ -406,3 +407,53 @@ def test_runtime_warnings_are_ignored_inside_and_the_warnings_state_is_restored(
         assert warnings.filters is filters and warnings.showwarning is show
         with pytest.raises(RuntimeWarning):
             warnings.warn("outside", RuntimeWarning, stacklevel=1)
+
+
+@pytest.mark.parametrize("lean", [True, False])
+def test_a_call_ignoring_runtime_warnings_ignores_them_inside_and_restores_the_state(lean):
+    """The evaluator's complex stacks go through ``_ignoring_runtime_warnings`` (the context above, in one frame): the
+    same behaviour, on the lean path (CPython 3.11/3.12) and the standard one."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(evaluate_module, "_LEAN_WARNINGS", lean)
+        warn_all = evaluate_module._ignoring_runtime_warnings(_warn_all)
+
+        def meddle():
+            warnings.warn("overflow", RuntimeWarning, stacklevel=1)
+            warnings.simplefilter("always")  # f changing the filters changes them only inside
+            warnings.showwarning = print
+            return 7
+
+        meddling = evaluate_module._ignoring_runtime_warnings(meddle)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        filters, show = warnings.filters, warnings.showwarning
+        with pytest.raises(UserWarning, match="something else"):
+            warn_all()
+        assert warnings.filters is filters and warnings.showwarning is show
+        assert meddling() == 7
+        assert warnings.filters is filters and warnings.showwarning is show
+        with pytest.raises(RuntimeWarning):
+            warnings.warn("outside", RuntimeWarning, stacklevel=1)
+
+
+@pytest.mark.parametrize("numpy2", [True, False])
+def test_a_call_ignoring_floating_point_errors_ignores_them_inside_and_restores_the_state(numpy2):
+    """The evaluator's real stacks go through ``_ignoring_errors``: ``np.errstate(all="ignore")`` as a decorator on
+    NumPy 2, its ``with`` statement otherwise; the caller's error state (here: raise) holds again after the call, also
+    after an exception, and inside a nested call."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(evaluate_module, "_NUMPY2", numpy2)
+        overflow = evaluate_module._ignoring_errors(lambda x: x * 1e308)
+        fail = evaluate_module._ignoring_errors(lambda: 1 / 0)
+        nested = evaluate_module._ignoring_errors(lambda x: (overflow(x), np.geterr()["over"]))
+    big = np.array([1e10])
+    with np.errstate(all="raise"):
+        assert np.isinf(overflow(big)[0])
+        assert np.geterr()["over"] == "raise"
+        with pytest.raises(ZeroDivisionError):
+            fail()
+        assert np.geterr()["over"] == "raise"
+        value, inside = nested(big)
+        assert np.isinf(value[0]) and inside == "ignore" and np.geterr()["over"] == "raise"
+        with pytest.raises(FloatingPointError):
+            big * 1e308

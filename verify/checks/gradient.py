@@ -148,7 +148,6 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from dataclasses import fields as dataclass_fields
 from typing import Any
 
 import numpy as np
@@ -216,8 +215,10 @@ _STEP64 = _EPS64 ** 0.2  # the central differences' first step per unit of max(1
 _CS_LIMIT = CS_STEP / CS_RELATIVE  # below this |x_j| the complex step takes a smaller step too (complex_step)
 _NO_POINTS = np.empty((0, 0), dtype=np.complex128)  # the straight path: f takes no complex input
 _FLOAT32 = np.dtype(np.float32)
+_FLOAT64 = np.dtype(np.float64)
 _DTYPE_NAMES = {dt: str(dt) for dt in FLOAT_DTYPES}
 REFERENCES = ("sympy", "complex step", "central differences")
+_REFERENCE_CHOICES = ("auto", *REFERENCES)
 JUMPS = ("fail", "allow")
 _NONZERO, _MAX = np.count_nonzero, np.maximum.reduce  # cheaper than .any()/np.max on a few dozen entries
 _CENTRAL_DETAIL = "Richardson on steps h, h/2, h/4 with h = eps_f^(1/5)·max(1,|x_j|)"
@@ -469,10 +470,10 @@ class _Checker:
         __tracebackhide__ = True
         args, x = _validate_point(point, self.wrt)
         g = _computed_gradient(self.grad, args, x, self.wrt)
-        x64 = x.astype(np.float64)
+        x64 = x.astype(_FLOAT64)
         raw = self.ev.call(args, x64)
         f0 = as_scalar(raw, "f")
-        if not self._validated and x.dtype != np.float64:
+        if not self._validated and x.dtype != _FLOAT64:
             as_scalar(self.f(*fresh(args)), "f")  # f must also take the point in its own dtype
             self._validated = True
         if not math.isfinite(f0):
@@ -1317,28 +1318,19 @@ class _Checker:
         return "\n".join(lines)
 
     def report(self, seconds: float) -> GradientReport:
-        return _new_report(
-            examples=self.examples, worst_ratio=self.worst_ratio, worst_ulps=self.worst_ulps,
-            worst_abs_error=self.worst_abs, references=dict(self.decided), cross_checks=dict(self.cross),
-            kinks=self.kinks, kink_examples=self.kink_examples, unverified=self.unverified,
-            vectorized=bool(self.ev.vectorized), dtype=self.dtype, ulps=self.ulps, atol=self.atol,
-            seconds=seconds, notes=tuple(self.notes), jumps=self.jumps, unverified_reasons=tuple(self.reasons),
-            noise_measured=self.noise_measured,
-        )
-
-
-_REPORT_FIELDS = frozenset(f.name for f in dataclass_fields(GradientReport))
-
-
-def _new_report(**fields: Any) -> GradientReport:
-    """``GradientReport(**fields)`` given every field: the frozen dataclass's ``__init__`` sets its 18 fields one by one
-    through ``object.__setattr__``, a few µs, a measurable part of a check at a small point; here they are stored at
-    once (the class has no ``__post_init__``; tests/checks/test_judge_shortcuts.py compares both)."""
-    if fields.keys() != _REPORT_FIELDS:
-        return GradientReport(**fields)  # a field missing or unknown: the dataclass says which
-    report = object.__new__(GradientReport)
-    report.__dict__.update(fields)
-    return report
+        # ``GradientReport(**fields)``: the frozen dataclass's ``__init__`` sets its 18 fields one by one through
+        # ``object.__setattr__``, a few µs, a measurable part of a check at a small point; here they are stored at once
+        # (the class has no ``__post_init__``; tests/checks/test_judge_shortcuts.py compares both)
+        report = object.__new__(GradientReport)
+        report.__dict__.update({
+            "examples": self.examples, "worst_ratio": self.worst_ratio, "worst_ulps": self.worst_ulps,
+            "worst_abs_error": self.worst_abs, "references": dict(self.decided), "cross_checks": dict(self.cross),
+            "kinks": self.kinks, "kink_examples": self.kink_examples, "unverified": self.unverified,
+            "vectorized": bool(self.ev.vectorized), "dtype": self.dtype, "ulps": self.ulps, "atol": self.atol,
+            "seconds": seconds, "notes": tuple(self.notes), "jumps": self.jumps,
+            "unverified_reasons": tuple(self.reasons), "noise_measured": self.noise_measured,
+        })
+        return report
 
 
 def _holds_coarse(g: np.ndarray, dt: np.dtype) -> bool:
@@ -1601,8 +1593,8 @@ def check_gradient(
     __tracebackhide__ = True
     if not callable(f) or not callable(grad):
         raise TypeError(f"f and grad must be callables; got {type(f).__name__} and {type(grad).__name__}")
-    if reference not in ("auto", *REFERENCES):
-        raise ValueError(f"reference must be one of {('auto', *REFERENCES)}; got {reference!r}")
+    if reference not in _REFERENCE_CHOICES:
+        raise ValueError(f"reference must be one of {_REFERENCE_CHOICES}; got {reference!r}")
     if reference == "sympy" and sympy_expr is None:
         raise ValueError("reference='sympy' needs sympy_expr=")
     if jumps not in JUMPS:
