@@ -40,7 +40,7 @@ from verify.checks._gradient_kernels import (
 )
 from verify.checks._measure import _holds_coarse_numbers
 from verify.checks._references import _central_record, central
-from verify.checks.gradient import GradientReport, check_gradient
+from verify.checks.gradient import CheckFailure, GradientReport, check_gradient
 
 _TINY = float(np.finfo(np.float64).tiny)
 _SMALLEST = 5e-324
@@ -299,3 +299,31 @@ def _compare_straight_kernels(flat, eps_f, rng, smooth=False, off=0.0):
     else:
         assert np.all(out == -1.0)
     return want[0]
+
+
+_OPTION_VALUES = [0.0, 32.0, 1e-300, -0.0, -1.0, np.inf, np.nan, 2, True, np.float64(4.0), np.float32(2.0), 1e300]
+
+
+@pytest.mark.parametrize("name", ["ulps", "atol", "f_error", "f_noise", "worst"])
+@pytest.mark.parametrize("value", _OPTION_VALUES + [0, 1, 10, -3])
+def test_the_common_options_are_taken_as_each_ones_own_check_takes_them(name, value):
+    """check_gradient skips the per-option checks where every numeric option is a finite float >= 0 or a positive int:
+    whatever it is given, it accepts and stores what _number accepts and returns, and rejects the rest with its error."""
+    kind = {"worst": {"integer": True}}.get(name, {})
+    try:
+        expected = gradient_module._number(value, name, **kind)
+    except ValueError as error:
+        expected = error
+    f = lambda x: np.sum(np.sin(x), axis=-1)  # noqa: E731
+    try:
+        report = check_gradient(f, np.cos, (np.array([0.5, 2.0]),), **{name: value})
+    except ValueError as error:
+        assert isinstance(expected, ValueError) and str(error) == str(expected)
+        return
+    except CheckFailure:  # f_error or f_noise too large to pass a point, atol too small: accepted all the same
+        assert not isinstance(expected, ValueError)
+        return
+    assert not isinstance(expected, ValueError), expected
+    if name in ("ulps", "atol"):
+        stored = getattr(report, name)
+        assert stored == expected and type(stored) is type(expected)

@@ -1601,8 +1601,14 @@ def check_gradient(
         raise ValueError(f"jumps must be one of {JUMPS}; got {jumps!r}")
     if type(wrt) is not int and (isinstance(wrt, (bool, np.bool_)) or not isinstance(wrt, numbers.Integral)):
         raise TypeError(f"wrt must be an integer index into the arguments; got {wrt!r}")
-    ulps, atol, worst, max_examples = _judge_options(ulps, atol, worst, max_examples)
-    f_error = _number(f_error, "f_error")
+    # the common case: every numeric option a finite float >= 0 or a positive int (what _number's first test passes);
+    # otherwise each one is checked below, in this order, or a ValueError names it
+    common = (type(ulps) is float and type(atol) is float and type(f_error) is float and type(f_noise) is float
+              and type(worst) is int and max_examples is None and 0.0 <= ulps < math.inf and 0.0 <= atol < math.inf
+              and 0.0 <= f_error < math.inf and 0.0 <= f_noise < math.inf and worst >= 1)
+    if not common:
+        ulps, atol, worst, max_examples = _judge_options(ulps, atol, worst, max_examples)
+        f_error = _number(f_error, "f_error")
     if reference == "complex step" and f_error:
         raise ValueError(f"reference='complex step' cannot differentiate an approximate f (f_error={f_error!r})")
     noise = None
@@ -1612,7 +1618,8 @@ def check_gradient(
             raise ValueError(f"grad_noise must be finite and >= 0 in every entry; got {grad_noise!r}")
         if _is_strategy(inputs):
             raise ValueError("grad_noise is measured at one point: it cannot go with a strategy of points")
-    f_noise = _number(f_noise, "f_noise")
+    if not common:
+        f_noise = _number(f_noise, "f_noise")
     if f_noise and _is_strategy(inputs):
         raise ValueError("f_noise is measured at one point: it cannot go with a strategy of points")
     wrt = int(wrt)
