@@ -12,6 +12,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+import verify.checks._evaluate as evaluate_module
 import verify.checks.gradient as gradient_module
 from verify.checks import CheckFailure, check_gradient
 from verify.checks._evaluate import _runtime_warnings_ignored
@@ -270,11 +271,13 @@ def test_the_compiled_fast_paths_give_the_verdicts_of_the_general_one(case):
 
 
 @pytest.mark.parametrize("f, grad, point, kernel, decided", [
-    (lambda x: np.sum(np.sin(x), axis=-1), np.cos, (np.array([0.5, -2.0, 3.0]),), "judge_complex_point",
+    (lambda x: np.sum(np.sin(x), axis=-1), np.cos, (np.array([0.5, -2.0, 3.0]),), "judge_straight",
      "complex step"),
+    (lambda x: np.sum(np.sin(x), axis=-1), np.cos, (np.array([0.5, -2.0, 3.0], dtype=np.float32),),
+     "judge_straight", "complex step"),
     (_FUNCTIONS["abs"][0], np.sign, (np.array([0.5, -2.0, 3.0]),), "judge_central_point", "central differences"),
     (_softmax_ce, _softmax_ce_grad, (np.linspace(-2.0, 3.0, 12).reshape(3, 4), np.array([0, 3, 1])),
-     "judge_complex_point", "complex step"),
+     "judge_straight", "complex step"),
 ])
 def test_a_smooth_point_is_judged_in_one_compiled_call(f, grad, point, kernel, decided):
     """The fast paths are taken (a test of their equivalence that never reached them would prove nothing), and a
@@ -293,6 +296,86 @@ def test_a_smooth_point_is_judged_in_one_compiled_call(f, grad, point, kernel, d
         assert calls == [gradient_module.FAST_PASS] and report.references[decided] == 1
         with pytest.raises(CheckFailure):
             check_gradient(f, lambda *a: 1.001 * np.asarray(grad(*a)), point)
+
+
+# --- the straight path gives the verdicts of the general steps ----------------------------------------------------------
+#
+# ``_Checker._straight`` takes a float64 f's point through the same evaluations and the same compiled judgement as
+# ``_Checker._general`` without the records those read, and hands the point to them where it leaves its line (an
+# infinite entry, f rounding to float32, a tiny entry or Im f = 0 for the complex step, f that takes no complex input,
+# a point not passed). Whatever the point, the gradient and f, the report or the failure must be the same either way,
+# and f must be called the same number of times with the same points.
+
+
+def _general_only(self, pt, raw):
+    return self._general(pt, raw, gradient_module._EPS64)
+
+
+def _traced(f):
+    calls = []
+
+    def traced(x, *rest):
+        calls.append(np.array(x, copy=True))
+        return f(x, *rest)
+    return traced, calls
+
+
+def _both_ways(f, grad, point, **options):
+    outcomes, traces = [], []
+    for straight in (True, False):
+        traced, calls = _traced(f)
+        with pytest.MonkeyPatch.context() as patch:
+            if not straight:
+                patch.setattr(gradient_module._Checker, "_straight", _general_only)
+            try:
+                report = check_gradient(traced, grad, point, **options)
+                fields = asdict(report)
+                fields.pop("seconds")
+                outcomes.append(("passed", fields))
+            except CheckFailure as failure:
+                outcomes.append(("failed", str(failure)))
+            except (TypeError, ValueError) as error:
+                outcomes.append((type(error).__name__, str(error)))
+        traces.append(calls)
+    assert outcomes[0] == outcomes[1]
+    assert len(traces[0]) == len(traces[1])
+    assert all(a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a.view(np.uint8), b.view(np.uint8))
+               for a, b in zip(*traces, strict=True))
+    return outcomes[0]
+
+
+@settings(deadline=None, max_examples=150)
+@given(_cases())
+@example(_case("sin", np.array([1e-12, 0.5, 2.0])))  # a tiny entry: the complex step's smaller step
+@example(_case("real_only_sin", np.array([0.5, 2.0])))  # f takes no complex input
+@example(_case("float32_sin", np.array([0.5, 2.0])))  # f rounds to float32 and returns a Python float
+@example(_case("leaky_relu", np.array([0.0, 0.5])))  # a kink candidate: not passed on the cheap terms
+@example(_case("sin", np.array([0.5, 2.0]), "relative", 1.5 * 32.0 * 2.0**-52))  # just beyond the cheap tolerance
+def test_the_straight_path_gives_the_verdicts_of_the_general_steps(case):
+    _, f, g, point = case
+    _both_ways(f, g, point)
+
+
+@pytest.mark.parametrize("name, f, grad, point", [
+    ("masked logit", lambda z: np.log(np.sum(np.exp(z), axis=-1)),
+     lambda z: np.exp(z) / np.sum(np.exp(z)), (np.array([-np.inf, 0.5, 1.0]),)),
+    ("dead unit: Im f = 0 along an entry", lambda x: np.sum(np.sin(x[..., :2]), axis=-1) + 0.0 * x[..., 2],
+     lambda x: np.array([np.cos(x[0]), np.cos(x[1]), 0.0]), (np.array([0.5, 2.0, 3.0]),)),
+    ("tiny entry", lambda x: np.sum(np.sqrt(x), axis=-1), lambda x: 0.5 / np.sqrt(x),
+     (np.array([1e-300, 2.0]),)),
+    ("float32 f", lambda x: float(np.sum(np.sin(x.astype(np.float32)))), np.cos, (np.array([0.5, 2.0]),)),
+    ("no complex input", lambda x: np.sum(np.sin(np.real(x).astype(np.float64)), axis=-1), np.cos,
+     (np.array([0.5, 2.0]),)),
+    ("wrong", lambda x: np.sum(np.sin(x), axis=-1), lambda x: 1.01 * np.cos(x), (np.array([0.5, 2.0]),)),
+    ("kink", lambda x: np.sum(np.abs(x), axis=-1), np.sign, (np.array([0.0, 2.0]),)),
+    ("truncation to measure", lambda x: np.sum(np.exp(30.0 * x), axis=-1), lambda x: 30.0 * np.exp(30.0 * x),
+     (np.array([3.0, -1.0]),)),
+    ("float32 point", lambda x: np.sum(np.sin(x), axis=-1), lambda x: np.cos(x).astype(np.float32),
+     (np.array([0.5, 2.0], dtype=np.float32),)),
+])
+def test_the_straight_path_hands_each_kind_of_point_to_the_general_steps_unchanged(name, f, grad, point):
+    _both_ways(f, grad, point)
+    _both_ways(f, grad, point, grad_noise=np.full(point[0].shape, 1e-12), atol=1e-14, ulps=8.0)
 
 
 # --- RuntimeWarnings at complex points are ignored as warnings.catch_warnings ignores them ------------------------------
@@ -324,3 +407,53 @@ def test_runtime_warnings_are_ignored_inside_and_the_warnings_state_is_restored(
         assert warnings.filters is filters and warnings.showwarning is show
         with pytest.raises(RuntimeWarning):
             warnings.warn("outside", RuntimeWarning, stacklevel=1)
+
+
+@pytest.mark.parametrize("lean", [True, False])
+def test_a_call_ignoring_runtime_warnings_ignores_them_inside_and_restores_the_state(lean):
+    """The evaluator's complex stacks go through ``_ignoring_runtime_warnings`` (the context above, in one frame): the
+    same behaviour, on the lean path (CPython 3.11/3.12) and the standard one."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(evaluate_module, "_LEAN_WARNINGS", lean)
+        warn_all = evaluate_module._ignoring_runtime_warnings(_warn_all)
+
+        def meddle():
+            warnings.warn("overflow", RuntimeWarning, stacklevel=1)
+            warnings.simplefilter("always")  # f changing the filters changes them only inside
+            warnings.showwarning = print
+            return 7
+
+        meddling = evaluate_module._ignoring_runtime_warnings(meddle)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        filters, show = warnings.filters, warnings.showwarning
+        with pytest.raises(UserWarning, match="something else"):
+            warn_all()
+        assert warnings.filters is filters and warnings.showwarning is show
+        assert meddling() == 7
+        assert warnings.filters is filters and warnings.showwarning is show
+        with pytest.raises(RuntimeWarning):
+            warnings.warn("outside", RuntimeWarning, stacklevel=1)
+
+
+@pytest.mark.parametrize("numpy2", [True, False])
+def test_a_call_ignoring_floating_point_errors_ignores_them_inside_and_restores_the_state(numpy2):
+    """The evaluator's real stacks go through ``_ignoring_errors``: ``np.errstate(all="ignore")`` as a decorator on
+    NumPy 2, its ``with`` statement otherwise; the caller's error state (here: raise) holds again after the call, also
+    after an exception, and inside a nested call."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(evaluate_module, "_NUMPY2", numpy2)
+        overflow = evaluate_module._ignoring_errors(lambda x: x * 1e308)
+        fail = evaluate_module._ignoring_errors(lambda: 1 / 0)
+        nested = evaluate_module._ignoring_errors(lambda x: (overflow(x), np.geterr()["over"]))
+    big = np.array([1e10])
+    with np.errstate(all="raise"):
+        assert np.isinf(overflow(big)[0])
+        assert np.geterr()["over"] == "raise"
+        with pytest.raises(ZeroDivisionError):
+            fail()
+        assert np.geterr()["over"] == "raise"
+        value, inside = nested(big)
+        assert np.isinf(value[0]) and inside == "ignore" and np.geterr()["over"] == "raise"
+        with pytest.raises(FloatingPointError):
+            big * 1e308

@@ -1,7 +1,8 @@
 """check_gradient's per-point shortcuts (issue 13, item 10: speed) compute what the code they replace computed, bit for
 bit: the infinite-entry test built into the stacks' kernels, the lowest set bit read off a float's bits, the lower
-quartile ``central()`` keeps, the report stored at once, the argument copies of the evaluator. Each test also shows
-that it can fail (a wrong variant of the shortcut is told apart)."""
+quartile ``central()`` keeps, the report stored at once, the argument copies of the evaluator, the float32 test as one
+kernel, and the straight path's kernels that write into the caller's arrays. Each test also shows that it can fail (a
+wrong variant of the shortcut is told apart)."""
 
 from __future__ import annotations
 
@@ -16,15 +17,30 @@ from hypothesis import strategies as st
 import verify.checks.gradient as gradient_module
 from verify.checks._evaluate import Evaluator
 from verify.checks._gradient_kernels import (
+    FAST_PASS,
+    FAST_REFINE,
+    STRAIGHT_EST,
+    STRAIGHT_H,
+    STRAIGHT_OUT,
+    STRAIGHT_ROWS,
+    STRAIGHT_STEP,
+    STRAIGHT_TAKEN,
     _lowest_bit_read,
+    central_estimates,
+    central_point,
     complex_points,
     finite_complex_points,
     finite_perturbed_points,
+    float32_values,
+    judge_complex_point,
+    judge_straight,
     lowest_bit,
     perturbed_points,
+    straight_points,
 )
+from verify.checks._measure import _holds_coarse_numbers
 from verify.checks._references import _central_record, central
-from verify.checks.gradient import GradientReport, check_gradient
+from verify.checks.gradient import CheckFailure, GradientReport, check_gradient
 
 _TINY = float(np.finfo(np.float64).tiny)
 _SMALLEST = 5e-324
@@ -138,9 +154,6 @@ def test_the_report_stored_at_once_is_the_dataclasss_and_stays_frozen():
     assert set(vars(report)) == {f.name for f in dataclasses.fields(GradientReport)}
     with pytest.raises(dataclasses.FrozenInstanceError):
         report.examples = 2
-    fields.pop("jumps")
-    with pytest.raises(TypeError):  # a field missing: the dataclass's own error, not a report without it
-        gradient_module._new_report(**fields, jump=0)
 
 
 def test_the_evaluator_copies_the_arrays_of_each_argument_tuple_it_is_given():
@@ -165,3 +178,152 @@ def test_the_evaluator_copies_the_arrays_of_each_argument_tuple_it_is_given():
     assert all(not any(v is w for v, w in zip(call, args, strict=True) if isinstance(v, np.ndarray))
                for call, args in zip(seen, (first, first, second, first), strict=True))
     assert seen[2][0] is second[0]  # not an array: passed as it is
+
+
+def _float32_values_numpy(values: np.ndarray, f0: float) -> bool:
+    """The float32 test as check_gradient stated it in NumPy before it became a kernel (``_float32_values``)."""
+    if not abs(f0) <= float(np.finfo(np.float32).max) or float(np.float32(f0)) != f0:
+        return False
+    return _holds_coarse_numbers(np.append(values[np.isfinite(values)], f0), np.dtype(np.float32))
+
+
+_float32_numbers = st.floats(width=32, allow_nan=False, allow_infinity=False).map(float)
+_any_values = st.one_of(_float32_numbers, _float32_numbers, st.floats(width=64),
+                        st.sampled_from([0.0, -0.0, 0.5, -3.0, 1e-45, 1.4e-45, 3.5e38, 3.4028234663852886e38,
+                                         3.4028235677973366e38, 1e39, np.inf, -np.inf, np.nan, 5e-324, 2.0**-149]))
+
+
+@settings(deadline=None, max_examples=400)
+@given(st.lists(_any_values, min_size=6, max_size=18).filter(lambda v: len(v) % 6 == 0), _any_values)
+@example([0.5] * 6, 0.25)  # small dyadic numbers only: no more than 8 bits, not taken for float32
+@example([float(np.float32(0.1))] * 6, float(np.float32(0.3)))  # float32 numbers of more than 8 bits
+@example([float(np.float32(0.1))] * 5 + [0.1], float(np.float32(0.3)))  # one float64 value
+@example([float(np.float32(0.1))] * 5 + [1e39], float(np.float32(0.3)))  # beyond float32's range
+@example([float(np.float32(0.1))] * 5 + [np.nan], float(np.float32(0.3)))  # not finite: not looked at
+def test_the_float32_test_as_one_kernel_is_its_numpy_statement(entries, f0):
+    if not np.isfinite(f0):
+        f0 = 0.0  # f(x) is finite where the test is made
+    values = np.array(entries, dtype=np.float64).reshape(3, 2, -1)
+    with np.errstate(all="ignore"):
+        assert float32_values(values, f0) == _float32_values_numpy(values, f0)
+
+
+def test_the_float32_test_tells_float32_results_from_others():
+    rng = np.random.default_rng(4)
+    values = rng.standard_normal((3, 2, 5)).astype(np.float32).astype(np.float64)
+    assert float32_values(values, float(np.float32(0.7)))
+    assert not float32_values(values, 0.7)  # f(x) no float32 number
+    values[1, 0, 2] = 0.1
+    assert not float32_values(values, float(np.float32(0.7)))
+    assert not float32_values(np.full((3, 2, 1), 0.75), 0.5)  # 8 bits or fewer: any format holds them
+
+
+@settings(deadline=None, max_examples=200)
+@given(st.lists(st.one_of(_finite_floats, st.floats(-3.0, 3.0),
+                          st.sampled_from([np.inf, -np.inf, 0.0, -0.0, 1e-300, _SMALLEST])), min_size=1, max_size=7),
+       st.sampled_from([2.0**-52, 2.0**-23]), st.integers(0, 2**32 - 1))
+@example([0.5, np.inf, -2.0], 2.0**-52, 0)
+@example([1e-300, 0.0, 3.0], 2.0**-52, 1)
+def test_the_straight_kernels_write_what_the_allocating_ones_return(entries, eps_f, seed):
+    """``straight_points``, ``central_point`` and ``judge_straight`` (check_gradient's straight path) write into the
+    caller's arrays the floats that ``finite_perturbed_points``, ``central_estimates`` with ``float32_values``,
+    ``finite_complex_points`` and ``judge_complex_point`` return."""
+    _compare_straight_kernels(np.array(entries, dtype=np.float64), eps_f, np.random.default_rng(seed))
+
+
+def test_the_straight_kernels_are_compared_where_the_point_passes_and_where_it_does_not():
+    flat = np.array([0.5, -1.25, 2.0])
+    assert _compare_straight_kernels(flat, 2.0**-52, np.random.default_rng(0), smooth=True) == FAST_PASS
+    assert _compare_straight_kernels(flat, 2.0**-52, np.random.default_rng(0), smooth=True, off=1e-3) != FAST_PASS
+    assert _compare_straight_kernels(np.array([0.5, 1e-12]), 2.0**-52, np.random.default_rng(0), smooth=True) \
+        == FAST_REFINE  # a tiny entry: the complex step's smaller step
+
+
+def _compare_straight_kernels(flat, eps_f, rng, smooth=False, off=0.0):
+    """Returns the outcome judged (None where an infinite entry sends the point to the general path)."""
+    n = flat.size
+    step0 = eps_f ** 0.2
+    work, stack = np.full((STRAIGHT_ROWS, n), -1.0), np.full((6 * n + 1, n), -1.0)
+    count = straight_points(flat, step0, work, stack)
+    infinite, want_count, *want = finite_perturbed_points(flat, step0)
+    assert count == want_count
+    if count:
+        assert np.all(work == -1.0) and np.all(stack == -1.0)  # nothing written: the general path takes the point
+        return None
+    h, taken = work[STRAIGHT_H:STRAIGHT_TAKEN], work[STRAIGHT_TAKEN:STRAIGHT_EST].reshape(3, 2, n)
+    for got, expected in zip((h, taken, stack), want, strict=True):
+        assert _same_bits(got, expected)
+    f0 = float(rng.standard_normal())
+    if smooth:  # f = f0 + Σ sin(x_j) − sin(x_j at the point), its values on the stack
+        values = f0 + (np.sin(stack[1:]) - np.sin(flat)).sum(axis=1).reshape(3, 2, n)
+    else:
+        values = f0 + (stack[1:] - flat).sum(axis=1).reshape(3, 2, n) * rng.standard_normal() \
+            + rng.standard_normal((3, 2, n)) * 10.0 ** rng.integers(-17, -2)
+        if rng.random() < 0.3:
+            with np.errstate(over="ignore"):
+                values = values.astype(np.float32).astype(np.float64)
+            f0 = float(np.float32(f0))
+    flags = np.ones((2, n), bool)
+    points = np.full((n, n), -1.0 + 0j)
+    candidates, quartile, is_float32, smallest = central_point(values, work, f0, eps_f, flags, flat, 1e-20, points)
+    w_est, w_kink, w_finite, w_candidates, w_quartile = central_estimates(values, taken, h, f0, eps_f)
+    est = work[STRAIGHT_EST:STRAIGHT_OUT]
+    assert _same_bits(est, w_est) and np.array_equal(flags[0], w_kink) and np.array_equal(flags[1], w_finite)
+    assert candidates == w_candidates and quartile == w_quartile
+    assert is_float32 == _float32_values_numpy(values, f0)
+    if is_float32 or quartile > 64.0 * eps_f * abs(f0):  # the float32 test takes the point: no complex points
+        assert np.isnan(smallest) and np.all(points == -1.0) and np.all(work[STRAIGHT_STEP] == -1.0)
+        return None
+    _, w_smallest, w_step, w_points = finite_complex_points(flat, 1e-20)
+    step = work[STRAIGHT_STEP]
+    assert smallest == w_smallest and _same_bits(step, w_step)
+    assert _same_bits(points.view(np.float64), w_points.view(np.float64))
+    if smooth:
+        imag = np.cos(flat) * step
+        g = np.cos(flat) * (1.0 + off)
+    else:
+        slope = (values[2, 0] - values[2, 1]) / (taken[2, 0] - taken[2, 1])
+        imag = slope * step * (1.0 + rng.standard_normal(n) * 10.0 ** rng.integers(-16, -6))
+        g = imag / step * (1.0 + rng.standard_normal(n) * 10.0 ** rng.integers(-16, -10))
+    judged = judge_straight(imag, work, flags, g, flat, values, f0, False, 32.0, 2.0**-52, 0.0, np.empty(0),
+                            smallest, 1e-10)
+    out = work[STRAIGHT_OUT:STRAIGHT_STEP]
+    if smallest < 1e-10 or np.count_nonzero(imag) < n:  # the complex step has more to do: nothing judged
+        assert judged[0] == FAST_REFINE and np.all(out == -1.0)
+        return FAST_REFINE
+    want = judge_complex_point(imag, step, est[0], est[1], est[7], flags[1], flags[0], np.zeros(n, bool), 2.0**-52,
+                               np.empty(0), g, est[5], flat, values, f0, False, 32.0, 2.0**-52, 0.0, np.empty(0))
+    assert judged == (want[0], want[1], *want[5:])
+    if want[0] == FAST_PASS:
+        assert _same_bits(out, np.array(want[2:5]))
+    else:
+        assert np.all(out == -1.0)
+    return want[0]
+
+
+_OPTION_VALUES = [0.0, 32.0, 1e-300, -0.0, -1.0, np.inf, np.nan, 2, True, np.float64(4.0), np.float32(2.0), 1e300]
+
+
+@pytest.mark.parametrize("name", ["ulps", "atol", "f_error", "f_noise", "worst"])
+@pytest.mark.parametrize("value", _OPTION_VALUES + [0, 1, 10, -3])
+def test_the_common_options_are_taken_as_each_ones_own_check_takes_them(name, value):
+    """check_gradient skips the per-option checks where every numeric option is a finite float >= 0 or a positive int:
+    whatever it is given, it accepts and stores what _number accepts and returns, and rejects the rest with its error."""
+    kind = {"worst": {"integer": True}}.get(name, {})
+    try:
+        expected = gradient_module._number(value, name, **kind)
+    except ValueError as error:
+        expected = error
+    f = lambda x: np.sum(np.sin(x), axis=-1)  # noqa: E731
+    try:
+        report = check_gradient(f, np.cos, (np.array([0.5, 2.0]),), **{name: value})
+    except ValueError as error:
+        assert isinstance(expected, ValueError) and str(error) == str(expected)
+        return
+    except CheckFailure:  # f_error or f_noise too large to pass a point, atol too small: accepted all the same
+        assert not isinstance(expected, ValueError)
+        return
+    assert not isinstance(expected, ValueError), expected
+    if name in ("ulps", "atol"):
+        stored = getattr(report, name)
+        assert stored == expected and type(stored) is type(expected)

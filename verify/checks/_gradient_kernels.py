@@ -116,6 +116,14 @@ def perturbed_points(flat, step0):
     h = np.empty((3, n))
     taken = np.empty((3, 2, n))
     stack = np.empty((6 * n + 1, n))
+    _fill_perturbed(flat, step0, h, taken, stack)
+    return h, taken, stack
+
+
+@_kernel
+def _fill_perturbed(flat, step0, h, taken, stack):
+    """:func:`perturbed_points` written into ``h`` (3, n), ``taken`` (3, 2, n) and ``stack`` (6n + 1, n)."""
+    n = flat.shape[0]
     for p in range(6 * n + 1):
         for j in range(n):  # element by element: faster than a row slice assignment here
             stack[p, j] = flat[j]
@@ -128,7 +136,6 @@ def perturbed_points(flat, step0):
                 moved = flat[j] + h[level, j] * sign
                 taken[level, s, j] = moved - flat[j]
                 stack[1 + (2 * level + s) * n + j, j] = moved
-    return h, taken, stack
 
 
 @_kernel
@@ -188,7 +195,18 @@ def central_estimates(v, taken, h, f0, eps_f):
     inflates its own entry's measured level (and, among few entries, the median), which must not hide it.
     """
     n = v.shape[2]
+    out = np.empty((12, n))
+    kink = np.empty(n, dtype=np.bool_)
     finite = np.empty(n, dtype=np.bool_)
+    candidates, quartile = _central_estimates_into(v, taken, h, f0, eps_f, out, kink, finite)
+    return out, kink, finite, candidates, quartile
+
+
+@_kernel
+def _central_estimates_into(v, taken, h, f0, eps_f, out, kink, finite):
+    """:func:`central_estimates` written into ``out`` (12, n), ``kink`` and ``finite`` (n,): returns ``(candidates,
+    quartile)``."""
+    n = v.shape[2]
     d = np.empty((3, n))
     eta = np.empty(n)
     underflow = underflow_unit(eps_f)
@@ -213,8 +231,6 @@ def central_estimates(v, taken, h, f0, eps_f):
     ordered = np.sort(measured)  # one sort for the median and the lower quartile
     pooled = 4.0 * _median_of_sorted(ordered)
     quartile = ordered[n // 4]
-    out = np.empty((12, n))
-    kink = np.empty(n, dtype=np.bool_)
     candidates = False
     sided = np.empty((3, 2))  # the one-sided slopes of entry j (every element written before it is read)
     for j in range(n):
@@ -269,7 +285,83 @@ def central_estimates(v, taken, h, f0, eps_f):
         out[9, j] = 1.0 if flat else 0.0
         out[10, j] = eta[j]
         out[11, j] = measured[j]
-    return out, kink, finite, candidates, quartile
+    return candidates, quartile
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+@_kernel
+def float32_values(values, f0):
+    """Whether ``f(x) = f0`` and every finite value of ``values`` (f over the central-difference stack) are float32
+    numbers, one of them with more than 8 significant bits (not merely a small dyadic number): ``f`` rounds its result
+    to float32. ``f0`` finite. A value beyond float32's range is no float32 number (its cast would be ``inf``); the
+    test of more than 8 bits is that ``2⁸`` times its significand (``frexp``) is no integer."""
+    if not abs(f0) <= _FLOAT32_MAX or np.float64(np.float32(f0)) != f0:
+        return False
+    wide = False
+    flat = values.ravel()
+    for k in range(flat.size + 1):
+        v = flat[k] if k < flat.size else f0
+        if not np.isfinite(v):
+            continue
+        if abs(v) > _FLOAT32_MAX or np.float64(np.float32(v)) != v:
+            return False
+        if v != 0.0 and not wide:
+            m = math.frexp(v)[0] * 256.0
+            wide = m != math.floor(m)
+    return wide
+
+
+# -- check_gradient's straight path (verify.checks.gradient._Checker._straight) --------------------------------------
+# Its kernels write into arrays the caller allocates and return scalars only: handing a new array back to Python
+# costs Numba some 2 µs (the array object built, its dtype looked up through a Python call), a dozen times a point,
+# where NumPy allocates one in 0.2 µs. The float64 arrays of a point share one allocation, ``work`` (25, n), by rows:
+STRAIGHT_H, STRAIGHT_TAKEN, STRAIGHT_EST, STRAIGHT_OUT, STRAIGHT_STEP, STRAIGHT_ROWS = 0, 3, 9, 21, 24, 25
+# h (3, n) | taken (3·2, n) | central_estimates' rows (12, n) | ratio, error, ULPs (3, n) | the complex steps (1, n);
+# the flags (2, n) hold kink and finite.
+#: judge_straight's outcome where the complex step has more to do than its one stack (a tiny entry, Im f = 0).
+FAST_REFINE = 3
+__all__ += ["float32_values", "straight_points", "central_point", "judge_straight", "FAST_REFINE", "STRAIGHT_H",
+            "STRAIGHT_TAKEN", "STRAIGHT_EST", "STRAIGHT_OUT", "STRAIGHT_STEP", "STRAIGHT_ROWS"]
+
+
+@_kernel
+def _taken_of(work):
+    n = work.shape[1]
+    return work[STRAIGHT_TAKEN:STRAIGHT_EST].reshape((3, 2, n))
+
+
+@_kernel
+def straight_points(flat, step0, work, stack):
+    """:func:`finite_perturbed_points` into ``work``'s rows ``h`` and ``taken`` and into ``stack`` (6n + 1, n): returns how
+    many entries of ``flat`` are not finite; the points are written only where none is."""
+    count = 0
+    for j in range(flat.shape[0]):
+        if not np.isfinite(flat[j]):
+            count += 1
+    if count == 0:
+        _fill_perturbed(flat, step0, work[STRAIGHT_H:STRAIGHT_TAKEN], _taken_of(work), stack)
+    return count
+
+
+@_kernel
+def central_point(v, work, f0, eps_f, flags, flat, cs_step, points):
+    """:func:`central_estimates` into ``work``'s rows ``est`` and ``flags`` (kink, finite), and :func:`float32_values`;
+    where neither says that f computes in float32 nor its rounding is above float64's (the lower quartile of the
+    measured levels beyond ``64·eps_f·|f0|``: check_gradient's float32 test decides then) and ``points`` is not empty,
+    :func:`complex_points` into ``work``'s row ``step`` and ``points`` (n, n). Returns ``(candidates, quartile,
+    float32, smallest)``, ``smallest`` the least ``|x_j|`` (NaN where no complex points were written)."""
+    candidates, quartile = _central_estimates_into(v, _taken_of(work), work[STRAIGHT_H:STRAIGHT_TAKEN], f0, eps_f,
+                                                   work[STRAIGHT_EST:STRAIGHT_OUT], flags[0], flags[1])
+    float32 = float32_values(v, f0)
+    smallest = np.nan
+    if not float32 and not quartile > 64.0 * eps_f * abs(f0) and points.shape[0]:
+        smallest = np.inf
+        for j in range(flat.shape[0]):
+            smallest = min(smallest, abs(flat[j]))
+        _fill_complex(flat, cs_step, work[STRAIGHT_STEP], points)
+    return candidates, quartile, float32, smallest
 
 
 @_kernel
@@ -322,13 +414,20 @@ def complex_points(flat, cs_step):
     n = flat.shape[0]
     step = np.empty(n)
     stack = np.empty((n, n), dtype=np.complex128)
+    _fill_complex(flat, cs_step, step, stack)
+    return step, stack
+
+
+@_kernel
+def _fill_complex(flat, cs_step, step, stack):
+    """:func:`complex_points` written into ``step`` (n,) and ``stack`` (n, n)."""
+    n = flat.shape[0]
     for p in range(n):
         for j in range(n):
             stack[p, j] = flat[j]
     for j in range(n):
         step[j] = cs_step * max(1.0, abs(flat[j]))
         stack[j, j] += 1j * step[j]
-    return step, stack
 
 
 @_kernel
@@ -438,6 +537,7 @@ def judge_smooth_point(g, r, ulp_r, curvature, x, infinite, reference_error, usa
 
 
 _TINY64 = float(np.finfo(np.float64).tiny)
+_EPS64 = float(np.finfo(np.float64).eps)
 
 
 @_kernel
@@ -487,6 +587,11 @@ def warm_up_point() -> None:
                         1.0, False, 32.0, 2.0**-52, 0.0, np.empty(0))
     judge_central_point(flat, flat, ~no, no, no, flat, flat, flat, flat, flat, flat, no, values, 1.0, False, 32.0,
                         2.0**-52, 0.0, np.empty(0))
+    work, stack, flags = np.empty((STRAIGHT_ROWS, 1)), np.empty((7, 1)), np.empty((2, 1), dtype=np.bool_)
+    straight_points(flat, 1e-3, work, stack)
+    points = np.empty((1, 1), dtype=np.complex128)
+    central_point(values, work, 1.0, 2.0**-52, flags, flat, 1e-20, points)
+    judge_straight(flat, work, flags, flat, flat, values, 1.0, False, 32.0, 2.0**-52, 0.0, np.empty(0), 1.0, 1e-10)
 
 
 # -- check_gradient's fast path where the complex step decides, in one compiled call ----------------------------
@@ -566,6 +671,32 @@ def judge_complex_point(imag, step, value, error, third, finite, kink, infinite,
     if worst > 1.0:
         return FAST_SLOW, True, nothing, nothing, nothing, 0.0, 0.0, 0.0
     return FAST_PASS, True, ratio, abs_error, ulps_off, worst, worst_ulps, worst_abs
+
+
+@_kernel
+def judge_straight(imag, work, flags, g, x, values, f0, float32, ulps, eps_d, atol, extra, smallest, cs_limit):
+    """:func:`judge_complex_point` at a point with no infinite entry whose complex step has no floor (float64 ``f``), from
+    ``work``'s rows (:func:`central_point`, the complex steps) and ``flags``, with its per-entry ratio, error and ULPs
+    written into ``work``'s rows ``out`` where it passes: ``(outcome, no_truncation, worst_ratio, worst_ulps,
+    worst_abs)``. First, as :func:`verify.checks._references.complex_step_from`: where an entry is below ``cs_limit``
+    (``smallest`` its least ``|x_j|``) or has ``Im f = 0``, the complex step has more to do: ``FAST_REFINE``, nothing
+    judged."""
+    n = imag.shape[0]
+    if smallest < cs_limit:
+        return FAST_REFINE, False, 0.0, 0.0, 0.0
+    for j in range(n):
+        if imag[j] == 0.0:
+            return FAST_REFINE, False, 0.0, 0.0, 0.0
+    est = work[STRAIGHT_EST:STRAIGHT_OUT]
+    outcome, no_truncation, ratio, abs_error, ulps_off, worst, worst_ulps, worst_abs = judge_complex_point(
+        imag, work[STRAIGHT_STEP], est[0], est[1], est[7], flags[1], flags[0], np.zeros(n, dtype=np.bool_), _EPS64,
+        np.empty(0), g, est[5], x, values, f0, float32, ulps, eps_d, atol, extra)
+    if outcome == FAST_PASS:
+        for j in range(n):
+            work[STRAIGHT_OUT, j] = ratio[j]
+            work[STRAIGHT_OUT + 1, j] = abs_error[j]
+            work[STRAIGHT_OUT + 2, j] = ulps_off[j]
+    return outcome, no_truncation, worst, worst_ulps, worst_abs
 
 
 @_kernel

@@ -25,8 +25,9 @@ from verify.checks._gradient_kernels import (
 )
 from verify.checks.failure import format_arguments
 
-__all__ = ["Reference", "Central", "ComplexStep", "central", "complex_step", "accept_complex_step", "measure_truncation",
-           "SympyReference", "require_agreement", "steps", "CS_STEP", "CS_RELATIVE"]
+__all__ = ["Reference", "Central", "ComplexStep", "central", "central_from", "complex_step", "complex_step_from",
+           "accept_complex_step", "measure_truncation", "SympyReference", "require_agreement", "steps", "CS_STEP",
+           "CS_RELATIVE"]
 
 _EPS64 = float(np.finfo(np.float64).eps)
 _TINY64 = float(np.finfo(np.float64).tiny)
@@ -110,10 +111,7 @@ def central(ev: Evaluator, args: tuple, x64: np.ndarray, f0: float, eps_f: float
     infinite, count, h, taken, stack = finite_perturbed_points(flat, eps_f ** 0.2)
     if not count:
         values = ev.many(args, stack.reshape((6 * n + 1,) + shape), f0)[1:].reshape(3, 2, n)
-        est, kink, finite, candidates, quartile = central_estimates(values, taken, h, f0, eps_f)
-        record = _central_record(est, kink, finite, candidates, quartile, eps_f, h[0], infinite)
-        record.values, record.f0 = values, f0
-        return record
+        return central_from(central_estimates(values, taken, h, f0, eps_f), values, f0, eps_f, h, infinite)
     idx = np.flatnonzero(~infinite)
     m = idx.size
     out = _infinite_only(n, eps_f, infinite)
@@ -131,6 +129,16 @@ def central(ev: Evaluator, args: tuple, x64: np.ndarray, f0: float, eps_f: float
     stacked[:, :, idx] = values[1:].reshape(3, 2, m)
     full.values, full.f0 = stacked, f0
     return full
+
+
+def central_from(estimates: tuple, values: np.ndarray, f0: float, eps_f: float, h: np.ndarray,
+                 infinite: np.ndarray) -> Central:
+    """The record :func:`central` makes at a point with no infinite entry: from ``central_estimates``' output
+    ``estimates`` on ``values`` (3, 2, n), f on the stack of ``finite_perturbed_points`` (its ``h`` and ``infinite``)."""
+    est, kink, finite, candidates, quartile = estimates
+    record = _central_record(est, kink, finite, candidates, quartile, eps_f, h[0], infinite)
+    record.values, record.f0 = values, f0
+    return record
 
 
 def _quantum(values: np.ndarray, f0: float, kink: np.ndarray | None = None) -> float:
@@ -210,20 +218,35 @@ def complex_step(ev: Evaluator, args: tuple, x64: np.ndarray) -> ComplexStep:
         imag = ev.many_complex(args, stack.reshape((flat.size,) + x64.shape))
         if imag is None:
             return ComplexStep(None, np.ones(flat.size))
-        if not smallest < CS_STEP / CS_RELATIVE and _NONZERO(imag) == imag.size:
-            return ComplexStep(imag, step)  # no entry takes the smaller step, none has Im f = 0: nothing below to do
-        infinite = np.zeros(flat.size, dtype=bool)
-    else:
-        infinite = ~np.isfinite(flat)
-        idx = np.flatnonzero(~infinite)
-        step = np.ones(flat.size)
-        imag = np.zeros(flat.size)
-        if idx.size == 0:
-            return ComplexStep(imag, step)
-        got = _imaginary_parts(ev, args, x64, idx, None)
-        if got is None:
-            return ComplexStep(None, step)
-        imag[idx], step[idx] = got
+        return complex_step_from(ev, args, x64, imag, step, smallest)
+    infinite = ~np.isfinite(flat)
+    idx = np.flatnonzero(~infinite)
+    step = np.ones(flat.size)
+    imag = np.zeros(flat.size)
+    if idx.size == 0:
+        return ComplexStep(imag, step)
+    got = _imaginary_parts(ev, args, x64, idx, None)
+    if got is None:
+        return ComplexStep(None, step)
+    imag[idx], step[idx] = got
+    return _refined(ev, args, x64, imag, step, infinite)
+
+
+def complex_step_from(ev: Evaluator, args: tuple, x64: np.ndarray, imag: np.ndarray, step: np.ndarray,
+                      smallest: float) -> ComplexStep:
+    """:func:`complex_step` at a point with no infinite entry, from ``Im f`` on its stack at the standard steps
+    (``finite_complex_points``'s ``step`` and ``smallest``, the least ``|x_j|``): what it does after that first
+    evaluation of ``f``."""
+    if not smallest < CS_STEP / CS_RELATIVE and _NONZERO(imag) == imag.size:
+        return ComplexStep(imag, step)  # no entry takes the smaller step, none has Im f = 0: nothing below to do
+    return _refined(ev, args, x64, imag, step, np.zeros(imag.size, dtype=bool))
+
+
+def _refined(ev: Evaluator, args: tuple, x64: np.ndarray, imag: np.ndarray, step: np.ndarray,
+             infinite: np.ndarray) -> ComplexStep:
+    """The complex step's smaller steps where ``|x_j|`` is tiny and its larger test step where ``Im f = 0`` (see
+    :func:`complex_step`), from its values at the standard steps."""
+    flat = x64.ravel()
     a = np.abs(flat)
     if _MIN(a) < CS_STEP / CS_RELATIVE:
         tiny = np.flatnonzero(~infinite & (a * CS_RELATIVE < CS_STEP) & (a * CS_RELATIVE > 0.0))

@@ -155,7 +155,6 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from dataclasses import fields as dataclass_fields
 from typing import Any
 
 import numpy as np
@@ -165,11 +164,22 @@ from verify.checks import _kinks
 from verify.checks._evaluate import Evaluator, as_scalar, fresh
 from verify.checks._gradient_kernels import (
     FAST_PASS,
+    FAST_REFINE,
     FAST_SLOW,
+    STRAIGHT_EST,
+    STRAIGHT_H,
+    STRAIGHT_OUT,
+    STRAIGHT_ROWS,
+    STRAIGHT_STEP,
+    STRAIGHT_TAKEN,
+    central_point,
+    float32_values,
     judge_central_point,
     judge_complex_point,
     judge_smooth_point,
+    judge_straight,
     resolution_terms,
+    straight_points,
     underflow_unit,
     warm_up,
     warm_up_point,
@@ -186,13 +196,17 @@ from verify.checks._measure import (
 from verify.checks._noise import noise_bound, noise_levels, probe_offsets
 from verify.checks._probes import validate_point
 from verify.checks._references import (
+    CS_RELATIVE,
+    CS_STEP,
     Central,
     ComplexStep,
     Reference,
     SympyReference,
     accept_complex_step,
     central,
+    central_from,
     complex_step,
+    complex_step_from,
     measure_truncation,
     require_agreement,
     steps,
@@ -205,10 +219,14 @@ __all__ = ["check_gradient", "GradientReport"]
 _EPS = {dt: float(np.finfo(dt).eps) for dt in FLOAT_DTYPES}
 _EPS64 = _EPS[np.dtype(np.float64)]
 _EPS32 = _EPS[np.dtype(np.float32)]
+_STEP64 = _EPS64 ** 0.2  # the central differences' first step per unit of max(1, |x_j|) for a float64 f (steps())
+_CS_LIMIT = CS_STEP / CS_RELATIVE  # below this |x_j| the complex step takes a smaller step too (complex_step)
+_NO_POINTS = np.empty((0, 0), dtype=np.complex128)  # the straight path: f takes no complex input
 _FLOAT32 = np.dtype(np.float32)
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
+_FLOAT64 = np.dtype(np.float64)
 _DTYPE_NAMES = {dt: str(dt) for dt in FLOAT_DTYPES}
 REFERENCES = ("sympy", "complex step", "central differences")
+_REFERENCE_CHOICES = ("auto", *REFERENCES)
 JUMPS = ("fail", "allow")
 _NONZERO, _MAX = np.count_nonzero, np.maximum.reduce  # cheaper than .any()/np.max on a few dozen entries
 _CENTRAL_DETAIL = "Richardson on steps h, h/2, h/4 with h = eps_f^(1/5)·max(1,|x_j|)"
@@ -467,10 +485,10 @@ class _Checker:
         __tracebackhide__ = True
         args, x = validate_point(point, self.wrt, "check_gradient", copy=False, refuse_nan=True)
         g = _computed_gradient(self.grad, args, x, self.wrt)
-        x64 = x.astype(np.float64)
+        x64 = x.astype(_FLOAT64)
         raw = self.ev.call(args, x64)
         f0 = as_scalar(raw, "f")
-        if not self._validated and x.dtype != np.float64:
+        if not self._validated and x.dtype != _FLOAT64:
             as_scalar(self.f(*fresh(args)), "f")  # f must also take the point in its own dtype
             self._validated = True
         if not math.isfinite(f0):
@@ -481,7 +499,21 @@ class _Checker:
         # f's rounding is that of the dtype it computes in: float32 if it returns float32, or if its
         # measured noise is far above its return dtype's (a float32 computation returned as a Python float).
         eps_f = _EPS64 if isinstance(raw, float) or np.asarray(raw).dtype != _FLOAT32 else _EPS32
-        cen = central(self.ev, args, x64, f0, eps_f)
+        if eps_f < _EPS32 and self.sympy_ref is None and self.reference == "auto" and not self.f_error:
+            result = self._straight(pt, raw)
+        else:
+            result = self._general(pt, raw, eps_f)
+        self.examples += 1
+        self.dtype = _DTYPE_NAMES[x.dtype]  # str(dtype) costs microseconds per example
+        return result
+
+    def _general(self, pt: _Point, raw: object, eps_f: float, cen: Central | None = None) -> _PointResult:
+        """The verdict at a point from its central differences on (``cen``: already computed with ``eps_f``); ``raw`` is
+        ``f(x)`` as f returned it."""
+        __tracebackhide__ = True
+        args, x64, f0 = pt.args, pt.x64, pt.f0
+        if cen is None:
+            cen = central(self.ev, args, x64, f0, eps_f)
         if eps_f < _EPS32 and (_float32_values(f0, cen) or (
                 _noisier_than(cen, 64.0 * eps_f * abs(f0))
                 and (f_noise(self.ev, args, x64, f0, skip=cen.kink)[0] or 0.0) > max(64.0 * float(np.max(cen.model)),
@@ -501,12 +533,60 @@ class _Checker:
         if self.f_error:
             cen = _with_f_error(cen, self.f_error)
         cs = self._complex(args, x64)
-        result = self._fast(pt, cen, cs)
-        if result is None:
-            result = self._slow(pt, cen, cs)
-        self.examples += 1
-        self.dtype = _DTYPE_NAMES[x.dtype]  # str(dtype) costs microseconds per example
-        return result
+        return self._fast(pt, cen, cs) or self._slow(pt, cen, cs)
+
+    def _straight(self, pt: _Point, raw: object) -> _PointResult:
+        """:meth:`_general` in one straight line where it is most often taken (f returns float64, no SymPy twin,
+        ``reference="auto"``, no ``f_error``, no infinite entry): the same evaluations of f in the same order and the
+        same compiled judgement (:func:`verify.checks._gradient_kernels.judge_complex_point`), with kernels that write
+        into arrays allocated here (``straight_points``, ``central_point``, ``judge_straight``) and without the records
+        (``Central``, ``ComplexStep``) the general steps read — built only where the point leaves this line, and handed
+        to those steps at the one they have reached: f rounding to float32 or noisier than float64 (the float32 test),
+        a complex step with more to do than one stack (a tiny entry, ``Im f = 0``), f that takes no complex input, or a
+        point the compiled judgement does not pass."""
+        __tracebackhide__ = True
+        ev, args, x64, f0 = self.ev, pt.args, pt.x64, pt.f0
+        flat = x64.ravel()
+        n = flat.size
+        work, stack = np.empty((STRAIGHT_ROWS, n)), np.empty((6 * n + 1, n))
+        if straight_points(flat, _STEP64, work, stack):
+            return self._general(pt, raw, _EPS64)  # an infinite entry
+        values = ev.many(args, stack.reshape((6 * n + 1,) + x64.shape), f0)[1:].reshape(3, 2, n)
+        flags = np.empty((2, n), dtype=bool)
+        status = ev.complex_status  # None or "ok": f may take complex input (else _complex takes none)
+        points = np.empty((n, n), dtype=np.complex128) if status is None or status == "ok" else _NO_POINTS
+        candidates, quartile, float32, smallest = central_point(values, work, f0, _EPS64, flags, flat, CS_STEP, points)
+        if float32 or quartile > 64.0 * _EPS64 * abs(f0):  # _general's float32 test decides (_noisier_than)
+            return self._general(pt, raw, _EPS64, self._central_of(work, flags, candidates, quartile, values, f0))
+        imag = ev.many_complex(args, points.reshape((n,) + x64.shape)) if points.size else None
+        if imag is not None:
+            dt = pt.x.dtype
+            outcome, no_truncation, worst, worst_ulps, worst_abs = judge_straight(
+                imag, work, flags, pt.gf, flat, values, f0, dt == _FLOAT32, self.ulps, _EPS[dt], self.atol,
+                _NO_NOISE if self.grad_noise is None else self.grad_noise, smallest, _CS_LIMIT)
+            if outcome == FAST_PASS:
+                ulps = work[STRAIGHT_OUT + 2]
+                if worst_ulps > self.ulps:  # rarely: an entry near 0 beside an f of size 1 (as _fast does)
+                    cen = self._central_of(work, flags, candidates, quartile, values, f0)
+                    ulps, worst_ulps = self._coarser_ulps(pt, cen, ulps, work[STRAIGHT_OUT + 1])
+                self._count_fast(worst, worst_ulps, worst_abs)
+                return _PointResult(work[STRAIGHT_OUT], work[STRAIGHT_OUT + 1], ulps, 0, "complex step", 0)
+            cen = self._central_of(work, flags, candidates, quartile, values, f0)
+            if outcome != FAST_REFINE:
+                cs = ComplexStep(imag, work[STRAIGHT_STEP])
+                return self._not_passed(pt, cen, cs, outcome, no_truncation) or self._slow(pt, cen, cs)
+            cs = complex_step_from(ev, args, x64, imag, work[STRAIGHT_STEP], smallest)
+        else:
+            cen, cs = self._central_of(work, flags, candidates, quartile, values, f0), None
+        return self._fast(pt, cen, cs) or self._slow(pt, cen, cs)
+
+    @staticmethod
+    def _central_of(work: np.ndarray, flags: np.ndarray, candidates: bool, quartile: float, values: np.ndarray,
+                    f0: float) -> Central:
+        """The record ``central()`` makes, from the straight path's arrays (:func:`_straight`)."""
+        n = work.shape[1]
+        return central_from((work[STRAIGHT_EST:STRAIGHT_OUT], flags[0], flags[1], candidates, quartile), values, f0,
+                            _EPS64, work[STRAIGHT_H:STRAIGHT_TAKEN], np.zeros(n, dtype=bool))
 
     # -- references --------------------------------------------------------------------------
 
@@ -585,16 +665,13 @@ class _Checker:
                 max(_EPS64, cen.eps_f), _NOTHING if cs.floor is None else cs.floor, pt.gf, cen.curvature,
                 pt.x64.ravel(), cen.values, cen.f0, dt == _FLOAT32, self.ulps, _EPS[dt], self.atol,
                 _NO_NOISE if self.grad_noise is None else self.grad_noise)
-            if no_truncation:
-                cs.truncation = _NOTHING  # as measure_truncation records it: none needed
             if outcome == FAST_PASS:
                 if worst_ulps > self.ulps:
                     ulps, worst_ulps = self._coarser_ulps(pt, cen, ulps, abs_err)
                 self._count_fast(worst, worst_ulps, worst_abs)
                 return _PointResult(ratio, abs_err, ulps, 0, "complex step", 0)
-            if outcome == FAST_SLOW:
-                return None
-        elif cs is None and self.sympy_ref is None and cen.values is not None:
+            return self._not_passed(pt, cen, cs, outcome, no_truncation)
+        if cs is None and self.sympy_ref is None and cen.values is not None:
             dt = pt.x.dtype
             outcome, ratio, abs_err, ulps, worst, worst_ulps, worst_abs = judge_central_point(
                 cen.value, cen.error, cen.finite, cen.kink, cen.flat, cen.order, cen.measured, cen.model, pt.gf,
@@ -618,6 +695,14 @@ class _Checker:
             coarse = np.where(unit > 0.0, abs_err / unit, np.inf)
         ulps = np.minimum(ulps, coarse)
         return ulps, float(np.max(ulps, initial=0.0))
+
+    def _not_passed(self, pt: _Point, cen: Central, cs: ComplexStep, outcome: int,
+                    no_truncation: bool) -> _PointResult | None:
+        """``_fast`` where :func:`verify.checks._gradient_kernels.judge_complex_point` did not pass the point: None for
+        the measured judgement (``FAST_SLOW``), else the general fast path."""
+        if no_truncation:
+            cs.truncation = _NOTHING  # as measure_truncation records it: none needed
+        return None if outcome == FAST_SLOW else self._fast_general(pt, cen, cs)
 
     def _count_fast(self, worst: float, worst_ulps: float, worst_abs: float, decided: str = "complex step") -> None:
         """``_count`` of a point decided on the cheap terms by the complex step (the central differences
@@ -1338,28 +1423,19 @@ class _Checker:
         return "\n".join(lines)
 
     def report(self, seconds: float) -> GradientReport:
-        return _new_report(
-            examples=self.examples, worst_ratio=self.worst_ratio, worst_ulps=self.worst_ulps,
-            worst_abs_error=self.worst_abs, references=dict(self.decided), cross_checks=dict(self.cross),
-            kinks=self.kinks, kink_examples=self.kink_examples, unverified=self.unverified,
-            vectorized=bool(self.ev.vectorized), dtype=self.dtype, ulps=self.ulps, atol=self.atol,
-            seconds=seconds, notes=tuple(self.notes), jumps=self.jumps, unverified_reasons=tuple(self.reasons),
-            noise_measured=self.noise_measured,
-        )
-
-
-_REPORT_FIELDS = frozenset(f.name for f in dataclass_fields(GradientReport))
-
-
-def _new_report(**fields: Any) -> GradientReport:
-    """``GradientReport(**fields)`` given every field: the frozen dataclass's ``__init__`` sets its 18 fields one by one
-    through ``object.__setattr__``, a few µs, a measurable part of a check at a small point; here they are stored at
-    once (the class has no ``__post_init__``; tests/checks/test_judge_shortcuts.py compares both)."""
-    if fields.keys() != _REPORT_FIELDS:
-        return GradientReport(**fields)  # a field missing or unknown: the dataclass says which
-    report = object.__new__(GradientReport)
-    report.__dict__.update(fields)
-    return report
+        # ``GradientReport(**fields)``: the frozen dataclass's ``__init__`` sets its 18 fields one by one through
+        # ``object.__setattr__``, a few µs, a measurable part of a check at a small point; here they are stored at once
+        # (the class has no ``__post_init__``; tests/checks/test_judge_shortcuts.py compares both)
+        report = object.__new__(GradientReport)
+        report.__dict__.update({
+            "examples": self.examples, "worst_ratio": self.worst_ratio, "worst_ulps": self.worst_ulps,
+            "worst_abs_error": self.worst_abs, "references": dict(self.decided), "cross_checks": dict(self.cross),
+            "kinks": self.kinks, "kink_examples": self.kink_examples, "unverified": self.unverified,
+            "vectorized": bool(self.ev.vectorized), "dtype": self.dtype, "ulps": self.ulps, "atol": self.atol,
+            "seconds": seconds, "notes": tuple(self.notes), "jumps": self.jumps,
+            "unverified_reasons": tuple(self.reasons), "noise_measured": self.noise_measured,
+        })
+        return report
 
 
 def _holds_coarse(g: np.ndarray, dt: np.dtype) -> bool:
@@ -1372,12 +1448,7 @@ def _holds_coarse(g: np.ndarray, dt: np.dtype) -> bool:
 def _float32_values(f0: float, cen: Central) -> bool:
     """``f(x)`` and every finite value of ``f`` over the central-difference stack are float32 numbers, one of them
     with more than 8 significant bits (not merely a small dyadic number): ``f`` rounds its result to float32."""
-    if not abs(f0) <= _FLOAT32_MAX or float(np.float32(f0)) != f0 or cen.values is None:
-        return False  # (beyond float32's range f0 is no float32 number: no overflowing cast, no warning)
-    values = cen.values[np.isfinite(cen.values)]
-    from verify.checks._measure import _holds_coarse_numbers
-
-    return _holds_coarse_numbers(np.append(values, f0), _FLOAT32)
+    return cen.values is not None and float32_values(cen.values, f0)
 
 
 def _with_f_error(cen: Central, f_error: float) -> Central:
@@ -1631,16 +1702,22 @@ def check_gradient(
     __tracebackhide__ = True
     if not callable(f) or not callable(grad):
         raise TypeError(f"f and grad must be callables; got {type(f).__name__} and {type(grad).__name__}")
-    if reference not in ("auto", *REFERENCES):
-        raise ValueError(f"reference must be one of {('auto', *REFERENCES)}; got {reference!r}")
+    if reference not in _REFERENCE_CHOICES:
+        raise ValueError(f"reference must be one of {_REFERENCE_CHOICES}; got {reference!r}")
     if reference == "sympy" and sympy_expr is None:
         raise ValueError("reference='sympy' needs sympy_expr=")
     if jumps not in JUMPS:
         raise ValueError(f"jumps must be one of {JUMPS}; got {jumps!r}")
     if type(wrt) is not int and (isinstance(wrt, (bool, np.bool_)) or not isinstance(wrt, numbers.Integral)):
         raise TypeError(f"wrt must be an integer index into the arguments; got {wrt!r}")
-    ulps, atol, worst, max_examples = _judge_options(ulps, atol, worst, max_examples)
-    f_error = _number(f_error, "f_error")
+    # the common case: every numeric option a finite float >= 0 or a positive int (what _number's first test passes);
+    # otherwise each one is checked below, in this order, or a ValueError names it
+    common = (type(ulps) is float and type(atol) is float and type(f_error) is float and type(f_noise) is float
+              and type(worst) is int and max_examples is None and 0.0 <= ulps < math.inf and 0.0 <= atol < math.inf
+              and 0.0 <= f_error < math.inf and 0.0 <= f_noise < math.inf and worst >= 1)
+    if not common:
+        ulps, atol, worst, max_examples = _judge_options(ulps, atol, worst, max_examples)
+        f_error = _number(f_error, "f_error")
     if reference == "complex step" and f_error:
         raise ValueError(f"reference='complex step' cannot differentiate an approximate f (f_error={f_error!r})")
     noise = None
@@ -1650,7 +1727,8 @@ def check_gradient(
             raise ValueError(f"grad_noise must be finite and >= 0 in every entry; got {grad_noise!r}")
         if _is_strategy(inputs):
             raise ValueError("grad_noise is measured at one point: it cannot go with a strategy of points")
-    f_noise = _number(f_noise, "f_noise")
+    if not common:
+        f_noise = _number(f_noise, "f_noise")
     if f_noise and _is_strategy(inputs):
         raise ValueError("f_noise is measured at one point: it cannot go with a strategy of points")
     wrt = int(wrt)
