@@ -104,6 +104,7 @@ def test_selfcheck_passes_and_prints_an_aligned_table(capsys):
     out = capsys.readouterr().out
     assert status == 0, out
     sgd_items = 1 + sum(v != opt.RULES["sgd"].defaults[o] for o, vs in opt.RULES["sgd"].options.items() for v in vs)
+    sgd_items += bool(opt.RULES["sgd"].optional)  # and with its optional hyperparameters (weight decay) on
     kernels = 4 + sgd_items  # tanh, relu′, hinge, minibatch_sgd[sgd] and sgd with each option choice
     assert f"{3 * kernels}/{3 * kernels} checks agree ({kernels} kernels × 3 backends × 1 dtypes)" in out
     table = [line for line in out.splitlines() if line.startswith(("activations", "losses", "optim", "training"))]
