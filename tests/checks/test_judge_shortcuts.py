@@ -15,16 +15,9 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import verify.checks.gradient as gradient_module
+from verify.checks import _gradient_kernels as gk
 from verify.checks._evaluate import Evaluator
 from verify.checks._gradient_kernels import (
-    FAST_PASS,
-    FAST_REFINE,
-    STRAIGHT_EST,
-    STRAIGHT_H,
-    STRAIGHT_OUT,
-    STRAIGHT_ROWS,
-    STRAIGHT_STEP,
-    STRAIGHT_TAKEN,
     _lowest_bit_read,
     central_estimates,
     central_point,
@@ -233,24 +226,24 @@ def test_the_straight_kernels_write_what_the_allocating_ones_return(entries, eps
 
 def test_the_straight_kernels_are_compared_where_the_point_passes_and_where_it_does_not():
     flat = np.array([0.5, -1.25, 2.0])
-    assert _compare_straight_kernels(flat, 2.0**-52, np.random.default_rng(0), smooth=True) == FAST_PASS
-    assert _compare_straight_kernels(flat, 2.0**-52, np.random.default_rng(0), smooth=True, off=1e-3) != FAST_PASS
+    assert _compare_straight_kernels(flat, 2.0**-52, np.random.default_rng(0), smooth=True) == gk.FAST_PASS
+    assert _compare_straight_kernels(flat, 2.0**-52, np.random.default_rng(0), smooth=True, off=1e-3) != gk.FAST_PASS
     assert _compare_straight_kernels(np.array([0.5, 1e-12]), 2.0**-52, np.random.default_rng(0), smooth=True) \
-        == FAST_REFINE  # a tiny entry: the complex step's smaller step
+        == gk.FAST_REFINE  # a tiny entry: the complex step's smaller step
 
 
 def _compare_straight_kernels(flat, eps_f, rng, smooth=False, off=0.0):
     """Returns the outcome judged (None where an infinite entry sends the point to the general path)."""
     n = flat.size
     step0 = eps_f ** 0.2
-    work, stack = np.full((STRAIGHT_ROWS, n), -1.0), np.full((6 * n + 1, n), -1.0)
+    work, stack = np.full((gk.STRAIGHT_ROWS, n), -1.0), np.full((6 * n + 1, n), -1.0)
     count = straight_points(flat, step0, work, stack)
     infinite, want_count, *want = finite_perturbed_points(flat, step0)
     assert count == want_count
     if count:
         assert np.all(work == -1.0) and np.all(stack == -1.0)  # nothing written: the general path takes the point
         return None
-    h, taken = work[STRAIGHT_H:STRAIGHT_TAKEN], work[STRAIGHT_TAKEN:STRAIGHT_EST].reshape(3, 2, n)
+    h, taken = work[gk.STRAIGHT_H:gk.STRAIGHT_TAKEN], work[gk.STRAIGHT_TAKEN:gk.STRAIGHT_EST].reshape(3, 2, n)
     for got, expected in zip((h, taken, stack), want, strict=True):
         assert _same_bits(got, expected)
     f0 = float(rng.standard_normal())
@@ -267,15 +260,15 @@ def _compare_straight_kernels(flat, eps_f, rng, smooth=False, off=0.0):
     points = np.full((n, n), -1.0 + 0j)
     candidates, quartile, is_float32, smallest = central_point(values, work, f0, eps_f, flags, flat, 1e-20, points)
     w_est, w_kink, w_finite, w_candidates, w_quartile = central_estimates(values, taken, h, f0, eps_f)
-    est = work[STRAIGHT_EST:STRAIGHT_OUT]
+    est = work[gk.STRAIGHT_EST:gk.STRAIGHT_OUT]
     assert _same_bits(est, w_est) and np.array_equal(flags[0], w_kink) and np.array_equal(flags[1], w_finite)
     assert candidates == w_candidates and quartile == w_quartile
     assert is_float32 == _float32_values_numpy(values, f0)
     if is_float32 or quartile > 64.0 * eps_f * abs(f0):  # the float32 test takes the point: no complex points
-        assert np.isnan(smallest) and np.all(points == -1.0) and np.all(work[STRAIGHT_STEP] == -1.0)
+        assert np.isnan(smallest) and np.all(points == -1.0) and np.all(work[gk.STRAIGHT_STEP] == -1.0)
         return None
     _, w_smallest, w_step, w_points = finite_complex_points(flat, 1e-20)
-    step = work[STRAIGHT_STEP]
+    step = work[gk.STRAIGHT_STEP]
     assert smallest == w_smallest and _same_bits(step, w_step)
     assert _same_bits(points.view(np.float64), w_points.view(np.float64))
     if smooth:
@@ -287,14 +280,14 @@ def _compare_straight_kernels(flat, eps_f, rng, smooth=False, off=0.0):
         g = imag / step * (1.0 + rng.standard_normal(n) * 10.0 ** rng.integers(-16, -10))
     judged = judge_straight(imag, work, flags, g, flat, values, f0, False, 32.0, 2.0**-52, 0.0, np.empty(0),
                             smallest, 1e-10)
-    out = work[STRAIGHT_OUT:STRAIGHT_STEP]
+    out = work[gk.STRAIGHT_OUT:gk.STRAIGHT_STEP]
     if smallest < 1e-10 or np.count_nonzero(imag) < n:  # the complex step has more to do: nothing judged
-        assert judged[0] == FAST_REFINE and np.all(out == -1.0)
-        return FAST_REFINE
+        assert judged[0] == gk.FAST_REFINE and np.all(out == -1.0)
+        return gk.FAST_REFINE
     want = judge_complex_point(imag, step, est[0], est[1], est[7], flags[1], flags[0], np.zeros(n, bool), 2.0**-52,
                                np.empty(0), g, est[5], flat, values, f0, False, 32.0, 2.0**-52, 0.0, np.empty(0))
     assert judged == (want[0], want[1], *want[5:])
-    if want[0] == FAST_PASS:
+    if want[0] == gk.FAST_PASS:
         assert _same_bits(out, np.array(want[2:5]))
     else:
         assert np.all(out == -1.0)

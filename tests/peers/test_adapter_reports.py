@@ -10,15 +10,9 @@ import math
 
 import numpy as np
 import pytest
+from _frameworks import F, jax, jnp, torch, vj, vt  # skips this module without torch or jax
 
 from verify.checks import CheckFailure
-
-torch = pytest.importorskip("torch")
-vt = pytest.importorskip("verify.torch")
-jax = pytest.importorskip("jax")
-vj = pytest.importorskip("verify.jax")
-jnp = jax.numpy
-F = torch.nn.functional
 
 pytestmark = pytest.mark.peers
 

@@ -18,15 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _frameworks import F, jax, jnp, torch, vj, vt  # skips this module without torch or jax
 
 from verify.checks import CheckFailure, check_jvp
-
-torch = pytest.importorskip("torch")
-jax = pytest.importorskip("jax")
-vt = pytest.importorskip("verify.torch")
-vj = pytest.importorskip("verify.jax")
-jnp = jax.numpy
-F = torch.nn.functional
 
 pytestmark = [pytest.mark.peers, pytest.mark.usefixtures("x64")]
 
