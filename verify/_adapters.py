@@ -194,9 +194,20 @@ def differentiated(checker: str, wrt: object, floating: Sequence[bool], kind: st
         if not indices:
             raise TypeError(f"{checker}: no float32/float64 {kind} among the inputs; there is nothing to differentiate")
         return indices
-    indices = [wrt] if isinstance(wrt, (int, np.integer)) else list(wrt)
+    if isinstance(wrt, (int, np.integer)) and not isinstance(wrt, bool):
+        indices = [wrt]
+    elif isinstance(wrt, (Sequence, np.ndarray)) and not isinstance(wrt, (str, bytes)):
+        indices = list(wrt)
+    else:
+        raise TypeError(f"{checker}: wrt must be an input's index or a sequence of them; got {wrt!r} "
+                        f"(a {type(wrt).__name__})")
+    if not indices:
+        raise ValueError(f"{checker}: wrt=[] names no input, so nothing would be checked; give at least one index "
+                         "(or leave wrt=None for every float input)")
     for i in indices:
-        if not isinstance(i, (int, np.integer)) or not 0 <= i < len(floating):
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)):
+            raise TypeError(f"{checker}: wrt holds {i!r} (a {type(i).__name__}); an input's index is an integer")
+        if not 0 <= i < len(floating):
             raise ValueError(f"{checker}: wrt={i!r} is not an index of the {len(floating)} inputs")
         if not floating[i]:
             raise TypeError(f"{checker}: inputs[{i}] {why_not(i)}")

@@ -372,3 +372,16 @@ def test_without_the_jacobian_the_failure_says_a_kink_may_be_the_cause(monkeypat
     monkeypatch.setattr(vjp_module, "_PER_ENTRY_MAX", 1)
     with pytest.raises(CheckFailure, match="only a judgement entry by entry can tell"):
         check_jvp(_hardtanh, _hardtanh_jvp, KINKS_BOTH_WAYS)
+
+
+def test_linear_noise_beyond_float32s_range_warns_nothing():
+    # A new user saw "RuntimeWarning: overflow encountered in cast" from the library at |x| ~ 1e150: the test of
+    # whether a float64 map computes in float32 casts its values, and beyond float32's range they are not.
+    import warnings
+
+    from verify.checks._probes import linear_noise
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        bound = linear_noise(lambda c: np.array([1e150, -3e200]) * c, np.float64)
+    assert bound is not None and np.all(np.isfinite(bound))

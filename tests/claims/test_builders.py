@@ -280,3 +280,19 @@ def test_the_sympy_limit_counts_cpu_time_so_the_machine_load_cannot_change_a_ver
     assert _time_limited(waits, 0.2) == "done"
     with pytest.raises(_OutOfTime):
         _time_limited(busy, 0.2)
+
+
+def test_a_profilers_cpu_timer_is_put_back_after_a_sympy_attempt():
+    import signal
+
+    from verify.claims.builders import _time_limited
+
+    previous = signal.signal(signal.SIGPROF, lambda signum, frame: None)
+    signal.setitimer(signal.ITIMER_PROF, 100.0, 0.01)  # as a sampling profiler sets it
+    try:
+        assert _time_limited(lambda: "done", 1.0) == "done"
+        remaining, interval = signal.getitimer(signal.ITIMER_PROF)
+        assert 90.0 < remaining <= 100.1 and interval == pytest.approx(0.01, abs=0.005)  # to the kernel's tick
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)

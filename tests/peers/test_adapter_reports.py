@@ -193,3 +193,19 @@ def test_a_bad_option_names_the_adapter_the_option_and_the_value(checker, call):
         with pytest.raises(error) as info:
             call(**{option: value})
         assert str(info.value).startswith(checker) and option in str(info.value) and repr(value) in str(info.value)
+
+
+@pytest.mark.parametrize("check", ["torch", "jax"])
+def test_wrt_that_names_no_input_or_is_not_an_index_is_refused_by_name(check):
+    # Found by a new user: wrt=[] passed with "0 of 0 entries verified" (nothing checked), wrt=1.0 raised
+    # "'float' object is not iterable" naming no argument.
+    run = (lambda **kw: vt.check_function(torch.sin, (torch.tensor([0.5, -1.0], dtype=torch.float64),), **kw)) \
+        if check == "torch" else (lambda **kw: vj.check_function(jnp.sin, (np.array([0.5, -1.0], np.float32),), **kw))
+    with pytest.raises(ValueError, match=r"check_function: wrt=\[\] names no input"):
+        run(wrt=[])
+    for bad in (1.0, "0", True):
+        with pytest.raises(TypeError, match=r"check_function: wrt"):
+            run(wrt=bad)
+    with pytest.raises(TypeError, match=r"wrt holds 0.0 \(a float\)"):
+        run(wrt=[0.0])
+    assert run(wrt=(0,)).verified == run(wrt=0).verified > 0

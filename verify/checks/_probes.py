@@ -514,7 +514,9 @@ def linear_noise(evaluate: Callable[[float], np.ndarray], dtype: np.dtype) -> np
     table = np.stack(samples)
     if not np.all(np.isfinite(table)):
         return None
-    if np.dtype(dtype) == np.float64 and np.array_equal(table[4], table[4].astype(np.float32)):
+    with np.errstate(over="ignore"):  # beyond float32's range the cast gives inf: not float32 numbers, as it says
+        as_float32 = table[4].astype(np.float32)
+    if np.dtype(dtype) == np.float64 and np.array_equal(table[4], as_float32):
         return None  # float32 numbers from a float64 map: computed in float32; its error is not rounding noise
     sigma = np.sqrt(0.5 * np.mean(np.diff(table, axis=0) ** 2, axis=0))
     return NOISE_BOUND * sigma

@@ -210,19 +210,21 @@ _WALL_BACKSTOP = 10.0
 
 def _cpu_limited(fn: Callable[[], Any], seconds: float) -> Any:
     """``fn()`` in the main thread, abandoned with :class:`_OutOfTime` after ``seconds`` of this process's CPU
-    time (``ITIMER_PROF``: user + system). CPU time, not wall time: whether SymPy finishes, and so the verdict,
-    must not depend on what else the machine is running."""
+    time (``ITIMER_PROF``: user + system, of every thread of the process — SymPy runs alone in it). CPU time, not
+    wall time: whether SymPy finishes, and so the verdict, must not depend on what else the machine is running."""
 
     def out_of_time(signum: int, frame: Any) -> None:
         raise _OutOfTime
 
     previous = signal.signal(signal.SIGPROF, out_of_time)
-    signal.setitimer(signal.ITIMER_PROF, seconds)
+    running = signal.setitimer(signal.ITIMER_PROF, seconds)  # a profiler's timer, if one ran, is put back after
     try:
         return fn()
     finally:
         signal.setitimer(signal.ITIMER_PROF, 0)
         signal.signal(signal.SIGPROF, previous)
+        if running[0] > 0.0:
+            signal.setitimer(signal.ITIMER_PROF, *running)
 
 
 def _time_limited(fn: Callable[[], Any], seconds: float) -> Any:
