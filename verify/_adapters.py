@@ -58,7 +58,7 @@ class SlotReport:
     @property
     def entries(self) -> int:
         """Entries judged over every scalar view of both modes (:attr:`verify.VJPReport.entries`)."""
-        return sum(int(getattr(r, "entries", 0)) for r in (self.vjp, self.jvp) if r is not None)
+        return sum(r.entries for r in (self.vjp, self.jvp) if r is not None)
 
     @property
     def unverified(self) -> int:

@@ -271,8 +271,11 @@ _FLAT_NEAR = ("f is bitwise constant along the entry near x but not out to 16·m
               "than the central differences' bound",
               "pass sympy_expr=, or write f so that it takes complex input (np.where on the real part keeps Im f exactly "
               "0 where f is flat, and the complex step resolves the 0)")
-#: The reasons of the unverified codes 1, 2, 3, 4 of _Verdict.unverified, with their remedies.
+#: The reasons of the unverified codes 1, 2, 3, 4 of _Verdict.unverified, with their remedies, and their short
+#: forms in the per-entry table's note column.
 _UNVERIFIED_WHY = (_NOT_FINITE, _NO_RESOLUTION, _KINK_UNLOCATED, _FLAT_NEAR)
+_UNVERIFIED_NOTES = tuple("UNVERIFIED: " + short for short in (
+    "f not finite around", "reference too coarse", "kink not located", "f constant only near x"))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -881,7 +884,7 @@ class _Checker:
         for i, j in enumerate(candidates):
             if not constant[i]:
                 v.unverified[j] = 4
-                v.note[j] = "UNVERIFIED: f constant only near x"
+                v.note[j] = _UNVERIFIED_NOTES[3]
                 continue
             error = 6.0 * level / float(ladder[i, -1])
             tol = 2.0 * error + sum(float(np.broadcast_to(part, v.r.shape)[j]) for name, part in v.parts.items()
@@ -1320,8 +1323,7 @@ class _Checker:
             elif jumps[j]:
                 note[j] = "f jumps here (not continuous)"
             elif unverified[j]:
-                note[j] = "UNVERIFIED: " + ("f not finite around", "reference too coarse", "kink not located",
-                                            "f constant only near x")[unverified[j] - 1]
+                note[j] = _UNVERIFIED_NOTES[unverified[j] - 1]
             elif measured[j] > 0 and abs_err[j] <= measured[j]:
                 note[j] = "at rounding level (measured)"
             elif below_resolution[j]:

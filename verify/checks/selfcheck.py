@@ -657,14 +657,9 @@ def _optimizer_problems(rule: str, dtype: np.dtype, sample: Sample) -> list[tupl
 
 
 def _typical_hyperparameters(rule: str, dtype: np.dtype) -> dict[str, float]:
-    """Each required hyperparameter at the value practitioners use first (momentum > 0 where the rule needs it),
-    rounded to ``dtype``."""
-    hyper = {name: opt.HYPERPARAMETERS[name].typical[0] for name in opt.rule_spec(rule).hyperparameters}
-    try:
-        opt.validate_hyperparameters(rule, hyper)
-    except ValueError:  # Nesterov without momentum
-        hyper["momentum"] = _typical("momentum")
-    return {name: float(dtype.type(value)) for name, value in hyper.items()}
+    """Each required hyperparameter at the first nonzero value practitioners use (:func:`_typical`), rounded to
+    ``dtype``."""
+    return {name: float(dtype.type(_typical(name))) for name in opt.rule_spec(rule).hyperparameters}
 
 
 def _typical(name: str) -> float:

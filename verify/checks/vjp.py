@@ -100,7 +100,8 @@ class _ViewsReport(JudgeSummary):
     """What ``check_vjp`` and ``check_jvp`` report alike: ``examples`` points; the judge's summary
     (:class:`~verify.checks.gradient.JudgeSummary`) summed over every scalar view judged by ``check_gradient``
     (:meth:`verify.checks._probes.Tally.summary`); ``f``'s ``output_shape``, the ``dtype`` judged, the ``seed``
-    of the directions and the ``seconds`` taken.
+    of the directions, the ``seconds`` taken and the ``entries`` judged over every view (each view's gradient has
+    ``args[wrt]``'s size; a contraction along a line, one).
     """
 
     examples: int
@@ -108,18 +109,18 @@ class _ViewsReport(JudgeSummary):
     dtype: str
     seed: int
     seconds: float
+    entries: int = 0
 
     @property
     def verified(self) -> int:
         """Entries judged right (at a kink: within its one-sided slopes), over every scalar view: ``entries`` less the
         ``unverified`` ones."""
-        return max(int(getattr(self, "entries", 0)) - self.unverified, 0)
+        return max(self.entries - self.unverified, 0)
 
     def _text(self, headline: str) -> str:
         """This report as text under ``headline``: the share of entries verified, the judge's worst error, references
         and kinks."""
-        entries = int(getattr(self, "entries", 0))
-        share = (f"entries judged over every view: {entries}, {self.verified} verified"
+        share = (f"entries judged over every view: {self.entries}, {self.verified} verified"
                  + (f", {self.unverified} UNVERIFIED (reasons in the notes)" if self.unverified else ""))
         return report_text(headline, [share,
                                       f"worst error: {self.worst_ratio:.3g} of the tolerance, {self.worst_ulps:.3g} ULPs",
@@ -134,7 +135,6 @@ class VJPReport(_ViewsReport):
 
     cotangents: int
     jacobian_rows: int
-    entries: int = 0  # entries judged over every view (each view's gradient has args[wrt]'s size)
 
     def __str__(self) -> str:
         return self._text(
@@ -152,7 +152,6 @@ class JVPReport(_ViewsReport):
     tangents: int
     cotangent_checks: int
     jacobian_columns: int
-    entries: int = 0  # entries judged over every view (1 per contraction along a line, args[wrt]'s size per row)
 
     def __str__(self) -> str:
         return self._text(
