@@ -22,6 +22,7 @@ from verify.checks._gradient_kernels import (
     judge_smooth,
     judge_smooth_point,
     largest_values,
+    own_scale_terms,
     resolution_terms,
 )
 
@@ -38,6 +39,14 @@ def _largest_numpy(values: np.ndarray, f0: float) -> np.ndarray:
 def _resolution_numpy(largest: np.ndarray, x: np.ndarray, ulps: float, eps_d: float, eta: float) -> np.ndarray:
     with np.errstate(all="ignore"):
         return ulps * (eps_d * largest + eta) / np.maximum(1.0, np.abs(x))
+
+
+def _own_scale_numpy(f0, slope, slope_error, curvature, x, ulps, eps_d, eta):
+    s = np.abs(x)
+    with np.errstate(all="ignore"):
+        bound = abs(f0) + (np.abs(slope) + slope_error) * s + np.abs(curvature) * s * s
+        term = ulps * (eps_d * bound + eta) / s
+    return np.where((s > 0.0) & (s < 1.0) & np.isfinite(bound), term, np.inf)
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> bool:
@@ -76,6 +85,9 @@ def test_the_fused_judgement_gives_the_floats_of_the_numpy_formulas(point):
     ulp_r = np.spacing(np.abs(r))
     curvature, error = np.abs(g), np.full(g.size, 1e-15)
     resolution = _resolution_numpy(_largest_numpy(values, f0), x, ulps, eps_d, 0.0)
+    own_scale = _own_scale_numpy(f0, r, error, curvature, x, ulps, eps_d, 2.0**-1074)
+    assert _same(own_scale_terms(f0, r, error, curvature, x, ulps, eps_d, 2.0**-1074), own_scale)
+    resolution = np.minimum(resolution, own_scale)
     if extra.size:
         resolution = resolution + extra
     expected = judge_smooth(g, r, ulp_r, curvature, np.where(infinite, 0.0, x), error, usable, ulps, eps_d, 0.0,

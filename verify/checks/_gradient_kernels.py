@@ -486,7 +486,7 @@ def warm_up() -> None:
 
 
 # -- term (d) and the judgement of a smooth point in one call: check_gradient's fast path -------------------------
-__all__ += ["largest_values", "resolution_terms", "judge_smooth_point", "complex_step_reference", "warm_up_point"]
+__all__ += ["largest_values", "resolution_terms", "own_scale_terms", "judge_smooth_point", "complex_step_reference", "warm_up_point"]
 
 
 @_kernel
@@ -518,11 +518,35 @@ def resolution_terms(largest, x, ulps, eps_d, eta):
     return out
 
 
+_SUBNORMAL64 = 2.0**-1074  # the smallest float64 subnormal: f's values (float64 here) are no finer
+
+
+@_kernel
+def own_scale_terms(f0, slope, slope_error, curvature, x, ulps, eps_d, eta):
+    """Term (d) at the entry's own scale, modelled: ``ulps·(eps_d·F'_j + η_f) / |x_j|`` for ``0 < |x_j| < 1`` (``η_f``
+    at least the smallest subnormal of f's format: f's values are no finer), with
+    ``F'_j = |f(x)| + (|slope_j| + slope_error_j)·|x_j| + |f''_j|·x_j²`` a bound on ``|f|`` over ``x ± |x_j| e_j`` from
+    the slope and the curvature at ``x`` (twice the Taylor term); ``+inf`` elsewhere or where the model is not finite.
+    :func:`judge_smooth_point` takes the smaller of this and term (d); the measured judgement replaces the model by
+    ``f``'s values there (``check_gradient``'s module docstring, term (d))."""
+    n = x.shape[0]
+    out = np.empty(n)
+    for j in range(n):
+        s = abs(x[j])
+        out[j] = np.inf
+        if 0.0 < s < 1.0:
+            bound = abs(f0) + (abs(slope[j]) + slope_error[j]) * s + abs(curvature[j]) * s * s
+            if np.isfinite(bound):
+                out[j] = ulps * (eps_d * bound + eta) / s
+    return out
+
+
 @_kernel
 def judge_smooth_point(g, r, ulp_r, curvature, x, infinite, reference_error, usable, ulps, eps_d, atol, values, f0,
                        extra):
     """:func:`judge_smooth` at a point, with its term (d) computed here (``η_f = 0``) from ``f(x)`` and the
-    central-difference values ``values`` (3, 2, n), plus ``extra`` per entry (the caller's ``grad_noise``; empty:
+    central-difference values ``values`` (3, 2, n) — or at the entry's own scale where smaller
+    (:func:`own_scale_terms`, from the reference ``r`` and its error) — plus ``extra`` per entry (the caller's ``grad_noise``; empty:
     none); ``x`` is the flat point, its infinite entries (``infinite``) entering the conditioning term as 0. One
     compiled call where the fast path would make some fifteen NumPy calls on a few dozen entries."""
     n = x.shape[0]
@@ -530,6 +554,9 @@ def judge_smooth_point(g, r, ulp_r, curvature, x, infinite, reference_error, usa
     for j in range(n):
         xf[j] = 0.0 if infinite[j] else x[j]
     resolution = resolution_terms(largest_values(values, f0), x, ulps, eps_d, 0.0)
+    own_scale = own_scale_terms(f0, r, reference_error, curvature, x, ulps, eps_d, _SUBNORMAL64)
+    for j in range(n):
+        resolution[j] = _minimum(resolution[j], own_scale[j])
     if extra.shape[0]:
         for j in range(n):
             resolution[j] = resolution[j] + extra[j]
@@ -578,6 +605,7 @@ def warm_up_point() -> None:
     """:func:`warm_up` for the kernels of the fast path above."""
     flat = np.zeros(1)
     resolution_terms(largest_values(np.ones((3, 2, 1)), 1.0), flat, 32.0, 2.0**-52, 0.0)
+    own_scale_terms(1.0, flat, flat, flat, flat, 32.0, 2.0**-52, 0.0)
     judge_smooth_point(flat, flat, np.ones(1), flat, flat, np.zeros(1, dtype=np.bool_), flat, np.ones(1, dtype=np.bool_),
                        32.0, 2.0**-52, 0.0, np.ones((3, 2, 1)), 1.0, np.empty(0))
     no = np.zeros(1, dtype=np.bool_)

@@ -11,7 +11,9 @@ and returns a Python float shows float32 noise here, whatever type it returns.
 
 **The gradient.** ``grad`` is re-evaluated at ``x + k·δ`` (``k = −4…4``), ``δ_i = ±s·ulp_d(x_i)`` (whole ULPs of
 the gradient's dtype ``d``, so the points are exact in ``d``; 0 where ``x_i`` is 0 or infinite), for
-``s = 1, 16, 256, …`` up to a step of ``ρ_d·|x_i|`` (``ρ = √eps`` for float64: the nine points stay within
+``s = 1, 4, 16, …`` (ratio 4: a gradient rounded to cells of a coarser scale — ``softmax − onehot`` in float32 —
+shows its noise only at spacings that cross a cell or a few per step, a window that a ratio of 16 can straddle; a
+spacing that is commensurate with the cells makes a table whose roundings repeat and read as a step) up to a step of ``ρ_d·|x_i|`` (``ρ = √eps`` for float64: the nine points stay within
 about one float32 cell of each input, see below; ``ρ = eps^(1/3)`` for float32: a relative change over which a
 function of scale ``|x|`` stays polynomial to float32's rounding), and never more than ``L/128`` with
 ``L = max|g| / max|f''|`` the distance over which the gradient changes (the table spans at most ``L/16``: the
@@ -46,6 +48,7 @@ __all__ = ["f_noise", "staircase_level", "confirmed_level", "two_sided_level", "
 _EPS64 = float(np.finfo(np.float64).eps)
 _SPACING_RATIO = 16.0
 _F_SPACINGS = _EPS64 * _SPACING_RATIO ** np.arange(12)
+_GRADIENT_RATIO = 4.0  # between the gradient probe's spacings (module docstring)
 _COARSER = {np.dtype(np.float64): np.dtype(np.float32), np.dtype(np.float32): np.dtype(np.float16)}
 # The largest step of the gradient probe, relative to |x_i|: for float64 √eps64 (≈ eps32/8: the nine points stay
 # within about one float32 cell of every input, so a gradient computed in float32 shows no noise), for float32
@@ -238,7 +241,7 @@ def gradient_noise(at: Callable[[list[np.ndarray]], np.ndarray], inputs: list[np
     pending = np.zeros(n, dtype=bool)
     pending[entries] = True
     top = float(np.max(np.abs(g[np.isfinite(g)]), initial=0.0))
-    ladder = (*16.0 ** np.arange(int(np.log(largest) / np.log(16.0)) + 1), np.floor(largest))
+    ladder = (*_GRADIENT_RATIO ** np.arange(int(np.log(largest) / np.log(_GRADIENT_RATIO)) + 1), np.floor(largest))
     for s in ladder:
         if not pending.any():
             break

@@ -37,7 +37,7 @@ import numpy as np
 from verify.checks._measure import _signs
 from verify.checks._noise import noise_bound, noise_levels, probe_offsets
 from verify.checks.failure import CheckFailure
-from verify.checks.gradient import JudgeSummary
+from verify.checks.gradient import JudgeSummary, computation_scale, lost_in_digits
 
 __all__ = ["terms_noise", "float32_noise", "computation_scale", "settle_flat", "judge_view", "Settled", "FLAT_REASON"]
 
@@ -95,21 +95,6 @@ def float32_noise(view: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> fl
     return float(np.max(noise_bound(np.where(found, sigma, 0.0), order), initial=0.0))
 
 
-def computation_scale(y0: np.ndarray, args: tuple) -> float:
-    """The largest finite magnitude among ``f``'s outputs at ``x`` and its floating array arguments: the scale of
-    the terms an output that lost its digits may have been computed from."""
-    top = 0.0
-    for a in (y0, *args):
-        arr = np.asarray(a) if isinstance(a, np.ndarray) or a is y0 else None
-        if arr is None or arr.dtype.kind != "f" or arr.size == 0:
-            continue
-        v = np.abs(arr.astype(np.float64))
-        v = v[np.isfinite(v)]
-        if v.size:
-            top = max(top, float(v.max()))
-    return top
-
-
 def _constant_along(along: Callable[[np.ndarray], float], x: np.ndarray, j: int, at_x: float) -> bool:
     """Whether the view takes exactly its value at ``x`` at ``x ± t·e_j`` for ``t = h, h/2, h/4`` (``h`` the
     judge's central step, ``eps^(1/5)·max(1, |x_j|)``), evaluated in ``x``'s dtype (the code under test)."""
@@ -159,7 +144,7 @@ def settle_flat(failure: CheckFailure, along: Callable[[np.ndarray], float], x: 
         error = abs(computed[j] - expected[j])
         if not (np.isfinite(error) and np.isfinite(flat[j])):
             return None
-        if error * max(1.0, abs(flat[j])) > ulps * eps * scale:
+        if not lost_in_digits(error, flat[j], ulps, eps, scale):
             return None
         if not _constant_along(along, x, int(j), at_x):
             return None

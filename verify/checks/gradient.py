@@ -82,7 +82,10 @@ promotion the judge evaluates, or of the terms of a scalarisation ``⟨u, f⟩``
 entry's own scale (the scale the central-difference steps use). An error ``δ`` in entry ``j`` predicts a change
 ``δ·max(1, |x_j|)`` in ``f`` over a displacement of ``x_j`` by its own scale; where that change is below ``ulps``
 roundings of ``f`` there (``ulps·(eps_d·F_j + η_f)``), no evaluation of ``f`` along ``e_j`` can observe the error,
-and it is negligible. (Only entry ``j``'s own points count: a logit of ``1e150`` elsewhere in ``f``, whose step moves
+and it is negligible. An entry ``0 < |x_j| < 1`` is also displaced by its own size, and the smaller term counts:
+``ulps·(eps_d·F'_j + η_f) / |x_j|`` with ``F'_j`` the largest ``|f|`` over ``x ± |x_j| e_j`` (a displacement of 1 says
+nothing about a tiny entry: ``Σ x²`` at ``x = 1e-25`` is ``5e-7`` a central step away, which excused ``−2x`` as
+"below f's resolution", but ``4e-50`` over ``x ± |x_j|``, where the error changes ``f`` by ``1e-50``). (Only entry ``j``'s own points count: a logit of ``1e150`` elsewhere in ``f``, whose step moves
 ``f`` by ``1e146``, says nothing about the resolution along ``e_j``.) This is what makes a correct formula that cancels at saturation correct
 where it loses all its digits: ``1 − tanh²(x)`` is 0 at ``x = 20`` (truth ``1.7e-17``) and PyTorch's and JAX's
 float32 ``tanh``/``sigmoid`` backward, ``softmax − onehot`` at saturated logits (PyTorch's own cross-entropy
@@ -99,7 +102,9 @@ reason and the remedy, never a failure and never a silent pass — ``f`` not fin
 a kink that cannot be located at the resolution ``f`` allows; a central-difference reference whose error bound cannot tell
 the computed value from 0 or from twice itself (``2e_j > max(τ_j − 2e_j, |g_j|/2, ulps·eps_d·S)``, ``S`` the largest
 entry of the gradient at the point: a 9e-16 derivative next to ``|f| ≈ 1`` when ``f`` is not complex-analytic). An unverified entry whose error exceeds even ``τ_j`` is
-still wrong. Flat central differences (all six values equal ``f(x)``) are examined further out first: where ``f`` is
+still wrong — but for a flat central reference (all six values equal ``f(x)``: 0) beside an error that ``f`` may have
+lost in its digits (:func:`lost_in_digits`: gelu's ``½x(1 + erf(x/√2))`` is 0 in float64 at ``x = −10``, its slope
+``−7.7e-22``; the bound of a reference from values that are all 0 is near 0 and resolves nothing). Flat central differences (all six values equal ``f(x)``) are examined further out first: where ``f`` is
 bitwise constant along ``e_j`` at every step ``4ᵏ·h`` out to ``16·max(1, |x_j|)`` on both sides (an output that does
 not depend on ``x_j``: the off-diagonal Jacobian entries of ``torch.erf``), the slope is 0 to within ``6η/R`` at that
 reach ``R``, and the entry is judged — verified, or wrong where its error also exceeds what digits lost at the
@@ -178,6 +183,7 @@ from verify.checks._gradient_kernels import (
     judge_complex_point,
     judge_smooth_point,
     judge_straight,
+    own_scale_terms,
     resolution_terms,
     straight_points,
     underflow_unit,
@@ -276,6 +282,29 @@ _FLAT_NEAR = ("f is bitwise constant along the entry near x but not out to 16·m
 _UNVERIFIED_WHY = (_NOT_FINITE, _NO_RESOLUTION, _KINK_UNLOCATED, _FLAT_NEAR)
 _UNVERIFIED_NOTES = tuple("UNVERIFIED: " + short for short in (
     "f not finite around", "reference too coarse", "kink not located", "f constant only near x"))
+
+
+def computation_scale(y0: np.ndarray | float, args: tuple) -> float:
+    """The largest finite magnitude among ``f``'s outputs at ``x`` and its floating array arguments: the scale of
+    the terms an output that lost its digits may have been computed from."""
+    top = 0.0
+    for a in (y0, *args):
+        arr = np.asarray(a) if isinstance(a, np.ndarray) or a is y0 else None
+        if arr is None or arr.dtype.kind != "f" or arr.size == 0:
+            continue
+        v = np.abs(arr.astype(np.float64))
+        v = v[np.isfinite(v)]
+        if v.size:
+            top = max(top, float(v.max()))
+    return top
+
+
+def lost_in_digits(error, x, ulps: float, eps: float, scale: float):
+    """Whether an error in entry ``j`` is one an ``f`` constant along ``e_j`` cannot resolve: its change over the
+    entry's scale, ``error·max(1, |x_j|)``, is within ``ulps`` roundings (``eps``) of the computation's largest
+    magnitudes ``scale`` (:func:`computation_scale`) — 0 may be exact there (ReLU below 0) or all digits lost (gelu's
+    ``½x(1 + erf(x/√2))`` at ``x = −10``: ``1 + erf`` is 0 in float64, the slope −7.7e-22). Elementwise on arrays."""
+    return error * np.maximum(1.0, np.abs(x)) <= ulps * eps * scale
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -762,9 +791,33 @@ class _Checker:
         return 0.0 if self.grad_noise is None else self.grad_noise
 
     def _resolution(self, pt: _Point, cen: Central, eps_d: float, eta: float) -> np.ndarray:
-        """Term (d), per entry: ``ulps·(eps_d·F_j + η_f) / max(1, |x_j|)`` (0 at an infinite entry); ``η_f`` is the
-        larger of the level measured here and the caller's ``f_noise``."""
-        return resolution_terms(cen.f_scale, pt.x64.ravel(), self.ulps, eps_d, float(max(eta, self.f_noise)))
+        """Term (d), per entry: ``ulps·(eps_d·F_j + η_f) / max(1, |x_j|)`` (0 at an infinite entry), or, where smaller,
+        the same at the entry's own scale ``0 < |x_j| < 1``: ``ulps·(eps_d·F'_j + η_f) / |x_j|``, ``F'_j`` the largest
+        ``|f|`` over ``x`` and ``x ± |x_j| e_j`` — evaluated where the model of :func:`own_scale_terms` (from the central
+        differences' slope and curvature) says it may be smaller. ``η_f`` is the larger of the level measured here and
+        the caller's ``f_noise``."""
+        eta = float(max(eta, self.f_noise))
+        flat = pt.x64.ravel()
+        out = resolution_terms(cen.f_scale, flat, self.ulps, eps_d, eta)
+        eta = eta + underflow_unit(cen.eps_f)  # f's values are no finer than its format's smallest subnormal
+        with np.errstate(invalid="ignore", over="ignore"):
+            model = own_scale_terms(pt.f0, np.where(np.isfinite(cen.value), cen.value, 0.0),
+                                    np.where(np.isfinite(cen.error), cen.error, np.inf),
+                                    np.where(np.isfinite(cen.curvature), cen.curvature, np.inf), flat, self.ulps, eps_d, eta)
+        entries = np.flatnonzero(model < out)
+        if entries.size:
+            stack = np.repeat(flat[None, :], 2 * entries.size + 1, axis=0)  # row 0: x itself, f(x) known
+            rows = 1 + 2 * np.arange(entries.size)
+            stack[rows, entries] = 2.0 * flat[entries]  # x ± |x_j| e_j: x_j moved to 2·x_j and to 0
+            stack[rows + 1, entries] = 0.0
+            with np.errstate(all="ignore"):
+                values = np.abs(self.ev.many(pt.args, stack.reshape((stack.shape[0],) + pt.x64.shape), pt.f0))
+            values = values[1:].reshape(entries.size, 2)
+            ok = np.isfinite(values).all(axis=1)
+            largest = np.maximum(values.max(axis=1), abs(pt.f0))
+            own = self.ulps * (eps_d * largest + eta) / np.abs(flat[entries])
+            out[entries] = np.where(ok, np.minimum(out[entries], own), out[entries])
+        return out
 
     def _count(self, refs, n_kinks, n_unverified, n_jumps, n_noise, worst, worst_ulps, worst_abs) -> None:
         self.decided[refs[0].name] += 1
@@ -864,7 +917,6 @@ class _Checker:
                                     & ~cen.infinite & np.isfinite(flat))
         if candidates.size == 0:
             return
-        scale = np.maximum(1.0, np.abs(flat[candidates]))
         count = int(np.ceil(np.log(_FAR_REACH / cen.eps_f ** 0.2) / np.log(4.0)))
         ladder = cen.h[candidates][:, None] * 4.0 ** np.arange(1, count + 1)[None, :]  # (m, count), last ≥ reach
         rows = []
@@ -878,9 +930,7 @@ class _Checker:
             values = self.ev.many(pt.args, stack.reshape((stack.shape[0],) + pt.x64.shape), pt.f0)
         constant = np.all(values.reshape(candidates.size, 2 * count) == pt.f0, axis=1)
         dt = pt.x.dtype
-        floating = [np.abs(a[np.isfinite(a)]).max(initial=0.0) for a in pt.args
-                    if isinstance(a, np.ndarray) and a.dtype.kind == "f" and a.size]
-        computation = max([abs(pt.f0), *[float(m) for m in floating]])
+        computation = computation_scale(pt.f0, pt.args)
         for i, j in enumerate(candidates):
             if not constant[i]:
                 v.unverified[j] = 4
@@ -894,7 +944,7 @@ class _Checker:
             if ratio <= 1.0:
                 v.unverified[j] = 0
                 v.note[j] = f"f constant along e_j out to ±{float(ladder[i, -1]):.3g}"
-            elif err * float(scale[i]) > self.ulps * cen.eps_f * computation:
+            elif not lost_in_digits(err, flat[j], self.ulps, cen.eps_f, computation):
                 v.unverified[j] = 0
                 v.note[j] = f"f constant along e_j out to ±{float(ladder[i, -1]):.3g}: its slope is 0"
             else:
@@ -1311,6 +1361,16 @@ class _Checker:
             # bounds are rounding and truncation bounds of a few ULPs (or a step's underflow bound)
             vague = (_vague(e, tol - parts["reference"], gf, r, self.ulps, eps_d) & ~kink & ~jumps & ~no_reference
                      & (e == cen.error) & (r == cen.value))
+            # a flat central reference (all six values equal f(x), so 0) beside an error f may have lost in its digits
+            # (at the scale of f(x) and of the entry itself: a logit of 1e150 elsewhere does not make every slope
+            # invisible) resolves nothing, however small its bound (f(x) = 0 makes it tiny): unverified, and examined
+            # further out (_constant_far), not blamed on grad
+            lost = (cen.flat & (r == 0.0) & (e == cen.error) & (r == cen.value) & ~kink & ~jumps & ~no_reference
+                    & np.isfinite(gf) & lost_in_digits(abs_err, xf, self.ulps, cen.eps_f,
+                                                       np.maximum(abs(pt.f0), np.abs(xf))))
+            ratio = np.where(lost, 0.0, ratio)
+            ulps = np.where(lost, 0.0, ulps)
+            vague |= lost
             below_resolution = (abs_err > tol - resolution) & (ratio <= 1.0)
         unverified = np.zeros(n, dtype=np.int64)
         unverified[no_reference & ~unlocated] = np.where(cen.finite, 2, 1)[no_reference & ~unlocated]
@@ -1401,7 +1461,8 @@ class _Checker:
             f"below, where that is coarser: the ULPs column counts in that unit) + {self.ulps:g}·eps·|f''|·|x| (conditioning) "
             f"+ the measured rounding noise of grad (Moré–Wild, where needed) + atol {self.atol:g} "
             f"+ {self.ulps:g}·(eps·F_j + η_f)/max(1,|x_j|) (below f's resolution: F_j ≤ {v.f_scale:.3g} the largest "
-            f"|f| near x along e_j, η_f = {v.eta:.3g} f's measured rounding"
+            f"|f| near x along e_j, η_f = {v.eta:.3g} f's measured rounding; for 0 < |x_j| < 1 the same over "
+            f"x ± |x_j|·e_j divided by |x_j| where smaller"
             + (f", the caller's f_noise {self.f_noise:.3g} where larger" if self.f_noise else "")
             + ") + 2 × the reference's error bound"
             + (" + grad's rounding measured by the caller (grad_noise)" if self.grad_noise is not None else ""),
@@ -1411,6 +1472,9 @@ class _Checker:
                          "differences' error as 6·f_error/h; no complex step")
         if v.coarse:
             lines.append(f"grad's rounding noise is not excused: {v.coarse}")
+        hint = _float32_cancellation_hint(pt, v, self.ulps, failing)
+        if hint:
+            lines.append(hint)
         if v.kink.any():
             lines.append("kinks met at entries " + str([int(i) for i in np.flatnonzero(v.kink)])
                          + " (any value in [left slope, right slope] accepted there)")
@@ -1438,6 +1502,25 @@ class _Checker:
             "unverified_reasons": tuple(self.reasons), "noise_measured": self.noise_measured,
         })
         return report
+
+
+def _float32_cancellation_hint(pt: _Point, v: _Verdict, ulps: float, failing: int) -> str:
+    """A line for a float32 gradient judged against a float64 ``f`` whose failing errors all lie within ``ulps``
+    float32 roundings of a term of size ``max(1, |f(x)|)``: what a float32 formula that cancels such terms loses — a
+    real error that f resolves, with the ways to judge against f as the code under test computes it. Empty
+    otherwise."""
+    if not failing or pt.x.dtype != _FLOAT32 or v.central.eps_f >= _EPS32:
+        return ""
+    bad = (v.ratio > 1.0) & ~v.jump & ~v.kink
+    worst = float(np.max(v.abs_err[bad], initial=0.0))
+    limit = ulps * _EPS32 * max(1.0, abs(pt.f0))
+    if not 0.0 < worst <= limit:
+        return ""
+    return (f"note: every failing error (at most {worst:.3g}) is within {ulps:g} float32 roundings of a term of size "
+            f"max(1, |f(x)|) ({limit:.3g}): what a float32 formula that cancels terms of that size loses (softmax − "
+            "onehot at saturated logits, as PyTorch's float32 cross-entropy backward computes it). f is float64 here "
+            "and resolves it. If the code under test computes f in float32, check against that f (its rounding is then "
+            "measured) or pass f_noise= (the rounding of one of its values)")
 
 
 def _holds_coarse(g: np.ndarray, dt: np.dtype) -> bool:

@@ -193,7 +193,7 @@ class Screen:
                             deltas = d if deltas is None else np.minimum(deltas, d)
                         worst = np.maximum(worst, np.where(np.isfinite(deltas), deltas, np.inf) / step)
                     cond += worst
-        resolution = np.asarray(f_resolution(family, a64), np.float64).reshape(g.shape)
+        resolution = np.asarray(f_resolution(family, a64, self.dtype), np.float64).reshape(g.shape)
         with np.errstate(over="ignore", invalid="ignore"):
             scale = np.maximum(np.abs(low), np.abs(high)) + cond + resolution
             self.bound = K * rounding_unit(self.dtype) * scale + K * _DENORM[self.dtype]

@@ -13,4 +13,17 @@ OUT_OF_REACH: dict[str, str] = {
     "sin/float32/06/stable~jump": (
         "f = Σ v·sin(x) + J·[x₀ ≥ 1e8] at x₀ = 1e8: the central step (eps^(1/5)·|x₀| ≈ 7e4) spans ~1e4 periods of sin "
         "and the entries at ±1e8 are reported UNVERIFIED (reference too coarse), the jump entry among them"),
+    "layer_norm_tanh/float32/05/stable~jump": (
+        "f + 3.36·[x₀ ≥ x₀⁰] at inputs near 1e4 whose spread is 1: the central step (eps64^(1/5)·1e4 = 7.4) spans the "
+        "whole scale on which the layer norm varies, so the rounding level the stack measures from its own differences "
+        "(0.86) swallows the jump's one-sided slopes (1.4 at h/4), no entry is a kink candidate, and the complex step "
+        "(blind to the indicator) decides: missed, a limit of the stencil at inputs far larger than their spread"),
+    "x_tanh/float64/09/stable~one entry": (
+        "one entry off by 2.1e-6 (1e-6 relative) beside entries of ±1e8, which make f ≈ 3e8: check_gradient measures "
+        "f's rounding there (η_f = 3.75e-7, six ULPs of 3e8) and its term (d) excuses 32·(eps·F + η_f)/|x_j| = 8.6e-6; "
+        "the corpus' bound counts only 64u·F/|x_j| = 6.5e-7 (a sum of large terms rounds at more than one ULP), so "
+        "the error is a mutant by the bound and below f's resolution by the judge's measurement"),
+    "atan∘gauss/float64/08/stable~one entry": (
+        "the wrong entry is at x = −2.5e-310 (a subnormal), where the judge cannot locate the one-sided slopes of f "
+        "and reports the entry UNVERIFIED (kink not located) — for the correct parent as for the mutant"),
 }

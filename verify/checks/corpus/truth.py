@@ -32,8 +32,10 @@ must satisfy, entry by entry::
   roundings of ``f``) no evaluation of ``f`` there can observe it (``1 − tanh²`` is 0 at ``x = 20`` where the
   truth is ``1.7e-17``: correct in ``Σ v tanh(x)`` of size 1; the same formula's 0 where ``f`` itself is
   ``1e-14`` is not). One rule for every implementation: no per-implementation allowance for the terms its
-  formula cancels. (At a tiny point ``F`` is that of ``f`` one step away: ``Σ ½ v x²`` at ``x ≈ 1e-38`` is
-  about ``1e-76`` there but ``4e-7`` a step away, so a gradient error of ``1e-38`` is below its resolution.)
+  formula cancels. For ``0 < |x_j| < 1`` the entry's own scale counts too, where smaller: ``F'_j / |x_j|``, ``F'_j``
+  the largest ``|f|`` over ``x ± |x_j| e_j`` plus ``denorm64/eps_d`` (f's values are no finer than a subnormal) — a displacement of 1 says nothing about a tiny entry (``Σ x²`` at
+  ``x = 1e-25`` is ``5e-7`` a central step away, which made a gradient of ``−2x`` "below f's resolution"; over
+  ``x ± |x_j|`` ``f`` is ``4e-50`` and resolves it).
 * ``64``: the longest chain of operations on any path of the corpus' gradients is a few dozen, each
   correctly rounded (``≤ u``) or, for ``exp``, ``log``, ``tanh``, ``erfc`` in NumPy/SciPy/torch/XLA,
   within a few ULPs; 64 ``u`` bounds their first-order sum (Higham §3.1, ``γ_n ≈ n u``) with a margin.
@@ -175,13 +177,16 @@ class Truth:
 _STEP0 = float(np.finfo(np.float64).eps) ** 0.2  # check_gradient's first central-difference step, relative
 
 
-def f_resolution(family, args: tuple) -> np.ndarray:
+def f_resolution(family, args: tuple, dtype=None) -> np.ndarray:
     """``F_j / max(1, |x_j|)`` per entry of ``args[0]`` (0 at an infinite entry), ``F_j`` the largest finite ``|f|``
-    of the family's float64 ``f`` over ``x`` and ``x ± h_j e_j``, ``h_j = eps64^(1/5)·max(1, |x_j|)`` (module
-    docstring): the scale of the bound's term "below f's resolution"."""
+    of the family's float64 ``f`` over ``x`` and ``x ± h_j e_j``, ``h_j = eps64^(1/5)·max(1, |x_j|)`` — or, where
+    smaller, ``F'_j / |x_j|`` for ``0 < |x_j| < 1``, ``F'_j`` the same over ``x`` and ``x ± |x_j| e_j`` (the entry's own
+    scale) (module docstring): the scale of the bound's term "below f's resolution". ``dtype``: the gradient's (default
+    ``args[0]``'s)."""
     from verify.checks.corpus.ops import NP
 
     a64 = tuple(a.astype(np.float64) if _is_data(a) else a for a in args)
+    x0_dtype = np.dtype(args[0].dtype if dtype is None else dtype)
     x = a64[0]
     flat = x.ravel()
     with np.errstate(all="ignore"):
@@ -193,7 +198,19 @@ def f_resolution(family, args: tuple) -> np.ndarray:
                 value = abs(float(family.math(NP, moved.reshape(x.shape), *a64[1:])))
                 if np.isfinite(value):
                     big_f[i] = max(big_f[i], value)
-        return (big_f / np.maximum(1.0, np.abs(flat))).reshape(x.shape)
+        out = big_f / np.maximum(1.0, np.abs(flat))
+        at_x = abs(float(family.math(NP, *a64)))
+        for i in np.flatnonzero(np.isfinite(flat) & (np.abs(flat) < 1.0) & (flat != 0.0)):
+            own = [at_x]
+            for moved_to in (2.0 * flat[i], 0.0):  # x ± |x_i| e_i
+                moved = flat.copy()
+                moved[i] = moved_to
+                own.append(abs(float(family.math(NP, moved.reshape(x.shape), *a64[1:]))))
+            if np.all(np.isfinite(own)):
+                # f's values are no finer than float64's smallest subnormal: F' at least that over eps_d
+                out[i] = min(out[i], (max(own) + _DENORM[np.dtype(np.float64)] / (2.0 * rounding_unit(x0_dtype)))
+                             / abs(flat[i]))
+        return out.reshape(x.shape)
 
 
 def _to_float(values, shape) -> np.ndarray:
