@@ -177,3 +177,26 @@ def test_the_note_is_not_given_for_float64_gradients():
         check_gradient(_cross_entropy(0), lambda z: _float32_backward(0)(z).astype(np.float64),
                        (SATURATED.astype(np.float64),))
     assert "float32 roundings of a term" not in str(failure.value)
+
+
+# -- the ULPs figure where the reference cannot resolve the gradient's ULPs -----------------------------------------
+
+def _tanh_sum_in_float32(x):
+    return float(np.sum(np.tanh(np.asarray(x, dtype=np.float32))))
+
+
+def test_the_ulps_figure_does_not_count_a_coarse_references_error_as_the_gradients():
+    # f computes in float32: its central differences are good to ~1e-5, and the exact float64 gradient differs from
+    # them by 1.6e-6 — once reported as "1.1e10 ULPs" of a gradient that is exact
+    report = check_gradient(_tanh_sum_in_float32, lambda x: 1.0 - np.tanh(x) ** 2, (np.array([0.5, -1.2, 2.0]),))
+    assert report.worst_ulps <= 1.0
+    with pytest.raises(CheckFailure, match="grad is wrong"):
+        check_gradient(_tanh_sum_in_float32, lambda x: 1.1 * (1.0 - np.tanh(x) ** 2), (np.array([0.5, -1.2, 2.0]),))
+
+
+def test_a_resolving_reference_still_counts_the_gradients_own_ulps():
+    x = np.array([0.5, -1.2, 2.0])
+    exact = 1.0 - np.tanh(x) ** 2
+    off = exact + 3 * np.spacing(exact)
+    report = check_gradient(lambda z: np.sum(np.tanh(z)), lambda z: off, (x,))
+    assert 2.0 <= report.worst_ulps <= 5.0

@@ -315,7 +315,9 @@ class JudgeSummary:
     ``worst_ratio`` is the largest error / tolerance over all entries and examples (≤ 1 on success);
     ``worst_ulps`` the largest error in ULPs of the gradient's dtype at a smooth entry (ULPs of the reference, or of
     f's resolution along the entry where that unit is coarser: term (d) per ``ulps``, so an entry near 0 next to an
-    ``f`` of size 1 counts its error in roundings of that scale, not in subnormals) and ``worst_abs_error`` the
+    ``f`` of size 1 counts its error in roundings of that scale, not in subnormals; or of the deciding reference's
+    error bound where coarser still: central differences of an ``f`` computed in float32 cannot resolve a float64
+    gradient's ULPs, and their error is not counted as so many of them) and ``worst_abs_error`` the
     largest absolute error; ``references`` counts, per reference, the examples (views) it decided; ``kinks``
     counts entries judged by their subdifferential; ``unverified`` counts entries no reference could resolve;
     ``notes`` are the judge's remarks.
@@ -712,17 +714,22 @@ class _Checker:
             if outcome != FAST_PASS:
                 return None
             if worst_ulps > self.ulps:
-                ulps, worst_ulps = self._coarser_ulps(pt, cen, ulps, abs_err)
+                ulps, worst_ulps = self._coarser_ulps(pt, cen, ulps, abs_err, cen.error)
             self._count_fast(worst, worst_ulps, worst_abs, "central differences")
             return _PointResult(ratio, abs_err, ulps, 0, "central differences", 0)
         return self._fast_general(pt, cen, cs)
 
-    def _coarser_ulps(self, pt: _Point, cen: Central, ulps: np.ndarray, abs_err: np.ndarray) -> tuple[np.ndarray, float]:
+    def _coarser_ulps(self, pt: _Point, cen: Central, ulps: np.ndarray, abs_err: np.ndarray,
+                      reference_error: np.ndarray | None = None) -> tuple[np.ndarray, float]:
         """A passing point's ULPs counted as the slow judgement counts them: in the unit of f's resolution along e_j
-        (term (d) with η_f = 0, per ulps) where that is coarser than the reference's ULP (a reference near 0 next to
-        an f of size 1, whose subnormal ULPs made "7.7e15 ULPs" of an error at the rounding level); only where some
-        entry's figure exceeds ``ulps`` (rarely: the fast paths pay nothing otherwise)."""
+        (term (d) with η_f = 0, per ulps) or of the deciding reference's error bound (``reference_error``), where that
+        is coarser than the reference's ULP (a reference near 0 next to an f of size 1, whose subnormal ULPs made
+        "7.7e15 ULPs" of an error at the rounding level; central differences of an f computed in float32, whose
+        error of 1.6e-6 made "1.1e10 ULPs" of a float64 gradient they cannot resolve); only where some entry's figure
+        exceeds ``ulps`` (rarely: the fast paths pay nothing otherwise)."""
         unit = self._resolution(pt, cen, _EPS[pt.x.dtype], 0.0) / self.ulps
+        if reference_error is not None:
+            unit = np.maximum(unit, np.where(np.isfinite(reference_error), reference_error, 0.0))
         with np.errstate(invalid="ignore", divide="ignore"):
             coarse = np.where(unit > 0.0, abs_err / unit, np.inf)
         ulps = np.minimum(ulps, coarse)
@@ -777,7 +784,7 @@ class _Checker:
         if worst > 1.0:
             return None
         if worst_ulps > self.ulps:
-            ulps, worst_ulps = self._coarser_ulps(pt, cen, ulps, abs_err)
+            ulps, worst_ulps = self._coarser_ulps(pt, cen, ulps, abs_err, e)
         if primary.name == "central differences" or not whole:
             from_central = (e == cen.error) & (r == cen.value)
             if from_central.any() and np.any((_vague(e, tol - 2.0 * e, pt.gf, r, self.ulps, _EPS[dt])
@@ -1353,10 +1360,11 @@ class _Checker:
             measured = noise_bound + parts.get("backward", 0.0)
             ratio = np.where(np.isnan(ratio) | ~np.isfinite(gf), np.inf, ratio)
             ratio = np.where(no_reference | jumps, 0.0, ratio)
-            # in ULPs of the reference, or of f's resolution along e_j where coarser (term (d) per ulps: a reference
-            # near 0 next to an f of size 1 is judged at that scale, and its own subnormal ULPs mean nothing there)
+            # in ULPs of the reference, or of f's resolution along e_j or the reference's error bound where coarser
+            # (term (d) per ulps: a reference near 0 next to an f of size 1 is judged at that scale, and its own
+            # subnormal ULPs mean nothing there; an error the reference cannot resolve is no count of grad's ULPs)
             ulps = np.where((abs_err == 0.0) | no_reference | kink | jumps, 0.0,
-                            abs_err / np.maximum(ulp_r, resolution / self.ulps))
+                            abs_err / np.maximum(ulp_r, _ulp_floor(resolution, self.ulps, e)))
             # only a central-difference value can be too coarse to decide: SymPy's and the complex step's error
             # bounds are rounding and truncation bounds of a few ULPs (or a step's underflow bound)
             vague = (_vague(e, tol - parts["reference"], gf, r, self.ulps, eps_d) & ~kink & ~jumps & ~no_reference
@@ -1429,7 +1437,7 @@ class _Checker:
             worst=self.worst, dtype=x.dtype, order_by=np.where(v.jump, np.inf, v.ratio).reshape(x.shape),
             extra={"tolerance": v.tol.reshape(x.shape), "error/tol": v.ratio.reshape(x.shape),
                    "largest part": largest.reshape(x.shape), "note": np.array(v.note).reshape(x.shape)},
-            ulp_floor=(v.parts["f's resolution"] / self.ulps).reshape(x.shape),
+            ulp_floor=_ulp_floor(v.parts["f's resolution"], self.ulps, v.e).reshape(x.shape),
         )
         cen = v.central
         orders = cen.order[cen.finite & ~cen.kink & np.isfinite(cen.order)]
@@ -1458,7 +1466,8 @@ class _Checker:
             f"reference: {v.primary.name} ({details[v.primary.name]})",
             f"cross-checked by: {others}",
             f"tolerance per entry: {self.ulps:g} ULPs of {x.dtype} (of the reference, or of f's resolution, the term "
-            f"below, where that is coarser: the ULPs column counts in that unit) + {self.ulps:g}·eps·|f''|·|x| (conditioning) "
+            f"below, or of the reference's error bound, where that is coarser: the ULPs column counts in that unit) "
+            f"+ {self.ulps:g}·eps·|f''|·|x| (conditioning) "
             f"+ the measured rounding noise of grad (Moré–Wild, where needed) + atol {self.atol:g} "
             f"+ {self.ulps:g}·(eps·F_j + η_f)/max(1,|x_j|) (below f's resolution: F_j ≤ {v.f_scale:.3g} the largest "
             f"|f| near x along e_j, η_f = {v.eta:.3g} f's measured rounding; for 0 < |x_j| < 1 the same over "
@@ -1502,6 +1511,13 @@ class _Checker:
             "unverified_reasons": tuple(self.reasons), "noise_measured": self.noise_measured,
         })
         return report
+
+
+def _ulp_floor(resolution: np.ndarray, ulps: float, reference_error: np.ndarray) -> np.ndarray:
+    """The coarsest unit an entry's error can be counted in: f's resolution along e_j (term (d) per ``ulps``) or the
+    reference's error bound, where either is coarser than the reference's ULP (an error the reference cannot resolve
+    is not so many ULPs of the gradient)."""
+    return np.maximum(resolution / ulps, np.where(np.isfinite(reference_error), reference_error, 0.0))
 
 
 def _float32_cancellation_hint(pt: _Point, v: _Verdict, ulps: float, failing: int) -> str:
