@@ -200,3 +200,33 @@ def test_a_resolving_reference_still_counts_the_gradients_own_ulps():
     off = exact + 3 * np.spacing(exact)
     report = check_gradient(lambda z: np.sum(np.tanh(z)), lambda z: off, (x,))
     assert 2.0 <= report.worst_ulps <= 5.0
+
+
+# -- a subnormal part of f absorbed by the displaced coordinate's term is no jump (a soak find, seed 1301) ----------
+
+SUBNORMAL = 2.225073858507203e-309
+CHAIN_POINT = np.array([SUBNORMAL, 1.0, SUBNORMAL, -1.0, SUBNORMAL, SUBNORMAL])
+
+
+def _chain(x):
+    return np.sum(x[..., :-1] * x[..., 1:], axis=-1)
+
+
+def _chain_grad(x):
+    g = np.zeros_like(x)
+    g[..., :-1] += x[..., 1:]
+    g[..., 1:] += x[..., :-1]
+    return g
+
+
+def test_a_subnormal_term_absorbed_at_every_step_is_no_jump():
+    # along e_2 the sum [s, 1·(s + t), (s + t)·(−1), −s, s²] rounds s + t to t and s + t (the first two terms) to t:
+    # f moves by −s = −2.2e-309 at every step t, which once read as "f is not continuous"
+    check_gradient(_chain, _chain_grad, (CHAIN_POINT,))
+
+
+def test_a_real_jump_at_that_point_still_fails():
+    def with_jump(x):
+        return _chain(x) + 1.0 * (x[..., 2].real >= SUBNORMAL)
+    with pytest.raises(CheckFailure, match="not continuous"):
+        check_gradient(with_jump, _chain_grad, (CHAIN_POINT,))

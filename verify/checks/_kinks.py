@@ -17,8 +17,9 @@ extrapolated as for a Richardson table with ratio 4, ``L±(k) = (4 s±(k+1) − 
 - **jump** (``f`` not continuous at ``x``): on one side, the change ``|Δ(k)|`` exceeds ``8η``, shrinks by less
   than 10 % a level at the three finest levels (a continuous side shrinks ×4 a level, ×4^α at a Hölder-α cusp)
   and exceeds ``4·S·t_K``, what a slope of size ``S`` could make over the finest step, ``S`` the largest of the
-  one-sided slopes at the first step, the gradient under test and the complex step at the entry (a kink a few
-  subnormals from ``x`` is not a jump, nor is ``f`` that oscillates on a scale below the finest step the rounding
+  one-sided slopes at the first step, the gradient under test, the complex step at the entry and ``eps_f`` (a term
+  of the size of the step rounds at ``eps_f·t``: a subnormal part of ``f`` absorbed into a sum that holds
+  ``x_j + t`` moves ``f`` by itself at every step) (a kink a few subnormals from ``x`` is not a jump, nor is ``f`` that oscillates on a scale below the finest step the rounding
   allows: ``sin(x²)`` at ``x = 20`` computed in float32). ``η`` here is f's rounding as modelled
   (``8·(eps_f·|f| + u)``, ``u`` the underflow unit) or measured along a direction; the caller
   (:meth:`verify.checks.gradient._Checker._locate`) measures f's rounding along ``e_j`` itself, on either side off
@@ -131,7 +132,8 @@ def classify(f0: float, right: list[np.ndarray], left: list[np.ndarray], taken_r
         own = level if values_level is None else np.maximum(values_level, 8.0 * (eps_f * size + unit))
         drift_level = level if measured is None else np.minimum(level, np.maximum(measured, eps_f * size + unit))
         options = dict(coarse=eps_f > float(np.finfo(np.float64).eps),
-                       slope=0.0 if slopes is None else float(slopes[i]), x_j=0.0 if x is None else float(x[i]))
+                       slope=0.0 if slopes is None else float(slopes[i]), x_j=0.0 if x is None else float(x[i]),
+                       rounding_slope=eps_f)
         tr, tl = taken_right[i], taken_left[i]
         _classify_one(out, i, f0, right[i], left[i], tr, tl, level, drift_level=drift_level, values_eta=own, **options)
         gap = np.flatnonzero(tr[:-1] > 8.0 * tr[1:]) if tr.size > 1 else np.zeros(0, dtype=np.int64)
@@ -166,7 +168,7 @@ def _jumps(delta: np.ndarray, steps: np.ndarray, eta: np.ndarray, slope: float) 
 def _classify_one(out: Located, i: int, f0: float, fr: np.ndarray, fl: np.ndarray, tr: np.ndarray,
                   tl: np.ndarray, eta: np.ndarray, coarse: bool = False, slope: float = 0.0,
                   x_j: float = 0.0, drift_level: np.ndarray | None = None,
-                  values_eta: np.ndarray | None = None) -> None:
+                  values_eta: np.ndarray | None = None, rounding_slope: float = 0.0) -> None:
     if values_eta is None:
         values_eta = eta
     # For f that computes in a coarser format than float64 (``coarse``), steps at which f does not change at all,
@@ -196,7 +198,11 @@ def _classify_one(out: Located, i: int, f0: float, fr: np.ndarray, fl: np.ndarra
         d_left = f0 - fl
         if not (np.all(np.isfinite(d_right)) and np.all(np.isfinite(d_left))):
             return
-        slope = max(abs(d_right[0]) / tr[0], abs(d_left[0]) / tl[0], slope if np.isfinite(slope) else 0.0)
+        # at least eps_f: a term of the size of the step rounds at eps_f·t, so a change below that at every step is
+        # rounding of the displaced coordinate's own term, not a jump (a subnormal part of f absorbed into a sum that
+        # holds x_j + t: Σ x_i·x_{i+1} at x = [s, 1, s, −1, s, s], s = 2.2e-309, moved by −s at every step)
+        slope = max(abs(d_right[0]) / tr[0], abs(d_left[0]) / tl[0], slope if np.isfinite(slope) else 0.0,
+                    rounding_slope)
         for sign, delta, steps in ((1.0, d_right, tr), (-1.0, d_left, tl)):
             if _jumps(delta, steps, eta, slope):
                 out.kind[i], out.side[i], out.jump[i] = JUMP, sign, sign * delta[-1]
