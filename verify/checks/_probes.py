@@ -34,7 +34,7 @@ from verify.checks.failure import CheckFailure
 
 __all__ = [
     "JudgeOptions", "Memo", "Projected", "Line", "LineDerivative", "Computed", "Tally",
-    "validate_point", "output_at_point", "point_rng", "draw_cotangents", "draw_tangents", "judge",
+    "validate_point", "infinite_input_note", "output_at_point", "point_rng", "draw_cotangents", "draw_tangents", "judge",
     "is_strategy", "run_points", "replaced", "copies", "validate_common", "tangent_scale", "linear_noise",
     "NOISE_BOUND", "indent", "unit", "flat_to_index", "mistake_lines", "worst_ratio_of", "search_key",
     "references_text", "report_text", "judged_probe", "checker_failure", "DirectionalChecker", "run_check",
@@ -125,6 +125,13 @@ def validate_point(point: object, wrt: object, checker: str, *, copy: bool = Tru
     return args, args[int(wrt)]
 
 
+def infinite_input_note(args: tuple) -> str:
+    """What follows "f is not finite at the input" when an argument holds an infinity (NaN is refused before):
+    "; args[0] has +inf at index (2,), and an infinite input is allowed only where f is finite", else ""."""
+    where = next((found[0] for i, a in enumerate(args) if (found := non_finite_entry(f"args[{i}]", a))), None)
+    return f"; {where}, and an infinite input is allowed only where f is finite" if where else ""
+
+
 def copies(args: tuple) -> tuple:
     return tuple(_copy(a) for a in args)
 
@@ -142,10 +149,8 @@ def output_at_point(f: Callable, args: tuple, *, checker: str, scalar: bool = Fa
                         f"{first.shape}")
     if not np.all(np.isfinite(first)):
         bad = np.argwhere(~np.isfinite(np.atleast_1d(first)))[0]
-        infinite = next((found[0] for i, a in enumerate(args) if (found := non_finite_entry(f"args[{i}]", a))), None)
         raise ValueError(f"{checker}: f is not finite at the input: entry {tuple(int(i) for i in bad)} of f(*args) "
-                         f"is {np.atleast_1d(first)[tuple(bad)].item()!r}"
-                         + (f"; {infinite}, and an infinite input is allowed only where f is finite" if infinite else ""))
+                         f"is {np.atleast_1d(first)[tuple(bad)].item()!r}{infinite_input_note(args)}")
     second = np.asarray(f(*copies(args)))
     if second.shape != first.shape or not np.array_equal(first, second):
         raise ValueError(
