@@ -16,6 +16,8 @@ __all__ = [
     "FLOAT_DTYPES",
     "as_float_array",
     "require_finite",
+    "refuse_non_finite",
+    "non_finite_entry",
     "require_shape",
     "require_same_shape",
     "require_simplex_rows",
@@ -93,6 +95,71 @@ def require_finite(array: np.ndarray, name: str) -> np.ndarray:
             f"({int(bad.sum())} non-finite entr{'y' if bad.sum() == 1 else 'ies'})"
         )
     return array
+
+
+def refuse_non_finite(checker: str, name: str, value: object, *, allowed_infinities: tuple[float, ...] = (),
+                      checked: str = "derivative", inf_note: str = "") -> None:
+    """The checkers' one rule for a point the user gives: ``ValueError`` at the first NaN of a floating ``value``
+    (always), else at its first infinity that is not in ``allowed_infinities``.
+
+    ``value`` is floating when it is a float/complex ndarray or a float/complex number; anything else (integer
+    labels, strings, callables) holds nothing to refuse. The message, alike in every checker::
+
+        check_vjp: args[0] has a NaN at index (2,): a NaN input has no derivative to check
+        check_loss('hinge'): target has -inf at index (1,): an infinite input has no derivative to check (…)
+
+    (the index is the entry's index in ``value``; a 0-d ``value`` "is a NaN"). ``checked`` names what the checker
+    checks ("derivative", "update"); ``inf_note``, when given, follows an infinity's message in parentheses (where
+    an infinity is allowed).
+
+    >>> refuse_non_finite("check_vjp", "args[0]", np.array([1.0, np.inf]), allowed_infinities=(np.inf,))
+    >>> refuse_non_finite("check_vjp", "args[0]", np.array([[1.0, 2.0], [3.0, np.nan]]))
+    Traceback (most recent call last):
+    ValueError: check_vjp: args[0] has a NaN at index (1, 1): a NaN input has no derivative to check
+    """
+    found = non_finite_entry(name, value, allowed_infinities)
+    if found is None:
+        return
+    where, is_nan = found
+    what, note = ("a NaN", "") if is_nan else ("an infinite", inf_note)
+    raise ValueError(f"{checker}: {where}: {what} input has no {checked} to check" + (f" ({note})" if note else ""))
+
+
+def non_finite_entry(name: str, value: object, allowed_infinities: tuple[float, ...] = ()) -> tuple[str, bool] | None:
+    """Where the first NaN of a floating ``value`` is, ``("x has a NaN at index (1, 0)", True)``, else its first
+    infinity not in ``allowed_infinities``, ``("x has -inf at index (2,)", False)``; None when there is neither."""
+    array = _floating_array(value)
+    if array is None:
+        return None
+    nan = np.isnan(array)
+    is_nan = bool(nan.any())
+    bad = nan if is_nan else np.isinf(array) & ~np.isin(array, allowed_infinities)
+    if not bad.any():
+        return None
+    if array.ndim == 0:
+        return f"{name} is {_entry_text(array[()])}", is_nan
+    index = tuple(int(i) for i in np.argwhere(bad)[0])
+    return f"{name} has {_entry_text(array[index])} at index {index}", is_nan
+
+
+def _floating_array(value: object) -> np.ndarray | None:
+    """``value`` as an array when it holds floating-point (real or complex) numbers, else None."""
+    if isinstance(value, np.ndarray):
+        array = value
+    elif isinstance(value, (float, complex, np.floating, np.complexfloating)):
+        array = np.asarray(value)
+    else:
+        return None
+    return array if array.dtype.kind in "fc" else None
+
+
+def _entry_text(entry: object) -> str:
+    """A non-finite entry as the message shows it: "a NaN", "+inf", "-inf" (a complex one as its repr)."""
+    if np.isnan(entry):
+        return "a NaN"
+    if np.iscomplexobj(entry):
+        return repr(complex(entry))
+    return "+inf" if entry > 0 else "-inf"
 
 
 def require_shape(array: np.ndarray, name: str, shape: tuple[int | None, ...]) -> np.ndarray:

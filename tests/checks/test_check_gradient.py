@@ -40,7 +40,8 @@ def test_grad_of_the_wrong_shape_is_a_value_error():
 
 
 def test_nan_input_is_a_value_error():
-    with pytest.raises(ValueError, match=r"args\[0\] must not be NaN; args\[0\]\[2\] = nan"):
+    with pytest.raises(ValueError, match=r"^check_gradient: args\[0\] has a NaN at index \(2,\): a NaN input has no "
+                                         r"derivative to check$"):
         check_gradient(f_cubic, g_cubic, (np.array([1.0, 2.0, np.nan]),))
 
 
@@ -247,7 +248,7 @@ def test_search_finds_and_shrinks_a_bug_on_one_branch():
 
 
 def test_search_raises_bad_arguments_from_the_strategy():
-    with pytest.raises(ValueError, match="must not be NaN"):
+    with pytest.raises(ValueError, match="has a NaN at index"):
         check_gradient(f_cubic, g_cubic, st.just((np.array([np.nan]),)))
 
 
@@ -523,7 +524,7 @@ def test_masked_minus_inf_logit_is_judged_and_nan_stays_an_error():
         check_gradient(lse, lambda x: np.where(np.isinf(x), 1e-3, softmax(x)), (x,))
     with pytest.raises(CheckFailure), np.errstate(invalid="ignore"):  # NaN at the masked entry (−∞ − −∞)
         check_gradient(lse, lambda x: softmax(x) + (x - x), (x,))
-    with pytest.raises(ValueError, match="must not be NaN"):
+    with pytest.raises(ValueError, match="has a NaN at index"):
         check_gradient(lse, softmax, (np.array([np.nan, 0.5, 1.0]),))
 
 

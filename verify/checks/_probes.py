@@ -29,12 +29,12 @@ from typing import Any
 
 import numpy as np
 
-from verify._validate import FLOAT_DTYPES
+from verify._validate import FLOAT_DTYPES, non_finite_entry, refuse_non_finite
 from verify.checks.failure import CheckFailure
 
 __all__ = [
     "JudgeOptions", "Memo", "Projected", "Line", "LineDerivative", "Computed", "Tally",
-    "validate_point", "output_at_point", "point_rng", "draw_cotangents", "draw_tangents", "judge",
+    "validate_point", "infinite_input_note", "output_at_point", "point_rng", "draw_cotangents", "draw_tangents", "judge",
     "is_strategy", "run_points", "replaced", "copies", "validate_common", "tangent_scale", "linear_noise",
     "NOISE_BOUND", "indent", "unit", "flat_to_index", "mistake_lines", "worst_ratio_of", "search_key",
     "references_text", "report_text", "judged_probe", "checker_failure", "DirectionalChecker", "run_check",
@@ -88,14 +88,16 @@ def replaced(args: tuple, wrt: int, value: Any) -> tuple:
 
 
 def validate_point(point: object, wrt: object, checker: str, *, copy: bool = True,
-                   refuse_nan: bool = False) -> tuple[tuple, np.ndarray]:
+                   refuse_nan: bool = True) -> tuple[tuple, np.ndarray]:
     """``(args, x)``: the arguments and ``x = args[wrt]``, a float32/float64 array, for every checker alike.
 
     ``copy``: every array argument copied and ``args[wrt]`` replaced by ``x`` (a checker that calls user code on
     ``args`` as they are); without it ``args`` is the point as given (a checker that copies before every call).
-    ``refuse_nan``: a NaN in ``x`` is a ``ValueError`` naming its first index (``check_gradient``'s rule; ±inf is
-    allowed there where ``f`` is finite). ``TypeError``/``ValueError`` prefixed with ``checker`` otherwise: a
-    point that is not a tuple, ``wrt`` not an integer or out of range, ``x`` not float32/float64 or empty.
+    A NaN in any floating argument is a ``ValueError`` naming the argument and the NaN's index
+    (:func:`verify._validate.refuse_non_finite`, the rule of every checker); ±inf is allowed in every argument, since
+    ``f`` may be finite there (a masked ``−∞`` logit), which the checker verifies next. ``refuse_nan`` is accepted for
+    the callers that still pass it and changes nothing. ``TypeError``/``ValueError`` prefixed with ``checker``
+    otherwise: a point that is not a tuple, ``wrt`` not an integer or out of range, ``x`` not float32/float64 or empty.
     """
     if isinstance(point, np.ndarray) or not isinstance(point, (tuple, list)):
         raise TypeError(
@@ -115,17 +117,19 @@ def validate_point(point: object, wrt: object, checker: str, *, copy: bool = Tru
                         f"array; got dtype {x.dtype}")
     if x.size == 0:
         raise ValueError(f"{checker}: args[{wrt}] is empty (shape {x.shape}): there is nothing to differentiate")
-    if refuse_nan:
-        nan = np.isnan(x)
-        count = int(np.count_nonzero(nan))
-        if count:
-            index = ", ".join(str(int(i)) for i in np.argwhere(nan)[0])
-            raise ValueError(f"{checker}: args[{wrt}] must not be NaN; args[{wrt}][{index}] = nan ({count} NaN "
-                             f"entr{'y' if count == 1 else 'ies'}); ±inf is allowed where f is finite")
+    for i, arg in enumerate(args):
+        refuse_non_finite(checker, f"args[{i}]", x if i == wrt else arg, allowed_infinities=(-np.inf, np.inf))
     if not copy:
         return args, x
     args = tuple(np.array(a) if i == int(wrt) else _copy(a) for i, a in enumerate(args))
     return args, args[int(wrt)]
+
+
+def infinite_input_note(args: tuple) -> str:
+    """What follows "f is not finite at the input" when an argument holds an infinity (NaN is refused before):
+    "; args[0] has +inf at index (2,), and an infinite input is allowed only where f is finite", else ""."""
+    where = next((found[0] for i, a in enumerate(args) if (found := non_finite_entry(f"args[{i}]", a))), None)
+    return f"; {where}, and an infinite input is allowed only where f is finite" if where else ""
 
 
 def copies(args: tuple) -> tuple:
@@ -146,7 +150,7 @@ def output_at_point(f: Callable, args: tuple, *, checker: str, scalar: bool = Fa
     if not np.all(np.isfinite(first)):
         bad = np.argwhere(~np.isfinite(np.atleast_1d(first)))[0]
         raise ValueError(f"{checker}: f is not finite at the input: entry {tuple(int(i) for i in bad)} of f(*args) "
-                         f"is {np.atleast_1d(first)[tuple(bad)]!r}")
+                         f"is {np.atleast_1d(first)[tuple(bad)].item()!r}{infinite_input_note(args)}")
     second = np.asarray(f(*copies(args)))
     if second.shape != first.shape or not np.array_equal(first, second):
         raise ValueError(

@@ -77,6 +77,7 @@ from typing import Any
 
 import numpy as np
 
+from verify._validate import refuse_non_finite
 from verify.checks._evaluate import fresh
 from verify.checks._measure import gradient_noise
 from verify.checks.failure import CheckFailure, error_table, format_arguments
@@ -189,7 +190,8 @@ def _validate(name: str, symbolic: Any, args: tuple, labels: str) -> tuple:
     """``args`` checked as the kernels check theirs: a ``ValueError``/``TypeError`` naming the argument.
 
     NaN is never allowed; ``−∞`` only in the logits of ``softmax_cross_entropy`` (masked entries), with a finite
-    entry in every row and no target mass on a masked entry. The rest is checked by the kernel's own validation
+    entry in every row and no target mass on a masked entry (the message of every checker,
+    :func:`verify._validate.refuse_non_finite`). The rest is checked by the kernel's own validation
     (:mod:`verify.kernels.losses`, NumPy backend), on a copy where masked entries are replaced by a finite value.
     """
     from verify.kernels.losses import LOSSES
@@ -200,20 +202,11 @@ def _validate(name: str, symbolic: Any, args: tuple, labels: str) -> tuple:
     checked = list(args)
     for i, (arg, arg_name) in enumerate(zip(args, names, strict=True)):
         arr = np.asarray(arg)
-        if arr.dtype.kind == "f":
-            nan = np.isnan(arr)
-            if nan.any():
-                index = ", ".join(str(int(v)) for v in np.argwhere(nan)[0])
-                raise ValueError(f"{arg_name} must not be NaN; {arg_name}[{index}] = nan")
-            infinite = np.isinf(arr)
-            if infinite.any():
-                masked = name in _MASKABLE and i == symbolic.wrt and not (arr == np.inf).any()
-                if not masked:
-                    index = ", ".join(str(int(v)) for v in np.argwhere(infinite)[0])
-                    raise ValueError(f"{arg_name} must be finite; {arg_name}[{index}] = {arr[infinite][0]!r}"
-                                     + (" (−∞ marks a masked logit only for softmax_cross_entropy's prediction)"
-                                        if name not in _MASKABLE else ""))
-                checked[i] = _unmasked(arr, args[1], arg_name)
+        maskable = name in _MASKABLE and i == symbolic.wrt
+        refuse_non_finite(f"check_loss({name!r})", arg_name, arr, allowed_infinities=(-np.inf,) if maskable else (),
+                          inf_note="−∞ marks a masked logit only for softmax_cross_entropy's prediction")
+        if maskable and np.isinf(arr).any():
+            checked[i] = _unmasked(arr, args[1], arg_name)
     kernel = functools.partial(LOSSES[name], backend="numpy")
     extra = {"labels": labels} if name.startswith("logistic") else {}
     with np.errstate(all="ignore"):

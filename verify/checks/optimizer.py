@@ -49,7 +49,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import Flaky, NoSuchExample
 
 from verify._optimizer_strategies import optimizer_hyperparameters, optimizer_problems
-from verify._validate import as_float_array
+from verify._validate import as_float_array, refuse_non_finite
 from verify.checks._optimizer_adapters import as_run
 from verify.checks.failure import CheckFailure, error_table, ulp_error
 from verify.kernels.optimizers import RULES, rule_spec, state_names, validate_hyperparameters
@@ -433,6 +433,12 @@ def _not_deterministic(rule: str, detail: str) -> CheckFailure:
                         "iterates for the same input (seed any randomness inside run).", details={"rule": rule})
 
 
+def _refuse_non_finite(rule: str, theta0: np.ndarray, grads: np.ndarray) -> None:
+    """A NaN or an infinity in a point the user gives is a ``ValueError`` (every checker's rule and message)."""
+    for name, value in (("theta0", theta0), ("grads", grads)):
+        refuse_non_finite(f"check_optimizer({rule!r})", name, value, checked="update")
+
+
 def _key(theta0: np.ndarray, grads: np.ndarray, hyper: Mapping) -> tuple:
     return theta0.tobytes(), grads.shape, grads.tobytes(), repr(sorted(hyper.items(), key=lambda kv: kv[0]))
 
@@ -497,6 +503,7 @@ def check_optimizer(
         grads = as_float_array(grads, "grads", ndim=2, dtype=dt)
         if grads.shape[1] != theta0.shape[0]:
             raise ValueError(f"grads must have shape (T, {theta0.shape[0]}); got {grads.shape}")
+        _refuse_non_finite(rule, theta0, grads)
         failing = _evaluate(rule, run, theta0, grads, given, dt)
         evaluations.append(failing)
         searched = "the fixed input given"
@@ -516,6 +523,7 @@ def check_optimizer(
         found = []
 
         def fails(problem) -> bool:
+            _refuse_non_finite(rule, problem[0], problem[1])
             ev = _evaluate(rule, run, problem[0], problem[1], problem[2], dt, screen=True, shrinking=bool(found))
             if not ev.shrink_pass:
                 evaluations.append(ev)
