@@ -122,11 +122,11 @@ def test_what_the_zoo_met_is_settled_by_the_rounding_it_has():
     # gelu(−12) is exactly 0 (all digits lost), its backward −2.6e-31 (the truth): unverified, not failed, not passed
     report = vt.check_function(F.gelu, (torch.tensor(BIG, dtype=torch.float64),), forward=False)
     assert report["inputs[0]"].vjp.unverified >= 1
-    assert any("bitwise constant along e_j" in note for note in report["inputs[0]"].vjp.notes)
+    assert any("bitwise constant along" in note for note in report["inputs[0]"].vjp.notes)
     # and the printed report says so, with the reason (a one-line summary per mode dropped both)
     text = str(report)
     assert f"{report['inputs[0]'].vjp.unverified} UNVERIFIED (reasons in the notes)" in text
-    assert "bitwise constant along e_j" in text
+    assert "bitwise constant along" in text
 
 
 # gelu's staircase, point by point in both modes (issue 13): 1 + erf(x/√2), or 1 + tanh(√(2/π)(x + 0.044715x³)) in the
