@@ -4,9 +4,12 @@ probed before it is checked, failures renamed after the input, and the report.
 A framework adapter provides, per differentiated input ("slot"), a *call* object with ``name``,
 ``reference(*arrays)`` (the function at the judge's points, float64 there), ``vjp(u, *arrays)`` and
 ``jvp(v, *arrays)`` (the framework's own derivatives at the inputs' dtypes), ``widened()`` (the call with
-every floating input at float64: the same derivatives, the same code), ``no_path`` (set
-when the framework found no dependence of the output on the input), and ``unsupported``: the exception types
-and the words (lower case) by which an exception of its forward mode means "not supported by this function".
+every floating input at float64: the same derivatives, the same code), ``no_path`` ("" or, when the framework found
+no dependence of the output on the input and took its derivative as zeros, what it reported), ``detached(evidence)``
+(where ``no_path`` can be set: the error's text when the output's values do change with such an input, the function
+having left the framework's graph),
+and ``unsupported``: the exception types and the words (lower case) by which an exception of its forward mode means
+"not supported by this function".
 
 The float64 twins measure the rounding of a float32 derivative: the checkers count ``|d₃₂ − d₆₄|`` of the
 same code at the same point as the float32 derivative's rounding (:class:`verify.checks._probes.Computed`),
@@ -18,6 +21,8 @@ rule is wrong at float64 too, where its twin agrees with it, so this excuses no 
 
 from __future__ import annotations
 
+import functools
+import inspect
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,7 +33,7 @@ import numpy as np
 from verify.checks.failure import CheckFailure
 
 __all__ = ["SlotReport", "AdapterReport", "Slot", "WithFloat64", "JudgeOptions", "check_slots", "judge_options",
-           "differentiated"]
+           "jumps_option", "differentiated"]
 
 
 def _first(report: Any) -> str:
@@ -37,16 +42,21 @@ def _first(report: Any) -> str:
     return "; ".join(line.strip() for line in str(report).splitlines()[:4])
 
 
-def _mode_lines(mode: str, report: Any) -> list[str]:
-    """One mode's report in a slot: its first lines (the share of entries verified among them), then the judge's
-    notes (the reasons and remedies of unverified entries among them), which a one-line summary would drop."""
-    return [f"  {mode}: " + _first(report), *(f"    note: {note}" for note in report.notes)]
+def _mode_lines(mode: str, report: Any, not_judged: int = 0) -> list[str]:
+    """One mode's report in a slot: its first lines (the share of entries verified among them; ``not_judged`` of
+    them, where ``f`` jumps, the mode's own count takes for verified), then the judge's notes (the reasons and remedies
+    of unverified entries among them), which a one-line summary would drop."""
+    jumped = [f"    {not_judged} of its entries NOT judged: f is not continuous there (jumps='allow')"] if not_judged else []
+    return [f"  {mode}: " + _first(report), *jumped, *(f"    note: {note}" for note in report.notes)]
 
 
 @dataclass(frozen=True)
 class SlotReport:
     """One differentiated input or parameter: its reverse-mode report (:class:`verify.VJPReport`), and its
-    forward-mode report (:class:`verify.JVPReport`) or why there is none (``forward``)."""
+    forward-mode report (:class:`verify.JVPReport`) or why there is none (``forward``). With ``jumps="allow"``:
+    ``jumps``, the entries of the input (indices in its shape) along which the function is not continuous at the
+    point, and ``vjp_jumps`` / ``jvp_jumps``, the entries of each mode's views left unjudged there (counted in
+    ``entries``, never as verified)."""
 
     name: str
     shape: tuple
@@ -54,6 +64,14 @@ class SlotReport:
     vjp: Any
     jvp: Any | None
     forward: str
+    jumps: tuple[tuple[int, ...], ...] = ()
+    vjp_jumps: int = 0
+    jvp_jumps: int = 0
+
+    @property
+    def not_differentiable(self) -> int:
+        """Entries of both modes' views not judged because ``f`` jumps there (``jumps="allow"``)."""
+        return self.vjp_jumps + self.jvp_jumps
 
     @property
     def entries(self) -> int:
@@ -66,8 +84,14 @@ class SlotReport:
         return sum(int(r.unverified) for r in (self.vjp, self.jvp) if r is not None)
 
     def __str__(self) -> str:
-        forward = _mode_lines("forward mode", self.jvp) if self.jvp is not None else [f"  forward mode: {self.forward}"]
-        return "\n".join([f"{self.name} {self.shape} {self.dtype}:", *_mode_lines("reverse mode", self.vjp), *forward])
+        forward = (_mode_lines("forward mode", self.jvp, self.jvp_jumps) if self.jvp is not None
+                   else [f"  forward mode: {self.forward}"])
+        lines = [f"{self.name} {self.shape} {self.dtype}:", *_mode_lines("reverse mode", self.vjp, self.vjp_jumps),
+                 *forward]
+        if self.not_differentiable:
+            where = ", ".join(f"{self.name}{list(j)}" for j in self.jumps) or "along a tangent's line only"
+            lines.append(f"  NOT DIFFERENTIABLE (f is not continuous there; allowed by jumps='allow'): {where}")
+        return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -75,8 +99,10 @@ class AdapterReport:
     """What an adapter's checker verified: one :class:`SlotReport` per differentiated input or parameter
     (``report["fc.weight"]``, ``report["inputs[0]"]``), notes (copies made, forward mode missing, how to get a verdict
     on unverified entries), seconds. ``entries`` counts the entries judged over every slot, mode and scalar view,
-    ``unverified`` those no reference could resolve (each mode's notes give the reasons and remedies), ``verified``
-    the rest; the first line of the text says so: ``"… passed: 48 of 50 entries verified, 2 UNVERIFIED (…)"``."""
+    ``unverified`` those no reference could resolve (each mode's notes give the reasons and remedies),
+    ``not_differentiable`` those where ``f`` jumps (with ``jumps="allow"``; each slot's ``jumps`` names the input's
+    entries), ``verified`` the rest; the first line of the text says so: ``"… passed: 48 of 50 entries verified,
+    2 UNVERIFIED (…)"``."""
 
     checker: str
     slots: tuple[SlotReport, ...]
@@ -104,8 +130,13 @@ class AdapterReport:
         return sum(s.unverified for s in self.slots)
 
     @property
+    def not_differentiable(self) -> int:
+        """Entries left unjudged because ``f`` jumps there (declared with ``jumps="allow"``; counted in ``entries``)."""
+        return sum(s.not_differentiable for s in self.slots)
+
+    @property
     def verified(self) -> int:
-        return max(self.entries - self.unverified, 0)
+        return max(self.entries - self.unverified - self.not_differentiable, 0)
 
     def headline(self) -> str:
         """``"passed: 16 of 28 entries verified, 12 unverified (…)"``: what passing means here, in one line."""
@@ -113,6 +144,8 @@ class AdapterReport:
         if self.unverified:
             share += (f", {self.unverified} UNVERIFIED (no reference could resolve them; the reasons and remedies are "
                       "in the notes)")
+        if self.not_differentiable:
+            share += f", {self.not_differentiable} NOT DIFFERENTIABLE (f jumps there; allowed by jumps='allow')"
         return (f"{self.checker} passed: {share}; {len(self.slots)} input(s)/parameter(s) in {self.seconds:.3g} s "
                 f"(reverse mode for all, forward mode for {self.forward_checked})")
 
@@ -184,6 +217,23 @@ def judge_options(checker: str, options: dict[str, Any]) -> JudgeOptions:
     return JudgeOptions(**options)
 
 
+def jumps_option(checker: str, jumps: object) -> str:
+    """``jumps`` when it is one of :func:`verify.check_gradient`'s choices (``"fail"``, ``"allow"``), else a ValueError
+    that names the checker called, the option and the value, as ``check_gradient`` raises for it.
+
+    >>> jumps_option("verify.torch.check_function", "allow")
+    'allow'
+    >>> jumps_option("verify.jax.check_function", "ignore")
+    Traceback (most recent call last):
+    ValueError: verify.jax.check_function: jumps must be one of ('fail', 'allow'); got 'ignore'
+    """
+    from verify.checks.gradient import JUMPS
+
+    if not isinstance(jumps, str) or jumps not in JUMPS:
+        raise ValueError(f"{checker}: jumps must be one of {JUMPS}; got {jumps!r}")
+    return jumps
+
+
 def differentiated(checker: str, wrt: object, floating: Sequence[bool], kind: str,
                    why_not: Callable[[int], str]) -> list[int]:
     """The indices of the inputs to check: ``wrt`` (an index or a sequence of them, each a floating input) or,
@@ -247,22 +297,138 @@ class WithFloat64:
         return self.rule(direction, *arrays)
 
 
-def _rename(failure: CheckFailure, checker: str, name: str, mode: str) -> CheckFailure:
+_MODES = {"vjp": "the reverse-mode (backward)", "jvp": "the forward-mode (jvp)"}
+
+
+def _jumped(failure: CheckFailure) -> bool:
+    """The judge found ``f`` not continuous at the point along some entry of the view that failed."""
+    return bool(np.any(failure.details.get("jumps", False)))
+
+
+def _rename(failure: CheckFailure, checker: str, name: str, mode: str, jumps_allowed: bool = False) -> CheckFailure:
+    """A checker's failure headed by the slot and the mode. With ``jumps_allowed`` the judge fails only entries where
+    ``f`` is continuous, though the checker's own first line may still speak of the jumps it was told to allow."""
     details = dict(failure.details)
     details.update({"slot": name, "mode": mode})
-    if np.any(details.get("jumps", False)):
+    if jumps_allowed and _jumped(failure):
+        return CheckFailure(f"{checker}: {mode} derivative w.r.t. {name} is wrong at entries where the function is "
+                            "continuous (where it jumps, allowed by jumps='allow', nothing is judged: the 'not "
+                            f"continuous' below names those entries, not the failing ones).\n{failure}", details=details)
+    if _jumped(failure):
         return CheckFailure(f"{checker}: the function is not continuous at the point along {name}, so {mode} "
                             f"derivative cannot be right there.\n{failure}", details=details)
     return CheckFailure(f"{checker}: {mode} derivative w.r.t. {name} is wrong.\n{failure}", details=details)
 
 
-def check_slots(checker: str, arrays: tuple, slots: Sequence[Slot], forward: bool | str, opts: JudgeOptions,
-                notes: list[str] | None = None) -> AdapterReport:
-    """Every slot through ``check_vjp`` (reverse mode) and, where the function supports it and ``forward``
-    is not False, ``check_jvp``; ``forward=True`` makes missing forward mode an error."""
+def _evidence(failure: CheckFailure, name: str, shape: tuple) -> str:
+    """Where the judge saw the output change, from a failure's details: the entry of the view judged (the output
+    projected on a cotangent, or one of its entries) whose derivative is furthest from the zeros taken, and the
+    reference that measured it."""
+    d = failure.details
+    expected = np.asarray(d.get("expected", np.nan), dtype=np.float64)
+    ratio = np.nan_to_num(np.asarray(d.get("ratio", 0.0), dtype=np.float64), nan=0.0)
+    j = int(np.argmax(ratio)) if ratio.size == expected.size else 0
+    where = f" along {name}{[int(i) for i in np.unravel_index(j, shape)]}" if expected.shape == shape else ""
+    return (f"the judge measures, by {d.get('reference', 'its reference')}, a derivative of "
+            f"{float(expected.flat[j]):.6g}{where} where autodiff's is 0")
+
+
+def _refused(failure: CheckFailure, checker: str, slot: Slot, kind: str, arrays: tuple,
+             jumps_allowed: bool = False) -> Exception:
+    """What a failed check of ``slot`` raises: the failure renamed after the slot and the mode, or, where the
+    framework found no path from the input to the output (its derivative taken as zeros) and the values of the output
+    change with it all the same, a ValueError saying that the function leaves the framework's graph. Not a
+    CheckFailure: the derivative is missing, not computed wrongly, and the remedy lies in the function's code; not a
+    TypeError: the function and its output have the right types, and what is wrong shows in the output's values (as
+    for an ``f`` that is not deterministic, which check_vjp refuses with a ValueError). A jump
+    stays a jump (zeros are right on either side of a step), unless ``jumps_allowed``: then the judge failed entries
+    where ``f`` is continuous."""
+    if slot.call.no_path and (jumps_allowed or not _jumped(failure)):
+        evidence = _evidence(failure, slot.name, np.shape(arrays[slot.index]))
+        return ValueError(f"{checker}: {slot.call.detached(evidence)}")
+    return _rename(failure, checker, slot.name, _MODES[kind], jumps_allowed)
+
+
+@functools.cache
+def _allowing_jumps_types() -> tuple[type, dict[str, type]]:
+    """The judge's options with ``jumps="allow"`` added, and check_vjp's and check_jvp's checkers counting the view
+    entries the judge declared not differentiable (its reports' ``jumps``, which the checkers' tallies do not sum)."""
+    from verify.checks import _probes, vjp
+
+    @dataclass(frozen=True)
+    class JumpsAllowed(_probes.JudgeOptions):
+        def kwargs(self) -> dict[str, Any]:
+            return {**super().kwargs(), "jumps": "allow"}
+
+    def counting(base: type) -> type:
+        @dataclass
+        class CountingJumps(base):
+            not_differentiable: int = 0
+
+            def passed(self, reports: Sequence[Any], x: np.ndarray) -> float:
+                self.not_differentiable += sum(int(getattr(r, "jumps", 0)) for r in reports)
+                return super().passed(reports, x)
+
+        return CountingJumps
+
+    return JumpsAllowed, {"vjp": counting(vjp._VJPChecker), "jvp": counting(vjp._JVPChecker)}
+
+
+def _allowing_jumps(kind: str, f: Callable, rule: Callable, arrays: tuple, wrt: int, opts: JudgeOptions) -> tuple:
+    """``check_vjp`` / ``check_jvp`` (``kind``) at the point ``arrays`` with the judge told ``jumps="allow"``:
+    ``(report, view entries declared not differentiable)``. Neither checker takes ``jumps=`` (they pass ``ulps``,
+    ``atol`` and ``worst`` on to ``check_gradient``), so this runs their checker as they do at one point
+    (:func:`verify.checks._probes.run_check`), with their defaults and ``opts``, and the judge's options extended;
+    once they take ``jumps=``, it is ``check_vjp(…, jumps="allow")``."""
     __tracebackhide__ = True
     from verify.checks.vjp import check_jvp, check_vjp
 
+    public = check_vjp if kind == "vjp" else check_jvp
+    given = {name: p.default for name, p in inspect.signature(public).parameters.items() if p.kind is p.KEYWORD_ONLY}
+    given.update(opts)
+    options_type, checkers = _allowing_jumps_types()
+    state = checkers[kind](f=f, rule=rule, wrt=wrt, directions=int(given["directions"]), seed=int(given["seed"]),
+                           jacobian_max=int(given["jacobian_max"]),
+                           options=options_type(ulps=float(given["ulps"]), atol=float(given["atol"]),
+                                                worst=int(given["worst"])))
+    start = time.perf_counter()
+    state.check_point(arrays, True)
+    return state.report(time.perf_counter() - start), state.not_differentiable
+
+
+def _judged(kind: str, checker: str, slot: Slot, arrays: tuple, rule: Callable, opts: JudgeOptions, jumps: str,
+            jumps_known: bool = False) -> tuple[Any, int, np.ndarray | None]:
+    """One mode (``kind``: "vjp" or "jvp") of one slot judged: ``(report, view entries not judged because f jumps
+    there, the judge's jump mask over the failing view or None)``.
+
+    With ``jumps="allow"`` the mode is first checked as by default, and only where that finds ``f`` not continuous
+    is it checked again with the judge allowing jumps (at once when ``jumps_known``: the reverse mode found them): a
+    function without jumps is checked exactly as by default, and the entries reported are those the judge named."""
+    __tracebackhide__ = True
+    from verify.checks.vjp import check_jvp, check_vjp
+
+    mask = None
+    if not (jumps == "allow" and jumps_known):
+        public = check_vjp if kind == "vjp" else check_jvp
+        try:
+            return public(slot.call.reference, rule, arrays, wrt=slot.index, **opts), 0, None
+        except CheckFailure as failure:
+            if jumps != "allow" or not _jumped(failure):
+                raise _refused(failure, checker, slot, kind, arrays) from None
+            mask = np.asarray(failure.details["jumps"])
+    try:
+        report, skipped = _allowing_jumps(kind, slot.call.reference, rule, arrays, slot.index, opts)
+    except CheckFailure as failure:
+        raise _refused(failure, checker, slot, kind, arrays, jumps_allowed=True) from None
+    return report, skipped, mask
+
+
+def check_slots(checker: str, arrays: tuple, slots: Sequence[Slot], forward: bool | str, opts: JudgeOptions,
+                notes: list[str] | None = None, jumps: str = "fail") -> AdapterReport:
+    """Every slot through ``check_vjp`` (reverse mode) and, where the function supports it and ``forward``
+    is not False, ``check_jvp``; ``forward=True`` makes missing forward mode an error. ``jumps`` is
+    :func:`verify.check_gradient`'s (validated by :func:`jumps_option`)."""
+    __tracebackhide__ = True
     if forward not in (True, False, "auto"):
         raise ValueError(f"{checker}: forward must be True, False or 'auto'; got {forward!r}")
     notes = [] if notes is None else notes
@@ -273,27 +439,24 @@ def check_slots(checker: str, arrays: tuple, slots: Sequence[Slot], forward: boo
             notes.append(f"{slot.name} did not require grad: checked on a copy that does")
         slot.call.reference(*arrays)  # a floating array at the point, else a TypeError naming the function
         wide = slot.call.widened()
-        try:
-            vjp_report = check_vjp(slot.call.reference, WithFloat64(slot.call.vjp, wide.vjp), arrays,
-                                   wrt=slot.index, **opts)
-        except CheckFailure as failure:
-            raise _rename(failure, checker, slot.name, "the reverse-mode (backward)") from None
+        x = np.asarray(arrays[slot.index])
+        vjp_report, vjp_jumps, mask = _judged("vjp", checker, slot, arrays, WithFloat64(slot.call.vjp, wide.vjp), opts,
+                                            jumps)
+        jumped_at = () if mask is None or mask.shape != x.shape else \
+            tuple(tuple(int(i) for i in j) for j in np.argwhere(mask))
         if slot.call.no_path:
-            notes.append(f"autodiff found no path from {slot.name} to the output: its derivative was taken as zeros")
-        jvp_report, why = None, "not asked for (forward=False)"
+            notes.append(f"autodiff found no path from {slot.name} to the output ({slot.call.no_path}): its derivative "
+                         "was taken as zeros, and the output does not change with it at the point")
+        jvp_report, jvp_jumps, why = None, 0, "not asked for (forward=False)"
         if forward:
             why = _forward_support(slot, arrays, checker)
             if why and forward is True:
                 raise ValueError(f"{checker}: forward=True but {why}")
             if not why:
-                try:
-                    jvp_report = check_jvp(slot.call.reference, WithFloat64(slot.call.jvp, wide.jvp), arrays,
-                                           wrt=slot.index, **opts)
-                except CheckFailure as failure:
-                    raise _rename(failure, checker, slot.name, "the forward-mode (jvp)") from None
-        x = np.asarray(arrays[slot.index])
+                jvp_report, jvp_jumps, _ = _judged("jvp", checker, slot, arrays, WithFloat64(slot.call.jvp, wide.jvp),
+                                                   opts, jumps, jumps_known=mask is not None)
         reports.append(SlotReport(name=slot.name, shape=x.shape, dtype=str(x.dtype), vjp=vjp_report, jvp=jvp_report,
-                                  forward=why))
+                                  forward=why, jumps=jumped_at, vjp_jumps=vjp_jumps, jvp_jumps=jvp_jumps))
         if reports[-1].unverified:
             remedy = unverified_remedy(checker, x.dtype)
             if remedy not in notes:

@@ -29,7 +29,16 @@ from typing import Any, Unpack
 
 import numpy as np
 
-from verify._adapters import AdapterReport, JudgeOptions, Slot, SlotReport, check_slots, differentiated, judge_options
+from verify._adapters import (
+    AdapterReport,
+    JudgeOptions,
+    Slot,
+    SlotReport,
+    check_slots,
+    differentiated,
+    judge_options,
+    jumps_option,
+)
 
 __all__ = ["check_function", "AdapterReport", "SlotReport"]
 
@@ -88,7 +97,7 @@ class _Call:
         self.position = sum(compiled.floating[:slot])  # its index among the floating arguments
         self.shape = shape
         self.name = name
-        self.no_path = False
+        self.no_path = ""  # jax.vjp pulls back zeros for an input the output does not depend on: it reports no path
         self.wide = False  # True: the derivatives at float64 (widened())
 
     def _floats(self, arrays: Sequence[Any], dtype: Any | None = None) -> tuple:
@@ -155,6 +164,7 @@ def check_function(
     *,
     wrt: int | Sequence[int] | None = None,
     forward: bool | str = "auto",
+    jumps: str = "fail",
     **options: Unpack[JudgeOptions],
 ) -> AdapterReport:
     """Check JAX's derivatives of ``fn(*inputs)`` w.r.t. every floating-point input.
@@ -167,6 +177,11 @@ def check_function(
       wrt: the index (or indices) of the inputs to check; default every floating array.
       forward: ``"auto"`` checks forward mode where the function supports it and says why not otherwise;
         ``True`` requires it; ``False`` skips it.
+      jumps: as for :func:`verify.check_gradient`: ``"fail"`` (default), a point where ``fn`` is not continuous
+        along an input's entry (``jnp.floor(x)`` at an integer, ``x >= c`` at ``c``) fails the check with "the
+        function is not continuous at the point along inputs[i]"; ``"allow"``: such entries are reported as not
+        differentiable (``report["inputs[0]"].jumps``, and NOT DIFFERENTIABLE in the text) and not judged, while
+        every other entry is. A function without jumps is checked exactly as with ``"fail"``.
       **options: ``directions``, ``seed``, ``jacobian_max``, ``ulps``, ``atol``, ``worst``, passed to
         :func:`verify.check_vjp` and :func:`verify.check_jvp` (their meaning and defaults are theirs).
 
@@ -174,10 +189,11 @@ def check_function(
       An :class:`AdapterReport` (``report["inputs[0]"].vjp`` …).
 
     Raises:
-      CheckFailure: a derivative is wrong (the message names the input, the mode, the direction, the worst
-        entries and the likely mistake).
+      CheckFailure: a derivative is wrong, or ``fn`` jumps at the point with ``jumps="fail"`` (the message names
+        the input, the mode, the direction, the worst entries and the likely mistake).
       TypeError / ValueError: ``fn`` does not return an array, an input to check is not floating, a float64
-        input while ``jax_enable_x64`` is off, a rule that returns another shape.
+        input while ``jax_enable_x64`` is off, a rule that returns another shape, a ``jumps`` other than
+        ``"fail"`` / ``"allow"`` (ValueError).
 
     Example:
 
@@ -187,6 +203,7 @@ def check_function(
     """
     __tracebackhide__ = True
     opts = judge_options("verify.jax.check_function", options)
+    jumps = jumps_option("verify.jax.check_function", jumps)
     if not callable(fn):
         raise TypeError(f"verify.jax.check_function: fn must be callable; got {type(fn).__name__}")
     jax = _jax()
@@ -213,4 +230,4 @@ def check_function(
                              lambda i: "is not a float32/float64 array; only those can be differentiated")
     compiled = _Compiled(fn, floating, values)
     slots = [Slot(i, names[i], _Call(compiled, i, np.shape(arrays[i]), names[i])) for i in indices]
-    return check_slots("verify.jax.check_function", tuple(arrays), slots, forward, opts)
+    return check_slots("verify.jax.check_function", tuple(arrays), slots, forward, opts, jumps=jumps)

@@ -23,6 +23,11 @@ is only ever called through deep copies of it, so its parameters, ``.grad``, buf
 and ``requires_grad`` flags are left exactly as they were. An input (or parameter) that does not require
 grad is checked on a copy that does, and the report says so.
 
+An output that autograd finds no path to from an input (no ``grad_fn``, or ``None`` from ``torch.autograd.grad``) is
+given the derivative zero: right for a function that does not depend on that input, which passes. Where the output's
+values do change with the input, the function has left the graph (``.detach()``, ``.numpy()`` and back,
+``torch.no_grad()``), and the check raises a ValueError that says so and how to fix it, not a wrong-gradient failure.
+
 Importing ``verify.torch`` does not import torch; calling its checkers does (``pip install verify[torch]``).
 """
 
@@ -37,7 +42,16 @@ from typing import Any, Unpack
 
 import numpy as np
 
-from verify._adapters import AdapterReport, JudgeOptions, Slot, SlotReport, check_slots, differentiated, judge_options
+from verify._adapters import (
+    AdapterReport,
+    JudgeOptions,
+    Slot,
+    SlotReport,
+    check_slots,
+    differentiated,
+    judge_options,
+    jumps_option,
+)
 
 __all__ = ["check_function", "check_module", "AdapterReport", "SlotReport"]
 
@@ -128,19 +142,28 @@ class _Call:
     step) when any is float64 or complex — i.e. at the judge's reference points — else at their own dtypes;
     the output as an array. ``vjp`` / ``jvp``: the derivative under test of slot ``slot`` at the inputs' own
     dtypes (at float64 for :meth:`widened`), through torch's backward / forward-mode AD.
+
+    ``no_path``: what autograd reported when it found no path from the slot to the output, "" while it finds one.
+    Autograd cannot tell an output that does not depend on the input (a constant, an unused argument: a correct
+    function whose derivative is zero) from one that does but left the graph on the way (``.detach()``, ``.numpy()``
+    and back through ``torch.tensor``, ``torch.no_grad()``): both give an output without ``grad_fn``, or ``None``
+    from ``torch.autograd.grad(..., allow_unused=True)``. So the derivative is taken as zeros, which the judge
+    confirms for the first; for the second the output's values change with the input, the check fails, and
+    :func:`verify._adapters.check_slots` raises the ValueError of :meth:`detached` instead of a wrong-gradient failure.
     """
 
     unsupported = _UNSUPPORTED
 
     def __init__(self, run: Callable[[list, str], Any], specs: Sequence[_Spec], slot: int, shape: tuple, name: str,
-                 checker: str) -> None:
+                 checker: str, function: str) -> None:
         self.run = run  # run(tensors, mode) -> output tensor; mode: "test", "float64" or "complex128"
         self.specs = list(specs)
         self.slot = slot
         self.shape = shape
         self.name = name
         self.checker = checker
-        self.no_path = False
+        self.function = function  # the callable checked, in words: "fn (<lambda>)", "the module Linear"
+        self.no_path = ""
         self.mode = "test"  # the derivatives at the inputs' own dtypes ("float64": widened())
 
     def _tensors(self, arrays: Sequence[Any], mode: str) -> list:
@@ -212,7 +235,7 @@ class _Call:
         with torch.enable_grad():
             y = self._output(self.run(tensors, mode))
             if not y.requires_grad:
-                self.no_path = True
+                self.no_path = "the output does not require grad: it has no grad_fn"
                 return np.zeros(np.shape(arrays[self.slot]), dtype=_numpy_dtype(self.specs[self.slot]))
             cot = torch.from_numpy(np.array(u)).to(dtype=y.dtype, device=y.device)
             try:
@@ -220,9 +243,21 @@ class _Call:
             except RuntimeError as exc:
                 raise ValueError(f"{self.checker}: torch's backward for {self.name} failed: {exc}") from exc
         if g is None:
-            self.no_path = True
+            self.no_path = (f"torch.autograd.grad(output, {self.name}, allow_unused=True) returned None: the output's "
+                            f"graph does not reach {self.name}")
             return np.zeros(np.shape(arrays[self.slot]), dtype=_numpy_dtype(self.specs[self.slot]))
         return g.detach().cpu().numpy()
+
+    def detached(self, evidence: str) -> str:
+        """The error for an output without an autograd path from this slot whose values change with it all the same
+        (``evidence``: where the judge saw them change)."""
+        return (f"the output of {self.function} does not depend on {self.name} through autograd ({self.no_path}), yet "
+                f"its values change with {self.name} ({evidence}). The function leaves torch's autograd graph between "
+                f"{self.name} and its output, so torch has no derivative w.r.t. {self.name} to check (backward() would "
+                "give zeros or None, or fail). To fix it, compute the output with torch operations on the input tensor "
+                "itself: no .detach(), .item(), .tolist() or .numpy() followed by torch.tensor(...) / "
+                "torch.from_numpy(...), no torch.no_grad() around the computation. (A function whose output truly does "
+                f"not depend on {self.name} passes: its derivative is zero.)")
 
     def jvp(self, v: np.ndarray, *arrays: Any) -> np.ndarray:
         torch = _torch()
@@ -237,6 +272,7 @@ class _Call:
             out = fwad.unpack_dual(y).tangent
             value = fwad.unpack_dual(y).primal
         if out is None:
+            self.no_path = self.no_path or "forward-mode AD gave the output no tangent"
             return np.zeros(tuple(value.shape), dtype=np.float32 if value.dtype == torch.float32 else np.float64)
         return out.detach().cpu().numpy()
 
@@ -262,12 +298,20 @@ class _Copies:
         return self.made[mode]
 
 
-def _slots(checker: str, run: Callable, values: tuple, names: list[str], indices: list[int]) -> tuple[tuple, list[Slot]]:
+def _slots(checker: str, run: Callable, values: tuple, names: list[str], indices: list[int],
+           function: str) -> tuple[tuple, list[Slot]]:
     specs = [_spec_of(v, n) for v, n in zip(values, names, strict=True)]
     arrays = tuple(_to_array(v) for v in values)
-    slots = [Slot(i, names[i], _Call(run, specs, i, np.shape(arrays[i]), names[i], checker), specs[i].requires_grad)
+    slots = [Slot(i, names[i], _Call(run, specs, i, np.shape(arrays[i]), names[i], checker, function),
+                  specs[i].requires_grad)
              for i in indices]
     return arrays, slots
+
+
+def _described(fn: Callable) -> str:
+    """``fn`` in words for a message: ``"fn (<lambda>)"``, ``"fn (MyFunction.apply)"``."""
+    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or type(fn).__name__
+    return f"fn ({name})"
 
 
 def check_function(
@@ -276,6 +320,7 @@ def check_function(
     *,
     wrt: int | Sequence[int] | None = None,
     forward: bool | str = "auto",
+    jumps: str = "fail",
     **options: Unpack[JudgeOptions],
 ) -> AdapterReport:
     """Check torch's derivatives of ``fn(*inputs)`` w.r.t. every floating-point input.
@@ -290,6 +335,11 @@ def check_function(
       wrt: the index (or indices) of the inputs to check; default every floating tensor.
       forward: ``"auto"`` checks forward mode where the function supports it and says why not otherwise;
         ``True`` requires it; ``False`` skips it.
+      jumps: as for :func:`verify.check_gradient`: ``"fail"`` (default), a point where ``fn`` is not continuous
+        along an input's entry (``torch.floor(x)`` at an integer, ``x >= c`` at ``c``) fails the check with "the
+        function is not continuous at the point along inputs[i]"; ``"allow"``: such entries are reported as not
+        differentiable (``report["inputs[0]"].jumps``, and NOT DIFFERENTIABLE in the text) and not judged, while
+        every other entry is. A function without jumps is checked exactly as with ``"fail"``.
       **options: ``directions``, ``seed``, ``jacobian_max``, ``ulps``, ``atol``, ``worst``, passed to
         :func:`verify.check_vjp` and :func:`verify.check_jvp` (their meaning and defaults are theirs).
 
@@ -297,8 +347,13 @@ def check_function(
       A :class:`AdapterReport` (``report["inputs[0]"].vjp`` …).
 
     Raises:
-      CheckFailure: a derivative is wrong; the message names the input, the mode, the direction, the worst
-        entries and the likely mistake.
+      CheckFailure: a derivative is wrong, or ``fn`` jumps at the point with ``jumps="fail"``; the message names
+        the input, the mode, the direction, the worst entries and the likely mistake.
+      ValueError: the output does not depend on an input through autograd (it does not require grad, has no
+        ``grad_fn``, or autograd's graph does not reach the input) although its values change with that input —
+        ``fn`` leaves the graph (``.detach()``, ``.numpy()`` and back, ``torch.no_grad()``); the message names the
+        function, the input and the fix. An output that does not depend on an input at all is not refused: its
+        derivative, zero, is checked. Also a ``jumps`` other than ``"fail"`` / ``"allow"``.
       TypeError / ValueError: ``fn`` does not return a tensor, an input to check is not floating, a tensor
         on a device that is not here, torch's backward fails (e.g. it returns a gradient of another shape).
 
@@ -311,6 +366,7 @@ def check_function(
     """
     __tracebackhide__ = True
     opts = judge_options("verify.torch.check_function", options)
+    jumps = jumps_option("verify.torch.check_function", jumps)
     values = _as_tuple(inputs, "verify.torch.check_function")
     if not callable(fn):
         raise TypeError(f"verify.torch.check_function: fn must be callable; got {type(fn).__name__}")
@@ -326,8 +382,8 @@ def check_function(
     def run(tensors: list, mode: str) -> Any:
         return fn(*tensors)
 
-    arrays, checked = _slots("verify.torch.check_function", run, values, names, list(slots))
-    return check_slots("verify.torch.check_function", arrays, checked, forward, opts)
+    arrays, checked = _slots("verify.torch.check_function", run, values, names, list(slots), _described(fn))
+    return check_slots("verify.torch.check_function", arrays, checked, forward, opts, jumps=jumps)
 
 
 def check_module(
@@ -337,6 +393,7 @@ def check_module(
     parameters: Sequence[str] | None = None,
     check_inputs: bool = True,
     forward: bool | str = "auto",
+    jumps: str = "fail",
     **options: Unpack[JudgeOptions],
 ) -> AdapterReport:
     """Check torch's gradients of ``module(*inputs)`` w.r.t. its floating inputs and each parameter.
@@ -350,13 +407,17 @@ def check_module(
       inputs: a tensor or a tuple of arguments for ``module(*inputs)``.
       parameters: names of the parameters to check (default all, as ``module.named_parameters()``).
       check_inputs: also check the gradient w.r.t. every floating input.
-      forward, **options: as for :func:`check_function`.
+      forward, jumps, **options: as for :func:`check_function`.
 
     Returns:
       A :class:`AdapterReport` (``report["fc.weight"]`` …).
 
     Raises:
-      CheckFailure: a gradient is wrong (the message names the parameter or input).
+      CheckFailure: a gradient is wrong (the message names the parameter or input), or the module jumps at the
+        point with ``jumps="fail"``.
+      ValueError: the output does not depend on a parameter or input through autograd although its values change
+        with it (the module detaches it: ``self.weight.detach()``, ``.data``, ``torch.no_grad()``), as for
+        :func:`check_function`.
       TypeError / ValueError: not a module, a module without parameters, an unknown parameter name, a
         float16 parameter, a module that is not deterministic, and the bad inputs of :func:`check_function`.
 
@@ -373,6 +434,7 @@ def check_module(
     """
     __tracebackhide__ = True
     opts = judge_options("verify.torch.check_module", options)
+    jumps = jumps_option("verify.torch.check_module", jumps)
     torch = _torch()
     if not isinstance(module, torch.nn.Module):
         raise TypeError(f"verify.torch.check_module: module must be a torch.nn.Module; got {type(module).__name__}")
@@ -392,6 +454,7 @@ def check_module(
         _spec_of(named[name], f"parameter {name!r}")
     copies = _Copies(module)
     checker = "verify.torch.check_module"
+    function = f"the module {type(module).__name__}"
     notes: list[str] = []
     slot_reports: list[SlotReport] = []
     start = time.perf_counter()
@@ -402,14 +465,14 @@ def check_module(
             return copies.get(mode)(*tensors)
 
         if floating:
-            arrays, checked = _slots(checker, run_inputs, values, input_names, floating)
-            slot_reports.extend(check_slots(checker, arrays, checked, forward, opts, notes).slots)
+            arrays, checked = _slots(checker, run_inputs, values, input_names, floating, function)
+            slot_reports.extend(check_slots(checker, arrays, checked, forward, opts, notes, jumps).slots)
     n = len(values)
     for name in chosen:
         def run_parameter(tensors: list, mode: str, name: str = name) -> Any:
             return torch.func.functional_call(copies.get(mode), {name: tensors[n]}, tuple(tensors[:n]))
 
-        arrays, checked = _slots(checker, run_parameter, (*values, named[name]), [*input_names, name], [n])
-        slot_reports.extend(check_slots(checker, arrays, checked, forward, opts, notes).slots)
+        arrays, checked = _slots(checker, run_parameter, (*values, named[name]), [*input_names, name], [n], function)
+        slot_reports.extend(check_slots(checker, arrays, checked, forward, opts, notes, jumps).slots)
     return AdapterReport(checker=checker, slots=tuple(slot_reports), notes=tuple(notes),
                          seconds=time.perf_counter() - start)
