@@ -99,7 +99,8 @@ def test_a_true_claim_about_constants_holds_and_its_false_twin_is_refuted_with_e
     assert "the claim is about constants" in good.evidence["constants"]
     assert "search" not in good.evidence  # nothing was drawn
     slack = good.evidence["pair"]
-    assert slack["theoretical"] == 0 and slack["relation"] == {"=": "=", "<": ">", ">": ">", "<=": ">=", ">=": ">="}[true[1]]
+    assert slack["theoretical"] == 0  # the slack, right − left for < and <=, is what must be 0, > 0 or >= 0
+    assert slack["relation"] == {"=": "=", "<": ">", ">": ">", "<=": ">=", ">=": ">="}[true[1]]
 
     bad = verdict(define(*false))
     assert bad.verdict == "refuted"
@@ -118,7 +119,8 @@ def test_a_true_claim_about_constants_holds_and_its_false_twin_is_refuted_with_e
 def test_an_exact_refutation_shows_the_exact_difference(define):
     rec = verdict(define("Sum(1/2**k, (k, 1, 10))", "=", "1"))
     assert rec.counterexample == {"left side": "1023/1024 = 0.9990234375", "right side": "1", "left − right": "-1/1024"}
-    assert rec.counterexample_explained == "The two sides are different numbers: left − right = -1/1024 exactly (SymPy)."
+    assert rec.counterexample_explained == ("The two sides are different numbers: left − right = -1/1024 "
+                                            "exactly (SymPy).")
     assert rec.evidence["SymPy"]["verdict"] == "decided exactly"
 
 
@@ -170,13 +172,17 @@ def test_close_calls_that_floats_get_wrong_are_decided_exactly(define, lhs, op, 
 def test_interval_arithmetic_raises_the_precision_until_the_sign_is_certain(define):
     rec = verdict(define("exp(pi*sqrt(163))", "<", "262537412640768744"))
     assert rec.evidence["interval arithmetic"]["digits"] == 60  # 30 digits could not separate them
-    assert rec.evidence["values"][r"left side $e^{\sqrt{163} \pi}$"].endswith("≈ 262537412640768743.9999999999992500726")
+    shown = rec.evidence["values"][r"left side $e^{\sqrt{163} \pi}$"]
+    assert shown.endswith("≈ 262537412640768743.9999999999992500726")  # the 13th decimal is where it parts
 
 
-def test_what_simplify_leaves_is_tried_when_the_sides_cancel(define):
-    # 1 + e^-12000 and 1 agree to 5211 digits; the difference as SymPy writes it is e^-12000, plainly positive
-    rec = verdict(define("1 + exp(-12000)", ">", "1"))
-    assert rec.verdict == "holds" and rec.evidence["interval arithmetic"]["digits"] == 30
+def test_sides_that_agree_beyond_every_digit_are_decided_through_what_sympy_cancels(define):
+    # The sides agree to 5212 digits, more than interval arithmetic computes; SymPy cancels 1 + e^-12000 - 1 as it
+    # is written, and log(6) - log(2) - log(3) when it simplifies the difference: e^-12000 is plainly positive.
+    for lhs, rhs in (("1 + exp(-12000)", "1"), ("log(6) + exp(-12000)", "log(2) + log(3)")):
+        rec = verdict(define(lhs, ">", rhs))
+        assert rec.verdict == "holds" and rec.evidence["interval arithmetic"]["digits"] == 30
+        assert decided_by_digits(lhs, ">", rhs) == "refuted"  # the wrong implementation calls them equal
 
 
 # ------------------------------------------------------------------------- never a guess

@@ -561,10 +561,9 @@ def decide(formula: Formula, ctx: Context, *, sympy_seconds: float = SYMPY_SECON
            examples: int | None = None) -> Outcome:
     """The verdict on ``formula`` (see the module docstring): SymPy, then the search, then why not; a formula
     without symbols is decided about its constants (:func:`_decide_constants`), with no search."""
-    import sympy as sp
-
     if _is_constant(formula):
         return _decide_constants(formula, sympy_seconds)
+    import sympy as sp
     from hypothesis import strategies as st
 
     from verify.claims._common import hypothesis_search
@@ -767,8 +766,8 @@ def _enclose(expr: Any, iv: Any) -> Any:
             _above_zero(_enclose(expr.args[0], iv), f"the argument of {name}", strict=True))
     elif isinstance(expr, sp.Abs):
         got = abs(_enclose(expr.args[0], iv))
-    elif isinstance(expr, sp.Function) and not expr.rewrite(sp.exp).has(type(expr)):
-        return _enclose(expr.rewrite(sp.exp), iv)  # tanh, sinh, cosh… through exp
+    elif isinstance(expr, sp.Function) and not (through_exp := expr.rewrite(sp.exp)).has(type(expr)):
+        return _enclose(through_exp, iv)  # tanh, sinh, cosh…
     else:
         raise _NoRule(f"${sp.latex(expr)}$")
     if not all(mpmath.isfinite(end) for end in _ends(got)):
@@ -946,7 +945,7 @@ def _decide_constants(formula: Formula, seconds: float) -> Outcome:
         if enclosed is not None:
             evidence["interval arithmetic"] = {
                 "digits": enclosed.digits,
-                f"{words} lies in (ends to 12 digits)": "[" + ", ".join(_digits(e) for e in enclosed.slack) + "]",
+                f"{words} lies in (ends to 12 digits)": "[" + ", ".join(_decimal(e) for e in enclosed.slack) + "]",
                 "settles it": "yes" if verdict else "no: the enclosure contains 0"}
     shown = {"left side": _number_text(lhs, enclosed and enclosed.lhs, enclosed),
              "right side": _number_text(rhs, enclosed and enclosed.rhs, enclosed)}
@@ -960,7 +959,7 @@ def _decide_constants(formula: Formula, seconds: float) -> Outcome:
                                                   "which only a proof can show)" if "contains 0" in problem else "")))
     if exact is None:
         mid = _mid(enclosed.slack, enclosed.digits)
-        value = _digits(mid)
+        value = _decimal(mid)
         how_known = (f"(interval arithmetic at {enclosed.digits} digits encloses it "
                      f"{'above' if mid > 0 else 'below' if mid < 0 else 'at'} 0, so no rounding can account for it)")
         pair = Pair(words, _measured(mid), 0, rel, note=f"interval arithmetic at {enclosed.digits} digits")
@@ -974,14 +973,14 @@ def _decide_constants(formula: Formula, seconds: float) -> Outcome:
         counter["left − right"] = value
         explained = f"The two sides are different numbers: left − right = {value} {how_known}."
     elif (exact == 0) if exact is not None else (enclosed.slack[0] == enclosed.slack[1] == 0):
-        explained = (f"Both sides are exactly equal ({'SymPy, exact arithmetic' if exact == 0 else 'interval arithmetic'}"
-                     f"), so the strict inequality {formula.relation} fails.")
+        by = "SymPy, exact arithmetic" if exact == 0 else "interval arithmetic"
+        explained = f"Both sides are exactly equal ({by}), so the strict inequality {formula.relation} fails."
     else:
         explained = f"The inequality is violated: {words} = {value} < 0 {how_known}."
     return Outcome("refuted", evidence, counterexample=counter, counterexample_explained=explained, pair=pair)
 
 
-def _digits(value: Any, digits: int = 12) -> str:
+def _decimal(value: Any, digits: int = 12) -> str:
     import mpmath
 
     return mpmath.nstr(value, digits)
@@ -1075,9 +1074,10 @@ def identity(claim_id: str, lhs: Any, rhs: Any, *, where: Mapping[str, str] | No
 
 
 def inequality(claim_id: str, lhs: Any, op: str, rhs: Any, *, where: Mapping[str, str] | None = None,
-               source: str, title: str = "", statement: str = "", topic: str = "", kind: str = "inequality", corrected: Any = None,
-               explanation: str = "", corrected_tex: str = "", sides: tuple[str, str] = ("left side", "right side"),
-               examples: int | None = None, sympy_seconds: float = SYMPY_SECONDS) -> Claim | None:
+               source: str, title: str = "", statement: str = "", topic: str = "", kind: str = "inequality",
+               corrected: Any = None, explanation: str = "", corrected_tex: str = "",
+               sides: tuple[str, str] = ("left side", "right side"), examples: int | None = None,
+               sympy_seconds: float = SYMPY_SECONDS) -> Claim | None:
     r"""Register the claim ``lhs op rhs`` (``op`` one of ``"<="``, ``"<"``, ``">="``, ``">"``, ``"≤"``, ``"≥"``) on
     the domains in ``where``; the rest as :func:`identity` (``corrected`` is a corrected right-hand side).
 
