@@ -39,6 +39,15 @@ with ``corrected=`` is checked by the same machinery and shown as verified only 
 
 The search is seeded from the run's seed and the claim id (recorded in the evidence): the same seed gives
 the same verdict and the same counterexample.
+
+**A claim about constants** — a formula with no symbols, such as ``log(2) < 1`` or
+``Sum(1/2**k, (k, 1, 10)) = 1023/1024``, given with ``where=`` left out — is decided exactly, with no search
+(there is nothing to draw): a decimal is the rational number written (``2.718`` is 1359/500); where SymPy's
+steps above reduce the difference of the sides to a rational number, that number decides; otherwise both
+sides are enclosed by interval arithmetic (mpmath's ``iv``, outward rounding) from 30 digits, doubling up
+to 3840, until the enclosure of the difference lies on one side of 0. Where neither settles it (a function
+interval arithmetic lacks, sides equal to every digit that SymPy cannot show equal, the CPU-time limit)
+the verdict is ``inconclusive`` with why — never a floating-point guess.
 """
 
 from __future__ import annotations
@@ -127,9 +136,11 @@ class Formula:
         return lhs, rhs, "; ".join(notes)
 
 
-def _parse(claim_id: str, text: Any, role: str, local: dict[str, Any]) -> Any:
+def _parse(claim_id: str, text: Any, role: str, local: dict[str, Any], *, exact_decimals: bool = False) -> Any:
+    """``text`` as SymPy; with ``exact_decimals``, a decimal is the rational number written (``1e-20`` is
+    1/10^20) before SymPy evaluates anything, so ``1 + 1e-20`` is not rounded to the float 1.0."""
     import sympy as sp
-    from sympy.parsing.sympy_parser import parse_expr, standard_transformations
+    from sympy.parsing.sympy_parser import parse_expr, rationalize, standard_transformations
 
     if isinstance(text, sp.Basic):
         return text
@@ -138,18 +149,25 @@ def _parse(claim_id: str, text: Any, role: str, local: dict[str, Any]) -> Any:
     if not isinstance(text, str) or not text.strip():
         raise ValueError(f"{role} must be a SymPy expression or a non-empty string; got {text!r}")
     try:
-        return parse_expr(text.replace("^", "**"), local_dict=dict(local), transformations=standard_transformations,
+        transformations = standard_transformations + ((rationalize,) if exact_decimals else ())
+        return parse_expr(text.replace("^", "**"), local_dict=dict(local), transformations=transformations,
                           evaluate=True)
     except Exception as exc:  # noqa: BLE001 - any parse failure is the user's input, reported as such
-        raise ValueError(f"{role} {text!r} does not parse as SymPy: {type(exc).__name__}: {exc}") from None
+        hint = (" (a sum over an index is Sum(term, (k, 1, n)); Python's sum takes no bounds)" if "sum(" in text
+                else " (a vector's components p[1] … p[n] need its domain in where=, e.g. {'p': 'simplex(3)'})"
+                if "not subscriptable" in str(exc) else "")
+        raise ValueError(f"{role} {text!r} does not parse as SymPy: {type(exc).__name__}: {exc}{hint}") from None
 
 
 def _build_formula(claim_id: str, lhs: Any, relation: str, rhs: Any, where: Any) -> Formula:
     import sympy as sp
 
-    if not isinstance(where, Mapping) or not where:
-        raise ValueError("where= must map every symbol to its domain, e.g. where={'x': 'real'}; "
-                         f"got {where!r}")
+    missing = ("where= must map every symbol to its domain, e.g. where={'x': 'real'}; "
+               f"got {where!r}")
+    if where is None:
+        where = {}
+    if not isinstance(where, Mapping):
+        raise ValueError(missing)
     domains: dict[str, Domain] = {}
     for name, text in where.items():
         if not isinstance(name, str) or not name.isidentifier():
@@ -167,10 +185,16 @@ def _build_formula(claim_id: str, lhs: Any, relation: str, rhs: Any, where: Any)
             raise ValueError(f"{role} {text!r} is not an expression (it parses as {type(expr).__name__})")
         loose = sorted(str(s) for s in expr.free_symbols
                        if s not in declared and not isinstance(s, sp.Indexed) and s.name not in symbols)
+        if loose and not domains:  # a formula about constants needs no where=; one with symbols does
+            hint = " (Euler's number is E or exp(1); e is a symbol)" if "e" in loose else ""
+            raise ValueError(f"{missing}: the {role} {text!r} has the symbol(s) {', '.join(map(repr, loose))}{hint}")
         if loose:
             raise ValueError(f"symbol(s) {', '.join(repr(s) for s in loose)} in the {role} {text!r} have no domain; "
                              "give each one in where=")
         _check_vector_use(expr, domains, role, text)
+    if not (sides[0].free_symbols or sides[1].free_symbols):  # about constants: decided exactly, decimals too
+        sides = [_parse(claim_id, text, role, symbols, exact_decimals=True)
+                 for text, role in ((lhs, "left-hand side"), (rhs, "right-hand side"))]
     return Formula(claim_id, sides[0], sides[1], relation, domains, symbols)
 
 
@@ -535,7 +559,10 @@ def claim_seed(seed: int, claim_id: str) -> int:
 
 def decide(formula: Formula, ctx: Context, *, sympy_seconds: float = SYMPY_SECONDS,
            examples: int | None = None) -> Outcome:
-    """The verdict on ``formula`` (see the module docstring): SymPy, then the search, then why not."""
+    """The verdict on ``formula`` (see the module docstring): SymPy, then the search, then why not; a formula
+    without symbols is decided about its constants (:func:`_decide_constants`), with no search."""
+    if _is_constant(formula):
+        return _decide_constants(formula, sympy_seconds)
     import sympy as sp
     from hypothesis import strategies as st
 
@@ -641,6 +668,324 @@ def _fmt(value: Any) -> str:
     return mpmath.nstr(abs(value), 6) if not isinstance(value, int) else str(value)
 
 
+# ====================================================================== claims about constants
+
+#: Interval arithmetic on a claim about constants starts at this many digits and doubles up to the last.
+_FIRST_DIGITS = 30
+_LAST_DIGITS = 3840
+
+_CONSTANTS_NOTE = ("the formula has no symbols: the claim is about constants, decided by SymPy's exact arithmetic "
+                   "or by interval arithmetic whose enclosure fixes the sign; the counterexample search does not run "
+                   "(there is nothing to draw)")
+
+
+def _is_constant(formula: Formula) -> bool:
+    """Whether ``formula`` has no free symbols (a bound one, such as the index of a ``Sum``, does not count)."""
+    return not (formula.lhs.free_symbols or formula.rhs.free_symbols)
+
+
+def _exact_decimals(expr: Any) -> Any:
+    """Decimals as the numbers written (``2.718`` is 1359/500): the binary float SymPy parsed would decide
+    ``exp(1) > 2.718`` by its own rounding."""
+    import sympy as sp
+
+    return expr.xreplace({f: sp.Rational(str(f)) for f in expr.atoms(sp.Float)})
+
+
+def _slack(relation: str, lhs: Any, rhs: Any) -> tuple[str, Any]:
+    """The difference that must be 0 (``=``), >= 0 or > 0, and its name."""
+    if relation in ("<=", "<"):
+        return "right side − left side", rhs - lhs
+    return "left side − right side", lhs - rhs
+
+
+def _settled(relation: str, low: Any, high: Any) -> str | None:
+    """The verdict once the slack is known to lie in [low, high]; ``None`` while that does not fix it."""
+    if relation == "=":
+        return "holds" if low == high == 0 else ("refuted" if low > 0 or high < 0 else None)
+    if relation in ("<", ">"):
+        return "holds" if low > 0 else ("refuted" if high <= 0 else None)
+    return "holds" if low >= 0 else ("refuted" if high < 0 else None)
+
+
+class _NoRule(Exception):
+    """Interval arithmetic has no rule for a part of the expression (a function it lacks, a complex number)."""
+
+
+class _TooWide(Exception):
+    """At this precision an enclosure is unbounded or reaches outside a function's domain."""
+
+
+def _ends(interval: Any) -> tuple[Any, Any]:
+    """The exact endpoints of an ``mpmath.iv`` interval (``mpf(interval.a)`` would round them to mp's precision)."""
+    import mpmath
+
+    low, high = interval._mpi_
+    return mpmath.mp.make_mpf(low), mpmath.mp.make_mpf(high)
+
+
+def _above_zero(interval: Any, what: str, *, strict: bool) -> Any:
+    low, _ = _ends(interval)
+    if low > 0 or (low == 0 and not strict):
+        return interval
+    raise _TooWide(f"{what} is not certainly {'positive' if strict else 'nonnegative'}")
+
+
+def _enclose(expr: Any, iv: Any) -> Any:
+    """An interval of mpmath's ``iv`` context (outward rounding at ``iv.prec``) that contains the real ``expr``.
+
+    Raises :class:`_NoRule` for what it cannot enclose and :class:`_TooWide` where this precision is not enough.
+    """
+    import mpmath
+    import sympy as sp
+
+    constants = {sp.pi: "pi", sp.E: "e", sp.EulerGamma: "euler"}
+    if expr.is_Rational:
+        got = iv.mpf(int(expr.p)) / iv.mpf(int(expr.q))
+    elif expr in constants:
+        got = +getattr(iv, constants[expr])
+    elif expr.is_Add or expr.is_Mul:
+        parts = [_enclose(a, iv) for a in expr.args]
+        got = parts[0]
+        for part in parts[1:]:
+            got = got + part if expr.is_Add else got * part
+    elif expr.is_Pow:
+        base, power = expr.args
+        b = _enclose(base, iv)
+        if power.is_Integer:
+            got = b ** int(power)
+        elif power == sp.S.Half:
+            got = iv.sqrt(_above_zero(b, "the base of a square root", strict=False))
+        else:
+            got = iv.exp(_enclose(power, iv) * iv.ln(_above_zero(b, "the base of a power", strict=True)))
+    elif isinstance(expr, (sp.exp, sp.sin, sp.cos, sp.tan)):
+        got = getattr(iv, type(expr).__name__)(_enclose(expr.args[0], iv))
+    elif isinstance(expr, (sp.log, sp.gamma, sp.loggamma)) and len(expr.args) == 1:
+        name = type(expr).__name__
+        got = getattr(iv, "ln" if name == "log" else name)(
+            _above_zero(_enclose(expr.args[0], iv), f"the argument of {name}", strict=True))
+    elif isinstance(expr, sp.Abs):
+        got = abs(_enclose(expr.args[0], iv))
+    elif isinstance(expr, sp.Function) and not (through_exp := expr.rewrite(sp.exp)).has(type(expr)):
+        return _enclose(through_exp, iv)  # tanh, sinh, cosh…
+    else:
+        raise _NoRule(f"${sp.latex(expr)}$")
+    if not all(mpmath.isfinite(end) for end in _ends(got)):
+        raise _TooWide(f"the enclosure of ${sp.latex(expr)}$ is unbounded")
+    return got
+
+
+@dataclasses.dataclass(frozen=True)
+class _Enclosed:
+    """The slack enclosed at ``digits`` digits, and each side where it could be (exact pairs [low, high] of
+    mpmath numbers; a side is for the reader, the slack decides)."""
+
+    digits: int
+    lhs: tuple[Any, Any] | None
+    rhs: tuple[Any, Any] | None
+    slack: tuple[Any, Any]
+    verdict: str | None
+
+
+def _enclosure_or_none(expr: Any, iv: Any) -> tuple[Any, Any] | None:
+    try:
+        return _ends(_enclose(expr, iv))
+    except (_NoRule, _TooWide):
+        return None
+
+
+def _enclose_until_settled(relation: str, sides: tuple[Any, Any], slacks: list[Any], *,
+                           settle: bool = True) -> tuple[_Enclosed | None, str]:
+    """The slack in interval arithmetic from ``_FIRST_DIGITS`` digits, doubling until its enclosure settles the
+    verdict or ``_LAST_DIGITS`` is passed (one precision only, unless ``settle``). ``slacks`` are equal forms of
+    it (as written, as simplified: SymPy's exact cancellations spare the enclosure a loss of digits), tried in
+    turn. Returns the last enclosure (``None`` if none could be had) and, where none settled it, why."""
+    from mpmath import iv
+
+    saved = iv.prec
+    last, problems = None, [""] * len(slacks)
+    digits = _FIRST_DIGITS
+    try:
+        while digits <= _LAST_DIGITS:
+            iv.dps = digits
+            for k, slack in enumerate(slacks):
+                if problems[k].startswith("interval arithmetic has no rule"):
+                    continue
+                try:
+                    ends = _ends(_enclose(slack, iv))
+                except _NoRule as exc:
+                    problems[k] = (f"interval arithmetic has no rule for {exc} (it encloses +, −, ×, ÷, powers, exp, "
+                                   "log, sin, cos, tan, gamma, |·|, π, e and γ of real numbers)")
+                    continue
+                except _TooWide as exc:
+                    problems[k] = f"{exc} at {digits} digits"
+                    continue
+                last = _Enclosed(digits, *(_enclosure_or_none(side, iv) for side in sides), ends,
+                                 _settled(relation, *ends))
+                if last.verdict is not None:
+                    return last, ""
+                problems[k] = f"its enclosure still contains 0 at {digits} digits"
+            if not settle or all(p.startswith("interval arithmetic has no rule") for p in problems):
+                break
+            digits *= 2
+    finally:
+        iv.prec = saved
+    return last, problems[0]  # why the difference as written is not settled (what simplify left is a second try)
+
+
+def _mid(pair: tuple[Any, Any], digits: int) -> Any:
+    import mpmath
+
+    with mpmath.workdps(digits + 10):
+        return (pair[0] + pair[1]) / 2
+
+
+def _shown_digits(enclosed: _Enclosed) -> int:
+    """Enough significant digits to show where two close sides part (pi and 355/113 at the 7th), at least 20."""
+    import mpmath
+
+    with mpmath.workdps(enclosed.digits):
+        scale = max([abs(_mid(p, enclosed.digits)) for p in (enclosed.lhs, enclosed.rhs) if p is not None] or [0])
+        slack = abs(_mid(enclosed.slack, enclosed.digits))
+        agree = 0 if slack == 0 or scale == 0 else max(0, int(mpmath.floor(mpmath.log10(scale / slack))))
+    return min(max(20, agree + 8), enclosed.digits - 5)
+
+
+def _number_text(value: Any, enclosure: tuple[Any, Any] | None, enclosed: _Enclosed | None) -> str:
+    """A constant for a reader: as SymPy writes it, with its decimal digits where it is enclosed and not an integer
+    (``pi ≈ 3.1415926535897932385``, ``1023/1024 = 0.9990234375``)."""
+    import mpmath
+    import sympy as sp
+
+    if enclosure is None or enclosed is None or value.is_Integer:
+        return str(value)
+    decimal = mpmath.nstr(_mid(enclosure, enclosed.digits), _shown_digits(enclosed))
+    return f"{value} {'=' if value.is_Rational and sp.Rational(decimal) == value else '≈'} {decimal}"
+
+
+def _measured(value: Any) -> Any:
+    """A number for the Pair line: an int or float where a float shows it, else its digits."""
+    import mpmath
+
+    if getattr(value, "is_Integer", False):
+        return int(value)
+    as_float = float(value)
+    if as_float != 0.0 and abs(as_float) != float("inf"):
+        return as_float
+    return str(value) if getattr(value, "is_Rational", False) else mpmath.nstr(value, 6)
+
+
+def _exact_value(diff: Any, seconds: float) -> tuple[Any, str, list[str], Any]:
+    """SymPy's exact value of ``diff`` where one of :func:`_steps` reduces it to a rational number: ``(value or
+    None, how, steps that ran out of time, what simplify left)``."""
+    if diff.is_Rational:
+        return diff, "exact arithmetic", [], diff
+    timed_out: list[str] = []
+    residual = None
+    for how, step in _steps():
+        try:
+            got = _time_limited(lambda step=step: step(diff), seconds)
+        except _OutOfTime:
+            timed_out.append(how)
+            continue
+        except Exception:  # noqa: BLE001 - SymPy could not do this step: try the next
+            continue
+        residual = got if residual is None else residual
+        if got.is_Rational:
+            return got, how, timed_out, got
+    return None, "", timed_out, diff if residual is None else residual
+
+
+def _not_a_number(relation: str, lhs: Any, rhs: Any) -> str:
+    """Why the two sides cannot be compared (a side undefined, infinite, or not real in an inequality), or ''."""
+    import sympy as sp
+
+    for side, name in ((lhs, "left side"), (rhs, "right side")):
+        if side.has(sp.nan, sp.zoo, sp.oo, sp.S.NegativeInfinity):
+            return f"the {name} ${sp.latex(side)}$ is not a finite number"
+        if relation != "=" and side.is_extended_real is False:
+            return f"the {name} ${sp.latex(side)}$ is not a real number (an inequality compares real numbers)"
+    return ""
+
+
+def _decide_constants(formula: Formula, seconds: float) -> Outcome:
+    """The verdict on a formula without symbols: SymPy's exact value of the difference where it reduces it to a
+    rational number, else the sign of its interval enclosure; ``inconclusive`` with why where neither settles it.
+    Never a floating-point comparison."""
+    import sympy as sp
+
+    lhs, rhs, _ = formula.sympy_sides(interior=False)
+    decimals = sorted(lhs.atoms(sp.Float) | rhs.atoms(sp.Float), key=str)
+    lhs, rhs = _exact_decimals(lhs), _exact_decimals(rhs)
+    words, slack = _slack(formula.relation, lhs, rhs)
+    rel = {"=": "=", "<=": ">=", ">=": ">=", "<": ">", ">": ">"}[formula.relation]
+    evidence: dict[str, Any] = {"constants": _CONSTANTS_NOTE}
+    if decimals:
+        evidence["decimals"] = ("read as the numbers written: " +
+                                ", ".join(f"${sp.latex(f)} = {sp.latex(_exact_decimals(f))}$" for f in decimals))
+    broken = _not_a_number(formula.relation, lhs, rhs)
+    if broken:
+        return Outcome("inconclusive", evidence, why=f"the claim is about constants, but {broken}")
+    exact, how, timed_out, residual = _exact_value(slack, seconds)
+    limit = (f"; SymPy ran out of time ({seconds:g} CPU s) on: {', '.join(timed_out)}" if timed_out else "")
+    slacks = [slack] + ([residual] if residual != slack else [])
+    try:
+        enclosed, problem = _time_limited(
+            lambda: _enclose_until_settled(formula.relation, (lhs, rhs), slacks, settle=exact is None), seconds)
+    except _OutOfTime:
+        enclosed, problem = None, f"interval arithmetic ran out of time ({seconds:g} CPU s)"
+    if exact is not None:
+        verdict = _settled(formula.relation, exact, exact)
+        evidence["SymPy"] = {"verdict": "decided exactly", "how": f"SymPy: {how} of {words} gives ${sp.latex(exact)}$"}
+    else:
+        evidence["SymPy"] = {"verdict": "no exact value", "difference after simplification": f"${sp.latex(residual)}$",
+                             **({"ran out of time": f"{', '.join(timed_out)} (limit {seconds:g} CPU s each)"}
+                                if timed_out else {})}
+        verdict = None if enclosed is None else enclosed.verdict
+        if enclosed is not None:
+            evidence["interval arithmetic"] = {
+                "digits": enclosed.digits,
+                f"{words} lies in (ends to 12 digits)": "[" + ", ".join(_decimal(e) for e in enclosed.slack) + "]",
+                "settles it": "yes" if verdict else "no: the enclosure contains 0"}
+    shown = {"left side": _number_text(lhs, enclosed and enclosed.lhs, enclosed),
+             "right side": _number_text(rhs, enclosed and enclosed.rhs, enclosed)}
+    evidence["values"] = {f"left side ${sp.latex(lhs)}$": shown["left side"],
+                          f"right side ${sp.latex(rhs)}$": shown["right side"]}
+    if verdict is None:
+        return Outcome("inconclusive", evidence,
+                       why=(f"the claim is about constants (no symbols, so no search); SymPy could not reduce "
+                            f"{words} to an exact number{limit}, and {problem}, so its sign is not certain and no "
+                            "verdict is given" + (" (the two sides agree to every digit computed; they may be equal, "
+                                                  "which only a proof can show)" if "contains 0" in problem else "")))
+    if exact is None:
+        mid = _mid(enclosed.slack, enclosed.digits)
+        value = _decimal(mid)
+        how_known = (f"(interval arithmetic at {enclosed.digits} digits encloses it "
+                     f"{'above' if mid > 0 else 'below' if mid < 0 else 'at'} 0, so no rounding can account for it)")
+        pair = Pair(words, _measured(mid), 0, rel, note=f"interval arithmetic at {enclosed.digits} digits")
+    else:
+        value, how_known = str(exact), "exactly (SymPy)"
+        pair = Pair(words, _measured(exact), 0, rel, note="exact, SymPy")
+    if verdict == "holds":
+        return Outcome("holds", evidence, pair=pair)
+    counter = dict(shown)
+    if formula.relation == "=":
+        counter["left − right"] = value
+        explained = f"The two sides are different numbers: left − right = {value} {how_known}."
+    elif (exact == 0) if exact is not None else (enclosed.slack[0] == enclosed.slack[1] == 0):
+        by = "SymPy, exact arithmetic" if exact == 0 else "interval arithmetic"
+        explained = f"Both sides are exactly equal ({by}), so the strict inequality {formula.relation} fails."
+    else:
+        explained = f"The inequality is violated: {words} = {value} < 0 {how_known}."
+    return Outcome("refuted", evidence, counterexample=counter, counterexample_explained=explained, pair=pair)
+
+
+def _decimal(value: Any, digits: int = 12) -> str:
+    import mpmath
+
+    return mpmath.nstr(value, digits)
+
+
 # ====================================================================== the builders
 
 
@@ -653,7 +998,7 @@ def _latex(expr: Any) -> str:
 def _statement(formula: Formula, suffix: str = "") -> str:
     rel = {"=": "="} | _OP_LATEX
     where = ", ".join(f"${dom.latex(name)}$" for name, dom in formula.domains.items())
-    text = f"${_latex(formula.lhs)} {rel[formula.relation]} {_latex(formula.rhs)}$ for {where}"
+    text = f"${_latex(formula.lhs)} {rel[formula.relation]} {_latex(formula.rhs)}$" + (f" for {where}" if where else "")
     return text + suffix
 
 
@@ -680,8 +1025,8 @@ def _origin() -> str:
     return _caller_module(2) if _LOADING.get() is None else ""
 
 
-def identity(claim_id: str, lhs: Any, rhs: Any, *, where: Mapping[str, str], source: str, title: str = "",
-             statement: str = "", topic: str = "", kind: str = "identity", corrected: Any = None,
+def identity(claim_id: str, lhs: Any, rhs: Any, *, where: Mapping[str, str] | None = None, source: str,
+             title: str = "", statement: str = "", topic: str = "", kind: str = "identity", corrected: Any = None,
              explanation: str = "", corrected_tex: str = "", sides: tuple[str, str] = ("left side", "right side"),
              examples: int | None = None, sympy_seconds: float = SYMPY_SECONDS) -> Claim | None:
     r"""Register the claim ``lhs = rhs`` for every point of the domains in ``where``; return the :class:`Claim`.
@@ -696,8 +1041,25 @@ def identity(claim_id: str, lhs: Any, rhs: Any, *, where: Mapping[str, str], sou
     default SymPy's LaTeX). ``sides`` names the two sides in a counterexample; ``title`` and ``statement``
     (LaTeX between ``$``) default to the formula as written.
 
-    Raises ``ValueError`` naming the claim for an expression that does not parse, a symbol without a
-    domain, an unknown domain or a duplicate id (while a claims file loads, the error is recorded instead).
+    A formula without symbols is a claim about constants: leave ``where`` out (or give ``None`` or ``{}``); it
+    is decided exactly, by SymPy or by interval arithmetic, with no search (see the module docstring), and
+    a refutation shows both sides and their difference with the digits that decide it.
+
+    Raises ``ValueError`` (:class:`ClaimDefinitionError`) naming the claim for an expression that does not
+    parse, a symbol without a domain (``where=`` left out for a formula with symbols: "where= must map every
+    symbol to its domain…"), a ``where`` that is not a mapping, an unknown domain or a duplicate id (while a
+    claims file loads, the error is recorded instead).
+
+    >>> from verify import claims
+    >>> claims.run_claim(claims.identity("doc.geometric", "Sum(1/2**k, (k, 1, 10))", "1023/1024",
+    ...                                  source="a worked example")).verdict
+    'holds'
+    >>> record = claims.run_claim(claims.identity("doc.geometric_wrong", "Sum(1/2**k, (k, 1, 10))", "1",
+    ...                                           source="a worked example"))
+    >>> record.verdict, record.counterexample["left − right"]
+    ('refuted', '-1/1024')
+    >>> for cid in ("doc.geometric", "doc.geometric_wrong"):
+    ...     claims.unregister(cid)
     """
     origin = _origin()
 
@@ -711,12 +1073,27 @@ def identity(claim_id: str, lhs: Any, rhs: Any, *, where: Mapping[str, str], sou
     return _define(claim_id, build)
 
 
-def inequality(claim_id: str, lhs: Any, op: str, rhs: Any, *, where: Mapping[str, str], source: str, title: str = "",
-               statement: str = "", topic: str = "", kind: str = "inequality", corrected: Any = None,
-               explanation: str = "", corrected_tex: str = "", sides: tuple[str, str] = ("left side", "right side"),
-               examples: int | None = None, sympy_seconds: float = SYMPY_SECONDS) -> Claim | None:
+def inequality(claim_id: str, lhs: Any, op: str, rhs: Any, *, where: Mapping[str, str] | None = None,
+               source: str, title: str = "", statement: str = "", topic: str = "", kind: str = "inequality",
+               corrected: Any = None, explanation: str = "", corrected_tex: str = "",
+               sides: tuple[str, str] = ("left side", "right side"), examples: int | None = None,
+               sympy_seconds: float = SYMPY_SECONDS) -> Claim | None:
     r"""Register the claim ``lhs op rhs`` (``op`` one of ``"<="``, ``"<"``, ``">="``, ``">"``, ``"≤"``, ``"≥"``) on
-    the domains in ``where``; the rest as :func:`identity` (``corrected`` is a corrected right-hand side)."""
+    the domains in ``where``; the rest as :func:`identity` (``corrected`` is a corrected right-hand side).
+
+    Between constants (no symbols, ``where`` left out) the sign of the difference is settled exactly — by
+    SymPy, or by an interval enclosure at as many digits as it takes — never by floating point: $\pi$ and
+    355/113 part at the 7th digit. Raises ``ValueError`` as :func:`identity`, and for an unknown ``op``.
+
+    >>> from verify import claims
+    >>> claims.run_claim(claims.inequality("doc.pi_below", "pi", "<", "355/113", source="Zu Chongzhi")).verdict
+    'holds'
+    >>> record = claims.run_claim(claims.inequality("doc.pi_above", "pi", ">", "355/113", source="Zu Chongzhi"))
+    >>> record.verdict, record.counterexample
+    ('refuted', {'left side': 'pi ≈ 3.1415926535897932385', 'right side': '355/113 ≈ 3.1415929203539823009'})
+    >>> for cid in ("doc.pi_below", "doc.pi_above"):
+    ...     claims.unregister(cid)
+    """
     origin = _origin()
 
     def build() -> Claim:
@@ -794,7 +1171,8 @@ def _correction_formula(claim_id: str, formula: Formula, corrected: Any, explana
         return None
     if not explanation:
         raise ValueError("corrected= needs explanation= (a sentence saying what was wrong)")
-    fixed_rhs = _parse(claim_id, corrected, "corrected right-hand side", formula.symbols)
+    fixed_rhs = _parse(claim_id, corrected, "corrected right-hand side", formula.symbols,
+                       exact_decimals=_is_constant(formula))
     fixed = dataclasses.replace(formula, rhs=fixed_rhs)
     rel = {"=": "="} | _OP_LATEX
     return corrected_tex or f"{_latex(formula.lhs)} {rel[formula.relation]} {_latex(fixed_rhs)}", fixed, explanation
@@ -821,7 +1199,8 @@ def _claim(formula: Formula, statement: str, source: str, title: str, topic: str
             checked = decide(dataclasses.replace(fixed, claim_id=formula.claim_id + ".corrected"), fixed_ctx,
                              sympy_seconds=sympy_seconds, examples=examples)
             out.correction = Correction(tex, words, check=checked,
-                                        checked_by="the same SymPy proof and counterexample search")
+                                        checked_by="the same exact decision about constants" if _is_constant(fixed)
+                                        else "the same SymPy proof and counterexample search")
             out.corrected = tex
         return out
 
