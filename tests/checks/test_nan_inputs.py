@@ -153,8 +153,6 @@ def test_an_infinity_where_f_is_not_finite_is_refused_and_located(checker, bad):
         call(f, derivative, point)
 
 
-@pytest.mark.xfail(strict=True, reason="check_gradient's own 'f is not finite' message (gradient.py, the lead's) "
-                                       "names neither the checker nor the infinite entry yet")
 def test_check_gradient_locates_an_infinity_where_f_is_not_finite():
     with pytest.raises(ValueError, match=r"^check_gradient: f is not finite at the input.*args\[0\] has \+inf at "
                                          r"index \(2,\)"), np.errstate(invalid="ignore"):

@@ -87,16 +87,14 @@ def replaced(args: tuple, wrt: int, value: Any) -> tuple:
     return tuple(value if i == wrt else _copy(a) for i, a in enumerate(args))
 
 
-def validate_point(point: object, wrt: object, checker: str, *, copy: bool = True,
-                   refuse_nan: bool = True) -> tuple[tuple, np.ndarray]:
+def validate_point(point: object, wrt: object, checker: str, *, copy: bool = True) -> tuple[tuple, np.ndarray]:
     """``(args, x)``: the arguments and ``x = args[wrt]``, a float32/float64 array, for every checker alike.
 
     ``copy``: every array argument copied and ``args[wrt]`` replaced by ``x`` (a checker that calls user code on
     ``args`` as they are); without it ``args`` is the point as given (a checker that copies before every call).
     A NaN in any floating argument is a ``ValueError`` naming the argument and the NaN's index
     (:func:`verify._validate.refuse_non_finite`, the rule of every checker); ±inf is allowed in every argument, since
-    ``f`` may be finite there (a masked ``−∞`` logit), which the checker verifies next. ``refuse_nan`` is accepted for
-    the callers that still pass it and changes nothing. ``TypeError``/``ValueError`` prefixed with ``checker``
+    ``f`` may be finite there (a masked ``−∞`` logit), which the checker verifies next. ``TypeError``/``ValueError`` prefixed with ``checker``
     otherwise: a point that is not a tuple, ``wrt`` not an integer or out of range, ``x`` not float32/float64 or empty.
     """
     if isinstance(point, np.ndarray) or not isinstance(point, (tuple, list)):

@@ -200,7 +200,7 @@ from verify.checks._measure import (
     two_sided_level,
 )
 from verify.checks._noise import noise_bound, noise_levels, probe_offsets
-from verify.checks._probes import validate_point
+from verify.checks._probes import infinite_input_note, validate_point
 from verify.checks._references import (
     CS_RELATIVE,
     CS_STEP,
@@ -517,7 +517,7 @@ class _Checker:
 
     def check_point(self, point: object) -> _PointResult:
         __tracebackhide__ = True
-        args, x = validate_point(point, self.wrt, "check_gradient", copy=False, refuse_nan=True)
+        args, x = validate_point(point, self.wrt, "check_gradient", copy=False)
         g = _computed_gradient(self.grad, args, x, self.wrt)
         x64 = x.astype(_FLOAT64)
         raw = self.ev.call(args, x64)
@@ -526,7 +526,8 @@ class _Checker:
             as_scalar(self.f(*fresh(args)), "f")  # f must also take the point in its own dtype
             self._validated = True
         if not math.isfinite(f0):
-            raise ValueError(f"f is not finite at the input: f(*args) = {f0!r}\n{format_arguments(args)}")
+            raise ValueError(f"check_gradient: f is not finite at the input: f(*args) = {f0!r}{infinite_input_note(args)}"
+                             f"\n{format_arguments(args)}")
         if self.grad_noise_shape is not None and self.grad_noise_shape != x.shape:
             raise ValueError(f"grad_noise has shape {self.grad_noise_shape} but args[{self.wrt}] has shape {x.shape}")
         pt = _Point(args, x, x64, g, g.astype(np.float64, copy=False).ravel(), f0)
@@ -1753,8 +1754,9 @@ def check_gradient(
         (enabling the complex-step reference) and a leading batch axis (one call per point).
       grad: ``grad(*args) -> array`` shaped like ``args[wrt]``; its accuracy is judged in the dtype
         of ``args[wrt]`` (float32 or float64).
-      inputs: one point, a tuple ``(arg0, arg1, …)``, or a Hypothesis strategy of such tuples. ``args[wrt]``
-        may hold ``±inf`` where ``f`` is finite (masked logits), not NaN.
+      inputs: one point, a tuple ``(arg0, arg1, …)``, or a Hypothesis strategy of such tuples. Every argument
+        may hold ``±inf`` where ``f`` is finite (masked logits); a NaN in any floating argument is a ``ValueError``
+        naming the argument and its index.
       wrt: index of the argument to differentiate.
       sympy_expr: optional symbolic twin of ``f``: called with ``args[wrt]`` replaced by an object array
         of SymPy symbols (same shape), it returns a SymPy expression; its exact derivative becomes the
