@@ -33,7 +33,7 @@ import numpy as np
 from verify.checks.failure import CheckFailure
 
 __all__ = ["SlotReport", "AdapterReport", "Slot", "WithFloat64", "JudgeOptions", "check_slots", "judge_options",
-           "jumps_option", "differentiated"]
+           "jumps_option", "differentiated", "refuse_non_finite_inputs"]
 
 
 def _first(report: Any) -> str:
@@ -232,6 +232,21 @@ def jumps_option(checker: str, jumps: object) -> str:
     if not isinstance(jumps, str) or jumps not in JUMPS:
         raise ValueError(f"{checker}: jumps must be one of {JUMPS}; got {jumps!r}")
     return jumps
+
+
+def refuse_non_finite_inputs(checker: str, named: Sequence[tuple[str, Any]]) -> None:
+    """The checkers' rule for a user's point (:func:`verify._validate.refuse_non_finite`) on a framework's inputs,
+    under the adapter's name: a NaN in any floating input is a ``ValueError`` naming the input and its index; ±inf is
+    allowed (``f`` may be finite there, a masked logit). A torch tensor or jax array is viewed as a NumPy array; a
+    value that has none (a bfloat16 tensor, a non-array) is left to the adapter's type checks."""
+    from verify._validate import refuse_non_finite
+
+    for name, value in named:
+        try:
+            array = value.detach().cpu().numpy() if hasattr(value, "detach") else np.asarray(value)
+        except (TypeError, ValueError, RuntimeError):
+            continue
+        refuse_non_finite(checker, name, array, allowed_infinities=(-np.inf, np.inf))
 
 
 def differentiated(checker: str, wrt: object, floating: Sequence[bool], kind: str,

@@ -38,6 +38,7 @@ from verify._adapters import (
     differentiated,
     judge_options,
     jumps_option,
+    refuse_non_finite_inputs,
 )
 
 __all__ = ["check_function", "AdapterReport", "SlotReport"]
@@ -209,6 +210,7 @@ def check_function(
     jax = _jax()
     values = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     names = [f"inputs[{i}]" for i in range(len(values))]
+    refuse_non_finite_inputs("verify.jax.check_function", list(zip(names, values, strict=True)))
     arrays, floating = [], []
     for name, value in zip(names, values, strict=True):
         is_array = isinstance(value, (jax.Array, np.ndarray))

@@ -51,6 +51,7 @@ from verify._adapters import (
     differentiated,
     judge_options,
     jumps_option,
+    refuse_non_finite_inputs,
 )
 
 __all__ = ["check_function", "check_module", "AdapterReport", "SlotReport"]
@@ -372,6 +373,7 @@ def check_function(
         raise TypeError(f"verify.torch.check_function: fn must be callable; got {type(fn).__name__}")
     names = [f"inputs[{i}]" for i in range(len(values))]
     specs = [_spec_of(v, n) for v, n in zip(values, names, strict=True)]
+    refuse_non_finite_inputs("verify.torch.check_function", list(zip(names, values, strict=True)))
 
     def why_not(i: int) -> str:
         what = f"a {specs[i].dtype} tensor" if specs[i].tensor else f"a {type(values[i]).__name__}"
@@ -452,6 +454,8 @@ def check_module(
     input_specs = [_spec_of(v, n) for v, n in zip(values, input_names, strict=True)]
     for name in chosen:
         _spec_of(named[name], f"parameter {name!r}")
+    refuse_non_finite_inputs("verify.torch.check_module", [*zip(input_names, values, strict=True),
+                                                           *((f"parameter {name!r}", named[name]) for name in chosen)])
     copies = _Copies(module)
     checker = "verify.torch.check_module"
     function = f"the module {type(module).__name__}"
