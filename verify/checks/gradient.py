@@ -315,8 +315,8 @@ class JudgeSummary:
     ``worst_ratio`` is the largest error / tolerance over all entries and examples (≤ 1 on success);
     ``worst_ulps`` the largest error in ULPs of the gradient's dtype at a smooth entry (ULPs of the reference, or of
     f's resolution along the entry where that unit is coarser: term (d) per ``ulps``, so an entry near 0 next to an
-    ``f`` of size 1 counts its error in roundings of that scale, not in subnormals; or of the deciding reference's
-    error bound where coarser still: central differences of an ``f`` computed in float32 cannot resolve a float64
+    ``f`` of size 1 counts its error in roundings of that scale, not in subnormals; or of the central differences'
+    error bound where they decide and it is coarser still: central differences of an ``f`` computed in float32 cannot resolve a float64
     gradient's ULPs, and their error is not counted as so many of them) and ``worst_abs_error`` the
     largest absolute error; ``references`` counts, per reference, the examples (views) it decided; ``kinks``
     counts entries judged by their subdifferential; ``unverified`` counts entries no reference could resolve;
@@ -723,7 +723,8 @@ class _Checker:
     def _coarser_ulps(self, pt: _Point, cen: Central, ulps: np.ndarray, abs_err: np.ndarray,
                       reference_error: np.ndarray | None = None) -> tuple[np.ndarray, float]:
         """A passing point's ULPs counted as the slow judgement counts them: in the unit of f's resolution along e_j
-        (term (d) with η_f = 0, per ulps) or of the deciding reference's error bound (``reference_error``), where that
+        (term (d) with η_f = 0, per ulps) or of the central differences' error bound where they decide
+        (``reference_error``, :func:`_central_error`), where that
         is coarser than the reference's ULP (a reference near 0 next to an f of size 1, whose subnormal ULPs made
         "7.7e15 ULPs" of an error at the rounding level; central differences of an f computed in float32, whose
         error of 1.6e-6 made "1.1e10 ULPs" of a float64 gradient they cannot resolve); only where some entry's figure
@@ -785,7 +786,7 @@ class _Checker:
         if worst > 1.0:
             return None
         if worst_ulps > self.ulps:
-            ulps, worst_ulps = self._coarser_ulps(pt, cen, ulps, abs_err, e)
+            ulps, worst_ulps = self._coarser_ulps(pt, cen, ulps, abs_err, _central_error(e, r, cen))
         if primary.name == "central differences" or not whole:
             from_central = (e == cen.error) & (r == cen.value)
             if from_central.any() and np.any((_vague(e, tol - 2.0 * e, pt.gf, r, self.ulps, _EPS[dt])
@@ -1365,7 +1366,7 @@ class _Checker:
             # (term (d) per ulps: a reference near 0 next to an f of size 1 is judged at that scale, and its own
             # subnormal ULPs mean nothing there; an error the reference cannot resolve is no count of grad's ULPs)
             ulps = np.where((abs_err == 0.0) | no_reference | kink | jumps, 0.0,
-                            abs_err / np.maximum(ulp_r, _ulp_floor(resolution, self.ulps, e)))
+                            abs_err / np.maximum(ulp_r, _ulp_floor(resolution, self.ulps, _central_error(e, r, cen))))
             # only a central-difference value can be too coarse to decide: SymPy's and the complex step's error
             # bounds are rounding and truncation bounds of a few ULPs (or a step's underflow bound)
             vague = (_vague(e, tol - parts["reference"], gf, r, self.ulps, eps_d) & ~kink & ~jumps & ~no_reference
@@ -1438,7 +1439,7 @@ class _Checker:
             worst=self.worst, dtype=x.dtype, order_by=np.where(v.jump, np.inf, v.ratio).reshape(x.shape),
             extra={"tolerance": v.tol.reshape(x.shape), "error/tol": v.ratio.reshape(x.shape),
                    "largest part": largest.reshape(x.shape), "note": np.array(v.note).reshape(x.shape)},
-            ulp_floor=_ulp_floor(v.parts["f's resolution"], self.ulps, v.e).reshape(x.shape),
+            ulp_floor=_ulp_floor(v.parts["f's resolution"], self.ulps, _central_error(v.e, v.r, v.central)).reshape(x.shape),
         )
         cen = v.central
         orders = cen.order[cen.finite & ~cen.kink & np.isfinite(cen.order)]
@@ -1467,7 +1468,8 @@ class _Checker:
             f"reference: {v.primary.name} ({details[v.primary.name]})",
             f"cross-checked by: {others}",
             f"tolerance per entry: {self.ulps:g} ULPs of {x.dtype} (of the reference, or of f's resolution, the term "
-            f"below, or of the reference's error bound, where that is coarser: the ULPs column counts in that unit) "
+            f"below, or of the central differences' error bound where they decide, where that is coarser: the ULPs column "
+            f"counts in that unit) "
             f"+ {self.ulps:g}·eps·|f''|·|x| (conditioning) "
             f"+ the measured rounding noise of grad (Moré–Wild, where needed) + atol {self.atol:g} "
             f"+ {self.ulps:g}·(eps·F_j + η_f)/max(1,|x_j|) (below f's resolution: F_j ≤ {v.f_scale:.3g} the largest "
@@ -1514,9 +1516,15 @@ class _Checker:
         return report
 
 
+def _central_error(e: np.ndarray, r: np.ndarray, cen: Central) -> np.ndarray:
+    """The reference's error bound at the entries the central differences decide, 0 elsewhere: the unit an error is
+    counted in where they cannot resolve the gradient's ULPs (SymPy's and the complex step's bounds are a few ULPs)."""
+    return np.where((e == cen.error) & (r == cen.value), e, 0.0)
+
+
 def _ulp_floor(resolution: np.ndarray, ulps: float, reference_error: np.ndarray) -> np.ndarray:
     """The coarsest unit an entry's error can be counted in: f's resolution along e_j (term (d) per ``ulps``) or the
-    reference's error bound, where either is coarser than the reference's ULP (an error the reference cannot resolve
+    central differences' error bound where they decide (:func:`_central_error`), where either is coarser than the reference's ULP (an error the reference cannot resolve
     is not so many ULPs of the gradient)."""
     return np.maximum(resolution / ulps, np.where(np.isfinite(reference_error), reference_error, 0.0))
 
