@@ -455,7 +455,10 @@ def check_module(
     for name in chosen:
         _spec_of(named[name], f"parameter {name!r}")
     refuse_non_finite_inputs("verify.torch.check_module", [*zip(input_names, values, strict=True),
-                                                           *((f"parameter {name!r}", named[name]) for name in chosen)])
+                                                           *((f"parameter {name!r}", named[name]) for name in chosen),
+                                                           *((f"buffer {name!r}", buffer)
+                                                             for name, buffer in module.named_buffers()
+                                                             if buffer.is_floating_point())])
     copies = _Copies(module)
     checker = "verify.torch.check_module"
     function = f"the module {type(module).__name__}"

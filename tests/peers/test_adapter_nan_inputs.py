@@ -29,6 +29,14 @@ def test_torch_check_module_names_a_nan_parameter():
         vt.check_module(module, (torch.ones(1, 3, dtype=torch.float64),))
 
 
+def test_torch_check_module_names_a_nan_buffer():
+    # a running mean the module reads in eval mode: f itself is NaN, from a buffer, not from anything differentiated
+    module = torch.nn.BatchNorm1d(3).double().eval()
+    module.running_mean[1] = float("nan")
+    with pytest.raises(ValueError, match=r"verify\.torch\.check_module: buffer 'running_mean' has a NaN at index \(1,\)"):
+        vt.check_module(module, (torch.ones(2, 3, dtype=torch.float64),))
+
+
 def test_jax_check_function_names_itself_the_input_and_the_index():
     with pytest.raises(ValueError, match=r"verify\.jax\.check_function: inputs\[0\] has a NaN at index \(1,\)"):
         vj.check_function(jnp.tanh, (np.array(NAN_POINT, dtype=np.float32),))

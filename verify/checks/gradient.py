@@ -359,7 +359,8 @@ class GradientReport(JudgeSummary):
         lines = [
             f"check_gradient: {self.examples} example(s) passed in {self.seconds:.3g} s "
             f"({self.dtype}, tolerance {self.ulps:g} ULPs + conditioning + measured noise + f's resolution, atol "
-            f"{self.atol:.3g})",
+            f"{self.atol:.3g})" + (f"; {self.unverified} entr{'y' if self.unverified == 1 else 'ies'} UNVERIFIED "
+                                   "(below)" if self.unverified else ""),
             f"  worst error: {self.worst_ratio:.3g} of the tolerance, {self.worst_ulps:.3g} ULPs, "
             f"{self.worst_abs_error:.3g} absolute",
             f"  decided by: {refs}",
