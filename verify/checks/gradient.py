@@ -1372,12 +1372,12 @@ class _Checker:
             # bounds are rounding and truncation bounds of a few ULPs (or a step's underflow bound)
             vague = (_vague(e, tol - parts["reference"], gf, r, self.ulps, eps_d) & ~kink & ~jumps & ~no_reference
                      & (e == cen.error) & (r == cen.value))
-            # a flat central reference (all six values equal f(x), so 0) beside an error f may have lost in its digits
+            # a flat central reference (all six values equal f(x), so 0) beside a failing error f may have lost in its digits
             # (at the scale of f(x) and of the entry itself: a logit of 1e150 elsewhere does not make every slope
             # invisible) resolves nothing, however small its bound (f(x) = 0 makes it tiny): unverified, and examined
             # further out (_constant_far), not blamed on grad
             lost = (cen.flat & (r == 0.0) & (e == cen.error) & (r == cen.value) & ~kink & ~jumps & ~no_reference
-                    & np.isfinite(gf) & lost_in_digits(abs_err, xf, self.ulps, cen.eps_f,
+                    & (ratio > 1.0) & np.isfinite(gf) & lost_in_digits(abs_err, xf, self.ulps, cen.eps_f,
                                                        np.maximum(abs(pt.f0), np.abs(xf))))
             ratio = np.where(lost, 0.0, ratio)
             ulps = np.where(lost, 0.0, ulps)
