@@ -8,11 +8,12 @@ justified in ``verify/checks/corpus/truth.py``). Then every case goes through ``
 with its default options.
 
 A mutant that check_gradient may miss is named in ``OUT_OF_REACH`` with why it does not resolve it
-there (a miss or an unverified verdict); every other miss fails the test. Measured at the default seed (CI=true, the 2-core machine shared
-with other jobs, load 2-4): 2,763 correct cases, 0 false alarms (336 with an unverified entry: 23 fewer since flat entries are examined out to 16·max(1,|x_j|));
-2,239 mutants, 2,238 caught (99.96 %) and 1 unverified, in ``OUT_OF_REACH``. The whole
-file: 148 s wall, 83 s CPU — the ~5,000 checks 75 s, the truth of ~1,100 points 37 s, building the
-corpus 19 s — so CI runs the whole corpus, no sample.
+there (a miss or an unverified verdict); every other miss fails the test. Measured at the default seed
+(``compare_with_peers(cases() + framework_cases()[0], repeats=0, tools=("verify",))``, 2 shared cores): 2,763
+correct cases, 0 false alarms (337 with an unverified entry; one more than before term (d) took a tiny entry's own
+scale: torch.mul at tiny float32 entries, whose central reference is too coarse for it); 2,242 mutants, 2,238 caught (99.8 %), 2 missed and 2
+unverified, all four in ``OUT_OF_REACH``. The whole file took 148 s wall, 83 s CPU at an earlier stop — the ~5,000
+checks 75 s, the truth of ~1,100 points 37 s, building the corpus 19 s — so CI runs the whole corpus, no sample.
 """
 
 from __future__ import annotations

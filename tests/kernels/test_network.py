@@ -400,3 +400,20 @@ def test_strategy_draws_valid_architectures(network):
     assert 1 <= network.depth <= 4
     assert all(1 <= layer.n_out <= 6 and 1 <= layer.n_in <= 6 for layer in network.layers)
     assert all(layer.n_in == layer.n_out for layer in network.layers if layer.kind == "residual")
+
+
+def test_a_float64_bound_counts_underflow_in_a_subnormal_weights_gradient():
+    """A soak find (seed 1301): a conv1d weight of 1.1e-308 makes the previous conv layer's weight gradient a sum of
+    subnormal products (1.2e-309, 9 subnormals off the reference); the bound's underflow term, ½ the smallest
+    subnormal per product, was 4.9e-324 / 2 — 0 in float64 — so the allowed error was 8 subnormals."""
+    layers = (Layer(kind="residual", n_in=3, n_out=3, activation="identity"),
+              Layer(kind="residual", n_in=3, n_out=3, activation="identity"),
+              Layer(kind="conv1d", n_in=3, n_out=3, activation="identity"),
+              Layer(kind="conv1d", n_in=3, n_out=3, activation="sigmoid"))
+    params = [(np.zeros((3, 3)), np.zeros(3)), (np.zeros((3, 3)), np.full(3, 2.0)), (np.array([0.0]), np.zeros(3)),
+              (np.array([1.11253693e-308]), np.full(3, -1.75))]
+    problem = (Network(layers=layers, loss="least_squares"), params, np.zeros((3, 3)), np.zeros((3, 3)))
+    bound = backward_error_bound(*problem, reduction="mean")
+    assert bound.grads[2][0][0] > 0.0
+    for backend in ("numpy", "cpu"):
+        check_against_symbolic(problem, "mean", kernel(backend), drawn=False)

@@ -684,7 +684,9 @@ def backward_error_bound(
     validate_arguments(arrays, head, (np.zeros((y.shape[0], network.output_width), y.dtype), target), {})
     dtype = np.dtype(dtype if dtype is not None else checked[0][0].dtype)
     u = float(np.finfo(dtype).eps) / 2.0
-    eta = float(np.finfo(dtype).smallest_subnormal) / 2.0
+    # |η| ≤ ½ the smallest subnormal, bounded here by the whole of it: half of float64's is not a float64 number
+    # (4.9e-324 / 2 rounds to 0, which silently dropped every underflow term of a float64 bound)
+    eta = float(np.finfo(dtype).smallest_subnormal)
     act_err = _ELEMENTWISE_ULPS * 2.0 * u
     params64 = [(w.astype(np.float64), b.astype(np.float64)) for w, b in checked]
     y64 = y.astype(np.float64)
