@@ -269,8 +269,10 @@ _REJECTED_BECAUSE = {
           "or a true constant): this is no sign that f is not analytic, only that its values cannot confirm the complex "
           "step; the central differences decide",
 }
-_KINK_UNLOCATED = ("a kink could not be located at the resolution f allows",
-                   "pass sympy_expr= or check at a point away from the kink")
+_KINK_UNLOCATED = ("the one-sided slopes of f along the entry did not settle at the resolution f allows (a kink too "
+                   "close to locate, or an entry far smaller than the steps f can resolve: Σx² at x = 1e-25 written "
+                   "without complex input)",
+                   "pass sympy_expr=, write f so that it takes complex input, or check at a point away from the kink")
 _NOT_DIFFERENTIABLE = "not differentiable (a jump of f, declared with jumps='allow')"
 _FLAT_NEAR = ("f is bitwise constant along the entry near x but not out to 16·max(1,|x_j|) (a constant that ends: ReLU "
               "below 0, max away from its maximum, a tail rounded to a constant), so its values resolve no slope finer "
@@ -281,7 +283,7 @@ _FLAT_NEAR = ("f is bitwise constant along the entry near x but not out to 16·m
 #: forms in the per-entry table's note column.
 _UNVERIFIED_WHY = (_NOT_FINITE, _NO_RESOLUTION, _KINK_UNLOCATED, _FLAT_NEAR)
 _UNVERIFIED_NOTES = tuple("UNVERIFIED: " + short for short in (
-    "f not finite around", "reference too coarse", "kink not located", "f constant only near x"))
+    "f not finite around", "reference too coarse", "slopes not settled", "f constant only near x"))
 
 
 def computation_scale(y0: np.ndarray | float, args: tuple) -> float:

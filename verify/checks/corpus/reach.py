@@ -24,6 +24,6 @@ OUT_OF_REACH: dict[str, str] = {
         "the corpus' bound counts only 64u·F/|x_j| = 6.5e-7 (a sum of large terms rounds at more than one ULP), so "
         "the error is a mutant by the bound and below f's resolution by the judge's measurement"),
     "atan∘gauss/float64/08/stable~one entry": (
-        "the wrong entry is at x = −2.5e-310 (a subnormal), where the judge cannot locate the one-sided slopes of f "
-        "and reports the entry UNVERIFIED (kink not located) — for the correct parent as for the mutant"),
+        "the wrong entry is at x = −2.5e-310 (a subnormal), far below the steps f can resolve: its one-sided slopes "
+        "do not settle and the judge reports the entry UNVERIFIED — for the correct parent as for the mutant"),
 }
