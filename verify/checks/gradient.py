@@ -99,7 +99,8 @@ this term decides. The same rule defines "correct" in the corpus (:mod:`verify.c
 
 **Unverified.** An entry no available reference can resolve is *unverified*: counted in the report with the
 reason and the remedy, never a failure and never a silent pass — ``f`` not finite within the central step;
-a kink that cannot be located at the resolution ``f`` allows; a central-difference reference whose error bound cannot tell
+one-sided slopes that do not settle at the resolution ``f`` allows (a kink too close to locate, or an entry far
+below the steps ``f`` can resolve); a central-difference reference whose error bound cannot tell
 the computed value from 0 or from twice itself (``2e_j > max(τ_j − 2e_j, |g_j|/2, ulps·eps_d·S)``, ``S`` the largest
 entry of the gradient at the point: a 9e-16 derivative next to ``|f| ≈ 1`` when ``f`` is not complex-analytic). An unverified entry whose error exceeds even ``τ_j`` is
 still wrong — but for a flat central reference (all six values equal ``f(x)``: 0) beside an error that ``f`` may have
