@@ -309,6 +309,8 @@ def test_verify_claims_prints_the_verdicts_and_the_refutation(claims_file, capsy
     assert re.search(r"mine\.sevenths\s+identity\s+inconclusive", out)
     assert "3 claims" in out and "mine.pi_above is refuted (pi > 355/113)." in out
     assert '"right side": "355/113 ≈ 3.1415929203539823009"' in out
+    # the why of an inconclusive verdict is printed too (it was in --json only)
+    assert re.search(r"mine\.sevenths is inconclusive \(.*\): .*contains 0 at 3840 digits", out)
 
 
 def test_verify_claims_json_and_the_html_report_show_the_evidence(claims_file, capsys, tmp_path):

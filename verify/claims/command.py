@@ -158,6 +158,8 @@ def run(args: argparse.Namespace) -> int:
                 if fix.get("verified"):
                     print(f"  corrected (checked: holds): {fix['formula']}")
                     print(f"  {fix['explanation']}")
+            elif r.verdict == "inconclusive" and r.why and r.topic != "load errors":
+                print(f"\n{r.id} is inconclusive ({r.title or r.kind}): {r.why}")
     for r in records:
         if r.error and r.topic == "load errors":
             print(f"verify claims: could not load {r.why}", file=sys.stderr)
