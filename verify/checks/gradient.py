@@ -725,7 +725,7 @@ class _Checker:
         return self._fast_general(pt, cen, cs)
 
     def _coarser_ulps(self, pt: _Point, cen: Central, ulps: np.ndarray, abs_err: np.ndarray,
-                      reference_error: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+                      reference_error: np.ndarray | float = 0.0) -> tuple[np.ndarray, float]:
         """A passing point's ULPs counted as the slow judgement counts them: in the unit of f's resolution along e_j
         (term (d) with η_f = 0, per ulps) or of the central differences' error bound where they decide
         (``reference_error``, :func:`_central_error`), where that
@@ -733,9 +733,7 @@ class _Checker:
         "7.7e15 ULPs" of an error at the rounding level; central differences of an f computed in float32, whose
         error of 1.6e-6 made "1.1e10 ULPs" of a float64 gradient they cannot resolve); only where some entry's figure
         exceeds ``ulps`` (rarely: the fast paths pay nothing otherwise)."""
-        unit = self._resolution(pt, cen, _EPS[pt.x.dtype], 0.0) / self.ulps
-        if reference_error is not None:
-            unit = np.maximum(unit, np.where(np.isfinite(reference_error), reference_error, 0.0))
+        unit = _ulp_floor(self._resolution(pt, cen, _EPS[pt.x.dtype], 0.0), self.ulps, reference_error)
         with np.errstate(invalid="ignore", divide="ignore"):
             coarse = np.where(unit > 0.0, abs_err / unit, np.inf)
         ulps = np.minimum(ulps, coarse)
@@ -792,7 +790,7 @@ class _Checker:
         if worst_ulps > self.ulps:
             ulps, worst_ulps = self._coarser_ulps(pt, cen, ulps, abs_err, _central_error(e, r, cen))
         if primary.name == "central differences" or not whole:
-            from_central = (e == cen.error) & (r == cen.value)
+            from_central = _decided_by_central(e, r, cen)
             if from_central.any() and np.any((_vague(e, tol - 2.0 * e, pt.gf, r, self.ulps, _EPS[dt])
                                               | _not_asymptotic(cen) | _rough(cen)) & from_central):
                 return None
@@ -1045,7 +1043,7 @@ class _Checker:
             return smooth  # rejected: the disagreement may come from any entry's central value
         refs, _ = self._references(pt, cen, cs)
         r, e = self._entrywise(refs)
-        central = (e == cen.error) & (r == cen.value)
+        central = _decided_by_central(e, r, cen)
         dt = pt.x.dtype
         with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
             ulp_r = np.spacing(np.abs(r).astype(dt)).astype(np.float64)
@@ -1374,12 +1372,12 @@ class _Checker:
             # only a central-difference value can be too coarse to decide: SymPy's and the complex step's error
             # bounds are rounding and truncation bounds of a few ULPs (or a step's underflow bound)
             vague = (_vague(e, tol - parts["reference"], gf, r, self.ulps, eps_d) & ~kink & ~jumps & ~no_reference
-                     & (e == cen.error) & (r == cen.value))
+                     & _decided_by_central(e, r, cen))
             # a flat central reference (all six values equal f(x), so 0) beside a failing error f may have lost in its digits
             # (at the scale of f(x) and of the entry itself: a logit of 1e150 elsewhere does not make every slope
             # invisible) resolves nothing, however small its bound (f(x) = 0 makes it tiny): unverified, and examined
             # further out (_constant_far), not blamed on grad
-            lost = (cen.flat & (r == 0.0) & (e == cen.error) & (r == cen.value) & ~kink & ~jumps & ~no_reference
+            lost = (cen.flat & (r == 0.0) & _decided_by_central(e, r, cen) & ~kink & ~jumps & ~no_reference
                     & (ratio > 1.0) & np.isfinite(gf) & lost_in_digits(abs_err, xf, self.ulps, cen.eps_f,
                                                        np.maximum(abs(pt.f0), np.abs(xf))))
             ratio = np.where(lost, 0.0, ratio)
@@ -1520,10 +1518,16 @@ class _Checker:
         return report
 
 
+def _decided_by_central(e: np.ndarray, r: np.ndarray, cen: Central) -> np.ndarray:
+    """The entries whose reference value and error (``r``, ``e``: :meth:`_Checker._entrywise`) are the central
+    differences'."""
+    return (e == cen.error) & (r == cen.value)
+
+
 def _central_error(e: np.ndarray, r: np.ndarray, cen: Central) -> np.ndarray:
     """The reference's error bound at the entries the central differences decide, 0 elsewhere: the unit an error is
     counted in where they cannot resolve the gradient's ULPs (SymPy's and the complex step's bounds are a few ULPs)."""
-    return np.where((e == cen.error) & (r == cen.value), e, 0.0)
+    return np.where(_decided_by_central(e, r, cen), e, 0.0)
 
 
 def _ulp_floor(resolution: np.ndarray, ulps: float, reference_error: np.ndarray) -> np.ndarray:
