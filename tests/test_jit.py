@@ -114,10 +114,11 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 
 _PROBES = 18  # one per corruption below and file kind
-_PROBE_MODULE = "import numba\n\nfrom verify._jit import jit, parallel_jit\n\n" + "".join(
+_PROBE_MODULE = "from verify._jit import jit\nfrom verify.kernels._threads import run_chunks\n\n" + "".join(
     f"\n\n@jit\ndef f{i}(x):\n    return x * {i + 2}.0 + {i}.0\n" for i in range(_PROBES)
 ) + (
-    "\n\n@parallel_jit\ndef p(a):\n    for i in numba.prange(a.size):\n        a[i] = a[i] * 2.0 + 1.0\n"
+    "\n\n@jit(nogil=True)\ndef p_chunk(a, first, last):\n    for i in range(first, min(last, a.size)):\n"
+    "        a[i] = a[i] * 2.0 + 1.0\n\n\ndef p(a):\n    run_chunks(p_chunk, (a,), a.size, 1)\n"
 )
 _PROBE_PROGRAM = textwrap.dedent(
     """
@@ -128,7 +129,7 @@ _PROBE_PROGRAM = textwrap.dedent(
     from verify.kernels import _cache_probe as probe
     a = np.arange(5.0)
     probe.p(a)
-    kernels = [getattr(probe, f"f{i}") for i in range(NPROBES)] + [probe.p]
+    kernels = [getattr(probe, f"f{i}") for i in range(NPROBES)] + [probe.p_chunk]
     values = [k(1.5) for k in kernels[:-1]] + a.tolist()
     hits = sum(sum(k.stats.cache_hits.values()) for k in kernels)
     print(json.dumps({"values": values, "hits": hits, "dir": str(cache_directory()), "writable": cache_writable()}))

@@ -1,4 +1,4 @@
-"""Numba compilation for every CPU kernel of ``verify``: ``jit`` and ``parallel_jit``.
+"""Numba compilation for every CPU kernel of ``verify``: ``jit``.
 
 Compiled kernels are cached on disk so that a new process loads machine code instead of compiling it
 again. The cache must never break a user, so every way it can fail is handled here, once, for the
@@ -54,7 +54,7 @@ from pathlib import Path
 
 import numba
 
-__all__ = ["jit", "parallel_jit", "cache_directory", "cache_writable", "caching_enabled", "CACHE_FILE_MAGIC"]
+__all__ = ["jit", "cache_directory", "cache_writable", "caching_enabled", "CACHE_FILE_MAGIC"]
 
 _PACKAGE_ROOT = Path(__file__).resolve().parent
 _LOG = logging.getLogger("verify")
@@ -410,9 +410,3 @@ def jit(func=None, **options):
         return dispatcher
 
     return decorate if func is None else decorate(func)
-
-
-def parallel_jit(func=None, **options):
-    """``jit`` with ``parallel=True``: loops written with ``numba.prange`` run on all threads."""
-    options["parallel"] = True
-    return jit(func, **options)

@@ -20,10 +20,10 @@ COUNTED = elementwise(_scale, name="test_compile_counted", arrays=("a", "b"), as
 
 @pytest.mark.parametrize("variant", ["cpu", "parallel"])
 def test_the_counts_are_of_the_entries_before_the_update_and_the_update_is_applied(variant):
-    a = np.array([1.0, np.nan, 2.0, np.inf, 3.0] * 300)
-    b = np.array([0.0, 0.0, -np.inf, 0.0, np.nan] * 300)
+    a = np.array([1.0, np.nan, 2.0, np.inf, 3.0] * 3000)  # parallel: several chunks, whose counts are summed
+    b = np.array([0.0, 0.0, -np.inf, 0.0, np.nan] * 3000)
     counts = getattr(COUNTED, variant)(a, b, 2.0)
-    assert counts == (600, 600)
+    assert counts == (6000, 6000)
     assert a[0] == 2.0 and b[0] == 1.0  # every entry stepped
     assert getattr(COUNTED, variant)(np.ones(7), np.ones(7), 1.0) == (0, 0)
 

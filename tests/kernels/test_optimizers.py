@@ -119,9 +119,10 @@ def test_float32_arithmetic_is_not_accepted_for_float64():
 
 @pytest.mark.parametrize("rule", ["adam", "adagrad_norm", "nesterov", "lion"])
 def test_long_vectors_take_the_parallel_path_and_stay_exact(rule, backend):
-    # n large enough for prange to split the work and for AdaGrad-Norm's reduction to be parallel.
+    # n large enough for the parallel backend to split the work (chunks of at least 4096 entries) and for
+    # AdaGrad-Norm's reduction to be parallel.
     rng = np.random.default_rng(7)
-    n = 300 if backend == "cuda" else 3000
+    n = 300 if backend == "cuda" else 5000
     theta0 = rng.normal(size=n)
     grads = rng.normal(size=(2, n)) * np.array([[1.0], [1e-3]])
     report = check_optimizer(rule, kernel_run(rule, backend), theta0=theta0, grads=grads, **typical(rule))

@@ -1,8 +1,8 @@
 """The machine's own limits, measured in the same run and with the same threads as the kernels.
 
 - **Memory bandwidth, the limit the kernels are judged against: an in-place triad** ``a[i] += s·b[i]``
-  (:func:`inplace_triad_bandwidth`), a Numba ``prange`` loop on the same thread pool (hence the same
-  number of threads) as the ``parallel`` kernels. It reads ``a`` and ``b`` and writes ``a``: **3 arrays
+  (:func:`inplace_triad_bandwidth`), run on the same threads, handed out the same way, as the ``parallel``
+  kernels (:mod:`verify.kernels._threads`). It reads ``a`` and ``b`` and writes ``a``: **3 arrays
   × 8 bytes per element, and that is its true traffic** — every line of ``a`` is read before it is
   written, so no write-allocate read is hidden in it. The kernels' bytes are counted the same way, as
   true traffic: each array read or written once, plus the write-allocate read of every array a kernel
@@ -32,11 +32,11 @@ import math
 from pathlib import Path
 from typing import Any
 
-import numba
 import numpy as np
 
-from verify._jit import jit, parallel_jit
+from verify._jit import jit
 from verify.bench.harness import measure
+from verify.kernels._threads import run_chunks, threads
 from verify.kernels.elementary import exp_diff
 
 __all__ = [
@@ -66,11 +66,15 @@ INPLACE_TRIAD_ARRAYS = 3
 DEFAULT_LAST_LEVEL_CACHE = 32 * 2**20
 
 
-@parallel_jit
-def triad_parallel(a, b, c, s):
-    """``a[i] = b[i] + s·c[i]`` over all threads (STREAM triad)."""
-    for i in numba.prange(a.size):
+@jit(nogil=True)
+def _triad_chunk(a, b, c, s, first, last):
+    for i in range(np.uint64(first), np.uint64(min(last, a.size))):  # unsigned: no wrap-around test (_compile)
         a[i] = b[i] + s * c[i]
+
+
+def triad_parallel(a, b, c, s):
+    """``a[i] = b[i] + s·c[i]`` over all threads (STREAM triad), in chunks as the ``parallel`` kernels run."""
+    run_chunks(_triad_chunk, (a, b, c, s), a.size, 4096)
 
 
 @jit
@@ -80,19 +84,23 @@ def triad_serial(a, b, c, s):
         a[i] = b[i] + s * c[i]
 
 
-@parallel_jit
-def triad_inplace_parallel(a, b, s, blocks, repetitions):
-    """``a[i] = a[i] + s·b[i]``, ``repetitions`` times, over all threads: ``blocks`` contiguous blocks (one
-    per thread), each swept ``repetitions`` times by its thread within one parallel region, so that one
-    thread-pool start is shared by all the sweeps (a cache-resident sweep is shorter than a start on a busy
-    machine). Reads every line it writes: no write-allocate."""
+@jit(nogil=True)
+def _triad_inplace_blocks(a, b, s, blocks, repetitions, first, last):
     n = a.size
-    for t in numba.prange(blocks):
+    for t in range(first, min(last, blocks)):
         lo = t * n // blocks
         hi = (t + 1) * n // blocks
         for _ in range(repetitions):
             for i in range(lo, hi):
                 a[i] = a[i] + s * b[i]
+
+
+def triad_inplace_parallel(a, b, s, blocks, repetitions):
+    """``a[i] = a[i] + s·b[i]``, ``repetitions`` times, over all threads: ``blocks`` contiguous blocks (one
+    per thread), each swept ``repetitions`` times by the thread that claimed it, so that one hand-out of the
+    work is shared by all the sweeps (a cache-resident sweep is shorter than waking a thread on a busy
+    machine). Reads every line it writes: no write-allocate."""
+    run_chunks(_triad_inplace_blocks, (a, b, s, blocks, repetitions), blocks, 1)
 
 
 @jit
@@ -104,33 +112,41 @@ def triad_inplace_serial(a, b, s, blocks, repetitions):
             a[i] = a[i] + s * b[i]
 
 
-@parallel_jit
-def exp_fill_parallel(x, out, repetitions):
-    """``out[b, j] = exp(x[j] − r·1e-12)`` (libm) for every block ``b`` and repetition ``r``.
-
-    ``x`` and each row of ``out`` fit in L1, so the loop is bound by ``exp`` and not by memory; the
-    shift by ``r·1e-12`` keeps the compiler from hoisting the exps out of the repetition loop.
-    """
-    for b in numba.prange(out.shape[0]):
+@jit(nogil=True)
+def _exp_fill_rows(x, out, repetitions, first, last):
+    for b in range(first, min(last, out.shape[0])):
         for r in range(repetitions):
             shift = r * 1e-12
             for j in range(x.size):
                 out[b, j] = math.exp(x[j] - shift)
 
 
-@parallel_jit
-def exp_diff_fill_parallel(x, out, repetitions):
-    """``out[b, j] = exp_diff(x[j], r·1e-12)``, the kernels' exponential, in the loop of :func:`exp_fill_parallel`."""
-    for b in numba.prange(out.shape[0]):
+@jit(nogil=True)
+def _exp_diff_fill_rows(x, out, repetitions, first, last):
+    for b in range(first, min(last, out.shape[0])):
         for r in range(repetitions):
             shift = r * 1e-12
             for j in range(x.size):
                 out[b, j] = exp_diff(x[j], shift)
 
 
+def exp_fill_parallel(x, out, repetitions):
+    """``out[b, j] = exp(x[j] − r·1e-12)`` (libm) for every block ``b`` and repetition ``r``, over all threads.
+
+    ``x`` and each row of ``out`` fit in L1, so the loop is bound by ``exp`` and not by memory; the
+    shift by ``r·1e-12`` keeps the compiler from hoisting the exps out of the repetition loop.
+    """
+    run_chunks(_exp_fill_rows, (x, out, repetitions), out.shape[0], 1)
+
+
+def exp_diff_fill_parallel(x, out, repetitions):
+    """``out[b, j] = exp_diff(x[j], r·1e-12)``, the kernels' exponential, in the loop of :func:`exp_fill_parallel`."""
+    run_chunks(_exp_diff_fill_rows, (x, out, repetitions), out.shape[0], 1)
+
+
 def thread_count() -> int:
-    """Threads of Numba's pool: what the ``parallel`` kernels and the triad run on."""
-    return int(numba.get_num_threads())
+    """Threads the ``parallel`` kernels and the triad run on (:func:`verify.kernels._threads.threads`)."""
+    return threads()
 
 
 def triad_bandwidth(n: int, *, repeats: int = 7, warmup: int = 2, parallel: bool = True) -> dict[str, Any]:

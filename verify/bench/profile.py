@@ -47,8 +47,8 @@ def profile_softmax_cross_entropy(config: BenchConfig) -> dict[str, Any]:
     """Validation, the row loop (cpu, parallel) and the final sum of ``softmax_cross_entropy``.
 
     The phases are the pieces the public function is built from (:func:`verify.kernels.catalogue.evaluate_loss`):
-    the argument checks of the loss's record, its compiled kernel for integer labels (whose serial and parallel
-    variants check the logits' finiteness as they read them) and the sum of the per-row values."""
+    the argument checks of the loss's record, its compiled kernel for integer labels (which checks the logits'
+    finiteness as it reads them, on one thread and on all) and the sum of the per-row values."""
     from verify.kernels.catalogue import array_backend, validate_arguments
     from verify.kernels.losses import RECORDS
 
@@ -69,12 +69,12 @@ def profile_softmax_cross_entropy(config: BenchConfig) -> dict[str, Any]:
     vals, grad = np.empty(n), np.empty_like(z)
     args = (*checked, vals, grad, float(n))
     out["row loop cpu ms"] = _ms(lambda: kernel.cpu(*args), config)
-    out["row loop parallel ms"] = _ms(lambda: kernel.run_parallel(*args), config)
+    out["row loop parallel ms"] = _ms(lambda: kernel.parallel(*args), config)
     out["sum of row losses ms"] = _ms(lambda: arrays.total(vals), config)
     if config.exps_per_second:
         # every logit but the row maximum needs one exp (the maximum's is 1 exactly)
         out["exp bound ms (n(k-1) exps)"] = n * (k - 1) / config.exps_per_second * 1e3
-    out["row loop cpu instructions"] = packed_instructions(kernel.cpu)
+    out["row loop cpu instructions"] = packed_instructions(kernel.serial)
     return out
 
 
@@ -110,7 +110,7 @@ def profile_optimizer(config: BenchConfig, rule: str) -> dict[str, Any]:
         loop_ms = _ms(lambda name=name: loops[name](*args), config)
         out[f"update loop {name} ms"] = loop_ms
         out[f"update loop {name} GB/s"] = arrays * 8 * n / loop_ms / 1e6
-    out["update loop cpu instructions"] = packed_instructions(loops["cpu"])
+    out["update loop cpu instructions"] = packed_instructions(layout.compiled.serial)
     return out
 
 

@@ -35,8 +35,8 @@ through several chunks. On a disagreement the smallest failing input is found an
 **Time.** ``--jobs`` processes (default: the CPUs this process may use) divide the (kernel, dtype) tasks; items
 whose kernels overlap (every activation, every network head, rules stepping with another rule's kernels) run
 one after the other in one process, so a kernel is compiled once, and the training loops run last, when their
-rules' kernels are in Numba's on-disk cache. A first run is mostly compilation (every kernel × dtype × serial and
-parallel variant); the table's last column and the summary line say how much (Numba's compile events).
+rules' kernels are in Numba's on-disk cache. A first run is mostly compilation (every kernel × dtype; the ``cpu`` and
+``parallel`` backends run one compiled kernel, :mod:`verify.kernels._threads`); the table's last column and the summary line say how much (Numba's compile events).
 
 The comparison functions :func:`verify_activation`, :func:`verify_softmax`, :func:`verify_loss` and
 :func:`verify_network` are the ones the test-suite uses, for the real kernels and for deliberately wrong ones.

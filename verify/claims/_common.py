@@ -78,8 +78,8 @@ def latex(expr: Any) -> str:
 
 def kernel_backend(ctx: Context) -> str:
     """The backend a claim runs the library's kernels on: the context's, except that ``"parallel"`` becomes
-    ``"cpu"`` (the same kernels compiled without ``prange``): claims call kernels on a handful of rows,
-    where launching the thread pool costs 10-100 times the arithmetic."""
+    ``"cpu"`` (the same compiled kernels on one thread): claims call kernels on a handful of rows,
+    where handing work to other threads costs more than the arithmetic."""
     return "cpu" if ctx.backend == "parallel" else ctx.backend
 
 

@@ -6,7 +6,8 @@ manager (or the ``VERIFY_BACKEND`` environment variable at import).
 
 - ``"numpy"``: vectorised NumPy, the readable reference and the baseline of every benchmark;
 - ``"cpu"``: ``@njit`` serial loops;
-- ``"parallel"``: ``@njit(parallel=True)`` with ``prange`` over rows / parameters;
+- ``"parallel"``: the ``cpu`` backend's compiled loops, cut into chunks of rows / parameters that run on all
+  threads (:mod:`verify.kernels._threads`): the same machine code, so the same results;
 - ``"cuda"``: ``numba.cuda`` kernels (on Numba's simulator when ``NUMBA_ENABLE_CUDASIM=1``).
 """
 

@@ -1,7 +1,9 @@
 """Kernels written once: one Numba-compilable function, compiled into every compiled backend.
 
-DESIGN.md, "Write the math once": a rule's arithmetic is a single function; the serial, parallel and CUDA
-kernels are *generated* from it, so no backend has a hand-written copy that can drift from the others.
+DESIGN.md, "Write the math once": a rule's arithmetic is a single function; the CPU and CUDA kernels are
+*generated* from it, so no backend has a hand-written copy that can drift from the others. The CPU kernel is
+compiled once and serves both CPU backends: ``cpu`` runs its loop on one thread, ``parallel`` runs chunks of the
+same loop on all threads (:mod:`verify.kernels._threads`), so the two compute the same bits.
 
 Two shapes of kernel cover the package:
 
@@ -9,11 +11,11 @@ Two shapes of kernel cover the package:
     ``element(a_i, b_i, ..., s_1, ...) -> (new values of the assigned arrays at i, in order)`` applied at
     every index ``i`` of 1-D arrays of one length (optimizer updates, activations). The generated loop is::
 
-        for _i in range(a.shape[0]):         # prange in the parallel variant; one thread per _i on CUDA
+        for _i in range(a.shape[0]):         # chunks of it on each thread (parallel); one thread per _i on CUDA
             a[_i], m[_i] = element(a[_i], g[_i], m[_i], s_1, s_2)
 
     With ``count_nonfinite=("a", "m")`` the same pass also counts, per named array, the entries that were NaN
-    or ±inf *before* the update (the CPU variants return the counts as a tuple; the CUDA kernel adds them
+    or ±inf *before* the update (the CPU kernels return the counts as a tuple; the CUDA kernel adds them
     atomically into a trailing int64 array ``_counts`` of that length). The update is applied everywhere:
     the count is a check fused into the one pass over memory, for callers that refuse non-finite input
     without paying a second pass.
@@ -35,12 +37,11 @@ Two shapes of kernel cover the package:
 ``switch(functions, name=...)`` is a ``@jit`` function ``(code, *args)`` calling ``functions[code](*args)``:
 the dispatch of a kernel over a catalogue (the activations) generated from the catalogue itself.
 
-Every variant is compiled from the *same Python source*: the CPU variants call ``element``'s Numba dispatcher
+Both are compiled from the *same Python source*: the CPU kernel calls ``element``'s Numba dispatcher
 (inlined), and the CUDA kernel calls ``cuda.jit(device=True)(element.py_func)``. The generated functions get
-their own qualified names (``<name>__cpu``, ``<name>__parallel``, ``<name>__cuda``) because Numba's on-disk
-cache key does not include ``parallel``: two variants of one name would load each other's machine code. They
-are compiled with the package's caching policy (:mod:`verify._jit`), stamped with the source file of
-``element``, so editing the rule recompiles its kernels.
+their own qualified names (``<name>__cpu``, ``<name>__cuda``; the Python entry points ``<name>__run``,
+``<name>__run_threaded``, ``<name>__count``). The CPU kernel is compiled with the package's caching policy
+(:mod:`verify._jit`), stamped with the source file of ``element``, so editing the rule recompiles it.
 
 The CUDA variant is built on first use of :attr:`Compiled.cuda` (importing a CPU kernel module never imports
 ``numba.cuda``) and registered, with its signatures, for :func:`verify.kernels.cuda.compile_all_ptx`.
@@ -67,7 +68,8 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from verify._jit import jit, parallel_jit
+from verify._jit import jit
+from verify.kernels._threads import run_chunks
 
 __all__ = ["Compiled", "elementwise", "blockwise", "reduction", "switch", "COMPILED"]
 
@@ -79,11 +81,15 @@ COMPILED: dict[str, Compiled] = {}
 
 @dataclass
 class Compiled:
-    """The generated kernels of one function: ``cpu`` and ``parallel`` dispatchers, ``cuda`` on first use.
+    """The generated kernels of one function: ``cpu(*args)`` and ``parallel(*args)``, ``cuda`` on first use.
 
-    ``source`` is the generated Python of the CPU loop (``range`` written as ``RANGE``), kept for errors and
-    for the tests; ``signatures`` are the CUDA kernel's signatures (for PTX compilation), may be empty;
-    ``chunk``: iterations of the parallel loop handed to a thread at a time (:meth:`run_parallel`).
+    ``serial`` is the one compiled CPU kernel, ``serial(*args, first, last)``: iterations ``first ≤ i < min(last,
+    count)`` of its outer loop (elements, blocks of rows, or parts), without the GIL. ``cpu`` runs it on the whole
+    loop; ``parallel`` on chunks of at least ``chunk`` iterations over all threads
+    (:func:`verify.kernels._threads.run_chunks`): the same machine code, so the same results. Both return what the
+    kernel returns (the counts of ``count_nonfinite``, summed over the chunks) or None. ``count(*args)`` is the
+    loop's length. ``source`` is the generated Python of the CPU kernel, kept for errors and for the tests;
+    ``signatures`` are the CUDA kernel's signatures (for PTX compilation), may be empty.
     """
 
     name: str
@@ -91,23 +97,13 @@ class Compiled:
     arguments: tuple[str, ...]
     source: str
     cuda_source: str
+    serial: Callable
     cpu: Callable
     parallel: Callable
+    count: Callable
     signatures: tuple[str, ...] = ()
     options: dict = field(default_factory=dict)
     chunk: int = 0
-
-    def run_parallel(self, *args) -> None:
-        """``parallel(*args)`` with its loop handed out ``chunk`` iterations at a time to whichever thread is free
-        (Numba's ``set_parallel_chunksize``), not split evenly up front: on a machine shared with other work a
-        descheduled thread then no longer holds up the others (on 2 shared cores the even split made the
-        parallel kernels slower than the serial ones). The iterations, and so the results, do not depend on
-        it. (Set around the call: a chunk size set inside compiled code would make it uncachable.)"""
-        previous = numba.set_parallel_chunksize(self.chunk)
-        try:
-            self.parallel(*args)
-        finally:
-            numba.set_parallel_chunksize(previous)
 
     @functools.cached_property
     def cuda(self) -> Callable:
@@ -142,7 +138,7 @@ def elementwise(
       element: a Numba ``@jit`` function (``forceinline=True`` lets the loop vectorise) taking one value of
         each array, in the order of ``arrays``, then the ``scalars``; it returns a tuple with the new value of
         each array of ``assigned``, in that order.
-      name: a unique identifier; the generated kernels are ``<name>__cpu``, ``<name>__parallel``, ``<name>__cuda``.
+      name: a unique identifier; the generated kernels are ``<name>__cpu`` and ``<name>__cuda``.
       arrays: the kernel's array parameters (all of one length; the first one sets the loop's length).
       assigned: the arrays written back from ``element``'s result.
       scalars: the kernel's scalar parameters, passed through unchanged.
@@ -171,20 +167,24 @@ def elementwise(
     # x - x is 0 for finite x and NaN for NaN and ±inf: one subtraction and one comparison per entry,
     # which vectorises (math.isfinite does not, in Numba 0.68)
     bad = {a: f"{a}[_i] - {a}[_i] != 0" for a in counted}
+    # An unsigned index: Numba adds a wrap-around test for a negative one to every access of a signed index that is
+    # not provably >= 0 (as one counted from _first is not), which kept the loop from vectorising (Adam's step of
+    # 1e7 parameters: 30 ms instead of 9)
+    loop = f"    for _i in range(_np.uint64(_first), _np.uint64(min(_last, {n}))):\n"
     if counted:
         counts = "".join(f"    _n{k} = 0\n" for k in range(len(counted)))
         tally = "".join(f"        _n{k} += 1 if {bad[a]} else 0\n" for k, a in enumerate(counted))
         returned = ", ".join(f"_n{k}" for k in range(len(counted))) + ("," if len(counted) == 1 else "")
-        cpu = (f"def NAME({params}):\n{counts}    for _i in RANGE({n}):\n{tally}        {targets} = {call}\n"
-               f"    return ({returned})\n")
+        cpu = f"def NAME({params}, _first, _last):\n{counts}{loop}{tally}        {targets} = {call}\n    return ({returned})\n"
         atomics = "".join(f"        if {bad[a]}:\n            _cuda.atomic.add(_counts, {k}, 1)\n"
                           for k, a in enumerate(counted))
         gpu = (f"def NAME({params}, _counts):\n    _i = _cuda.grid(1)\n    if _i < {n}:\n{atomics}"
                f"        {targets} = {call}\n")
     else:
-        cpu = f"def NAME({params}):\n    for _i in RANGE({n}):\n        {targets} = {call}\n"
+        cpu = f"def NAME({params}, _first, _last):\n{loop}        {targets} = {call}\n"
         gpu = f"def NAME({params}):\n    _i = _cuda.grid(1)\n    if _i < {n}:\n        {targets} = {call}\n"
-    return _build(name, element, (*arrays, *scalars), cpu, gpu, tuple(signatures), options, 4096)
+    return _build(name, element, (*arrays, *scalars), cpu, gpu, tuple(signatures), options, 4096, n,
+                  _sum_counts if counted else _nothing)
 
 
 def blockwise(block: Callable, *, name: str, arrays: Sequence[str], scalars: Sequence[str] = (),
@@ -194,7 +194,7 @@ def blockwise(block: Callable, *, name: str, arrays: Sequence[str], scalars: Seq
 
     The CPU variants split the leading axis of ``arrays[0]`` into blocks of ``rows_per_block`` rows (or, with
     ``elements_per_block``, of ``max(1, elements_per_block // arrays[0].shape[1])`` rows: blocks of one size in
-    memory whatever the width, e.g. to stay in the L1 cache); the parallel one runs the blocks on all threads.
+    memory whatever the width, e.g. to stay in the L1 cache); ``parallel`` runs the blocks on all threads.
     The CUDA kernel gives each thread one row. ``block`` takes
     the slices ``a[lo:hi]`` of every array, in the order of ``arrays``, then (``scratch > 0``) a float64 work
     array of shape ``(scratch, hi − lo)``, then the ``scalars``, and returns nothing: it writes its results
@@ -224,12 +224,14 @@ def blockwise(block: Callable, *, name: str, arrays: Sequence[str], scalars: Seq
             else str(rows_per_block))
     cpu_scratch = f"        _s = _np.empty(({scratch}, _hi - _lo))\n" if scratch else ""
     gpu_scratch = f"        _s = _cuda.local.array(({scratch}, 1), _float64)\n" if scratch else ""
-    cpu = (f"def NAME({params}):\n    _rows = {rows}\n    for _b in RANGE(({n} + _rows - 1) // _rows):\n"
+    blocks = f"({n} + {rows} - 1) // {rows}"
+    cpu = (f"def NAME({params}, _first, _last):\n    _rows = {rows}\n"
+           f"    for _b in range(_first, min(_last, ({n} + _rows - 1) // _rows)):\n"
            f"        _lo = _b * _rows\n        _hi = min(_lo + _rows, {n})\n"
            f"{cpu_scratch}        _fn({sliced})\n")
     gpu = (f"def NAME({params}):\n    _lo = _cuda.grid(1)\n    if _lo < {n}:\n        _hi = _lo + 1\n"
            f"{gpu_scratch}        _fn({sliced})\n")
-    return _build(name, block, (*arrays, *scalars), cpu, gpu, tuple(signatures), options, 4)
+    return _build(name, block, (*arrays, *scalars), cpu, gpu, tuple(signatures), options, 4, blocks, _nothing)
 
 
 def reduction(block: Callable, *, name: str, arrays: Sequence[str], out: str, scalars: Sequence[str] = (),
@@ -239,7 +241,7 @@ def reduction(block: Callable, *, name: str, arrays: Sequence[str], out: str, sc
     Part ``p`` is rows ``lo = p·n // P`` to ``hi = (p + 1)·n // P`` of every array but ``out`` (``n`` the length
     of the first of them); ``block`` takes their slices ``a[lo:hi]`` in the order of ``arrays``, with ``out[p]``
     in the place of ``out``, then ``lo`` (an int64: the part's first row), then the ``scalars``, and writes its
-    partial result into ``out[p]``. The CPU variants loop over the parts (the parallel one over all threads),
+    partial result into ``out[p]``. The CPU kernel loops over the parts (``parallel``: over all threads),
     the CUDA kernel gives each thread one part. Combining the partial results (a sum of the rows of ``out``:
     this pattern again, with one part) is the caller's. Arrays named in ``whole`` are passed whole.
 
@@ -259,9 +261,9 @@ def reduction(block: Callable, *, name: str, arrays: Sequence[str], out: str, sc
                       *scalars])
     bounds = (f"        _lo = (_p * {rows[0]}.shape[0]) // {parts}\n"
               f"        _hi = ((_p + 1) * {rows[0]}.shape[0]) // {parts}\n        _fn({args})\n")
-    cpu = f"def NAME({params}):\n    for _p in RANGE({parts}):\n{bounds}"
+    cpu = f"def NAME({params}, _first, _last):\n    for _p in range(_first, min(_last, {parts})):\n{bounds}"
     gpu = f"def NAME({params}):\n    _p = _cuda.grid(1)\n    if _p < {parts}:\n{bounds}"
-    return _build(name, block, (*arrays, *scalars), cpu, gpu, tuple(signatures), options, 1, outlined=True)
+    return _build(name, block, (*arrays, *scalars), cpu, gpu, tuple(signatures), options, 1, parts, _nothing)
 
 
 def switch(functions: Sequence[Callable], *, name: str) -> Callable:
@@ -289,34 +291,43 @@ def switch(functions: Sequence[Callable], *, name: str) -> Callable:
     return jit(forceinline=True, **options)(generated)
 
 
-def _build(name, function, arguments, cpu_source, cuda_source, signatures, options, chunk,
-           outlined: bool = False) -> Compiled:
+#: ``last`` of a call on the whole loop (the kernels take ``min(last, count)``).
+_WHOLE_LOOP = 1 << 62
+
+
+def _sum_counts(results: list) -> tuple:
+    return tuple(sum(column) for column in zip(*results, strict=True))
+
+
+def _nothing(results: list) -> None:
+    return None
+
+
+def _build(name, function, arguments, cpu_source, cuda_source, signatures, options, chunk, count,
+           combine) -> Compiled:
+    """The kernels of ``function``: ``cpu_source`` compiled once (``nogil``), and the Python entry points ``cpu``,
+    ``parallel`` and ``count`` (``count``: the expression of the outer loop's length) around it."""
     if name in COMPILED:
         raise ValueError(f"a kernel named {name!r} was already generated")
     if not _in_package(_source_file(function)):
         options = {"cache": False, **options}  # the package's cache locator files only the package's kernels
-    serial = _generate(cpu_source.replace("RANGE", "range"), f"{name}__cpu", function, {"_fn": function, "_np": np})
-    # A reduction's parallel loop calls its part function through a wrapper Numba does not inline: inlined into
-    # the body of the prange loop, a part's accumulating loop ran 60 times slower (a count over 1e6 entries in
-    # 64 parts: 12 ms instead of 0.2). A blockwise kernel keeps its block function inlined: outlined, the
-    # softmax cross-entropy of 1e6 × 10 lost its second thread (48 ms instead of 24 on 2 idle cores).
-    body = _outlined(function, f"{name}__block", options) if outlined else function
-    threaded = _generate(cpu_source.replace("RANGE", "_prange"), f"{name}__parallel", function,
-                         {"_fn": body, "_prange": numba.prange, "_np": np})
+    serial = jit(nogil=True, **options)(
+        _generate(cpu_source, f"{name}__cpu", function, {"_fn": function, "_np": np}))
+    params = ", ".join(arguments)
+    entry = {"_serial": serial, "_run": run_chunks, "_combine": combine, "_whole": _WHOLE_LOOP, "_chunk": chunk}
+    entries = {
+        "run": f"def NAME({params}):\n    return _serial({params}, 0, _whole)\n",
+        "run_threaded": f"def NAME({params}):\n    return _combine(_run(_serial, ({params},), {count}, _chunk))\n",
+        "count": f"def NAME({params}):\n    return {count}\n",
+    }
+    made = {what: _generate(text, f"{name}__{what}", function, dict(entry)) for what, text in entries.items()}
     compiled = Compiled(
         name=name, function=function, arguments=arguments, source=cpu_source, cuda_source=cuda_source,
-        cpu=jit(**options)(serial), parallel=parallel_jit(**options)(threaded), signatures=signatures,
+        serial=serial, cpu=made["run"], parallel=made["run_threaded"], count=made["count"], signatures=signatures,
         options=dict(options), chunk=chunk,
     )
     COMPILED[name] = compiled
     return compiled
-
-
-def _outlined(function: Callable, qualname: str, options: dict) -> Callable:
-    """A ``@jit`` function with ``function``'s parameters that calls it, compiled on its own (not inlined)."""
-    params = ", ".join(inspect.signature(_python_function(function)).parameters)
-    source = f"def NAME({params}):\n    _fn({params})\n"
-    return jit(**options)(_generate(source, qualname, function, {"_fn": function}))
 
 
 def _generate(source: str, qualname: str, function: Callable, namespace: dict) -> Callable:

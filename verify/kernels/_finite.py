@@ -182,16 +182,16 @@ def first_bad(x: np.ndarray, mode: int, bound: int = 0, *, parallel: bool = Fals
     flat = x.reshape(-1)
     partial = scan_parts(flat.shape[0], 64 if parallel else 1)
     if mode == NONFINITE and flat.dtype.kind == "f":
-        (SCAN_NONFINITE.run_parallel if parallel else SCAN_NONFINITE.cpu)(flat, partial)
+        (SCAN_NONFINITE.parallel if parallel else SCAN_NONFINITE.cpu)(flat, partial)
     else:
-        (SCAN_VALUES.run_parallel if parallel else SCAN_VALUES.cpu)(flat, partial, mode, bound)
+        (SCAN_VALUES.parallel if parallel else SCAN_VALUES.cpu)(flat, partial, mode, bound)
     return combine(partial)
 
 
 def first_bad_row(p: np.ndarray, tol: float, *, parallel: bool = False) -> tuple[int, int]:
     """``(count, first row)`` of the rows of a C-contiguous (N, K) host array not summing to 1 within ``tol``."""
     partial = scan_parts(p.shape[0], 64 if parallel else 1)
-    (SCAN_ROW_SUMS.run_parallel if parallel else SCAN_ROW_SUMS.cpu)(p, partial, float(tol))
+    (SCAN_ROW_SUMS.parallel if parallel else SCAN_ROW_SUMS.cpu)(p, partial, float(tol))
     return combine(partial)
 
 

@@ -345,7 +345,7 @@ CAST = elementwise(_copy, name="cast", arrays=("dst", "src"), assigned=("dst",),
 class HostArrays:
     """The array backend of ``numpy``, ``cpu`` and ``parallel``: NumPy arrays, compiled kernels run on the CPU.
 
-    ``run(compiled, rows, *args)`` runs a compiled kernel (its parallel variant only where ``threaded`` and the
+    ``run(compiled, rows, *args)`` runs a compiled kernel (on all threads only where ``threaded`` and the
     backend is ``"parallel"``); everything else mirrors ``DeviceArrays``.
     """
 
@@ -396,7 +396,7 @@ class HostArrays:
     def run(self, compiled: Compiled, rows: int, *args, threaded: bool = True) -> None:
         """Run ``compiled`` on the CPU: its parallel kernel where ``threaded`` and the backend is ``"parallel"``."""
         if threaded and self.backend == "parallel":
-            compiled.run_parallel(*args)
+            compiled.parallel(*args)
         else:
             compiled.cpu(*args)
 

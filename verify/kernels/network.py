@@ -471,9 +471,9 @@ def _forward_compiled(arrays, network: Network, params, y) -> Tape:
         else:
             pre = arrays.matmul(u, weight, tb=True)
         slope = arrays.empty((n, layer.n_out), y.dtype)
-        # Dense layers are threaded by BLAS (the two products per layer are most of the time). A prange
-        # pass between the products left Numba's OpenMP threads spinning against the BLAS threads:
-        # measured by `verify bench --only network` on 2 cores, 74 ms with prange against 35 ms without.
+        # Dense layers are threaded by BLAS (the two products per layer are most of the time). A threaded
+        # pass between the products (then a Numba prange loop) left its threads spinning against the BLAS
+        # threads: measured by `verify bench --only network` on 2 cores, 74 ms threaded against 35 ms without.
         # So the parallel backend runs the dense layers' elementwise passes serially; the convolution,
         # which is all loops, keeps its threads.
         arrays.run(_ACTIVATE, n, pre, u, slope, bias, ACTIVATION_CODES[layer.activation], layer.kind == "residual",
@@ -580,8 +580,8 @@ def network_backward(
 
 
 def _loss_head(arrays, network: Network, output, target, reduction: str):
-    # The head is (N, n_d), tiny next to the products; a prange region here would leave OpenMP threads
-    # spinning into the backward pass's BLAS calls, so the parallel backend runs it serially.
+    # The head is (N, n_d), tiny next to the products: the parallel backend runs it serially (threads
+    # woken here would compete with the backward pass's BLAS threads).
     backend = "cpu" if arrays.backend == "parallel" else arrays.backend
     return getattr(_losses, network.loss)(output, target, reduction=reduction, backend=backend)
 

@@ -5,7 +5,7 @@ state, conventions, formula, source), its per-step scalars (:func:`_scalars`, ho
 backend) and one per-element core (the update of one entry from its effective gradient and state). The pieces
 all rules share — ``maximize`` and L2 weight decay on g, decoupled decay as a factor on θ — are composed around
 the core by generated wrappers (:func:`_wrapper`), conventions baked in as constants so the loops are
-branch-free. The ``"cpu"`` (``@jit``), ``"parallel"`` (``prange``) and ``"cuda"`` kernels are generated from
+branch-free. The ``"cpu"``/``"parallel"`` (one ``@jit`` loop, on one or all threads) and ``"cuda"`` kernels are generated from
 those functions by :func:`verify.kernels._compile.elementwise`, and the ``"numpy"`` backend applies the same
 functions to whole arrays through NumPy's ufuncs (:func:`_numpy_twin`): no backend has its own arithmetic.
 ``backend=`` selects one (``None``: the process default, see :mod:`verify.kernels._backend`).
@@ -455,7 +455,7 @@ _SQUARE_PARTS = 64
 
 def _sum_of_squares(theta, grad, sign, l2, backend: str) -> float:
     partial = np.zeros((max(1, min(grad.shape[0], _SQUARE_PARTS)), 1))
-    (SUM_OF_SQUARES.run_parallel if backend == "parallel" else SUM_OF_SQUARES.cpu)(theta, grad, partial, sign, l2)
+    (SUM_OF_SQUARES.parallel if backend == "parallel" else SUM_OF_SQUARES.cpu)(theta, grad, partial, sign, l2)
     return math.fsum(partial[:, 0])
 
 
