@@ -522,6 +522,7 @@ class _Checker:
     def check_point(self, point: object) -> _PointResult:
         __tracebackhide__ = True
         args, x = validate_point(point, self.wrt, "check_gradient", copy=False)
+        self.ev.new_point()
         g = _computed_gradient(self.grad, args, x, self.wrt)
         x64 = x.astype(_FLOAT64)
         raw = self.ev.call(args, x64)
@@ -553,6 +554,7 @@ class _Checker:
         args, x64, f0 = pt.args, pt.x64, pt.f0
         if cen is None:
             cen = central(self.ev, args, x64, f0, eps_f)
+            f0 = pt.f0 = cen.f0  # f(x) as the stack computed it (central)
         if eps_f < _EPS32 and (_float32_values(f0, cen) or (
                 _noisier_than(cen, 64.0 * eps_f * abs(f0))
                 and (f_noise(self.ev, args, x64, f0, skip=cen.kink)[0] or 0.0) > max(64.0 * float(np.max(cen.model)),
@@ -590,7 +592,10 @@ class _Checker:
         work, stack = np.empty((STRAIGHT_ROWS, n)), np.empty((6 * n + 1, n))
         if straight_points(flat, _STEP64, work, stack):
             return self._general(pt, raw, _EPS64)  # an infinite entry
-        values = ev.many(args, stack.reshape((6 * n + 1,) + x64.shape), f0)[1:].reshape(3, 2, n)
+        every = ev.many(args, stack.reshape((6 * n + 1,) + x64.shape), f0)
+        # f(x) as the stack computed it (row 0): the differences compare values rounded alike (Evaluator._batch_innermost)
+        f0 = pt.f0 = float(every[0])
+        values = every[1:].reshape(3, 2, n)
         flags = np.empty((2, n), dtype=bool)
         status = ev.complex_status  # None or "ok": f may take complex input (else _complex takes none)
         points = np.empty((n, n), dtype=np.complex128) if status is None or status == "ok" else _NO_POINTS
