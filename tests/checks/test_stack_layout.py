@@ -123,3 +123,43 @@ def test_the_central_differences_take_f_at_x_from_the_stack_they_difference():
         patch.setattr(gradient_module, "central_point", spy)
         check_gradient(f, lambda v: w.copy(), (x,))
     assert centres == [rows[0]] and rows[0] != weighted(x)
+
+
+def _cancelling_point():
+    """16 entries where f's single call and its innermost stack's row 0 add in another order (see the test above)."""
+    x = np.zeros(16)
+    x[0], x[1], x[8] = 1.0, 1e-17, -1.0
+    return x
+
+
+def test_a_stack_that_f_wrote_into_is_built_again_before_f_gets_it_as_built():
+    # f known to take stacks gets the straight path's stack as it was built, without a copy; where f then fails on it
+    # (here: it disagrees with the single call at the cancelling point), the stack as built is built afresh: this f
+    # has overwritten its input with NaN after computing its value
+    def total_then_overwrite(v):
+        out = np.sum(v, axis=-1)
+        v[...] = np.nan
+        return out
+
+    x = _cancelling_point()
+    report = check_gradient(total_then_overwrite, np.ones_like, (x,), vectorized=True)
+    assert report.vectorized and report.unverified == 0
+    with pytest.raises(CheckFailure):
+        check_gradient(total_then_overwrite, lambda v: np.full_like(v, 1.001), (x,), vectorized=True)
+
+
+def test_a_complex_stack_that_f_refuses_in_that_layout_is_built_again_as_built():
+    def complex_c_only(v):  # takes real stacks in any layout, complex ones only in C order
+        if v.dtype.kind == "c" and not v.flags.c_contiguous:
+            raise ValueError("a complex x must be C-contiguous")
+        return np.sum(np.sin(v), axis=-1)
+
+    f, seen = _recording(complex_c_only)
+    x = np.array([0.5, 2.0, -1.0, 0.75])
+    check_gradient(f, np.cos, (x,))  # f learned: it takes stacks (the next check hands its stacks over without a copy)
+    seen.clear()
+    report = check_gradient(f, np.cos, (x,))
+    assert report.vectorized and report.references["complex step"] == 1
+    assert [(kind, contiguous) for kind, _, contiguous in seen] == [("f", False), ("c", False), ("c", True)]
+    with pytest.raises(CheckFailure):
+        check_gradient(f, lambda x: 1.001 * np.cos(x), (x,))

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Evaluator", "as_scalar", "fresh", "points_innermost", "replaced"]
+__all__ = ["BUILD_AGAIN", "Evaluator", "as_scalar", "fresh", "points_innermost", "replaced"]
 
 _EPS64 = float(np.finfo(np.float64).eps)
 _TINY64 = float(np.finfo(np.float64).tiny)
@@ -112,6 +112,11 @@ def _ignoring_errors(call: Callable) -> Callable:
 _NUMPY2 = int(np.__version__.split(".")[0]) >= 2
 
 
+#: What :meth:`Evaluator.many_complex` returns where ``f`` failed on a stack laid out with its points innermost that
+#: it was handed without a copy: build the stack again, as built, and ask again.
+BUILD_AGAIN = object()
+
+
 def points_innermost(stack: np.ndarray) -> np.ndarray:
     """A copy of ``stack`` (points along axis 0) laid out with that axis innermost: ``stack[k]`` at stride one element,
     each point's own axes in C order around it (a C-ordered array of shape ``stack.shape[1:] + (P,)``, its axes moved
@@ -173,10 +178,11 @@ class Evaluator:
         # f takes this point's stacks as the judge built them (C order), not laid out with the points innermost: the
         # innermost layout failed at this point (see _batch); reset by new_point
         self.as_built = not learned.get("innermost", True)
+        self.complex_as_built = self.as_built  # the same for the complex stacks (see _many_complex)
 
     def new_point(self) -> None:
         """Forget the layout the last point's stacks took (:meth:`_batch`): each point starts with the innermost one."""
-        self.as_built = not self.learned.get("innermost", True)
+        self.as_built = self.complex_as_built = not self.learned.get("innermost", True)
 
     def call(self, args: tuple, value: np.ndarray, *, owned: bool = False) -> Any:
         """``f`` with ``args[wrt]`` replaced by ``value``, on copies; ``owned``: ``value`` is the judge's own array,
@@ -241,7 +247,28 @@ class Evaluator:
         self.vectorized = True
         return out
 
-    def _batch_innermost(self, args: tuple, stack: np.ndarray, known: float) -> np.ndarray | None:
+    @property
+    def takes_innermost(self) -> bool:
+        """Whether a real stack of this point built with its points innermost goes to ``f`` as it is
+        (:meth:`many_innermost`): ``f`` is known to take stacks and no stack of this point has failed in that layout."""
+        return self.vectorized is True and not self.as_built
+
+    @property
+    def takes_complex_innermost(self) -> bool:
+        """:attr:`takes_innermost` for a complex stack (:meth:`many_complex`)."""
+        return self.vectorized is True and not (self.as_built or self.complex_as_built)
+
+    def many_innermost(self, args: tuple, stack: np.ndarray, known: float) -> np.ndarray | None:
+        """:meth:`many` where ``stack`` is already laid out with its points innermost (:func:`points_innermost`) and is
+        the judge's own, built for this call (only where :attr:`takes_innermost`): ``f`` gets it without a copy. None
+        where ``f`` fails on it (see :meth:`_batch_innermost`): ``f`` may have written into it, so the caller builds the
+        stack again, as built, for :meth:`many` (which this point's stacks then take)."""
+        out = self._batch_innermost(args, stack, known, owned=True)
+        if out is None:
+            self.as_built = True
+        return out
+
+    def _batch_innermost(self, args: tuple, stack: np.ndarray, known: float, owned: bool = False) -> np.ndarray | None:
         """``f`` on a copy of ``stack`` laid out with the points innermost (:func:`points_innermost`), verified as
         :meth:`_batch` verifies a stack as built; None where that fails in any way (``f`` raises, returns another shape
         or disagrees with its single calls): then the stack as built decides, as if this had not been tried. ``f`` on
@@ -249,9 +276,10 @@ class Evaluator:
         points), where on the stack as built it reduces each point's few entries in turn: 3.5× faster for softmax
         cross-entropy of (4, 10) logits over its 241 points. A reduction may add in another order (NumPy sums a
         contiguous run of 8 or more pairwise, a strided one in sequence): f's values then round otherwise than its
-        single call's, which is why the judge's differences take ``f(x)`` from the stack itself (``out[0]``)."""
+        single call's, which is why the judge's differences take ``f(x)`` from the stack itself (``out[0]``). ``owned``:
+        ``stack`` is already so laid out and the judge's own (:meth:`many_innermost`)."""
         try:
-            out = np.asarray(self.call_ignoring_errors(args, points_innermost(stack), owned=True))
+            out = np.asarray(self.call_ignoring_errors(args, stack if owned else points_innermost(stack), owned=True))
         except Exception:
             self.learned["innermost"] = False  # f takes no such stack: none is tried again for this f
             return None
@@ -278,13 +306,25 @@ class Evaluator:
                 return k, single
         return -1, 0.0
 
-    def many_complex(self, args: tuple, stack: np.ndarray) -> np.ndarray | None:
-        """``Im f`` at every complex ``stack[k]``, or None when ``f`` cannot take complex input."""
-        out = self._many_complex(args, stack)
+    def many_complex(self, args: tuple, stack: np.ndarray, laid_out: bool = False) -> np.ndarray | None | object:
+        """``Im f`` at every complex ``stack[k]``, or None when ``f`` cannot take complex input. ``laid_out``: ``stack``
+        is already laid out with its points innermost and the judge's own (only where :attr:`takes_complex_innermost`), passed
+        without a copy; :data:`BUILD_AGAIN` where ``f`` fails on it (it may have written into it): the caller asks again
+        with the stack as built."""
+        out = self._many_complex(args, stack, laid_out)
         self.learned["complex"] = self.complex_status
         return out
 
-    def _many_complex(self, args: tuple, stack: np.ndarray) -> np.ndarray | None:
+    def _complex_innermost(self, args: tuple, stack: np.ndarray, owned: bool) -> np.ndarray | None:
+        """``f`` on the complex stack laid out with its points innermost, as the real stacks of the point
+        (:meth:`_batch_innermost`); None where it raises or returns another shape (the stack as built decides)."""
+        try:
+            out = np.asarray(self.call_ignoring_warnings(args, stack if owned else points_innermost(stack), owned=True))
+        except Exception:  # noqa: BLE001 - the stack as built decides
+            return None
+        return out if out.shape == (stack.shape[0],) else None
+
+    def _many_complex(self, args: tuple, stack: np.ndarray, laid_out: bool) -> np.ndarray | None | object:
         if self.complex_status not in (None, "ok"):
             return None
         try:
@@ -294,13 +334,13 @@ class Evaluator:
             # differences, not by the warning)
             if self.vectorized:
                 out = None
-                if not self.as_built:  # as the real stacks of this point (_batch_innermost); as built where that fails
-                    try:
-                        out = np.asarray(self.call_ignoring_warnings(args, points_innermost(stack), owned=True))
-                    except Exception:  # noqa: BLE001 - the stack as built decides
-                        out = None
-                    if out is not None and out.shape != (stack.shape[0],):
-                        out = None
+                if not (self.as_built or self.complex_as_built):
+                    out = self._complex_innermost(args, stack, laid_out)
+                    # where f fails on it, this point's complex stacks go to f as built (the real ones keep their
+                    # layout: their differences take f(x) from the first)
+                    self.complex_as_built = out is None
+                if out is None and laid_out:
+                    return BUILD_AGAIN
                 if out is None:
                     out = np.asarray(self.call_ignoring_warnings(args, stack, owned=True))
                 if out.shape != (stack.shape[0],):
