@@ -3,7 +3,8 @@
 A stack goes to ``f`` with its points innermost (``points_innermost``): NumPy then reduces each point's entries
 across all points at once, 3.5× faster for the bench's softmax cross-entropy. Where ``f`` fails on such a stack
 (it raises, returns another shape, or disagrees with its single call at the point beyond the vectorisation check), the
-stack as built (C order) decides, as before; the central differences take ``f(x)`` from the stack they difference.
+stack as built (C order) decides, as before. The central differences of an innermost stack take ``f(x)`` from that
+stack (``Evaluator.centre``); those of a stack as built, ``f``'s single call, as before.
 """
 
 from __future__ import annotations
@@ -163,3 +164,25 @@ def test_a_complex_stack_that_f_refuses_in_that_layout_is_built_again_as_built()
     assert [(kind, contiguous) for kind, _, contiguous in seen] == [("f", False), ("c", False), ("c", True)]
     with pytest.raises(CheckFailure):
         check_gradient(f, lambda x: 1.001 * np.cos(x), (x,))
+
+
+def test_a_callable_that_copies_its_stacks_into_c_order_gets_them_as_built():
+    # the checkers' scalar views (verify.checks._probes.Projected, Line) copy every stack into C order for the Memo:
+    # they say so (stacks_as_built), and the judge hands them its stacks as built, sparing the transposing copy
+    class View:
+        stacks_as_built = True
+
+        def __init__(self):
+            self.seen = []
+
+        def __call__(self, v):
+            if v.ndim > 1:
+                self.seen.append(v.flags.c_contiguous)
+            return np.sum(np.sin(v), axis=-1)
+
+    view = View()
+    x = np.array([0.5, 2.0, -1.0, 0.75])
+    for _ in range(2):  # the second check: f known to take stacks
+        report = check_gradient(view, np.cos, (x,))
+        assert report.vectorized and report.references["complex step"] == 1
+    assert view.seen and all(view.seen)

@@ -175,14 +175,25 @@ class Evaluator:
         self.vectorized = vectorized if vectorized is not None else learned.get("vectorized")
         # None: untried; "ok"; else the reason it is unusable
         self.complex_status: str | None = learned.get("complex")
+        # f's stacks always as built: f copies each one into C order before it calls what it wraps (the checkers'
+        # scalar views, verify.checks._probes.Memo): the innermost layout would only cost it a transposing copy
+        self.always_as_built = bool(getattr(f, "stacks_as_built", False))
         # f takes this point's stacks as the judge built them (C order), not laid out with the points innermost: the
         # innermost layout failed at this point (see _batch); reset by new_point
-        self.as_built = not learned.get("innermost", True)
+        self.as_built = self.always_as_built or not learned.get("innermost", True)
         self.complex_as_built = self.as_built  # the same for the complex stacks (see _many_complex)
+        self.innermost = False  # the values many() last returned are f's on the stack laid out with its points innermost
 
     def new_point(self) -> None:
         """Forget the layout the last point's stacks took (:meth:`_batch`): each point starts with the innermost one."""
-        self.as_built = self.complex_as_built = not self.learned.get("innermost", True)
+        self.as_built = self.complex_as_built = self.always_as_built or not self.learned.get("innermost", True)
+
+    def centre(self, values: np.ndarray, known: float) -> float:
+        """``f(x)`` for the differences of the stack whose values :meth:`many` (or :meth:`many_innermost`) just returned,
+        ``values[0]`` at ``x``: that value where ``f`` got the stack laid out with its points innermost (a reduction may
+        add in another order there than in its single call: the differences compare values rounded alike), else
+        ``known``, ``f``'s single call at ``x``."""
+        return float(values[0]) if self.innermost else known
 
     def call(self, args: tuple, value: np.ndarray, *, owned: bool = False) -> Any:
         """``f`` with ``args[wrt]`` replaced by ``value``, on copies; ``owned``: ``value`` is the judge's own array,
@@ -206,6 +217,7 @@ class Evaluator:
 
     def many(self, args: tuple, stack: np.ndarray, known: float) -> np.ndarray:
         """``f`` at every ``stack[k]``; ``stack[0]`` is a point where ``f`` is already ``known``."""
+        self.innermost = False
         if self.vectorized is not False:
             out = self._batch(args, stack, known)
             self.learned["vectorized"] = self.vectorized
@@ -263,6 +275,7 @@ class Evaluator:
         the judge's own, built for this call (only where :attr:`takes_innermost`): ``f`` gets it without a copy. None
         where ``f`` fails on it (see :meth:`_batch_innermost`): ``f`` may have written into it, so the caller builds the
         stack again, as built, for :meth:`many` (which this point's stacks then take)."""
+        self.innermost = False
         out = self._batch_innermost(args, stack, known, owned=True)
         if out is None:
             self.as_built = True
@@ -289,7 +302,7 @@ class Evaluator:
         out = out.astype(np.float64, copy=False)
         if self._disagreement(args, stack, out, known)[0] >= 0:
             return None
-        self.vectorized = True
+        self.vectorized = self.innermost = True
         return out
 
     def _disagreement(self, args: tuple, stack: np.ndarray, out: np.ndarray, known: float) -> tuple[int, float]:

@@ -338,6 +338,10 @@ class Projected:
     """``φ(args) = ⟨weights, f(args)⟩`` or ``f(args)[index]`` (flat index), a scalar function for the judge;
     a stack of values of ``args[wrt]`` (a new leading axis) gives one value per point."""
 
+    # the judge hands its stacks over as built (C order): the Memo copies each into C order before f gets it, so the
+    # layout with the points innermost (verify.checks._evaluate.Evaluator) would only cost a transposing copy
+    stacks_as_built = True
+
     def __init__(self, memo: Memo, x_ndim: int, *, weights: np.ndarray | None = None, index: int | None = None):
         self.memo = memo
         self.x_ndim = x_ndim
@@ -359,6 +363,8 @@ class Line:
     The point ``x + t·v`` is formed in the dtype of ``x`` and ``t`` together (float64 when the judge
     evaluates its reference, complex for its complex step); at ``t = 0`` it is ``x`` itself.
     """
+
+    stacks_as_built = True  # as Projected's: the points are formed afresh from t
 
     def __init__(self, memo: Memo, x: np.ndarray, v: np.ndarray, *, weights: np.ndarray | None = None,
                  index: int | None = None) -> None:

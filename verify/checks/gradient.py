@@ -555,7 +555,7 @@ class _Checker:
         args, x64, f0 = pt.args, pt.x64, pt.f0
         if cen is None:
             cen = central(self.ev, args, x64, f0, eps_f)
-            f0 = pt.f0 = cen.f0  # f(x) as the stack computed it (central)
+            f0 = pt.f0 = cen.f0  # f(x) as the stack computed it (central: Evaluator.centre)
         if eps_f < _EPS32 and (_float32_values(f0, cen) or (
                 _noisier_than(cen, 64.0 * eps_f * abs(f0))
                 and (f_noise(self.ev, args, x64, f0, skip=cen.kink)[0] or 0.0) > max(64.0 * float(np.max(cen.model)),
@@ -604,8 +604,7 @@ class _Checker:
                 stack = np.empty((6 * n + 1, n))
                 straight_points(flat, _STEP64, work, stack)
             every = ev.many(args, stack.reshape((6 * n + 1,) + x64.shape), f0)
-        # f(x) as the stack computed it (row 0): the differences compare values rounded alike (Evaluator._batch_innermost)
-        f0 = pt.f0 = float(every[0])
+        f0 = pt.f0 = ev.centre(every, f0)  # f(x) as the stack computed it, where its layout may round otherwise
         values = every[1:].reshape(3, 2, n)
         flags = np.empty((2, n), dtype=bool)
         status = ev.complex_status  # None or "ok": f may take complex input (else _complex takes none)
