@@ -351,7 +351,9 @@ def _both_ways(f, grad, point, **options):
         traces.append(calls)
     assert outcomes[0] == outcomes[1]
     assert len(traces[0]) == len(traces[1])
-    assert all(a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a.view(np.uint8), b.view(np.uint8))
+    # the same points in the same layout (a stack reaches f with its points innermost: Evaluator._batch_innermost)
+    assert all(a.dtype == b.dtype and a.shape == b.shape and a.strides == b.strides
+               and np.array_equal(np.ascontiguousarray(a).view(np.uint8), np.ascontiguousarray(b).view(np.uint8))
                for a, b in zip(*traces, strict=True))
     return outcomes[0]
 

@@ -124,9 +124,14 @@ def perturbed_points(flat, step0):
 def _fill_perturbed(flat, step0, h, taken, stack):
     """:func:`perturbed_points` written into ``h`` (3, n), ``taken`` (3, 2, n) and ``stack`` (6n + 1, n)."""
     n = flat.shape[0]
-    for p in range(6 * n + 1):
-        for j in range(n):  # element by element: faster than a row slice assignment here
-            stack[p, j] = flat[j]
+    if stack.strides[0] < stack.strides[1]:  # the points innermost (Fortran order): along each column, in memory order
+        for j in range(n):
+            for p in range(6 * n + 1):
+                stack[p, j] = flat[j]
+    else:
+        for p in range(6 * n + 1):
+            for j in range(n):  # element by element: faster than a row slice assignment here
+                stack[p, j] = flat[j]
     for j in range(n):
         base = step0 * max(1.0, abs(flat[j]))
         for level in range(3):
@@ -422,9 +427,14 @@ def complex_points(flat, cs_step):
 def _fill_complex(flat, cs_step, step, stack):
     """:func:`complex_points` written into ``step`` (n,) and ``stack`` (n, n)."""
     n = flat.shape[0]
-    for p in range(n):
+    if stack.strides[0] < stack.strides[1]:  # the points innermost (Fortran order): along each column, in memory order
         for j in range(n):
-            stack[p, j] = flat[j]
+            for p in range(n):
+                stack[p, j] = flat[j]
+    else:
+        for p in range(n):
+            for j in range(n):
+                stack[p, j] = flat[j]
     for j in range(n):
         step[j] = cs_step * max(1.0, abs(flat[j]))
         stack[j, j] += 1j * step[j]
@@ -617,8 +627,10 @@ def warm_up_point() -> None:
                         2.0**-52, 0.0, np.empty(0))
     work, stack, flags = np.empty((STRAIGHT_ROWS, 1)), np.empty((7, 1)), np.empty((2, 1), dtype=np.bool_)
     straight_points(flat, 1e-3, work, stack)
+    straight_points(flat, 1e-3, work, np.empty((1, 7)).T)  # the stack built with its points innermost (Fortran order)
     points = np.empty((1, 1), dtype=np.complex128)
     central_point(values, work, 1.0, 2.0**-52, flags, flat, 1e-20, points)
+    central_point(values, work, 1.0, 2.0**-52, flags, flat, 1e-20, points.T)  # the points innermost (Fortran order)
     judge_straight(flat, work, flags, flat, flat, values, 1.0, False, 32.0, 2.0**-52, 0.0, np.empty(0), 1.0, 1e-10)
 
 

@@ -110,7 +110,9 @@ def central(ev: Evaluator, args: tuple, x64: np.ndarray, f0: float, eps_f: float
     n = flat.size
     infinite, count, h, taken, stack = finite_perturbed_points(flat, eps_f ** 0.2)
     if not count:
-        values = ev.many(args, stack.reshape((6 * n + 1,) + shape), f0)[1:].reshape(3, 2, n)
+        every = ev.many(args, stack.reshape((6 * n + 1,) + shape), f0)
+        f0 = ev.centre(every, f0)  # f(x) as the stack computed it, where its layout may round otherwise
+        values = every[1:].reshape(3, 2, n)
         return central_from(central_estimates(values, taken, h, f0, eps_f), values, f0, eps_f, h, infinite)
     idx = np.flatnonzero(~infinite)
     m = idx.size
@@ -122,6 +124,7 @@ def central(ev: Evaluator, args: tuple, x64: np.ndarray, f0: float, eps_f: float
     stack = np.broadcast_to(flat, (6 * m + 1, n)).copy()
     stack[:, idx] = sub
     values = ev.many(args, stack.reshape((6 * m + 1,) + shape), f0)
+    f0 = ev.centre(values, f0)  # as above
     est, kink, finite, candidates, quartile = central_estimates(values[1:].reshape(3, 2, m), taken, h, f0, eps_f)
     part = _central_record(est, kink, finite, candidates, quartile, eps_f, h[0], np.zeros(m, dtype=bool))
     full = _scatter(out, part, idx)

@@ -167,7 +167,7 @@ import numpy as np
 
 from verify._validate import FLOAT_DTYPES
 from verify.checks import _kinks
-from verify.checks._evaluate import Evaluator, as_scalar, fresh
+from verify.checks._evaluate import BUILD_AGAIN, Evaluator, as_scalar, fresh
 from verify.checks._gradient_kernels import (
     FAST_PASS,
     FAST_REFINE,
@@ -179,6 +179,7 @@ from verify.checks._gradient_kernels import (
     STRAIGHT_STEP,
     STRAIGHT_TAKEN,
     central_point,
+    complex_points,
     float32_values,
     judge_central_point,
     judge_complex_point,
@@ -522,6 +523,7 @@ class _Checker:
     def check_point(self, point: object) -> _PointResult:
         __tracebackhide__ = True
         args, x = validate_point(point, self.wrt, "check_gradient", copy=False)
+        self.ev.new_point()
         g = _computed_gradient(self.grad, args, x, self.wrt)
         x64 = x.astype(_FLOAT64)
         raw = self.ev.call(args, x64)
@@ -553,6 +555,7 @@ class _Checker:
         args, x64, f0 = pt.args, pt.x64, pt.f0
         if cen is None:
             cen = central(self.ev, args, x64, f0, eps_f)
+            f0 = pt.f0 = cen.f0  # f(x) as the stack computed it (central: Evaluator.centre)
         if eps_f < _EPS32 and (_float32_values(f0, cen) or (
                 _noisier_than(cen, 64.0 * eps_f * abs(f0))
                 and (f_noise(self.ev, args, x64, f0, skip=cen.kink)[0] or 0.0) > max(64.0 * float(np.max(cen.model)),
@@ -582,22 +585,38 @@ class _Checker:
         (``Central``, ``ComplexStep``) the general steps read — built only where the point leaves this line, and handed
         to those steps at the one they have reached: f rounding to float32 or noisier than float64 (the float32 test),
         a complex step with more to do than one stack (a tiny entry, ``Im f = 0``), f that takes no complex input, or a
-        point the compiled judgement does not pass."""
+        point the compiled judgement does not pass. Where f is known to take stacks, its two stacks are built in the
+        layout the Evaluator gives f (the points innermost, ``Evaluator._batch_innermost``) and handed over without the
+        copy into it; where f fails on one, it is built again as the general steps build it."""
         __tracebackhide__ = True
         ev, args, x64, f0 = self.ev, pt.args, pt.x64, pt.f0
         flat = x64.ravel()
         n = flat.size
-        work, stack = np.empty((STRAIGHT_ROWS, n)), np.empty((6 * n + 1, n))
+        # where f is known to take stacks, its stack is built with the points innermost, as the Evaluator lays one out
+        # (points_innermost: the transpose of a C-ordered array), and goes to f without a copy
+        innermost = ev.takes_innermost
+        work, stack = np.empty((STRAIGHT_ROWS, n)), np.empty((n, 6 * n + 1)).T if innermost else np.empty((6 * n + 1, n))
         if straight_points(flat, _STEP64, work, stack):
             return self._general(pt, raw, _EPS64)  # an infinite entry
-        values = ev.many(args, stack.reshape((6 * n + 1,) + x64.shape), f0)[1:].reshape(3, 2, n)
+        every = ev.many_innermost(args, stack.reshape((6 * n + 1,) + x64.shape), f0) if innermost else None
+        if every is None:  # f as yet unknown, or it failed on the innermost stack (which it may have written into)
+            if innermost:
+                stack = np.empty((6 * n + 1, n))
+                straight_points(flat, _STEP64, work, stack)
+            every = ev.many(args, stack.reshape((6 * n + 1,) + x64.shape), f0)
+        f0 = pt.f0 = ev.centre(every, f0)  # f(x) as the stack computed it, where its layout may round otherwise
+        values = every[1:].reshape(3, 2, n)
         flags = np.empty((2, n), dtype=bool)
         status = ev.complex_status  # None or "ok": f may take complex input (else _complex takes none)
-        points = np.empty((n, n), dtype=np.complex128) if status is None or status == "ok" else _NO_POINTS
+        innermost = ev.takes_complex_innermost  # (the real stack may have failed in that layout)
+        points = (np.empty((n, n), dtype=np.complex128).T if innermost else np.empty((n, n), dtype=np.complex128)) \
+            if status is None or status == "ok" else _NO_POINTS
         candidates, quartile, float32, smallest = central_point(values, work, f0, _EPS64, flags, flat, CS_STEP, points)
         if float32 or quartile > 64.0 * _EPS64 * abs(f0):  # _general's float32 test decides (_noisier_than)
             return self._general(pt, raw, _EPS64, self._central_of(work, flags, candidates, quartile, values, f0))
-        imag = ev.many_complex(args, points.reshape((n,) + x64.shape)) if points.size else None
+        imag = ev.many_complex(args, points.reshape((n,) + x64.shape), innermost) if points.size else None
+        if imag is BUILD_AGAIN:  # f failed on the innermost stack, which it may have written into
+            imag = ev.many_complex(args, complex_points(flat, CS_STEP)[1].reshape((n,) + x64.shape))
         if imag is not None:
             dt = pt.x.dtype
             outcome, no_truncation, worst, worst_ulps, worst_abs = judge_straight(
