@@ -21,8 +21,6 @@ rule is wrong at float64 too, where its twin agrees with it, so this excuses no 
 
 from __future__ import annotations
 
-import functools
-import inspect
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -364,53 +362,6 @@ def _refused(failure: CheckFailure, checker: str, slot: Slot, kind: str, arrays:
     return _rename(failure, checker, slot.name, _MODES[kind], jumps_allowed)
 
 
-@functools.cache
-def _allowing_jumps_types() -> tuple[type, dict[str, type]]:
-    """The judge's options with ``jumps="allow"`` added, and check_vjp's and check_jvp's checkers counting the view
-    entries the judge declared not differentiable (its reports' ``jumps``, which the checkers' tallies do not sum)."""
-    from verify.checks import _probes, vjp
-
-    @dataclass(frozen=True)
-    class JumpsAllowed(_probes.JudgeOptions):
-        def kwargs(self) -> dict[str, Any]:
-            return {**super().kwargs(), "jumps": "allow"}
-
-    def counting(base: type) -> type:
-        @dataclass
-        class CountingJumps(base):
-            not_differentiable: int = 0
-
-            def passed(self, reports: Sequence[Any], x: np.ndarray) -> float:
-                self.not_differentiable += sum(int(getattr(r, "jumps", 0)) for r in reports)
-                return super().passed(reports, x)
-
-        return CountingJumps
-
-    return JumpsAllowed, {"vjp": counting(vjp._VJPChecker), "jvp": counting(vjp._JVPChecker)}
-
-
-def _allowing_jumps(kind: str, f: Callable, rule: Callable, arrays: tuple, wrt: int, opts: JudgeOptions) -> tuple:
-    """``check_vjp`` / ``check_jvp`` (``kind``) at the point ``arrays`` with the judge told ``jumps="allow"``:
-    ``(report, view entries declared not differentiable)``. Neither checker takes ``jumps=`` (they pass ``ulps``,
-    ``atol`` and ``worst`` on to ``check_gradient``), so this runs their checker as they do at one point
-    (:func:`verify.checks._probes.run_check`), with their defaults and ``opts``, and the judge's options extended;
-    once they take ``jumps=``, it is ``check_vjp(…, jumps="allow")``."""
-    __tracebackhide__ = True
-    from verify.checks.vjp import check_jvp, check_vjp
-
-    public = check_vjp if kind == "vjp" else check_jvp
-    given = {name: p.default for name, p in inspect.signature(public).parameters.items() if p.kind is p.KEYWORD_ONLY}
-    given.update(opts)
-    options_type, checkers = _allowing_jumps_types()
-    state = checkers[kind](f=f, rule=rule, wrt=wrt, directions=int(given["directions"]), seed=int(given["seed"]),
-                           jacobian_max=int(given["jacobian_max"]),
-                           options=options_type(ulps=float(given["ulps"]), atol=float(given["atol"]),
-                                                worst=int(given["worst"])))
-    start = time.perf_counter()
-    state.check_point(arrays, True)
-    return state.report(time.perf_counter() - start), state.not_differentiable
-
-
 def _judged(kind: str, checker: str, slot: Slot, arrays: tuple, rule: Callable, opts: JudgeOptions, jumps: str,
             jumps_known: bool = False) -> tuple[Any, int, np.ndarray | None]:
     """One mode (``kind``: "vjp" or "jvp") of one slot judged: ``(report, view entries not judged because f jumps
@@ -422,9 +373,9 @@ def _judged(kind: str, checker: str, slot: Slot, arrays: tuple, rule: Callable, 
     __tracebackhide__ = True
     from verify.checks.vjp import check_jvp, check_vjp
 
+    public = check_vjp if kind == "vjp" else check_jvp
     mask = None
     if not (jumps == "allow" and jumps_known):
-        public = check_vjp if kind == "vjp" else check_jvp
         try:
             return public(slot.call.reference, rule, arrays, wrt=slot.index, **opts), 0, None
         except CheckFailure as failure:
@@ -432,10 +383,10 @@ def _judged(kind: str, checker: str, slot: Slot, arrays: tuple, rule: Callable, 
                 raise _refused(failure, checker, slot, kind, arrays) from None
             mask = np.asarray(failure.details["jumps"])
     try:
-        report, skipped = _allowing_jumps(kind, slot.call.reference, rule, arrays, slot.index, opts)
+        report = public(slot.call.reference, rule, arrays, wrt=slot.index, jumps="allow", **opts)
     except CheckFailure as failure:
         raise _refused(failure, checker, slot, kind, arrays, jumps_allowed=True) from None
-    return report, skipped, mask
+    return report, report.jumps, mask
 
 
 def check_slots(checker: str, arrays: tuple, slots: Sequence[Slot], forward: bool | str, opts: JudgeOptions,

@@ -50,14 +50,19 @@ class JudgeOptions:
     ulps: float = 32.0
     atol: float = 0.0
     worst: int = 10
+    jumps: str = "fail"
 
     def kwargs(self) -> dict[str, Any]:
-        return {"ulps": self.ulps, "atol": self.atol, "worst": self.worst}
+        return {"ulps": self.ulps, "atol": self.atol, "worst": self.worst, "jumps": self.jumps}
 
 
 def validate_common(*, directions: int, seed: int, jacobian_max: int, ulps: float, atol: float,
-                    max_examples: int | None, worst: int) -> JudgeOptions:
+                    max_examples: int | None, worst: int, jumps: str = "fail") -> JudgeOptions:
     """The arguments every checker of this family takes, validated; the judge's options."""
+    from verify.checks.gradient import JUMPS
+
+    if not isinstance(jumps, str) or jumps not in JUMPS:
+        raise ValueError(f"jumps must be one of {JUMPS}; got {jumps!r}")
     for name, value, low in (("directions", directions, 1), ("jacobian_max", jacobian_max, 0), ("worst", worst, 1)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f"{name} must be an integer >= {low}; got {value!r}")
@@ -70,7 +75,7 @@ def validate_common(*, directions: int, seed: int, jacobian_max: int, ulps: floa
     if max_examples is not None and (isinstance(max_examples, bool) or not isinstance(max_examples, int)
                                      or max_examples < 1):
         raise ValueError(f"max_examples must be a positive integer; got {max_examples!r}")
-    return JudgeOptions(ulps=float(ulps), atol=float(atol), worst=int(worst))
+    return JudgeOptions(ulps=float(ulps), atol=float(atol), worst=int(worst), jumps=jumps)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -591,13 +596,14 @@ class Tally:
     references: dict[str, int] = field(default_factory=dict)
     kinks: int = 0
     unverified: int = 0
+    jumps: int = 0
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         """The fields a checker's report takes from the sum of its judge's reports."""
         return {"worst_ratio": self.worst_ratio, "worst_ulps": self.worst_ulps, "worst_abs_error": self.worst_abs_error,
                 "references": dict(self.references), "kinks": self.kinks, "unverified": self.unverified,
-                "notes": tuple(self.notes)}
+                "jumps": self.jumps, "notes": tuple(self.notes)}
 
     def add(self, report: Any) -> None:
         self.checks += 1
@@ -608,6 +614,7 @@ class Tally:
             self.references[name] = self.references.get(name, 0) + int(count)
         self.kinks += int(report.kinks)
         self.unverified += int(report.unverified)
+        self.jumps += int(report.jumps)
         # a GradientReport's unverified entries come with their reasons and remedies: kept, never dropped
         reasons = tuple(f"UNVERIFIED: {reason}" for reason in getattr(report, "unverified_reasons", ()))
         for note in (*reasons, *report.notes):
@@ -760,7 +767,7 @@ class DirectionalChecker:
 
 def run_check(checker: type[DirectionalChecker], name: str, f: Any, rule: Any, rule_name: str, inputs: object, *,
               wrt: int, directions: int, seed: int, jacobian_max: int, ulps: float, atol: float,
-              max_examples: int | None, worst: int) -> Any:
+              max_examples: int | None, worst: int, jumps: str = "fail") -> Any:
     """The body of ``check_vjp``, ``check_jvp`` and ``check_hessian`` (``name``): the arguments validated, every
     point of ``inputs`` checked by a ``checker``, its report returned."""
     __tracebackhide__ = True
@@ -768,7 +775,7 @@ def run_check(checker: type[DirectionalChecker], name: str, f: Any, rule: Any, r
         raise TypeError(f"{name}: f and {rule_name} must be callables; got {type(f).__name__} and "
                         f"{type(rule).__name__}")
     options = validate_common(directions=directions, seed=seed, jacobian_max=jacobian_max, ulps=ulps, atol=atol,
-                              max_examples=max_examples, worst=worst)
+                              max_examples=max_examples, worst=worst, jumps=jumps)
     state = checker(f=f, rule=rule, wrt=wrt, directions=int(directions), seed=int(seed),
                     jacobian_max=int(jacobian_max), options=options)
     start = time.perf_counter()

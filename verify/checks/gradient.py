@@ -324,7 +324,8 @@ class JudgeSummary:
     gradient's ULPs, and their error is not counted as so many of them) and ``worst_abs_error`` the
     largest absolute error; ``references`` counts, per reference, the examples (views) it decided; ``kinks``
     counts entries judged by their subdifferential; ``unverified`` counts entries no reference could resolve;
-    ``notes`` are the judge's remarks.
+    ``jumps`` counts entries where ``f`` jumps, declared with ``jumps="allow"`` (not judged: no derivative exists
+    there); ``notes`` are the judge's remarks.
     """
 
     worst_ratio: float
@@ -334,14 +335,14 @@ class JudgeSummary:
     kinks: int
     unverified: int
     notes: tuple[str, ...] = ()
+    jumps: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)
 class GradientReport(JudgeSummary):
     """What ``check_gradient`` verified: the judge's summary (:class:`JudgeSummary`) over ``examples`` points,
     with ``cross_checks`` (per reference, the examples it confirmed), ``kink_examples`` (the examples with a
-    kink), ``unverified_reasons`` (each reason for an unverified entry and its remedy), ``jumps`` (entries where
-    ``f`` jumps, declared with ``jumps="allow"``) and ``noise_measured`` (entries whose tolerance took measured
+    kink), ``unverified_reasons`` (each reason for an unverified entry and its remedy) and ``noise_measured`` (entries whose tolerance took measured
     noise); the ``dtype`` judged, the tolerance's ``ulps`` and ``atol``, whether ``f`` was ``vectorized`` and
     the ``seconds`` taken.
     """
@@ -354,7 +355,6 @@ class GradientReport(JudgeSummary):
     ulps: float
     atol: float
     seconds: float
-    jumps: int = 0
     unverified_reasons: tuple[str, ...] = ()
     noise_measured: int = 0
 

@@ -66,6 +66,7 @@ from verify.checks._mistakes import Probe, name_mistakes
 from verify.checks._probes import (
     Computed,
     DirectionalChecker,
+    JudgeOptions,
     Line,
     LineDerivative,
     Memo,
@@ -114,14 +115,15 @@ class _ViewsReport(JudgeSummary):
     @property
     def verified(self) -> int:
         """Entries judged right (at a kink: within its one-sided slopes), over every scalar view: ``entries`` less the
-        ``unverified`` ones."""
-        return max(self.entries - self.unverified, 0)
+        ``unverified`` ones and those where ``f`` jumps (``jumps="allow"``: not judged)."""
+        return max(self.entries - self.unverified - self.jumps, 0)
 
     def _text(self, headline: str) -> str:
         """This report as text under ``headline``: the share of entries verified, the judge's worst error, references
         and kinks."""
         share = (f"entries judged over every view: {self.entries}, {self.verified} verified"
-                 + (f", {self.unverified} UNVERIFIED (reasons in the notes)" if self.unverified else ""))
+                 + (f", {self.unverified} UNVERIFIED (reasons in the notes)" if self.unverified else "")
+                 + (f", {self.jumps} not differentiable (jumps of f, allowed)" if self.jumps else ""))
         return report_text(headline, [share,
                                       f"worst error: {self.worst_ratio:.3g} of the tolerance, {self.worst_ulps:.3g} ULPs",
                                       f"decided by: {references_text(self.references)}",
@@ -219,7 +221,7 @@ class _VJPChecker(DirectionalChecker):
         return self.passed(reports, x)
 
     def _failure(self, args, x, y0, failures, probes, memo, diagnose, point) -> CheckFailure:
-        jumped = [item for item in failures if _jumps(item[2])]
+        jumped = [item for item in failures if _jumps(item[2], self.options)]
         worst_label, worst_u, worst = jumped[0] if jumped else max(failures, key=lambda item: worst_ratio_of(item[2]))
         named: list[str] = []
         if diagnose:
@@ -277,6 +279,7 @@ def check_vjp(
     atol: float = 0.0,
     max_examples: int | None = None,
     worst: int = 10,
+    jumps: str = "fail",
 ) -> VJPReport:
     """Check that ``vjp(u, *args) = uᵀ ∂f/∂args[wrt]`` for cotangents ``u`` drawn at random.
 
@@ -292,6 +295,10 @@ def check_vjp(
       jacobian_max: also check every row of the Jacobian (unit cotangents) when ``f``'s output has at
         most this many entries; 0 never does.
       ulps, atol, worst: passed to ``check_gradient`` for every check.
+      jumps: passed to ``check_gradient`` for every check: ``"fail"`` (default) fails a point where ``f`` is not
+        continuous ("f is not continuous at this point"); ``"allow"`` declares such points (a ``floor``, a step
+        function): the entries where ``f`` jumps are not judged (no derivative exists there) and are counted in the
+        report's ``jumps``, every other entry is judged as usual.
       max_examples: for a strategy, overrides the active Hypothesis profile's ``max_examples``.
 
     Returns:
@@ -314,7 +321,8 @@ def check_vjp(
     """
     __tracebackhide__ = True
     return run_check(_VJPChecker, "check_vjp", f, vjp, "vjp", inputs, wrt=wrt, directions=directions, seed=seed,
-                     jacobian_max=jacobian_max, ulps=ulps, atol=atol, max_examples=max_examples, worst=worst)
+                     jacobian_max=jacobian_max, ulps=ulps, atol=atol, max_examples=max_examples, worst=worst,
+                     jumps=jumps)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -333,9 +341,10 @@ _PER_ENTRY_NOTE = ("a tangent's line met kinks of several entries at the point: 
                    "with each entry at a kink anywhere within its one-sided slopes)")
 
 
-def _jumps(failure: CheckFailure) -> bool:
-    """The judge found ``f`` not continuous at the point along some entry of the view it judged."""
-    return bool(np.any(failure.details.get("jumps", False)))
+def _jumps(failure: CheckFailure, options: JudgeOptions) -> bool:
+    """The judge found ``f`` not continuous at the point along some entry of the view it judged, and that is why it
+    failed: with ``jumps="allow"`` such entries are declared and not judged, so the failure has another cause."""
+    return options.jumps == "fail" and bool(np.any(failure.details.get("jumps", False)))
 
 
 def _jump_text(failure: CheckFailure, shape: tuple, name: str) -> str:
@@ -445,14 +454,20 @@ class _JVPChecker(DirectionalChecker):
         return reports, failures
 
     def _per_entry(self, memo: Memo, x: np.ndarray, y0: np.ndarray, v: np.ndarray, comp: Computed,
-                   cotangents: list[np.ndarray], columns: _Columns, args: tuple) -> list | None:
-        """A tangent whose line meets kinks at ``t = 0`` judged entry by entry, as the reverse mode is (module
-        docstring, "Kinks"): ``jvp(v)`` must be ``J·v`` for the Jacobian ``J`` assembled from the unit tangents
-        (to rounding), and ``wᵀJ`` must pass as the gradient of ``⟨w, f⟩`` for each cotangent ``w`` of the tangent
-        (each entry at a kink anywhere within its one-sided slopes). The judge's reports, or None (the failure of
-        the line stands)."""
-        if not columns.linear(v, comp(x), comp.noise(x)):
-            return None
+                   cotangents: list[np.ndarray], columns: _Columns, args: tuple) -> tuple[list | None, CheckFailure | None]:
+        """A tangent whose line meets kinks (or, with ``jumps="allow"``, a jump) at ``t = 0`` judged entry by entry, as
+        the reverse mode is (module docstring, "Kinks"): ``jvp(v)`` must be ``J·v`` for the Jacobian ``J`` assembled
+        from the unit tangents (to rounding), and ``wᵀJ`` must pass as the gradient of ``⟨w, f⟩`` for each cotangent
+        ``w`` of the tangent (each entry at a kink anywhere within its one-sided slopes). ``(the judge's reports,
+        None)``, or ``(None, the failure)``: a view's, or one saying that ``jvp(v)`` is not ``J·v``."""
+        jv = comp(x)
+        if not columns.linear(v, jv, comp.noise(x)):
+            computed = np.asarray(jv, dtype=np.float64).ravel()
+            expected = columns.at(x) @ np.asarray(v, dtype=np.float64).ravel()
+            return None, CheckFailure(
+                "jvp(v) is not J·v for the Jacobian J of the unit tangents jvp(e_j), beyond rounding (the tangent's "
+                "line is not smooth at t = 0, so it is judged entry by entry)",
+                details={"computed": computed, "expected": expected})
         reports = []
         for w in cotangents:
             flat_w = np.asarray(w, dtype=np.float64).ravel()
@@ -467,9 +482,9 @@ class _JVPChecker(DirectionalChecker):
             report, failure = judge_view(Projected(memo, x.ndim, weights=w), contracted, args, self.wrt, self.options,
                                          y0, weights=w, noise=noise)
             if failure is not None:
-                return None
+                return None, failure
             reports.append(report)
-        return reports
+        return reports, None
 
     def check_point(self, point: Sequence, diagnose: bool) -> float:
         __tracebackhide__ = True
@@ -490,19 +505,25 @@ class _JVPChecker(DirectionalChecker):
             drawn: list[np.ndarray] = []
             ok, bad = self._contractions(memo, x, v, comp, y0.dtype, rng, cotangents=drawn)
             judged += len(ok)
-            if bad and all(_at_kink(b) for b in bad):
+            # with jumps="allow", a line through a jump of f at t = 0 is declared, not judged: it is judged entry by entry
+            jumped = self.options.jumps == "allow" and any(r.jumps for r in ok)
+            if (bad and all(_at_kink(b) for b in bad)) or jumped:
                 if x.size * y0.size > _PER_ENTRY_MAX:
-                    self.unjudged = (f"the line of a failing tangent met kinks at the point, where only a judgement "
+                    self.unjudged = (f"the line of a tangent met kinks or jumps at the point, where only a judgement "
                                      f"entry by entry can tell (not run: its Jacobian would have {x.size} × {y0.size} "
                                      f"entries, more than {_PER_ENTRY_MAX}); check a smaller input to tell a wrong rule "
                                      f"from a kink")
+                    if jumped and not bad:
+                        raise ValueError(f"check_jvp: {self.unjudged}")
                 else:
-                    entrywise = self._per_entry(memo, x, y0, v, comp, drawn, columns, args)
+                    entrywise, why = self._per_entry(memo, x, y0, v, comp, drawn, columns, args)
                     if entrywise is not None:
                         judged += len(entrywise) * x.size
                         ok, bad = ok + entrywise, []
                         if _PER_ENTRY_NOTE not in self.tally.notes:
                             self.tally.notes.append(_PER_ENTRY_NOTE)
+                    elif not bad:
+                        bad = [why]
             reports.extend(ok)
             if bad:
                 failing.append((i, v, comp, bad[0]))
@@ -565,7 +586,7 @@ class _JVPChecker(DirectionalChecker):
     def _failure(self, args, x, y0, memo, rng, failing, column_failures, probes, diagnose, point) -> CheckFailure:
         named: list[str] = []
         if failing:
-            jumped = [item for item in failing if _jumps(item[3])]
+            jumped = [item for item in failing if _jumps(item[3], self.options)]
             i, v, comp, worst = jumped[0] if jumped else max(failing, key=lambda item: worst_ratio_of(item[3]))
             if diagnose:
                 def accepts(direction: np.ndarray, candidate: Callable[[np.ndarray], np.ndarray],
@@ -599,7 +620,7 @@ class _JVPChecker(DirectionalChecker):
                           "(w with the signs of jvp(v)); check_gradient said:", indent(str(worst))]
             direction, judged = v, worst
         else:
-            jumped = [item for item in column_failures if _jumps(item[1])]
+            jumped = [item for item in column_failures if _jumps(item[1], self.options)]
             k, worst = jumped[0] if jumped else max(column_failures, key=lambda item: worst_ratio_of(item[1]))
             headline = (f"check_jvp: the Jacobian assembled from jvp(e_j, *args) (every unit tangent e_j) is wrong in "
                         f"{len(column_failures)} of its {y0.size} rows, though the drawn tangents passed; the worst is "
@@ -637,6 +658,7 @@ def check_jvp(
     atol: float = 0.0,
     max_examples: int | None = None,
     worst: int = 10,
+    jumps: str = "fail",
 ) -> JVPReport:
     """Check that ``jvp(v, *args) = ∂f/∂args[wrt] · v`` for tangents ``v`` drawn at random.
 
@@ -651,6 +673,10 @@ def check_jvp(
       jacobian_max: also check the whole Jacobian, from the JVPs of every unit tangent, when ``args[wrt]``
         has at most this many entries; 0 never does.
       ulps, atol, worst: passed to ``check_gradient`` for every check.
+      jumps: passed to ``check_gradient`` for every check: ``"fail"`` (default) fails a point where ``f`` is not
+        continuous ("f is not continuous at this point"); ``"allow"`` declares such points (a ``floor``, a step
+        function): the entries where ``f`` jumps are not judged (no derivative exists there) and are counted in the
+        report's ``jumps``, every other entry is judged as usual.
       max_examples: for a strategy, overrides the active Hypothesis profile's ``max_examples``.
 
     Returns:
@@ -673,4 +699,5 @@ def check_jvp(
     """
     __tracebackhide__ = True
     return run_check(_JVPChecker, "check_jvp", f, jvp, "jvp", inputs, wrt=wrt, directions=directions, seed=seed,
-                     jacobian_max=jacobian_max, ulps=ulps, atol=atol, max_examples=max_examples, worst=worst)
+                     jacobian_max=jacobian_max, ulps=ulps, atol=atol, max_examples=max_examples, worst=worst,
+                     jumps=jumps)
