@@ -87,3 +87,14 @@ def test_a_tangent_line_through_a_jump_is_judged_entry_by_entry(mistake):
     assert "not continuous" not in str(info.value).splitlines()[0]
     report = check_jvp(staircase, right_jvp, X, jumps="allow", jacobian_max=0)
     assert report.jumps > 0 and report.verified > 0
+
+
+@pytest.mark.parametrize("mistake", ["sign", "doubled"])
+def test_the_likely_mistake_of_a_jvp_is_not_read_off_lines_that_were_not_judged(mistake):
+    # From the new-user trial: lines through a declared jump accepted every candidate mistake, so a rule that
+    # multiplies by its tangent was said to ignore it ("the tangent v is ignored").
+    x = (np.array([1.0, 2.5, -0.5, 0.3, -2.0, 0.0]),)
+    rule = {"sign": lambda v, z: -v * 2.0 * z, "doubled": lambda v, z: 4.0 * v * z}[mistake]
+    with pytest.raises(CheckFailure) as info:
+        check_jvp(lambda z: np.floor(z) + z**2, rule, x, jumps="allow")
+    assert "tangent v is ignored" not in str(info.value)

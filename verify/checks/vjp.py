@@ -591,7 +591,9 @@ class _JVPChecker(DirectionalChecker):
             if diagnose:
                 def accepts(direction: np.ndarray, candidate: Callable[[np.ndarray], np.ndarray],
                             noise: np.ndarray | None) -> bool:
-                    return not self._contractions(memo, x, direction, candidate, y0.dtype, rng, noise)[1]
+                    reports, failures = self._contractions(memo, x, direction, candidate, y0.dtype, rng, noise)
+                    # a line through a declared jump (jumps="allow") is not judged: it accepts no candidate
+                    return not failures and not any(r.jumps for r in reports)
 
                 named = name_mistakes(probes, accepts, derivative="jvp(v)", kind="JVP", direction="tangent",
                                       incoming="the tangent v", sizes=(*x.shape, *y0.shape))
