@@ -230,3 +230,33 @@ def test_a_real_jump_at_that_point_still_fails():
         return _chain(x) + 1.0 * (x[..., 2].real >= SUBNORMAL)
     with pytest.raises(CheckFailure, match="not continuous"):
         check_gradient(with_jump, _chain_grad, (CHAIN_POINT,))
+
+
+# -- central differences that resolve nothing cannot overrule the complex step (from a new-user trial) -----------------
+# At |x| ≥ 1e6 the central step eps^(1/5)·|x| spans thousands of periods of sin: the values of f over the stencil
+# measured a "rounding level" larger than f itself and central differences of −4.7e-5 ± 2.5e-4 where the slope is
+# 0.485, which rejected the (right) complex step and failed cos as sin's gradient.
+
+PERIODIC = {
+    "sin": (lambda z: np.sum(np.sin(z), axis=-1), np.cos),
+    "sin of a square": (lambda z: np.sum(np.sin(z * z), axis=-1), lambda z: 2.0 * z * np.cos(z * z)),
+    "exp of sin": (lambda z: np.sum(np.exp(np.sin(z)), axis=-1), lambda z: np.cos(z) * np.exp(np.sin(z))),
+}
+FAR_POINTS = [np.array([-7.3645408700166687e07]), np.array([3.3e6, -1.7e7, 9.1e7]), np.array([2.5e5, -1.25e5])]
+
+
+@pytest.mark.parametrize("x", FAR_POINTS, ids=lambda x: f"{x[0]:.2g}")
+@pytest.mark.parametrize("name", PERIODIC)
+def test_a_periodic_f_far_from_0_passes_its_gradient(name, x):
+    f, grad = PERIODIC[name]
+    report = check_gradient(f, grad, (x,))
+    assert report.unverified == 0
+
+
+@pytest.mark.parametrize("x", FAR_POINTS, ids=lambda x: f"{x[0]:.2g}")
+@pytest.mark.parametrize("wrong", ["sign", "factor 2", "zero", "the function itself"])
+def test_a_wrong_gradient_of_sin_far_from_0_fails(wrong, x):
+    grad = {"sign": lambda z: -np.cos(z), "factor 2": lambda z: 2.0 * np.cos(z), "zero": np.zeros_like,
+            "the function itself": np.sin}[wrong]
+    with pytest.raises(CheckFailure, match="grad is wrong"):
+        check_gradient(PERIODIC["sin"][0], grad, (x,))

@@ -11,8 +11,10 @@ __all__ = ["OUT_OF_REACH"]
 #: Case name (``family/dtype/point/implementation~mutation``) → why check_gradient does not resolve it.
 OUT_OF_REACH: dict[str, str] = {
     "sin/float32/06/stable~jump": (
-        "f = Σ v·sin(x) + J·[x₀ ≥ 1e8] at x₀ = 1e8: the central step (eps^(1/5)·|x₀| ≈ 7e4) spans ~1e4 periods of sin "
-        "and the entries at ±1e8 are reported UNVERIFIED (reference too coarse), the jump entry among them"),
+        "f = Σ v·sin(x) + J·[x₀ ≥ 1e8] at x₀ = 1e8: the central step (eps^(1/5)·|x₀| ≈ 7e4) spans ~1e4 periods of sin, "
+        "so the central differences resolve nothing there (their values' rounding level is as large as f) and cannot "
+        "overrule the complex step, which is blind to the indicator: missed, a limit of the stencil at inputs far "
+        "larger than the scale f varies on (the same stencil made correct gradients of sin fail there before)"),
     "layer_norm_tanh/float32/05/stable~jump": (
         "f + 3.36·[x₀ ≥ x₀⁰] at inputs near 1e4 whose spread is 1: the central step (eps64^(1/5)·1e4 = 7.4) spans the "
         "whole scale on which the layer norm varies, so the rounding level the stack measures from its own differences "
