@@ -336,9 +336,10 @@ def _aligned_cotangents(rng: np.random.Generator, jv: np.ndarray, count: int) ->
 
 
 _PER_ENTRY_MAX = 2**22  # entries of the Jacobian a judgement entry by entry assembles (32 MiB of float64)
-_PER_ENTRY_NOTE = ("a tangent's line met kinks of several entries at the point: it was judged entry by entry, as the "
-                   "reverse mode is (jvp(v) = J·v for the Jacobian J of the unit tangents, and wᵀJ a gradient of ⟨w, f⟩ "
-                   "with each entry at a kink anywhere within its one-sided slopes)")
+_PER_ENTRY_NOTE = ("a tangent's line met kinks of several entries (or a jump declared with jumps='allow') at the point: it "
+                   "was judged entry by entry, as the reverse mode is (jvp(v) = J·v for the Jacobian J of the unit "
+                   "tangents, and wᵀJ a gradient of ⟨w, f⟩ with each entry at a kink anywhere within its one-sided "
+                   "slopes)")
 
 
 def _jumps(failure: CheckFailure, options: JudgeOptions) -> bool:
