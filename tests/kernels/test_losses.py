@@ -291,3 +291,20 @@ def test_label_smoothing_at_soak_found_points_matches_the_reference(backend, z, 
     fn = functools.partial(los.LOSSES["label_smoothed_cross_entropy"], backend=backend)
     for reduction in los.REDUCTIONS:
         verify_loss(fn, "label_smoothed_cross_entropy", args, reduction=reduction, options={"label_smoothing": epsilon})
+
+
+def test_a_reduced_float32_loss_beyond_float32s_range_is_its_float64_sum(backend):
+    # A soak find (seed 1303): four float32 rows of loss 2^126 sum to 2^128, which float32 cannot hold; the total is
+    # summed and returned in float64 (a Python float), and the reference, rounded to float32, read +inf.
+    z, labels = np.full(4, -(2.0**126), dtype=np.float32), np.ones(4, dtype=np.int64)
+    fn = functools.partial(los.LOSSES["logistic_from_logit"], backend=backend)
+    verify_loss(fn, "logistic_from_logit", (z, labels), reduction="sum")
+    assert fn(z, labels, reduction="sum")[0] == 2.0**128
+
+    def rounded_to_float32(*args, **kwargs):  # wrong: the float64 total rounded to the rows' dtype
+        value, grad = fn(*args, **kwargs)
+        with np.errstate(over="ignore"):
+            return float(np.float32(value)), grad
+
+    with pytest.raises(CheckFailure, match="disagrees with the high-precision reference"):
+        verify_loss(rounded_to_float32, "logistic_from_logit", (z, labels), reduction="sum")

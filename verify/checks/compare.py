@@ -24,15 +24,19 @@ def compare(
     terms: int = 0,
     what: str = "value",
     context: str = "",
+    delivered: np.dtype | None = None,
 ) -> float:
     """Raise :class:`CheckFailure` unless ``computed`` matches ``reference`` within :func:`allowed_error`.
 
+    ``dtype`` sets the rounding the tolerance allows; ``delivered`` is the dtype ``computed`` comes in, to which the
+    reference is rounded (default ``dtype``): a reduced loss of float32 rows is summed and returned in float64, so
+    its reference is not rounded to float32 (a finite sum beyond float32's range is no ∞ there).
     Returns the largest error as a fraction of the allowed one (≤ 1 on success).
     """
     c = np.asarray(computed, dtype=np.float64)
     r = np.asarray(reference, dtype=np.float64)
     with np.errstate(over="ignore"):  # a finite reference beyond the dtype's range is ±∞ in that dtype
-        r = np.where(np.isfinite(r), r.astype(np.dtype(dtype)).astype(np.float64), r)
+        r = np.where(np.isfinite(r), r.astype(np.dtype(delivered or dtype)).astype(np.float64), r)
     if c.shape != r.shape:
         raise CheckFailure(f"{what}{context}: shape {c.shape} where the reference has {r.shape}")
     allowed = allowed_error(np.broadcast_to(magnitude, r.shape), dtype, terms)

@@ -180,8 +180,10 @@ def verify_loss(kernel: Callable, name: str, args: tuple, *, reduction: str = "m
     k = wrt.shape[1] if wrt.ndim == 2 else 1
     shown = "".join(f", {option}={setting!r}" for option, setting in options.items())
     context = f" (reduction={reduction!r}{shown}) at arguments [{', '.join(_show(a) for a in args)}]"
+    # a reduced value is a Python float: the rows' values summed in float64, whatever the dtype of the rows
     worst = compare(value, ref_value, value_mag, dtype=dtype, terms=row_terms(k, wrt.shape[0], reduction),
-                    what=f"{name} value", context=context)
+                    what=f"{name} value", context=context,
+                    delivered=np.dtype(np.float64) if reduction != "none" else None)
     return max(worst, compare(grad, ref_grad, grad_mag, dtype=dtype, terms=row_terms(k), what=f"{name} gradient",
                               context=context))
 
