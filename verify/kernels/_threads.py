@@ -62,7 +62,8 @@ def _workers() -> ThreadPoolExecutor:
 
 
 def _forget_pool_after_fork() -> None:
-    # A forked child has none of its parent's threads: the pool object it inherited would wait forever.
+    # A forked child has none of its parent's threads: the pool it inherited would never run what it is given (the
+    # caller would take every chunk itself). The child starts a pool of its own.
     global _pool, _pool_lock
     _pool, _pool_lock = None, threading.Lock()
 
