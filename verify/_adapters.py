@@ -31,7 +31,7 @@ import numpy as np
 from verify.checks.failure import CheckFailure
 
 __all__ = ["SlotReport", "AdapterReport", "Slot", "WithFloat64", "JudgeOptions", "check_slots", "judge_options",
-           "jumps_option", "differentiated", "refuse_non_finite_inputs"]
+           "differentiated", "refuse_non_finite_inputs"]
 
 
 def _first(report: Any) -> str:
@@ -215,23 +215,6 @@ def judge_options(checker: str, options: dict[str, Any]) -> JudgeOptions:
     return JudgeOptions(**options)
 
 
-def jumps_option(checker: str, jumps: object) -> str:
-    """``jumps`` when it is one of :func:`verify.check_gradient`'s choices (``"fail"``, ``"allow"``), else a ValueError
-    that names the checker called, the option and the value, as ``check_gradient`` raises for it.
-
-    >>> jumps_option("verify.torch.check_function", "allow")
-    'allow'
-    >>> jumps_option("verify.jax.check_function", "ignore")
-    Traceback (most recent call last):
-    ValueError: verify.jax.check_function: jumps must be one of ('fail', 'allow'); got 'ignore'
-    """
-    from verify.checks.gradient import JUMPS
-
-    if not isinstance(jumps, str) or jumps not in JUMPS:
-        raise ValueError(f"{checker}: jumps must be one of {JUMPS}; got {jumps!r}")
-    return jumps
-
-
 def refuse_non_finite_inputs(checker: str, named: Sequence[tuple[str, Any]]) -> None:
     """The checkers' rule for a user's point (:func:`verify._validate.refuse_non_finite`) on a framework's inputs,
     under the adapter's name: a NaN in any floating input is a ``ValueError`` naming the input and its index; ±inf is
@@ -393,7 +376,7 @@ def check_slots(checker: str, arrays: tuple, slots: Sequence[Slot], forward: boo
                 notes: list[str] | None = None, jumps: str = "fail") -> AdapterReport:
     """Every slot through ``check_vjp`` (reverse mode) and, where the function supports it and ``forward``
     is not False, ``check_jvp``; ``forward=True`` makes missing forward mode an error. ``jumps`` is
-    :func:`verify.check_gradient`'s (validated by :func:`jumps_option`)."""
+    :func:`verify.check_gradient`'s (validated by :func:`verify.checks.gradient.jumps_choice`)."""
     __tracebackhide__ = True
     if forward not in (True, False, "auto"):
         raise ValueError(f"{checker}: forward must be True, False or 'auto'; got {forward!r}")

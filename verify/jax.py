@@ -37,9 +37,9 @@ from verify._adapters import (
     check_slots,
     differentiated,
     judge_options,
-    jumps_option,
     refuse_non_finite_inputs,
 )
+from verify.checks.gradient import jumps_choice
 
 __all__ = ["check_function", "AdapterReport", "SlotReport"]
 
@@ -204,7 +204,7 @@ def check_function(
     """
     __tracebackhide__ = True
     opts = judge_options("verify.jax.check_function", options)
-    jumps = jumps_option("verify.jax.check_function", jumps)
+    jumps = jumps_choice(jumps, "verify.jax.check_function")
     if not callable(fn):
         raise TypeError(f"verify.jax.check_function: fn must be callable; got {type(fn).__name__}")
     jax = _jax()

@@ -50,9 +50,9 @@ from verify._adapters import (
     check_slots,
     differentiated,
     judge_options,
-    jumps_option,
     refuse_non_finite_inputs,
 )
+from verify.checks.gradient import jumps_choice
 
 __all__ = ["check_function", "check_module", "AdapterReport", "SlotReport"]
 
@@ -367,7 +367,7 @@ def check_function(
     """
     __tracebackhide__ = True
     opts = judge_options("verify.torch.check_function", options)
-    jumps = jumps_option("verify.torch.check_function", jumps)
+    jumps = jumps_choice(jumps, "verify.torch.check_function")
     values = _as_tuple(inputs, "verify.torch.check_function")
     if not callable(fn):
         raise TypeError(f"verify.torch.check_function: fn must be callable; got {type(fn).__name__}")
@@ -436,7 +436,7 @@ def check_module(
     """
     __tracebackhide__ = True
     opts = judge_options("verify.torch.check_module", options)
-    jumps = jumps_option("verify.torch.check_module", jumps)
+    jumps = jumps_choice(jumps, "verify.torch.check_module")
     torch = _torch()
     if not isinstance(module, torch.nn.Module):
         raise TypeError(f"verify.torch.check_module: module must be a torch.nn.Module; got {type(module).__name__}")

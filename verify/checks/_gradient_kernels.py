@@ -121,17 +121,24 @@ def perturbed_points(flat, step0):
 
 
 @_kernel
+def _every_row(flat, stack):
+    """``stack[p] = flat`` for every row ``p``, in the stack's memory order: down each column where the points are
+    innermost (Fortran order), else row by row (element by element: faster than a row slice assignment here)."""
+    if stack.strides[0] < stack.strides[1]:
+        for j in range(stack.shape[1]):
+            for p in range(stack.shape[0]):
+                stack[p, j] = flat[j]
+    else:
+        for p in range(stack.shape[0]):
+            for j in range(stack.shape[1]):
+                stack[p, j] = flat[j]
+
+
+@_kernel
 def _fill_perturbed(flat, step0, h, taken, stack):
     """:func:`perturbed_points` written into ``h`` (3, n), ``taken`` (3, 2, n) and ``stack`` (6n + 1, n)."""
     n = flat.shape[0]
-    if stack.strides[0] < stack.strides[1]:  # the points innermost (Fortran order): along each column, in memory order
-        for j in range(n):
-            for p in range(6 * n + 1):
-                stack[p, j] = flat[j]
-    else:
-        for p in range(6 * n + 1):
-            for j in range(n):  # element by element: faster than a row slice assignment here
-                stack[p, j] = flat[j]
+    _every_row(flat, stack)
     for j in range(n):
         base = step0 * max(1.0, abs(flat[j]))
         for level in range(3):
@@ -427,14 +434,7 @@ def complex_points(flat, cs_step):
 def _fill_complex(flat, cs_step, step, stack):
     """:func:`complex_points` written into ``step`` (n,) and ``stack`` (n, n)."""
     n = flat.shape[0]
-    if stack.strides[0] < stack.strides[1]:  # the points innermost (Fortran order): along each column, in memory order
-        for j in range(n):
-            for p in range(n):
-                stack[p, j] = flat[j]
-    else:
-        for p in range(n):
-            for j in range(n):
-                stack[p, j] = flat[j]
+    _every_row(flat, stack)
     for j in range(n):
         step[j] = cs_step * max(1.0, abs(flat[j]))
         stack[j, j] += 1j * step[j]

@@ -59,10 +59,9 @@ class JudgeOptions:
 def validate_common(*, directions: int, seed: int, jacobian_max: int, ulps: float, atol: float,
                     max_examples: int | None, worst: int, jumps: str = "fail") -> JudgeOptions:
     """The arguments every checker of this family takes, validated; the judge's options."""
-    from verify.checks.gradient import JUMPS
+    from verify.checks.gradient import jumps_choice
 
-    if not isinstance(jumps, str) or jumps not in JUMPS:
-        raise ValueError(f"jumps must be one of {JUMPS}; got {jumps!r}")
+    jumps_choice(jumps)
     for name, value, low in (("directions", directions, 1), ("jacobian_max", jacobian_max, 0), ("worst", worst, 1)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f"{name} must be an integer >= {low}; got {value!r}")

@@ -236,6 +236,21 @@ _DTYPE_NAMES = {dt: str(dt) for dt in FLOAT_DTYPES}
 REFERENCES = ("sympy", "complex step", "central differences")
 _REFERENCE_CHOICES = ("auto", *REFERENCES)
 JUMPS = ("fail", "allow")
+
+
+def jumps_choice(jumps: object, checker: str = "") -> str:
+    """``jumps`` when it is one of :data:`JUMPS`, else a ValueError naming the option and the value (and ``checker``,
+    where given): the one rule of every checker that takes ``jumps=``.
+
+    >>> jumps_choice("allow")
+    'allow'
+    >>> jumps_choice("ignore", "verify.jax.check_function")
+    Traceback (most recent call last):
+    ValueError: verify.jax.check_function: jumps must be one of ('fail', 'allow'); got 'ignore'
+    """
+    if not isinstance(jumps, str) or jumps not in JUMPS:
+        raise ValueError(f"{checker + ': ' if checker else ''}jumps must be one of {JUMPS}; got {jumps!r}")
+    return jumps
 _NONZERO, _MAX = np.count_nonzero, np.maximum.reduce  # cheaper than .any()/np.max on a few dozen entries
 _CENTRAL_DETAIL = "Richardson on steps h, h/2, h/4 with h = eps_f^(1/5)·max(1,|x_j|)"
 
@@ -342,8 +357,8 @@ class JudgeSummary:
 class GradientReport(JudgeSummary):
     """What ``check_gradient`` verified: the judge's summary (:class:`JudgeSummary`) over ``examples`` points,
     with ``cross_checks`` (per reference, the examples it confirmed), ``kink_examples`` (the examples with a
-    kink), ``unverified_reasons`` (each reason for an unverified entry and its remedy) and ``noise_measured`` (entries whose tolerance took measured
-    noise); the ``dtype`` judged, the tolerance's ``ulps`` and ``atol``, whether ``f`` was ``vectorized`` and
+    kink), ``unverified_reasons`` (each reason for an unverified entry and its remedy) and ``noise_measured``
+    (entries whose tolerance took measured noise); the ``dtype`` judged, the tolerance's ``ulps`` and ``atol``, whether ``f`` was ``vectorized`` and
     the ``seconds`` taken.
     """
 
@@ -1844,8 +1859,7 @@ def check_gradient(
         raise ValueError(f"reference must be one of {_REFERENCE_CHOICES}; got {reference!r}")
     if reference == "sympy" and sympy_expr is None:
         raise ValueError("reference='sympy' needs sympy_expr=")
-    if jumps not in JUMPS:
-        raise ValueError(f"jumps must be one of {JUMPS}; got {jumps!r}")
+    jumps_choice(jumps)
     if type(wrt) is not int and (isinstance(wrt, (bool, np.bool_)) or not isinstance(wrt, numbers.Integral)):
         raise TypeError(f"wrt must be an integer index into the arguments; got {wrt!r}")
     # the common case: every numeric option a finite float >= 0 or a positive int (what _number's first test passes);
