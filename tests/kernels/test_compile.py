@@ -189,6 +189,31 @@ def test_a_reduction_needs_out_among_the_arrays_and_another_array():
         reduction(_sum_rows, name="test_compile_only_out", arrays=("out",), out="out", cache=False)
 
 
+def test_a_cuda_signature_must_type_every_parameter_of_the_cuda_kernel():
+    # The simulator ignores signatures, so the one of a reduction that typed its part's first row (an int64 the
+    # kernel does not take) broke only PTX compilation for a real GPU; now it is refused when the kernel is built.
+    with pytest.raises(ValueError, match=r"test_compile_bad_signature: signature .* types 3 arguments; the CUDA "
+                                         r"kernel takes 2 \(x, out\)"):
+        reduction(_sum_rows, name="test_compile_bad_signature", arrays=("x", "out"), out="out", cache=False,
+                  signatures=("void(float64[:, ::1], float64[:, ::1], int64)",))
+    # an elementwise kernel counting non-finite entries takes one array more on CUDA (the counts)
+    with pytest.raises(ValueError, match="types 5 arguments; the CUDA kernel takes 6"):
+        elementwise(_momentum, name="test_compile_bad_count_signature", arrays=("theta", "g", "b"),
+                    assigned=("theta", "b"), scalars=("lr", "mu"), count_nonfinite=("g",), cache=False,
+                    signatures=("void(float64[::1], float64[::1], float64[::1], float64, float64)",))
+    good = reduction(_sum_rows, name="test_compile_good_signature", arrays=("x", "out"), out="out", cache=False,
+                     signatures=("void(float64[:, ::1], float64[:, ::1])",))
+    assert good.signatures == ("void(float64[:, ::1], float64[:, ::1])",)
+
+
+def test_every_kernel_of_the_package_declares_signatures_of_its_cuda_kernel():
+    from verify.kernels._compile import _check_signatures
+
+    assert COMPILED
+    for compiled in COMPILED.values():
+        _check_signatures(compiled.name, compiled.cuda_source, compiled.signatures)
+
+
 @jit(inline="always", cache=False)
 def _double(x):
     return 2.0 * x

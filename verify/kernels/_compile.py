@@ -58,6 +58,7 @@ array([1., 3., 5.])
 
 from __future__ import annotations
 
+import ast
 import functools
 import inspect
 import keyword
@@ -309,6 +310,7 @@ def _build(name, function, arguments, cpu_source, cuda_source, signatures, optio
     ``parallel`` and ``count`` (``count``: the expression of the outer loop's length) around it."""
     if name in COMPILED:
         raise ValueError(f"a kernel named {name!r} was already generated")
+    _check_signatures(name, cuda_source, signatures)
     if not _in_package(_source_file(function)):
         options = {"cache": False, **options}  # the package's cache locator files only the package's kernels
     serial = jit(nogil=True, **options)(
@@ -328,6 +330,19 @@ def _build(name, function, arguments, cpu_source, cuda_source, signatures, optio
     )
     COMPILED[name] = compiled
     return compiled
+
+
+def _check_signatures(name: str, cuda_source: str, signatures: Sequence[str]) -> None:
+    """Raise ``ValueError`` unless every CUDA signature types exactly the CUDA kernel's parameters: the simulator
+    never reads them, so a wrong one would otherwise surface only when compiling for a real GPU."""
+    from numba.core.sigutils import normalize_signature
+
+    parameters = [a.arg for a in ast.parse(cuda_source).body[0].args.args]
+    for signature in signatures:
+        types, _ = normalize_signature(signature)
+        if len(types) != len(parameters):
+            raise ValueError(f"{name}: signature {signature!r} types {len(types)} arguments; the CUDA kernel takes "
+                             f"{len(parameters)} ({', '.join(parameters)})")
 
 
 def _generate(source: str, qualname: str, function: Callable, namespace: dict) -> Callable:

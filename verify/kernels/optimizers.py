@@ -447,7 +447,7 @@ def _sum_of_squares_part(theta, g, out, first, sign, l2):
 
 SUM_OF_SQUARES = reduction(_sum_of_squares_part, name="optimizer_sum_of_squared_gradients",
                            arrays=("theta", "grad", "out"), out="out", scalars=("sign", "l2"),
-                           signatures=_float_signatures("void({f}[::1], {f}[::1], float64[:, ::1], int64, {f}, {f})"),
+                           signatures=_float_signatures("void({f}[::1], {f}[::1], float64[:, ::1], {f}, {f})"),
                            error_model="numpy")
 #: The parts of ‖g'‖²: the same for the serial and the parallel kernel, so both add the same numbers in one order.
 _SQUARE_PARTS = 64
