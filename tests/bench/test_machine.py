@@ -51,6 +51,29 @@ def test_exp_loop_computes_exp_and_counts_every_evaluation():
         machine.exp_throughput(10, kernel="svml")
 
 
+def test_exps_into_fresh_array_is_exp_of_every_entry_in_a_new_array():
+    x = np.linspace(-30.0, 30.0, 3 * 2049).reshape(3, 2049)  # more than one chunk, the last one partial
+    out = machine.exps_into_fresh_array(x)
+    assert out.shape == x.shape and out.dtype == np.float64 and not np.shares_memory(out, x)
+    np.testing.assert_allclose(out, np.exp(x), rtol=1e-15, atol=0.0)
+    for bad in (x.astype(np.float32), x[:, ::2], [1.0, 2.0]):
+        with pytest.raises(TypeError, match="x must be a C-contiguous float64 numpy array"):
+            machine.exps_into_fresh_array(bad)
+
+
+def test_the_softmax_ce_ceiling_is_measured_and_a_wrong_exp_pass_is_caught(monkeypatch):
+    from verify.bench import workloads
+    from verify.bench.harness import BenchConfig
+
+    config = BenchConfig(quick=True, repeats=1, warmup=0, exps_per_second=1e8)
+    z = np.linspace(-3.0, 3.0, 5000).reshape(500, 10)
+    note = workloads._exp_ceiling_note(config, z)
+    assert note.startswith("ceiling: the 5e+03 exps alone") and "% of the exp bound (0.05 ms)" in note
+    monkeypatch.setattr(machine, "exps_into_fresh_array", lambda x: np.exp2(x))
+    with pytest.raises(RuntimeError, match="the exp pass of the ceiling produced a wrong result"):
+        workloads._exp_ceiling_note(config, z)
+
+
 @pytest.mark.parametrize(("kernel", "fill"), [("exp_diff", "exp_diff_fill_parallel"), ("libm", "exp_fill_parallel")])
 def test_a_wrong_exp_loop_is_caught(monkeypatch, kernel, fill):
     @machine.jit(cache=False)  # a test function: nothing written to any cache

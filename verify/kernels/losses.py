@@ -485,7 +485,9 @@ def _softmax_cross_entropy_labels(z, t, values, g, denom):
     done by the maximum's shift instead (:func:`_softmax_cross_entropy_row`); its loss, above 44, is kept as
     ``−loss`` so that the loop taking the logarithms of the other rows' ``s`` (over the whole block: it
     vectorises) can tell it apart. ``g`` holds the exponentials until they are scaled (float64; float32
-    computes them again, see :func:`verify.kernels.activations.shifted_exps`)."""
+    computes them again, see :func:`verify.kernels.activations.shifted_exps`), the label's own term, exp(0) = 1,
+    set to 0 by a loop of its own so that the rows' sums have no test in them. The block's logits are checked
+    for NaN and ±inf by one vectorised pass; only a block where that fails checks its rows one by one."""
     rows = z.shape[0]
     k_max = z.shape[1]
     if holds_float64(g):
@@ -494,13 +496,17 @@ def _softmax_cross_entropy_labels(z, t, values, g, denom):
             for c in range(k_max):
                 g[r, c] = zt
         exp_of_excess(z, g)
+        for r in range(rows):
+            g[r, t[r]] = 0.0
+    block_finite = _finite_row(z.reshape(-1))
     for r in range(rows):
         ti = t[r]
         zt = np.float64(z[r, ti])
-        s, finite = _sum_without(z, g, r, ti, zt)
-        if finite != 0.0:  # a NaN or an infinity in the row (checks_finite)
+        if not block_finite and not _finite_row(z[r]):  # a NaN or an infinity in the row (checks_finite)
             values[r] = np.nan
-        elif s < _SHIFT_LIMIT:
+            continue
+        s = _sum_without(z, g, r, ti, zt)
+        if s < _SHIFT_LIMIT:
             inv = 1.0 / ((1.0 + s) * denom)
             for c in range(k_max):
                 g[r, c] = row_exp(z, g, r, c, zt) * inv
@@ -515,17 +521,17 @@ def _softmax_cross_entropy_labels(z, t, values, g, denom):
 
 @jit(fastmath={"reassoc"}, error_model="numpy")
 def _sum_without(z, e, r, skip, shift):
-    """``(Σ_{c ≠ skip} exp(z[r, c] − shift), Σ_c (z[r, c] − z[r, c]))`` in any order (left to the vectoriser; a
-    sum of K nonnegative terms is within (K − 1)/2 ULPs either way). The second sum is 0 for a finite row and
-    NaN if the row has a NaN or an infinity: the row is checked as it is read. Not inlined by Numba, which
-    would drop the flag."""
+    """``Σ_{c ≠ skip} exp(z[r, c] − shift)`` in any order (left to the vectoriser; a sum of K nonnegative terms is
+    within (K − 1)/2 ULPs either way): a float64 ``e`` holds the terms, its entry at ``skip`` already 0; in
+    float32 they are computed again. Not inlined by Numba, which would drop the flag."""
     s = 0.0
-    finite = 0.0
-    for c in range(z.shape[1]):
-        v = np.float64(z[r, c])
-        s += row_exp(z, e, r, c, shift) if c != skip else 0.0
-        finite += v - v
-    return s, finite
+    if holds_float64(e):
+        for c in range(e.shape[1]):
+            s += e[r, c]
+    else:
+        for c in range(z.shape[1]):
+            s += exp_diff(z[r, c], shift) if c != skip else 0.0
+    return s
 
 
 @_row
