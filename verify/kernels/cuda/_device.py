@@ -116,7 +116,8 @@ def compile_all_ptx(cc: tuple[int, int] = (8, 0)) -> dict[str, list[str]]:
     from verify.kernels._compile import COMPILED
 
     for compiled in list(COMPILED.values()):
-        compiled.cuda  # noqa: B018 - builds and registers the CUDA variant
+        if compiled.signatures:  # none: a host-only kernel (e.g. the CPU backends' NaN scan), never launched on CUDA
+            compiled.cuda  # noqa: B018 - builds and registers the CUDA variant
     out: dict[str, list[str]] = {}
     with _target_device(cc):
         for spec in KERNELS.values():
