@@ -383,8 +383,15 @@ class HostArrays:
         return _sequential_sum(arr[r])
 
     def signs(self, arr, zero_one: bool) -> np.ndarray:
-        signs = arr.astype(np.float64)
-        return 2.0 * signs - 1.0 if zero_one else signs
+        if self.backend == "numpy":
+            signs = arr.astype(np.float64)
+            return 2.0 * signs - 1.0 if zero_one else signs
+        if not zero_one and arr.dtype == np.float64:
+            return arr  # already the float64 signs the kernels read (and never write)
+        # one pass into one fresh array (NumPy's 2.0 * y − 1.0 made three: half the time of a logistic loss of 1e7)
+        out = np.empty(arr.shape[0], dtype=np.float64)
+        self.run(SIGNS, arr.shape[0], out, arr, bool(zero_one))
+        return out
 
     def int64(self, arr) -> np.ndarray:
         return arr.astype(np.int64, copy=False)
