@@ -204,3 +204,38 @@ def test_network_target_none_or_objects(backend):
         net.network_value_and_grad(network, params, y, None, backend=backend)
     with pytest.raises(TypeError, match="target must be .*None"):
         net.network_loss(network, params, y, np.array([None] * 4), backend=backend)
+
+
+def test_big_endian_labels_are_read_as_their_values(backend):
+    # a Numba kernel typed for another byte order failed with a raw TypingError; floats are refused with a TypeError
+    z = np.array([[0.5, -1.0, 2.0], [1.0, 1.0, 0.0], [3.0, -2.0, 0.25]])
+    labels = np.array([2, 0, 1])
+    expected = los.softmax_cross_entropy(z, labels, backend=backend)
+    for dtype in (">i8", ">u4"):
+        value, grad = los.softmax_cross_entropy(z, labels.astype(dtype), backend=backend)
+        assert value == expected[0]
+        np.testing.assert_array_equal(np.asarray(grad), np.asarray(expected[1]))
+    x = np.array([0.5, -1.0, 2.0])
+    binary = np.array([1, 0, 1])
+    expected = los.logistic_from_logit(x, binary, backend=backend)
+    for dtype in (">i8", ">f8", ">f4"):
+        assert los.logistic_from_logit(x, binary.astype(dtype), backend=backend)[0] == expected[0]
+    with pytest.raises(ValueError, match=r"target must contain only 0 and 1 .*; target\[1\] = 2$"):
+        los.logistic_from_logit(x, np.array([1, 2, 0], dtype=">i8"), backend=backend)
+
+
+def test_a_uint64_label_beyond_int64_is_named_with_its_own_value(backend):
+    z = np.zeros((3, 4))
+    labels = np.array([1, 2**63 + 1, 3], dtype=np.uint64)  # cast to int64 it would read −9223372036854775807
+    with pytest.raises(ValueError, match=r"target must lie in \[0, 4\); target\[1\] = 9223372036854775809$"):
+        los.softmax_cross_entropy(z, labels, backend=backend)
+    with pytest.raises(ValueError, match=r"target must lie in \[0, 4\); target\[1\] = 4$"):
+        los.softmax_cross_entropy(z, np.array([1, 4, 3], dtype=np.uint64), backend=backend)
+
+
+def test_a_float32_row_loss_beyond_float32_is_inf_without_a_warning(backend, recwarn):
+    z = np.array([[3e38, -3e38]], dtype=np.float32)  # −log σ(z)_1 = 6e38: beyond float32, not float64
+    value, _ = los.softmax_cross_entropy(z, np.array([1]), reduction="none", backend=backend)
+    assert np.asarray(value).dtype == np.float32 and np.isposinf(np.asarray(value)[0])
+    if backend != "cuda":  # the CUDA simulator casts with NumPy in threads of its own (a real GPU warns of nothing)
+        assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)], [str(w.message) for w in recwarn]

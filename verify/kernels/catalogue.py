@@ -425,7 +425,8 @@ class HostArrays:
         return _finite.first_bad(np.ascontiguousarray(values), _finite.NONFINITE)[0] == 0
 
     def cast(self, values, dtype):
-        return values.astype(dtype, copy=False)
+        with np.errstate(over="ignore"):  # a float64 row value beyond float32's range is +inf there, no warning
+            return values.astype(dtype, copy=False)
 
     # ------------------------------------------------------------------ results out
     def result(self, arr):
@@ -510,6 +511,9 @@ def _check_floats(arrays, record: LossRecord, value, argument: Argument, kind: s
 def _check_per_row(arrays, value, argument: Argument, kind: str, n: int, k: int, options: Mapping):
     arr = arrays.numbers(value, argument.name)
     dtype = np.dtype(arr.dtype)
+    if not dtype.isnative:  # big-endian labels: the same values in the byte order the kernels are compiled for
+        dtype = dtype.newbyteorder("=")
+        arr = arr.astype(dtype)
     integer = dtype.kind in "iu"
     if kind == "labels" and not integer:
         raise TypeError(f"{argument.name} must be integer class indices; got dtype {dtype} {_shown(arrays, arr)}")
@@ -521,6 +525,8 @@ def _check_per_row(arrays, value, argument: Argument, kind: str, n: int, k: int,
     if not integer:
         require_rule(arrays, arr, argument.name, _finite.NONFINITE, "must be finite")
     if kind == "labels":
+        if dtype.kind == "u" and dtype.itemsize == 8:  # before the cast to int64, which would wrap 2^63 and above
+            _require_below(arrays, arr, argument.name, k)
         arr = arrays.int64(arr)
         require_rule(arrays, arr, argument.name, _finite.OUTSIDE_RANGE, f"must lie in [0, {k})", bound=k)
         return arr
@@ -530,6 +536,13 @@ def _check_per_row(arrays, value, argument: Argument, kind: str, n: int, k: int,
     else:
         require_rule(arrays, arr, argument.name, _finite.NOT_SIGN, KINDS["signs"].message)
     return arrays.signs(arr, zero_one)
+
+
+def _require_below(arrays, arr, name: str, k: int) -> None:
+    """``ValueError`` naming the first uint64 label ≥ ``k``, with its own value (host arrays; device arrays are
+    checked after their cast)."""
+    if isinstance(arr, np.ndarray) and (above := np.flatnonzero(arr >= k)).size:
+        raise ValueError(f"{name} must lie in [0, {k}); {name}[{above[0]}] = {int(arr[above[0]])!r}")
 
 
 def _shown(arrays, arr) -> str:
