@@ -56,22 +56,28 @@ def test_exps_into_fresh_array_is_exp_of_every_entry_in_a_new_array():
     out = machine.exps_into_fresh_array(x)
     assert out.shape == x.shape and out.dtype == np.float64 and not np.shares_memory(out, x)
     np.testing.assert_allclose(out, np.exp(x), rtol=1e-15, atol=0.0)
-    for bad in (x.astype(np.float32), x[:, ::2], [1.0, 2.0]):
-        with pytest.raises(TypeError, match="x must be a C-contiguous float64 numpy array"):
+    for bad, message in ((x.astype(np.float32), "x must have dtype float64; got float32"),
+                         (x[:, ::2], r"x must be C-contiguous; got shape \(3, 1025\) with strides \(16392, 16\)"),
+                         ([1.0, 2.0], "x must be a numpy array; got list")):
+        with pytest.raises(TypeError, match=message):
             machine.exps_into_fresh_array(bad)
 
 
-def test_the_softmax_ce_ceiling_is_measured_and_a_wrong_exp_pass_is_caught(monkeypatch):
+def test_the_softmax_ce_ceiling_is_a_timed_row_and_a_wrong_exp_pass_is_caught(monkeypatch):
     from verify.bench import workloads
-    from verify.bench.harness import BenchConfig
+    from verify.bench.harness import BenchConfig, compute_ratios
 
     config = BenchConfig(quick=True, repeats=1, warmup=0, exps_per_second=1e8)
     z = np.linspace(-3.0, 3.0, 5000).reshape(500, 10)
-    note = workloads._exp_ceiling_note(config, z)
-    assert note.startswith("ceiling: the 5e+03 exps alone") and "% of the exp bound (0.05 ms)" in note
+    row = workloads._exp_ceiling(config, z)
+    assert (row.implementation, row.role) == (workloads.EXP_CEILING, "bound") and row.timing is not None
+    result = compute_ratios(workloads.WorkloadResult("w", "t", "s", measurements=[row], exps_per_call=5000.0),
+                            config)
+    assert result.measurements[0].ratios["fraction_of_exp_bound"] == pytest.approx(
+        5e-5 / row.timing.median)  # 5000 exps at 1e8 per second: the same column as the kernels' rows
     monkeypatch.setattr(machine, "exps_into_fresh_array", lambda x: np.exp2(x))
     with pytest.raises(RuntimeError, match="the exp pass of the ceiling produced a wrong result"):
-        workloads._exp_ceiling_note(config, z)
+        workloads._exp_ceiling(config, z)
 
 
 @pytest.mark.parametrize(("kernel", "fill"), [("exp_diff", "exp_diff_fill_parallel"), ("libm", "exp_fill_parallel")])

@@ -201,6 +201,12 @@ def test_a_cuda_signature_must_type_every_parameter_of_the_cuda_kernel():
         elementwise(_momentum, name="test_compile_bad_count_signature", arrays=("theta", "g", "b"),
                     assigned=("theta", "b"), scalars=("lr", "mu"), count_nonfinite=("g",), cache=False,
                     signatures=("void(float64[::1], float64[::1], float64[::1], float64, float64)",))
+    for bad, message in (("void(float64[:, ::1], float64[:, ::1])", "a sequence of signature strings"),
+                         (("void(float64[:, ::1], float64[:, ::1]",), "is not a Numba signature .SyntaxError"),
+                         (("void(floaty[:, ::1], float64[:, ::1])",), "is not a Numba signature .NameError")):
+        with pytest.raises(ValueError, match=f"test_compile_unparsed_signature: .*{message}"):
+            reduction(_sum_rows, name="test_compile_unparsed_signature", arrays=("x", "out"), out="out", cache=False,
+                      signatures=bad)
     good = reduction(_sum_rows, name="test_compile_good_signature", arrays=("x", "out"), out="out", cache=False,
                      signatures=("void(float64[:, ::1], float64[:, ::1])",))
     assert good.signatures == ("void(float64[:, ::1], float64[:, ::1])",)

@@ -166,11 +166,14 @@ def exps_into_fresh_array(x: np.ndarray) -> np.ndarray:
     pages. Timed beside such a kernel, it is the ceiling the machine puts on it, in the same run.
 
     Raises:
-      TypeError: ``x`` not a C-contiguous float64 array.
+      TypeError: ``x`` not a NumPy array, not float64, or not C-contiguous (each said).
     """
-    if not isinstance(x, np.ndarray) or x.dtype != np.float64 or not x.flags.c_contiguous:
-        raise TypeError(f"x must be a C-contiguous float64 numpy array; got {type(x).__name__} "
-                        f"{getattr(x, 'dtype', '')}")
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"x must be a numpy array; got {type(x).__name__}")
+    if x.dtype != np.float64:
+        raise TypeError(f"x must have dtype float64; got {x.dtype}")
+    if not x.flags.c_contiguous:
+        raise TypeError(f"x must be C-contiguous; got shape {x.shape} with strides {x.strides}")
     out = np.empty_like(x)
     flat = x.reshape(-1)
     run_chunks(_exp_diff_blocks, (flat, out.reshape(-1)), -(-flat.size // _EXP_PASS_BLOCK), 1)

@@ -205,7 +205,10 @@ def softmax_cross_entropy(config: BenchConfig) -> WorkloadResult:
         targets=(Target("speedup_over_numpy", "parallel", 3.0), Target("speedup_over_torch", "parallel", 2.5)),
     )
     result.measurements += _kernel_measurements(config, lambda b: lambda: fn(z, labels, backend=b))
-    result.notes.append(_exp_ceiling_note(config, z))
+    result.measurements.append(_exp_ceiling(config, z))
+    result.notes.append(f"'{EXP_CEILING}' (role bound): the least work of any kernel returning a fresh gradient — "
+                        "its exps, its memory traffic and the first touch of its fresh pages — timed on the same "
+                        "threads: its % exp bound is the most this machine allows the loss")
 
     def torch_loss(torch):
         zt, yt = torch.from_numpy(z).requires_grad_(True), torch.from_numpy(labels)
@@ -215,21 +218,19 @@ def softmax_cross_entropy(config: BenchConfig) -> WorkloadResult:
     return result
 
 
-def _exp_ceiling_note(config: BenchConfig, z: np.ndarray) -> str:
-    """What the machine allows a kernel that evaluates ``z.size`` exps and returns a fresh array of ``z``'s size:
-    the exps alone written into a fresh array, timed in this run (:func:`verify.bench.machine.exps_into_fresh_array`)."""
+#: The name of the ceiling row of the softmax workload (role "bound").
+EXP_CEILING = "exps alone, fresh array"
+
+
+def _exp_ceiling(config: BenchConfig, z: np.ndarray) -> Measurement:
+    """The machine's ceiling for a kernel that evaluates ``z.size`` exps and returns a fresh array of ``z``'s size:
+    the exps alone written into a fresh array on the same threads (:func:`verify.bench.machine.exps_into_fresh_array`),
+    checked against ``np.exp`` once, then timed as a row of role ``"bound"``."""
     from verify.bench.machine import exps_into_fresh_array
 
     if not np.allclose(exps_into_fresh_array(z), np.exp(z), rtol=1e-15, atol=0.0):  # exp_diff: within 2 ULPs
         raise RuntimeError("the exp pass of the ceiling produced a wrong result")
-    ms = measure(lambda: exps_into_fresh_array(z), repeats=config.repeats, warmup=config.warmup).median * 1e3
-    text = (f"ceiling: the {z.size:.3g} exps alone, written into a fresh array of z's shape on the same threads, take "
-            f"{ms:.3g} ms")
-    if config.exps_per_second:
-        bound_ms = z.size / config.exps_per_second * 1e3
-        text += (f" = {100 * bound_ms / ms:.0f}% of the exp bound ({bound_ms:.3g} ms), the least work of any kernel "
-                 "returning a fresh gradient: its exps, its memory traffic and the first touch of its fresh pages")
-    return text
+    return time_implementation(EXP_CEILING, "bound", lambda: exps_into_fresh_array(z), config)
 
 
 def _binary_workload(config: BenchConfig, name: str, salt: int) -> WorkloadResult:

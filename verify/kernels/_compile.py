@@ -184,7 +184,7 @@ def elementwise(
     else:
         cpu = f"def NAME({params}, _first, _last):\n{loop}        {targets} = {call}\n"
         gpu = f"def NAME({params}):\n    _i = _cuda.grid(1)\n    if _i < {n}:\n        {targets} = {call}\n"
-    return _build(name, element, (*arrays, *scalars), cpu, gpu, tuple(signatures), options, 4096, n,
+    return _build(name, element, (*arrays, *scalars), cpu, gpu, signatures, options, 4096, n,
                   _sum_counts if counted else _nothing)
 
 
@@ -232,7 +232,7 @@ def blockwise(block: Callable, *, name: str, arrays: Sequence[str], scalars: Seq
            f"{cpu_scratch}        _fn({sliced})\n")
     gpu = (f"def NAME({params}):\n    _lo = _cuda.grid(1)\n    if _lo < {n}:\n        _hi = _lo + 1\n"
            f"{gpu_scratch}        _fn({sliced})\n")
-    return _build(name, block, (*arrays, *scalars), cpu, gpu, tuple(signatures), options, 4, blocks, _nothing)
+    return _build(name, block, (*arrays, *scalars), cpu, gpu, signatures, options, 4, blocks, _nothing)
 
 
 def reduction(block: Callable, *, name: str, arrays: Sequence[str], out: str, scalars: Sequence[str] = (),
@@ -264,7 +264,7 @@ def reduction(block: Callable, *, name: str, arrays: Sequence[str], out: str, sc
               f"        _hi = ((_p + 1) * {rows[0]}.shape[0]) // {parts}\n        _fn({args})\n")
     cpu = f"def NAME({params}, _first, _last):\n    for _p in range(_first, min(_last, {parts})):\n{bounds}"
     gpu = f"def NAME({params}):\n    _p = _cuda.grid(1)\n    if _p < {parts}:\n{bounds}"
-    return _build(name, block, (*arrays, *scalars), cpu, gpu, tuple(signatures), options, 1, parts, _nothing)
+    return _build(name, block, (*arrays, *scalars), cpu, gpu, signatures, options, 1, parts, _nothing)
 
 
 def switch(functions: Sequence[Callable], *, name: str) -> Callable:
@@ -311,6 +311,7 @@ def _build(name, function, arguments, cpu_source, cuda_source, signatures, optio
     if name in COMPILED:
         raise ValueError(f"a kernel named {name!r} was already generated")
     _check_signatures(name, cuda_source, signatures)
+    signatures = tuple(signatures)
     if not _in_package(_source_file(function)):
         options = {"cache": False, **options}  # the package's cache locator files only the package's kernels
     serial = jit(nogil=True, **options)(
@@ -333,13 +334,21 @@ def _build(name, function, arguments, cpu_source, cuda_source, signatures, optio
 
 
 def _check_signatures(name: str, cuda_source: str, signatures: Sequence[str]) -> None:
-    """Raise ``ValueError`` unless every CUDA signature types exactly the CUDA kernel's parameters: the simulator
-    never reads them, so a wrong one would otherwise surface only when compiling for a real GPU."""
+    """Raise ``ValueError`` unless ``signatures`` is a sequence of Numba signature strings, each with as many
+    argument types as the CUDA kernel has parameters: the simulator never reads them, so a wrong one would
+    otherwise surface only when compiling for a real GPU. (Only the count is checked here; the types themselves
+    are checked by PTX compilation, ``tox -e cuda-ptx``.)"""
     from numba.core.sigutils import normalize_signature
 
+    if isinstance(signatures, str) or not all(isinstance(s, str) for s in signatures):
+        raise ValueError(f"{name}: signatures must be a sequence of signature strings; got {signatures!r}")
     parameters = [a.arg for a in ast.parse(cuda_source).body[0].args.args]
     for signature in signatures:
-        types, _ = normalize_signature(signature)
+        try:
+            types, _ = normalize_signature(signature)
+        except Exception as exc:  # noqa: BLE001 - Numba evaluates the text: SyntaxError, NameError, TypeError…
+            raise ValueError(f"{name}: signature {signature!r} is not a Numba signature ({type(exc).__name__}: "
+                             f"{exc})") from exc
         if len(types) != len(parameters):
             raise ValueError(f"{name}: signature {signature!r} types {len(types)} arguments; the CUDA kernel takes "
                              f"{len(parameters)} ({', '.join(parameters)})")
