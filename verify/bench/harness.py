@@ -168,8 +168,8 @@ def measure_paired(ours: Callable[[], object], peer: Callable[[], object], *, ro
 class Measurement:
     """One implementation of one workload: its timing, or why it was skipped.
 
-    ``role`` is ``"kernel"`` (ours: a backend of ``verify``), ``"baseline"`` (NumPy) or ``"peer"``
-    (torch, …). ``items`` is the work per call (e.g. examples verified), so throughputs compare fairly
+    ``role`` is ``"kernel"`` (ours: a backend of ``verify``), ``"baseline"`` (NumPy), ``"peer"``
+    (torch, …) or ``"bound"`` (a ceiling the machine puts on the workload, not an implementation). ``items`` is the work per call (e.g. examples verified), so throughputs compare fairly
     when two implementations do a different amount of work per call.
     """
 
@@ -348,11 +348,17 @@ def compute_ratios(result: WorkloadResult, config: BenchConfig) -> WorkloadResul
     - ``gbps``: ``bytes_per_call / median``; ``traffic_gbps``: the true traffic (with write-allocate) per
       second; ``fraction_of_triad``: ``traffic_gbps`` over the limit ``config.triad_bytes_per_second``;
     - ``exp_bound_ms`` and ``fraction_of_exp_bound``: ``exps_per_call / exps_per_second`` over the median.
+
+    A row of role ``"bound"`` (a ceiling the machine puts on the workload, e.g. its exps alone) gets the exp-bound
+    figures only: it is not an implementation to compare, and it moves other bytes than the workload's.
     """
     baseline = _best_throughput(result, "baseline")
     peer = _best_throughput(result, "peer")
     for m in result.measurements:
         if m.timing is None:
+            continue
+        if m.role == "bound":
+            _exp_bound_ratios(m, result, config)
             continue
         if baseline is not None and m is not baseline:
             m.ratios["speedup_over_numpy"] = m.throughput / baseline.throughput
@@ -367,11 +373,15 @@ def compute_ratios(result: WorkloadResult, config: BenchConfig) -> WorkloadResul
             m.ratios["traffic_gbps"] = traffic / 1e9
             if config.triad_bytes_per_second:
                 m.ratios["fraction_of_triad"] = traffic / config.triad_bytes_per_second
-        if result.exps_per_call is not None and config.exps_per_second:
-            bound = result.exps_per_call / config.exps_per_second
-            m.ratios["exp_bound_ms"] = bound * 1e3
-            m.ratios["fraction_of_exp_bound"] = bound / m.timing.median
+        _exp_bound_ratios(m, result, config)
     return result
+
+
+def _exp_bound_ratios(m: Measurement, result: WorkloadResult, config: BenchConfig) -> None:
+    if result.exps_per_call is not None and config.exps_per_second:
+        bound = result.exps_per_call / config.exps_per_second
+        m.ratios["exp_bound_ms"] = bound * 1e3
+        m.ratios["fraction_of_exp_bound"] = bound / m.timing.median
 
 
 def spread(values: Sequence[float]) -> dict[str, float] | None:
