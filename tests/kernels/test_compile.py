@@ -210,14 +210,17 @@ def test_a_cuda_signature_must_type_every_parameter_of_the_cuda_kernel():
     good = reduction(_sum_rows, name="test_compile_good_signature", arrays=("x", "out"), out="out", cache=False,
                      signatures=("void(float64[:, ::1], float64[:, ::1])",))
     assert good.signatures == ("void(float64[:, ::1], float64[:, ::1])",)
+    from_generator = reduction(_sum_rows, name="test_compile_generator_signature", arrays=("x", "out"), out="out",
+                               cache=False, signatures=(s for s in ["void(float64[:, ::1], float64[:, ::1])"]))
+    assert from_generator.signatures == ("void(float64[:, ::1], float64[:, ::1])",)  # read once, kept whole
 
 
 def test_every_kernel_of_the_package_declares_signatures_of_its_cuda_kernel():
-    from verify.kernels._compile import _check_signatures
+    from verify.kernels._compile import _checked_signatures
 
     assert COMPILED
     for compiled in COMPILED.values():
-        _check_signatures(compiled.name, compiled.cuda_source, compiled.signatures)
+        assert _checked_signatures(compiled.name, compiled.cuda_source, compiled.signatures) == compiled.signatures
 
 
 @jit(inline="always", cache=False)

@@ -168,9 +168,10 @@ def measure_paired(ours: Callable[[], object], peer: Callable[[], object], *, ro
 class Measurement:
     """One implementation of one workload: its timing, or why it was skipped.
 
-    ``role`` is ``"kernel"`` (ours: a backend of ``verify``), ``"baseline"`` (NumPy), ``"peer"``
-    (torch, …) or ``"bound"`` (a ceiling the machine puts on the workload, not an implementation). ``items`` is the work per call (e.g. examples verified), so throughputs compare fairly
-    when two implementations do a different amount of work per call.
+    ``role`` is ``"kernel"`` (ours: a backend of ``verify``), ``"baseline"`` (NumPy), ``"peer"`` (torch, …)
+    or ``"bound"`` (a ceiling the machine puts on the workload, not an implementation). ``items`` is the work per
+    call (e.g. examples verified), so throughputs compare fairly when two implementations do a different amount
+    of work per call.
     """
 
     implementation: str

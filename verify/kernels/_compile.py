@@ -310,8 +310,7 @@ def _build(name, function, arguments, cpu_source, cuda_source, signatures, optio
     ``parallel`` and ``count`` (``count``: the expression of the outer loop's length) around it."""
     if name in COMPILED:
         raise ValueError(f"a kernel named {name!r} was already generated")
-    _check_signatures(name, cuda_source, signatures)
-    signatures = tuple(signatures)
+    signatures = _checked_signatures(name, cuda_source, signatures)
     if not _in_package(_source_file(function)):
         options = {"cache": False, **options}  # the package's cache locator files only the package's kernels
     serial = jit(nogil=True, **options)(
@@ -333,13 +332,15 @@ def _build(name, function, arguments, cpu_source, cuda_source, signatures, optio
     return compiled
 
 
-def _check_signatures(name: str, cuda_source: str, signatures: Sequence[str]) -> None:
-    """Raise ``ValueError`` unless ``signatures`` is a sequence of Numba signature strings, each with as many
+def _checked_signatures(name: str, cuda_source: str, signatures: Sequence[str]) -> tuple[str, ...]:
+    """``signatures`` as a tuple; ``ValueError`` unless it is a sequence of Numba signature strings, each with as many
     argument types as the CUDA kernel has parameters: the simulator never reads them, so a wrong one would
     otherwise surface only when compiling for a real GPU. (Only the count is checked here; the types themselves
     are checked by PTX compilation, ``tox -e cuda-ptx``.)"""
     from numba.core.sigutils import normalize_signature
 
+    if not isinstance(signatures, str):
+        signatures = tuple(signatures)
     if isinstance(signatures, str) or not all(isinstance(s, str) for s in signatures):
         raise ValueError(f"{name}: signatures must be a sequence of signature strings; got {signatures!r}")
     parameters = [a.arg for a in ast.parse(cuda_source).body[0].args.args]
@@ -352,6 +353,7 @@ def _check_signatures(name: str, cuda_source: str, signatures: Sequence[str]) ->
         if len(types) != len(parameters):
             raise ValueError(f"{name}: signature {signature!r} types {len(types)} arguments; the CUDA kernel takes "
                              f"{len(parameters)} ({', '.join(parameters)})")
+    return signatures
 
 
 def _generate(source: str, qualname: str, function: Callable, namespace: dict) -> Callable:
