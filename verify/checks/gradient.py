@@ -236,6 +236,8 @@ _DTYPE_NAMES = {dt: str(dt) for dt in FLOAT_DTYPES}
 REFERENCES = ("sympy", "complex step", "central differences")
 _REFERENCE_CHOICES = ("auto", *REFERENCES)
 JUMPS = ("fail", "allow")
+_NONZERO, _MAX = np.count_nonzero, np.maximum.reduce  # cheaper than .any()/np.max on a few dozen entries
+_CENTRAL_DETAIL = "Richardson on steps h, h/2, h/4 with h = eps_f^(1/5)·max(1,|x_j|)"
 
 
 def jumps_choice(jumps: object, checker: str = "") -> str:
@@ -251,8 +253,7 @@ def jumps_choice(jumps: object, checker: str = "") -> str:
     if not isinstance(jumps, str) or jumps not in JUMPS:
         raise ValueError(f"{checker + ': ' if checker else ''}jumps must be one of {JUMPS}; got {jumps!r}")
     return jumps
-_NONZERO, _MAX = np.count_nonzero, np.maximum.reduce  # cheaper than .any()/np.max on a few dozen entries
-_CENTRAL_DETAIL = "Richardson on steps h, h/2, h/4 with h = eps_f^(1/5)·max(1,|x_j|)"
+
 
 # Why an entry is unverified, and how to get a verdict.
 _NOT_FINITE = ("f is not finite within the central-difference step of the entry",
@@ -358,8 +359,8 @@ class GradientReport(JudgeSummary):
     """What ``check_gradient`` verified: the judge's summary (:class:`JudgeSummary`) over ``examples`` points,
     with ``cross_checks`` (per reference, the examples it confirmed), ``kink_examples`` (the examples with a
     kink), ``unverified_reasons`` (each reason for an unverified entry and its remedy) and ``noise_measured``
-    (entries whose tolerance took measured noise); the ``dtype`` judged, the tolerance's ``ulps`` and ``atol``, whether ``f`` was ``vectorized`` and
-    the ``seconds`` taken.
+    (entries whose tolerance took measured noise); the ``dtype`` judged, the tolerance's ``ulps`` and ``atol``,
+    whether ``f`` was ``vectorized`` and the ``seconds`` taken.
     """
 
     examples: int
