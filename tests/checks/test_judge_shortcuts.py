@@ -258,11 +258,13 @@ def _compare_straight_kernels(flat, eps_f, rng, smooth=False, off=0.0):
             f0 = float(np.float32(f0))
     flags = np.ones((2, n), bool)
     points = np.full((n, n), -1.0 + 0j)
-    candidates, quartile, is_float32, smallest = central_point(values, work, f0, eps_f, flags, flat, 1e-20, points)
-    w_est, w_kink, w_finite, w_candidates, w_quartile = central_estimates(values, taken, h, f0, eps_f)
+    candidates, quartile, is_float32, smallest, suggests = central_point(values, work, f0, eps_f, flags, flat, 1e-20,
+                                                                         points)
+    w_est, w_kink, w_finite, w_candidates, w_quartile, w_suggests = central_estimates(values, taken, h, f0, eps_f,
+                                                                                      np.zeros(n, bool))
     est = work[gk.STRAIGHT_EST:gk.STRAIGHT_OUT]
     assert _same_bits(est, w_est) and np.array_equal(flags[0], w_kink) and np.array_equal(flags[1], w_finite)
-    assert candidates == w_candidates and quartile == w_quartile
+    assert candidates == w_candidates and quartile == w_quartile and suggests == w_suggests
     assert is_float32 == _float32_values_numpy(values, f0)
     if is_float32 or quartile > 64.0 * eps_f * abs(f0):  # the float32 test takes the point: no complex points
         assert np.isnan(smallest) and np.all(points == -1.0) and np.all(work[gk.STRAIGHT_STEP] == -1.0)

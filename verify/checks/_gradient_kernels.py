@@ -192,16 +192,61 @@ def _median(values):
 
 
 @_kernel
-def central_estimates(v, taken, h, f0, eps_f):
-    """The central-difference reference from ``v[l, s, j] = f(x ± h_l e_j)``.
+def _jump_sizes(v, f0, j, model):
+    """``(J₊, J₋)``: the jumps of ``f`` at ``x`` that entry ``j``'s stencil suggests on its ``+`` and ``−`` side (0 where
+    it suggests none), whatever the rounding level the other entries suggest — a row of jumps at the point sets their
+    lower quartile, and the kink test then reads each jump as rounding (``floor(z) + z²`` with five of six entries at
+    integers). The caller confirms a suggestion closer in (:func:`verify.checks._measure.jumps_at_point`): a function
+    varying on a scale below the step (a layer norm of inputs 1e8 ± 1, steps of 7e4) gives the same stencil.
 
-    Returns ``(estimates, kink, finite, candidates, quartile)``: ``estimates`` (12, n) holds the rows value
+    On each side the offsets ``a_l = ±(f(x ± h_l e_j) − f(x))`` at ``h_l = h, h/2, h/4`` are, for a smooth ``f``,
+    ``f'·h_l + c·h_l² + …``; a jump ``J`` on that side adds ``J`` to all three. The affine fit through the two finer
+    offsets meets ``h = 0`` at ``A = 2a₂ − a₁`` (``J``, or ``−c·h²/16`` without one) and misses the coarsest by
+    ``r = a₀ − 3a₁ + 2a₂`` (``3c·h²/16``): a side suggests ``J = A`` where ``|A|`` is 64× both ``|r|`` and ``model``,
+    the rounding of one value. Rounding noise gives ``A`` and ``r`` alike of its size; a kink (offsets affine on each
+    side) gives ``A = 0``."""
+    sizes = [0.0, 0.0]
+    for s in range(2):
+        sign = 1.0 if s == 0 else -1.0
+        a0 = sign * (v[0, s, j] - f0)
+        a1 = sign * (v[1, s, j] - f0)
+        a2 = sign * (v[2, s, j] - f0)
+        intercept = 2.0 * a2 - a1
+        if abs(intercept) > 64.0 * abs(a0 - 3.0 * a1 + 2.0 * a2) and abs(intercept) > 64.0 * model:
+            sizes[s] = intercept
+    return sizes[0], sizes[1]
+
+
+__all__ += ["stencil_jumps"]
+
+
+@_kernel
+def stencil_jumps(v, f0, eps_f, kink, finite):
+    """``(2, n)``: :func:`_jump_sizes` of every finite entry that is no kink candidate (0 elsewhere), with the model
+    ``8·(eps_f·F_j + u)`` of :func:`central_estimates`."""
+    n = v.shape[2]
+    out = np.zeros((2, n))
+    largest = largest_values(v, f0)
+    underflow = underflow_unit(eps_f)
+    for j in range(n):
+        if finite[j] and not kink[j]:
+            out[0, j], out[1, j] = _jump_sizes(v, f0, j, 8.0 * (eps_f * largest[j] + underflow))
+    return out
+
+
+@_kernel
+def central_estimates(v, taken, h, f0, eps_f, forced):
+    """The central-difference reference from ``v[l, s, j] = f(x ± h_l e_j)``; the entries ``forced`` are kink
+    candidates whatever their stencil says (jumps at the point, confirmed: :func:`_jump_sizes`).
+
+    Returns ``(estimates, kink, finite, candidates, quartile, suggests)``: ``estimates`` (12, n) holds the rows value
     (Richardson ``R(h/4..h/2)``), error, low, high, side_error, curvature, order, third, noise (the rounding
     level ``e`` of one value of ``f`` used for the entry's error), flat (1 where all six values equal ``f(x)``:
     the differences resolved nothing), model (``8·(eps_f·max|f| + u)``, ``u`` the format's underflow unit) and measured (the entry's own rounding level
     from its differences); ``candidates`` says whether any entry was a kink candidate (low, high and
     side_error mean nothing otherwise); ``quartile`` is the lower quartile of the measured rounding levels
-    (robust to the few entries a kink or jump inflates).
+    (robust to the few entries a kink or jump inflates); ``suggests`` whether the stencil of an entry that is no
+    kink candidate suggests a jump at the point (:func:`_jump_sizes`, :func:`stencil_jumps`).
 
     The kink test uses the rounding level ``max(model, lower quartile of measured)``: a jump or a curved kink
     inflates its own entry's measured level (and, among few entries, the median), which must not hide it.
@@ -210,17 +255,18 @@ def central_estimates(v, taken, h, f0, eps_f):
     out = np.empty((12, n))
     kink = np.empty(n, dtype=np.bool_)
     finite = np.empty(n, dtype=np.bool_)
-    candidates, quartile = _central_estimates_into(v, taken, h, f0, eps_f, out, kink, finite)
-    return out, kink, finite, candidates, quartile
+    candidates, quartile, suggests = _central_estimates_into(v, taken, h, f0, eps_f, forced, out, kink, finite)
+    return out, kink, finite, candidates, quartile, suggests
 
 
 @_kernel
-def _central_estimates_into(v, taken, h, f0, eps_f, out, kink, finite):
+def _central_estimates_into(v, taken, h, f0, eps_f, forced, out, kink, finite):
     """:func:`central_estimates` written into ``out`` (12, n), ``kink`` and ``finite`` (n,): returns ``(candidates,
-    quartile)``."""
+    quartile, suggests)``."""
     n = v.shape[2]
     d = np.empty((3, n))
     eta = np.empty(n)
+    largest_of = np.empty(n)
     underflow = underflow_unit(eps_f)
     scratch = np.empty(1)
     bits = scratch.view(np.int64)
@@ -238,12 +284,14 @@ def _central_estimates_into(v, taken, h, f0, eps_f, out, kink, finite):
         # the model, or the grid the entry's values lie on where it is coarser: a sum of terms of size M that cancels
         # to a small value (Σ tanh at ±14: 3e-14 from terms ±1) is a multiple of ulp(M), and carries that rounding,
         # not eps·|f| (one value's rounding is up to a spacing of that grid: its terms', summed exactly)
+        largest_of[j] = largest
         eta[j] = _maximum(8.0 * (eps_f * largest + underflow), _value_grid(v, f0, j, grid0, scratch, bits))
     measured = _noise_measured(d, h[0])
     ordered = np.sort(measured)  # one sort for the median and the lower quartile
     pooled = 4.0 * _median_of_sorted(ordered)
     quartile = ordered[n // 4]
     candidates = False
+    suggests = False
     sided = np.empty((3, 2))  # the one-sided slopes of entry j (every element written before it is read)
     for j in range(n):
         e = _maximum(_maximum(eta[j], measured[j]), pooled)
@@ -268,12 +316,15 @@ def _central_estimates_into(v, taken, h, f0, eps_f, out, kink, finite):
         noise0 = 4.0 * e / h[0, j]
         noise2 = 4.0 * e_kink / h[2, j]
         is_kink = (jump2 > 8.0 * noise2) and (jump2 > 0.5 * jump0)
-        candidates = candidates or is_kink
+        candidates = candidates or is_kink or forced[j]
         right = 2.0 * sided[2, 0] - sided[1, 0]
         left = 2.0 * sided[2, 1] - sided[1, 1]
         side_error = (abs(right - (2.0 * sided[1, 0] - sided[0, 0])) + abs(left - (2.0 * sided[1, 1] - sided[0, 1]))
                       + 2.0 * noise2)
-        is_kink = is_kink and abs(right - left) > side_error
+        is_kink = (is_kink and abs(right - left) > side_error) or forced[j]
+        if not is_kink and finite[j] and not suggests:
+            plus, minus = _jump_sizes(v, f0, j, 8.0 * (eps_f * largest_of[j] + underflow))
+            suggests = plus != 0.0 or minus != 0.0
         curvature = _maximum(jump0 - noise0, 0.0) / h[0, j]
         third = 8.0 * (d12 + 2.0 * e / h[0, j]) / h[0, j] ** 2
         if is_kink:
@@ -297,7 +348,7 @@ def _central_estimates_into(v, taken, h, f0, eps_f, out, kink, finite):
         out[9, j] = 1.0 if flat else 0.0
         out[10, j] = eta[j]
         out[11, j] = measured[j]
-    return candidates, quartile
+    return candidates, quartile, suggests
 
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -363,9 +414,12 @@ def central_point(v, work, f0, eps_f, flags, flat, cs_step, points):
     where neither says that f computes in float32 nor its rounding is above float64's (the lower quartile of the
     measured levels beyond ``64·eps_f·|f0|``: check_gradient's float32 test decides then) and ``points`` is not empty,
     :func:`complex_points` into ``work``'s row ``step`` and ``points`` (n, n). Returns ``(candidates, quartile,
-    float32, smallest)``, ``smallest`` the least ``|x_j|`` (NaN where no complex points were written)."""
-    candidates, quartile = _central_estimates_into(v, _taken_of(work), work[STRAIGHT_H:STRAIGHT_TAKEN], f0, eps_f,
-                                                   work[STRAIGHT_EST:STRAIGHT_OUT], flags[0], flags[1])
+    float32, smallest, suggests)``, ``smallest`` the least ``|x_j|`` (NaN where no complex points were written),
+    ``suggests`` as :func:`central_estimates` says it (no entry forced)."""
+    forced = np.zeros(v.shape[2], dtype=np.bool_)
+    candidates, quartile, suggests = _central_estimates_into(v, _taken_of(work), work[STRAIGHT_H:STRAIGHT_TAKEN], f0,
+                                                             eps_f, forced, work[STRAIGHT_EST:STRAIGHT_OUT], flags[0],
+                                                             flags[1])
     float32 = float32_values(v, f0)
     smallest = np.nan
     if not float32 and not quartile > 64.0 * eps_f * abs(f0) and points.shape[0]:
@@ -373,7 +427,7 @@ def central_point(v, work, f0, eps_f, flags, flat, cs_step, points):
         for j in range(flat.shape[0]):
             smallest = min(smallest, abs(flat[j]))
         _fill_complex(flat, cs_step, work[STRAIGHT_STEP], points)
-    return candidates, quartile, float32, smallest
+    return candidates, quartile, float32, smallest, suggests
 
 
 @_kernel
@@ -487,7 +541,9 @@ def warm_up() -> None:
     flat = np.zeros(1)
     h, taken, stack = perturbed_points(flat, 1e-3)
     values = np.ones(7)
-    estimates, _, finite, _, _ = central_estimates(values[1:].reshape(3, 2, 1), taken, h, 1.0, 2.0**-52)
+    estimates, _, finite, _, _, _ = central_estimates(values[1:].reshape(3, 2, 1), taken, h, 1.0, 2.0**-52,
+                                                      np.zeros(1, dtype=np.bool_))
+    stencil_jumps(values[1:].reshape(3, 2, 1), 1.0, 2.0**-52, np.zeros(1, dtype=np.bool_), finite)
     judge_smooth(flat, estimates[0], np.ones(1), estimates[5], flat, estimates[1], finite, 32.0, 2.0**-52, 0.0, flat)
     step, points = complex_points(flat, 1e-20)
     finite_perturbed_points(flat, 1e-3)

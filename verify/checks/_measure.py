@@ -43,7 +43,7 @@ import numpy as np
 from verify.checks._evaluate import Evaluator
 from verify.checks._noise import noise_bound, noise_levels, probe_offsets
 
-__all__ = ["f_noise", "staircase_level", "confirmed_level", "two_sided_level", "GradientNoise", "gradient_noise", "coarse_format", "complex_step_noise", "backward_spread"]
+__all__ = ["f_noise", "jumps_at_point", "staircase_level", "confirmed_level", "two_sided_level", "GradientNoise", "gradient_noise", "coarse_format", "complex_step_noise", "backward_spread"]
 
 _EPS64 = float(np.finfo(np.float64).eps)
 _SPACING_RATIO = 16.0
@@ -100,6 +100,37 @@ def f_noise(ev: Evaluator, args: tuple, x64: np.ndarray, f0: float,
     if reach is not None:
         eta = staircase_level(sigma, order, status, first, eta, int(np.count_nonzero(_F_SPACINGS <= reach)))
     return eta, "measured"
+
+
+#: How close in a jump the stencil suggests is confirmed: this many ULPs of max(1, |x_j|) from x, where a continuous f
+#: has moved by its slope times that (a layer norm of inputs 1e8 ± 1, varying on a scale of 1 below a step of 7e4,
+#: gives offsets as constant as a jump's at h, h/2 and h/4).
+JUMP_CONFIRM_ULPS = 16.0
+
+
+def jumps_at_point(ev: Evaluator, args: tuple, x64: np.ndarray, f0: float, suggested: np.ndarray) -> np.ndarray:
+    """Per entry of ``x64`` (flattened): ``f`` jumps at ``x`` along it. ``suggested`` (2, n) holds, per side (``+``,
+    ``−``), the jump the central-difference stencil suggests (:func:`verify.checks._gradient_kernels.stencil_jumps`, 0
+    where none); one is confirmed where ``±(f(x ± t·e_j) − f(x))`` at ``t = JUMP_CONFIRM_ULPS·ulp(max(1, |x_j|))`` is
+    still within half of it. Confirmed, the entry is a kink candidate (located, and reported as a jump) and f's
+    rounding is not measured along it: a direction crossing a jump at the point reads the jump as noise
+    (``floor(z) + z²`` at integer ``z`` was read as a float32 computation)."""
+    flat = x64.ravel()
+    jumps = np.zeros(flat.size, dtype=bool)
+    sides, entries = np.nonzero(suggested)
+    if entries.size == 0:
+        return jumps
+    sign = np.where(sides == 0, 1.0, -1.0)
+    t = JUMP_CONFIRM_ULPS * np.spacing(np.maximum(1.0, np.abs(flat[entries])))
+    stack = np.broadcast_to(flat, (entries.size + 1, flat.size)).copy()  # stack[0]: x, where f is known
+    stack[np.arange(1, entries.size + 1), entries] += sign * t
+    with np.errstate(all="ignore"):
+        values = ev.many(args, stack.reshape((entries.size + 1,) + x64.shape), f0)[1:]
+        offset = sign * (values - f0)
+        size = suggested[sides, entries]
+        confirmed = np.abs(offset - size) <= 0.5 * np.abs(size)
+    jumps[entries[confirmed]] = True
+    return jumps
 
 
 def _first_level_stands(sigma: np.ndarray, status: np.ndarray, i: int) -> bool:

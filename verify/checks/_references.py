@@ -74,6 +74,7 @@ class Central:
     measured: np.ndarray  # the entry's own rounding level, measured in its differences
     values: np.ndarray | None = None  # f at the stack's points (for the grid, computed when needed)
     f0: float = 0.0
+    suggests: bool = False  # an entry's stencil suggests a jump at the point (central_estimates), not yet confirmed
 
     @property
     def f_scale(self) -> np.ndarray:
@@ -103,17 +104,21 @@ def steps(x: np.ndarray, eps_f: float) -> np.ndarray:
     return eps_f ** 0.2 * np.maximum(1.0, np.abs(x))
 
 
-def central(ev: Evaluator, args: tuple, x64: np.ndarray, f0: float, eps_f: float) -> Central:
+def central(ev: Evaluator, args: tuple, x64: np.ndarray, f0: float, eps_f: float,
+            forced: np.ndarray | None = None) -> Central:
     """Central differences with Richardson extrapolation on the steps h, h/2, h/4 (one stack of 6n + 1 points),
-    evaluated entry by entry in :mod:`verify.checks._gradient_kernels`; infinite entries are not perturbed."""
+    evaluated entry by entry in :mod:`verify.checks._gradient_kernels`; infinite entries are not perturbed. The
+    entries ``forced`` (flat bool, default none) are kink candidates whatever their stencil says: confirmed jumps."""
     shape, flat = x64.shape, x64.ravel()
     n = flat.size
+    if forced is None:
+        forced = np.zeros(n, dtype=bool)
     infinite, count, h, taken, stack = finite_perturbed_points(flat, eps_f ** 0.2)
     if not count:
         every = ev.many(args, stack.reshape((6 * n + 1,) + shape), f0)
         f0 = ev.centre(every, f0)  # f(x) as the stack computed it, where its layout may round otherwise
         values = every[1:].reshape(3, 2, n)
-        return central_from(central_estimates(values, taken, h, f0, eps_f), values, f0, eps_f, h, infinite)
+        return central_from(central_estimates(values, taken, h, f0, eps_f, forced), values, f0, eps_f, h, infinite)
     idx = np.flatnonzero(~infinite)
     m = idx.size
     out = _infinite_only(n, eps_f, infinite)
@@ -125,12 +130,13 @@ def central(ev: Evaluator, args: tuple, x64: np.ndarray, f0: float, eps_f: float
     stack[:, idx] = sub
     values = ev.many(args, stack.reshape((6 * m + 1,) + shape), f0)
     f0 = ev.centre(values, f0)  # as above
-    est, kink, finite, candidates, quartile = central_estimates(values[1:].reshape(3, 2, m), taken, h, f0, eps_f)
+    est, kink, finite, candidates, quartile, suggests = central_estimates(values[1:].reshape(3, 2, m), taken, h, f0,
+                                                                          eps_f, forced[idx])
     part = _central_record(est, kink, finite, candidates, quartile, eps_f, h[0], np.zeros(m, dtype=bool))
     full = _scatter(out, part, idx)
     stacked = np.full((3, 2, n), f0)
     stacked[:, :, idx] = values[1:].reshape(3, 2, m)
-    full.values, full.f0 = stacked, f0
+    full.values, full.f0, full.suggests = stacked, f0, bool(suggests)
     return full
 
 
@@ -138,9 +144,9 @@ def central_from(estimates: tuple, values: np.ndarray, f0: float, eps_f: float, 
                  infinite: np.ndarray) -> Central:
     """The record :func:`central` makes at a point with no infinite entry: from ``central_estimates``' output
     ``estimates`` on ``values`` (3, 2, n), f on the stack of ``finite_perturbed_points`` (its ``h`` and ``infinite``)."""
-    est, kink, finite, candidates, quartile = estimates
+    est, kink, finite, candidates, quartile, suggests = estimates
     record = _central_record(est, kink, finite, candidates, quartile, eps_f, h[0], infinite)
-    record.values, record.f0 = values, f0
+    record.values, record.f0, record.suggests = values, f0, bool(suggests)
     return record
 
 

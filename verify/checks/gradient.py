@@ -113,7 +113,10 @@ computation's scale could hide; a constant that ends sooner (ReLU below 0, gelu'
 rounding of a slope that is not 0) leaves it unverified.
 
 **Kinks and jumps** (:mod:`verify.checks._kinks`). Where the one-sided slopes at ``h`` differ by more than
-the rounding allows, the steps are shrunk geometrically down to the resolution ``f`` allows. A kink *at the
+the rounding allows, the steps are shrunk geometrically down to the resolution ``f`` allows. So is an entry whose
+stencil shows a jump at the point (its offsets on one side the same ``J`` at ``h``, ``h/2``, ``h/4``) that ``f``
+confirms 16 ULPs away, whatever the other entries suggest of f's rounding: where most entries sit on jumps
+(``floor(z) + z²`` at integers), their stencils set the pooled level the slopes are compared with. A kink *at the
 point* (ReLU at 0, the hinge at its margin, ``max`` at a tie; or one closer than ``f`` can resolve) accepts
 any value between the one-sided limits; a kink *next to* the point does not: the ordinary derivative is
 demanded, from steps that stay on one side (``|x|`` at ``x = −5e-8``). Each coordinate at a kink is judged
@@ -187,6 +190,7 @@ from verify.checks._gradient_kernels import (
     judge_straight,
     own_scale_terms,
     resolution_terms,
+    stencil_jumps,
     straight_points,
     underflow_unit,
     warm_up,
@@ -199,6 +203,7 @@ from verify.checks._measure import (
     confirmed_level,
     f_noise,
     gradient_noise,
+    jumps_at_point,
     two_sided_level,
 )
 from verify.checks._noise import noise_bound, noise_levels, probe_offsets
@@ -572,6 +577,7 @@ class _Checker:
         if cen is None:
             cen = central(self.ev, args, x64, f0, eps_f)
             f0 = pt.f0 = cen.f0  # f(x) as the stack computed it (central: Evaluator.centre)
+        cen = self._with_jumps(pt, cen)
         if eps_f < _EPS32 and (_float32_values(f0, cen) or (
                 _noisier_than(cen, 64.0 * eps_f * abs(f0))
                 and (f_noise(self.ev, args, x64, f0, skip=cen.kink)[0] or 0.0) > max(64.0 * float(np.max(cen.model)),
@@ -584,7 +590,7 @@ class _Checker:
             # at least): a float64 f whose rounding is amplified by its conditioning — sin(x²) at x = 400, 1e-11;
             # layer norm of inputs equal to 1e-7, 0.15·eps32·|f| — keeps float64's steps and its complex step's
             # float64 accuracy
-            cen = central(self.ev, args, x64, f0, _EPS32)
+            cen = self._with_jumps(pt, central(self.ev, args, x64, f0, _EPS32))
             self._remember_note(f"f computes in float32 (its values are float32 numbers, or its measured rounding is "
                                 f"64× that of its return type, {type(raw).__name__}): central differences use "
                                 "float32's step and noise")
@@ -592,6 +598,25 @@ class _Checker:
             cen = _with_f_error(cen, self.f_error)
         cs = self._complex(args, x64)
         return self._fast(pt, cen, cs) or self._slow(pt, cen, cs)
+
+    def _with_jumps(self, pt: _Point, cen: Central) -> Central:
+        """``cen`` with the jumps at the point its stencil suggests and f confirms closer in
+        (:func:`verify.checks._measure.jumps_at_point`) made kink candidates — located, and reported as jumps — where
+        the kink test missed them: a row of jumps at the point sets the pooled rounding level it compares with (five of
+        six entries of ``floor(z) + z²`` at integers: read as rounding, then as f computing in float32). Computed
+        again on the same steps, with those entries forced."""
+        if not cen.suggests:
+            return cen
+        sizes = stencil_jumps(cen.values, cen.f0, cen.eps_f, cen.kink, cen.finite)
+        confirmed = jumps_at_point(self.ev, pt.args, pt.x64, cen.f0, sizes)
+        if not _NONZERO(confirmed):
+            return replace(cen, suggests=False)
+        cen = central(self.ev, pt.args, pt.x64, cen.f0, cen.eps_f, forced=confirmed | cen.kink)
+        # a jump's one-sided slopes on the stencil are J/h, no limits of f's slopes: the ladder that locates it is
+        # set by the slope scale (_locate), as for an entry without limits
+        low, high = cen.low.copy(), cen.high.copy()
+        low[confirmed], high[confirmed] = cen.value[confirmed], cen.value[confirmed]
+        return replace(cen, low=low, high=high)
 
     def _straight(self, pt: _Point, raw: object) -> _PointResult:
         """:meth:`_general` in one straight line where it is most often taken (f returns float64, no SymPy twin,
@@ -627,9 +652,12 @@ class _Checker:
         innermost = ev.takes_complex_innermost  # (the real stack may have failed in that layout)
         points = (np.empty((n, n), dtype=np.complex128).T if innermost else np.empty((n, n), dtype=np.complex128)) \
             if status is None or status == "ok" else _NO_POINTS
-        candidates, quartile, float32, smallest = central_point(values, work, f0, _EPS64, flags, flat, CS_STEP, points)
-        if float32 or quartile > 64.0 * _EPS64 * abs(f0):  # _general's float32 test decides (_noisier_than)
-            return self._general(pt, raw, _EPS64, self._central_of(work, flags, candidates, quartile, values, f0))
+        candidates, quartile, float32, smallest, suggests = central_point(values, work, f0, _EPS64, flags, flat, CS_STEP,
+                                                                          points)
+        if float32 or suggests or quartile > 64.0 * _EPS64 * abs(f0):
+            # _general's float32 test decides (_noisier_than), or its confirmation of the jumps the stencil suggests
+            return self._general(pt, raw, _EPS64, self._central_of(work, flags, candidates, quartile, values, f0,
+                                                                    suggests))
         imag = ev.many_complex(args, points.reshape((n,) + x64.shape), innermost) if points.size else None
         if imag is BUILD_AGAIN:  # f failed on the innermost stack, which it may have written into
             imag = ev.many_complex(args, complex_points(flat, CS_STEP)[1].reshape((n,) + x64.shape))
@@ -656,10 +684,11 @@ class _Checker:
 
     @staticmethod
     def _central_of(work: np.ndarray, flags: np.ndarray, candidates: bool, quartile: float, values: np.ndarray,
-                    f0: float) -> Central:
+                    f0: float, suggests: bool = False) -> Central:
         """The record ``central()`` makes, from the straight path's arrays (:func:`_straight`)."""
         n = work.shape[1]
-        return central_from((work[STRAIGHT_EST:STRAIGHT_OUT], flags[0], flags[1], candidates, quartile), values, f0,
+        return central_from((work[STRAIGHT_EST:STRAIGHT_OUT], flags[0], flags[1], candidates, quartile, suggests),
+                            values, f0,
                             _EPS64, work[STRAIGHT_H:STRAIGHT_TAKEN], np.zeros(n, dtype=bool))
 
     # -- references --------------------------------------------------------------------------
