@@ -177,7 +177,9 @@ def _float32_values_numpy(values: np.ndarray, f0: float) -> bool:
     """The float32 test as check_gradient stated it in NumPy before it became a kernel (``_float32_values``)."""
     if not abs(f0) <= float(np.finfo(np.float32).max) or float(np.float32(f0)) != f0:
         return False
-    return _holds_coarse_numbers(np.append(values[np.isfinite(values)], f0), np.dtype(np.float32))
+    finite = np.append(values[np.isfinite(values)], f0)
+    integers_only = bool(np.all(finite == np.floor(finite))) and float(np.max(np.abs(finite))) < 2.0**23
+    return _holds_coarse_numbers(finite, np.dtype(np.float32)) and not integers_only
 
 
 _float32_numbers = st.floats(width=32, allow_nan=False, allow_infinity=False).map(float)

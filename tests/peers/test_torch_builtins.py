@@ -161,15 +161,39 @@ def test_gelu_tanh_at_the_trial_point_passes():
     vt.check_function(BUILTINS["gelu_tanh"], (x,))
 
 
-@pytest.mark.xfail(strict=True, raises=CheckFailure,
-                   reason="issue 13, check_gradient's kinks (left open): at a triple tie, sort(x)[2] (the median of the "
-                          "tied three) is constant along every axis (each partial derivative is 0) yet not "
-                          "differentiable: its Clarke subdifferential is the hull of e_0, e_1, e_2, which holds "
-                          "torch's 2·e_1 (the weight 2) and not 0; the judge sees no kink along e_1 and demands 0")
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_sort_at_a_triple_tie_passes(dtype):
+    """At a triple tie, sort(x)[2] (the median of the tied three) is constant along every axis at x (each partial
+    derivative 0) yet not differentiable: its Clarke subdifferential, the hull of the limits of its gradients next to
+    x, holds torch's weight on one tied entry. The judge reads f's slopes along e_j at the points next to x where the
+    tie is ordered every way (check_gradient's ``_clarke_at_ties``)."""
     x = torch.tensor(TIES, dtype=getattr(torch, dtype))
     vt.check_function(BUILTINS["sorted_weighted"], (x,), forward=False)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_sort_backward_that_drops_the_tie_fails(dtype):
+    """The tie's total weight is f's slope along the sum of its unit vectors (the tie moves together): a backward
+    that gives the tied entries nothing is no subgradient."""
+    x = torch.tensor(TIES, dtype=getattr(torch, dtype))
+
+    class DropTies(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return BUILTINS["sorted_weighted"](x)
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            with torch.enable_grad():
+                y = x.detach().requires_grad_()
+                grad = torch.autograd.grad(BUILTINS["sorted_weighted"](y), y, g)[0]
+            tied = (x == x[1]).to(grad.dtype)
+            return grad * (1 - tied)
+
+    with pytest.raises(CheckFailure):
+        vt.check_function(DropTies.apply, (x,), forward=False)
 
 
 # --- PyTorch's own inaccuracies: true positives ---------------------------------------------------

@@ -359,10 +359,15 @@ def float32_values(values, f0):
     """Whether ``f(x) = f0`` and every finite value of ``values`` (f over the central-difference stack) are float32
     numbers, one of them with more than 8 significant bits (not merely a small dyadic number): ``f`` rounds its result
     to float32. ``f0`` finite. A value beyond float32's range is no float32 number (its cast would be ``inf``); the
-    test of more than 8 bits is that ``2⁸`` times its significand (``frexp``) is no integer."""
+    test of more than 8 bits is that ``2⁸`` times its significand (``frexp``) is no integer. Values that are all
+    integers below ``2²³``, where float32 also holds fractions, say nothing of float32: f is integer-valued there
+    (``floor(x)`` at ``1e6 + 0.5``, a count). (A coarser grid in general is no such sign: a float32 computation that
+    cancels leaves values with low bits 0.)"""
     if not abs(f0) <= _FLOAT32_MAX or np.float64(np.float32(f0)) != f0:
         return False
     wide = False
+    fraction = False
+    largest = 0.0
     flat = values.ravel()
     for k in range(flat.size + 1):
         v = flat[k] if k < flat.size else f0
@@ -370,10 +375,12 @@ def float32_values(values, f0):
             continue
         if abs(v) > _FLOAT32_MAX or np.float64(np.float32(v)) != v:
             return False
+        largest = _maximum(largest, abs(v))
+        fraction = fraction or v != math.floor(v)
         if v != 0.0 and not wide:
             m = math.frexp(v)[0] * 256.0
             wide = m != math.floor(m)
-    return wide
+    return wide and (fraction or largest >= 2.0**23)
 
 
 # -- check_gradient's straight path (verify.checks.gradient._Checker._straight) --------------------------------------

@@ -110,7 +110,12 @@ bitwise constant along ``e_j`` at every step ``4ᵏ·h`` out to ``16·max(1, |x_
 not depend on ``x_j``: the off-diagonal Jacobian entries of ``torch.erf``), the slope is 0 to within ``6η/R`` at that
 reach ``R``, and the entry is judged — verified, or wrong where its error also exceeds what digits lost at the
 computation's scale could hide; a constant that ends sooner (ReLU below 0, gelu's tail, where the constant is a
-rounding of a slope that is not 0) leaves it unverified.
+rounding of a slope that is not 0) leaves it unverified. A failing entry along which ``f`` is bitwise constant near
+``x`` (out to a step where the reference's slope would have moved it by more than 8 roundings), and beyond which it
+steps by more than ``ulps`` roundings of the computation's largest magnitudes, is unverified too: ``floor`` at
+``1e4 + 0.3`` (derivative 0; steps of 7 average its jumps into a slope of 1) gives the values of a smooth function rounded
+to cells in a computation holding magnitudes of 1e16, and no reference here tells them apart. A kink candidate whose
+one-sided slopes do not settle has no reference either (a complex step there is one branch's slope).
 
 **Kinks and jumps** (:mod:`verify.checks._kinks`). Where the one-sided slopes at ``h`` differ by more than
 the rounding allows, the steps are shrunk geometrically down to the resolution ``f`` allows. So is an entry whose
@@ -123,7 +128,12 @@ demanded, from steps that stay on one side (``|x|`` at ``x = −5e-8``). Each co
 against its own limits, and then pairs of them together (ties first, at most 12 pairs): along ``d = e_i ± e_j``
 ``⟨g, d⟩`` must lie within the limits of f's slopes along ``d`` at ``x`` (one-sided) and from the four diagonal
 directions next to it — so ``(x == max(x))`` at a tie of ``max``, which counts the tie twice, fails, while every
-convex combination of the tied entries passes. Where
+convex combination of the tied entries passes. A tie of three or more entries is judged along the sum of its unit
+vectors too (it moves together there, and grad's total over it is f's slope: a strict ``>`` max backward, 0 at every
+tie, fails). An entry tied with others that fails against its slopes at ``x`` is judged against f's slopes along
+``e_j`` at the points next to ``x`` where the tie is ordered every way (Clarke's subdifferential: sort's backward at a
+tie of ``Σ c·sort(x)``, ``c`` not increasing, gives the tied entries the weights of their order, outside the slopes at
+``x``) wherever those slopes differ. Where
 ``f`` is not continuous (``|f(x ± t e_j) − f(x)|`` does not shrink with ``t``, and exceeds ``f``'s rounding along ``e_j``
 measured on either side of the point — Moré–Wild tables off the point at the finest steps: the rounding of
 ``mean(x)`` in a layer norm at ``1e6 + [2, 5, 5, 5]`` moves ``f`` by ``4e-11`` per ULP of ``x_0``, invisible along the
@@ -158,6 +168,7 @@ points where the cheap terms (a), (b) diagonal, (c) do not already decide.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import numbers
 import os
@@ -275,6 +286,49 @@ _RECLASSIFIED = ("kind", "value", "error", "low", "high", "side", "jump", "fines
 _JOINT_PAIRS = 12
 
 
+def _ranks_around(x: np.ndarray, j: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(support, offsets)``: the other entries tied with ``x[j]`` and their offsets (rows, largest 1) towards the
+    points next to x where ``x_j``, not moved, takes every rank among them: distinct magnitudes, every sign pattern (16
+    drawn, seeded by the point, beyond four others). ``x_j`` itself stays: a kink of f along e_j a little way off (ReLU
+    at −5e-8) is not straddled."""
+    others = np.flatnonzero(x == x[j])
+    others = others[others != j]
+    magnitudes = np.linspace(0.5, 1.0, others.size)  # ≥ δ/2, beyond the central step δ/8 of the slopes there
+    if others.size <= 4:
+        signs = np.array(list(itertools.product((1.0, -1.0), repeat=others.size)))
+    else:
+        seed = int.from_bytes(hashlib.blake2b(x.tobytes() + b"ranks", digest_size=8).digest(), "little")
+        signs = np.random.default_rng(seed).choice(np.array([-1.0, 1.0]), size=(16, others.size))
+    return others, signs * magnitudes
+
+
+def _tie_offsets(x: np.ndarray, pair: tuple[int, int] | None) -> tuple[np.ndarray, np.ndarray]:
+    """``(support, offsets)``: the entries moved towards the points next to x, and their offsets (rows, largest 1). A
+    pair's four sign patterns ``±e_i ± e_j``; and, where the pair (or ``pair=None``: the whole tie of ``x``'s entries
+    equal to ``x[i]``, given as ``pair=(i, i)``) lies in a tie of three or more, offsets that order the tie's entries
+    every way (the permutations of distinct values in [−1, 1]: all of them up to four entries, else 16 drawn, seeded by
+    the point): sign patterns leave two of three tied entries tied, and the slopes next to x where a third one lies
+    between them (Clarke's limits at a tie of ``Σ c·sort(x)``) are never seen."""
+    i, j = pair
+    tie = np.flatnonzero(x == x[i]) if x[i] == x[j] else np.array([i, j])
+    support = tie if tie.size >= 2 else np.array([i])
+    rows = []
+    if i != j:
+        signs = np.zeros((4, support.size))
+        signs[:, np.flatnonzero(support == i)[0]] = (1.0, 1.0, -1.0, -1.0)
+        signs[:, np.flatnonzero(support == j)[0]] = (1.0, -1.0, 1.0, -1.0)
+        rows.append(signs)
+    if tie.size >= 3 or (i == j and tie.size >= 2):
+        levels = np.linspace(-1.0, 1.0, tie.size)
+        if tie.size <= 4:
+            rows.append(np.array([levels[list(p)] for p in itertools.permutations(range(tie.size))]))
+        else:
+            seed = int.from_bytes(hashlib.blake2b(x.tobytes() + b"ties", digest_size=8).digest(), "little")
+            rng = np.random.default_rng(seed)
+            rows.append(np.array([rng.permutation(levels) for _ in range(16)]))
+    return support, np.concatenate(rows) if rows else np.zeros((0, support.size))
+
+
 def _sqrt_eps(pt) -> float:
     """√eps of f's working precision: the offset of the points next to a kink (float64 1.5e-8, float32 3.5e-4),
     small against the pieces' bending, large against f's rounding over the slopes' steps (δ/8)."""
@@ -302,11 +356,17 @@ _FLAT_NEAR = ("f is bitwise constant along the entry near x but not out to 16·m
               "than the central differences' bound",
               "pass sympy_expr=, or write f so that it takes complex input (np.where on the real part keeps Im f exactly "
               "0 where f is flat, and the complex step resolves the 0)")
-#: The reasons of the unverified codes 1, 2, 3, 4 of _Verdict.unverified, with their remedies, and their short
+_STEP_OR_CELLS = ("f is bitwise constant along the entry around x, where the slope its values show across wider steps "
+                  "would have moved it by many roundings: a step function (floor, round, a quantiser: its derivative "
+                  "there is 0) and a smooth function rounded to cells wider than those steps (its derivative is that "
+                  "slope) give the same values, and no reference here tells them apart",
+                  "pass sympy_expr=, or write f so that it takes complex input")
+#: The reasons of the unverified codes 1, 2, 3, 4, 5 of _Verdict.unverified, with their remedies, and their short
 #: forms in the per-entry table's note column.
-_UNVERIFIED_WHY = (_NOT_FINITE, _NO_RESOLUTION, _KINK_UNLOCATED, _FLAT_NEAR)
+_UNVERIFIED_WHY = (_NOT_FINITE, _NO_RESOLUTION, _KINK_UNLOCATED, _FLAT_NEAR, _STEP_OR_CELLS)
 _UNVERIFIED_NOTES = tuple("UNVERIFIED: " + short for short in (
-    "f not finite around", "reference too coarse", "slopes not settled", "f constant only near x"))
+    "f not finite around", "reference too coarse", "slopes not settled", "f constant only near x",
+    "step function or cells"))
 
 
 def computation_scale(y0: np.ndarray | float, args: tuple) -> float:
@@ -933,12 +993,13 @@ class _Checker:
         values_level = max(eta_f, self.f_error)
         eta_f = max(eta_f, self.f_error, self.f_noise)
         resolution = self._resolution(pt, cen, _EPS[pt.x.dtype], eta if eta is not None and math.isfinite(eta) else 0.0)
+        was_kink = cen.kink & cen.finite
         cen, jump_entries, next_to_kink, unlocated, jump_texts = self._locate(
             pt, cen, eta_f, self._doubtful(pt, cen, cs, resolution, eta_f),
             measured=eta if eta is not None and math.isfinite(eta) and not self.f_error else None,
             values_level=values_level)
         refs, _ = self._references(pt, cen, cs)
-        v = self._judge(pt, cen, refs, jump_entries, next_to_kink, unlocated, resolution)
+        v = self._judge(pt, cen, refs, jump_entries, next_to_kink, unlocated, resolution, unlocated & was_kink)
         if np.any((v.unverified == 2) & cen.flat):
             self._constant_far(pt, cen, v, max(eta_f, 8.0 * (cen.eps_f * abs(pt.f0) + underflow_unit(cen.eps_f))))
         v.f_scale, v.eta = float(np.max(cen.f_scale)), max(eta or 0.0, self.f_noise)
@@ -946,6 +1007,12 @@ class _Checker:
         n_kinks = int(np.count_nonzero(v.kink))
         n_unverified = int(np.count_nonzero(v.unverified))
         n_jumps = int(np.count_nonzero(v.jump))
+        if np.any((v.ratio > 1.0) & ~v.kink & ~v.jump):
+            self._step_or_cells(pt, cen, v)
+            n_unverified = int(np.count_nonzero(v.unverified))
+        if np.any((v.ratio > 1.0) & ~v.jump):
+            self._clarke_at_ties(pt, v, eta_f)
+            n_kinks = int(np.count_nonzero(v.kink))
         judged = ~v.jump
         worst = float(np.max(np.where(judged, v.ratio, 0.0), initial=0.0))
         if (n_jumps and not self.jumps_allowed) or worst > 1.0:
@@ -968,6 +1035,97 @@ class _Checker:
         self._count(refs, n_kinks, n_unverified, n_jumps, int(np.count_nonzero(v.noise)), worst, worst_ulps,
                     worst_abs)
         return _PointResult(v.ratio, v.abs_err, v.ulps, n_kinks, refs[0].name, n_unverified)
+
+    def _clarke_at_ties(self, pt: _Point, v: _Verdict, eta: float) -> None:
+        """Failing entries tied in value with other entries, judged against f's slopes along ``e_j`` next to x (Clarke's
+        subdifferential: the limits of f's gradients at nearby points where f is differentiable), not only at x. At a
+        tie of ``Σ c·sort(x)`` with ``c`` not increasing, moving one tied entry alone makes it the largest or the
+        smallest (slopes ``c_max``, ``c_min`` at x), while next to x, where the tied entries are ordered, it is any rank
+        (slope any ``c_k``): torch's, JAX's and NumPy's sort backward give the tie's entries the weights of their order
+        (``c`` itself), a subgradient that lies outside the slopes at x. (The median of a triple tie is constant along
+        every axis at x, yet its Clarke subdifferential holds torch's weight on one entry.) An entry whose value lies
+        within those slopes, by the errors the pairs of :meth:`_joint_kinks` allow, is judged at a kink with them as its
+        limits; the ties' totals are then checked together there. Only where those slopes differ by more than twice
+        their own error (rounding and change): where they agree, f is differentiable at x as far as they tell (a tie of
+        Σ tanh(x)), and the verdict of the references, far finer than these differences, stands."""
+        flat = pt.x64.ravel()
+        failing = np.flatnonzero((v.ratio > 1.0) & ~v.jump & (v.unverified == 0) & np.isfinite(flat))
+        for j in failing[:_JOINT_PAIRS]:
+            if np.count_nonzero(flat == flat[j]) < 2:
+                continue
+            d = np.zeros(flat.size)
+            d[j] = 1.0
+            delta = max(1.0, abs(float(flat[j]))) * _sqrt_eps(pt)
+            step = delta / 8.0
+            support, offsets = _ranks_around(flat, int(j))
+            slopes, spread = self._slopes_along(pt, d, delta, step, support, offsets)
+            if slopes is None:
+                continue
+            # the slopes next to x only: the one-sided ones at x straddle any kink of f along e_j closer than the step
+            # (ReLU at 1e-300: the ladder demands the derivative on x_j's side there)
+            slopes = slopes[2:]
+            slope_error = 4.0 * eta / step + spread
+            allowed = float(v.tol[j]) + slope_error
+            low, high = float(np.min(slopes)), float(np.max(slopes))
+            if high - low <= 2.0 * slope_error:
+                continue  # the slopes next to x agree: f is differentiable there as far as they tell, the verdict stands
+            if v.kink[j]:
+                low, high = min(low, float(v.low[j])), max(high, float(v.high[j]))
+            if not low - allowed <= float(pt.gf[j]) <= high + allowed:
+                continue
+            v.kink[j], v.low[j], v.high[j] = True, low, high
+            v.ratio[j] = 0.0
+            v.ulps[j] = 0.0
+            v.note[j] = f"kink at a tie: [{low:.17g}, {high:.17g}] (slopes next to x)"
+
+    def _step_or_cells(self, pt: _Point, cen: Central, v: _Verdict) -> None:
+        """Failing entries along which f is bitwise constant at every step ``t_k = h·4⁻ᵏ`` (k = 1…12) from some ``t``
+        down, on both sides, where the reference's slope ``r`` would have moved f by ``|r|·t``, more than 8 roundings of
+        its values (``eps_f·F_j``: values rounded to a grid of spacing ``≤ 2·eps_f·F_j`` hold a slope ``r`` on one value
+        over ``2t`` only where ``|r|·t ≤ eps_f·F_j``; 8 leaves room for the roundings of f's last few operations), and
+        where the step f takes beyond that is more than ``ulps`` roundings of the computation's largest magnitudes
+        (:func:`computation_scale`; a step within them is a rounding staircase, whose slope is ``r``: ``log(1 + eˣ)`` at
+        −30): f is a step function there (floor at 1e4 + 0.3: derivative 0, while steps of 7 average its jumps into a
+        slope of 1), or a smooth function rounded to cells wider than ``t`` in a computation that holds magnitudes
+        beyond those. Values alone cannot tell them apart: unverified (code 5), not blamed on grad."""
+        n = v.r.size
+        failing = np.flatnonzero((v.ratio > 1.0) & ~v.kink & ~v.jump & (v.unverified == 0) & np.isfinite(v.r)
+                                 & (v.r != 0.0) & ~cen.infinite)
+        if not failing.size:
+            return
+        flat = pt.x64.ravel()
+        ladder = 4.0 ** -np.arange(1, 13)
+        rows = []
+        for j in failing:
+            for sign in (1.0, -1.0):
+                moved = np.broadcast_to(flat, (ladder.size, n)).copy()
+                moved[:, j] = flat[j] + sign * cen.h[j] * ladder
+                rows.append(moved)
+        stack = np.concatenate([flat[None, :]] + rows)
+        with np.errstate(all="ignore"):
+            values = self.ev.many(pt.args, stack.reshape((stack.shape[0],) + pt.x64.shape), pt.f0)[1:]
+        values = values.reshape(failing.size, 2, ladder.size)
+        scale = cen.f_scale
+        computation = computation_scale(pt.f0, pt.args)
+        for c, j in enumerate(failing):
+            constant = np.all(values[c] == pt.f0, axis=0)  # per step, both sides
+            if not constant[-1]:
+                continue
+            first = ladder.size - int(np.argmin(constant[::-1])) if not constant.all() else 0
+            reach = float(cen.h[j] * ladder[first])
+            if abs(float(v.r[j])) * reach <= 8.0 * cen.eps_f * float(scale[j]):
+                continue
+            # the step f takes where it stops being constant: within the rounding of the computation's largest
+            # magnitudes, it is a rounding staircase (log(1 + eˣ) at −30: cells of 2.2e-16 beside an x of 30), whose
+            # slope is the reference's; far beyond any rounding (floor's 1 beside 1e4), f may be a step function
+            outer = values[c, :, first - 1] if first > 0 else cen.values[:, :, j]
+            step_size = float(np.max(np.abs(outer - pt.f0)))
+            if step_size <= self.ulps * cen.eps_f * computation:
+                continue
+            v.unverified[j] = 5
+            v.ratio[j] = 0.0
+            v.ulps[j] = 0.0
+            v.note[j] = f"{_UNVERIFIED_NOTES[4]} (constant out to ±{reach:.3g})"
 
     def _constant_far(self, pt: _Point, cen: Central, v: _Verdict, level: float) -> None:
         """Entries left unverified because their central differences are flat (all six values equal ``f(x)``: the
@@ -1042,45 +1200,67 @@ class _Checker:
         pairs = sorted(((int(i), int(j)) for k, i in enumerate(kinks) for j in kinks[k + 1:]),
                        key=lambda ij: abs(flat[ij[0]] - flat[ij[1]]))[:_JOINT_PAIRS]  # ties first
         for i, j in pairs:
-            delta = max(1.0, abs(flat[i]), abs(flat[j])) * _sqrt_eps(pt)
-            step = delta / 8.0
             for sign in (1.0, -1.0):
                 d = np.zeros(flat.size)
                 d[i], d[j] = 1.0, sign
-                slopes, spread = self._slopes_along(pt, d, delta, step)
-                if slopes is None:
-                    continue
-                along = float(pt.gf[i] + sign * pt.gf[j])
-                allowed = float(v.tol[i] + v.tol[j]) + 4.0 * eta / step + spread
-                low, high = float(np.min(slopes)), float(np.max(slopes))
-                if low - allowed <= along <= high + allowed:
-                    continue
-                where = f"args[{self.wrt}]{_index(pt.x.shape, i)} and args[{self.wrt}]{_index(pt.x.shape, j)}"
-                raise CheckFailure(
-                    f"check_gradient: grad is no subgradient at the kink shared by {where}: along "
-                    f"d = e_i {'+' if sign > 0 else '−'} e_j, ⟨grad, d⟩ = {along:.6g} but every slope of f along d "
-                    f"at x and next to it lies in [{low:.6g}, {high:.6g}] (allowed error {allowed:.3g}); each entry "
-                    f"alone is between its one-sided slopes, together they are not (a tie counted twice, or "
-                    f"not at all?)\n{format_arguments(pt.args)}",
-                    details={"entries": (i, j), "direction_sign": sign, "along": along, "slopes": (low, high),
-                             "allowed": allowed})
+                self._judge_along(pt, v, eta, d, (i, j),
+                                  f"the kink shared by args[{self.wrt}]{_index(pt.x.shape, i)} and "
+                                  f"args[{self.wrt}]{_index(pt.x.shape, j)}: along d = e_i {'+' if sign > 0 else '−'} "
+                                  "e_j", details={"entries": (i, j), "direction_sign": sign})
+        # a tie of three or more moves together along the sum of its unit vectors, where f keeps the tie: the total of
+        # grad over the tie is f's slope there (max at a triple tie: 1; a strict `>` backward gives 0, each tied entry
+        # 0.3 gives 0.9 — every pair of them within its slopes)
+        values, counts = np.unique(flat[kinks], return_counts=True)
+        for value in values[counts >= 3][:_JOINT_PAIRS]:
+            tie = kinks[flat[kinks] == value]
+            d = np.zeros(flat.size)
+            d[tie] = 1.0
+            self._judge_along(pt, v, eta, d, (int(tie[0]), int(tie[0])),
+                              f"the tie of {tie.size} entries at {float(value)!r} "
+                              f"(args[{self.wrt}]{_index(pt.x.shape, int(tie[0]))}, …): along d = Σ e_i over the tie",
+                              details={"entries": tuple(int(k) for k in tie), "direction_sign": 1.0})
 
-    def _slopes_along(self, pt: _Point, d: np.ndarray, delta: float, step: float):
+    def _judge_along(self, pt: _Point, v: _Verdict, eta: float, d: np.ndarray, pair: tuple[int, int], where: str,
+                     details: dict) -> None:
+        """⟨g, d⟩ against f's slopes along ``d`` at x and next to it (:meth:`_slopes_along`, the neighbours of
+        :func:`_tie_offsets` for ``pair``); fails where it lies outside them by more than the errors allowed to the
+        entries along ``d``, the slopes' rounding and their change."""
+        __tracebackhide__ = True
+        flat = pt.x64.ravel()
+        support, offsets = _tie_offsets(flat, pair)
+        moved = np.flatnonzero(d)
+        delta = max(1.0, float(np.max(np.abs(flat[support])))) * _sqrt_eps(pt)
+        step = delta / 8.0
+        slopes, spread = self._slopes_along(pt, d, delta, step, support, offsets)
+        if slopes is None:
+            return
+        along = float(np.dot(pt.gf[moved], d[moved]))
+        allowed = float(np.sum(v.tol[moved])) + 4.0 * eta / step + spread
+        low, high = float(np.min(slopes)), float(np.max(slopes))
+        if low - allowed <= along <= high + allowed:
+            return
+        raise CheckFailure(
+            f"check_gradient: grad is no subgradient at {where}, ⟨grad, d⟩ = {along:.6g} but every slope of f along d "
+            f"at x and next to it lies in [{low:.6g}, {high:.6g}] (allowed error {allowed:.3g}); each entry alone is "
+            f"between its one-sided slopes, together they are not (a tie counted twice, or not at all?)\n"
+            f"{format_arguments(pt.args)}",
+            details={**details, "along": along, "slopes": (low, high), "allowed": allowed})
+
+    def _slopes_along(self, pt: _Point, d: np.ndarray, delta: float, step: float, support: np.ndarray,
+                      offsets: np.ndarray):
         """The limits of f's slopes along ``d`` as x is approached: one-sided at x (both ways), and from each of
-        the four diagonal directions ±e_i ± e_j (central slopes at x + δ·(±e_i ± e_j) and at twice that offset,
-        extrapolated linearly to x, so a piece that bends is followed to its limit). Returns (limits, their
+        the directions ``s`` (rows of ``offsets`` over the entries ``support``: :func:`_tie_offsets`): central slopes at
+        x + δ·s and at twice that offset,
+        extrapolated linearly to x, so a piece that bends is followed to its limit. Returns (limits, their
         error: the extrapolations' change plus rounding's share already in the caller) or (None, 0) where f is
         not finite."""
         x = pt.x64.ravel()
-        i, j = np.flatnonzero(d)
         points = [x, x + step * d, x - step * d, x + step / 2 * d, x - step / 2 * d]
-        for si in (1.0, -1.0):
-            for sj in (1.0, -1.0):
-                for k in (1.0, 2.0):
-                    y = x.copy()
-                    y[i] += k * si * delta
-                    y[j] += k * sj * delta
-                    points += [y + step * d, y - step * d]
+        for pattern in offsets:
+            for k in (1.0, 2.0):
+                y = x.copy()
+                y[support] += k * delta * pattern
+                points += [y + step * d, y - step * d]
         stack = np.stack(points).reshape((len(points),) + pt.x.shape)
         with np.errstate(all="ignore"):
             values = self.ev.many(pt.args, stack, pt.f0)
@@ -1090,7 +1270,7 @@ class _Checker:
         right_half, left_half = (values[3] - values[0]) / (step / 2), (values[0] - values[4]) / (step / 2)
         limits = [2.0 * right_half - right, 2.0 * left_half - left]  # one-sided slopes, Richardson to t → 0
         error = max(abs(right - right_half), abs(left - left_half))
-        for k in range(4):
+        for k in range((len(points) - 5) // 4):
             near_a, near_b, far_a, far_b = values[5 + 4 * k: 9 + 4 * k]
             near, far = (near_a - near_b) / (2 * step), (far_a - far_b) / (2 * step)
             limits.append(2.0 * near - far)  # the slope at offset δ and 2δ, extrapolated to the offset 0
@@ -1357,7 +1537,10 @@ class _Checker:
         return min(sides)
 
     def _judge(self, pt: _Point, cen: Central, refs: list[Reference], jumps: np.ndarray, near: np.ndarray,
-               unlocated: np.ndarray, resolution: np.ndarray) -> _Verdict:
+               unlocated: np.ndarray, resolution: np.ndarray, unlocated_kinks: np.ndarray | None = None) -> _Verdict:
+        """The verdict per entry; ``unlocated_kinks``: kink candidates of the stencil whose one-sided slopes did not
+        settle: no reference decides them (unverified; their stencil's one-sided slopes bound nothing either: a float32
+        relu layer, sin at 1e145)."""
         primary = refs[0]
         r, e = self._entrywise(refs)
         dt = pt.x.dtype
@@ -1382,6 +1565,10 @@ class _Checker:
             no_reference = ~np.isfinite(r) | ~np.isfinite(e)
             if primary.name == "central differences":
                 no_reference |= ~cen.finite
+            # a kink candidate whose one-sided slopes did not settle has no reference: a complex step or SymPy there is
+            # one branch's slope (max(x, 0) at 0 takes x's for 0 + ih), not the set of f's subgradients
+            if unlocated_kinks is not None:
+                no_reference |= unlocated_kinks
             no_reference &= ~kink & ~jumps
             if kink.any():
                 scale = np.maximum(np.abs(cen.low), np.abs(cen.high)).astype(dt)

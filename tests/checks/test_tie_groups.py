@@ -1,0 +1,93 @@
+"""Ties of three or more kink entries: grad's total over the tie is f's slope along the sum of the tied unit vectors
+(moving them together keeps the tie). Pairs of tied entries alone let a strict ``>`` max backward (0 at every tie),
+or a top-2 that counts a triple tie three times, pass."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from verify import CheckFailure, check_gradient
+
+W = np.array([0.1, 0.7, 1.3, 2.0, 3.1])
+
+
+def top2(x):
+    return np.sum(np.sort(x, axis=-1)[..., -2:], axis=-1)
+
+
+def weighted_sort(x):
+    return np.sum(W * np.sort(x, axis=-1), axis=-1)
+
+
+def maximum(x):
+    return np.max(x, axis=-1)
+
+
+# (f, point, a correct subgradient, wrong gradients each of whose pairs of tied entries is within their slopes)
+CASES = {
+    "max, triple tie": (maximum, [1.0, 1.0, 1.0], [[1 / 3] * 3, [1.0, 0.0, 0.0]], [[0.0] * 3, [0.3] * 3]),
+    "max, four tied above one": (maximum, [2.0, 2.0, 2.0, 2.0, 1.0], [[0.25] * 4 + [0.0], [0, 0, 1, 0, 0]],
+                                 [[0.0] * 5, [0.5, 0.5, 0.5, 0.5, 0.0]]),
+    "top-2 sum, triple tie": (top2, [1.0, 1.0, 1.0, 0.0], [[2 / 3] * 3 + [0.0], [1.0, 1.0, 0.0, 0.0]],
+                              [[1.0, 1.0, 1.0, 0.0], [0.5, 0.5, 0.5, 0.0]]),
+    "weighted sort, all tied": (weighted_sort, [0.0] * 5, [W.tolist(), [W.mean()] * 5], [[1.0] * 5, [2.0] * 5]),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_a_subgradient_at_a_tie_passes(name):
+    f, x, rights, _ = CASES[name]
+    for g in rights:
+        check_gradient(f, lambda z, g=g: np.array(g), (np.array(x),))
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_a_wrong_total_over_a_tie_fails(name):
+    f, x, _, wrongs = CASES[name]
+    for g in wrongs:
+        with pytest.raises(CheckFailure, match="grad is no subgradient at the tie of"):
+            check_gradient(f, lambda z, g=g: np.array(g), (np.array(x),))
+
+
+# separable f with a kink at 0 in every entry: (f, its slopes left and right of 0, its derivative off 0)
+SEPARABLE = {
+    "relu": (lambda x: np.sum(np.maximum(x, 0.0)), (0.0, 1.0), lambda x: (x > 0).astype(float)),
+    "abs": (lambda x: np.sum(np.abs(x)), (-1.0, 1.0), np.sign),
+    "leaky relu": (lambda x: np.sum(np.maximum(x, 0.1 * x)), (0.1, 1.0), lambda x: np.where(x > 0, 1.0, 0.1)),
+}
+
+
+@pytest.mark.parametrize("name", SEPARABLE)
+@pytest.mark.parametrize("pick", [0.0, 0.5, 1.0])
+def test_independent_kinks_at_one_value_are_no_tie(name, pick):
+    """Entries at 0 of Σ relu(x) share a value, not a kink: each may take any value between its own one-sided slopes,
+    so their total along the sum of their unit vectors is anything between 4 times the left and the right slope."""
+    f, (left, right), slope = SEPARABLE[name]
+    x = np.array([0.0, 0.0, 0.0, 0.0, 1.3])
+    picks = np.array([pick, 1.0 - pick, pick, pick, 0.0])
+    report = check_gradient(f, lambda z: np.where(z == 0.0, left + picks * (right - left), slope(z)), (x,))
+    assert report.kinks == 4
+
+
+NOT_MONOTONE = np.array([-1.0, -3.0, 5.0])
+
+
+def _weighted_sort(c):
+    return lambda x: np.sum(c * np.sort(x, axis=-1), axis=-1)
+
+
+@pytest.mark.parametrize("order", [(0, 1, 2), (2, 0, 1), (1, 2, 0)])
+@pytest.mark.parametrize("c", [NOT_MONOTONE, np.array([2.0, -1.0, 0.5]), np.array([0.0, 1.0, 0.0])],
+                         ids=["-1,-3,5", "2,-1,0.5", "median"])
+def test_the_weights_of_an_order_of_the_tie_are_a_subgradient(c, order):
+    """At a tie of Σ c·sort(x) with c not increasing, sort's backward (the weights in the tie's order: c itself, or
+    any order of it) lies outside the slopes along e_j at x, inside those next to x (Clarke's subdifferential)."""
+    check_gradient(_weighted_sort(c), lambda x: c[list(order)], (np.ones(3),))
+
+
+@pytest.mark.parametrize("wrong", [[5.0, 5.0, -9.0], [-3.0, -3.0, 5.0], [6.0, -3.0, -2.0]],
+                         ids=["beyond every slope", "total -1 where it is 1", "beyond the largest weight"])
+def test_weights_outside_the_hull_of_the_orders_fail(wrong):
+    with pytest.raises(CheckFailure):
+        check_gradient(_weighted_sort(NOT_MONOTONE), lambda x: np.array(wrong), (np.ones(3),))
