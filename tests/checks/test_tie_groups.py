@@ -91,3 +91,20 @@ def test_the_weights_of_an_order_of_the_tie_are_a_subgradient(c, order):
 def test_weights_outside_the_hull_of_the_orders_fail(wrong):
     with pytest.raises(CheckFailure):
         check_gradient(_weighted_sort(NOT_MONOTONE), lambda x: np.array(wrong), (np.ones(3),))
+
+
+SMALL = {  # ties a little way from another entry, at 1e-8: the points next to the tie must not reach that entry
+    "max": (lambda x: np.max(x, axis=-1), [3e-8, 3e-8, 2e-8], [0.5, 0.5, 0.0], [0.0, 0.0, 0.0]),
+    "h(max)": (lambda x: (lambda m: m * m / 1e-8 + m)(np.max(x, axis=-1)), [3e-8, 3e-8, 2e-8], [3.5, 3.5, 0.0],
+               [0.0, 0.0, 0.0]),
+    "top-2 of squares": (lambda x: np.sum(np.sort(x, axis=-1)[..., -2:] ** 2, axis=-1) / 1e-8,
+                         [5e-8, 2e-8, 2e-8, -1e-8], [10.0, 2.0, 2.0, 0.0], [10.0, 0.0, 0.0, 0.0]),
+}
+
+
+@pytest.mark.parametrize("name", SMALL)
+def test_a_tie_beside_a_near_entry_is_judged_within_its_own_neighbourhood(name):
+    f, x, right, wrong = SMALL[name]
+    check_gradient(f, lambda z: np.array(right), (np.array(x),))
+    with pytest.raises(CheckFailure):
+        check_gradient(f, lambda z: np.array(wrong), (np.array(x),))

@@ -286,6 +286,26 @@ _RECLASSIFIED = ("kind", "value", "error", "low", "high", "side", "jump", "fines
 _JOINT_PAIRS = 12
 
 
+def _tie_reach(pt, x: np.ndarray, support: np.ndarray) -> float:
+    """The offset δ towards the points next to x over the entries ``support``: ``√eps·max(1, |x_i|)``, and, where they
+    are tied (one value), at most a quarter of the distance from the tie to the nearest other entry's value and of
+    the tie's own magnitude (the neighbours at δ and 2δ order the tie and nothing else: at a tie of 3e-8 beside an entry
+    of 2e-8, offsets of 1.5e-8 let that entry take the max, and its slope 0 excused a backward of 0). 0 where that
+    leaves no room for slopes resolved beyond a few ULPs of the tie: the tie is not judged jointly."""
+    value = x[support]
+    delta = max(1.0, float(np.max(np.abs(value)))) * _sqrt_eps(pt)
+    if support.size < 2 or not np.all(value == value[0]):
+        return delta
+    tie = float(value[0])
+    others = np.abs(x[np.isfinite(x) & (x != tie)] - tie)
+    if others.size:
+        delta = min(delta, float(np.min(others)) / 4.0)
+    if tie != 0.0:
+        delta = min(delta, abs(tie) / 4.0)
+    # no room where the slopes' step δ/8 is within a few ULPs of the tie (an entry a few ULPs from it): 0
+    return delta if delta / 8.0 > 64.0 * float(np.spacing(abs(tie))) else 0.0
+
+
 def _ranks_around(x: np.ndarray, j: int) -> tuple[np.ndarray, np.ndarray]:
     """``(support, offsets)``: the other entries tied with ``x[j]`` and their offsets (rows, largest 1) towards the
     points next to x where ``x_j``, not moved, takes every rank among them: distinct magnitudes, every sign pattern (16
@@ -1055,9 +1075,11 @@ class _Checker:
                 continue
             d = np.zeros(flat.size)
             d[j] = 1.0
-            delta = max(1.0, abs(float(flat[j]))) * _sqrt_eps(pt)
-            step = delta / 8.0
             support, offsets = _ranks_around(flat, int(j))
+            delta = _tie_reach(pt, flat, np.append(support, j))
+            if delta == 0.0:
+                continue
+            step = delta / 8.0
             slopes, spread = self._slopes_along(pt, d, delta, step, support, offsets)
             if slopes is None:
                 continue
@@ -1229,7 +1251,9 @@ class _Checker:
         flat = pt.x64.ravel()
         support, offsets = _tie_offsets(flat, pair)
         moved = np.flatnonzero(d)
-        delta = max(1.0, float(np.max(np.abs(flat[support])))) * _sqrt_eps(pt)
+        delta = _tie_reach(pt, flat, support)
+        if delta == 0.0:
+            return
         step = delta / 8.0
         slopes, spread = self._slopes_along(pt, d, delta, step, support, offsets)
         if slopes is None:
