@@ -108,3 +108,22 @@ def test_a_tie_beside_a_near_entry_is_judged_within_its_own_neighbourhood(name):
     check_gradient(f, lambda z: np.array(right), (np.array(x),))
     with pytest.raises(CheckFailure):
         check_gradient(f, lambda z: np.array(wrong), (np.array(x),))
+
+
+def test_slopes_next_to_a_tie_excuse_no_error_they_cannot_resolve():
+    """A Crammer–Singer hinge at its margin, float32 at 1e-8, the true class's −1 dropped: the slopes next to the
+    tie of the two largest scores are read at steps of 3e-10, too coarse to excuse an error of 1 there (the gradient's
+    own spread across the tie, 0.5, is no allowance for them)."""
+    s = 1e-8
+    x = (np.array([3.0, 3.0, 1.0, -2.0, 0.5, 2.0, 0.0, 4.0]) * s).astype(np.float32)
+
+    def hinge(z):
+        return np.maximum(0.0, s + np.max(z[..., :7], axis=-1) - z[..., 7])
+
+    def dropped(z):
+        g = np.zeros(z.shape, np.float32)
+        g[0] = 1.0
+        return g
+
+    with pytest.raises(CheckFailure):
+        check_gradient(hinge, dropped, (x,))
