@@ -1077,17 +1077,12 @@ class _Checker:
             d = np.zeros(flat.size)
             d[j] = 1.0
             support, offsets = _ranks_around(flat, int(j))
-            delta = _tie_reach(pt, flat, np.append(support, j))
-            if delta == 0.0:
-                continue
-            step = delta / 8.0
-            slopes, spread = self._slopes_along(pt, d, delta, step, support, offsets)
-            if slopes is None:
+            near = self._slopes_near(pt, d, np.append(support, j), support, offsets, eta)
+            if near is None:
                 continue
             # the slopes next to x only: the one-sided ones at x straddle any kink of f along e_j closer than the step
             # (ReLU at 1e-300: the ladder demands the derivative on x_j's side there)
-            slopes = slopes[2:]
-            slope_error = 4.0 * eta / step + spread
+            slopes, slope_error = near[0][2:], near[1]
             # grad's own rounding and f's resolution; not the spread measured a few ULPs away (across a tie, grad's
             # assignment flips: a float32 tie of 3e-8 measured 0.5 there) nor the reference's bound (not used here)
             own = sum(float(np.broadcast_to(part, v.r.shape)[j]) for name, part in v.parts.items()
@@ -1258,15 +1253,12 @@ class _Checker:
         flat = pt.x64.ravel()
         support, offsets = _tie_offsets(flat, pair)
         moved = np.flatnonzero(d)
-        delta = _tie_reach(pt, flat, support)
-        if delta == 0.0:
+        near = self._slopes_near(pt, d, support, support, offsets, eta)
+        if near is None:
             return
-        step = delta / 8.0
-        slopes, spread = self._slopes_along(pt, d, delta, step, support, offsets)
-        if slopes is None:
-            return
+        slopes, slope_error = near
         along = float(np.dot(pt.gf[moved], d[moved]))
-        allowed = float(np.sum(v.tol[moved])) + 4.0 * eta / step + spread
+        allowed = float(np.sum(v.tol[moved])) + slope_error
         low, high = float(np.min(slopes)), float(np.max(slopes))
         if low - allowed <= along <= high + allowed:
             return
@@ -1276,6 +1268,19 @@ class _Checker:
             f"between its one-sided slopes, together they are not (a tie counted twice, or not at all?)\n"
             f"{format_arguments(pt.args)}",
             details={**details, "along": along, "slopes": (low, high), "allowed": allowed})
+
+    def _slopes_near(self, pt: _Point, d: np.ndarray, tie: np.ndarray, support: np.ndarray, offsets: np.ndarray,
+                     eta: float) -> tuple[np.ndarray, float] | None:
+        """:meth:`_slopes_along` at the reach :func:`_tie_reach` gives ``tie``, with their error: the rounding ``η``
+        at the step (``4η/step``) and their change. None where the tie leaves no room or f is not finite."""
+        delta = _tie_reach(pt, pt.x64.ravel(), tie)
+        if delta == 0.0:
+            return None
+        step = delta / 8.0
+        slopes, spread = self._slopes_along(pt, d, delta, step, support, offsets)
+        if slopes is None:
+            return None
+        return slopes, 4.0 * eta / step + spread
 
     def _slopes_along(self, pt: _Point, d: np.ndarray, delta: float, step: float, support: np.ndarray,
                       offsets: np.ndarray):
