@@ -322,11 +322,10 @@ def _ranks_around(x: np.ndarray, j: int) -> tuple[np.ndarray, np.ndarray]:
     return others, signs * magnitudes
 
 
-def _tie_offsets(x: np.ndarray, pair: tuple[int, int] | None) -> tuple[np.ndarray, np.ndarray]:
+def _tie_offsets(x: np.ndarray, pair: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """``(support, offsets)``: the entries moved towards the points next to x, and their offsets (rows, largest 1). A
-    pair's four sign patterns ``±e_i ± e_j``; and, where the pair (or ``pair=None``: the whole tie of ``x``'s entries
-    equal to ``x[i]``, given as ``pair=(i, i)``) lies in a tie of three or more, offsets that order the tie's entries
-    every way (the permutations of distinct values in [−1, 1]: all of them up to four entries, else 16 drawn, seeded by
+    pair's four sign patterns ``±e_i ± e_j``; and, where the pair lies in a tie of three or more (or for ``(i, i)``,
+    the whole tie of the entries equal to ``x[i]``), offsets that order the tie's entries every way (the permutations of distinct values in [−1, 1]: all of them up to four entries, else 16 drawn, seeded by
     the point): sign patterns leave two of three tied entries tied, and the slopes next to x where a third one lies
     between them (Clarke's limits at a tie of ``Σ c·sort(x)``) are never seen."""
     i, j = pair
@@ -768,8 +767,7 @@ class _Checker:
         """The record ``central()`` makes, from the straight path's arrays (:func:`_straight`)."""
         n = work.shape[1]
         return central_from((work[STRAIGHT_EST:STRAIGHT_OUT], flags[0], flags[1], candidates, quartile, suggests),
-                            values, f0,
-                            _EPS64, work[STRAIGHT_H:STRAIGHT_TAKEN], np.zeros(n, dtype=bool))
+                            values, f0, _EPS64, work[STRAIGHT_H:STRAIGHT_TAKEN], np.zeros(n, dtype=bool))
 
     # -- references --------------------------------------------------------------------------
 
@@ -1285,11 +1283,10 @@ class _Checker:
     def _slopes_along(self, pt: _Point, d: np.ndarray, delta: float, step: float, support: np.ndarray,
                       offsets: np.ndarray):
         """The limits of f's slopes along ``d`` as x is approached: one-sided at x (both ways), and from each of
-        the directions ``s`` (rows of ``offsets`` over the entries ``support``: :func:`_tie_offsets`): central slopes at
-        x + δ·s and at twice that offset,
-        extrapolated linearly to x, so a piece that bends is followed to its limit. Returns (limits, their
-        error: the extrapolations' change plus rounding's share already in the caller) or (None, 0) where f is
-        not finite."""
+        the directions ``s`` (rows of ``offsets`` over the entries ``support``: :func:`_tie_offsets`,
+        :func:`_ranks_around`): central slopes at x + δ·s and at twice that offset, extrapolated linearly to x, so a
+        piece that bends is followed to its limit. Returns (limits, their error: the extrapolations' change plus
+        rounding's share already in the caller) or (None, 0) where f is not finite."""
         x = pt.x64.ravel()
         points = [x, x + step * d, x - step * d, x + step / 2 * d, x - step / 2 * d]
         for pattern in offsets:
