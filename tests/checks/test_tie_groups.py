@@ -127,3 +127,25 @@ def test_slopes_next_to_a_tie_excuse_no_error_they_cannot_resolve():
 
     with pytest.raises(CheckFailure):
         check_gradient(hinge, dropped, (x,))
+
+
+@pytest.mark.parametrize("s", [1e-8, 1e8])
+def test_pairs_across_values_are_judged_beside_a_large_tie(s):
+    """Six classes tied at the largest score of a Crammer–Singer hinge at its margin: the 15 pairs inside the tie
+    filled every place of the pairs judged, and a backward that dropped the true class's −1 passed. Half the places
+    go to pairs of different values (the tie with the true class) where there are such; the first-argmax backward
+    with the −1 passes. (At s = 1 the tied entries are left UNVERIFIED: f(x) = 0 exactly, and its rounding, read from
+    |f(x)|, is below that of its terms of size 4.)"""
+    x = np.array([3.0] * 6 + [1.0, 4.0]) * s
+
+    def hinge(z):
+        return np.maximum(0.0, s + np.max(z[..., :7], axis=-1) - z[..., 7])
+
+    def first(z, true_class=-1.0):
+        g = np.zeros(z.shape)
+        g[0], g[7] = 1.0, true_class
+        return g
+
+    check_gradient(hinge, first, (x,))
+    with pytest.raises(CheckFailure, match=r"args\[0\]\[0\] and args\[0\]\[7\]"):
+        check_gradient(hinge, lambda z: first(z, 0.0), (x,))
