@@ -6,8 +6,10 @@ seeded by the point; ``±1`` where every ``x_i`` is 0), at the relative spacings
 ``l = 0…11`` (one stack): the first spacing at which the difference table shows noise gives ``σ_f``, and
 ``η = NOISE_BOUND·σ_f`` bounds the rounding error of one value of ``f`` — unless coarser spacings, up to the central
 differences' stencil, refute it with a confirmed higher level: ``f`` is then a staircase, rounded to cells wider than
-the finer spacings, and its rounding is the cells' (:func:`staircase_level`). A function that computes in float32
-and returns a Python float shows float32 noise here, whatever type it returns.
+the finer spacings, and its rounding is the cells' (:func:`staircase_level`), a level the same tables centred off the
+point, on either side, must show too (kinks closer together than the spacings a little way from x make a bump of a
+fixed size that every table through x sees at one place, and the tables off it do not). A function that computes in
+float32 and returns a Python float shows float32 noise here, whatever type it returns.
 
 **The gradient.** ``grad`` is re-evaluated at ``x + k·δ`` (``k = −4…4``), ``δ_i = ±s·ulp_d(x_i)`` (whole ULPs of
 the gradient's dtype ``d``, so the points are exact in ``d``; 0 where ``x_i`` is 0 or infinite), for
@@ -98,8 +100,35 @@ def f_noise(ev: Evaluator, args: tuple, x64: np.ndarray, f0: float,
     first = found[0]
     eta = float(noise_bound(sigma[first:first + 1], order[first:first + 1])[0])
     if reach is not None:
-        eta = staircase_level(sigma, order, status, first, eta, int(np.count_nonzero(_F_SPACINGS <= reach)))
+        usable = int(np.count_nonzero(_F_SPACINGS <= reach))
+        raised = staircase_level(sigma, order, status, first, eta, usable)
+        if raised > eta:
+            # a staircase is there on either side of x too; kinks a little way from x, closer together than the
+            # coarser spacings (hard_tanh at ±1 ± 1e-6 along a tangent: four kinks within 2e-6, a bump of a fixed
+            # size that every table through x sees at one place) are not, and no rounding of f
+            raised = min(raised, *(_off_point_level(ev, args, flat, u, f0, x64.shape, side, first, eta, usable)
+                                   for side in (1.0, -1.0)))
+        eta = max(eta, raised)
     return eta, "measured"
+
+
+#: How far off the point the tables that confirm a staircase are centred, in their own spacings: beyond the four
+#: points on either side of a table through x, so that no point of theirs is x or its neighbours.
+_OFF_POINT = 5.0
+
+
+def _off_point_level(ev: Evaluator, args: tuple, flat: np.ndarray, u: np.ndarray, f0: float, shape: tuple,
+                     side: float, first: int, eta: float, usable: int) -> float:
+    """:func:`staircase_level` from the tables along ``u`` at the spacings ``first…usable``, each centred
+    ``_OFF_POINT`` of its spacings from x on ``side``: f's rounding as a staircase shows there as at x."""
+    k = probe_offsets()
+    spacings = _F_SPACINGS[:usable]
+    offsets = (spacings[:, None] * (k[None, :] + side * _OFF_POINT))  # (spacings, 9)
+    points = flat[None, None, :] + offsets[:, :, None] * u[None, None, :]
+    with np.errstate(all="ignore"):
+        values = ev.many(args, points.reshape((-1,) + shape), f0)
+    sigma, order, status = noise_levels(values.reshape(spacings.size, k.size).T)
+    return staircase_level(sigma, order, status, first, eta, usable)
 
 
 #: How close in a jump the stencil suggests is confirmed: this many ULPs of max(1, |x_j|) from x, where a continuous f
