@@ -149,3 +149,44 @@ def test_pairs_across_values_are_judged_beside_a_large_tie(s):
     check_gradient(hinge, first, (x,))
     with pytest.raises(CheckFailure, match=r"args\[0\]\[0\] and args\[0\]\[7\]"):
         check_gradient(hinge, lambda z: first(z, 0.0), (x,))
+
+
+def _windows_weighted(x):
+    """Max pooling over windows that all hold entry 3, weighted 1, −2, 1.5, −0.5: f is flat along e_3 on both sides of
+    a plateau, while the entry's Clarke range there is wide."""
+    windows = [[0, 3], [1, 3], [2, 3], [3, 4, 5]]
+    return sum(c * np.max(x[..., w], axis=-1) for w, c in zip(windows, [1.0, -2.0, 1.5, -0.5], strict=True))
+
+
+@pytest.mark.parametrize("g", [[1.0, -2.0, 1.5, -0.5, 0.0, 0.0], [0.0, 0.0, 0.0, 0.5, 0.0, -0.5]],
+                         ids=["first", "last"])
+def test_an_entry_flat_along_its_axis_at_a_plateau_is_judged_at_its_tie(g):
+    """The complex step there is one branch's slope (NumPy's max of complex numbers takes the larger imaginary part):
+    the first- and last-argmax backwards failed at 3e14 × the tolerance on an entry the table called UNVERIFIED."""
+    check_gradient(_windows_weighted, lambda z: np.array(g), (np.full(6, 2.0),))
+
+
+def min_one_plus_max(x):
+    return np.minimum(x[..., 0], 1.0) + np.minimum(x[..., 1], 1.0) + np.maximum(x[..., 0], x[..., 1])
+
+
+def clip_plus_max(x):
+    return np.sum(np.clip(x, -1.0, 1.0), axis=-1) + np.max(x, axis=-1)
+
+
+@pytest.mark.parametrize("f, x, rights, wrongs", [
+    (min_one_plus_max, [1.0, 1.0], [[1.5, 1.5]], [[3.0, 1.0], [2.0, 2.0]]),
+    (clip_plus_max, [1.0, 1.0, 1.0], [[4 / 3] * 3], [[2.0, 2.0, 2.0], [0.0, 0.0, 0.0]]),
+], ids=["min(x, 1) + max", "clip + max"])
+def test_kinks_of_each_entry_at_the_tie_value_are_read_wholly_below_it(f, x, rights, wrongs):
+    """A kink of f at the tie's value in every entry: the gradients where every tied entry lies below it, and their
+    mean over the tie — PyTorch's own backward of clamp(x, −1, 1).sum() + max(x) — were never among the slopes read
+    next to x along pairs, the orders spread around the value. (A single entry is still judged with x_j at its value:
+    (2, 1) at (1, 1) of min(x, 1) + max, the gradient at (1 − ε, 1 − 2ε), and (1, 0, 0) at (1, 1, 1) of clip + max, the
+    gradient at (1 + 2ε, 1 + ε, 1 + ε), still fail — left open, see
+    _ranks_around.)"""
+    for g in rights:
+        check_gradient(f, lambda z, g=g: np.array(g), (np.array(x),))
+    for g in wrongs:
+        with pytest.raises(CheckFailure):
+            check_gradient(f, lambda z, g=g: np.array(g), (np.array(x),))

@@ -84,3 +84,13 @@ def test_a_torch_pooling_backward_that_routes_to_every_tied_entry_fails(dtype):
         vt.check_function(lambda x: (EveryTied.apply(x) * w).sum(), (torch.tensor(POINTS["zeros"],
                                                                                  dtype=getattr(torch, dtype)),),
                           forward=False)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_torch_clamp_plus_max_at_a_tie_at_the_clamp_passes(dtype):
+    """torch's backward of clamp(x, −1, 1).sum() + max(x) at a tie at 1: (4/3, 4/3, 1, 4/3), the mean over the tie of
+    the gradients where every tied entry lies below 1 — slopes the orders spread around the tie's value never reach."""
+    torch = pytest.importorskip("torch")
+    vt = pytest.importorskip("verify.torch")
+    x = torch.tensor([1.0, 1.0, -1.0, 1.0], dtype=getattr(torch, dtype))
+    vt.check_function(lambda t: torch.clamp(t, -1, 1).sum() + torch.max(t), (x,))
