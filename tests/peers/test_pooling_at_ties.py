@@ -1,8 +1,8 @@
 """PyTorch's and JAX's own 2-D max pooling at ties, through ``verify.torch`` and ``verify.jax``: after a ReLU most
 activations are 0, and every window over them is a tie. Each library routes a window's cotangent to one tied entry
 (its gradient at the points next to x where the tie is ordered by index), a Clarke subgradient; the output weighted by
-numbers of both signs (as any loss downstream weighs it) made 21 of these 48 checks fail before the judge read those
-orders. A backward that routes the cotangent to every tied entry must still fail."""
+numbers of both signs (as any loss downstream weighs it) made 21 of the 36 pooling checks here fail before the judge
+read those orders. A backward that routes the cotangent to every tied entry must still fail."""
 
 from __future__ import annotations
 
