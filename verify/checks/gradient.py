@@ -1160,7 +1160,7 @@ class _Checker:
             low, high = float(np.min(slopes)), float(np.max(slopes))
             # and grad's format's rounding of a value within them: the ULPs part counts those of the reference, 0 at
             # a plateau of a float32 min pooling whose backward holds −1.2 as −1.2000000477
-            allowed = own + slope_error + self.ulps * _EPS[pt.x.dtype] * max(abs(low), abs(high))
+            allowed = own + slope_error + self._format_rounding(pt, low, high)
             if high - low <= 2.0 * slope_error:
                 continue  # the slopes next to x agree: f is differentiable there as far as they tell, the verdict stands
             # the error found: at a kink, grad's distance from its one-sided slopes (not from the central value between
@@ -1348,8 +1348,7 @@ class _Checker:
         low, high = float(np.min(slopes)), float(np.max(slopes))
         # an unverified entry (no reference: no tolerance of its own) is allowed grad's format's rounding of the slopes
         tol = v.tol[moved]
-        unsettled = self.ulps * _EPS[pt.x.dtype] * max(abs(low), abs(high))
-        allowed = float(np.sum(np.where(np.isfinite(tol), tol, unsettled))) + slope_error
+        allowed = float(np.sum(np.where(np.isfinite(tol), tol, self._format_rounding(pt, low, high)))) + slope_error
         if low - allowed <= along <= high + allowed:
             return
         raise CheckFailure(
@@ -1358,6 +1357,11 @@ class _Checker:
             f"between its one-sided slopes, together they are not (a tie counted twice, or not at all?)\n"
             f"{format_arguments(pt.args)}",
             details={**details, "along": along, "slopes": (low, high), "allowed": allowed})
+
+    def _format_rounding(self, pt: _Point, low: float, high: float) -> float:
+        """``ulps`` roundings, in grad's format, of a value within the slopes ``[low, high]``: what a grad entry judged
+        against slopes (not against a reference, whose ULPs the tolerance counts) is allowed for its own format."""
+        return self.ulps * _EPS[pt.x.dtype] * max(abs(low), abs(high))
 
     def _slopes_near(self, pt: _Point, d: np.ndarray, tie: np.ndarray, support: np.ndarray, offsets: np.ndarray,
                      eta: float) -> tuple[np.ndarray, float] | None:
